@@ -1,0 +1,37 @@
+/**
+ * The cost of the safe serializer's guard rails against plain JSON: the
+ * pollution scan runs only when the text mentions `__proto__`/`prototype`.
+ */
+import { jsonSerializer } from '../src/internal/serializer.js';
+import { SingleFlight } from '../src/internal/single-flight.js';
+import type { BenchContext } from './lib.js';
+
+const user = {
+  id: 'u_01HF3',
+  name: 'Ada Lovelace',
+  email: 'ada@example.com',
+  roles: ['admin', 'billing'],
+  address: { street: '12 St James Sq', city: 'London', zip: 'SW1Y 4JH' },
+  orders: Array.from({ length: 10 }, (_, i) => ({ id: i, total: 19.99 * i, items: [i, i + 1] })),
+};
+const userText = JSON.stringify(user);
+const mentionsPrototype = { ...user, note: 'the prototype of the engine' };
+const mentionsText = JSON.stringify(mentionsPrototype);
+
+export default async function (ctx: BenchContext): Promise<void> {
+  await ctx.compare('serialize + deserialize a 1 KB record', {
+    'JSON.stringify/parse': () => JSON.parse(JSON.stringify(user)),
+    jsonSerializer: () => jsonSerializer.deserialize(jsonSerializer.serialize(user)),
+  });
+  await ctx.compare('deserialize text that mentions "prototype" (scan path)', {
+    'JSON.parse': () => JSON.parse(mentionsText),
+    jsonSerializer: () => jsonSerializer.deserialize(mentionsText),
+    'jsonSerializer (no mention)': () => jsonSerializer.deserialize(userText),
+  });
+  const flight = new SingleFlight<string, number>();
+  const work = () => Promise.resolve(1);
+  await ctx.compare('single-flight overhead on an uncontended async call', {
+    'direct call': () => work(),
+    'SingleFlight.do': () => flight.do('k', work),
+  });
+}

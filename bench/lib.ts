@@ -1,0 +1,149 @@
+/**
+ * Bench harness: interleaved, repeated measurements reported as medians and
+ * ratios against a baseline. Each round runs every task once, in a rotated
+ * order, so slow drift of a noisy machine hits all tasks alike.
+ */
+import { cpus } from 'node:os';
+import { Bench } from 'tinybench';
+
+export type TaskFn = () => unknown;
+
+export interface CompareOptions {
+  /** Task name the ratios are computed against (default: the first task). */
+  baseline?: string;
+  /** Rounds of interleaved measurement; the median is reported. @default 5 */
+  rounds?: number;
+  /** Measuring time per task per round, ms. @default 400 */
+  timeMs?: number;
+  /** Warm-up time per task per round, ms. @default 100 */
+  warmupMs?: number;
+  /** Operations each call of a task performs (for batched tasks). @default 1 */
+  opsPerCall?: number;
+}
+
+export interface TaskSummary {
+  name: string;
+  /** Median operations per second over the rounds. */
+  opsPerSec: number;
+  /** Median nanoseconds per operation. */
+  nsPerOp: number;
+  /** Median ops/s divided by the baseline's median ops/s. */
+  ratio: number;
+  minOpsPerSec: number;
+  maxOpsPerSec: number;
+  rounds: number[];
+}
+
+export interface Comparison {
+  title: string;
+  baseline: string;
+  tasks: TaskSummary[];
+}
+
+export interface Note {
+  title: string;
+  rows: Array<Record<string, string | number>>;
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function measure(fn: TaskFn, timeMs: number, warmupMs: number): Promise<number> {
+  const bench = new Bench({ time: timeMs, warmupTime: warmupMs, iterations: 16 });
+  bench.add('task', fn);
+  await bench.run();
+  const result = bench.tasks[0]!.result as { state: string; period?: number; error?: unknown };
+  if (result.state !== 'completed' || result.period === undefined) {
+    throw new Error(`bench task did not complete: ${String(result.error ?? result.state)}`);
+  }
+  return 1000 / result.period;
+}
+
+/** A bench run's context: comparisons and free-form notes, written to bench/results/<name>.json. */
+export class BenchContext {
+  readonly comparisons: Comparison[] = [];
+  readonly notes: Note[] = [];
+
+  constructor(readonly quick: boolean) {}
+
+  /** Measures `tasks` interleaved over several rounds; prints and records medians and ratios. */
+  async compare(
+    title: string,
+    tasks: Record<string, TaskFn>,
+    options: CompareOptions = {},
+  ): Promise<Comparison> {
+    const names = Object.keys(tasks);
+    const baseline = options.baseline ?? names[0]!;
+    const rounds = this.quick ? 1 : (options.rounds ?? 5);
+    const timeMs = this.quick ? 100 : (options.timeMs ?? 400);
+    const warmupMs = this.quick ? 20 : (options.warmupMs ?? 100);
+    const opsPerCall = options.opsPerCall ?? 1;
+    const samples = new Map(names.map((n) => [n, [] as number[]]));
+    for (let round = 0; round < rounds; round++) {
+      const order = names.map((_, i) => names[(i + round) % names.length]!);
+      for (const name of order) {
+        samples.get(name)!.push((await measure(tasks[name]!, timeMs, warmupMs)) * opsPerCall);
+      }
+    }
+    const base = median(samples.get(baseline)!);
+    const comparison: Comparison = {
+      title,
+      baseline,
+      tasks: names.map((name) => {
+        const s = samples.get(name)!;
+        const ops = median(s);
+        return {
+          name,
+          opsPerSec: Math.round(ops),
+          nsPerOp: Math.round(1e9 / ops),
+          ratio: Number((ops / base).toFixed(3)),
+          minOpsPerSec: Math.round(Math.min(...s)),
+          maxOpsPerSec: Math.round(Math.max(...s)),
+          rounds: s.map(Math.round),
+        };
+      }),
+    };
+    this.comparisons.push(comparison);
+    printComparison(comparison, rounds);
+    return comparison;
+  }
+
+  /** Records and prints a table of measured figures that are not ops/s (counts, latencies). */
+  note(title: string, rows: Array<Record<string, string | number>>): void {
+    this.notes.push({ title, rows });
+    console.log(`\n${title}`);
+    console.table(rows);
+  }
+}
+
+function printComparison(c: Comparison, rounds: number): void {
+  console.log(
+    `\n${c.title}  (median of ${rounds} interleaved round${rounds === 1 ? '' : 's'}; ratio vs ${c.baseline})`,
+  );
+  console.table(
+    c.tasks.map((t) => ({
+      task: t.name,
+      'ops/s': t.opsPerSec.toLocaleString('en-US'),
+      'ns/op': t.nsPerOp.toLocaleString('en-US'),
+      ratio: `${t.ratio.toFixed(2)}x`,
+      'min..max ops/s': `${t.minOpsPerSec.toLocaleString('en-US')}..${t.maxOpsPerSec.toLocaleString('en-US')}`,
+    })),
+  );
+}
+
+export function machine(): Record<string, string | number> {
+  const cpu = cpus();
+  return {
+    node: process.version,
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    platform: process.platform,
+  };
+}
+
+/** A bench file's default export. */
+export type BenchFile = (ctx: BenchContext) => Promise<void>;

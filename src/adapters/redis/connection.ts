@@ -1,0 +1,115 @@
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { Redis as RedisClass } from 'ioredis';
+import { InvalidOptionsError } from '../../errors.js';
+import { redactUrl } from '../../internal/redact.js';
+
+/** An ioredis client: a standalone/Sentinel `Redis` or a `Cluster`. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * How a Redis adapter reaches Redis: an existing ioredis `Redis` or
+ * `Cluster` (reused, never closed by scaleout), a `redis://` URL, or ioredis
+ * options (scaleout creates the client and closes it on `close()`).
+ *
+ * @example
+ * ```ts
+ * const adapter = redisCacheAdapter({ connection: new Redis(process.env.REDIS_URL) });
+ * const other = redisLockAdapter({ connection: 'redis://127.0.0.1:6379/0' });
+ * ```
+ */
+export type RedisConnection = RedisClient | RedisOptions | string;
+
+function isClient(value: unknown): value is RedisClient {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { evalsha?: unknown }).evalsha === 'function' &&
+    typeof (value as { duplicate?: unknown }).duplicate === 'function'
+  );
+}
+
+/** True when `client` is an ioredis `Cluster` (duck-typed, so any copy of ioredis works). */
+export function isCluster(client: RedisClient): client is Cluster {
+  return (client as { isCluster?: unknown }).isCluster === true;
+}
+
+/**
+ * A Redis client plus ownership: adapters share this so that connections
+ * scaleout created are closed by it, and connections the user passed are left
+ * alone. Extra connections for pub/sub come from {@link duplicate} and are
+ * always owned.
+ */
+export class RedisConnectionHandle {
+  /** The command client. */
+  readonly client: RedisClient;
+  /** Whether scaleout created {@link client} (and so closes it). */
+  readonly owned: boolean;
+  readonly #duplicates = new Set<RedisClient>();
+  #closed = false;
+
+  constructor(connection: RedisConnection) {
+    if (isClient(connection)) {
+      this.client = connection;
+      this.owned = false;
+    } else if (typeof connection === 'string') {
+      if (!/^rediss?:\/\//.test(connection)) {
+        throw new InvalidOptionsError(
+          `connection URL must start with redis:// or rediss:// (got ${redactUrl(connection)})`,
+          { option: 'connection' },
+        );
+      }
+      this.client = new RedisClass(connection);
+      this.owned = true;
+    } else if (typeof connection === 'object' && connection !== null) {
+      this.client = new RedisClass(connection);
+      this.owned = true;
+    } else {
+      throw new InvalidOptionsError(
+        'connection must be an ioredis client, a redis:// URL or ioredis options',
+        {
+          option: 'connection',
+        },
+      );
+    }
+  }
+
+  /**
+   * A new connection with the same settings, for subscriptions (a
+   * subscribed connection cannot run other commands). Closed by
+   * {@link close}.
+   */
+  duplicate(): RedisClient {
+    const copy = this.client.duplicate() as RedisClient;
+    this.#duplicates.add(copy);
+    return copy;
+  }
+
+  /** Closes every connection this handle created; leaves a user's client open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const owned = [...this.#duplicates, ...(this.owned ? [this.client] : [])];
+    this.#duplicates.clear();
+    await Promise.all(owned.map((c) => quitQuietly(c)));
+  }
+}
+
+async function quitQuietly(client: RedisClient): Promise<void> {
+  if (client.status === 'end') return;
+  const ended = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    timer.unref();
+    client.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  if (client.status === 'ready') {
+    // QUIT lets pending replies arrive first; a broken connection just fails it.
+    client.quit().catch(() => {});
+  } else {
+    client.disconnect();
+  }
+  await ended;
+  if ((client.status as string) !== 'end') client.disconnect();
+}

@@ -1,0 +1,5 @@
+export type { RedisClient, RedisConnection } from './connection.js';
+export { isCluster, RedisConnectionHandle } from './connection.js';
+export { escapeGlob, taggedKey, validatePrefix } from './keys.js';
+export type { RedisScriptDefinition, ScriptArg } from './scripts.js';
+export { defineRedisScript, isNoScript, RedisScript } from './scripts.js';

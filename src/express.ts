@@ -1,0 +1,13 @@
+/**
+ * `scaleout/express`: Express middleware for the scaleout primitives (express is an
+ * optional peer dependency).
+ *
+ * @example
+ * ```ts
+ * import * as middleware from 'scaleout/express';
+ * ```
+ *
+ * @module scaleout/express
+ */
+
+export {};

@@ -1,0 +1,13 @@
+/**
+ * `scaleout/fastify`: Fastify middleware for the scaleout primitives (fastify is an
+ * optional peer dependency).
+ *
+ * @example
+ * ```ts
+ * import * as middleware from 'scaleout/fastify';
+ * ```
+ *
+ * @module scaleout/fastify
+ */
+
+export {};

@@ -1,0 +1,38 @@
+import { InvalidOptionsError } from '../errors.js';
+
+/** Options of {@link fullJitterBackoff}. */
+export interface BackoffOptions {
+  /** Delay scale of the first retry, in ms. @default 100 */
+  baseMs?: number;
+  /** Upper bound of any delay, in ms. @default 10_000 */
+  maxMs?: number;
+  /** Source of randomness in [0, 1). @default Math.random */
+  random?: () => number;
+}
+
+/** Computes the delay before retry number `attempt` (0 for the first retry). */
+export type Backoff = (attempt: number) => number;
+
+/**
+ * Capped exponential backoff with full jitter: a uniform random delay in
+ * `[0, min(maxMs, baseMs * 2^attempt))`. Spreads retries of many clients so
+ * they do not arrive together. Never returns more than `maxMs`, whatever the
+ * attempt number.
+ */
+export function fullJitterBackoff(options: BackoffOptions = {}): Backoff {
+  const baseMs = options.baseMs ?? 100;
+  const maxMs = options.maxMs ?? 10_000;
+  const random = options.random ?? Math.random;
+  if (!Number.isFinite(baseMs) || baseMs < 0) {
+    throw new InvalidOptionsError('baseMs must be a finite number >= 0', { option: 'baseMs' });
+  }
+  if (!Number.isFinite(maxMs) || maxMs < baseMs) {
+    throw new InvalidOptionsError('maxMs must be a finite number >= baseMs', { option: 'maxMs' });
+  }
+  return (attempt: number): number => {
+    const n = Number.isFinite(attempt) && attempt > 0 ? Math.floor(attempt) : 0;
+    // 2^n overflows to Infinity past ~1023; Math.min caps it either way.
+    const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(n, 1023));
+    return Math.floor(random() * ceiling);
+  };
+}

@@ -1,0 +1,13 @@
+/**
+ * `scaleout/koa`: Koa middleware for the scaleout primitives (koa is an
+ * optional peer dependency).
+ *
+ * @example
+ * ```ts
+ * import * as middleware from 'scaleout/koa';
+ * ```
+ *
+ * @module scaleout/koa
+ */
+
+export {};

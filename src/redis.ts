@@ -1,0 +1,16 @@
+/**
+ * `scaleout/redis`: Redis adapters for the scaleout primitives, on ioredis
+ * (an optional peer dependency: install `ioredis` to use this entry), and
+ * the plumbing they share: connection handling, Lua scripts called by SHA,
+ * key prefixes with Cluster hash tags.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { defineRedisScript } from 'scaleout/redis';
+ * ```
+ *
+ * @module scaleout/redis
+ */
+
+export * from './adapters/redis/index.js';

@@ -1,0 +1,16 @@
+/**
+ * `scaleout/testing`: the conformance suites that every adapter of a scaleout
+ * contract must pass. Run them against your own adapter with any test runner
+ * that provides `describe`/`it` and hooks.
+ *
+ * @example
+ * ```ts
+ * import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
+ * import type { TestApi } from 'scaleout/testing';
+ * const test: TestApi = { describe, it, beforeAll, afterAll, beforeEach, afterEach };
+ * ```
+ *
+ * @module scaleout/testing
+ */
+
+export type { ConformanceOptions, TestApi } from './testing/test-api.js';

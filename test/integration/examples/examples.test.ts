@@ -1,0 +1,24 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+function runExample(name: string): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', `examples/${name}.ts`], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('examples', () => {
+  it('safe-payloads shows each refusal with its code and no pollution', () => {
+    const { status, stdout, stderr } = runExample('safe-payloads');
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect(stdout).toContain('ok    a plain record');
+    expect(stdout).toMatch(/ERR_UNSAFE_PAYLOAD\s+a prototype-pollution payload/);
+    expect(stdout).toMatch(/ERR_DESERIALIZE\s+truncated JSON/);
+    expect(stdout).not.toContain('s3cr');
+    expect(stdout).toMatch(/ERR_SERIALIZE\s+a circular value/);
+    expect(stdout).toContain('isAdmin is still undefined');
+  });
+});
