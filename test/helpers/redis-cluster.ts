@@ -1,121 +1,15 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, type ClusterOptions, Redis } from 'ioredis';
 import { freePort } from './ports.js';
+import { type RedisNode, spawnRedisNode } from './redis-node.js';
+
+export type { RedisNode };
 
 const run = promisify(execFile);
-
-/** One redis-server process of a test cluster or sentinel setup. */
-export interface RedisNode {
-  readonly port: number;
-  readonly pid: number | undefined;
-  /** A plain (non-cluster) client to this node; closed by the owner's stop(). */
-  client(): Redis;
-  kill(): Promise<void>;
-  restart(): Promise<void>;
-  pause(): void;
-  resume(): void;
-}
-
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
-
-async function waitForPing(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const probe = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-    });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      if ((await probe.ping()) === 'PONG') return;
-    } catch {
-      // not up yet
-    } finally {
-      probe.disconnect();
-    }
-    if (Date.now() > deadline) throw new Error(`redis node on port ${port} did not answer`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** Spawns a redis-server with `args` (port appended) in `dir`; restartable on the same port. */
-export async function spawnRedisNode(
-  dir: string,
-  args: string[],
-  clients: Set<Redis>,
-  port?: number,
-): Promise<RedisNode> {
-  const nodePort = port ?? (await freePort());
-  mkdirSync(dir, { recursive: true });
-  let child: ChildProcess | undefined;
-  const launch = async () => {
-    const proc = spawn(
-      'redis-server',
-      [
-        ...args,
-        '--port',
-        String(nodePort),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--protected-mode',
-        'no',
-        '--loglevel',
-        'warning',
-      ],
-      { stdio: 'ignore' },
-    );
-    live.add(proc);
-    proc.once('exit', () => live.delete(proc));
-    child = proc;
-    await waitForPing(nodePort, 10_000);
-  };
-  await launch();
-  const stopChild = async (signal: NodeJS.Signals) => {
-    const proc = child;
-    child = undefined;
-    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGCONT');
-    proc.kill(signal);
-    await gone;
-  };
-  return {
-    port: nodePort,
-    get pid() {
-      return child?.pid;
-    },
-    client() {
-      const c = new Redis({ port: nodePort, host: '127.0.0.1' });
-      c.on('error', () => {});
-      clients.add(c);
-      return c;
-    },
-    kill: () => stopChild('SIGKILL'),
-    async restart() {
-      await stopChild('SIGKILL');
-      await launch();
-    },
-    pause() {
-      child?.kill('SIGSTOP');
-    },
-    resume() {
-      child?.kill('SIGCONT');
-    },
-  };
-}
 
 /** A Redis Cluster of real redis-server processes on loopback. */
 export interface RedisClusterFixture {
@@ -149,9 +43,9 @@ export async function startRedisCluster(
   for (let i = 0; i < total; i++) {
     const busPort = await freePort();
     nodes.push(
-      await spawnRedisNode(
-        join(root, `node-${i}`),
-        [
+      await spawnRedisNode({
+        dir: join(root, `node-${i}`),
+        args: [
           '--cluster-enabled',
           'yes',
           '--cluster-config-file',
@@ -168,7 +62,7 @@ export async function startRedisCluster(
           'no',
         ],
         clients,
-      ),
+      }),
     );
   }
   await run('redis-cli', [

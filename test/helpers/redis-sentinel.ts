@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { freePort } from './ports.js';
-import { type RedisNode, spawnRedisNode } from './redis-cluster.js';
+import { type RedisNode, spawnRedisNode } from './redis-node.js';
 
 /** A master, its replica and three sentinels on loopback. */
 export interface RedisSentinelFixture {
@@ -31,12 +31,12 @@ export async function startRedisSentinel(
   const root = mkdtempSync(join(tmpdir(), 'scaleout-sentinel-'));
   const clients = new Set<Redis>();
   const common = ['--save', '', '--appendonly', 'no'];
-  const master = await spawnRedisNode(join(root, 'master'), common, clients);
-  const replica = await spawnRedisNode(
-    join(root, 'replica'),
-    [...common, '--replicaof', '127.0.0.1', String(master.port)],
+  const master = await spawnRedisNode({ dir: join(root, 'master'), args: common, clients });
+  const replica = await spawnRedisNode({
+    dir: join(root, 'replica'),
+    args: [...common, '--replicaof', '127.0.0.1', String(master.port)],
     clients,
-  );
+  });
   const sentinels: RedisNode[] = [];
   for (let i = 0; i < 3; i++) {
     const port = await freePort();
@@ -53,7 +53,7 @@ export async function startRedisSentinel(
         '',
       ].join('\n'),
     );
-    sentinels.push(await spawnRedisNode(dir, [conf, '--sentinel'], clients, port));
+    sentinels.push(await spawnRedisNode({ dir, args: [conf, '--sentinel'], clients, port }));
   }
   const sentinelAddresses = sentinels.map((s) => ({ host: '127.0.0.1', port: s.port }));
   const dataNodes = [master, replica];
