@@ -8,15 +8,45 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortedError(signal);
 }
 
+/** A combined signal and the means to detach it from its inputs. */
+export interface CombinedSignal {
+  /** Fires when any input fires; `undefined` when there were no inputs. */
+  signal: AbortSignal | undefined;
+  /** Removes the listeners from the inputs; call when the operation ends. */
+  dispose(): void;
+}
+
+const noop = () => {};
+
 /**
- * A signal that fires when any of the given signals fires. `undefined`
- * entries are ignored; with none left, returns `undefined`.
+ * Combines signals: the result fires when any input fires, with its reason.
+ * `undefined` inputs are ignored.
+ *
+ * Built on a plain AbortController whose listeners hold the inputs strongly:
+ * `AbortSignal.any` holds its inputs weakly, so an `AbortSignal.timeout`
+ * reachable only through it can be garbage-collected and never fire. Call
+ * `dispose()` when the operation ends so a long-lived input (a shutdown
+ * signal) does not collect one listener per operation.
  */
-export function anySignal(...signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
+export function anySignal(...signals: Array<AbortSignal | undefined>): CombinedSignal {
   const present = signals.filter((s): s is AbortSignal => s !== undefined);
-  if (present.length === 0) return undefined;
-  if (present.length === 1) return present[0];
-  return AbortSignal.any(present);
+  if (present.length === 0) return { signal: undefined, dispose: noop };
+  if (present.length === 1) return { signal: present[0], dispose: noop };
+  const controller = new AbortController();
+  const already = present.find((s) => s.aborted);
+  if (already !== undefined) {
+    controller.abort(already.reason);
+    return { signal: controller.signal, dispose: noop };
+  }
+  const dispose = () => {
+    for (const s of present) s.removeEventListener('abort', onAbort);
+  };
+  const onAbort = (event: Event) => {
+    dispose();
+    controller.abort((event.target as AbortSignal).reason);
+  };
+  for (const s of present) s.addEventListener('abort', onAbort);
+  return { signal: controller.signal, dispose };
 }
 
 /**

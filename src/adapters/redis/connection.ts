@@ -58,10 +58,10 @@ export class RedisConnectionHandle {
           { option: 'connection' },
         );
       }
-      this.client = new RedisClass(connection);
+      this.client = quiet(new RedisClass(connection));
       this.owned = true;
     } else if (typeof connection === 'object' && connection !== null) {
-      this.client = new RedisClass(connection);
+      this.client = quiet(new RedisClass(connection));
       this.owned = true;
     } else {
       throw new InvalidOptionsError(
@@ -79,7 +79,7 @@ export class RedisConnectionHandle {
    * {@link close}.
    */
   duplicate(): RedisClient {
-    const copy = this.client.duplicate() as RedisClient;
+    const copy = quiet(this.client.duplicate() as RedisClient);
     this.#duplicates.add(copy);
     return copy;
   }
@@ -92,6 +92,17 @@ export class RedisConnectionHandle {
     this.#duplicates.clear();
     await Promise.all(owned.map((c) => quitQuietly(c)));
   }
+}
+
+/**
+ * ioredis prints "Unhandled error event" to the console for a client with
+ * no 'error' listener while Redis is down. Connections scaleout creates get
+ * one: their failures surface as rejected commands, which the primitives
+ * handle (fail open, fail closed, typed errors), never as console noise.
+ */
+function quiet<T extends RedisClient>(client: T): T {
+  client.on('error', () => {});
+  return client;
 }
 
 async function quitQuietly(client: RedisClient): Promise<void> {

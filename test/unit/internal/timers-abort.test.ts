@@ -73,15 +73,36 @@ describe('abort helpers', () => {
   });
 
   it('anySignal fires when any input fires and ignores undefined', () => {
-    expect(anySignal(undefined, undefined)).toBeUndefined();
+    expect(anySignal(undefined, undefined).signal).toBeUndefined();
     const a = new AbortController();
-    expect(anySignal(a.signal, undefined)).toBe(a.signal);
+    expect(anySignal(a.signal, undefined).signal).toBe(a.signal);
     const b = new AbortController();
-    const combined = anySignal(a.signal, b.signal)!;
+    const combined = anySignal(a.signal, b.signal).signal!;
     expect(combined.aborted).toBe(false);
     b.abort('b');
     expect(combined.aborted).toBe(true);
     expect(combined.reason).toBe('b');
+    expect(anySignal(a.signal, AbortSignal.abort('early')).signal!.reason).toBe('early');
+  });
+
+  it('anySignal keeps a timeout input alive until it fires', async () => {
+    const long = new AbortController();
+    const { signal } = anySignal(long.signal, AbortSignal.timeout(30));
+    // Nothing else references the timeout signal: a weak combination could lose it here.
+    (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(signal!.aborted).toBe(true);
+    expect((signal!.reason as Error).name).toBe('TimeoutError');
+  });
+
+  it('anySignal dispose detaches from long-lived inputs', () => {
+    const shutdown = new AbortController();
+    const remove = vi.spyOn(shutdown.signal, 'removeEventListener');
+    const { signal, dispose } = anySignal(shutdown.signal, new AbortController().signal);
+    dispose();
+    expect(remove).toHaveBeenCalledTimes(1);
+    shutdown.abort();
+    expect(signal!.aborted).toBe(false);
   });
 
   it('raceAbort rejects on abort and removes its listener when the promise settles', async () => {
