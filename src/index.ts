@@ -12,6 +12,18 @@
  * @module scaleout
  */
 
+export type { MemoryRegistryAdapterOptions } from './adapters/memory/registry.js';
+export { MemoryRegistryAdapter, memoryRegistryAdapter } from './adapters/memory/registry.js';
+export type {
+  RegistryAdapter,
+  RegistryChange,
+  RegistryHeartbeatResult,
+  RegistryLease,
+  RegistryLeaseOptions,
+  RegistryListResult,
+  RegistryRecord,
+  RegistryRegisterResult,
+} from './contracts/registry.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';
