@@ -26,5 +26,6 @@ export type {
 } from './contracts/registry.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
+export * from './registry/index.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';
 export { noopLogger, systemClock } from './types.js';
