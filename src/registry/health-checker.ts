@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { InvalidOptionsError, TimeoutError } from '../errors.js';
+import { AbortedError, InvalidOptionsError, TimeoutError } from '../errors.js';
 import { raceAbort } from '../internal/abort.js';
 import { durationOption } from '../internal/validate.js';
 import type { ServiceInstance } from './service-instance.js';
@@ -82,7 +82,8 @@ function positiveInteger(name: string, value: number, max: number): number {
 export class HealthChecker {
   /** The resolved options. */
   readonly options: Readonly<Resolved>;
-  readonly #closing = new AbortController();
+  readonly #active = new Set<AbortController>();
+  #closed = false;
 
   constructor(options: HealthCheckerOptions = {}) {
     const d = DEFAULT_HEALTH_CHECKER_OPTIONS;
@@ -114,8 +115,7 @@ export class HealthChecker {
 
   /** Checks one instance; never throws (a failure or timeout is `false`). */
   async check(instance: ServiceInstance): Promise<boolean> {
-    const closing = this.#closing.signal;
-    if (closing.aborted) return false;
+    if (this.#closed) return false;
     // One controller per check, held here until the check settles (a signal
     // only reachable through AbortSignal.any may be collected before it fires).
     const controller = new AbortController();
@@ -123,8 +123,7 @@ export class HealthChecker {
     const timer = setTimeout(() => {
       controller.abort(new TimeoutError(`health check timed out after ${timeoutMs} ms`, { timeoutMs }));
     }, timeoutMs);
-    const onClose = () => controller.abort(closing.reason);
-    closing.addEventListener('abort', onClose, { once: true });
+    this.#active.add(controller);
     try {
       const run = this.options.check ?? ((i, s) => httpCheck(new URL(this.options.path.slice(1), i.url), s));
       return (await raceAbort(Promise.resolve(run(instance, controller.signal)), controller.signal)) === true;
@@ -132,7 +131,7 @@ export class HealthChecker {
       return false;
     } finally {
       clearTimeout(timer);
-      closing.removeEventListener('abort', onClose);
+      this.#active.delete(controller);
     }
   }
 
@@ -153,7 +152,9 @@ export class HealthChecker {
 
   /** Aborts checks in flight; later checks answer `false` at once. */
   close(): void {
-    this.#closing.abort();
+    this.#closed = true;
+    for (const controller of this.#active) controller.abort(new AbortedError('the health checker is closed'));
+    this.#active.clear();
   }
 }
 
