@@ -2,7 +2,7 @@ import type { Balancer, BalancerCandidate } from './balancer.js';
 
 /**
  * The candidate with the fewest calls in flight from this process, relative
- * to its weight; ties broken at random. Scans every candidate: O(n). Prefer
+ * to its weight; ties broken at random (the scan starts at a random index). Scans every candidate: O(n). Prefer
  * {@link PowerOfTwoChoicesBalancer} for large fleets.
  *
  * @example
@@ -17,22 +17,21 @@ export class LeastOutstandingBalancer implements Balancer {
     candidates: readonly BalancerCandidate[],
     exclude?: ReadonlySet<string>,
   ): BalancerCandidate | undefined {
+    const n = candidates.length;
+    // Scanning from a random start and keeping the first minimum breaks ties at
+    // random without a random draw per candidate.
+    const start = Math.floor(Math.random() * n);
+    const checkExclude = exclude !== undefined && exclude.size > 0;
     let best: BalancerCandidate | undefined;
     let bestLoad = Number.POSITIVE_INFINITY;
-    let ties = 0;
-    const checkExclude = exclude !== undefined && exclude.size > 0;
-    for (let i = 0; i < candidates.length; i++) {
+    for (let k = 0; k < n; k++) {
+      let i = start + k;
+      if (i >= n) i -= n;
       const c = candidates[i]!;
-      if (checkExclude && exclude.has(c.instance.id)) continue;
       const load = c.outstanding / c.weight;
-      if (load < bestLoad) {
+      if (load < bestLoad && !(checkExclude && exclude.has(c.instance.id))) {
         best = c;
         bestLoad = load;
-        ties = 1;
-      } else if (load === bestLoad) {
-        // Reservoir sampling over the ties: each tied candidate equally likely.
-        ties++;
-        if (Math.random() * ties < 1) best = c;
       }
     }
     return best;

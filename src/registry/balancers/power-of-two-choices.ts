@@ -3,10 +3,11 @@ import { type Balancer, type BalancerCandidate, firstAllowed } from './balancer.
 /**
  * Power of two choices: draws two distinct candidates at random and takes
  * the cheaper, where cost is `(outstanding + 1) × latency ÷ weight` (latency
- * being the moving average of reported calls; an instance without
- * measurements costs its outstanding count only, so newcomers get tried).
- * O(1) per pick, and a slow or overloaded instance loses nearly every
- * comparison while still being sampled now and then. The default balancer.
+ * being the moving average of reported calls). When either of the two has
+ * no latency yet, fewer calls in flight wins (the unmeasured one on a tie,
+ * so that it gets measured). O(1) per pick; a slow or overloaded instance
+ * loses nearly every comparison, and wins again as soon as the others are
+ * loaded enough to cost more. The default balancer.
  *
  * @example
  * ```ts
@@ -35,15 +36,25 @@ export class PowerOfTwoChoicesBalancer implements Balancer {
       if (a === undefined) return b;
       if (b === undefined) return a;
     }
-    return cost(a!) <= cost(b!) ? a : b;
+    return cheaper(a!, b!);
   }
 
   reset(): void {}
 }
 
-function cost(c: BalancerCandidate): number {
-  const latency = c.latencyMs === undefined ? 1 : Math.max(c.latencyMs, 0.001);
-  return ((c.outstanding + 1) * latency) / c.weight;
+function cheaper(a: BalancerCandidate, b: BalancerCandidate): BalancerCandidate {
+  if (a.latencyMs === undefined || b.latencyMs === undefined) {
+    // Without a latency for both, load alone decides; on a tie the unmeasured
+    // one goes first, so that it gets measured. This keeps callers from piling
+    // onto a newcomer that merely has no record yet.
+    const la = a.outstanding / a.weight;
+    const lb = b.outstanding / b.weight;
+    if (la !== lb) return la < lb ? a : b;
+    return a.latencyMs === undefined ? a : b;
+  }
+  const ca = ((a.outstanding + 1) * Math.max(a.latencyMs, 0.001)) / a.weight;
+  const cb = ((b.outstanding + 1) * Math.max(b.latencyMs, 0.001)) / b.weight;
+  return ca <= cb ? a : b;
 }
 
 /**
