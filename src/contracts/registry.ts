@@ -71,11 +71,39 @@ export interface RegistryLease {
  * ```
  */
 export type RegistryChange =
-  | { type: 'up'; service: string; lease: RegistryLease }
-  | { type: 'down'; service: string; id: string; reason: 'deregistered' | 'expired' }
-  | { type: 'resync'; service: string };
+  | {
+      /** A registration was written. */
+      type: 'up';
+      /** The service. */
+      service: string;
+      /** The record and its expiry. */
+      lease: RegistryLease;
+    }
+  | {
+      /** A record was removed. */
+      type: 'down';
+      /** The service. */
+      service: string;
+      /** The removed instance's id. */
+      id: string;
+      /** Deregistered by its owner, or its lease ran out. */
+      reason: 'deregistered' | 'expired';
+    }
+  | {
+      /** Changes may have been missed: list again. */
+      type: 'resync';
+      /** The service. */
+      service: string;
+    };
 
-/** Options of {@link RegistryAdapter.register} and {@link RegistryAdapter.heartbeat}. */
+/**
+ * Options of {@link RegistryAdapter.register} and {@link RegistryAdapter.heartbeat}.
+ *
+ * @example
+ * ```ts
+ * await adapter.heartbeat('pricing', id, owner, { ttlMs: 10_000 });
+ * ```
+ */
 export interface RegistryLeaseOptions {
   /** How long the lease lives without a heartbeat, ms. */
   ttlMs: number;

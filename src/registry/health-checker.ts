@@ -5,7 +5,14 @@ import { raceAbort } from '../internal/abort.js';
 import { durationOption } from '../internal/validate.js';
 import type { ServiceInstance } from './service-instance.js';
 
-/** Options of {@link HealthChecker} (and `ServiceRegistryOptions.healthCheck`). */
+/**
+ * Options of {@link HealthChecker} (and `ServiceRegistryOptions.healthCheck`).
+ *
+ * @example
+ * ```ts
+ * const registry = new ServiceRegistry({ healthCheck: { path: '/healthz', timeoutMs: 1000 } });
+ * ```
+ */
 export interface HealthCheckerOptions {
   /**
    * Path requested on each instance by the default HTTP check; a 2xx answer is healthy.
@@ -46,17 +53,28 @@ export interface HealthCheckerOptions {
   check?: (instance: ServiceInstance, signal: AbortSignal) => Promise<boolean>;
 }
 
-/** The defaults of {@link HealthCheckerOptions}. */
+/**
+ * The defaults of {@link HealthCheckerOptions}.
+ *
+ * @example
+ * ```ts
+ * const slower = { ...DEFAULT_HEALTH_CHECKER_OPTIONS, intervalMs: 30_000 };
+ * ```
+ */
 export const DEFAULT_HEALTH_CHECKER_OPTIONS = {
+  /** GET /health. */
   path: '/health',
+  /** A round every 10 s. */
   intervalMs: 10_000,
+  /** 2 s per check. */
   timeoutMs: 2_000,
+  /** 16 checks at once. */
   concurrency: 16,
+  /** 2 passes to come back. */
   healthyThreshold: 2,
+  /** 2 failures to go out. */
   unhealthyThreshold: 2,
 } as const;
-
-type Resolved = Required<Omit<HealthCheckerOptions, 'check'>> & Pick<HealthCheckerOptions, 'check'>;
 
 function positiveInteger(name: string, value: number, max: number): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
@@ -80,8 +98,10 @@ function positiveInteger(name: string, value: number, max: number): number {
  * ```
  */
 export class HealthChecker {
-  /** The resolved options. */
-  readonly options: Readonly<Resolved>;
+  /** The resolved options (defaults applied). */
+  readonly options: Readonly<
+    Required<Omit<HealthCheckerOptions, 'check'>> & Pick<HealthCheckerOptions, 'check'>
+  >;
   readonly #active = new Set<AbortController>();
   #closed = false;
 

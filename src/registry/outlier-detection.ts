@@ -5,6 +5,11 @@ import { durationOption } from '../internal/validate.js';
  * Options of outlier detection (`ServiceRegistryOptions.outlierDetection`):
  * passive health from the results of real calls reported through
  * `ServiceRegistry.startCall()`.
+ *
+ * @example
+ * ```ts
+ * const registry = new ServiceRegistry({ outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 10_000 } });
+ * ```
  */
 export interface OutlierDetectionOptions {
   /**
@@ -30,11 +35,22 @@ export interface OutlierDetectionOptions {
   maxEjectionPercent?: number;
 }
 
-/** The defaults of {@link OutlierDetectionOptions}. */
+/**
+ * The defaults of {@link OutlierDetectionOptions}.
+ *
+ * @example
+ * ```ts
+ * const strict = { ...DEFAULT_OUTLIER_DETECTION_OPTIONS, consecutiveFailures: 2 };
+ * ```
+ */
 export const DEFAULT_OUTLIER_DETECTION_OPTIONS = {
+  /** 5 failures in a row. */
   consecutiveFailures: 5,
+  /** 30 s first ejection. */
   baseEjectionMs: 30_000,
+  /** 5 min at most. */
   maxEjectionMs: 300_000,
+  /** Half the fleet at most. */
   maxEjectionPercent: 50,
 } as const;
 

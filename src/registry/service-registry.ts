@@ -27,12 +27,33 @@ import { HealthChecker, type HealthCheckerOptions } from './health-checker.js';
 import { type OutlierDetectionOptions, resolveOutlierDetection } from './outlier-detection.js';
 import type { InstanceStatus, ServiceInstance } from './service-instance.js';
 
-/** Shortest lease accepted by `register`, ms. */
+/**
+ * Shortest lease accepted by `register`, ms.
+ *
+ * @example
+ * ```ts
+ * await registry.register('svc', url, { ttlMs: MIN_LEASE_TTL_MS });
+ * ```
+ */
 export const MIN_LEASE_TTL_MS = 100;
-/** Longest lease accepted by `register`, ms (one day). */
+/**
+ * Longest lease accepted by `register`, ms (one day).
+ *
+ * @example
+ * ```ts
+ * const ttlMs = Math.min(requestedTtlMs, MAX_LEASE_TTL_MS);
+ * ```
+ */
 export const MAX_LEASE_TTL_MS = 86_400_000;
 
-/** Options of {@link ServiceRegistry}. */
+/**
+ * Options of {@link ServiceRegistry}.
+ *
+ * @example
+ * ```ts
+ * const options: ServiceRegistryOptions = { ttlMs: 10_000, healthCheck: { path: '/healthz' } };
+ * ```
+ */
 export interface ServiceRegistryOptions {
   /**
    * Where registrations live. Pass `redisRegistryAdapter(...)` to share them
@@ -110,18 +131,39 @@ export interface ServiceRegistryOptions {
   clock?: Clock;
 }
 
-/** The defaults of {@link ServiceRegistryOptions}. */
+/**
+ * The defaults of {@link ServiceRegistryOptions}.
+ *
+ * @example
+ * ```ts
+ * const heartbeatMs = DEFAULT_SERVICE_REGISTRY_OPTIONS.ttlMs / 3;
+ * ```
+ */
 export const DEFAULT_SERVICE_REGISTRY_OPTIONS = {
+  /** Power of two choices. */
   balancer: powerOfTwoChoicesBalancer as BalancerFactory,
+  /** 15 s leases. */
   ttlMs: 15_000,
+  /** Full re-read every 30 s. */
   resyncIntervalMs: 30_000,
+  /** 2 s per background call. */
   operationTimeoutMs: 2_000,
+  /** Panic below 50% routable. */
   panicThresholdPercent: 50,
+  /** 30 s ramp. */
   slowStartMs: 30_000,
+  /** Deregister on close. */
   deregisterOnClose: true,
 } as const;
 
-/** Options of {@link ServiceRegistry.register}. */
+/**
+ * Options of {@link ServiceRegistry.register}.
+ *
+ * @example
+ * ```ts
+ * await registry.register('pricing', url, { weight: 2, metadata: { zone: 'a' }, ttlMs: 10_000 });
+ * ```
+ */
 export interface RegisterOptions {
   /**
    * Relative weight for the weighted balancer (and a divisor of cost for P2C).
@@ -141,7 +183,14 @@ export interface RegisterOptions {
   ttlMs?: number;
 }
 
-/** Options of {@link ServiceRegistry.pick}, {@link ServiceRegistry.startCall} and {@link ServiceRegistry.getServiceInstance}. */
+/**
+ * Options of {@link ServiceRegistry.pick}, {@link ServiceRegistry.startCall} and {@link ServiceRegistry.getServiceInstance}.
+ *
+ * @example
+ * ```ts
+ * const retry = registry.pick('pricing', { exclude: [first.id] });
+ * ```
+ */
 export interface PickOptions {
   /** Instance ids not to pick (already tried by this request). */
   exclude?: ReadonlySet<string> | Iterable<string>;
@@ -153,6 +202,11 @@ export interface PickOptions {
  * `timeout` count as failures; `success` and `client-error` (4xx: the
  * instance answered) as successes; `cancelled` (the caller gave up) is
  * not held against the instance.
+ *
+ * @example
+ * ```ts
+ * const outcome: CallOutcome = res.status >= 500 ? 'server-error' : 'success';
+ * ```
  */
 export type CallOutcome =
   | 'success'
@@ -226,25 +280,68 @@ export interface Registration {
 export type ServiceRegistryEvents = {
   /** An instance joined or left a watched service's view. */
   change: {
+    /** The service. */
     service: string;
+    /** Joined (`up`) or left (`down`). */
     type: 'up' | 'down';
+    /** The instance. */
     instance: ServiceInstance;
+    /** Why: a registration, a deregistration, or a lease that ran out. */
     reason: 'registered' | 'deregistered' | 'expired';
   };
   /** Active health checks changed an instance's verdict. */
-  health: { service: string; instance: ServiceInstance; healthy: boolean };
+  health: {
+    /** The service. */
+    service: string;
+    /** The instance. */
+    instance: ServiceInstance;
+    /** The new verdict. */
+    healthy: boolean;
+  };
   /** Outlier detection ejected an instance (`ejected: true`) or let it back. */
-  ejection: { service: string; instance: ServiceInstance; ejected: boolean; durationMs: number };
+  ejection: {
+    /** The service. */
+    service: string;
+    /** The instance. */
+    instance: ServiceInstance;
+    /** Ejected now (`true`) or back (`false`). */
+    ejected: boolean;
+    /** How long the ejection lasts, ms (0 when it ends). */
+    durationMs: number;
+  };
   /** A service entered or left panic routing. */
-  panic: { service: string; active: boolean; routable: number; total: number };
+  panic: {
+    /** The service. */
+    service: string;
+    /** Whether panic routing is on. */
+    active: boolean;
+    /** Instances healthy and not ejected. */
+    routable: number;
+    /** All instances in the view. */
+    total: number;
+  };
   /**
    * A registration of this process lost its lease: `renewed` (it had expired
    * or the store was emptied; registered again) or `taken` (another process
    * registered the same URL; this one stopped heartbeating).
    */
-  lease: { service: string; instance: ServiceInstance; status: 'renewed' | 'taken' };
+  lease: {
+    /** The service. */
+    service: string;
+    /** The instance this process had registered. */
+    instance: ServiceInstance;
+    /** What happened. */
+    status: 'renewed' | 'taken';
+  };
   /** A background operation failed; the registry keeps serving its last view. */
-  error: { operation: string; service: string; error: unknown };
+  error: {
+    /** `list`, `subscribe` or `heartbeat`. */
+    operation: string;
+    /** The service concerned. */
+    service: string;
+    /** The failure. */
+    error: unknown;
+  };
 };
 
 class InstanceState implements BalancerCandidate {

@@ -12,7 +12,13 @@ import { ClosedError } from '../../errors.js';
 import type { Clock } from '../../types.js';
 import { systemClock } from '../../types.js';
 
-/** Options of {@link memoryRegistryAdapter}. */
+/** Options of {@link memoryRegistryAdapter}.
+ *
+ * @example
+ * ```ts
+ * const adapter = memoryRegistryAdapter({ clock: systemClock });
+ * ```
+ */
 export interface MemoryRegistryAdapterOptions {
   /**
    * The clock leases expire by (inject one in tests).

@@ -15,7 +15,13 @@ import { RedisConnectionHandle } from './connection.js';
 import { taggedKey, validatePrefix } from './keys.js';
 import { defineRedisScript, type RedisScript, type ScriptArg } from './scripts.js';
 
-/** Options of {@link redisRegistryAdapter}. */
+/** Options of {@link redisRegistryAdapter}.
+ *
+ * @example
+ * ```ts
+ * const adapter = redisRegistryAdapter({ connection: redis, prefix: 'shop:' });
+ * ```
+ */
 export interface RedisRegistryAdapterOptions {
   /** An ioredis client (reused, not closed), a `redis://` URL or ioredis options. */
   connection: RedisConnection;
@@ -167,6 +173,11 @@ export class RedisRegistryAdapter implements RegistryAdapter {
   constructor(options: RedisRegistryAdapterOptions) {
     this.#prefix = validatePrefix(options.prefix ?? DEFAULTS.prefix);
     this.#handle = new RedisConnectionHandle(options.connection);
+    if (this.#handle.owned) {
+      // A client we created reports failures through the registry's events;
+      // without a listener ioredis would print them to the console.
+      this.#handle.client.on('error', () => {});
+    }
   }
 
   async register(record: RegistryRecord, options: RegistryLeaseOptions): Promise<RegistryRegisterResult> {
