@@ -212,15 +212,15 @@ describe('ServiceRegistry', () => {
   it('drops a crashed instance once its lease expires, without anyone deregistering it', async () => {
     const adapter = memoryRegistryAdapter();
     const crashing = make({ adapter, deregisterOnClose: false });
-    await crashing.register('svc', 'http://127.0.0.1:4001', { ttlMs: 300 });
+    await crashing.register('svc', 'http://127.0.0.1:4001', { ttlMs: 600 });
     const watcher = make({ adapter });
     await watcher.watch('svc');
     const downs: ServiceRegistryEvents['change'][] = [];
     watcher.on('change', (c) => c.type === 'down' && downs.push(c));
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 900));
     expect(watcher.pick('svc').url).toBe('http://127.0.0.1:4001/'); // heartbeats keep it
     await crashing.close(); // stops heartbeating, does not deregister: a crash
-    await until(() => downs.length === 1, 2000);
+    await until(() => downs.length === 1, 4000);
     expect(downs[0]).toMatchObject({ reason: 'expired' });
     expect(() => watcher.pick('svc')).toThrow(expect.objectContaining({ code: 'ERR_NO_INSTANCES' }));
   });
