@@ -670,6 +670,24 @@ export class ServiceRegistry {
   }
 
   /**
+   * Stops watching `service`: drops its local view, subscription and timers
+   * (a later pick loads it again). Services are watched on first use, so a
+   * process that looks up many short-lived names should unwatch them.
+   *
+   * @example
+   * ```ts
+   * await registry.unwatch('legacy-billing');
+   * ```
+   */
+  async unwatch(service: string): Promise<void> {
+    const view = this.#views.get(service);
+    if (view === undefined) return;
+    this.#views.delete(service);
+    view.timer?.cancel();
+    await view.unsubscribe?.().catch(() => {});
+  }
+
+  /**
    * Picks an instance of `service` (watching it first if needed). Throws
    * `NoInstancesError` when there is none (or every one is excluded).
    *
@@ -931,6 +949,7 @@ export class ServiceRegistry {
 
   #schedule(view: ServiceView): void {
     view.timer?.cancel();
+    if (this.#closed || this.#views.get(view.service) !== view) return; // closed or unwatched
     let delay = this.#resyncIntervalMs;
     if (view.failing) {
       delay = Math.min(delay, 1000);

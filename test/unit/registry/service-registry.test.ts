@@ -310,4 +310,21 @@ describe('ServiceRegistry', () => {
     );
     expect((await registry.instances('svc')).every((i) => i.outstanding === 0)).toBe(true);
   });
+
+  it('unwatch drops a view and its subscription; the next use loads it again', async () => {
+    const adapter = memoryRegistryAdapter();
+    const registry = make({ adapter });
+    await registry.register('svc', 'http://127.0.0.1:4001');
+    await expect(registry.getServiceInstance('ghost')).rejects.toMatchObject({ code: 'ERR_NO_INSTANCES' });
+    await registry.unwatch('ghost');
+    await registry.unwatch('never-watched');
+    const changes: ServiceRegistryEvents['change'][] = [];
+    registry.on('change', (c) => changes.push(c));
+    const other = make({ adapter });
+    await other.register('ghost', 'http://127.0.0.1:4002');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(changes).toEqual([]); // no longer watched: no events
+    expect(() => registry.pick('ghost')).toThrow(expect.objectContaining({ code: 'ERR_NO_INSTANCES' }));
+    expect((await registry.getServiceInstance('ghost')).url).toBe('http://127.0.0.1:4002/');
+  });
 });
