@@ -22,6 +22,10 @@ export const ERROR_CODES = [
   'ERR_ABORTED',
   'ERR_CONNECTION',
   'ERR_CLOSED',
+  // registry
+  'ERR_NO_INSTANCES',
+  'ERR_DUPLICATE_REGISTRATION',
+  'ERR_NOT_REGISTERED',
 ] as const;
 
 /** A stable, machine-readable error code. See {@link ERROR_CODES}. */
@@ -217,4 +221,68 @@ export class ConnectionError extends ScaleoutError {
  */
 export class ClosedError extends ScaleoutError {
   readonly code = 'ERR_CLOSED' as const;
+}
+
+// ---- registry ----
+
+/**
+ * No instance of the service can take a request: none is registered, or the
+ * service is not known to this registry yet.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   const instance = await registry.getServiceInstance('inventory-service');
+ * } catch (err) {
+ *   if (isScaleoutError(err, 'ERR_NO_INSTANCES')) return res.status(503).end();
+ *   throw err;
+ * }
+ * ```
+ */
+export class NoInstancesError extends ScaleoutError {
+  readonly code = 'ERR_NO_INSTANCES' as const;
+  /** The service that has no instance to offer. */
+  readonly service: string;
+  constructor(message: string, service: string, options?: ScaleoutErrorOptions) {
+    super(message, options);
+    this.service = service;
+  }
+}
+
+/**
+ * The same URL is already registered for the service by this registry.
+ *
+ * @example
+ * ```ts
+ * await registry.register('pricing', 'http://127.0.0.1:4001');
+ * await registry.register('pricing', 'http://127.0.0.1:4001'); // throws DuplicateRegistrationError
+ * ```
+ */
+export class DuplicateRegistrationError extends ScaleoutError {
+  readonly code = 'ERR_DUPLICATE_REGISTRATION' as const;
+  /** The service of the duplicate registration. */
+  readonly service: string;
+  constructor(message: string, service: string, options?: ScaleoutErrorOptions) {
+    super(message, options);
+    this.service = service;
+  }
+}
+
+/**
+ * A deregistration (or lease operation) names a service and URL that this
+ * registry did not register.
+ *
+ * @example
+ * ```ts
+ * await registry.deregister('pricing', 'http://127.0.0.1:9999'); // throws NotRegisteredError
+ * ```
+ */
+export class NotRegisteredError extends ScaleoutError {
+  readonly code = 'ERR_NOT_REGISTERED' as const;
+  /** The service named by the call. */
+  readonly service: string;
+  constructor(message: string, service: string, options?: ScaleoutErrorOptions) {
+    super(message, options);
+    this.service = service;
+  }
 }

@@ -12,7 +12,20 @@
  * @module scaleout
  */
 
+export type { MemoryRegistryAdapterOptions } from './adapters/memory/registry.js';
+export { MemoryRegistryAdapter, memoryRegistryAdapter } from './adapters/memory/registry.js';
+export type {
+  RegistryAdapter,
+  RegistryChange,
+  RegistryHeartbeatResult,
+  RegistryLease,
+  RegistryLeaseOptions,
+  RegistryListResult,
+  RegistryRecord,
+  RegistryRegisterResult,
+} from './contracts/registry.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
+export * from './registry/index.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';
 export { noopLogger, systemClock } from './types.js';

@@ -13,4 +13,5 @@
  * @module scaleout/testing
  */
 
+export { registryAdapterConformance } from './testing/registry-conformance.js';
 export type { ConformanceOptions, TestApi } from './testing/test-api.js';

@@ -4,10 +4,13 @@ import {
   ClosedError,
   ConnectionError,
   DeserializationError,
+  DuplicateRegistrationError,
   ERROR_CODES,
   InvalidArgumentError,
   InvalidOptionsError,
   isScaleoutError,
+  NoInstancesError,
+  NotRegisteredError,
   ScaleoutError,
   SerializationError,
   TimeoutError,
@@ -24,6 +27,9 @@ const samples: ScaleoutError[] = [
   new AbortedError('stop'),
   new ConnectionError('down'),
   new ClosedError('closed'),
+  new NoInstancesError('none', 'svc'),
+  new DuplicateRegistrationError('dup', 'svc'),
+  new NotRegisteredError('unknown', 'svc'),
 ];
 
 describe('errors', () => {

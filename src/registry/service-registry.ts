@@ -1,0 +1,1325 @@
+import { randomUUID } from 'node:crypto';
+import { MemoryRegistryAdapter } from '../adapters/memory/registry.js';
+import type {
+  RegistryAdapter,
+  RegistryChange,
+  RegistryLease,
+  RegistryRecord,
+} from '../contracts/registry.js';
+import {
+  ClosedError,
+  DuplicateRegistrationError,
+  InvalidArgumentError,
+  InvalidOptionsError,
+  NoInstancesError,
+  NotRegisteredError,
+} from '../errors.js';
+import { withTimeout } from '../internal/abort.js';
+import { TypedEmitter } from '../internal/events.js';
+import { assertSafePayload } from '../internal/serializer.js';
+import { type TimerHandle, unrefInterval, unrefTimeout } from '../internal/timers.js';
+import { durationOption, keyArgument } from '../internal/validate.js';
+import type { Clock, Logger } from '../types.js';
+import { noopLogger, systemClock } from '../types.js';
+import type { Balancer, BalancerCandidate, BalancerFactory } from './balancers/balancer.js';
+import { powerOfTwoChoicesBalancer } from './balancers/power-of-two-choices.js';
+import { HealthChecker, type HealthCheckerOptions } from './health-checker.js';
+import { type OutlierDetectionOptions, resolveOutlierDetection } from './outlier-detection.js';
+import type { InstanceStatus, ServiceInstance } from './service-instance.js';
+
+/**
+ * Shortest lease accepted by `register`, ms.
+ *
+ * @example
+ * ```ts
+ * await registry.register('svc', url, { ttlMs: MIN_LEASE_TTL_MS });
+ * ```
+ */
+export const MIN_LEASE_TTL_MS = 100;
+/**
+ * Longest lease accepted by `register`, ms (one day).
+ *
+ * @example
+ * ```ts
+ * const ttlMs = Math.min(requestedTtlMs, MAX_LEASE_TTL_MS);
+ * ```
+ */
+export const MAX_LEASE_TTL_MS = 86_400_000;
+
+/**
+ * Options of {@link ServiceRegistry}.
+ *
+ * @example
+ * ```ts
+ * const options: ServiceRegistryOptions = { ttlMs: 10_000, healthCheck: { path: '/healthz' } };
+ * ```
+ */
+export interface ServiceRegistryOptions {
+  /**
+   * Where registrations live. Pass `redisRegistryAdapter(...)` to share them
+   * across a fleet. An adapter you pass is not closed by `close()`.
+   * @default a new memoryRegistryAdapter() (this process only)
+   */
+  adapter?: RegistryAdapter;
+  /**
+   * Makes the balancer of each service.
+   * @default powerOfTwoChoicesBalancer
+   */
+  balancer?: BalancerFactory;
+  /**
+   * Default lease of a registration, ms: an instance that stops
+   * heartbeating disappears this long after its last heartbeat.
+   * @default 15_000
+   */
+  ttlMs?: number;
+  /**
+   * Time between heartbeats of this process's registrations, ms; must be below each lease's TTL.
+   * @default a third of each registration's ttlMs
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * Full re-read of each watched service, ms, as a fallback for missed
+   * change notifications. Views also re-read when a lease they hold is due
+   * to expire.
+   * @default 30_000
+   */
+  resyncIntervalMs?: number;
+  /**
+   * Limit on each background call to the adapter (register, heartbeat,
+   * list), ms. A call that takes longer counts as failed; the local view
+   * is kept.
+   * @default 2_000
+   */
+  operationTimeoutMs?: number;
+  /**
+   * Active health checks of the instances of watched services.
+   * @default undefined (no active checks)
+   */
+  healthCheck?: HealthCheckerOptions;
+  /**
+   * Ejection of instances whose reported calls keep failing; `false` turns it off.
+   * @default {} (enabled with the defaults of OutlierDetectionOptions)
+   */
+  outlierDetection?: OutlierDetectionOptions | false;
+  /**
+   * When fewer than this percentage of a service's instances are healthy
+   * and not ejected, route across all of them instead (an outage of the
+   * checks should not become an outage of the service). `0` disables.
+   * @default 50
+   */
+  panicThresholdPercent?: number;
+  /**
+   * Ramp of an instance re-admitted after failing health checks or after an
+   * ejection, ms: its share of picks grows linearly from 10% to 100%. `0` disables.
+   * @default 30_000
+   */
+  slowStartMs?: number;
+  /**
+   * Deregister this process's registrations on `close()`.
+   * @default true
+   */
+  deregisterOnClose?: boolean;
+  /**
+   * Receives warnings about background failures (the same as `error` events).
+   * @default noopLogger
+   */
+  logger?: Logger;
+  /**
+   * Time source (inject one in tests).
+   * @default systemClock
+   */
+  clock?: Clock;
+}
+
+/**
+ * The defaults of {@link ServiceRegistryOptions}.
+ *
+ * @example
+ * ```ts
+ * const heartbeatMs = DEFAULT_SERVICE_REGISTRY_OPTIONS.ttlMs / 3;
+ * ```
+ */
+export const DEFAULT_SERVICE_REGISTRY_OPTIONS = {
+  /** Power of two choices. */
+  balancer: powerOfTwoChoicesBalancer as BalancerFactory,
+  /** 15 s leases. */
+  ttlMs: 15_000,
+  /** Full re-read every 30 s. */
+  resyncIntervalMs: 30_000,
+  /** 2 s per background call. */
+  operationTimeoutMs: 2_000,
+  /** Panic below 50% routable. */
+  panicThresholdPercent: 50,
+  /** 30 s ramp. */
+  slowStartMs: 30_000,
+  /** Deregister on close. */
+  deregisterOnClose: true,
+} as const;
+
+/**
+ * Options of {@link ServiceRegistry.register}.
+ *
+ * @example
+ * ```ts
+ * await registry.register('pricing', url, { weight: 2, metadata: { zone: 'a' }, ttlMs: 10_000 });
+ * ```
+ */
+export interface RegisterOptions {
+  /**
+   * Relative weight for the weighted balancer (and a divisor of cost for P2C).
+   * @default 1
+   */
+  weight?: number;
+  /**
+   * String metadata shared with every process (zone, version...). At most
+   * 64 entries; never put secrets here.
+   * @default {}
+   */
+  metadata?: Record<string, string>;
+  /**
+   * The lease, ms, within [100, 86_400_000].
+   * @default the registry's ttlMs
+   */
+  ttlMs?: number;
+}
+
+/**
+ * Options of {@link ServiceRegistry.pick}, {@link ServiceRegistry.startCall} and {@link ServiceRegistry.getServiceInstance}.
+ *
+ * @example
+ * ```ts
+ * const retry = registry.pick('pricing', { exclude: [first.id] });
+ * ```
+ */
+export interface PickOptions {
+  /** Instance ids not to pick (already tried by this request). */
+  exclude?: ReadonlySet<string> | Iterable<string>;
+}
+
+/**
+ * How a call ended, for outlier detection and latency-aware balancing:
+ * `server-error` (5xx), `connect-error` (refused, reset before a response),
+ * `timeout` count as failures; `success` and `client-error` (4xx: the
+ * instance answered) as successes; `cancelled` (the caller gave up) is
+ * not held against the instance.
+ *
+ * @example
+ * ```ts
+ * const outcome: CallOutcome = res.status >= 500 ? 'server-error' : 'success';
+ * ```
+ */
+export type CallOutcome =
+  | 'success'
+  | 'client-error'
+  | 'server-error'
+  | 'connect-error'
+  | 'timeout'
+  | 'cancelled';
+
+/**
+ * What {@link InstanceCall.end} is told.
+ *
+ * @example
+ * ```ts
+ * call.end({ outcome: res.status >= 500 ? 'server-error' : 'success' });
+ * ```
+ */
+export interface CallResult {
+  /** How the call ended. */
+  outcome: CallOutcome;
+  /** The call's latency, ms. @default the time since `startCall` */
+  latencyMs?: number;
+}
+
+/**
+ * A call in flight to one instance, from {@link ServiceRegistry.startCall}:
+ * it counts as outstanding until {@link InstanceCall.end}.
+ *
+ * @example
+ * ```ts
+ * const call = registry.startCall('pricing', { exclude: tried });
+ * try {
+ *   const res = await fetch(new URL('/quote', call.instance.url));
+ *   call.end({ outcome: res.status >= 500 ? 'server-error' : 'success' });
+ * } catch {
+ *   call.end({ outcome: 'connect-error' });
+ * }
+ * ```
+ */
+export interface InstanceCall {
+  /** The instance picked for this call. */
+  readonly instance: ServiceInstance;
+  /** Ends the call (idempotent): releases its outstanding slot and records the result. */
+  end(result: CallResult): void;
+}
+
+/**
+ * A registration made by this process, from {@link ServiceRegistry.register}.
+ *
+ * @example
+ * ```ts
+ * const registration = await registry.register('pricing', 'http://127.0.0.1:4001');
+ * process.once('SIGTERM', () => registration.deregister());
+ * ```
+ */
+export interface Registration {
+  /** The instance as others see it. */
+  readonly instance: ServiceInstance;
+  /** Deregisters it (same as `registry.deregister(service, url)`). */
+  deregister(): Promise<void>;
+}
+
+/**
+ * Events of {@link ServiceRegistry}.
+ *
+ * @example
+ * ```ts
+ * registry.on('change', ({ type, instance }) => log.info(`${type} ${instance.url}`));
+ * ```
+ */
+export type ServiceRegistryEvents = {
+  /** An instance joined or left a watched service's view. */
+  change: {
+    /** The service. */
+    service: string;
+    /** Joined (`up`) or left (`down`). */
+    type: 'up' | 'down';
+    /** The instance. */
+    instance: ServiceInstance;
+    /** Why: a registration, a deregistration, or a lease that ran out. */
+    reason: 'registered' | 'deregistered' | 'expired';
+  };
+  /** Active health checks changed an instance's verdict. */
+  health: {
+    /** The service. */
+    service: string;
+    /** The instance. */
+    instance: ServiceInstance;
+    /** The new verdict. */
+    healthy: boolean;
+  };
+  /** Outlier detection ejected an instance (`ejected: true`) or let it back. */
+  ejection: {
+    /** The service. */
+    service: string;
+    /** The instance. */
+    instance: ServiceInstance;
+    /** Ejected now (`true`) or back (`false`). */
+    ejected: boolean;
+    /** How long the ejection lasts, ms (0 when it ends). */
+    durationMs: number;
+  };
+  /** A service entered or left panic routing. */
+  panic: {
+    /** The service. */
+    service: string;
+    /** Whether panic routing is on. */
+    active: boolean;
+    /** Instances healthy and not ejected. */
+    routable: number;
+    /** All instances in the view. */
+    total: number;
+  };
+  /**
+   * A registration of this process lost its lease: `renewed` (it had expired
+   * or the store was emptied; registered again) or `taken` (another process
+   * registered the same URL; this one stopped heartbeating).
+   */
+  lease: {
+    /** The service. */
+    service: string;
+    /** The instance this process had registered. */
+    instance: ServiceInstance;
+    /** What happened. */
+    status: 'renewed' | 'taken';
+  };
+  /** A background operation failed; the registry keeps serving its last view. */
+  error: {
+    /** `list`, `subscribe` or `heartbeat`. */
+    operation: string;
+    /** The service concerned. */
+    service: string;
+    /** The failure. */
+    error: unknown;
+  };
+};
+
+class InstanceState implements BalancerCandidate {
+  instance: ServiceInstance;
+  weight: number;
+  outstanding = 0;
+  latencyMs: number | undefined = undefined;
+  /** Lease end in this process's wall clock. */
+  expiresAt: number;
+  healthy = true;
+  passes = 0;
+  fails = 0;
+  warmFrom = 0;
+  warmUntil = 0;
+  consecutiveFailures = 0;
+  ejectedUntil = 0;
+  ejections = 0;
+  lastEjectionEnd = 0;
+
+  constructor(instance: ServiceInstance, expiresAt: number) {
+    this.instance = instance;
+    this.weight = instance.weight;
+    this.expiresAt = expiresAt;
+  }
+}
+
+interface ServiceView {
+  service: string;
+  states: Map<string, InstanceState>;
+  candidates: InstanceState[];
+  dirty: boolean;
+  panic: boolean;
+  nextUnejectAt: number;
+  balancer: Balancer;
+  ready: Promise<void>;
+  loaded: boolean;
+  lastError: unknown;
+  failing: boolean;
+  offset: number;
+  buffer: RegistryChange[] | undefined;
+  refreshing: Promise<void> | undefined;
+  timer: TimerHandle | undefined;
+  subscribing: boolean;
+  unsubscribe: (() => Promise<void>) | undefined;
+}
+
+interface OwnRegistration {
+  record: RegistryRecord;
+  instance: ServiceInstance;
+  ttlMs: number;
+  timer: TimerHandle | undefined;
+  beating: boolean;
+}
+
+const EXPIRY_SLACK_MS = 20;
+const WARM_FLOOR = 0.1;
+const EWMA_RISE = 0.5;
+const EWMA_FALL = 0.2;
+
+/**
+ * Service discovery shared by a fleet: instances register under a lease
+ * and heartbeat; every process keeps a local view of the services it uses,
+ * updated by change notifications (and re-read as a fallback), so picking
+ * an instance never waits on the store. Views survive store outages: when
+ * the store is unreachable, the last good view keeps serving and nobody is
+ * dropped. On top of the view: active health checks with thresholds and
+ * slow start, outlier ejection from reported call results, a panic
+ * threshold, and a pluggable balancer (power of two choices by default).
+ *
+ * @example
+ * ```ts
+ * import { ServiceRegistry } from 'scaleout';
+ * import { redisRegistryAdapter } from 'scaleout/redis';
+ *
+ * const registry = new ServiceRegistry({ adapter: redisRegistryAdapter({ connection: redis }) });
+ * await registry.register('inventory-service', 'http://10.0.0.7:4001', { ttlMs: 10_000 });
+ * const instance = await registry.getServiceInstance('inventory-service');
+ * ```
+ */
+export class ServiceRegistry {
+  readonly #adapter: RegistryAdapter;
+  readonly #ownsAdapter: boolean;
+  readonly #balancer: BalancerFactory;
+  readonly #ttlMs: number;
+  readonly #heartbeatIntervalMs: number | undefined;
+  readonly #resyncIntervalMs: number;
+  readonly #operationTimeoutMs: number;
+  readonly #panicThreshold: number;
+  readonly #slowStartMs: number;
+  readonly #deregisterOnClose: boolean;
+  readonly #outliers: Required<OutlierDetectionOptions> | undefined;
+  readonly #checker: HealthChecker | undefined;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #events: TypedEmitter<ServiceRegistryEvents>;
+  readonly #views = new Map<string, ServiceView>();
+  readonly #registrations = new Map<string, OwnRegistration>();
+  #healthTimer: TimerHandle | undefined;
+  #healthRound: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: ServiceRegistryOptions = {}) {
+    const d = DEFAULT_SERVICE_REGISTRY_OPTIONS;
+    if (options.adapter !== undefined && (typeof options.adapter !== 'object' || options.adapter === null)) {
+      throw new InvalidOptionsError('adapter must be a RegistryAdapter', { option: 'adapter' });
+    }
+    this.#ownsAdapter = options.adapter === undefined;
+    this.#adapter = options.adapter ?? new MemoryRegistryAdapter({ clock: options.clock });
+    const balancer = options.balancer ?? d.balancer;
+    if (typeof balancer !== 'function') {
+      throw new InvalidOptionsError('balancer must be a function that makes a Balancer', {
+        option: 'balancer',
+      });
+    }
+    this.#balancer = balancer;
+    this.#ttlMs = leaseTtl(options.ttlMs ?? d.ttlMs, 'option');
+    this.#heartbeatIntervalMs =
+      options.heartbeatIntervalMs === undefined
+        ? undefined
+        : durationOption('heartbeatIntervalMs', options.heartbeatIntervalMs, 10);
+    if (this.#heartbeatIntervalMs !== undefined && this.#heartbeatIntervalMs >= this.#ttlMs) {
+      throw new InvalidOptionsError('heartbeatIntervalMs must be below ttlMs', {
+        option: 'heartbeatIntervalMs',
+      });
+    }
+    this.#resyncIntervalMs = durationOption(
+      'resyncIntervalMs',
+      options.resyncIntervalMs ?? d.resyncIntervalMs,
+      10,
+    );
+    this.#operationTimeoutMs = durationOption(
+      'operationTimeoutMs',
+      options.operationTimeoutMs ?? d.operationTimeoutMs,
+      1,
+    );
+    const panic = options.panicThresholdPercent ?? d.panicThresholdPercent;
+    if (typeof panic !== 'number' || !(panic >= 0 && panic <= 100)) {
+      throw new InvalidOptionsError('panicThresholdPercent must be in [0, 100]', {
+        option: 'panicThresholdPercent',
+      });
+    }
+    this.#panicThreshold = panic / 100;
+    this.#slowStartMs = durationOption('slowStartMs', options.slowStartMs ?? d.slowStartMs, 0);
+    this.#deregisterOnClose = options.deregisterOnClose ?? d.deregisterOnClose;
+    this.#outliers =
+      options.outlierDetection === false
+        ? undefined
+        : resolveOutlierDetection(options.outlierDetection ?? {});
+    this.#checker = options.healthCheck === undefined ? undefined : new HealthChecker(options.healthCheck);
+    this.#logger = options.logger ?? noopLogger;
+    this.#clock = options.clock ?? systemClock;
+    this.#events = new TypedEmitter(this.#logger);
+    if (this.#checker !== undefined) {
+      this.#healthTimer = unrefInterval(() => {
+        void this.checkHealth();
+      }, this.#checker.options.intervalMs);
+    }
+  }
+
+  /**
+   * Subscribes to an event; returns a function that unsubscribes.
+   *
+   * @example
+   * ```ts
+   * const stop = registry.on('health', ({ instance, healthy }) => log.info(instance.url, { healthy }));
+   * ```
+   */
+  on<K extends keyof ServiceRegistryEvents>(
+    event: K,
+    listener: (payload: ServiceRegistryEvents[K]) => void,
+  ): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /**
+   * Removes a listener added with {@link on}.
+   *
+   * @example
+   * ```ts
+   * registry.off('change', onChange);
+   * ```
+   */
+  off<K extends keyof ServiceRegistryEvents>(
+    event: K,
+    listener: (payload: ServiceRegistryEvents[K]) => void,
+  ): void {
+    this.#events.off(event, listener);
+  }
+
+  /**
+   * Registers an instance of `service` at `url` under a lease that this
+   * registry renews by heartbeat until `deregister` or `close`. The URL must
+   * be absolute `http:`/`https:` without credentials, query or fragment;
+   * it is normalised (a path gets a trailing `/`) and becomes the instance
+   * id. If another process holds a live registration of the same URL (a
+   * restarted instance), this one takes it over.
+   *
+   * Throws `InvalidArgumentError` for bad input and
+   * `DuplicateRegistrationError` if this registry already registered the
+   * URL; in both cases nothing changes.
+   *
+   * @example
+   * ```ts
+   * await registry.register('inventory-service', 'http://10.0.0.7:4001', {
+   *   weight: 2,
+   *   metadata: { zone: 'eu-1' },
+   *   ttlMs: 10_000,
+   * });
+   * ```
+   */
+  async register(service: string, url: string, options: RegisterOptions = {}): Promise<Registration> {
+    this.#assertOpen();
+    keyArgument('service', service, 256);
+    const id = normaliseUrl(url);
+    const ttlMs = leaseTtl(options.ttlMs ?? this.#ttlMs, 'argument');
+    if (this.#heartbeatIntervalMs !== undefined && this.#heartbeatIntervalMs >= ttlMs) {
+      throw new InvalidArgumentError('ttlMs must be above the registry heartbeatIntervalMs', {
+        argument: 'ttlMs',
+      });
+    }
+    const weight = options.weight ?? 1;
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0 || weight > 1_000_000) {
+      throw new InvalidArgumentError('weight must be a number in (0, 1000000]', { argument: 'weight' });
+    }
+    const metadata = checkMetadata(options.metadata ?? {});
+    const key = registrationKey(service, id);
+    if (this.#registrations.has(key)) {
+      throw new DuplicateRegistrationError(
+        `this registry already registered that URL for ${service}`,
+        service,
+      );
+    }
+    const record: RegistryRecord = {
+      service,
+      id,
+      url: id,
+      weight,
+      metadata,
+      owner: randomUUID(),
+      registeredAt: this.#clock.now(),
+    };
+    const instance = toInstance(record);
+    const registration: OwnRegistration = { record, instance, ttlMs, timer: undefined, beating: false };
+    this.#registrations.set(key, registration);
+    let expiresAt: number;
+    let now: number;
+    try {
+      ({ expiresAt, now } = await withTimeout(
+        this.#adapter.register(record, { ttlMs }),
+        this.#operationTimeoutMs,
+        'registry register',
+      ));
+    } catch (err) {
+      this.#registrations.delete(key);
+      throw err;
+    }
+    if (this.#closed || this.#registrations.get(key) !== registration) {
+      return { instance, deregister: async () => {} };
+    }
+    const interval = this.#heartbeatIntervalMs ?? Math.max(10, Math.floor(ttlMs / 3));
+    registration.timer = unrefInterval(() => {
+      void this.#heartbeat(key, registration);
+    }, interval);
+    // Our own view sees it at once, without waiting for the notification.
+    const view = this.#views.get(service);
+    if (view?.loaded) {
+      this.#apply(view, { type: 'up', service, lease: { record, expiresAt } }, this.#clock.now() - now);
+    }
+    return { instance, deregister: () => this.deregister(service, url) };
+  }
+
+  /**
+   * Ends a registration of this registry at once: every view drops it on
+   * the change notification. Throws `NotRegisteredError` when this registry
+   * did not register `url` for `service`.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', async () => {
+   *   await registry.deregister('inventory-service', 'http://10.0.0.7:4001');
+   *   server.close();
+   * });
+   * ```
+   */
+  async deregister(service: string, url: string): Promise<void> {
+    this.#assertOpen();
+    keyArgument('service', service, 256);
+    const id = normaliseUrl(url);
+    const key = registrationKey(service, id);
+    const registration = this.#registrations.get(key);
+    if (registration === undefined) {
+      throw new NotRegisteredError(`this registry has no registration of that URL for ${service}`, service);
+    }
+    this.#registrations.delete(key);
+    registration.timer?.cancel();
+    const view = this.#views.get(service);
+    if (view !== undefined)
+      this.#apply(view, { type: 'down', service, id, reason: 'deregistered' }, view.offset);
+    await withTimeout(
+      this.#adapter.deregister(service, id, registration.record.owner),
+      this.#operationTimeoutMs,
+      'registry deregister',
+    );
+  }
+
+  /**
+   * Starts watching `service` (if not yet) and resolves once its view is
+   * loaded; after that, {@link pick} and {@link startCall} never wait.
+   *
+   * @example
+   * ```ts
+   * await registry.watch('pricing'); // at startup
+   * app.get('/quote', (req, res) => { const i = registry.pick('pricing'); ... });
+   * ```
+   */
+  async watch(service: string): Promise<void> {
+    this.#assertOpen();
+    keyArgument('service', service, 256);
+    const view = this.#ensureView(service);
+    await view.ready;
+    if (!view.loaded) {
+      throw new NoInstancesError(`the instances of ${service} could not be loaded`, service, {
+        cause: view.lastError,
+      });
+    }
+  }
+
+  /**
+   * Stops watching `service`: drops its local view, subscription and timers
+   * (a later pick loads it again). Services are watched on first use, so a
+   * process that looks up many short-lived names should unwatch them.
+   *
+   * @example
+   * ```ts
+   * await registry.unwatch('legacy-billing');
+   * ```
+   */
+  async unwatch(service: string): Promise<void> {
+    const view = this.#views.get(service);
+    if (view === undefined) return;
+    this.#views.delete(service);
+    view.timer?.cancel();
+    await view.unsubscribe?.().catch(() => {});
+  }
+
+  /**
+   * Picks an instance of `service` (watching it first if needed). Throws
+   * `NoInstancesError` when there is none (or every one is excluded).
+   *
+   * @example
+   * ```ts
+   * const instance = await registry.getServiceInstance('inventory-service');
+   * const res = await fetch(new URL('check', instance.url), { method: 'POST', body });
+   * ```
+   */
+  async getServiceInstance(service: string, options: PickOptions = {}): Promise<ServiceInstance> {
+    this.#assertOpen();
+    keyArgument('service', service, 256);
+    const view = this.#views.get(service);
+    if (view === undefined || !view.loaded) await this.watch(service);
+    return this.pick(service, options);
+  }
+
+  /**
+   * Picks an instance synchronously from the local view; never touches the
+   * store. Throws `NoInstancesError` if the service is not watched yet (see
+   * {@link watch}; the call starts watching it), has no instance, or every
+   * one is excluded.
+   *
+   * @example
+   * ```ts
+   * const instance = registry.pick('pricing', { exclude: new Set([firstTry.id]) });
+   * ```
+   */
+  pick(service: string, options: PickOptions = {}): ServiceInstance {
+    return this.#select(service, options.exclude).instance;
+  }
+
+  /**
+   * Picks an instance and counts a call to it as outstanding until
+   * `end(result)`; the result feeds latency-aware balancing and outlier
+   * ejection. The building block of `ServiceClient`.
+   *
+   * @example
+   * ```ts
+   * const call = registry.startCall('pricing');
+   * const started = performance.now();
+   * try {
+   *   const res = await fetch(new URL('quote', call.instance.url));
+   *   call.end({ outcome: res.status >= 500 ? 'server-error' : 'success' });
+   * } catch {
+   *   call.end({ outcome: 'connect-error' });
+   * }
+   * ```
+   */
+  startCall(service: string, options: PickOptions = {}): InstanceCall {
+    const state = this.#select(service, options.exclude);
+    const view = this.#views.get(service)!;
+    state.outstanding++;
+    const started = this.#clock.monotonic();
+    let ended = false;
+    return {
+      instance: state.instance,
+      end: (result: CallResult) => {
+        if (ended) return;
+        ended = true;
+        state.outstanding--;
+        this.#record(view, state, result, this.#clock.monotonic() - started);
+      },
+    };
+  }
+
+  /**
+   * The instances of `service` with what this process knows of them
+   * (health, ejection, load, latency), watching it first if needed.
+   *
+   * @example
+   * ```ts
+   * const down = (await registry.instances('pricing')).filter((i) => !i.healthy);
+   * ```
+   */
+  async instances(service: string): Promise<InstanceStatus[]> {
+    await this.watch(service);
+    const view = this.#views.get(service)!;
+    const now = this.#clock.monotonic();
+    return [...view.states.values()]
+      .map((s) => ({
+        ...s.instance,
+        healthy: s.healthy,
+        ejected: s.ejectedUntil > now,
+        warmingUp: s.warmUntil > now,
+        outstanding: s.outstanding,
+        latencyMs: s.latencyMs,
+      }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * Runs one round of active health checks over every watched service now
+   * (rounds also run every `healthCheck.intervalMs`). Resolves when the
+   * round is done; a round already running is joined, not doubled.
+   *
+   * @example
+   * ```ts
+   * await registry.checkHealth();
+   * ```
+   */
+  checkHealth(): Promise<void> {
+    if (this.#checker === undefined || this.#closed) return Promise.resolve();
+    if (this.#healthRound !== undefined) return this.#healthRound;
+    this.#healthRound = this.#runHealthRound(this.#checker).finally(() => {
+      this.#healthRound = undefined;
+    });
+    return this.#healthRound;
+  }
+
+  /**
+   * Stops heartbeats, health checks and subscriptions, and (unless
+   * `deregisterOnClose: false`) deregisters this registry's instances.
+   * Closes the adapter only if the registry created it.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => registry.close());
+   * ```
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#healthTimer?.cancel();
+    this.#checker?.close();
+    const registrations = [...this.#registrations.values()];
+    this.#registrations.clear();
+    for (const r of registrations) r.timer?.cancel();
+    if (this.#deregisterOnClose) {
+      await Promise.allSettled(
+        registrations.map((r) =>
+          withTimeout(
+            this.#adapter.deregister(r.record.service, r.record.id, r.record.owner),
+            this.#operationTimeoutMs,
+          ),
+        ),
+      );
+    }
+    const views = [...this.#views.values()];
+    this.#views.clear();
+    for (const v of views) v.timer?.cancel();
+    await Promise.allSettled(views.map((v) => v.unsubscribe?.()));
+    await this.#healthRound?.catch(() => {});
+    if (this.#ownsAdapter) await this.#adapter.close();
+    this.#events.clear();
+  }
+
+  /**
+   * Same as {@link close}.
+   *
+   * @example
+   * ```ts
+   * await using registry = new ServiceRegistry();
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- views ----
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError('the service registry is closed');
+  }
+
+  #ensureView(service: string): ServiceView {
+    let view = this.#views.get(service);
+    if (view !== undefined) return view;
+    view = {
+      service,
+      states: new Map(),
+      candidates: [],
+      dirty: false,
+      panic: false,
+      nextUnejectAt: 0,
+      balancer: this.#balancer(),
+      ready: Promise.resolve(),
+      loaded: false,
+      lastError: undefined,
+      failing: false,
+      offset: 0,
+      buffer: undefined,
+      refreshing: undefined,
+      timer: undefined,
+      subscribing: false,
+      unsubscribe: undefined,
+    };
+    this.#views.set(service, view);
+    const v = view;
+    view.ready = (async () => {
+      // Subscribe first, then list: a change between the two is not lost.
+      await withTimeout(this.#subscribe(v), this.#operationTimeoutMs).catch(() => {});
+      await this.#refresh(v);
+    })();
+    return view;
+  }
+
+  #subscribe(view: ServiceView): Promise<void> {
+    if (view.subscribing || view.unsubscribe !== undefined) return Promise.resolve();
+    view.subscribing = true;
+    return this.#adapter
+      .subscribe(view.service, (change) => this.#onChange(view, change))
+      .then(
+        (unsubscribe) => {
+          view.subscribing = false;
+          if (this.#closed || this.#views.get(view.service) !== view) void unsubscribe().catch(() => {});
+          else view.unsubscribe = unsubscribe;
+        },
+        (error: unknown) => {
+          view.subscribing = false;
+          this.#fail('subscribe', view.service, error);
+        },
+      );
+  }
+
+  #onChange(view: ServiceView, change: RegistryChange): void {
+    if (this.#closed) return;
+    if (change.type === 'resync') {
+      void this.#refresh(view);
+      return;
+    }
+    if (view.buffer !== undefined) view.buffer.push(change);
+    if (view.loaded) this.#apply(view, change, view.offset);
+  }
+
+  #refresh(view: ServiceView): Promise<void> {
+    if (view.refreshing !== undefined) return view.refreshing;
+    view.timer?.cancel();
+    view.refreshing = (async () => {
+      view.buffer = [];
+      try {
+        const result = await withTimeout(
+          this.#adapter.list(view.service),
+          this.#operationTimeoutMs,
+          'registry list',
+        );
+        if (this.#closed) return;
+        const buffered = view.buffer;
+        view.buffer = undefined;
+        view.offset = this.#clock.now() - result.now;
+        this.#replace(view, result.instances);
+        for (const change of buffered) this.#apply(view, change, view.offset);
+        view.loaded = true;
+        view.failing = false;
+        view.lastError = undefined;
+        if (view.unsubscribe === undefined) void this.#subscribe(view);
+      } catch (error) {
+        view.buffer = undefined;
+        view.failing = true;
+        view.lastError = error;
+        this.#fail('list', view.service, error);
+      } finally {
+        view.refreshing = undefined;
+        if (!this.#closed) this.#schedule(view);
+      }
+    })();
+    return view.refreshing;
+  }
+
+  #schedule(view: ServiceView): void {
+    view.timer?.cancel();
+    if (this.#closed || this.#views.get(view.service) !== view) return; // closed or unwatched
+    let delay = this.#resyncIntervalMs;
+    if (view.failing) {
+      delay = Math.min(delay, 1000);
+    } else {
+      const now = this.#clock.now();
+      for (const s of view.states.values()) delay = Math.min(delay, s.expiresAt - now + EXPIRY_SLACK_MS);
+    }
+    view.timer = unrefTimeout(() => void this.#refresh(view), Math.max(10, delay));
+  }
+
+  #replace(view: ServiceView, leases: RegistryLease[]): void {
+    const seen = new Set<string>();
+    for (const lease of leases) {
+      seen.add(lease.record.id);
+      this.#upsert(view, lease, view.offset);
+    }
+    for (const [id, state] of view.states) {
+      if (!seen.has(id)) this.#remove(view, id, state, 'expired');
+    }
+  }
+
+  #apply(view: ServiceView, change: RegistryChange, offset: number): void {
+    if (change.type === 'up') {
+      this.#upsert(view, change.lease, offset);
+      // An earlier expiry may need an earlier re-read.
+      if (!view.refreshing && view.loaded) this.#schedule(view);
+    } else if (change.type === 'down') {
+      const state = view.states.get(change.id);
+      if (state !== undefined) this.#remove(view, change.id, state, change.reason);
+    }
+  }
+
+  #upsert(view: ServiceView, lease: RegistryLease, offset: number): void {
+    const { record } = lease;
+    const expiresAt = lease.expiresAt + offset;
+    const existing = view.states.get(record.id);
+    if (existing !== undefined) {
+      existing.expiresAt = expiresAt;
+      const old = existing.instance;
+      if (
+        old.url !== record.url ||
+        old.weight !== record.weight ||
+        old.registeredAt !== record.registeredAt ||
+        JSON.stringify(old.metadata) !== JSON.stringify(record.metadata)
+      ) {
+        existing.instance = toInstance(record);
+        existing.weight = record.weight;
+        view.dirty = true;
+      }
+      return;
+    }
+    const state = new InstanceState(toInstance(record), expiresAt);
+    view.states.set(record.id, state);
+    view.dirty = true;
+    this.#emit('change', {
+      service: view.service,
+      type: 'up',
+      instance: state.instance,
+      reason: 'registered',
+    });
+  }
+
+  #remove(view: ServiceView, id: string, state: InstanceState, reason: 'deregistered' | 'expired'): void {
+    view.states.delete(id);
+    view.dirty = true;
+    this.#emit('change', { service: view.service, type: 'down', instance: state.instance, reason });
+  }
+
+  // ---- picking ----
+
+  #select(service: string, exclude: PickOptions['exclude']): InstanceState {
+    this.#assertOpen();
+    const view = this.#views.get(service);
+    if (view === undefined || !view.loaded) {
+      keyArgument('service', service, 256);
+      if (view === undefined) this.#ensureView(service).ready.catch(() => {});
+      throw new NoInstancesError(
+        `the instances of ${service} are not loaded yet: await registry.watch(service) first`,
+        service,
+      );
+    }
+    const now = this.#clock.monotonic();
+    if (view.nextUnejectAt !== 0 && now >= view.nextUnejectAt) view.dirty = true;
+    if (view.dirty) this.#rebuild(view, now);
+    const candidates = view.candidates;
+    if (candidates.length === 0)
+      throw new NoInstancesError(`no instance of ${service} is registered`, service);
+    const excluded = toSet(exclude);
+    let chosen = view.balancer.pick(candidates, excluded) as InstanceState | undefined;
+    if (chosen === undefined) {
+      throw new NoInstancesError(`every instance of ${service} is excluded`, service);
+    }
+    if (chosen.warmUntil > now && candidates.length > 1) {
+      const ramp = (now - chosen.warmFrom) / (chosen.warmUntil - chosen.warmFrom);
+      if (Math.random() >= WARM_FLOOR + (1 - WARM_FLOOR) * ramp) {
+        const skip = new Set(excluded ?? []);
+        skip.add(chosen.instance.id);
+        chosen = (view.balancer.pick(candidates, skip) as InstanceState | undefined) ?? chosen;
+      }
+    }
+    return chosen;
+  }
+
+  #rebuild(view: ServiceView, now: number): void {
+    view.dirty = false;
+    let nextUneject = 0;
+    const all: InstanceState[] = [];
+    const routable: InstanceState[] = [];
+    for (const s of view.states.values()) {
+      all.push(s);
+      if (s.ejectedUntil !== 0 && s.ejectedUntil <= now) {
+        s.ejectedUntil = 0;
+        s.lastEjectionEnd = now;
+        s.consecutiveFailures = 0;
+        this.#warm(s, now);
+        this.#emit('ejection', {
+          service: view.service,
+          instance: s.instance,
+          ejected: false,
+          durationMs: 0,
+        });
+      }
+      if (s.ejectedUntil !== 0 && (nextUneject === 0 || s.ejectedUntil < nextUneject))
+        nextUneject = s.ejectedUntil;
+      if (s.healthy && s.ejectedUntil === 0) routable.push(s);
+    }
+    view.nextUnejectAt = nextUneject;
+    const panic = all.length > 0 && routable.length < all.length * this.#panicThreshold;
+    view.candidates = panic ? all : routable;
+    view.balancer.reset(view.candidates);
+    if (panic !== view.panic) {
+      view.panic = panic;
+      this.#emit('panic', {
+        service: view.service,
+        active: panic,
+        routable: routable.length,
+        total: all.length,
+      });
+    }
+  }
+
+  #warm(state: InstanceState, now: number): void {
+    if (this.#slowStartMs === 0) return;
+    state.warmFrom = now;
+    state.warmUntil = now + this.#slowStartMs;
+  }
+
+  #record(view: ServiceView, state: InstanceState, result: CallResult, elapsedMs: number): void {
+    const outcome = result.outcome;
+    if (outcome === 'cancelled') return;
+    if (outcome !== 'connect-error') {
+      const sample = result.latencyMs ?? elapsedMs;
+      if (Number.isFinite(sample) && sample >= 0) {
+        const current = state.latencyMs;
+        state.latencyMs =
+          current === undefined
+            ? sample
+            : current + (sample > current ? EWMA_RISE : EWMA_FALL) * (sample - current);
+      }
+    }
+    const outliers = this.#outliers;
+    if (outliers === undefined) return;
+    if (outcome === 'success' || outcome === 'client-error') {
+      state.consecutiveFailures = 0;
+      return;
+    }
+    state.consecutiveFailures++;
+    if (
+      state.consecutiveFailures < outliers.consecutiveFailures ||
+      view.states.get(state.instance.id) !== state
+    ) {
+      return;
+    }
+    const now = this.#clock.monotonic();
+    if (state.ejectedUntil > now) return;
+    let ejected = 0;
+    for (const s of view.states.values()) if (s.ejectedUntil > now) ejected++;
+    const total = view.states.size;
+    const cap = total >= 2 ? Math.max(1, Math.floor((total * outliers.maxEjectionPercent) / 100)) : 0;
+    if (outliers.maxEjectionPercent === 0 || ejected >= cap) return;
+    // Each base period without an ejection forgives one earlier ejection.
+    if (state.ejections > 0 && state.lastEjectionEnd > 0) {
+      const forgiven = Math.floor((now - state.lastEjectionEnd) / outliers.baseEjectionMs);
+      state.ejections = Math.max(0, state.ejections - forgiven);
+    }
+    state.ejections++;
+    const durationMs = Math.min(outliers.baseEjectionMs * state.ejections, outliers.maxEjectionMs);
+    state.ejectedUntil = now + durationMs;
+    state.consecutiveFailures = 0;
+    view.dirty = true;
+    this.#emit('ejection', { service: view.service, instance: state.instance, ejected: true, durationMs });
+  }
+
+  // ---- health checks ----
+
+  async #runHealthRound(checker: HealthChecker): Promise<void> {
+    const targets = new Map<ServiceInstance, { view: ServiceView; state: InstanceState }>();
+    for (const view of this.#views.values()) {
+      if (!view.loaded) continue;
+      for (const state of view.states.values()) targets.set(state.instance, { view, state });
+    }
+    if (targets.size === 0) return;
+    const results = await checker.checkAll([...targets.keys()]);
+    if (this.#closed) return;
+    const { healthyThreshold, unhealthyThreshold } = checker.options;
+    const now = this.#clock.monotonic();
+    for (const [instance, ok] of results) {
+      const { view, state } = targets.get(instance)!;
+      if (view.states.get(instance.id) !== state) continue;
+      if (ok) {
+        state.fails = 0;
+        state.passes++;
+        if (!state.healthy && state.passes >= healthyThreshold) {
+          state.healthy = true;
+          state.passes = 0;
+          this.#warm(state, now);
+          view.dirty = true;
+          this.#emit('health', { service: view.service, instance: state.instance, healthy: true });
+        }
+      } else {
+        state.passes = 0;
+        state.fails++;
+        if (state.healthy && state.fails >= unhealthyThreshold) {
+          state.healthy = false;
+          state.fails = 0;
+          view.dirty = true;
+          this.#emit('health', { service: view.service, instance: state.instance, healthy: false });
+        }
+      }
+    }
+  }
+
+  // ---- own registrations ----
+
+  async #heartbeat(key: string, registration: OwnRegistration): Promise<void> {
+    if (registration.beating || this.#closed) return;
+    registration.beating = true;
+    const { record, ttlMs } = registration;
+    try {
+      const result = await withTimeout(
+        this.#adapter.heartbeat(record.service, record.id, record.owner, { ttlMs }),
+        this.#operationTimeoutMs,
+        'registry heartbeat',
+      );
+      if (this.#registrations.get(key) !== registration) return;
+      if (result.status === 'lost') {
+        await withTimeout(
+          this.#adapter.register(record, { ttlMs }),
+          this.#operationTimeoutMs,
+          'registry register',
+        );
+        this.#emit('lease', { service: record.service, instance: registration.instance, status: 'renewed' });
+      } else if (result.status === 'taken') {
+        registration.timer?.cancel();
+        this.#registrations.delete(key);
+        this.#emit('lease', { service: record.service, instance: registration.instance, status: 'taken' });
+      }
+    } catch (error) {
+      this.#fail('heartbeat', record.service, error);
+    } finally {
+      registration.beating = false;
+    }
+  }
+
+  #fail(operation: string, service: string, error: unknown): void {
+    this.#logger.warn?.(`service registry ${operation} failed; keeping the last known view`, {
+      service,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    this.#emit('error', { operation, service, error });
+  }
+
+  #emit<K extends keyof ServiceRegistryEvents>(event: K, payload: ServiceRegistryEvents[K]): void {
+    if (this.#events.has(event)) this.#events.emit(event, payload);
+  }
+}
+
+function registrationKey(service: string, id: string): string {
+  return `${service}\n${id}`;
+}
+
+function toInstance(record: RegistryRecord): ServiceInstance {
+  return Object.freeze({
+    service: record.service,
+    id: record.id,
+    url: record.url,
+    weight: record.weight,
+    metadata: Object.freeze({ ...record.metadata }),
+    registeredAt: record.registeredAt,
+  });
+}
+
+function toSet(exclude: PickOptions['exclude']): ReadonlySet<string> | undefined {
+  if (exclude === undefined) return undefined;
+  if (exclude instanceof Set) return exclude;
+  return new Set(exclude);
+}
+
+function leaseTtl(value: number, kind: 'option' | 'argument'): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < MIN_LEASE_TTL_MS ||
+    value > MAX_LEASE_TTL_MS
+  ) {
+    const message = `ttlMs must be an integer number of ms in [${MIN_LEASE_TTL_MS}, ${MAX_LEASE_TTL_MS}]`;
+    throw kind === 'option'
+      ? new InvalidOptionsError(message, { option: 'ttlMs' })
+      : new InvalidArgumentError(message, { argument: 'ttlMs' });
+  }
+  return value;
+}
+
+function normaliseUrl(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2048) {
+    throw new InvalidArgumentError('url must be a non-empty string of at most 2048 characters', {
+      argument: 'url',
+    });
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('url is not a valid absolute URL', { argument: 'url' });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`url must use http: or https:, not ${url.protocol}`, { argument: 'url' });
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new InvalidArgumentError(
+      'url must not carry credentials: every process reading the registry sees it',
+      {
+        argument: 'url',
+      },
+    );
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new InvalidArgumentError('url must not have a query or fragment', { argument: 'url' });
+  }
+  if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
+  return url.href;
+}
+
+function checkMetadata(metadata: unknown): Record<string, string> {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new InvalidArgumentError('metadata must be an object of strings', { argument: 'metadata' });
+  }
+  try {
+    assertSafePayload(metadata);
+  } catch (err) {
+    throw new InvalidArgumentError('metadata carries a prototype-pollution key', {
+      argument: 'metadata',
+      cause: err,
+    });
+  }
+  const entries = Object.entries(metadata);
+  if (entries.length > 64) {
+    throw new InvalidArgumentError('metadata has more than 64 entries', { argument: 'metadata' });
+  }
+  const copy: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string' || k.length > 256 || v.length > 1024) {
+      throw new InvalidArgumentError(
+        'metadata values must be strings (keys up to 256, values up to 1024 chars)',
+        {
+          argument: 'metadata',
+        },
+      );
+    }
+    copy[k] = v;
+  }
+  return copy;
+}

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisRegistryAdapter } from '../../src/adapters/redis/registry.js';
+import { isScaleoutError } from '../../src/errors.js';
+import { ServiceRegistry, type ServiceRegistryEvents } from '../../src/registry/service-registry.js';
+import { uniquePrefix } from '../helpers/keys.js';
+import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('ServiceRegistry when Redis restarts empty', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('instances register again on their own and every view converges (no registration lost for good)', async () => {
+    const prefix = uniquePrefix('registry-restart');
+    const ownerAdapter = redisRegistryAdapter({ connection: redis.url, prefix });
+    const watcherAdapter = redisRegistryAdapter({ connection: redis.url, prefix });
+    const owner = new ServiceRegistry({ adapter: ownerAdapter, ttlMs: 900, operationTimeoutMs: 300 });
+    const watcher = new ServiceRegistry({ adapter: watcherAdapter, operationTimeoutMs: 300 });
+    const leases: ServiceRegistryEvents['lease'][] = [];
+    owner.on('lease', (e) => leases.push(e));
+    try {
+      const urls = ['http://127.0.0.1:4101/', 'http://127.0.0.1:4102/', 'http://127.0.0.1:4103/'];
+      for (const url of urls) await owner.register('orders', url);
+      await watcher.watch('orders');
+      expect((await watcher.instances('orders')).map((i) => i.url)).toEqual(urls);
+
+      await redis.kill(); // every key is gone with it
+      // While it is down: typed errors for calls that need it, the view keeps serving.
+      const err = await owner.register('orders', 'http://127.0.0.1:4199/').catch((e: unknown) => e);
+      expect(isScaleoutError(err)).toBe(true);
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(new Set(Array.from({ length: 30 }, () => watcher.pick('orders').url)).size).toBe(3);
+      await redis.restart();
+
+      await until(() => leases.filter((l) => l.status === 'renewed').length >= 3, 15_000);
+      await until(async () => (await watcher.instances('orders')).length === 3, 15_000);
+      expect((await watcher.instances('orders')).map((i) => i.url)).toEqual(urls);
+      // The failed registration left nothing behind and can be retried.
+      await owner.register('orders', 'http://127.0.0.1:4199/');
+      await until(async () => (await watcher.instances('orders')).length === 4, 10_000);
+    } finally {
+      await owner.close();
+      await watcher.close();
+      await ownerAdapter.close();
+      await watcherAdapter.close();
+    }
+  }, 60_000);
+});
