@@ -14,5 +14,6 @@
 
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
+export * from './monitor/index.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';
 export { noopLogger, systemClock } from './types.js';
