@@ -77,9 +77,13 @@ export class SlidingWindowHistogram {
     this.#windowStart = Math.max(this.#windowStart, this.#slotEnd - this.#slotMs * n);
   }
 
-  /** Records a value (ms) observed at `nowMs` (monotonic ms). O(1), no allocation. */
-  record(valueMs: number, nowMs: number): void {
-    if (nowMs >= this.#slotEnd) this.advance(nowMs);
+  /**
+   * Records a value (ms) observed at `nowMs` (monotonic ms). O(1), no
+   * allocation. Without `nowMs` the value goes to the current slot (for
+   * callers that {@link advance} the window on a timer).
+   */
+  record(valueMs: number, nowMs?: number): void {
+    if (nowMs !== undefined && nowMs >= this.#slotEnd) this.advance(nowMs);
     this.#slots[this.#current]!.record(valueMs);
   }
 
