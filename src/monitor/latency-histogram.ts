@@ -23,21 +23,26 @@ const MIN_INDEX = Math.ceil(Math.log(HISTOGRAM_MIN_MS) * INV_LOG_GAMMA);
 export const HISTOGRAM_BUCKETS = Math.ceil(Math.log(HISTOGRAM_MAX_MS) * INV_LOG_GAMMA) - MIN_INDEX + 1;
 const LAST = HISTOGRAM_BUCKETS - 1;
 
+/** Upper bounds of every bucket, computed once (shared by all histograms). */
+const BOUNDS = Float64Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => GAMMA ** (i + MIN_INDEX));
+
 /** Upper bound (ms, inclusive) of bucket `i`: bucket `i` holds values in `(bound(i-1), bound(i)]`. */
 export function bucketUpperBoundMs(i: number): number {
-  return GAMMA ** (i + MIN_INDEX);
+  return BOUNDS[i]!;
 }
 
-/** The bucket a value (ms, `> HISTOGRAM_MIN_MS`) falls in. */
+/** The bucket a value (ms) falls in: 0 for values `<= HISTOGRAM_MIN_MS`, the last one from `HISTOGRAM_MAX_MS` up. */
 export function bucketIndexOf(valueMs: number): number {
   if (!(valueMs > HISTOGRAM_MIN_MS)) return 0;
   if (valueMs >= HISTOGRAM_MAX_MS) return LAST;
   let i = Math.ceil(Math.log(valueMs) * INV_LOG_GAMMA) - MIN_INDEX;
   // Guard the float rounding of log() at exact bucket bounds.
-  if (i > 0 && valueMs <= bucketUpperBoundMs(i - 1)) i--;
-  else if (valueMs > bucketUpperBoundMs(i)) i++;
+  if (i > 0 && valueMs <= BOUNDS[i - 1]!) i--;
+  else if (valueMs > BOUNDS[i]!) i++;
   return i;
 }
+
+const UINT32_WRAP = 2 ** 32;
 
 /** The value reported for bucket `i`: the point of least relative error inside it. */
 function representative(i: number): number {
@@ -49,9 +54,9 @@ function representative(i: number): number {
  * buckets): every quantile from the minimum to the maximum is within
  * {@link HISTOGRAM_RELATIVE_ACCURACY} (0.935%) of the true value at that rank,
  * for values between about 1 µs and 131 s (values outside are clamped to the
- * exact minimum/maximum seen). Counts live in one Float64Array of
- * 1,002 entries: 8,016 bytes. {@link record} is
- * O(1) and allocates nothing. Two histograms {@link merge} exactly, so
+ * exact minimum/maximum seen). Counts live in one Uint32Array of 1,002
+ * entries (4,008 bytes), upgraded once to a Float64Array if a bucket ever
+ * passes 2^32 - 1. {@link record} is O(1) and allocates nothing. Two histograms {@link merge} exactly, so
  * instances on several processes can be combined.
  *
  * Values are milliseconds. Non-numbers, NaN, negatives and infinities are
@@ -65,8 +70,8 @@ function representative(i: number): number {
  * ```
  */
 export class LatencyHistogram {
-  /** Bucket counts. Exposed read-only for exposition and merging. */
-  readonly counts = new Float64Array(HISTOGRAM_BUCKETS);
+  /** Bucket counts (read-only for callers): Uint32, or Float64 once a bucket passed 2^32 - 1. */
+  counts: Uint32Array | Float64Array = new Uint32Array(HISTOGRAM_BUCKETS);
   /** Number of recorded values. */
   count = 0;
   /** Sum of recorded values, ms. */
@@ -88,8 +93,19 @@ export class LatencyHistogram {
       this.invalid++;
       return;
     }
-    const i = bucketIndexOf(valueMs);
-    this.counts[i]!++;
+    this.recordAt(bucketIndexOf(valueMs), valueMs);
+  }
+
+  /**
+   * Records a value whose bucket is already known (`bucketIndexOf(valueMs)`),
+   * so one value can go to several histograms for the price of one log().
+   * @internal
+   */
+  recordAt(i: number, valueMs: number): void {
+    const counts = this.counts;
+    // A Uint32 store wraps to 0 past 2^32 - 1 (the expression value would not show it).
+    counts[i]!++;
+    if (counts[i] === 0) this.#widen(i);
     if (i < this.lowIndex) this.lowIndex = i;
     if (i > this.highIndex) this.highIndex = i;
     this.count++;
@@ -134,10 +150,17 @@ export class LatencyHistogram {
     return n;
   }
 
+  /** A Uint32 bucket wrapped to 0: switch to Float64 counts (once) and restore it. */
+  #widen(wrapped: number): void {
+    const wide = Float64Array.from(this.counts);
+    wide[wrapped] = UINT32_WRAP;
+    this.counts = wide;
+  }
+
   /** Adds every value of `other` into this histogram (exact). */
   merge(other: LatencyHistogram): this {
     if (other.count === 0 && other.invalid === 0) return this;
-    for (let i = other.lowIndex; i <= other.highIndex; i++) this.counts[i]! += other.counts[i]!;
+    for (let i = other.lowIndex; i <= other.highIndex; i++) this.#add(i, other.counts[i]!);
     this.count += other.count;
     this.sum += other.sum;
     this.invalid += other.invalid;
@@ -146,6 +169,14 @@ export class LatencyHistogram {
     if (other.lowIndex < this.lowIndex) this.lowIndex = other.lowIndex;
     if (other.highIndex > this.highIndex) this.highIndex = other.highIndex;
     return this;
+  }
+
+  #add(i: number, n: number): void {
+    if (n === 0) return;
+    const sum = this.counts[i]! + n;
+    if (sum >= UINT32_WRAP && this.counts instanceof Uint32Array)
+      this.counts = Float64Array.from(this.counts);
+    this.counts[i] = sum;
   }
 
   /** Empties the histogram (no allocation). */
@@ -197,7 +228,7 @@ export class LatencyHistogram {
       if (!Number.isInteger(i) || i! < 0 || i! >= HISTOGRAM_BUCKETS || !num(c)) {
         throw new InvalidArgumentError('malformed LatencyHistogram bucket', { argument: 'snapshot' });
       }
-      h.counts[i!]! += c!;
+      h.#add(i!, c!);
       count += c!;
       if (i! < h.lowIndex) h.lowIndex = i!;
       if (i! > h.highIndex) h.highIndex = i!;

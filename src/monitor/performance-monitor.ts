@@ -180,10 +180,21 @@ const OVERFLOW = '__overflow__';
 const MAX_ROUTE_LENGTH = 200;
 
 function methodIndex(method: unknown): number {
-  if (typeof method !== 'string') return OTHER_METHOD;
-  const i = METHOD_INDEX.get(method);
-  if (i !== undefined) return i;
-  return METHOD_INDEX.get(method.toUpperCase()) ?? OTHER_METHOD;
+  switch (method) {
+    case 'GET':
+      return 0;
+    case 'HEAD':
+      return 1;
+    case 'POST':
+      return 2;
+    case 'PUT':
+      return 3;
+    case 'DELETE':
+      return 4;
+    default:
+      if (typeof method !== 'string') return OTHER_METHOD;
+      return METHOD_INDEX.get(method) ?? METHOD_INDEX.get(method.toUpperCase()) ?? OTHER_METHOD;
+  }
 }
 
 function statusIndex(status: unknown): number {
@@ -252,8 +263,8 @@ export class PerformanceMonitor implements SeriesSink {
   readonly #scrapeSliceMs: number;
   readonly #logger: Logger | undefined;
   readonly #onReport: ((stats: PerformanceStats) => void) | undefined;
-  /** route → method index → status index → series */
-  readonly #routes = new Map<string, Array<Map<number, RequestSeries> | undefined>>();
+  /** route → method index → the series of that route and method (a short list, scanned by status). */
+  readonly #routes = new Map<string, Array<RequestSeries[] | undefined>>();
   readonly #series: RequestSeries[] = [];
   readonly #overflowSeries: Array<RequestSeries | undefined> = new Array(6);
   readonly #statusCounts = new Float64Array(OVERFLOW_STATUS + 6);
@@ -381,15 +392,26 @@ export class PerformanceMonitor implements SeriesSink {
   }
 
   /** @internal called by every RequestSeries.record. */
-  onRecord(series: RequestSeries, durationMs: number): void {
+  onRecord(series: RequestSeries, index: number, durationMs: number): void {
     this.#total++;
     this.#statusCounts[series.statusIndex]!++;
-    this.#window.record(durationMs);
+    this.#window.recordAt(index, durationMs);
     if (series.isError) {
       this.#errors++;
-      this.#errorWindow.record(durationMs);
+      this.#errorWindow.recordAt(index, durationMs);
     }
-    if (!(durationMs >= 0 && durationMs !== Number.POSITIVE_INFINITY)) this.#invalid++;
+  }
+
+  /** @internal called by RequestSeries.record for an unusable duration. */
+  onInvalid(series: RequestSeries): void {
+    this.#total++;
+    this.#invalid++;
+    this.#statusCounts[series.statusIndex]!++;
+    this.#window.recordInvalid();
+    if (series.isError) {
+      this.#errors++;
+      this.#errorWindow.recordInvalid();
+    }
   }
 
   #lookup(method: unknown, route: unknown, status: unknown): RequestSeries {
@@ -398,8 +420,12 @@ export class PerformanceMonitor implements SeriesSink {
     const s = statusIndex(status);
     let byMethod = this.#routes.get(r);
     let byStatus = byMethod?.[m];
-    const found = byStatus?.get(s);
-    if (found !== undefined) return found;
+    if (byStatus !== undefined) {
+      for (let i = 0; i < byStatus.length; i++) {
+        const candidate = byStatus[i]!;
+        if (candidate.statusIndex === s) return candidate;
+      }
+    }
     if (this.#series.length >= this.#maxSeries) {
       this.#overflowed++;
       return this.#overflow(s);
@@ -409,7 +435,7 @@ export class PerformanceMonitor implements SeriesSink {
       this.#routes.set(r, byMethod);
     }
     if (byStatus === undefined) {
-      byStatus = new Map();
+      byStatus = [];
       byMethod[m] = byStatus;
     }
     const statusLabel = s === INVALID_STATUS ? 'invalid' : String(s);
@@ -427,7 +453,7 @@ export class PerformanceMonitor implements SeriesSink {
         ['status', statusLabel],
       ]),
     );
-    byStatus.set(s, series);
+    byStatus.push(series);
     this.#series.push(series);
     return series;
   }

@@ -1,8 +1,11 @@
-import { LatencyHistogram } from './latency-histogram.js';
+import { bucketIndexOf, LatencyHistogram } from './latency-histogram.js';
 
 /** @internal What a series reports every record to (the monitor's totals and window). */
 export interface SeriesSink {
-  onRecord(series: RequestSeries, durationMs: number): void;
+  /** A usable duration in bucket `index`. */
+  onRecord(series: RequestSeries, index: number, durationMs: number): void;
+  /** A request whose duration was unusable. */
+  onInvalid(series: RequestSeries): void;
 }
 
 /**
@@ -58,7 +61,13 @@ export class RequestSeries {
    * not its latency (it is counted as an invalid sample).
    */
   record(durationMs: number): void {
-    this.histogram.record(durationMs);
-    this.#sink.onRecord(this, durationMs);
+    if (typeof durationMs === 'number' && durationMs >= 0 && durationMs !== Number.POSITIVE_INFINITY) {
+      const index = bucketIndexOf(durationMs);
+      this.histogram.recordAt(index, durationMs);
+      this.#sink.onRecord(this, index, durationMs);
+    } else {
+      this.histogram.invalid++;
+      this.#sink.onInvalid(this);
+    }
   }
 }

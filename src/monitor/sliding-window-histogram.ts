@@ -88,6 +88,20 @@ export class SlidingWindowHistogram {
   }
 
   /**
+   * Records a value whose bucket index is known (see `LatencyHistogram.recordAt`)
+   * into the current slot, without reading a clock.
+   * @internal
+   */
+  recordAt(index: number, valueMs: number): void {
+    this.#slots[this.#current]!.recordAt(index, valueMs);
+  }
+
+  /** Counts an unusable value in the current slot. @internal */
+  recordInvalid(): void {
+    this.#slots[this.#current]!.invalid++;
+  }
+
+  /**
    * The merged histogram of the live window at `nowMs`. The returned object
    * is reused by the next call: read it before calling again.
    */

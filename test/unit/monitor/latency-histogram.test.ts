@@ -54,11 +54,33 @@ describe('LatencyHistogram accuracy against exact sorted quantiles', () => {
 });
 
 describe('LatencyHistogram', () => {
-  it('fits in 8 KB per series (Float64Array counts)', () => {
+  it('fits in 8 KB per series (Uint32Array counts)', () => {
     const h = new LatencyHistogram();
-    expect(h.counts.byteLength).toBe(HISTOGRAM_BUCKETS * 8);
+    expect(h.counts).toBeInstanceOf(Uint32Array);
+    expect(h.counts.byteLength).toBe(HISTOGRAM_BUCKETS * 4);
     expect(h.counts.byteLength).toBeLessThanOrEqual(8192);
     expect(HISTOGRAM_RELATIVE_ACCURACY).toBeLessThan(0.01);
+  });
+
+  it('widens to Float64 counts instead of wrapping past 2^32 - 1', () => {
+    const h = new LatencyHistogram();
+    const i = bucketIndexOf(10);
+    h.record(10);
+    (h.counts as Uint32Array)[i] = 2 ** 32 - 1;
+    h.count = 2 ** 32 - 1;
+    h.record(10);
+    expect(h.counts).toBeInstanceOf(Float64Array);
+    expect(h.counts[i]).toBe(2 ** 32);
+    h.record(10);
+    expect(h.counts[i]).toBe(2 ** 32 + 1);
+    expect(h.countAtOrBelow(bucketUpperBoundMs(i))).toBe(2 ** 32 + 1);
+    const other = new LatencyHistogram();
+    (other.counts as Uint32Array)[i] = 2 ** 32 - 1;
+    other.lowIndex = i;
+    other.highIndex = i;
+    other.count = 2 ** 32 - 1;
+    const merged = new LatencyHistogram().merge(other).merge(other);
+    expect(merged.counts[i]).toBe(2 * (2 ** 32 - 1));
   });
 
   it('places every value inside its bucket bounds', () => {
