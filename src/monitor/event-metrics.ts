@@ -7,7 +7,14 @@ import {
   sanitizeLabelName,
 } from './prometheus-text.js';
 
-/** A label value an event mapping may return; `undefined` drops the label. */
+/**
+ * A label value an event mapping may return; `undefined` drops the label.
+ *
+ * @example
+ * ```ts
+ * const labels: Record<string, EventLabelValue> = { service: 'inventory', retried: true, attempt: undefined };
+ * ```
+ */
 export type EventLabelValue = string | number | boolean | undefined;
 
 /**

@@ -26,7 +26,15 @@ interface ExpressLike {
   route?: { path?: unknown };
 }
 
-/** Express's matched route template, duck-typed (no import of express). */
+/**
+ * Express's matched route template (`req.baseUrl + req.route.path`),
+ * duck-typed (no import of express); `undefined` when no route matched.
+ *
+ * @example
+ * ```ts
+ * app.use(monitor.middleware({ route: (req) => expressRoute(req) ?? 'static' }));
+ * ```
+ */
 export function expressRoute(req: IncomingMessage): string | undefined {
   const r = (req as unknown as ExpressLike).route;
   if (r === undefined || r === null || typeof r.path !== 'string') return undefined;

@@ -12,8 +12,10 @@ export {
   PERFORMANCE_MONITOR_DEFAULTS,
   PerformanceMonitor,
   type PerformanceMonitorOptions,
+  type PerformanceReport,
   type PerformanceStats,
   type RequestLabels,
+  type WindowStats,
 } from './performance-monitor.js';
 export { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 export { RequestSeries } from './request-series.js';

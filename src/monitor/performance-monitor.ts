@@ -17,10 +17,18 @@ import {
   labelText,
   sanitizeName,
 } from './prometheus-text.js';
-import { RequestSeries, type SeriesSink } from './request-series.js';
+import { RequestSeries } from './request-series.js';
 import { SlidingWindowHistogram } from './sliding-window-histogram.js';
 
-/** Options of {@link PerformanceMonitor}. */
+/**
+ * Options of {@link PerformanceMonitor}. All optional; see
+ * {@link PERFORMANCE_MONITOR_DEFAULTS}.
+ *
+ * @example
+ * ```ts
+ * const options: PerformanceMonitorOptions = { windowMs: 60_000, maxSeries: 500, reportIntervalMs: 60_000, logger };
+ * ```
+ */
 export interface PerformanceMonitorOptions {
   /** Length of the sliding window behind the percentiles and rate of `getStats()`, ms. @default 300_000 */
   windowMs?: number;
@@ -70,7 +78,9 @@ export const DEFAULT_BUCKETS_MS: readonly number[] = Object.freeze([
  * const windowMinutes = PERFORMANCE_MONITOR_DEFAULTS.windowMs / 60_000; // 5
  * ```
  */
-export const PERFORMANCE_MONITOR_DEFAULTS = Object.freeze({
+export const PERFORMANCE_MONITOR_DEFAULTS: Readonly<
+  Required<Omit<PerformanceMonitorOptions, 'onReport' | 'logger' | 'now'>>
+> = Object.freeze({
   windowMs: 300_000,
   windowSlots: 5,
   maxSeries: 2000,
@@ -83,7 +93,14 @@ export const PERFORMANCE_MONITOR_DEFAULTS = Object.freeze({
   scrapeSliceMs: 4,
 });
 
-/** Labels of one request. `route` must be a route template (`/users/:id`), never the raw path. */
+/**
+ * Labels of one request. `route` must be a route template (`/users/:id`), never the raw path.
+ *
+ * @example
+ * ```ts
+ * monitor.recordResponse(start, 200, { method: 'GET', route: '/users/:id' });
+ * ```
+ */
 export interface RequestLabels {
   /** HTTP method; unknown methods are labelled `OTHER`. @default 'OTHER' */
   method?: string | undefined;
@@ -91,7 +108,14 @@ export interface RequestLabels {
   route?: string | undefined;
 }
 
-/** Latency figures over a set of requests, ms. `null` when there were none. */
+/**
+ * Latency figures over a set of requests, ms. `null` when there were none.
+ *
+ * @example
+ * ```ts
+ * const users: LatencyStats | undefined = monitor.getStats().routes['/users/:id'];
+ * ```
+ */
 export interface LatencyStats {
   /** Requests counted. */
   requests: number;
@@ -111,6 +135,34 @@ export interface LatencyStats {
   p999Ms: number | null;
   /** Largest, ms. */
   maxMs: number | null;
+}
+
+/**
+ * The sliding window's figures in {@link PerformanceStats}.
+ *
+ * @example
+ * ```ts
+ * const { durationMs, requests } = monitor.getStats().window;
+ * ```
+ */
+export interface WindowStats extends LatencyStats {
+  /** How much time the window covers now, ms (at most `windowMs`). */
+  durationMs: number;
+  /** Requests per second over the window. */
+  requestsPerSecond: number;
+}
+
+/**
+ * What {@link PerformanceMonitor.toJSON} (and `/metrics?format=json`) returns.
+ *
+ * @example
+ * ```ts
+ * const report: PerformanceReport = monitor.toJSON();
+ * ```
+ */
+export interface PerformanceReport extends PerformanceStats {
+  /** Metrics from {@link PerformanceMonitor.observe}: metric name → label text → count (or count and percentiles). */
+  events: Record<string, unknown>;
 }
 
 /**
@@ -154,7 +206,7 @@ export interface PerformanceStats {
   /** Durations refused as not finite non-negative numbers (the requests still count). */
   invalidSamples: number;
   /** The sliding window's own figures. */
-  window: LatencyStats & { durationMs: number; requestsPerSecond: number };
+  window: WindowStats;
   /** Per route template, since start. */
   routes: Record<string, LatencyStats>;
   /** Event-loop health; `null` figures when `eventLoop` is off. */
@@ -219,8 +271,11 @@ function routeLabel(route: unknown): string {
  * ```
  */
 export interface EventSourceLike {
+  /** Subscribes `listener` to `event`; may return an unsubscribe function. */
   on(event: never, listener: never): unknown;
+  /** Unsubscribes (used when `on` returned no function). */
   off?(event: never, listener: never): unknown;
+  /** Unsubscribes (node EventEmitter's older name). */
   removeListener?(event: never, listener: never): unknown;
 }
 
@@ -250,7 +305,7 @@ type Subscribe = (event: string, listener: (payload: unknown) => void) => unknow
  * await monitor.close();
  * ```
  */
-export class PerformanceMonitor implements SeriesSink {
+export class PerformanceMonitor {
   readonly #now: () => number;
   readonly #startedAt: number;
   readonly #window: SlidingWindowHistogram;
@@ -749,7 +804,7 @@ export class PerformanceMonitor implements SeriesSink {
   }
 
   /** JSON-friendly stats: {@link getStats} plus the observed event metrics. */
-  toJSON(): PerformanceStats & { events: Record<string, unknown> } {
+  toJSON(): PerformanceReport {
     const events: Record<string, unknown> = {};
     for (const [name, family] of this.#eventFamilies) events[name] = family.json();
     return { ...this.getStats(), events };

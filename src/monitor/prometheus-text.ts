@@ -1,6 +1,13 @@
 import { bucketIndexOf, bucketUpperBoundMs, type LatencyHistogram } from './latency-histogram.js';
 
-/** Content type of the Prometheus text exposition format 0.0.4. */
+/**
+ * Content type of the Prometheus text exposition format 0.0.4.
+ *
+ * @example
+ * ```ts
+ * res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE });
+ * ```
+ */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;

@@ -1,6 +1,9 @@
 import { bucketIndexOf, LatencyHistogram } from './latency-histogram.js';
 
-/** @internal What a series reports every record to (the monitor's totals and window). */
+/**
+ * What a series reports every record to (the monitor's totals and window).
+ * @internal
+ */
 export interface SeriesSink {
   /** A usable duration in bucket `index`. */
   onRecord(series: RequestSeries, index: number, durationMs: number): void;

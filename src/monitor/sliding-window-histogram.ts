@@ -25,7 +25,10 @@ export interface SlidingWindowHistogramOptions {
  * const slotMs = SLIDING_WINDOW_DEFAULTS.windowMs / SLIDING_WINDOW_DEFAULTS.slots; // 60_000
  * ```
  */
-export const SLIDING_WINDOW_DEFAULTS = { windowMs: 300_000, slots: 5 } as const;
+export const SLIDING_WINDOW_DEFAULTS: Readonly<Required<SlidingWindowHistogramOptions>> = Object.freeze({
+  windowMs: 300_000,
+  slots: 5,
+});
 
 /**
  * "The last N minutes" of latencies: `slots` {@link LatencyHistogram}s that
