@@ -51,7 +51,6 @@ export function trackHttpRequest(
   routeOf: (req: IncomingMessage) => string | undefined = options?.route ?? expressRoute,
 ): void {
   const start = monitor.recordRequest();
-  let done = false;
   if (options?.responseTimeHeader !== false) {
     const writeHead = res.writeHead;
     res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
@@ -61,11 +60,9 @@ export function trackHttpRequest(
       return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
     } as ServerResponse['writeHead'];
   }
-  const finish = (aborted: boolean) => {
-    if (done) return;
-    done = true;
-    res.off('finish', onFinish);
-    res.off('close', onClose);
+  // 'close' follows 'finish' on every response (keep-alive included) and
+  // comes alone when the client went away first: one listener covers both.
+  res.once('close', () => {
     let route: string | undefined;
     try {
       route = routeOf(req);
@@ -73,13 +70,9 @@ export function trackHttpRequest(
       route = undefined;
     }
     const labels = { method: req.method, route: route ?? 'unmatched' };
-    if (aborted) monitor.recordAborted(start, labels);
-    else monitor.recordResponse(start, res.statusCode, labels);
-  };
-  const onFinish = () => finish(false);
-  const onClose = () => finish(!res.writableFinished);
-  res.on('finish', onFinish);
-  res.on('close', onClose);
+    if (res.writableFinished) monitor.recordResponse(start, res.statusCode, labels);
+    else monitor.recordAborted(start, labels);
+  });
 }
 
 function wantsJson(req: IncomingMessage): boolean {
