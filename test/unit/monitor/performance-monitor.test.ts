@@ -194,6 +194,41 @@ describe('PerformanceMonitor bad input', () => {
   });
 });
 
+describe('PerformanceMonitor options', () => {
+  it('prefixes every metric name with metricPrefix', async () => {
+    const { monitor, clock } = make({ metricPrefix: 'shop_' });
+    const events = new EventEmitter();
+    monitor.observe(events, 'cache', { hit: {} });
+    request(monitor, clock, 2);
+    events.emit('hit', {});
+    const names = new Set(
+      (await monitor.metrics())
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#'))
+        .map((l) => l.split(/[{ ]/)[0]!),
+    );
+    expect(names.size).toBeGreaterThan(5);
+    for (const name of names) expect(name.startsWith('shop_')).toBe(true);
+    expect(names.has('shop_http_request_duration_seconds_bucket')).toBe(true);
+    expect(names.has('shop_scaleout_cache_hit_total')).toBe(true);
+  });
+
+  it('counts 4xx as errors with errorStatusMin: 400', () => {
+    const { monitor, clock } = make({ errorStatusMin: 400 });
+    request(monitor, clock, 1, 404);
+    request(monitor, clock, 1, 200);
+    expect(monitor.getStats()).toMatchObject({ errors: 1, errorRate: 0.5 });
+  });
+
+  it('exposes the requested bucketsMs as le bounds', async () => {
+    const { monitor, clock } = make({ bucketsMs: [10, 100] });
+    request(monitor, clock, 2);
+    const les = (await monitor.metrics()).match(/le="[^"]+"/g);
+    expect(les).toHaveLength(3);
+    expect(les![2]).toBe('le="+Inf"');
+  });
+});
+
 describe('PerformanceMonitor.bind', () => {
   it('returns the same series for the same labels and records into it', () => {
     const { monitor } = make();
