@@ -42,6 +42,9 @@ export function expressRoute(req: IncomingMessage): string | undefined {
   return typeof base === 'string' ? base + r.path : r.path;
 }
 
+/** Marks a response already tracked by a monitor, so two middlewares never count it twice. */
+const TRACKED: unique symbol = Symbol('scaleout.monitor.tracked');
+
 /** @internal the monitor's hooks for one request. */
 export function trackHttpRequest(
   monitor: PerformanceMonitor,
@@ -50,6 +53,9 @@ export function trackHttpRequest(
   options: HttpTrackingOptions | undefined,
   routeOf: (req: IncomingMessage) => string | undefined = options?.route ?? expressRoute,
 ): void {
+  const marked = res as ServerResponse & { [TRACKED]?: PerformanceMonitor };
+  if (marked[TRACKED] === monitor) return;
+  marked[TRACKED] = monitor;
   const start = monitor.recordRequest();
   if (options?.responseTimeHeader !== false) {
     const writeHead = res.writeHead;
