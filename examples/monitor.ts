@@ -44,10 +44,15 @@ for (let i = 0; i < 200; i++) calls.push(fetch(`${base}/users/${i}`).then((r) =>
 for (let i = 0; i < 50; i++) calls.push(fetch(`${base}/orders`, { method: 'POST' }).then((r) => r.text()));
 calls.push(fetch(`${base}/no/such/page`).then((r) => r.text()));
 await Promise.all(calls);
+const waitFor = async (done: () => boolean) => {
+  while (!done()) await new Promise((r) => setTimeout(r, 10));
+};
+await waitFor(() => monitor.getStats().inFlight === 0);
 const slow = http.get(`${base}/orders`); // a client that gives up: recorded as 499
 slow.on('error', () => {});
-setTimeout(() => slow.destroy(), 5);
-await new Promise((r) => setTimeout(r, 100));
+await waitFor(() => monitor.getStats().inFlight === 1);
+slow.destroy();
+await waitFor(() => monitor.getStats().aborted === 1);
 
 const stats = monitor.getStats();
 console.log(`requests ${stats.totalRequests}, errors ${stats.errors}, aborted ${stats.aborted}`);

@@ -61,7 +61,7 @@ export function trackHttpRequest(
     const writeHead = res.writeHead;
     res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
       if (!this.headersSent) {
-        this.setHeader('X-Response-Time', `${(performance.now() - start).toFixed(3)}ms`);
+        this.setHeader('X-Response-Time', `${monitor.elapsedMs(start).toFixed(3)}ms`);
       }
       return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
     } as ServerResponse['writeHead'];

@@ -423,6 +423,11 @@ export class PerformanceMonitor {
     return this.#now();
   }
 
+  /** Milliseconds since `start` (a value from {@link recordRequest}) on the monitor's clock. */
+  elapsedMs(start: number): number {
+    return this.#now() - start;
+  }
+
   /**
    * Records the end of a request started at `start` (from
    * {@link recordRequest}) with its status code and labels. Bad input (a

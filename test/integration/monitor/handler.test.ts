@@ -55,6 +55,10 @@ describe('monitor.track()', () => {
     );
     const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     await res.text();
+    const deadline = Date.now() + 10_000;
+    while (monitor.getStats().totalRequests === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     await new Promise((r) => setTimeout(r, 50));
     const stats = monitor.getStats();
     expect(stats.totalRequests).toBe(1);

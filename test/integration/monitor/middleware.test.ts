@@ -127,15 +127,13 @@ async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-function abortAfter(url: string, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const req = http.get(url);
-    req.on('error', () => resolve());
-    setTimeout(() => {
-      req.destroy();
-      resolve();
-    }, ms);
-  });
+/** Starts a request, waits until the server is handling it, then drops the connection. */
+async function abortInFlight(url: string, monitor: PerformanceMonitor): Promise<void> {
+  await until(() => monitor.getStats().inFlight === 0);
+  const req = http.get(url);
+  req.on('error', () => {});
+  await until(() => monitor.getStats().inFlight === 1);
+  req.destroy();
 }
 
 for (const [name, factory] of Object.entries(factories)) {
@@ -159,7 +157,7 @@ for (const [name, factory] of Object.entries(factories)) {
       const missing = await fetch(`${app.url}/no/such/${Math.random()}`);
       expect(missing.status).toBe(404);
       await missing.text();
-      await abortAfter(`${app.url}/slow`, 100);
+      await abortInFlight(`${app.url}/slow`, monitor);
       await until(() => monitor.getStats().aborted === 1);
 
       const stats = monitor.getStats();
