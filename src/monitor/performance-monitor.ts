@@ -287,8 +287,8 @@ type Subscribe = (event: string, listener: (payload: unknown) => void) => unknow
  * blocking the event loop.
  *
  * Durations go into {@link LatencyHistogram}s (≤1% relative error at every
- * percentile, 8 KB each): one per (method, route template, status) series,
- * capped at `maxSeries` with an `__overflow__` series beyond, plus a sliding
+ * percentile, about 4 KB each): one per (method, route template, status) series,
+ * capped at `maxSeries` with `__overflow__` series beyond, plus a sliding
  * window for "the last five minutes". Nothing prints by itself: pass
  * `onReport` or a `logger` with `reportIntervalMs` to be told.
  *
