@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type EventLoopUtilization, type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { InvalidOptionsError } from '../errors.js';
+import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { type TimerHandle, unrefInterval } from '../internal/timers.js';
 import { durationOption } from '../internal/validate.js';
 import type { Logger } from '../types.js';
@@ -672,12 +672,12 @@ export class PerformanceMonitor {
     mapping: { [K in keyof P]?: EventMetricMapping<P[K]> },
   ): () => void {
     if (emitter === null || typeof emitter !== 'object' || typeof emitter.on !== 'function') {
-      throw new InvalidOptionsError('observe() needs an object with on(event, listener)', {
-        option: 'emitter',
+      throw new InvalidArgumentError('observe() needs an object with on(event, listener)', {
+        argument: 'emitter',
       });
     }
     if (typeof source !== 'string' || source.length === 0) {
-      throw new InvalidOptionsError('observe() needs a non-empty source name', { option: 'source' });
+      throw new InvalidArgumentError('observe() needs a non-empty source name', { argument: 'source' });
     }
     const offs: Array<() => void> = [];
     for (const event of Object.keys(mapping)) {

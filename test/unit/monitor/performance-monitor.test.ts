@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { InvalidOptionsError } from '../../../src/errors.js';
+import { InvalidArgumentError, InvalidOptionsError } from '../../../src/errors.js';
 import { TypedEmitter } from '../../../src/internal/events.js';
 import {
   PerformanceMonitor,
@@ -370,7 +370,7 @@ describe('PerformanceMonitor.observe', () => {
 
   it('refuses a non-emitter', () => {
     const { monitor } = make();
-    expect(() => monitor.observe({} as never, 'x', {})).toThrow(InvalidOptionsError);
-    expect(() => monitor.observe(new EventEmitter(), '', {})).toThrow(InvalidOptionsError);
+    expect(() => monitor.observe({} as never, 'x', {})).toThrow(InvalidArgumentError);
+    expect(() => monitor.observe(new EventEmitter(), '', {})).toThrow(InvalidArgumentError);
   });
 });
