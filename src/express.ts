@@ -10,4 +10,4 @@
  * @module scaleout/express
  */
 
-export {};
+export { metricsHandler, monitorMiddleware } from './monitor/express-middleware.js';

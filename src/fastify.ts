@@ -10,4 +10,4 @@
  * @module scaleout/fastify
  */
 
-export {};
+export { type FastifyMonitorOptions, metricsHandler, monitorPlugin } from './monitor/fastify-plugin.js';

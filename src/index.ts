@@ -26,6 +26,7 @@ export type {
 } from './contracts/registry.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
+export * from './monitor/index.js';
 export * from './registry/index.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';
 export { noopLogger, systemClock } from './types.js';

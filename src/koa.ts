@@ -10,4 +10,4 @@
  * @module scaleout/koa
  */
 
-export {};
+export { type KoaMonitorOptions, metricsHandler, monitorMiddleware } from './monitor/koa-middleware.js';

@@ -1,0 +1,71 @@
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import type { PerformanceMonitor } from './performance-monitor.js';
+
+/**
+ * Options of {@link monitorPlugin}.
+ *
+ * @example
+ * ```ts
+ * app.register(monitorPlugin(monitor, { responseTimeHeader: false }));
+ * ```
+ */
+export interface FastifyMonitorOptions {
+  /** Set `X-Response-Time`. @default true */
+  responseTimeHeader?: boolean;
+  /** The route label of a request. @default `request.routeOptions.url` (the route template), else `unmatched` */
+  route?: ((request: FastifyRequest) => string | undefined) | undefined;
+}
+
+/**
+ * A Fastify plugin recording every request into `monitor` (errors and
+ * aborted requests included, on the raw response) and setting
+ * `X-Response-Time`. It applies to the whole instance (not encapsulated).
+ *
+ * @example
+ * ```ts
+ * import { monitorPlugin, metricsHandler } from 'scaleout/fastify';
+ * await app.register(monitorPlugin(monitor));
+ * app.get('/metrics', metricsHandler(monitor));
+ * ```
+ */
+export function monitorPlugin(
+  monitor: PerformanceMonitor,
+  options: FastifyMonitorOptions = {},
+): FastifyPluginCallback {
+  const routeOf = options.route ?? ((request: FastifyRequest) => request.routeOptions?.url);
+  const plugin: FastifyPluginCallback = (instance, _opts, done) => {
+    instance.addHook('onRequest', (request, reply, next) => {
+      monitor.track(request.raw, reply.raw, {
+        responseTimeHeader: options.responseTimeHeader ?? true,
+        route: () => routeOf(request),
+      });
+      next();
+    });
+    done();
+  };
+  // What fastify-plugin does: share the hook with the whole instance.
+  Object.assign(plugin, {
+    [Symbol.for('skip-override')]: true,
+    [Symbol.for('fastify.display-name')]: 'scaleout-monitor',
+  });
+  return plugin;
+}
+
+/**
+ * Fastify handler for `/metrics`: streams Prometheus text (or JSON stats
+ * with `?format=json`) on the raw response.
+ *
+ * @example
+ * ```ts
+ * app.get('/metrics', metricsHandler(monitor));
+ * ```
+ */
+export function metricsHandler(
+  monitor: PerformanceMonitor,
+): (request: FastifyRequest, reply: FastifyReply) => void {
+  const handler = monitor.handler();
+  return (request, reply) => {
+    reply.hijack();
+    handler(request.raw, reply.raw);
+  };
+}
