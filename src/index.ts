@@ -12,7 +12,18 @@
  * @module scaleout
  */
 
+export { MemoryQueueAdapter, memoryQueueAdapter } from './adapters/memory/memory-queue-adapter.js';
+export type {
+  QueueAdapter,
+  QueueAdapterConsumeOptions,
+  QueueAdapterPublishOptions,
+  QueueDelivery,
+  QueueOutgoingMessage,
+  QueueSubscription,
+} from './contracts/queue.js';
+export { QUEUE_HEADERS } from './contracts/queue.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
+export * from './queue/index.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';
 export { noopLogger, systemClock } from './types.js';

@@ -13,4 +13,6 @@
  * @module scaleout/testing
  */
 
+export type { QueueConformanceOptions } from './testing/queue-conformance.js';
+export { queueAdapterConformance } from './testing/queue-conformance.js';
 export type { ConformanceOptions, TestApi } from './testing/test-api.js';

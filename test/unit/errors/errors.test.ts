@@ -8,6 +8,8 @@ import {
   InvalidArgumentError,
   InvalidOptionsError,
   isScaleoutError,
+  PublishRejectedError,
+  QueueBufferFullError,
   ScaleoutError,
   SerializationError,
   TimeoutError,
@@ -24,6 +26,8 @@ const samples: ScaleoutError[] = [
   new AbortedError('stop'),
   new ConnectionError('down'),
   new ClosedError('closed'),
+  new QueueBufferFullError('full', 10),
+  new PublishRejectedError('nack'),
 ];
 
 describe('errors', () => {
