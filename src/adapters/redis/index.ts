@@ -1,5 +1,11 @@
 export type { RedisClient, RedisConnection } from './connection.js';
 export { isCluster, RedisConnectionHandle } from './connection.js';
 export { escapeGlob, taggedKey, validatePrefix } from './keys.js';
+export type { RedisStreamsQueueAdapterOptions } from './queue.js';
+export {
+  REDIS_STREAMS_QUEUE_DEFAULTS,
+  RedisStreamsQueueAdapter,
+  redisStreamsQueueAdapter,
+} from './queue.js';
 export type { RedisScriptDefinition, ScriptArg } from './scripts.js';
 export { defineRedisScript, isNoScript, RedisScript } from './scripts.js';
