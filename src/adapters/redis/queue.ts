@@ -144,6 +144,12 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     this.#consumerName = name;
     this.#logger = options.logger;
     this.#handle = new RedisConnectionHandle(options.connection);
+    if (this.#handle.owned) {
+      // Ours: report its errors to the logger (ioredis prints unhandled ones).
+      this.#handle.client.on('error', (err: Error) => {
+        this.#logger?.warn?.('Redis connection error', { error: err.message });
+      });
+    }
   }
 
   #key(topic: string): string {
