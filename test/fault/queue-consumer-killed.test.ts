@@ -65,6 +65,7 @@ describe('a consumer process killed mid-message', () => {
     const queue = new MessageQueue({ adapter: amqpQueueAdapter({ url: amqpUrl(), prefix }) });
     const fixture = await connectAmqp();
     fixture.track(`${prefix}${topic}`);
+    fixture.track(`${prefix}${topic}.dead`);
     try {
       const { id, redelivered } = await redeliveredAfterKill(queue, topic, [
         'amqp',
