@@ -84,6 +84,12 @@ interface AmqpConsumer {
 
 const PUBLISHED_AT = 'x-scaleout-published-at';
 
+/** Message ids the broker returned as unroutable, per publish channel (a return precedes its confirm). */
+const returnedIds = new WeakMap<ConfirmChannel, Map<string, number>>();
+
+/** A mandatory publish matched no queue (its queue or binding was deleted). */
+class UnroutableError extends Error {}
+
 function isModel(value: unknown): value is ChannelModel {
   return (
     typeof value === 'object' &&
@@ -333,6 +339,12 @@ export class AmqpQueueAdapter implements QueueAdapter {
   async #openPublisher(model: ChannelModel, session: Session): Promise<ConfirmChannel> {
     const pub = await model.createConfirmChannel();
     markClosedOnClose(pub);
+    const returned = new Map<string, number>();
+    returnedIds.set(pub, returned);
+    pub.on('return', (msg: ConsumeMessage) => {
+      const id = String(msg.properties.messageId ?? '');
+      returned.set(id, (returned.get(id) ?? 0) + 1);
+    });
     pub.on('error', (err: Error) => {
       this.#logger?.warn?.('AMQP publish channel error', { error: err.message });
     });
@@ -395,6 +407,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
     const content = Buffer.from(message.body, 'utf8');
     const props: Options.Publish = {
       persistent: message.persistent,
+      mandatory: true,
       messageId: message.id,
       contentType: 'application/json',
       headers: { ...message.headers, [PUBLISHED_AT]: message.timestamp },
@@ -412,7 +425,9 @@ export class AmqpQueueAdapter implements QueueAdapter {
         return;
       } catch (err) {
         if (err instanceof PublishRejectedError) throw err;
-        // The channel died under the publish: fall through to the slow path.
+        // The channel died under the publish, or the queue was deleted: the
+        // slow path re-declares and sends it again.
+        if (err instanceof UnroutableError) session.declared.delete(topic);
       }
     }
     await this.#publishSlow(topic, content, props, options.signal);
@@ -444,7 +459,9 @@ export class AmqpQueueAdapter implements QueueAdapter {
             return;
           } catch (err) {
             if (err instanceof PublishRejectedError || this.#closed) throw err;
-            // Channel or connection died before the confirm: send it again.
+            // Unroutable (queue deleted): declare it again. Channel or
+            // connection died before the confirm: send it again.
+            if (err instanceof UnroutableError) session.declared.delete(topic);
             await sleep(10, { signal, unref: true });
           }
         }
@@ -474,8 +491,15 @@ export class AmqpQueueAdapter implements QueueAdapter {
     return new Promise<void>((resolve, reject) => {
       try {
         channel.publish(exchange, routingKey, content, props, (err) => {
-          if (err === null || err === undefined) resolve();
-          else if (/nack/i.test(String((err as Error).message))) {
+          if (err === null || err === undefined) {
+            const returned = returnedIds.get(channel);
+            const id = String(props.messageId ?? '');
+            const count = returned?.get(id);
+            if (count === undefined) return resolve();
+            if (count <= 1) returned!.delete(id);
+            else returned!.set(id, count - 1);
+            reject(new UnroutableError(`no queue bound for "${routingKey}"`));
+          } else if (/nack/i.test(String((err as Error).message))) {
             reject(
               new PublishRejectedError('RabbitMQ refused the message (negative confirm)', { cause: err }),
             );
@@ -605,9 +629,22 @@ export class AmqpQueueAdapter implements QueueAdapter {
         ...(publishedAt === undefined ? {} : { [PUBLISHED_AT]: publishedAt }),
       },
     });
-    const republish = async (exchange: string, routingKey: string, p: Options.Publish) => {
+    const republish = async (
+      exchange: string,
+      routingKey: string,
+      p: Options.Publish,
+      repair: (channel: ConfirmChannel) => Promise<unknown>,
+    ) => {
+      const mandatory = { ...p, mandatory: true };
       const session = await this.#publisher(undefined);
-      await this.#confirm(session.pub, exchange, routingKey, msg.content, p);
+      try {
+        await this.#confirm(session.pub, exchange, routingKey, msg.content, mandatory);
+      } catch (err) {
+        if (!(err instanceof UnroutableError)) throw err;
+        // Its queue or binding was deleted: declare it again, send once more.
+        await repair(session.pub);
+        await this.#confirm(session.pub, exchange, routingKey, msg.content, mandatory);
+      }
     };
     return {
       id: (msg.properties.messageId as string | undefined) ?? '',
@@ -620,13 +657,19 @@ export class AmqpQueueAdapter implements QueueAdapter {
       retry: async () => {
         if (settled) return;
         // The copy is confirmed before the original is acknowledged: at least once.
-        await republish('', queue, props({ [QUEUE_HEADERS.failures]: String(deliveryCount) }));
+        await republish('', queue, props({ [QUEUE_HEADERS.failures]: String(deliveryCount) }), (ch) =>
+          this.#declareQueue(ch, consumer.topic, consumer.options.group),
+        );
         ack();
       },
       deadLetter: async (extra) => {
         if (settled) return;
-        if (consumer.options.deadLetterTopic !== undefined) {
-          await republish(this.#deadLetterExchange, queue, props(extra));
+        const deadTopic = consumer.options.deadLetterTopic;
+        if (deadTopic !== undefined) {
+          await republish(this.#deadLetterExchange, queue, props(extra), async (ch) => {
+            const dlq = await this.#declareQueue(ch, deadTopic, 'default');
+            await ch.bindQueue(dlq, this.#deadLetterExchange, queue);
+          });
         }
         ack();
       },
