@@ -4,9 +4,12 @@ export { MessageQueue } from './message-queue.js';
 export type {
   ConsumeOptions,
   DeadLetter,
+  DeadLetterEvent,
   MessageContext,
   MessageQueueEvents,
   MessageQueueOptions,
   PublishOptions,
+  QueueErrorEvent,
+  RetryEvent,
 } from './message-queue-options.js';
 export { MESSAGE_QUEUE_DEFAULTS } from './message-queue-options.js';

@@ -180,6 +180,7 @@ export class MessageConsumer {
     await this.#subscription?.close();
   }
 
+  /** Same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

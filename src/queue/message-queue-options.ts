@@ -30,15 +30,24 @@ export interface MessageQueueOptions {
   deadLetterSuffix?: string;
 }
 
-/** The defaults of {@link MessageQueueOptions}. */
-export const MESSAGE_QUEUE_DEFAULTS = {
+/**
+ * The defaults of {@link MessageQueueOptions}.
+ *
+ * @example
+ * ```ts
+ * const queue = new MessageQueue({ maxDeliveries: MESSAGE_QUEUE_DEFAULTS.maxDeliveries * 2 });
+ * ```
+ */
+export const MESSAGE_QUEUE_DEFAULTS: Readonly<
+  Required<Omit<MessageQueueOptions, 'adapter' | 'serializer' | 'logger'>>
+> = {
   maxDeliveries: 5,
   prefetch: 10,
   retryBaseMs: 100,
   retryMaxMs: 5_000,
   closeTimeoutMs: 30_000,
   deadLetterSuffix: '.dead',
-} as const;
+};
 
 /**
  * Options of {@link MessageQueue.publish}.
@@ -130,8 +139,13 @@ export interface DeadLetter {
   group: string;
   /** `handler-error` (the handler kept throwing) or `unparseable`. */
   reason: 'handler-error' | 'unparseable' | 'unknown';
-  /** The last error (name and message). */
-  error: { name: string; message: string };
+  /** The last error. */
+  error: {
+    /** Its name, e.g. `TypeError`. */
+    name: string;
+    /** Its message (at most 1000 characters). */
+    message: string;
+  };
   /** Deliveries attempted. */
   deliveries: number;
   /** When it was dead-lettered, ms since the epoch (0 when unknown). */
@@ -142,20 +156,89 @@ export interface DeadLetter {
   headers: Readonly<Record<string, string>>;
 }
 
-/** Events of a {@link MessageQueue}. */
+/**
+ * Payload of the `retry` event: a handler failed and the message will be
+ * delivered again after `delayMs`.
+ *
+ * @example
+ * ```ts
+ * queue.on('retry', (e: RetryEvent) => log.warn('retrying', { id: e.id, attempt: e.deliveryCount }));
+ * ```
+ */
+export interface RetryEvent {
+  /** The topic. */
+  topic: string;
+  /** The consumer group. */
+  group: string;
+  /** The message id. */
+  id: string;
+  /** The delivery that failed (1 for the first). */
+  deliveryCount: number;
+  /** The backoff before the message goes back to the queue, in ms. */
+  delayMs: number;
+  /** What the handler threw. */
+  error: unknown;
+}
+
+/**
+ * Payload of the `dead-letter` event: a message was moved to the dead
+ * letters (or dropped, when `deadLetterTopic` is undefined).
+ *
+ * @example
+ * ```ts
+ * queue.on('dead-letter', (e: DeadLetterEvent) => metrics.deadLetters.inc({ topic: e.topic, reason: e.reason }));
+ * ```
+ */
+export interface DeadLetterEvent {
+  /** The topic. */
+  topic: string;
+  /** The consumer group. */
+  group: string;
+  /** The message id. */
+  id: string;
+  /** `handler-error` (delivery limit reached) or `unparseable`. */
+  reason: 'handler-error' | 'unparseable';
+  /** Deliveries attempted. */
+  deliveryCount: number;
+  /** Where it went; `undefined` when dead letters are dropped. */
+  deadLetterTopic: string | undefined;
+  /** The last error. */
+  error: unknown;
+}
+
+/**
+ * Payload of the `error` event: the back end failed to acknowledge, retry
+ * or move a message; it stays unacknowledged and is redelivered.
+ *
+ * @example
+ * ```ts
+ * queue.on('error', (e: QueueErrorEvent) => log.error('queue back end failed', { id: e.id }));
+ * ```
+ */
+export interface QueueErrorEvent {
+  /** The topic. */
+  topic: string;
+  /** The consumer group. */
+  group: string;
+  /** The message id. */
+  id: string;
+  /** What the back end threw. */
+  error: unknown;
+}
+
+/**
+ * Events of a {@link MessageQueue}, by name.
+ *
+ * @example
+ * ```ts
+ * const off = queue.on('dead-letter', (e) => alert(e.topic, e.id));
+ * ```
+ */
 export type MessageQueueEvents = {
-  /** A handler failed; the message will be delivered again after `delayMs`. */
-  retry: { topic: string; group: string; id: string; deliveryCount: number; delayMs: number; error: unknown };
-  /** A message was moved to the dead letters (or dropped, when `deadLetterTopic` is undefined). */
-  'dead-letter': {
-    topic: string;
-    group: string;
-    id: string;
-    reason: 'handler-error' | 'unparseable';
-    deliveryCount: number;
-    deadLetterTopic: string | undefined;
-    error: unknown;
-  };
-  /** The back end failed to acknowledge, retry or move a message (it will be redelivered). */
-  error: { topic: string; group: string; id: string; error: unknown };
+  /** A handler failed; the message will be delivered again. */
+  retry: RetryEvent;
+  /** A message was given up on. */
+  'dead-letter': DeadLetterEvent;
+  /** The back end failed to settle a message. */
+  error: QueueErrorEvent;
 };

@@ -318,6 +318,7 @@ export class MessageQueue {
     this.#events.clear();
   }
 
+  /** Same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

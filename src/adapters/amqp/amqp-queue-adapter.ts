@@ -55,14 +55,23 @@ export interface AmqpQueueAdapterOptions {
   logger?: Logger;
 }
 
-/** The defaults of {@link AmqpQueueAdapterOptions}. */
-export const AMQP_QUEUE_DEFAULTS = {
+/**
+ * The defaults of {@link AmqpQueueAdapterOptions}.
+ *
+ * @example
+ * ```ts
+ * amqpQueueAdapter({ url, publishTimeoutMs: AMQP_QUEUE_DEFAULTS.publishTimeoutMs / 3 });
+ * ```
+ */
+export const AMQP_QUEUE_DEFAULTS: Readonly<
+  Required<Omit<AmqpQueueAdapterOptions, 'url' | 'connection' | 'logger'>>
+> = {
   prefix: '',
   reconnectBaseMs: 100,
   reconnectMaxMs: 5_000,
   maxBufferedPublishes: 1_000,
   publishTimeoutMs: 30_000,
-} as const;
+};
 
 interface Session {
   model: ChannelModel;
@@ -703,6 +712,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
     }
   }
 
+  /** Same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -191,6 +191,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
     this.#topics.clear();
   }
 
+  /** Same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -51,14 +51,23 @@ export interface RedisStreamsQueueAdapterOptions {
   logger?: Logger;
 }
 
-/** The defaults of {@link RedisStreamsQueueAdapterOptions}. */
-export const REDIS_STREAMS_QUEUE_DEFAULTS = {
+/**
+ * The defaults of {@link RedisStreamsQueueAdapterOptions}.
+ *
+ * @example
+ * ```ts
+ * redisStreamsQueueAdapter({ connection, claimIdleMs: REDIS_STREAMS_QUEUE_DEFAULTS.claimIdleMs * 4 });
+ * ```
+ */
+export const REDIS_STREAMS_QUEUE_DEFAULTS: Readonly<
+  Required<Omit<RedisStreamsQueueAdapterOptions, 'connection' | 'consumerName' | 'logger'>>
+> = {
   prefix: 'scaleout:queue:',
   blockMs: 2_000,
   claimIdleMs: 30_000,
   sweepIntervalMs: 1_000,
   maxLength: 1_000_000,
-} as const;
+};
 
 type StreamEntry = [id: string, fields: string[] | null];
 
@@ -459,6 +468,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     await this.#handle.close();
   }
 
+  /** Same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
