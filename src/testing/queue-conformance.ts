@@ -254,18 +254,19 @@ export function queueAdapterConformance(options: QueueConformanceOptions): void 
         let running = 0;
         let peak = 0;
         let done = 0;
+        // Published first, so that the back end has more than prefetch ready at once.
+        for (let i = 0; i < 8; i++) await queue.publish(topic, i);
         await queue.consume(
           topic,
           async () => {
             running++;
             peak = Math.max(peak, running);
-            await settle(20);
+            await settle(50);
             running--;
             done++;
           },
           { prefetch: 2 },
         );
-        for (let i = 0; i < 8; i++) await queue.publish(topic, i);
         await waitFor('eight messages', () => done === 8);
         assert.ok(peak <= 2, `peak concurrency ${peak} exceeds prefetch 2`);
         assert.equal(peak, 2, 'prefetch 2 lets two run at once');
