@@ -705,7 +705,8 @@ export class AmqpQueueAdapter implements QueueAdapter {
     if (session?.alive) {
       session.alive = false;
       if (channelAlive(session.pub)) {
-        await session.pub.waitForConfirms().catch(() => {});
+        // Bounded: a broker that stopped answering must not hang close().
+        await withTimeout(session.pub.waitForConfirms(), 5_000, 'waiting for confirms').catch(() => {});
         await session.pub.close().catch(() => {});
       }
       if (this.#owned) await session.model.close().catch(() => {});
