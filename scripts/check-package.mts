@@ -50,7 +50,7 @@ try {
   const subpaths = Object.keys(pkg.exports)
     .filter((s) => s !== './package.json')
     .map((s) => (s === '.' ? 'scaleout' : `scaleout/${s.slice(2)}`));
-  const needsPeer = new Set(['scaleout/redis']);
+  const needsPeer = new Set(['scaleout/redis', 'scaleout/amqp']);
   const load = (specs: string[]) => {
     for (const spec of specs) {
       run(

@@ -4,10 +4,10 @@
  *
  * @example
  * ```ts
- * import * as amqp from 'scaleout/amqp';
+ * import { amqpQueueAdapter } from 'scaleout/amqp';
  * ```
  *
  * @module scaleout/amqp
  */
 
-export {};
+export * from './adapters/amqp/index.js';

@@ -26,6 +26,9 @@ export const ERROR_CODES = [
   'ERR_NO_INSTANCES',
   'ERR_DUPLICATE_REGISTRATION',
   'ERR_NOT_REGISTERED',
+  // queue
+  'ERR_QUEUE_BUFFER_FULL',
+  'ERR_PUBLISH_REJECTED',
 ] as const;
 
 /** A stable, machine-readable error code. See {@link ERROR_CODES}. */
@@ -285,4 +288,44 @@ export class NotRegisteredError extends ScaleoutError {
     super(message, options);
     this.service = service;
   }
+}
+
+// ---- queue ----
+
+/**
+ * A publish was refused because the queue adapter is disconnected and its
+ * bounded buffer of waiting publishes is full. Nothing was sent; retry later
+ * or shed load.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await queue.publish('order.created', order);
+ * } catch (err) {
+ *   if (isScaleoutError(err, 'ERR_QUEUE_BUFFER_FULL')) return reply(503);
+ *   throw err;
+ * }
+ * ```
+ */
+export class QueueBufferFullError extends ScaleoutError {
+  readonly code = 'ERR_QUEUE_BUFFER_FULL' as const;
+  /** The buffer's capacity (number of waiting publishes). */
+  readonly capacity: number;
+  constructor(message: string, capacity: number, options?: ScaleoutErrorOptions) {
+    super(message, options);
+    this.capacity = capacity;
+  }
+}
+
+/**
+ * The broker refused a published message (a negative publisher confirm), so
+ * it is not stored. Safe to retry with the same message id.
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_PUBLISH_REJECTED')) await queue.publish(topic, order, { messageId });
+ * ```
+ */
+export class PublishRejectedError extends ScaleoutError {
+  readonly code = 'ERR_PUBLISH_REJECTED' as const;
 }

@@ -12,8 +12,18 @@
  * @module scaleout
  */
 
+export { MemoryQueueAdapter, memoryQueueAdapter } from './adapters/memory/memory-queue-adapter.js';
 export type { MemoryRegistryAdapterOptions } from './adapters/memory/registry.js';
 export { MemoryRegistryAdapter, memoryRegistryAdapter } from './adapters/memory/registry.js';
+export type {
+  QueueAdapter,
+  QueueAdapterConsumeOptions,
+  QueueAdapterPublishOptions,
+  QueueDelivery,
+  QueueOutgoingMessage,
+  QueueSubscription,
+} from './contracts/queue.js';
+export { QUEUE_HEADERS } from './contracts/queue.js';
 export type {
   RegistryAdapter,
   RegistryChange,
@@ -27,6 +37,7 @@ export type {
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
 export * from './monitor/index.js';
+export * from './queue/index.js';
 export * from './registry/index.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';
 export { noopLogger, systemClock } from './types.js';

@@ -13,5 +13,7 @@
  * @module scaleout/testing
  */
 
+export type { QueueConformanceOptions } from './testing/queue-conformance.js';
+export { queueAdapterConformance } from './testing/queue-conformance.js';
 export { registryAdapterConformance } from './testing/registry-conformance.js';
 export type { ConformanceOptions, TestApi } from './testing/test-api.js';

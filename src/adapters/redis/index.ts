@@ -1,6 +1,12 @@
 export type { RedisClient, RedisConnection } from './connection.js';
 export { isCluster, RedisConnectionHandle } from './connection.js';
 export { escapeGlob, taggedKey, validatePrefix } from './keys.js';
+export type { RedisStreamsQueueAdapterOptions } from './queue.js';
+export {
+  REDIS_STREAMS_QUEUE_DEFAULTS,
+  RedisStreamsQueueAdapter,
+  redisStreamsQueueAdapter,
+} from './queue.js';
 export type { RedisRegistryAdapterOptions } from './registry.js';
 export { RedisRegistryAdapter, redisRegistryAdapter } from './registry.js';
 export type { RedisScriptDefinition, ScriptArg } from './scripts.js';

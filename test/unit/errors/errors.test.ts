@@ -11,6 +11,8 @@ import {
   isScaleoutError,
   NoInstancesError,
   NotRegisteredError,
+  PublishRejectedError,
+  QueueBufferFullError,
   ScaleoutError,
   SerializationError,
   TimeoutError,
@@ -30,6 +32,8 @@ const samples: ScaleoutError[] = [
   new NoInstancesError('none', 'svc'),
   new DuplicateRegistrationError('dup', 'svc'),
   new NotRegisteredError('unknown', 'svc'),
+  new QueueBufferFullError('full', 10),
+  new PublishRejectedError('nack'),
 ];
 
 describe('errors', () => {

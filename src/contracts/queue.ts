@@ -1,0 +1,179 @@
+/**
+ * The contract between {@link MessageQueue} (policy: serialization, retries
+ * with backoff, the delivery limit, dead-lettering decisions) and a queue
+ * back end (I/O only: store, deliver, acknowledge, move).
+ *
+ * @module
+ */
+
+/**
+ * Header names scaleout writes on messages. Adapters carry every header
+ * through unchanged, including these.
+ *
+ * @example
+ * ```ts
+ * const previousFailures = Number(delivery.headers[QUEUE_HEADERS.failures] ?? 0);
+ * ```
+ */
+export const QUEUE_HEADERS = {
+  /** Failed attempts before this copy was published (set by `retry()`). */
+  failures: 'x-scaleout-failures',
+  /** Dead letters: the topic the message was consumed from. */
+  topic: 'x-scaleout-topic',
+  /** Dead letters: the consumer group that gave up on it. */
+  group: 'x-scaleout-group',
+  /** Dead letters: why it was dead-lettered (`handler-error` or `unparseable`). */
+  reason: 'x-scaleout-reason',
+  /** Dead letters: the name of the last error. */
+  errorName: 'x-scaleout-error-name',
+  /** Dead letters: the message of the last error. */
+  error: 'x-scaleout-error',
+  /** Dead letters: deliveries attempted. */
+  deliveries: 'x-scaleout-deliveries',
+  /** Dead letters: when it was dead-lettered, ms since the epoch. */
+  deadAt: 'x-scaleout-dead-at',
+} as const;
+
+/**
+ * A serialized message on its way to the back end.
+ *
+ * @example
+ * ```ts
+ * await adapter.publish('order.created', {
+ *   id: '0190b5c2-...', body: '{"orderId":1}', headers: {}, persistent: true, timestamp: Date.now(),
+ * });
+ * ```
+ */
+export interface QueueOutgoingMessage {
+  /** Unique message id (the same on every redelivery and retry copy). */
+  id: string;
+  /** The serialized payload. */
+  body: string;
+  /** String headers carried with the message. */
+  headers: Record<string, string>;
+  /** Whether the message must survive a broker restart. */
+  persistent: boolean;
+  /** Publication time, ms since the epoch. */
+  timestamp: number;
+}
+
+/**
+ * Per-call options of {@link QueueAdapter.publish}.
+ *
+ * @example
+ * ```ts
+ * await adapter.publish(topic, message, { signal: AbortSignal.timeout(5_000) });
+ * ```
+ */
+export interface QueueAdapterPublishOptions {
+  /** Gives up waiting (for a connection or a confirm) when aborted. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * One delivery of one message to one consumer. Exactly one of `ack`,
+ * `retry` or `deadLetter` should be called; until then the message is held
+ * by this consumer. If the consumer dies first, the back end redelivers it.
+ *
+ * @example
+ * ```ts
+ * await adapter.consume('order.created', async (delivery) => {
+ *   try { await handle(delivery.body); await delivery.ack(); }
+ *   catch { await delivery.retry(); }
+ * }, { group: 'default', prefetch: 10, deadLetterTopic: 'order.created.dead' });
+ * ```
+ */
+export interface QueueDelivery {
+  /** The message id given at publication. */
+  readonly id: string;
+  /** The topic it was consumed from. */
+  readonly topic: string;
+  /** The serialized payload, as published (it may not parse). */
+  readonly body: string;
+  /** Headers as published (plus scaleout's own). */
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Which delivery this is, 1 for the first. Counts failed attempts
+   * (`retry()`) and redeliveries after a consumer died holding the message.
+   */
+  readonly deliveryCount: number;
+  /** Publication time, ms since the epoch, when the back end kept it. */
+  readonly publishedAt: number | undefined;
+  /** The message is done: remove it. */
+  ack(): Promise<void>;
+  /**
+   * The attempt failed: put a copy back at the end of this consumer group's
+   * queue with one more failure counted, then remove this one.
+   */
+  retry(): Promise<void>;
+  /**
+   * Give up: store the message, with `headers` added, in the consumer's
+   * dead-letter topic, then remove it. Without a dead-letter topic this
+   * removes it.
+   */
+  deadLetter(headers: Record<string, string>): Promise<void>;
+}
+
+/**
+ * Options of {@link QueueAdapter.consume}, already validated and defaulted
+ * by the primitive.
+ *
+ * @example
+ * ```ts
+ * const options: QueueAdapterConsumeOptions = { group: 'billing', prefetch: 5, deadLetterTopic: undefined };
+ * ```
+ */
+export interface QueueAdapterConsumeOptions {
+  /**
+   * Consumer group: every group receives every message of the topic once;
+   * consumers of one group share its messages. The group `default` exists
+   * as soon as anything is published, so it keeps messages published before
+   * its first consumer; other groups receive messages published after they
+   * were first consumed.
+   */
+  group: string;
+  /** Most deliveries held (unacknowledged) by this consumer at once. */
+  prefetch: number;
+  /** Topic that receives dead letters; `undefined` drops them. */
+  deadLetterTopic: string | undefined;
+}
+
+/**
+ * A running consumer of an adapter.
+ *
+ * @example
+ * ```ts
+ * const sub = await adapter.consume(topic, onDelivery, options);
+ * await sub.close();
+ * ```
+ */
+export interface QueueSubscription {
+  /**
+   * Stops deliveries. Messages delivered and not yet acknowledged go back
+   * to the queue (at once, or after the back end's reclaim delay).
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * A message queue back end: memory, RabbitMQ (`scaleout/amqp`) or Redis
+ * Streams (`scaleout/redis`). Implement it to bring another broker; check it
+ * with `queueAdapterConformance` from `scaleout/testing`.
+ *
+ * @example
+ * ```ts
+ * const queue = new MessageQueue({ adapter: memoryQueueAdapter() });
+ * ```
+ */
+export interface QueueAdapter {
+  /** Stores a message durably (as far as the back end allows); resolves when stored. */
+  publish(topic: string, message: QueueOutgoingMessage, options?: QueueAdapterPublishOptions): Promise<void>;
+  /** Starts delivering messages of `topic` to `onDelivery`. */
+  consume(
+    topic: string,
+    onDelivery: (delivery: QueueDelivery) => void,
+    options: QueueAdapterConsumeOptions,
+  ): Promise<QueueSubscription>;
+  /** Stops every consumer and releases connections the adapter created. */
+  close(): Promise<void>;
+}

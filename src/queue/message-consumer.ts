@@ -1,0 +1,187 @@
+import type { QueueDelivery, QueueSubscription } from '../contracts/queue.js';
+import type { Backoff } from '../internal/backoff.js';
+import type { TypedEmitter } from '../internal/events.js';
+import { sleep } from '../internal/timers.js';
+import type { MessageQueueEvents } from './message-queue-options.js';
+
+/** @internal How a consumer turns a delivery into a handler call. */
+export interface ConsumerPolicy {
+  topic: string;
+  group: string;
+  maxDeliveries: number;
+  deadLetterTopic: string | undefined;
+  backoff: Backoff;
+  closeTimeoutMs: number;
+  events: TypedEmitter<MessageQueueEvents>;
+  /** Decodes the delivery, or throws (the message is then dead-lettered as unparseable). */
+  decode(delivery: QueueDelivery): unknown;
+  /** Calls the user's handler. */
+  handle(value: unknown, delivery: QueueDelivery): unknown;
+}
+
+function errorFields(err: unknown): { name: string; message: string } {
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: 'Error', message: String(err) };
+}
+
+/**
+ * A running consumer returned by {@link MessageQueue.consume}. `close()`
+ * drains it: no new messages are taken, handlers in flight finish and their
+ * messages are acknowledged (or retried), then the subscription is released.
+ *
+ * @example
+ * ```ts
+ * const consumer = await queue.consume('order.created', handle);
+ * process.once('SIGTERM', () => consumer.close());
+ * ```
+ */
+export class MessageConsumer {
+  readonly #policy: ConsumerPolicy;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #stop = new AbortController();
+  #subscription: QueueSubscription | undefined;
+  #closing: Promise<void> | undefined;
+  #processed = 0;
+
+  /** @internal Use {@link MessageQueue.consume}. */
+  constructor(policy: ConsumerPolicy) {
+    this.#policy = policy;
+  }
+
+  /** @internal */
+  attach(subscription: QueueSubscription): void {
+    this.#subscription = subscription;
+  }
+
+  /** The topic consumed. */
+  get topic(): string {
+    return this.#policy.topic;
+  }
+
+  /** The consumer group. */
+  get group(): string {
+    return this.#policy.group;
+  }
+
+  /** Messages being handled right now. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Messages settled so far (acknowledged, retried or dead-lettered). */
+  get processed(): number {
+    return this.#processed;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** @internal Called by the adapter for each delivery. */
+  readonly onDelivery = (delivery: QueueDelivery): void => {
+    // Left unacknowledged: the back end hands it to another consumer.
+    if (this.#stop.signal.aborted) return;
+    const run = this.#process(delivery).finally(() => {
+      this.#inFlight.delete(run);
+      this.#processed++;
+    });
+    this.#inFlight.add(run);
+  };
+
+  async #process(delivery: QueueDelivery): Promise<void> {
+    const p = this.#policy;
+    try {
+      let value: unknown;
+      try {
+        value = p.decode(delivery);
+      } catch (err) {
+        await this.#deadLetter(delivery, 'unparseable', err);
+        return;
+      }
+      try {
+        await p.handle(value, delivery);
+      } catch (err) {
+        if (delivery.deliveryCount >= p.maxDeliveries) {
+          await this.#deadLetter(delivery, 'handler-error', err);
+          return;
+        }
+        const delayMs = p.backoff(delivery.deliveryCount - 1);
+        if (p.events.has('retry')) {
+          p.events.emit('retry', {
+            topic: p.topic,
+            group: p.group,
+            id: delivery.id,
+            deliveryCount: delivery.deliveryCount,
+            delayMs,
+            error: err,
+          });
+        }
+        // Closing cuts the wait short: the copy goes back at once.
+        await sleep(delayMs, { signal: this.#stop.signal, unref: true }).catch(() => {});
+        await delivery.retry();
+        return;
+      }
+      await delivery.ack();
+    } catch (err) {
+      // The back end failed to settle the message: it stays unacknowledged
+      // and is redelivered after a reconnect or a reclaim.
+      p.events.emit('error', { topic: p.topic, group: p.group, id: delivery.id, error: err });
+    }
+  }
+
+  async #deadLetter(
+    delivery: QueueDelivery,
+    reason: 'handler-error' | 'unparseable',
+    err: unknown,
+  ): Promise<void> {
+    const p = this.#policy;
+    const { name, message } = errorFields(err);
+    await delivery.deadLetter({
+      'x-scaleout-topic': p.topic,
+      'x-scaleout-group': p.group,
+      'x-scaleout-reason': reason,
+      'x-scaleout-error-name': name,
+      'x-scaleout-error': message.slice(0, 1000),
+      'x-scaleout-deliveries': String(delivery.deliveryCount),
+      'x-scaleout-dead-at': String(Date.now()),
+    });
+    p.events.emit('dead-letter', {
+      topic: p.topic,
+      group: p.group,
+      id: delivery.id,
+      reason,
+      deliveryCount: delivery.deliveryCount,
+      deadLetterTopic: p.deadLetterTopic,
+      error: err,
+    });
+  }
+
+  /**
+   * Stops taking messages, waits for handlers in flight (up to
+   * `closeTimeoutMs`), then releases the subscription. Messages still held
+   * after that are redelivered by the back end. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#stop.abort();
+    const pending = Promise.all([...this.#inFlight]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#policy.closeTimeoutMs);
+      timer.unref();
+    });
+    await Promise.race([pending, timeout]);
+    clearTimeout(timer);
+    await this.#subscription?.close();
+  }
+
+  /** Same as `close()`, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,244 @@
+import type { QueueAdapter } from '../contracts/queue.js';
+import type { Logger, Serializer } from '../types.js';
+
+/**
+ * Options of {@link MessageQueue}. All optional.
+ *
+ * @example
+ * ```ts
+ * const queue = new MessageQueue({ adapter: memoryQueueAdapter(), maxDeliveries: 3, retryMaxMs: 2_000 });
+ * ```
+ */
+export interface MessageQueueOptions {
+  /** The back end. @default an in-process {@link MemoryQueueAdapter} */
+  adapter?: QueueAdapter;
+  /** Encodes messages for the wire. @default jsonSerializer */
+  serializer?: Serializer;
+  /** Receives warnings (dead letters, adapter failures). @default no logging */
+  logger?: Logger;
+  /** Default for {@link ConsumeOptions.maxDeliveries}. @default 5 */
+  maxDeliveries?: number;
+  /** Default for {@link ConsumeOptions.prefetch}. @default 10 */
+  prefetch?: number;
+  /** Scale of the first retry delay (capped full jitter), in ms. @default 100 */
+  retryBaseMs?: number;
+  /** Longest retry delay, in ms. @default 5_000 */
+  retryMaxMs?: number;
+  /** How long `close()` of a consumer waits for handlers in flight, in ms. @default 30_000 */
+  closeTimeoutMs?: number;
+  /** Suffix of the default dead-letter topic (`order.created` + `.dead`). @default '.dead' */
+  deadLetterSuffix?: string;
+}
+
+/**
+ * The defaults of {@link MessageQueueOptions}.
+ *
+ * @example
+ * ```ts
+ * const queue = new MessageQueue({ maxDeliveries: MESSAGE_QUEUE_DEFAULTS.maxDeliveries * 2 });
+ * ```
+ */
+export const MESSAGE_QUEUE_DEFAULTS: Readonly<
+  Required<Omit<MessageQueueOptions, 'adapter' | 'serializer' | 'logger'>>
+> = {
+  maxDeliveries: 5,
+  prefetch: 10,
+  retryBaseMs: 100,
+  retryMaxMs: 5_000,
+  closeTimeoutMs: 30_000,
+  deadLetterSuffix: '.dead',
+};
+
+/**
+ * Options of {@link MessageQueue.publish}.
+ *
+ * @example
+ * ```ts
+ * await queue.publish('order.created', order, { messageId: `order-${order.id}`, headers: { tenant: 'acme' } });
+ * ```
+ */
+export interface PublishOptions {
+  /** Store the message so that it survives a broker restart. @default true */
+  persistent?: boolean;
+  /** String headers carried with the message. @default {} */
+  headers?: Record<string, string>;
+  /** The message id consumers deduplicate on. @default a new UUID v7 */
+  messageId?: string;
+  /** Stops waiting for the broker when aborted (the message may still be stored). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Options of {@link MessageQueue.consume}.
+ *
+ * @example
+ * ```ts
+ * await queue.consume('order.created', handler, { group: 'inventory', prefetch: 1, maxDeliveries: 3 });
+ * ```
+ */
+export interface ConsumeOptions {
+  /**
+   * Consumer group: every group receives every message once; consumers of
+   * one group share them. @default 'default'
+   */
+  group?: string;
+  /** Most messages handled at once by this consumer. @default MessageQueueOptions.prefetch (10) */
+  prefetch?: number;
+  /**
+   * Deliveries before a message is dead-lettered (the first delivery
+   * counts). @default MessageQueueOptions.maxDeliveries (5)
+   */
+  maxDeliveries?: number;
+  /**
+   * Topic that receives messages given up on, or `false` to drop them
+   * (they are still reported by the `dead-letter` event).
+   * @default topic + MessageQueueOptions.deadLetterSuffix ('order.created.dead')
+   */
+  deadLetter?: string | false;
+}
+
+/**
+ * What a handler learns about the message besides its payload.
+ *
+ * @example
+ * ```ts
+ * await queue.consume('order.created', async (order, ctx) => {
+ *   if (await seen(ctx.id)) return; // deduplicate redeliveries
+ * });
+ * ```
+ */
+export interface MessageContext {
+  /** The message id: the same on every redelivery, use it to deduplicate. */
+  id: string;
+  /** The topic. */
+  topic: string;
+  /** The consumer group. */
+  group: string;
+  /** Headers given at publication. */
+  headers: Readonly<Record<string, string>>;
+  /** 1 on the first delivery; more after failures or a consumer crash. */
+  deliveryCount: number;
+  /** Publication time, ms since the epoch, when known. */
+  publishedAt: number | undefined;
+}
+
+/**
+ * A message that was given up on, as read from a dead-letter topic.
+ *
+ * @example
+ * ```ts
+ * await queue.consumeDeadLetters('order.created', (dead) => alert(dead.reason, dead.error.message));
+ * ```
+ */
+export interface DeadLetter {
+  /** The original message id. */
+  id: string;
+  /** The topic it failed on. */
+  topic: string;
+  /** The consumer group that gave up. */
+  group: string;
+  /** `handler-error` (the handler kept throwing) or `unparseable`. */
+  reason: 'handler-error' | 'unparseable' | 'unknown';
+  /** The last error. */
+  error: {
+    /** Its name, e.g. `TypeError`. */
+    name: string;
+    /** Its message (at most 1000 characters). */
+    message: string;
+  };
+  /** Deliveries attempted. */
+  deliveries: number;
+  /** When it was dead-lettered, ms since the epoch (0 when unknown). */
+  deadAt: number;
+  /** The raw payload, as published. */
+  body: string;
+  /** Every header, scaleout's included. */
+  headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * Payload of the `retry` event: a handler failed and the message will be
+ * delivered again after `delayMs`.
+ *
+ * @example
+ * ```ts
+ * queue.on('retry', (e: RetryEvent) => log.warn('retrying', { id: e.id, attempt: e.deliveryCount }));
+ * ```
+ */
+export interface RetryEvent {
+  /** The topic. */
+  topic: string;
+  /** The consumer group. */
+  group: string;
+  /** The message id. */
+  id: string;
+  /** The delivery that failed (1 for the first). */
+  deliveryCount: number;
+  /** The backoff before the message goes back to the queue, in ms. */
+  delayMs: number;
+  /** What the handler threw. */
+  error: unknown;
+}
+
+/**
+ * Payload of the `dead-letter` event: a message was moved to the dead
+ * letters (or dropped, when `deadLetterTopic` is undefined).
+ *
+ * @example
+ * ```ts
+ * queue.on('dead-letter', (e: DeadLetterEvent) => metrics.deadLetters.inc({ topic: e.topic, reason: e.reason }));
+ * ```
+ */
+export interface DeadLetterEvent {
+  /** The topic. */
+  topic: string;
+  /** The consumer group. */
+  group: string;
+  /** The message id. */
+  id: string;
+  /** `handler-error` (delivery limit reached) or `unparseable`. */
+  reason: 'handler-error' | 'unparseable';
+  /** Deliveries attempted. */
+  deliveryCount: number;
+  /** Where it went; `undefined` when dead letters are dropped. */
+  deadLetterTopic: string | undefined;
+  /** The last error. */
+  error: unknown;
+}
+
+/**
+ * Payload of the `error` event: the back end failed to acknowledge, retry
+ * or move a message; it stays unacknowledged and is redelivered.
+ *
+ * @example
+ * ```ts
+ * queue.on('error', (e: QueueErrorEvent) => log.error('queue back end failed', { id: e.id }));
+ * ```
+ */
+export interface QueueErrorEvent {
+  /** The topic. */
+  topic: string;
+  /** The consumer group. */
+  group: string;
+  /** The message id. */
+  id: string;
+  /** What the back end threw. */
+  error: unknown;
+}
+
+/**
+ * Events of a {@link MessageQueue}, by name.
+ *
+ * @example
+ * ```ts
+ * const off = queue.on('dead-letter', (e) => alert(e.topic, e.id));
+ * ```
+ */
+export type MessageQueueEvents = {
+  /** A handler failed; the message will be delivered again. */
+  retry: RetryEvent;
+  /** A message was given up on. */
+  'dead-letter': DeadLetterEvent;
+  /** The back end failed to settle a message. */
+  error: QueueErrorEvent;
+};

@@ -1,0 +1,325 @@
+import { v7 as uuidv7 } from 'uuid';
+import { MemoryQueueAdapter } from '../adapters/memory/memory-queue-adapter.js';
+import type { QueueAdapter, QueueDelivery } from '../contracts/queue.js';
+import { QUEUE_HEADERS } from '../contracts/queue.js';
+import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { fullJitterBackoff } from '../internal/backoff.js';
+import { TypedEmitter } from '../internal/events.js';
+import { jsonSerializer } from '../internal/serializer.js';
+import { durationOption, keyArgument } from '../internal/validate.js';
+import type { Serializer } from '../types.js';
+import { MessageConsumer } from './message-consumer.js';
+import {
+  type ConsumeOptions,
+  type DeadLetter,
+  MESSAGE_QUEUE_DEFAULTS,
+  type MessageContext,
+  type MessageQueueEvents,
+  type MessageQueueOptions,
+  type PublishOptions,
+} from './message-queue-options.js';
+
+/** A message handler: resolve to acknowledge, throw to retry. */
+export type MessageHandler<T> = (message: T, context: MessageContext) => unknown;
+
+function countOption(name: string, value: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidOptionsError(`${name} must be an integer in [1, ${max}]`, { option: name });
+  }
+  return value;
+}
+
+function countArgument(name: string, value: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidArgumentError(`${name} must be an integer in [1, ${max}]`, { argument: name });
+  }
+  return value;
+}
+
+function headersArgument(headers: unknown): Record<string, string> {
+  if (headers === undefined) return {};
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    throw new InvalidArgumentError('headers must be an object of strings', { argument: 'headers' });
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') {
+      throw new InvalidArgumentError(`header "${key}" must be a string`, { argument: 'headers' });
+    }
+    if (key.startsWith('x-scaleout-')) {
+      throw new InvalidArgumentError(`header "${key}" is reserved`, { argument: 'headers' });
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * At-least-once messaging with retries and dead letters, over a pluggable
+ * back end: in-process (default), RabbitMQ (`amqpQueueAdapter` from
+ * `scaleout/amqp`) or Redis Streams (`redisStreamsQueueAdapter` from
+ * `scaleout/redis`).
+ *
+ * A handler that resolves acknowledges its message; one that throws gets it
+ * again later (capped full-jitter backoff), and after `maxDeliveries` the
+ * message moves to the dead-letter topic with the error recorded. A message
+ * that cannot be parsed goes straight to the dead letters. Every message
+ * carries an id (UUID v7 unless given) that stays the same on redelivery, for
+ * consumer-side deduplication.
+ *
+ * @example
+ * ```ts
+ * const queue = new MessageQueue();
+ * await queue.consume<Order>('order.created', async (order, { id }) => {
+ *   await reserveStock(order, { idempotencyKey: id });
+ * }, { prefetch: 1, maxDeliveries: 3 });
+ * await queue.publish('order.created', { orderId: 42 });
+ * ```
+ */
+export class MessageQueue {
+  readonly #adapter: QueueAdapter;
+  readonly #serializer: Serializer;
+  readonly #events: TypedEmitter<MessageQueueEvents>;
+  readonly #maxDeliveries: number;
+  readonly #prefetch: number;
+  readonly #retryBaseMs: number;
+  readonly #retryMaxMs: number;
+  readonly #closeTimeoutMs: number;
+  readonly #deadLetterSuffix: string;
+  readonly #consumers = new Set<MessageConsumer>();
+  #closed = false;
+
+  constructor(options: MessageQueueOptions = {}) {
+    const d = MESSAGE_QUEUE_DEFAULTS;
+    this.#adapter = options.adapter ?? new MemoryQueueAdapter();
+    this.#serializer = options.serializer ?? jsonSerializer;
+    this.#events = new TypedEmitter(options.logger);
+    this.#maxDeliveries = countOption('maxDeliveries', options.maxDeliveries ?? d.maxDeliveries, 1000);
+    this.#prefetch = countOption('prefetch', options.prefetch ?? d.prefetch, 65_535);
+    this.#retryBaseMs = durationOption('retryBaseMs', options.retryBaseMs ?? d.retryBaseMs, 0);
+    this.#retryMaxMs = durationOption('retryMaxMs', options.retryMaxMs ?? d.retryMaxMs, 0);
+    if (this.#retryMaxMs < this.#retryBaseMs) {
+      throw new InvalidOptionsError('retryMaxMs must be >= retryBaseMs', { option: 'retryMaxMs' });
+    }
+    this.#closeTimeoutMs = durationOption('closeTimeoutMs', options.closeTimeoutMs ?? d.closeTimeoutMs, 0);
+    const suffix = options.deadLetterSuffix ?? d.deadLetterSuffix;
+    if (typeof suffix !== 'string' || suffix.length === 0) {
+      throw new InvalidOptionsError('deadLetterSuffix must be a non-empty string', {
+        option: 'deadLetterSuffix',
+      });
+    }
+    this.#deadLetterSuffix = suffix;
+    const logger = options.logger;
+    if (logger !== undefined) {
+      this.#events.on('dead-letter', (e) =>
+        logger.warn?.('message dead-lettered', {
+          topic: e.topic,
+          group: e.group,
+          id: e.id,
+          reason: e.reason,
+          deliveryCount: e.deliveryCount,
+        }),
+      );
+      this.#events.on('error', (e) =>
+        logger.error?.('queue back end failed to settle a message', {
+          topic: e.topic,
+          group: e.group,
+          id: e.id,
+          error: String(e.error),
+        }),
+      );
+    }
+  }
+
+  /**
+   * Subscribes to an event (`retry`, `dead-letter`, `error`); returns a
+   * function that unsubscribes.
+   *
+   * @example
+   * ```ts
+   * queue.on('dead-letter', (e) => metrics.deadLetters.inc({ topic: e.topic }));
+   * ```
+   */
+  on<K extends keyof MessageQueueEvents>(
+    event: K,
+    listener: (payload: MessageQueueEvents[K]) => void,
+  ): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /**
+   * Serializes and publishes a message. Resolves with its id once the back
+   * end has stored it (RabbitMQ: the publisher confirm arrived).
+   *
+   * @example
+   * ```ts
+   * const id = await queue.publish('order.created', { orderId: 42 }, { headers: { tenant: 'acme' } });
+   * ```
+   */
+  async publish<T>(topic: string, message: T, options: PublishOptions = {}): Promise<string> {
+    if (this.#closed) throw new ClosedError('message queue is closed');
+    keyArgument('topic', topic, 200);
+    const id = options.messageId === undefined ? uuidv7() : keyArgument('messageId', options.messageId, 200);
+    const headers = headersArgument(options.headers);
+    const body = this.#serializer.serialize(message);
+    await this.#adapter.publish(
+      topic,
+      { id, body, headers, persistent: options.persistent ?? true, timestamp: Date.now() },
+      { signal: options.signal },
+    );
+    return id;
+  }
+
+  /**
+   * Starts a consumer of `topic`. The handler's success acknowledges the
+   * message; a throw retries it with backoff; after `maxDeliveries` it goes
+   * to the dead letters with the error recorded.
+   *
+   * @example
+   * ```ts
+   * const consumer = await queue.consume<Order>('order.created', (order) => ship(order), {
+   *   group: 'shipping', prefetch: 5, maxDeliveries: 3,
+   * });
+   * await consumer.close();
+   * ```
+   */
+  async consume<T = unknown>(
+    topic: string,
+    handler: MessageHandler<T>,
+    options: ConsumeOptions = {},
+  ): Promise<MessageConsumer> {
+    if (this.#closed) throw new ClosedError('message queue is closed');
+    keyArgument('topic', topic, 200);
+    if (typeof handler !== 'function') {
+      throw new InvalidArgumentError('handler must be a function', { argument: 'handler' });
+    }
+    const group = options.group === undefined ? 'default' : keyArgument('group', options.group, 100);
+    const deadLetterTopic =
+      options.deadLetter === false
+        ? undefined
+        : options.deadLetter === undefined
+          ? topic + this.#deadLetterSuffix
+          : keyArgument('deadLetter', options.deadLetter, 200);
+    if (deadLetterTopic === topic) {
+      throw new InvalidArgumentError('deadLetter must differ from the topic', { argument: 'deadLetter' });
+    }
+    const prefetch = countArgument('prefetch', options.prefetch ?? this.#prefetch, 65_535);
+    const maxDeliveries = countArgument('maxDeliveries', options.maxDeliveries ?? this.#maxDeliveries, 1000);
+    const serializer = this.#serializer;
+    return this.#start(topic, group, prefetch, {
+      topic,
+      group,
+      maxDeliveries,
+      deadLetterTopic,
+      decode: (d: QueueDelivery) => serializer.deserialize(d.body),
+      handle: (value: unknown, d: QueueDelivery) =>
+        handler(value as T, {
+          id: d.id,
+          topic,
+          group,
+          headers: d.headers,
+          deliveryCount: d.deliveryCount,
+          publishedAt: d.publishedAt,
+        }),
+    });
+  }
+
+  /**
+   * Consumes the dead letters of `topic` (its default dead-letter topic, or
+   * the one given): each arrives with its raw body, the reason and the last
+   * error. Resolving removes it; throwing leaves it for a later attempt.
+   *
+   * @example
+   * ```ts
+   * await queue.consumeDeadLetters('order.created', (dead) => {
+   *   log.error('gave up on order message', { id: dead.id, error: dead.error.message });
+   * });
+   * ```
+   */
+  async consumeDeadLetters(
+    topic: string,
+    handler: (deadLetter: DeadLetter) => unknown,
+    options: { deadLetter?: string; prefetch?: number } = {},
+  ): Promise<MessageConsumer> {
+    if (this.#closed) throw new ClosedError('message queue is closed');
+    keyArgument('topic', topic, 200);
+    const source =
+      options.deadLetter === undefined
+        ? topic + this.#deadLetterSuffix
+        : keyArgument('deadLetter', options.deadLetter, 200);
+    const prefetch = countArgument('prefetch', options.prefetch ?? this.#prefetch, 65_535);
+    const H = QUEUE_HEADERS;
+    return this.#start(source, 'default', prefetch, {
+      topic: source,
+      group: 'default',
+      maxDeliveries: Number.MAX_SAFE_INTEGER,
+      deadLetterTopic: undefined,
+      decode: (d: QueueDelivery): DeadLetter => {
+        const reason = d.headers[H.reason];
+        return {
+          id: d.id,
+          topic: d.headers[H.topic] ?? topic,
+          group: d.headers[H.group] ?? 'default',
+          reason: reason === 'handler-error' || reason === 'unparseable' ? reason : 'unknown',
+          error: { name: d.headers[H.errorName] ?? 'Error', message: d.headers[H.error] ?? '' },
+          deliveries: Number(d.headers[H.deliveries] ?? 0) || 0,
+          deadAt: Number(d.headers[H.deadAt] ?? 0) || 0,
+          body: d.body,
+          headers: d.headers,
+        };
+      },
+      handle: (value: unknown) => handler(value as DeadLetter),
+    });
+  }
+
+  async #start(
+    topic: string,
+    group: string,
+    prefetch: number,
+    policy: {
+      topic: string;
+      group: string;
+      maxDeliveries: number;
+      deadLetterTopic: string | undefined;
+      decode(d: QueueDelivery): unknown;
+      handle(value: unknown, d: QueueDelivery): unknown;
+    },
+  ): Promise<MessageConsumer> {
+    const consumer = new MessageConsumer({
+      ...policy,
+      backoff: fullJitterBackoff({ baseMs: this.#retryBaseMs, maxMs: this.#retryMaxMs }),
+      closeTimeoutMs: this.#closeTimeoutMs,
+      events: this.#events,
+    });
+    const subscription = await this.#adapter.consume(topic, consumer.onDelivery, {
+      group,
+      prefetch,
+      deadLetterTopic: policy.deadLetterTopic,
+    });
+    consumer.attach(subscription);
+    this.#consumers.add(consumer);
+    return consumer;
+  }
+
+  /**
+   * Closes every consumer (draining handlers in flight), then the adapter.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => queue.close());
+   * ```
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#consumers].map((c) => c.close()));
+    this.#consumers.clear();
+    await this.#adapter.close();
+    this.#events.clear();
+  }
+
+  /** Same as `close()`, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

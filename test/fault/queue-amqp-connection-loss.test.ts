@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { amqpQueueAdapter } from '../../src/amqp.js';
+import { MessageQueue } from '../../src/index.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { amqpUrl, connectAmqp, uniqueName } from '../helpers/rabbitmq.js';
+
+const prefix = 'scaleout-test.';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('RabbitMQ connection and topology loss (shared broker)', () => {
+  it('never acknowledges a delivery tag of a dead channel: the message comes back and is acked once', async () => {
+    const broker = new URL(amqpUrl());
+    const proxy = await startFaultProxy({ host: broker.hostname, port: Number(broker.port || 5672) });
+    const fixture = await connectAmqp();
+    const topic = uniqueName('reset');
+    fixture.track(`${prefix}${topic}`);
+    fixture.track(`${prefix}${topic}.dead`);
+    const warnings: string[] = [];
+    const adapter = amqpQueueAdapter({
+      url: `amqp://${broker.username}:${broker.password}@127.0.0.1:${proxy.port}`,
+      prefix,
+      reconnectBaseMs: 20,
+      reconnectMaxMs: 200,
+      logger: { warn: (m, f) => warnings.push(`${m} ${JSON.stringify(f)}`) },
+    });
+    const queue = new MessageQueue({ adapter });
+    try {
+      let release: () => void = () => {};
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      const deliveries: number[] = [];
+      await queue.consume(
+        topic,
+        async (_m, ctx) => {
+          deliveries.push(ctx.deliveryCount);
+          if (ctx.deliveryCount === 1) await gate; // in flight while the connection dies
+        },
+        { prefetch: 1 },
+      );
+      await queue.publish(topic, { orderId: 1 });
+      await until('the first delivery', () => deliveries.length === 1);
+      proxy.setMode({ kind: 'reset' });
+      await until('the loss to be seen', () => !adapter.connected);
+      proxy.setMode({ kind: 'pass' });
+      await until('the redelivery on the new connection', () => deliveries.length === 2);
+      release(); // the first handler finishes now: its tag belongs to the dead channel
+      await sleep(500);
+      expect(deliveries).toEqual([1, 2]);
+      expect(adapter.reconnects).toBeGreaterThanOrEqual(1);
+      // Acking a stale tag on the new channel would close it with PRECONDITION_FAILED.
+      expect(warnings.filter((w) => w.includes('channel error'))).toEqual([]);
+      const ch = await fixture.connection.createChannel();
+      const { messageCount } = await ch.checkQueue(`${prefix}${topic}`);
+      await ch.close();
+      expect(messageCount).toBe(0);
+    } finally {
+      await queue.close();
+      await proxy.close();
+      await fixture.cleanup();
+    }
+  }, 60_000);
+
+  it('a queue deleted under a consumer is declared again: no confirmed publish is dropped, consuming resumes', async () => {
+    const fixture = await connectAmqp();
+    const topic = uniqueName('deleted');
+    fixture.track(`${prefix}${topic}`);
+    fixture.track(`${prefix}${topic}.dead`);
+    const queue = new MessageQueue({
+      adapter: amqpQueueAdapter({ url: amqpUrl(), prefix, reconnectBaseMs: 20, reconnectMaxMs: 200 }),
+    });
+    try {
+      const got: number[] = [];
+      await queue.consume<number>(topic, (n) => void got.push(n));
+      await queue.publish(topic, 1);
+      await until('the first message', () => got.length === 1);
+      const ch = await fixture.connection.createChannel();
+      await ch.deleteQueue(`${prefix}${topic}`);
+      await ch.close();
+      // Unroutable now: the adapter sees the return, declares the queue and sends it again.
+      await queue.publish(topic, 2);
+      await until('the second message', () => got.length === 2);
+      expect(got).toEqual([1, 2]);
+    } finally {
+      await queue.close();
+      await fixture.cleanup();
+    }
+  }, 60_000);
+});

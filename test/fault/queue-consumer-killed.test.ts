@@ -1,0 +1,118 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { amqpQueueAdapter } from '../../src/amqp.js';
+import { MessageQueue } from '../../src/index.js';
+import { redisStreamsQueueAdapter } from '../../src/redis.js';
+import { uniquePrefix } from '../helpers/keys.js';
+import { amqpUrl, connectAmqp, uniqueName } from '../helpers/rabbitmq.js';
+import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+
+function startStuckConsumer(args: string[]): { child: ChildProcess; got: Promise<string> } {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/fault/fixtures/stuck-consumer.ts', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  let err = '';
+  child.stderr?.on('data', (d) => {
+    err += d;
+  });
+  const got = new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (d) => {
+      out += d;
+      const m = /got (\S+) /.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`consumer exited (${code}) before a message: ${err}`)));
+  });
+  got.catch(() => {});
+  return { child, got };
+}
+
+async function killHard(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await gone;
+}
+
+async function redeliveredAfterKill(
+  queue: MessageQueue,
+  topic: string,
+  consumerArgs: string[],
+): Promise<{ id: string; redelivered: { id: string; n: number } }> {
+  const id = await queue.publish(topic, { orderId: 'killed-mid-message' });
+  const { child, got } = startStuckConsumer(consumerArgs);
+  try {
+    expect(await got).toBe(id);
+  } finally {
+    await killHard(child);
+  }
+  const seen: Array<{ id: string; n: number }> = [];
+  await queue.consume(topic, (_m, ctx) => void seen.push({ id: ctx.id, n: ctx.deliveryCount }));
+  for (let i = 0; i < 300 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(seen.length).toBe(1);
+  return { id, redelivered: seen[0]! };
+}
+
+describe('a consumer process killed mid-message', () => {
+  it('RabbitMQ: the message is redelivered to another consumer, counted as a second delivery', async () => {
+    const prefix = 'scaleout-test.';
+    const topic = uniqueName('killed');
+    const queue = new MessageQueue({ adapter: amqpQueueAdapter({ url: amqpUrl(), prefix }) });
+    const fixture = await connectAmqp();
+    fixture.track(`${prefix}${topic}`);
+    fixture.track(`${prefix}${topic}.dead`);
+    try {
+      const { id, redelivered } = await redeliveredAfterKill(queue, topic, [
+        'amqp',
+        amqpUrl(),
+        prefix,
+        topic,
+      ]);
+      expect(redelivered.id).toBe(id);
+      expect(redelivered.n).toBe(2);
+    } finally {
+      await queue.close();
+      await fixture.cleanup();
+    }
+  }, 60_000);
+
+  describe('Redis Streams', () => {
+    let server: RedisServer;
+    beforeAll(async () => {
+      server = await startRedisServer();
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it('the message is reclaimed (XAUTOCLAIM) by another consumer after the idle time', async () => {
+      const prefix = uniquePrefix('killed');
+      const topic = 'orders';
+      const queue = new MessageQueue({
+        adapter: redisStreamsQueueAdapter({
+          connection: server.url,
+          prefix,
+          claimIdleMs: 1_000,
+          sweepIntervalMs: 100,
+        }),
+      });
+      try {
+        const { id, redelivered } = await redeliveredAfterKill(queue, topic, [
+          'redis',
+          server.url,
+          prefix,
+          topic,
+        ]);
+        expect(redelivered.id).toBe(id);
+        expect(redelivered.n).toBe(2);
+      } finally {
+        await queue.close();
+      }
+    }, 60_000);
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import { amqpQueueAdapter } from '../../src/amqp.js';
+import {
+  type DeadLetter,
+  type MessageConsumer,
+  type MessageContext,
+  MessageQueue,
+  memoryQueueAdapter,
+  type QueueAdapter,
+} from '../../src/index.js';
+import { redisStreamsQueueAdapter } from '../../src/redis.js';
+
+interface Order {
+  orderId: number;
+}
+
+describe('MessageQueue types', () => {
+  it('types the handler payload from the type argument and returns the message id', () => {
+    const queue = new MessageQueue();
+    expectTypeOf(queue.publish('order.created', { orderId: 1 })).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(
+      queue.consume<Order>('order.created', (order, ctx) => {
+        expectTypeOf(order).toEqualTypeOf<Order>();
+        expectTypeOf(ctx).toEqualTypeOf<MessageContext>();
+        expectTypeOf(ctx.deliveryCount).toBeNumber();
+      }),
+    ).toEqualTypeOf<Promise<MessageConsumer>>();
+    queue.consumeDeadLetters('order.created', (dead) => {
+      expectTypeOf(dead).toEqualTypeOf<DeadLetter>();
+      expectTypeOf(dead.reason).toEqualTypeOf<'handler-error' | 'unparseable' | 'unknown'>();
+    });
+  });
+
+  it('accepts only string headers and a string-or-false dead-letter topic', () => {
+    const queue = new MessageQueue();
+    // @ts-expect-error header values are strings
+    queue.publish('t', 1, { headers: { n: 1 } });
+    // @ts-expect-error deadLetter is a topic name or false
+    queue.consume('t', () => {}, { deadLetter: true });
+    queue.consume('t', () => {}, { deadLetter: false, group: 'g', prefetch: 1, maxDeliveries: 2 });
+  });
+
+  it('every adapter factory returns a QueueAdapter', () => {
+    expectTypeOf(memoryQueueAdapter()).toExtend<QueueAdapter>();
+    expectTypeOf(amqpQueueAdapter).returns.toExtend<QueueAdapter>();
+    expectTypeOf(redisStreamsQueueAdapter).returns.toExtend<QueueAdapter>();
+  });
+});
