@@ -12,7 +12,11 @@
  * @module scaleout
  */
 
+export type { MemorySessionAdapterOptions } from './adapters/memory/index.js';
+export { MemorySessionAdapter, memorySessionAdapter } from './adapters/memory/index.js';
+export type { SessionAdapter, SessionRecord, SessionUpdateResult } from './contracts/session.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
+export * from './session/index.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';
 export { noopLogger, systemClock } from './types.js';

@@ -13,4 +13,6 @@
  * @module scaleout/testing
  */
 
+export type { SessionConformanceOptions } from './testing/session-conformance.js';
+export { sessionAdapterConformance } from './testing/session-conformance.js';
 export type { ConformanceOptions, TestApi } from './testing/test-api.js';

@@ -3,3 +3,5 @@ export { isCluster, RedisConnectionHandle } from './connection.js';
 export { escapeGlob, taggedKey, validatePrefix } from './keys.js';
 export type { RedisScriptDefinition, ScriptArg } from './scripts.js';
 export { defineRedisScript, isNoScript, RedisScript } from './scripts.js';
+export type { RedisSessionAdapterOptions } from './session.js';
+export { RedisSessionAdapter, redisSessionAdapter } from './session.js';

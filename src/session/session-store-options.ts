@@ -1,0 +1,23 @@
+import type { SessionAdapter } from '../contracts/session.js';
+import type { Serializer } from '../types.js';
+
+/** Options of {@link SessionStore}. */
+export interface SessionStoreOptions {
+  /** Where sessions live. @default a new `MemorySessionAdapter` (one process only) */
+  adapter?: SessionAdapter;
+  /** Sliding lifetime of a session, ms; `touch` and `update` extend it. @default 86_400_000 (24 h) */
+  ttlMs?: number;
+  /** How session data is encoded. @default jsonSerializer (refuses prototype pollution) */
+  serializer?: Serializer;
+  /** Retries of a merge-callback `update` after version conflicts before it throws. @default 16 */
+  maxUpdateRetries?: number;
+  /** Longest user id accepted, characters. @default 256 */
+  maxUserIdLength?: number;
+}
+
+/** Defaults of {@link SessionStoreOptions}. */
+export const SESSION_STORE_DEFAULTS = {
+  ttlMs: 86_400_000,
+  maxUpdateRetries: 16,
+  maxUserIdLength: 256,
+} as const;
