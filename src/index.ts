@@ -12,8 +12,15 @@
  * @module scaleout
  */
 
-export type { MemorySessionAdapterOptions } from './adapters/memory/index.js';
-export { MemorySessionAdapter, memorySessionAdapter } from './adapters/memory/index.js';
+export type { MemoryJwtDenylistOptions, MemorySessionAdapterOptions } from './adapters/memory/index.js';
+export {
+  MemoryJwtDenylist,
+  MemorySessionAdapter,
+  memoryJwtDenylist,
+  memorySessionAdapter,
+} from './adapters/memory/index.js';
+export * from './auth/index.js';
+export type { JwtDenylistAdapter } from './contracts/jwt-denylist.js';
 export type { SessionAdapter, SessionRecord, SessionUpdateResult } from './contracts/session.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
