@@ -90,7 +90,9 @@ export class RemoteJwks {
       this.#refresh(false).catch(() => {});
     }
     let found = this.#find(kid, alg);
-    if (found === undefined && this.#coolOff()) {
+    // Join a fetch already in flight (whoever started it), else start one if
+    // the cooldown allows.
+    if (found === undefined && (this.#flight.has('fetch') || this.#coolOff())) {
       await this.#refresh(false).catch(() => {});
       found = this.#find(kid, alg);
     }
