@@ -10,4 +10,5 @@
  * @module scaleout/express
  */
 
-export {};
+export type { ExpressLikeRequest, ExpressLikeResponse } from './auth/authorize-express.js';
+export { authorize } from './auth/authorize-express.js';

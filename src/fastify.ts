@@ -10,4 +10,5 @@
  * @module scaleout/fastify
  */
 
-export {};
+export type { FastifyLikeReply, FastifyLikeRequest } from './auth/authorize-fastify.js';
+export { authorize } from './auth/authorize-fastify.js';

@@ -10,4 +10,5 @@
  * @module scaleout/koa
  */
 
-export {};
+export type { KoaLikeContext } from './auth/authorize-koa.js';
+export { authorize } from './auth/authorize-koa.js';

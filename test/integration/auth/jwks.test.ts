@@ -38,7 +38,7 @@ describe('remote JWKS against a real HTTP server on loopback', () => {
     k1 = makeSigner('k1', 'rsa', clock);
     k2 = makeSigner('k2', 'ed25519', clock);
     k3 = makeSigner('k3', 'ec', clock);
-    server = createServer((req, res) => {
+    server = createServer((_req, res) => {
       requests++;
       if (mode === 'fail') {
         res.writeHead(503).end('down');
