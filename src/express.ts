@@ -12,3 +12,9 @@
 
 export type { ExpressLikeRequest, ExpressLikeResponse } from './auth/authorize-express.js';
 export { authorize } from './auth/authorize-express.js';
+export type {
+  ExpressSessionModule,
+  ExpressSessionStore,
+  ExpressSessionStoreOptions,
+} from './session/express-session-store.js';
+export { expressSessionStore } from './session/express-session-store.js';
