@@ -376,7 +376,19 @@ export class Jwt {
    * }
    * ```
    */
-  async verify(token: string): Promise<Readonly<JwtClaims>> {
+  verify(token: string): Promise<Readonly<JwtClaims>> {
+    if (this.#jwks === undefined && this.#denylist === undefined) {
+      // Static keys and no denylist: nothing to wait for, one settled promise.
+      try {
+        return Promise.resolve(this.#verifyStatic(token));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return this.#verifyAsync(token);
+  }
+
+  async #verifyAsync(token: string): Promise<Readonly<JwtClaims>> {
     const cached = this.#cacheHit(token);
     if (cached !== undefined) {
       await this.#checkRevoked(cached);
@@ -408,6 +420,10 @@ export class Jwt {
         argument: 'token',
       });
     }
+    return this.#verifyStatic(token);
+  }
+
+  #verifyStatic(token: string): Readonly<JwtClaims> {
     const cached = this.#cacheHit(token);
     if (cached !== undefined) return cached;
     this.#checkSize(token);
