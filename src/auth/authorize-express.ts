@@ -1,14 +1,28 @@
 import type { AuthorizeOptions } from './authorize-options.js';
 import { type AuthContext, type Authorizer, toAuthorizer } from './authorizer.js';
 
-/** The parts of an Express request the middleware uses. */
+/**
+ * The parts of an Express request the middleware uses.
+ *
+ * @example
+ * ```ts
+ * app.get('/me', authorize(auth), (req, res) => res.json((req as ExpressLikeRequest).auth?.claims));
+ * ```
+ */
 export interface ExpressLikeRequest {
   headers: Record<string, string | string[] | undefined>;
   /** Set by the middleware when the caller is authorized. */
   auth?: AuthContext;
 }
 
-/** The parts of an Express response the middleware uses. */
+/**
+ * The parts of an Express response the middleware uses.
+ *
+ * @example
+ * ```ts
+ * const res: ExpressLikeResponse = expressResponse;
+ * ```
+ */
 export interface ExpressLikeResponse {
   status(code: number): unknown;
   set(field: Record<string, string>): unknown;

@@ -1,14 +1,28 @@
 import type { AuthorizeOptions } from './authorize-options.js';
 import { type AuthContext, type Authorizer, toAuthorizer } from './authorizer.js';
 
-/** The parts of a Fastify request the hook uses. */
+/**
+ * The parts of a Fastify request the hook uses.
+ *
+ * @example
+ * ```ts
+ * app.get('/me', { preHandler: authorize(auth) }, async (req) => (req as FastifyLikeRequest).auth?.claims);
+ * ```
+ */
 export interface FastifyLikeRequest {
   headers: Record<string, string | string[] | undefined>;
   /** Set by the hook when the caller is authorized. */
   auth?: AuthContext;
 }
 
-/** The parts of a Fastify reply the hook uses. */
+/**
+ * The parts of a Fastify reply the hook uses.
+ *
+ * @example
+ * ```ts
+ * const reply: FastifyLikeReply = fastifyReply;
+ * ```
+ */
 export interface FastifyLikeReply {
   code(statusCode: number): this;
   headers(values: Record<string, string>): this;

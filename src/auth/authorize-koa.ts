@@ -1,7 +1,14 @@
 import type { AuthorizeOptions } from './authorize-options.js';
 import { type AuthContext, type Authorizer, toAuthorizer } from './authorizer.js';
 
-/** The parts of a Koa context the middleware uses. */
+/**
+ * The parts of a Koa context the middleware uses.
+ *
+ * @example
+ * ```ts
+ * router.get('/me', authorize(auth), (ctx: KoaLikeContext) => { ctx.body = ctx.state.auth?.claims; });
+ * ```
+ */
 export interface KoaLikeContext {
   headers: Record<string, string | string[] | undefined>;
   status: number;

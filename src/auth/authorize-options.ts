@@ -1,7 +1,14 @@
 import type { Session, SessionStore } from '../session/session-store.js';
 import type { Jwt, JwtClaims } from './jwt.js';
 
-/** Options of {@link createAuthorizer} (and of the framework `authorize` middlewares). */
+/**
+ * Options of {@link createAuthorizer} (and of the framework `authorize` middlewares).
+ *
+ * @example
+ * ```ts
+ * const options: AuthorizeOptions = { jwt, sessions, role: ['admin', 'support'] };
+ * ```
+ */
 export interface AuthorizeOptions {
   /** Verifies `Authorization: Bearer <jwt>`. @default undefined (bearer tokens not accepted) */
   jwt?: Jwt;
@@ -30,13 +37,27 @@ export interface AuthorizeOptions {
   realm?: string;
 }
 
-/** What the core needs from a request: its headers (lower-case names, as node gives them). */
+/**
+ * What the core needs from a request: its headers (lower-case names, as node gives them).
+ *
+ * @example
+ * ```ts
+ * await authorizer.decide({ headers: { authorization: `Bearer ${token}` } } satisfies AuthorizeRequest);
+ * ```
+ */
 export interface AuthorizeRequest {
   /** Request headers. */
   headers: Record<string, string | string[] | undefined>;
 }
 
-/** Defaults of {@link AuthorizeOptions}. */
+/**
+ * Defaults of {@link AuthorizeOptions}.
+ *
+ * @example
+ * ```ts
+ * AUTHORIZE_DEFAULTS.sessionCookie; // 'sid'
+ * ```
+ */
 export const AUTHORIZE_DEFAULTS = {
   sessionCookie: 'sid',
   bindTokensToSessions: false,

@@ -3,7 +3,14 @@ import type { JwtDenylistAdapter } from '../contracts/jwt-denylist.js';
 import type { JwtAlgorithm } from './jwt-algorithms.js';
 import type { JwtKeyInput } from './jwt-keys.js';
 
-/** A key kept for verification only, found by the token's `kid` (key rotation). */
+/**
+ * A key kept for verification only, found by the token's `kid` (key rotation).
+ *
+ * @example
+ * ```ts
+ * createJwt({ secret: current, kid: 'k2', verificationKeys: [{ kid: 'k1', secret: previous }] });
+ * ```
+ */
 export interface JwtVerificationKey {
   /** The `kid` tokens signed with this key carry. */
   kid: string;
@@ -17,6 +24,11 @@ export interface JwtVerificationKey {
  * Options of {@link createJwt}. Give exactly one key source: `secret`,
  * `privateKey` (+ optional `publicKey`), `publicKey` alone (verify only), or
  * `jwksUrl` (verify only).
+ *
+ * @example
+ * ```ts
+ * const options: JwtOptions = { secret: process.env.JWT_SECRET!, issuer: 'auth', audience: 'api', expiresInMs: 900_000 };
+ * ```
  */
 export interface JwtOptions {
   /** HMAC secret; at least 32 bytes (48 for HS384, 64 for HS512). */
@@ -63,7 +75,14 @@ export interface JwtOptions {
   now?: () => number;
 }
 
-/** Defaults of {@link JwtOptions}. */
+/**
+ * Defaults of {@link JwtOptions}.
+ *
+ * @example
+ * ```ts
+ * JWT_DEFAULTS.maxTokenBytes; // 8192
+ * ```
+ */
 export const JWT_DEFAULTS = {
   expiresInMs: 900_000,
   clockToleranceMs: 5_000,

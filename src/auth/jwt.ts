@@ -50,7 +50,14 @@ export interface JwtClaims {
   [claim: string]: unknown;
 }
 
-/** Options of {@link Jwt.sign}. */
+/**
+ * Options of {@link Jwt.sign}.
+ *
+ * @example
+ * ```ts
+ * await jwt.sign({ sub: 'u1' }, { expiresInMs: 60_000, notBeforeMs: 0 } satisfies JwtSignOptions);
+ * ```
+ */
 export interface JwtSignOptions {
   /** Lifetime of this token, ms. @default the `expiresInMs` option */
   expiresInMs?: number;

@@ -1,10 +1,18 @@
 import { KeyObject, type webcrypto } from 'node:crypto';
-import { JwksFetchError, JwksNoMatchingKeyError } from '../errors.js';
+import { InvalidOptionsError, JwksFetchError, JwksNoMatchingKeyError } from '../errors.js';
 import { redactUrl } from '../internal/redact.js';
 import { SingleFlight } from '../internal/single-flight.js';
+import { durationOption } from '../internal/validate.js';
 import { ALGORITHMS, type JwtAlgorithm, type KeyFamily, keyFamily } from './jwt-algorithms.js';
 
-/** Options of {@link RemoteJwks}. */
+/**
+ * Options of {@link RemoteJwks}.
+ *
+ * @example
+ * ```ts
+ * new RemoteJwks(url, { cooldownMs: 30_000, maxAgeMs: 600_000 } satisfies RemoteJwksOptions);
+ * ```
+ */
 export interface RemoteJwksOptions {
   /** Refetch no more often than this when an unknown `kid` arrives, ms. @default 30_000 */
   cooldownMs?: number;
@@ -26,6 +34,8 @@ interface JwksEntry {
 }
 
 const MAX_KEYS = 100;
+
+const DEFAULTS = { cooldownMs: 30_000, maxAgeMs: 600_000, timeoutMs: 5_000, maxBytes: 524_288 } as const;
 
 function inferAlg(jwk: Record<string, unknown>): string | undefined {
   if (typeof jwk.alg === 'string') return jwk.alg;
@@ -66,10 +76,13 @@ export class RemoteJwks {
 
   constructor(url: string | URL, options: RemoteJwksOptions = {}) {
     this.#url = String(url);
-    this.#cooldownMs = options.cooldownMs ?? 30_000;
-    this.#maxAgeMs = options.maxAgeMs ?? 600_000;
-    this.#timeoutMs = options.timeoutMs ?? 5_000;
-    this.#maxBytes = options.maxBytes ?? 524_288;
+    this.#cooldownMs = durationOption('cooldownMs', options.cooldownMs ?? DEFAULTS.cooldownMs, 0);
+    this.#maxAgeMs = durationOption('maxAgeMs', options.maxAgeMs ?? DEFAULTS.maxAgeMs);
+    this.#timeoutMs = durationOption('timeoutMs', options.timeoutMs ?? DEFAULTS.timeoutMs);
+    this.#maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
+    if (!Number.isInteger(this.#maxBytes) || this.#maxBytes < 1) {
+      throw new InvalidOptionsError('maxBytes must be a positive integer', { option: 'maxBytes' });
+    }
     this.#now = options.now ?? Date.now;
   }
 

@@ -5,13 +5,28 @@ import { MAX_DURATION_MS } from '../internal/validate.js';
 import { generateSessionId, isValidSessionId } from './session-id.js';
 import type { SessionStore } from './session-store.js';
 
-/** The `express-session` module (or anything with its `Store` base class). */
+/**
+ * The `express-session` module (or anything with its `Store` base class).
+ *
+ * @example
+ * ```ts
+ * import session from 'express-session';
+ * const mod: ExpressSessionModule = session;
+ * ```
+ */
 export interface ExpressSessionModule {
   /** express-session's abstract Store class. */
   Store: abstract new () => object;
 }
 
-/** Options of {@link expressSessionStore}. */
+/**
+ * Options of {@link expressSessionStore}.
+ *
+ * @example
+ * ```ts
+ * expressSessionStore(session, { sessions, userIdField: 'accountId' } satisfies ExpressSessionStoreOptions);
+ * ```
+ */
 export interface ExpressSessionStoreOptions {
   /** The SessionStore whose adapter holds the sessions (memory or Redis). */
   sessions: SessionStore<unknown>;
@@ -28,7 +43,15 @@ interface SessionData {
   [key: string]: unknown;
 }
 
-/** The store `expressSessionStore` returns: express-session's Store with scaleout behind it. */
+/**
+ * The store `expressSessionStore` returns: express-session's Store with scaleout behind it.
+ *
+ * @example
+ * ```ts
+ * const store: ExpressSessionStore = expressSessionStore(session, { sessions });
+ * app.use(session({ store, genid: store.genid, secret, resave: false, saveUninitialized: false }));
+ * ```
+ */
 export interface ExpressSessionStore {
   /** Pass as express-session's `genid`: 256-bit ids that SessionStore accepts. */
   genid(): string;

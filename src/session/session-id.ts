@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 
-/** Bytes of randomness in a session id (256 bits; 43 base64url characters). */
+/**
+ * Bytes of randomness in a session id (256 bits; 43 base64url characters).
+ *
+ * @example
+ * ```ts
+ * SESSION_ID_BYTES * 8; // 256 bits
+ * ```
+ */
 export const SESSION_ID_BYTES = 32;
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;

@@ -1,7 +1,14 @@
 import type { SessionAdapter } from '../contracts/session.js';
 import type { Serializer } from '../types.js';
 
-/** Options of {@link SessionStore}. */
+/**
+ * Options of {@link SessionStore}.
+ *
+ * @example
+ * ```ts
+ * const options: SessionStoreOptions = { adapter: redisSessionAdapter({ connection: redis }), ttlMs: 1_800_000 };
+ * ```
+ */
 export interface SessionStoreOptions {
   /** Where sessions live. @default a new `MemorySessionAdapter` (one process only) */
   adapter?: SessionAdapter;
@@ -15,7 +22,14 @@ export interface SessionStoreOptions {
   maxUserIdLength?: number;
 }
 
-/** Defaults of {@link SessionStoreOptions}. */
+/**
+ * Defaults of {@link SessionStoreOptions}.
+ *
+ * @example
+ * ```ts
+ * SESSION_STORE_DEFAULTS.ttlMs; // 86_400_000
+ * ```
+ */
 export const SESSION_STORE_DEFAULTS = {
   ttlMs: 86_400_000,
   maxUpdateRetries: 16,

@@ -35,7 +35,14 @@ export interface Session<T> {
   readonly ttlMs: number;
 }
 
-/** Options of {@link SessionStore.create}. */
+/**
+ * Options of {@link SessionStore.create}.
+ *
+ * @example
+ * ```ts
+ * await sessions.create(data, { userId: 'u1', ttlMs: 3_600_000 } satisfies CreateSessionOptions);
+ * ```
+ */
 export interface CreateSessionOptions {
   /** Owner of the session, indexed for {@link SessionStore.destroyAllForUser}. */
   userId?: string;
@@ -43,7 +50,14 @@ export interface CreateSessionOptions {
   ttlMs?: number;
 }
 
-/** Options of {@link SessionStore.update} with a value. */
+/**
+ * Options of {@link SessionStore.update} with a value.
+ *
+ * @example
+ * ```ts
+ * await sessions.update(id, next, { expectedVersion: session.version } satisfies UpdateSessionOptions);
+ * ```
+ */
 export interface UpdateSessionOptions {
   /** Write only when the stored version is this one; else throw {@link SessionConflictError}. */
   expectedVersion: number;

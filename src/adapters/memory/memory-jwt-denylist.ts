@@ -2,7 +2,14 @@ import type { JwtDenylistAdapter } from '../../contracts/jwt-denylist.js';
 import { InvalidOptionsError } from '../../errors.js';
 import { LruMap } from '../../internal/lru.js';
 
-/** Options of {@link MemoryJwtDenylist}. */
+/**
+ * Options of {@link MemoryJwtDenylist}.
+ *
+ * @example
+ * ```ts
+ * const denylist = memoryJwtDenylist({ maxEntries: 50_000 } satisfies MemoryJwtDenylistOptions);
+ * ```
+ */
 export interface MemoryJwtDenylistOptions {
   /** Most revoked ids kept (the oldest are forgotten first). @default 100_000 */
   maxEntries?: number;

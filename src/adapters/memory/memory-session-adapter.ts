@@ -2,7 +2,14 @@ import type { SessionAdapter, SessionRecord, SessionUpdateResult } from '../../c
 import { InvalidOptionsError } from '../../errors.js';
 import { LruMap } from '../../internal/lru.js';
 
-/** Options of {@link MemorySessionAdapter}. */
+/**
+ * Options of {@link MemorySessionAdapter}.
+ *
+ * @example
+ * ```ts
+ * const adapter = memorySessionAdapter({ maxSessions: 10_000 } satisfies MemorySessionAdapterOptions);
+ * ```
+ */
 export interface MemorySessionAdapterOptions {
   /** Most sessions kept; the least recently used are dropped beyond it. @default 100_000 */
   maxSessions?: number;

@@ -3,7 +3,14 @@ import { InvalidOptionsError } from '../../errors.js';
 import { type RedisConnection, RedisConnectionHandle } from './connection.js';
 import { validatePrefix } from './keys.js';
 
-/** Options of {@link RedisJwtDenylist}. */
+/**
+ * Options of {@link RedisJwtDenylist}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisJwtDenylistOptions = { connection: redis, prefix: 'app:deny:' };
+ * ```
+ */
 export interface RedisJwtDenylistOptions {
   /** An ioredis `Redis`/`Cluster` (reused, never closed), a `redis://` URL or ioredis options. */
   connection: RedisConnection;

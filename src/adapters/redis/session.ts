@@ -4,7 +4,14 @@ import { type RedisConnection, RedisConnectionHandle } from './connection.js';
 import { validatePrefix } from './keys.js';
 import { defineRedisScript } from './scripts.js';
 
-/** Options of {@link RedisSessionAdapter}. */
+/**
+ * Options of {@link RedisSessionAdapter}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisSessionAdapterOptions = { connection: 'redis://127.0.0.1:6379', prefix: 'app:sess:' };
+ * ```
+ */
 export interface RedisSessionAdapterOptions {
   /** An ioredis `Redis`/`Cluster` (reused, never closed), a `redis://` URL or ioredis options. */
   connection: RedisConnection;
