@@ -13,8 +13,11 @@
 export type { ExpressLikeRequest, ExpressLikeResponse } from './auth/authorize-express.js';
 export { authorize } from './auth/authorize-express.js';
 export type {
+  ExpressSessionCallback,
+  ExpressSessionData,
   ExpressSessionModule,
   ExpressSessionStore,
   ExpressSessionStoreOptions,
+  StoreConstructor,
 } from './session/express-session-store.js';
 export { expressSessionStore } from './session/express-session-store.js';

@@ -10,6 +10,7 @@ import { type AuthContext, type Authorizer, toAuthorizer } from './authorizer.js
  * ```
  */
 export interface ExpressLikeRequest {
+  /** Request headers. */
   headers: Record<string, string | string[] | undefined>;
   /** Set by the middleware when the caller is authorized. */
   auth?: AuthContext;
@@ -24,8 +25,11 @@ export interface ExpressLikeRequest {
  * ```
  */
 export interface ExpressLikeResponse {
+  /** Sets the status code. */
   status(code: number): unknown;
+  /** Sets headers. */
   set(field: Record<string, string>): unknown;
+  /** Sends a JSON body. */
   json(body: unknown): unknown;
 }
 

@@ -10,6 +10,7 @@ import { type AuthContext, type Authorizer, toAuthorizer } from './authorizer.js
  * ```
  */
 export interface FastifyLikeRequest {
+  /** Request headers. */
   headers: Record<string, string | string[] | undefined>;
   /** Set by the hook when the caller is authorized. */
   auth?: AuthContext;
@@ -24,8 +25,11 @@ export interface FastifyLikeRequest {
  * ```
  */
 export interface FastifyLikeReply {
+  /** Sets the status code. */
   code(statusCode: number): this;
+  /** Sets headers. */
   headers(values: Record<string, string>): this;
+  /** Sends the reply. */
   send(payload?: unknown): this;
 }
 

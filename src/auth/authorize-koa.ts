@@ -10,11 +10,20 @@ import { type AuthContext, type Authorizer, toAuthorizer } from './authorizer.js
  * ```
  */
 export interface KoaLikeContext {
+  /** Request headers. */
   headers: Record<string, string | string[] | undefined>;
+  /** Response status. */
   status: number;
+  /** Response body. */
   body: unknown;
+  /** Sets response headers. */
   set(field: Record<string, string>): void;
-  state: { auth?: AuthContext; [key: string]: unknown };
+  /** Koa's per-request state. */
+  state: {
+    /** Set by the middleware when the caller is authorized. */
+    auth?: AuthContext;
+    [key: string]: unknown;
+  };
 }
 
 /**

@@ -59,8 +59,12 @@ export interface AuthorizeRequest {
  * ```
  */
 export const AUTHORIZE_DEFAULTS = {
+  /** Name of the session cookie. */
   sessionCookie: 'sid',
+  /** Tokens need not name a live session. */
   bindTokensToSessions: false,
+  /** Session expiry slides on each request. */
   touchSession: true,
+  /** Realm of the challenge. */
   realm: 'api',
 } as const;

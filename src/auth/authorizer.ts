@@ -33,14 +33,24 @@ export interface AuthContext {
  * ```
  */
 export type AuthDecision =
-  | { ok: true; auth: AuthContext }
   | {
+      /** Allowed. */
+      ok: true;
+      /** Who the caller is. */
+      auth: AuthContext;
+    }
+  | {
+      /** Denied. */
       ok: false;
+      /** 401: not (validly) authenticated; 403: authenticated but not allowed. */
       status: 401 | 403;
       /** Always holds `www-authenticate`. */
       headers: Record<string, string>;
+      /** A JSON body to answer with (RFC 6750 error names). */
       body: {
+        /** The RFC 6750 error (`unauthorized` when no credentials were sent). */
         error: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'unauthorized';
+        /** Why, in words; never contains the token. */
         error_description: string;
       };
       /** The typed error code behind a 401, when there is one. */

@@ -84,13 +84,22 @@ export interface JwtOptions {
  * ```
  */
 export const JWT_DEFAULTS = {
+  /** 15 minutes. */
   expiresInMs: 900_000,
+  /** 5 seconds. */
   clockToleranceMs: 5_000,
+  /** 8 KiB. */
   maxTokenBytes: 8_192,
+  /** Verified tokens cached. */
   cacheMaxEntries: 10_000,
+  /** 16 MiB. */
   cacheMaxBytes: 16_777_216,
+  /** 30 seconds. */
   jwksCooldownMs: 30_000,
+  /** 10 minutes. */
   jwksMaxAgeMs: 600_000,
+  /** 5 seconds. */
   jwksTimeoutMs: 5_000,
+  /** Asymmetric algorithms accepted from a JWKS. */
   jwksAlgorithms: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] as readonly JwtAlgorithm[],
 } as const;

@@ -36,9 +36,22 @@ export interface SessionRecord {
  * ```
  */
 export type SessionUpdateResult =
-  | { status: 'ok'; record: SessionRecord }
-  | { status: 'conflict'; current: SessionRecord }
-  | { status: 'missing' };
+  | {
+      /** Written. */
+      status: 'ok';
+      /** The record as stored now. */
+      record: SessionRecord;
+    }
+  | {
+      /** Not written: the stored version differs. */
+      status: 'conflict';
+      /** The record as stored now. */
+      current: SessionRecord;
+    }
+  | {
+      /** No such session. */
+      status: 'missing';
+    };
 
 /**
  * What a session back end must do. Ids reaching an adapter are already

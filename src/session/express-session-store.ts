@@ -6,6 +6,16 @@ import { generateSessionId, isValidSessionId } from './session-id.js';
 import type { SessionStore } from './session-store.js';
 
 /**
+ * express-session's `Store` class: constructed without arguments.
+ *
+ * @example
+ * ```ts
+ * const Store: StoreConstructor = session.Store;
+ * ```
+ */
+export type StoreConstructor = abstract new () => object;
+
+/**
  * The `express-session` module (or anything with its `Store` base class).
  *
  * @example
@@ -16,7 +26,7 @@ import type { SessionStore } from './session-store.js';
  */
 export interface ExpressSessionModule {
   /** express-session's abstract Store class. */
-  Store: abstract new () => object;
+  Store: StoreConstructor;
 }
 
 /**
@@ -36,10 +46,34 @@ export interface ExpressSessionStoreOptions {
   ttlMs?: number;
 }
 
-type Callback<T = void> = (err?: unknown, value?: T) => void;
+/**
+ * A node-style callback, as express-session passes to its store.
+ *
+ * @example
+ * ```ts
+ * store.get(sid, ((err, session) => {}) satisfies ExpressSessionCallback<ExpressSessionData | null>);
+ * ```
+ */
+export type ExpressSessionCallback<T = void> = (err?: unknown, value?: T) => void;
 
-interface SessionData {
-  cookie?: { maxAge?: number | null; originalMaxAge?: number | null; expires?: string | Date | null };
+/**
+ * A session as express-session hands it to its store (plain JSON data plus `cookie`).
+ *
+ * @example
+ * ```ts
+ * const data: ExpressSessionData = { cookie: { maxAge: 60_000 }, userId: 'u1' };
+ * ```
+ */
+export interface ExpressSessionData {
+  /** express-session's cookie settings; `maxAge` sets the TTL. */
+  cookie?: {
+    /** Remaining lifetime, ms. */
+    maxAge?: number | null;
+    /** Lifetime set when the cookie was made, ms. */
+    originalMaxAge?: number | null;
+    /** Absolute expiry. */
+    expires?: string | Date | null;
+  };
   [key: string]: unknown;
 }
 
@@ -55,13 +89,17 @@ interface SessionData {
 export interface ExpressSessionStore {
   /** Pass as express-session's `genid`: 256-bit ids that SessionStore accepts. */
   genid(): string;
-  get(sid: string, callback: Callback<SessionData | null>): void;
-  set(sid: string, session: SessionData, callback?: Callback): void;
-  touch(sid: string, session: SessionData, callback?: Callback): void;
-  destroy(sid: string, callback?: Callback): void;
+  /** Reads a session (null when missing, expired or not a store id). */
+  get(sid: string, callback: ExpressSessionCallback<ExpressSessionData | null>): void;
+  /** Writes a session (versioned; the TTL follows `cookie.maxAge`). */
+  set(sid: string, session: ExpressSessionData, callback?: ExpressSessionCallback): void;
+  /** Slides the session's expiry. */
+  touch(sid: string, session: ExpressSessionData, callback?: ExpressSessionCallback): void;
+  /** Deletes a session. */
+  destroy(sid: string, callback?: ExpressSessionCallback): void;
 }
 
-function ttlOf(session: SessionData, fallback: number): number {
+function ttlOf(session: ExpressSessionData, fallback: number): number {
   const maxAge = session.cookie?.maxAge ?? session.cookie?.originalMaxAge;
   if (typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0) {
     return Math.min(Math.ceil(maxAge), MAX_DURATION_MS);
@@ -69,7 +107,7 @@ function ttlOf(session: SessionData, fallback: number): number {
   return fallback;
 }
 
-function done<T>(promise: Promise<T>, callback: Callback<T> | undefined): void {
+function done<T>(promise: Promise<T>, callback: ExpressSessionCallback<T> | undefined): void {
   promise.then(
     (value) => callback?.(null, value),
     (err: unknown) => callback?.(err),
@@ -112,7 +150,7 @@ export function expressSessionStore(
     throw new InvalidOptionsError('ttlMs must be a positive integer number of ms', { option: 'ttlMs' });
   }
 
-  const write = async (sid: string, session: SessionData): Promise<void> => {
+  const write = async (sid: string, session: ExpressSessionData): Promise<void> => {
     if (!isValidSessionId(sid)) {
       throw new InvalidArgumentError('session id was not made by the store genid', { argument: 'sid' });
     }
@@ -145,22 +183,22 @@ export function expressSessionStore(
       return generateSessionId();
     }
 
-    get(sid: string, callback: Callback<SessionData | null>): void {
+    get(sid: string, callback: ExpressSessionCallback<ExpressSessionData | null>): void {
       done(
         (async () => {
           if (!isValidSessionId(sid)) return null;
           const record = await adapter.get(sid);
-          return record === undefined ? null : jsonSerializer.deserialize<SessionData>(record.data);
+          return record === undefined ? null : jsonSerializer.deserialize<ExpressSessionData>(record.data);
         })(),
         callback,
       );
     }
 
-    set(sid: string, session: SessionData, callback?: Callback): void {
+    set(sid: string, session: ExpressSessionData, callback?: ExpressSessionCallback): void {
       done(write(sid, session), callback);
     }
 
-    touch(sid: string, _session: SessionData, callback?: Callback): void {
+    touch(sid: string, _session: ExpressSessionData, callback?: ExpressSessionCallback): void {
       done(
         (async () => {
           if (isValidSessionId(sid)) await adapter.touch(sid);
@@ -169,7 +207,7 @@ export function expressSessionStore(
       );
     }
 
-    destroy(sid: string, callback?: Callback): void {
+    destroy(sid: string, callback?: ExpressSessionCallback): void {
       done(
         (async () => {
           if (isValidSessionId(sid)) await adapter.destroy(sid);

@@ -31,7 +31,10 @@ export interface SessionStoreOptions {
  * ```
  */
 export const SESSION_STORE_DEFAULTS = {
+  /** 24 hours. */
   ttlMs: 86_400_000,
+  /** Merge retries before a conflict error. */
   maxUpdateRetries: 16,
+  /** Characters. */
   maxUserIdLength: 256,
 } as const;
