@@ -51,8 +51,14 @@ export class RedisJwtDenylist implements JwtDenylistAdapter {
     return (await this.#handle.client.exists(`${this.#prefix}${jti}`)) === 1;
   }
 
+  /** Closes the connection if this adapter created it (a client you passed stays open). */
   async close(): Promise<void> {
     await this.#handle.close();
+  }
+
+  /** Same as {@link close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 

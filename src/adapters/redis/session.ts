@@ -235,8 +235,14 @@ export class RedisSessionAdapter implements SessionAdapter {
     return removed.reduce((sum, n) => sum + n, 0);
   }
 
+  /** Closes the connection if this adapter created it (a client you passed stays open). */
   async close(): Promise<void> {
     await this.#handle.close();
+  }
+
+  /** Same as {@link close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   async #extendIndex(userId: string, id: string, ttlMs: number): Promise<void> {
