@@ -29,6 +29,22 @@ export const ERROR_CODES = [
   // queue
   'ERR_QUEUE_BUFFER_FULL',
   'ERR_PUBLISH_REJECTED',
+  // session
+  'ERR_SESSION_CONFLICT',
+  'ERR_SESSION_NOT_FOUND',
+  // jwt
+  'ERR_JWT_MALFORMED',
+  'ERR_JWT_TOO_LARGE',
+  'ERR_JWT_ALGORITHM',
+  'ERR_JWT_UNSUPPORTED_HEADER',
+  'ERR_JWT_INVALID_SIGNATURE',
+  'ERR_JWT_EXPIRED',
+  'ERR_JWT_NOT_YET_VALID',
+  'ERR_JWT_CLAIM_MISSING',
+  'ERR_JWT_CLAIM_MISMATCH',
+  'ERR_JWT_REVOKED',
+  'ERR_JWKS_NO_MATCHING_KEY',
+  'ERR_JWKS_FETCH',
 ] as const;
 
 /** A stable, machine-readable error code. See {@link ERROR_CODES}. */
@@ -328,4 +344,234 @@ export class QueueBufferFullError extends ScaleoutError {
  */
 export class PublishRejectedError extends ScaleoutError {
   readonly code = 'ERR_PUBLISH_REJECTED' as const;
+}
+
+// ---- session ----
+
+/**
+ * A versioned session update lost a race: the session changed since the
+ * version the caller read. Re-read and retry, or pass a merge callback to
+ * `SessionStore.update` which retries for you.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await sessions.update(id, next, { expectedVersion: 3 });
+ * } catch (err) {
+ *   if (isScaleoutError(err, 'ERR_SESSION_CONFLICT')) return reply.status(409);
+ *   throw err;
+ * }
+ * ```
+ */
+export class SessionConflictError extends ScaleoutError {
+  readonly code = 'ERR_SESSION_CONFLICT' as const;
+  /** The version the caller expected. */
+  readonly expectedVersion: number;
+  /** The version found, when known. */
+  readonly actualVersion: number | undefined;
+  constructor(
+    message: string,
+    options: ScaleoutErrorOptions & { expectedVersion: number; actualVersion?: number | undefined },
+  ) {
+    super(message, options);
+    this.expectedVersion = options.expectedVersion;
+    this.actualVersion = options.actualVersion;
+  }
+}
+
+/**
+ * The session does not exist (never created, expired, destroyed, or the id
+ * is malformed). The message never contains the id.
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_SESSION_NOT_FOUND')) return redirectToLogin();
+ * ```
+ */
+export class SessionNotFoundError extends ScaleoutError {
+  readonly code = 'ERR_SESSION_NOT_FOUND' as const;
+}
+
+// ---- jwt ----
+
+/**
+ * Base of every JWT verification failure. Messages name the check that
+ * failed; they never contain the token, its signature or any key.
+ *
+ * @example
+ * ```ts
+ * try { await jwt.verify(token); } catch (err) {
+ *   if (err instanceof JwtError) return unauthorized(err.code);
+ *   throw err;
+ * }
+ * ```
+ */
+export abstract class JwtError extends ScaleoutError {}
+
+/**
+ * The token is not a well-formed compact JWS (wrong number of parts, bad
+ * base64url, header or payload not a JSON object, ...).
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_JWT_MALFORMED')) return unauthorized();
+ * ```
+ */
+export class JwtMalformedError extends JwtError {
+  readonly code = 'ERR_JWT_MALFORMED' as const;
+}
+
+/**
+ * The token is longer than `maxTokenBytes` and was refused before parsing.
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_JWT_TOO_LARGE')) return unauthorized();
+ * ```
+ */
+export class JwtTooLargeError extends JwtError {
+  readonly code = 'ERR_JWT_TOO_LARGE' as const;
+  /** The configured limit, in bytes. */
+  readonly maxBytes: number;
+  constructor(message: string, options: ScaleoutErrorOptions & { maxBytes: number }) {
+    super(message, options);
+    this.maxBytes = options.maxBytes;
+  }
+}
+
+/**
+ * The token's `alg` is not in the allowed list (`none`, an HMAC algorithm
+ * against an asymmetric key, ...).
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_JWT_ALGORITHM')) log.warn('token with a refused alg');
+ * ```
+ */
+export class JwtAlgorithmError extends JwtError {
+  readonly code = 'ERR_JWT_ALGORITHM' as const;
+}
+
+/**
+ * The token's header asks for something not supported (a `crit` extension,
+ * an embedded `jwk`, `b64: false`, ...).
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_JWT_UNSUPPORTED_HEADER')) return unauthorized();
+ * ```
+ */
+export class JwtUnsupportedHeaderError extends JwtError {
+  readonly code = 'ERR_JWT_UNSUPPORTED_HEADER' as const;
+}
+
+/**
+ * The signature does not match the header and payload under any allowed key.
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_JWT_INVALID_SIGNATURE')) metrics.forged.inc();
+ * ```
+ */
+export class JwtInvalidSignatureError extends JwtError {
+  readonly code = 'ERR_JWT_INVALID_SIGNATURE' as const;
+}
+
+/**
+ * The token's `exp` is in the past (beyond the clock tolerance).
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_JWT_EXPIRED')) return refresh();
+ * ```
+ */
+export class JwtExpiredError extends JwtError {
+  readonly code = 'ERR_JWT_EXPIRED' as const;
+}
+
+/**
+ * The token's `nbf` (or `iat`) is in the future (beyond the clock tolerance).
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_JWT_NOT_YET_VALID')) return unauthorized();
+ * ```
+ */
+export class JwtNotYetValidError extends JwtError {
+  readonly code = 'ERR_JWT_NOT_YET_VALID' as const;
+}
+
+/**
+ * A required claim (`exp` always; `iss`, `aud`, `sub`, `jti` when configured)
+ * is absent or of the wrong type.
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_JWT_CLAIM_MISSING')) log.warn('token without', { claim: err.claim });
+ * ```
+ */
+export class JwtClaimMissingError extends JwtError {
+  readonly code = 'ERR_JWT_CLAIM_MISSING' as const;
+  /** The claim name. */
+  readonly claim: string;
+  constructor(message: string, options: ScaleoutErrorOptions & { claim: string }) {
+    super(message, options);
+    this.claim = options.claim;
+  }
+}
+
+/**
+ * A claim has a value other than the configured one (`iss`, `aud`).
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_JWT_CLAIM_MISMATCH')) log.warn('foreign token', { claim: err.claim });
+ * ```
+ */
+export class JwtClaimMismatchError extends JwtError {
+  readonly code = 'ERR_JWT_CLAIM_MISMATCH' as const;
+  /** The claim name. */
+  readonly claim: string;
+  constructor(message: string, options: ScaleoutErrorOptions & { claim: string }) {
+    super(message, options);
+    this.claim = options.claim;
+  }
+}
+
+/**
+ * The token's `jti` is on the denylist (revoked before it expired).
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_JWT_REVOKED')) return unauthorized();
+ * ```
+ */
+export class JwtRevokedError extends JwtError {
+  readonly code = 'ERR_JWT_REVOKED' as const;
+}
+
+/**
+ * No key of the key set matches the token's `kid` / `alg`, even after one
+ * refetch of a remote JWKS.
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_JWKS_NO_MATCHING_KEY')) return unauthorized();
+ * ```
+ */
+export class JwksNoMatchingKeyError extends JwtError {
+  readonly code = 'ERR_JWKS_NO_MATCHING_KEY' as const;
+}
+
+/**
+ * A remote JWKS could not be fetched or parsed and no cached key could be
+ * used instead. The URL in the message is redacted.
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_JWKS_FETCH')) return serviceUnavailable();
+ * ```
+ */
+export class JwksFetchError extends JwtError {
+  readonly code = 'ERR_JWKS_FETCH' as const;
 }

@@ -10,4 +10,15 @@
  * @module scaleout/express
  */
 
+export type { ExpressLikeRequest, ExpressLikeResponse } from './auth/authorize-express.js';
+export { authorize } from './auth/authorize-express.js';
 export { metricsHandler, monitorMiddleware } from './monitor/express-middleware.js';
+export type {
+  ExpressSessionCallback,
+  ExpressSessionData,
+  ExpressSessionModule,
+  ExpressSessionStore,
+  ExpressSessionStoreOptions,
+  StoreConstructor,
+} from './session/express-session-store.js';
+export { expressSessionStore } from './session/express-session-store.js';

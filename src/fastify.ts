@@ -10,4 +10,6 @@
  * @module scaleout/fastify
  */
 
+export type { FastifyLikeReply, FastifyLikeRequest } from './auth/authorize-fastify.js';
+export { authorize } from './auth/authorize-fastify.js';
 export { type FastifyMonitorOptions, metricsHandler, monitorPlugin } from './monitor/fastify-plugin.js';

@@ -12,9 +12,18 @@
  * @module scaleout
  */
 
+export type { MemoryJwtDenylistOptions, MemorySessionAdapterOptions } from './adapters/memory/index.js';
+export {
+  MemoryJwtDenylist,
+  MemorySessionAdapter,
+  memoryJwtDenylist,
+  memorySessionAdapter,
+} from './adapters/memory/index.js';
 export { MemoryQueueAdapter, memoryQueueAdapter } from './adapters/memory/memory-queue-adapter.js';
 export type { MemoryRegistryAdapterOptions } from './adapters/memory/registry.js';
 export { MemoryRegistryAdapter, memoryRegistryAdapter } from './adapters/memory/registry.js';
+export * from './auth/index.js';
+export type { JwtDenylistAdapter } from './contracts/jwt-denylist.js';
 export type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
@@ -34,10 +43,12 @@ export type {
   RegistryRecord,
   RegistryRegisterResult,
 } from './contracts/registry.js';
+export type { SessionAdapter, SessionRecord, SessionUpdateResult } from './contracts/session.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
 export * from './monitor/index.js';
 export * from './queue/index.js';
 export * from './registry/index.js';
+export * from './session/index.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';
 export { noopLogger, systemClock } from './types.js';

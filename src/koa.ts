@@ -10,4 +10,6 @@
  * @module scaleout/koa
  */
 
+export type { KoaLikeContext } from './auth/authorize-koa.js';
+export { authorize } from './auth/authorize-koa.js';
 export { type KoaMonitorOptions, metricsHandler, monitorMiddleware } from './monitor/koa-middleware.js';

@@ -16,4 +16,6 @@
 export type { QueueConformanceOptions } from './testing/queue-conformance.js';
 export { queueAdapterConformance } from './testing/queue-conformance.js';
 export { registryAdapterConformance } from './testing/registry-conformance.js';
+export type { SessionConformanceOptions } from './testing/session-conformance.js';
+export { sessionAdapterConformance } from './testing/session-conformance.js';
 export type { ConformanceOptions, TestApi } from './testing/test-api.js';

@@ -1,5 +1,7 @@
 export type { RedisClient, RedisConnection } from './connection.js';
 export { isCluster, RedisConnectionHandle } from './connection.js';
+export type { RedisJwtDenylistOptions } from './jwt-denylist.js';
+export { RedisJwtDenylist, redisJwtDenylist } from './jwt-denylist.js';
 export { escapeGlob, taggedKey, validatePrefix } from './keys.js';
 export type { RedisStreamsQueueAdapterOptions } from './queue.js';
 export {
@@ -11,3 +13,5 @@ export type { RedisRegistryAdapterOptions } from './registry.js';
 export { RedisRegistryAdapter, redisRegistryAdapter } from './registry.js';
 export type { RedisScriptDefinition, ScriptArg } from './scripts.js';
 export { defineRedisScript, isNoScript, RedisScript } from './scripts.js';
+export type { RedisSessionAdapterOptions } from './session.js';
+export { RedisSessionAdapter, redisSessionAdapter } from './session.js';

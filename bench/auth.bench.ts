@@ -1,0 +1,208 @@
+/**
+ * JWT sign/verify against jose (used directly), fast-jwt (with and without
+ * its cache) and jsonwebtoken; session get/touch against connect-redis on
+ * the same local redis-server, with Redis commands counted per operation.
+ */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { RedisStore } from 'connect-redis';
+import { createSigner, createVerifier } from 'fast-jwt';
+import { jwtVerify, SignJWT } from 'jose';
+import jsonwebtoken from 'jsonwebtoken';
+import { createClient } from 'redis';
+import { RedisSessionAdapter } from '../src/adapters/redis/session.js';
+import { createJwt } from '../src/auth/jwt.js';
+import { expressSessionStore } from '../src/session/express-session-store.js';
+import { SessionStore } from '../src/session/session-store.js';
+import { startRedisServer } from '../test/helpers/redis-server.js';
+import type { BenchContext } from './lib.js';
+
+const DISTINCT = 2_000;
+const claims = { sub: 'user-1', role: 'admin', tenant: 't-42' };
+
+interface Setup {
+  alg: 'HS256' | 'RS256' | 'EdDSA';
+  signKey: KeyObject | Buffer;
+  verifyKey: KeyObject | Buffer;
+  pem: { sign: string | Buffer; verify: string | Buffer };
+}
+
+function setups(): Setup[] {
+  const secret = Buffer.from('0123456789abcdef0123456789abcdef');
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ed = generateKeyPairSync('ed25519');
+  const pem = (k: KeyObject, kind: 'private' | 'public') =>
+    k.export(
+      kind === 'private' ? { type: 'pkcs8', format: 'pem' } : { type: 'spki', format: 'pem' },
+    ) as string;
+  return [
+    { alg: 'HS256', signKey: secret, verifyKey: secret, pem: { sign: secret, verify: secret } },
+    {
+      alg: 'RS256',
+      signKey: rsa.privateKey,
+      verifyKey: rsa.publicKey,
+      pem: { sign: pem(rsa.privateKey, 'private'), verify: pem(rsa.publicKey, 'public') },
+    },
+    {
+      alg: 'EdDSA',
+      signKey: ed.privateKey,
+      verifyKey: ed.publicKey,
+      pem: { sign: pem(ed.privateKey, 'private'), verify: pem(ed.publicKey, 'public') },
+    },
+  ];
+}
+
+async function jwtBenches(ctx: BenchContext): Promise<void> {
+  for (const s of setups()) {
+    const keyOption =
+      s.alg === 'HS256' ? { secret: s.signKey as Buffer } : { privateKey: s.signKey as KeyObject };
+    const ours = createJwt({ ...keyOption, expiresInMs: 3_600_000, cacheMaxEntries: 0 });
+    const oursCached = createJwt({ ...keyOption, expiresInMs: 3_600_000 });
+    const fastSign = createSigner({ key: s.pem.sign, algorithm: s.alg, expiresIn: 3_600_000 });
+    const fastVerify = createVerifier({ key: s.pem.verify, algorithms: [s.alg] });
+    const fastVerifyCached = createVerifier({ key: s.pem.verify, algorithms: [s.alg], cache: true });
+    const jwsKey = s.verifyKey;
+    const joseSignKey = s.signKey;
+    const tokens = Array.from({ length: DISTINCT }, (_, i) => ours.signSync({ ...claims, n: i }));
+    let i = 0;
+    const next = () => tokens[i++ % DISTINCT]!;
+    const hot = tokens[0]!;
+    const jwtOk = s.alg !== 'EdDSA'; // jsonwebtoken 9 has no EdDSA
+
+    const sign: Record<string, () => unknown> = {
+      'jose SignJWT': () =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: s.alg })
+          .setIssuedAt()
+          .setExpirationTime('1h')
+          .sign(joseSignKey as never),
+      'fast-jwt': () => fastSign(claims),
+      'scaleout signSync': () => ours.signSync(claims),
+      'scaleout sign (async)': () => ours.sign(claims),
+    };
+    if (jwtOk) {
+      sign['jsonwebtoken (KeyObject)'] = () =>
+        jsonwebtoken.sign(claims, s.signKey as never, { algorithm: s.alg as 'HS256', expiresIn: '1h' });
+    }
+    await ctx.compare(`${s.alg} sign`, sign, { baseline: 'fast-jwt' });
+
+    const verify: Record<string, () => unknown> = {
+      'jose jwtVerify': () => jwtVerify(next(), jwsKey as never, { algorithms: [s.alg] }),
+      'fast-jwt (no cache)': () => fastVerify(next()),
+      'scaleout verifySync (no cache)': () => ours.verifySync(next()),
+      'scaleout verify (async, no cache)': () => ours.verify(next()),
+    };
+    if (jwtOk) {
+      verify['jsonwebtoken (KeyObject)'] = () =>
+        jsonwebtoken.verify(next(), s.verifyKey as never, { algorithms: [s.alg as 'HS256'] });
+    }
+    await ctx.compare(`${s.alg} verify, ${DISTINCT} distinct tokens`, verify, {
+      baseline: 'fast-jwt (no cache)',
+    });
+
+    await ctx.compare(
+      `${s.alg} verify, one repeated token (caches on)`,
+      {
+        'fast-jwt (cache: true)': () => fastVerifyCached(hot),
+        'scaleout verifySync (cache)': () => oursCached.verifySync(hot),
+        'scaleout verify (async, cache)': () => oursCached.verify(hot),
+      },
+      { baseline: 'fast-jwt (cache: true)' },
+    );
+  }
+}
+
+async function sessionBenches(ctx: BenchContext): Promise<void> {
+  const server = await startRedisServer();
+  const admin = server.client();
+  const ioredis = server.client();
+  const nodeRedis = createClient({ url: server.url });
+  await nodeRedis.connect();
+  try {
+    const sessions = new SessionStore<Record<string, unknown>>({
+      adapter: new RedisSessionAdapter({ connection: ioredis, prefix: 'bench:s:' }),
+    });
+    const expressStore = expressSessionStore(
+      { Store: (await import('express-session')).default.Store },
+      { sessions },
+    );
+    const connect = new RedisStore({ client: nodeRedis, prefix: 'bench:c:' });
+    const data = {
+      userId: 'user-1',
+      cart: ['sku-1', 'sku-2'],
+      cookie: { originalMaxAge: 86_400_000, httpOnly: true, path: '/' },
+    };
+    const ours = await sessions.create(data, { userId: 'user-1' });
+    const connectSid = 'connect-redis-bench-session-id';
+    await connect.set(connectSid, data as never);
+    const cb = <T>(fn: (done: (err?: unknown, v?: T) => void) => void) =>
+      new Promise<T | undefined>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+    const connectGet = () => cb((done) => connect.get(connectSid, done as never));
+    const connectTouch = () => cb((done) => connect.touch(connectSid, data as never, done as never));
+    const expressGet = () => cb((done) => expressStore.get(ours.id, done as never));
+    const expressTouch = () => cb((done) => expressStore.touch(ours.id, data, done));
+
+    // Round trips per operation: commands the server received from clients,
+    // seen through MONITOR (commands run inside a Lua script are not round
+    // trips and are left out).
+    const monitor = await admin.monitor();
+    let seen = 0;
+    monitor.on('monitor', (_time: string, _args: string[], source: string) => {
+      if (!String(source).includes('lua')) seen++;
+    });
+    const count = async (fn: () => Promise<unknown>, n = 200): Promise<number> => {
+      await fn();
+      await new Promise((r) => setTimeout(r, 100));
+      seen = 0;
+      for (let k = 0; k < n; k++) await fn();
+      await new Promise((r) => setTimeout(r, 200));
+      return seen / n;
+    };
+    const perRequest = async (fns: Array<() => Promise<unknown>>) =>
+      count(async () => {
+        for (const f of fns) await f();
+      });
+    ctx.note('Redis round trips per request (MONITOR, commands from clients only, 200 requests each)', [
+      {
+        flow: 'scaleout SessionStore.touch (read + slide TTL)',
+        commands: await perRequest([() => sessions.touch(ours.id)]),
+      },
+      { flow: 'scaleout SessionStore.get', commands: await perRequest([() => sessions.get(ours.id)]) },
+      {
+        flow: 'express-session on scaleout store: get + touch',
+        commands: await perRequest([expressGet, expressTouch]),
+      },
+      {
+        flow: 'express-session on connect-redis: get + touch',
+        commands: await perRequest([connectGet, connectTouch]),
+      },
+      {
+        flow: 'scaleout SessionStore.update (merge, uncontended)',
+        commands: await perRequest([() => sessions.update(ours.id, (d) => d)]),
+      },
+    ]);
+
+    monitor.disconnect();
+    const batch = 50;
+    const many = (fn: () => Promise<unknown>) => () => Promise.all(Array.from({ length: batch }, fn));
+    await ctx.compare(
+      `session read per request, ${batch} concurrent (ops/s)`,
+      {
+        'connect-redis get': many(connectGet),
+        'connect-redis get + touch (rolling)': many(() => connectGet().then(connectTouch)),
+        'scaleout SessionStore.get': many(() => sessions.get(ours.id)),
+        'scaleout SessionStore.touch (rolling)': many(() => sessions.touch(ours.id)),
+        'scaleout express-session store get': many(expressGet),
+      },
+      { baseline: 'connect-redis get', opsPerCall: batch },
+    );
+    await sessions.close();
+  } finally {
+    await nodeRedis.quit();
+    await server.stop();
+  }
+}
+
+export default async function (ctx: BenchContext): Promise<void> {
+  await jwtBenches(ctx);
+  await sessionBenches(ctx);
+}

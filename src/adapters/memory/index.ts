@@ -1,0 +1,4 @@
+export type { MemoryJwtDenylistOptions } from './memory-jwt-denylist.js';
+export { MemoryJwtDenylist, memoryJwtDenylist } from './memory-jwt-denylist.js';
+export type { MemorySessionAdapterOptions } from './memory-session-adapter.js';
+export { MemorySessionAdapter, memorySessionAdapter } from './memory-session-adapter.js';

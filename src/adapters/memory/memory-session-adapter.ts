@@ -1,0 +1,132 @@
+import type { SessionAdapter, SessionRecord, SessionUpdateResult } from '../../contracts/session.js';
+import { InvalidOptionsError } from '../../errors.js';
+import { LruMap } from '../../internal/lru.js';
+
+/**
+ * Options of {@link MemorySessionAdapter}.
+ *
+ * @example
+ * ```ts
+ * const adapter = memorySessionAdapter({ maxSessions: 10_000 } satisfies MemorySessionAdapterOptions);
+ * ```
+ */
+export interface MemorySessionAdapterOptions {
+  /** Most sessions kept; the least recently used are dropped beyond it. @default 100_000 */
+  maxSessions?: number;
+  /** Time source, ms (tests pass a fake clock). @default Date.now */
+  now?: () => number;
+}
+
+const DEFAULTS = { maxSessions: 100_000 } as const;
+
+/**
+ * Sessions in process memory: bounded (LRU by `maxSessions`), expiring lazily
+ * (no timer per session). For one instance, development and tests: sessions
+ * are lost on restart and not shared between processes.
+ *
+ * @example
+ * ```ts
+ * const sessions = new SessionStore({ adapter: new MemorySessionAdapter({ maxSessions: 10_000 }) });
+ * ```
+ */
+export class MemorySessionAdapter implements SessionAdapter {
+  readonly #sessions: LruMap<string, SessionRecord>;
+  readonly #byUser = new Map<string, Set<string>>();
+
+  constructor(options: MemorySessionAdapterOptions = {}) {
+    const maxSessions = options.maxSessions ?? DEFAULTS.maxSessions;
+    if (!Number.isInteger(maxSessions) || maxSessions < 1) {
+      throw new InvalidOptionsError('maxSessions must be an integer >= 1', { option: 'maxSessions' });
+    }
+    this.#sessions = new LruMap<string, SessionRecord>({
+      maxEntries: maxSessions,
+      ...(options.now === undefined ? {} : { now: options.now }),
+      onEvict: (id, record) => this.#unindex(id, record.userId),
+    });
+  }
+
+  async create(input: {
+    id: string;
+    data: string;
+    userId: string | undefined;
+    ttlMs: number;
+  }): Promise<boolean> {
+    if (this.#sessions.has(input.id)) return false;
+    const record: SessionRecord = { data: input.data, version: 1, userId: input.userId, ttlMs: input.ttlMs };
+    this.#sessions.set(input.id, record, input.ttlMs);
+    if (input.userId !== undefined) {
+      let ids = this.#byUser.get(input.userId);
+      if (ids === undefined) {
+        ids = new Set();
+        this.#byUser.set(input.userId, ids);
+      }
+      ids.add(input.id);
+    }
+    return true;
+  }
+
+  async get(id: string): Promise<SessionRecord | undefined> {
+    const found = this.#sessions.get(id);
+    return found === undefined ? undefined : { ...found };
+  }
+
+  async touch(id: string): Promise<SessionRecord | undefined> {
+    const found = this.#sessions.get(id);
+    if (found === undefined) return undefined;
+    this.#sessions.set(id, found, found.ttlMs);
+    return { ...found };
+  }
+
+  async update(input: { id: string; data: string; expectedVersion: number }): Promise<SessionUpdateResult> {
+    const found = this.#sessions.get(input.id);
+    if (found === undefined) return { status: 'missing' };
+    if (found.version !== input.expectedVersion) return { status: 'conflict', current: { ...found } };
+    const next: SessionRecord = { ...found, data: input.data, version: found.version + 1 };
+    this.#sessions.set(input.id, next, next.ttlMs);
+    return { status: 'ok', record: { ...next } };
+  }
+
+  async destroy(id: string): Promise<boolean> {
+    const found = this.#sessions.peek(id);
+    const existed = this.#sessions.delete(id);
+    if (found !== undefined) this.#unindex(id, found.value.userId);
+    return existed && found !== undefined;
+  }
+
+  async destroyAllForUser(userId: string): Promise<number> {
+    const ids = this.#byUser.get(userId);
+    if (ids === undefined) return 0;
+    this.#byUser.delete(userId);
+    let count = 0;
+    for (const id of ids) {
+      const live = this.#sessions.peek(id) !== undefined;
+      if (this.#sessions.delete(id) && live) count++;
+    }
+    return count;
+  }
+
+  async close(): Promise<void> {
+    this.#sessions.clear();
+    this.#byUser.clear();
+  }
+
+  #unindex(id: string, userId: string | undefined): void {
+    if (userId === undefined) return;
+    const ids = this.#byUser.get(userId);
+    if (ids === undefined) return;
+    ids.delete(id);
+    if (ids.size === 0) this.#byUser.delete(userId);
+  }
+}
+
+/**
+ * Creates a {@link MemorySessionAdapter}.
+ *
+ * @example
+ * ```ts
+ * const sessions = new SessionStore({ adapter: memorySessionAdapter() });
+ * ```
+ */
+export function memorySessionAdapter(options: MemorySessionAdapterOptions = {}): MemorySessionAdapter {
+  return new MemorySessionAdapter(options);
+}

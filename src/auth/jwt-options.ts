@@ -1,0 +1,105 @@
+import type { KeyObject } from 'node:crypto';
+import type { JwtDenylistAdapter } from '../contracts/jwt-denylist.js';
+import type { JwtAlgorithm } from './jwt-algorithms.js';
+import type { JwtKeyInput } from './jwt-keys.js';
+
+/**
+ * A key kept for verification only, found by the token's `kid` (key rotation).
+ *
+ * @example
+ * ```ts
+ * createJwt({ secret: current, kid: 'k2', verificationKeys: [{ kid: 'k1', secret: previous }] });
+ * ```
+ */
+export interface JwtVerificationKey {
+  /** The `kid` tokens signed with this key carry. */
+  kid: string;
+  /** An HMAC secret (at least 32 bytes). */
+  secret?: string | Uint8Array | KeyObject;
+  /** A public key (or a private key, whose public half is used). */
+  publicKey?: JwtKeyInput;
+}
+
+/**
+ * Options of {@link createJwt}. Give exactly one key source: `secret`,
+ * `privateKey` (+ optional `publicKey`), `publicKey` alone (verify only), or
+ * `jwksUrl` (verify only).
+ *
+ * @example
+ * ```ts
+ * const options: JwtOptions = { secret: process.env.JWT_SECRET!, issuer: 'auth', audience: 'api', expiresInMs: 900_000 };
+ * ```
+ */
+export interface JwtOptions {
+  /** HMAC secret; at least 32 bytes (48 for HS384, 64 for HS512). */
+  secret?: string | Uint8Array | KeyObject;
+  /** Signing key (RSA ≥ 2048 bits, EC P-256/384/521 or Ed25519). Its public half verifies. */
+  privateKey?: JwtKeyInput;
+  /** Verification key, when it is not derived from `privateKey`. */
+  publicKey?: JwtKeyInput;
+  /** A remote JSON Web Key Set to verify against (verify only). */
+  jwksUrl?: string | URL;
+  /** `kid` written into the header of signed tokens. @default undefined (no kid) */
+  kid?: string;
+  /** Older keys still accepted, chosen by the token's `kid` (rotation). @default [] */
+  verificationKeys?: JwtVerificationKey[];
+  /**
+   * Algorithms accepted (the first one signs). Must fit the key type.
+   * @default the key's own: HS256 for a secret, RS256 for RSA, ES256/384/512 by curve, EdDSA for Ed25519;
+   * RS256, PS256, ES256, ES384, EdDSA for a JWKS
+   */
+  algorithms?: JwtAlgorithm[];
+  /** `iss` written when signing and required when verifying (any of a list). @default undefined (not checked) */
+  issuer?: string | string[];
+  /** `aud` written when signing and required when verifying (any of a list). @default undefined (not checked) */
+  audience?: string | string[];
+  /** Lifetime of signed tokens, ms. @default 900_000 (15 min) */
+  expiresInMs?: number;
+  /** Allowed clock skew for `exp` and `nbf`, ms. @default 5_000 */
+  clockToleranceMs?: number;
+  /** Tokens longer than this are refused before parsing, bytes. @default 8_192 */
+  maxTokenBytes?: number;
+  /** Verified tokens remembered until their `exp` (0 disables the cache). @default 10_000 */
+  cacheMaxEntries?: number;
+  /** Total size of cached tokens, bytes (roughly twice the token length each). @default 16_777_216 */
+  cacheMaxBytes?: number;
+  /** Revoked `jti`s, checked on every verify (cache hits included). @default undefined (no revocation) */
+  denylist?: JwtDenylistAdapter;
+  /** JWKS: least time between refetches for unknown `kid`s, ms. @default 30_000 */
+  jwksCooldownMs?: number;
+  /** JWKS: refresh (in the background) once the set is this old, ms. @default 600_000 */
+  jwksMaxAgeMs?: number;
+  /** JWKS: time limit of one fetch, ms. @default 5_000 */
+  jwksTimeoutMs?: number;
+  /** Time source, ms (tests pass a fake clock). @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * Defaults of {@link JwtOptions}.
+ *
+ * @example
+ * ```ts
+ * JWT_DEFAULTS.maxTokenBytes; // 8192
+ * ```
+ */
+export const JWT_DEFAULTS = {
+  /** 15 minutes. */
+  expiresInMs: 900_000,
+  /** 5 seconds. */
+  clockToleranceMs: 5_000,
+  /** 8 KiB. */
+  maxTokenBytes: 8_192,
+  /** Verified tokens cached. */
+  cacheMaxEntries: 10_000,
+  /** 16 MiB. */
+  cacheMaxBytes: 16_777_216,
+  /** 30 seconds. */
+  jwksCooldownMs: 30_000,
+  /** 10 minutes. */
+  jwksMaxAgeMs: 600_000,
+  /** 5 seconds. */
+  jwksTimeoutMs: 5_000,
+  /** Asymmetric algorithms accepted from a JWKS. */
+  jwksAlgorithms: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] as readonly JwtAlgorithm[],
+} as const;

@@ -1,0 +1,204 @@
+import { KeyObject, type webcrypto } from 'node:crypto';
+import { InvalidOptionsError, JwksFetchError, JwksNoMatchingKeyError } from '../errors.js';
+import { redactUrl } from '../internal/redact.js';
+import { SingleFlight } from '../internal/single-flight.js';
+import { durationOption } from '../internal/validate.js';
+import { ALGORITHMS, type JwtAlgorithm, type KeyFamily, keyFamily } from './jwt-algorithms.js';
+
+/**
+ * Options of {@link RemoteJwks}.
+ *
+ * @example
+ * ```ts
+ * new RemoteJwks(url, { cooldownMs: 30_000, maxAgeMs: 600_000 } satisfies RemoteJwksOptions);
+ * ```
+ */
+export interface RemoteJwksOptions {
+  /** Refetch no more often than this when an unknown `kid` arrives, ms. @default 30_000 */
+  cooldownMs?: number;
+  /** Refresh the key set in the background once it is this old, ms. @default 600_000 */
+  maxAgeMs?: number;
+  /** Time limit of one fetch, ms. @default 5_000 */
+  timeoutMs?: number;
+  /** Largest JWKS document accepted, bytes. @default 524_288 */
+  maxBytes?: number;
+  /** Time source, ms. @default Date.now */
+  now?: () => number;
+}
+
+interface JwksEntry {
+  kid: string | undefined;
+  alg: string | undefined;
+  family: KeyFamily;
+  key: KeyObject;
+}
+
+const MAX_KEYS = 100;
+
+const DEFAULTS = { cooldownMs: 30_000, maxAgeMs: 600_000, timeoutMs: 5_000, maxBytes: 524_288 } as const;
+
+function inferAlg(jwk: Record<string, unknown>): string | undefined {
+  if (typeof jwk.alg === 'string') return jwk.alg;
+  if (jwk.kty === 'RSA') return 'RS256';
+  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return 'EdDSA';
+  if (jwk.kty === 'EC') return { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[String(jwk.crv)];
+  return undefined;
+}
+
+/**
+ * A remote JSON Web Key Set, cached. Keys are imported once (with jose's
+ * `importJWK`, loaded on first fetch) into node `KeyObject`s.
+ *
+ * - A token whose `kid` is unknown causes one refetch, however many requests
+ *   carry it at once (single flight), and at most one per `cooldownMs`.
+ * - Once the set is older than `maxAgeMs` it is refreshed in the background;
+ *   if the endpoint fails, the keys already known keep working.
+ *
+ * @example
+ * ```ts
+ * const jwks = new RemoteJwks('https://issuer.example/.well-known/jwks.json');
+ * const key = await jwks.getKey('key-2024', 'RS256');
+ * ```
+ */
+export class RemoteJwks {
+  readonly #url: string;
+  readonly #cooldownMs: number;
+  readonly #maxAgeMs: number;
+  readonly #timeoutMs: number;
+  readonly #maxBytes: number;
+  readonly #now: () => number;
+  readonly #flight = new SingleFlight<'fetch', void>();
+  #entries: JwksEntry[] | undefined;
+  #loadedAt = 0;
+  #lastAttemptAt = Number.NEGATIVE_INFINITY;
+  #fetches = 0;
+  #closed = new AbortController();
+
+  constructor(url: string | URL, options: RemoteJwksOptions = {}) {
+    this.#url = String(url);
+    this.#cooldownMs = durationOption('cooldownMs', options.cooldownMs ?? DEFAULTS.cooldownMs, 0);
+    this.#maxAgeMs = durationOption('maxAgeMs', options.maxAgeMs ?? DEFAULTS.maxAgeMs);
+    this.#timeoutMs = durationOption('timeoutMs', options.timeoutMs ?? DEFAULTS.timeoutMs);
+    this.#maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
+    if (!Number.isInteger(this.#maxBytes) || this.#maxBytes < 1) {
+      throw new InvalidOptionsError('maxBytes must be a positive integer', { option: 'maxBytes' });
+    }
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** How many fetches were started (for diagnostics and tests). */
+  get fetchCount(): number {
+    return this.#fetches;
+  }
+
+  /**
+   * The key for a token's `kid` and `alg`. Throws {@link JwksNoMatchingKeyError}
+   * when none fits even after a refetch, {@link JwksFetchError} when no key
+   * set could ever be loaded.
+   */
+  async getKey(kid: string | undefined, alg: JwtAlgorithm): Promise<KeyObject> {
+    if (this.#entries === undefined) await this.#refresh(true);
+    else if (this.#now() - this.#loadedAt >= this.#maxAgeMs && this.#coolOff()) {
+      // Stale: refresh in the background; the keys held keep working meanwhile.
+      this.#refresh(false).catch(() => {});
+    }
+    let found = this.#find(kid, alg);
+    // Join a fetch already in flight (whoever started it), else start one if
+    // the cooldown allows.
+    if (found === undefined && (this.#flight.has('fetch') || this.#coolOff())) {
+      await this.#refresh(false).catch(() => {});
+      found = this.#find(kid, alg);
+    }
+    if (found === undefined) throw new JwksNoMatchingKeyError('no key of the JWKS matches the token');
+    return found;
+  }
+
+  /** Stops fetches in flight. */
+  close(): void {
+    this.#closed.abort();
+  }
+
+  #coolOff(): boolean {
+    return this.#now() - this.#lastAttemptAt >= this.#cooldownMs;
+  }
+
+  #find(kid: string | undefined, alg: JwtAlgorithm): KeyObject | undefined {
+    const family = ALGORITHMS[alg].family;
+    const fits = (this.#entries ?? []).filter(
+      (e) =>
+        e.family === family && (e.alg === undefined || e.alg === alg) && (kid === undefined || e.kid === kid),
+    );
+    // Without a kid, only an unambiguous key set is usable.
+    return fits.length === 1 || (kid !== undefined && fits.length > 0) ? fits[0]!.key : undefined;
+  }
+
+  #refresh(mustSucceed: boolean): Promise<void> {
+    return this.#flight.do('fetch', async () => {
+      this.#lastAttemptAt = this.#now();
+      this.#fetches++;
+      try {
+        this.#entries = await this.#load();
+        this.#loadedAt = this.#now();
+      } catch (err) {
+        if (mustSucceed || this.#entries === undefined) {
+          throw err instanceof JwksFetchError
+            ? err
+            : new JwksFetchError(`could not load the JWKS from ${redactUrl(this.#url)}`, { cause: err });
+        }
+      }
+    });
+  }
+
+  async #load(): Promise<JwksEntry[]> {
+    const signal = AbortSignal.any([this.#closed.signal, AbortSignal.timeout(this.#timeoutMs)]);
+    const res = await fetch(this.#url, {
+      signal,
+      headers: { accept: 'application/json' },
+      redirect: 'error',
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new JwksFetchError(`JWKS endpoint ${redactUrl(this.#url)} answered ${res.status}`);
+    }
+    const text = await res.text();
+    if (text.length > this.#maxBytes)
+      throw new JwksFetchError(`JWKS document is larger than ${this.#maxBytes} bytes`);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      throw new JwksFetchError('JWKS document is not JSON');
+    }
+    const keys = (doc as { keys?: unknown })?.keys;
+    if (!Array.isArray(keys)) throw new JwksFetchError('JWKS document has no "keys" array');
+    const { importJWK } = await import('jose');
+    const entries: JwksEntry[] = [];
+    for (const jwk of keys.slice(0, MAX_KEYS)) {
+      if (typeof jwk !== 'object' || jwk === null) continue;
+      const record = jwk as Record<string, unknown>;
+      if (record.use !== undefined && record.use !== 'sig') continue;
+      if (record.kty === 'oct' || record.d !== undefined) continue; // never secrets or private keys
+      const alg = inferAlg(record);
+      if (alg === undefined || !Object.hasOwn(ALGORITHMS, alg)) continue;
+      try {
+        const imported: unknown = await importJWK(record as never, alg);
+        const key =
+          imported instanceof Uint8Array ? undefined : KeyObject.from(imported as webcrypto.CryptoKey);
+        const family = key === undefined ? undefined : keyFamily(key);
+        if (key === undefined || family === undefined || family !== ALGORITHMS[alg as JwtAlgorithm].family)
+          continue;
+        if (family === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) continue;
+        entries.push({
+          kid: typeof record.kid === 'string' ? record.kid : undefined,
+          alg: typeof record.alg === 'string' ? record.alg : undefined,
+          family,
+          key,
+        });
+      } catch {
+        // A key that does not import is skipped; the others stay usable.
+      }
+    }
+    if (entries.length === 0) throw new JwksFetchError('JWKS document holds no usable signing key');
+    return entries;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The port between {@link SessionStore} and its storage. Adapters do I/O
+ * only: the store decides ids, TTLs, serialization and retries.
+ *
+ * @module
+ */
+
+/**
+ * One stored session as an adapter returns it.
+ *
+ * @example
+ * ```ts
+ * const record: SessionRecord = { data: '{"cart":[]}', version: 1, userId: 'u1', ttlMs: 86_400_000 };
+ * ```
+ */
+export interface SessionRecord {
+  /** The serialized session data. */
+  data: string;
+  /** Starts at 1; every successful update adds 1. */
+  version: number;
+  /** The user the session belongs to, if any (indexed for `destroyAllForUser`). */
+  userId: string | undefined;
+  /** The sliding lifetime: `touch` and `update` push expiry to now + ttlMs. */
+  ttlMs: number;
+}
+
+/**
+ * Result of {@link SessionAdapter.update}: written (with the new record),
+ * a version conflict (with the current record, so a merge can retry without
+ * another read), or no such session.
+ *
+ * @example
+ * ```ts
+ * const result = await adapter.update({ id, data, expectedVersion: 1 });
+ * if (result.status === 'conflict') retryWith(result.current);
+ * ```
+ */
+export type SessionUpdateResult =
+  | {
+      /** Written. */
+      status: 'ok';
+      /** The record as stored now. */
+      record: SessionRecord;
+    }
+  | {
+      /** Not written: the stored version differs. */
+      status: 'conflict';
+      /** The record as stored now. */
+      current: SessionRecord;
+    }
+  | {
+      /** No such session. */
+      status: 'missing';
+    };
+
+/**
+ * What a session back end must do. Ids reaching an adapter are already
+ * validated (URL-safe, bounded length). Every operation on one session is
+ * one round trip on Redis.
+ *
+ * @example
+ * ```ts
+ * const store = new SessionStore({ adapter: memorySessionAdapter() });
+ * ```
+ */
+export interface SessionAdapter {
+  /** Stores a new session at version 1 unless `id` exists; false when it does. */
+  create(input: { id: string; data: string; userId: string | undefined; ttlMs: number }): Promise<boolean>;
+  /** The session, or undefined when missing or expired. Does not extend it. */
+  get(id: string): Promise<SessionRecord | undefined>;
+  /** Extends the session to now + its ttlMs and returns it, in one step. */
+  touch(id: string): Promise<SessionRecord | undefined>;
+  /**
+   * Replaces the data when the stored version equals `expectedVersion`,
+   * adding 1 to the version and extending expiry to now + ttlMs.
+   */
+  update(input: { id: string; data: string; expectedVersion: number }): Promise<SessionUpdateResult>;
+  /** Removes one session (and its entry in its user's index); true when it existed. */
+  destroy(id: string): Promise<boolean>;
+  /** Removes every session of `userId` through the per-user index; returns how many. */
+  destroyAllForUser(userId: string): Promise<number>;
+  /** Releases what the adapter owns (connections). Optional. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,222 @@
+import type { SessionAdapter } from '../contracts/session.js';
+import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { jsonSerializer } from '../internal/serializer.js';
+import { MAX_DURATION_MS } from '../internal/validate.js';
+import { generateSessionId, isValidSessionId } from './session-id.js';
+import type { SessionStore } from './session-store.js';
+
+/**
+ * express-session's `Store` class: constructed without arguments.
+ *
+ * @example
+ * ```ts
+ * const Store: StoreConstructor = session.Store;
+ * ```
+ */
+export type StoreConstructor = abstract new () => object;
+
+/**
+ * The `express-session` module (or anything with its `Store` base class).
+ *
+ * @example
+ * ```ts
+ * import session from 'express-session';
+ * const mod: ExpressSessionModule = session;
+ * ```
+ */
+export interface ExpressSessionModule {
+  /** express-session's abstract Store class. */
+  Store: StoreConstructor;
+}
+
+/**
+ * Options of {@link expressSessionStore}.
+ *
+ * @example
+ * ```ts
+ * expressSessionStore(session, { sessions, userIdField: 'accountId' } satisfies ExpressSessionStoreOptions);
+ * ```
+ */
+export interface ExpressSessionStoreOptions {
+  /** The SessionStore whose adapter holds the sessions (memory or Redis). */
+  sessions: SessionStore<unknown>;
+  /** Field of `req.session` holding the user id, indexed for `destroyAllForUser`. @default 'userId' */
+  userIdField?: string;
+  /** Lifetime when the cookie has no `maxAge`, ms. @default 86_400_000 */
+  ttlMs?: number;
+}
+
+/**
+ * A node-style callback, as express-session passes to its store.
+ *
+ * @example
+ * ```ts
+ * store.get(sid, ((err, session) => {}) satisfies ExpressSessionCallback<ExpressSessionData | null>);
+ * ```
+ */
+export type ExpressSessionCallback<T = void> = (err?: unknown, value?: T) => void;
+
+/**
+ * A session as express-session hands it to its store (plain JSON data plus `cookie`).
+ *
+ * @example
+ * ```ts
+ * const data: ExpressSessionData = { cookie: { maxAge: 60_000 }, userId: 'u1' };
+ * ```
+ */
+export interface ExpressSessionData {
+  /** express-session's cookie settings; `maxAge` sets the TTL. */
+  cookie?: {
+    /** Remaining lifetime, ms. */
+    maxAge?: number | null;
+    /** Lifetime set when the cookie was made, ms. */
+    originalMaxAge?: number | null;
+    /** Absolute expiry. */
+    expires?: string | Date | null;
+  };
+  [key: string]: unknown;
+}
+
+/**
+ * The store `expressSessionStore` returns: express-session's Store with scaleout behind it.
+ *
+ * @example
+ * ```ts
+ * const store: ExpressSessionStore = expressSessionStore(session, { sessions });
+ * app.use(session({ store, genid: store.genid, secret, resave: false, saveUninitialized: false }));
+ * ```
+ */
+export interface ExpressSessionStore {
+  /** Pass as express-session's `genid`: 256-bit ids that SessionStore accepts. */
+  genid(): string;
+  /** Reads a session (null when missing, expired or not a store id). */
+  get(sid: string, callback: ExpressSessionCallback<ExpressSessionData | null>): void;
+  /** Writes a session (versioned; the TTL follows `cookie.maxAge`). */
+  set(sid: string, session: ExpressSessionData, callback?: ExpressSessionCallback): void;
+  /** Slides the session's expiry. */
+  touch(sid: string, session: ExpressSessionData, callback?: ExpressSessionCallback): void;
+  /** Deletes a session. */
+  destroy(sid: string, callback?: ExpressSessionCallback): void;
+}
+
+function ttlOf(session: ExpressSessionData, fallback: number): number {
+  const maxAge = session.cookie?.maxAge ?? session.cookie?.originalMaxAge;
+  if (typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0) {
+    return Math.min(Math.ceil(maxAge), MAX_DURATION_MS);
+  }
+  return fallback;
+}
+
+function done<T>(promise: Promise<T>, callback: ExpressSessionCallback<T> | undefined): void {
+  promise.then(
+    (value) => callback?.(null, value),
+    (err: unknown) => callback?.(err),
+  );
+}
+
+/**
+ * An `express-session` store backed by a scaleout {@link SessionStore}:
+ * switch an Express app to Redis sessions on ioredis with one line
+ * (connect-redis no longer supports ioredis). Writes are versioned: a
+ * session is never resurrected after `destroy`, and the owner named by
+ * `req.session.userId` is indexed, so `sessions.destroyAllForUser(id)` logs
+ * a user out of every express-session too.
+ *
+ * Use the store's `genid` so that ids are the 256-bit ids SessionStore
+ * validates (ids of another shape read as no session).
+ *
+ * @example
+ * ```ts
+ * import session from 'express-session';
+ * import { expressSessionStore } from 'scaleout/express';
+ * const store = expressSessionStore(session, { sessions: new SessionStore({ adapter: redisSessionAdapter({ connection: redis }) }) });
+ * app.use(session({ store, genid: store.genid, secret: process.env.COOKIE_SECRET!, resave: false, saveUninitialized: false }));
+ * ```
+ */
+export function expressSessionStore(
+  expressSession: ExpressSessionModule,
+  options: ExpressSessionStoreOptions,
+): ExpressSessionStore {
+  if (typeof expressSession?.Store !== 'function') {
+    throw new InvalidOptionsError('pass the express-session module (it provides Store)', { option: 'Store' });
+  }
+  if (options?.sessions === undefined) {
+    throw new InvalidOptionsError('sessions is required', { option: 'sessions' });
+  }
+  const adapter: SessionAdapter = options.sessions.adapter;
+  const userIdField = options.userIdField ?? 'userId';
+  const fallbackTtl = options.ttlMs ?? 86_400_000;
+  if (!Number.isInteger(fallbackTtl) || fallbackTtl < 1 || fallbackTtl > MAX_DURATION_MS) {
+    throw new InvalidOptionsError('ttlMs must be a positive integer number of ms', { option: 'ttlMs' });
+  }
+
+  const write = async (sid: string, session: ExpressSessionData): Promise<void> => {
+    if (!isValidSessionId(sid)) {
+      throw new InvalidArgumentError('session id was not made by the store genid', { argument: 'sid' });
+    }
+    const data = jsonSerializer.serialize(session);
+    const owner = session[userIdField];
+    const userId = typeof owner === 'string' && owner.length > 0 ? owner : undefined;
+    const ttlMs = ttlOf(session, fallbackTtl);
+    // express-session writes whole sessions (last writer wins); the version
+    // check only makes sure a concurrent destroy is not undone.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const current = await adapter.get(sid);
+      if (current === undefined) {
+        if (await adapter.create({ id: sid, data, userId, ttlMs })) return;
+        continue;
+      }
+      if (current.userId !== userId) {
+        // The owner changed (login): re-create so that the user index follows.
+        await adapter.destroy(sid);
+        if (await adapter.create({ id: sid, data, userId, ttlMs })) return;
+        continue;
+      }
+      const result = await adapter.update({ id: sid, data, expectedVersion: current.version });
+      if (result.status === 'ok') return;
+    }
+    throw new InvalidArgumentError('session kept changing while being saved');
+  };
+
+  class ScaleoutExpressSessionStore extends expressSession.Store implements ExpressSessionStore {
+    genid(): string {
+      return generateSessionId();
+    }
+
+    get(sid: string, callback: ExpressSessionCallback<ExpressSessionData | null>): void {
+      done(
+        (async () => {
+          if (!isValidSessionId(sid)) return null;
+          const record = await adapter.get(sid);
+          return record === undefined ? null : jsonSerializer.deserialize<ExpressSessionData>(record.data);
+        })(),
+        callback,
+      );
+    }
+
+    set(sid: string, session: ExpressSessionData, callback?: ExpressSessionCallback): void {
+      done(write(sid, session), callback);
+    }
+
+    touch(sid: string, _session: ExpressSessionData, callback?: ExpressSessionCallback): void {
+      done(
+        (async () => {
+          if (isValidSessionId(sid)) await adapter.touch(sid);
+        })(),
+        callback,
+      );
+    }
+
+    destroy(sid: string, callback?: ExpressSessionCallback): void {
+      done(
+        (async () => {
+          if (isValidSessionId(sid)) await adapter.destroy(sid);
+        })(),
+        callback,
+      );
+    }
+  }
+  const store = new ScaleoutExpressSessionStore();
+  store.genid = store.genid.bind(store);
+  return store;
+}

@@ -1,0 +1,354 @@
+import { MemorySessionAdapter } from '../adapters/memory/memory-session-adapter.js';
+import type { SessionAdapter, SessionRecord } from '../contracts/session.js';
+import {
+  ClosedError,
+  InvalidArgumentError,
+  InvalidOptionsError,
+  SessionConflictError,
+  SessionNotFoundError,
+} from '../errors.js';
+import { jsonSerializer } from '../internal/serializer.js';
+import { durationArgument, durationOption, keyArgument } from '../internal/validate.js';
+import type { Serializer } from '../types.js';
+import { generateSessionId, isValidSessionId } from './session-id.js';
+import { SESSION_STORE_DEFAULTS, type SessionStoreOptions } from './session-store-options.js';
+
+/**
+ * A session as {@link SessionStore} returns it.
+ *
+ * @example
+ * ```ts
+ * const session: Session<{ cart: string[] }> = await sessions.create({ cart: [] }, { userId: 'u1' });
+ * session.id; // 43-char base64url id
+ * ```
+ */
+export interface Session<T> {
+  /** The unguessable id (256 bits, base64url). Put it in a `Secure; HttpOnly` cookie. */
+  readonly id: string;
+  /** The session data. */
+  readonly data: T;
+  /** Version for optimistic updates; starts at 1. */
+  readonly version: number;
+  /** Owner, when the session was created for a user. */
+  readonly userId: string | undefined;
+  /** The sliding lifetime, ms. */
+  readonly ttlMs: number;
+}
+
+/**
+ * Options of {@link SessionStore.create}.
+ *
+ * @example
+ * ```ts
+ * await sessions.create(data, { userId: 'u1', ttlMs: 3_600_000 } satisfies CreateSessionOptions);
+ * ```
+ */
+export interface CreateSessionOptions {
+  /** Owner of the session, indexed for {@link SessionStore.destroyAllForUser}. */
+  userId?: string;
+  /** Lifetime of this session, ms. @default the store's `ttlMs` */
+  ttlMs?: number;
+}
+
+/**
+ * Options of {@link SessionStore.update} with a value.
+ *
+ * @example
+ * ```ts
+ * await sessions.update(id, next, { expectedVersion: session.version } satisfies UpdateSessionOptions);
+ * ```
+ */
+export interface UpdateSessionOptions {
+  /** Write only when the stored version is this one; else throw {@link SessionConflictError}. */
+  expectedVersion: number;
+}
+
+/**
+ * Sessions with unguessable ids, sliding expiry, optimistic concurrency and
+ * logout-everywhere, over a {@link SessionAdapter} (memory by default,
+ * `redisSessionAdapter` from `scaleout/redis` for many instances).
+ *
+ * - `create` makes a 256-bit id from `node:crypto`;
+ * - `touch` extends the lifetime and reads the session in one round trip;
+ * - `update` never loses a write: with `expectedVersion` the loser of a race
+ *   gets {@link SessionConflictError}; with a merge callback it re-applies
+ *   the callback to the winner's data and retries;
+ * - `regenerate` rotates the id and keeps the data (against session fixation);
+ * - `destroyAllForUser` uses a per-user index, never SCAN.
+ *
+ * Ids are checked before they reach the adapter: a malformed or oversized id
+ * reads as "no session".
+ *
+ * @example
+ * ```ts
+ * const sessions = new SessionStore<{ cart: string[] }>({ ttlMs: 30 * 60_000 });
+ * const s = await sessions.create({ cart: [] }, { userId: 'u1' });
+ * await sessions.update(s.id, (data) => ({ cart: [...data.cart, 'sku-1'] }));
+ * await sessions.destroyAllForUser('u1');
+ * ```
+ */
+export class SessionStore<T = Record<string, unknown>> {
+  readonly #adapter: SessionAdapter;
+  readonly #ttlMs: number;
+  readonly #serializer: Serializer;
+  readonly #maxUpdateRetries: number;
+  readonly #maxUserIdLength: number;
+  #closed = false;
+
+  constructor(options: SessionStoreOptions = {}) {
+    this.#adapter = options.adapter ?? new MemorySessionAdapter();
+    this.#ttlMs = durationOption('ttlMs', options.ttlMs ?? SESSION_STORE_DEFAULTS.ttlMs);
+    this.#serializer = options.serializer ?? jsonSerializer;
+    this.#maxUpdateRetries = options.maxUpdateRetries ?? SESSION_STORE_DEFAULTS.maxUpdateRetries;
+    if (!Number.isInteger(this.#maxUpdateRetries) || this.#maxUpdateRetries < 0) {
+      throw new InvalidOptionsError('maxUpdateRetries must be an integer >= 0', {
+        option: 'maxUpdateRetries',
+      });
+    }
+    this.#maxUserIdLength = options.maxUserIdLength ?? SESSION_STORE_DEFAULTS.maxUserIdLength;
+    if (!Number.isInteger(this.#maxUserIdLength) || this.#maxUserIdLength < 1) {
+      throw new InvalidOptionsError('maxUserIdLength must be an integer >= 1', { option: 'maxUserIdLength' });
+    }
+  }
+
+  /** The adapter sessions are stored in. */
+  get adapter(): SessionAdapter {
+    return this.#adapter;
+  }
+
+  /**
+   * Creates a session holding `data` and returns it with its new id.
+   *
+   * @example
+   * ```ts
+   * const { id } = await sessions.create({ theme: 'dark' }, { userId: user.id, ttlMs: 3_600_000 });
+   * ```
+   */
+  async create(data: T, options: CreateSessionOptions = {}): Promise<Session<T>> {
+    this.#assertOpen();
+    const userId = options.userId === undefined ? undefined : this.#userId(options.userId);
+    const ttlMs = options.ttlMs === undefined ? this.#ttlMs : durationArgument('ttlMs', options.ttlMs);
+    const text = this.#serializer.serialize(data);
+    // 256 random bits make a collision practically impossible; the loop only
+    // guards against a broken random source handing out a repeat.
+    for (let attempt = 0; ; attempt++) {
+      const id = generateSessionId();
+      if (await this.#adapter.create({ id, data: text, userId, ttlMs })) {
+        return { id, data: this.#serializer.deserialize<T>(text), version: 1, userId, ttlMs };
+      }
+      if (attempt >= 2) throw new InvalidArgumentError('could not allocate a fresh session id');
+    }
+  }
+
+  /**
+   * The session, or undefined when it is missing, expired or the id is
+   * malformed. Does not extend the lifetime (see {@link touch}).
+   *
+   * @example
+   * ```ts
+   * const session = await sessions.get(cookies.sid);
+   * ```
+   */
+  async get(id: string): Promise<Session<T> | undefined> {
+    this.#assertOpen();
+    if (!isValidSessionId(id)) return undefined;
+    const record = await this.#adapter.get(id);
+    return record === undefined ? undefined : this.#toSession(id, record);
+  }
+
+  /**
+   * Extends the session to now + its ttlMs and returns it: one round trip.
+   * Use it once per request for a rolling session.
+   *
+   * @example
+   * ```ts
+   * const session = await sessions.touch(cookies.sid);
+   * if (!session) return redirectToLogin();
+   * ```
+   */
+  async touch(id: string): Promise<Session<T> | undefined> {
+    this.#assertOpen();
+    if (!isValidSessionId(id)) return undefined;
+    const record = await this.#adapter.touch(id);
+    return record === undefined ? undefined : this.#toSession(id, record);
+  }
+
+  /**
+   * Updates the session's data without losing concurrent writes, and extends
+   * its lifetime.
+   *
+   * - `update(id, fn)`: reads the session, writes `fn(data)`; when another
+   *   write got there first, calls `fn` again on the newer data (up to
+   *   `maxUpdateRetries` times, then {@link SessionConflictError}). `fn` may
+   *   run more than once: keep it free of side effects.
+   * - `update(id, data, { expectedVersion })`: writes only if the stored
+   *   version is `expectedVersion`, else throws {@link SessionConflictError}.
+   *
+   * Throws {@link SessionNotFoundError} when the session does not exist.
+   *
+   * @example
+   * ```ts
+   * await sessions.update(id, (data) => ({ ...data, visits: data.visits + 1 }));
+   * await sessions.update(id, { visits: 0 }, { expectedVersion: session.version });
+   * ```
+   */
+  async update(id: string, merge: (current: T, session: Session<T>) => T | Promise<T>): Promise<Session<T>>;
+  async update(id: string, data: T, options: UpdateSessionOptions): Promise<Session<T>>;
+  async update(
+    id: string,
+    dataOrMerge: T | ((current: T, session: Session<T>) => T | Promise<T>),
+    options?: UpdateSessionOptions,
+  ): Promise<Session<T>> {
+    this.#assertOpen();
+    if (!isValidSessionId(id)) throw new SessionNotFoundError('no such session');
+    if (options === undefined) {
+      if (typeof dataOrMerge !== 'function') {
+        throw new InvalidArgumentError('update needs a merge function or { expectedVersion }', {
+          argument: 'options',
+        });
+      }
+      return this.#mergeUpdate(id, dataOrMerge as (current: T, session: Session<T>) => T | Promise<T>);
+    }
+    const expectedVersion = options.expectedVersion;
+    if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 1) {
+      throw new InvalidArgumentError('expectedVersion must be an integer >= 1', {
+        argument: 'expectedVersion',
+      });
+    }
+    const text = this.#serializer.serialize(dataOrMerge);
+    const result = await this.#adapter.update({ id, data: text, expectedVersion });
+    if (result.status === 'missing') throw new SessionNotFoundError('no such session');
+    if (result.status === 'conflict') {
+      throw new SessionConflictError(
+        `session changed since version ${expectedVersion} (now ${result.current.version})`,
+        { expectedVersion, actualVersion: result.current.version },
+      );
+    }
+    return this.#toSession(id, result.record);
+  }
+
+  /**
+   * Moves the session to a new id, keeping its data, owner and lifetime, and
+   * deletes the old id. Call it when privileges change (login) so that an id
+   * planted before login is worthless after it. Returns undefined when the
+   * session does not exist.
+   *
+   * @example
+   * ```ts
+   * const fresh = await sessions.regenerate(cookies.sid);
+   * res.cookie('sid', fresh.id, { httpOnly: true, secure: true, sameSite: 'lax' });
+   * ```
+   */
+  async regenerate(id: string): Promise<Session<T> | undefined> {
+    this.#assertOpen();
+    if (!isValidSessionId(id)) return undefined;
+    const record = await this.#adapter.get(id);
+    if (record === undefined) return undefined;
+    for (let attempt = 0; ; attempt++) {
+      const next = generateSessionId();
+      if (
+        await this.#adapter.create({
+          id: next,
+          data: record.data,
+          userId: record.userId,
+          ttlMs: record.ttlMs,
+        })
+      ) {
+        await this.#adapter.destroy(id);
+        return this.#toSession(next, { ...record, version: 1 });
+      }
+      if (attempt >= 2) throw new InvalidArgumentError('could not allocate a fresh session id');
+    }
+  }
+
+  /**
+   * Deletes one session; true when it existed. A malformed id returns false.
+   *
+   * @example
+   * ```ts
+   * await sessions.destroy(cookies.sid); // logout on this device
+   * ```
+   */
+  async destroy(id: string): Promise<boolean> {
+    this.#assertOpen();
+    if (!isValidSessionId(id)) return false;
+    return this.#adapter.destroy(id);
+  }
+
+  /**
+   * Deletes every session of a user (logout everywhere) through the
+   * per-user index; returns how many were deleted.
+   *
+   * @example
+   * ```ts
+   * await sessions.destroyAllForUser(user.id); // after a password change
+   * ```
+   */
+  async destroyAllForUser(userId: string): Promise<number> {
+    this.#assertOpen();
+    return this.#adapter.destroyAllForUser(this.#userId(userId));
+  }
+
+  /**
+   * Closes the adapter (its connections, if it owns any). Later calls throw
+   * `ClosedError`.
+   *
+   * @example
+   * ```ts
+   * await sessions.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#adapter.close?.();
+  }
+
+  /** Same as {@link close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #mergeUpdate(
+    id: string,
+    merge: (current: T, session: Session<T>) => T | Promise<T>,
+  ): Promise<Session<T>> {
+    let record = await this.#adapter.get(id);
+    for (let attempt = 0; ; attempt++) {
+      if (record === undefined) throw new SessionNotFoundError('no such session');
+      const session = this.#toSession(id, record);
+      const next = await merge(session.data, session);
+      const text = this.#serializer.serialize(next);
+      const result = await this.#adapter.update({ id, data: text, expectedVersion: record.version });
+      if (result.status === 'ok') {
+        return this.#toSession(id, result.record);
+      }
+      if (result.status === 'missing') throw new SessionNotFoundError('no such session');
+      if (attempt >= this.#maxUpdateRetries) {
+        throw new SessionConflictError(`session kept changing: gave up after ${attempt + 1} attempts`, {
+          expectedVersion: record.version,
+          actualVersion: result.current.version,
+        });
+      }
+      record = result.current;
+    }
+  }
+
+  #toSession(id: string, record: SessionRecord): Session<T> {
+    return {
+      id,
+      data: this.#serializer.deserialize<T>(record.data),
+      version: record.version,
+      userId: record.userId,
+      ttlMs: record.ttlMs,
+    };
+  }
+
+  #userId(userId: string): string {
+    return keyArgument('userId', userId, this.#maxUserIdLength);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError('SessionStore is closed');
+  }
+}

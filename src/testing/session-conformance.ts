@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import type { SessionAdapter } from '../contracts/session.js';
+import { isScaleoutError } from '../errors.js';
+import { SessionStore } from '../session/session-store.js';
+import type { ConformanceOptions } from './test-api.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Options of {@link sessionAdapterConformance}. */
+export interface SessionConformanceOptions extends ConformanceOptions<SessionAdapter> {
+  /** Pairs of concurrent updates in the lost-update test. @default 1000 */
+  concurrentPairs?: number;
+}
+
+/**
+ * The behaviour every {@link SessionAdapter} must show, checked through a
+ * {@link SessionStore}: round trips, sliding expiry, versioned updates with
+ * no lost write under concurrency, id rotation, per-user logout, and refusal
+ * of malformed ids. Uses real time for expiry (a few hundred ms).
+ *
+ * @example
+ * ```ts
+ * import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
+ * sessionAdapterConformance({
+ *   name: 'my adapter',
+ *   test: { describe, it, beforeAll, afterAll, beforeEach, afterEach },
+ *   create: () => new MySessionAdapter(),
+ *   destroy: (adapter) => adapter.close?.(),
+ * });
+ * ```
+ */
+export function sessionAdapterConformance(options: SessionConformanceOptions): void {
+  const { test } = options;
+  const pairs = options.concurrentPairs ?? 1000;
+
+  test.describe(`SessionAdapter conformance: ${options.name}`, () => {
+    let adapter: SessionAdapter;
+    let store: SessionStore<Record<string, unknown>>;
+
+    test.beforeEach(async () => {
+      adapter = await options.create();
+      store = new SessionStore({ adapter, ttlMs: 60_000 });
+    });
+    test.afterEach(async () => {
+      await options.destroy?.(adapter);
+    });
+
+    test.it('creates a session with a 256-bit base64url id and reads it back', async () => {
+      const s = await store.create({ cart: ['a'], n: 1 }, { userId: 'user-1' });
+      assert.match(s.id, /^[A-Za-z0-9_-]{43}$/);
+      assert.equal(s.version, 1);
+      const read = await store.get(s.id);
+      assert.deepEqual(read, {
+        id: s.id,
+        data: { cart: ['a'], n: 1 },
+        version: 1,
+        userId: 'user-1',
+        ttlMs: 60_000,
+      });
+      const other = await store.create({});
+      assert.notEqual(other.id, s.id);
+      assert.equal((await store.get(other.id))?.userId, undefined);
+    });
+
+    test.it('reads malformed, oversized and unknown ids as no session', async () => {
+      const s = await store.create({ a: 1 });
+      const bad = [
+        '',
+        '*',
+        `${s.id}*`,
+        `${s.id}x`,
+        s.id.slice(1),
+        '../../etc/passwd',
+        'a'.repeat(100_000),
+        `${s.id.slice(0, 42)}\n`,
+      ];
+      for (const id of bad) {
+        assert.equal(await store.get(id), undefined);
+        assert.equal(await store.touch(id), undefined);
+        assert.equal(await store.destroy(id), false);
+        assert.equal(await store.regenerate(id), undefined);
+        await assert.rejects(
+          store.update(id, (d) => d),
+          (e) => isScaleoutError(e, 'ERR_SESSION_NOT_FOUND'),
+        );
+      }
+      assert.equal(await store.get('A'.repeat(43)), undefined);
+      assert.deepEqual((await store.get(s.id))?.data, { a: 1 });
+    });
+
+    test.it(
+      'expires sessions after ttlMs; touch slides the expiry and get does not',
+      async () => {
+        const touched = await store.create({ k: 'touched' }, { ttlMs: 600 });
+        const idle = await store.create({ k: 'idle' }, { ttlMs: 600 });
+        for (let i = 0; i < 4; i++) {
+          await sleep(250);
+          assert.equal((await store.touch(touched.id))?.data.k, 'touched');
+          await store.get(idle.id);
+        }
+        // 1000 ms have passed: the idle one (only read) is gone, the touched one lives.
+        assert.equal(await store.get(idle.id), undefined);
+        assert.equal((await store.get(touched.id))?.data.k, 'touched');
+        await sleep(900);
+        assert.equal(await store.get(touched.id), undefined);
+      },
+      15_000,
+    );
+
+    test.it('update with expectedVersion writes once and refuses a stale version', async () => {
+      const s = await store.create({ n: 0 }, { userId: 'u' });
+      const v2 = await store.update(s.id, { n: 1 }, { expectedVersion: 1 });
+      assert.equal(v2.version, 2);
+      assert.equal(v2.userId, 'u');
+      await assert.rejects(store.update(s.id, { n: 99 }, { expectedVersion: 1 }), (e) => {
+        assert.ok(isScaleoutError(e, 'ERR_SESSION_CONFLICT'));
+        assert.equal((e as { actualVersion?: number }).actualVersion, 2);
+        return true;
+      });
+      assert.deepEqual((await store.get(s.id))?.data, { n: 1 });
+      await store.destroy(s.id);
+      await assert.rejects(store.update(s.id, { n: 2 }, { expectedVersion: 2 }), (e) =>
+        isScaleoutError(e, 'ERR_SESSION_NOT_FOUND'),
+      );
+    });
+
+    test.it(
+      'update extends the lifetime',
+      async () => {
+        const s = await store.create({ n: 0 }, { ttlMs: 600 });
+        await sleep(400);
+        await store.update(s.id, (d) => ({ n: (d.n as number) + 1 }));
+        await sleep(400);
+        assert.deepEqual((await store.get(s.id))?.data, { n: 1 });
+      },
+      10_000,
+    );
+
+    test.it(
+      `loses no write across ${pairs} pairs of concurrent merge updates`,
+      async () => {
+        const s = await store.create({ items: [] as number[] });
+        for (let i = 0; i < pairs; i++) {
+          await Promise.all([
+            store.update(s.id, (d) => ({ items: [...(d.items as number[]), 2 * i] })),
+            store.update(s.id, (d) => ({ items: [...(d.items as number[]), 2 * i + 1] })),
+          ]);
+        }
+        const final = await store.get(s.id);
+        const items = ((final?.data.items ?? []) as number[]).slice().sort((a, b) => a - b);
+        assert.equal(items.length, 2 * pairs);
+        assert.deepEqual(
+          items,
+          Array.from({ length: 2 * pairs }, (_, i) => i),
+        );
+        assert.equal(final?.version, 2 * pairs + 1);
+      },
+      120_000,
+    );
+
+    test.it(
+      `with expectedVersion, exactly one of each of ${pairs} concurrent pairs wins`,
+      async () => {
+        const s = await store.create({ winners: [] as number[] });
+        let conflicts = 0;
+        for (let i = 0; i < pairs; i++) {
+          const current = (await store.get(s.id))!;
+          const results = await Promise.allSettled(
+            [0, 1].map((k) =>
+              store.update(
+                s.id,
+                { winners: [...(current.data.winners as number[]), 2 * i + k] },
+                { expectedVersion: current.version },
+              ),
+            ),
+          );
+          const won = results.filter((r) => r.status === 'fulfilled').length;
+          const lost = results.filter(
+            (r) => r.status === 'rejected' && isScaleoutError(r.reason, 'ERR_SESSION_CONFLICT'),
+          );
+          assert.equal(won, 1);
+          conflicts += lost.length;
+        }
+        const final = (await store.get(s.id))!;
+        assert.equal(conflicts, pairs);
+        assert.equal((final.data.winners as number[]).length, pairs);
+        assert.equal(final.version, pairs + 1);
+      },
+      120_000,
+    );
+
+    test.it('regenerate moves data and owner to a new id and kills the old one', async () => {
+      const s = await store.create({ role: 'guest' }, { userId: 'u-regen' });
+      await store.update(s.id, { role: 'member' }, { expectedVersion: 1 });
+      const fresh = await store.regenerate(s.id);
+      assert.ok(fresh);
+      assert.notEqual(fresh.id, s.id);
+      assert.equal(await store.get(s.id), undefined);
+      assert.deepEqual((await store.get(fresh.id))?.data, { role: 'member' });
+      assert.equal((await store.get(fresh.id))?.userId, 'u-regen');
+      assert.equal(await store.destroyAllForUser('u-regen'), 1);
+      assert.equal(await store.get(fresh.id), undefined);
+    });
+
+    test.it('destroy removes one session; destroyAllForUser removes exactly that user’s', async () => {
+      const a1 = await store.create({ d: 1 }, { userId: 'alice' });
+      const a2 = await store.create({ d: 2 }, { userId: 'alice' });
+      const a3 = await store.create({ d: 3 }, { userId: 'alice' });
+      const b1 = await store.create({ d: 4 }, { userId: 'bob' });
+      const anon = await store.create({ d: 5 });
+      assert.equal(await store.destroy(a3.id), true);
+      assert.equal(await store.destroy(a3.id), false);
+      assert.equal(await store.destroyAllForUser('alice'), 2);
+      assert.equal(await store.get(a1.id), undefined);
+      assert.equal(await store.get(a2.id), undefined);
+      assert.ok(await store.get(b1.id));
+      assert.ok(await store.get(anon.id));
+      assert.equal(await store.destroyAllForUser('alice'), 0);
+      assert.equal(await store.destroyAllForUser('nobody'), 0);
+      const a4 = await store.create({ d: 6 }, { userId: 'alice' });
+      assert.ok(await store.get(a4.id));
+    });
+
+    test.it('refuses bad user ids and ttls with typed errors', async () => {
+      await assert.rejects(store.create({}, { userId: '' }), (e) =>
+        isScaleoutError(e, 'ERR_INVALID_ARGUMENT'),
+      );
+      await assert.rejects(store.create({}, { userId: 'a\nb' }), (e) =>
+        isScaleoutError(e, 'ERR_INVALID_ARGUMENT'),
+      );
+      await assert.rejects(store.create({}, { ttlMs: 0 }), (e) => isScaleoutError(e, 'ERR_INVALID_ARGUMENT'));
+      await assert.rejects(store.destroyAllForUser('x'.repeat(300)), (e) =>
+        isScaleoutError(e, 'ERR_INVALID_ARGUMENT'),
+      );
+      await assert.rejects(store.create({ ['__proto__']: {} } as never), (e) =>
+        isScaleoutError(e, 'ERR_UNSAFE_PAYLOAD'),
+      );
+    });
+  });
+}

@@ -1,0 +1,110 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import session from 'express-session';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisSessionAdapter } from '../../../src/adapters/redis/session.js';
+import { expressSessionStore } from '../../../src/session/express-session-store.js';
+import { SessionStore } from '../../../src/session/session-store.js';
+import { deleteKeysWithPrefix, uniquePrefix } from '../../helpers/keys.js';
+import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    userId: string;
+    visits: number;
+  }
+}
+
+describe('express-session Store backed by SessionStore on real Redis', () => {
+  let redis: RedisServer;
+  let server: Server;
+  let base: string;
+  let sessions: SessionStore<unknown>;
+  const prefix = uniquePrefix('express-session');
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    sessions = new SessionStore({ adapter: new RedisSessionAdapter({ connection: redis.client(), prefix }) });
+    const store = expressSessionStore(session, { sessions });
+    const app = express();
+    app.use(
+      session({
+        store: store as never,
+        genid: store.genid,
+        secret: 'cookie-secret',
+        resave: false,
+        saveUninitialized: false,
+        cookie: { maxAge: 60_000, httpOnly: true },
+      }),
+    );
+    app.post('/login/:user', (req, res, next) => {
+      // Rotate the id at login (session fixation), then record the owner.
+      req.session.regenerate((err) => {
+        if (err) return next(err);
+        req.session.userId = req.params.user;
+        req.session.visits = 0;
+        res.json({ ok: true });
+      });
+    });
+    app.get('/visit', (req, res) => {
+      if (!req.session.userId) {
+        res.status(401).json({ error: 'login' });
+        return;
+      }
+      req.session.visits = (req.session.visits ?? 0) + 1;
+      res.json({ user: req.session.userId, visits: req.session.visits });
+    });
+    app.post('/logout', (req, res, next) => {
+      req.session.destroy((err) => (err ? next(err) : res.json({ ok: true })));
+    });
+    server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.close();
+    await sessions.close();
+    const admin = redis.client();
+    await deleteKeysWithPrefix(admin, prefix);
+    await redis.stop();
+  });
+
+  const cookieOf = (res: Response) => res.headers.get('set-cookie')?.split(';')[0] ?? '';
+
+  it('logs in, keeps state across requests, logs out, and destroyAllForUser ends every device', async () => {
+    const login = await fetch(`${base}/login/alice`, { method: 'POST' });
+    const cookie = cookieOf(login);
+    expect(cookie).toMatch(/^connect\.sid=s%3A[A-Za-z0-9_-]{43}\./);
+    for (let i = 1; i <= 3; i++) {
+      const r = await fetch(`${base}/visit`, { headers: { cookie } });
+      expect(await r.json()).toEqual({ user: 'alice', visits: i });
+    }
+    // The session lives in Redis under the SessionStore adapter, with its TTL from cookie.maxAge.
+    const sid = decodeURIComponent(cookie.split('=')[1]!).slice(2, 45);
+    const record = await sessions.get(sid);
+    expect(record?.userId).toBe('alice');
+    const admin = redis.client();
+    const pttl = await admin.pttl(`${prefix}s:${sid}`);
+    expect(pttl).toBeGreaterThan(30_000);
+    expect(pttl).toBeLessThanOrEqual(60_000);
+
+    const logout = await fetch(`${base}/logout`, { method: 'POST', headers: { cookie } });
+    expect(logout.status).toBe(200);
+    expect((await fetch(`${base}/visit`, { headers: { cookie } })).status).toBe(401);
+
+    const devices = await Promise.all(
+      [1, 2, 3].map(() => fetch(`${base}/login/bob`, { method: 'POST' }).then(cookieOf)),
+    );
+    for (const c of devices)
+      expect((await fetch(`${base}/visit`, { headers: { cookie: c } })).status).toBe(200);
+    expect(await sessions.destroyAllForUser('bob')).toBe(3);
+    for (const c of devices)
+      expect((await fetch(`${base}/visit`, { headers: { cookie: c } })).status).toBe(401);
+  });
+
+  it('treats a foreign or tampered sid as no session', async () => {
+    const r = await fetch(`${base}/visit`, { headers: { cookie: 'connect.sid=s%3Aabc.def' } });
+    expect(r.status).toBe(401);
+  });
+});

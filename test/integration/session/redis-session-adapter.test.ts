@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisSessionAdapter } from '../../../src/adapters/redis/session.js';
+import { InvalidOptionsError } from '../../../src/errors.js';
+import { SessionStore } from '../../../src/session/session-store.js';
+import { deleteKeysWithPrefix, uniquePrefix } from '../../helpers/keys.js';
+import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
+
+describe('RedisSessionAdapter on a real redis-server', () => {
+  let redis: RedisServer;
+  const prefix = uniquePrefix('sess-adapter');
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    const admin = redis.client();
+    await deleteKeysWithPrefix(admin, prefix);
+    await redis.stop();
+  });
+
+  const clientCount = async () => {
+    const admin = redis.client();
+    const list = (await admin.client('LIST')) as string;
+    admin.disconnect();
+    return list.trim().split('\n').length - 1; // minus the admin connection itself
+  };
+
+  it('closes a connection it created, and leaves a passed client open', async () => {
+    const before = await clientCount();
+    const owned = new RedisSessionAdapter({ connection: redis.url, prefix });
+    await owned.get('x'.repeat(43));
+    expect(await clientCount()).toBe(before + 1);
+    await owned.close();
+    expect(await clientCount()).toBe(before);
+
+    const client = redis.client();
+    const borrowed = new RedisSessionAdapter({ connection: client, prefix });
+    await borrowed.get('x'.repeat(43));
+    await borrowed[Symbol.asyncDispose]();
+    expect(await client.ping()).toBe('PONG');
+  });
+
+  it('keeps the per-user index alive at least as long as the sessions, with TTLs on every key', async () => {
+    const client = redis.client();
+    const store = new SessionStore({
+      adapter: new RedisSessionAdapter({ connection: client, prefix }),
+      ttlMs: 60_000,
+    });
+    const a = await store.create({ n: 1 }, { userId: 'idx-user' });
+    const sessionTtl = await client.pttl(`${prefix}s:${a.id}`);
+    const indexTtl = await client.pttl(`${prefix}u:idx-user`);
+    expect(sessionTtl).toBeGreaterThan(50_000);
+    expect(sessionTtl).toBeLessThanOrEqual(60_000);
+    expect(indexTtl).toBeGreaterThan(110_000);
+    expect(indexTtl).toBeLessThanOrEqual(120_000);
+    expect(await client.smembers(`${prefix}u:idx-user`)).toEqual([a.id]);
+    // If the index is lost (eviction, clock jump), the next write puts the session back into it.
+    await client.del(`${prefix}u:idx-user`);
+    await client.hset(`${prefix}s:${a.id}`, 'iu', '0');
+    await store.touch(a.id);
+    expect(await client.smembers(`${prefix}u:idx-user`)).toEqual([a.id]);
+    expect(await client.pttl(`${prefix}u:idx-user`)).toBeGreaterThan(110_000);
+    await store.destroy(a.id);
+    expect(await client.exists(`${prefix}u:idx-user`)).toBe(0);
+  });
+
+  it('validates its options', () => {
+    expect(() => new RedisSessionAdapter({ connection: redis.url, prefix: 'has space' })).toThrow(
+      InvalidOptionsError,
+    );
+    expect(() => new RedisSessionAdapter({ connection: 'http://nope' })).toThrow(InvalidOptionsError);
+    expect(() => new RedisSessionAdapter(undefined as never)).toThrow(InvalidOptionsError);
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { MemorySessionAdapter } from '../../../src/adapters/memory/memory-session-adapter.js';
+import { ClosedError, InvalidOptionsError, SessionConflictError } from '../../../src/errors.js';
+import { generateSessionId, isValidSessionId } from '../../../src/session/session-id.js';
+import { SessionStore } from '../../../src/session/session-store.js';
+
+describe('session ids', () => {
+  it('are 43 base64url chars, distinct, and validated by shape', () => {
+    const ids = new Set(Array.from({ length: 1000 }, () => generateSessionId()));
+    expect(ids.size).toBe(1000);
+    for (const id of ids) expect(isValidSessionId(id)).toBe(true);
+    expect(isValidSessionId(undefined)).toBe(false);
+    expect(isValidSessionId('a'.repeat(44))).toBe(false);
+    expect(isValidSessionId(`${'a'.repeat(42)}=`)).toBe(false);
+  });
+});
+
+describe('SessionStore', () => {
+  it('validates options at construction', () => {
+    expect(() => new SessionStore({ ttlMs: 0 })).toThrow(InvalidOptionsError);
+    expect(() => new SessionStore({ ttlMs: 1.5 })).toThrow(InvalidOptionsError);
+    expect(() => new SessionStore({ maxUpdateRetries: -1 })).toThrow(InvalidOptionsError);
+    expect(() => new SessionStore({ maxUserIdLength: 0 })).toThrow(InvalidOptionsError);
+    expect(() => new MemorySessionAdapter({ maxSessions: 0 })).toThrow(InvalidOptionsError);
+  });
+
+  it('expires on a fake clock and bounds the memory adapter', async () => {
+    let now = 1_000;
+    const store = new SessionStore({
+      adapter: new MemorySessionAdapter({ maxSessions: 2, now: () => now }),
+      ttlMs: 100,
+    });
+    const a = await store.create({ n: 1 }, { userId: 'u' });
+    now += 99;
+    expect(await store.touch(a.id)).toBeDefined();
+    now += 99;
+    expect(await store.get(a.id)).toBeDefined();
+    now += 2;
+    expect(await store.get(a.id)).toBeUndefined();
+    const b = await store.create({ n: 2 }, { userId: 'u' });
+    const c = await store.create({ n: 3 }, { userId: 'u' });
+    const d = await store.create({ n: 4 }, { userId: 'u' });
+    expect(await store.get(b.id)).toBeUndefined();
+    expect(await store.get(c.id)).toBeDefined();
+    expect(await store.get(d.id)).toBeDefined();
+    expect(await store.destroyAllForUser('u')).toBe(2);
+  });
+
+  it('merge updates re-run the callback on the winner’s data (conflicts really happen)', async () => {
+    const store = new SessionStore<{ n: number }>();
+    const s = await store.create({ n: 0 });
+    let calls = 0;
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        store.update(s.id, (d) => {
+          calls++;
+          return { n: d.n + 1 };
+        }),
+      ),
+    );
+    expect((await store.get(s.id))?.data.n).toBe(10);
+    expect(calls).toBeGreaterThan(10);
+  });
+
+  it('gives up with SessionConflictError after maxUpdateRetries', async () => {
+    const store = new SessionStore<{ n: number }>({ maxUpdateRetries: 2 });
+    const s = await store.create({ n: 0 });
+    let calls = 0;
+    const err = await store
+      .update(s.id, async (d) => {
+        calls++;
+        // Another writer gets in between every read and write.
+        await store.update(s.id, (x) => ({ n: x.n + 100 }));
+        return { n: d.n + 1 };
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SessionConflictError);
+    expect(calls).toBe(3);
+    expect(String((err as Error).message)).not.toContain(s.id);
+  });
+
+  it('refuses use after close', async () => {
+    const store = new SessionStore();
+    await store.close();
+    await expect(store.create({})).rejects.toBeInstanceOf(ClosedError);
+  });
+});
