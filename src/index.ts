@@ -12,6 +12,15 @@
  * @module scaleout
  */
 
+export * from './adapters/memory/index.js';
+export type {
+  CacheAdapter,
+  CacheAdapterClearOptions,
+  CacheAdapterEntry,
+  CacheAdapterIncrementOptions,
+  CacheAdapterSetOptions,
+  CacheAdapterSubscribeOptions,
+} from './contracts/cache.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';

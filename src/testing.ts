@@ -13,4 +13,5 @@
  * @module scaleout/testing
  */
 
+export { cacheAdapterConformance } from './testing/cache-adapter-conformance.js';
 export type { ConformanceOptions, TestApi } from './testing/test-api.js';
