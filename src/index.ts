@@ -13,6 +13,7 @@
  */
 
 export * from './adapters/memory/index.js';
+export * from './cache/index.js';
 export type {
   CacheAdapter,
   CacheAdapterClearOptions,

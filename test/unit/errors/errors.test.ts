@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
   AbortedError,
+  CacheValueTooLargeError,
   ClosedError,
   ConnectionError,
   DeserializationError,
@@ -24,6 +25,7 @@ const samples: ScaleoutError[] = [
   new AbortedError('stop'),
   new ConnectionError('down'),
   new ClosedError('closed'),
+  new CacheValueTooLargeError('too large', 2_000_000, 1_048_576),
 ];
 
 describe('errors', () => {

@@ -1,0 +1,153 @@
+import type { CacheAdapter } from '../contracts/cache.js';
+import type { Clock, Logger, Serializer } from '../types.js';
+
+/**
+ * Options of {@link DistributedCache}. All are optional; durations are in
+ * milliseconds.
+ *
+ * @example
+ * ```ts
+ * const options: DistributedCacheOptions = {
+ *   adapter: redisCacheAdapter({ connection: redis }),
+ *   defaultTtlMs: 60_000,
+ *   graceMs: 300_000,
+ *   softTimeoutMs: 200,
+ * };
+ * ```
+ */
+export interface DistributedCacheOptions {
+  /** Where values live (the L2 tier): `redisCacheAdapter(...)` or a memory adapter. @default a new `memoryCacheAdapter()` */
+  adapter?: CacheAdapter;
+  /** Time to live of a value when `set`/`getOrSet` give none, ms. @default 300_000 (5 minutes) */
+  defaultTtlMs?: number;
+  /**
+   * How long after its TTL an entry may still be served as stale by
+   * `getOrSet` (while one caller refreshes it, or when the loader fails or
+   * is slow), ms. 0 disables stale serving.
+   * @default 0
+   */
+  graceMs?: number;
+  /** Keep an in-process L1 tier of deserialized values in front of the adapter. @default true */
+  l1?: boolean;
+  /** Most entries in the L1 tier. @default 10_000 */
+  l1MaxEntries?: number;
+  /** Most bytes (length of the serialized form) in the L1 tier. @default 67_108_864 (64 MiB) */
+  l1MaxBytes?: number;
+  /**
+   * Longest time an L1 entry is trusted without re-reading the adapter, ms:
+   * a bound on staleness should an invalidation message be lost.
+   * @default 60_000
+   */
+  l1TtlMs?: number;
+  /**
+   * Lease of the cross-instance refresh lock taken by the instance that runs
+   * a loader; another instance takes over after it expires, ms.
+   * @default 10_000
+   */
+  lockTtlMs?: number;
+  /** First fallback poll delay of an instance waiting for another's loader, ms (doubles up to `waitPollMaxMs`). @default 50 */
+  waitPollMinMs?: number;
+  /** Longest fallback poll delay while waiting for another instance's loader, ms. @default 1_000 */
+  waitPollMaxMs?: number;
+  /**
+   * With a stale value at hand, a loader slower than this makes `getOrSet`
+   * return the stale value (the loader keeps running and stores its result), ms.
+   * 0 disables the soft timeout.
+   * @default 0
+   */
+  softTimeoutMs?: number;
+  /** A loader slower than this fails with `TimeoutError` (or serves stale when there is one), and its signal aborts, ms. @default 10_000 */
+  hardTimeoutMs?: number;
+  /**
+   * XFetch parameter (beta): how eagerly a hot key is refreshed before it
+   * expires, scaled by how long its loader took. 0 disables early refresh.
+   * @default 1
+   */
+  earlyRefreshBeta?: number;
+  /** An adapter call slower than this counts as a failure (fail-open applies), ms. @default 1_000 */
+  operationTimeoutMs?: number;
+  /**
+   * When the adapter fails or times out: `true` serves from L1 / the loader
+   * and drops writes with an `error` event; `false` throws `ConnectionError`
+   * / `TimeoutError` to the caller.
+   * @default true
+   */
+  failOpen?: boolean;
+  /** Consecutive adapter failures that open the circuit (calls then skip the adapter). @default 5 */
+  circuitThreshold?: number;
+  /** How long the circuit stays open before one probe call is let through, ms. @default 2_000 */
+  circuitOpenMs?: number;
+  /** Largest serialized value accepted, bytes (UTF-8). @default 1_048_576 (1 MiB) */
+  maxValueBytes?: number;
+  /** Longest key accepted (namespace included), characters. @default 1_024 */
+  maxKeyLength?: number;
+  /** Encodes values. @default jsonSerializer (refuses prototype-pollution payloads) */
+  serializer?: Serializer;
+  /** Receives warnings about listener failures. @default noopLogger */
+  logger?: Logger;
+  /** Time source. @default systemClock */
+  clock?: Clock;
+}
+
+/** The defaults of {@link DistributedCacheOptions}. */
+export const DISTRIBUTED_CACHE_DEFAULTS = {
+  defaultTtlMs: 300_000,
+  graceMs: 0,
+  l1: true,
+  l1MaxEntries: 10_000,
+  l1MaxBytes: 64 * 1024 * 1024,
+  l1TtlMs: 60_000,
+  lockTtlMs: 10_000,
+  waitPollMinMs: 50,
+  waitPollMaxMs: 1_000,
+  softTimeoutMs: 0,
+  hardTimeoutMs: 10_000,
+  earlyRefreshBeta: 1,
+  operationTimeoutMs: 1_000,
+  failOpen: true,
+  circuitThreshold: 5,
+  circuitOpenMs: 2_000,
+  maxValueBytes: 1024 * 1024,
+  maxKeyLength: 1024,
+} as const;
+
+/** Options of one `set` call. */
+export interface CacheSetOptions {
+  /** Time to live, ms. @default the cache's `defaultTtlMs` */
+  ttlMs?: number;
+  /** Grace period after the TTL, ms. @default the cache's `graceMs` */
+  graceMs?: number;
+}
+
+/** Options of one `getOrSet` call; each overrides the cache's option of the same name. */
+export interface GetOrSetOptions extends CacheSetOptions {
+  /** @default the cache's `softTimeoutMs` */
+  softTimeoutMs?: number;
+  /** @default the cache's `hardTimeoutMs` */
+  hardTimeoutMs?: number;
+  /** @default the cache's `earlyRefreshBeta` */
+  earlyRefreshBeta?: number;
+}
+
+/** What a `getOrSet` loader receives. */
+export interface LoaderContext {
+  /** Aborts when the hard timeout fires; pass it to your database or HTTP call. */
+  signal: AbortSignal;
+  /** The cache key (namespace included). */
+  key: string;
+}
+
+/** A `getOrSet` loader: produces the value on a miss. */
+export type Loader<T> = (context: LoaderContext) => T | Promise<T>;
+
+/** One entry of `setMany`. */
+export interface CacheEntryInput<T = unknown> {
+  /** The key. */
+  key: string;
+  /** The value (anything the serializer accepts). */
+  value: T;
+  /** Time to live, ms. @default the cache's `defaultTtlMs` */
+  ttlMs?: number;
+  /** Grace period after the TTL, ms. @default the cache's `graceMs` */
+  graceMs?: number;
+}
