@@ -446,6 +446,8 @@ export class CacheCore {
       await this.call('set', () => this.adapter.set(this.dataKey(key), text, { ttlMs: storeTtlMs }));
       this.publishKeys([key]);
     } catch (err) {
+      // Not stored: unless failing open, L1 must not show the write either.
+      if (!this.s.failOpen) this.l1?.delete(key);
       this.failOpen('set', key, err, true);
     }
     return entry;

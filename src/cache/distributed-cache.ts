@@ -388,6 +388,7 @@ export class DistributedCache {
       );
       core.publishKeys(prepared.map((p) => p.full));
     } catch (err) {
+      if (!core.s.failOpen) for (const p of prepared) core.l1?.delete(p.full);
       core.failOpen('setMany', undefined, err, true);
     }
   }
