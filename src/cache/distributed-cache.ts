@@ -1,5 +1,4 @@
 import { ClosedError, InvalidArgumentError } from '../errors.js';
-import type { Listener } from '../internal/events.js';
 import { durationArgument, keyArgument } from '../internal/validate.js';
 import { CacheCore, type L1Entry, type LoadOptions } from './cache-core.js';
 import type { DistributedCacheEvents } from './events.js';
@@ -134,7 +133,7 @@ export class DistributedCache {
    */
   on<K extends keyof DistributedCacheEvents>(
     event: K,
-    listener: Listener<DistributedCacheEvents, K>,
+    listener: (payload: DistributedCacheEvents[K]) => void,
   ): () => void {
     return this.#core.events.on(event, listener);
   }
@@ -147,7 +146,10 @@ export class DistributedCache {
    * cache.off('hit', onHit);
    * ```
    */
-  off<K extends keyof DistributedCacheEvents>(event: K, listener: Listener<DistributedCacheEvents, K>): void {
+  off<K extends keyof DistributedCacheEvents>(
+    event: K,
+    listener: (payload: DistributedCacheEvents[K]) => void,
+  ): void {
     this.#core.events.off(event, listener);
   }
 

@@ -1,5 +1,14 @@
 export { DistributedCache } from './distributed-cache.js';
-export type { DistributedCacheEvents } from './events.js';
+export type {
+  CacheCircuitEvent,
+  CacheErrorEvent,
+  CacheFlushEvent,
+  CacheHitEvent,
+  CacheMissEvent,
+  CacheRefreshEvent,
+  CacheStaleEvent,
+  DistributedCacheEvents,
+} from './events.js';
 export type {
   CacheEntryInput,
   CacheSetOptions,

@@ -89,29 +89,61 @@ export interface DistributedCacheOptions {
   clock?: Clock;
 }
 
-/** The defaults of {@link DistributedCacheOptions}. */
+/**
+ * The defaults of {@link DistributedCacheOptions}.
+ *
+ * @example
+ * ```ts
+ * DISTRIBUTED_CACHE_DEFAULTS.defaultTtlMs; // 300_000
+ * ```
+ */
 export const DISTRIBUTED_CACHE_DEFAULTS = {
+  /** Default of {@link DistributedCacheOptions.defaultTtlMs}. */
   defaultTtlMs: 300_000,
+  /** Default of {@link DistributedCacheOptions.graceMs}. */
   graceMs: 0,
+  /** Default of {@link DistributedCacheOptions.l1}. */
   l1: true,
+  /** Default of {@link DistributedCacheOptions.l1MaxEntries}. */
   l1MaxEntries: 10_000,
+  /** Default of {@link DistributedCacheOptions.l1MaxBytes}. */
   l1MaxBytes: 64 * 1024 * 1024,
+  /** Default of {@link DistributedCacheOptions.l1TtlMs}. */
   l1TtlMs: 60_000,
+  /** Default of {@link DistributedCacheOptions.lockTtlMs}. */
   lockTtlMs: 10_000,
+  /** Default of {@link DistributedCacheOptions.waitPollMinMs}. */
   waitPollMinMs: 50,
+  /** Default of {@link DistributedCacheOptions.waitPollMaxMs}. */
   waitPollMaxMs: 1_000,
+  /** Default of {@link DistributedCacheOptions.softTimeoutMs}. */
   softTimeoutMs: 0,
+  /** Default of {@link DistributedCacheOptions.hardTimeoutMs}. */
   hardTimeoutMs: 10_000,
+  /** Default of {@link DistributedCacheOptions.earlyRefreshBeta}. */
   earlyRefreshBeta: 1,
+  /** Default of {@link DistributedCacheOptions.operationTimeoutMs}. */
   operationTimeoutMs: 1_000,
+  /** Default of {@link DistributedCacheOptions.failOpen}. */
   failOpen: true,
+  /** Default of {@link DistributedCacheOptions.circuitThreshold}. */
   circuitThreshold: 5,
+  /** Default of {@link DistributedCacheOptions.circuitOpenMs}. */
   circuitOpenMs: 2_000,
+  /** Default of {@link DistributedCacheOptions.maxValueBytes}. */
   maxValueBytes: 1024 * 1024,
+  /** Default of {@link DistributedCacheOptions.maxKeyLength}. */
   maxKeyLength: 1024,
 } as const;
 
-/** Options of one `set` call. */
+/**
+ * Options of one `set` call.
+ *
+ * @example
+ * ```ts
+ * await cache.set('config', config, { ttlMs: 30_000, graceMs: 3_600_000 });
+ * ```
+ */
 export interface CacheSetOptions {
   /** Time to live, ms. @default the cache's `defaultTtlMs` */
   ttlMs?: number;
@@ -119,7 +151,14 @@ export interface CacheSetOptions {
   graceMs?: number;
 }
 
-/** Options of one `getOrSet` call; each overrides the cache's option of the same name. */
+/**
+ * Options of one `getOrSet` call; each overrides the cache's option of the same name.
+ *
+ * @example
+ * ```ts
+ * await cache.getOrSet('k', load, { ttlMs: 10_000, graceMs: 60_000, softTimeoutMs: 100, hardTimeoutMs: 2_000 });
+ * ```
+ */
 export interface GetOrSetOptions extends CacheSetOptions {
   /** @default the cache's `softTimeoutMs` */
   softTimeoutMs?: number;
@@ -129,7 +168,14 @@ export interface GetOrSetOptions extends CacheSetOptions {
   earlyRefreshBeta?: number;
 }
 
-/** What a `getOrSet` loader receives. */
+/**
+ * What a `getOrSet` loader receives.
+ *
+ * @example
+ * ```ts
+ * await cache.getOrSet('user:1', ({ signal }) => fetch(url, { signal }).then((r) => r.json()));
+ * ```
+ */
 export interface LoaderContext {
   /** Aborts when the hard timeout fires; pass it to your database or HTTP call. */
   signal: AbortSignal;
@@ -137,10 +183,24 @@ export interface LoaderContext {
   key: string;
 }
 
-/** A `getOrSet` loader: produces the value on a miss. */
+/**
+ * A `getOrSet` loader: produces the value on a miss.
+ *
+ * @example
+ * ```ts
+ * const loadUser: Loader<User> = ({ signal }) => db.users.find(1, { signal });
+ * ```
+ */
 export type Loader<T> = (context: LoaderContext) => T | Promise<T>;
 
-/** One entry of `setMany`. */
+/**
+ * One entry of `setMany`.
+ *
+ * @example
+ * ```ts
+ * await cache.setMany([{ key: 'user:1', value: u1 }, { key: 'user:2', value: u2, ttlMs: 5_000 }]);
+ * ```
+ */
 export interface CacheEntryInput<T = unknown> {
   /** The key. */
   key: string;

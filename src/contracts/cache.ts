@@ -11,13 +11,27 @@
  * @module
  */
 
-/** Options of {@link CacheAdapter.set} and {@link CacheAdapter.setIfAbsent}. */
+/**
+ * Options of {@link CacheAdapter.set} and {@link CacheAdapter.setIfAbsent}.
+ *
+ * @example
+ * ```ts
+ * await adapter.set('k', 'v', { ttlMs: 60_000 });
+ * ```
+ */
 export interface CacheAdapterSetOptions {
   /** Time to live in ms; omit to keep the entry until evicted or deleted. */
   ttlMs?: number | undefined;
 }
 
-/** One entry of {@link CacheAdapter.setMany}. */
+/**
+ * One entry of {@link CacheAdapter.setMany}.
+ *
+ * @example
+ * ```ts
+ * await adapter.setMany([{ key: 'a', value: '1', ttlMs: 1_000 }, { key: 'b', value: '2' }]);
+ * ```
+ */
 export interface CacheAdapterEntry {
   /** The key. */
   key: string;
@@ -27,7 +41,14 @@ export interface CacheAdapterEntry {
   ttlMs?: number | undefined;
 }
 
-/** Options of {@link CacheAdapter.increment}. */
+/**
+ * Options of {@link CacheAdapter.increment}.
+ *
+ * @example
+ * ```ts
+ * const n = await adapter.increment('views', { by: 1, ttlMs: 86_400_000 });
+ * ```
+ */
 export interface CacheAdapterIncrementOptions {
   /** The (integer) amount to add; may be negative. */
   by: number;
@@ -35,13 +56,27 @@ export interface CacheAdapterIncrementOptions {
   ttlMs?: number | undefined;
 }
 
-/** Options of {@link CacheAdapter.clear}. */
+/**
+ * Options of {@link CacheAdapter.clear}.
+ *
+ * @example
+ * ```ts
+ * await adapter.clear({ prefix: 'v:users:' });
+ * ```
+ */
 export interface CacheAdapterClearOptions {
   /** Only keys starting with this text are removed; omit to remove every key of the adapter. */
   prefix?: string | undefined;
 }
 
-/** Callbacks of {@link CacheAdapter.subscribe}. */
+/**
+ * Callbacks of {@link CacheAdapter.subscribe}.
+ *
+ * @example
+ * ```ts
+ * const off = await adapter.subscribe('bus', { onMessage: (m) => handle(m), onReconnect: () => l1.clear() });
+ * ```
+ */
 export interface CacheAdapterSubscribeOptions {
   /** Called with each message published on the channel (including this process's own). */
   onMessage(message: string): void;

@@ -9,7 +9,14 @@ import type {
 import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
 import { LruMap } from '../../internal/lru.js';
 
-/** Options of {@link MemoryCacheAdapter} / {@link memoryCacheAdapter}. */
+/**
+ * Options of {@link MemoryCacheAdapter} / {@link memoryCacheAdapter}.
+ *
+ * @example
+ * ```ts
+ * const adapter = memoryCacheAdapter({ maxEntries: 50_000, maxBytes: 128 * 1024 * 1024 });
+ * ```
+ */
 export interface MemoryCacheAdapterOptions {
   /** Most entries kept; the least recently used go first. @default 100_000 */
   maxEntries?: number;
@@ -19,10 +26,20 @@ export interface MemoryCacheAdapterOptions {
   now?: () => number;
 }
 
-/** The defaults of {@link MemoryCacheAdapterOptions}. */
+/**
+ * The defaults of {@link MemoryCacheAdapterOptions}.
+ *
+ * @example
+ * ```ts
+ * MEMORY_CACHE_ADAPTER_DEFAULTS.maxEntries; // 100_000
+ * ```
+ */
 export const MEMORY_CACHE_ADAPTER_DEFAULTS = {
+  /** Default of {@link MemoryCacheAdapterOptions.maxEntries}. */
   maxEntries: 100_000,
+  /** Default of {@link MemoryCacheAdapterOptions.maxBytes}. */
   maxBytes: 256 * 1024 * 1024,
+  /** Default of {@link MemoryCacheAdapterOptions.now}. */
   now: Date.now,
 } as const satisfies Required<MemoryCacheAdapterOptions>;
 

@@ -11,7 +11,14 @@ import { isCluster, type RedisClient, type RedisConnection, RedisConnectionHandl
 import { escapeGlob, validatePrefix } from './keys.js';
 import { defineRedisScript } from './scripts.js';
 
-/** Options of {@link RedisCacheAdapter} / {@link redisCacheAdapter}. */
+/**
+ * Options of {@link RedisCacheAdapter} / {@link redisCacheAdapter}.
+ *
+ * @example
+ * ```ts
+ * const adapter = redisCacheAdapter({ connection: 'redis://127.0.0.1:6379', prefix: 'shop:cache:' });
+ * ```
+ */
 export interface RedisCacheAdapterOptions {
   /** An ioredis `Redis` or `Cluster` (reused, never closed here), a `redis://` URL or ioredis options. */
   connection: RedisConnection;
@@ -21,9 +28,18 @@ export interface RedisCacheAdapterOptions {
   scanCount?: number;
 }
 
-/** The defaults of {@link RedisCacheAdapterOptions}. */
+/**
+ * The defaults of {@link RedisCacheAdapterOptions}.
+ *
+ * @example
+ * ```ts
+ * REDIS_CACHE_ADAPTER_DEFAULTS.prefix; // 'scaleout:cache:'
+ * ```
+ */
 export const REDIS_CACHE_ADAPTER_DEFAULTS = {
+  /** Default of {@link RedisCacheAdapterOptions.prefix}. */
   prefix: 'scaleout:cache:',
+  /** Default of {@link RedisCacheAdapterOptions.scanCount}. */
   scanCount: 1000,
 } as const;
 
