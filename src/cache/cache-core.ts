@@ -209,19 +209,19 @@ export class CacheCore {
 
   /** Tells other instances to drop `keys` from L1 (and wakes waiters on them). */
   publishKeys(keys: string[]): void {
-    if (keys.length === 0 || !this.#allow()) return;
-    this.#track(
-      this.adapter.publish(BUS_CHANNEL, JSON.stringify({ i: this.id, k: keys })).catch((err) => {
-        this.reportError('publish', keys[0], err, false);
-      }),
-    );
+    if (keys.length === 0) return;
+    this.#publish(JSON.stringify({ i: this.id, k: keys }), keys[0]);
   }
 
   publishClear(prefix: string): void {
-    if (!this.#allow()) return;
+    this.#publish(JSON.stringify({ i: this.id, p: prefix }), undefined);
+  }
+
+  #publish(message: string, key: string | undefined): void {
+    if (this.#state !== 'closed') return;
     this.#track(
-      this.adapter.publish(BUS_CHANNEL, JSON.stringify({ i: this.id, p: prefix })).catch((err) => {
-        this.reportError('publish', undefined, err, false);
+      this.call('publish', () => this.adapter.publish(BUS_CHANNEL, message)).catch((err) => {
+        this.reportError('publish', key, err, false);
       }),
     );
   }
@@ -512,11 +512,46 @@ export class CacheCore {
     }
     if (this.events.has('miss')) this.events.emit('miss', { key });
     if (stale !== undefined && stale.hard > now) {
+      if (o.softTimeoutMs > 0 && !this.#refreshing.has(key)) {
+        // This caller refreshes in the foreground, waiting up to the soft timeout.
+        const lock = await this.#tryLock(key);
+        if (lock !== undefined) {
+          this.#refreshing.add(key);
+          return this.#runLoader(key, loader, o, stale, true, false, () => {
+            lock.release();
+            this.#refreshing.delete(key);
+          });
+        }
+      }
       this.#emitStale(key, 'grace');
       this.refreshInBackground(key, loader, o, false);
       return stale.value as T;
     }
     return this.#loadWithLock(key, loader, o);
+  }
+
+  /** Takes the refresh lock for `key`; undefined when another holds it or the adapter fails. */
+  async #tryLock(key: string): Promise<{ release(): void } | undefined> {
+    const token = randomBytes(12).toString('base64url');
+    const lockKey = LOCK + key;
+    try {
+      const acquired = await this.call('lock', () =>
+        this.adapter.setIfAbsent(lockKey, token, { ttlMs: this.s.lockTtlMs }),
+      );
+      if (!acquired) return undefined;
+    } catch (err) {
+      this.reportError('lock', key, err, false);
+      return undefined;
+    }
+    return {
+      release: () => {
+        this.#track(
+          this.call('unlock', () => this.adapter.deleteIfEquals(lockKey, token)).catch((err) =>
+            this.reportError('unlock', key, err, false),
+          ),
+        );
+      },
+    };
   }
 
   #emitStale(key: string, reason: DistributedCacheEvents['stale']['reason']): void {
@@ -718,20 +753,9 @@ export class CacheCore {
         await this.#runLoader(key, loader, o, undefined, false, true, undefined, early);
         return;
       }
-      const token = randomBytes(12).toString('base64url');
-      const lockKey = LOCK + key;
-      const acquired = await this.call('lock', () =>
-        this.adapter.setIfAbsent(lockKey, token, { ttlMs: this.s.lockTtlMs }),
-      );
-      if (!acquired) return;
-      const release = () => {
-        this.#track(
-          this.call('unlock', () => this.adapter.deleteIfEquals(lockKey, token)).catch((err) =>
-            this.reportError('unlock', key, err, false),
-          ),
-        );
-      };
-      await this.#runLoader(key, loader, o, undefined, true, true, release, early);
+      const lock = await this.#tryLock(key);
+      if (lock === undefined) return;
+      await this.#runLoader(key, loader, o, undefined, true, true, () => lock.release(), early);
     };
     const done = run()
       .catch((err) => this.reportError('refresh', key, err, false))

@@ -50,9 +50,11 @@ export interface DistributedCacheOptions {
   /** Longest fallback poll delay while waiting for another instance's loader, ms. @default 1_000 */
   waitPollMaxMs?: number;
   /**
-   * With a stale value at hand, a loader slower than this makes `getOrSet`
-   * return the stale value (the loader keeps running and stores its result), ms.
-   * 0 disables the soft timeout.
+   * With a stale value at hand, the caller that takes the refresh waits at
+   * most this long for the loader, then gets the stale value (the loader
+   * keeps running and stores its result); other callers get the stale value
+   * at once, ms. 0: every caller gets the stale value at once and the refresh
+   * runs in the background.
    * @default 0
    */
   softTimeoutMs?: number;

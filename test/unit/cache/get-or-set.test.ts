@@ -151,24 +151,54 @@ describe('getOrSet: grace and timeouts', () => {
     expect(await cache.get('k')).toBe('v2');
   });
 
-  it('soft timeout returns stale and keeps the slow loader running to store its value', async () => {
+  it('soft timeout: the refreshing caller waits for a fast loader, and gets stale from a slow one', async () => {
     const adapter = memoryCacheAdapter();
-    const cache = make({ adapter, earlyRefreshBeta: 0, l1: false });
-    // A stale value cached by an instance whose L1 still holds it, adapter down for reads:
-    // simplest reproducible form is the backend-down path with L1, covered below; here the
-    // stale value comes from a failed-lock-free foreground load on an L1 stale entry.
-    const withL1 = make({ adapter, earlyRefreshBeta: 0, softTimeoutMs: 50, graceMs: 60_000 });
-    await withL1.set('k', 'old', 1);
+    const reader = make({ adapter, l1: false });
+    const cache = make({ adapter, earlyRefreshBeta: 0, softTimeoutMs: 100, graceMs: 60_000 });
+    const stale: string[] = [];
+    cache.on('stale', (e) => stale.push(e.reason));
+    await cache.set('fast', 'old', 1);
+    await cache.set('slow', 'old', 1);
     await tick(10);
+    // A loader faster than the soft timeout: the caller gets the fresh value.
+    expect(await cache.getOrSet('fast', () => 'new')).toBe('new');
+    expect(stale).toEqual([]);
+    // A slower one: the stale value after ~100 ms; the loader keeps running and stores its value.
     const slow = async () => {
-      await tick(300);
+      await tick(400);
       return 'new';
     };
     const started = Date.now();
-    expect(await withL1.getOrSet('k', slow)).toBe('old');
-    expect(Date.now() - started).toBeLessThan(250);
-    await withL1.settle();
-    expect(await cache.get('k')).toBe('new');
+    expect(await cache.getOrSet('slow', slow)).toBe('old');
+    expect(Date.now() - started).toBeLessThan(390);
+    expect(stale).toEqual(['soft-timeout']);
+    expect(await reader.get('slow')).toBeUndefined(); // still stale in the store
+    await cache.settle();
+    expect(await reader.get('slow')).toBe('new');
+  });
+
+  it('soft timeout: other callers get stale at once while one caller refreshes', async () => {
+    const adapter = memoryCacheAdapter();
+    const a = make({ adapter, earlyRefreshBeta: 0, softTimeoutMs: 5_000, graceMs: 60_000 });
+    const b = make({ adapter, earlyRefreshBeta: 0, softTimeoutMs: 5_000, graceMs: 60_000 });
+    await a.set('k', 'old', 1);
+    await tick(10);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let calls = 0;
+    const loader = async () => {
+      calls++;
+      await gate;
+      return 'new';
+    };
+    const refreshing = a.getOrSet('k', loader);
+    await tick(20);
+    expect(await b.getOrSet('k', loader)).toBe('old'); // the lock is held by a: no wait
+    release();
+    expect(await refreshing).toBe('new');
+    expect(calls).toBe(1);
   });
 
   it('hard timeout fails with TimeoutError and aborts the loader signal when there is no stale value', async () => {
