@@ -48,7 +48,8 @@ console.log(
 // 2. A write on instance A evicts the key from instance B's L1.
 console.log(`B reads (L1): ${(await pricesB.get<{ cents: number }>('sku-1'))?.cents}`);
 await prices.set('sku-1', { sku: 'sku-1', cents: 1499 });
-await new Promise((resolve) => setTimeout(resolve, 100));
+await a.settle(); // the eviction message is published
+await new Promise((resolve) => setTimeout(resolve, 300)); // ...and delivered to B
 console.log(`B after A's write: ${(await pricesB.get<{ cents: number }>('sku-1'))?.cents}`);
 
 // 3. Expired, and the database is down: the stale value is served (grace).

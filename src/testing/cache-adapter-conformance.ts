@@ -56,18 +56,18 @@ export function cacheAdapterConformance<T extends CacheAdapter>(options: Conform
     });
 
     test.it('expires entries after their TTL and keeps those without one', async () => {
-      await adapter.set('short', 'v', { ttlMs: 60 });
+      await adapter.set('short', 'v', { ttlMs: 250 });
       await adapter.set('forever', 'v');
       assert.equal(await adapter.get('short'), 'v');
-      await pause(250);
+      await pause(600);
       assert.equal(await adapter.get('short'), undefined);
       assert.equal(await adapter.get('forever'), 'v');
     });
 
     test.it('set without a TTL clears a previous TTL', async () => {
-      await adapter.set('k', 'v1', { ttlMs: 60 });
+      await adapter.set('k', 'v1', { ttlMs: 250 });
       await adapter.set('k', 'v2');
-      await pause(250);
+      await pause(600);
       assert.equal(await adapter.get('k'), 'v2');
     });
 
@@ -80,21 +80,21 @@ export function cacheAdapterConformance<T extends CacheAdapter>(options: Conform
 
     test.it('setMany stores every entry with its own TTL', async () => {
       await adapter.setMany([
-        { key: 'b1', value: 'x', ttlMs: 60 },
+        { key: 'b1', value: 'x', ttlMs: 250 },
         { key: 'b2', value: 'y' },
         { key: 'b3', value: 'z', ttlMs: 60_000 },
       ]);
       assert.deepEqual(await adapter.getMany(['b1', 'b2', 'b3']), ['x', 'y', 'z']);
-      await pause(250);
+      await pause(600);
       assert.deepEqual(await adapter.getMany(['b1', 'b2', 'b3']), [undefined, 'y', 'z']);
       await adapter.setMany([]);
     });
 
     test.it('setIfAbsent stores only when absent, and again after expiry', async () => {
-      assert.equal(await adapter.setIfAbsent('nx', 'first', { ttlMs: 80 }), true);
-      assert.equal(await adapter.setIfAbsent('nx', 'second', { ttlMs: 80 }), false);
+      assert.equal(await adapter.setIfAbsent('nx', 'first', { ttlMs: 250 }), true);
+      assert.equal(await adapter.setIfAbsent('nx', 'second', { ttlMs: 250 }), false);
       assert.equal(await adapter.get('nx'), 'first');
-      await pause(250);
+      await pause(600);
       assert.equal(await adapter.setIfAbsent('nx', 'third'), true);
       assert.equal(await adapter.get('nx'), 'third');
     });
@@ -136,10 +136,10 @@ export function cacheAdapterConformance<T extends CacheAdapter>(options: Conform
     });
 
     test.it('increment with a TTL expires the counter; without one it keeps the TTL', async () => {
-      await adapter.increment('t', { by: 1, ttlMs: 80 });
+      await adapter.increment('t', { by: 1, ttlMs: 250 });
       await adapter.increment('t', { by: 1 });
       assert.equal(await adapter.get('t'), '2');
-      await pause(250);
+      await pause(600);
       assert.equal(await adapter.get('t'), undefined);
     });
 

@@ -164,14 +164,20 @@ describe('getOrSet: grace and timeouts', () => {
     expect(await cache.getOrSet('fast', () => 'new')).toBe('new');
     expect(stale).toEqual([]);
     // A slower one: the stale value after ~100 ms; the loader keeps running and stores its value.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let finished = false;
     const slow = async () => {
-      await tick(400);
+      await gate;
+      finished = true;
       return 'new';
     };
-    const started = Date.now();
     expect(await cache.getOrSet('slow', slow)).toBe('old');
-    expect(Date.now() - started).toBeLessThan(390);
+    expect(finished).toBe(false); // answered while the loader was still running
     expect(stale).toEqual(['soft-timeout']);
+    release();
     expect(await reader.get('slow')).toBeUndefined(); // still stale in the store
     await cache.settle();
     expect(await reader.get('slow')).toBe('new');
