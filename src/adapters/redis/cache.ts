@@ -104,10 +104,10 @@ export class RedisCacheAdapter implements CacheAdapter {
     if (this.#closed) throw new ClosedError('redis cache adapter is closed');
   }
 
-  async get(key: string): Promise<string | undefined> {
-    this.#check();
-    const value = await this.#client.get(this.#prefix + key);
-    return value ?? undefined;
+  get(key: string): Promise<string | undefined> {
+    if (this.#closed) return Promise.reject(new ClosedError('redis cache adapter is closed'));
+    // No async frame: this is the Redis-tier hot path.
+    return this.#client.get(this.#prefix + key).then(nullToUndefined);
   }
 
   async getMany(keys: readonly string[]): Promise<Array<string | undefined>> {
@@ -282,6 +282,10 @@ export class RedisCacheAdapter implements CacheAdapter {
     this.#channels.clear();
     await this.#handle.close();
   }
+}
+
+function nullToUndefined(value: string | null): string | undefined {
+  return value ?? undefined;
 }
 
 function throwFirst(results: Array<[Error | null, unknown]> | null): Array<[Error | null, unknown]> {
