@@ -59,6 +59,22 @@ interface Settings {
   maxKeyLength: number;
 }
 
+const ADAPTER_METHODS = [
+  'get',
+  'getMany',
+  'set',
+  'setMany',
+  'setIfAbsent',
+  'delete',
+  'deleteIfEquals',
+  'deleteMany',
+  'increment',
+  'clear',
+  'publish',
+  'subscribe',
+  'close',
+] as const;
+
 /** The bus channel, under the adapter's prefix. */
 export const BUS_CHANNEL = 'cache:bus';
 const DATA = 'v:';
@@ -155,6 +171,21 @@ export class CacheCore {
     this.s = resolveSettings(options);
     this.adapter = options.adapter ?? memoryCacheAdapter();
     this.serializer = options.serializer ?? jsonSerializer;
+    for (const method of ADAPTER_METHODS) {
+      if (typeof (this.adapter as unknown as Record<string, unknown>)[method] !== 'function') {
+        throw new InvalidOptionsError(`adapter must implement CacheAdapter (missing ${method}())`, {
+          option: 'adapter',
+        });
+      }
+    }
+    if (
+      typeof this.serializer?.serialize !== 'function' ||
+      typeof this.serializer.deserialize !== 'function'
+    ) {
+      throw new InvalidOptionsError('serializer must have serialize() and deserialize()', {
+        option: 'serializer',
+      });
+    }
     this.clock = options.clock ?? systemClock;
     this.events = new TypedEmitter(options.logger ?? noopLogger);
     const now = () => this.clock.now();

@@ -220,6 +220,11 @@ export class MemoryCacheAdapter implements CacheAdapter {
     this.#channels.clear();
     this.#map.clear();
   }
+
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import type {
   CacheAdapterSetOptions,
   CacheAdapterSubscribeOptions,
 } from '../../contracts/cache.js';
-import { ClosedError, InvalidArgumentError } from '../../errors.js';
+import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
 import { isCluster, type RedisClient, type RedisConnection, RedisConnectionHandle } from './connection.js';
 import { escapeGlob, validatePrefix } from './keys.js';
 import { defineRedisScript } from './scripts.js';
@@ -85,6 +85,9 @@ export class RedisCacheAdapter implements CacheAdapter {
   constructor(options: RedisCacheAdapterOptions) {
     this.#prefix = validatePrefix(options.prefix ?? REDIS_CACHE_ADAPTER_DEFAULTS.prefix);
     this.#scanCount = options.scanCount ?? REDIS_CACHE_ADAPTER_DEFAULTS.scanCount;
+    if (!Number.isInteger(this.#scanCount) || this.#scanCount < 1) {
+      throw new InvalidOptionsError('scanCount must be an integer >= 1', { option: 'scanCount' });
+    }
     this.#handle = new RedisConnectionHandle(options.connection);
     this.#client = this.#handle.client;
     this.#cluster = isCluster(this.#client);
@@ -281,6 +284,11 @@ export class RedisCacheAdapter implements CacheAdapter {
     this.#closed = true;
     this.#channels.clear();
     await this.#handle.close();
+  }
+
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

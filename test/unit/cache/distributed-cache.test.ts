@@ -191,6 +191,10 @@ describe('DistributedCache: bad input gets typed errors and corrupts nothing', (
       InvalidOptionsError,
     );
     expect(() => new DistributedCache({ l1MaxEntries: 0 })).toThrow(InvalidOptionsError);
+    expect(() => new DistributedCache({ adapter: { get: () => undefined } as never })).toThrow(
+      /missing getMany/,
+    );
+    expect(() => new DistributedCache({ serializer: {} as never })).toThrow(InvalidOptionsError);
   });
 
   it('refuses use after close', async () => {
