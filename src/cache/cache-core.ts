@@ -631,32 +631,47 @@ export class CacheCore {
         return this.#runLoader(key, loader, o, undefined, true, false, release);
       }
       // Another instance holds the lock: wait for its publish, or poll.
+      // Register first, then re-read, so that a publish in between is not missed.
       const woken = this.#waitFor(key, delay);
-      let text: string | undefined;
+      let found: L1Entry | undefined;
       try {
-        text = await this.call('get', () => this.adapter.get(this.dataKey(key)));
+        found = await this.#readFresh(key, o);
       } catch (err) {
         woken.cancel();
         this.failOpen('get', key, err, false);
         return this.#runLoader(key, loader, o, undefined, false, false);
       }
-      if (text !== undefined) {
-        const now = this.clock.now();
-        const entry = this.read(key, text, now, o.graceMs);
-        if (entry !== undefined && entry.soft > now) {
-          woken.cancel();
-          if (this.events.has('hit')) this.events.emit('hit', { key, tier: 'l2' });
-          return entry.value as T;
-        }
+      if (found !== undefined) {
+        woken.cancel();
+        return found.value as T;
       }
       await woken.promise;
       if (this.closed) throw new ClosedError('the cache is closed');
+      // Woken (or polled): read before contending for the lock again.
+      try {
+        found = await this.#readFresh(key, o);
+      } catch (err) {
+        this.failOpen('get', key, err, false);
+        return this.#runLoader(key, loader, o, undefined, false, false);
+      }
+      if (found !== undefined) return found.value as T;
       if (this.clock.now() > deadline) {
         // The holder neither finished nor let its lease expire in time: load here.
         return this.#runLoader(key, loader, o, undefined, true, false);
       }
       delay = Math.min(delay * 2, this.s.waitPollMaxMs);
     }
+  }
+
+  /** Reads a fresh value from the adapter (into L1); undefined when absent or stale. Throws on adapter failure. */
+  async #readFresh(key: string, o: LoadOptions): Promise<L1Entry | undefined> {
+    const text = await this.call('get', () => this.adapter.get(this.dataKey(key)));
+    if (text === undefined) return undefined;
+    const now = this.clock.now();
+    const entry = this.read(key, text, now, o.graceMs);
+    if (entry === undefined || entry.soft <= now) return undefined;
+    if (this.events.has('hit')) this.events.emit('hit', { key, tier: 'l2' });
+    return entry;
   }
 
   #waitFor(key: string, ms: number): { promise: Promise<void>; cancel(): void } {
