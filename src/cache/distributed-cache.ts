@@ -184,18 +184,29 @@ export class DistributedCache {
    * const user = await cache.get<User>('user:1');
    * ```
    */
-  async get<T = unknown>(key: string): Promise<T | undefined> {
-    const full = this.#key(key);
+  get<T = unknown>(key: string): Promise<T | undefined> {
+    let full: string;
+    try {
+      full = this.#key(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const core = this.#core;
     const l1 = core.l1;
     let local: L1Entry | undefined;
     if (l1 !== undefined) {
       local = l1.get(full);
       if (local !== undefined && local.soft > core.clock.now()) {
+        // The L1 hit path: no async frame, no allocation beyond the promise.
         if (core.events.has('hit')) core.events.emit('hit', { key: full, tier: 'l1' });
-        return local.value as T;
+        return Promise.resolve(local.value as T);
       }
     }
+    return this.#getRemote<T>(full, local);
+  }
+
+  async #getRemote<T>(full: string, local: L1Entry | undefined): Promise<T | undefined> {
+    const core = this.#core;
     let text: string | undefined;
     try {
       text = await core.call('get', () => core.adapter.get(core.dataKey(full)));
