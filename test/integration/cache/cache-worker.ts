@@ -3,8 +3,10 @@
  * by its parent over IPC. Used by the cross-process cache tests.
  *
  * argv: <redisUrl> <prefix>
- * messages in:  { cmd: 'stampede', key, callers, loaderMs } | { cmd: 'get', key } | { cmd: 'close' }
- * messages out: { type: 'ready' } | { type: 'stampede', values } | { type: 'get', value } | { type: 'error', message }
+ * messages in:  { cmd: 'stampede', key, callers, loaderMs } | { cmd: 'get', key }
+ *                | { cmd: 'getOrSet', key, value } | { cmd: 'close' }
+ * messages out: { type: 'ready' } | { type: 'stampede', values } | { type: 'get' | 'getOrSet', value }
+ *                | { type: 'error', message }
  */
 import { Redis } from 'ioredis';
 import { redisCacheAdapter } from '../../../src/adapters/redis/cache.js';
@@ -25,6 +27,7 @@ const cache = new DistributedCache({
 type Message =
   | { cmd: 'stampede'; key: string; callers: number; loaderMs: number }
   | { cmd: 'get'; key: string }
+  | { cmd: 'getOrSet'; key: string; value: unknown }
   | { cmd: 'close' };
 
 const send = (message: unknown) => process.send?.(message);
@@ -43,6 +46,8 @@ process.on('message', async (message: Message) => {
       send({ type: 'stampede', values });
     } else if (message.cmd === 'get') {
       send({ type: 'get', value: (await cache.get(message.key)) ?? null });
+    } else if (message.cmd === 'getOrSet') {
+      send({ type: 'getOrSet', value: await cache.getOrSet(message.key, () => message.value) });
     } else if (message.cmd === 'close') {
       await cache.close();
       connection.disconnect();

@@ -106,7 +106,10 @@ describe('DistributedCache across OS processes on a real Redis', () => {
     });
     try {
       await Promise.all([worker.next('ready'), cache.ready()]);
-      await cache.set('user:1', { name: 'v1' });
+      // The other process loads the value itself, so its L1 holds it and no
+      // message from this process is in flight that could evict it late.
+      worker.send({ cmd: 'getOrSet', key: 'user:1', value: { name: 'v1' } });
+      expect((await worker.next('getOrSet')).value).toEqual({ name: 'v1' });
       worker.send({ cmd: 'get', key: 'user:1' });
       expect((await worker.next('get')).value).toEqual({ name: 'v1' });
       // Changed behind the cache's back (no bus message): the other process still serves its L1 copy.
