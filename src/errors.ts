@@ -45,6 +45,8 @@ export const ERROR_CODES = [
   'ERR_JWT_REVOKED',
   'ERR_JWKS_NO_MATCHING_KEY',
   'ERR_JWKS_FETCH',
+  // cache
+  'ERR_CACHE_VALUE_TOO_LARGE',
 ] as const;
 
 /** A stable, machine-readable error code. See {@link ERROR_CODES}. */
@@ -574,4 +576,32 @@ export class JwksNoMatchingKeyError extends JwtError {
  */
 export class JwksFetchError extends JwtError {
   readonly code = 'ERR_JWKS_FETCH' as const;
+}
+
+// ---- cache ----
+
+/**
+ * A value's serialized form is larger than the cache's `maxValueBytes`; it
+ * was not stored.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await cache.set('report', hugeReport);
+ * } catch (err) {
+ *   if (isScaleoutError(err, 'ERR_CACHE_VALUE_TOO_LARGE')) log.warn('not cached', { bytes: err.bytes });
+ * }
+ * ```
+ */
+export class CacheValueTooLargeError extends ScaleoutError {
+  readonly code = 'ERR_CACHE_VALUE_TOO_LARGE' as const;
+  /** Size of the serialized value, in bytes (UTF-8). */
+  readonly bytes: number;
+  /** The cap it exceeded, in bytes. */
+  readonly maxBytes: number;
+  constructor(message: string, bytes: number, maxBytes: number, options?: ScaleoutErrorOptions) {
+    super(message, options);
+    this.bytes = bytes;
+    this.maxBytes = maxBytes;
+  }
 }

@@ -13,6 +13,7 @@
  */
 
 export type { MemoryJwtDenylistOptions, MemorySessionAdapterOptions } from './adapters/memory/index.js';
+export * from './adapters/memory/index.js';
 export {
   MemoryJwtDenylist,
   MemorySessionAdapter,
@@ -23,6 +24,15 @@ export { MemoryQueueAdapter, memoryQueueAdapter } from './adapters/memory/memory
 export type { MemoryRegistryAdapterOptions } from './adapters/memory/registry.js';
 export { MemoryRegistryAdapter, memoryRegistryAdapter } from './adapters/memory/registry.js';
 export * from './auth/index.js';
+export * from './cache/index.js';
+export type {
+  CacheAdapter,
+  CacheAdapterClearOptions,
+  CacheAdapterEntry,
+  CacheAdapterIncrementOptions,
+  CacheAdapterSetOptions,
+  CacheAdapterSubscribeOptions,
+} from './contracts/cache.js';
 export type { JwtDenylistAdapter } from './contracts/jwt-denylist.js';
 export type {
   QueueAdapter,

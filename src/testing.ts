@@ -13,6 +13,7 @@
  * @module scaleout/testing
  */
 
+export { cacheAdapterConformance } from './testing/cache-adapter-conformance.js';
 export type { QueueConformanceOptions } from './testing/queue-conformance.js';
 export { queueAdapterConformance } from './testing/queue-conformance.js';
 export { registryAdapterConformance } from './testing/registry-conformance.js';

@@ -1,3 +1,5 @@
+export type { RedisCacheAdapterOptions } from './cache.js';
+export { REDIS_CACHE_ADAPTER_DEFAULTS, RedisCacheAdapter, redisCacheAdapter } from './cache.js';
 export type { RedisClient, RedisConnection } from './connection.js';
 export { isCluster, RedisConnectionHandle } from './connection.js';
 export type { RedisJwtDenylistOptions } from './jwt-denylist.js';

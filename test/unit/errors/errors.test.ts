@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
   AbortedError,
+  CacheValueTooLargeError,
   ClosedError,
   ConnectionError,
   DeserializationError,
@@ -62,6 +63,7 @@ const samples: ScaleoutError[] = [
   new JwtRevokedError('revoked'),
   new JwksNoMatchingKeyError('kid'),
   new JwksFetchError('fetch'),
+  new CacheValueTooLargeError('too large', 2_000_000, 1_048_576),
 ];
 
 describe('errors', () => {

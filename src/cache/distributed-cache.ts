@@ -1,0 +1,541 @@
+import { ClosedError, InvalidArgumentError } from '../errors.js';
+import { durationArgument, keyArgument } from '../internal/validate.js';
+import { CacheCore, type L1Entry, type LoadOptions } from './cache-core.js';
+import type { DistributedCacheEvents } from './events.js';
+import type {
+  CacheEntryInput,
+  CacheSetOptions,
+  DistributedCacheOptions,
+  GetOrSetOptions,
+  Loader,
+} from './options.js';
+
+const CORE: unique symbol = Symbol('scaleout.cache.core');
+
+interface NamespaceInit {
+  [CORE]: CacheCore;
+  namespace: string;
+}
+
+function isNamespaceInit(value: unknown): value is NamespaceInit {
+  return typeof value === 'object' && value !== null && CORE in value;
+}
+
+/**
+ * A cache in front of slow data, shared by every instance of a service:
+ * values live in an adapter (Redis via `redisCacheAdapter`, or memory), with
+ * an optional in-process L1 tier in front.
+ *
+ * - `getOrSet` runs the loader once per cluster on a cold key (in-process
+ *   single-flight plus a short refresh lock in the adapter; waiters are
+ *   woken by pub/sub, with bounded fallback polling);
+ * - with `graceMs`, stale values are served while one caller refreshes, or
+ *   when the loader fails or is slower than `softTimeoutMs`;
+ * - hot keys are refreshed before they expire (XFetch);
+ * - a write or delete on one instance evicts the key from every other
+ *   instance's L1 over the adapter's pub/sub bus;
+ * - when the adapter is down or slow, reads fall back to L1 or the loader and
+ *   writes are dropped with an `error` event (unless `failOpen: false`); a
+ *   circuit stops calling a dead backend and probes it back.
+ *
+ * `increment` and `setNX` answer with a decision only the backend can make,
+ * so they throw when it is unreachable even with `failOpen`.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { DistributedCache } from 'scaleout';
+ * import { redisCacheAdapter } from 'scaleout/redis';
+ *
+ * const cache = new DistributedCache({
+ *   adapter: redisCacheAdapter({ connection: new Redis(process.env.REDIS_URL!) }),
+ *   defaultTtlMs: 60_000,
+ *   graceMs: 600_000,
+ * });
+ * const user = await cache.getOrSet(`user:${id}`, ({ signal }) => db.user(id, { signal }));
+ * await cache.set(`user:${id}`, updated, 60_000);
+ * const users = cache.namespace('users');
+ * await users.clear();
+ * ```
+ */
+export class DistributedCache {
+  readonly #core: CacheCore;
+  readonly #ns: string;
+  readonly #maxKeyLength: number;
+  readonly #defaults: LoadOptions;
+
+  constructor(options: DistributedCacheOptions = {}) {
+    if (isNamespaceInit(options)) {
+      this.#core = options[CORE];
+      this.#ns = options.namespace;
+    } else {
+      this.#core = new CacheCore(options);
+      this.#ns = '';
+    }
+    const s = this.#core.s;
+    this.#maxKeyLength = Math.max(1, s.maxKeyLength - this.#ns.length);
+    this.#defaults = {
+      ttlMs: s.defaultTtlMs,
+      graceMs: s.graceMs,
+      softTimeoutMs: s.softTimeoutMs,
+      hardTimeoutMs: s.hardTimeoutMs,
+      beta: s.earlyRefreshBeta,
+    };
+  }
+
+  /** The namespace prefix of this view (`''` for the root cache, `'users:'` for `namespace('users')`). */
+  get prefix(): string {
+    return this.#ns;
+  }
+
+  /** State of the circuit around the adapter. */
+  get circuitState(): 'closed' | 'open' | 'half-open' {
+    return this.#core.circuitState;
+  }
+
+  /**
+   * A view of this cache whose keys live under `name:`. It shares the
+   * adapter, L1, events and circuit; its `clear()` removes only its keys.
+   *
+   * @example
+   * ```ts
+   * const users = cache.namespace('users');
+   * await users.set('1', { name: 'Ada' }); // stored as "users:1"
+   * await users.clear();                   // leaves other namespaces alone
+   * ```
+   */
+  namespace(name: string): DistributedCache {
+    keyArgument('name', name, 256);
+    const init: NamespaceInit = { [CORE]: this.#core, namespace: `${this.#ns}${name}:` };
+    return new DistributedCache(init as DistributedCacheOptions);
+  }
+
+  /**
+   * Resolves once the cross-instance invalidation bus is subscribed.
+   * Operations work before that; use it in tests and at start-up.
+   *
+   * @example
+   * ```ts
+   * await cache.ready();
+   * ```
+   */
+  ready(): Promise<void> {
+    return this.#core.ready;
+  }
+
+  /**
+   * Subscribes to an event; returns a function that unsubscribes.
+   *
+   * @example
+   * ```ts
+   * const off = cache.on('stale', ({ key, reason }) => log.info('served stale', { key, reason }));
+   * ```
+   */
+  on<K extends keyof DistributedCacheEvents>(
+    event: K,
+    listener: (payload: DistributedCacheEvents[K]) => void,
+  ): () => void {
+    return this.#core.events.on(event, listener);
+  }
+
+  /**
+   * Unsubscribes a listener added with {@link on}.
+   *
+   * @example
+   * ```ts
+   * cache.off('hit', onHit);
+   * ```
+   */
+  off<K extends keyof DistributedCacheEvents>(
+    event: K,
+    listener: (payload: DistributedCacheEvents[K]) => void,
+  ): void {
+    this.#core.events.off(event, listener);
+  }
+
+  #key(key: string): string {
+    if (this.#core.closed) throw new ClosedError('the cache is closed');
+    return this.#ns + keyArgument('key', key, this.#maxKeyLength);
+  }
+
+  #setOptions(ttl: number | CacheSetOptions | undefined): { ttlMs: number; graceMs: number } {
+    if (ttl === undefined) return this.#defaults;
+    if (typeof ttl === 'number')
+      return { ttlMs: durationArgument('ttlMs', ttl), graceMs: this.#defaults.graceMs };
+    if (typeof ttl !== 'object' || ttl === null) {
+      throw new InvalidArgumentError('the third argument must be a TTL in ms or an options object', {
+        argument: 'options',
+      });
+    }
+    return {
+      ttlMs: ttl.ttlMs === undefined ? this.#defaults.ttlMs : durationArgument('ttlMs', ttl.ttlMs),
+      graceMs:
+        ttl.graceMs === undefined ? this.#defaults.graceMs : durationArgument('graceMs', ttl.graceMs, 0),
+    };
+  }
+
+  /**
+   * The fresh value under `key`, from L1 or the adapter; `undefined` when
+   * absent or expired. With the adapter down (fail-open), answers from L1,
+   * stale values within grace included, else `undefined`.
+   *
+   * @example
+   * ```ts
+   * const user = await cache.get<User>('user:1');
+   * ```
+   */
+  get<T = unknown>(key: string): Promise<T | undefined> {
+    let full: string;
+    try {
+      full = this.#key(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const core = this.#core;
+    const l1 = core.l1;
+    let local: L1Entry | undefined;
+    if (l1 !== undefined) {
+      local = l1.get(full);
+      if (local !== undefined && local.soft > core.clock.now()) {
+        // The L1 hit path: no async frame, no allocation beyond the promise.
+        if (core.events.has('hit')) core.events.emit('hit', { key: full, tier: 'l1' });
+        return Promise.resolve(local.value as T);
+      }
+    }
+    return this.#getRemote<T>(full, local);
+  }
+
+  async #getRemote<T>(full: string, local: L1Entry | undefined): Promise<T | undefined> {
+    const core = this.#core;
+    let text: string | undefined;
+    try {
+      text = await core.call('get', () => core.adapter.get(core.dataKey(full)));
+    } catch (err) {
+      core.failOpen('get', full, err, false);
+      if (local !== undefined && local.hard > core.clock.now()) {
+        if (core.events.has('stale')) core.events.emit('stale', { key: full, reason: 'backend-down' });
+        return local.value as T;
+      }
+      if (core.events.has('miss')) core.events.emit('miss', { key: full });
+      return undefined;
+    }
+    if (text !== undefined) {
+      const now = core.clock.now();
+      const entry = core.read(full, text, now, this.#defaults.graceMs);
+      if (entry !== undefined && entry.soft > now) {
+        if (core.events.has('hit')) core.events.emit('hit', { key: full, tier: 'l2' });
+        return entry.value as T;
+      }
+    }
+    if (core.events.has('miss')) core.events.emit('miss', { key: full });
+    return undefined;
+  }
+
+  /**
+   * Stores `value` under `key` for `ttl` ms (or `{ ttlMs, graceMs }`), in
+   * L1 and the adapter, and evicts it from other instances' L1. Bad keys,
+   * values the serializer refuses and values over `maxValueBytes` throw
+   * typed errors and store nothing. With the adapter down (fail-open) the
+   * write is kept in L1 only and reported with an `error` event.
+   *
+   * @example
+   * ```ts
+   * await cache.set('user:1', { name: 'Ada' }, 60_000);
+   * await cache.set('config', config, { ttlMs: 30_000, graceMs: 3_600_000 });
+   * ```
+   */
+  async set(key: string, value: unknown, ttl?: number | CacheSetOptions): Promise<void> {
+    const full = this.#key(key);
+    const { ttlMs, graceMs } = this.#setOptions(ttl);
+    await this.#core.write(full, value, ttlMs, graceMs, 0);
+  }
+
+  /**
+   * Stores `value` only if `key` holds nothing; returns whether it did.
+   * Throws `ConnectionError` when the adapter is unreachable (the answer
+   * cannot be guessed).
+   *
+   * @example
+   * ```ts
+   * if (await cache.setNX(`welcome-mail:${id}`, true, 86_400_000)) await sendWelcomeMail(id);
+   * ```
+   */
+  async setNX(key: string, value: unknown, ttl?: number | CacheSetOptions): Promise<boolean> {
+    const full = this.#key(key);
+    const { ttlMs, graceMs } = this.#setOptions(ttl);
+    const core = this.#core;
+    const now = core.clock.now();
+    const { text, entry, storeTtlMs } = core.prepare(value, ttlMs, graceMs, 0, now);
+    const stored = await core.call('setNX', () =>
+      core.adapter.setIfAbsent(core.dataKey(full), text, { ttlMs: storeTtlMs }),
+    );
+    if (stored) {
+      core.storeL1(full, entry, now);
+      core.publishKeys([full]);
+    }
+    return stored;
+  }
+
+  /**
+   * Removes `key` here, in the adapter and in every instance's L1; returns
+   * whether the adapter held it (false when it is down, fail-open).
+   *
+   * @example
+   * ```ts
+   * await cache.delete(`user:${id}`);
+   * ```
+   */
+  async delete(key: string): Promise<boolean> {
+    const full = this.#key(key);
+    const core = this.#core;
+    core.l1?.delete(full);
+    try {
+      const existed = await core.call('delete', () => core.adapter.delete(core.dataKey(full)));
+      core.publishKeys([full]);
+      return existed;
+    } catch (err) {
+      core.failOpen('delete', full, err, true);
+      return false;
+    }
+  }
+
+  /**
+   * Adds `by` (default 1) to the integer under `key`, atomically across
+   * instances, and returns the new value. `ttlMs` sets the key's expiry.
+   * Throws `InvalidArgumentError` when the key holds a non-integer, and
+   * `ConnectionError` when the adapter is unreachable.
+   *
+   * @example
+   * ```ts
+   * const views = await cache.increment(`views:${page}`);
+   * const hits = await cache.increment(`rate:${ip}`, 1, { ttlMs: 60_000 });
+   * ```
+   */
+  async increment(key: string, by = 1, options?: { ttlMs?: number }): Promise<number> {
+    const full = this.#key(key);
+    if (!Number.isSafeInteger(by)) {
+      throw new InvalidArgumentError('by must be a safe integer', { argument: 'by' });
+    }
+    const ttlMs = options?.ttlMs === undefined ? undefined : durationArgument('ttlMs', options.ttlMs);
+    const core = this.#core;
+    core.l1?.delete(full);
+    const value = await core.call('increment', () =>
+      core.adapter.increment(core.dataKey(full), { by, ttlMs }),
+    );
+    core.publishKeys([full]);
+    return value;
+  }
+
+  /**
+   * Values for several keys, one slot per key (`undefined` for a miss):
+   * L1 first, then one adapter round trip for the rest.
+   *
+   * @example
+   * ```ts
+   * const [a, b] = await cache.getMany<User>(['user:1', 'user:2']);
+   * ```
+   */
+  async getMany<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>> {
+    if (!Array.isArray(keys)) throw new InvalidArgumentError('keys must be an array', { argument: 'keys' });
+    const full = keys.map((k) => this.#key(k));
+    const core = this.#core;
+    const now = core.clock.now();
+    const out: Array<T | undefined> = new Array(full.length);
+    const missing: number[] = [];
+    for (let i = 0; i < full.length; i++) {
+      const entry = core.l1?.get(full[i]!);
+      if (entry !== undefined && entry.soft > now) out[i] = entry.value as T;
+      else missing.push(i);
+    }
+    if (missing.length === 0) return out;
+    let texts: Array<string | undefined>;
+    try {
+      texts = await core.call('getMany', () =>
+        core.adapter.getMany(missing.map((i) => core.dataKey(full[i]!))),
+      );
+    } catch (err) {
+      core.failOpen('getMany', undefined, err, false);
+      return out;
+    }
+    const later = core.clock.now();
+    for (let j = 0; j < missing.length; j++) {
+      const text = texts[j];
+      if (text === undefined) continue;
+      const i = missing[j]!;
+      const entry = core.read(full[i]!, text, later, this.#defaults.graceMs);
+      if (entry !== undefined && entry.soft > later) out[i] = entry.value as T;
+    }
+    return out;
+  }
+
+  /**
+   * Stores several values in one adapter round trip (validated first: one
+   * bad entry stores none).
+   *
+   * @example
+   * ```ts
+   * await cache.setMany([{ key: 'user:1', value: u1 }, { key: 'user:2', value: u2, ttlMs: 5_000 }]);
+   * ```
+   */
+  async setMany(entries: ReadonlyArray<CacheEntryInput>): Promise<void> {
+    if (!Array.isArray(entries)) {
+      throw new InvalidArgumentError('entries must be an array', { argument: 'entries' });
+    }
+    const core = this.#core;
+    const now = core.clock.now();
+    const prepared = entries.map((e) => {
+      if (typeof e !== 'object' || e === null) {
+        throw new InvalidArgumentError('each entry must be an object', { argument: 'entries' });
+      }
+      const full = this.#key(e.key);
+      const { ttlMs, graceMs } = this.#setOptions({ ttlMs: e.ttlMs, graceMs: e.graceMs } as CacheSetOptions);
+      return { full, ...core.prepare(e.value, ttlMs, graceMs, 0, now) };
+    });
+    for (const p of prepared) core.storeL1(p.full, p.entry, now);
+    if (prepared.length === 0) return;
+    try {
+      await core.call('setMany', () =>
+        core.adapter.setMany(
+          prepared.map((p) => ({ key: core.dataKey(p.full), value: p.text, ttlMs: p.storeTtlMs })),
+        ),
+      );
+      core.publishKeys(prepared.map((p) => p.full));
+    } catch (err) {
+      if (!core.s.failOpen) for (const p of prepared) core.l1?.delete(p.full);
+      core.failOpen('setMany', undefined, err, true);
+    }
+  }
+
+  /**
+   * Removes several keys everywhere; returns how many the adapter held.
+   *
+   * @example
+   * ```ts
+   * await cache.deleteMany(['user:1', 'user:2']);
+   * ```
+   */
+  async deleteMany(keys: readonly string[]): Promise<number> {
+    if (!Array.isArray(keys)) throw new InvalidArgumentError('keys must be an array', { argument: 'keys' });
+    const full = keys.map((k) => this.#key(k));
+    const core = this.#core;
+    for (const k of full) core.l1?.delete(k);
+    if (full.length === 0) return 0;
+    try {
+      const count = await core.call('deleteMany', () =>
+        core.adapter.deleteMany(full.map((k) => core.dataKey(k))),
+      );
+      core.publishKeys(full);
+      return count;
+    } catch (err) {
+      core.failOpen('deleteMany', undefined, err, true);
+      return 0;
+    }
+  }
+
+  /**
+   * Removes every key of this namespace (every key of the cache on the
+   * root), here, in the adapter and in every instance's L1.
+   *
+   * @example
+   * ```ts
+   * await cache.namespace('users').clear();
+   * ```
+   */
+  async clear(): Promise<void> {
+    const core = this.#core;
+    if (core.closed) throw new ClosedError('the cache is closed');
+    core.l1ClearPrefix(this.#ns);
+    try {
+      await core.call('clear', () => core.adapter.clear({ prefix: core.dataPrefix(this.#ns) }));
+      core.publishClear(this.#ns);
+    } catch (err) {
+      core.failOpen('clear', undefined, err, true);
+    }
+  }
+
+  /**
+   * The value under `key`, or the loader's value stored for next time.
+   * Concurrent misses on a key run the loader once across every instance
+   * sharing the adapter. See the class notes for grace, timeouts, early
+   * refresh and fail-open.
+   *
+   * @example
+   * ```ts
+   * const price = await cache.getOrSet(`price:${sku}`, ({ signal }) => pricing.get(sku, { signal }), {
+   *   ttlMs: 30_000,
+   *   graceMs: 600_000,
+   *   softTimeoutMs: 150,
+   * });
+   * ```
+   */
+  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
+    let full: string;
+    let o: LoadOptions;
+    try {
+      full = this.#key(key);
+      if (typeof loader !== 'function') {
+        throw new InvalidArgumentError('loader must be a function', { argument: 'loader' });
+      }
+      o = options === undefined ? this.#defaults : this.#loadOptions(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#core.getOrSet(full, loader, o);
+  }
+
+  #loadOptions(options: GetOrSetOptions): LoadOptions {
+    const d = this.#defaults;
+    const { ttlMs, graceMs } = this.#setOptions(options);
+    const beta = options.earlyRefreshBeta ?? d.beta;
+    if (typeof beta !== 'number' || !Number.isFinite(beta) || beta < 0) {
+      throw new InvalidArgumentError('earlyRefreshBeta must be a finite number >= 0', {
+        argument: 'earlyRefreshBeta',
+      });
+    }
+    return {
+      ttlMs,
+      graceMs,
+      softTimeoutMs:
+        options.softTimeoutMs === undefined
+          ? d.softTimeoutMs
+          : durationArgument('softTimeoutMs', options.softTimeoutMs, 0),
+      hardTimeoutMs:
+        options.hardTimeoutMs === undefined
+          ? d.hardTimeoutMs
+          : durationArgument('hardTimeoutMs', options.hardTimeoutMs),
+      beta,
+    };
+  }
+
+  /**
+   * Waits for background work (refreshes, invalidation publishes, lock
+   * releases) to settle. Useful in tests and before a graceful shutdown.
+   *
+   * @example
+   * ```ts
+   * await cache.settle();
+   * ```
+   */
+  settle(): Promise<void> {
+    return this.#core.settle();
+  }
+
+  /**
+   * Stops the bus subscription, waits briefly for background work, clears
+   * L1 and closes the adapter (which closes only connections it created).
+   * Shared by every namespace view of this cache.
+   *
+   * @example
+   * ```ts
+   * await cache.close();
+   * ```
+   */
+  close(): Promise<void> {
+    return this.#core.close();
+  }
+
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

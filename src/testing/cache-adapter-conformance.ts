@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import type { CacheAdapter } from '../contracts/cache.js';
+import type { ConformanceOptions } from './test-api.js';
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function eventually(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new assert.AssertionError({ message: 'condition not met in time' });
+    await pause(10);
+  }
+}
+
+/**
+ * The behaviour every {@link CacheAdapter} must show, as a test suite that
+ * runs under any runner (assertions use `node:assert`). Each test takes a
+ * fresh adapter from `create`; a networked `create` should use a unique prefix.
+ *
+ * @example
+ * ```ts
+ * import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
+ * import { memoryCacheAdapter } from 'scaleout';
+ * import { cacheAdapterConformance } from 'scaleout/testing';
+ * cacheAdapterConformance({
+ *   name: 'memory',
+ *   test: { describe, it, beforeAll, afterAll, beforeEach, afterEach },
+ *   create: () => memoryCacheAdapter(),
+ *   destroy: (adapter) => adapter.close(),
+ * });
+ * ```
+ */
+export function cacheAdapterConformance<T extends CacheAdapter>(options: ConformanceOptions<T>): void {
+  const { test } = options;
+  test.describe(`CacheAdapter conformance: ${options.name}`, () => {
+    let adapter: T;
+    test.beforeEach(async () => {
+      adapter = await options.create();
+    });
+    test.afterEach(async () => {
+      await options.destroy?.(adapter);
+    });
+
+    test.it('returns undefined for a missing key and the stored text for a present one', async () => {
+      assert.equal(await adapter.get('missing'), undefined);
+      await adapter.set('a', 'hello');
+      assert.equal(await adapter.get('a'), 'hello');
+      await adapter.set('a', 'replaced');
+      assert.equal(await adapter.get('a'), 'replaced');
+    });
+
+    test.it('keeps text byte-exact (unicode, empty, large)', async () => {
+      const samples = ['', 'ünïcødé ✓ 🚀', '{"a":[1,2,3]}', 'x'.repeat(200_000), 'line\nbreak\ttab'];
+      for (const [i, text] of samples.entries()) await adapter.set(`s${i}`, text);
+      for (const [i, text] of samples.entries()) assert.equal(await adapter.get(`s${i}`), text);
+    });
+
+    test.it('expires entries after their TTL and keeps those without one', async () => {
+      await adapter.set('short', 'v', { ttlMs: 250 });
+      await adapter.set('forever', 'v');
+      assert.equal(await adapter.get('short'), 'v');
+      await pause(600);
+      assert.equal(await adapter.get('short'), undefined);
+      assert.equal(await adapter.get('forever'), 'v');
+    });
+
+    test.it('set without a TTL clears a previous TTL', async () => {
+      await adapter.set('k', 'v1', { ttlMs: 250 });
+      await adapter.set('k', 'v2');
+      await pause(600);
+      assert.equal(await adapter.get('k'), 'v2');
+    });
+
+    test.it('getMany answers one slot per key, in order, duplicates included', async () => {
+      await adapter.set('m1', 'one');
+      await adapter.set('m3', 'three');
+      assert.deepEqual(await adapter.getMany(['m1', 'm2', 'm3', 'm1']), ['one', undefined, 'three', 'one']);
+      assert.deepEqual(await adapter.getMany([]), []);
+    });
+
+    test.it('setMany stores every entry with its own TTL', async () => {
+      await adapter.setMany([
+        { key: 'b1', value: 'x', ttlMs: 250 },
+        { key: 'b2', value: 'y' },
+        { key: 'b3', value: 'z', ttlMs: 60_000 },
+      ]);
+      assert.deepEqual(await adapter.getMany(['b1', 'b2', 'b3']), ['x', 'y', 'z']);
+      await pause(600);
+      assert.deepEqual(await adapter.getMany(['b1', 'b2', 'b3']), [undefined, 'y', 'z']);
+      await adapter.setMany([]);
+    });
+
+    test.it('setIfAbsent stores only when absent, and again after expiry', async () => {
+      assert.equal(await adapter.setIfAbsent('nx', 'first', { ttlMs: 250 }), true);
+      assert.equal(await adapter.setIfAbsent('nx', 'second', { ttlMs: 250 }), false);
+      assert.equal(await adapter.get('nx'), 'first');
+      await pause(600);
+      assert.equal(await adapter.setIfAbsent('nx', 'third'), true);
+      assert.equal(await adapter.get('nx'), 'third');
+    });
+
+    test.it('setIfAbsent lets exactly one of many concurrent callers win', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => adapter.setIfAbsent('race', `c${i}`, { ttlMs: 5000 })),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    test.it('delete and deleteMany report what existed', async () => {
+      await adapter.set('d1', 'a');
+      await adapter.set('d2', 'b');
+      await adapter.set('d3', 'c');
+      assert.equal(await adapter.delete('d1'), true);
+      assert.equal(await adapter.delete('d1'), false);
+      assert.equal(await adapter.deleteMany(['d2', 'd3', 'nope']), 2);
+      assert.equal(await adapter.deleteMany([]), 0);
+      assert.deepEqual(await adapter.getMany(['d1', 'd2', 'd3']), [undefined, undefined, undefined]);
+    });
+
+    test.it('deleteIfEquals removes only a matching value', async () => {
+      await adapter.set('lock', 'token-a');
+      assert.equal(await adapter.deleteIfEquals('lock', 'token-b'), false);
+      assert.equal(await adapter.get('lock'), 'token-a');
+      assert.equal(await adapter.deleteIfEquals('lock', 'token-a'), true);
+      assert.equal(await adapter.get('lock'), undefined);
+      assert.equal(await adapter.deleteIfEquals('lock', 'token-a'), false);
+    });
+
+    test.it('increment counts from zero, adds negatives, and is atomic under concurrency', async () => {
+      assert.equal(await adapter.increment('n', { by: 1 }), 1);
+      assert.equal(await adapter.increment('n', { by: 5 }), 6);
+      assert.equal(await adapter.increment('n', { by: -10 }), -4);
+      assert.equal(await adapter.get('n'), '-4');
+      await Promise.all(Array.from({ length: 50 }, () => adapter.increment('c', { by: 1 })));
+      assert.equal(await adapter.get('c'), '50');
+    });
+
+    test.it('increment with a TTL expires the counter; without one it keeps the TTL', async () => {
+      await adapter.increment('t', { by: 1, ttlMs: 250 });
+      await adapter.increment('t', { by: 1 });
+      assert.equal(await adapter.get('t'), '2');
+      await pause(600);
+      assert.equal(await adapter.get('t'), undefined);
+    });
+
+    test.it('increment rejects a non-integer value and leaves it intact', async () => {
+      await adapter.set('text', '{"a":1}');
+      await assert.rejects(adapter.increment('text', { by: 1 }));
+      assert.equal(await adapter.get('text'), '{"a":1}');
+    });
+
+    test.it('clear with a prefix removes only keys under it', async () => {
+      await adapter.setMany([
+        { key: 'users:1', value: 'a' },
+        { key: 'users:2', value: 'b' },
+        { key: 'orders:1', value: 'c' },
+        { key: 'users*:x', value: 'glob' },
+      ]);
+      assert.equal(await adapter.clear({ prefix: 'users:' }), 2);
+      assert.deepEqual(await adapter.getMany(['users:1', 'users:2', 'orders:1', 'users*:x']), [
+        undefined,
+        undefined,
+        'c',
+        'glob',
+      ]);
+      assert.equal(await adapter.clear({ prefix: 'users*' }), 1);
+      assert.equal(await adapter.get('orders:1'), 'c');
+      await adapter.clear();
+      assert.equal(await adapter.get('orders:1'), undefined);
+    });
+
+    test.it('publish reaches every subscriber of the channel, and only of that channel', async () => {
+      const a: string[] = [];
+      const b: string[] = [];
+      const other: string[] = [];
+      const offA = await adapter.subscribe('events', { onMessage: (m) => a.push(m) });
+      const offB = await adapter.subscribe('events', { onMessage: (m) => b.push(m) });
+      const offOther = await adapter.subscribe('elsewhere', { onMessage: (m) => other.push(m) });
+      await adapter.publish('events', 'one');
+      await adapter.publish('events', 'two ✓');
+      await eventually(() => a.length === 2 && b.length === 2);
+      assert.deepEqual(a, ['one', 'two ✓']);
+      assert.deepEqual(b, ['one', 'two ✓']);
+      await offA();
+      await adapter.publish('events', 'three');
+      await eventually(() => b.length === 3);
+      await pause(50);
+      assert.deepEqual(a, ['one', 'two ✓']);
+      assert.deepEqual(other, []);
+      await offB();
+      await offOther();
+    });
+  });
+}
