@@ -12,6 +12,7 @@
  * @module scaleout
  */
 
+export * from './client/index.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';

@@ -1,13 +1,18 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
   AbortedError,
+  BulkheadFullError,
+  CircuitOpenError,
   ClosedError,
   ConnectionError,
   DeserializationError,
   ERROR_CODES,
+  HttpStatusError,
   InvalidArgumentError,
   InvalidOptionsError,
   isScaleoutError,
+  NoUpstreamError,
+  RetryBudgetExhaustedError,
   ScaleoutError,
   SerializationError,
   TimeoutError,
@@ -24,6 +29,15 @@ const samples: ScaleoutError[] = [
   new AbortedError('stop'),
   new ConnectionError('down'),
   new ClosedError('closed'),
+  new HttpStatusError('503', {
+    response: { status: 503, headers: {}, data: null },
+    method: 'GET',
+    url: 'http://a/',
+  }),
+  new CircuitOpenError('open', { retryAfterMs: 5 }),
+  new BulkheadFullError('full'),
+  new RetryBudgetExhaustedError('budget'),
+  new NoUpstreamError('none'),
 ];
 
 describe('errors', () => {
