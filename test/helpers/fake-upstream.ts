@@ -39,6 +39,8 @@ export interface FakeUpstream {
   readonly port: number;
   /** Requests received (including failed, hung and reset ones). */
   readonly requests: number;
+  /** TCP connections open right now. */
+  readonly openConnections: number;
   /** Side effects committed per op id. */
   readonly commits: Map<string, number>;
   /** Values of x-request-deadline-ms received, in order. */
@@ -181,6 +183,9 @@ export async function startFakeUpstream(
     port,
     get requests() {
       return requests;
+    },
+    get openConnections() {
+      return sockets.size;
     },
     commits,
     deadlines,
