@@ -37,7 +37,7 @@ export interface CircuitStateChange {
  *
  * @example
  * ```ts
- * new CircuitBreaker({ consecutiveFailures: 5, failureRateThreshold: 0.5, openMs: 5_000 });
+ * new CircuitBreaker({ consecutiveFailures: 5, failureRateThreshold: 0.5, openMs: 1_000 });
  * ```
  */
 export interface CircuitBreakerOptions {
@@ -49,8 +49,10 @@ export interface CircuitBreakerOptions {
   windowMs?: number;
   /** The failure rate is only judged with at least this many calls in the window. @default 20 */
   minimumRequests?: number;
-  /** How long the breaker stays open before letting probes through, in ms. @default 5_000 */
+  /** How long the breaker stays open before letting probes through, in ms. @default 1_000 */
   openMs?: number;
+  /** Each failed probe doubles the open time, up to this, in ms; a close resets it to `openMs`. @default 30_000 */
+  maxOpenMs?: number;
   /** Probes allowed at once in half-open, and successes needed to close. @default 3 */
   halfOpenProbes?: number;
   /** Which errors of {@link CircuitBreaker.execute} count as failures. @default every error but an abort */
@@ -67,7 +69,8 @@ export const CIRCUIT_BREAKER_DEFAULTS = {
   failureRateThreshold: 0.5,
   windowMs: 10_000,
   minimumRequests: 20,
-  openMs: 5_000,
+  openMs: 1_000,
+  maxOpenMs: 30_000,
   halfOpenProbes: 3,
 } as const;
 
@@ -101,7 +104,8 @@ const BUCKETS = 10;
  * calls). Open, it fails calls fast with {@link CircuitOpenError}; after
  * `openMs` it turns half-open and lets `halfOpenProbes` probes through at
  * once while everyone else still fails fast; that many successes close it,
- * one failure reopens it.
+ * one failure reopens it for twice as long (up to `maxOpenMs`), so a short
+ * blip recovers in about a second while a long outage is probed rarely.
  *
  * There is no timer: every transition is computed from timestamps when the
  * breaker is used, so thousands of idle breakers cost nothing. A probe's slot
@@ -109,7 +113,7 @@ const BUCKETS = 10;
  *
  * @example
  * ```ts
- * const breaker = new CircuitBreaker({ consecutiveFailures: 5, openMs: 5_000 });
+ * const breaker = new CircuitBreaker({ consecutiveFailures: 5, openMs: 1_000 });
  * const data = await breaker.execute(({ signal }) => axios.get(url, { signal }));
  * ```
  */
@@ -119,6 +123,8 @@ export class CircuitBreaker implements Policy {
   readonly #bucketMs: number;
   readonly #minimumRequests: number;
   readonly #openMs: number;
+  readonly #maxOpenMs: number;
+  #currentOpenMs: number;
   readonly #probes: number;
   readonly #isFailure: (error: unknown) => boolean;
   readonly #onStateChange: ((change: CircuitStateChange) => void) | undefined;
@@ -149,6 +155,11 @@ export class CircuitBreaker implements Policy {
     this.#bucketMs = durationOption('windowMs', options.windowMs ?? d.windowMs, BUCKETS) / BUCKETS;
     this.#minimumRequests = positiveInteger('minimumRequests', options.minimumRequests ?? d.minimumRequests);
     this.#openMs = durationOption('openMs', options.openMs ?? d.openMs);
+    this.#maxOpenMs = durationOption('maxOpenMs', options.maxOpenMs ?? Math.max(d.maxOpenMs, this.#openMs));
+    if (this.#maxOpenMs < this.#openMs) {
+      throw new InvalidOptionsError('maxOpenMs must be >= openMs', { option: 'maxOpenMs' });
+    }
+    this.#currentOpenMs = this.#openMs;
     this.#probes = positiveInteger('halfOpenProbes', options.halfOpenProbes ?? d.halfOpenProbes);
     this.#isFailure = options.isFailure ?? ((err) => !(err instanceof AbortedError || isAbortLike(err)));
     this.#onStateChange = options.onStateChange;
@@ -157,7 +168,7 @@ export class CircuitBreaker implements Policy {
 
   /** The current state, computed from timestamps (an expired `open` reads as `half-open`). */
   get state(): CircuitState {
-    if (this.#state === 'open' && this.#clock.monotonic() - this.#openedAt >= this.#openMs) {
+    if (this.#state === 'open' && this.#clock.monotonic() - this.#openedAt >= this.#currentOpenMs) {
       this.#transition('half-open');
     }
     return this.#state;
@@ -176,7 +187,7 @@ export class CircuitBreaker implements Policy {
     }
     const retryAfterMs =
       state === 'open'
-        ? Math.max(0, Math.ceil(this.#openedAt + this.#openMs - this.#clock.monotonic()))
+        ? Math.max(0, Math.ceil(this.#openedAt + this.#currentOpenMs - this.#clock.monotonic()))
         : undefined;
     throw new CircuitOpenError(
       state === 'open' ? 'circuit is open' : 'circuit is half-open and all probe slots are taken',
@@ -190,6 +201,7 @@ export class CircuitBreaker implements Policy {
       this.#probesInFlight = Math.max(0, this.#probesInFlight - 1);
       if (this.#state !== 'half-open' || verdict === 'neutral') return;
       if (verdict === 'failure') {
+        this.#currentOpenMs = Math.min(this.#maxOpenMs, this.#currentOpenMs * 2);
         this.#open('probe_failed');
       } else if (++this.#probeSuccesses >= this.#probes) {
         this.#reset();
@@ -259,6 +271,7 @@ export class CircuitBreaker implements Policy {
   }
 
   #reset(): void {
+    this.#currentOpenMs = this.#openMs;
     this.#consecutive = 0;
     this.#probeSuccesses = 0;
     this.#bucketIndex.fill(-1);

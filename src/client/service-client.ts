@@ -165,6 +165,7 @@ export class ServiceClient {
   readonly #events: TypedEmitter<ServiceClientEvents>;
   readonly #failures = new WeakMap<object, Failure>();
   readonly #clock: Clock;
+  #fixedBreaker: CircuitBreaker | undefined;
   #closed = false;
 
   constructor(target: ServiceClientTarget, options: ServiceClientOptions = {}) {
@@ -242,6 +243,7 @@ export class ServiceClient {
     this.#bulkhead = options.bulkhead === false ? undefined : new Bulkhead(options.bulkhead);
     this.#breakerOptions = options.breaker ?? {};
     if (this.#breakerOptions !== false) new CircuitBreaker(this.#breakerOptions); // validates now
+    if (this.#fixed !== undefined) this.#fixedBreaker = this.#breakerFor(this.#fixed.id);
     const maxSockets = options.maxSockets ?? d.maxSockets;
     if (!Number.isInteger(maxSockets) || maxSockets < 1) {
       throw new InvalidOptionsError('maxSockets must be an integer >= 1', { option: 'maxSockets' });
@@ -388,11 +390,20 @@ export class ServiceClient {
     };
   }
 
-  async #pick(state: CallState): Promise<Picked> {
+  #pick(state: CallState): Picked | Promise<Picked> {
+    const fixed = this.#fixed;
+    if (fixed !== undefined) {
+      const breaker = this.#fixedBreaker;
+      return { instance: fixed, breaker, permit: breaker === undefined ? 'closed' : breaker.acquire() };
+    }
+    return this.#pickFromSource(state);
+  }
+
+  async #pickFromSource(state: CallState): Promise<Picked> {
     let lastOpen: unknown;
     const exclude = new Set(state.tried);
     for (let i = 0; i < 16; i++) {
-      const instance = this.#fixed ?? (await this.#source!.pick(this.service, { exclude }));
+      const instance = await this.#source!.pick(this.service, { exclude });
       if (instance === undefined) break;
       const breaker = this.#breakerFor(instance.id);
       if (breaker === undefined) return { instance, breaker, permit: 'closed' };
@@ -400,7 +411,7 @@ export class ServiceClient {
         return { instance, breaker, permit: breaker.acquire() };
       } catch (err) {
         lastOpen = err;
-        if (this.#fixed !== undefined || exclude.has(instance.id)) break;
+        if (exclude.has(instance.id)) break;
         exclude.add(instance.id);
       }
     }
@@ -443,7 +454,8 @@ export class ServiceClient {
         const slot = this.#bulkhead.acquire(controller.signal);
         releaseSlot = typeof slot === 'function' ? slot : await slot;
       }
-      picked = await this.#pick(state);
+      const pick = this.#pick(state);
+      picked = pick instanceof Promise ? await pick : pick;
     } catch (err) {
       clearTimeout(timer);
       callSignal?.removeEventListener('abort', onCallAbort);

@@ -32,6 +32,8 @@ export interface FaultSettings {
   resetAfterCommit: boolean;
   /** Reset after commit only for the first n POSTs (then answer normally). */
   resetAfterCommitTimes: number;
+  /** Fraction of POSTs (seeded pseudo-random) reset after commit, when resetAfterCommit is off. */
+  resetAfterCommitRate: number;
 }
 
 export interface FakeUpstream {
@@ -69,6 +71,7 @@ const DEFAULTS: FaultSettings = {
   resetBeforeCommit: false,
   resetAfterCommit: false,
   resetAfterCommitTimes: Number.POSITIVE_INFINITY,
+  resetAfterCommitRate: 0,
 };
 
 /** A small seeded PRNG (mulberry32) so fault patterns repeat run to run. */
@@ -140,7 +143,10 @@ export async function startFakeUpstream(
           commits.set(op, (commits.get(op) ?? 0) + 1);
           body = JSON.stringify({ ok: true, op, committed: commits.get(op) });
           if (typeof key === 'string') stored.set(key, body);
-          if (settings.resetAfterCommit && resetsAfterCommit < settings.resetAfterCommitTimes) {
+          const resetNow =
+            (settings.resetAfterCommit && resetsAfterCommit < settings.resetAfterCommitTimes) ||
+            (settings.resetAfterCommitRate > 0 && random() < settings.resetAfterCommitRate);
+          if (resetNow) {
             resetsAfterCommit++;
             req.socket.destroy();
             return;

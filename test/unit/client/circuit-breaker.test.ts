@@ -24,7 +24,7 @@ describe('CircuitBreaker', () => {
     failOnce(b);
     expect(b.state).toBe('open');
     expect(changes).toEqual([{ from: 'closed', to: 'open', reason: 'consecutive_failures' }]);
-    clock.advance(1_000);
+    clock.advance(999);
     const err = (() => {
       try {
         b.acquire();
@@ -34,7 +34,7 @@ describe('CircuitBreaker', () => {
     })() as CircuitOpenError;
     expect(err).toBeInstanceOf(CircuitOpenError);
     expect(err.code).toBe('ERR_CIRCUIT_OPEN');
-    expect(err.retryAfterMs).toBe(4_000);
+    expect(err.retryAfterMs).toBe(1);
   });
 
   it('opens on the failure rate of the sliding window once minimumRequests is reached', () => {
@@ -100,6 +100,36 @@ describe('CircuitBreaker', () => {
     expect(b.state).toBe('half-open');
     b.release(b.acquire(), 'failure');
     expect(b.state).toBe('open');
+  });
+
+  it('doubles the open time after each failed probe, up to maxOpenMs, and resets it on close', () => {
+    const clock = fakeClock();
+    const b = new CircuitBreaker({
+      consecutiveFailures: 1,
+      openMs: 100,
+      maxOpenMs: 300,
+      halfOpenProbes: 1,
+      clock,
+    });
+    failOnce(b);
+    const openFor: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      let waited = 0;
+      while (b.state === 'open') {
+        clock.advance(10);
+        waited += 10;
+      }
+      openFor.push(waited);
+      b.release(b.acquire(), 'failure');
+    }
+    expect(openFor).toEqual([100, 200, 300, 300]);
+    clock.advance(300);
+    b.release(b.acquire(), 'success');
+    expect(b.state).toBe('closed');
+    failOnce(b);
+    clock.advance(100);
+    expect(b.state).toBe('half-open');
+    expect(() => new CircuitBreaker({ openMs: 500, maxOpenMs: 100 })).toThrow(InvalidOptionsError);
   });
 
   it('ignores results of calls that started while closed once it has opened', () => {
