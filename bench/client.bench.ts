@@ -5,7 +5,12 @@
  * after a restart), then overhead per call vs raw axios and breaker overhead.
  */
 import { Agent } from 'node:http';
-import axios, { type AxiosError, type AxiosInstance } from 'axios';
+import axios, {
+  type AxiosError,
+  type AxiosInstance,
+  type AxiosResponse,
+  type InternalAxiosRequestConfig,
+} from 'axios';
 import axiosRetry, { exponentialDelay, isIdempotentRequestError } from 'axios-retry';
 import {
   ConsecutiveBreaker,
@@ -180,8 +185,10 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
     up.resetCounts();
   };
 
+  // CLIENT_BENCH_ONLY=overhead skips the fault scenarios (for quick iterations on the hot path).
+  const faults = process.env.CLIENT_BENCH_ONLY !== 'overhead';
   // 1. 5% of requests answer 503.
-  {
+  if (faults) {
     const rows: Array<Record<string, string | number>> = [];
     const calls = Math.round(4_000 * scale);
     for (const name of names) {
@@ -203,7 +210,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   }
 
   // 2. Upstream fully down (every request 503).
-  {
+  if (faults) {
     const rows: Array<Record<string, string | number>> = [];
     const calls = Math.round(2_000 * scale);
     const withNoBreaker: Record<string, Factory> = {
@@ -237,7 +244,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   }
 
   // 3. POST, connection reset after the server committed (20% of POSTs), no idempotency key.
-  {
+  if (faults) {
     const rows: Array<Record<string, string | number>> = [];
     const calls = Math.round(400 * scale);
     for (const name of names) {
@@ -277,7 +284,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   }
 
   // 4. Upstream hangs: how long can the slowest call take?
-  {
+  if (faults) {
     const rows: Array<Record<string, string | number>> = [];
     const calls = ctx.quick ? 8 : 24;
     const guardMs = 2_000;
@@ -327,7 +334,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   }
 
   // 5. Upstream killed for 1.5 s, then restarted: load during the outage and the recovery ramp.
-  {
+  if (faults) {
     const rows: Array<Record<string, string | number>> = [];
     const outageMs = ctx.quick ? 600 : 1_500;
     const afterMs = ctx.quick ? 1_500 : 3_000;
@@ -413,11 +420,45 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
         'cockatiel retry+breaker+timeout': () =>
           ckPolicy.execute(({ signal }) => ck.http.get('/item', { signal })),
       },
-      { baseline: 'raw axios' },
+      { baseline: 'raw axios', rounds: 9 },
     );
     raw.agent.destroy();
     ar.agent.destroy();
     ck.agent.destroy();
+    await ours.close();
+  }
+
+  // 6b. The same without I/O: an axios adapter that answers at once isolates the CPU each layer adds.
+  {
+    const adapter = async (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => ({
+      data: { ok: true },
+      status: 200,
+      statusText: 'OK',
+      headers: {},
+      config,
+    });
+    const make = () => axios.create({ baseURL: 'http://in-memory.test', adapter });
+    const raw = make();
+    const ours = new ServiceClient({ baseUrl: 'http://in-memory.test' }, { axios: make() });
+    const ar = make();
+    axiosRetry(ar);
+    const ck = make();
+    const ckPolicy = wrap(
+      retry(handleAll, { maxAttempts: 2 }),
+      circuitBreaker(handleAll, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(5) }),
+      timeout(2_000, TimeoutStrategy.Cooperative),
+    );
+    await ctx.compare(
+      'GET through an in-memory axios adapter (no I/O): CPU added per call',
+      {
+        'raw axios': () => raw.get('/item'),
+        'scaleout ServiceClient': () => ours.get('/item'),
+        'axios-retry (defaults)': () => ar.get('/item'),
+        'cockatiel retry+breaker+timeout': () =>
+          ckPolicy.execute(({ signal }) => ck.get('/item', { signal })),
+      },
+      { baseline: 'raw axios', rounds: 7 },
+    );
     await ours.close();
   }
 

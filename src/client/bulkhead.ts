@@ -1,6 +1,6 @@
 import { BulkheadFullError, InvalidOptionsError } from '../errors.js';
 import { abortedError } from '../internal/abort.js';
-import type { Policy, PolicyContext } from './policy.js';
+import { NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
 
 /**
  * Options of {@link Bulkhead}.
@@ -17,7 +17,14 @@ export interface BulkheadOptions {
   maxQueue?: number;
 }
 
-/** Defaults of {@link BulkheadOptions}. */
+/**
+ * Defaults of {@link BulkheadOptions}.
+ *
+ * @example
+ * ```ts
+ * console.log(BULKHEAD_DEFAULTS);
+ * ```
+ */
 export const BULKHEAD_DEFAULTS = { maxConcurrent: 64, maxQueue: 256 } as const;
 
 interface Waiter {
@@ -100,7 +107,7 @@ export class Bulkhead implements Policy {
   async execute<T>(fn: (context: PolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
     const release = await this.acquire(signal);
     try {
-      return await fn({ signal: signal ?? new AbortController().signal });
+      return await fn({ signal: signal ?? NEVER_ABORTED });
     } finally {
       release();
     }

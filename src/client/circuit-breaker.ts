@@ -2,7 +2,7 @@ import { AbortedError, CircuitOpenError, InvalidOptionsError, isScaleoutError } 
 import { abortedError } from '../internal/abort.js';
 import { durationOption } from '../internal/validate.js';
 import { type Clock, systemClock } from '../types.js';
-import type { Policy, PolicyContext } from './policy.js';
+import { NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
 
 /**
  * State of a {@link CircuitBreaker}: `closed` lets calls through, `open`
@@ -63,7 +63,14 @@ export interface CircuitBreakerOptions {
   clock?: Clock;
 }
 
-/** Defaults of {@link CircuitBreakerOptions}. */
+/**
+ * Defaults of {@link CircuitBreakerOptions}.
+ *
+ * @example
+ * ```ts
+ * console.log(CIRCUIT_BREAKER_DEFAULTS);
+ * ```
+ */
 export const CIRCUIT_BREAKER_DEFAULTS = {
   consecutiveFailures: 5,
   failureRateThreshold: 0.5,
@@ -249,7 +256,7 @@ export class CircuitBreaker implements Policy {
     if (signal?.aborted) throw abortedError(signal);
     const permit = this.acquire();
     try {
-      const value = await fn({ signal: signal ?? new AbortController().signal });
+      const value = await fn({ signal: signal ?? NEVER_ABORTED });
       this.release(permit, 'success');
       return value;
     } catch (err) {

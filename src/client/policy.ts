@@ -26,3 +26,6 @@ export interface Policy {
   /** Runs `fn` under this policy. `signal` cancels the whole execution. */
   execute<T>(fn: (context: PolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T>;
 }
+
+/** @internal A signal that never fires: what policies pass on when given none (no allocation per call). */
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal;

@@ -20,7 +20,14 @@ export interface RetryBudgetOptions {
   clock?: Clock;
 }
 
-/** Defaults of {@link RetryBudgetOptions}. */
+/**
+ * Defaults of {@link RetryBudgetOptions}.
+ *
+ * @example
+ * ```ts
+ * console.log(RETRY_BUDGET_DEFAULTS);
+ * ```
+ */
 export const RETRY_BUDGET_DEFAULTS = { ratio: 0.1, minRetriesPerSecond: 1, maxTokens: 10 } as const;
 
 /**

@@ -2,7 +2,7 @@ import { AbortedError, InvalidOptionsError, isScaleoutError, RetryBudgetExhauste
 import { type Backoff, type BackoffOptions, fullJitterBackoff } from '../internal/backoff.js';
 import { abortedError, sleep } from '../internal/timers.js';
 import { type Clock, systemClock } from '../types.js';
-import type { Policy, PolicyContext } from './policy.js';
+import { NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 
 /**
@@ -60,7 +60,14 @@ export interface RetryPolicyOptions {
   clock?: Clock;
 }
 
-/** Defaults of {@link RetryPolicyOptions}. */
+/**
+ * Defaults of {@link RetryPolicyOptions}.
+ *
+ * @example
+ * ```ts
+ * console.log(RETRY_POLICY_DEFAULTS);
+ * ```
+ */
 export const RETRY_POLICY_DEFAULTS = {
   maxAttempts: 3,
   backoff: { baseMs: 50, maxMs: 1_000 },
@@ -118,7 +125,7 @@ export class RetryPolicy implements Policy {
     signal?: AbortSignal,
     deadlineAt?: number,
   ): Promise<T> {
-    const ownSignal = signal ?? new AbortController().signal;
+    const ownSignal = signal ?? NEVER_ABORTED;
     this.budget?.recordRequest();
     for (let attempt = 1; ; attempt++) {
       if (ownSignal.aborted) throw abortedError(ownSignal);

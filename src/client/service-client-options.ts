@@ -68,7 +68,14 @@ export interface ServiceClientOptions {
   clock?: Clock;
 }
 
-/** Defaults of {@link ServiceClientOptions}. */
+/**
+ * Defaults of {@link ServiceClientOptions}.
+ *
+ * @example
+ * ```ts
+ * console.log(SERVICE_CLIENT_DEFAULTS);
+ * ```
+ */
 export const SERVICE_CLIENT_DEFAULTS = {
   attemptTimeoutMs: 2_000,
   deadlineMs: 10_000,

@@ -100,6 +100,12 @@ const CONNECT_CODES = new Set([
   'EADDRNOTAVAIL',
 ]);
 const NEVER = new AbortController().signal;
+const EMPTY: ServiceRequestConfig = Object.freeze({});
+const NO_IDS: readonly string[] = [];
+
+function dataOf(response: AxiosResponse): unknown {
+  return response.data;
+}
 
 /** What the client remembers about a failed attempt's error, for the retry decision. */
 interface Failure {
@@ -125,7 +131,8 @@ interface CallState {
   readonly attemptTimeoutMs: number;
   readonly idempotencyKey: string | undefined;
   readonly replayable: boolean;
-  readonly tried: Set<string>;
+  readonly data: unknown;
+  tried: Set<string> | undefined;
   readonly signal: AbortSignal | undefined;
 }
 
@@ -152,6 +159,7 @@ export class ServiceClient {
   readonly #source: UpstreamSource | undefined;
   readonly #fixed: UpstreamInstance | undefined;
   readonly #axios: AxiosInstance;
+  readonly #ownAxios: boolean;
   readonly #agents: { httpAgent: HttpAgent; httpsAgent: HttpsAgent } | undefined;
   readonly #attemptTimeoutMs: number;
   readonly #deadlineMs: number;
@@ -248,15 +256,17 @@ export class ServiceClient {
     if (!Number.isInteger(maxSockets) || maxSockets < 1) {
       throw new InvalidOptionsError('maxSockets must be an integer >= 1', { option: 'maxSockets' });
     }
-    this.#axios = options.axios ?? axios.create();
-    const defaults = this.#axios.defaults;
+    const given = options.axios;
+    this.#ownAxios = given === undefined;
     this.#agents =
-      defaults.httpAgent === undefined && defaults.httpsAgent === undefined
+      given === undefined ||
+      (given.defaults.httpAgent === undefined && given.defaults.httpsAgent === undefined)
         ? {
             httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
             httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
           }
         : undefined;
+    this.#axios = given ?? axios.create({ ...this.#agents, validateStatus: null });
   }
 
   /** Subscribes to an event; returns a function that unsubscribes. */
@@ -284,47 +294,59 @@ export class ServiceClient {
 
   /** GET `url`; resolves to the response body. */
   get<T = unknown>(url: string, config?: ServiceRequestConfig): Promise<T> {
-    return this.request<T>({ ...config, method: 'GET', url });
+    return this.#data(this.#call('GET', url, undefined, config));
   }
 
   /** DELETE `url`; resolves to the response body. */
   delete<T = unknown>(url: string, config?: ServiceRequestConfig): Promise<T> {
-    return this.request<T>({ ...config, method: 'DELETE', url });
+    return this.#data(this.#call('DELETE', url, undefined, config));
   }
 
   /** POST `data` to `url`. Retried only with an `idempotencyKey`. */
   post<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
-    return this.request<T, D>({ ...config, method: 'POST', url, data });
+    return this.#data(this.#call('POST', url, data, config as ServiceRequestConfig | undefined));
   }
 
   /** PUT `data` to `url`; resolves to the response body. */
   put<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
-    return this.request<T, D>({ ...config, method: 'PUT', url, data });
+    return this.#data(this.#call('PUT', url, data, config as ServiceRequestConfig | undefined));
   }
 
   /** PATCH `data` to `url`. Retried only with an `idempotencyKey`. */
   patch<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
-    return this.request<T, D>({ ...config, method: 'PATCH', url, data });
+    return this.#data(this.#call('PATCH', url, data, config as ServiceRequestConfig | undefined));
   }
 
   /** Sends a request described by an axios config; resolves to the response body. */
-  async request<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<T> {
-    return (await this.requestResponse<T, D>(config)).data;
+  request<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<T> {
+    return this.#data(this.requestResponse<T, D>(config));
   }
 
   /** Like {@link request}, but resolves to the whole axios response (status, headers, data). */
-  async requestResponse<T = unknown, D = unknown>(
-    config: ServiceRequestConfig<D>,
-  ): Promise<AxiosResponse<T, D>> {
+  requestResponse<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<AxiosResponse<T, D>> {
+    const c = config as ServiceRequestConfig;
+    return this.#call(c.method ?? 'GET', c.url ?? '', c.data, c) as Promise<AxiosResponse<T, D>>;
+  }
+
+  #data<T>(response: Promise<AxiosResponse>): Promise<T> {
+    return response.then(dataOf) as Promise<T>;
+  }
+
+  async #call(
+    method: string,
+    url: string,
+    data: unknown,
+    config: ServiceRequestConfig | undefined,
+  ): Promise<AxiosResponse> {
     if (this.#closed) throw new ClosedError('ServiceClient is closed');
-    const state = this.#callState(config as ServiceRequestConfig);
+    const state = this.#callState(method, url, data, config ?? EMPTY);
     try {
       const response = await this.#retry.execute(
         (ctx) => this.#attempt(state, ctx.attempt),
         state.signal ?? NEVER,
         state.deadlineAt,
       );
-      return response as AxiosResponse<T, D>;
+      return response;
     } catch (err) {
       if (isScaleoutError(err, 'ERR_RETRY_BUDGET_EXHAUSTED') && this.#events.has('retryBudgetExhausted')) {
         this.#events.emit('retryBudgetExhausted', {
@@ -351,9 +373,8 @@ export class ServiceClient {
     await this.close();
   }
 
-  #callState(config: ServiceRequestConfig): CallState {
-    const method = (config.method ?? 'GET').toUpperCase();
-    const url = config.url ?? '';
+  #callState(rawMethod: string, url: string, data: unknown, config: ServiceRequestConfig): CallState {
+    const method = rawMethod.toUpperCase();
     if (typeof url !== 'string') throw new InvalidArgumentError('url must be a string', { argument: 'url' });
     const now = this.#clock.now();
     const deadlineMs =
@@ -385,7 +406,8 @@ export class ServiceClient {
       attemptTimeoutMs,
       idempotencyKey,
       replayable: IDEMPOTENT.has(method) || idempotencyKey !== undefined,
-      tried: new Set(),
+      data,
+      tried: undefined,
       signal,
     };
   }
@@ -401,7 +423,7 @@ export class ServiceClient {
 
   async #pickFromSource(state: CallState): Promise<Picked> {
     let lastOpen: unknown;
-    const exclude = new Set(state.tried);
+    const exclude = new Set(state.tried ?? NO_IDS);
     for (let i = 0; i < 16; i++) {
       const instance = await this.#source!.pick(this.service, { exclude });
       if (instance === undefined) break;
@@ -464,7 +486,10 @@ export class ServiceClient {
       throw err;
     }
     const { instance, breaker, permit } = picked;
-    state.tried.add(instance.id);
+    if (this.#source !== undefined) {
+      if (state.tried === undefined) state.tried = new Set();
+      state.tried.add(instance.id);
+    }
     const source = this.#source;
     source?.onAttemptStart?.(this.service, instance.id);
     const config = state.config;
@@ -477,17 +502,22 @@ export class ServiceClient {
     let result: AxiosResponse | undefined;
     let error: Error;
     try {
-      const response = await this.#axios.request({
+      const request: AxiosRequestConfig = {
         ...config,
+        url: state.url,
         method: state.method,
         baseURL: instance.url,
         headers: headers as AxiosRequestConfig['headers'],
         signal: controller.signal,
-        validateStatus: null,
-        ...(this.#agents !== undefined && config.httpAgent === undefined && config.httpsAgent === undefined
-          ? this.#agents
-          : undefined),
-      });
+      };
+      if (state.data !== undefined) request.data = state.data;
+      // Our own instance has the agents and `validateStatus: null` as defaults.
+      if (!this.#ownAxios || config.validateStatus !== undefined) request.validateStatus = null;
+      if (!this.#ownAxios && this.#agents !== undefined && config.httpAgent === undefined) {
+        request.httpAgent = this.#agents.httpAgent;
+        request.httpsAgent = this.#agents.httpsAgent;
+      }
+      const response = await this.#axios.request(request);
       status = response.status;
       outcome = statusOutcome(status);
       const accept = config.validateStatus ?? defaultValidateStatus;
@@ -511,12 +541,12 @@ export class ServiceClient {
       callSignal?.removeEventListener('abort', onCallAbort);
     }
     const latencyMs = this.#clock.monotonic() - started;
+    releaseSlot?.();
+    source?.onAttemptEnd?.(this.service, instance.id, { outcome, latencyMs, status });
     breaker?.release(
       permit,
       outcome === 'cancelled' ? 'neutral' : isFailureOutcome(outcome) ? 'failure' : 'success',
     );
-    releaseSlot?.();
-    source?.onAttemptEnd?.(this.service, instance.id, { outcome, latencyMs, status });
     if (this.#events.has('attempt')) {
       this.#events.emit('attempt', {
         service: this.service,

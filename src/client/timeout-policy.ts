@@ -16,7 +16,14 @@ export interface TimeoutPolicyOptions {
   timeoutMs?: number;
 }
 
-/** Defaults of {@link TimeoutPolicyOptions}. */
+/**
+ * Defaults of {@link TimeoutPolicyOptions}.
+ *
+ * @example
+ * ```ts
+ * console.log(TIMEOUT_POLICY_DEFAULTS);
+ * ```
+ */
 export const TIMEOUT_POLICY_DEFAULTS = { timeoutMs: 10_000 } as const;
 
 /**

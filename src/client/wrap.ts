@@ -1,4 +1,4 @@
-import type { Policy, PolicyContext } from './policy.js';
+import { NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
 
 /**
  * Composes policies, outermost first: `wrap(retry, breaker, timeout)` retries
@@ -23,7 +23,7 @@ export function wrap(...policies: Policy[]): Policy {
         if (policy === undefined) return Promise.resolve().then(() => fn(context));
         return policy.execute((inner) => run(index + 1, inner), context.signal);
       };
-      return run(0, { signal: signal ?? new AbortController().signal });
+      return run(0, { signal: signal ?? NEVER_ABORTED });
     },
   };
 }
