@@ -39,9 +39,17 @@ interface Contender {
 }
 type Factory = (url: string) => Contender;
 
+/** Requests the clients tried to send (an interceptor counts them, including those refused at connect). */
+let sent = 0;
+
 function keepAliveAxios(url: string, timeoutMs = 0): { http: AxiosInstance; agent: Agent } {
   const agent = new Agent({ keepAlive: true, maxSockets: 128 });
-  return { http: axios.create({ baseURL: url, httpAgent: agent, timeout: timeoutMs }), agent };
+  const http = axios.create({ baseURL: url, httpAgent: agent, timeout: timeoutMs });
+  http.interceptors.request.use((config) => {
+    sent++;
+    return config;
+  });
+  return { http, agent };
 }
 
 const transient = (err: unknown): boolean => {
@@ -53,17 +61,23 @@ const transient = (err: unknown): boolean => {
 
 const contenders: Record<string, Factory> = {
   'scaleout (defaults)': (url) => {
-    const c = new ServiceClient({ baseUrl: url });
+    const { http, agent } = keepAliveAxios(url);
+    const c = new ServiceClient({ baseUrl: url }, { axios: http });
     return {
       get: (p, signal) => c.get(p, { signal }),
       post: (p, body, signal) => c.post(p, body, { signal }),
-      close: () => c.close(),
+      close: async () => {
+        await c.close();
+        agent.destroy();
+      },
     };
   },
   'scaleout (tuned)': (url) => {
+    const { http, agent } = keepAliveAxios(url);
     const c = new ServiceClient(
       { baseUrl: url },
       {
+        axios: http,
         attemptTimeoutMs: TUNED.attemptTimeoutMs,
         deadlineMs: TUNED.deadlineMs,
         retry: { maxAttempts: TUNED.retries + 1, backoff: { baseMs: 10, maxMs: 100 } },
@@ -73,7 +87,10 @@ const contenders: Record<string, Factory> = {
     return {
       get: (p, signal) => c.get(p, { signal }),
       post: (p, body, signal) => c.post(p, body, { signal }),
-      close: () => c.close(),
+      close: async () => {
+        await c.close();
+        agent.destroy();
+      },
     };
   },
   'axios-retry (defaults)': (url) => {
@@ -163,7 +180,7 @@ async function drive(
 }
 
 const pct = (n: number, d: number) => `${((100 * n) / d).toFixed(2)}%`;
-const fmt = (x: number) => Number(x.toFixed(2));
+const fmt = (x: number) => Number(x.toFixed(3));
 
 export default async function clientBench(ctx: BenchContext): Promise<void> {
   const up: FakeUpstream = await startFakeUpstream({ seed: 7 });
@@ -344,6 +361,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
       await fresh({});
       let stop = false;
       let revivedAt = Number.POSITIVE_INFINITY;
+      let killedAt = Number.POSITIVE_INFINITY;
       let firstSuccessAfterRevive = Number.NaN;
       let outageCalls = 0;
       const buckets = Array.from({ length: Math.ceil(afterMs / bucketMs) }, () => ({ ok: 0, all: 0 }));
@@ -356,8 +374,9 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
             ok = true;
           } catch {}
           const t = performance.now();
-          if (startedAt < revivedAt) outageCalls++;
-          else {
+          if (startedAt < revivedAt) {
+            if (startedAt >= killedAt) outageCalls++;
+          } else {
             const b = buckets[Math.floor((startedAt - revivedAt) / bucketMs)];
             if (b !== undefined) {
               b.all++;
@@ -371,8 +390,11 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
       const workers = Array.from({ length: 4 }, worker);
       await new Promise((r) => setTimeout(r, 200));
       await up.kill();
+      killedAt = performance.now();
       up.resetCounts();
+      const sentBefore = sent;
       await new Promise((r) => setTimeout(r, outageMs));
+      const outageAttempts = sent - sentBefore;
       await up.revive();
       revivedAt = performance.now();
       await new Promise((r) => setTimeout(r, afterMs));
@@ -381,6 +403,8 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
       const row: Record<string, string | number> = {
         client: name,
         'calls during outage': outageCalls,
+        'attempts sent during outage': outageAttempts,
+        'attempts per call': fmt(outageAttempts / Math.max(1, outageCalls)),
         'first success after restart (ms)': Number.isNaN(firstSuccessAfterRevive)
           ? 'none'
           : Math.round(firstSuccessAfterRevive),

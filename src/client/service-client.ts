@@ -16,7 +16,7 @@ import { TypedEmitter } from '../internal/events.js';
 import { LruMap } from '../internal/lru.js';
 import { redactUrl } from '../internal/redact.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
-import { type Clock, systemClock } from '../types.js';
+import { type Clock, type Logger, systemClock } from '../types.js';
 import { Bulkhead } from './bulkhead.js';
 import { CircuitBreaker, type CircuitPermit, type CircuitStateChange } from './circuit-breaker.js';
 import { DEADLINE_HEADER } from './deadline.js';
@@ -160,6 +160,7 @@ export class ServiceClient {
   readonly #fixed: UpstreamInstance | undefined;
   readonly #axios: AxiosInstance;
   readonly #ownAxios: boolean;
+  readonly #logger: Logger | undefined;
   readonly #agents: { httpAgent: HttpAgent; httpsAgent: HttpsAgent } | undefined;
   readonly #attemptTimeoutMs: number;
   readonly #deadlineMs: number;
@@ -227,6 +228,7 @@ export class ServiceClient {
     }
     this.#retryOnStatus = new Set(retryOnStatus);
     this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger;
     this.#events = new TypedEmitter(options.logger);
     this.#retry = new RetryPolicy({
       maxAttempts: options.retry?.maxAttempts ?? d.maxAttempts,
@@ -491,7 +493,13 @@ export class ServiceClient {
       state.tried.add(instance.id);
     }
     const source = this.#source;
-    source?.onAttemptStart?.(this.service, instance.id);
+    if (source?.onAttemptStart !== undefined) {
+      try {
+        source.onAttemptStart(this.service, instance.id);
+      } catch (err) {
+        this.#logger?.error?.('registry onAttemptStart threw', { service: this.service, error: String(err) });
+      }
+    }
     const config = state.config;
     const headers: Record<string, unknown> = { ...(config.headers as Record<string, unknown> | undefined) };
     headers[DEADLINE_HEADER] = String(timeoutMs);
@@ -542,7 +550,13 @@ export class ServiceClient {
     }
     const latencyMs = this.#clock.monotonic() - started;
     releaseSlot?.();
-    source?.onAttemptEnd?.(this.service, instance.id, { outcome, latencyMs, status });
+    if (source?.onAttemptEnd !== undefined) {
+      try {
+        source.onAttemptEnd(this.service, instance.id, { outcome, latencyMs, status });
+      } catch (err) {
+        this.#logger?.error?.('registry onAttemptEnd threw', { service: this.service, error: String(err) });
+      }
+    }
     breaker?.release(
       permit,
       outcome === 'cancelled' ? 'neutral' : isFailureOutcome(outcome) ? 'failure' : 'success',

@@ -226,3 +226,26 @@ describe('ServiceClient (nock)', () => {
     await expect(client.get('/x')).rejects.toBeInstanceOf(ClosedError);
   });
 });
+
+describe('ServiceClient with a registry that throws', () => {
+  it('a throwing onAttemptStart/onAttemptEnd is logged, never breaks the call or leaks a slot', async () => {
+    nock('http://a.test').get('/x').times(3).reply(200, 'ok');
+    const errors: string[] = [];
+    const registry: UpstreamSource = {
+      pick: () => ({ id: 'a', url: 'http://a.test' }),
+      onAttemptStart: () => {
+        throw new Error('start boom');
+      },
+      onAttemptEnd: () => {
+        throw new Error('end boom');
+      },
+    };
+    const client = new ServiceClient(
+      { service: 's', registry },
+      { bulkhead: { maxConcurrent: 1, maxQueue: 0 }, logger: { error: (m) => errors.push(m) } },
+    );
+    for (let i = 0; i < 3; i++) expect(await client.get('/x')).toBe('ok');
+    expect(errors).toHaveLength(6);
+    await client.close();
+  });
+});
