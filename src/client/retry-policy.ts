@@ -120,29 +120,50 @@ export class RetryPolicy implements Policy {
    * budget run out, or the deadline (`deadlineAt`, epoch ms of
    * `clock.now()`) leaves no time for the next attempt.
    */
-  async execute<T>(
+  execute<T>(
     fn: (context: RetryContext) => PromiseLike<T> | T,
     signal?: AbortSignal,
     deadlineAt?: number,
   ): Promise<T> {
     const ownSignal = signal ?? NEVER_ABORTED;
+    if (ownSignal.aborted) return Promise.reject(abortedError(ownSignal));
     this.budget?.recordRequest();
+    // The first attempt runs without an extra async frame: the common case is one attempt.
+    let first: PromiseLike<T> | T;
+    try {
+      first = fn({ signal: ownSignal, attempt: 1 });
+    } catch (err) {
+      first = Promise.reject(err);
+    }
+    return Promise.resolve(first).then(undefined, (err: unknown) =>
+      this.#retry(fn, ownSignal, deadlineAt, err),
+    );
+  }
+
+  async #retry<T>(
+    fn: (context: RetryContext) => PromiseLike<T> | T,
+    signal: AbortSignal,
+    deadlineAt: number | undefined,
+    firstError: unknown,
+  ): Promise<T> {
+    let err = firstError;
     for (let attempt = 1; ; attempt++) {
-      if (ownSignal.aborted) throw abortedError(ownSignal);
+      if (signal.aborted || isAborted(err)) throw err;
+      if (attempt >= this.maxAttempts || !this.#shouldRetry(err, attempt)) throw err;
+      let delayMs = this.#backoff(attempt - 1);
+      const asked = this.#retryAfterMs?.(err);
+      if (asked !== undefined && asked > delayMs) delayMs = Math.ceil(asked);
+      if (deadlineAt !== undefined && this.#clock.now() + delayMs >= deadlineAt) throw err;
+      if (this.budget !== undefined && !this.budget.tryRetry()) {
+        throw new RetryBudgetExhaustedError('retry budget exhausted: not retrying', { cause: err });
+      }
+      this.#onRetry?.({ attempt: attempt + 1, delayMs, error: err });
+      if (delayMs > 0) await sleep(delayMs, { signal });
+      if (signal.aborted) throw abortedError(signal);
       try {
-        return await fn({ signal: ownSignal, attempt });
-      } catch (err) {
-        if (ownSignal.aborted || isAborted(err)) throw err;
-        if (attempt >= this.maxAttempts || !this.#shouldRetry(err, attempt)) throw err;
-        let delayMs = this.#backoff(attempt - 1);
-        const asked = this.#retryAfterMs?.(err);
-        if (asked !== undefined && asked > delayMs) delayMs = Math.ceil(asked);
-        if (deadlineAt !== undefined && this.#clock.now() + delayMs >= deadlineAt) throw err;
-        if (this.budget !== undefined && !this.budget.tryRetry()) {
-          throw new RetryBudgetExhaustedError('retry budget exhausted: not retrying', { cause: err });
-        }
-        this.#onRetry?.({ attempt: attempt + 1, delayMs, error: err });
-        if (delayMs > 0) await sleep(delayMs, { signal: ownSignal });
+        return await fn({ signal, attempt: attempt + 1 });
+      } catch (next) {
+        err = next;
       }
     }
   }

@@ -62,7 +62,7 @@ export interface ServiceRequestConfig<D = unknown> extends AxiosRequestConfig<D>
  * client.on('breakerStateChange', (e) => log.warn(`${e.instanceId}: ${e.from} -> ${e.to}`));
  * ```
  */
-export interface ServiceClientEvents {
+export type ServiceClientEvents = {
   /** An attempt ended (any outcome). */
   attempt: {
     service: string;
@@ -87,8 +87,7 @@ export interface ServiceClientEvents {
   breakerStateChange: CircuitStateChange & { service: string; instanceId: string };
   /** A retry was refused by the retry budget. */
   retryBudgetExhausted: { service: string; method: string; url: string };
-  [key: string]: unknown;
-}
+};
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const CONNECT_CODES = new Set([
