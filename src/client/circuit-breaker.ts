@@ -51,7 +51,7 @@ export interface CircuitBreakerOptions {
   minimumRequests?: number;
   /** How long the breaker stays open before letting probes through, in ms. @default 1_000 */
   openMs?: number;
-  /** Each failed probe doubles the open time, up to this, in ms; a close resets it to `openMs`. @default 30_000 */
+  /** Each failed probe doubles the open time, up to this, in ms; a close resets it to `openMs`. @default 10_000 */
   maxOpenMs?: number;
   /** Probes allowed at once in half-open, and successes needed to close. @default 3 */
   halfOpenProbes?: number;
@@ -77,7 +77,7 @@ export const CIRCUIT_BREAKER_DEFAULTS = {
   windowMs: 10_000,
   minimumRequests: 20,
   openMs: 1_000,
-  maxOpenMs: 30_000,
+  maxOpenMs: 10_000,
   halfOpenProbes: 3,
 } as const;
 

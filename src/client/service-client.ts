@@ -17,6 +17,7 @@ import { LruMap } from '../internal/lru.js';
 import { redactUrl } from '../internal/redact.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
 import { type Clock, type Logger, systemClock } from '../types.js';
+import { AttemptSignal } from './attempt-signal.js';
 import { Bulkhead } from './bulkhead.js';
 import { CircuitBreaker, type CircuitPermit, type CircuitStateChange } from './circuit-breaker.js';
 import { DEADLINE_HEADER } from './deadline.js';
@@ -463,7 +464,8 @@ export class ServiceClient {
     const byDeadline = remaining <= state.attemptTimeoutMs;
     const timeoutMs = byDeadline ? Math.max(1, Math.floor(remaining)) : state.attemptTimeoutMs;
 
-    const controller = new AbortController();
+    const controller = new AttemptSignal();
+    const attemptSignal = controller.asAbortSignal();
     const timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
     timer.unref();
     const callSignal = state.signal;
@@ -474,7 +476,7 @@ export class ServiceClient {
     let picked: Picked;
     try {
       if (this.#bulkhead !== undefined) {
-        const slot = this.#bulkhead.acquire(controller.signal);
+        const slot = this.#bulkhead.acquire(attemptSignal);
         releaseSlot = typeof slot === 'function' ? slot : await slot;
       }
       const pick = this.#pick(state);
@@ -483,7 +485,7 @@ export class ServiceClient {
       clearTimeout(timer);
       callSignal?.removeEventListener('abort', onCallAbort);
       releaseSlot?.();
-      if (controller.signal.reason === TIMEOUT) throw this.#timeoutError(state, byDeadline, timeoutMs, false);
+      if (controller.reason === TIMEOUT) throw this.#timeoutError(state, byDeadline, timeoutMs, false);
       throw err;
     }
     const { instance, breaker, permit } = picked;
@@ -515,7 +517,7 @@ export class ServiceClient {
         method: state.method,
         baseURL: instance.url,
         headers: headers as AxiosRequestConfig['headers'],
-        signal: controller.signal,
+        signal: controller,
       };
       if (state.data !== undefined) request.data = state.data;
       // Our own instance has the agents and `validateStatus: null` as defaults.
@@ -535,14 +537,7 @@ export class ServiceClient {
         error = this.#statusError(state, instance, response, outcome);
       }
     } catch (err) {
-      ({ outcome, error } = this.#networkError(
-        state,
-        instance,
-        err,
-        controller.signal,
-        byDeadline,
-        timeoutMs,
-      ));
+      ({ outcome, error } = this.#networkError(state, instance, err, attemptSignal, byDeadline, timeoutMs));
     } finally {
       clearTimeout(timer);
       callSignal?.removeEventListener('abort', onCallAbort);
