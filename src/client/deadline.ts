@@ -15,8 +15,21 @@ import { MAX_DURATION_MS } from '../internal/validate.js';
  */
 export const DEADLINE_HEADER = 'x-request-deadline-ms';
 
-/** Headers as Node's `IncomingMessage`, express, fastify and koa expose them. */
-type HeaderBag = Record<string, string | string[] | undefined> | { get(name: string): string | null };
+/**
+ * Request headers as Node's `IncomingMessage`, express, fastify and koa
+ * expose them (a record of lower-case names), or a fetch `Headers`.
+ *
+ * @example
+ * ```ts
+ * const headers: HeaderBag = { 'x-request-deadline-ms': '250' };
+ * ```
+ */
+export type HeaderBag =
+  | Record<string, string | string[] | undefined>
+  | {
+      /** Reads one header (fetch `Headers`). */
+      get(name: string): string | null;
+    };
 
 /**
  * Reads the {@link DEADLINE_HEADER} of an incoming request and returns the

@@ -17,8 +17,16 @@ import type { UpstreamSource } from './upstream-source.js';
  * ```
  */
 export type ServiceClientTarget =
-  | { readonly baseUrl: string }
-  | { readonly service: string; readonly registry: UpstreamSource };
+  | {
+      /** Absolute http(s) URL every request is sent to. */
+      readonly baseUrl: string;
+    }
+  | {
+      /** Name of the service, passed to `registry.pick`. */
+      readonly service: string;
+      /** Where instances come from and where attempt results go. */
+      readonly registry: UpstreamSource;
+    };
 
 /**
  * Retry options of {@link ServiceClientOptions}.

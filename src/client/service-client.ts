@@ -65,30 +65,84 @@ export interface ServiceRequestConfig<D = unknown> extends AxiosRequestConfig<D>
  */
 export type ServiceClientEvents = {
   /** An attempt ended (any outcome). */
-  attempt: {
-    service: string;
-    instanceId: string;
-    method: string;
-    url: string;
-    attempt: number;
-    outcome: AttemptOutcome;
-    status: number | undefined;
-    latencyMs: number;
-  };
+  attempt: AttemptEvent;
   /** A retry is about to wait `delayMs`, then be sent. */
-  retry: {
-    service: string;
-    method: string;
-    url: string;
-    attempt: number;
-    delayMs: number;
-    errorCode: string;
-  };
+  retry: RetryEvent;
   /** The circuit breaker of an instance changed state. */
-  breakerStateChange: CircuitStateChange & { service: string; instanceId: string };
+  breakerStateChange: BreakerStateChangeEvent;
   /** A retry was refused by the retry budget. */
-  retryBudgetExhausted: { service: string; method: string; url: string };
+  retryBudgetExhausted: CallEvent;
 };
+
+/**
+ * Fields every event of a call carries.
+ *
+ * @example
+ * ```ts
+ * const label = (e: CallEvent) => `${e.service} ${e.method} ${e.url}`;
+ * ```
+ */
+export interface CallEvent {
+  /** The service name (or redacted base URL). */
+  service: string;
+  /** The request method, upper case. */
+  method: string;
+  /** The request path, without its query string. */
+  url: string;
+}
+
+/**
+ * Payload of the `attempt` event.
+ *
+ * @example
+ * ```ts
+ * client.on('attempt', (e: AttemptEvent) => histogram.observe({ outcome: e.outcome }, e.latencyMs));
+ * ```
+ */
+export interface AttemptEvent extends CallEvent {
+  /** The instance called. */
+  instanceId: string;
+  /** 1 for the first attempt of the call. */
+  attempt: number;
+  /** How it ended. */
+  outcome: AttemptOutcome;
+  /** The HTTP status, when an answer arrived. */
+  status: number | undefined;
+  /** Time from sending to the end of the attempt, in ms. */
+  latencyMs: number;
+}
+
+/**
+ * Payload of the `retry` event.
+ *
+ * @example
+ * ```ts
+ * client.on('retry', (e: RetryEvent) => log.info(`retry ${e.attempt} in ${e.delayMs} ms (${e.errorCode})`));
+ * ```
+ */
+export interface RetryEvent extends CallEvent {
+  /** The number of the attempt about to be made (2 for the first retry). */
+  attempt: number;
+  /** The wait before it, in ms (backoff, or Retry-After when longer). */
+  delayMs: number;
+  /** The `code` of the error that caused the retry. */
+  errorCode: string;
+}
+
+/**
+ * Payload of the `breakerStateChange` event.
+ *
+ * @example
+ * ```ts
+ * client.on('breakerStateChange', (e: BreakerStateChangeEvent) => log.warn(`${e.instanceId} ${e.to}`));
+ * ```
+ */
+export interface BreakerStateChangeEvent extends CircuitStateChange {
+  /** The service name (or redacted base URL). */
+  service: string;
+  /** The instance whose breaker changed. */
+  instanceId: string;
+}
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const CONNECT_CODES = new Set([
@@ -124,6 +178,8 @@ interface Picked {
 
 interface CallState {
   readonly startedAt: number;
+  /** The URL path without its query string: what messages and events show (queries may hold secrets). */
+  readonly path: string;
   readonly method: string;
   readonly url: string;
   readonly config: ServiceRequestConfig;
@@ -354,7 +410,7 @@ export class ServiceClient {
         this.#events.emit('retryBudgetExhausted', {
           service: this.service,
           method: state.method,
-          url: state.url,
+          url: state.path,
         });
       }
       throw err;
@@ -399,8 +455,10 @@ export class ServiceClient {
         : keyArgument('idempotencyKey', config.idempotencyKey, 255);
     const signal = config.signal as AbortSignal | undefined;
     if (signal?.aborted) throw abortedError(signal);
+    const q = url.search(/[?#]/);
     return {
       startedAt: now,
+      path: q === -1 ? url : url.slice(0, q),
       method,
       url,
       config,
@@ -560,7 +618,7 @@ export class ServiceClient {
         service: this.service,
         instanceId: instance.id,
         method: state.method,
-        url: state.url,
+        url: state.path,
         attempt,
         outcome,
         status,
@@ -578,7 +636,7 @@ export class ServiceClient {
     outcome: AttemptOutcome,
   ): Error {
     const status = response.status;
-    const error = new HttpStatusError(`${state.method} ${state.url} answered ${status}`, {
+    const error = new HttpStatusError(`${state.method} ${state.path} answered ${status}`, {
       response: {
         status,
         headers: { ...(response.headers as Record<string, unknown>) },
@@ -615,19 +673,25 @@ export class ServiceClient {
     const hasRequest = (err as { request?: unknown } | null)?.request !== undefined;
     if (typeof code === 'string' && CONNECT_CODES.has(code)) {
       const error = new ConnectionError(`cannot connect to ${redactUrl(instance.url)} (${code})`, {
-        cause: err,
+        cause: sanitizedCause(err),
       });
       // Nothing was sent: safe to replay whatever the method.
       this.#remember(state, error, { outcome: 'connect_error', retryable: true, retryAfterMs: undefined });
       return { outcome: 'connect_error', error };
     }
-    if (!hasRequest && typeof code === 'string' && code.startsWith('ERR_') && code !== 'ERR_NETWORK') {
+    if (!hasRequest && (typeof code !== 'string' || (code.startsWith('ERR_') && code !== 'ERR_NETWORK'))) {
       // axios refused the config (bad URL, bad option): not an upstream fault.
-      return { outcome: 'client_error', error: err instanceof Error ? err : new Error(String(err)) };
+      const error = new InvalidArgumentError(
+        `axios refused ${state.method} ${state.path}${typeof code === 'string' ? ` (${code})` : ''}`,
+        {
+          cause: sanitizedCause(err),
+        },
+      );
+      return { outcome: 'client_error', error };
     }
     const error = new ConnectionError(
-      `connection to ${redactUrl(instance.url)} failed during ${state.method} ${state.url}${typeof code === 'string' ? ` (${code})` : ''}`,
-      { cause: err },
+      `connection to ${redactUrl(instance.url)} failed during ${state.method} ${state.path}${typeof code === 'string' ? ` (${code})` : ''}`,
+      { cause: sanitizedCause(err) },
     );
     this.#remember(state, error, {
       outcome: 'connection_reset',
@@ -639,7 +703,7 @@ export class ServiceClient {
 
   #timeoutError(state: CallState, byDeadline: boolean, timeoutMs: number, sent: boolean): TimeoutError {
     if (byDeadline) return this.#deadlineError(state);
-    const error = new TimeoutError(`${state.method} ${state.url}: attempt timed out after ${timeoutMs} ms`, {
+    const error = new TimeoutError(`${state.method} ${state.path}: attempt timed out after ${timeoutMs} ms`, {
       timeoutMs,
     });
     this.#remember(state, error, {
@@ -652,17 +716,29 @@ export class ServiceClient {
 
   #deadlineError(state: CallState): TimeoutError {
     const timeoutMs = Math.max(0, Math.round(state.deadlineAt - state.startedAt));
-    return new TimeoutError(`${state.method} ${state.url}: deadline of ${timeoutMs} ms exceeded`, {
+    return new TimeoutError(`${state.method} ${state.path}: deadline of ${timeoutMs} ms exceeded`, {
       timeoutMs,
     });
   }
 
   #remember(state: CallState, error: Error, failure: Omit<Failure, 'method' | 'url'>): void {
-    this.#failures.set(error, { ...failure, method: state.method, url: state.url });
+    this.#failures.set(error, { ...failure, method: state.method, url: state.path });
   }
 }
 
 const TIMEOUT = Symbol('attempt timeout');
+
+/**
+ * The cause kept on a ConnectionError: message and code only. An AxiosError
+ * carries the request config (headers such as Authorization) and the socket;
+ * none of that may ride along on an error that ends up in a log.
+ */
+function sanitizedCause(err: unknown): Error {
+  const source = err as { message?: unknown; code?: unknown } | null;
+  const cause = new Error(typeof source?.message === 'string' ? source.message : String(err));
+  if (typeof source?.code === 'string') (cause as Error & { code?: string }).code = source.code;
+  return cause;
+}
 
 function defaultValidateStatus(status: number): boolean {
   return status >= 200 && status < 300;

@@ -249,3 +249,20 @@ describe('ServiceClient with a registry that throws', () => {
     await client.close();
   });
 });
+
+describe('ServiceClient: a request axios refuses', () => {
+  it('throws InvalidArgumentError without echoing headers, and sends nothing', async () => {
+    const client = new ServiceClient({ baseUrl: BASE });
+    const err = await client
+      .get('/x', {
+        headers: { authorization: 'Bearer s3cr3t' },
+        maxContentLength: 'no' as unknown as number,
+        responseType: 'nope' as 'json',
+        adapter: 'no-such-adapter' as 'http',
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(JSON.stringify(err)).not.toContain('s3cr3t');
+    await client.close();
+  });
+});
