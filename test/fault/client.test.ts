@@ -145,6 +145,25 @@ describe('ServiceClient against a real upstream on loopback', () => {
     expect(up.deadlines[0]).toBeGreaterThan(0);
   });
 
+  it('with 5% of requests failing, >= 99.7% of calls succeed at <= 1.08x load', async () => {
+    const up = await upstream();
+    up.set({ failRate: 0.05 });
+    const c = client({ baseUrl: up.url }, { retry: { backoff: { baseMs: 0, maxMs: 0 } }, clock: frozen });
+    const calls = 600;
+    let ok = 0;
+    for (let i = 0; i < calls; i++)
+      if (
+        await c.get('/x').then(
+          () => true,
+          () => false,
+        )
+      )
+        ok++;
+    expect(ok / calls).toBeGreaterThanOrEqual(0.997);
+    expect(up.requests / calls).toBeLessThanOrEqual(1.08);
+    expect(up.requests).toBeGreaterThan(calls); // failures were retried
+  });
+
   it('with the upstream 100% down, the retry budget keeps attempts per call under 1.15', async () => {
     const up = await upstream();
     up.set({ failRate: 1 });

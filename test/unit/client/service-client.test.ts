@@ -1,3 +1,4 @@
+import axios from 'axios';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceClient } from '../../../src/client/service-client.js';
@@ -263,6 +264,28 @@ describe('ServiceClient: a request axios refuses', () => {
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     expect(JSON.stringify(err)).not.toContain('s3cr3t');
+    await client.close();
+  });
+});
+
+describe('ServiceClient on an existing axios instance', () => {
+  it('runs the instance interceptors on every attempt and keeps its defaults', async () => {
+    nock(BASE)
+      .get('/x')
+      .reply(503)
+      .get('/x')
+      .reply(function () {
+        return [200, { tenant: this.req.headers['x-tenant'] }];
+      });
+    const instance = axios.create({ headers: { 'x-tenant': 'acme' } });
+    let seen = 0;
+    instance.interceptors.request.use((config) => {
+      seen++;
+      return config;
+    });
+    const client = new ServiceClient({ baseUrl: BASE }, { axios: instance, ...fast });
+    expect(await client.get('/x')).toEqual({ tenant: 'acme' });
+    expect(seen).toBe(2);
     await client.close();
   });
 });
