@@ -47,6 +47,12 @@ export const ERROR_CODES = [
   'ERR_JWKS_FETCH',
   // cache
   'ERR_CACHE_VALUE_TOO_LARGE',
+  // client
+  'ERR_HTTP_STATUS',
+  'ERR_CIRCUIT_OPEN',
+  'ERR_BULKHEAD_FULL',
+  'ERR_RETRY_BUDGET_EXHAUSTED',
+  'ERR_NO_UPSTREAM',
 ] as const;
 
 /** A stable, machine-readable error code. See {@link ERROR_CODES}. */
@@ -604,4 +610,112 @@ export class CacheValueTooLargeError extends ScaleoutError {
     this.bytes = bytes;
     this.maxBytes = maxBytes;
   }
+}
+
+// ---- client ----
+
+/** What an {@link HttpStatusError} keeps of the response: never the request's headers. */
+export interface HttpErrorResponse {
+  /** The HTTP status code. */
+  readonly status: number;
+  /** The response headers (lower-case names). */
+  readonly headers: Readonly<Record<string, unknown>>;
+  /** The decoded response body. */
+  readonly data: unknown;
+}
+
+/**
+ * An upstream answered with an HTTP status the caller did not accept
+ * (4xx/5xx by default), after any retries. `response` holds the status,
+ * headers and body of the last answer.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await inventory.get('/items/42');
+ * } catch (err) {
+ *   if (err instanceof HttpStatusError && err.status === 404) return undefined;
+ *   throw err;
+ * }
+ * ```
+ */
+export class HttpStatusError extends ScaleoutError {
+  readonly code = 'ERR_HTTP_STATUS' as const;
+  /** The HTTP status code of the last response. */
+  readonly status: number;
+  /** The last response. */
+  readonly response: HttpErrorResponse;
+  /** The request method, upper case. */
+  readonly method: string;
+  /** The request URL with credentials redacted. */
+  readonly url: string;
+  constructor(
+    message: string,
+    details: { response: HttpErrorResponse; method: string; url: string },
+    options?: ScaleoutErrorOptions,
+  ) {
+    super(message, options);
+    this.status = details.response.status;
+    this.response = details.response;
+    this.method = details.method;
+    this.url = details.url;
+  }
+}
+
+/**
+ * A circuit breaker is open (or half-open with all probe slots taken): the
+ * call failed fast without reaching the upstream.
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_CIRCUIT_OPEN')) return cachedFallback();
+ * ```
+ */
+export class CircuitOpenError extends ScaleoutError {
+  readonly code = 'ERR_CIRCUIT_OPEN' as const;
+  /** Milliseconds until the breaker lets a probe through, when known. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options?: ScaleoutErrorOptions & { retryAfterMs?: number }) {
+    super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+
+/**
+ * A bulkhead refused work: every slot was busy and its queue was full.
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_BULKHEAD_FULL')) res.status(503).end();
+ * ```
+ */
+export class BulkheadFullError extends ScaleoutError {
+  readonly code = 'ERR_BULKHEAD_FULL' as const;
+}
+
+/**
+ * A retry was wanted but the retry budget of the upstream had no token
+ * left: the upstream is failing for many callers and retrying would only
+ * add load. `cause` is the error of the last attempt.
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_RETRY_BUDGET_EXHAUSTED')) metrics.shed.inc();
+ * ```
+ */
+export class RetryBudgetExhaustedError extends ScaleoutError {
+  readonly code = 'ERR_RETRY_BUDGET_EXHAUSTED' as const;
+}
+
+/**
+ * No instance of a service was available to call (none registered, or every
+ * instance already tried or ejected).
+ *
+ * @example
+ * ```ts
+ * throw new NoUpstreamError('no instance of "inventory" is available');
+ * ```
+ */
+export class NoUpstreamError extends ScaleoutError {
+  readonly code = 'ERR_NO_UPSTREAM' as const;
 }

@@ -25,6 +25,7 @@ export type { MemoryRegistryAdapterOptions } from './adapters/memory/registry.js
 export { MemoryRegistryAdapter, memoryRegistryAdapter } from './adapters/memory/registry.js';
 export * from './auth/index.js';
 export * from './cache/index.js';
+export * from './client/index.js';
 export type {
   CacheAdapter,
   CacheAdapterClearOptions,

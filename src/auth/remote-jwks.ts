@@ -1,5 +1,6 @@
 import { KeyObject, type webcrypto } from 'node:crypto';
 import { InvalidOptionsError, JwksFetchError, JwksNoMatchingKeyError } from '../errors.js';
+import { anySignal } from '../internal/abort.js';
 import { redactUrl } from '../internal/redact.js';
 import { SingleFlight } from '../internal/single-flight.js';
 import { durationOption } from '../internal/validate.js';
@@ -150,7 +151,16 @@ export class RemoteJwks {
   }
 
   async #load(): Promise<JwksEntry[]> {
-    const signal = AbortSignal.any([this.#closed.signal, AbortSignal.timeout(this.#timeoutMs)]);
+    // anySignal holds the timeout strongly (AbortSignal.any may let it be collected unfired).
+    const { signal, dispose } = anySignal(this.#closed.signal, AbortSignal.timeout(this.#timeoutMs));
+    try {
+      return await this.#fetchKeys(signal!);
+    } finally {
+      dispose();
+    }
+  }
+
+  async #fetchKeys(signal: AbortSignal): Promise<JwksEntry[]> {
     const res = await fetch(this.#url, {
       signal,
       headers: { accept: 'application/json' },

@@ -18,6 +18,12 @@ export type Backoff = (attempt: number) => number;
  * `[0, min(maxMs, baseMs * 2^attempt))`. Spreads retries of many clients so
  * they do not arrive together. Never returns more than `maxMs`, whatever the
  * attempt number.
+ *
+ * @example
+ * ```ts
+ * const backoff = fullJitterBackoff({ baseMs: 50, maxMs: 1_000 });
+ * await sleep(backoff(retryIndex));
+ * ```
  */
 export function fullJitterBackoff(options: BackoffOptions = {}): Backoff {
   const baseMs = options.baseMs ?? 100;

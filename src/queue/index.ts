@@ -10,6 +10,6 @@ export type {
   MessageQueueOptions,
   PublishOptions,
   QueueErrorEvent,
-  RetryEvent,
+  QueueRetryEvent,
 } from './message-queue-options.js';
 export { MESSAGE_QUEUE_DEFAULTS } from './message-queue-options.js';

@@ -162,10 +162,10 @@ export interface DeadLetter {
  *
  * @example
  * ```ts
- * queue.on('retry', (e: RetryEvent) => log.warn('retrying', { id: e.id, attempt: e.deliveryCount }));
+ * queue.on('retry', (e: QueueRetryEvent) => log.warn('retrying', { id: e.id, attempt: e.deliveryCount }));
  * ```
  */
-export interface RetryEvent {
+export interface QueueRetryEvent {
   /** The topic. */
   topic: string;
   /** The consumer group. */
@@ -236,7 +236,7 @@ export interface QueueErrorEvent {
  */
 export type MessageQueueEvents = {
   /** A handler failed; the message will be delivered again. */
-  retry: RetryEvent;
+  retry: QueueRetryEvent;
   /** A message was given up on. */
   'dead-letter': DeadLetterEvent;
   /** The back end failed to settle a message. */

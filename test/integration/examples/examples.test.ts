@@ -22,3 +22,17 @@ describe('examples', () => {
     expect(stdout).toContain('isAdmin is still undefined');
   });
 });
+
+describe('example: client', () => {
+  it('retries to the healthy instance, opens the broken one, never re-sends a POST without a key', () => {
+    const { status, stdout, stderr } = runExample('client');
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect(stdout.match(/answered by inventory-1/g)).toHaveLength(4);
+    expect(stdout).not.toContain('answered by inventory-2');
+    expect(stdout).toContain('breaker inventory-2: closed -> open');
+    expect(stdout).toContain('budget sent downstream <= 1000: true');
+    expect(stdout).toContain('failed with ERR_HTTP_STATUS after 1 attempt(s)');
+    expect(stdout).toContain('reserved by inventory-1');
+  });
+});

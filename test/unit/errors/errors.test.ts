@@ -1,12 +1,15 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
   AbortedError,
+  BulkheadFullError,
   CacheValueTooLargeError,
+  CircuitOpenError,
   ClosedError,
   ConnectionError,
   DeserializationError,
   DuplicateRegistrationError,
   ERROR_CODES,
+  HttpStatusError,
   InvalidArgumentError,
   InvalidOptionsError,
   isScaleoutError,
@@ -24,8 +27,10 @@ import {
   JwtUnsupportedHeaderError,
   NoInstancesError,
   NotRegisteredError,
+  NoUpstreamError,
   PublishRejectedError,
   QueueBufferFullError,
+  RetryBudgetExhaustedError,
   ScaleoutError,
   SerializationError,
   SessionConflictError,
@@ -64,6 +69,15 @@ const samples: ScaleoutError[] = [
   new JwksNoMatchingKeyError('kid'),
   new JwksFetchError('fetch'),
   new CacheValueTooLargeError('too large', 2_000_000, 1_048_576),
+  new HttpStatusError('503', {
+    response: { status: 503, headers: {}, data: null },
+    method: 'GET',
+    url: 'http://a/',
+  }),
+  new CircuitOpenError('open', { retryAfterMs: 5 }),
+  new BulkheadFullError('full'),
+  new RetryBudgetExhaustedError('budget'),
+  new NoUpstreamError('none'),
 ];
 
 describe('errors', () => {

@@ -1,0 +1,512 @@
+/**
+ * ServiceClient vs axios-retry and cockatiel, each at its defaults and tuned,
+ * against a real fake upstream on loopback: behaviour under faults (success
+ * rate, load amplification, duplicate side effects, slowest call, recovery
+ * after a restart), then overhead per call vs raw axios and breaker overhead.
+ */
+import { Agent } from 'node:http';
+import axios, {
+  type AxiosError,
+  type AxiosInstance,
+  type AxiosResponse,
+  type InternalAxiosRequestConfig,
+} from 'axios';
+import axiosRetry, { exponentialDelay, isIdempotentRequestError } from 'axios-retry';
+import {
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleAll,
+  handleWhen,
+  type IPolicy,
+  retry,
+  TimeoutStrategy,
+  timeout,
+  wrap,
+} from 'cockatiel';
+import { CircuitBreaker } from '../src/client/circuit-breaker.js';
+import { ServiceClient } from '../src/client/service-client.js';
+import { type FakeUpstream, startFakeUpstream } from '../test/helpers/fake-upstream.js';
+import type { BenchContext } from './lib.js';
+
+/** The tuned settings every library gets, as close to each other as each allows. */
+const TUNED = { attemptTimeoutMs: 500, deadlineMs: 1_500, retries: 2 };
+
+interface Contender {
+  get(path: string, signal: AbortSignal): Promise<unknown>;
+  post(path: string, body: unknown, signal: AbortSignal): Promise<unknown>;
+  close(): Promise<void>;
+}
+type Factory = (url: string) => Contender;
+
+/** Requests the clients tried to send (an interceptor counts them, including those refused at connect). */
+let sent = 0;
+
+function keepAliveAxios(url: string, timeoutMs = 0): { http: AxiosInstance; agent: Agent } {
+  const agent = new Agent({ keepAlive: true, maxSockets: 128 });
+  const http = axios.create({ baseURL: url, httpAgent: agent, timeout: timeoutMs });
+  http.interceptors.request.use((config) => {
+    sent++;
+    return config;
+  });
+  return { http, agent };
+}
+
+const transient = (err: unknown): boolean => {
+  const e = err as AxiosError;
+  if (e.code === 'ERR_CANCELED') return false;
+  const status = e.response?.status;
+  return status === undefined || status === 429 || status === 408 || (status >= 502 && status <= 504);
+};
+
+const contenders: Record<string, Factory> = {
+  'scaleout (defaults)': (url) => {
+    const { http, agent } = keepAliveAxios(url);
+    const c = new ServiceClient({ baseUrl: url }, { axios: http });
+    return {
+      get: (p, signal) => c.get(p, { signal }),
+      post: (p, body, signal) => c.post(p, body, { signal }),
+      close: async () => {
+        await c.close();
+        agent.destroy();
+      },
+    };
+  },
+  'scaleout (tuned)': (url) => {
+    const { http, agent } = keepAliveAxios(url);
+    const c = new ServiceClient(
+      { baseUrl: url },
+      {
+        axios: http,
+        attemptTimeoutMs: TUNED.attemptTimeoutMs,
+        deadlineMs: TUNED.deadlineMs,
+        retry: { maxAttempts: TUNED.retries + 1, backoff: { baseMs: 10, maxMs: 100 } },
+        breaker: { openMs: 1_000 },
+      },
+    );
+    return {
+      get: (p, signal) => c.get(p, { signal }),
+      post: (p, body, signal) => c.post(p, body, { signal }),
+      close: async () => {
+        await c.close();
+        agent.destroy();
+      },
+    };
+  },
+  'axios-retry (defaults)': (url) => {
+    const { http, agent } = keepAliveAxios(url);
+    axiosRetry(http);
+    return {
+      get: (p, signal) => http.get(p, { signal }),
+      post: (p, body, signal) => http.post(p, body, { signal }),
+      close: async () => agent.destroy(),
+    };
+  },
+  'axios-retry (tuned)': (url) => {
+    const { http, agent } = keepAliveAxios(url, TUNED.attemptTimeoutMs);
+    axiosRetry(http, {
+      retries: TUNED.retries,
+      retryDelay: (n, e) => exponentialDelay(n, e, 10),
+      retryCondition: (e) => isIdempotentRequestError(e) || e.response?.status === 429,
+      shouldResetTimeout: true,
+    });
+    return {
+      get: (p, signal) => http.get(p, { signal }),
+      post: (p, body, signal) => http.post(p, body, { signal }),
+      close: async () => agent.destroy(),
+    };
+  },
+  'cockatiel (defaults)': (url) => {
+    const { http, agent } = keepAliveAxios(url);
+    const policy = retry(handleAll, { maxAttempts: 3 });
+    return {
+      get: (p, signal) => policy.execute(({ signal: s }) => http.get(p, { signal: s }), signal),
+      post: (p, body, signal) => policy.execute(({ signal: s }) => http.post(p, body, { signal: s }), signal),
+      close: async () => agent.destroy(),
+    };
+  },
+  'cockatiel (tuned)': (url) => {
+    const { http, agent } = keepAliveAxios(url);
+    const breaker = circuitBreaker(handleWhen(transient), {
+      halfOpenAfter: 1_000,
+      breaker: new ConsecutiveBreaker(5),
+    });
+    const attempt = timeout(TUNED.attemptTimeoutMs, TimeoutStrategy.Cooperative);
+    const forGet: IPolicy = wrap(
+      retry(handleWhen(transient), {
+        maxAttempts: TUNED.retries,
+        backoff: new ExponentialBackoff({ initialDelay: 10, maxDelay: 100 }),
+      }),
+      breaker,
+      attempt,
+    );
+    const forPost: IPolicy = wrap(breaker, attempt); // a POST is not safe to retry
+    return {
+      get: (p, signal) => forGet.execute(({ signal: s }) => http.get(p, { signal: s }), signal),
+      post: (p, body, signal) =>
+        forPost.execute(({ signal: s }) => http.post(p, body, { signal: s }), signal),
+      close: async () => agent.destroy(),
+    };
+  },
+};
+
+/** Runs `calls` calls with `concurrency` workers; returns successes and per-call latencies. */
+async function drive(
+  calls: number,
+  concurrency: number,
+  call: (i: number, signal: AbortSignal) => Promise<unknown>,
+  guardMs = 5_000,
+): Promise<{ ok: number; latencies: number[]; gaveUp: number }> {
+  let next = 0;
+  let ok = 0;
+  let gaveUp = 0;
+  const latencies: number[] = [];
+  const worker = async () => {
+    while (next < calls) {
+      const i = next++;
+      const started = performance.now();
+      const guard = AbortSignal.timeout(guardMs);
+      try {
+        await call(i, guard);
+        ok++;
+      } catch {
+        if (guard.aborted) gaveUp++;
+      }
+      latencies.push(performance.now() - started);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { ok, latencies, gaveUp };
+}
+
+const pct = (n: number, d: number) => `${((100 * n) / d).toFixed(2)}%`;
+const fmt = (x: number) => Number(x.toFixed(3));
+
+export default async function clientBench(ctx: BenchContext): Promise<void> {
+  const up: FakeUpstream = await startFakeUpstream({ seed: 7 });
+  const scale = ctx.quick ? 0.25 : 1;
+  const names = Object.keys(contenders);
+  const fresh = async (patch: Parameters<FakeUpstream['set']>[0]) => {
+    up.set({
+      failRate: 0,
+      failNext: 0,
+      failStatus: 503,
+      retryAfter: undefined,
+      latencyMs: 0,
+      hang: false,
+      resetBeforeCommit: false,
+      resetAfterCommit: false,
+      resetAfterCommitRate: 0,
+      ...patch,
+    });
+    up.resetCounts();
+  };
+
+  // CLIENT_BENCH_ONLY=overhead skips the fault scenarios (for quick iterations on the hot path).
+  const faults = process.env.CLIENT_BENCH_ONLY !== 'overhead';
+  // 1. 5% of requests answer 503.
+  if (faults) {
+    const rows: Array<Record<string, string | number>> = [];
+    const calls = Math.round(4_000 * scale);
+    for (const name of names) {
+      const c = contenders[name]!(up.url);
+      await fresh({ failRate: 0.05 });
+      const r = await drive(calls, 8, (_, s) => c.get('/item', s));
+      rows.push({
+        client: name,
+        calls,
+        success: pct(r.ok, calls),
+        'load (attempts/call)': fmt(up.requests / calls),
+      });
+      await c.close();
+    }
+    ctx.note(
+      '5% of requests fail with 503 (GET, 8 concurrent callers); target >= 99.7% success, <= 1.08x load',
+      rows,
+    );
+  }
+
+  // 2. Upstream fully down (every request 503).
+  if (faults) {
+    const rows: Array<Record<string, string | number>> = [];
+    const calls = Math.round(2_000 * scale);
+    const withNoBreaker: Record<string, Factory> = {
+      ...contenders,
+      'scaleout (tuned, breaker off: budget only)': (url) => {
+        const c = new ServiceClient(
+          { baseUrl: url },
+          { retry: { maxAttempts: TUNED.retries + 1, backoff: { baseMs: 10, maxMs: 100 } }, breaker: false },
+        );
+        return {
+          get: (p, signal) => c.get(p, { signal }),
+          post: (p, body, signal) => c.post(p, body, { signal }),
+          close: () => c.close(),
+        };
+      },
+    };
+    for (const [name, make] of Object.entries(withNoBreaker)) {
+      const c = make(up.url);
+      await fresh({ failRate: 1 });
+      const started = performance.now();
+      await drive(calls, 8, (_, s) => c.get('/item', s));
+      rows.push({
+        client: name,
+        calls,
+        'attempts/call': fmt(up.requests / calls),
+        'wall ms': Math.round(performance.now() - started),
+      });
+      await c.close();
+    }
+    ctx.note('Upstream 100% down (every request 503); target <= 1.15 attempts per call', rows);
+  }
+
+  // 3. POST, connection reset after the server committed (20% of POSTs), no idempotency key.
+  if (faults) {
+    const rows: Array<Record<string, string | number>> = [];
+    const calls = Math.round(400 * scale);
+    for (const name of names) {
+      const c = contenders[name]!(up.url);
+      await fresh({ resetAfterCommitRate: 0.2 });
+      const r = await drive(calls, 4, (i, s) => c.post('/orders', { op: `op-${i}` }, s));
+      const committed = [...up.commits.values()].reduce((a, b) => a + b, 0);
+      rows.push({
+        client: name,
+        posts: calls,
+        'caller saw success': pct(r.ok, calls),
+        'side effects committed': committed,
+        'ops committed twice or more': up.duplicateCommits(),
+      });
+      await c.close();
+    }
+    {
+      // The safe way to retry a POST: an idempotency key the server dedupes on.
+      const c = new ServiceClient({ baseUrl: up.url }, { retry: { backoff: { baseMs: 10, maxMs: 100 } } });
+      await fresh({ resetAfterCommitRate: 0.2 });
+      const r = await drive(calls, 4, (i, s) =>
+        c.post('/orders', { op: `op-${i}` }, { signal: s, idempotencyKey: `key-${i}` }),
+      );
+      rows.push({
+        client: 'scaleout (defaults) + idempotencyKey',
+        posts: calls,
+        'caller saw success': pct(r.ok, calls),
+        'side effects committed': [...up.commits.values()].reduce((a, b) => a + b, 0),
+        'ops committed twice or more': up.duplicateCommits(),
+      });
+      await c.close();
+    }
+    ctx.note(
+      'POST with the connection reset after commit (20% of POSTs); target 0 duplicate side effects',
+      rows,
+    );
+  }
+
+  // 4. Upstream hangs: how long can the slowest call take?
+  if (faults) {
+    const rows: Array<Record<string, string | number>> = [];
+    const calls = ctx.quick ? 8 : 24;
+    const guardMs = 3_000;
+    for (const name of names) {
+      const c = contenders[name]!(up.url);
+      await fresh({ hang: true });
+      const r = await drive(calls, 4, (_, s) => c.get('/item', s), guardMs);
+      const slowest = Math.max(...r.latencies);
+      const budget: Record<string, string | number> = {
+        'scaleout (defaults)': '10000 (default deadlineMs)',
+        'scaleout (tuned)': TUNED.deadlineMs,
+        'axios-retry (defaults)': 'none',
+        'axios-retry (tuned)': `${TUNED.attemptTimeoutMs} per attempt, ${TUNED.retries} retries`,
+        'cockatiel (defaults)': 'none',
+        'cockatiel (tuned)': `${TUNED.attemptTimeoutMs} per attempt, ${TUNED.retries} retries`,
+      };
+      rows.push({
+        client: name,
+        'time budget (ms)': budget[name] ?? '',
+        'slowest call (ms)': r.gaveUp > 0 ? `>${guardMs} (bench gave up)` : Math.round(slowest),
+        'over deadline by (ms)':
+          name === 'scaleout (tuned)' && r.gaveUp === 0 ? Math.round(slowest - TUNED.deadlineMs) : '',
+        attempts: up.requests,
+      });
+      await c.close();
+    }
+    {
+      const c = new ServiceClient({ baseUrl: up.url });
+      await fresh({ hang: true });
+      const r = await drive(
+        calls,
+        4,
+        (_, s) => c.get('/item', { signal: s, deadlineMs: TUNED.deadlineMs }),
+        guardMs,
+      );
+      const slowest = Math.max(...r.latencies);
+      rows.push({
+        client: `scaleout (defaults) + call deadlineMs ${TUNED.deadlineMs}`,
+        'time budget (ms)': TUNED.deadlineMs,
+        'slowest call (ms)': Math.round(slowest),
+        'over deadline by (ms)': Math.round(slowest - TUNED.deadlineMs),
+        attempts: up.requests,
+      });
+      await c.close();
+    }
+    ctx.note('Upstream hangs (never answers); target: slowest call <= deadline + 20 ms', rows);
+  }
+
+  // 5. Upstream killed for 1.5 s, then restarted: load during the outage and the recovery ramp.
+  if (faults) {
+    const rows: Array<Record<string, string | number>> = [];
+    const outageMs = ctx.quick ? 600 : 1_500;
+    const afterMs = ctx.quick ? 1_500 : 3_000;
+    const bucketMs = 500;
+    for (const name of names) {
+      const c = contenders[name]!(up.url);
+      await fresh({});
+      let stop = false;
+      let revivedAt = Number.POSITIVE_INFINITY;
+      let killedAt = Number.POSITIVE_INFINITY;
+      let firstSuccessAfterRevive = Number.NaN;
+      let outageCalls = 0;
+      const buckets = Array.from({ length: Math.ceil(afterMs / bucketMs) }, () => ({ ok: 0, all: 0 }));
+      const worker = async () => {
+        while (!stop) {
+          const startedAt = performance.now();
+          let ok = false;
+          try {
+            await c.get('/item', AbortSignal.timeout(2_000));
+            ok = true;
+          } catch {}
+          const t = performance.now();
+          if (startedAt < revivedAt) {
+            if (startedAt >= killedAt) outageCalls++;
+          } else {
+            const b = buckets[Math.floor((startedAt - revivedAt) / bucketMs)];
+            if (b !== undefined) {
+              b.all++;
+              if (ok) b.ok++;
+            }
+            if (ok && Number.isNaN(firstSuccessAfterRevive)) firstSuccessAfterRevive = t - revivedAt;
+          }
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      };
+      const workers = Array.from({ length: 4 }, worker);
+      await new Promise((r) => setTimeout(r, 200));
+      await up.kill();
+      killedAt = performance.now();
+      up.resetCounts();
+      const sentBefore = sent;
+      await new Promise((r) => setTimeout(r, outageMs));
+      const outageAttempts = sent - sentBefore;
+      await up.revive();
+      revivedAt = performance.now();
+      await new Promise((r) => setTimeout(r, afterMs));
+      stop = true;
+      await Promise.all(workers);
+      const row: Record<string, string | number> = {
+        client: name,
+        'calls during outage': outageCalls,
+        'attempts sent during outage': outageAttempts,
+        'attempts per call': fmt(outageAttempts / Math.max(1, outageCalls)),
+        'first success after restart (ms)': Number.isNaN(firstSuccessAfterRevive)
+          ? 'none'
+          : Math.round(firstSuccessAfterRevive),
+      };
+      buckets.forEach((b, i) => {
+        row[`ok ${(i * bucketMs) / 1000}-${((i + 1) * bucketMs) / 1000}s`] =
+          b.all === 0 ? '-' : pct(b.ok, b.all);
+      });
+      rows.push(row);
+      await c.close();
+    }
+    ctx.note(
+      `Upstream killed for ${outageMs} ms, then restarted: success per ${bucketMs} ms after the restart`,
+      rows,
+    );
+  }
+
+  // 6. Overhead per call on loopback keep-alive (healthy upstream).
+  await fresh({});
+  {
+    const raw = keepAliveAxios(up.url);
+    const ours = new ServiceClient({ baseUrl: up.url });
+    const ar = keepAliveAxios(up.url);
+    axiosRetry(ar.http);
+    const ck = keepAliveAxios(up.url);
+    const ckPolicy = wrap(
+      retry(handleAll, { maxAttempts: 2 }),
+      circuitBreaker(handleAll, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(5) }),
+      timeout(2_000, TimeoutStrategy.Cooperative),
+    );
+    await ctx.compare(
+      'GET on loopback keep-alive, one call at a time',
+      {
+        'raw axios': () => raw.http.get('/item'),
+        'scaleout ServiceClient': () => ours.get('/item'),
+        'axios-retry (defaults)': () => ar.http.get('/item'),
+        'cockatiel retry+breaker+timeout': () =>
+          ckPolicy.execute(({ signal }) => ck.http.get('/item', { signal })),
+      },
+      { baseline: 'raw axios', rounds: 9 },
+    );
+    raw.agent.destroy();
+    ar.agent.destroy();
+    ck.agent.destroy();
+    await ours.close();
+  }
+
+  // 6b. The same without I/O: an axios adapter that answers at once isolates the CPU each layer adds.
+  {
+    const adapter = async (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => ({
+      data: { ok: true },
+      status: 200,
+      statusText: 'OK',
+      headers: {},
+      config,
+    });
+    const make = () => axios.create({ baseURL: 'http://in-memory.test', adapter });
+    const raw = make();
+    const ours = new ServiceClient({ baseUrl: 'http://in-memory.test' }, { axios: make() });
+    const ar = make();
+    axiosRetry(ar);
+    const ck = make();
+    const ckPolicy = wrap(
+      retry(handleAll, { maxAttempts: 2 }),
+      circuitBreaker(handleAll, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(5) }),
+      timeout(2_000, TimeoutStrategy.Cooperative),
+    );
+    await ctx.compare(
+      'GET through an in-memory axios adapter (no I/O): CPU added per call',
+      {
+        'raw axios': () => raw.get('/item'),
+        'scaleout ServiceClient': () => ours.get('/item'),
+        'axios-retry (defaults)': () => ar.get('/item'),
+        'cockatiel retry+breaker+timeout': () =>
+          ckPolicy.execute(({ signal }) => ck.get('/item', { signal })),
+      },
+      { baseline: 'raw axios', rounds: 7 },
+    );
+    await ours.close();
+  }
+
+  // 7. Breaker overhead per call (no I/O).
+  {
+    const ours = new CircuitBreaker();
+    const theirs = circuitBreaker(handleAll, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(5) });
+    const work = async () => 1;
+    await ctx.compare(
+      'circuit breaker around an async call (closed state)',
+      {
+        'direct async call': () => work(),
+        'scaleout CircuitBreaker.execute': () => ours.execute(work),
+        'scaleout acquire + release (as ServiceClient uses it)': async () => {
+          const permit = ours.acquire();
+          const v = await work();
+          ours.release(permit, 'success');
+          return v;
+        },
+        'cockatiel circuitBreaker.execute': () => theirs.execute(work),
+      },
+      { baseline: 'direct async call' },
+    );
+  }
+
+  await up.close();
+}

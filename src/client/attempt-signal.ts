@@ -1,0 +1,57 @@
+type AbortListener = (this: AttemptSignal, event: { type: 'abort'; target: AttemptSignal }) => void;
+
+/**
+ * @internal A minimal abort signal for one attempt, in the shape axios
+ * documents for `signal` (its `GenericAbortSignal`): `aborted`, `reason`,
+ * `addEventListener` / `removeEventListener`. Node's `AbortController` costs
+ * microseconds per listener added and removed (EventTarget), which is a
+ * measurable share of a keep-alive loopback call; this costs an array push.
+ * It never leaves the client except as axios's `config.signal`.
+ */
+export class AttemptSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  onabort: ((event: { type: 'abort' }) => void) | null = null;
+  #listeners: AbortListener[] | undefined;
+
+  addEventListener(type: string, listener: AbortListener): void {
+    if (type !== 'abort') return;
+    if (this.#listeners === undefined) this.#listeners = [listener];
+    else this.#listeners.push(listener);
+  }
+
+  removeEventListener(type: string, listener: AbortListener): void {
+    if (type !== 'abort' || this.#listeners === undefined) return;
+    const i = this.#listeners.indexOf(listener);
+    if (i !== -1) this.#listeners.splice(i, 1);
+  }
+
+  /** Fires once: marks the signal aborted with `reason` and calls every listener (their errors are swallowed). */
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const event = { type: 'abort' as const, target: this };
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    if (listeners !== undefined) {
+      for (const listener of listeners) {
+        try {
+          listener.call(this, event);
+        } catch {
+          // a listener's failure must not stop the others
+        }
+      }
+    }
+    try {
+      this.onabort?.(event);
+    } catch {
+      // same
+    }
+  }
+
+  /** Seen as an `AbortSignal` by code that only reads `aborted`/`reason` and adds listeners. */
+  asAbortSignal(): AbortSignal {
+    return this as unknown as AbortSignal;
+  }
+}

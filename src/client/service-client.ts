@@ -1,0 +1,766 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import {
+  ClosedError,
+  ConnectionError,
+  HttpStatusError,
+  InvalidArgumentError,
+  InvalidOptionsError,
+  isScaleoutError,
+  NoUpstreamError,
+  TimeoutError,
+} from '../errors.js';
+import { abortedError } from '../internal/abort.js';
+import { TypedEmitter } from '../internal/events.js';
+import { LruMap } from '../internal/lru.js';
+import { redactUrl } from '../internal/redact.js';
+import { durationOption, keyArgument } from '../internal/validate.js';
+import { type Clock, type Logger, systemClock } from '../types.js';
+import { AttemptSignal } from './attempt-signal.js';
+import { Bulkhead } from './bulkhead.js';
+import { CircuitBreaker, type CircuitPermit, type CircuitStateChange } from './circuit-breaker.js';
+import { DEADLINE_HEADER } from './deadline.js';
+import { parseRetryAfterMs } from './retry-after.js';
+import { RetryPolicy } from './retry-policy.js';
+import {
+  SERVICE_CLIENT_DEFAULTS,
+  type ServiceClientOptions,
+  type ServiceClientTarget,
+} from './service-client-options.js';
+import {
+  type AttemptOutcome,
+  isFailureOutcome,
+  type UpstreamInstance,
+  type UpstreamSource,
+} from './upstream-source.js';
+
+/**
+ * Per-call options: an axios request config plus the resilience settings of
+ * this call.
+ *
+ * @example
+ * ```ts
+ * const config: ServiceRequestConfig = { idempotencyKey: orderId, deadlineMs: 1_500 };
+ * ```
+ */
+export interface ServiceRequestConfig<D = unknown> extends AxiosRequestConfig<D> {
+  /** Makes a POST/PATCH retryable; sent as the `Idempotency-Key` header. */
+  idempotencyKey?: string;
+  /** Time limit of this call, in ms (overrides `deadlineMs` of the client). */
+  deadlineMs?: number;
+  /** Absolute deadline, epoch ms (from {@link readDeadline} of an incoming request); the earlier one wins. */
+  deadlineAt?: number | undefined;
+  /** Time limit of each attempt of this call, in ms. */
+  attemptTimeoutMs?: number;
+}
+
+/**
+ * The events of a {@link ServiceClient}.
+ *
+ * @example
+ * ```ts
+ * client.on('breakerStateChange', (e) => log.warn(`${e.instanceId}: ${e.from} -> ${e.to}`));
+ * ```
+ */
+export type ServiceClientEvents = {
+  /** An attempt ended (any outcome). */
+  attempt: AttemptEvent;
+  /** A retry is about to wait `delayMs`, then be sent. */
+  retry: ClientRetryEvent;
+  /** The circuit breaker of an instance changed state. */
+  breakerStateChange: BreakerStateChangeEvent;
+  /** A retry was refused by the retry budget. */
+  retryBudgetExhausted: CallEvent;
+};
+
+/**
+ * Fields every event of a call carries.
+ *
+ * @example
+ * ```ts
+ * const label = (e: CallEvent) => `${e.service} ${e.method} ${e.url}`;
+ * ```
+ */
+export interface CallEvent {
+  /** The service name (or redacted base URL). */
+  service: string;
+  /** The request method, upper case. */
+  method: string;
+  /** The request path, without its query string. */
+  url: string;
+}
+
+/**
+ * Payload of the `attempt` event.
+ *
+ * @example
+ * ```ts
+ * client.on('attempt', (e: AttemptEvent) => histogram.observe({ outcome: e.outcome }, e.latencyMs));
+ * ```
+ */
+export interface AttemptEvent extends CallEvent {
+  /** The instance called. */
+  instanceId: string;
+  /** 1 for the first attempt of the call. */
+  attempt: number;
+  /** How it ended. */
+  outcome: AttemptOutcome;
+  /** The HTTP status, when an answer arrived. */
+  status: number | undefined;
+  /** Time from sending to the end of the attempt, in ms. */
+  latencyMs: number;
+}
+
+/**
+ * Payload of the `retry` event.
+ *
+ * @example
+ * ```ts
+ * client.on('retry', (e: ClientRetryEvent) => log.info(`retry ${e.attempt} in ${e.delayMs} ms (${e.errorCode})`));
+ * ```
+ */
+export interface ClientRetryEvent extends CallEvent {
+  /** The number of the attempt about to be made (2 for the first retry). */
+  attempt: number;
+  /** The wait before it, in ms (backoff, or Retry-After when longer). */
+  delayMs: number;
+  /** The `code` of the error that caused the retry. */
+  errorCode: string;
+}
+
+/**
+ * Payload of the `breakerStateChange` event.
+ *
+ * @example
+ * ```ts
+ * client.on('breakerStateChange', (e: BreakerStateChangeEvent) => log.warn(`${e.instanceId} ${e.to}`));
+ * ```
+ */
+export interface BreakerStateChangeEvent extends CircuitStateChange {
+  /** The service name (or redacted base URL). */
+  service: string;
+  /** The instance whose breaker changed. */
+  instanceId: string;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+]);
+const NEVER = new AbortController().signal;
+const EMPTY: ServiceRequestConfig = Object.freeze({});
+const NO_IDS: readonly string[] = [];
+
+function dataOf(response: AxiosResponse): unknown {
+  return response.data;
+}
+
+/** What the client remembers about a failed attempt's error, for the retry decision. */
+interface Failure {
+  method: string;
+  url: string;
+  outcome: AttemptOutcome;
+  retryable: boolean;
+  retryAfterMs: number | undefined;
+}
+
+interface Picked {
+  instance: UpstreamInstance;
+  breaker: CircuitBreaker | undefined;
+  permit: CircuitPermit;
+}
+
+interface CallState {
+  readonly startedAt: number;
+  /** The URL path without its query string: what messages and events show (queries may hold secrets). */
+  readonly path: string;
+  readonly method: string;
+  readonly url: string;
+  readonly config: ServiceRequestConfig;
+  readonly deadlineAt: number;
+  readonly attemptTimeoutMs: number;
+  readonly idempotencyKey: string | undefined;
+  readonly replayable: boolean;
+  readonly data: unknown;
+  tried: Set<string> | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * An HTTP client for calling other services that absorbs transient faults
+ * without making an outage worse: keep-alive connection pooling, a
+ * per-attempt timeout inside an overall deadline (propagated downstream in
+ * {@link DEADLINE_HEADER}), retries with capped full-jitter backoff only
+ * when safe (idempotent methods, or POST/PATCH with an idempotency key),
+ * `Retry-After`, a retry budget per upstream, a circuit breaker per
+ * instance and a bulkhead per upstream. With a registry, every retry goes to
+ * another instance and every attempt's result is reported back.
+ *
+ * @example
+ * ```ts
+ * const inventory = new ServiceClient({ service: 'inventory', registry }, { deadlineMs: 2_000 });
+ * const stock = await inventory.post<{ ok: boolean }>('/check', { items }, { idempotencyKey: orderId });
+ * await inventory.close();
+ * ```
+ */
+export class ServiceClient {
+  /** The service name (the base URL when constructed with one). */
+  readonly service: string;
+  readonly #source: UpstreamSource | undefined;
+  readonly #fixed: UpstreamInstance | undefined;
+  readonly #axios: AxiosInstance;
+  readonly #ownAxios: boolean;
+  readonly #logger: Logger | undefined;
+  readonly #agents: { httpAgent: HttpAgent; httpsAgent: HttpsAgent } | undefined;
+  readonly #attemptTimeoutMs: number;
+  readonly #deadlineMs: number;
+  readonly #retryOnStatus: ReadonlySet<number>;
+  readonly #retry: RetryPolicy;
+  readonly #bulkhead: Bulkhead | undefined;
+  readonly #breakerOptions: ServiceClientOptions['breaker'];
+  readonly #breakers = new LruMap<string, CircuitBreaker>({
+    maxEntries: SERVICE_CLIENT_DEFAULTS.maxInstances,
+  });
+  readonly #events: TypedEmitter<ServiceClientEvents>;
+  readonly #failures = new WeakMap<object, Failure>();
+  readonly #clock: Clock;
+  #fixedBreaker: CircuitBreaker | undefined;
+  #closed = false;
+
+  constructor(target: ServiceClientTarget, options: ServiceClientOptions = {}) {
+    const d = SERVICE_CLIENT_DEFAULTS;
+    if (typeof target !== 'object' || target === null) {
+      throw new InvalidOptionsError('target must be { baseUrl } or { service, registry }', {
+        option: 'target',
+      });
+    }
+    if ('baseUrl' in target) {
+      let parsed: URL;
+      try {
+        parsed = new URL(target.baseUrl);
+      } catch {
+        throw new InvalidOptionsError('baseUrl must be an absolute http(s) URL', { option: 'baseUrl' });
+      }
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+        throw new InvalidOptionsError('baseUrl must be an absolute http(s) URL', { option: 'baseUrl' });
+      }
+      this.service = redactUrl(target.baseUrl);
+      this.#fixed = { id: parsed.origin, url: target.baseUrl };
+    } else if ('service' in target) {
+      if (typeof target.service !== 'string' || target.service === '') {
+        throw new InvalidOptionsError('service must be a non-empty string', { option: 'service' });
+      }
+      if (typeof target.registry?.pick !== 'function') {
+        throw new InvalidOptionsError('registry must have a pick(service, { exclude }) method', {
+          option: 'registry',
+        });
+      }
+      this.service = target.service;
+      this.#source = target.registry;
+    } else {
+      throw new InvalidOptionsError('target must be { baseUrl } or { service, registry }', {
+        option: 'target',
+      });
+    }
+    this.#attemptTimeoutMs = durationOption(
+      'attemptTimeoutMs',
+      options.attemptTimeoutMs ?? d.attemptTimeoutMs,
+    );
+    this.#deadlineMs = durationOption('deadlineMs', options.deadlineMs ?? d.deadlineMs);
+    const retryOnStatus = options.retry?.retryOnStatus ?? d.retryOnStatus;
+    if (
+      !Array.isArray(retryOnStatus) ||
+      retryOnStatus.some((s) => !Number.isInteger(s) || s < 100 || s > 599)
+    ) {
+      throw new InvalidOptionsError('retry.retryOnStatus must be a list of HTTP statuses', {
+        option: 'retry.retryOnStatus',
+      });
+    }
+    this.#retryOnStatus = new Set(retryOnStatus);
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger;
+    this.#events = new TypedEmitter(options.logger);
+    this.#retry = new RetryPolicy({
+      maxAttempts: options.retry?.maxAttempts ?? d.maxAttempts,
+      backoff: options.retry?.backoff ?? d.backoff,
+      budget: options.retryBudget === false ? false : { ...options.retryBudget, clock: this.#clock },
+      shouldRetry: (err) => this.#failures.get(err as object)?.retryable === true,
+      retryAfterMs: (err) => this.#failures.get(err as object)?.retryAfterMs,
+      onRetry: (info) => {
+        const failure = this.#failures.get(info.error as object);
+        if (failure === undefined || !this.#events.has('retry')) return;
+        this.#events.emit('retry', {
+          service: this.service,
+          method: failure.method,
+          url: failure.url,
+          attempt: info.attempt,
+          delayMs: info.delayMs,
+          errorCode: (info.error as { code?: string }).code ?? 'unknown',
+        });
+      },
+      clock: this.#clock,
+    });
+    this.#bulkhead = options.bulkhead === false ? undefined : new Bulkhead(options.bulkhead);
+    this.#breakerOptions = options.breaker ?? {};
+    if (this.#breakerOptions !== false) new CircuitBreaker(this.#breakerOptions); // validates now
+    if (this.#fixed !== undefined) this.#fixedBreaker = this.#breakerFor(this.#fixed.id);
+    const maxSockets = options.maxSockets ?? d.maxSockets;
+    if (!Number.isInteger(maxSockets) || maxSockets < 1) {
+      throw new InvalidOptionsError('maxSockets must be an integer >= 1', { option: 'maxSockets' });
+    }
+    const given = options.axios;
+    this.#ownAxios = given === undefined;
+    this.#agents =
+      given === undefined ||
+      (given.defaults.httpAgent === undefined && given.defaults.httpsAgent === undefined)
+        ? {
+            httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+            httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+          }
+        : undefined;
+    this.#axios = given ?? axios.create({ ...this.#agents, validateStatus: null });
+  }
+
+  /** Subscribes to an event; returns a function that unsubscribes. */
+  on<K extends keyof ServiceClientEvents & string>(
+    event: K,
+    listener: (payload: ServiceClientEvents[K]) => void,
+  ): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** Unsubscribes a listener added with {@link on}. */
+  off<K extends keyof ServiceClientEvents & string>(
+    event: K,
+    listener: (payload: ServiceClientEvents[K]) => void,
+  ): void {
+    this.#events.off(event, listener);
+  }
+
+  /** The state of the circuit breaker of an instance (`closed` if it has none yet). */
+  breakerState(instanceId?: string): 'closed' | 'open' | 'half-open' {
+    const id = instanceId ?? this.#fixed?.id;
+    if (id === undefined) return 'closed';
+    return this.#breakers.get(id)?.state ?? 'closed';
+  }
+
+  /** GET `url`; resolves to the response body. */
+  get<T = unknown>(url: string, config?: ServiceRequestConfig): Promise<T> {
+    return this.#data(this.#call('GET', url, undefined, config));
+  }
+
+  /** DELETE `url`; resolves to the response body. */
+  delete<T = unknown>(url: string, config?: ServiceRequestConfig): Promise<T> {
+    return this.#data(this.#call('DELETE', url, undefined, config));
+  }
+
+  /** POST `data` to `url`. Retried only with an `idempotencyKey`. */
+  post<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
+    return this.#data(this.#call('POST', url, data, config as ServiceRequestConfig | undefined));
+  }
+
+  /** PUT `data` to `url`; resolves to the response body. */
+  put<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
+    return this.#data(this.#call('PUT', url, data, config as ServiceRequestConfig | undefined));
+  }
+
+  /** PATCH `data` to `url`. Retried only with an `idempotencyKey`. */
+  patch<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
+    return this.#data(this.#call('PATCH', url, data, config as ServiceRequestConfig | undefined));
+  }
+
+  /** Sends a request described by an axios config; resolves to the response body. */
+  request<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<T> {
+    return this.#data(this.requestResponse<T, D>(config));
+  }
+
+  /** Like {@link request}, but resolves to the whole axios response (status, headers, data). */
+  requestResponse<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<AxiosResponse<T, D>> {
+    const c = config as ServiceRequestConfig;
+    return this.#call(c.method ?? 'GET', c.url ?? '', c.data, c) as Promise<AxiosResponse<T, D>>;
+  }
+
+  #data<T>(response: Promise<AxiosResponse>): Promise<T> {
+    return response.then(dataOf) as Promise<T>;
+  }
+
+  async #call(
+    method: string,
+    url: string,
+    data: unknown,
+    config: ServiceRequestConfig | undefined,
+  ): Promise<AxiosResponse> {
+    if (this.#closed) throw new ClosedError('ServiceClient is closed');
+    const state = this.#callState(method, url, data, config ?? EMPTY);
+    try {
+      const response = await this.#retry.execute(
+        (ctx) => this.#attempt(state, ctx.attempt),
+        state.signal ?? NEVER,
+        state.deadlineAt,
+      );
+      return response;
+    } catch (err) {
+      if (isScaleoutError(err, 'ERR_RETRY_BUDGET_EXHAUSTED') && this.#events.has('retryBudgetExhausted')) {
+        this.#events.emit('retryBudgetExhausted', {
+          service: this.service,
+          method: state.method,
+          url: state.path,
+        });
+      }
+      throw err;
+    }
+  }
+
+  /** Destroys the sockets of the agents the client created; later calls throw `ClosedError`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#agents?.httpAgent.destroy();
+    this.#agents?.httpsAgent.destroy();
+    this.#events.clear();
+  }
+
+  /** Same as {@link close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #callState(rawMethod: string, url: string, data: unknown, config: ServiceRequestConfig): CallState {
+    const method = rawMethod.toUpperCase();
+    if (typeof url !== 'string') throw new InvalidArgumentError('url must be a string', { argument: 'url' });
+    const now = this.#clock.now();
+    const deadlineMs =
+      config.deadlineMs === undefined ? this.#deadlineMs : durationOption('deadlineMs', config.deadlineMs);
+    let deadlineAt = now + deadlineMs;
+    if (config.deadlineAt !== undefined) {
+      if (typeof config.deadlineAt !== 'number' || Number.isNaN(config.deadlineAt)) {
+        throw new InvalidArgumentError('deadlineAt must be epoch milliseconds', { argument: 'deadlineAt' });
+      }
+      deadlineAt = Math.min(deadlineAt, config.deadlineAt);
+    }
+    const attemptTimeoutMs =
+      config.attemptTimeoutMs === undefined
+        ? this.#attemptTimeoutMs
+        : durationOption('attemptTimeoutMs', config.attemptTimeoutMs);
+    const headerKey = headerValue(config.headers, 'idempotency-key');
+    const idempotencyKey =
+      config.idempotencyKey === undefined
+        ? headerKey
+        : keyArgument('idempotencyKey', config.idempotencyKey, 255);
+    const signal = config.signal as AbortSignal | undefined;
+    if (signal?.aborted) throw abortedError(signal);
+    const q = url.search(/[?#]/);
+    return {
+      startedAt: now,
+      path: q === -1 ? url : url.slice(0, q),
+      method,
+      url,
+      config,
+      deadlineAt,
+      attemptTimeoutMs,
+      idempotencyKey,
+      replayable: IDEMPOTENT.has(method) || idempotencyKey !== undefined,
+      data,
+      tried: undefined,
+      signal,
+    };
+  }
+
+  #pick(state: CallState): Picked | Promise<Picked> {
+    const fixed = this.#fixed;
+    if (fixed !== undefined) {
+      const breaker = this.#fixedBreaker;
+      return { instance: fixed, breaker, permit: breaker === undefined ? 'closed' : breaker.acquire() };
+    }
+    return this.#pickFromSource(state);
+  }
+
+  async #pickFromSource(state: CallState): Promise<Picked> {
+    let lastOpen: unknown;
+    const exclude = new Set(state.tried ?? NO_IDS);
+    for (let i = 0; i < 16; i++) {
+      const instance = await this.#source!.pick(this.service, { exclude });
+      if (instance === undefined) break;
+      const breaker = this.#breakerFor(instance.id);
+      if (breaker === undefined) return { instance, breaker, permit: 'closed' };
+      try {
+        return { instance, breaker, permit: breaker.acquire() };
+      } catch (err) {
+        lastOpen = err;
+        if (exclude.has(instance.id)) break;
+        exclude.add(instance.id);
+      }
+    }
+    if (lastOpen !== undefined) throw lastOpen;
+    throw new NoUpstreamError(`no instance of "${this.service}" is available`);
+  }
+
+  #breakerFor(id: string): CircuitBreaker | undefined {
+    if (this.#breakerOptions === false) return undefined;
+    let breaker = this.#breakers.get(id);
+    if (breaker === undefined) {
+      breaker = new CircuitBreaker({
+        ...this.#breakerOptions,
+        clock: this.#clock,
+        onStateChange: (change) =>
+          this.#events.emit('breakerStateChange', { ...change, service: this.service, instanceId: id }),
+      });
+      this.#breakers.set(id, breaker);
+    }
+    return breaker;
+  }
+
+  async #attempt(state: CallState, attempt: number): Promise<AxiosResponse> {
+    const remaining = state.deadlineAt - this.#clock.now();
+    if (remaining <= 0) throw this.#deadlineError(state);
+    const byDeadline = remaining <= state.attemptTimeoutMs;
+    const timeoutMs = byDeadline ? Math.max(1, Math.floor(remaining)) : state.attemptTimeoutMs;
+
+    const controller = new AttemptSignal();
+    const attemptSignal = controller.asAbortSignal();
+    const timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
+    timer.unref();
+    const callSignal = state.signal;
+    const onCallAbort = () => controller.abort(callSignal?.reason);
+    callSignal?.addEventListener('abort', onCallAbort, { once: true });
+
+    let releaseSlot: (() => void) | undefined;
+    let picked: Picked;
+    try {
+      if (this.#bulkhead !== undefined) {
+        const slot = this.#bulkhead.acquire(attemptSignal);
+        releaseSlot = typeof slot === 'function' ? slot : await slot;
+      }
+      const pick = this.#pick(state);
+      picked = pick instanceof Promise ? await pick : pick;
+    } catch (err) {
+      clearTimeout(timer);
+      callSignal?.removeEventListener('abort', onCallAbort);
+      releaseSlot?.();
+      if (controller.reason === TIMEOUT) throw this.#timeoutError(state, byDeadline, timeoutMs, false);
+      throw err;
+    }
+    const { instance, breaker, permit } = picked;
+    if (this.#source !== undefined) {
+      if (state.tried === undefined) state.tried = new Set();
+      state.tried.add(instance.id);
+    }
+    const source = this.#source;
+    if (source?.onAttemptStart !== undefined) {
+      try {
+        source.onAttemptStart(this.service, instance.id);
+      } catch (err) {
+        this.#logger?.error?.('registry onAttemptStart threw', { service: this.service, error: String(err) });
+      }
+    }
+    const config = state.config;
+    const headers: Record<string, unknown> = { ...(config.headers as Record<string, unknown> | undefined) };
+    headers[DEADLINE_HEADER] = String(timeoutMs);
+    if (state.idempotencyKey !== undefined) headers['Idempotency-Key'] = state.idempotencyKey;
+    const started = this.#clock.monotonic();
+    let outcome: AttemptOutcome;
+    let status: number | undefined;
+    let result: AxiosResponse | undefined;
+    let error: Error;
+    try {
+      const request: AxiosRequestConfig = {
+        ...config,
+        url: state.url,
+        method: state.method,
+        baseURL: instance.url,
+        headers: headers as AxiosRequestConfig['headers'],
+        signal: controller,
+      };
+      if (state.data !== undefined) request.data = state.data;
+      // Our own instance has the agents and `validateStatus: null` as defaults.
+      if (!this.#ownAxios || config.validateStatus !== undefined) request.validateStatus = null;
+      if (!this.#ownAxios && this.#agents !== undefined && config.httpAgent === undefined) {
+        request.httpAgent = this.#agents.httpAgent;
+        request.httpsAgent = this.#agents.httpsAgent;
+      }
+      const response = await this.#axios.request(request);
+      status = response.status;
+      outcome = statusOutcome(status);
+      const accept = config.validateStatus ?? defaultValidateStatus;
+      if (accept(status)) {
+        result = response;
+        error = undefined as never;
+      } else {
+        error = this.#statusError(state, instance, response, outcome);
+      }
+    } catch (err) {
+      ({ outcome, error } = this.#networkError(state, instance, err, attemptSignal, byDeadline, timeoutMs));
+    } finally {
+      clearTimeout(timer);
+      callSignal?.removeEventListener('abort', onCallAbort);
+    }
+    const latencyMs = this.#clock.monotonic() - started;
+    releaseSlot?.();
+    if (source?.onAttemptEnd !== undefined) {
+      try {
+        source.onAttemptEnd(this.service, instance.id, { outcome, latencyMs, status });
+      } catch (err) {
+        this.#logger?.error?.('registry onAttemptEnd threw', { service: this.service, error: String(err) });
+      }
+    }
+    breaker?.release(
+      permit,
+      outcome === 'cancelled' ? 'neutral' : isFailureOutcome(outcome) ? 'failure' : 'success',
+    );
+    if (this.#events.has('attempt')) {
+      this.#events.emit('attempt', {
+        service: this.service,
+        instanceId: instance.id,
+        method: state.method,
+        url: state.path,
+        attempt,
+        outcome,
+        status,
+        latencyMs,
+      });
+    }
+    if (result !== undefined) return result;
+    throw error;
+  }
+
+  #statusError(
+    state: CallState,
+    instance: UpstreamInstance,
+    response: AxiosResponse,
+    outcome: AttemptOutcome,
+  ): Error {
+    const status = response.status;
+    const error = new HttpStatusError(`${state.method} ${state.path} answered ${status}`, {
+      response: {
+        status,
+        headers: { ...(response.headers as Record<string, unknown>) },
+        data: response.data,
+      },
+      method: state.method,
+      url: redactUrl(joinUrl(instance.url, state.url)),
+    });
+    const retryable = state.replayable && this.#retryOnStatus.has(status);
+    const retryAfterMs = retryable
+      ? parseRetryAfterMs((response.headers as Record<string, unknown>)['retry-after'], this.#clock.now())
+      : undefined;
+    this.#remember(state, error, { outcome, retryable, retryAfterMs });
+    return error;
+  }
+
+  #networkError(
+    state: CallState,
+    instance: UpstreamInstance,
+    err: unknown,
+    signal: AbortSignal,
+    byDeadline: boolean,
+    timeoutMs: number,
+  ): { outcome: AttemptOutcome; error: Error } {
+    if (signal.aborted) {
+      if (signal.reason === TIMEOUT) {
+        const error = this.#timeoutError(state, byDeadline, timeoutMs, true);
+        return { outcome: 'timeout', error };
+      }
+      return { outcome: 'cancelled', error: abortedError(signal) };
+    }
+    if (isScaleoutError(err)) return { outcome: 'cancelled', error: err };
+    const code = (err as { code?: unknown } | null)?.code;
+    const hasRequest = (err as { request?: unknown } | null)?.request !== undefined;
+    if (typeof code === 'string' && CONNECT_CODES.has(code)) {
+      const error = new ConnectionError(`cannot connect to ${redactUrl(instance.url)} (${code})`, {
+        cause: sanitizedCause(err),
+      });
+      // Nothing was sent: safe to replay whatever the method.
+      this.#remember(state, error, { outcome: 'connect_error', retryable: true, retryAfterMs: undefined });
+      return { outcome: 'connect_error', error };
+    }
+    if (!hasRequest && (typeof code !== 'string' || (code.startsWith('ERR_') && code !== 'ERR_NETWORK'))) {
+      // axios refused the config (bad URL, bad option): not an upstream fault.
+      const error = new InvalidArgumentError(
+        `axios refused ${state.method} ${state.path}${typeof code === 'string' ? ` (${code})` : ''}`,
+        {
+          cause: sanitizedCause(err),
+        },
+      );
+      return { outcome: 'client_error', error };
+    }
+    const error = new ConnectionError(
+      `connection to ${redactUrl(instance.url)} failed during ${state.method} ${state.path}${typeof code === 'string' ? ` (${code})` : ''}`,
+      { cause: sanitizedCause(err) },
+    );
+    this.#remember(state, error, {
+      outcome: 'connection_reset',
+      retryable: state.replayable,
+      retryAfterMs: undefined,
+    });
+    return { outcome: 'connection_reset', error };
+  }
+
+  #timeoutError(state: CallState, byDeadline: boolean, timeoutMs: number, sent: boolean): TimeoutError {
+    if (byDeadline) return this.#deadlineError(state);
+    const error = new TimeoutError(`${state.method} ${state.path}: attempt timed out after ${timeoutMs} ms`, {
+      timeoutMs,
+    });
+    this.#remember(state, error, {
+      outcome: 'timeout',
+      retryable: state.replayable || !sent,
+      retryAfterMs: undefined,
+    });
+    return error;
+  }
+
+  #deadlineError(state: CallState): TimeoutError {
+    const timeoutMs = Math.max(0, Math.round(state.deadlineAt - state.startedAt));
+    return new TimeoutError(`${state.method} ${state.path}: deadline of ${timeoutMs} ms exceeded`, {
+      timeoutMs,
+    });
+  }
+
+  #remember(state: CallState, error: Error, failure: Omit<Failure, 'method' | 'url'>): void {
+    this.#failures.set(error, { ...failure, method: state.method, url: state.path });
+  }
+}
+
+const TIMEOUT = Symbol('attempt timeout');
+
+/**
+ * The cause kept on a ConnectionError: message and code only. An AxiosError
+ * carries the request config (headers such as Authorization) and the socket;
+ * none of that may ride along on an error that ends up in a log.
+ */
+function sanitizedCause(err: unknown): Error {
+  const source = err as { message?: unknown; code?: unknown } | null;
+  const cause = new Error(typeof source?.message === 'string' ? source.message : String(err));
+  if (typeof source?.code === 'string') (cause as Error & { code?: string }).code = source.code;
+  return cause;
+}
+
+function defaultValidateStatus(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+function statusOutcome(status: number): AttemptOutcome {
+  if (status < 400) return 'success';
+  if (status === 408) return 'timeout';
+  if (status === 429) return 'overloaded';
+  if (status >= 500) return 'server_error';
+  return 'client_error';
+}
+
+function headerValue(headers: unknown, name: string): string | undefined {
+  if (headers === null || typeof headers !== 'object') return undefined;
+  for (const [key, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (key.toLowerCase() === name && typeof value === 'string') return value;
+  }
+  return undefined;
+}
+
+function joinUrl(base: string, path: string): string {
+  if (/^https?:\/\//i.test(path)) return path;
+  return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}
