@@ -12,6 +12,17 @@
  * @module scaleout
  */
 
+export type { MemoryLockAdapterOptions } from './adapters/memory/memory-lock-adapter.js';
+export { MemoryLockAdapter, memoryLockAdapter } from './adapters/memory/memory-lock-adapter.js';
+export type {
+  LockAcquireRequest,
+  LockAcquireResult,
+  LockAdapter,
+  LockExtendRequest,
+  LockExtendResult,
+  LockOwnerRequest,
+  LockReleaseSubscription,
+} from './contracts/lock.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';

@@ -14,3 +14,10 @@
  */
 
 export * from './adapters/redis/index.js';
+export type { RedisLockAdapterOptions } from './adapters/redis/lock.js';
+export {
+  REDIS_LOCK_ADAPTER_DEFAULTS,
+  RedisLockAdapter,
+  redisLockAdapter,
+  redisLockScripts,
+} from './adapters/redis/lock.js';

@@ -13,4 +13,5 @@
  * @module scaleout/testing
  */
 
+export { lockAdapterConformance } from './testing/lock-adapter-conformance.js';
 export type { ConformanceOptions, TestApi } from './testing/test-api.js';

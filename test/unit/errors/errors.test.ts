@@ -8,6 +8,9 @@ import {
   InvalidArgumentError,
   InvalidOptionsError,
   isScaleoutError,
+  LeaseExpiredError,
+  LockLostError,
+  LockNotAcquiredError,
   ScaleoutError,
   SerializationError,
   TimeoutError,
@@ -24,6 +27,9 @@ const samples: ScaleoutError[] = [
   new AbortedError('stop'),
   new ConnectionError('down'),
   new ClosedError('closed'),
+  new LockNotAcquiredError('busy', 'r', 10),
+  new LockLostError('lost', 'r'),
+  new LeaseExpiredError('expired', 'r'),
 ];
 
 describe('errors', () => {
