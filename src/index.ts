@@ -25,5 +25,6 @@ export type {
 } from './contracts/lock.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
+export * from './lock/index.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';
 export { noopLogger, systemClock } from './types.js';

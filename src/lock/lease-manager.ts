@@ -1,0 +1,619 @@
+import { randomBytes } from 'node:crypto';
+import { MemoryLockAdapter } from '../adapters/memory/memory-lock-adapter.js';
+import type { LockAdapter, LockReleaseSubscription } from '../contracts/lock.js';
+import {
+  AbortedError,
+  ClosedError,
+  InvalidArgumentError,
+  LeaseExpiredError,
+  LockLostError,
+  LockNotAcquiredError,
+  TimeoutError,
+} from '../errors.js';
+import { abortedError, withTimeout } from '../internal/abort.js';
+import { TypedEmitter } from '../internal/events.js';
+import { type TimerHandle, unrefTimeout } from '../internal/timers.js';
+import { durationArgument, keyArgument } from '../internal/validate.js';
+import type { Clock, Logger } from '../types.js';
+import { noopLogger, systemClock } from '../types.js';
+import {
+  type DistributedLockOptions,
+  driftMarginMs,
+  type ResolvedLockOptions,
+  resolveLockOptions,
+} from './distributed-lock-options.js';
+import type { Lease } from './lease.js';
+
+/** Options of one acquire call. */
+export interface AcquireOptions {
+  /** Time to live of the lease, in ms. @default the lock's `ttlMs` */
+  ttlMs?: number;
+  /** How long to wait for a busy resource, in ms; 0 fails at once. @default the lock's `waitMs` */
+  waitMs?: number;
+  /** Stops waiting (rejects with `AbortedError`). Does not affect a lease already granted. */
+  signal?: AbortSignal;
+}
+
+/** Options of `withLock`. */
+export interface WithLockOptions extends AcquireOptions {
+  /**
+   * Keep the lease alive while `fn` runs: extend it by `ttlMs` every third
+   * of the TTL. If an extend fails, the lease's signal aborts (and `fn`
+   * should stop). @default false
+   */
+  autoExtend?: boolean;
+}
+
+/** Events of a lock or semaphore. */
+export interface LockEvents extends Record<string, unknown> {
+  /** A lease was granted. */
+  acquired: { resource: string; fencingToken: number; waitedMs: number };
+  /** A lease was released by its holder (`owned`: whether we still held it). */
+  released: { resource: string; fencingToken: number; owned: boolean };
+  /** A lease's signal fired before release: deadline reached, extend refused, or extend failed. */
+  lost: { resource: string; fencingToken: number; reason: unknown };
+  /** A background operation failed (a release after an abandoned wait, a release in `withLock`, a watchdog extend). */
+  error: { resource: string; operation: string; error: unknown };
+}
+
+const RELEASED_REASON = 'lease released';
+
+interface LeaseState {
+  readonly manager: LeaseManager;
+  readonly resource: string;
+  readonly fencingToken: number;
+  readonly token: string;
+  readonly ttlMs: number;
+  readonly queue: ResourceQueue;
+  readonly controller: AbortController;
+  deadlineMono: number;
+  expiresAt: number;
+  released: boolean;
+  /** Whether the lease still counts in its queue's `localHolders`. */
+  counted: boolean;
+  timer: TimerHandle | undefined;
+  watchdog: TimerHandle | undefined;
+}
+
+interface Waiter {
+  readonly token: string;
+  readonly ttlMs: number;
+  readonly startedMono: number;
+  done: boolean;
+  resolve(lease: Lease): void;
+  /** Rejects the waiter and removes it from its queue. */
+  giveUp(err: unknown): void;
+  cleanup(): void;
+}
+
+interface ResourceQueue {
+  readonly key: string;
+  readonly resource: string;
+  readonly waiters: Waiter[];
+  attempting: boolean;
+  kickPending: boolean;
+  localHolders: number;
+  poll: TimerHandle | undefined;
+  subscription: LockReleaseSubscription | undefined;
+}
+
+const leaseStates = new WeakMap<object, LeaseState>();
+
+function newToken(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/**
+ * The engine shared by `DistributedLock` (limit 1) and
+ * `DistributedSemaphore` (limit N): leases with signals and watchdogs, and
+ * one wait queue per resource in this process, so that only the head
+ * waiter talks to the store while the others wait locally.
+ *
+ * @internal
+ */
+export class LeaseManager {
+  readonly #adapter: LockAdapter;
+  readonly #ownsAdapter: boolean;
+  readonly #limit: number;
+  readonly #options: ResolvedLockOptions;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #queues = new Map<string, ResourceQueue>();
+  readonly #active = new Set<LeaseState>();
+  readonly events: TypedEmitter<LockEvents>;
+  #closed = false;
+
+  constructor(options: DistributedLockOptions, limit: number) {
+    this.#options = resolveLockOptions(options);
+    this.#limit = limit;
+    this.#adapter = options.adapter ?? new MemoryLockAdapter({ clock: options.clock ?? systemClock });
+    this.#ownsAdapter = options.adapter === undefined;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? noopLogger;
+    this.events = new TypedEmitter<LockEvents>(this.#logger);
+  }
+
+  get adapter(): LockAdapter {
+    return this.#adapter;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ClosedError('lock is closed');
+  }
+
+  #ttl(ttlMs: number | undefined): number {
+    const ttl = durationArgument('ttlMs', ttlMs ?? this.#options.ttlMs);
+    if (driftMarginMs(ttl, this.#options.driftFactor) >= ttl) {
+      throw new InvalidArgumentError('ttlMs is shorter than its drift margin', { argument: 'ttlMs' });
+    }
+    return ttl;
+  }
+
+  #queue(resource: string): ResourceQueue {
+    let q = this.#queues.get(resource);
+    if (q === undefined) {
+      q = {
+        key: resource,
+        resource,
+        waiters: [],
+        attempting: false,
+        kickPending: false,
+        localHolders: 0,
+        poll: undefined,
+        subscription: undefined,
+      };
+      this.#queues.set(resource, q);
+    }
+    return q;
+  }
+
+  #maybeDropQueue(q: ResourceQueue): void {
+    if (q.waiters.length > 0 || q.attempting) return;
+    q.poll?.cancel();
+    q.poll = undefined;
+    q.subscription?.unsubscribe();
+    q.subscription = undefined;
+    if (q.localHolders === 0 && this.#queues.get(q.key) === q) this.#queues.delete(q.key);
+  }
+
+  #call<T>(promise: Promise<T>, what: string): Promise<T> {
+    return withTimeout(promise, this.#options.operationTimeoutMs, `lock ${what}`);
+  }
+
+  // ---- leases ----------------------------------------------------------
+
+  #makeLease(
+    q: ResourceQueue,
+    token: string,
+    ttlMs: number,
+    fencingToken: number,
+    startedMono: number,
+    validityMs: number,
+  ): Lease {
+    const controller = new AbortController();
+    const state: LeaseState = {
+      manager: this,
+      resource: q.resource,
+      fencingToken,
+      token,
+      ttlMs,
+      queue: q,
+      controller,
+      deadlineMono: 0,
+      expiresAt: 0,
+      released: false,
+      counted: true,
+      timer: undefined,
+      watchdog: undefined,
+    };
+    q.localHolders += 1;
+    this.#active.add(state);
+    this.#schedule(state, startedMono, validityMs);
+    const lease: Lease = {
+      resource: q.resource,
+      fencingToken,
+      get expiresAt() {
+        return state.expiresAt;
+      },
+      signal: controller.signal,
+      get released() {
+        return state.released;
+      },
+      extend: (ms?: number) => this.extend(lease, ms),
+      release: () => this.release(lease),
+      [Symbol.asyncDispose]: async () => {
+        await this.release(lease);
+      },
+    };
+    Object.freeze(lease);
+    leaseStates.set(lease, state);
+    return lease;
+  }
+
+  /** Sets the lease's deadline from a confirmed validity, measured from when the request was sent. */
+  #schedule(state: LeaseState, startedMono: number, validityMs: number): void {
+    state.timer?.cancel();
+    const margin = driftMarginMs(state.ttlMs, this.#options.driftFactor);
+    state.deadlineMono = startedMono + validityMs - margin;
+    const now = this.#clock.monotonic();
+    state.expiresAt = this.#clock.now() + (startedMono + validityMs - now);
+    state.timer = unrefTimeout(() => {
+      this.#lose(
+        state,
+        new LeaseExpiredError('lease reached its deadline without being extended', state.resource),
+      );
+    }, state.deadlineMono - now);
+  }
+
+  /** Marks the lease lost: aborts its signal with `reason`, stops its timers. */
+  #lose(state: LeaseState, reason: Error): void {
+    state.timer?.cancel();
+    state.watchdog?.cancel();
+    state.timer = undefined;
+    state.watchdog = undefined;
+    if (!state.controller.signal.aborted) {
+      state.controller.abort(reason);
+      if (this.events.has('lost')) {
+        this.events.emit('lost', { resource: state.resource, fencingToken: state.fencingToken, reason });
+      }
+    }
+    this.#uncount(state);
+  }
+
+  #uncount(state: LeaseState): void {
+    if (!state.counted) return;
+    state.counted = false;
+    state.queue.localHolders = Math.max(0, state.queue.localHolders - 1);
+  }
+
+  #stateOf(lease: Lease): LeaseState {
+    const state = typeof lease === 'object' && lease !== null ? leaseStates.get(lease) : undefined;
+    if (state === undefined || state.manager !== this) {
+      throw new InvalidArgumentError('lease was not issued by this lock', { argument: 'lease' });
+    }
+    return state;
+  }
+
+  /** Releases a lease; see {@link Lease.release}. */
+  async release(lease: Lease): Promise<boolean> {
+    const state = this.#stateOf(lease);
+    if (state.released) return false;
+    state.released = true;
+    this.#active.delete(state);
+    state.timer?.cancel();
+    state.watchdog?.cancel();
+    if (!state.controller.signal.aborted) state.controller.abort(new AbortedError(RELEASED_REASON));
+    const q = state.queue;
+    this.#uncount(state);
+    if (this.#closed) return false;
+    // Sent before the next local waiter's acquire on the same connection, so
+    // the hand-off needs no notification round trip.
+    const pending = this.#call(
+      this.#adapter.release({ resource: state.resource, token: state.token, limit: this.#limit }),
+      'release',
+    );
+    this.#kick(q);
+    let owned: boolean;
+    try {
+      owned = await pending;
+    } finally {
+      this.#maybeDropQueue(q);
+    }
+    if (this.events.has('released')) {
+      this.events.emit('released', { resource: state.resource, fencingToken: lease.fencingToken, owned });
+    }
+    return owned;
+  }
+
+  /** Extends a lease; see {@link Lease.extend}. */
+  async extend(lease: Lease, ttlMs?: number): Promise<boolean> {
+    const state = this.#stateOf(lease);
+    const ttl = this.#ttl(ttlMs ?? state.ttlMs);
+    if (state.released || state.controller.signal.aborted) return false;
+    this.#checkOpen();
+    const started = this.#clock.monotonic();
+    let result: Awaited<ReturnType<LockAdapter['extend']>>;
+    try {
+      result = await this.#call(
+        this.#adapter.extend({
+          resource: state.resource,
+          token: state.token,
+          ttlMs: ttl,
+          limit: this.#limit,
+        }),
+        'extend',
+      );
+    } catch (err) {
+      this.#lose(
+        state,
+        new LockLostError('could not extend the lease: the store did not answer', state.resource, {
+          cause: err,
+        }),
+      );
+      throw err;
+    }
+    if (state.released || state.controller.signal.aborted) return false;
+    if (!result.extended) {
+      this.#lose(
+        state,
+        new LockLostError('lease was lost: the store no longer holds it for us', state.resource),
+      );
+      return false;
+    }
+    (state as { ttlMs: number }).ttlMs = ttl;
+    this.#schedule(state, started, result.validityMs);
+    return true;
+  }
+
+  #startWatchdog(lease: Lease): void {
+    const state = leaseStates.get(lease);
+    if (state === undefined) return;
+    const tick = () => {
+      state.watchdog = undefined;
+      if (state.released || state.controller.signal.aborted) return;
+      this.extend(lease).then(
+        (ok) => {
+          if (ok && !state.released && !state.controller.signal.aborted) {
+            state.watchdog = unrefTimeout(tick, Math.max(1, Math.floor(state.ttlMs / 3)));
+          }
+        },
+        (error: unknown) => {
+          this.#report(state.resource, 'extend', error);
+        },
+      );
+    };
+    state.watchdog = unrefTimeout(tick, Math.max(1, Math.floor(state.ttlMs / 3)));
+  }
+
+  #report(resource: string, operation: string, error: unknown): void {
+    this.#logger.warn?.(`lock ${operation} failed`, { resource, error: String(error) });
+    this.events.emit('error', { resource, operation, error });
+  }
+
+  // ---- acquiring -------------------------------------------------------
+
+  /** One attempt, no waiting: a lease or null. */
+  async tryAcquire(resource: string, options: Omit<AcquireOptions, 'waitMs'> = {}): Promise<Lease | null> {
+    keyArgument('resource', resource);
+    const ttl = this.#ttl(options.ttlMs);
+    this.#checkOpen();
+    if (options.signal?.aborted) throw abortedError(options.signal);
+    const q = this.#queue(resource);
+    const token = newToken();
+    const started = this.#clock.monotonic();
+    let result: Awaited<ReturnType<LockAdapter['acquire']>>;
+    try {
+      result = await this.#attempt(resource, token, ttl);
+    } finally {
+      this.#maybeDropQueue(q);
+    }
+    if (!result.acquired) return null;
+    return this.#granted(q, token, ttl, result.fencingToken, started, result.validityMs);
+  }
+
+  #granted(
+    q: ResourceQueue,
+    token: string,
+    ttl: number,
+    fencingToken: number,
+    started: number,
+    validityMs: number,
+  ): Lease {
+    const lease = this.#makeLease(q, token, ttl, fencingToken, started, validityMs);
+    if (this.events.has('acquired')) {
+      this.events.emit('acquired', {
+        resource: q.resource,
+        fencingToken,
+        waitedMs: Math.max(0, this.#clock.monotonic() - started),
+      });
+    }
+    return lease;
+  }
+
+  /** One adapter call; a timed-out call may still land, so its token is released in the background. */
+  async #attempt(resource: string, token: string, ttlMs: number) {
+    try {
+      return await this.#call(
+        this.#adapter.acquire({ resource, token, ttlMs, limit: this.#limit }),
+        'acquire',
+      );
+    } catch (err) {
+      if (err instanceof TimeoutError) this.#releaseToken(resource, token);
+      throw err;
+    }
+  }
+
+  #releaseToken(resource: string, token: string): void {
+    this.#adapter.release({ resource, token, limit: this.#limit }).then(
+      () => {},
+      (error: unknown) => this.#report(resource, 'release', error),
+    );
+  }
+
+  /** Acquires, waiting up to `waitMs`. */
+  acquire(resource: string, options: AcquireOptions = {}): Promise<Lease> {
+    try {
+      keyArgument('resource', resource);
+      const ttl = this.#ttl(options.ttlMs);
+      const waitMs = durationArgument('waitMs', options.waitMs ?? this.#options.waitMs, 0);
+      this.#checkOpen();
+      const signal = options.signal;
+      if (signal?.aborted) throw abortedError(signal);
+      if (waitMs === 0) {
+        return this.tryAcquire(resource, { ttlMs: ttl, signal }).then((lease) => {
+          if (lease === null) throw new LockNotAcquiredError('resource is held by someone else', resource, 0);
+          return lease;
+        });
+      }
+      return this.#enqueue(resource, ttl, waitMs, signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #enqueue(resource: string, ttlMs: number, waitMs: number, signal: AbortSignal | undefined): Promise<Lease> {
+    const q = this.#queue(resource);
+    const startedMono = this.#clock.monotonic();
+    return new Promise<Lease>((resolve, reject) => {
+      let deadline: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => giveUp(abortedError(signal!));
+      const waiter: Waiter = {
+        token: newToken(),
+        ttlMs,
+        startedMono,
+        done: false,
+        resolve,
+        giveUp: (err: unknown) => giveUp(err),
+        cleanup: () => {
+          if (deadline !== undefined) clearTimeout(deadline);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      const giveUp = (err: unknown) => {
+        if (waiter.done) return;
+        waiter.done = true;
+        waiter.cleanup();
+        const i = q.waiters.indexOf(waiter);
+        if (i >= 0) q.waiters.splice(i, 1);
+        reject(err);
+        this.#maybeDropQueue(q);
+      };
+      deadline = setTimeout(() => {
+        giveUp(
+          new LockNotAcquiredError(
+            `could not acquire the resource within ${waitMs} ms`,
+            resource,
+            Math.round(this.#clock.monotonic() - startedMono),
+          ),
+        );
+      }, waitMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      q.waiters.push(waiter);
+      this.#pump(q);
+    });
+  }
+
+  #kick(q: ResourceQueue): void {
+    if (q.attempting) {
+      q.kickPending = true;
+      return;
+    }
+    this.#pump(q);
+  }
+
+  #pump(q: ResourceQueue): void {
+    if (q.attempting || this.#closed) return;
+    while (q.waiters.length > 0 && q.waiters[0]!.done) q.waiters.shift();
+    const w = q.waiters[0];
+    if (w === undefined) {
+      this.#maybeDropQueue(q);
+      return;
+    }
+    q.poll?.cancel();
+    q.poll = undefined;
+    q.attempting = true;
+    q.kickPending = false;
+    const started = this.#clock.monotonic();
+    this.#attempt(q.resource, w.token, w.ttlMs).then(
+      (result) => {
+        q.attempting = false;
+        if (result.acquired) {
+          const lease = this.#granted(q, w.token, w.ttlMs, result.fencingToken, started, result.validityMs);
+          if (w.done) {
+            // The waiter gave up while the grant was on its way: give it back.
+            this.release(lease).catch((error: unknown) => this.#report(q.resource, 'release', error));
+          } else {
+            w.done = true;
+            w.cleanup();
+            const i = q.waiters.indexOf(w);
+            if (i >= 0) q.waiters.splice(i, 1);
+            w.resolve(lease);
+          }
+          if (this.#limit > 1) this.#pump(q);
+          else this.#wait(q, result.validityMs);
+          return;
+        }
+        if (q.kickPending) {
+          this.#pump(q);
+          return;
+        }
+        this.#wait(q, result.retryAfterMs);
+      },
+      (error: unknown) => {
+        q.attempting = false;
+        // Fail closed: the head waiter gets the error; the next one tries on its own.
+        w.giveUp(error);
+        this.#pump(q);
+      },
+    );
+  }
+
+  /** Waits for a release notification, or polls after a jittered, bounded delay. */
+  #wait(q: ResourceQueue, retryAfterMs: number | undefined): void {
+    if (q.waiters.length === 0) {
+      this.#maybeDropQueue(q);
+      return;
+    }
+    if (q.subscription === undefined) {
+      q.subscription = this.#adapter.onRelease(q.resource, this.#limit, () => {
+        // While one of our own leases holds a lock, its release kicks us.
+        if (this.#limit === 1 && q.localHolders > 0) return;
+        this.#kick(q);
+      });
+      // A release between our failed attempt and the subscription would be
+      // missed: try once more as soon as notifications flow.
+      q.subscription.ready.then(() => {
+        if (q.subscription !== undefined) this.#kick(q);
+      });
+    }
+    const { retryMinMs, retryMaxMs } = this.#options;
+    const base = Math.min(retryMaxMs, Math.max(retryMinMs, retryAfterMs ?? retryMaxMs));
+    const delay = base * (0.8 + 0.4 * Math.random());
+    q.poll?.cancel();
+    q.poll = unrefTimeout(() => {
+      q.poll = undefined;
+      this.#pump(q);
+    }, delay);
+  }
+
+  /** Runs `fn` holding the resource; always releases. */
+  async withLock<T>(
+    resource: string,
+    fn: (lease: Lease) => T | Promise<T>,
+    options: WithLockOptions = {},
+  ): Promise<T> {
+    if (typeof fn !== 'function') throw new InvalidArgumentError('fn must be a function', { argument: 'fn' });
+    const lease = await this.acquire(resource, options);
+    if (options.autoExtend === true) this.#startWatchdog(lease);
+    try {
+      return await fn(lease);
+    } finally {
+      try {
+        await this.release(lease);
+      } catch (error) {
+        // The hold expires by its TTL; the caller's result matters more.
+        this.#report(resource, 'release', error);
+      }
+    }
+  }
+
+  /** Rejects waiters, stops timers, and closes the adapter if this lock created it. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const q of this.#queues.values()) {
+      for (const w of [...q.waiters]) {
+        w.giveUp(new ClosedError('lock was closed while waiting'));
+      }
+      q.poll?.cancel();
+      q.subscription?.unsubscribe();
+    }
+    this.#queues.clear();
+    for (const state of this.#active) {
+      this.#lose(state, new ClosedError('lock was closed; the lease is no longer watched'));
+    }
+    this.#active.clear();
+    this.events.clear();
+    if (this.#ownsAdapter) await this.#adapter.close();
+  }
+}
