@@ -21,3 +21,5 @@ export {
   redisLockAdapter,
   redisLockScripts,
 } from './adapters/redis/lock.js';
+export type { RedlockAdapterOptions } from './adapters/redis/redlock.js';
+export { REDLOCK_ADAPTER_DEFAULTS, RedlockAdapter, redlockAdapter } from './adapters/redis/redlock.js';

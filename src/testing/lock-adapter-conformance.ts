@@ -206,7 +206,7 @@ export function lockAdapterConformance(options: ConformanceOptions<LockAdapter>)
     );
 
     test.it(
-      'notifies release listeners of that resource only, and stops after unsubscribe',
+      'notifies release listeners of that resource only (at least once), and stops after unsubscribe',
       withAdapter(async (adapter) => {
         const resource = res();
         const other = res();
@@ -223,15 +223,18 @@ export function lockAdapterConformance(options: ConformanceOptions<LockAdapter>)
         assert.ok((await adapter.acquire({ resource, token: 'a', ttlMs: 10_000, limit: 1 })).acquired);
         assert.equal(await adapter.release({ resource, token: 'a', limit: 1 }), true);
         for (let i = 0; i < 100 && calls === 0; i++) await delay(10);
-        assert.equal(calls, 1);
+        // At least once: an adapter over several servers may deliver one per server.
+        assert.ok(calls >= 1, 'the release was not delivered');
         assert.equal(otherCalls, 0);
+        await delay(50);
+        const delivered = calls;
         sub.unsubscribe();
         sub.unsubscribe();
         otherSub.unsubscribe();
         assert.ok((await adapter.acquire({ resource, token: 'b', ttlMs: 10_000, limit: 1 })).acquired);
         assert.equal(await adapter.release({ resource, token: 'b', limit: 1 }), true);
         await delay(100);
-        assert.equal(calls, 1);
+        assert.equal(calls, delivered, 'delivered after unsubscribe');
       }),
     );
   });
