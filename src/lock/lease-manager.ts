@@ -10,9 +10,9 @@ import {
   LockNotAcquiredError,
   TimeoutError,
 } from '../errors.js';
-import { abortedError, withTimeout } from '../internal/abort.js';
+import { abortedError } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
-import { type TimerHandle, unrefTimeout } from '../internal/timers.js';
+import { type TimerHandle, unrefInterval, unrefTimeout } from '../internal/timers.js';
 import { durationArgument, keyArgument } from '../internal/validate.js';
 import type { Clock, Logger } from '../types.js';
 import { noopLogger, systemClock } from '../types.js';
@@ -56,16 +56,28 @@ export interface LockEvents extends Record<string, unknown> {
   error: { resource: string; operation: string; error: unknown };
 }
 
-const RELEASED_REASON = 'lease released';
+/** The signal reason of a released lease: one shared instance, so release costs no stack capture. */
+const RELEASED = new AbortedError('lease released');
 
-interface LeaseState {
+interface InFlight {
+  readonly deadline: number;
+  fail(): void;
+}
+
+/** @internal */
+export interface LeaseState {
   readonly manager: LeaseManager;
   readonly resource: string;
   readonly fencingToken: number;
   readonly token: string;
   readonly ttlMs: number;
   readonly queue: ResourceQueue;
-  readonly controller: AbortController;
+  /** Created on first access of `lease.signal`. */
+  controller: AbortController | undefined;
+  /** Why the lease ended (released, expired, lost); undefined while it is live. */
+  reason: unknown;
+  /** Whether the deadline timer must run (signal read, watchdog, `lost` listeners). */
+  watched: boolean;
   deadlineMono: number;
   expiresAt: number;
   released: boolean;
@@ -97,10 +109,53 @@ interface ResourceQueue {
   subscription: LockReleaseSubscription | undefined;
 }
 
-const leaseStates = new WeakMap<object, LeaseState>();
+/** The lease object handed to callers; its state is reachable only from this module. */
+class LeaseHandle implements Lease {
+  readonly #state: LeaseState;
+  readonly resource: string;
+  readonly fencingToken: number;
 
-function newToken(): string {
-  return randomBytes(16).toString('base64url');
+  constructor(state: LeaseState) {
+    this.#state = state;
+    this.resource = state.resource;
+    this.fencingToken = state.fencingToken;
+  }
+
+  static stateOf(value: unknown): LeaseState | undefined {
+    return typeof value === 'object' && value !== null && #state in value
+      ? (value as LeaseHandle).#state
+      : undefined;
+  }
+
+  get expiresAt(): number {
+    return this.#state.expiresAt;
+  }
+
+  get released(): boolean {
+    return this.#state.released;
+  }
+
+  get signal(): AbortSignal {
+    const state = this.#state;
+    if (state.controller === undefined) {
+      state.controller = new AbortController();
+      if (state.reason !== undefined) state.controller.abort(state.reason);
+      else state.manager.watch(state);
+    }
+    return state.controller.signal;
+  }
+
+  extend(ttlMs?: number): Promise<boolean> {
+    return this.#state.manager.extend(this, ttlMs);
+  }
+
+  release(): Promise<boolean> {
+    return this.#state.manager.release(this);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#state.manager.release(this);
+  }
 }
 
 /**
@@ -121,6 +176,11 @@ export class LeaseManager {
   readonly #queues = new Map<string, ResourceQueue>();
   readonly #active = new Set<LeaseState>();
   readonly events: TypedEmitter<LockEvents>;
+  /** Owner tokens are this random prefix plus a counter: unique, and cheaper than random bytes per call. */
+  readonly #tokenPrefix = `${randomBytes(12).toString('base64url')}.`;
+  #tokenSeq = 0;
+  readonly #inFlight = new Set<InFlight>();
+  #sweeper: TimerHandle | undefined;
   #closed = false;
 
   constructor(options: DistributedLockOptions, limit: number) {
@@ -139,6 +199,11 @@ export class LeaseManager {
 
   #checkOpen(): void {
     if (this.#closed) throw new ClosedError('lock is closed');
+  }
+
+  #newToken(): string {
+    this.#tokenSeq += 1;
+    return this.#tokenPrefix + this.#tokenSeq.toString(36);
   }
 
   #ttl(ttlMs: number | undefined): number {
@@ -176,8 +241,52 @@ export class LeaseManager {
     if (q.localHolders === 0 && this.#queues.get(q.key) === q) this.#queues.delete(q.key);
   }
 
+  /**
+   * Bounds an adapter call by `operationTimeoutMs`. One shared, unref'd
+   * sweep timer (every tenth of the limit, at most 250 ms) checks the calls
+   * in flight, instead of a timer per call; it stops once nothing is in
+   * flight. A call that times out rejects with `TimeoutError`; its late
+   * outcome is ignored.
+   */
   #call<T>(promise: Promise<T>, what: string): Promise<T> {
-    return withTimeout(promise, this.#options.operationTimeoutMs, `lock ${what}`);
+    return new Promise<T>((resolve, reject) => {
+      const timeoutMs = this.#options.operationTimeoutMs;
+      const entry: InFlight = {
+        deadline: this.#clock.monotonic() + timeoutMs,
+        fail: () => {
+          promise.catch(() => {});
+          reject(new TimeoutError(`lock ${what} timed out after ${timeoutMs} ms`, { timeoutMs }));
+        },
+      };
+      this.#inFlight.add(entry);
+      if (this.#sweeper === undefined) {
+        const every = Math.max(5, Math.min(250, Math.floor(timeoutMs / 10)));
+        this.#sweeper = unrefInterval(() => this.#sweep(), every);
+      }
+      promise.then(
+        (value) => {
+          if (this.#inFlight.delete(entry)) resolve(value);
+        },
+        (err: unknown) => {
+          if (this.#inFlight.delete(entry)) reject(err);
+        },
+      );
+    });
+  }
+
+  #sweep(): void {
+    if (this.#inFlight.size === 0) {
+      this.#sweeper?.cancel();
+      this.#sweeper = undefined;
+      return;
+    }
+    const now = this.#clock.monotonic();
+    for (const entry of this.#inFlight) {
+      if (entry.deadline <= now) {
+        this.#inFlight.delete(entry);
+        entry.fail();
+      }
+    }
   }
 
   // ---- leases ----------------------------------------------------------
@@ -190,7 +299,6 @@ export class LeaseManager {
     startedMono: number,
     validityMs: number,
   ): Lease {
-    const controller = new AbortController();
     const state: LeaseState = {
       manager: this,
       resource: q.resource,
@@ -198,7 +306,9 @@ export class LeaseManager {
       token,
       ttlMs,
       queue: q,
-      controller,
+      controller: undefined,
+      reason: undefined,
+      watched: false,
       deadlineMono: 0,
       expiresAt: 0,
       released: false,
@@ -209,40 +319,48 @@ export class LeaseManager {
     q.localHolders += 1;
     this.#active.add(state);
     this.#schedule(state, startedMono, validityMs);
-    const lease: Lease = {
-      resource: q.resource,
-      fencingToken,
-      get expiresAt() {
-        return state.expiresAt;
-      },
-      signal: controller.signal,
-      get released() {
-        return state.released;
-      },
-      extend: (ms?: number) => this.extend(lease, ms),
-      release: () => this.release(lease),
-      [Symbol.asyncDispose]: async () => {
-        await this.release(lease);
-      },
-    };
-    Object.freeze(lease);
-    leaseStates.set(lease, state);
-    return lease;
+    return new LeaseHandle(state);
   }
 
-  /** Sets the lease's deadline from a confirmed validity, measured from when the request was sent. */
+  /**
+   * Sets the lease's deadline from a confirmed validity, measured from when
+   * the request was sent. The deadline timer is armed only once someone
+   * watches the lease (reads its signal, runs a watchdog, or listens to
+   * `lost`); otherwise the deadline is checked when the lease is next used.
+   */
   #schedule(state: LeaseState, startedMono: number, validityMs: number): void {
     state.timer?.cancel();
+    state.timer = undefined;
     const margin = driftMarginMs(state.ttlMs, this.#options.driftFactor);
     state.deadlineMono = startedMono + validityMs - margin;
     const now = this.#clock.monotonic();
     state.expiresAt = this.#clock.now() + (startedMono + validityMs - now);
-    state.timer = unrefTimeout(() => {
-      this.#lose(
-        state,
-        new LeaseExpiredError('lease reached its deadline without being extended', state.resource),
-      );
-    }, state.deadlineMono - now);
+    if (state.watched || this.events.has('lost')) this.#arm(state);
+  }
+
+  /** Starts watching a lease: from now on its signal fires at the deadline. */
+  watch(state: LeaseState): void {
+    state.watched = true;
+    if (state.reason !== undefined || state.timer !== undefined) return;
+    if (this.#clock.monotonic() >= state.deadlineMono) this.#expire(state);
+    else this.#arm(state);
+  }
+
+  #arm(state: LeaseState): void {
+    state.timer?.cancel();
+    state.timer = unrefTimeout(() => this.#expire(state), state.deadlineMono - this.#clock.monotonic());
+  }
+
+  #expire(state: LeaseState): void {
+    this.#lose(
+      state,
+      new LeaseExpiredError('lease reached its deadline without being extended', state.resource),
+    );
+  }
+
+  /** For unwatched leases: notices a deadline that passed. */
+  #checkDeadline(state: LeaseState): void {
+    if (state.reason === undefined && this.#clock.monotonic() >= state.deadlineMono) this.#expire(state);
   }
 
   /** Marks the lease lost: aborts its signal with `reason`, stops its timers. */
@@ -251,8 +369,9 @@ export class LeaseManager {
     state.watchdog?.cancel();
     state.timer = undefined;
     state.watchdog = undefined;
-    if (!state.controller.signal.aborted) {
-      state.controller.abort(reason);
+    if (state.reason === undefined) {
+      state.reason = reason;
+      state.controller?.abort(reason);
       if (this.events.has('lost')) {
         this.events.emit('lost', { resource: state.resource, fencingToken: state.fencingToken, reason });
       }
@@ -267,7 +386,7 @@ export class LeaseManager {
   }
 
   #stateOf(lease: Lease): LeaseState {
-    const state = typeof lease === 'object' && lease !== null ? leaseStates.get(lease) : undefined;
+    const state = LeaseHandle.stateOf(lease);
     if (state === undefined || state.manager !== this) {
       throw new InvalidArgumentError('lease was not issued by this lock', { argument: 'lease' });
     }
@@ -278,11 +397,15 @@ export class LeaseManager {
   async release(lease: Lease): Promise<boolean> {
     const state = this.#stateOf(lease);
     if (state.released) return false;
+    this.#checkDeadline(state);
     state.released = true;
     this.#active.delete(state);
     state.timer?.cancel();
     state.watchdog?.cancel();
-    if (!state.controller.signal.aborted) state.controller.abort(new AbortedError(RELEASED_REASON));
+    if (state.reason === undefined) {
+      state.reason = RELEASED;
+      state.controller?.abort(RELEASED);
+    }
     const q = state.queue;
     this.#uncount(state);
     if (this.#closed) return false;
@@ -309,7 +432,8 @@ export class LeaseManager {
   async extend(lease: Lease, ttlMs?: number): Promise<boolean> {
     const state = this.#stateOf(lease);
     const ttl = this.#ttl(ttlMs ?? state.ttlMs);
-    if (state.released || state.controller.signal.aborted) return false;
+    this.#checkDeadline(state);
+    if (state.released || state.reason !== undefined) return false;
     this.#checkOpen();
     const started = this.#clock.monotonic();
     let result: Awaited<ReturnType<LockAdapter['extend']>>;
@@ -332,7 +456,7 @@ export class LeaseManager {
       );
       throw err;
     }
-    if (state.released || state.controller.signal.aborted) return false;
+    if (state.released || state.reason !== undefined) return false;
     if (!result.extended) {
       this.#lose(
         state,
@@ -346,14 +470,15 @@ export class LeaseManager {
   }
 
   #startWatchdog(lease: Lease): void {
-    const state = leaseStates.get(lease);
+    const state = LeaseHandle.stateOf(lease);
     if (state === undefined) return;
+    this.watch(state);
     const tick = () => {
       state.watchdog = undefined;
-      if (state.released || state.controller.signal.aborted) return;
+      if (state.released || state.reason !== undefined) return;
       this.extend(lease).then(
         (ok) => {
-          if (ok && !state.released && !state.controller.signal.aborted) {
+          if (ok && !state.released && !state.reason !== undefined) {
             state.watchdog = unrefTimeout(tick, Math.max(1, Math.floor(state.ttlMs / 3)));
           }
         },
@@ -379,7 +504,7 @@ export class LeaseManager {
     this.#checkOpen();
     if (options.signal?.aborted) throw abortedError(options.signal);
     const q = this.#queue(resource);
-    const token = newToken();
+    const token = this.#newToken();
     const started = this.#clock.monotonic();
     let result: Awaited<ReturnType<LockAdapter['acquire']>>;
     try {
@@ -445,20 +570,62 @@ export class LeaseManager {
           return lease;
         });
       }
-      return this.#enqueue(resource, ttl, waitMs, signal);
+      const q = this.#queues.get(resource);
+      if (q === undefined || (q.waiters.length === 0 && !q.attempting)) {
+        return this.#acquireFirst(resource, ttl, waitMs, signal);
+      }
+      return this.#enqueue(resource, ttl, waitMs, signal, false, undefined);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  #enqueue(resource: string, ttlMs: number, waitMs: number, signal: AbortSignal | undefined): Promise<Lease> {
+  /** Nobody waits here: one direct attempt, and only on refusal join the queue. */
+  async #acquireFirst(
+    resource: string,
+    ttlMs: number,
+    waitMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Lease> {
+    const q = this.#queue(resource);
+    const token = this.#newToken();
+    const started = this.#clock.monotonic();
+    let result: Awaited<ReturnType<LockAdapter['acquire']>>;
+    try {
+      result = await this.#attempt(resource, token, ttlMs);
+    } catch (err) {
+      this.#maybeDropQueue(q);
+      throw err;
+    }
+    if (result.acquired)
+      return this.#granted(q, token, ttlMs, result.fencingToken, started, result.validityMs);
+    const left = Math.floor(waitMs - (this.#clock.monotonic() - started));
+    if (signal?.aborted) {
+      this.#maybeDropQueue(q);
+      throw abortedError(signal);
+    }
+    if (left <= 0) {
+      this.#maybeDropQueue(q);
+      throw new LockNotAcquiredError(`could not acquire the resource within ${waitMs} ms`, resource, waitMs);
+    }
+    return this.#enqueue(resource, ttlMs, left, signal, true, result.retryAfterMs);
+  }
+
+  #enqueue(
+    resource: string,
+    ttlMs: number,
+    waitMs: number,
+    signal: AbortSignal | undefined,
+    refused: boolean,
+    retryAfterMs: number | undefined,
+  ): Promise<Lease> {
     const q = this.#queue(resource);
     const startedMono = this.#clock.monotonic();
     return new Promise<Lease>((resolve, reject) => {
       let deadline: ReturnType<typeof setTimeout> | undefined;
       const onAbort = () => giveUp(abortedError(signal!));
       const waiter: Waiter = {
-        token: newToken(),
+        token: this.#newToken(),
         ttlMs,
         startedMono,
         done: false,
@@ -489,7 +656,9 @@ export class LeaseManager {
       }, waitMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       q.waiters.push(waiter);
-      this.#pump(q);
+      // Just refused: wait for a release (or a poll) rather than ask again at once.
+      if (refused && !q.attempting && q.waiters.length === 1) this.#wait(q, retryAfterMs);
+      else this.#pump(q);
     });
   }
 
@@ -614,6 +783,8 @@ export class LeaseManager {
     }
     this.#active.clear();
     this.events.clear();
+    this.#sweeper?.cancel();
+    this.#sweeper = undefined;
     if (this.#ownsAdapter) await this.#adapter.close();
   }
 }

@@ -327,3 +327,34 @@ describe('DistributedSemaphore', () => {
     await sem.close();
   });
 });
+
+describe('lease signal', () => {
+  it('is already aborted when first read after the deadline passed', async () => {
+    const locks = new DistributedLock();
+    const lease = await locks.acquire('r', { ttlMs: 50 });
+    await delay(120);
+    expect(lease.signal.aborted).toBe(true);
+    expect(isScaleoutError(lease.signal.reason, 'ERR_LEASE_EXPIRED')).toBe(true);
+    expect(await lease.release()).toBe(false);
+    await locks.close();
+  });
+
+  it('an unread signal still makes extend refuse a lease past its deadline', async () => {
+    const locks = new DistributedLock({ driftFactor: 0.4 });
+    const lease = await locks.acquire('r', { ttlMs: 100 });
+    await delay(75); // past the local deadline (60 ms), before the store's expiry (100 ms)
+    expect(await lease.extend()).toBe(false);
+    expect(lease.signal.aborted).toBe(true);
+    await locks.close();
+  });
+
+  it('emits lost for watched leases at their deadline', async () => {
+    const locks = new DistributedLock();
+    const lost: string[] = [];
+    locks.on('lost', (e) => lost.push(e.resource));
+    await locks.acquire('r', { ttlMs: 40 });
+    await delay(120);
+    expect(lost).toEqual(['r']);
+    await locks.close();
+  });
+});
