@@ -591,14 +591,24 @@ export class LeaseManager {
     const token = this.#newToken();
     const started = this.#clock.monotonic();
     let result: Awaited<ReturnType<LockAdapter['acquire']>>;
+    // Callers arriving meanwhile queue up behind this attempt instead of
+    // sending their own (no burst of doomed attempts on a busy resource).
+    q.attempting = true;
+    q.kickPending = false;
     try {
       result = await this.#attempt(resource, token, ttlMs);
     } catch (err) {
-      this.#maybeDropQueue(q);
+      q.attempting = false;
+      this.#pump(q);
       throw err;
     }
-    if (result.acquired)
-      return this.#granted(q, token, ttlMs, result.fencingToken, started, result.validityMs);
+    q.attempting = false;
+    if (result.acquired) {
+      const lease = this.#granted(q, token, ttlMs, result.fencingToken, started, result.validityMs);
+      if (this.#limit > 1) this.#pump(q);
+      else if (q.waiters.length > 0) this.#wait(q, result.validityMs);
+      return lease;
+    }
     const left = Math.floor(waitMs - (this.#clock.monotonic() - started));
     if (signal?.aborted) {
       this.#maybeDropQueue(q);
@@ -655,9 +665,11 @@ export class LeaseManager {
         );
       }, waitMs);
       signal?.addEventListener('abort', onAbort, { once: true });
-      q.waiters.push(waiter);
+      // A caller refused on its direct attempt came before everyone queued meanwhile.
+      if (refused) q.waiters.unshift(waiter);
+      else q.waiters.push(waiter);
       // Just refused: wait for a release (or a poll) rather than ask again at once.
-      if (refused && !q.attempting && q.waiters.length === 1) this.#wait(q, retryAfterMs);
+      if (refused && !q.attempting && !q.kickPending) this.#wait(q, retryAfterMs);
       else this.#pump(q);
     });
   }
