@@ -11,7 +11,14 @@
  * @module
  */
 
-/** What {@link LockAdapter.acquire} is asked to do. */
+/**
+ * What {@link LockAdapter.acquire} is asked to do.
+ *
+ * @example
+ * ```ts
+ * const request: LockAcquireRequest = { resource: 'a', token: 't1', ttlMs: 1_000, limit: 1 };
+ * ```
+ */
 export interface LockAcquireRequest {
   /** The resource name (validated by the primitive: non-empty, no control characters). */
   resource: string;
@@ -23,7 +30,15 @@ export interface LockAcquireRequest {
   limit: number;
 }
 
-/** What {@link LockAdapter.acquire} answers. */
+/**
+ * What {@link LockAdapter.acquire} answers.
+ *
+ * @example
+ * ```ts
+ * const r: LockAcquireResult = await adapter.acquire(request);
+ * if (r.acquired) use(r.fencingToken);
+ * ```
+ */
 export type LockAcquireResult =
   | {
       acquired: true;
@@ -46,7 +61,14 @@ export type LockAcquireResult =
       retryAfterMs: number | undefined;
     };
 
-/** Identifies one hold: resource, owner token and limit. */
+/**
+ * Identifies one hold: resource, owner token and limit.
+ *
+ * @example
+ * ```ts
+ * await adapter.release({ resource: 'a', token: 't1', limit: 1 });
+ * ```
+ */
 export interface LockOwnerRequest {
   /** The resource name. */
   resource: string;
@@ -56,16 +78,39 @@ export interface LockOwnerRequest {
   limit: number;
 }
 
-/** What {@link LockAdapter.extend} is asked to do. */
+/**
+ * What {@link LockAdapter.extend} is asked to do.
+ *
+ * @example
+ * ```ts
+ * await adapter.extend({ resource: 'a', token: 't1', limit: 1, ttlMs: 5_000 });
+ * ```
+ */
 export interface LockExtendRequest extends LockOwnerRequest {
   /** The new time to live, in ms from now. */
   ttlMs: number;
 }
 
-/** What {@link LockAdapter.extend} answers. */
+/**
+ * What {@link LockAdapter.extend} answers.
+ *
+ * @example
+ * ```ts
+ * const { extended } = await adapter.extend({ resource: 'a', token: 't1', limit: 1, ttlMs: 5_000 });
+ * ```
+ */
 export type LockExtendResult = { extended: true; validityMs: number } | { extended: false };
 
-/** A subscription made by {@link LockAdapter.onRelease}. */
+/**
+ * A subscription made by {@link LockAdapter.onRelease}.
+ *
+ * @example
+ * ```ts
+ * const sub = adapter.onRelease('a', 1, () => retryNow());
+ * await sub.ready;
+ * sub.unsubscribe();
+ * ```
+ */
 export interface LockReleaseSubscription {
   /** Settles (never rejects) once releases are being delivered, or subscribing failed. */
   readonly ready: Promise<void>;

@@ -3,7 +3,14 @@ import { InvalidOptionsError } from '../errors.js';
 import { durationOption } from '../internal/validate.js';
 import type { Clock, Logger } from '../types.js';
 
-/** Options of {@link DistributedLock} (and, with `limit`, of {@link DistributedSemaphore}). */
+/**
+ * Options of {@link DistributedLock} (and, with `limit`, of {@link DistributedSemaphore}).
+ *
+ * @example
+ * ```ts
+ * const locks = new DistributedLock({ adapter: redisLockAdapter({ connection: redis }), ttlMs: 10_000, waitMs: 2_000 });
+ * ```
+ */
 export interface DistributedLockOptions {
   /** Where holds live. @default a new in-memory adapter (one process only), closed by `close()` */
   adapter?: LockAdapter;
@@ -35,7 +42,14 @@ export interface DistributedLockOptions {
   clock?: Clock;
 }
 
-/** Defaults of {@link DistributedLockOptions}. */
+/**
+ * Defaults of {@link DistributedLockOptions}.
+ *
+ * @example
+ * ```ts
+ * const shortLocks = new DistributedLock({ ttlMs: DISTRIBUTED_LOCK_DEFAULTS.ttlMs / 3 });
+ * ```
+ */
 export const DISTRIBUTED_LOCK_DEFAULTS = Object.freeze({
   ttlMs: 30_000,
   waitMs: 10_000,

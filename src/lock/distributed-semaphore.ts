@@ -5,7 +5,14 @@ import type { DistributedLockOptions } from './distributed-lock-options.js';
 import type { Lease } from './lease.js';
 import { type AcquireOptions, LeaseManager, type LockEvents, type WithLockOptions } from './lease-manager.js';
 
-/** Options of {@link DistributedSemaphore}: those of a lock, plus the number of holders. */
+/**
+ * Options of {@link DistributedSemaphore}: those of a lock, plus the number of holders.
+ *
+ * @example
+ * ```ts
+ * const sem = new DistributedSemaphore({ adapter, limit: 5, ttlMs: 60_000 });
+ * ```
+ */
 export interface DistributedSemaphoreOptions extends DistributedLockOptions {
   /** How many holders may hold one resource at once. Every process must use the same limit for a resource. */
   limit: number;

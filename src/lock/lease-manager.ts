@@ -24,7 +24,14 @@ import {
 } from './distributed-lock-options.js';
 import type { Lease } from './lease.js';
 
-/** Options of one acquire call. */
+/**
+ * Options of one acquire call.
+ *
+ * @example
+ * ```ts
+ * const lease = await locks.acquire('invoice:7', { ttlMs: 5_000, waitMs: 1_000, signal: request.signal });
+ * ```
+ */
 export interface AcquireOptions {
   /** Time to live of the lease, in ms. @default the lock's `ttlMs` */
   ttlMs?: number;
@@ -34,7 +41,14 @@ export interface AcquireOptions {
   signal?: AbortSignal;
 }
 
-/** Options of `withLock`. */
+/**
+ * Options of `withLock`.
+ *
+ * @example
+ * ```ts
+ * await locks.withLock('nightly-report', (lease) => build({ signal: lease.signal }), { ttlMs: 30_000, autoExtend: true });
+ * ```
+ */
 export interface WithLockOptions extends AcquireOptions {
   /**
    * Keep the lease alive while `fn` runs: extend it by `ttlMs` every third
@@ -44,7 +58,14 @@ export interface WithLockOptions extends AcquireOptions {
   autoExtend?: boolean;
 }
 
-/** Events of a lock or semaphore. */
+/**
+ * Events of a lock or semaphore.
+ *
+ * @example
+ * ```ts
+ * locks.on('error', ({ resource, operation }) => log.warn('lock background failure', { resource, operation }));
+ * ```
+ */
 export interface LockEvents extends Record<string, unknown> {
   /** A lease was granted. */
   acquired: { resource: string; fencingToken: number; waitedMs: number };

@@ -11,7 +11,14 @@ import { ClosedError } from '../../errors.js';
 import type { Clock } from '../../types.js';
 import { systemClock } from '../../types.js';
 
-/** Options of {@link memoryLockAdapter}. */
+/**
+ * Options of {@link memoryLockAdapter}.
+ *
+ * @example
+ * ```ts
+ * const adapter = memoryLockAdapter({ clock: systemClock });
+ * ```
+ */
 export interface MemoryLockAdapterOptions {
   /** Time source; its `monotonic()` decides expiry. @default systemClock */
   clock?: Clock;

@@ -117,7 +117,14 @@ end
 return 0`,
 });
 
-/** Every Lua script of the Redis lock adapter, for preloading or inspection. */
+/**
+ * Every Lua script of the Redis lock adapter, for preloading or inspection.
+ *
+ * @example
+ * ```ts
+ * for (const script of Object.values(redisLockScripts)) await script.load(redis);
+ * ```
+ */
 export const redisLockScripts = Object.freeze({
   acquireLock,
   releaseLock,
@@ -127,25 +134,41 @@ export const redisLockScripts = Object.freeze({
   extendSemaphore,
 });
 
-/** Options of {@link redisLockAdapter}. */
+/**
+ * Options of {@link redisLockAdapter}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisLockAdapterOptions = { connection: 'redis://127.0.0.1:6379', prefix: 'billing:lock:' };
+ * ```
+ */
 export interface RedisLockAdapterOptions {
   /** An ioredis `Redis` or `Cluster` (reused, not closed), a `redis://` URL, or ioredis options. */
   connection: RedisConnection;
   /** Prefix of every key and channel. @default 'scaleout:lock:' */
   prefix?: string;
   /**
-   * Time to live of a resource's fencing counter, in ms. When it expires
-   * the counter is re-seeded from the server clock, so tokens still grow;
-   * the TTL only bounds memory for resources no longer used.
-   * @default 604_800_000 (7 days)
+   * Time to live of a resource's fencing counter, in ms, counted from when
+   * it was (re)seeded. When it expires the counter is re-seeded from the
+   * server clock in microseconds, so tokens still grow (unless the server
+   * clock steps back by more than this long); the TTL only bounds the memory
+   * of resources no longer used.
+   * @default 86_400_000 (24 hours)
    */
   fenceTtlMs?: number;
 }
 
-/** Defaults of {@link RedisLockAdapterOptions}. */
+/**
+ * Defaults of {@link RedisLockAdapterOptions}.
+ *
+ * @example
+ * ```ts
+ * const prefix = `${REDIS_LOCK_ADAPTER_DEFAULTS.prefix}billing:`;
+ * ```
+ */
 export const REDIS_LOCK_ADAPTER_DEFAULTS = Object.freeze({
   prefix: 'scaleout:lock:',
-  fenceTtlMs: 604_800_000,
+  fenceTtlMs: 86_400_000,
 });
 
 function toConnectionError(op: string, err: unknown): unknown {

@@ -13,7 +13,14 @@ import { durationOption } from '../../internal/validate.js';
 import type { RedisConnection } from './connection.js';
 import { REDIS_LOCK_ADAPTER_DEFAULTS, RedisLockAdapter } from './lock.js';
 
-/** Options of {@link redlockAdapter}. */
+/**
+ * Options of {@link redlockAdapter}.
+ *
+ * @example
+ * ```ts
+ * const options: RedlockAdapterOptions = { connections: [redisA, redisB, redisC], instanceTimeoutMs: 100 };
+ * ```
+ */
 export interface RedlockAdapterOptions {
   /**
    * The independent Redis masters (not replicas of one another), each an
@@ -36,11 +43,18 @@ export interface RedlockAdapterOptions {
    * @default 200
    */
   instanceTimeoutMs?: number;
-  /** Time to live of each instance's fencing counter; see {@link RedisLockAdapterOptions.fenceTtlMs}. @default 604_800_000 */
+  /** Time to live of each instance's fencing counter; see {@link RedisLockAdapterOptions.fenceTtlMs}. @default 86_400_000 */
   fenceTtlMs?: number;
 }
 
-/** Defaults of {@link RedlockAdapterOptions}. */
+/**
+ * Defaults of {@link RedlockAdapterOptions}.
+ *
+ * @example
+ * ```ts
+ * const adapter = redlockAdapter({ connections, driftFactor: REDLOCK_ADAPTER_DEFAULTS.driftFactor * 2 });
+ * ```
+ */
 export const REDLOCK_ADAPTER_DEFAULTS = Object.freeze({
   prefix: REDIS_LOCK_ADAPTER_DEFAULTS.prefix,
   driftFactor: 0.01,
