@@ -429,7 +429,8 @@ export class LeaseManager {
     }
     const q = state.queue;
     this.#uncount(state);
-    if (this.#closed) return false;
+    // Even after close(): a hold must not outlive its holder's intent (the
+    // adapter rejects with ClosedError if it was closed too).
     // Sent before the next local waiter's acquire on the same connection, so
     // the hand-off needs no notification round trip.
     const pending = this.#call(

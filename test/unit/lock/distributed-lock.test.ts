@@ -358,3 +358,33 @@ describe('lease signal', () => {
     await locks.close();
   });
 });
+
+describe('close', () => {
+  it('still releases leases on a shared adapter after the lock is closed', async () => {
+    const adapter = new MemoryLockAdapter();
+    const locks = new DistributedLock({ adapter });
+    const lease = await locks.acquire('r');
+    await locks.close();
+    expect(await lease.release()).toBe(true);
+    const other = new DistributedLock({ adapter });
+    expect(await other.tryAcquire('r')).not.toBeNull();
+    await other.close();
+  });
+
+  it('gives back a grant that lands after its waiter gave up', async () => {
+    const adapter = new FaultyAdapter();
+    const locks = new DistributedLock({ adapter, waitMs: 20_000 });
+    const held = await locks.acquire('r');
+    const ac = new AbortController();
+    const waiting = locks.acquire('r', { signal: ac.signal });
+    await delay(10);
+    // The next attempt (on release) is in flight when the waiter aborts.
+    const released = held.release();
+    ac.abort();
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+    await released;
+    await delay(20);
+    expect(await locks.tryAcquire('r')).not.toBeNull();
+    await locks.close();
+  });
+});
