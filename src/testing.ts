@@ -13,5 +13,6 @@
  * @module scaleout/testing
  */
 
+export type { LockAdapterConformanceOptions } from './testing/lock-adapter-conformance.js';
 export { lockAdapterConformance } from './testing/lock-adapter-conformance.js';
 export type { ConformanceOptions, TestApi } from './testing/test-api.js';

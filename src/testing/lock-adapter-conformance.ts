@@ -3,6 +3,24 @@ import { randomUUID } from 'node:crypto';
 import type { LockAdapter } from '../contracts/lock.js';
 import type { ConformanceOptions } from './test-api.js';
 
+/**
+ * Options of {@link lockAdapterConformance}.
+ *
+ * @example
+ * ```ts
+ * const options: LockAdapterConformanceOptions = { name: 'mine', test, create: () => myAdapter(), semaphores: false };
+ * ```
+ */
+export interface LockAdapterConformanceOptions extends ConformanceOptions<LockAdapter> {
+  /**
+   * Whether the adapter supports semaphores (`limit > 1`). When false, the
+   * suite checks instead that such requests are refused with
+   * `InvalidArgumentError`.
+   * @default true
+   */
+  semaphores?: boolean;
+}
+
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -25,8 +43,13 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * });
  * ```
  */
-export function lockAdapterConformance(options: ConformanceOptions<LockAdapter>): void {
+export function lockAdapterConformance(options: LockAdapterConformanceOptions): void {
   const { test } = options;
+  const semaphores = options.semaphores !== false;
+  /** Registers a semaphore test, or for lock-only adapters checks that limit > 1 is refused. */
+  const semaphoreIt = (name: string, fn: () => Promise<void>) => {
+    if (semaphores) test.it(name, fn);
+  };
   const withAdapter = (fn: (adapter: LockAdapter) => Promise<void>) => async () => {
     const adapter = await options.create();
     try {
@@ -144,12 +167,32 @@ export function lockAdapterConformance(options: ConformanceOptions<LockAdapter>)
         const r2 = res();
         assert.ok((await adapter.acquire({ resource: r1, token: 'a', ttlMs: 10_000, limit: 1 })).acquired);
         assert.ok((await adapter.acquire({ resource: r2, token: 'b', ttlMs: 10_000, limit: 1 })).acquired);
-        assert.ok((await adapter.acquire({ resource: r1, token: 'c', ttlMs: 10_000, limit: 3 })).acquired);
-        assert.equal(await adapter.release({ resource: r1, token: 'a', limit: 3 }), false);
+        if (semaphores) {
+          assert.ok((await adapter.acquire({ resource: r1, token: 'c', ttlMs: 10_000, limit: 3 })).acquired);
+          assert.equal(await adapter.release({ resource: r1, token: 'a', limit: 3 }), false);
+        }
+        assert.equal(
+          (await adapter.acquire({ resource: r1, token: 'd', ttlMs: 10_000, limit: 1 })).acquired,
+          false,
+        );
       }),
     );
 
-    test.it(
+    if (!semaphores) {
+      test.it(
+        'refuses semaphores (limit > 1) with a typed error, holding nothing',
+        withAdapter(async (adapter) => {
+          const resource = res();
+          await assert.rejects(
+            adapter.acquire({ resource, token: 'a', ttlMs: 10_000, limit: 3 }),
+            (err: unknown) => (err as { code?: unknown }).code === 'ERR_INVALID_ARGUMENT',
+          );
+          assert.ok((await adapter.acquire({ resource, token: 'b', ttlMs: 10_000, limit: 1 })).acquired);
+        }),
+      );
+    }
+
+    semaphoreIt(
       'grants a semaphore to at most `limit` holders, with growing fencing tokens',
       withAdapter(async (adapter) => {
         const resource = res();
@@ -176,7 +219,7 @@ export function lockAdapterConformance(options: ConformanceOptions<LockAdapter>)
       }),
     );
 
-    test.it(
+    semaphoreIt(
       'expires and extends semaphore holders one by one',
       withAdapter(async (adapter) => {
         const resource = res();

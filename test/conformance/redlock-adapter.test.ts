@@ -41,6 +41,7 @@ describe('Redlock over 3 real redis-servers', () => {
     name: 'redlock, 3 of 3 up',
     test,
     create: () => redlockAdapter({ connections: servers.map((s) => s.url), prefix: uniquePrefix('rl') }),
+    semaphores: false,
     destroy: (adapter) => adapter.close(),
   });
 
@@ -52,6 +53,7 @@ describe('Redlock over 3 real redis-servers', () => {
         connections: [servers[0]!.url, down(), servers[1]!.url],
         prefix: uniquePrefix('rl1'),
       }),
+    semaphores: false,
     destroy: (adapter) => adapter.close(),
   });
 

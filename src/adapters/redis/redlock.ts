@@ -7,7 +7,7 @@ import type {
   LockOwnerRequest,
   LockReleaseSubscription,
 } from '../../contracts/lock.js';
-import { ClosedError, ConnectionError, InvalidOptionsError } from '../../errors.js';
+import { ClosedError, ConnectionError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
 import { withTimeout } from '../../internal/abort.js';
 import { durationOption } from '../../internal/validate.js';
 import type { RedisConnection } from './connection.js';
@@ -81,6 +81,10 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
  * Fails closed: when fewer than a quorum of instances answer, acquire
  * throws `ConnectionError` rather than report a refusal or a grant.
  *
+ * Locks only: a semaphore (`limit > 1`) is refused with
+ * `InvalidArgumentError`, because per-instance limits do not compose into a
+ * global one under majority voting.
+ *
  * @example
  * ```ts
  * const adapter = redlockAdapter({ connections: ['redis://a:6379', 'redis://b:6379', 'redis://c:6379'] });
@@ -126,8 +130,15 @@ export class RedlockAdapter implements LockAdapter {
     return this.#instances;
   }
 
-  #checkOpen(): void {
+  #check(limit: number): void {
     if (this.#closed) throw new ClosedError('lock adapter is closed');
+    if (limit !== 1) {
+      // Per-instance limits do not compose: with 3 instances and limit 2,
+      // holders {A,B}, {A,C}, {B,C} would each have a majority.
+      throw new InvalidArgumentError('Redlock supports locks only (limit 1), not semaphores', {
+        argument: 'limit',
+      });
+    }
   }
 
   #all<T>(fn: (instance: RedisLockAdapter) => Promise<T>): Promise<Outcome<T>[]> {
@@ -160,7 +171,7 @@ export class RedlockAdapter implements LockAdapter {
   }
 
   async acquire(request: LockAcquireRequest): Promise<LockAcquireResult> {
-    this.#checkOpen();
+    this.#check(request.limit);
     const started = performance.now();
     const outcomes = await this.#all((i) => i.acquire(request));
     const elapsed = performance.now() - started;
@@ -189,14 +200,14 @@ export class RedlockAdapter implements LockAdapter {
   }
 
   async release(request: LockOwnerRequest): Promise<boolean> {
-    this.#checkOpen();
+    this.#check(request.limit);
     const outcomes = await this.#releaseAll(request);
     if (outcomes.every((o) => !o.ok)) throw this.#unreachable('release', outcomes)!;
     return outcomes.filter((o) => o.ok && o.value).length >= this.#quorum;
   }
 
   async extend(request: LockExtendRequest): Promise<LockExtendResult> {
-    this.#checkOpen();
+    this.#check(request.limit);
     const started = performance.now();
     const outcomes = await this.#all((i) => i.extend(request));
     const elapsed = performance.now() - started;
