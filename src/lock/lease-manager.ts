@@ -81,7 +81,8 @@ export interface LockEvents extends Record<string, unknown> {
 const RELEASED = new AbortedError('lease released');
 
 interface InFlight {
-  readonly deadline: number;
+  /** The sweep tick at which the call started. */
+  readonly tick: number;
   fail(): void;
 }
 
@@ -100,7 +101,10 @@ export interface LeaseState {
   /** Whether the deadline timer must run (signal read, watchdog, `lost` listeners). */
   watched: boolean;
   deadlineMono: number;
-  expiresAt: number;
+  /** Monotonic time of the server-side expiry as far as we know. */
+  expiryMono: number;
+  /** Wall-clock form of `expiryMono`, computed on first read. */
+  expiresAt: number | undefined;
   released: boolean;
   /** Whether the lease still counts in its queue's `localHolders`. */
   counted: boolean;
@@ -149,7 +153,12 @@ class LeaseHandle implements Lease {
   }
 
   get expiresAt(): number {
-    return this.#state.expiresAt;
+    const state = this.#state;
+    if (state.expiresAt === undefined) {
+      const clock = state.manager.clock;
+      state.expiresAt = Math.round(clock.now() + (state.expiryMono - clock.monotonic()));
+    }
+    return state.expiresAt;
   }
 
   get released(): boolean {
@@ -202,6 +211,9 @@ export class LeaseManager {
   #tokenSeq = 0;
   readonly #inFlight = new Set<InFlight>();
   #sweeper: TimerHandle | undefined;
+  /** Sweep counter: call timeouts are measured in sweeps, so no clock read per call. */
+  #tick = 0;
+  readonly #sweepMs: number;
   #closed = false;
 
   constructor(options: DistributedLockOptions, limit: number) {
@@ -212,10 +224,15 @@ export class LeaseManager {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? noopLogger;
     this.events = new TypedEmitter<LockEvents>(this.#logger);
+    this.#sweepMs = Math.max(5, Math.min(250, Math.floor(this.#options.operationTimeoutMs / 10)));
   }
 
   get adapter(): LockAdapter {
     return this.#adapter;
+  }
+
+  get clock(): Clock {
+    return this.#clock;
   }
 
   #checkOpen(): void {
@@ -273,17 +290,14 @@ export class LeaseManager {
     return new Promise<T>((resolve, reject) => {
       const timeoutMs = this.#options.operationTimeoutMs;
       const entry: InFlight = {
-        deadline: this.#clock.monotonic() + timeoutMs,
+        tick: this.#tick,
         fail: () => {
           promise.catch(() => {});
           reject(new TimeoutError(`lock ${what} timed out after ${timeoutMs} ms`, { timeoutMs }));
         },
       };
       this.#inFlight.add(entry);
-      if (this.#sweeper === undefined) {
-        const every = Math.max(5, Math.min(250, Math.floor(timeoutMs / 10)));
-        this.#sweeper = unrefInterval(() => this.#sweep(), every);
-      }
+      if (this.#sweeper === undefined) this.#sweeper = unrefInterval(() => this.#sweep(), this.#sweepMs);
       promise.then(
         (value) => {
           if (this.#inFlight.delete(entry)) resolve(value);
@@ -301,9 +315,11 @@ export class LeaseManager {
       this.#sweeper = undefined;
       return;
     }
-    const now = this.#clock.monotonic();
+    this.#tick += 1;
+    // A call started during tick t has run at least (now - t - 1) full sweep periods.
+    const ticks = Math.ceil(this.#options.operationTimeoutMs / this.#sweepMs) + 1;
     for (const entry of this.#inFlight) {
-      if (entry.deadline <= now) {
+      if (this.#tick - entry.tick >= ticks) {
         this.#inFlight.delete(entry);
         entry.fail();
       }
@@ -331,7 +347,8 @@ export class LeaseManager {
       reason: undefined,
       watched: false,
       deadlineMono: 0,
-      expiresAt: 0,
+      expiryMono: 0,
+      expiresAt: undefined,
       released: false,
       counted: true,
       timer: undefined,
@@ -354,8 +371,8 @@ export class LeaseManager {
     state.timer = undefined;
     const margin = driftMarginMs(state.ttlMs, this.#options.driftFactor);
     state.deadlineMono = startedMono + validityMs - margin;
-    const now = this.#clock.monotonic();
-    state.expiresAt = this.#clock.now() + (startedMono + validityMs - now);
+    state.expiryMono = startedMono + validityMs;
+    state.expiresAt = undefined;
     if (state.watched || this.events.has('lost')) this.#arm(state);
   }
 
