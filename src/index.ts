@@ -65,7 +65,12 @@ export type {
   RegistryRecord,
   RegistryRegisterResult,
 } from './contracts/registry.js';
-export type { SessionAdapter, SessionRecord, SessionUpdateResult } from './contracts/session.js';
+export type {
+  SessionAdapter,
+  SessionMoveResult,
+  SessionRecord,
+  SessionUpdateResult,
+} from './contracts/session.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
 export * from './lock/index.js';

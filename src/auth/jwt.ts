@@ -81,7 +81,12 @@ const HEADER_CACHE_SIZE = 64;
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+    // Own keys only (Object.keys uses V8's enum cache: no per-call values array).
+    const record = value as Record<string, unknown>;
+    for (const k of Object.keys(record)) {
+      const v = record[k];
+      if (typeof v === 'object' && v !== null) deepFreeze(v);
+    }
   }
   return value;
 }
@@ -99,7 +104,9 @@ function decodeJsonObject(part: string, what: 'header' | 'payload'): Record<stri
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new JwtMalformedError(`token ${what} is not a JSON object`);
   }
-  if (text.includes('__proto__') || text.includes('prototype')) {
+  // One scan: "proto" covers "__proto__" and "constructor.prototype"; a
+  // backslash may spell either with \u escapes, which JSON.parse decodes.
+  if (text.includes('proto') || text.includes('\\')) {
     try {
       assertSafePayload(value);
     } catch {
@@ -384,10 +391,13 @@ export class Jwt {
    * ```
    */
   verify(token: string): Promise<Readonly<JwtClaims>> {
-    if (this.#jwks === undefined && this.#denylist === undefined) {
-      // Static keys and no denylist: nothing to wait for, one settled promise.
+    if (this.#denylist === undefined) {
+      // Nothing to wait for when the key is at hand (static keys, or a JWKS
+      // already loaded and fresh): one settled promise, no async frame.
       try {
-        return Promise.resolve(this.#verifyStatic(token));
+        const claims =
+          this.#jwks === undefined ? this.#verifyStatic(token) : this.#verifyWithLoadedJwks(token);
+        if (claims !== undefined) return Promise.resolve(claims);
       } catch (err) {
         return Promise.reject(err);
       }
@@ -398,7 +408,7 @@ export class Jwt {
   async #verifyAsync(token: string): Promise<Readonly<JwtClaims>> {
     const cached = this.#cacheHit(token);
     if (cached !== undefined) {
-      await this.#checkRevoked(cached);
+      if (this.#denylist !== undefined) await this.#checkRevoked(cached);
       return cached;
     }
     this.#checkSize(token);
@@ -408,8 +418,20 @@ export class Jwt {
     const key =
       this.#jwks !== undefined ? await this.#jwks.getKey(header.kid, header.alg) : this.#staticKey(header);
     const claims = this.#finish(token, dot1, dot2, header, key);
-    await this.#checkRevoked(claims);
+    if (this.#denylist !== undefined) await this.#checkRevoked(claims);
     return claims;
+  }
+
+  /** JWKS without a denylist: the claims, or undefined when the key set must be (re)fetched first. */
+  #verifyWithLoadedJwks(token: string): Readonly<JwtClaims> | undefined {
+    const cached = this.#cacheHit(token);
+    if (cached !== undefined) return cached;
+    this.#checkSize(token);
+    const dot1 = token.indexOf('.');
+    const dot2 = token.indexOf('.', dot1 + 1);
+    const header = this.#header(token.slice(0, dot1));
+    const key = this.#jwks!.peekKey(header.kid, header.alg);
+    return key === undefined ? undefined : this.#finish(token, dot1, dot2, header, key);
   }
 
   /**

@@ -114,6 +114,22 @@ export class RemoteJwks {
     return found;
   }
 
+  /**
+   * The key for `kid` and `alg` when the key set is loaded, fresh (younger
+   * than `maxAgeMs`) and holds exactly what {@link getKey} would return;
+   * otherwise undefined (call {@link getKey}, which fetches as needed).
+   * Never fetches.
+   *
+   * @example
+   * ```ts
+   * const key = jwks.peekKey('key-2024', 'RS256') ?? (await jwks.getKey('key-2024', 'RS256'));
+   * ```
+   */
+  peekKey(kid: string | undefined, alg: JwtAlgorithm): KeyObject | undefined {
+    if (this.#entries === undefined || this.#now() - this.#loadedAt >= this.#maxAgeMs) return undefined;
+    return this.#find(kid, alg);
+  }
+
   /** Stops fetches in flight. */
   close(): void {
     this.#closed.abort();

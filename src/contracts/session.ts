@@ -54,6 +54,32 @@ export type SessionUpdateResult =
     };
 
 /**
+ * What {@link SessionAdapter.move} did: moved (the record as it now lives
+ * under the new id), no such session, or the new id already exists.
+ *
+ * @example
+ * ```ts
+ * const result = await adapter.move({ id, newId });
+ * if (result.status === 'ok') console.log(result.record.version);
+ * ```
+ */
+export type SessionMoveResult =
+  | {
+      /** Moved. */
+      status: 'ok';
+      /** The record under the new id (same data, version, owner and ttl). */
+      record: SessionRecord;
+    }
+  | {
+      /** No such session (or it expired). */
+      status: 'missing';
+    }
+  | {
+      /** `newId` is in use: nothing moved. */
+      status: 'taken';
+    };
+
+/**
  * What a session back end must do. Ids reaching an adapter are already
  * validated (URL-safe, bounded length). Every operation on one session is
  * one round trip on Redis.
@@ -75,6 +101,14 @@ export interface SessionAdapter {
    * adding 1 to the version and extending expiry to now + ttlMs.
    */
   update(input: { id: string; data: string; expectedVersion: number }): Promise<SessionUpdateResult>;
+  /**
+   * Moves a session to `newId` as one step with respect to `update`,
+   * `touch` and `destroyAllForUser`: data, version, owner and remaining
+   * lifetime move together, the owner's index lists the new id, and the old
+   * id is gone. An `update` of the old id either lands before the move (and
+   * moves with it) or finds the session missing; none is lost.
+   */
+  move(input: { id: string; newId: string }): Promise<SessionMoveResult>;
   /** Removes one session (and its entry in its user's index); true when it existed. */
   destroy(id: string): Promise<boolean>;
   /** Removes every session of `userId` through the per-user index; returns how many. */

@@ -228,10 +228,15 @@ export class SessionStore<T = Record<string, unknown>> {
   }
 
   /**
-   * Moves the session to a new id, keeping its data, owner and lifetime, and
-   * deletes the old id. Call it when privileges change (login) so that an id
-   * planted before login is worthless after it. Returns undefined when the
-   * session does not exist.
+   * Moves the session to a new id, keeping its data, version, owner and
+   * remaining lifetime, and deletes the old id, in one atomic step of the
+   * adapter (one Lua script on Redis). Call it when privileges change
+   * (login) so that an id planted before login is worthless after it.
+   * Returns undefined when the session does not exist.
+   *
+   * A concurrent `update` of the old id is never lost: it either lands
+   * before the move (and its data moves along) or throws
+   * {@link SessionNotFoundError}.
    *
    * @example
    * ```ts
@@ -242,21 +247,11 @@ export class SessionStore<T = Record<string, unknown>> {
   async regenerate(id: string): Promise<Session<T> | undefined> {
     this.#assertOpen();
     if (!isValidSessionId(id)) return undefined;
-    const record = await this.#adapter.get(id);
-    if (record === undefined) return undefined;
     for (let attempt = 0; ; attempt++) {
       const next = generateSessionId();
-      if (
-        await this.#adapter.create({
-          id: next,
-          data: record.data,
-          userId: record.userId,
-          ttlMs: record.ttlMs,
-        })
-      ) {
-        await this.#adapter.destroy(id);
-        return this.#toSession(next, { ...record, version: 1 });
-      }
+      const result = await this.#adapter.move({ id, newId: next });
+      if (result.status === 'missing') return undefined;
+      if (result.status === 'ok') return this.#toSession(next, result.record);
       if (attempt >= 2) throw new InvalidArgumentError('could not allocate a fresh session id');
     }
   }

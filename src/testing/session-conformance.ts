@@ -202,6 +202,99 @@ export function sessionAdapterConformance(options: SessionConformanceOptions): v
       assert.equal(await store.get(fresh.id), undefined);
     });
 
+    test.it(
+      'regenerate keeps the version and the remaining lifetime; a taken id is not overwritten',
+      async () => {
+        const s = await store.create({ v: 0 }, { userId: 'u-keep' });
+        await store.update(s.id, { v: 1 }, { expectedVersion: 1 });
+        const fresh = await store.regenerate(s.id);
+        assert.ok(fresh);
+        assert.equal(fresh.version, 2);
+        assert.equal(fresh.ttlMs, 60_000);
+        // The version moved with the record: a write expecting it succeeds.
+        const written = await store.update(fresh.id, { v: 2 }, { expectedVersion: 2 });
+        assert.equal(written.version, 3);
+        await assert.rejects(
+          () => store.update(s.id, { v: 9 }, { expectedVersion: 2 }),
+          (e) => isScaleoutError(e, 'ERR_SESSION_NOT_FOUND'),
+        );
+        const other = await store.create({ other: true });
+        assert.deepEqual(await adapter.move({ id: fresh.id, newId: other.id }), { status: 'taken' });
+        assert.deepEqual((await store.get(other.id))?.data, { other: true });
+        assert.deepEqual((await store.get(fresh.id))?.data, { v: 2 });
+        assert.deepEqual(await adapter.move({ id: s.id, newId: 'A'.repeat(43) }), { status: 'missing' });
+      },
+    );
+
+    test.it(
+      'regenerate racing update: every update either moves along or fails typed, none is lost',
+      async () => {
+        let s = await store.create({ n: 0 }, { userId: 'u-race' });
+        let landed = 0;
+        let notFound = 0;
+        for (let round = 0; round < 200; round++) {
+          const [updated, fresh] = await Promise.allSettled([
+            store.update(s.id, (d) => ({ ...d, n: (d.n as number) + 1 })),
+            store.regenerate(s.id),
+          ]);
+          if (updated.status === 'fulfilled') landed++;
+          else {
+            assert.ok(isScaleoutError(updated.reason, 'ERR_SESSION_NOT_FOUND'), String(updated.reason));
+            notFound++;
+          }
+          assert.equal(fresh.status, 'fulfilled');
+          assert.ok(fresh.value, 'regenerate found the session');
+          assert.equal(await store.get(s.id), undefined);
+          s = fresh.value;
+        }
+        const final = await store.get(s.id);
+        assert.ok(final);
+        assert.equal(final.data.n, landed, `${landed} updates landed, ${notFound} failed typed`);
+        assert.equal(final.version, landed + 1);
+        assert.equal(await store.destroyAllForUser('u-race'), 1);
+      },
+      60_000,
+    );
+
+    test.it(
+      'destroyAllForUser racing regenerate: no session that existed before it survives it',
+      async () => {
+        for (let round = 0; round < 10; round++) {
+          const user = `u-fix-${round}`;
+          const before = await Promise.all(
+            Array.from({ length: 8 }, () => store.create({}, { userId: user })),
+          );
+          const regenerating = Promise.all(before.map((b) => store.regenerate(b.id)));
+          const destroyed = await store.destroyAllForUser(user);
+          const fresh = await regenerating;
+          assert.equal(destroyed, 8);
+          for (const f of fresh) if (f !== undefined) assert.equal(await store.get(f.id), undefined);
+          for (const b of before) assert.equal(await store.get(b.id), undefined);
+        }
+      },
+      60_000,
+    );
+
+    test.it(
+      'destroyAllForUser racing logins: earlier sessions go; a concurrent login may stay, and stays indexed',
+      async () => {
+        for (let round = 0; round < 10; round++) {
+          const user = `u-login-${round}`;
+          const earlier = await Promise.all(
+            Array.from({ length: 5 }, () => store.create({}, { userId: user })),
+          );
+          const logins = Promise.all(Array.from({ length: 5 }, () => store.create({}, { userId: user })));
+          await store.destroyAllForUser(user);
+          const concurrent = await logins;
+          for (const e of earlier) assert.equal(await store.get(e.id), undefined);
+          // Whatever survived is reachable through the index: a second call removes it.
+          await store.destroyAllForUser(user);
+          for (const c of concurrent) assert.equal(await store.get(c.id), undefined);
+        }
+      },
+      60_000,
+    );
+
     test.it('destroy removes one session; destroyAllForUser removes exactly that user’s', async () => {
       const a1 = await store.create({ d: 1 }, { userId: 'alice' });
       const a2 = await store.create({ d: 2 }, { userId: 'alice' });

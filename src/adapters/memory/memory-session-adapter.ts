@@ -1,4 +1,9 @@
-import type { SessionAdapter, SessionRecord, SessionUpdateResult } from '../../contracts/session.js';
+import type {
+  SessionAdapter,
+  SessionMoveResult,
+  SessionRecord,
+  SessionUpdateResult,
+} from '../../contracts/session.js';
 import { InvalidOptionsError } from '../../errors.js';
 import { LruMap } from '../../internal/lru.js';
 
@@ -32,12 +37,14 @@ const DEFAULTS = { maxSessions: 100_000 } as const;
 export class MemorySessionAdapter implements SessionAdapter {
   readonly #sessions: LruMap<string, SessionRecord>;
   readonly #byUser = new Map<string, Set<string>>();
+  readonly #now: (() => number) | undefined;
 
   constructor(options: MemorySessionAdapterOptions = {}) {
     const maxSessions = options.maxSessions ?? DEFAULTS.maxSessions;
     if (!Number.isInteger(maxSessions) || maxSessions < 1) {
       throw new InvalidOptionsError('maxSessions must be an integer >= 1', { option: 'maxSessions' });
     }
+    this.#now = options.now;
     this.#sessions = new LruMap<string, SessionRecord>({
       maxEntries: maxSessions,
       ...(options.now === undefined ? {} : { now: options.now }),
@@ -54,15 +61,17 @@ export class MemorySessionAdapter implements SessionAdapter {
     if (this.#sessions.has(input.id)) return false;
     const record: SessionRecord = { data: input.data, version: 1, userId: input.userId, ttlMs: input.ttlMs };
     this.#sessions.set(input.id, record, input.ttlMs);
-    if (input.userId !== undefined) {
-      let ids = this.#byUser.get(input.userId);
-      if (ids === undefined) {
-        ids = new Set();
-        this.#byUser.set(input.userId, ids);
-      }
-      ids.add(input.id);
-    }
+    if (input.userId !== undefined) this.#index(input.id, input.userId);
     return true;
+  }
+
+  #index(id: string, userId: string): void {
+    let ids = this.#byUser.get(userId);
+    if (ids === undefined) {
+      ids = new Set();
+      this.#byUser.set(userId, ids);
+    }
+    ids.add(id);
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
@@ -84,6 +93,19 @@ export class MemorySessionAdapter implements SessionAdapter {
     const next: SessionRecord = { ...found, data: input.data, version: found.version + 1 };
     this.#sessions.set(input.id, next, next.ttlMs);
     return { status: 'ok', record: { ...next } };
+  }
+
+  async move(input: { id: string; newId: string }): Promise<SessionMoveResult> {
+    // One synchronous step: nothing else runs in between.
+    const found = this.#sessions.peek(input.id);
+    if (found === undefined) return { status: 'missing' };
+    if (this.#sessions.has(input.newId)) return { status: 'taken' };
+    const remainingMs = Math.max(1, found.expiresAt - (this.#now?.() ?? Date.now()));
+    this.#sessions.delete(input.id);
+    this.#unindex(input.id, found.value.userId);
+    this.#sessions.set(input.newId, found.value, remainingMs);
+    if (found.value.userId !== undefined) this.#index(input.newId, found.value.userId);
+    return { status: 'ok', record: { ...found.value } };
   }
 
   async destroy(id: string): Promise<boolean> {

@@ -1,6 +1,11 @@
-import type { SessionAdapter, SessionRecord, SessionUpdateResult } from '../../contracts/session.js';
+import type {
+  SessionAdapter,
+  SessionMoveResult,
+  SessionRecord,
+  SessionUpdateResult,
+} from '../../contracts/session.js';
 import { InvalidOptionsError } from '../../errors.js';
-import { type RedisConnection, RedisConnectionHandle } from './connection.js';
+import { isCluster, type RedisConnection, RedisConnectionHandle } from './connection.js';
 import { validatePrefix } from './keys.js';
 import { defineRedisScript } from './scripts.js';
 
@@ -98,6 +103,62 @@ local p = redis.call('PTTL', KEYS[1])
 if p < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 1`,
 });
+
+// Moves a session to a new id in one step (standalone Redis): the hash keeps
+// its fields (data, version, owner, ttl) and its remaining PTTL; the owner's
+// index swaps the ids in the same step. KEYS: old, new, index ('' user: any
+// key, untouched). ARGV[1] = expected owner, ARGV[2] = old id, ARGV[3] = new id.
+// Answers 0 (old missing or owner changed), -1 (new id taken) or the record.
+const moveScript = defineRedisScript({
+  name: 'session-move',
+  keys: 3,
+  lua: `
+local h = redis.call('HMGET', KEYS[1], 'd', 'v', 'u', 't')
+if not h[2] or h[3] ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+redis.call('RENAME', KEYS[1], KEYS[2])
+if ARGV[1] ~= '' then
+  redis.call('SREM', KEYS[3], ARGV[2])
+  redis.call('SADD', KEYS[3], ARGV[3])
+end
+return {h[1], h[2], h[3], h[4]}`,
+});
+
+// Cluster (the two ids live in different slots): take the old hash in one
+// step (read, remaining PTTL, delete), then put it under the new id.
+const takeScript = defineRedisScript({
+  name: 'session-take',
+  keys: 1,
+  lua: `
+local h = redis.call('HMGET', KEYS[1], 'd', 'v', 'u', 't', 'iu')
+if not h[2] or h[3] ~= ARGV[1] then return 0 end
+local p = redis.call('PTTL', KEYS[1])
+redis.call('UNLINK', KEYS[1])
+return {h[1], h[2], h[3], h[4], h[5] or '0', p}`,
+});
+
+const putScript = defineRedisScript({
+  name: 'session-put',
+  keys: 1,
+  lua: `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 't', ARGV[4], 'iu', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return 1`,
+});
+
+// Logout everywhere in one step (standalone Redis): KEYS[1] is the index,
+// the other keys the sessions it listed when the caller read it (ARGV: their
+// ids). If the index changed since, answers -1 and the caller reads again.
+const DESTROY_ALL_LUA = `
+if redis.call('SCARD', KEYS[1]) ~= #ARGV then return -1 end
+for i = 1, #ARGV do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 0 then return -1 end
+end
+local n = 0
+for i = 2, #KEYS do n = n + redis.call('UNLINK', KEYS[i]) end
+redis.call('UNLINK', KEYS[1])
+return n`;
 
 /**
  * Sessions in Redis through ioredis. One round trip per `get`, `touch` and
@@ -223,9 +284,68 @@ export class RedisSessionAdapter implements SessionAdapter {
     return true;
   }
 
+  async move(input: { id: string; newId: string }): Promise<SessionMoveResult> {
+    const client = this.#handle.client;
+    const owner = await client.hget(this.#sessionKey(input.id), 'u');
+    if (owner == null) return { status: 'missing' };
+    // The owner never changes, so its index key can be named up front (the
+    // scripts re-check it).
+    const indexKey = owner === '' ? this.#sessionKey(input.id) : this.#indexKey(owner);
+    if (!isCluster(client)) {
+      const reply = (await moveScript.run(
+        client,
+        [this.#sessionKey(input.id), this.#sessionKey(input.newId), indexKey],
+        [owner, input.id, input.newId],
+      )) as number | [string, string, string, string];
+      if (typeof reply === 'number') return { status: reply === -1 ? 'taken' : 'missing' };
+      return { status: 'ok', record: this.#record(reply) };
+    }
+    // Cluster: index the new id first (so that it is never unindexed), take
+    // the old record, put it under the new id. An update of the old id after
+    // the take meets "missing"; a crash between take and put loses the
+    // session (fails closed: the user signs in again).
+    if (owner !== '') await client.sadd(indexKey, input.newId);
+    if ((await client.exists(this.#sessionKey(input.newId))) === 1) return { status: 'taken' };
+    const taken = (await takeScript.run(client, [this.#sessionKey(input.id)], [owner])) as
+      | 0
+      | [string, string, string, string, string, number];
+    if (taken === 0) return { status: 'missing' };
+    const [data, version, , ttl, indexUntil, pttl] = taken;
+    const put = await putScript.run(
+      client,
+      [this.#sessionKey(input.newId)],
+      [data, version, owner, ttl, indexUntil, Math.max(1, pttl)],
+    );
+    // Re-adding the new id heals the index should a concurrent
+    // destroyAllForUser have swept it between the two steps.
+    if (owner !== '')
+      await Promise.all([client.sadd(indexKey, input.newId), client.srem(indexKey, input.id)]);
+    if (put !== 1) return { status: 'missing' }; // 256-bit ids: only a concurrent put of the same id
+    return { status: 'ok', record: this.#record([data, version, owner, ttl]) };
+  }
+
   async destroyAllForUser(userId: string): Promise<number> {
     const client = this.#handle.client;
     const indexKey = this.#indexKey(userId);
+    if (!isCluster(client)) {
+      // One atomic step over exactly the sessions the index lists: a session
+      // moved by regenerate is either still listed under its old id or
+      // already under its new one, never missed in between.
+      for (let attempt = 0; attempt < 32; attempt++) {
+        const ids = await client.smembers(indexKey);
+        if (ids.length === 0) return 0;
+        const n = (await client.eval(
+          DESTROY_ALL_LUA,
+          ids.length + 1,
+          indexKey,
+          ...ids.map((id) => this.#sessionKey(id)),
+          ...ids,
+        )) as number;
+        if (n >= 0) return n;
+      }
+      // The index kept changing (logins in a storm): fall through to the
+      // step-by-step sweep of what it lists now.
+    }
     const ids = await client.smembers(indexKey);
     if (ids.length === 0) return 0;
     // One UNLINK per session key: on a Cluster they live in different slots;
@@ -243,6 +363,15 @@ export class RedisSessionAdapter implements SessionAdapter {
   /** Same as {@link close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  #record(reply: readonly [string, string, string, string]): SessionRecord {
+    return {
+      data: reply[0],
+      version: Number(reply[1]),
+      userId: reply[2] === '' ? undefined : reply[2],
+      ttlMs: Number(reply[3]),
+    };
   }
 
   async #extendIndex(userId: string, id: string, ttlMs: number): Promise<void> {

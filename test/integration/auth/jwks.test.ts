@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createJwt, type Jwt } from '../../../src/auth/jwt.js';
+import { RemoteJwks } from '../../../src/auth/remote-jwks.js';
 import { isScaleoutError } from '../../../src/errors.js';
 
 interface Signer {
@@ -141,5 +142,41 @@ describe('remote JWKS against a real HTTP server on loopback', () => {
     await expect(jwt2.verify(await k1.jwt.sign({}))).rejects.toSatisfy((e) =>
       isScaleoutError(e, 'ERR_JWKS_NO_MATCHING_KEY'),
     );
+  });
+
+  it('peekKey answers only from a loaded, fresh key set and never fetches', async () => {
+    const jwks = new RemoteJwks(url, { cooldownMs: 30_000, maxAgeMs: 600_000, now: clock });
+    expect(jwks.peekKey('k1', 'RS256')).toBeUndefined();
+    expect(requests).toBe(0);
+    const key = await jwks.getKey('k1', 'RS256');
+    expect(jwks.peekKey('k1', 'RS256')).toBe(key);
+    expect(jwks.peekKey('k2', 'EdDSA')).toBeUndefined(); // unknown kid: getKey decides about a refetch
+    expect(jwks.peekKey('k1', 'ES256')).toBeUndefined(); // an RSA key never serves ES256
+    now += 600_000; // stale: getKey must run (background refresh)
+    expect(jwks.peekKey('k1', 'RS256')).toBeUndefined();
+    expect(requests).toBe(1);
+    jwks.close();
+  });
+
+  it('with the key set loaded, verify settles without a fetch and still rejects (never throws) bad input', async () => {
+    const jwt = verifier();
+    await jwt.verify(await k1.jwt.sign({}));
+    const token = await k1.jwt.sign({ sub: 'fast' });
+    const pending = jwt.verify(token);
+    expect(pending).toBeInstanceOf(Promise);
+    expect((await pending).sub).toBe('fast');
+    for (const bad of ['garbage', `${token.slice(0, -4)}AAAA`, 42 as never, 'a.b.c']) {
+      let pendingBad: Promise<unknown> | undefined;
+      expect(() => {
+        pendingBad = jwt.verify(bad);
+      }).not.toThrow();
+      await expect(pendingBad).rejects.toSatisfy((e) => isScaleoutError(e));
+    }
+    // A token for a key not in the set still goes the fetching way (one refetch after the cooldown).
+    now += 31_000;
+    await expect(jwt.verify(await k2.jwt.sign({}))).rejects.toSatisfy((e) =>
+      isScaleoutError(e, 'ERR_JWKS_NO_MATCHING_KEY'),
+    );
+    expect(requests).toBe(2);
   });
 });

@@ -231,6 +231,32 @@ describe('JWT attack suite (scaleout and jose both refuse)', () => {
   });
 });
 
+describe('prototype keys spelled with JSON escapes', () => {
+  it('a "__proto__" or "constructor.prototype" key written with \\u escapes is refused', async () => {
+    const exp = now() + 60;
+    for (const payload of [
+      `{"\\u005f_proto__":{"admin":true},"exp":${exp},"iss":"good-iss","aud":"good-aud"}`,
+      `{"__pr\\u006fto__":{"admin":true},"exp":${exp},"iss":"good-iss","aud":"good-aud"}`,
+      `{"constructor":{"pr\\u006ftotype":{"admin":true}},"exp":${exp},"iss":"good-iss","aud":"good-aud"}`,
+    ]) {
+      const input = `${b64({ alg: 'HS256' })}.${Buffer.from(payload).toString('base64url')}`;
+      const token = `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+      expect(JSON.parse(payload)).toBeTypeOf('object'); // the escapes are valid JSON
+      const err = await hs.verify(token).catch((e: unknown) => e);
+      expect(isScaleoutError(err, 'ERR_JWT_MALFORMED')).toBe(true);
+      expect(() => hs.verifySync(token)).toThrow(JwtError);
+    }
+  });
+
+  it('escaped ordinary text still verifies', async () => {
+    const exp = now() + 60;
+    const payload = `{"sub":"a\\/b \\u00e9","exp":${exp},"iss":"good-iss","aud":"good-aud"}`;
+    const input = `${b64({ alg: 'HS256' })}.${Buffer.from(payload).toString('base64url')}`;
+    const token = `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+    expect((await hs.verify(token)).sub).toBe('a/b \u00e9');
+  });
+});
+
 describe('property: random input never verifies and only throws typed errors', () => {
   const verifiers = [hs, rs];
   const assertTypedRejection = async (token: string) => {
