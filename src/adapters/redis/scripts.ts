@@ -30,24 +30,25 @@ export class RedisScript {
     readonly name: string,
     /** The Lua body. */
     readonly lua: string,
-    /** How many leading arguments are keys. */
-    readonly keys: number,
+    /** How many leading arguments are keys, or `'variadic'` when each call says (`KEYS` of any length). */
+    readonly keys: number | 'variadic',
   ) {
     this.sha = createHash('sha1').update(lua).digest('hex');
   }
 
   /** Runs the script; `keys.length` must equal the declared key count. */
   async run(client: RedisClient, keys: readonly string[], args: readonly ScriptArg[] = []): Promise<unknown> {
-    if (keys.length !== this.keys) {
+    if (this.keys !== 'variadic' && keys.length !== this.keys) {
       throw new InvalidArgumentError(`script ${this.name} takes ${this.keys} keys, got ${keys.length}`, {
         argument: 'keys',
       });
     }
+    const count = keys.length;
     try {
-      return await client.evalsha(this.sha, this.keys, ...keys, ...args);
+      return await client.evalsha(this.sha, count, ...keys, ...args);
     } catch (err) {
       if (!isNoScript(err)) throw err;
-      return await client.eval(this.lua, this.keys, ...keys, ...args);
+      return await client.eval(this.lua, count, ...keys, ...args);
     }
   }
 
@@ -75,8 +76,8 @@ export interface RedisScriptDefinition {
   name: string;
   /** The Lua body. */
   lua: string;
-  /** How many leading arguments are keys (`KEYS[1..n]`). */
-  keys: number;
+  /** How many leading arguments are keys (`KEYS[1..n]`), or `'variadic'` when each call decides. */
+  keys: number | 'variadic';
 }
 
 /**

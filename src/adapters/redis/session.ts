@@ -150,7 +150,10 @@ return 1`,
 // Logout everywhere in one step (standalone Redis): KEYS[1] is the index,
 // the other keys the sessions it listed when the caller read it (ARGV: their
 // ids). If the index changed since, answers -1 and the caller reads again.
-const DESTROY_ALL_LUA = `
+const destroyAllScript = defineRedisScript({
+  name: 'session-destroy-all',
+  keys: 'variadic',
+  lua: `
 if redis.call('SCARD', KEYS[1]) ~= #ARGV then return -1 end
 for i = 1, #ARGV do
   if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 0 then return -1 end
@@ -158,7 +161,8 @@ end
 local n = 0
 for i = 2, #KEYS do n = n + redis.call('UNLINK', KEYS[i]) end
 redis.call('UNLINK', KEYS[1])
-return n`;
+return n`,
+});
 
 /**
  * Sessions in Redis through ioredis. One round trip per `get`, `touch` and
@@ -334,12 +338,10 @@ export class RedisSessionAdapter implements SessionAdapter {
       for (let attempt = 0; attempt < 32; attempt++) {
         const ids = await client.smembers(indexKey);
         if (ids.length === 0) return 0;
-        const n = (await client.eval(
-          DESTROY_ALL_LUA,
-          ids.length + 1,
-          indexKey,
-          ...ids.map((id) => this.#sessionKey(id)),
-          ...ids,
+        const n = (await destroyAllScript.run(
+          client,
+          [indexKey, ...ids.map((id) => this.#sessionKey(id))],
+          ids,
         )) as number;
         if (n >= 0) return n;
       }

@@ -23,17 +23,33 @@ async function gcsDuring(loop: () => void): Promise<number> {
   return gcs;
 }
 
+// A stray scavenge from the test runner's own work may land in the window;
+// an allocating loop triggers dozens (see the control below).
+const GC_ALLOWANCE = 3;
+
 const values = Float64Array.from({ length: 1024 }, (_, i) => 0.01 * (i + 1) ** 1.7);
 const N = 3_000_000;
 
 describe('recording allocates nothing', () => {
+  it('control: a loop that allocates one small object per iteration triggers many collections', async () => {
+    const sink: Array<{ i: number }> = [];
+    const gcs = await gcsDuring(() => {
+      for (let i = 0; i < N; i++) {
+        const o = { i };
+        if ((i & 0xfffff) === 0) sink.push(o);
+      }
+    });
+    expect(sink.length).toBeGreaterThan(0);
+    expect(gcs).toBeGreaterThan(GC_ALLOWANCE * 3);
+  });
+
   it('LatencyHistogram.record', async () => {
     const h = new LatencyHistogram();
     const gcs = await gcsDuring(() => {
       for (let i = 0; i < N; i++) h.record(values[i & 1023]!);
     });
     expect(h.count).toBe(2 * N);
-    expect(gcs).toBeLessThanOrEqual(1);
+    expect(gcs).toBeLessThanOrEqual(GC_ALLOWANCE);
   });
 
   it('a pre-bound series of the monitor (histogram, window and totals)', async () => {
@@ -43,7 +59,7 @@ describe('recording allocates nothing', () => {
       for (let i = 0; i < N; i++) series.record(values[i & 1023]!);
     });
     expect(monitor.getStats().totalRequests).toBe(2 * N);
-    expect(gcs).toBeLessThanOrEqual(1);
+    expect(gcs).toBeLessThanOrEqual(GC_ALLOWANCE);
     await monitor.close();
   });
 });

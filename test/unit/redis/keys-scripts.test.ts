@@ -109,3 +109,19 @@ describe('RedisConnectionHandle', () => {
     expect(() => new RedisConnectionHandle(42 as never)).toThrow(InvalidOptionsError);
   });
 });
+
+describe('RedisScript with a variadic key count', () => {
+  const sumLengths = defineRedisScript({
+    name: 'sum-lengths',
+    keys: 'variadic',
+    lua: "local n = 0 for i = 1, #KEYS do n = n + redis.call('STRLEN', KEYS[i]) end return n",
+  });
+
+  it('passes however many keys each call gives', async () => {
+    const redis = new RedisMock();
+    await redis.mset('a', 'xx', 'b', 'yyy', 'c', 'z');
+    expect(await sumLengths.run(redis as never, ['a'])).toBe(2);
+    expect(await sumLengths.run(redis as never, ['a', 'b', 'c'])).toBe(6);
+    redis.disconnect();
+  });
+});
