@@ -26,6 +26,7 @@ import {
 } from 'cockatiel';
 import { CircuitBreaker } from '../src/client/circuit-breaker.js';
 import { ServiceClient } from '../src/client/service-client.js';
+import { ServiceRegistry } from '../src/registry/service-registry.js';
 import { type FakeUpstream, startFakeUpstream } from '../test/helpers/fake-upstream.js';
 import type { BenchContext } from './lib.js';
 
@@ -464,6 +465,11 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
     const make = () => axios.create({ baseURL: 'http://in-memory.test', adapter });
     const raw = make();
     const ours = new ServiceClient({ baseUrl: 'http://in-memory.test' }, { axios: make() });
+    // The same client resolving each attempt through a ServiceRegistry (pick + trackCall + report).
+    const registry = new ServiceRegistry();
+    for (let i = 1; i <= 3; i++) await registry.register('item', `http://in-memory-${i}.test`);
+    await registry.watch('item');
+    const viaRegistry = new ServiceClient({ service: 'item', registry }, { axios: make() });
     const ar = make();
     axiosRetry(ar);
     const ck = make();
@@ -477,6 +483,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
       {
         'raw axios': () => raw.get('/item'),
         'scaleout ServiceClient': () => ours.get('/item'),
+        'scaleout ServiceClient via ServiceRegistry (3 instances)': () => viaRegistry.get('/item'),
         'axios-retry (defaults)': () => ar.get('/item'),
         'cockatiel retry+breaker+timeout': () =>
           ckPolicy.execute(({ signal }) => ck.get('/item', { signal })),
@@ -484,6 +491,8 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
       { baseline: 'raw axios', rounds: 7 },
     );
     await ours.close();
+    await viaRegistry.close();
+    await registry.close();
   }
 
   // 7. Breaker overhead per call (no I/O).

@@ -1,12 +1,14 @@
 /**
- * ServiceClient: calls to a service with two instances, one of them broken.
- * Retries go to the other instance, the broken one's circuit opens, and the
- * remaining deadline travels downstream in a header. Nothing to install.
+ * ServiceClient: calls to a service with two instances found through a
+ * ServiceRegistry, one of them broken. Retries go to the other instance, the
+ * broken one's circuit opens, every attempt is reported to the registry
+ * (outstanding counts, outlier ejection), and the remaining deadline travels
+ * downstream in a header. Nothing to install.
  * Run: npm run example:client
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEADLINE_HEADER, ServiceClient, type UpstreamSource } from '../src/index.js';
+import { DEADLINE_HEADER, roundRobinBalancer, ServiceClient, ServiceRegistry } from '../src/index.js';
 
 // Two instances of "inventory" on loopback: a healthy one and one answering 503.
 async function startInstance(name: string, healthy: boolean): Promise<{ url: string; close(): void }> {
@@ -22,21 +24,16 @@ async function startInstance(name: string, healthy: boolean): Promise<{ url: str
 }
 const good = await startInstance('inventory-1', true);
 const bad = await startInstance('inventory-2', false);
-
-// Any object with pick() is a registry for the client; ServiceRegistry is one.
-// This one round-robins and avoids the instances the client asks it to exclude.
-const instances = [
-  { id: 'inventory-2', url: bad.url },
-  { id: 'inventory-1', url: good.url },
-];
-let next = 0;
-const registry: UpstreamSource = {
-  pick(_service, { exclude }) {
-    const free = instances.filter((i) => !exclude.has(i.id));
-    return free.length > 0 ? free[next++ % free.length] : instances[0];
-  },
-  onAttemptEnd: (_service, id, r) => console.log(`  ${id}: ${r.outcome}`),
-};
+// The registry: memory adapter here; redisRegistryAdapter shares it across a fleet.
+const registry = new ServiceRegistry({ balancer: roundRobinBalancer });
+const names = new Map<string, string>();
+for (const [name, instance] of [
+  ['inventory-2', bad],
+  ['inventory-1', good],
+] as const) {
+  names.set((await registry.register('inventory', instance.url)).instance.id, name);
+}
+registry.on('ejection', (e) => console.log(`  registry ejected ${names.get(e.instance.id)}: ${e.ejected}`));
 
 const inventory = new ServiceClient(
   { service: 'inventory', registry },
@@ -45,7 +42,10 @@ const inventory = new ServiceClient(
 inventory.on('retry', (e) =>
   console.log(`  retry #${e.attempt - 1} in ${e.delayMs} ms after ${e.errorCode}`),
 );
-inventory.on('breakerStateChange', (e) => console.log(`  breaker ${e.instanceId}: ${e.from} -> ${e.to}`));
+inventory.on('attempt', (e) => console.log(`  ${names.get(e.instanceId)}: ${e.outcome}`));
+inventory.on('breakerStateChange', (e) =>
+  console.log(`  breaker ${names.get(e.instanceId)}: ${e.from} -> ${e.to}`),
+);
 
 for (let i = 1; i <= 4; i++) {
   console.log(`GET /stock/${i}`);
@@ -69,6 +69,11 @@ const reserved = await inventory.post<{ instance: string }>(
 );
 console.log(`  reserved by ${reserved.instance}`);
 
+console.log(
+  'outstanding after the calls:',
+  (await registry.instances('inventory')).map((i) => i.outstanding),
+);
 await inventory.close();
+await registry.close();
 good.close();
 bad.close();

@@ -10,6 +10,7 @@ export {
 } from './circuit-breaker.js';
 export { DEADLINE_HEADER, type HeaderBag, readDeadline } from './deadline.js';
 export type { Policy, PolicyContext } from './policy.js';
+export { CALL_OUTCOME_OF, RegistryUpstreamSource } from './registry-upstream-source.js';
 export { parseRetryAfterMs } from './retry-after.js';
 export { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 export {

@@ -1,5 +1,6 @@
 import type { AxiosInstance } from 'axios';
 import type { BackoffOptions } from '../internal/backoff.js';
+import type { ServiceRegistry } from '../registry/service-registry.js';
 import type { Clock, Logger } from '../types.js';
 import type { BulkheadOptions } from './bulkhead.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
@@ -24,8 +25,12 @@ export type ServiceClientTarget =
   | {
       /** Name of the service, passed to `registry.pick`. */
       readonly service: string;
-      /** Where instances come from and where attempt results go. */
-      readonly registry: UpstreamSource;
+      /**
+       * Where instances come from and where attempt results go: a
+       * `ServiceRegistry` (its balancer, outstanding counts and outlier
+       * ejection see every attempt), or any {@link UpstreamSource}.
+       */
+      readonly registry: ServiceRegistry | UpstreamSource;
     };
 
 /**

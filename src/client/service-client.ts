@@ -21,6 +21,7 @@ import { AttemptSignal } from './attempt-signal.js';
 import { Bulkhead } from './bulkhead.js';
 import { CircuitBreaker, type CircuitPermit, type CircuitStateChange } from './circuit-breaker.js';
 import { DEADLINE_HEADER } from './deadline.js';
+import { isServiceRegistry, RegistryUpstreamSource } from './registry-upstream-source.js';
 import { parseRetryAfterMs } from './retry-after.js';
 import { RetryPolicy } from './retry-policy.js';
 import {
@@ -156,6 +157,13 @@ const CONNECT_CODES = new Set([
 const NEVER = new AbortController().signal;
 const EMPTY: ServiceRequestConfig = Object.freeze({});
 const NO_IDS: readonly string[] = [];
+/** Picks per attempt before giving up on finding an instance with a closed circuit. */
+const MAX_PICKS = 16;
+
+/** The last CircuitOpenError met while picking. */
+interface OpenCircuit {
+  error: unknown;
+}
 
 function dataOf(response: AxiosResponse): unknown {
   return response.data;
@@ -262,7 +270,9 @@ export class ServiceClient {
         });
       }
       this.service = target.service;
-      this.#source = target.registry;
+      this.#source = isServiceRegistry(target.registry)
+        ? new RegistryUpstreamSource(target.registry)
+        : target.registry;
     } else {
       throw new InvalidOptionsError('target must be { baseUrl } or { service, registry }', {
         option: 'target',
@@ -481,24 +491,58 @@ export class ServiceClient {
     return this.#pickFromSource(state);
   }
 
-  async #pickFromSource(state: CallState): Promise<Picked> {
-    let lastOpen: unknown;
+  /**
+   * Asks the source for an instance whose circuit admits the attempt. With a
+   * source that answers synchronously (a loaded `ServiceRegistry`), nothing
+   * is awaited between the pick and `onAttemptStart`, so concurrent calls
+   * see each other's outstanding counts.
+   */
+  #pickFromSource(state: CallState): Picked | Promise<Picked> {
     const exclude = new Set(state.tried ?? NO_IDS);
-    for (let i = 0; i < 16; i++) {
-      const instance = await this.#source!.pick(this.service, { exclude });
-      if (instance === undefined) break;
-      const breaker = this.#breakerFor(instance.id);
-      if (breaker === undefined) return { instance, breaker, permit: 'closed' };
-      try {
-        return { instance, breaker, permit: breaker.acquire() };
-      } catch (err) {
-        lastOpen = err;
-        if (exclude.has(instance.id)) break;
-        exclude.add(instance.id);
-      }
+    const open: OpenCircuit = { error: undefined };
+    for (let i = 0; i < MAX_PICKS; i++) {
+      const found = this.#source!.pick(this.service, { exclude });
+      if (found instanceof Promise) return this.#pickFromSourceAsync(found, exclude, i, open);
+      const admitted = this.#admit(found, exclude, open);
+      if (admitted === false) break;
+      if (admitted !== true) return admitted;
     }
-    if (lastOpen !== undefined) throw lastOpen;
-    throw new NoUpstreamError(`no instance of "${this.service}" is available`);
+    throw this.#noUpstream(open);
+  }
+
+  async #pickFromSourceAsync(
+    first: Promise<UpstreamInstance | undefined>,
+    exclude: Set<string>,
+    picks: number,
+    open: OpenCircuit,
+  ): Promise<Picked> {
+    let found = await first;
+    for (let i = picks; i < MAX_PICKS; i++) {
+      if (i > picks) found = await this.#source!.pick(this.service, { exclude });
+      const admitted = this.#admit(found, exclude, open);
+      if (admitted === false) break;
+      if (admitted !== true) return admitted;
+    }
+    throw this.#noUpstream(open);
+  }
+
+  /** The picked instance with its breaker permit; `true`: its circuit is open, pick again; `false`: give up. */
+  #admit(instance: UpstreamInstance | undefined, exclude: Set<string>, open: OpenCircuit): Picked | boolean {
+    if (instance === undefined) return false;
+    const breaker = this.#breakerFor(instance.id);
+    if (breaker === undefined) return { instance, breaker, permit: 'closed' };
+    try {
+      return { instance, breaker, permit: breaker.acquire() };
+    } catch (err) {
+      open.error = err;
+      if (exclude.has(instance.id)) return false;
+      exclude.add(instance.id);
+      return true;
+    }
+  }
+
+  #noUpstream(open: OpenCircuit): unknown {
+    return open.error ?? new NoUpstreamError(`no instance of "${this.service}" is available`);
   }
 
   #breakerFor(id: string): CircuitBreaker | undefined {
@@ -552,9 +596,10 @@ export class ServiceClient {
       state.tried.add(instance.id);
     }
     const source = this.#source;
+    let token: unknown;
     if (source?.onAttemptStart !== undefined) {
       try {
-        source.onAttemptStart(this.service, instance.id);
+        token = source.onAttemptStart(this.service, instance.id);
       } catch (err) {
         this.#logger?.error?.('registry onAttemptStart threw', { service: this.service, error: String(err) });
       }
@@ -604,7 +649,7 @@ export class ServiceClient {
     releaseSlot?.();
     if (source?.onAttemptEnd !== undefined) {
       try {
-        source.onAttemptEnd(this.service, instance.id, { outcome, latencyMs, status });
+        source.onAttemptEnd(this.service, instance.id, { outcome, latencyMs, status }, token);
       } catch (err) {
         this.#logger?.error?.('registry onAttemptEnd threw', { service: this.service, error: String(err) });
       }

@@ -1,13 +1,15 @@
 /**
  * What a {@link ServiceClient} needs from a service registry: pick an
- * instance to call, and hear how each attempt went. `ServiceRegistry`
- * implements it; any object of this shape works (a static list, a DNS
+ * instance to call, and hear how each attempt went. A `ServiceRegistry`
+ * given as `registry` is wrapped in a `RegistryUpstreamSource` by the
+ * client; any object of this shape works too (a static list, a DNS
  * resolver, a test fake).
  *
  * Every `onAttemptStart` is followed by exactly one `onAttemptEnd` for the
- * same instance, so a registry can keep exact outstanding-request counts for
- * least-request balancing, and use the outcomes and latencies for outlier
- * ejection.
+ * same instance, which receives as `token` whatever that `onAttemptStart`
+ * returned, so a registry can keep exact outstanding-request counts for
+ * least-request balancing (even with several attempts in flight to one
+ * instance), and use the outcomes and latencies for outlier ejection.
  *
  * @example
  * ```ts
@@ -29,10 +31,16 @@ export interface UpstreamSource {
     service: string,
     options: UpstreamPickOptions,
   ): UpstreamInstance | undefined | Promise<UpstreamInstance | undefined>;
-  /** Called when an attempt to `instanceId` starts (outstanding count + 1). */
-  onAttemptStart?(service: string, instanceId: string): void;
-  /** Called once when that attempt ends (outstanding count - 1), with its result. */
-  onAttemptEnd?(service: string, instanceId: string, result: AttemptResult): void;
+  /**
+   * Called when an attempt to `instanceId` starts (outstanding count + 1).
+   * What it returns is handed back to the `onAttemptEnd` of this attempt.
+   */
+  onAttemptStart?(service: string, instanceId: string): unknown;
+  /**
+   * Called once when that attempt ends (outstanding count - 1), with its
+   * result and the value its `onAttemptStart` returned.
+   */
+  onAttemptEnd?(service: string, instanceId: string, result: AttemptResult, token?: unknown): void;
 }
 
 /**

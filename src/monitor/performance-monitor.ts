@@ -1,10 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type EventLoopUtilization, type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { DistributedCache } from '../cache/distributed-cache.js';
+import type { DistributedCacheEvents } from '../cache/events.js';
+import type { ServiceClient, ServiceClientEvents } from '../client/service-client.js';
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { type TimerHandle, unrefInterval } from '../internal/timers.js';
 import { durationOption } from '../internal/validate.js';
 import type { Logger } from '../types.js';
+import { cacheMetricMappings, type ObserveCacheOptions } from './cache-metrics.js';
+import { CLIENT_METRIC_MAPPINGS } from './client-metrics.js';
 import { EventMetricFamily, type EventMetricMapping } from './event-metrics.js';
 import { type HttpTrackingOptions, metricsRequestHandler, trackHttpRequest } from './http-tracking.js';
 import { LatencyHistogram } from './latency-histogram.js';
@@ -715,6 +720,42 @@ export class PerformanceMonitor {
     };
     this.#unsubscribers.add(unsubscribe);
     return unsubscribe;
+  }
+
+  /**
+   * Turns a `ServiceClient`'s events into metrics per upstream service:
+   * attempts and their latency by outcome, retries by cause, breaker state
+   * changes and retry-budget refusals (see {@link CLIENT_METRIC_MAPPINGS}
+   * for the series). Returns a function that unsubscribes; `close()`
+   * unsubscribes everything. Observe each client once.
+   *
+   * @example
+   * ```ts
+   * const inventory = new ServiceClient({ service: 'inventory', registry });
+   * monitor.observeClient(inventory);
+   * // scaleout_client_attempt_duration_seconds_bucket{outcome="success",service="inventory",le="0.005"} ...
+   * ```
+   */
+  observeClient(client: { on: ServiceClient['on'] }): () => void {
+    return this.observe<ServiceClientEvents>(client, 'client', CLIENT_METRIC_MAPPINGS);
+  }
+
+  /**
+   * Turns a `DistributedCache`'s events into metrics: hits (by tier),
+   * misses, stale serves, loader runs and their latency, errors, circuit
+   * changes and L1 flushes, optionally per namespace (see
+   * {@link cacheMetricMappings} for the series). Events are shared by a
+   * cache and all its namespace views: observe the cache once, listing the
+   * namespaces to break down by. Returns a function that unsubscribes.
+   *
+   * @example
+   * ```ts
+   * monitor.observeCache(cache, { namespaces: ['users', 'products'] });
+   * // scaleout_cache_hits_total{namespace="users",tier="l1"} 42
+   * ```
+   */
+  observeCache(cache: { on: DistributedCache['on'] }, options: ObserveCacheOptions = {}): () => void {
+    return this.observe<DistributedCacheEvents>(cache, 'cache', cacheMetricMappings(options));
   }
 
   /**

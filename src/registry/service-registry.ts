@@ -198,10 +198,13 @@ export interface PickOptions {
 
 /**
  * How a call ended, for outlier detection and latency-aware balancing:
- * `server-error` (5xx), `connect-error` (refused, reset before a response),
- * `timeout` count as failures; `success` and `client-error` (4xx: the
- * instance answered) as successes; `cancelled` (the caller gave up) is
- * not held against the instance.
+ * `server-error` (5xx), `connect-error` (refused, or the connection broke
+ * before a response), `timeout` count as failures; `success` and
+ * `client-error` (4xx: the instance answered) as successes; `overloaded`
+ * (429: the instance is alive but shedding load) is neither, and its
+ * latency is not sampled (a fast refusal must not make the instance look
+ * cheap to the balancer); `cancelled` (the caller gave up) is not held
+ * against the instance.
  *
  * @example
  * ```ts
@@ -211,6 +214,7 @@ export interface PickOptions {
 export type CallOutcome =
   | 'success'
   | 'client-error'
+  | 'overloaded'
   | 'server-error'
   | 'connect-error'
   | 'timeout'
@@ -739,7 +743,33 @@ export class ServiceRegistry {
    */
   startCall(service: string, options: PickOptions = {}): InstanceCall {
     const state = this.#select(service, options.exclude);
-    const view = this.#views.get(service)!;
+    return this.#begin(this.#views.get(service)!, state);
+  }
+
+  /**
+   * Counts a call to an instance already chosen with {@link pick} as
+   * outstanding until `end(result)`, like {@link startCall} without the
+   * pick. Returns `undefined` when the instance has left the local view
+   * since (nothing is counted then). `ServiceClient` uses it: it picks,
+   * checks the instance's circuit breaker, then starts the call.
+   *
+   * @example
+   * ```ts
+   * const instance = registry.pick('pricing');
+   * const call = registry.trackCall('pricing', instance.id);
+   * // ... send the request ...
+   * call?.end({ outcome: 'success', latencyMs: 12 });
+   * ```
+   */
+  trackCall(service: string, instanceId: string): InstanceCall | undefined {
+    this.#assertOpen();
+    const view = this.#views.get(service);
+    const state = view?.states.get(instanceId);
+    if (view === undefined || state === undefined) return undefined;
+    return this.#begin(view, state);
+  }
+
+  #begin(view: ServiceView, state: InstanceState): InstanceCall {
     state.outstanding++;
     const started = this.#clock.monotonic();
     let ended = false;
@@ -1099,7 +1129,7 @@ export class ServiceRegistry {
 
   #record(view: ServiceView, state: InstanceState, result: CallResult, elapsedMs: number): void {
     const outcome = result.outcome;
-    if (outcome === 'cancelled') return;
+    if (outcome === 'cancelled' || outcome === 'overloaded') return;
     if (outcome !== 'connect-error') {
       const sample = result.latencyMs ?? elapsedMs;
       if (Number.isFinite(sample) && sample >= 0) {

@@ -1,5 +1,6 @@
 import type { SessionAdapter } from '../contracts/session.js';
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { LruMap } from '../internal/lru.js';
 import { jsonSerializer } from '../internal/serializer.js';
 import { MAX_DURATION_MS } from '../internal/validate.js';
 import { generateSessionId, isValidSessionId } from './session-id.js';
@@ -150,6 +151,11 @@ export function expressSessionStore(
     throw new InvalidOptionsError('ttlMs must be a positive integer number of ms', { option: 'ttlMs' });
   }
 
+  // Ids from genid() not yet saved. genid and the first save run in the same
+  // request, so this process-local set is enough; it is bounded and expiring.
+  const fresh = new LruMap<string, true>({ maxEntries: 100_000 });
+  const freshTtlMs = 10 * 60_000;
+
   const write = async (sid: string, session: ExpressSessionData): Promise<void> => {
     if (!isValidSessionId(sid)) {
       throw new InvalidArgumentError('session id was not made by the store genid', { argument: 'sid' });
@@ -163,6 +169,10 @@ export function expressSessionStore(
     for (let attempt = 0; attempt < 8; attempt++) {
       const current = await adapter.get(sid);
       if (current === undefined) {
+        // Only an id this store handed out and that was never saved may be
+        // created: a save that lands after destroy/destroyAllForUser (from a
+        // request that loaded the session before) must not bring it back.
+        if (!fresh.delete(sid)) return;
         if (await adapter.create({ id: sid, data, userId, ttlMs })) return;
         continue;
       }
@@ -180,7 +190,9 @@ export function expressSessionStore(
 
   class ScaleoutExpressSessionStore extends expressSession.Store implements ExpressSessionStore {
     genid(): string {
-      return generateSessionId();
+      const id = generateSessionId();
+      fresh.set(id, true, freshTtlMs);
+      return id;
     }
 
     get(sid: string, callback: ExpressSessionCallback<ExpressSessionData | null>): void {

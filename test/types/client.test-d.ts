@@ -3,8 +3,10 @@ import { describe, expectTypeOf, it } from 'vitest';
 import {
   type AttemptOutcome,
   type CircuitState,
+  type RegistryUpstreamSource,
   ServiceClient,
   type ServiceClientEvents,
+  ServiceRegistry,
   type UpstreamSource,
 } from '../../src/index.js';
 
@@ -25,6 +27,8 @@ describe('ServiceClient types', () => {
 
   it('takes a base URL or a service with a registry, never a mix of nothing', () => {
     new ServiceClient({ service: 'inventory', registry });
+    new ServiceClient({ service: 'inventory', registry: new ServiceRegistry() });
+    expectTypeOf<RegistryUpstreamSource>().toExtend<UpstreamSource>();
     // @ts-expect-error a service needs a registry
     new ServiceClient({ service: 'inventory' });
     // @ts-expect-error options are a second argument with known fields

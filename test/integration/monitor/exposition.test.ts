@@ -1,18 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { TypedEmitter } from '../../../src/internal/events.js';
 import { PerformanceMonitor } from '../../../src/monitor/performance-monitor.js';
 import { parseSamples } from '../../helpers/prometheus-text.js';
+import { promtoolCheck } from '../../helpers/promtool.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
-
-function promtoolCheck(text: string): { status: number | null; output: string } {
-  const r = spawnSync('promtool', ['check', 'metrics'], {
-    input: text,
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
-}
 
 describe('Prometheus exposition', () => {
   it('passes promtool check metrics, hostile labels and overflow included', async () => {

@@ -24,6 +24,7 @@ afterAll(() => nock.enableNetConnect());
 function fakeRegistry(ids: string[]) {
   const started: string[] = [];
   const ended: Array<[string, AttemptResult]> = [];
+  const tokens: unknown[] = [];
   const excludes: string[][] = [];
   const registry: UpstreamSource = {
     pick(_service, { exclude }): UpstreamInstance | undefined {
@@ -31,10 +32,13 @@ function fakeRegistry(ids: string[]) {
       const id = ids.find((i) => !exclude.has(i)) ?? ids[0];
       return id === undefined ? undefined : { id, url: `http://${id}.test` };
     },
-    onAttemptStart: (_s, id) => started.push(id),
-    onAttemptEnd: (_s, id, result) => ended.push([id, result]),
+    onAttemptStart: (_s, id) => `token-${started.push(id)}`,
+    onAttemptEnd: (_s, id, result, token) => {
+      ended.push([id, result]);
+      tokens.push(token);
+    },
   };
-  return { registry, started, ended, excludes };
+  return { registry, started, ended, tokens, excludes };
 }
 
 describe('ServiceClient (nock)', () => {
@@ -158,10 +162,12 @@ describe('ServiceClient (nock)', () => {
   it('sends each retry to another instance and reports every attempt to the registry', async () => {
     nock('http://a.test').get('/x').reply(503);
     nock('http://b.test').get('/x').reply(200, 'from b');
-    const { registry, started, ended, excludes } = fakeRegistry(['a', 'b']);
+    const { registry, started, ended, tokens, excludes } = fakeRegistry(['a', 'b']);
     const client = new ServiceClient({ service: 'stock', registry }, fast);
     expect(await client.get('/x')).toBe('from b');
     expect(started).toEqual(['a', 'b']);
+    // Each end receives what its own start returned.
+    expect(tokens).toEqual(['token-1', 'token-2']);
     expect(ended.map(([id, r]) => [id, r.outcome, r.status])).toEqual([
       ['a', 'server_error', 503],
       ['b', 'success', 200],
