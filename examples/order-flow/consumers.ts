@@ -1,6 +1,6 @@
 /**
  * The two consumers of `order.created`, each its own consumer group so each
- * sees every order: inventory reserves the stock under a lock per sku,
+ * sees every order: inventory reserves the stock under a DistributedLock per sku (its fencing token goes with the write),
  * notification tells the customer. At-least-once delivery: both are idempotent.
  */
 import type { Order, StockStore } from './domain.js';

@@ -4,7 +4,9 @@
  */
 import {
   type CacheAdapter,
+  DistributedLock,
   type JwtDenylistAdapter,
+  type LockAdapter,
   MessageQueue,
   memoryCacheAdapter,
   memoryJwtDenylist,
@@ -14,7 +16,6 @@ import {
   type RegistryAdapter,
   type SessionAdapter,
 } from '../../src/index.js';
-import { type OrderLocks, processLocks } from './locks.js';
 
 export interface Infra {
   /** Which back ends are in use, for the banner. */
@@ -24,7 +25,8 @@ export interface Infra {
   sessionAdapter: SessionAdapter | undefined;
   denylist: JwtDenylistAdapter;
   queue: MessageQueue;
-  locks: OrderLocks;
+  /** The lock around stock updates (inventory). */
+  locks: DistributedLock;
   close(): Promise<void>;
 }
 
@@ -38,7 +40,7 @@ export async function createInfra(env = process.env): Promise<Infra> {
     cacheAdapter: memoryCacheAdapter() as CacheAdapter,
     sessionAdapter: undefined as SessionAdapter | undefined,
     denylist: memoryJwtDenylist() as JwtDenylistAdapter,
-    locks: processLocks(),
+    lockAdapter: undefined as LockAdapter | undefined,
   };
   if (env.REDIS_URL) {
     const redis = await import('../../src/redis.js');
@@ -46,6 +48,8 @@ export async function createInfra(env = process.env): Promise<Infra> {
     infra.registryAdapter = redis.redisRegistryAdapter({ connection, prefix: `${run}reg:` });
     infra.cacheAdapter = redis.redisCacheAdapter({ connection, prefix: `${run}cache:` });
     infra.sessionAdapter = redis.redisSessionAdapter({ connection, prefix: `${run}sess:` });
+    infra.lockAdapter = redis.redisLockAdapter({ connection, prefix: `${run}lock:` });
+    closers.push(() => infra.lockAdapter?.close());
     infra.denylist = redis.redisJwtDenylist({ connection, prefix: `${run}deny:` });
     if (!env.AMQP_URL) {
       // Events go to RabbitMQ when AMQP_URL is set, else to Redis Streams.
@@ -69,13 +73,16 @@ export async function createInfra(env = process.env): Promise<Infra> {
     () => infra.denylist.close?.(),
     () => infra.sessionAdapter?.close?.(),
   );
+  const locks = new DistributedLock({ adapter: infra.lockAdapter, ttlMs: 5_000 });
   const queue = new MessageQueue({ adapter: queueAdapter, retryBaseMs: 20, retryMaxMs: 200 });
   return {
     ...infra,
     label,
     queue,
+    locks,
     async close() {
       await queue.close();
+      await locks.close();
       for (const close of closers) await close();
     },
   };

@@ -121,7 +121,7 @@ if (first) {
   console.log(`  customer    POST /orders to the gateway              ${ms(first.ms).padStart(8)} ms`);
   for (const step of first.trace)
     console.log(`  ${step.service.padEnd(11)} ${step.step.padEnd(40)} ${ms(step.ms).padStart(8)} ms`);
-  console.log(`  inventory   reserved stock from order.created (under a lock per sku)`);
+  console.log(`  inventory   reserved stock from order.created (DistributedLock per sku)`);
   console.log(`  notification told ${first.req.userId} about ${first.req.orderId}`);
 }
 for (const f of failed.slice(0, 3)) console.log(`failed ${f}`);

@@ -1,6 +1,6 @@
 /**
  * inventory-service: answers "is it in stock?" over HTTP, and reserves the
- * stock of every `order.created` under a lock per sku (fencing token passed
+ * stock of every `order.created` under a DistributedLock per sku (fencing token passed
  * to the store).
  */
 import type { ServiceRegistry } from '../../../src/index.js';
