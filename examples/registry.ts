@@ -60,7 +60,6 @@ await registry.checkHealth();
 // A graceful stop: deregistered at once, every view drops it.
 await registry.deregister('inventory-service', urls[2]!);
 console.log(`view     ${(await registry.instances('inventory-service')).length} instances left`);
-
 // Bad input gets a typed error and changes nothing.
 for (const attempt of [
   () => registry.register('inventory-service', 'not a url'),

@@ -11,6 +11,11 @@
 
 /**
  * The closed list of error codes. Each code belongs to exactly one error class.
+ *
+ * @example
+ * ```ts
+ * if ((ERROR_CODES as readonly string[]).includes(code)) handle(code);
+ * ```
  */
 export const ERROR_CODES = [
   'ERR_INVALID_ARGUMENT',
@@ -59,7 +64,14 @@ export const ERROR_CODES = [
   'ERR_LEASE_EXPIRED',
 ] as const;
 
-/** A stable, machine-readable error code. See {@link ERROR_CODES}. */
+/**
+ * A stable, machine-readable error code. See {@link ERROR_CODES}.
+ *
+ * @example
+ * ```ts
+ * const code: ErrorCode = 'ERR_TIMEOUT';
+ * ```
+ */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
@@ -69,7 +81,14 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  */
 const BRAND: unique symbol = Symbol.for('scaleout.error') as never;
 
-/** Options accepted by every scaleout error constructor. */
+/**
+ * Options accepted by every scaleout error constructor.
+ *
+ * @example
+ * ```ts
+ * throw new ConnectionError('redis unreachable', { cause: err });
+ * ```
+ */
 export interface ScaleoutErrorOptions {
   /** The underlying error, if any. */
   cause?: unknown;
@@ -618,7 +637,14 @@ export class CacheValueTooLargeError extends ScaleoutError {
 
 // ---- client ----
 
-/** What an {@link HttpStatusError} keeps of the response: never the request's headers. */
+/**
+ * What an {@link HttpStatusError} keeps of the response: never the request's headers.
+ *
+ * @example
+ * ```ts
+ * if (err instanceof HttpStatusError) console.log(err.response.status, err.response.data);
+ * ```
+ */
 export interface HttpErrorResponse {
   /** The HTTP status code. */
   readonly status: number;

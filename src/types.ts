@@ -4,7 +4,14 @@
  * @module
  */
 
-/** Structured fields attached to a log line. Never contains secrets. */
+/**
+ * Structured fields attached to a log line. Never contains secrets.
+ *
+ * @example
+ * ```ts
+ * logger.warn?.('cache degraded', { operation: 'get' } satisfies LogFields);
+ * ```
+ */
 export type LogFields = Record<string, unknown>;
 
 /**

@@ -55,7 +55,7 @@ export const CALL_OUTCOME_OF: Readonly<Record<AttemptOutcome, CallOutcome>> = Ob
 export class RegistryUpstreamSource implements UpstreamSource {
   readonly #registry: RegistryLike;
 
-  constructor(registry: RegistryLike) {
+  constructor(registry: Pick<ServiceRegistry, 'pick' | 'trackCall' | 'watch'>) {
     this.#registry = registry;
   }
 

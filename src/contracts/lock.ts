@@ -41,6 +41,7 @@ export interface LockAcquireRequest {
  */
 export type LockAcquireResult =
   | {
+      /** Granted. */
       acquired: true;
       /**
        * A number that is larger than every fencing token handed out before
@@ -56,6 +57,7 @@ export type LockAcquireResult =
       validityMs: number;
     }
   | {
+      /** Not granted: the resource is held (or every slot is). */
       acquired: false;
       /** When a slot is expected to free up at the latest (ms), if known: the current holder's remaining TTL. */
       retryAfterMs: number | undefined;
@@ -99,7 +101,17 @@ export interface LockExtendRequest extends LockOwnerRequest {
  * const { extended } = await adapter.extend({ resource: 'a', token: 't1', limit: 1, ttlMs: 5_000 });
  * ```
  */
-export type LockExtendResult = { extended: true; validityMs: number } | { extended: false };
+export type LockExtendResult =
+  | {
+      /** The TTL was reset. */
+      extended: true;
+      /** How long the hold is known to stay valid from the request, in ms. */
+      validityMs: number;
+    }
+  | {
+      /** Not extended: the hold expired, was released or belongs to another owner. */
+      extended: false;
+    };
 
 /**
  * A subscription made by {@link LockAdapter.onRelease}.

@@ -1,6 +1,13 @@
 import { InvalidOptionsError } from '../errors.js';
 
-/** Options of {@link fullJitterBackoff}. */
+/**
+ * Options of {@link fullJitterBackoff}.
+ *
+ * @example
+ * ```ts
+ * const options: BackoffOptions = { baseMs: 50, maxMs: 1_000 };
+ * ```
+ */
 export interface BackoffOptions {
   /** Delay scale of the first retry, in ms. @default 100 */
   baseMs?: number;
@@ -10,7 +17,14 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
-/** Computes the delay before retry number `attempt` (0 for the first retry). */
+/**
+ * Computes the delay before retry number `attempt` (0 for the first retry).
+ *
+ * @example
+ * ```ts
+ * const backoff: Backoff = (attempt) => Math.min(1_000, 50 * 2 ** attempt);
+ * ```
+ */
 export type Backoff = (attempt: number) => number;
 
 /**

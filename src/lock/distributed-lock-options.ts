@@ -51,11 +51,17 @@ export interface DistributedLockOptions {
  * ```
  */
 export const DISTRIBUTED_LOCK_DEFAULTS = Object.freeze({
+  /** Lease TTL, ms. */
   ttlMs: 30_000,
+  /** How long `acquire` waits for a held resource, ms. */
   waitMs: 10_000,
+  /** Fraction of the TTL kept as a margin for clock drift. */
   driftFactor: 0.01,
+  /** Smallest pause between polls while waiting, ms. */
   retryMinMs: 25,
+  /** Largest pause between polls while waiting, ms. */
   retryMaxMs: 1_000,
+  /** Time limit of one adapter operation, ms. */
   operationTimeoutMs: 5_000,
 });
 

@@ -1,5 +1,4 @@
 import type { LockAdapter } from '../contracts/lock.js';
-import type { Listener } from '../internal/events.js';
 import type { DistributedLockOptions } from './distributed-lock-options.js';
 import type { Lease } from './lease.js';
 import { type AcquireOptions, LeaseManager, type LockEvents, type WithLockOptions } from './lease-manager.js';
@@ -118,7 +117,7 @@ export class DistributedLock {
    * locks.on('lost', ({ resource, reason }) => log.warn('lease lost', { resource, reason: String(reason) }));
    * ```
    */
-  on<K extends keyof LockEvents>(event: K, listener: Listener<LockEvents, K>): () => void {
+  on<K extends keyof LockEvents>(event: K, listener: (payload: LockEvents[K]) => void): () => void {
     return this.#manager.events.on(event, listener);
   }
 

@@ -1,6 +1,5 @@
 import type { LockAdapter } from '../contracts/lock.js';
 import { InvalidOptionsError } from '../errors.js';
-import type { Listener } from '../internal/events.js';
 import type { DistributedLockOptions } from './distributed-lock-options.js';
 import type { Lease } from './lease.js';
 import { type AcquireOptions, LeaseManager, type LockEvents, type WithLockOptions } from './lease-manager.js';
@@ -119,7 +118,7 @@ export class DistributedSemaphore {
    * sem.on('lost', ({ resource }) => log.warn('slot lost', { resource }));
    * ```
    */
-  on<K extends keyof LockEvents>(event: K, listener: Listener<LockEvents, K>): () => void {
+  on<K extends keyof LockEvents>(event: K, listener: (payload: LockEvents[K]) => void): () => void {
     return this.#manager.events.on(event, listener);
   }
 

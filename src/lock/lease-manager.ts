@@ -68,13 +68,41 @@ export interface WithLockOptions extends AcquireOptions {
  */
 export interface LockEvents extends Record<string, unknown> {
   /** A lease was granted. */
-  acquired: { resource: string; fencingToken: number; waitedMs: number };
+  acquired: {
+    /** The locked resource. */
+    resource: string;
+    /** The lease's fencing token. */
+    fencingToken: number;
+    /** How long the caller waited, ms. */
+    waitedMs: number;
+  };
   /** A lease was released by its holder (`owned`: whether we still held it). */
-  released: { resource: string; fencingToken: number; owned: boolean };
+  released: {
+    /** The locked resource. */
+    resource: string;
+    /** The lease's fencing token. */
+    fencingToken: number;
+    /** Whether the hold was still ours when released. */
+    owned: boolean;
+  };
   /** A lease's signal fired before release: deadline reached, extend refused, or extend failed. */
-  lost: { resource: string; fencingToken: number; reason: unknown };
+  lost: {
+    /** The locked resource. */
+    resource: string;
+    /** The lease's fencing token. */
+    fencingToken: number;
+    /** Why: the signal's abort reason. */
+    reason: unknown;
+  };
   /** A background operation failed (a release after an abandoned wait, a release in `withLock`, a watchdog extend). */
-  error: { resource: string; operation: string; error: unknown };
+  error: {
+    /** The resource involved. */
+    resource: string;
+    /** What failed: `release`, `extend`... */
+    operation: string;
+    /** The error. */
+    error: unknown;
+  };
 }
 
 /** The signal reason of a released lease: one shared instance, so release costs no stack capture. */

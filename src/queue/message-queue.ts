@@ -19,7 +19,14 @@ import {
   type PublishOptions,
 } from './message-queue-options.js';
 
-/** A message handler: resolve to acknowledge, throw to retry. */
+/**
+ * A message handler: resolve to acknowledge, throw to retry.
+ *
+ * @example
+ * ```ts
+ * const handler: MessageHandler<{ orderId: string }> = async (order, { id, deliveryCount }) => reserve(order.orderId);
+ * ```
+ */
 export type MessageHandler<T> = (message: T, context: MessageContext) => unknown;
 
 function countOption(name: string, value: number, max: number): number {

@@ -6,7 +6,14 @@ import type { ConformanceOptions } from './test-api.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Options of {@link sessionAdapterConformance}. */
+/**
+ * Options of {@link sessionAdapterConformance}.
+ *
+ * @example
+ * ```ts
+ * sessionAdapterConformance({ name: 'memory', test, create: () => memorySessionAdapter(), concurrentPairs: 200 });
+ * ```
+ */
 export interface SessionConformanceOptions extends ConformanceOptions<SessionAdapter> {
   /** Pairs of concurrent updates in the lost-update test. @default 1000 */
   concurrentPairs?: number;

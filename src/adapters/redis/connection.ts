@@ -3,7 +3,14 @@ import { Redis as RedisClass } from 'ioredis';
 import { InvalidOptionsError } from '../../errors.js';
 import { redactUrl } from '../../internal/redact.js';
 
-/** An ioredis client: a standalone/Sentinel `Redis` or a `Cluster`. */
+/**
+ * An ioredis client: a standalone/Sentinel `Redis` or a `Cluster`.
+ *
+ * @example
+ * ```ts
+ * const client: RedisClient = new Redis(process.env.REDIS_URL!);
+ * ```
+ */
 export type RedisClient = Redis | Cluster;
 
 /**
@@ -28,7 +35,14 @@ function isClient(value: unknown): value is RedisClient {
   );
 }
 
-/** True when `client` is an ioredis `Cluster` (duck-typed, so any copy of ioredis works). */
+/**
+ * True when `client` is an ioredis `Cluster` (duck-typed, so any copy of ioredis works).
+ *
+ * @example
+ * ```ts
+ * if (isCluster(client)) await Promise.all(client.nodes('master').map((n) => n.ping()));
+ * ```
+ */
 export function isCluster(client: RedisClient): client is Cluster {
   return (client as { isCluster?: unknown }).isCluster === true;
 }
@@ -38,6 +52,13 @@ export function isCluster(client: RedisClient): client is Cluster {
  * scaleout created are closed by it, and connections the user passed are left
  * alone. Extra connections for pub/sub come from {@link duplicate} and are
  * always owned.
+ *
+ * @example
+ * ```ts
+ * const handle = new RedisConnectionHandle('redis://127.0.0.1:6379');
+ * await handle.client.ping();
+ * await handle.close(); // closes only what it created
+ * ```
  */
 export class RedisConnectionHandle {
   /** The command client. */

@@ -5,6 +5,11 @@ import { InvalidOptionsError } from '../../errors.js';
  * Checks a key prefix. A prefix may hold its own hash tag (`{app}:`); then
  * every key of the adapter lands in one Cluster slot, which is valid, just
  * not spread out.
+ *
+ * @example
+ * ```ts
+ * const prefix = validatePrefix(options.prefix ?? 'scaleout:');
+ * ```
  */
 export function validatePrefix(prefix: string): string {
   if (typeof prefix !== 'string') {
@@ -46,6 +51,11 @@ export function tagBody(part: string): string {
  *
  * When the prefix already has a hash tag, that tag decides the slot for
  * everything and no second tag is added.
+ *
+ * @example
+ * ```ts
+ * taggedKey('app:', 'user:42', 'lock'); // 'app:{user:42}:lock'
+ * ```
  */
 export function taggedKey(prefix: string, tag: string, suffix?: string): string {
   let key: string;
@@ -58,7 +68,14 @@ export function taggedKey(prefix: string, tag: string, suffix?: string): string 
   return suffix === undefined ? key : `${key}:${suffix}`;
 }
 
-/** Escapes glob characters so that `prefix` can be used in `SCAN MATCH prefix*`. */
+/**
+ * Escapes glob characters so that `prefix` can be used in `SCAN MATCH prefix*`.
+ *
+ * @example
+ * ```ts
+ * const pattern = `${escapeGlob(prefix)}*`;
+ * ```
+ */
 export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }

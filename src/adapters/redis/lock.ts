@@ -167,7 +167,9 @@ export interface RedisLockAdapterOptions {
  * ```
  */
 export const REDIS_LOCK_ADAPTER_DEFAULTS = Object.freeze({
+  /** Key prefix. */
   prefix: 'scaleout:lock:',
+  /** How long an unused fencing counter is kept, ms. */
   fenceTtlMs: 86_400_000,
 });
 
@@ -225,7 +227,17 @@ export class RedisLockAdapter implements LockAdapter {
   }
 
   /** The keys of `resource`: the hold key (string or sorted set), the fencing counter and the release channel. */
-  keysOf(resource: string, limit: number): { hold: string; fence: string; channel: string } {
+  keysOf(
+    resource: string,
+    limit: number,
+  ): {
+    /** The hold (a string for a lock, a sorted set for a semaphore). */
+    hold: string;
+    /** The fencing counter. */
+    fence: string;
+    /** The pub/sub channel announcing releases. */
+    channel: string;
+  } {
     const hold = taggedKey(this.#prefix, resource, limit === 1 ? 'lock' : 'sem');
     return { hold, fence: taggedKey(this.#prefix, resource, 'fence'), channel: `${hold}:released` };
   }

@@ -56,9 +56,13 @@ export interface RedlockAdapterOptions {
  * ```
  */
 export const REDLOCK_ADAPTER_DEFAULTS = Object.freeze({
+  /** Key prefix. */
   prefix: REDIS_LOCK_ADAPTER_DEFAULTS.prefix,
+  /** Fraction of the TTL subtracted for clock drift. */
   driftFactor: 0.01,
+  /** Time limit of one request to one instance, ms. */
   instanceTimeoutMs: 200,
+  /** How long an unused fencing counter is kept, ms. */
   fenceTtlMs: REDIS_LOCK_ADAPTER_DEFAULTS.fenceTtlMs,
 });
 

@@ -3,7 +3,14 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { RedisClient } from './connection.js';
 import { isCluster } from './connection.js';
 
-/** A value passed to a script as ARGV. */
+/**
+ * A value passed to a script as ARGV.
+ *
+ * @example
+ * ```ts
+ * const args: ScriptArg[] = ['token', 30_000];
+ * ```
+ */
 export type ScriptArg = string | number | Buffer;
 
 /**
@@ -65,12 +72,26 @@ export class RedisScript {
   }
 }
 
-/** True when `err` is Redis's `NOSCRIPT` reply. */
+/**
+ * True when `err` is Redis's `NOSCRIPT` reply.
+ *
+ * @example
+ * ```ts
+ * if (isNoScript(err)) await script.load(client);
+ * ```
+ */
 export function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.includes('NOSCRIPT');
 }
 
-/** Options of {@link defineRedisScript}. */
+/**
+ * Options of {@link defineRedisScript}.
+ *
+ * @example
+ * ```ts
+ * const def: RedisScriptDefinition = { name: 'incr', keys: 1, lua: "return redis.call('INCR', KEYS[1])" };
+ * ```
+ */
 export interface RedisScriptDefinition {
   /** A name for diagnostics. */
   name: string;

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 function runExample(name: string): { status: number | null; stdout: string; stderr: string } {
@@ -34,5 +35,25 @@ describe('example: client', () => {
     expect(stdout).toContain('budget sent downstream <= 1000: true');
     expect(stdout).toContain('failed with ERR_HTTP_STATUS after 1 attempt(s)');
     expect(stdout).toContain('reserved by inventory-1');
+  });
+});
+
+describe('per-primitive examples', () => {
+  const names = readdirSync('examples')
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.slice(0, -3));
+  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
+
+  it('covers every primitive, each under 80 lines with its npm run example:<name> script', () => {
+    for (const primitive of ['cache', 'lock', 'auth', 'registry', 'client', 'monitor', 'queue']) {
+      expect(names).toContain(primitive);
+    }
+    for (const name of names) {
+      const lines = readFileSync(`examples/${name}.ts`, 'utf8').trimEnd().split('\n').length;
+      expect(lines, `examples/${name}.ts`).toBeLessThan(80);
+      expect(scripts[`example:${name}`]).toBe(`node --import tsx examples/${name}.ts`);
+    }
+    expect(scripts.example).toBe('node --import tsx examples/order-flow/run.ts');
   });
 });

@@ -1,0 +1,89 @@
+/**
+ * The back ends every part of the order flow shares: memory adapters with no
+ * environment, real Redis with REDIS_URL, real RabbitMQ with AMQP_URL.
+ */
+import {
+  type CacheAdapter,
+  DistributedLock,
+  type JwtDenylistAdapter,
+  type LockAdapter,
+  MessageQueue,
+  memoryCacheAdapter,
+  memoryJwtDenylist,
+  memoryQueueAdapter,
+  memoryRegistryAdapter,
+  type QueueAdapter,
+  type RegistryAdapter,
+  type SessionAdapter,
+} from '../../src/index.js';
+
+export interface Infra {
+  /** Which back ends are in use, for the banner. */
+  label: string;
+  registryAdapter: RegistryAdapter;
+  cacheAdapter: CacheAdapter;
+  sessionAdapter: SessionAdapter | undefined;
+  denylist: JwtDenylistAdapter;
+  queue: MessageQueue;
+  /** The lock around stock updates (inventory). */
+  locks: DistributedLock;
+  close(): Promise<void>;
+}
+
+export async function createInfra(env = process.env): Promise<Infra> {
+  const run = `order-flow:${process.pid}:${Date.now()}:`;
+  const closers: Array<() => Promise<unknown> | unknown> = [];
+  let queueAdapter: QueueAdapter = memoryQueueAdapter();
+  let label = 'memory adapters';
+  const infra = {
+    registryAdapter: memoryRegistryAdapter() as RegistryAdapter,
+    cacheAdapter: memoryCacheAdapter() as CacheAdapter,
+    sessionAdapter: undefined as SessionAdapter | undefined,
+    denylist: memoryJwtDenylist() as JwtDenylistAdapter,
+    lockAdapter: undefined as LockAdapter | undefined,
+  };
+  if (env.REDIS_URL) {
+    const redis = await import('../../src/redis.js');
+    const connection = env.REDIS_URL;
+    infra.registryAdapter = redis.redisRegistryAdapter({ connection, prefix: `${run}reg:` });
+    infra.cacheAdapter = redis.redisCacheAdapter({ connection, prefix: `${run}cache:` });
+    infra.sessionAdapter = redis.redisSessionAdapter({ connection, prefix: `${run}sess:` });
+    infra.lockAdapter = redis.redisLockAdapter({ connection, prefix: `${run}lock:` });
+    closers.push(() => infra.lockAdapter?.close());
+    infra.denylist = redis.redisJwtDenylist({ connection, prefix: `${run}deny:` });
+    if (!env.AMQP_URL) {
+      // Events go to RabbitMQ when AMQP_URL is set, else to Redis Streams.
+      queueAdapter = redis.redisStreamsQueueAdapter({ connection, prefix: `${run}q:`, sweepIntervalMs: 100 });
+    }
+    label = 'Redis';
+  }
+  if (env.AMQP_URL) {
+    const { amqpQueueAdapter } = await import('../../src/amqp.js');
+    queueAdapter = amqpQueueAdapter({
+      url: env.AMQP_URL,
+      prefix: `order-flow-${process.pid}-${Date.now()}.`,
+    });
+    label = env.REDIS_URL ? 'Redis + RabbitMQ' : 'RabbitMQ';
+  }
+  // A SessionStore, DistributedCache and MessageQueue close the adapter they are given;
+  // the rest are ours, and so is the session adapter when no SessionStore took it
+  // (the monolith has no sessions). Closing an adapter twice is harmless.
+  closers.push(
+    () => infra.registryAdapter.close(),
+    () => infra.denylist.close?.(),
+    () => infra.sessionAdapter?.close?.(),
+  );
+  const locks = new DistributedLock({ adapter: infra.lockAdapter, ttlMs: 5_000 });
+  const queue = new MessageQueue({ adapter: queueAdapter, retryBaseMs: 20, retryMaxMs: 200 });
+  return {
+    ...infra,
+    label,
+    queue,
+    locks,
+    async close() {
+      await queue.close();
+      await locks.close();
+      for (const close of closers) await close();
+    },
+  };
+}

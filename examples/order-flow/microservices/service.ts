@@ -1,0 +1,77 @@
+/**
+ * What every service shares: a node:http server on a loopback ephemeral
+ * port, a PerformanceMonitor on every request, `/metrics` (Prometheus text)
+ * and `/health`, JSON in and out, and registration in the ServiceRegistry.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PerformanceMonitor, type ServiceRegistry } from '../../../src/index.js';
+import { OrderRejected, PaymentUnavailable } from '../domain.js';
+
+/** A route's answer: a status (200 by default) and a JSON body. */
+export interface Reply {
+  status?: number;
+  body: unknown;
+}
+
+/** `'POST /quote'` → handler; `req` is there for headers (auth, idempotency keys). */
+export type Routes = Record<
+  string,
+  (body: any, req: IncomingMessage, res: ServerResponse) => Promise<Reply | undefined>
+>;
+
+export interface RunningService {
+  name: string;
+  url: string;
+  monitor: PerformanceMonitor;
+  close(): Promise<void>;
+}
+
+export async function startService(
+  name: string,
+  registry: ServiceRegistry,
+  routes: Routes,
+): Promise<RunningService> {
+  const monitor = new PerformanceMonitor();
+  const metrics = monitor.handler();
+  const route = (req: IncomingMessage) => {
+    const key = `${req.method} ${req.url?.split('?')[0]}`;
+    return key in routes ? key : undefined;
+  };
+  const server = createServer(async (req, res) => {
+    if (req.url === '/metrics') return metrics(req, res);
+    if (req.url === '/health') return void res.writeHead(200).end('ok');
+    monitor.track(req, res, { route });
+    const handler = routes[route(req) ?? ''];
+    if (!handler) return void res.writeHead(404).end();
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = chunks.length > 0 ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
+      const reply = await handler(body, req, res);
+      if (reply) send(res, reply.status ?? 200, reply.body);
+    } catch (err) {
+      const status = err instanceof OrderRejected ? 400 : err instanceof PaymentUnavailable ? 503 : 500;
+      send(res, status, { error: (err as Error).message });
+    }
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const registration = await registry.register(name, url);
+  return {
+    name,
+    url,
+    monitor,
+    async close() {
+      await registration.deregister();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await monitor.close();
+    },
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
