@@ -53,6 +53,10 @@ export const ERROR_CODES = [
   'ERR_BULKHEAD_FULL',
   'ERR_RETRY_BUDGET_EXHAUSTED',
   'ERR_NO_UPSTREAM',
+  // lock
+  'ERR_LOCK_NOT_ACQUIRED',
+  'ERR_LOCK_LOST',
+  'ERR_LEASE_EXPIRED',
 ] as const;
 
 /** A stable, machine-readable error code. See {@link ERROR_CODES}. */
@@ -718,4 +722,75 @@ export class RetryBudgetExhaustedError extends ScaleoutError {
  */
 export class NoUpstreamError extends ScaleoutError {
   readonly code = 'ERR_NO_UPSTREAM' as const;
+}
+
+// ---- lock ----
+
+/**
+ * A lock or semaphore slot could not be acquired within `waitMs` (or at
+ * once, for a zero wait): someone else holds it.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await locks.acquire('report:daily', { ttlMs: 30_000, waitMs: 1_000 });
+ * } catch (err) {
+ *   if (isScaleoutError(err, 'ERR_LOCK_NOT_ACQUIRED')) return 'someone else is running it';
+ *   throw err;
+ * }
+ * ```
+ */
+export class LockNotAcquiredError extends ScaleoutError {
+  readonly code = 'ERR_LOCK_NOT_ACQUIRED' as const;
+  /** The resource that was asked for. */
+  readonly resource: string;
+  /** How long the caller waited, in ms. */
+  readonly waitedMs: number;
+  constructor(message: string, resource: string, waitedMs: number, options?: ScaleoutErrorOptions) {
+    super(message, options);
+    this.resource = resource;
+    this.waitedMs = waitedMs;
+  }
+}
+
+/**
+ * A lease was lost before its holder released it: an extend found another
+ * owner (or none), or could not reach the server. It is the `reason` of the
+ * lease's `signal` in that case.
+ *
+ * @example
+ * ```ts
+ * lease.signal.addEventListener('abort', () => {
+ *   if (isScaleoutError(lease.signal.reason, 'ERR_LOCK_LOST')) stopWriting();
+ * });
+ * ```
+ */
+export class LockLostError extends ScaleoutError {
+  readonly code = 'ERR_LOCK_LOST' as const;
+  /** The resource whose lease was lost. */
+  readonly resource: string;
+  constructor(message: string, resource: string, options?: ScaleoutErrorOptions) {
+    super(message, options);
+    this.resource = resource;
+  }
+}
+
+/**
+ * A lease reached its local deadline (server expiry minus the drift
+ * margin) without being extended. It is the `reason` of the lease's
+ * `signal` then: stop work that needs exclusivity.
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(lease.signal.reason, 'ERR_LEASE_EXPIRED')) log.warn('work outlived its lease');
+ * ```
+ */
+export class LeaseExpiredError extends ScaleoutError {
+  readonly code = 'ERR_LEASE_EXPIRED' as const;
+  /** The resource whose lease ran out. */
+  readonly resource: string;
+  constructor(message: string, resource: string, options?: ScaleoutErrorOptions) {
+    super(message, options);
+    this.resource = resource;
+  }
 }

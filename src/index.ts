@@ -20,6 +20,8 @@ export {
   memoryJwtDenylist,
   memorySessionAdapter,
 } from './adapters/memory/index.js';
+export type { MemoryLockAdapterOptions } from './adapters/memory/memory-lock-adapter.js';
+export { MemoryLockAdapter, memoryLockAdapter } from './adapters/memory/memory-lock-adapter.js';
 export { MemoryQueueAdapter, memoryQueueAdapter } from './adapters/memory/memory-queue-adapter.js';
 export type { MemoryRegistryAdapterOptions } from './adapters/memory/registry.js';
 export { MemoryRegistryAdapter, memoryRegistryAdapter } from './adapters/memory/registry.js';
@@ -35,6 +37,15 @@ export type {
   CacheAdapterSubscribeOptions,
 } from './contracts/cache.js';
 export type { JwtDenylistAdapter } from './contracts/jwt-denylist.js';
+export type {
+  LockAcquireRequest,
+  LockAcquireResult,
+  LockAdapter,
+  LockExtendRequest,
+  LockExtendResult,
+  LockOwnerRequest,
+  LockReleaseSubscription,
+} from './contracts/lock.js';
 export type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
@@ -57,6 +68,7 @@ export type {
 export type { SessionAdapter, SessionRecord, SessionUpdateResult } from './contracts/session.js';
 export * from './errors.js';
 export { jsonSerializer } from './internal/serializer.js';
+export * from './lock/index.js';
 export * from './monitor/index.js';
 export * from './queue/index.js';
 export * from './registry/index.js';

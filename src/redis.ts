@@ -14,3 +14,12 @@
  */
 
 export * from './adapters/redis/index.js';
+export type { RedisLockAdapterOptions } from './adapters/redis/lock.js';
+export {
+  REDIS_LOCK_ADAPTER_DEFAULTS,
+  RedisLockAdapter,
+  redisLockAdapter,
+  redisLockScripts,
+} from './adapters/redis/lock.js';
+export type { RedlockAdapterOptions } from './adapters/redis/redlock.js';
+export { REDLOCK_ADAPTER_DEFAULTS, RedlockAdapter, redlockAdapter } from './adapters/redis/redlock.js';

@@ -25,6 +25,9 @@ import {
   JwtRevokedError,
   JwtTooLargeError,
   JwtUnsupportedHeaderError,
+  LeaseExpiredError,
+  LockLostError,
+  LockNotAcquiredError,
   NoInstancesError,
   NotRegisteredError,
   NoUpstreamError,
@@ -78,6 +81,9 @@ const samples: ScaleoutError[] = [
   new BulkheadFullError('full'),
   new RetryBudgetExhaustedError('budget'),
   new NoUpstreamError('none'),
+  new LockNotAcquiredError('busy', 'r', 10),
+  new LockLostError('lost', 'r'),
+  new LeaseExpiredError('expired', 'r'),
 ];
 
 describe('errors', () => {

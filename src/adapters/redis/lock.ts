@@ -1,0 +1,357 @@
+import type {
+  LockAcquireRequest,
+  LockAcquireResult,
+  LockAdapter,
+  LockExtendRequest,
+  LockExtendResult,
+  LockOwnerRequest,
+  LockReleaseSubscription,
+} from '../../contracts/lock.js';
+import { ClosedError, ConnectionError, isScaleoutError } from '../../errors.js';
+import { durationOption } from '../../internal/validate.js';
+import type { RedisClient, RedisConnection } from './connection.js';
+import { RedisConnectionHandle } from './connection.js';
+import { taggedKey, validatePrefix } from './keys.js';
+import { defineRedisScript } from './scripts.js';
+
+// The fencing counter of a resource is seeded, whenever it is missing (first
+// use, expiry, or data lost in a restart without persistence), from the
+// server clock in microseconds. Later values only grow by INCR, so a fencing
+// token stays larger than every earlier one as long as the server clock does
+// not step back and fewer than one acquire per microsecond happened since
+// the previous seeding.
+const SEED_FENCE = `
+local function fence(key, ttl)
+  local f = redis.call('INCR', key)
+  if f == 1 then
+    local t = redis.call('TIME')
+    f = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    redis.call('SET', key, string.format('%.0f', f), 'PX', ttl)
+  end
+  return f
+end
+`;
+
+/** KEYS: lock, fence. ARGV: token, ttlMs, fenceTtlMs. Returns {1, fence} or {0, pttl}. */
+const acquireLock = defineRedisScript({
+  name: 'lock-acquire',
+  keys: 2,
+  lua: `${SEED_FENCE}
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, fence(KEYS[2], ARGV[3])}
+end
+return {0, redis.call('PTTL', KEYS[1])}`,
+});
+
+/** KEYS: lock. ARGV: token, channel. */
+const releaseLock = defineRedisScript({
+  name: 'lock-release',
+  keys: 1,
+  lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], '1')
+  return 1
+end
+return 0`,
+});
+
+/** KEYS: lock. ARGV: token, ttlMs. */
+const extendLock = defineRedisScript({
+  name: 'lock-extend',
+  keys: 1,
+  lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`,
+});
+
+const SEM_NOW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+/** KEYS: holders (zset token -> expiry ms), fence. ARGV: token, ttlMs, limit, fenceTtlMs. */
+const acquireSemaphore = defineRedisScript({
+  name: 'semaphore-acquire',
+  keys: 2,
+  lua: `${SEED_FENCE}${SEM_NOW}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if (not redis.call('ZSCORE', KEYS[1], ARGV[1])) and redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', KEYS[1], last[2])
+  return {1, fence(KEYS[2], ARGV[4])}
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if first[2] then return {0, tonumber(first[2]) - now} end
+return {0, -2}`,
+});
+
+/** KEYS: holders. ARGV: token, channel. */
+const releaseSemaphore = defineRedisScript({
+  name: 'semaphore-release',
+  keys: 1,
+  lua: `${SEM_NOW}
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not s then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+if tonumber(s) > now then
+  redis.call('PUBLISH', ARGV[2], '1')
+  return 1
+end
+return 0`,
+});
+
+/** KEYS: holders. ARGV: token, ttlMs. */
+const extendSemaphore = defineRedisScript({
+  name: 'semaphore-extend',
+  keys: 1,
+  lua: `${SEM_NOW}
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if s and tonumber(s) > now then
+  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', KEYS[1], last[2])
+  return 1
+end
+return 0`,
+});
+
+/**
+ * Every Lua script of the Redis lock adapter, for preloading or inspection.
+ *
+ * @example
+ * ```ts
+ * for (const script of Object.values(redisLockScripts)) await script.load(redis);
+ * ```
+ */
+export const redisLockScripts = Object.freeze({
+  acquireLock,
+  releaseLock,
+  extendLock,
+  acquireSemaphore,
+  releaseSemaphore,
+  extendSemaphore,
+});
+
+/**
+ * Options of {@link redisLockAdapter}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisLockAdapterOptions = { connection: 'redis://127.0.0.1:6379', prefix: 'billing:lock:' };
+ * ```
+ */
+export interface RedisLockAdapterOptions {
+  /** An ioredis `Redis` or `Cluster` (reused, not closed), a `redis://` URL, or ioredis options. */
+  connection: RedisConnection;
+  /** Prefix of every key and channel. @default 'scaleout:lock:' */
+  prefix?: string;
+  /**
+   * Time to live of a resource's fencing counter, in ms, counted from when
+   * it was (re)seeded. When it expires the counter is re-seeded from the
+   * server clock in microseconds, so tokens still grow (unless the server
+   * clock steps back by more than this long); the TTL only bounds the memory
+   * of resources no longer used.
+   * @default 86_400_000 (24 hours)
+   */
+  fenceTtlMs?: number;
+}
+
+/**
+ * Defaults of {@link RedisLockAdapterOptions}.
+ *
+ * @example
+ * ```ts
+ * const prefix = `${REDIS_LOCK_ADAPTER_DEFAULTS.prefix}billing:`;
+ * ```
+ */
+export const REDIS_LOCK_ADAPTER_DEFAULTS = Object.freeze({
+  prefix: 'scaleout:lock:',
+  fenceTtlMs: 86_400_000,
+});
+
+function toConnectionError(op: string, err: unknown): unknown {
+  if (isScaleoutError(err)) return err;
+  return new ConnectionError(`redis lock ${op} failed`, { cause: err });
+}
+
+/**
+ * Locks and semaphores on one Redis server (standalone, Sentinel-managed or
+ * Cluster). Each operation is one Lua script called by SHA:
+ *
+ * - acquire: `SET key token NX PX ttl` and, only if that succeeded, `INCR`
+ *   of the resource's fencing counter (same hash tag, so it runs on Cluster);
+ *   otherwise the holder's remaining TTL;
+ * - release / extend: compare the owner token, then `DEL` (+ `PUBLISH` to
+ *   wake waiters) or `PEXPIRE`.
+ *
+ * Semaphores keep their holders in a sorted set scored by expiry (server
+ * time), trimmed inside the same script.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { DistributedLock } from 'scaleout';
+ * import { redisLockAdapter } from 'scaleout/redis';
+ *
+ * const locks = new DistributedLock({ adapter: redisLockAdapter({ connection: new Redis() }) });
+ * ```
+ */
+export class RedisLockAdapter implements LockAdapter {
+  readonly #handle: RedisConnectionHandle;
+  readonly #prefix: string;
+  readonly #fenceTtlMs: number;
+  #subscriber: RedisClient | undefined;
+  readonly #channels = new Map<string, { listeners: Set<() => void>; ready: Promise<void> }>();
+  #closed = false;
+
+  constructor(options: RedisLockAdapterOptions) {
+    this.#prefix = validatePrefix(options.prefix ?? REDIS_LOCK_ADAPTER_DEFAULTS.prefix);
+    this.#fenceTtlMs = durationOption(
+      'fenceTtlMs',
+      options.fenceTtlMs ?? REDIS_LOCK_ADAPTER_DEFAULTS.fenceTtlMs,
+      1000,
+    );
+    this.#handle = new RedisConnectionHandle(options.connection);
+    // A client we created must not print "Unhandled error event": failures
+    // reach callers as ConnectionError from the command that met them.
+    if (this.#handle.owned) this.#handle.client.on('error', () => {});
+  }
+
+  /** The command client (shared with the caller when they passed one). */
+  get client(): RedisClient {
+    return this.#handle.client;
+  }
+
+  /** The keys of `resource`: the hold key (string or sorted set), the fencing counter and the release channel. */
+  keysOf(resource: string, limit: number): { hold: string; fence: string; channel: string } {
+    const hold = taggedKey(this.#prefix, resource, limit === 1 ? 'lock' : 'sem');
+    return { hold, fence: taggedKey(this.#prefix, resource, 'fence'), channel: `${hold}:released` };
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ClosedError('lock adapter is closed');
+  }
+
+  async acquire(request: LockAcquireRequest): Promise<LockAcquireResult> {
+    this.#checkOpen();
+    const keys = this.keysOf(request.resource, request.limit);
+    let reply: unknown;
+    try {
+      reply =
+        request.limit === 1
+          ? await acquireLock.run(
+              this.#handle.client,
+              [keys.hold, keys.fence],
+              [request.token, request.ttlMs, this.#fenceTtlMs],
+            )
+          : await acquireSemaphore.run(
+              this.#handle.client,
+              [keys.hold, keys.fence],
+              [request.token, request.ttlMs, request.limit, this.#fenceTtlMs],
+            );
+    } catch (err) {
+      throw toConnectionError('acquire', err);
+    }
+    const [ok, value] = reply as [number, number];
+    if (ok === 1) return { acquired: true, fencingToken: Number(value), validityMs: request.ttlMs };
+    const pttl = Number(value);
+    return { acquired: false, retryAfterMs: pttl >= 0 ? pttl : undefined };
+  }
+
+  async release(request: LockOwnerRequest): Promise<boolean> {
+    this.#checkOpen();
+    const keys = this.keysOf(request.resource, request.limit);
+    try {
+      const script = request.limit === 1 ? releaseLock : releaseSemaphore;
+      return (await script.run(this.#handle.client, [keys.hold], [request.token, keys.channel])) === 1;
+    } catch (err) {
+      throw toConnectionError('release', err);
+    }
+  }
+
+  async extend(request: LockExtendRequest): Promise<LockExtendResult> {
+    this.#checkOpen();
+    const keys = this.keysOf(request.resource, request.limit);
+    try {
+      const script = request.limit === 1 ? extendLock : extendSemaphore;
+      const ok = await script.run(this.#handle.client, [keys.hold], [request.token, request.ttlMs]);
+      return ok === 1 ? { extended: true, validityMs: request.ttlMs } : { extended: false };
+    } catch (err) {
+      throw toConnectionError('extend', err);
+    }
+  }
+
+  #ensureSubscriber(): RedisClient {
+    if (this.#subscriber === undefined) {
+      const sub = this.#handle.duplicate();
+      sub.on('error', () => {});
+      sub.on('message', (channel: string) => {
+        const entry = this.#channels.get(channel);
+        if (entry === undefined) return;
+        for (const listener of [...entry.listeners]) {
+          try {
+            listener();
+          } catch {
+            // a listener's failure is its own
+          }
+        }
+      });
+      this.#subscriber = sub;
+    }
+    return this.#subscriber;
+  }
+
+  onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription {
+    if (this.#closed) return { ready: Promise.resolve(), unsubscribe: () => {} };
+    const { channel } = this.keysOf(resource, limit);
+    let entry = this.#channels.get(channel);
+    if (entry === undefined) {
+      const sub = this.#ensureSubscriber();
+      const ready = sub.subscribe(channel).then(
+        () => {},
+        () => {},
+      );
+      entry = { listeners: new Set(), ready };
+      this.#channels.set(channel, entry);
+    }
+    const fn = () => listener();
+    entry.listeners.add(fn);
+    const ready = entry.ready;
+    let done = false;
+    return {
+      ready,
+      unsubscribe: () => {
+        if (done) return;
+        done = true;
+        const current = this.#channels.get(channel);
+        if (current === undefined) return;
+        current.listeners.delete(fn);
+        if (current.listeners.size === 0) {
+          this.#channels.delete(channel);
+          this.#subscriber?.unsubscribe(channel).catch(() => {});
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#channels.clear();
+    await this.#handle.close();
+  }
+}
+
+/**
+ * Creates a {@link RedisLockAdapter}.
+ *
+ * @example
+ * ```ts
+ * const adapter = redisLockAdapter({ connection: redis, prefix: 'billing:lock:' });
+ * ```
+ */
+export function redisLockAdapter(options: RedisLockAdapterOptions): RedisLockAdapter {
+  return new RedisLockAdapter(options);
+}

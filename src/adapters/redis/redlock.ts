@@ -1,0 +1,249 @@
+import type {
+  LockAcquireRequest,
+  LockAcquireResult,
+  LockAdapter,
+  LockExtendRequest,
+  LockExtendResult,
+  LockOwnerRequest,
+  LockReleaseSubscription,
+} from '../../contracts/lock.js';
+import { ClosedError, ConnectionError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
+import { withTimeout } from '../../internal/abort.js';
+import { durationOption } from '../../internal/validate.js';
+import type { RedisConnection } from './connection.js';
+import { REDIS_LOCK_ADAPTER_DEFAULTS, RedisLockAdapter } from './lock.js';
+
+/**
+ * Options of {@link redlockAdapter}.
+ *
+ * @example
+ * ```ts
+ * const options: RedlockAdapterOptions = { connections: [redisA, redisB, redisC], instanceTimeoutMs: 100 };
+ * ```
+ */
+export interface RedlockAdapterOptions {
+  /**
+   * The independent Redis masters (not replicas of one another), each an
+   * ioredis client, URL or options. Use an odd number: 3 tolerates one
+   * down, 5 tolerates two.
+   */
+  connections: readonly RedisConnection[];
+  /** Prefix of every key and channel. @default 'scaleout:lock:' */
+  prefix?: string;
+  /**
+   * Clock drift allowance as a fraction of the TTL: a hold is valid for
+   * `ttlMs - ttlMs * driftFactor - 2` ms from when the request was sent,
+   * and only if that much is left once a quorum answered.
+   * @default 0.01
+   */
+  driftFactor?: number;
+  /**
+   * Time limit per instance and operation, in ms. A slow or dead instance
+   * counts as a refusal after it, so one bad node cannot stall the rest.
+   * @default 200
+   */
+  instanceTimeoutMs?: number;
+  /** Time to live of each instance's fencing counter; see {@link RedisLockAdapterOptions.fenceTtlMs}. @default 86_400_000 */
+  fenceTtlMs?: number;
+}
+
+/**
+ * Defaults of {@link RedlockAdapterOptions}.
+ *
+ * @example
+ * ```ts
+ * const adapter = redlockAdapter({ connections, driftFactor: REDLOCK_ADAPTER_DEFAULTS.driftFactor * 2 });
+ * ```
+ */
+export const REDLOCK_ADAPTER_DEFAULTS = Object.freeze({
+  prefix: REDIS_LOCK_ADAPTER_DEFAULTS.prefix,
+  driftFactor: 0.01,
+  instanceTimeoutMs: 200,
+  fenceTtlMs: REDIS_LOCK_ADAPTER_DEFAULTS.fenceTtlMs,
+});
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/**
+ * The Redlock algorithm over N independent Redis masters: a hold counts
+ * when a majority (`floor(N/2) + 1`) granted it within its validity time
+ * (TTL minus the time spent and the clock drift allowance); otherwise every
+ * instance is released at once. Release and extend go to all instances.
+ * Each instance runs the same one-script operations as
+ * {@link RedisLockAdapter}.
+ *
+ * Fencing token: the largest of the tokens of the granting instances.
+ * Successive majorities overlap in at least one instance, whose counter
+ * grew; counters are seeded from server clocks, so the maximum grows in
+ * practice, but unlike a single Redis with persistence this is not a
+ * strict guarantee (see docs/lock.md).
+ *
+ * Fails closed: when fewer than a quorum of instances answer, acquire
+ * throws `ConnectionError` rather than report a refusal or a grant.
+ *
+ * Locks only: a semaphore (`limit > 1`) is refused with
+ * `InvalidArgumentError`, because per-instance limits do not compose into a
+ * global one under majority voting.
+ *
+ * @example
+ * ```ts
+ * const adapter = redlockAdapter({ connections: ['redis://a:6379', 'redis://b:6379', 'redis://c:6379'] });
+ * const locks = new DistributedLock({ adapter });
+ * ```
+ */
+export class RedlockAdapter implements LockAdapter {
+  readonly #instances: RedisLockAdapter[];
+  readonly #quorum: number;
+  readonly #driftFactor: number;
+  readonly #timeoutMs: number;
+  #closed = false;
+
+  constructor(options: RedlockAdapterOptions) {
+    const connections = options?.connections;
+    if (!Array.isArray(connections) || connections.length === 0) {
+      throw new InvalidOptionsError('connections must be a non-empty array', { option: 'connections' });
+    }
+    const driftFactor = options.driftFactor ?? REDLOCK_ADAPTER_DEFAULTS.driftFactor;
+    if (typeof driftFactor !== 'number' || !(driftFactor >= 0 && driftFactor < 0.5)) {
+      throw new InvalidOptionsError('driftFactor must be a number in [0, 0.5)', { option: 'driftFactor' });
+    }
+    this.#driftFactor = driftFactor;
+    this.#timeoutMs = durationOption(
+      'instanceTimeoutMs',
+      options.instanceTimeoutMs ?? REDLOCK_ADAPTER_DEFAULTS.instanceTimeoutMs,
+    );
+    const prefix = options.prefix ?? REDLOCK_ADAPTER_DEFAULTS.prefix;
+    const fenceTtlMs = options.fenceTtlMs ?? REDLOCK_ADAPTER_DEFAULTS.fenceTtlMs;
+    this.#instances = connections.map(
+      (connection) => new RedisLockAdapter({ connection, prefix, fenceTtlMs }),
+    );
+    this.#quorum = Math.floor(this.#instances.length / 2) + 1;
+  }
+
+  /** How many instances must agree. */
+  get quorum(): number {
+    return this.#quorum;
+  }
+
+  /** The per-instance adapters (for inspection). */
+  get instances(): readonly RedisLockAdapter[] {
+    return this.#instances;
+  }
+
+  #check(limit: number): void {
+    if (this.#closed) throw new ClosedError('lock adapter is closed');
+    if (limit !== 1) {
+      // Per-instance limits do not compose: with 3 instances and limit 2,
+      // holders {A,B}, {A,C}, {B,C} would each have a majority.
+      throw new InvalidArgumentError('Redlock supports locks only (limit 1), not semaphores', {
+        argument: 'limit',
+      });
+    }
+  }
+
+  #all<T>(fn: (instance: RedisLockAdapter) => Promise<T>): Promise<Outcome<T>[]> {
+    return Promise.all(
+      this.#instances.map((instance) =>
+        withTimeout(
+          Promise.resolve().then(() => fn(instance)),
+          this.#timeoutMs,
+          'redlock instance call',
+        ).then(
+          (value): Outcome<T> => ({ ok: true, value }),
+          (error: unknown): Outcome<T> => ({ ok: false, error }),
+        ),
+      ),
+    );
+  }
+
+  #unreachable(op: string, outcomes: Outcome<unknown>[]): ConnectionError | undefined {
+    const answered = outcomes.filter((o) => o.ok).length;
+    if (answered >= this.#quorum) return undefined;
+    const firstError = outcomes.find((o) => !o.ok) as { error: unknown } | undefined;
+    return new ConnectionError(
+      `redlock ${op}: only ${answered} of ${this.#instances.length} instances answered (quorum ${this.#quorum})`,
+      { cause: firstError?.error },
+    );
+  }
+
+  #validity(ttlMs: number): number {
+    return ttlMs - Math.ceil(ttlMs * this.#driftFactor) - 2;
+  }
+
+  async acquire(request: LockAcquireRequest): Promise<LockAcquireResult> {
+    this.#check(request.limit);
+    const started = performance.now();
+    const outcomes = await this.#all((i) => i.acquire(request));
+    const elapsed = performance.now() - started;
+    const validity = this.#validity(request.ttlMs);
+    const granted: number[] = [];
+    const retryAfter: number[] = [];
+    for (const o of outcomes) {
+      if (!o.ok) continue;
+      if (o.value.acquired) granted.push(o.value.fencingToken);
+      else if (o.value.retryAfterMs !== undefined) retryAfter.push(o.value.retryAfterMs);
+    }
+    if (granted.length >= this.#quorum && validity - elapsed > 0) {
+      return { acquired: true, fencingToken: Math.max(...granted), validityMs: validity };
+    }
+    if (granted.length > 0) await this.#releaseAll(request);
+    const unreachable = this.#unreachable('acquire', outcomes);
+    if (unreachable !== undefined) throw unreachable;
+    retryAfter.sort((a, b) => a - b);
+    return { acquired: false, retryAfterMs: retryAfter[0] };
+  }
+
+  async #releaseAll(request: LockOwnerRequest): Promise<Outcome<boolean>[]> {
+    return this.#all((i) =>
+      i.release({ resource: request.resource, token: request.token, limit: request.limit }),
+    );
+  }
+
+  async release(request: LockOwnerRequest): Promise<boolean> {
+    this.#check(request.limit);
+    const outcomes = await this.#releaseAll(request);
+    if (outcomes.every((o) => !o.ok)) throw this.#unreachable('release', outcomes)!;
+    return outcomes.filter((o) => o.ok && o.value).length >= this.#quorum;
+  }
+
+  async extend(request: LockExtendRequest): Promise<LockExtendResult> {
+    this.#check(request.limit);
+    const started = performance.now();
+    const outcomes = await this.#all((i) => i.extend(request));
+    const elapsed = performance.now() - started;
+    const validity = this.#validity(request.ttlMs);
+    const extended = outcomes.filter((o) => o.ok && o.value.extended).length;
+    if (extended >= this.#quorum && validity - elapsed > 0) return { extended: true, validityMs: validity };
+    const unreachable = this.#unreachable('extend', outcomes);
+    if (unreachable !== undefined) throw unreachable;
+    return { extended: false };
+  }
+
+  onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription {
+    const subs = this.#instances.map((i) => i.onRelease(resource, limit, listener));
+    return {
+      ready: Promise.all(subs.map((s) => s.ready)).then(() => {}),
+      unsubscribe: () => {
+        for (const s of subs) s.unsubscribe();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(this.#instances.map((i) => i.close()));
+  }
+}
+
+/**
+ * Creates a {@link RedlockAdapter}.
+ *
+ * @example
+ * ```ts
+ * const adapter = redlockAdapter({ connections: [redisA, redisB, redisC], driftFactor: 0.01 });
+ * ```
+ */
+export function redlockAdapter(options: RedlockAdapterOptions): RedlockAdapter {
+  return new RedlockAdapter(options);
+}

@@ -1,0 +1,105 @@
+import type { LockAdapter } from '../contracts/lock.js';
+import { InvalidOptionsError } from '../errors.js';
+import { durationOption } from '../internal/validate.js';
+import type { Clock, Logger } from '../types.js';
+
+/**
+ * Options of {@link DistributedLock} (and, with `limit`, of {@link DistributedSemaphore}).
+ *
+ * @example
+ * ```ts
+ * const locks = new DistributedLock({ adapter: redisLockAdapter({ connection: redis }), ttlMs: 10_000, waitMs: 2_000 });
+ * ```
+ */
+export interface DistributedLockOptions {
+  /** Where holds live. @default a new in-memory adapter (one process only), closed by `close()` */
+  adapter?: LockAdapter;
+  /** Default time to live of a lease, in ms. @default 30_000 */
+  ttlMs?: number;
+  /** Default time `acquire` waits for a busy resource, in ms (0: fail at once). @default 10_000 */
+  waitMs?: number;
+  /**
+   * Fraction of the TTL kept as a safety margin: a lease's `signal` fires
+   * at `ttlMs * (1 - driftFactor) - 2 ms` after the acquire was sent, to
+   * cover clock-rate drift between this process and the server.
+   * @default 0.01
+   */
+  driftFactor?: number;
+  /** Shortest wait between two polls of a busy resource, in ms (polls are jittered and also bounded by the holder's remaining TTL). @default 25 */
+  retryMinMs?: number;
+  /**
+   * Longest wait between two polls of a busy resource, in ms. Waiters are
+   * woken by release notifications; polling is the fallback for lost
+   * notifications and crashed holders.
+   * @default 1_000
+   */
+  retryMaxMs?: number;
+  /** Time limit of one call to the adapter, in ms; past it the call counts as failed (fail closed). @default 5_000 */
+  operationTimeoutMs?: number;
+  /** Receives failures that no caller sees (background releases, watchdog errors). @default no logging */
+  logger?: Logger;
+  /** Time source. @default systemClock */
+  clock?: Clock;
+}
+
+/**
+ * Defaults of {@link DistributedLockOptions}.
+ *
+ * @example
+ * ```ts
+ * const shortLocks = new DistributedLock({ ttlMs: DISTRIBUTED_LOCK_DEFAULTS.ttlMs / 3 });
+ * ```
+ */
+export const DISTRIBUTED_LOCK_DEFAULTS = Object.freeze({
+  ttlMs: 30_000,
+  waitMs: 10_000,
+  driftFactor: 0.01,
+  retryMinMs: 25,
+  retryMaxMs: 1_000,
+  operationTimeoutMs: 5_000,
+});
+
+/** @internal Options with defaults applied and validated. */
+export interface ResolvedLockOptions {
+  ttlMs: number;
+  waitMs: number;
+  driftFactor: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+  operationTimeoutMs: number;
+}
+
+/** @internal */
+export function resolveLockOptions(options: DistributedLockOptions): ResolvedLockOptions {
+  const d = DISTRIBUTED_LOCK_DEFAULTS;
+  const driftFactor = options.driftFactor ?? d.driftFactor;
+  if (typeof driftFactor !== 'number' || !(driftFactor >= 0 && driftFactor < 0.5)) {
+    throw new InvalidOptionsError('driftFactor must be a number in [0, 0.5)', { option: 'driftFactor' });
+  }
+  const resolved = {
+    ttlMs: durationOption('ttlMs', options.ttlMs ?? d.ttlMs),
+    waitMs: durationOption('waitMs', options.waitMs ?? d.waitMs, 0),
+    driftFactor,
+    retryMinMs: durationOption('retryMinMs', options.retryMinMs ?? d.retryMinMs),
+    retryMaxMs: durationOption('retryMaxMs', options.retryMaxMs ?? d.retryMaxMs),
+    operationTimeoutMs: durationOption(
+      'operationTimeoutMs',
+      options.operationTimeoutMs ?? d.operationTimeoutMs,
+    ),
+  };
+  if (resolved.retryMaxMs < resolved.retryMinMs) {
+    throw new InvalidOptionsError('retryMaxMs must be >= retryMinMs', { option: 'retryMaxMs' });
+  }
+  if (driftMarginMs(resolved.ttlMs, driftFactor) >= resolved.ttlMs) {
+    throw new InvalidOptionsError('ttlMs is shorter than its drift margin', { option: 'ttlMs' });
+  }
+  if (options.adapter !== undefined && typeof options.adapter?.acquire !== 'function') {
+    throw new InvalidOptionsError('adapter must implement LockAdapter', { option: 'adapter' });
+  }
+  return resolved;
+}
+
+/** @internal The margin kept before the server-side expiry, in ms. */
+export function driftMarginMs(ttlMs: number, driftFactor: number): number {
+  return Math.ceil(ttlMs * driftFactor) + 2;
+}

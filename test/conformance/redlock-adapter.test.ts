@@ -1,0 +1,120 @@
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { redlockAdapter } from '../../src/adapters/redis/redlock.js';
+import { isScaleoutError } from '../../src/errors.js';
+import { DistributedLock } from '../../src/lock/index.js';
+import { lockAdapterConformance } from '../../src/testing/lock-adapter-conformance.js';
+import type { TestApi } from '../../src/testing/test-api.js';
+import { uniquePrefix } from '../helpers/keys.js';
+import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+
+const test: TestApi = { describe, it, beforeAll, afterAll, beforeEach, afterEach };
+
+describe('Redlock over 3 real redis-servers', () => {
+  let servers: RedisServer[] = [];
+  let dead: RedisServer;
+  const deadClients: Redis[] = [];
+  beforeAll(async () => {
+    servers = await Promise.all([startRedisServer(), startRedisServer(), startRedisServer()]);
+    dead = await startRedisServer();
+    await dead.kill();
+  });
+  afterAll(async () => {
+    for (const c of deadClients) c.disconnect();
+    await Promise.all([...servers, dead].map((s) => s?.stop()));
+  });
+
+  /** A client of an instance that is down (commands fail at once: no offline queue). */
+  const down = () => {
+    const client = new Redis({
+      host: '127.0.0.1',
+      port: dead.port,
+      enableOfflineQueue: false,
+      retryStrategy: () => 1000,
+    });
+    client.on('error', () => {});
+    deadClients.push(client);
+    return client;
+  };
+
+  lockAdapterConformance({
+    name: 'redlock, 3 of 3 up',
+    test,
+    create: () => redlockAdapter({ connections: servers.map((s) => s.url), prefix: uniquePrefix('rl') }),
+    semaphores: false,
+    destroy: (adapter) => adapter.close(),
+  });
+
+  lockAdapterConformance({
+    name: 'redlock, 2 of 3 up (one instance down)',
+    test,
+    create: () =>
+      redlockAdapter({
+        connections: [servers[0]!.url, down(), servers[1]!.url],
+        prefix: uniquePrefix('rl1'),
+      }),
+    semaphores: false,
+    destroy: (adapter) => adapter.close(),
+  });
+
+  it('a majority hold blocks a second client even when a minority instance is wiped', async () => {
+    const prefix = uniquePrefix('maj');
+    const a = redlockAdapter({ connections: servers.map((s) => s.url), prefix });
+    const b = redlockAdapter({ connections: servers.map((s) => s.url), prefix });
+    const r = await a.acquire({ resource: 'x', token: 'A', ttlMs: 10_000, limit: 1 });
+    expect(r.acquired).toBe(true);
+    expect(r.acquired && r.validityMs).toBeLessThan(10_000);
+    // One instance loses its data: the hold is still on a majority.
+    await a.instances[0]!.client.del(a.instances[0]!.keysOf('x', 1).hold);
+    expect((await b.acquire({ resource: 'x', token: 'B', ttlMs: 10_000, limit: 1 })).acquired).toBe(false);
+    // B's partial grant on the wiped instance was rolled back at once.
+    expect(await a.instances[0]!.client.exists(a.instances[0]!.keysOf('x', 1).hold)).toBe(0);
+    expect(await b.release({ resource: 'x', token: 'A-forged', limit: 1 })).toBe(false);
+    expect(await a.release({ resource: 'x', token: 'A', limit: 1 })).toBe(true);
+    for (const i of a.instances) expect(await i.client.exists(i.keysOf('x', 1).hold)).toBe(0);
+    await a.close();
+    await b.close();
+  });
+
+  it('fails closed with ConnectionError when a majority is down', async () => {
+    const adapter = redlockAdapter({
+      connections: [servers[0]!.url, down(), down()],
+      prefix: uniquePrefix('maj-down'),
+    });
+    const locks = new DistributedLock({ adapter });
+    const err = await locks.acquire('x', { waitMs: 500 }).catch((e: unknown) => e);
+    expect(isScaleoutError(err, 'ERR_CONNECTION')).toBe(true);
+    // Nothing left behind on the live instance.
+    expect(await adapter.instances[0]!.client.exists(adapter.instances[0]!.keysOf('x', 1).hold)).toBe(0);
+    await locks.close();
+    await adapter.close();
+  });
+
+  it('DistributedLock over Redlock serves contending callers one at a time', async () => {
+    const prefix = uniquePrefix('rl-lock');
+    const locks = [0, 1].map(
+      () =>
+        new DistributedLock({ adapter: redlockAdapter({ connections: servers.map((s) => s.url), prefix }) }),
+    );
+    let inside = 0;
+    let overlap = 0;
+    const tokens: number[] = [];
+    await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        locks[i % 2]!.withLock('r', async (lease) => {
+          inside += 1;
+          if (inside > 1) overlap += 1;
+          tokens.push(lease.fencingToken);
+          await new Promise((r) => setTimeout(r, 2));
+          inside -= 1;
+        }),
+      ),
+    );
+    expect(overlap).toBe(0);
+    expect([...tokens].sort((x, y) => x - y)).toEqual(tokens);
+    for (const l of locks) {
+      await l.adapter.close();
+      await l.close();
+    }
+  });
+});

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisLockAdapter } from '../../../src/adapters/redis/lock.js';
+import { isScaleoutError } from '../../../src/errors.js';
+import { uniquePrefix } from '../../helpers/keys.js';
+import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
+
+function slotOf(key: string): string {
+  const open = key.indexOf('{');
+  const close = key.indexOf('}', open + 1);
+  return open >= 0 && close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+describe('redis lock adapter on a real redis-server', () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('keeps the hold key and the fencing counter in one Cluster slot (shared hash tag)', () => {
+    const adapter = redisLockAdapter({ connection: server.client(), prefix: 'app:' });
+    for (const limit of [1, 5]) {
+      const keys = adapter.keysOf('user_points:42', limit);
+      expect(slotOf(keys.hold)).toBe(slotOf(keys.fence));
+      expect(slotOf(keys.hold)).toBe('user_points:42');
+    }
+    const odd = adapter.keysOf('a{b}c', 1);
+    expect(slotOf(odd.hold)).toBe(slotOf(odd.fence));
+  });
+
+  it('runs each operation as one EVALSHA after the first call', async () => {
+    const client = server.client();
+    const adapter = redisLockAdapter({ connection: client, prefix: uniquePrefix('sha') });
+    await adapter.acquire({ resource: 'warm', token: 'w', ttlMs: 1000, limit: 1 });
+    await adapter.release({ resource: 'warm', token: 'w', limit: 1 });
+    const sent: string[] = [];
+    const original = client.sendCommand.bind(client);
+    client.sendCommand = ((command: { name: string }) => {
+      sent.push(command.name);
+      return original(command as never);
+    }) as typeof client.sendCommand;
+    const r = await adapter.acquire({ resource: 'r', token: 't', ttlMs: 1000, limit: 1 });
+    expect(r.acquired).toBe(true);
+    expect(await adapter.release({ resource: 'r', token: 't', limit: 1 })).toBe(true);
+    expect(sent).toEqual(['evalsha', 'evalsha']);
+    client.sendCommand = original;
+  });
+
+  it('re-seeds a lost fencing counter from the server clock, so tokens still grow', async () => {
+    const client = server.client();
+    const adapter = redisLockAdapter({ connection: client, prefix: uniquePrefix('seed') });
+    const first = await adapter.acquire({ resource: 'r', token: 'a', ttlMs: 10_000, limit: 1 });
+    expect(first.acquired).toBe(true);
+    await adapter.release({ resource: 'r', token: 'a', limit: 1 });
+    // Simulate data loss (a restart without persistence): the counter is gone.
+    await client.del(adapter.keysOf('r', 1).fence);
+    const second = await adapter.acquire({ resource: 'r', token: 'b', ttlMs: 10_000, limit: 1 });
+    expect(second.acquired && first.acquired && second.fencingToken > first.fencingToken).toBe(true);
+    expect(await client.pttl(adapter.keysOf('r', 1).fence)).toBeGreaterThan(0);
+  });
+
+  it('fails closed with a ConnectionError when Redis is down, and never grants', async () => {
+    const down = await startRedisServer();
+    const adapter = redisLockAdapter({
+      connection: { host: '127.0.0.1', port: down.port, maxRetriesPerRequest: 1, retryStrategy: () => 50 },
+      prefix: uniquePrefix('down'),
+    });
+    expect((await adapter.acquire({ resource: 'r', token: 'a', ttlMs: 1000, limit: 1 })).acquired).toBe(true);
+    await down.kill();
+    const err = await adapter.acquire({ resource: 'r2', token: 'b', ttlMs: 1000, limit: 1 }).catch((e) => e);
+    expect(isScaleoutError(err, 'ERR_CONNECTION')).toBe(true);
+    const relErr = await adapter.release({ resource: 'r', token: 'a', limit: 1 }).catch((e) => e);
+    expect(isScaleoutError(relErr, 'ERR_CONNECTION')).toBe(true);
+    await adapter.close();
+    await down.stop();
+  });
+});
