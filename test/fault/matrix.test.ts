@@ -1,10 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisCacheAdapter } from '../../src/adapters/redis/cache.js';
+import { redisLockAdapter } from '../../src/adapters/redis/lock.js';
 import { redisRegistryAdapter } from '../../src/adapters/redis/registry.js';
 import { RedisSessionAdapter } from '../../src/adapters/redis/session.js';
 import { DistributedCache } from '../../src/cache/index.js';
 import { ConnectionError, isScaleoutError } from '../../src/errors.js';
+import { DistributedLock } from '../../src/lock/index.js';
 import { ServiceRegistry, type ServiceRegistryEvents } from '../../src/registry/service-registry.js';
 import { SessionStore } from '../../src/session/session-store.js';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
@@ -204,4 +206,47 @@ describe('registry keeps its last good view under network faults (TCP fault prox
       await watcherAdapter.close();
     }
   }, 60_000);
+});
+
+describe('lock fails closed while Redis cannot answer', () => {
+  for (const fault of ['paused (SIGSTOP)', 'behind a proxy that resets every connection'] as const) {
+    it(`Redis ${fault}: acquire rejects with a typed error and grants nothing; a held lease's extend rejects and its signal aborts`, async () => {
+      proxy.setMode({ kind: 'pass' });
+      const locks = new DistributedLock({
+        adapter: redisLockAdapter({ connection: proxiedClient(), prefix: uniquePrefix('lock-fault') }),
+        operationTimeoutMs: 500,
+      });
+      try {
+        const lease = await locks.acquire('r', { ttlMs: 10_000 });
+        if (fault === 'paused (SIGSTOP)') server.pause();
+        else proxy.setMode({ kind: 'reset' });
+        try {
+          const results = await Promise.allSettled([
+            locks.acquire('other', { waitMs: 1_000 }),
+            locks.tryAcquire('third'),
+            locks.withLock('fourth', () => 'ran'),
+          ]);
+          for (const r of results) {
+            expect(r.status).toBe('rejected');
+            const reason = (r as PromiseRejectedResult).reason;
+            expect(isScaleoutError(reason, 'ERR_CONNECTION') || isScaleoutError(reason, 'ERR_TIMEOUT')).toBe(
+              true,
+            );
+          }
+          await expect(lease.extend()).rejects.toSatisfy((e: unknown) => isScaleoutError(e));
+          expect(lease.signal.aborted).toBe(true);
+        } finally {
+          server.resume();
+          proxy.setMode({ kind: 'pass' });
+        }
+        // Recovers: the lock can be taken again once Redis answers.
+        const again = await eventually(() => locks.acquire('other', { ttlMs: 5_000, waitMs: 0 }));
+        await again.release();
+      } finally {
+        proxy.setMode({ kind: 'pass' });
+        await locks.adapter.close();
+        await locks.close();
+      }
+    }, 60_000);
+  }
 });

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisCacheAdapter, redisCacheAdapter } from '../../../src/adapters/redis/cache.js';
+import { redisLockAdapter } from '../../../src/adapters/redis/lock.js';
 import { type RedisRegistryAdapter, redisRegistryAdapter } from '../../../src/adapters/redis/registry.js';
 import { RedisSessionAdapter } from '../../../src/adapters/redis/session.js';
 import type { QueueDelivery } from '../../../src/contracts/queue.js';
 import type { RegistryChange, RegistryRecord } from '../../../src/contracts/registry.js';
+import { DistributedLock, type Lease } from '../../../src/lock/index.js';
 import { type RedisStreamsQueueAdapter, redisStreamsQueueAdapter } from '../../../src/redis.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { type RedisSentinelFixture, startRedisSentinel } from '../../helpers/redis-sentinel.js';
@@ -94,6 +96,11 @@ describe('adapters across a Sentinel failover', () => {
   let registry: RedisRegistryAdapter;
   let queue: RedisStreamsQueueAdapter;
   let unsubscribe: () => Promise<void>;
+  const lockPrefix = uniquePrefix('lock');
+  let lockA: DistributedLock;
+  let lockB: DistributedLock;
+  let firstToken: number;
+  let held: Lease;
 
   beforeAll(async () => {
     cache = redisCacheAdapter({ connection: sentinel.client(), prefix: uniquePrefix('cache') });
@@ -112,11 +119,28 @@ describe('adapters across a Sentinel failover', () => {
     await registry.register(record('a:1', 'owner-a'), { ttlMs: 60_000 });
     unsubscribe = await registry.subscribe('pricing', (c) => changes.push(c));
     await queue.publish('orders', message('before'));
+    lockA = new DistributedLock({
+      adapter: redisLockAdapter({ connection: sentinel.client(), prefix: lockPrefix }),
+      operationTimeoutMs: 2_000,
+    });
+    lockB = new DistributedLock({
+      adapter: redisLockAdapter({ connection: sentinel.client(), prefix: lockPrefix }),
+      operationTimeoutMs: 2_000,
+    });
+    const first = await lockA.acquire('account-7', { ttlMs: 5_000 });
+    firstToken = first.fencingToken;
+    await first.release();
+    held = await lockA.acquire('account-7', { ttlMs: 60_000 });
+    expect(held.fencingToken).toBeGreaterThan(firstToken);
     await replicateThenFailOver(sentinel.client());
   }, 90_000);
   afterAll(async () => {
     await unsubscribe?.();
     await Promise.all([cache?.close(), sessions?.close(), registry?.close(), queue?.close()]);
+    for (const l of [lockA, lockB]) {
+      await l?.adapter.close();
+      await l?.close();
+    }
   });
 
   it('cache adapter: old entries readable, scripted increment and compare-and-delete work on the new master', async () => {
@@ -185,5 +209,23 @@ describe('adapters across a Sentinel failover', () => {
     expect(await cachedScripts(admin)).toBe(0);
     expect(await cache.increment('noscript', { by: 1 })).toBe(6);
     expect(await cachedScripts(admin)).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+
+  it('lock: a replicated hold still excludes others, and fencing tokens still only grow (also after a lost counter)', async () => {
+    // The hold was replicated before the failover: nobody else gets the resource on the new master.
+    expect(await eventually(() => lockB.tryAcquire('account-7'))).toBeNull();
+    expect(await eventually(() => held.release())).toBe(true);
+    const next = await eventually(() => lockB.acquire('account-7', { ttlMs: 5_000, waitMs: 5_000 }));
+    expect(next.fencingToken).toBeGreaterThan(held.fencingToken);
+    await next.release();
+    // A fencing counter lost in a failover (not yet replicated) is seeded from
+    // the server clock: the next token is still larger.
+    const admin = sentinel.client();
+    const fenceKeys = await admin.keys(`${lockPrefix}*fence*`);
+    expect(fenceKeys.length).toBe(1);
+    await admin.del(fenceKeys[0]!);
+    const reseeded = await lockB.acquire('account-7', { ttlMs: 5_000 });
+    expect(reseeded.fencingToken).toBeGreaterThan(next.fencingToken);
+    await reseeded.release();
   }, 30_000);
 });
