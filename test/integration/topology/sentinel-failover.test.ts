@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RedisCacheAdapter, redisCacheAdapter } from '../../../src/adapters/redis/cache.js';
 import { redisLockAdapter } from '../../../src/adapters/redis/lock.js';
 import { type RedisRegistryAdapter, redisRegistryAdapter } from '../../../src/adapters/redis/registry.js';
@@ -9,6 +9,14 @@ import type { QueueDelivery } from '../../../src/contracts/queue.js';
 import type { RegistryChange, RegistryRecord } from '../../../src/contracts/registry.js';
 import { DistributedLock, type Lease } from '../../../src/lock/index.js';
 import { type RedisStreamsQueueAdapter, redisStreamsQueueAdapter } from '../../../src/redis.js';
+import type { TestApi } from '../../../src/testing/test-api.js';
+import {
+  cacheAdapterConformance,
+  lockAdapterConformance,
+  queueAdapterConformance,
+  registryAdapterConformance,
+  sessionAdapterConformance,
+} from '../../../src/testing.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { type RedisSentinelFixture, startRedisSentinel } from '../../helpers/redis-sentinel.js';
 
@@ -228,4 +236,48 @@ describe('adapters across a Sentinel failover', () => {
     expect(reseeded.fencingToken).toBeGreaterThan(next.fencingToken);
     await reseeded.release();
   }, 30_000);
+});
+
+// The conformance suites, unchanged, through a Sentinel client. They run after
+// the failover above, so they exercise the promoted master.
+describe('conformance suites through Sentinel (on the promoted master)', () => {
+  const test: TestApi = { describe, it, beforeAll, afterAll, beforeEach, afterEach };
+  const client = () => sentinel.client();
+
+  cacheAdapterConformance({
+    name: 'cache adapter via Sentinel',
+    test,
+    create: () => redisCacheAdapter({ connection: client(), prefix: uniquePrefix('s-cache') }),
+    destroy: (adapter) => adapter.close(),
+  });
+  sessionAdapterConformance({
+    name: 'session adapter via Sentinel',
+    test,
+    create: () => new RedisSessionAdapter({ connection: client(), prefix: uniquePrefix('s-session') }),
+  });
+  registryAdapterConformance({
+    name: 'registry adapter via Sentinel',
+    test,
+    create: () => redisRegistryAdapter({ connection: client(), prefix: uniquePrefix('s-registry') }),
+    destroy: (adapter) => adapter.close(),
+  });
+  queueAdapterConformance({
+    name: 'streams queue adapter via Sentinel',
+    test,
+    create: () =>
+      redisStreamsQueueAdapter({
+        connection: client(),
+        prefix: uniquePrefix('s-queue'),
+        claimIdleMs: 1_000,
+        sweepIntervalMs: 50,
+        blockMs: 50,
+      }),
+    redeliveryTimeoutMs: 10_000,
+  });
+  lockAdapterConformance({
+    name: 'lock adapter via Sentinel',
+    test,
+    create: () => redisLockAdapter({ connection: client(), prefix: uniquePrefix('s-lock') }),
+    destroy: (adapter) => adapter.close(),
+  });
 });
