@@ -2,8 +2,10 @@ import { MemorySessionAdapter } from '../adapters/memory/memory-session-adapter.
 import type { SessionAdapter, SessionRecord } from '../contracts/session.js';
 import {
   ClosedError,
+  ConnectionError,
   InvalidArgumentError,
   InvalidOptionsError,
+  isScaleoutError,
   SessionConflictError,
   SessionNotFoundError,
 } from '../errors.js';
@@ -12,6 +14,26 @@ import { durationArgument, durationOption, keyArgument } from '../internal/valid
 import type { Serializer } from '../types.js';
 import { generateSessionId, isValidSessionId } from './session-id.js';
 import { SESSION_STORE_DEFAULTS, type SessionStoreOptions } from './session-store-options.js';
+
+/**
+ * Calls an adapter method, turning a back-end failure that is not already a
+ * scaleout error (a dropped Redis connection, a command timeout) into a
+ * {@link ConnectionError} that keeps the original as its `cause`.
+ */
+function backend<A extends SessionAdapter, M extends keyof SessionAdapter & string>(
+  adapter: A,
+  method: M,
+): A[M] {
+  const fn = adapter[method] as (...args: unknown[]) => Promise<unknown>;
+  return (async (...args: unknown[]) => {
+    try {
+      return await fn.apply(adapter, args);
+    } catch (err) {
+      if (isScaleoutError(err)) throw err;
+      throw new ConnectionError(`session store unavailable (${method} failed)`, { cause: err });
+    }
+  }) as A[M];
+}
 
 /**
  * A session as {@link SessionStore} returns it.
@@ -133,7 +155,7 @@ export class SessionStore<T = Record<string, unknown>> {
     // guards against a broken random source handing out a repeat.
     for (let attempt = 0; ; attempt++) {
       const id = generateSessionId();
-      if (await this.#adapter.create({ id, data: text, userId, ttlMs })) {
+      if (await backend(this.#adapter, 'create')({ id, data: text, userId, ttlMs })) {
         return { id, data: this.#serializer.deserialize<T>(text), version: 1, userId, ttlMs };
       }
       if (attempt >= 2) throw new InvalidArgumentError('could not allocate a fresh session id');
@@ -152,7 +174,7 @@ export class SessionStore<T = Record<string, unknown>> {
   async get(id: string): Promise<Session<T> | undefined> {
     this.#assertOpen();
     if (!isValidSessionId(id)) return undefined;
-    const record = await this.#adapter.get(id);
+    const record = await backend(this.#adapter, 'get')(id);
     return record === undefined ? undefined : this.#toSession(id, record);
   }
 
@@ -169,7 +191,7 @@ export class SessionStore<T = Record<string, unknown>> {
   async touch(id: string): Promise<Session<T> | undefined> {
     this.#assertOpen();
     if (!isValidSessionId(id)) return undefined;
-    const record = await this.#adapter.touch(id);
+    const record = await backend(this.#adapter, 'touch')(id);
     return record === undefined ? undefined : this.#toSession(id, record);
   }
 
@@ -216,7 +238,7 @@ export class SessionStore<T = Record<string, unknown>> {
       });
     }
     const text = this.#serializer.serialize(dataOrMerge);
-    const result = await this.#adapter.update({ id, data: text, expectedVersion });
+    const result = await backend(this.#adapter, 'update')({ id, data: text, expectedVersion });
     if (result.status === 'missing') throw new SessionNotFoundError('no such session');
     if (result.status === 'conflict') {
       throw new SessionConflictError(
@@ -249,7 +271,7 @@ export class SessionStore<T = Record<string, unknown>> {
     if (!isValidSessionId(id)) return undefined;
     for (let attempt = 0; ; attempt++) {
       const next = generateSessionId();
-      const result = await this.#adapter.move({ id, newId: next });
+      const result = await backend(this.#adapter, 'move')({ id, newId: next });
       if (result.status === 'missing') return undefined;
       if (result.status === 'ok') return this.#toSession(next, result.record);
       if (attempt >= 2) throw new InvalidArgumentError('could not allocate a fresh session id');
@@ -267,7 +289,7 @@ export class SessionStore<T = Record<string, unknown>> {
   async destroy(id: string): Promise<boolean> {
     this.#assertOpen();
     if (!isValidSessionId(id)) return false;
-    return this.#adapter.destroy(id);
+    return backend(this.#adapter, 'destroy')(id);
   }
 
   /**
@@ -281,7 +303,7 @@ export class SessionStore<T = Record<string, unknown>> {
    */
   async destroyAllForUser(userId: string): Promise<number> {
     this.#assertOpen();
-    return this.#adapter.destroyAllForUser(this.#userId(userId));
+    return backend(this.#adapter, 'destroyAllForUser')(this.#userId(userId));
   }
 
   /**
@@ -308,13 +330,16 @@ export class SessionStore<T = Record<string, unknown>> {
     id: string,
     merge: (current: T, session: Session<T>) => T | Promise<T>,
   ): Promise<Session<T>> {
-    let record = await this.#adapter.get(id);
+    let record = await backend(this.#adapter, 'get')(id);
     for (let attempt = 0; ; attempt++) {
       if (record === undefined) throw new SessionNotFoundError('no such session');
       const session = this.#toSession(id, record);
       const next = await merge(session.data, session);
       const text = this.#serializer.serialize(next);
-      const result = await this.#adapter.update({ id, data: text, expectedVersion: record.version });
+      const result = await backend(
+        this.#adapter,
+        'update',
+      )({ id, data: text, expectedVersion: record.version });
       if (result.status === 'ok') {
         return this.#toSession(id, result.record);
       }
