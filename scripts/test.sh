@@ -65,6 +65,8 @@ step "exports map vs build entries"
 node --import tsx scripts/check-exports.mts --built
 step "packaging (publint, attw, npm pack + require/import)"
 node --import tsx scripts/check-package.mts
+step "API reference (typedoc; any warning fails)"
+npx typedoc --logLevel Warn
 step "tests: unit, integration (real redis-server + RabbitMQ), types"
 mkdir -p .tmp
 set +e

@@ -59,7 +59,7 @@ export interface PerformanceMonitorOptions {
   logger?: Logger | undefined;
   /** Monotonic clock in ms (fractional). @default performance.now */
   now?: () => number;
-  /** Time budget of one synchronous slice of a scrape, ms; the scrape yields to the event loop between slices. @default 4 */
+  /** Time budget of one synchronous slice of a scrape, ms; the scrape yields to the event loop between slices. @default 2 */
   scrapeSliceMs?: number;
 }
 
@@ -95,7 +95,7 @@ export const PERFORMANCE_MONITOR_DEFAULTS: Readonly<
   eventLoop: true,
   eventLoopResolutionMs: 20,
   reportIntervalMs: 0,
-  scrapeSliceMs: 4,
+  scrapeSliceMs: 2,
 });
 
 /**
