@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { amqpUrl, connectAmqp } from '../../helpers/rabbitmq.js';
 import { startRedisServer } from '../../helpers/redis-server.js';
 
 function runQueueExample(env: Record<string, string> = {}) {
@@ -33,5 +34,18 @@ describe('examples/queue.ts', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it('runs the same flow on RabbitMQ when AMQP_URL is set', async () => {
+    const result = runQueueExample({ AMQP_URL: amqpUrl() });
+    // The example names its queues and exchanges after its pid: remove them from the shared broker.
+    const amqp = await connectAmqp();
+    const prefix = `example-${result.pid}.`;
+    for (const q of ['order.created', 'order.fulfilled', 'order.cancelled', 'order.created.dead']) {
+      amqp.track(`${prefix}${q}`);
+    }
+    for (const x of ['scaleout.topics', 'scaleout.dead-letter']) amqp.track(`${prefix}${x}`, 'exchange');
+    await amqp.cleanup();
+    expectOrderFlow(result);
   });
 });
