@@ -41,8 +41,8 @@ describe('examples/queue.ts', () => {
     // The example names its queues and exchanges after its pid: remove them from the shared broker.
     const amqp = await connectAmqp();
     const prefix = `example-${result.pid}.`;
-    for (const q of ['order.created', 'order.fulfilled', 'order.cancelled', 'order.created.dead']) {
-      amqp.track(`${prefix}${q}`);
+    for (const topic of ['order.created', 'order.fulfilled', 'order.cancelled']) {
+      for (const q of [topic, `${topic}.dead`]) amqp.track(`${prefix}${q}`);
     }
     for (const x of ['scaleout.topics', 'scaleout.dead-letter']) amqp.track(`${prefix}${x}`, 'exchange');
     await amqp.cleanup();
