@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { memoryCacheAdapter } from '../../../src/adapters/memory/index.js';
 import { DistributedCache } from '../../../src/cache/index.js';
 import {
@@ -9,23 +9,9 @@ import {
   SerializationError,
   UnsafePayloadError,
 } from '../../../src/errors.js';
-import { eventually } from './helpers.js';
+import { cacheFactory, eventually, manualClock } from './helpers.js';
 
-const caches: DistributedCache[] = [];
-function make(options: ConstructorParameters<typeof DistributedCache>[0] = {}): DistributedCache {
-  const cache = new DistributedCache(options);
-  caches.push(cache);
-  return cache;
-}
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await Promise.all(caches.splice(0).map((c) => c.close()));
-});
-
-function manualClock(start = 1_000_000) {
-  const clock = { t: start, now: () => clock.t, monotonic: () => performance.now() };
-  return clock;
-}
+const make = cacheFactory();
 
 describe('DistributedCache: basic operations', () => {
   it('round-trips typed values through the serializer and both tiers', async () => {

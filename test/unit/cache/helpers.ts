@@ -1,4 +1,6 @@
+import { afterEach, vi } from 'vitest';
 import { MemoryCacheAdapter } from '../../../src/adapters/memory/index.js';
+import { DistributedCache } from '../../../src/cache/index.js';
 import type { CacheAdapter } from '../../../src/contracts/cache.js';
 
 /** A memory adapter that can be switched to fail (reject) or hang, like a dead Redis. */
@@ -43,4 +45,29 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await tick(5);
   }
+}
+
+/**
+ * A factory of caches that are all closed (and mocks restored) after each
+ * test of the file that calls it.
+ */
+export function cacheFactory(): (
+  options?: ConstructorParameters<typeof DistributedCache>[0],
+) => DistributedCache {
+  const caches: DistributedCache[] = [];
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await Promise.all(caches.splice(0).map((c) => c.close()));
+  });
+  return (options = {}) => {
+    const cache = new DistributedCache(options);
+    caches.push(cache);
+    return cache;
+  };
+}
+
+/** A wall clock the test moves by hand (`clock.t`); monotonic time stays real. */
+export function manualClock(start = 1_000_000) {
+  const clock = { t: start, now: () => clock.t, monotonic: () => performance.now() };
+  return clock;
 }
