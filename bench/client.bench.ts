@@ -9,6 +9,7 @@ import axios, {
   type AxiosError,
   type AxiosInstance,
   type AxiosResponse,
+  type CreateAxiosDefaults,
   type InternalAxiosRequestConfig,
 } from 'axios';
 import axiosRetry, { exponentialDelay, isIdempotentRequestError } from 'axios-retry';
@@ -426,7 +427,14 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   // 6. Overhead per call on loopback keep-alive (healthy upstream).
   await fresh({});
   {
-    const raw = keepAliveAxios(up.url);
+    // No counting interceptor here: raw axios as a user would create it.
+    const plainAxios = (extra: CreateAxiosDefaults = {}) => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 128 });
+      return { http: axios.create({ baseURL: up.url, httpAgent: agent, ...extra }), agent };
+    };
+    const raw = plainAxios();
+    // The same transport ServiceClient's own instance uses (no follow-redirects wrapper).
+    const rawNative = plainAxios({ maxRedirects: 0 });
     const ours = new ServiceClient({ baseUrl: up.url });
     const ar = keepAliveAxios(up.url);
     axiosRetry(ar.http);
@@ -440,6 +448,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
       'GET on loopback keep-alive, one call at a time',
       {
         'raw axios': () => raw.http.get('/item'),
+        'raw axios, maxRedirects: 0 (same transport as ServiceClient)': () => rawNative.http.get('/item'),
         'scaleout ServiceClient': () => ours.get('/item'),
         'axios-retry (defaults)': () => ar.http.get('/item'),
         'cockatiel retry+breaker+timeout': () =>
@@ -448,6 +457,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
       { baseline: 'raw axios', rounds: 9 },
     );
     raw.agent.destroy();
+    rawNative.agent.destroy();
     ar.agent.destroy();
     ck.agent.destroy();
     await ours.close();

@@ -73,6 +73,19 @@ export interface ServiceClientOptions {
   breaker?: Omit<CircuitBreakerOptions, 'onStateChange' | 'clock'> | false;
   /** Concurrency limit and queue of the upstream, or `false` for none. @default { maxConcurrent: 64, maxQueue: 256 } */
   bulkhead?: BulkheadOptions | false;
+  /**
+   * Redirects (301, 302, 303, 307, 308) followed within one attempt, when the
+   * client creates its own axios instance. It sends requests on Node's own
+   * `http`/`https` (no redirect-following wrapper per request) and follows
+   * redirects itself: 303, and 301/302 after a POST, continue as GET without
+   * a body; `Authorization`, `Cookie` and `Proxy-Authorization` are dropped
+   * when the redirect leaves the origin; only http(s) targets are followed.
+   * `0` returns the 3xx answer (an `HttpStatusError` unless `validateStatus`
+   * accepts it). With your own axios instance, its own `maxRedirects`
+   * applies and this option is ignored.
+   * @default 5
+   */
+  maxRedirects?: number;
   /** Sockets per host of the keep-alive agents the client creates (ignored when the axios instance has agents). @default 128 */
   maxSockets?: number;
   /** Receives warnings (listener failures). @default none */
@@ -96,5 +109,6 @@ export const SERVICE_CLIENT_DEFAULTS = {
   backoff: { baseMs: 50, maxMs: 1_000 },
   retryOnStatus: [408, 429, 502, 503, 504],
   maxSockets: 128,
+  maxRedirects: 5,
   maxInstances: 1_024,
 } as const;

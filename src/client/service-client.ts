@@ -15,6 +15,7 @@ import { abortedError } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
 import { LruMap } from '../internal/lru.js';
 import { redactUrl } from '../internal/redact.js';
+import { TimeoutQueue } from '../internal/timeout-queue.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
 import { type Clock, type Logger, systemClock } from '../types.js';
 import { AttemptSignal } from './attempt-signal.js';
@@ -145,6 +146,9 @@ export interface BreakerStateChangeEvent extends CircuitStateChange {
   instanceId: string;
 }
 
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'transfer-encoding'];
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const CONNECT_CODES = new Set([
   'ECONNREFUSED',
@@ -224,6 +228,8 @@ export class ServiceClient {
   readonly #fixed: UpstreamInstance | undefined;
   readonly #axios: AxiosInstance;
   readonly #ownAxios: boolean;
+  /** Redirects this client follows itself (own axios instance only; 0 otherwise). */
+  readonly #maxRedirects: number;
   readonly #logger: Logger | undefined;
   readonly #agents: { httpAgent: HttpAgent; httpsAgent: HttpsAgent } | undefined;
   readonly #attemptTimeoutMs: number;
@@ -324,8 +330,15 @@ export class ServiceClient {
     if (!Number.isInteger(maxSockets) || maxSockets < 1) {
       throw new InvalidOptionsError('maxSockets must be an integer >= 1', { option: 'maxSockets' });
     }
+    const maxRedirects = options.maxRedirects ?? d.maxRedirects;
+    if (!Number.isInteger(maxRedirects) || maxRedirects < 0 || maxRedirects > 100) {
+      throw new InvalidOptionsError('maxRedirects must be an integer from 0 to 100', {
+        option: 'maxRedirects',
+      });
+    }
     const given = options.axios;
     this.#ownAxios = given === undefined;
+    this.#maxRedirects = given === undefined ? maxRedirects : 0;
     this.#agents =
       given === undefined ||
       (given.defaults.httpAgent === undefined && given.defaults.httpsAgent === undefined)
@@ -334,7 +347,10 @@ export class ServiceClient {
             httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
           }
         : undefined;
-    this.#axios = given ?? axios.create({ ...this.#agents, validateStatus: null });
+    // Our own instance sends on Node's http/https directly (maxRedirects: 0
+    // skips axios' redirect-following wrapper, a large part of its per-request
+    // cost) and this client follows redirects itself.
+    this.#axios = given ?? axios.create({ ...this.#agents, validateStatus: null, maxRedirects: 0 });
   }
 
   /** Subscribes to an event; returns a function that unsubscribes. */
@@ -362,72 +378,74 @@ export class ServiceClient {
 
   /** GET `url`; resolves to the response body. */
   get<T = unknown>(url: string, config?: ServiceRequestConfig): Promise<T> {
-    return this.#data(this.#call('GET', url, undefined, config));
+    return this.#call('GET', url, undefined, config, dataOf) as Promise<T>;
   }
 
   /** DELETE `url`; resolves to the response body. */
   delete<T = unknown>(url: string, config?: ServiceRequestConfig): Promise<T> {
-    return this.#data(this.#call('DELETE', url, undefined, config));
+    return this.#call('DELETE', url, undefined, config, dataOf) as Promise<T>;
   }
 
   /** POST `data` to `url`. Retried only with an `idempotencyKey`. */
   post<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
-    return this.#data(this.#call('POST', url, data, config as ServiceRequestConfig | undefined));
+    return this.#call('POST', url, data, config as ServiceRequestConfig | undefined, dataOf) as Promise<T>;
   }
 
   /** PUT `data` to `url`; resolves to the response body. */
   put<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
-    return this.#data(this.#call('PUT', url, data, config as ServiceRequestConfig | undefined));
+    return this.#call('PUT', url, data, config as ServiceRequestConfig | undefined, dataOf) as Promise<T>;
   }
 
   /** PATCH `data` to `url`. Retried only with an `idempotencyKey`. */
   patch<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
-    return this.#data(this.#call('PATCH', url, data, config as ServiceRequestConfig | undefined));
+    return this.#call('PATCH', url, data, config as ServiceRequestConfig | undefined, dataOf) as Promise<T>;
   }
 
   /** Sends a request described by an axios config; resolves to the response body. */
   request<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<T> {
-    return this.#data(this.requestResponse<T, D>(config));
+    const c = config as ServiceRequestConfig;
+    return this.#call(c.method ?? 'GET', c.url ?? '', c.data, c, dataOf) as Promise<T>;
   }
 
   /** Like {@link request}, but resolves to the whole axios response (status, headers, data). */
   requestResponse<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<AxiosResponse<T, D>> {
     const c = config as ServiceRequestConfig;
-    return this.#call(c.method ?? 'GET', c.url ?? '', c.data, c) as Promise<AxiosResponse<T, D>>;
+    return this.#call(c.method ?? 'GET', c.url ?? '', c.data, c, undefined) as Promise<AxiosResponse<T, D>>;
   }
 
-  #data<T>(response: Promise<AxiosResponse>): Promise<T> {
-    return response.then(dataOf) as Promise<T>;
-  }
-
-  async #call(
+  /**
+   * Runs a call; `map` turns the response into the caller's value (one
+   * `then` for the value and the error path: every promise hop costs on
+   * the hot path).
+   */
+  #call(
     method: string,
     url: string,
     data: unknown,
     config: ServiceRequestConfig | undefined,
-  ): Promise<AxiosResponse> {
-    if (this.#closed) throw new ClosedError('ServiceClient is closed');
-    const state = this.#callState(method, url, data, config ?? EMPTY);
+    map: ((response: AxiosResponse) => unknown) | undefined,
+  ): Promise<unknown> {
+    let state: CallState;
     try {
-      const response = await this.#retry.execute(
-        (ctx) => this.#attempt(state, ctx.attempt),
-        state.signal ?? NEVER,
-        state.deadlineAt,
-      );
-      return response;
+      if (this.#closed) throw new ClosedError('ServiceClient is closed');
+      state = this.#callState(method, url, data, config ?? EMPTY);
     } catch (err) {
-      if (isScaleoutError(err, 'ERR_RETRY_BUDGET_EXHAUSTED') && this.#events.has('retryBudgetExhausted')) {
-        this.#events.emit('retryBudgetExhausted', {
-          service: this.service,
-          method: state.method,
-          url: state.path,
-        });
-      }
-      throw err;
+      return Promise.reject(err);
     }
+    return this.#retry
+      .execute((ctx) => this.#attempt(state, ctx.attempt), state.signal ?? NEVER, state.deadlineAt)
+      .then(map, (err: unknown) => {
+        if (isScaleoutError(err, 'ERR_RETRY_BUDGET_EXHAUSTED') && this.#events.has('retryBudgetExhausted')) {
+          this.#events.emit('retryBudgetExhausted', {
+            service: this.service,
+            method: state.method,
+            url: state.path,
+          });
+        }
+        throw err;
+      });
   }
 
-  /** Destroys the sockets of the agents the client created; later calls throw `ClosedError`. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -465,7 +483,7 @@ export class ServiceClient {
         : keyArgument('idempotencyKey', config.idempotencyKey, 255);
     const signal = config.signal as AbortSignal | undefined;
     if (signal?.aborted) throw abortedError(signal);
-    const q = url.search(/[?#]/);
+    const q = firstOf(url, '?', '#');
     return {
       startedAt: now,
       path: q === -1 ? url : url.slice(0, q),
@@ -568,8 +586,7 @@ export class ServiceClient {
 
     const controller = new AttemptSignal();
     const attemptSignal = controller.asAbortSignal();
-    const timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
-    timer.unref();
+    const timer = ATTEMPT_TIMEOUTS.add(timeoutMs, () => controller.abort(TIMEOUT));
     const callSignal = state.signal;
     const onCallAbort = () => controller.abort(callSignal?.reason);
     callSignal?.addEventListener('abort', onCallAbort, { once: true });
@@ -584,7 +601,7 @@ export class ServiceClient {
       const pick = this.#pick(state);
       picked = pick instanceof Promise ? await pick : pick;
     } catch (err) {
-      clearTimeout(timer);
+      ATTEMPT_TIMEOUTS.cancel(timer);
       callSignal?.removeEventListener('abort', onCallAbort);
       releaseSlot?.();
       if (controller.reason === TIMEOUT) throw this.#timeoutError(state, byDeadline, timeoutMs, false);
@@ -605,8 +622,10 @@ export class ServiceClient {
       }
     }
     const config = state.config;
-    const headers: Record<string, unknown> = { ...(config.headers as Record<string, unknown> | undefined) };
-    headers[DEADLINE_HEADER] = String(timeoutMs);
+    const given = config.headers as Record<string, unknown> | undefined;
+    const deadline = String(timeoutMs);
+    const headers: Record<string, unknown> =
+      given === undefined ? { [DEADLINE_HEADER]: deadline } : { ...given, [DEADLINE_HEADER]: deadline };
     if (state.idempotencyKey !== undefined) headers['Idempotency-Key'] = state.idempotencyKey;
     const started = this.#clock.monotonic();
     let outcome: AttemptOutcome;
@@ -614,22 +633,38 @@ export class ServiceClient {
     let result: AxiosResponse | undefined;
     let error: Error;
     try {
-      const request: AxiosRequestConfig = {
-        ...config,
-        url: state.url,
-        method: state.method,
-        baseURL: instance.url,
-        headers: headers as AxiosRequestConfig['headers'],
-        signal: controller,
-      };
+      // No spread of an empty per-call config: every key costs axios a merge step.
+      const request: AxiosRequestConfig =
+        config === EMPTY
+          ? {
+              url: state.url,
+              method: state.method,
+              baseURL: instance.url,
+              headers: headers as AxiosRequestConfig['headers'],
+              signal: controller,
+            }
+          : {
+              ...config,
+              url: state.url,
+              method: state.method,
+              baseURL: instance.url,
+              headers: headers as AxiosRequestConfig['headers'],
+              signal: controller,
+            };
       if (state.data !== undefined) request.data = state.data;
+      // Our own instance never lets axios follow redirects (this client does).
+      if (this.#ownAxios && config.maxRedirects !== undefined) request.maxRedirects = 0;
       // Our own instance has the agents and `validateStatus: null` as defaults.
       if (!this.#ownAxios || config.validateStatus !== undefined) request.validateStatus = null;
       if (!this.#ownAxios && this.#agents !== undefined && config.httpAgent === undefined) {
         request.httpAgent = this.#agents.httpAgent;
         request.httpsAgent = this.#agents.httpsAgent;
       }
-      const response = await this.#axios.request(request);
+      let response = await this.#axios.request(request);
+      if (this.#ownAxios && REDIRECTS.has(response.status)) {
+        const limit = config.maxRedirects ?? this.#maxRedirects;
+        if (limit > 0) response = await this.#followRedirects(request, response, limit);
+      }
       status = response.status;
       outcome = statusOutcome(status);
       const accept = config.validateStatus ?? defaultValidateStatus;
@@ -642,7 +677,7 @@ export class ServiceClient {
     } catch (err) {
       ({ outcome, error } = this.#networkError(state, instance, err, attemptSignal, byDeadline, timeoutMs));
     } finally {
-      clearTimeout(timer);
+      ATTEMPT_TIMEOUTS.cancel(timer);
       callSignal?.removeEventListener('abort', onCallAbort);
     }
     const latencyMs = this.#clock.monotonic() - started;
@@ -672,6 +707,60 @@ export class ServiceClient {
     }
     if (result !== undefined) return result;
     throw error;
+  }
+
+  /**
+   * Follows up to `limit` redirects of one attempt (own axios instance,
+   * which never follows them itself), like a browser: 303, and 301/302
+   * after a POST, go on as GET without a body; credentials are dropped when
+   * the origin changes; only http(s) targets. Returns the last answer.
+   */
+  async #followRedirects(
+    first: AxiosRequestConfig,
+    response: AxiosResponse,
+    limit: number,
+  ): Promise<AxiosResponse> {
+    let request = first;
+    let current = response;
+    let from = joinUrl(first.baseURL ?? '', first.url ?? '');
+    for (let n = 0; n < limit && REDIRECTS.has(current.status); n++) {
+      const location = (current.headers as Record<string, unknown>).location;
+      if (typeof location !== 'string' || location === '') return current;
+      let next: URL;
+      let origin: string;
+      try {
+        next = new URL(location, from);
+        origin = new URL(from).origin;
+      } catch {
+        return current;
+      }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') return current;
+      const headers = { ...(request.headers as Record<string, unknown> | undefined) };
+      let method = String(request.method ?? 'GET').toUpperCase();
+      let data = request.data;
+      const status = current.status;
+      if (status === 303 ? method !== 'HEAD' : (status === 301 || status === 302) && method === 'POST') {
+        method = 'GET';
+        data = undefined;
+        deleteHeaders(headers, BODY_HEADERS);
+      }
+      const crossOrigin = next.origin !== origin;
+      if (crossOrigin) deleteHeaders(headers, CREDENTIAL_HEADERS);
+      const nextRequest: AxiosRequestConfig = {
+        ...request,
+        url: next.href,
+        baseURL: undefined,
+        method,
+        headers: headers as AxiosRequestConfig['headers'],
+      };
+      if (data === undefined) delete nextRequest.data;
+      else nextRequest.data = data;
+      if (crossOrigin) delete nextRequest.auth;
+      request = nextRequest;
+      from = next.href;
+      current = await this.#axios.request(request);
+    }
+    return current;
   }
 
   #statusError(
@@ -772,6 +861,8 @@ export class ServiceClient {
 }
 
 const TIMEOUT = Symbol('attempt timeout');
+/** Per-attempt timeouts of every client, on one Node timer. */
+const ATTEMPT_TIMEOUTS = new TimeoutQueue();
 
 /**
  * The cause kept on a ConnectionError: message and code only. An AxiosError
@@ -803,6 +894,19 @@ function headerValue(headers: unknown, name: string): string | undefined {
     if (key.toLowerCase() === name && typeof value === 'string') return value;
   }
   return undefined;
+}
+
+/** Index of the first of two characters in `text`, or -1. */
+function firstOf(text: string, a: string, b: string): number {
+  const i = text.indexOf(a);
+  const j = text.indexOf(b);
+  return i === -1 ? j : j === -1 ? i : Math.min(i, j);
+}
+
+function deleteHeaders(headers: Record<string, unknown>, names: readonly string[]): void {
+  for (const key of Object.keys(headers)) {
+    if (names.includes(key.toLowerCase())) delete headers[key];
+  }
 }
 
 function joinUrl(base: string, path: string): string {

@@ -1,0 +1,125 @@
+/**
+ * Many short-lived timeouts on one Node timer.
+ *
+ * A per-call `setTimeout` + `clearTimeout` allocates a `Timeout`, and when
+ * it was the only timer of its duration Node also drops and re-creates the
+ * duration's timer list on every call. Here a timeout is an entry in a
+ * binary min-heap ordered by due time; one unref'd Node timer is armed for
+ * the earliest entry, and only re-armed when a new entry is due earlier
+ * than the armed one. Cancelling removes the entry from the heap (O(log n))
+ * and leaves the Node timer alone: when it fires early it simply re-arms for
+ * the next entry. Calls that finish well before their timeout (the common
+ * case) therefore touch no Node timer at all.
+ *
+ * Times come from `performance.now()` (monotonic), like Node's own timers.
+ */
+export interface QueuedTimeout {
+  /** `performance.now()` at which it fires. */
+  readonly dueAt: number;
+}
+
+interface Entry extends QueuedTimeout {
+  dueAt: number;
+  fn: () => void;
+  /** Position in the heap, -1 once fired or cancelled. */
+  index: number;
+}
+
+/** A heap of timeouts sharing one unref'd Node timer. */
+export class TimeoutQueue {
+  readonly #heap: Entry[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  /** Due time of the armed Node timer (Infinity when none). */
+  #armedAt = Number.POSITIVE_INFINITY;
+
+  /** Entries waiting to fire. */
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  /** Calls `fn` once after `ms` milliseconds, unless cancelled first. */
+  add(ms: number, fn: () => void): QueuedTimeout {
+    const entry: Entry = { dueAt: performance.now() + ms, fn, index: this.#heap.length };
+    this.#heap.push(entry);
+    this.#up(entry.index);
+    if (entry.dueAt < this.#armedAt) this.#arm(entry.dueAt);
+    return entry;
+  }
+
+  /** Removes a timeout that has not fired yet; a no-op otherwise. */
+  cancel(timeout: QueuedTimeout): void {
+    const entry = timeout as Entry;
+    const i = entry.index;
+    if (i < 0 || this.#heap[i] !== entry) return;
+    entry.index = -1;
+    const last = this.#heap.pop()!;
+    if (last !== entry) {
+      this.#heap[i] = last;
+      last.index = i;
+      this.#up(i);
+      this.#down(last.index);
+    }
+  }
+
+  #arm(dueAt: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#armedAt = dueAt;
+    this.#timer = setTimeout(() => this.#fire(), Math.max(1, Math.ceil(dueAt - performance.now())));
+    this.#timer.unref();
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#armedAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    const heap = this.#heap;
+    const due: Entry[] = [];
+    while (heap.length > 0 && heap[0]!.dueAt <= now) {
+      const top = heap[0]!;
+      this.cancel(top);
+      due.push(top);
+    }
+    if (heap.length > 0) this.#arm(heap[0]!.dueAt);
+    for (const entry of due) {
+      try {
+        entry.fn();
+      } catch {
+        // a callback's failure is its own; the others still fire
+      }
+    }
+  }
+
+  #up(i: number): void {
+    const heap = this.#heap;
+    const entry = heap[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const parent = heap[p]!;
+      if (parent.dueAt <= entry.dueAt) break;
+      heap[i] = parent;
+      parent.index = i;
+      i = p;
+    }
+    heap[i] = entry;
+    entry.index = i;
+  }
+
+  #down(i: number): void {
+    const heap = this.#heap;
+    const n = heap.length;
+    const entry = heap[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && heap[r]!.dueAt < heap[l]!.dueAt ? r : l;
+      const child = heap[c]!;
+      if (child.dueAt >= entry.dueAt) break;
+      heap[i] = child;
+      child.index = i;
+      i = c;
+    }
+    heap[i] = entry;
+    entry.index = i;
+  }
+}
