@@ -30,7 +30,11 @@ export interface Infra {
   close(): Promise<void>;
 }
 
+/** How many infrastructures this process created (names its RabbitMQ queues). */
+let created = 0;
+
 export async function createInfra(env = process.env): Promise<Infra> {
+  created++;
   const run = `order-flow:${process.pid}:${Date.now()}:`;
   const closers: Array<() => Promise<unknown> | unknown> = [];
   let queueAdapter: QueueAdapter = memoryQueueAdapter();
@@ -61,7 +65,9 @@ export async function createInfra(env = process.env): Promise<Infra> {
     const { amqpQueueAdapter } = await import('../../src/amqp.js');
     queueAdapter = amqpQueueAdapter({
       url: env.AMQP_URL,
-      prefix: `order-flow-${process.pid}-${Date.now()}.`,
+      // Named after the process and the how-manieth infrastructure: the
+      // smoke test removes them from the broker afterwards.
+      prefix: `order-flow-${process.pid}-${created}.`,
     });
     label = env.REDIS_URL ? 'Redis + RabbitMQ' : 'RabbitMQ';
   }

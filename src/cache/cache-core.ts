@@ -59,7 +59,8 @@ interface Settings {
   maxKeyLength: number;
 }
 
-const ADAPTER_METHODS = [
+/** The methods every cache adapter must have (checked at construction). */
+export const CACHE_ADAPTER_METHODS = [
   'get',
   'getMany',
   'set',
@@ -171,7 +172,7 @@ export class CacheCore {
     this.s = resolveSettings(options);
     this.adapter = options.adapter ?? memoryCacheAdapter();
     this.serializer = options.serializer ?? jsonSerializer;
-    for (const method of ADAPTER_METHODS) {
+    for (const method of CACHE_ADAPTER_METHODS) {
       if (typeof (this.adapter as unknown as Record<string, unknown>)[method] !== 'function') {
         throw new InvalidOptionsError(`adapter must implement CacheAdapter (missing ${method}())`, {
           option: 'adapter',

@@ -446,6 +446,7 @@ export class ServiceClient {
       });
   }
 
+  /** Destroys the sockets of the agents the client created; later calls throw `ClosedError`. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

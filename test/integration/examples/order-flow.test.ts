@@ -1,24 +1,26 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { amqpUrl } from '../../helpers/rabbitmq.js';
+import { amqpUrl, connectAmqp } from '../../helpers/rabbitmq.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
 
 /** Runs `npm run example` (the same script) with its arguments, without blocking the event loop. */
 function runOrderFlow(args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/order-flow/run.ts', ...args], {
-      env: { ...process.env, REDIS_URL: '', AMQP_URL: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+  return new Promise<{ status: number | null; stdout: string; stderr: string; pid: number | undefined }>(
+    (resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/order-flow/run.ts', ...args], {
+        env: { ...process.env, REDIS_URL: '', AMQP_URL: '', ...env },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      child.on('close', (status) => {
+        clearTimeout(timer);
+        resolve({ status, stdout, stderr, pid: child.pid });
+      });
+    },
+  );
 }
 
 function count(stdout: string, label: string): number {
@@ -122,6 +124,22 @@ describe('example: order flow (npm run example)', { timeout: 120_000 }, () => {
         REDIS_URL: redis.url,
         AMQP_URL: amqpUrl(),
       });
+      // Its queues and exchanges are named after its pid and infrastructure
+      // number (two with --compare): remove them from the shared broker.
+      const amqp = await connectAmqp();
+      for (const n of [1, 2]) {
+        const prefix = `order-flow-${out.pid}-${n}.`;
+        for (const q of [
+          'order.created',
+          'order.created.dead',
+          'order.created/inventory',
+          'order.created/notification',
+        ]) {
+          amqp.track(`${prefix}${q}`);
+        }
+        for (const x of ['scaleout.topics', 'scaleout.dead-letter']) amqp.track(`${prefix}${x}`, 'exchange');
+      }
+      await amqp.cleanup();
       expectRun(out, 10);
       expect(out.stdout).toContain('order flow on Redis + RabbitMQ');
       expect(count(out.stdout, 'retries')).toBeGreaterThan(0);
