@@ -111,7 +111,11 @@ const RELEASED = new AbortedError('lease released');
 interface InFlight {
   /** The sweep tick at which the call started. */
   readonly tick: number;
-  fail(): void;
+  /** Set once the call settled (or timed out): the sweep drops it. */
+  done: boolean;
+  readonly what: string;
+  readonly source: Promise<unknown>;
+  readonly reject: (err: unknown) => void;
 }
 
 /** @internal */
@@ -237,7 +241,8 @@ export class LeaseManager {
   /** Owner tokens are this random prefix plus a counter: unique, and cheaper than random bytes per call. */
   readonly #tokenPrefix = `${randomBytes(12).toString('base64url')}.`;
   #tokenSeq = 0;
-  readonly #inFlight = new Set<InFlight>();
+  /** Calls in flight, in start order; settled ones are dropped at the next sweep. */
+  #inFlight: InFlight[] = [];
   #sweeper: TimerHandle | undefined;
   /** Sweep counter: call timeouts are measured in sweeps, so no clock read per call. */
   #tick = 0;
@@ -315,42 +320,46 @@ export class LeaseManager {
    * outcome is ignored.
    */
   #call<T>(promise: Promise<T>, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timeoutMs = this.#options.operationTimeoutMs;
-      const entry: InFlight = {
-        tick: this.#tick,
-        fail: () => {
-          promise.catch(() => {});
-          reject(new TimeoutError(`lock ${what} timed out after ${timeoutMs} ms`, { timeoutMs }));
-        },
-      };
-      this.#inFlight.add(entry);
-      if (this.#sweeper === undefined) this.#sweeper = unrefInterval(() => this.#sweep(), this.#sweepMs);
+    let entry: InFlight;
+    const wrapped = new Promise<T>((resolve, reject) => {
+      entry = { tick: this.#tick, done: false, what, source: promise, reject };
       promise.then(
         (value) => {
-          if (this.#inFlight.delete(entry)) resolve(value);
+          entry.done = true;
+          resolve(value);
         },
         (err: unknown) => {
-          if (this.#inFlight.delete(entry)) reject(err);
+          entry.done = true;
+          reject(err);
         },
       );
     });
+    this.#inFlight.push(entry!);
+    if (this.#sweeper === undefined) this.#sweeper = unrefInterval(() => this.#sweep(), this.#sweepMs);
+    return wrapped;
   }
 
   #sweep(): void {
-    if (this.#inFlight.size === 0) {
-      this.#sweeper?.cancel();
-      this.#sweeper = undefined;
-      return;
-    }
     this.#tick += 1;
     // A call started during tick t has run at least (now - t - 1) full sweep periods.
     const ticks = Math.ceil(this.#options.operationTimeoutMs / this.#sweepMs) + 1;
+    const kept: InFlight[] = [];
+    const failed: InFlight[] = [];
     for (const entry of this.#inFlight) {
-      if (this.#tick - entry.tick >= ticks) {
-        this.#inFlight.delete(entry);
-        entry.fail();
-      }
+      if (entry.done) continue;
+      if (this.#tick - entry.tick >= ticks) failed.push(entry);
+      else kept.push(entry);
+    }
+    this.#inFlight = kept;
+    if (kept.length === 0 && failed.length === 0) {
+      this.#sweeper?.cancel();
+      this.#sweeper = undefined;
+    }
+    const timeoutMs = this.#options.operationTimeoutMs;
+    for (const entry of failed) {
+      entry.done = true;
+      entry.source.catch(() => {});
+      entry.reject(new TimeoutError(`lock ${entry.what} timed out after ${timeoutMs} ms`, { timeoutMs }));
     }
   }
 
@@ -545,7 +554,7 @@ export class LeaseManager {
       if (state.released || state.reason !== undefined) return;
       this.extend(lease).then(
         (ok) => {
-          if (ok && !state.released && !state.reason !== undefined) {
+          if (ok && !state.released && state.reason === undefined) {
             state.watchdog = unrefTimeout(tick, Math.max(1, Math.floor(state.ttlMs / 3)));
           }
         },
