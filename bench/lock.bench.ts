@@ -169,7 +169,9 @@ export default async function (ctx: BenchContext): Promise<void> {
   const waitersRows: Array<Record<string, string | number>> = [];
   const all = { ...acquirers, ...tuned };
   const repeats = ctx.quick ? 1 : 3;
-  for (let rep = 0; rep < repeats; rep++) {
+  // Round 0 is a warm-up for every library (the contended code paths run for
+  // the first time and get compiled there); it is not recorded.
+  for (let rep = 0; rep <= repeats; rep++) {
     for (const [name, acquire] of Object.entries(all)) {
       const resource = `contended:${name}:${rep}`;
       const acquiredAt: number[] = [];
@@ -189,12 +191,14 @@ export default async function (ctx: BenchContext): Promise<void> {
       const calls = (await totalCalls(admin)) - before - 1;
       // Holders are serial: the i-th acquire follows the (i-1)-th release.
       const handoffs = acquiredAt.slice(1).map((t, i) => t - releaseCalledAt[i]!);
+      if (rep === 0) continue;
       waitersRows.push({
         library: name,
-        round: rep + 1,
+        round: rep,
         'total ms': Math.round(totalMs),
         'hand-off p50 ms': Number(percentile(handoffs, 50).toFixed(2)),
         'hand-off p99 ms': Number(percentile(handoffs, 99).toFixed(2)),
+        'hand-off max ms': Number(Math.max(...handoffs).toFixed(2)),
         'Redis calls': calls,
         'Redis calls/s': Math.round(calls / (totalMs / 1000)),
       });
