@@ -759,6 +759,9 @@ export class ServiceClient {
       if (crossOrigin) delete nextRequest.auth;
       request = nextRequest;
       from = next.href;
+      // A streamed 3xx body is drained so its keep-alive socket goes back to the pool.
+      const body = current.data as { resume?: () => void } | undefined;
+      if (typeof body?.resume === 'function') body.resume();
       current = await this.#axios.request(request);
     }
     return current;

@@ -20,6 +20,8 @@ interface Seen {
 }
 
 let seen: Seen[] = [];
+/** TCP connections accepted by each server since the last reset. */
+const connections = { a: 0, b: 0 };
 let a: Server;
 let b: Server;
 let aUrl: string;
@@ -52,6 +54,7 @@ function start(name: 'a' | 'b'): Promise<Server> {
         .end(JSON.stringify({ server: name, path: url }));
     });
   });
+  server.on('connection', () => connections[name]++);
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
@@ -165,6 +168,20 @@ describe('ServiceClient follows redirects itself', () => {
     expect(accepted.status).toBe(302);
     await c.close();
     await none.close();
+  });
+
+  it('with responseType stream, drains each 3xx body and the final stream reads through', async () => {
+    const c = client();
+    connections.a = 0;
+    const response = await c.requestResponse({ url: r(302, r(307, '/streamed')), responseType: 'stream' });
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.data as AsyncIterable<Buffer>) chunks.push(chunk);
+    expect(JSON.parse(Buffer.concat(chunks).toString())).toEqual({ server: 'a', path: '/streamed' });
+    expect(seen.map((s) => s.url)).toEqual([r(302, r(307, '/streamed')), r(307, '/streamed'), '/streamed']);
+    // The drained first socket went back to the pool and carried the last hop
+    // (an undrained 3xx body would hold each socket: 3 connections).
+    expect(connections.a).toBeLessThanOrEqual(2);
+    await c.close();
   });
 
   it('does not follow a missing Location or a non-http(s) target', async () => {
