@@ -172,12 +172,12 @@ describe('sessions fail with a typed error under network faults (TCP fault proxy
   // ioredis client's `commandTimeout` bounds every command.
   const faults = [
     { name: 'every connection reset', mode: { kind: 'reset' } as const },
-    { name: 'latency beyond the command timeout', mode: { kind: 'delay', ms: 1_500 } as const },
+    { name: 'latency beyond the command timeout', mode: { kind: 'delay', ms: 2_500 } as const },
   ];
   for (const fault of faults) {
     it(`${fault.name}: get/touch/update/create/destroy reject with ConnectionError; a session written before reads back intact after`, async () => {
       proxy.setMode({ kind: 'pass' });
-      const client = new Redis({ host: '127.0.0.1', port: proxy.port, commandTimeout: 500 });
+      const client = new Redis({ host: '127.0.0.1', port: proxy.port, commandTimeout: 1_000 });
       client.on('error', () => {});
       const sessions = new SessionStore<{ cart: string[]; n: number }>({
         adapter: new RedisSessionAdapter({ connection: client, prefix: uniquePrefix('s-net') }),
@@ -190,21 +190,19 @@ describe('sessions fail with a typed error under network faults (TCP fault proxy
         let merges = 0;
         proxy.setMode(fault.mode);
         try {
-          for (const op of [
-            () => sessions.get(s.id),
-            () => sessions.touch(s.id),
-            () =>
-              sessions.update(s.id, (d) => {
-                merges++;
-                return { ...d, n: d.n + 1 };
-              }),
-            () => sessions.create({ cart: ['x'], n: 9 }),
-            () => sessions.destroy(other.id),
-          ]) {
-            const err = await op().then(
-              () => undefined,
-              (e: unknown) => e,
-            );
+          const results = await Promise.allSettled([
+            sessions.get(s.id),
+            sessions.touch(s.id),
+            sessions.update(s.id, (d) => {
+              merges++;
+              return { ...d, n: d.n + 1 };
+            }),
+            sessions.create({ cart: ['x'], n: 9 }),
+            sessions.destroy(other.id),
+          ]);
+          for (const r of results) {
+            expect(r.status).toBe('rejected');
+            const err = (r as PromiseRejectedResult).reason;
             expect(err).toBeInstanceOf(ConnectionError);
             expect(isScaleoutError(err, 'ERR_CONNECTION')).toBe(true);
             expect((err as Error).cause).toBeInstanceOf(Error);
@@ -329,7 +327,7 @@ describe('lock fails closed under latency beyond operationTimeoutMs (TCP proxy d
     // `slow` goes through the proxy; `direct` reaches Redis without it (another process, say).
     const slow = new DistributedLock({
       adapter: redisLockAdapter({ connection: proxiedClient(), prefix }),
-      operationTimeoutMs: 300,
+      operationTimeoutMs: 500,
     });
     const direct = new DistributedLock({
       adapter: redisLockAdapter({ connection: server.url, prefix }),
@@ -349,7 +347,7 @@ describe('lock fails closed under latency beyond operationTimeoutMs (TCP proxy d
         abortedAt = Date.now();
       });
 
-      proxy.setMode({ kind: 'delay', ms: 1_500 });
+      proxy.setMode({ kind: 'delay', ms: 2_000 });
       let ran = 0;
       let extendError: unknown;
       try {
