@@ -167,6 +167,73 @@ describe('sessions fail with a typed error (ConnectionError) while Redis is unav
   }, 60_000);
 });
 
+describe('sessions fail with a typed error under network faults (TCP fault proxy), lose nothing, and recover', () => {
+  // The documented set-up: the session store has no timeout of its own; the
+  // ioredis client's `commandTimeout` bounds every command.
+  const faults = [
+    { name: 'every connection reset', mode: { kind: 'reset' } as const },
+    { name: 'latency beyond the command timeout', mode: { kind: 'delay', ms: 2_500 } as const },
+  ];
+  for (const fault of faults) {
+    it(`${fault.name}: get/touch/update/create/destroy reject with ConnectionError; a session written before reads back intact after`, async () => {
+      proxy.setMode({ kind: 'pass' });
+      const client = new Redis({ host: '127.0.0.1', port: proxy.port, commandTimeout: 1_000 });
+      client.on('error', () => {});
+      const sessions = new SessionStore<{ cart: string[]; n: number }>({
+        adapter: new RedisSessionAdapter({ connection: client, prefix: uniquePrefix('s-net') }),
+      });
+      try {
+        const s = await sessions.create({ cart: ['book', 'pen'], n: 1 }, { userId: 'u1' });
+        const written = await sessions.update(s.id, (d) => ({ ...d, n: 2 }));
+        expect(written.version).toBe(2);
+        const other = await sessions.create({ cart: [], n: 0 });
+        let merges = 0;
+        proxy.setMode(fault.mode);
+        try {
+          const results = await Promise.allSettled([
+            sessions.get(s.id),
+            sessions.touch(s.id),
+            sessions.update(s.id, (d) => {
+              merges++;
+              return { ...d, n: d.n + 1 };
+            }),
+            sessions.create({ cart: ['x'], n: 9 }),
+            sessions.destroy(other.id),
+          ]);
+          for (const r of results) {
+            expect(r.status).toBe('rejected');
+            const err = (r as PromiseRejectedResult).reason;
+            expect(err).toBeInstanceOf(ConnectionError);
+            expect(isScaleoutError(err, 'ERR_CONNECTION')).toBe(true);
+            expect((err as Error).cause).toBeInstanceOf(Error);
+          }
+        } finally {
+          proxy.setMode({ kind: 'pass' });
+        }
+        // The merge never ran on a value it could not read: no wrong answer written.
+        expect(merges).toBe(0);
+        // Works again, and the session written before the fault is intact.
+        const after = await eventually(async () => {
+          const got = await sessions.get(s.id);
+          if (got === undefined) throw new Error('session missing');
+          return got;
+        });
+        expect(after.data).toEqual({ cart: ['book', 'pen'], n: 2 });
+        expect(after.version).toBe(2);
+        expect(after.userId).toBe('u1');
+        const updated = await sessions.update(s.id, (d) => ({ ...d, n: d.n + 1 }));
+        expect(updated.data).toEqual({ cart: ['book', 'pen'], n: 3 });
+        expect(updated.version).toBe(3);
+        const fresh = await sessions.create({ cart: ['new'], n: 0 });
+        expect((await sessions.get(fresh.id))?.data).toEqual({ cart: ['new'], n: 0 });
+      } finally {
+        proxy.setMode({ kind: 'pass' });
+        client.disconnect();
+      }
+    }, 60_000);
+  }
+});
+
 describe('registry keeps its last good view under network faults (TCP fault proxy)', () => {
   it('with every connection reset, then with latency, for longer than a lease: the view drops nobody; it converges after', async () => {
     proxy.setMode({ kind: 'pass' });
@@ -249,4 +316,106 @@ describe('lock fails closed while Redis cannot answer', () => {
       }
     }, 60_000);
   }
+});
+
+describe('lock fails closed under latency beyond operationTimeoutMs (TCP proxy delay)', () => {
+  it('acquire/tryAcquire/withLock reject with a typed error and grant nothing; a held lease cannot extend and its signal aborts before its TTL; after the fault the lock is exclusive again with larger fencing tokens', async () => {
+    proxy.setMode({ kind: 'pass' });
+    const prefix = uniquePrefix('lock-latency');
+    const isStoreError = (e: unknown) =>
+      isScaleoutError(e, 'ERR_TIMEOUT') || isScaleoutError(e, 'ERR_CONNECTION');
+    // `slow` goes through the proxy; `direct` reaches Redis without it (another process, say).
+    const slow = new DistributedLock({
+      adapter: redisLockAdapter({ connection: proxiedClient(), prefix }),
+      operationTimeoutMs: 500,
+    });
+    const direct = new DistributedLock({
+      adapter: redisLockAdapter({ connection: server.url, prefix }),
+      operationTimeoutMs: 5_000,
+    });
+    const granted: number[] = [];
+    slow.on('acquired', (e) => granted.push(e.fencingToken));
+    try {
+      const first = await slow.acquire('shared', { ttlMs: 5_000 });
+      const tokenBefore = first.fencingToken;
+      await first.release();
+      const ttlMs = 10_000;
+      const held = await slow.acquire('held', { ttlMs });
+      const heldUntil = Date.now() + ttlMs;
+      let abortedAt: number | undefined;
+      held.signal.addEventListener('abort', () => {
+        abortedAt = Date.now();
+      });
+
+      proxy.setMode({ kind: 'delay', ms: 2_000 });
+      let ran = 0;
+      let extendError: unknown;
+      try {
+        const results = await Promise.allSettled([
+          slow.acquire('shared', { ttlMs: 3_000, waitMs: 2_000 }),
+          slow.tryAcquire('second', { ttlMs: 3_000 }),
+          slow.withLock('third', () => ++ran, { ttlMs: 3_000 }),
+        ]);
+        for (const r of results) {
+          expect(r.status).toBe('rejected');
+          expect(isStoreError((r as PromiseRejectedResult).reason)).toBe(true);
+        }
+        extendError = await held.extend().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        // Still slow: the acquire's SET reaches Redis after its caller gave up
+        // and creates a hold that belongs to nobody (the fencing counter moves
+        // only when the SET succeeds); the lock's background release, sent
+        // after the timeout, follows it on the same connection and removes it.
+        const admin = server.client();
+        await eventually(async () => {
+          const [fence, hold] = await Promise.all([
+            admin.get(`${prefix}{shared}:fence`),
+            admin.exists(`${prefix}{shared}:lock`),
+          ]);
+          if (Number(fence) !== tokenBefore + 1 || hold !== 0)
+            throw new Error('delayed commands not landed yet');
+        });
+        admin.disconnect();
+      } finally {
+        proxy.setMode({ kind: 'pass' });
+      }
+      expect(ran).toBe(0);
+      expect(granted).toEqual([first.fencingToken, held.fencingToken]); // nothing granted during the fault
+      expect(isStoreError(extendError)).toBe(true);
+      expect(held.signal.aborted).toBe(true);
+      expect(isScaleoutError(held.signal.reason, 'ERR_LOCK_LOST')).toBe(true);
+      expect(abortedAt).toBeLessThan(heldUntil);
+
+      // The orphan hold was never granted; whoever takes the lock next gets a
+      // larger fencing token than it, and holds the lock alone.
+      const next = await eventually(() => direct.acquire('shared', { ttlMs: 5_000, waitMs: 10_000 }));
+      expect(next.fencingToken).toBe(tokenBefore + 2);
+      expect(await eventually(() => slow.tryAcquire('shared', { ttlMs: 5_000 }))).toBeNull();
+      await next.release();
+      const again = await eventually(() => slow.acquire('shared', { ttlMs: 5_000, waitMs: 10_000 }));
+      expect(again.fencingToken).toBeGreaterThan(next.fencingToken);
+      expect(await direct.tryAcquire('shared', { ttlMs: 5_000 })).toBeNull();
+      await again.release();
+
+      // The lost lease's hold may have been extended on the server by the late
+      // extend: nobody else gets it until its holder releases it or it expires.
+      const other = await direct.tryAcquire('held', { ttlMs: 5_000 });
+      if (other !== null) {
+        // Only if the late extend found the hold gone, which it cannot before its TTL.
+        throw new Error('the held resource was granted to a second holder');
+      }
+      expect(await held.release()).toBe(true);
+      const taken = await direct.acquire('held', { ttlMs: 5_000, waitMs: 5_000 });
+      expect(taken.fencingToken).toBeGreaterThan(held.fencingToken);
+      await taken.release();
+    } finally {
+      proxy.setMode({ kind: 'pass' });
+      await slow.adapter.close();
+      await slow.close();
+      await direct.adapter.close();
+      await direct.close();
+    }
+  }, 60_000);
 });

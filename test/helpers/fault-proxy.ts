@@ -49,15 +49,37 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
   };
 
   const forward = (from: Socket, to: () => Socket | undefined) => {
+    // Chunks held back by `delay` leave in arrival order: a chunk that
+    // arrives after the mode changed (to `pass`, or to a shorter delay)
+    // waits behind the ones still held, so the byte stream is never reordered.
+    const held: Array<{ at: number; chunk: Buffer }> = [];
+    let timer: NodeJS.Timeout | undefined;
+    const write = (chunk: Buffer) => {
+      const sink = to();
+      if (sink !== undefined && !sink.destroyed) sink.write(chunk);
+    };
+    const drain = () => {
+      timer = undefined;
+      const now = Date.now();
+      while (held.length > 0 && held[0]!.at <= now) write(held.shift()!.chunk);
+      if (held.length > 0) timer = setTimeout(drain, held[0]!.at - now);
+    };
     from.on('data', (chunk: Buffer) => {
       const current = mode;
       if (current.kind === 'blackhole' || current.kind === 'drop' || current.kind === 'reset') return;
-      const send = () => {
-        const sink = to();
-        if (sink !== undefined && !sink.destroyed) sink.write(chunk);
-      };
-      if (current.kind === 'delay') setTimeout(send, current.ms);
-      else send();
+      if (current.kind === 'pass' && held.length === 0) {
+        write(chunk);
+        return;
+      }
+      const now = Date.now();
+      const last = held.length > 0 ? held[held.length - 1]!.at : 0;
+      held.push({ at: Math.max(last, now + (current.kind === 'delay' ? current.ms : 0)), chunk });
+      if (timer === undefined) timer = setTimeout(drain, held[0]!.at - now);
+    });
+    from.on('close', () => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      held.length = 0;
     });
   };
 

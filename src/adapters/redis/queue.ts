@@ -3,12 +3,14 @@ import { hostname } from 'node:os';
 import type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
+  QueueAdapterPublishOptions,
   QueueDelivery,
   QueueOutgoingMessage,
   QueueSubscription,
 } from '../../contracts/queue.js';
 import { QUEUE_HEADERS } from '../../contracts/queue.js';
-import { ClosedError, InvalidOptionsError } from '../../errors.js';
+import { ClosedError, ConnectionError, InvalidOptionsError, isScaleoutError } from '../../errors.js';
+import { raceAbort, throwIfAborted } from '../../internal/abort.js';
 import { fullJitterBackoff } from '../../internal/backoff.js';
 import { sleep } from '../../internal/timers.js';
 import { durationOption } from '../../internal/validate.js';
@@ -31,7 +33,11 @@ export interface RedisStreamsQueueAdapterOptions {
   prefix?: string;
   /** Name of this process's consumers within their groups. @default `<hostname>:<pid>:<random>` */
   consumerName?: string;
-  /** How long one blocking read waits for new messages, in ms. @default 2_000 */
+  /**
+   * How long one blocking read waits for new messages, in ms; capped at
+   * `sweepIntervalMs` and at half the client's ioredis `commandTimeout`.
+   * @default 2_000
+   */
   blockMs?: number;
   /**
    * A message held this long by a consumer that stopped answering is
@@ -92,6 +98,24 @@ function fieldMap(fields: string[]): Map<string, string> {
 
 function isError(err: unknown, code: string): boolean {
   return err instanceof Error && err.message.startsWith(code);
+}
+
+/**
+ * The ioredis `commandTimeout` of a client (a Cluster's is in its
+ * `redisOptions`), if one is set. It applies to blocking reads too.
+ */
+function commandTimeoutOf(client: RedisClient): number | undefined {
+  const options = (
+    client as { options?: { commandTimeout?: unknown; redisOptions?: { commandTimeout?: unknown } } }
+  ).options;
+  const timeout = options?.commandTimeout ?? options?.redisOptions?.commandTimeout;
+  return typeof timeout === 'number' && timeout > 0 ? timeout : undefined;
+}
+
+/** A failure of Redis itself (connection lost, command timeout) as a typed error, the driver's error as `cause`. */
+function backendError(operation: string, err: unknown): unknown {
+  if (isScaleoutError(err)) return err;
+  return new ConnectionError(`Redis Streams ${operation} failed`, { cause: err });
 }
 
 /**
@@ -202,12 +226,30 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     await this.#client.call('XADD', key, 'MAXLEN', '~', String(this.#maxLength), '*', ...fields);
   }
 
-  /** Appends the message to the topic's stream (creating the `default` group first). */
-  async publish(topic: string, message: QueueOutgoingMessage): Promise<void> {
+  /**
+   * Appends the message to the topic's stream (creating the `default` group
+   * first). A Redis failure rejects with `ConnectionError`; an aborted
+   * `signal` stops the wait with `AbortedError` (the `XADD` may still land:
+   * publish again with the same message id, consumers deduplicate by id).
+   */
+  async publish(
+    topic: string,
+    message: QueueOutgoingMessage,
+    options?: QueueAdapterPublishOptions,
+  ): Promise<void> {
     if (this.#closed) throw new ClosedError('queue adapter is closed');
+    const signal = options?.signal;
+    throwIfAborted(signal);
     const key = this.#key(topic);
-    await this.#ensureGroup(key, 'default', '0');
-    await this.#append(key, this.#fields(message));
+    const stored = (async () => {
+      try {
+        await this.#ensureGroup(key, 'default', '0');
+        await this.#append(key, this.#fields(message));
+      } catch (err) {
+        throw backendError('publish', err);
+      }
+    })();
+    await raceAbort(stored, signal);
   }
 
   /** Starts a consumer with its own blocking connection and a reclaim sweep. */
@@ -218,9 +260,13 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
   ): Promise<QueueSubscription> {
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     const key = this.#key(topic);
-    await this.#ensureGroup(key, options.group, options.group === 'default' ? '0' : '$');
-    if (options.deadLetterTopic !== undefined) {
-      await this.#ensureGroup(this.#key(options.deadLetterTopic), 'default', '0');
+    try {
+      await this.#ensureGroup(key, options.group, options.group === 'default' ? '0' : '$');
+      if (options.deadLetterTopic !== undefined) {
+        await this.#ensureGroup(this.#key(options.deadLetterTopic), 'default', '0');
+      }
+    } catch (err) {
+      throw backendError('consume', err);
     }
     const reader = this.#handle.duplicate();
     reader.on('error', () => {});
@@ -243,6 +289,15 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
 
   async #run(c: StreamConsumer): Promise<void> {
     const backoff = fullJitterBackoff({ baseMs: 50, maxMs: 2_000 });
+    // A blocking read must end well within the client's commandTimeout: a
+    // read that timed out on the client still takes messages on the server,
+    // which then wait in the pending list until reclaimed (`claimIdleMs`).
+    const timeout = commandTimeoutOf(c.reader);
+    const block = Math.min(
+      this.#blockMs,
+      this.#sweepIntervalMs,
+      timeout === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor(timeout / 2)),
+    );
     let failures = 0;
     let lastSweep = 0;
     while (c.open && !this.#closed) {
@@ -268,7 +323,6 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
           continue;
         }
         const room = c.options.prefetch - c.held.size;
-        const block = Math.min(this.#blockMs, this.#sweepIntervalMs);
         const reply = (await c.reader.call(
           'XREADGROUP',
           'GROUP',
@@ -382,10 +436,20 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       c.held.delete(entryId);
       c.wake?.();
     };
-    const ack = async () => {
-      await this.#client.call('XACK', c.key, c.options.group, entryId);
-      release();
+    // Runs a settling command, then gives the prefetch slot back whatever
+    // happened. If the command failed, the message stays pending but is no
+    // longer refreshed by the sweep, so it is reclaimed after `claimIdleMs`
+    // and delivered again (at least once), instead of being held forever.
+    const settle = async (operation: string, run: () => Promise<unknown>) => {
+      try {
+        await run();
+      } catch (err) {
+        throw backendError(operation, err);
+      } finally {
+        release();
+      }
     };
+    const ack = () => this.#client.call('XACK', c.key, c.options.group, entryId);
     c.onDelivery({
       id,
       topic: c.topic,
@@ -396,38 +460,41 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       ack: async () => {
         if (settled) return;
         settled = true;
-        await ack();
+        await settle('ack', ack);
       },
       retry: async () => {
         if (settled) return;
         settled = true;
         // Stays pending; marked idle so that the next sweep delivers it again
         // (XAUTOCLAIM raises its delivery count).
-        await this.#client.call(
-          'XCLAIM',
-          c.key,
-          c.options.group,
-          this.#consumerName,
-          '0',
-          entryId,
-          'IDLE',
-          String(this.#claimIdleMs + 1),
-          'JUSTID',
+        await settle('retry', () =>
+          this.#client.call(
+            'XCLAIM',
+            c.key,
+            c.options.group,
+            this.#consumerName,
+            '0',
+            entryId,
+            'IDLE',
+            String(this.#claimIdleMs + 1),
+            'JUSTID',
+          ),
         );
-        release();
         c.sweepNow = true;
       },
       deadLetter: async (extra) => {
         if (settled) return;
         settled = true;
-        const dead = c.options.deadLetterTopic;
-        if (dead !== undefined) {
-          await this.#append(
-            this.#key(dead),
-            this.#fields({ id, body, headers: { ...headers, ...extra }, timestamp }),
-          );
-        }
-        await ack();
+        await settle('dead-letter', async () => {
+          const dead = c.options.deadLetterTopic;
+          if (dead !== undefined) {
+            await this.#append(
+              this.#key(dead),
+              this.#fields({ id, body, headers: { ...headers, ...extra }, timestamp }),
+            );
+          }
+          await ack();
+        });
       },
     });
   }

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionError, isScaleoutError, MessageQueue } from '../../../src/index.js';
+import { redisStreamsQueueAdapter } from '../../../src/redis.js';
+import { uniquePrefix } from '../../helpers/keys.js';
+import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
+
+let server: RedisServer;
+beforeAll(async () => {
+  server = await startRedisServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+describe('redisStreamsQueueAdapter when Redis fails a command', () => {
+  it('a failed acknowledgement does not strand the message: it is delivered again and acknowledged once Redis accepts XACK', async () => {
+    // A user that may not run XACK: every acknowledgement fails, deterministically.
+    const admin = server.client();
+    const user = `q${Math.random().toString(36).slice(2, 10)}`;
+    await admin.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-xack');
+    const prefix = uniquePrefix('ack-fail');
+    const queue = new MessageQueue({
+      adapter: redisStreamsQueueAdapter({
+        connection: { host: '127.0.0.1', port: server.port, username: user, password: 'pw' },
+        prefix,
+        claimIdleMs: 300,
+        sweepIntervalMs: 50,
+        blockMs: 50,
+      }),
+    });
+    const deliveries: number[] = [];
+    const errors: unknown[] = [];
+    queue.on('error', (e) => errors.push(e.error));
+    try {
+      await queue.consume('t', (_m, ctx) => void deliveries.push(ctx.deliveryCount), { prefetch: 1 });
+      await queue.publish('t', { n: 1 });
+      await until('the acknowledgement to fail', () => errors.length >= 1);
+      expect(errors[0]).toBeInstanceOf(ConnectionError);
+      expect(String((errors[0] as Error).cause)).toMatch(/NOPERM/);
+      await admin.call('ACL', 'SETUSER', user, '+xack');
+      // Held no longer by a consumer that failed to settle it: reclaimed after
+      // claimIdleMs, handled again, and this time acknowledged.
+      await until('no pending message', async () => {
+        const [count] = (await admin.call('XPENDING', `${prefix}t`, 'default')) as [number];
+        return Number(count) === 0;
+      });
+      expect(deliveries.length).toBeGreaterThanOrEqual(2);
+      expect(deliveries[0]).toBe(1);
+      expect(deliveries.at(-1)).toBeGreaterThanOrEqual(2);
+      // Consuming goes on (its one prefetch slot was given back).
+      await queue.publish('t', { n: 2 });
+      await until('the next message', () => deliveries.length >= 3);
+    } finally {
+      await queue.close();
+      await admin.call('ACL', 'DELUSER', user);
+    }
+  }, 30_000);
+
+  it('publish rejects with a typed error: ConnectionError when Redis fails, AbortedError when its signal fires', async () => {
+    const admin = server.client();
+    const user = `p${Math.random().toString(36).slice(2, 10)}`;
+    await admin.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-xadd');
+    const queue = new MessageQueue({
+      adapter: redisStreamsQueueAdapter({
+        connection: { host: '127.0.0.1', port: server.port, username: user, password: 'pw' },
+        prefix: uniquePrefix('pub-fail'),
+      }),
+    });
+    try {
+      const err = await queue.publish('t', 1).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConnectionError);
+      expect(String((err as Error).cause)).toMatch(/NOPERM/);
+      await expect(queue.publish('t', 1, { signal: AbortSignal.abort() })).rejects.toSatisfy((e: unknown) =>
+        isScaleoutError(e, 'ERR_ABORTED'),
+      );
+    } finally {
+      await queue.close();
+      await admin.call('ACL', 'DELUSER', user);
+    }
+  });
+
+  it('with an ioredis commandTimeout shorter than blockMs: blocking reads stay under it, so an idle consumer never times out and still receives', async () => {
+    const warnings: string[] = [];
+    const queue = new MessageQueue({
+      adapter: redisStreamsQueueAdapter({
+        connection: { host: '127.0.0.1', port: server.port, commandTimeout: 300 },
+        prefix: uniquePrefix('cmd-timeout'),
+        blockMs: 2_000,
+        sweepIntervalMs: 1_000,
+        logger: { warn: (m, f) => void warnings.push(`${m} ${JSON.stringify(f)}`) },
+      }),
+    });
+    try {
+      const got: unknown[] = [];
+      await queue.consume('t', (m) => void got.push(m));
+      await sleep(1_500); // idle: only blocking reads that find nothing
+      await queue.publish('t', { n: 1 });
+      await until('the message', () => got.length === 1);
+      expect(warnings).toEqual([]);
+    } finally {
+      await queue.close();
+    }
+  });
+});
