@@ -361,6 +361,8 @@ class InstanceState implements BalancerCandidate {
   warmFrom = 0;
   warmUntil = 0;
   consecutiveFailures = 0;
+  /** Monotonic time of the last latency sample (decay starts after it). */
+  sampledAt = 0;
   ejectedUntil = 0;
   ejections = 0;
   lastEjectionEnd = 0;
@@ -404,6 +406,14 @@ const EXPIRY_SLACK_MS = 20;
 const WARM_FLOOR = 0.1;
 const EWMA_RISE = 0.5;
 const EWMA_FALL = 0.2;
+/**
+ * Latency estimates of instances that got no call for a second shrink by
+ * this factor each second (half-life ~6.6 s), so one slow sample cannot keep
+ * an instance out of power-of-two-choices forever: it gets tried again, and
+ * a new sample raises the estimate again if it is still slow.
+ */
+const LATENCY_DECAY_PER_SECOND = 0.9;
+const LATENCY_DECAY_INTERVAL_MS = 1_000;
 
 /**
  * Service discovery shared by a fleet: instances register under a lease
@@ -444,6 +454,7 @@ export class ServiceRegistry {
   readonly #views = new Map<string, ServiceView>();
   readonly #registrations = new Map<string, OwnRegistration>();
   #healthTimer: TimerHandle | undefined;
+  #decayTimer: TimerHandle | undefined;
   #healthRound: Promise<void> | undefined;
   #closed = false;
 
@@ -842,6 +853,7 @@ export class ServiceRegistry {
     if (this.#closed) return;
     this.#closed = true;
     this.#healthTimer?.cancel();
+    this.#decayTimer?.cancel();
     this.#checker?.close();
     const registrations = [...this.#registrations.values()];
     this.#registrations.clear();
@@ -886,6 +898,9 @@ export class ServiceRegistry {
   #ensureView(service: string): ServiceView {
     let view = this.#views.get(service);
     if (view !== undefined) return view;
+    if (this.#decayTimer === undefined) {
+      this.#decayTimer = unrefInterval(() => this.#decayLatencies(), LATENCY_DECAY_INTERVAL_MS);
+    }
     view = {
       service,
       states: new Map(),
@@ -1127,12 +1142,25 @@ export class ServiceRegistry {
     state.warmUntil = now + this.#slowStartMs;
   }
 
+  /** Shrinks the latency estimates of instances that got no call in the last interval. */
+  #decayLatencies(): void {
+    const quietSince = this.#clock.monotonic() - LATENCY_DECAY_INTERVAL_MS;
+    for (const view of this.#views.values()) {
+      for (const state of view.states.values()) {
+        if (state.latencyMs !== undefined && state.sampledAt <= quietSince) {
+          state.latencyMs *= LATENCY_DECAY_PER_SECOND;
+        }
+      }
+    }
+  }
+
   #record(view: ServiceView, state: InstanceState, result: CallResult, elapsedMs: number): void {
     const outcome = result.outcome;
     if (outcome === 'cancelled' || outcome === 'overloaded') return;
     if (outcome !== 'connect-error') {
       const sample = result.latencyMs ?? elapsedMs;
       if (Number.isFinite(sample) && sample >= 0) {
+        state.sampledAt = this.#clock.monotonic();
         const current = state.latencyMs;
         state.latencyMs =
           current === undefined

@@ -3,7 +3,8 @@ import { type Balancer, type BalancerCandidate, firstAllowed } from './balancer.
 /**
  * Power of two choices: draws two distinct candidates at random and takes
  * the cheaper, where cost is `(outstanding + 1) × latency ÷ weight` (latency
- * being the moving average of reported calls). When either of the two has
+ * being the moving average of reported calls, decaying while an instance
+ * gets none, so an instance slow once is tried again later). When either of the two has
  * no latency yet, fewer calls in flight wins (the unmeasured one on a tie,
  * so that it gets measured). O(1) per pick; a slow or overloaded instance
  * loses nearly every comparison, and wins again as soon as the others are

@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryRegistryAdapter } from '../../../src/adapters/memory/registry.js';
+import { powerOfTwoChoicesBalancer } from '../../../src/registry/balancers/power-of-two-choices.js';
 import { roundRobinBalancer } from '../../../src/registry/balancers/round-robin.js';
 import { HealthChecker } from '../../../src/registry/health-checker.js';
 import type { ServiceInstance } from '../../../src/registry/service-instance.js';
@@ -98,6 +99,41 @@ describe('outlier ejection', () => {
     expect(share(registry, 100).has(first.url)).toBe(false);
     clock.advance(600);
     expect(share(registry, 100).has(first.url)).toBe(true);
+  });
+});
+
+describe('latency estimates', () => {
+  it('decay without new samples, so an instance that answered slowly once is tried again (power of two choices)', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const clock = manualClock();
+      const registry = await fleet(3, { clock, balancer: powerOfTwoChoicesBalancer });
+      // Instance 0 answers in 30 ms, the others in 2 ms.
+      const call = () => {
+        const c = registry.startCall('svc');
+        c.end({ outcome: 'success', latencyMs: c.instance.url === url(0) ? 30 : 2 });
+        return c.instance.url;
+      };
+      for (let i = 0; i < 3; i++) call(); // each instance measured once (unmeasured go first)
+      const perSecond: number[] = [];
+      for (let second = 0; second < 40; second++) {
+        clock.advance(500);
+        let slow = 0;
+        for (let i = 0; i < 20; i++) if (call() === url(0)) slow++;
+        perSecond.push(slow);
+        clock.advance(500);
+        vi.advanceTimersByTime(1_000);
+      }
+      // At first the slow instance loses every comparison...
+      expect(perSecond.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
+      // ...but its estimate decays while it gets no calls, so it is tried again
+      // (and each new slow answer pushes it back: probes, not a flood).
+      const probes = perSecond.reduce((a, b) => a + b, 0);
+      expect(probes).toBeGreaterThan(0);
+      expect(probes).toBeLessThan(40);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
