@@ -165,6 +165,25 @@ export default async function (ctx: BenchContext): Promise<void> {
     );
   }
 
+  // 2b. The same with a fencing token for every holder. The peers issue none:
+  // with redis-semaphore a user needing one would INCR a counter after acquiring.
+  {
+    const fenced: Acquire = async (resource) => {
+      const mutex = new Mutex(clients.semaphore, resource, { lockTimeout: 10_000, acquireTimeout: 60_000 });
+      await mutex.acquire();
+      await clients.semaphore.incr(`fence:${resource}`);
+      return () => mutex.release();
+    };
+    await ctx.compare(
+      'uncontended acquire + release with a fencing token, a new resource each time',
+      {
+        scaleout: task(acquirers.scaleout!, 'fs', true),
+        'redis-semaphore + INCR for a token': task(fenced, 'fm', true),
+      },
+      { baseline: 'scaleout', rounds: 11, timeMs: 250 },
+    );
+  }
+
   // 3. 100 waiters on one resource, each holding it 1 ms.
   const waitersRows: Array<Record<string, string | number>> = [];
   const all = { ...acquirers, ...tuned };
