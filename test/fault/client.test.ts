@@ -13,6 +13,7 @@ import {
 } from '../../src/errors.js';
 import { type FakeUpstream, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { freePort } from '../helpers/ports.js';
+import { until } from '../helpers/wait.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -31,14 +32,6 @@ function client(...args: ConstructorParameters<typeof ServiceClient>): ServiceCl
 }
 const quick = { backoff: { baseMs: 5, maxMs: 20 } };
 const frozen = { now: () => 1_000_000, monotonic: () => 0 };
-
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('ServiceClient against a real upstream on loopback', () => {
   it('no duplicate side effect: a POST reset after commit is not replayed without an idempotency key', async () => {
@@ -93,7 +86,7 @@ describe('ServiceClient against a real upstream on loopback', () => {
     const c = client({ baseUrl: up.url }, { attemptTimeoutMs: 100, retry: { maxAttempts: 1 } });
     const err = await c.get('/slow').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TimeoutError);
-    await until(() => up.openConnections === 0);
+    await until('every connection to close', () => up.openConnections === 0);
   });
 
   it('the slowest call ends at its deadline, retries and backoff included', async () => {

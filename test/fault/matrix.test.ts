@@ -12,6 +12,7 @@ import { SessionStore } from '../../src/session/session-store.js';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 import { uniquePrefix } from '../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { eventually } from '../helpers/wait.js';
 
 // Cells of the failure matrix (docs/operations.md) that no other test covers.
 // One redis-server and one TCP fault proxy in front of it for the whole file.
@@ -26,19 +27,6 @@ afterAll(async () => {
   await proxy?.close();
   await server?.stop();
 });
-
-/** Retries `fn` until it succeeds (recovery after a fault takes a moment). */
-async function eventually<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 /** Throws unless a key under `prefix` containing `part` is stored in Redis. */
 async function expectInRedis(prefix: string, part: string): Promise<void> {

@@ -3,17 +3,9 @@ import { amqpQueueAdapter } from '../../src/amqp.js';
 import { MessageQueue } from '../../src/index.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { amqpUrl, connectAmqp, uniqueName } from '../helpers/rabbitmq.js';
+import { sleep, until } from '../helpers/wait.js';
 
 const prefix = 'scaleout-test.';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 describe('RabbitMQ connection and topology loss (shared broker)', () => {
   it('never acknowledges a delivery tag of a dead channel: the message comes back and is acked once', async () => {
     const broker = new URL(amqpUrl());

@@ -11,16 +11,9 @@ import { isScaleoutError } from '../../src/errors.js';
 import { MessageQueue } from '../../src/index.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { amqpUrl, connectAmqp, uniqueName } from '../helpers/rabbitmq.js';
+import { sleep, until } from '../helpers/wait.js';
 
 const prefix = 'scaleout-test.';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 const TYPED = ['ERR_TIMEOUT', 'ERR_CONNECTION', 'ERR_ABORTED', 'ERR_QUEUE_BUFFER_FULL'];
 
 describe('RabbitMQ queue behind the TCP fault proxy', () => {

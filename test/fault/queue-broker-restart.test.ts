@@ -5,16 +5,7 @@ import { redisStreamsQueueAdapter } from '../../src/redis.js';
 import { uniquePrefix } from '../helpers/keys.js';
 import { type PrivateRabbitMq, startPrivateRabbitMq } from '../helpers/rabbitmq-server.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+import { sleep, until } from '../helpers/wait.js';
 
 /**
  * Publishes with a few publishers in parallel until told to stop; records

@@ -5,6 +5,7 @@ import { redisStreamsQueueAdapter } from '../../src/redis.js';
 import { type FaultMode, type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 import { uniquePrefix } from '../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { sleep, until } from '../helpers/wait.js';
 
 // The Redis Streams queue under network faults and a frozen Redis: no
 // confirmed message is lost, failed publishes reject with a typed error,
@@ -25,20 +26,6 @@ afterAll(async () => {
   await proxy?.close();
   await server?.stop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /**
  * Four publishers in parallel until stopped. Records every id it tried, the

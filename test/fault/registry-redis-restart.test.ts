@@ -4,14 +4,7 @@ import { isScaleoutError } from '../../src/errors.js';
 import { ServiceRegistry, type ServiceRegistryEvents } from '../../src/registry/service-registry.js';
 import { uniquePrefix } from '../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from '../helpers/wait.js';
 
 describe('ServiceRegistry when Redis restarts empty', () => {
   let redis: RedisServer;
@@ -44,12 +37,24 @@ describe('ServiceRegistry when Redis restarts empty', () => {
       expect(new Set(Array.from({ length: 30 }, () => watcher.pick('orders').url)).size).toBe(3);
       await redis.restart();
 
-      await until(() => leases.filter((l) => l.status === 'renewed').length >= 3, 15_000);
-      await until(async () => (await watcher.instances('orders')).length === 3, 15_000);
+      await until(
+        'three renewed leases',
+        () => leases.filter((l) => l.status === 'renewed').length >= 3,
+        15_000,
+      );
+      await until(
+        'the watcher to see 3 instances',
+        async () => (await watcher.instances('orders')).length === 3,
+        15_000,
+      );
       expect((await watcher.instances('orders')).map((i) => i.url)).toEqual(urls);
       // The failed registration left nothing behind and can be retried.
       await owner.register('orders', 'http://127.0.0.1:4199/');
-      await until(async () => (await watcher.instances('orders')).length === 4, 10_000);
+      await until(
+        'the watcher to see 4 instances',
+        async () => (await watcher.instances('orders')).length === 4,
+        10_000,
+      );
     } finally {
       await owner.close();
       await watcher.close();

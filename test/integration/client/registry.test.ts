@@ -20,19 +20,12 @@ import { ServiceRegistry, type ServiceRegistryOptions } from '../../../src/regis
 import { type FakeUpstream, startFakeUpstream } from '../../helpers/fake-upstream.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
+import { until } from '../../helpers/wait.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const idOf = (u: FakeUpstream) => `${u.url}/`;
 const quick = { maxAttempts: 3, backoff: { baseMs: 1, maxMs: 5 } };
@@ -172,7 +165,9 @@ describe.each(backends)('ServiceClient with a ServiceRegistry ($name)', ({ adapt
       ).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
       const aborter = new AbortController();
       const aborted = c.get('/stock', { signal: aborter.signal });
-      await until(async () => (await registry.instances(service)).some((s) => s.outstanding === 1));
+      await until('the call to be in flight', async () =>
+        (await registry.instances(service)).some((s) => s.outstanding === 1),
+      );
       aborter.abort();
       await expect(aborted).rejects.toBeDefined();
       expect((await registry.instances(service)).map((s) => s.outstanding)).toEqual([0, 0]);
@@ -185,14 +180,14 @@ describe.each(backends)('ServiceClient with a ServiceRegistry ($name)', ({ adapt
     for (let i = 0; i < 30; i++) await c.get('/stock');
     expect(ups[2]!.requests).toBeGreaterThan(0);
     await host.deregister(service, ups[2]!.url);
-    await until(async () => (await registry.instances(service)).length === 2);
+    await until('2 instances in the view', async () => (await registry.instances(service)).length === 2);
     for (const u of ups) u.resetCounts();
     for (let i = 0; i < 30; i++) await expect(c.get('/stock')).resolves.toMatchObject({ ok: true });
     expect(ups[2]!.requests).toBe(0);
     expect(ups[0]!.requests + ups[1]!.requests).toBe(30);
     await host.deregister(service, ups[0]!.url);
     await host.deregister(service, ups[1]!.url);
-    await until(async () => (await registry.instances(service)).length === 0);
+    await until('an empty view', async () => (await registry.instances(service)).length === 0);
     await expect(c.get('/stock')).rejects.toBeInstanceOf(NoUpstreamError);
   });
 });

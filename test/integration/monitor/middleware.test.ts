@@ -14,6 +14,7 @@ import { metricsHandler as koaMetrics, monitorMiddleware as koaMonitor } from '.
 import { PerformanceMonitor } from '../../../src/monitor/performance-monitor.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../../../src/monitor/prometheus-text.js';
 import { parseSamples } from '../../helpers/prometheus-text.js';
+import { until } from '../../helpers/wait.js';
 
 interface App {
   url: string;
@@ -119,20 +120,12 @@ afterEach(async () => {
   for (const close of open.splice(0).reverse()) await close();
 });
 
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Starts a request, waits until the server is handling it, then drops the connection. */
 async function abortInFlight(url: string, monitor: PerformanceMonitor): Promise<void> {
-  await until(() => monitor.getStats().inFlight === 0);
+  await until('no request in flight', () => monitor.getStats().inFlight === 0);
   const req = http.get(url);
   req.on('error', () => {});
-  await until(() => monitor.getStats().inFlight === 1);
+  await until('one request in flight', () => monitor.getStats().inFlight === 1);
   req.destroy();
 }
 
@@ -158,7 +151,7 @@ for (const [name, factory] of Object.entries(factories)) {
       expect(missing.status).toBe(404);
       await missing.text();
       await abortInFlight(`${app.url}/slow`, monitor);
-      await until(() => monitor.getStats().aborted === 1);
+      await until('the abort to be counted', () => monitor.getStats().aborted === 1);
 
       const stats = monitor.getStats();
       expect(stats.totalRequests).toBe(6);

@@ -3,6 +3,7 @@ import { ConnectionError, isScaleoutError, MessageQueue } from '../../../src/ind
 import { redisStreamsQueueAdapter } from '../../../src/redis.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -11,20 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 describe('redisStreamsQueueAdapter when Redis fails a command', () => {
   it('a failed acknowledgement does not strand the message: it is delivered again and acknowledged once Redis accepts XACK', async () => {

@@ -19,6 +19,7 @@ import {
 } from '../../../src/testing.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { type RedisSentinelFixture, startRedisSentinel } from '../../helpers/redis-sentinel.js';
+import { eventually } from '../../helpers/wait.js';
 
 // One Sentinel setup (master, replica, 3 sentinels) and one failover for the
 // whole file. Before it, each adapter writes through its own Sentinel client;
@@ -36,19 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sentinel?.stop();
 });
-
-/** Retries `fn` until it succeeds: during a failover, calls fail for a moment. */
-async function eventually<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 async function replicateThenFailOver(client: Redis): Promise<void> {
   // After an earlier failover the demoted master resyncs as a replica first.
