@@ -350,7 +350,14 @@ export class ServiceClient {
     // Our own instance sends on Node's http/https directly (maxRedirects: 0
     // skips axios' redirect-following wrapper, a large part of its per-request
     // cost) and this client follows redirects itself.
-    this.#axios = given ?? axios.create({ ...this.#agents, validateStatus: null, maxRedirects: 0 });
+    this.#axios =
+      given ??
+      axios.create({
+        ...this.#agents,
+        validateStatus: null,
+        maxRedirects: 0,
+        headers: { [DEADLINE_HEADER]: String(this.#attemptTimeoutMs) },
+      });
   }
 
   /** Subscribes to an event; returns a function that unsubscribes. */
@@ -624,10 +631,21 @@ export class ServiceClient {
     }
     const config = state.config;
     const given = config.headers as Record<string, unknown> | undefined;
-    const deadline = String(timeoutMs);
-    const headers: Record<string, unknown> =
-      given === undefined ? { [DEADLINE_HEADER]: deadline } : { ...given, [DEADLINE_HEADER]: deadline };
-    if (state.idempotencyKey !== undefined) headers['Idempotency-Key'] = state.idempotencyKey;
+    // Our own instance sends the deadline header of a full attempt by default:
+    // the common call (no headers of its own, not cut short by its deadline)
+    // then passes no per-request headers for axios to merge.
+    let headers: Record<string, unknown> | undefined;
+    if (
+      !this.#ownAxios ||
+      given !== undefined ||
+      timeoutMs !== this.#attemptTimeoutMs ||
+      state.idempotencyKey !== undefined
+    ) {
+      const deadline = String(timeoutMs);
+      headers =
+        given === undefined ? { [DEADLINE_HEADER]: deadline } : { ...given, [DEADLINE_HEADER]: deadline };
+      if (state.idempotencyKey !== undefined) headers['Idempotency-Key'] = state.idempotencyKey;
+    }
     const started = this.#clock.monotonic();
     let outcome: AttemptOutcome;
     let status: number | undefined;
@@ -637,21 +655,9 @@ export class ServiceClient {
       // No spread of an empty per-call config: every key costs axios a merge step.
       const request: AxiosRequestConfig =
         config === EMPTY
-          ? {
-              url: state.url,
-              method: state.method,
-              baseURL: instance.url,
-              headers: headers as AxiosRequestConfig['headers'],
-              signal: controller,
-            }
-          : {
-              ...config,
-              url: state.url,
-              method: state.method,
-              baseURL: instance.url,
-              headers: headers as AxiosRequestConfig['headers'],
-              signal: controller,
-            };
+          ? { url: state.url, method: state.method, baseURL: instance.url, signal: controller }
+          : { ...config, url: state.url, method: state.method, baseURL: instance.url, signal: controller };
+      if (headers !== undefined) request.headers = headers as AxiosRequestConfig['headers'];
       if (state.data !== undefined) request.data = state.data;
       // Our own instance never lets axios follow redirects (this client does).
       if (this.#ownAxios && config.maxRedirects !== undefined) request.maxRedirects = 0;
