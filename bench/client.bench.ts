@@ -28,7 +28,7 @@ import {
 import { CircuitBreaker } from '../src/client/circuit-breaker.js';
 import { ServiceClient } from '../src/client/service-client.js';
 import { ServiceRegistry } from '../src/registry/service-registry.js';
-import { type FakeUpstream, startFakeUpstream } from '../test/helpers/fake-upstream.js';
+import { FAULT_DEFAULTS, type FakeUpstream, startFakeUpstream } from '../test/helpers/fake-upstream.js';
 import type { BenchContext } from './lib.js';
 
 /** The tuned settings every library gets, as close to each other as each allows. */
@@ -189,18 +189,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   const scale = ctx.quick ? 0.25 : 1;
   const names = Object.keys(contenders);
   const fresh = async (patch: Parameters<FakeUpstream['set']>[0]) => {
-    up.set({
-      failRate: 0,
-      failNext: 0,
-      failStatus: 503,
-      retryAfter: undefined,
-      latencyMs: 0,
-      hang: false,
-      resetBeforeCommit: false,
-      resetAfterCommit: false,
-      resetAfterCommitRate: 0,
-      ...patch,
-    });
+    up.set({ ...FAULT_DEFAULTS, ...patch });
     up.resetCounts();
   };
 

@@ -61,7 +61,8 @@ export interface FakeUpstream {
   close(): Promise<void>;
 }
 
-const DEFAULTS: FaultSettings = {
+/** The settings of a healthy upstream (what a fresh one starts with). */
+export const FAULT_DEFAULTS: Readonly<FaultSettings> = Object.freeze({
   failRate: 0,
   failNext: 0,
   failStatus: 503,
@@ -72,7 +73,7 @@ const DEFAULTS: FaultSettings = {
   resetAfterCommit: false,
   resetAfterCommitTimes: Number.POSITIVE_INFINITY,
   resetAfterCommitRate: 0,
-};
+});
 
 /** A small seeded PRNG (mulberry32) so fault patterns repeat run to run. */
 export function seededRandom(seed: number): () => number {
@@ -89,7 +90,7 @@ export function seededRandom(seed: number): () => number {
 export async function startFakeUpstream(
   options: { seed?: number; port?: number } = {},
 ): Promise<FakeUpstream> {
-  let settings: FaultSettings = { ...DEFAULTS };
+  let settings: FaultSettings = { ...FAULT_DEFAULTS };
   const random = seededRandom(options.seed ?? 42);
   const sockets = new Set<Socket>();
   const commits = new Map<string, number>();
