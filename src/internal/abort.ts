@@ -1,4 +1,5 @@
 import { TimeoutError } from '../errors.js';
+import type { TimeoutQueue } from './timeout-queue.js';
 import { abortedError } from './timers.js';
 
 export { abortedError };
@@ -82,23 +83,38 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
 /**
  * Rejects with {@link TimeoutError} if `promise` has not settled after
  * `timeoutMs`. The timer is cleared when the promise settles and is unref'd.
- * A late rejection of `promise` is swallowed (never unhandled).
+ * A late rejection of `promise` is swallowed (never unhandled). With `queue`
+ * (hot paths), the timeout is an entry of that {@link TimeoutQueue} instead
+ * of a Node timer of its own.
  */
-export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what = 'operation'): Promise<T> {
+export function withTimeout<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  what = 'operation',
+  queue?: TimeoutQueue,
+): Promise<T> {
   if (!Number.isFinite(timeoutMs)) return promise;
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const fire = () => {
       promise.catch(() => {});
       reject(new TimeoutError(`${what} timed out after ${timeoutMs} ms`, { timeoutMs }));
-    }, timeoutMs);
-    timer.unref();
+    };
+    let stop: () => void;
+    if (queue !== undefined) {
+      const entry = queue.add(timeoutMs, fire);
+      stop = () => queue.cancel(entry);
+    } else {
+      const timer = setTimeout(fire, timeoutMs);
+      timer.unref();
+      stop = () => clearTimeout(timer);
+    }
     promise.then(
       (value) => {
-        clearTimeout(timer);
+        stop();
         resolve(value);
       },
       (err: unknown) => {
-        clearTimeout(timer);
+        stop();
         reject(err);
       },
     );
