@@ -3,6 +3,7 @@ import { MemoryCacheAdapter } from '../../../src/adapters/memory/index.js';
 import { CACHE_ADAPTER_METHODS } from '../../../src/cache/cache-core.js';
 import { DistributedCache } from '../../../src/cache/index.js';
 import type { CacheAdapter } from '../../../src/contracts/cache.js';
+import { until } from '../../helpers/wait.js';
 
 /** A memory adapter that can be switched to fail (reject) or hang, like a dead Redis. */
 export class FlakyAdapter extends MemoryCacheAdapter {
@@ -29,13 +30,9 @@ export const asAdapter = (a: CacheAdapter) => a;
 
 export const tick = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await tick(5);
-  }
-}
+/** Polls `check` every 5 ms until it holds (5 s by default). */
+export const eventually = (check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> =>
+  until('the condition', check, timeoutMs, 5);
 
 /**
  * A factory of caches that are all closed (and mocks restored) after each

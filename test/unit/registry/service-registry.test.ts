@@ -8,6 +8,7 @@ import {
   type ServiceRegistryEvents,
   type ServiceRegistryOptions,
 } from '../../../src/registry/service-registry.js';
+import { until as waitUntil } from '../../helpers/wait.js';
 
 const open: ServiceRegistry[] = [];
 function make(options: ServiceRegistryOptions = {}): ServiceRegistry {
@@ -18,14 +19,6 @@ function make(options: ServiceRegistryOptions = {}): ServiceRegistry {
 afterEach(async () => {
   await Promise.all(open.splice(0).map((r) => r.close()));
 });
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<unknown> {
   try {
@@ -55,6 +48,10 @@ function flaky(inner: RegistryAdapter): RegistryAdapter & { down: boolean } {
   };
   return wrapper;
 }
+
+/** Polls every 10 ms, 3 s by default (unit tests: nothing here should take long). */
+const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 3000) =>
+  waitUntil(what, check, timeoutMs, 10);
 
 describe('ServiceRegistry', () => {
   it('registers and hands out the instance, with a normalised URL as id', async () => {
@@ -196,7 +193,7 @@ describe('ServiceRegistry', () => {
     b.on('change', (c) => changes.push(c));
     await a.register('svc', 'http://127.0.0.1:4001');
     await a.register('svc', 'http://127.0.0.1:4002');
-    await until(() => changes.length === 2);
+    await until('two changes', () => changes.length === 2);
     expect(changes.map((c) => [c.type, c.instance.url, c.reason])).toEqual([
       ['up', 'http://127.0.0.1:4001/', 'registered'],
       ['up', 'http://127.0.0.1:4002/', 'registered'],
@@ -204,7 +201,7 @@ describe('ServiceRegistry', () => {
     const seen = new Set([b.pick('svc').url, b.pick('svc').url]);
     expect(seen.size).toBe(2);
     await a.deregister('svc', 'http://127.0.0.1:4001');
-    await until(() => changes.length === 3);
+    await until('three changes', () => changes.length === 3);
     expect(changes[2]).toMatchObject({ type: 'down', reason: 'deregistered' });
     for (let i = 0; i < 10; i++) expect(b.pick('svc').url).toBe('http://127.0.0.1:4002/');
   });
@@ -220,7 +217,7 @@ describe('ServiceRegistry', () => {
     await new Promise((r) => setTimeout(r, 900));
     expect(watcher.pick('svc').url).toBe('http://127.0.0.1:4001/'); // heartbeats keep it
     await crashing.close(); // stops heartbeating, does not deregister: a crash
-    await until(() => downs.length === 1, 4000);
+    await until('the instance to go down', () => downs.length === 1, 4000);
     expect(downs[0]).toMatchObject({ reason: 'expired' });
     expect(() => watcher.pick('svc')).toThrow(expect.objectContaining({ code: 'ERR_NO_INSTANCES' }));
   });
@@ -243,12 +240,12 @@ describe('ServiceRegistry', () => {
     await a.register('svc', 'http://127.0.0.1:4001', { ttlMs: 1000 });
     const { instances } = await adapter.list('svc');
     await adapter.deregister('svc', instances[0]!.record.id, instances[0]!.record.owner); // store forgets it
-    await until(() => leases.length === 1);
+    await until('the first lease event', () => leases.length === 1);
     expect(leases[0]!.status).toBe('renewed');
     expect((await adapter.list('svc')).instances).toHaveLength(1);
     const b = make({ adapter });
     await b.register('svc', 'http://127.0.0.1:4001', { ttlMs: 1000 }); // the instance restarted elsewhere
-    await until(() => leases.length === 2);
+    await until('the second lease event', () => leases.length === 2);
     expect(leases[1]!.status).toBe('taken');
     // a no longer owns it: deregistering through a is refused, b's record is intact.
     await rejectsWith(a.deregister('svc', 'http://127.0.0.1:4001'), 'ERR_NOT_REGISTERED');
@@ -273,7 +270,7 @@ describe('ServiceRegistry', () => {
     const urls = new Set(Array.from({ length: 20 }, () => viewer.pick('svc').url));
     expect(urls.size).toBe(2);
     adapter.down = false;
-    await until(() => {
+    await until('the view to report no instances', () => {
       try {
         viewer.pick('svc');
         return false;
