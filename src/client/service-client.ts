@@ -729,29 +729,32 @@ export class ServiceClient {
   ): Promise<AxiosResponse> {
     let request = first;
     let current = response;
-    let from = joinUrl(first.baseURL ?? '', first.url ?? '');
+    let at: URL;
+    try {
+      at = new URL(joinUrl(first.baseURL ?? '', first.url ?? ''));
+    } catch {
+      return response;
+    }
     for (let n = 0; n < limit && REDIRECTS.has(current.status); n++) {
       const location = (current.headers as Record<string, unknown>).location;
       if (typeof location !== 'string' || location === '') return current;
       let next: URL;
-      let origin: string;
       try {
-        next = new URL(location, from);
-        origin = new URL(from).origin;
+        next = new URL(location, at);
       } catch {
         return current;
       }
       if (next.protocol !== 'http:' && next.protocol !== 'https:') return current;
       const headers = { ...(request.headers as Record<string, unknown> | undefined) };
       let method = String(request.method ?? 'GET').toUpperCase();
-      let data = request.data;
       const status = current.status;
-      if (status === 303 ? method !== 'HEAD' : (status === 301 || status === 302) && method === 'POST') {
+      const asGet =
+        status === 303 ? method !== 'HEAD' : (status === 301 || status === 302) && method === 'POST';
+      if (asGet) {
         method = 'GET';
-        data = undefined;
         deleteHeaders(headers, BODY_HEADERS);
       }
-      const crossOrigin = next.origin !== origin;
+      const crossOrigin = next.origin !== at.origin;
       if (crossOrigin) deleteHeaders(headers, CREDENTIAL_HEADERS);
       const nextRequest: AxiosRequestConfig = {
         ...request,
@@ -760,11 +763,10 @@ export class ServiceClient {
         method,
         headers: headers as AxiosRequestConfig['headers'],
       };
-      if (data === undefined) delete nextRequest.data;
-      else nextRequest.data = data;
+      if (asGet) delete nextRequest.data;
       if (crossOrigin) delete nextRequest.auth;
       request = nextRequest;
-      from = next.href;
+      at = next;
       // A streamed 3xx body is drained so its keep-alive socket goes back to the pool.
       const body = current.data as { resume?: () => void } | undefined;
       if (typeof body?.resume === 'function') body.resume();
