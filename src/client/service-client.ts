@@ -15,7 +15,7 @@ import { abortedError } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
 import { LruMap } from '../internal/lru.js';
 import { redactUrl } from '../internal/redact.js';
-import { sharedTimeouts } from '../internal/timeout-queue.js';
+import { TimeoutQueue } from '../internal/timeout-queue.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
 import { type Clock, type Logger, systemClock } from '../types.js';
 import { AttemptSignal } from './attempt-signal.js';
@@ -594,7 +594,7 @@ export class ServiceClient {
 
     const controller = new AttemptSignal();
     const attemptSignal = controller.asAbortSignal();
-    const timer = sharedTimeouts.add(timeoutMs, () => controller.abort(TIMEOUT));
+    const timer = ATTEMPT_TIMEOUTS.add(timeoutMs, () => controller.abort(TIMEOUT));
     const callSignal = state.signal;
     const onCallAbort = () => controller.abort(callSignal?.reason);
     callSignal?.addEventListener('abort', onCallAbort, { once: true });
@@ -609,7 +609,7 @@ export class ServiceClient {
       const pick = this.#pick(state);
       picked = pick instanceof Promise ? await pick : pick;
     } catch (err) {
-      sharedTimeouts.cancel(timer);
+      ATTEMPT_TIMEOUTS.cancel(timer);
       callSignal?.removeEventListener('abort', onCallAbort);
       releaseSlot?.();
       if (controller.reason === TIMEOUT) throw this.#timeoutError(state, byDeadline, timeoutMs, false);
@@ -684,7 +684,7 @@ export class ServiceClient {
     } catch (err) {
       ({ outcome, error } = this.#networkError(state, instance, err, attemptSignal, byDeadline, timeoutMs));
     } finally {
-      sharedTimeouts.cancel(timer);
+      ATTEMPT_TIMEOUTS.cancel(timer);
       callSignal?.removeEventListener('abort', onCallAbort);
     }
     const latencyMs = this.#clock.monotonic() - started;
@@ -873,6 +873,8 @@ export class ServiceClient {
 }
 
 const TIMEOUT = Symbol('attempt timeout');
+/** Per-attempt timeouts of every client, on one Node timer. */
+const ATTEMPT_TIMEOUTS = new TimeoutQueue();
 
 /**
  * The cause kept on a ConnectionError: message and code only. An AxiosError

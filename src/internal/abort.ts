@@ -1,5 +1,4 @@
 import { TimeoutError } from '../errors.js';
-import type { TimeoutQueue } from './timeout-queue.js';
 import { abortedError } from './timers.js';
 
 export { abortedError };
@@ -83,38 +82,23 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
 /**
  * Rejects with {@link TimeoutError} if `promise` has not settled after
  * `timeoutMs`. The timer is cleared when the promise settles and is unref'd.
- * A late rejection of `promise` is swallowed (never unhandled). With `queue`
- * (hot paths), the timeout is an entry of that {@link TimeoutQueue} instead
- * of a Node timer of its own.
+ * A late rejection of `promise` is swallowed (never unhandled).
  */
-export function withTimeout<T>(
-  promise: Promise<T>,
-  timeoutMs: number,
-  what = 'operation',
-  queue?: TimeoutQueue,
-): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what = 'operation'): Promise<T> {
   if (!Number.isFinite(timeoutMs)) return promise;
   return new Promise<T>((resolve, reject) => {
-    const fire = () => {
+    const timer = setTimeout(() => {
       promise.catch(() => {});
       reject(new TimeoutError(`${what} timed out after ${timeoutMs} ms`, { timeoutMs }));
-    };
-    let stop: () => void;
-    if (queue !== undefined) {
-      const entry = queue.add(timeoutMs, fire);
-      stop = () => queue.cancel(entry);
-    } else {
-      const timer = setTimeout(fire, timeoutMs);
-      timer.unref();
-      stop = () => clearTimeout(timer);
-    }
+    }, timeoutMs);
+    timer.unref();
     promise.then(
       (value) => {
-        stop();
+        clearTimeout(timer);
         resolve(value);
       },
       (err: unknown) => {
-        stop();
+        clearTimeout(timer);
         reject(err);
       },
     );

@@ -123,9 +123,3 @@ export class TimeoutQueue {
     entry.index = i;
   }
 }
-
-/**
- * The queue every primitive of this library shares (client attempts, lock
- * operations): one Node timer for all their timeouts.
- */
-export const sharedTimeouts = new TimeoutQueue();

@@ -10,10 +10,9 @@ import {
   LockNotAcquiredError,
   TimeoutError,
 } from '../errors.js';
-import { abortedError, withTimeout } from '../internal/abort.js';
+import { abortedError } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
-import { sharedTimeouts } from '../internal/timeout-queue.js';
-import { type TimerHandle, unrefTimeout } from '../internal/timers.js';
+import { type TimerHandle, unrefInterval, unrefTimeout } from '../internal/timers.js';
 import { durationArgument, keyArgument } from '../internal/validate.js';
 import type { Clock, Logger } from '../types.js';
 import { noopLogger, systemClock } from '../types.js';
@@ -108,6 +107,16 @@ export interface LockEvents extends Record<string, unknown> {
 
 /** The signal reason of a released lease: one shared instance, so release costs no stack capture. */
 const RELEASED = new AbortedError('lease released');
+
+interface InFlight {
+  /** The sweep tick at which the call started. */
+  readonly tick: number;
+  /** Set once the call settled (or timed out): the sweep drops it. */
+  done: boolean;
+  readonly what: string;
+  readonly source: Promise<unknown>;
+  readonly reject: (err: unknown) => void;
+}
 
 /** @internal */
 export interface LeaseState {
@@ -232,6 +241,12 @@ export class LeaseManager {
   /** Owner tokens are this random prefix plus a counter: unique, and cheaper than random bytes per call. */
   readonly #tokenPrefix = `${randomBytes(12).toString('base64url')}.`;
   #tokenSeq = 0;
+  /** Calls in flight, in start order; settled ones are dropped at the next sweep. */
+  #inFlight: InFlight[] = [];
+  #sweeper: TimerHandle | undefined;
+  /** Sweep counter: call timeouts are measured in sweeps, so no clock read per call. */
+  #tick = 0;
+  readonly #sweepMs: number;
   #closed = false;
 
   constructor(options: DistributedLockOptions, limit: number) {
@@ -242,6 +257,7 @@ export class LeaseManager {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? noopLogger;
     this.events = new TypedEmitter<LockEvents>(this.#logger);
+    this.#sweepMs = Math.max(5, Math.min(250, Math.floor(this.#options.operationTimeoutMs / 10)));
   }
 
   get adapter(): LockAdapter {
@@ -297,12 +313,54 @@ export class LeaseManager {
   }
 
   /**
-   * Bounds an adapter call by `operationTimeoutMs`, on the library's shared
-   * timeout queue (one Node timer, no timer per call). A call that times out
-   * rejects with `TimeoutError`; its late outcome is ignored.
+   * Bounds an adapter call by `operationTimeoutMs`. One shared, unref'd
+   * sweep timer (every tenth of the limit, at most 250 ms) checks the calls
+   * in flight, instead of a timer per call; it stops once nothing is in
+   * flight. A call that times out rejects with `TimeoutError`; its late
+   * outcome is ignored.
    */
   #call<T>(promise: Promise<T>, what: string): Promise<T> {
-    return withTimeout(promise, this.#options.operationTimeoutMs, `lock ${what}`, sharedTimeouts);
+    let entry: InFlight;
+    const wrapped = new Promise<T>((resolve, reject) => {
+      entry = { tick: this.#tick, done: false, what, source: promise, reject };
+      promise.then(
+        (value) => {
+          entry.done = true;
+          resolve(value);
+        },
+        (err: unknown) => {
+          entry.done = true;
+          reject(err);
+        },
+      );
+    });
+    this.#inFlight.push(entry!);
+    if (this.#sweeper === undefined) this.#sweeper = unrefInterval(() => this.#sweep(), this.#sweepMs);
+    return wrapped;
+  }
+
+  #sweep(): void {
+    this.#tick += 1;
+    // A call started during tick t has run at least (now - t - 1) full sweep periods.
+    const ticks = Math.ceil(this.#options.operationTimeoutMs / this.#sweepMs) + 1;
+    const kept: InFlight[] = [];
+    const failed: InFlight[] = [];
+    for (const entry of this.#inFlight) {
+      if (entry.done) continue;
+      if (this.#tick - entry.tick >= ticks) failed.push(entry);
+      else kept.push(entry);
+    }
+    this.#inFlight = kept;
+    if (kept.length === 0 && failed.length === 0) {
+      this.#sweeper?.cancel();
+      this.#sweeper = undefined;
+    }
+    const timeoutMs = this.#options.operationTimeoutMs;
+    for (const entry of failed) {
+      entry.done = true;
+      entry.source.catch(() => {});
+      entry.reject(new TimeoutError(`lock ${entry.what} timed out after ${timeoutMs} ms`, { timeoutMs }));
+    }
   }
 
   // ---- leases ----------------------------------------------------------
@@ -813,6 +871,8 @@ export class LeaseManager {
     }
     this.#active.clear();
     this.events.clear();
+    this.#sweeper?.cancel();
+    this.#sweeper = undefined;
     if (this.#ownsAdapter) await this.#adapter.close();
   }
 }
