@@ -159,6 +159,15 @@ const CONNECT_CODES = new Set([
   'EADDRNOTAVAIL',
 ]);
 const NEVER = new AbortController().signal;
+
+/**
+ * Environment variables that can give a request a proxy, per protocol: what
+ * axios reads (via proxy-from-env), plus npm's spellings older versions read.
+ */
+const PROXY_VARIABLES = {
+  http: ['http_proxy', 'all_proxy'].flatMap((v) => [v, v.toUpperCase(), `npm_config_${v}`]),
+  https: ['https_proxy', 'all_proxy'].flatMap((v) => [v, v.toUpperCase(), `npm_config_${v}`]),
+} as const;
 const EMPTY: ServiceRequestConfig = Object.freeze({});
 const NO_IDS: readonly string[] = [];
 /** Picks per attempt before giving up on finding an instance with a closed circuit. */
@@ -241,6 +250,12 @@ export class ServiceClient {
   readonly #breakers = new LruMap<string, CircuitBreaker>({
     maxEntries: SERVICE_CLIENT_DEFAULTS.maxInstances,
   });
+  /**
+   * Per protocol (own instance only): true when no proxy environment
+   * variable applies to it, so requests go direct without axios reading six
+   * environment variables and parsing the URL on each one to find out.
+   */
+  readonly #direct = new Map<string, boolean>();
   readonly #events: TypedEmitter<ServiceClientEvents>;
   readonly #failures = new WeakMap<object, Failure>();
   readonly #clock: Clock;
@@ -587,7 +602,8 @@ export class ServiceClient {
   }
 
   async #attempt(state: CallState, attempt: number): Promise<AxiosResponse> {
-    const remaining = state.deadlineAt - this.#clock.now();
+    // The first attempt starts where the call did (no second clock read).
+    const remaining = state.deadlineAt - (attempt === 1 ? state.startedAt : this.#clock.now());
     if (remaining <= 0) throw this.#deadlineError(state);
     const byDeadline = remaining <= state.attemptTimeoutMs;
     const timeoutMs = byDeadline ? Math.max(1, Math.floor(remaining)) : state.attemptTimeoutMs;
@@ -596,8 +612,11 @@ export class ServiceClient {
     const attemptSignal = controller.asAbortSignal();
     const timer = ATTEMPT_TIMEOUTS.add(timeoutMs, () => controller.abort(TIMEOUT));
     const callSignal = state.signal;
-    const onCallAbort = () => controller.abort(callSignal?.reason);
-    callSignal?.addEventListener('abort', onCallAbort, { once: true });
+    let onCallAbort: (() => void) | undefined;
+    if (callSignal !== undefined) {
+      onCallAbort = () => controller.abort(callSignal.reason);
+      callSignal.addEventListener('abort', onCallAbort, { once: true });
+    }
 
     let releaseSlot: (() => void) | undefined;
     let picked: Picked;
@@ -610,7 +629,7 @@ export class ServiceClient {
       picked = pick instanceof Promise ? await pick : pick;
     } catch (err) {
       ATTEMPT_TIMEOUTS.cancel(timer);
-      callSignal?.removeEventListener('abort', onCallAbort);
+      if (onCallAbort !== undefined) callSignal?.removeEventListener('abort', onCallAbort);
       releaseSlot?.();
       if (controller.reason === TIMEOUT) throw this.#timeoutError(state, byDeadline, timeoutMs, false);
       throw err;
@@ -646,7 +665,9 @@ export class ServiceClient {
         given === undefined ? { [DEADLINE_HEADER]: deadline } : { ...given, [DEADLINE_HEADER]: deadline };
       if (state.idempotencyKey !== undefined) headers['Idempotency-Key'] = state.idempotencyKey;
     }
-    const started = this.#clock.monotonic();
+    // Latency is measured only for whom reads it: the registry and `attempt` listeners.
+    const timed = source?.onAttemptEnd !== undefined || this.#events.has('attempt');
+    const started = timed ? this.#clock.monotonic() : 0;
     let outcome: AttemptOutcome;
     let status: number | undefined;
     let result: AxiosResponse | undefined;
@@ -659,8 +680,11 @@ export class ServiceClient {
           : { ...config, url: state.url, method: state.method, baseURL: instance.url, signal: controller };
       if (headers !== undefined) request.headers = headers as AxiosRequestConfig['headers'];
       if (state.data !== undefined) request.data = state.data;
-      // Our own instance never lets axios follow redirects (this client does).
-      if (this.#ownAxios && config.maxRedirects !== undefined) request.maxRedirects = 0;
+      if (this.#ownAxios) {
+        // Our own instance never lets axios follow redirects (this client does).
+        if (config.maxRedirects !== undefined) request.maxRedirects = 0;
+        if (config.proxy === undefined && this.#isDirect(instance.url)) request.proxy = false;
+      }
       // Our own instance has the agents and `validateStatus: null` as defaults.
       if (!this.#ownAxios || config.validateStatus !== undefined) request.validateStatus = null;
       if (!this.#ownAxios && this.#agents !== undefined && config.httpAgent === undefined) {
@@ -670,7 +694,9 @@ export class ServiceClient {
       let response = await this.#axios.request(request);
       if (this.#ownAxios && REDIRECTS.has(response.status)) {
         const limit = config.maxRedirects ?? this.#maxRedirects;
-        if (limit > 0) response = await this.#followRedirects(request, response, limit);
+        if (limit > 0) {
+          response = await this.#followRedirects(request, response, limit, config.proxy === undefined);
+        }
       }
       status = response.status;
       outcome = statusOutcome(status);
@@ -685,9 +711,9 @@ export class ServiceClient {
       ({ outcome, error } = this.#networkError(state, instance, err, attemptSignal, byDeadline, timeoutMs));
     } finally {
       ATTEMPT_TIMEOUTS.cancel(timer);
-      callSignal?.removeEventListener('abort', onCallAbort);
+      if (onCallAbort !== undefined) callSignal?.removeEventListener('abort', onCallAbort);
     }
-    const latencyMs = this.#clock.monotonic() - started;
+    const latencyMs = timed ? this.#clock.monotonic() - started : 0;
     releaseSlot?.();
     if (source?.onAttemptEnd !== undefined) {
       try {
@@ -700,7 +726,7 @@ export class ServiceClient {
       permit,
       outcome === 'cancelled' ? 'neutral' : isFailureOutcome(outcome) ? 'failure' : 'success',
     );
-    if (this.#events.has('attempt')) {
+    if (timed && this.#events.has('attempt')) {
       this.#events.emit('attempt', {
         service: this.service,
         instanceId: instance.id,
@@ -726,6 +752,7 @@ export class ServiceClient {
     first: AxiosRequestConfig,
     response: AxiosResponse,
     limit: number,
+    envProxy: boolean,
   ): Promise<AxiosResponse> {
     let request = first;
     let current = response;
@@ -765,6 +792,10 @@ export class ServiceClient {
       };
       if (asGet) delete nextRequest.data;
       if (crossOrigin) delete nextRequest.auth;
+      if (envProxy) {
+        if (this.#isDirect(next.protocol)) nextRequest.proxy = false;
+        else delete nextRequest.proxy;
+      }
       request = nextRequest;
       at = next;
       // A streamed 3xx body is drained so its keep-alive socket goes back to the pool.
@@ -773,6 +804,22 @@ export class ServiceClient {
       current = await this.#axios.request(request);
     }
     return current;
+  }
+
+  /**
+   * True when no proxy variable of the environment is set for the protocol
+   * of `url` (`http:` or `https:`, or a URL starting with one): read once
+   * per protocol. When one is set, axios decides per request as usual
+   * (`NO_PROXY` included).
+   */
+  #isDirect(url: string): boolean {
+    const protocol = url.startsWith('https:') ? 'https' : 'http';
+    let direct = this.#direct.get(protocol);
+    if (direct === undefined) {
+      direct = PROXY_VARIABLES[protocol].every((name) => !process.env[name]);
+      this.#direct.set(protocol, direct);
+    }
+    return direct;
   }
 
   #statusError(
