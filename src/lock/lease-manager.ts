@@ -111,8 +111,8 @@ const RELEASED = new AbortedError('lease released');
 interface InFlight {
   /** The sweep tick at which the call started. */
   readonly tick: number;
-  /** Set once the call settled (or timed out): the sweep drops it. */
-  done: boolean;
+  /** Its place in the in-flight array; -1 once it settled or timed out. */
+  index: number;
   readonly what: string;
   readonly source: Promise<unknown>;
   readonly reject: (err: unknown) => void;
@@ -242,7 +242,7 @@ export class LeaseManager {
   readonly #tokenPrefix = `${randomBytes(12).toString('base64url')}.`;
   #tokenSeq = 0;
   /** Calls in flight, in start order; settled ones are dropped at the next sweep. */
-  #inFlight: InFlight[] = [];
+  readonly #inFlight: InFlight[] = [];
   #sweeper: TimerHandle | undefined;
   /** Sweep counter: call timeouts are measured in sweeps, so no clock read per call. */
   #tick = 0;
@@ -316,48 +316,59 @@ export class LeaseManager {
    * Bounds an adapter call by `operationTimeoutMs`. One shared, unref'd
    * sweep timer (every tenth of the limit, at most 250 ms) checks the calls
    * in flight, instead of a timer per call; it stops once nothing is in
-   * flight. A call that times out rejects with `TimeoutError`; its late
-   * outcome is ignored.
+   * flight. A call leaves the in-flight array as soon as it settles (swap
+   * with the last entry), so settled calls are never retained until a
+   * sweep: at thousands of calls per second they would outlive the young
+   * generation and make garbage collection expensive. A call that times
+   * out rejects with `TimeoutError`; its late outcome is ignored.
    */
   #call<T>(promise: Promise<T>, what: string): Promise<T> {
-    let entry: InFlight;
+    const inFlight = this.#inFlight;
+    let entry!: InFlight;
     const wrapped = new Promise<T>((resolve, reject) => {
-      entry = { tick: this.#tick, done: false, what, source: promise, reject };
+      entry = { tick: this.#tick, index: inFlight.length, what, source: promise, reject };
       promise.then(
         (value) => {
-          entry.done = true;
-          resolve(value);
+          if (this.#settle(entry)) resolve(value);
         },
         (err: unknown) => {
-          entry.done = true;
-          reject(err);
+          if (this.#settle(entry)) reject(err);
         },
       );
     });
-    this.#inFlight.push(entry!);
+    inFlight.push(entry);
     if (this.#sweeper === undefined) this.#sweeper = unrefInterval(() => this.#sweep(), this.#sweepMs);
     return wrapped;
   }
 
+  /** Takes a call out of the in-flight array; false if it already left (timed out). */
+  #settle(entry: InFlight): boolean {
+    const i = entry.index;
+    if (i < 0) return false;
+    entry.index = -1;
+    const inFlight = this.#inFlight;
+    const last = inFlight.pop()!;
+    if (last !== entry) {
+      inFlight[i] = last;
+      last.index = i;
+    }
+    return true;
+  }
+
   #sweep(): void {
     this.#tick += 1;
-    // A call started during tick t has run at least (now - t - 1) full sweep periods.
-    const ticks = Math.ceil(this.#options.operationTimeoutMs / this.#sweepMs) + 1;
-    const kept: InFlight[] = [];
-    const failed: InFlight[] = [];
-    for (const entry of this.#inFlight) {
-      if (entry.done) continue;
-      if (this.#tick - entry.tick >= ticks) failed.push(entry);
-      else kept.push(entry);
-    }
-    this.#inFlight = kept;
-    if (kept.length === 0 && failed.length === 0) {
+    const inFlight = this.#inFlight;
+    if (inFlight.length === 0) {
       this.#sweeper?.cancel();
       this.#sweeper = undefined;
+      return;
     }
+    // A call started during tick t has run at least (now - t - 1) full sweep periods.
+    const ticks = Math.ceil(this.#options.operationTimeoutMs / this.#sweepMs) + 1;
+    const failed = inFlight.filter((entry) => this.#tick - entry.tick >= ticks);
     const timeoutMs = this.#options.operationTimeoutMs;
     for (const entry of failed) {
-      entry.done = true;
+      this.#settle(entry);
       entry.source.catch(() => {});
       entry.reject(new TimeoutError(`lock ${entry.what} timed out after ${timeoutMs} ms`, { timeoutMs }));
     }

@@ -266,6 +266,39 @@ describe('DistributedLock', () => {
     await slow.close();
   });
 
+  it('times out exactly the calls that hang, among calls that settle, and ignores late answers', async () => {
+    // Calls in flight leave the tracking array as they settle (swapped with
+    // the last one); the sweep must still find every hanging call.
+    const late = new Map<string, () => void>();
+    class Selective extends MemoryLockAdapter {
+      override acquire(...args: Parameters<LockAdapter['acquire']>) {
+        const [request] = args;
+        if (!request.resource.startsWith('hang')) return super.acquire(...args);
+        return new Promise<Awaited<ReturnType<LockAdapter['acquire']>>>((resolve) => {
+          late.set(request.resource, () => resolve(super.acquire(...args)));
+        });
+      }
+    }
+    const locks = new DistributedLock({ adapter: new Selective(), operationTimeoutMs: 60 });
+    const calls = ['hang-a', 'ok-1', 'hang-b', 'ok-2', 'hang-c'].map((r) =>
+      locks.tryAcquire(r).then(
+        (lease) => ({ r, lease }),
+        (error: unknown) => ({ r, error }),
+      ),
+    );
+    const results = await Promise.all(calls);
+    for (const { r, ...rest } of results) {
+      if (r.startsWith('hang')) expect(rest, r).toMatchObject({ error: { code: 'ERR_TIMEOUT' } });
+      else expect((rest as { lease: Lease }).lease.resource, r).toBe(r);
+    }
+    // The hanging calls answer late: nothing is granted, nothing is unhandled.
+    for (const answer of late.values()) answer();
+    await delay(10);
+    const again = await locks.tryAcquire('ok-3');
+    expect(again?.resource).toBe('ok-3');
+    await locks.close();
+  });
+
   it('stops waiting on abort, and the queue moves on', async () => {
     const locks = new DistributedLock({ waitMs: 20_000 });
     const held = await locks.acquire('r');
