@@ -25,9 +25,8 @@ import {
   timeout,
   wrap,
 } from 'cockatiel';
-import { CircuitBreaker } from '../src/client/circuit-breaker.js';
-import { ServiceClient } from '../src/client/service-client.js';
-import { ServiceRegistry } from '../src/registry/service-registry.js';
+// The built package, as users run it (`npm run bench` builds first).
+import { CircuitBreaker, ServiceClient, ServiceRegistry } from '../dist/index.js';
 import { FAULT_DEFAULTS, type FakeUpstream, startFakeUpstream } from '../test/helpers/fake-upstream.js';
 import type { BenchContext } from './lib.js';
 
@@ -424,6 +423,9 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
     const raw = plainAxios();
     // The same transport ServiceClient's own instance uses (no follow-redirects wrapper).
     const rawNative = plainAxios({ maxRedirects: 0 });
+    // ...and without axios' per-request proxy lookup in the environment (ServiceClient
+    // skips it when no proxy variable is set; axios reads six variables per request).
+    const rawBare = plainAxios({ maxRedirects: 0, proxy: false });
     const ours = new ServiceClient({ baseUrl: up.url });
     const ar = keepAliveAxios(up.url);
     axiosRetry(ar.http);
@@ -438,6 +440,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
       {
         'raw axios': () => raw.http.get('/item'),
         'raw axios, maxRedirects: 0 (same transport as ServiceClient)': () => rawNative.http.get('/item'),
+        'raw axios, maxRedirects: 0, proxy: false': () => rawBare.http.get('/item'),
         'scaleout ServiceClient': () => ours.get('/item'),
         'axios-retry (defaults)': () => ar.http.get('/item'),
         'cockatiel retry+breaker+timeout': () =>
@@ -447,6 +450,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
     );
     raw.agent.destroy();
     rawNative.agent.destroy();
+    rawBare.agent.destroy();
     ar.agent.destroy();
     ck.agent.destroy();
     await ours.close();

@@ -2,7 +2,8 @@
  * DistributedLock (scaleout, Redis adapter) against redlock and
  * redis-semaphore on one local redis-server started here:
  * 1. commands each library sends per uncontended acquire + release;
- * 2. uncontended acquire + release ops/s, interleaved;
+ * 2. uncontended acquire + release ops/s, interleaved; the same with a
+ *    fencing token for the peer; and the commands alone (plain ioredis);
  * 3. 100 waiters on one resource, each holding it 1 ms: total time,
  *    hand-off latency, Redis commands/s (INFO commandstats deltas, which
  *    also count calls made inside Lua scripts);
@@ -12,9 +13,10 @@ import type { Redis } from 'ioredis';
 import { Mutex } from 'redis-semaphore';
 // @ts-expect-error redlock 5's `exports` map hides its types; they are imported by path below.
 import RedlockModule from 'redlock';
+// The built package, as users run it (`npm run bench` builds first).
+import { DistributedLock } from '../dist/index.js';
+import { redisLockAdapter, redisLockScripts } from '../dist/redis.js';
 import type RedlockClass from '../node_modules/redlock/dist/index.js';
-import { redisLockAdapter } from '../src/adapters/redis/lock.js';
-import { DistributedLock } from '../src/lock/index.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
 import { type BenchContext, median } from './lib.js';
 
@@ -182,6 +184,54 @@ export default async function (ctx: BenchContext): Promise<void> {
       },
       { baseline: 'scaleout', rounds: 11, timeMs: 250 },
     );
+  }
+
+  // 2c. The floor: the commands alone, sent with plain ioredis calls (no
+  // library code around them). Ours: the acquire script (SET NX PX + INCR of
+  // the fencing counter) and the release script (compare, DEL, PUBLISH).
+  // redis-semaphore's: a bare SET NX PX and its compare-and-delete script.
+  {
+    const raw = server.client();
+    await redisLockScripts.acquireLock.load(raw);
+    await redisLockScripts.releaseLock.load(raw);
+    const peerRelease = (await raw.script(
+      'LOAD',
+      'if redis.call("get",KEYS[1]) == ARGV[1] then return redis.call("del",KEYS[1]) else return 0 end',
+    )) as string;
+    const acquireSha = redisLockScripts.acquireLock.sha;
+    const releaseSha = redisLockScripts.releaseLock.sha;
+    const commands: Record<string, () => Promise<unknown>> = {
+      'our scripts (EVALSHA acquire, EVALSHA release)': async () => {
+        await raw.evalsha(acquireSha, 2, 'floor:{a}', 'floor:{a}:fence', 't', '10000', '86400000');
+        await raw.evalsha(releaseSha, 1, 'floor:{a}', 't', 'floor:{a}:released');
+      },
+      "redis-semaphore's (SET NX PX, EVALSHA release)": async () => {
+        await raw.set('floor:b', 't', 'PX', 10_000, 'NX');
+        await raw.evalsha(peerRelease, 1, 'floor:b', 't');
+      },
+    };
+    const names = Object.keys(commands);
+    const rates = new Map<string, number[]>(names.map((n) => [n, []]));
+    const rounds = ctx.quick ? 6 : 40;
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(k + round) % names.length]!;
+        const run = commands[name]!;
+        const t0 = performance.now();
+        for (let i = 0; i < 100; i++) await run();
+        rates.get(name)!.push(100 / ((performance.now() - t0) / 1000));
+      }
+    }
+    const base = median(rates.get(names[0]!)!);
+    ctx.note(
+      `the commands alone, plain ioredis calls, no library code: ${rounds} rotated batches of 100`,
+      names.map((n) => ({
+        commands: n,
+        'median cycles/s': Math.round(median(rates.get(n)!)),
+        'ours / these': Number((base / median(rates.get(n)!)).toFixed(2)),
+      })),
+    );
+    raw.disconnect();
   }
 
   // 3. 100 waiters on one resource, each holding it 1 ms.

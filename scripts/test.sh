@@ -57,10 +57,10 @@ fi
 # --- checks ----------------------------------------------------------------
 step "lint + format (biome)"
 npx biome ci .
-step "typecheck (tsc)"
-npx tsc -p tsconfig.json --noEmit
 step "build (tsup)"
 npx tsup --silent
+step "typecheck (tsc; the benches type-check against the built package)"
+npx tsc -p tsconfig.json --noEmit
 step "exports map vs build entries"
 node --import tsx scripts/check-exports.mts --built
 step "packaging (publint, attw, npm pack + require/import)"
