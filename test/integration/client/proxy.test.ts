@@ -37,12 +37,12 @@ beforeAll(async () => {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ via: 'direct', url: req.url }));
+    res.end(JSON.stringify({ via: 'direct', url: req.url, deadline: req.headers['x-request-deadline-ms'] }));
   });
   proxy = createServer((req, res) => {
     proxied.push(req.url ?? '');
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ via: 'proxy', url: req.url }));
+    res.end(JSON.stringify({ via: 'proxy', url: req.url, deadline: req.headers['x-request-deadline-ms'] }));
   });
   proxy.on('connect', (req, socket) => {
     connects.push(req.url ?? '');
@@ -74,19 +74,24 @@ afterEach(() => {
   }
 });
 
-type Answer = { via: string; url: string };
+type Answer = { via: string; url: string; deadline?: string };
 
 describe('ServiceClient and proxies from the environment', () => {
   it('sends through HTTP_PROXY, on every call', async () => {
     process.env.HTTP_PROXY = proxyUrl;
-    const client = new ServiceClient({ baseUrl: `http://127.0.0.1:${upstreamPort}` });
+    const client = new ServiceClient(
+      { baseUrl: `http://127.0.0.1:${upstreamPort}` },
+      { attemptTimeoutMs: 700 },
+    );
     for (let i = 0; i < 3; i++) {
-      expect(await client.get<Answer>(`/item/${i}`)).toEqual({
+      expect(await client.get<Answer>(`/item/${i}`)).toMatchObject({
         via: 'proxy',
         url: `http://127.0.0.1:${upstreamPort}/item/${i}`,
       });
     }
     expect(proxied).toHaveLength(3);
+    // The deadline header travels through the proxy too.
+    expect((await client.get<Answer>('/item')).deadline).toBe('700');
     await client.close();
   });
 
@@ -94,9 +99,14 @@ describe('ServiceClient and proxies from the environment', () => {
     process.env.HTTP_PROXY = proxyUrl;
     process.env.NO_PROXY = 'example.test,127.0.0.1';
     const client = new ServiceClient({ baseUrl: `http://127.0.0.1:${upstreamPort}` });
-    expect(await client.get<Answer>('/item')).toEqual({ via: 'direct', url: '/item' });
-    expect(await client.get<Answer>('/item')).toEqual({ via: 'direct', url: '/item' });
+    expect(await client.get<Answer>('/item')).toMatchObject({ via: 'direct', url: '/item' });
+    expect(await client.get<Answer>('/item')).toMatchObject({ via: 'direct', url: '/item' });
     expect(proxied).toEqual([]);
+    // Direct, the full-attempt deadline header is still sent; a call cut short sends its own.
+    expect((await client.get<Answer>('/item')).deadline).toMatch(/^\d+$/);
+    expect(Number((await client.get<Answer>('/item', { deadlineMs: 300 })).deadline)).toBeLessThanOrEqual(
+      300,
+    );
     await client.close();
   });
 
@@ -116,19 +126,19 @@ describe('ServiceClient and proxies from the environment', () => {
 
   it('lets a proxy in the call config win over the environment', async () => {
     const client = new ServiceClient({ baseUrl: `http://127.0.0.1:${upstreamPort}` });
-    expect(await client.get<Answer>('/item')).toEqual({ via: 'direct', url: '/item' });
+    expect(await client.get<Answer>('/item')).toMatchObject({ via: 'direct', url: '/item' });
     const port = Number(new URL(proxyUrl).port);
     expect(
       await client.get<Answer>('/item', { proxy: { protocol: 'http', host: '127.0.0.1', port } }),
-    ).toEqual({ via: 'proxy', url: `http://127.0.0.1:${upstreamPort}/item` });
+    ).toMatchObject({ via: 'proxy', url: `http://127.0.0.1:${upstreamPort}/item` });
     await client.close();
   });
 
   it('checks the environment once per protocol (documented)', async () => {
     const client = new ServiceClient({ baseUrl: `http://127.0.0.1:${upstreamPort}` });
-    expect(await client.get<Answer>('/item')).toEqual({ via: 'direct', url: '/item' });
+    expect(await client.get<Answer>('/item')).toMatchObject({ via: 'direct', url: '/item' });
     process.env.HTTP_PROXY = proxyUrl;
-    expect(await client.get<Answer>('/item')).toEqual({ via: 'direct', url: '/item' });
+    expect(await client.get<Answer>('/item')).toMatchObject({ via: 'direct', url: '/item' });
     // A new client reads it again.
     const fresh = new ServiceClient({ baseUrl: `http://127.0.0.1:${upstreamPort}` });
     expect((await fresh.get<Answer>('/item')).via).toBe('proxy');
