@@ -60,18 +60,40 @@ const transient = (err: unknown): boolean => {
   return status === undefined || status === 429 || status === 408 || (status >= 502 && status <= 504);
 };
 
+/** A contender calling ServiceClient `c`; closing it also destroys `agent`. */
+function serviceContender(c: ServiceClient, agent: Agent): Contender {
+  return {
+    get: (p, signal) => c.get(p, { signal }),
+    post: (p, body, signal) => c.post(p, body, { signal }),
+    close: async () => {
+      await c.close();
+      agent.destroy();
+    },
+  };
+}
+
+/** A contender calling axios `http` directly, or through a cockatiel policy per method. */
+function axiosContender(
+  http: AxiosInstance,
+  agent: Agent,
+  policies?: { get: IPolicy; post: IPolicy },
+): Contender {
+  const run = (
+    policy: IPolicy | undefined,
+    send: (s: AbortSignal) => Promise<unknown>,
+    signal: AbortSignal,
+  ) => (policy === undefined ? send(signal) : policy.execute(({ signal: s }) => send(s), signal));
+  return {
+    get: (p, signal) => run(policies?.get, (s) => http.get(p, { signal: s }), signal),
+    post: (p, body, signal) => run(policies?.post, (s) => http.post(p, body, { signal: s }), signal),
+    close: async () => agent.destroy(),
+  };
+}
+
 const contenders: Record<string, Factory> = {
   'scaleout (defaults)': (url) => {
     const { http, agent } = keepAliveAxios(url);
-    const c = new ServiceClient({ baseUrl: url }, { axios: http });
-    return {
-      get: (p, signal) => c.get(p, { signal }),
-      post: (p, body, signal) => c.post(p, body, { signal }),
-      close: async () => {
-        await c.close();
-        agent.destroy();
-      },
-    };
+    return serviceContender(new ServiceClient({ baseUrl: url }, { axios: http }), agent);
   },
   'scaleout (tuned)': (url) => {
     const { http, agent } = keepAliveAxios(url);
@@ -85,23 +107,12 @@ const contenders: Record<string, Factory> = {
         breaker: { openMs: 1_000 },
       },
     );
-    return {
-      get: (p, signal) => c.get(p, { signal }),
-      post: (p, body, signal) => c.post(p, body, { signal }),
-      close: async () => {
-        await c.close();
-        agent.destroy();
-      },
-    };
+    return serviceContender(c, agent);
   },
   'axios-retry (defaults)': (url) => {
     const { http, agent } = keepAliveAxios(url);
     axiosRetry(http);
-    return {
-      get: (p, signal) => http.get(p, { signal }),
-      post: (p, body, signal) => http.post(p, body, { signal }),
-      close: async () => agent.destroy(),
-    };
+    return axiosContender(http, agent);
   },
   'axios-retry (tuned)': (url) => {
     const { http, agent } = keepAliveAxios(url, TUNED.attemptTimeoutMs);
@@ -111,20 +122,12 @@ const contenders: Record<string, Factory> = {
       retryCondition: (e) => isIdempotentRequestError(e) || e.response?.status === 429,
       shouldResetTimeout: true,
     });
-    return {
-      get: (p, signal) => http.get(p, { signal }),
-      post: (p, body, signal) => http.post(p, body, { signal }),
-      close: async () => agent.destroy(),
-    };
+    return axiosContender(http, agent);
   },
   'cockatiel (defaults)': (url) => {
     const { http, agent } = keepAliveAxios(url);
     const policy = retry(handleAll, { maxAttempts: 3 });
-    return {
-      get: (p, signal) => policy.execute(({ signal: s }) => http.get(p, { signal: s }), signal),
-      post: (p, body, signal) => policy.execute(({ signal: s }) => http.post(p, body, { signal: s }), signal),
-      close: async () => agent.destroy(),
-    };
+    return axiosContender(http, agent, { get: policy, post: policy });
   },
   'cockatiel (tuned)': (url) => {
     const { http, agent } = keepAliveAxios(url);
@@ -142,12 +145,7 @@ const contenders: Record<string, Factory> = {
       attempt,
     );
     const forPost: IPolicy = wrap(breaker, attempt); // a POST is not safe to retry
-    return {
-      get: (p, signal) => forGet.execute(({ signal: s }) => http.get(p, { signal: s }), signal),
-      post: (p, body, signal) =>
-        forPost.execute(({ signal: s }) => http.post(p, body, { signal: s }), signal),
-      close: async () => agent.destroy(),
-    };
+    return axiosContender(http, agent, { get: forGet, post: forPost });
   },
 };
 
