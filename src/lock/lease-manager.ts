@@ -241,7 +241,7 @@ export class LeaseManager {
   /** Owner tokens are this random prefix plus a counter: unique, and cheaper than random bytes per call. */
   readonly #tokenPrefix = `${randomBytes(12).toString('base64url')}.`;
   #tokenSeq = 0;
-  /** Calls in flight, in start order; settled ones are dropped at the next sweep. */
+  /** Calls in flight, unordered: a call is swapped out as soon as it settles. */
   readonly #inFlight: InFlight[] = [];
   #sweeper: TimerHandle | undefined;
   /** Sweep counter: call timeouts are measured in sweeps, so no clock read per call. */
