@@ -146,14 +146,19 @@ export default async function (ctx: BenchContext): Promise<void> {
     // Finer interleaving (batches of 100 ops, rotated) resists a noisy machine better.
     const names = ['scaleout', 'redlock', 'redis-semaphore'] as const;
     const rates = new Map<string, number[]>(names.map((n) => [n, []]));
+    // This process's CPU per cycle (user + system): the client side of the cost.
+    const cpu = new Map<string, number[]>(names.map((n) => [n, []]));
     const rounds = ctx.quick ? 6 : 40;
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < names.length; k++) {
         const name = names[(k + round) % names.length]!;
         const run = task(acquirers[name]!, `b${name}`, distinct);
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         for (let i = 0; i < 100; i++) await run();
         rates.get(name)!.push(100 / ((performance.now() - t0) / 1000));
+        const used = process.cpuUsage(c0);
+        cpu.get(name)!.push((used.user + used.system) / 100);
       }
     }
     const base = median(rates.get('scaleout')!);
@@ -163,6 +168,7 @@ export default async function (ctx: BenchContext): Promise<void> {
         library: n,
         'median ops/s': Math.round(median(rates.get(n)!)),
         'scaleout / library': Number((base / median(rates.get(n)!)).toFixed(2)),
+        'client CPU µs per cycle': Number(median(cpu.get(n)!).toFixed(1)),
       })),
     );
   }
