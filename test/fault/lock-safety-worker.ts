@@ -4,12 +4,27 @@
  * IPC) under a DistributedLock on real Redis. Some workers freeze the whole
  * process (Atomics.wait, like a long GC pause) for longer than the TTL
  * between their read and their write, then write without yielding, so the
- * lease signal cannot save them: only fencing tokens can.
+ * lease signal cannot save them: only fencing tokens can. Runs on the
+ * worker harness (test/helpers/workers.ts): storage calls are messages.
  */
 import { Redis } from 'ioredis';
 import { redisLockAdapter } from '../../src/adapters/redis/lock.js';
 import { isScaleoutError } from '../../src/errors.js';
 import { DistributedLock } from '../../src/lock/index.js';
+import { type WorkerChannel, workerChannel, workerMain } from '../helpers/worker-main.js';
+
+/** A storage call to the parent. */
+export type StorageRequest = { id: number; op: 'read' | 'write'; token: number; value?: number };
+/** The parent's answer to the call with the same id. */
+export type StorageReply = { id: number; ok: boolean; value?: number };
+/** What each process returns. */
+export interface WorkerStats {
+  committed: number;
+  staleRejected: number;
+  skippedBySignal: number;
+  pauses: number;
+  errors: Record<string, number>;
+}
 
 const url = process.env.REDIS_URL!;
 const prefix = process.env.LOCK_PREFIX!;
@@ -18,28 +33,21 @@ const runMs = Number(process.env.RUN_MS ?? 4000);
 const ttlMs = Number(process.env.TTL_MS ?? 150);
 const pauseChance = Number(process.env.PAUSE_CHANCE ?? 0.1);
 
-type Reply = { id: number; ok: boolean; value?: number };
+const channel: WorkerChannel<StorageReply, StorageRequest> = workerChannel();
 let nextId = 0;
-const pending = new Map<number, (reply: Reply) => void>();
-process.on('message', (reply: Reply) => {
-  pending.get(reply.id)?.(reply);
-  pending.delete(reply.id);
-});
-function storage(op: 'read' | 'write', token: number, value?: number): Promise<Reply> {
+function storage(op: 'read' | 'write', token: number, value?: number): Promise<StorageReply> {
   const id = nextId++;
-  return new Promise((resolve) => {
-    pending.set(id, resolve);
-    process.send!({ id, op, token, value });
-  });
+  channel.send({ id, op, token, value });
+  return channel.receive((reply) => reply.id === id);
 }
 
 const freeze = new Int32Array(new SharedArrayBuffer(4));
-const stats = {
+const stats: WorkerStats = {
   committed: 0,
   staleRejected: 0,
   skippedBySignal: 0,
   pauses: 0,
-  errors: {} as Record<string, number>,
+  errors: {},
 };
 
 const client = new Redis(url, { maxRetriesPerRequest: 2, retryStrategy: () => 50 });
@@ -83,7 +91,9 @@ async function worker(): Promise<void> {
   }
 }
 
-await Promise.all(Array.from({ length: workers }, () => worker()));
-await locks.close();
-client.disconnect();
-process.send!({ done: true, stats }, () => process.exit(0));
+workerMain<WorkerStats, StorageReply, StorageRequest>(async () => {
+  await Promise.all(Array.from({ length: workers }, () => worker()));
+  await locks.close();
+  client.disconnect();
+  return stats;
+});

@@ -1,8 +1,9 @@
-import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniquePrefix } from '../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { startWorkers } from '../helpers/workers.js';
+import type { StorageReply, StorageRequest, WorkerStats } from './lock-safety-worker.js';
 
 /**
  * Fake storage that enforces fencing: every read and write carries the
@@ -36,14 +37,6 @@ class FencedCounter {
   }
 }
 
-interface WorkerStats {
-  committed: number;
-  staleRejected: number;
-  skippedBySignal: number;
-  pauses: number;
-  errors: Record<string, number>;
-}
-
 describe.each([
   { persist: true, what: 'AOF keeps locks and counters' },
   { persist: false, what: 'no persistence: locks are lost, counters re-seed from the server clock' },
@@ -63,58 +56,42 @@ describe.each([
       const prefix = uniquePrefix('safety');
       const worker = fileURLToPath(new URL('./lock-safety-worker.ts', import.meta.url));
       const processes = 3;
-      const children: ChildProcess[] = [];
-      const finished: Array<Promise<WorkerStats>> = [];
+      const workers = await startWorkers<WorkerStats, StorageRequest, StorageReply>(worker, processes, {
+        env: {
+          REDIS_URL: server.url,
+          LOCK_PREFIX: prefix,
+          WORKERS: '4',
+          RUN_MS: '3500',
+          TTL_MS: '150',
+          PAUSE_CHANCE: '0.1',
+        },
+      });
+      // Serve each process's storage calls until it exits (then next() rejects and the loop ends).
       for (let p = 0; p < processes; p++) {
-        const child = fork(worker, [], {
-          execArgv: ['--import', 'tsx'],
-          env: {
-            ...process.env,
-            REDIS_URL: server.url,
-            LOCK_PREFIX: prefix,
-            WORKERS: '4',
-            RUN_MS: '3500',
-            TTL_MS: '150',
-            PAUSE_CHANCE: '0.1',
-          },
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        });
-        children.push(child);
-        finished.push(
-          new Promise<WorkerStats>((resolve, reject) => {
-            child.on(
-              'message',
-              (msg: {
-                id: number;
-                op: 'read' | 'write';
-                token: number;
-                value?: number;
-                done?: boolean;
-                stats?: WorkerStats;
-              }) => {
-                if (msg.done) {
-                  resolve(msg.stats!);
-                  return;
-                }
-                const reply =
-                  msg.op === 'read' ? storage.read(msg.token) : storage.write(msg.token, msg.value!);
-                child.send({ id: msg.id, ...reply });
-              },
-            );
-            child.once('exit', (code) => {
-              if (code !== 0) reject(new Error(`worker exited with ${code}`));
-            });
-          }),
-        );
+        void (async () => {
+          for (;;) {
+            const call = await workers.next(p, undefined, 60_000).catch(() => undefined);
+            if (call === undefined || !workers.processes[p]!.connected) return;
+            const reply =
+              call.op === 'read' ? storage.read(call.token) : storage.write(call.token, call.value!);
+            workers.send(p, { id: call.id, ...reply });
+          }
+        })();
       }
-      // Crash (SIGKILL) and restart Redis mid-run.
-      // (once the workers are busy)
-      for (let i = 0; i < 300 && storage.acceptedWrites < 15; i++)
-        await new Promise((r) => setTimeout(r, 50));
-      const tokenBeforeRestart = storage.highest;
-      await server.restart();
-      const stats = await Promise.all(finished);
-      for (const c of children) if (c.exitCode === null) c.kill();
+      let stats: WorkerStats[];
+      let tokenBeforeRestart: number;
+      try {
+        workers.go();
+        // Crash (SIGKILL) and restart Redis mid-run.
+        // (once the workers are busy)
+        for (let i = 0; i < 300 && storage.acceptedWrites < 15; i++)
+          await new Promise((r) => setTimeout(r, 50));
+        tokenBeforeRestart = storage.highest;
+        await server.restart();
+        stats = await workers.results();
+      } finally {
+        workers.kill();
+      }
 
       const committed = stats.reduce((n, s) => n + s.committed, 0);
       const pauses = stats.reduce((n, s) => n + s.pauses, 0);

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amqpQueueAdapter } from '../../src/amqp.js';
 import { MessageQueue } from '../../src/index.js';
@@ -6,50 +6,23 @@ import { redisStreamsQueueAdapter } from '../../src/redis.js';
 import { uniquePrefix } from '../helpers/keys.js';
 import { amqpUrl, connectAmqp, uniqueName } from '../helpers/rabbitmq.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { startWorker } from '../helpers/workers.js';
+import type { Got } from './fixtures/stuck-consumer.js';
 
-function startStuckConsumer(args: string[]): { child: ChildProcess; got: Promise<string> } {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/fault/fixtures/stuck-consumer.ts', ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (d) => {
-    err += d;
-  });
-  const got = new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (d) => {
-      out += d;
-      const m = /got (\S+) /.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`consumer exited (${code}) before a message: ${err}`)));
-  });
-  got.catch(() => {});
-  return { child, got };
-}
-
-async function killHard(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await gone;
-}
+const stuckConsumer = fileURLToPath(new URL('./fixtures/stuck-consumer.ts', import.meta.url));
 
 async function redeliveredAfterKill(
   queue: MessageQueue,
   topic: string,
-  consumerArgs: string[],
+  consumerEnv: { BACKEND: 'amqp' | 'redis'; QUEUE_URL: string; PREFIX: string; TOPIC: string },
 ): Promise<{ id: string; redelivered: { id: string; n: number } }> {
   const id = await queue.publish(topic, { orderId: 'killed-mid-message' });
-  const { child, got } = startStuckConsumer(consumerArgs);
+  const consumer = await startWorker<never, Got>(stuckConsumer, { env: consumerEnv });
   try {
-    expect(await got).toBe(id);
+    consumer.go();
+    expect((await consumer.next()).id).toBe(id);
   } finally {
-    await killHard(child);
+    await consumer.stop('SIGKILL');
   }
   const seen: Array<{ id: string; n: number }> = [];
   await queue.consume(topic, (_m, ctx) => void seen.push({ id: ctx.id, n: ctx.deliveryCount }));
@@ -67,12 +40,12 @@ describe('a consumer process killed mid-message', () => {
     fixture.track(`${prefix}${topic}`);
     fixture.track(`${prefix}${topic}.dead`);
     try {
-      const { id, redelivered } = await redeliveredAfterKill(queue, topic, [
-        'amqp',
-        amqpUrl(),
-        prefix,
-        topic,
-      ]);
+      const { id, redelivered } = await redeliveredAfterKill(queue, topic, {
+        BACKEND: 'amqp',
+        QUEUE_URL: amqpUrl(),
+        PREFIX: prefix,
+        TOPIC: topic,
+      });
       expect(redelivered.id).toBe(id);
       expect(redelivered.n).toBe(2);
     } finally {
@@ -102,12 +75,12 @@ describe('a consumer process killed mid-message', () => {
         }),
       });
       try {
-        const { id, redelivered } = await redeliveredAfterKill(queue, topic, [
-          'redis',
-          server.url,
-          prefix,
-          topic,
-        ]);
+        const { id, redelivered } = await redeliveredAfterKill(queue, topic, {
+          BACKEND: 'redis',
+          QUEUE_URL: server.url,
+          PREFIX: prefix,
+          TOPIC: topic,
+        });
         expect(redelivered.id).toBe(id);
         expect(redelivered.n).toBe(2);
       } finally {
