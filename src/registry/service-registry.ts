@@ -973,7 +973,7 @@ export class ServiceRegistry {
         const buffered = view.buffer;
         view.buffer = undefined;
         view.offset = this.#clock.now() - result.now;
-        this.#replace(view, result.instances);
+        this.#replace(view, result.instances, buffered);
         for (const change of buffered) this.#apply(view, change, view.offset);
         view.loaded = true;
         view.failing = false;
@@ -1005,14 +1005,30 @@ export class ServiceRegistry {
     view.timer = unrefTimeout(() => void this.#refresh(view), Math.max(10, delay));
   }
 
-  #replace(view: ServiceView, leases: RegistryLease[]): void {
+  /**
+   * Makes the view the listed leases. An instance missing from the list is
+   * gone; why is told by the announcement that came in during the list
+   * (buffered), else by its last known lease: not yet run out means it was
+   * deregistered (its announcement is still on the way), run out means it
+   * expired.
+   */
+  #replace(view: ServiceView, leases: RegistryLease[], buffered: readonly RegistryChange[] = []): void {
     const seen = new Set<string>();
     for (const lease of leases) {
       seen.add(lease.record.id);
       this.#upsert(view, lease, view.offset);
     }
+    const now = this.#clock.now();
     for (const [id, state] of view.states) {
-      if (!seen.has(id)) this.#remove(view, id, state, 'expired');
+      if (seen.has(id)) continue;
+      const announced = buffered.find((c) => c.type === 'down' && c.id === id);
+      const reason =
+        announced?.type === 'down'
+          ? announced.reason
+          : state.expiresAt - now > EXPIRY_SLACK_MS
+            ? 'deregistered'
+            : 'expired';
+      this.#remove(view, id, state, reason);
     }
   }
 

@@ -222,6 +222,37 @@ describe('ServiceRegistry', () => {
     expect(() => watcher.pick('svc')).toThrow(expect.objectContaining({ code: 'ERR_NO_INSTANCES' }));
   });
 
+  it('names why an instance left even when its announcement is lost: a resync before its lease ran out means deregistered', async () => {
+    // The watcher's adapter drops every 'down' announcement: only resyncs tell it.
+    const adapter = memoryRegistryAdapter();
+    const deaf: RegistryAdapter = {
+      register: (...args) => adapter.register(...args),
+      heartbeat: (...args) => adapter.heartbeat(...args),
+      deregister: (...args) => adapter.deregister(...args),
+      list: (...args) => adapter.list(...args),
+      subscribe: (service, listener) =>
+        adapter.subscribe(service, (change) => {
+          if (change.type !== 'down') listener(change);
+        }),
+      close: async () => {},
+    };
+    const a = make({ adapter, deregisterOnClose: false });
+    await a.register('svc', 'http://127.0.0.1:4001', { ttlMs: 60_000 });
+    await a.register('svc', 'http://127.0.0.1:4002', { ttlMs: 600 });
+    const watcher = make({ adapter: deaf, resyncIntervalMs: 100 });
+    await watcher.watch('svc');
+    const downs: ServiceRegistryEvents['change'][] = [];
+    watcher.on('change', (c) => c.type === 'down' && downs.push(c));
+    // Deregistered 59 s before its lease would end.
+    await a.deregister('svc', 'http://127.0.0.1:4001');
+    await until('the resync to drop it', () => downs.length === 1, 4000);
+    expect(downs[0]).toMatchObject({ reason: 'deregistered', instance: { url: 'http://127.0.0.1:4001/' } });
+    // Left to run out: expired.
+    await a.close();
+    await until('the lease to run out', () => downs.length === 2, 4000);
+    expect(downs[1]).toMatchObject({ reason: 'expired', instance: { url: 'http://127.0.0.1:4002/' } });
+  });
+
   it('deregisters its instances on close, at once', async () => {
     const adapter = memoryRegistryAdapter();
     const a = make({ adapter });
