@@ -1,6 +1,6 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { Redis as RedisClass } from 'ioredis';
-import { InvalidOptionsError } from '../../errors.js';
+import { ConnectionError, InvalidOptionsError, isScaleoutError } from '../../errors.js';
 import { redactUrl } from '../../internal/redact.js';
 
 /**
@@ -45,6 +45,17 @@ function isClient(value: unknown): value is RedisClient {
  */
 export function isCluster(client: RedisClient): client is Cluster {
   return (client as { isCluster?: unknown }).isCluster === true;
+}
+
+/**
+ * @internal A failure met by a Redis adapter, as callers see it: scaleout
+ * errors pass through; anything else (connection lost, command timeout, a
+ * Redis error reply) becomes `ConnectionError` "`<what>` failed", with the
+ * driver's error as `cause`.
+ */
+export function redisFailure(what: string, err: unknown): unknown {
+  if (isScaleoutError(err)) return err;
+  return new ConnectionError(`${what} failed`, { cause: err });
 }
 
 /**

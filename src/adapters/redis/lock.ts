@@ -7,10 +7,10 @@ import type {
   LockOwnerRequest,
   LockReleaseSubscription,
 } from '../../contracts/lock.js';
-import { ClosedError, ConnectionError, isScaleoutError } from '../../errors.js';
+import { ClosedError } from '../../errors.js';
 import { durationOption } from '../../internal/validate.js';
 import type { RedisClient, RedisConnection } from './connection.js';
-import { RedisConnectionHandle } from './connection.js';
+import { RedisConnectionHandle, redisFailure } from './connection.js';
 import { taggedKey, validatePrefix } from './keys.js';
 import { defineRedisScript } from './scripts.js';
 
@@ -173,11 +173,6 @@ export const REDIS_LOCK_ADAPTER_DEFAULTS = Object.freeze({
   fenceTtlMs: 86_400_000,
 });
 
-function toConnectionError(op: string, err: unknown): unknown {
-  if (isScaleoutError(err)) return err;
-  return new ConnectionError(`redis lock ${op} failed`, { cause: err });
-}
-
 /**
  * Locks and semaphores on one Redis server (standalone, Sentinel-managed or
  * Cluster). Each operation is one Lua script called by SHA:
@@ -264,7 +259,7 @@ export class RedisLockAdapter implements LockAdapter {
               [request.token, request.ttlMs, request.limit, this.#fenceTtlMs],
             );
     } catch (err) {
-      throw toConnectionError('acquire', err);
+      throw redisFailure('redis lock acquire', err);
     }
     const [ok, value] = reply as [number, number];
     if (ok === 1) return { acquired: true, fencingToken: Number(value), validityMs: request.ttlMs };
@@ -279,7 +274,7 @@ export class RedisLockAdapter implements LockAdapter {
       const script = request.limit === 1 ? releaseLock : releaseSemaphore;
       return (await script.run(this.#handle.client, [keys.hold], [request.token, keys.channel])) === 1;
     } catch (err) {
-      throw toConnectionError('release', err);
+      throw redisFailure('redis lock release', err);
     }
   }
 
@@ -291,7 +286,7 @@ export class RedisLockAdapter implements LockAdapter {
       const ok = await script.run(this.#handle.client, [keys.hold], [request.token, request.ttlMs]);
       return ok === 1 ? { extended: true, validityMs: request.ttlMs } : { extended: false };
     } catch (err) {
-      throw toConnectionError('extend', err);
+      throw redisFailure('redis lock extend', err);
     }
   }
 

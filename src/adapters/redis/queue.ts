@@ -9,13 +9,13 @@ import type {
   QueueSubscription,
 } from '../../contracts/queue.js';
 import { QUEUE_HEADERS } from '../../contracts/queue.js';
-import { ClosedError, ConnectionError, InvalidOptionsError, isScaleoutError } from '../../errors.js';
+import { ClosedError, InvalidOptionsError } from '../../errors.js';
 import { raceAbort, throwIfAborted } from '../../internal/abort.js';
 import { fullJitterBackoff } from '../../internal/backoff.js';
 import { sleep } from '../../internal/timers.js';
 import { durationOption } from '../../internal/validate.js';
 import type { Logger } from '../../types.js';
-import { type RedisClient, type RedisConnection, RedisConnectionHandle } from './connection.js';
+import { type RedisClient, type RedisConnection, RedisConnectionHandle, redisFailure } from './connection.js';
 import { validatePrefix } from './keys.js';
 
 /**
@@ -110,12 +110,6 @@ function commandTimeoutOf(client: RedisClient): number | undefined {
   ).options;
   const timeout = options?.commandTimeout ?? options?.redisOptions?.commandTimeout;
   return typeof timeout === 'number' && timeout > 0 ? timeout : undefined;
-}
-
-/** A failure of Redis itself (connection lost, command timeout) as a typed error, the driver's error as `cause`. */
-function backendError(operation: string, err: unknown): unknown {
-  if (isScaleoutError(err)) return err;
-  return new ConnectionError(`Redis Streams ${operation} failed`, { cause: err });
 }
 
 /**
@@ -246,7 +240,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
         await this.#ensureGroup(key, 'default', '0');
         await this.#append(key, this.#fields(message));
       } catch (err) {
-        throw backendError('publish', err);
+        throw redisFailure('Redis Streams publish', err);
       }
     })();
     await raceAbort(stored, signal);
@@ -266,7 +260,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
         await this.#ensureGroup(this.#key(options.deadLetterTopic), 'default', '0');
       }
     } catch (err) {
-      throw backendError('consume', err);
+      throw redisFailure('Redis Streams consume', err);
     }
     const reader = this.#handle.duplicate();
     reader.on('error', () => {});
@@ -444,7 +438,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       try {
         await run();
       } catch (err) {
-        throw backendError(operation, err);
+        throw redisFailure(`Redis Streams ${operation}`, err);
       } finally {
         release();
       }
