@@ -6,7 +6,8 @@
  * An adapter must be safe to share between several caches, and must deliver
  * messages published on a channel to every subscriber of that channel, in
  * this process and (for a networked back end) in every other process using
- * the same back end and prefix.
+ * the same back end and prefix. Messages one adapter publishes on a channel
+ * arrive in the order it published them.
  *
  * @module
  */
@@ -128,7 +129,7 @@ export interface CacheAdapter {
   increment(key: string, options: CacheAdapterIncrementOptions): Promise<number>;
   /** Removes every key (or every key starting with `prefix`); returns how many. */
   clear(options?: CacheAdapterClearOptions): Promise<number>;
-  /** Publishes `message` to every subscriber of `channel`. */
+  /** Publishes `message` to every subscriber of `channel`, after this adapter's earlier messages on it. */
   publish(channel: string, message: string): Promise<void>;
   /** Subscribes to `channel`; resolves once live, with a function that unsubscribes. */
   subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<() => Promise<void>>;

@@ -181,6 +181,13 @@ export function cacheAdapterConformance<T extends CacheAdapter>(options: Conform
       await eventually(() => a.length === 2 && b.length === 2);
       assert.deepEqual(a, ['one', 'two ✓']);
       assert.deepEqual(b, ['one', 'two ✓']);
+      // Messages from one publisher arrive in the order they were published,
+      // also when sent without waiting for each other.
+      const burst = Array.from({ length: 30 }, (_, i) => `burst ${i}`);
+      await Promise.all(burst.map((m) => adapter.publish('events', m)));
+      await eventually(() => a.length === 32 && b.length === 32);
+      assert.deepEqual(a.splice(2), burst);
+      assert.deepEqual(b.splice(2), burst);
       await offA();
       await adapter.publish('events', 'three');
       await eventually(() => b.length === 3);

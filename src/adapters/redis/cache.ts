@@ -59,6 +59,16 @@ if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return v`,
 });
 
+// A Cluster sends a key-less PUBLISH to any master, and two masters relay to a
+// subscriber over different bus links, so messages could overtake each other.
+// Routed by the channel's slot, every message of a channel leaves one master,
+// in order. The channel only routes; the script touches no key.
+const publishOnChannelSlot = defineRedisScript({
+  name: 'cache-publish',
+  keys: 1,
+  lua: `return redis.call('PUBLISH', KEYS[1], ARGV[1])`,
+});
+
 /**
  * The Redis {@link CacheAdapter}, on ioredis. Every operation touches one
  * key per command or script, so it runs unchanged on Redis Cluster; many-key
@@ -222,7 +232,9 @@ export class RedisCacheAdapter implements CacheAdapter {
 
   async publish(channel: string, message: string): Promise<void> {
     this.#check();
-    await this.#client.publish(this.#prefix + channel, message);
+    const full = this.#prefix + channel;
+    if (this.#cluster) await publishOnChannelSlot.run(this.#client, [full], [message]);
+    else await this.#client.publish(full, message);
   }
 
   async subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<() => Promise<void>> {
