@@ -12,18 +12,27 @@ export class AttemptSignal {
   aborted = false;
   reason: unknown = undefined;
   onabort: ((event: { type: 'abort' }) => void) | null = null;
+  // One listener (the common case: axios's) in a field; more in an array.
+  #listener: AbortListener | undefined;
   #listeners: AbortListener[] | undefined;
 
   addEventListener(type: string, listener: AbortListener): void {
-    if (type !== 'abort') return;
-    if (this.#listeners === undefined) this.#listeners = [listener];
-    else this.#listeners.push(listener);
+    if (type !== 'abort' || this.aborted) return;
+    if (this.#listener === undefined && this.#listeners === undefined) this.#listener = listener;
+    else if (this.#listeners === undefined) {
+      this.#listeners = [this.#listener!, listener];
+      this.#listener = undefined;
+    } else this.#listeners.push(listener);
   }
 
   removeEventListener(type: string, listener: AbortListener): void {
-    if (type !== 'abort' || this.#listeners === undefined) return;
-    const i = this.#listeners.indexOf(listener);
-    if (i !== -1) this.#listeners.splice(i, 1);
+    if (type !== 'abort') return;
+    if (this.#listener === listener) {
+      this.#listener = undefined;
+      return;
+    }
+    const i = this.#listeners?.indexOf(listener) ?? -1;
+    if (i !== -1) this.#listeners!.splice(i, 1);
   }
 
   /** Fires once: marks the signal aborted with `reason` and calls every listener (their errors are swallowed). */
@@ -32,7 +41,8 @@ export class AttemptSignal {
     this.aborted = true;
     this.reason = reason;
     const event = { type: 'abort' as const, target: this };
-    const listeners = this.#listeners;
+    const listeners = this.#listeners ?? (this.#listener === undefined ? undefined : [this.#listener]);
+    this.#listener = undefined;
     this.#listeners = undefined;
     if (listeners !== undefined) {
       for (const listener of listeners) {

@@ -136,15 +136,20 @@ export class RetryPolicy implements Policy {
       first = Promise.reject(err);
     }
     return Promise.resolve(first).then(undefined, (err: unknown) =>
-      this.#retry(fn, ownSignal, deadlineAt, err),
+      this.continueAfter(fn, err, ownSignal, deadlineAt),
     );
   }
 
-  async #retry<T>(
+  /**
+   * @internal What {@link execute} does after its first attempt failed with
+   * `firstError`: for a caller that ran the first attempt itself (after
+   * `budget.recordRequest()`), which saves a promise hop per call.
+   */
+  async continueAfter<T>(
     fn: (context: RetryContext) => PromiseLike<T> | T,
+    firstError: unknown,
     signal: AbortSignal,
     deadlineAt: number | undefined,
-    firstError: unknown,
   ): Promise<T> {
     let err = firstError;
     for (let attempt = 1; ; attempt++) {

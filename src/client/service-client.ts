@@ -199,8 +199,6 @@ interface Picked {
 
 interface CallState {
   readonly startedAt: number;
-  /** The URL path without its query string: what messages and events show (queries may hold secrets). */
-  readonly path: string;
   readonly method: string;
   readonly url: string;
   readonly config: ServiceRequestConfig;
@@ -365,14 +363,20 @@ export class ServiceClient {
     // Our own instance sends on Node's http/https directly (maxRedirects: 0
     // skips axios' redirect-following wrapper, a large part of its per-request
     // cost) and this client follows redirects itself.
-    this.#axios =
-      given ??
-      axios.create({
+    if (given !== undefined) {
+      this.#axios = given;
+    } else {
+      const own = axios.create({
         ...this.#agents,
         validateStatus: null,
         maxRedirects: 0,
         headers: { [DEADLINE_HEADER]: String(this.#attemptTimeoutMs) },
       });
+      // Nobody else can change this instance's defaults, so their header
+      // buckets are flattened once instead of deep-merged on every request.
+      own.defaults.headers = flattenHeaderDefaults(own.defaults.headers) as typeof own.defaults.headers;
+      this.#axios = own;
+    }
   }
 
   /** Subscribes to an event; returns a function that unsubscribes. */
@@ -454,18 +458,32 @@ export class ServiceClient {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#retry
-      .execute((ctx) => this.#attempt(state, ctx.attempt), state.signal ?? NEVER, state.deadlineAt)
-      .then(map, (err: unknown) => {
-        if (isScaleoutError(err, 'ERR_RETRY_BUDGET_EXHAUSTED') && this.#events.has('retryBudgetExhausted')) {
-          this.#events.emit('retryBudgetExhausted', {
-            service: this.service,
-            method: state.method,
-            url: state.path,
-          });
-        }
-        throw err;
-      });
+    // The first attempt runs here, not inside RetryPolicy.execute: a call that
+    // succeeds at once then costs one `then` on top of the attempt.
+    const retry = this.#retry;
+    retry.budget?.recordRequest();
+    return this.#attempt(state, 1).then(map, (first: unknown) =>
+      retry
+        .continueAfter(
+          (ctx) => this.#attempt(state, ctx.attempt),
+          first,
+          state.signal ?? NEVER,
+          state.deadlineAt,
+        )
+        .then(map, (err: unknown) => {
+          if (
+            isScaleoutError(err, 'ERR_RETRY_BUDGET_EXHAUSTED') &&
+            this.#events.has('retryBudgetExhausted')
+          ) {
+            this.#events.emit('retryBudgetExhausted', {
+              service: this.service,
+              method: state.method,
+              url: pathOf(state.url),
+            });
+          }
+          throw err;
+        }),
+    );
   }
 
   /** Destroys the sockets of the agents the client created; later calls throw `ClosedError`. */
@@ -506,10 +524,8 @@ export class ServiceClient {
         : keyArgument('idempotencyKey', config.idempotencyKey, 255);
     const signal = config.signal as AbortSignal | undefined;
     if (signal?.aborted) throw abortedError(signal);
-    const q = firstOf(url, '?', '#');
     return {
       startedAt: now,
-      path: q === -1 ? url : url.slice(0, q),
       method,
       url,
       config,
@@ -731,7 +747,7 @@ export class ServiceClient {
         service: this.service,
         instanceId: instance.id,
         method: state.method,
-        url: state.path,
+        url: pathOf(state.url),
         attempt,
         outcome,
         status,
@@ -829,7 +845,7 @@ export class ServiceClient {
     outcome: AttemptOutcome,
   ): Error {
     const status = response.status;
-    const error = new HttpStatusError(`${state.method} ${state.path} answered ${status}`, {
+    const error = new HttpStatusError(`${state.method} ${pathOf(state.url)} answered ${status}`, {
       response: {
         status,
         headers: { ...(response.headers as Record<string, unknown>) },
@@ -875,7 +891,7 @@ export class ServiceClient {
     if (!hasRequest && (typeof code !== 'string' || (code.startsWith('ERR_') && code !== 'ERR_NETWORK'))) {
       // axios refused the config (bad URL, bad option): not an upstream fault.
       const error = new InvalidArgumentError(
-        `axios refused ${state.method} ${state.path}${typeof code === 'string' ? ` (${code})` : ''}`,
+        `axios refused ${state.method} ${pathOf(state.url)}${typeof code === 'string' ? ` (${code})` : ''}`,
         {
           cause: sanitizedCause(err),
         },
@@ -883,7 +899,7 @@ export class ServiceClient {
       return { outcome: 'client_error', error };
     }
     const error = new ConnectionError(
-      `connection to ${redactUrl(instance.url)} failed during ${state.method} ${state.path}${typeof code === 'string' ? ` (${code})` : ''}`,
+      `connection to ${redactUrl(instance.url)} failed during ${state.method} ${pathOf(state.url)}${typeof code === 'string' ? ` (${code})` : ''}`,
       { cause: sanitizedCause(err) },
     );
     this.#remember(state, error, {
@@ -896,9 +912,12 @@ export class ServiceClient {
 
   #timeoutError(state: CallState, byDeadline: boolean, timeoutMs: number, sent: boolean): TimeoutError {
     if (byDeadline) return this.#deadlineError(state);
-    const error = new TimeoutError(`${state.method} ${state.path}: attempt timed out after ${timeoutMs} ms`, {
-      timeoutMs,
-    });
+    const error = new TimeoutError(
+      `${state.method} ${pathOf(state.url)}: attempt timed out after ${timeoutMs} ms`,
+      {
+        timeoutMs,
+      },
+    );
     this.#remember(state, error, {
       outcome: 'timeout',
       retryable: state.replayable || !sent,
@@ -909,13 +928,13 @@ export class ServiceClient {
 
   #deadlineError(state: CallState): TimeoutError {
     const timeoutMs = Math.max(0, Math.round(state.deadlineAt - state.startedAt));
-    return new TimeoutError(`${state.method} ${state.path}: deadline of ${timeoutMs} ms exceeded`, {
+    return new TimeoutError(`${state.method} ${pathOf(state.url)}: deadline of ${timeoutMs} ms exceeded`, {
       timeoutMs,
     });
   }
 
   #remember(state: CallState, error: Error, failure: Omit<Failure, 'method' | 'url'>): void {
-    this.#failures.set(error, { ...failure, method: state.method, url: state.path });
+    this.#failures.set(error, { ...failure, method: state.method, url: pathOf(state.url) });
   }
 }
 
@@ -966,6 +985,40 @@ function deleteHeaders(headers: Record<string, unknown>, names: readonly string[
   for (const key of Object.keys(headers)) {
     if (names.includes(key.toLowerCase())) delete headers[key];
   }
+}
+
+/**
+ * Axios instance header defaults (`common`, one bucket per method, then
+ * plain headers) as axios would see them for any request: `common`'s
+ * headers first, then the plain ones (which win, as in axios), and only the
+ * method buckets that hold something. Axios deep-merges every bucket into
+ * each request's config (~6 µs of CPU per request for a dozen empty ones).
+ */
+function flattenHeaderDefaults(headers: Record<string, unknown>): Record<string, unknown> {
+  const flat: Record<string, unknown> = {};
+  const common = headers.common;
+  if (isPlainRecord(common)) Object.assign(flat, common);
+  for (const [name, value] of Object.entries(headers)) {
+    if (name === 'common') continue;
+    if (isPlainRecord(value)) {
+      if (Object.keys(value).length > 0) flat[name] = value;
+    } else {
+      flat[name] = value;
+    }
+  }
+  return flat;
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** The URL path without its query string or fragment: what messages and events show (queries may hold secrets). */
+function pathOf(url: string): string {
+  const q = firstOf(url, '?', '#');
+  return q === -1 ? url : url.slice(0, q);
 }
 
 function joinUrl(base: string, path: string): string {

@@ -23,6 +23,33 @@ describe('AttemptSignal', () => {
     expect(s.reason).toBe('why');
   });
 
+  it('keeps one listener or many through adds and removes in any order, and ignores adds after abort', () => {
+    const calls: string[] = [];
+    const listener = (name: string) => () => {
+      calls.push(name);
+    };
+    const [a, b, c, d] = [listener('a'), listener('b'), listener('c'), listener('d')];
+
+    const only = new AttemptSignal();
+    only.addEventListener('abort', a);
+    only.removeEventListener('abort', a);
+    only.addEventListener('abort', b);
+    only.abort('x');
+    expect(calls).toEqual(['b']);
+
+    calls.length = 0;
+    const many = new AttemptSignal();
+    many.addEventListener('abort', a);
+    many.addEventListener('abort', b);
+    many.removeEventListener('abort', a);
+    many.addEventListener('abort', c);
+    many.removeEventListener('abort', d); // never added: a no-op
+    many.abort('x');
+    many.addEventListener('abort', d); // after abort: never called, like an AbortSignal
+    many.abort('again');
+    expect(calls).toEqual(['b', 'c']);
+  });
+
   it('cancels a bulkhead wait like a real AbortSignal', async () => {
     const b = new Bulkhead({ maxConcurrent: 1, maxQueue: 1 });
     const release = await b.acquire();
