@@ -4,7 +4,10 @@
  * rate, load amplification, duplicate side effects, slowest call, recovery
  * after a restart), then overhead per call vs raw axios and breaker overhead.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { Agent } from 'node:http';
+import { createInterface } from 'node:readline';
 import axios, {
   type AxiosError,
   type AxiosInstance,
@@ -410,48 +413,26 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
     );
   }
 
-  // 6. Overhead per call on loopback keep-alive (healthy upstream).
+  // 6. Overhead per call on loopback keep-alive (healthy upstream): first with
+  // the upstream in this process (its work shares our event loop: the
+  // strictest reading), then in a process of its own, as in production.
   await fresh({});
+  await overhead(ctx, up.url, 'GET on loopback keep-alive, one call at a time (upstream in this process)');
   {
-    // No counting interceptor here: raw axios as a user would create it.
-    const plainAxios = (extra: CreateAxiosDefaults = {}) => {
-      const agent = new Agent({ keepAlive: true, maxSockets: 128 });
-      return { http: axios.create({ baseURL: up.url, httpAgent: agent, ...extra }), agent };
-    };
-    const raw = plainAxios();
-    // The same transport ServiceClient's own instance uses (no follow-redirects wrapper).
-    const rawNative = plainAxios({ maxRedirects: 0 });
-    // ...and without axios' per-request proxy lookup in the environment (ServiceClient
-    // skips it when no proxy variable is set; axios reads six variables per request).
-    const rawBare = plainAxios({ maxRedirects: 0, proxy: false });
-    const ours = new ServiceClient({ baseUrl: up.url });
-    const ar = keepAliveAxios(up.url);
-    axiosRetry(ar.http);
-    const ck = keepAliveAxios(up.url);
-    const ckPolicy = wrap(
-      retry(handleAll, { maxAttempts: 2 }),
-      circuitBreaker(handleAll, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(5) }),
-      timeout(2_000, TimeoutStrategy.Cooperative),
-    );
-    await ctx.compare(
-      'GET on loopback keep-alive, one call at a time',
-      {
-        'raw axios': () => raw.http.get('/item'),
-        'raw axios, maxRedirects: 0 (same transport as ServiceClient)': () => rawNative.http.get('/item'),
-        'raw axios, maxRedirects: 0, proxy: false': () => rawBare.http.get('/item'),
-        'scaleout ServiceClient': () => ours.get('/item'),
-        'axios-retry (defaults)': () => ar.http.get('/item'),
-        'cockatiel retry+breaker+timeout': () =>
-          ckPolicy.execute(({ signal }) => ck.http.get('/item', { signal })),
-      },
-      { baseline: 'raw axios', rounds: 9 },
-    );
-    raw.agent.destroy();
-    rawNative.agent.destroy();
-    rawBare.agent.destroy();
-    ar.agent.destroy();
-    ck.agent.destroy();
-    await ours.close();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/client-upstream.ts'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    try {
+      const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+      await overhead(
+        ctx,
+        line.trim(),
+        'GET on loopback keep-alive, one call at a time (upstream in another process)',
+      );
+    } finally {
+      child.stdin!.end();
+      await once(child, 'exit');
+    }
   }
 
   // 6b. The same without I/O: an axios adapter that answers at once isolates the CPU each layer adds.
@@ -519,4 +500,47 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   }
 
   await up.close();
+}
+
+/** Overhead per call against `url` (a healthy upstream): ServiceClient vs raw axios variants and the peers. */
+async function overhead(ctx: BenchContext, url: string, title: string): Promise<void> {
+  // No counting interceptor here: raw axios as a user would create it.
+  const plainAxios = (extra: CreateAxiosDefaults = {}) => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 128 });
+    return { http: axios.create({ baseURL: url, httpAgent: agent, ...extra }), agent };
+  };
+  const raw = plainAxios();
+  // The same transport ServiceClient's own instance uses (no follow-redirects wrapper).
+  const rawNative = plainAxios({ maxRedirects: 0 });
+  // ...and without axios' per-request proxy lookup in the environment (ServiceClient
+  // skips it when no proxy variable is set; axios reads six variables per request).
+  const rawBare = plainAxios({ maxRedirects: 0, proxy: false });
+  const ours = new ServiceClient({ baseUrl: url });
+  const ar = keepAliveAxios(url);
+  axiosRetry(ar.http);
+  const ck = keepAliveAxios(url);
+  const ckPolicy = wrap(
+    retry(handleAll, { maxAttempts: 2 }),
+    circuitBreaker(handleAll, { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(5) }),
+    timeout(2_000, TimeoutStrategy.Cooperative),
+  );
+  await ctx.compare(
+    title,
+    {
+      'raw axios': () => raw.http.get('/item'),
+      'raw axios, maxRedirects: 0 (same transport as ServiceClient)': () => rawNative.http.get('/item'),
+      'raw axios, maxRedirects: 0, proxy: false': () => rawBare.http.get('/item'),
+      'scaleout ServiceClient': () => ours.get('/item'),
+      'axios-retry (defaults)': () => ar.http.get('/item'),
+      'cockatiel retry+breaker+timeout': () =>
+        ckPolicy.execute(({ signal }) => ck.http.get('/item', { signal })),
+    },
+    { baseline: 'raw axios', rounds: 9 },
+  );
+  raw.agent.destroy();
+  rawNative.agent.destroy();
+  rawBare.agent.destroy();
+  ar.agent.destroy();
+  ck.agent.destroy();
+  await ours.close();
 }
