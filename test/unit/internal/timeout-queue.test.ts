@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { TimeoutQueue } from '../../../src/internal/timeout-queue.js';
+import { describe, expect, it, vi } from 'vitest';
+import { firstWakeMs, TimeoutQueue } from '../../../src/internal/timeout-queue.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -88,5 +88,37 @@ describe('TimeoutQueue', () => {
       expect(dueOf.get(fired[i - 1]!)!).toBeLessThanOrEqual(dueOf.get(fired[i]!)!);
     }
     expect(q.size).toBe(0);
+  });
+
+  it('fires on time, never early, when Node timers fire late the longer they are', () => {
+    // Node timers measured on the bench VM: ~0.7 ms late at 10 ms, ~22 ms late at 1.5 s.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const exact = globalThis.setTimeout;
+    const late = ((fn: () => void, ms?: number) => exact(fn, (ms ?? 0) * 1.014 + 0.5)) as typeof setTimeout;
+    globalThis.setTimeout = late;
+    try {
+      const q = new TimeoutQueue();
+      const fired: Array<{ ms: number; dueAt: number; at: number }> = [];
+      for (const ms of [1_500, 300, 40, 10, 5_000]) {
+        const entry = q.add(ms, () => fired.push({ ms, dueAt: entry.dueAt, at: performance.now() }));
+      }
+      vi.advanceTimersByTime(6_000);
+      expect(fired.map((f) => f.ms)).toEqual([10, 40, 300, 1_500, 5_000]);
+      for (const f of fired) {
+        expect(f.at).toBeGreaterThanOrEqual(f.dueAt);
+        expect(f.at - f.dueAt).toBeLessThan(2);
+      }
+    } finally {
+      globalThis.setTimeout = exact;
+      vi.useRealTimers();
+    }
+  });
+
+  it('arms short waits as they are and long ones early by 4% plus 2 ms, at most 100 ms', () => {
+    expect(firstWakeMs(0.2)).toBe(1);
+    expect(firstWakeMs(20)).toBe(20);
+    expect(firstWakeMs(100)).toBe(94);
+    expect(firstWakeMs(1_500)).toBe(1_438);
+    expect(firstWakeMs(10_000)).toBe(9_900);
   });
 });
