@@ -35,11 +35,42 @@ export class AttemptSignal {
     if (i !== -1) this.#listeners!.splice(i, 1);
   }
 
+  /**
+   * `work`, rejected with the abort reason as soon as this signal aborts.
+   * While a race is pending, abort settles it first and calls the listeners
+   * (axios tearing the request and its socket down) on the next turn of
+   * the event loop, so the caller learns of a timeout without waiting for
+   * that teardown (several ms on a machine waking from idle).
+   */
+  race<T>(work: Promise<T>): Promise<T> {
+    if (this.aborted) {
+      work.then(undefined, () => {});
+      return Promise.reject(this.reason);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#settle = reject;
+      work.then(resolve, reject);
+    });
+  }
+
+  #settle: ((reason: unknown) => void) | undefined;
+
   /** Fires once: marks the signal aborted with `reason` and calls every listener (their errors are swallowed). */
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
+    const settle = this.#settle;
+    if (settle === undefined) {
+      this.#notify();
+      return;
+    }
+    this.#settle = undefined;
+    settle(reason);
+    setImmediate(() => this.#notify());
+  }
+
+  #notify(): void {
     const event = { type: 'abort' as const, target: this };
     const listeners = this.#listeners ?? (this.#listener === undefined ? undefined : [this.#listener]);
     this.#listener = undefined;

@@ -707,11 +707,19 @@ export class ServiceClient {
         request.httpAgent = this.#agents.httpAgent;
         request.httpsAgent = this.#agents.httpsAgent;
       }
-      let response = await this.#axios.request(request);
+      // Raced against the attempt's signal: a timeout ends the attempt at once,
+      // axios tears the request down a turn later.
+      let response = await controller.race(this.#axios.request(request));
       if (this.#ownAxios && REDIRECTS.has(response.status)) {
         const limit = config.maxRedirects ?? this.#maxRedirects;
         if (limit > 0) {
-          response = await this.#followRedirects(request, response, limit, config.proxy === undefined);
+          response = await this.#followRedirects(
+            request,
+            response,
+            limit,
+            config.proxy === undefined,
+            controller,
+          );
         }
       }
       status = response.status;
@@ -769,6 +777,7 @@ export class ServiceClient {
     response: AxiosResponse,
     limit: number,
     envProxy: boolean,
+    signal: AttemptSignal,
   ): Promise<AxiosResponse> {
     let request = first;
     let current = response;
@@ -817,7 +826,7 @@ export class ServiceClient {
       // A streamed 3xx body is drained so its keep-alive socket goes back to the pool.
       const body = current.data as { resume?: () => void } | undefined;
       if (typeof body?.resume === 'function') body.resume();
-      current = await this.#axios.request(request);
+      current = await signal.race(this.#axios.request(request));
     }
     return current;
   }

@@ -1,4 +1,4 @@
-import axios from 'axios';
+import axios, { type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceClient } from '../../../src/client/service-client.js';
@@ -204,6 +204,38 @@ describe('ServiceClient (nock)', () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 20);
     await expect(client.get('/slow', { signal: ac.signal })).rejects.toBeInstanceOf(AbortedError);
+    await client.close();
+  });
+
+  it('ends a timed-out or cancelled attempt before axios tears the request down, then tears it down', async () => {
+    const order: string[] = [];
+    // An adapter whose request never answers and whose abort handling is slow
+    // (a socket close on a machine waking from idle): the caller must not wait for it.
+    const adapter = (config: InternalAxiosRequestConfig) =>
+      new Promise<AxiosResponse>((_resolve, reject) => {
+        config.signal?.addEventListener?.('abort', () => {
+          order.push('teardown');
+          reject(new axios.CanceledError());
+        });
+      });
+    const client = new ServiceClient(
+      { baseUrl: BASE },
+      { axios: axios.create({ adapter }), attemptTimeoutMs: 30, retry: { maxAttempts: 1 } },
+    );
+    const timedOut = await client.get('/hang').catch((e: unknown) => {
+      order.push('call rejected');
+      return e;
+    });
+    expect(timedOut).toBeInstanceOf(TimeoutError);
+    const ac = new AbortController();
+    const cancelled = client.get('/hang', { signal: ac.signal }).catch((e: unknown) => {
+      order.push('call rejected');
+      return e;
+    });
+    setTimeout(() => ac.abort(), 10);
+    expect(await cancelled).toBeInstanceOf(AbortedError);
+    await new Promise((r) => setImmediate(r));
+    expect(order).toEqual(['call rejected', 'teardown', 'call rejected', 'teardown']);
     await client.close();
   });
 
