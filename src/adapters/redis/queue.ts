@@ -88,6 +88,9 @@ interface StreamConsumer {
   wake: (() => void) | undefined;
   sweepNow: boolean;
   loop: Promise<void> | undefined;
+  /** Resolves when the consumer closes: a read in flight stops being awaited. */
+  closed: Promise<null>;
+  markClosed: () => void;
 }
 
 function fieldMap(fields: string[]): Map<string, string> {
@@ -264,6 +267,10 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     }
     const reader = this.#handle.duplicate();
     reader.on('error', () => {});
+    let markClosed!: () => void;
+    const closed = new Promise<null>((resolve) => {
+      markClosed = () => resolve(null);
+    });
     const consumer: StreamConsumer = {
       topic,
       key,
@@ -275,6 +282,8 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       wake: undefined,
       sweepNow: true,
       loop: undefined,
+      closed,
+      markClosed,
     };
     this.#consumers.add(consumer);
     consumer.loop = this.#run(consumer);
@@ -317,7 +326,10 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
           continue;
         }
         const room = c.options.prefetch - c.held.size;
-        const reply = (await c.reader.call(
+        // Raced against close: after disconnect() an ioredis Cluster can park a
+        // command in its offline queue for good (a retry scheduled before the
+        // disconnect finds no node), and close() must not wait for it.
+        const read = c.reader.call(
           'XREADGROUP',
           'GROUP',
           c.options.group,
@@ -329,7 +341,8 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
           'STREAMS',
           c.key,
           '>',
-        )) as Array<[string, StreamEntry[]]> | null;
+        ) as Promise<Array<[string, StreamEntry[]]> | null>;
+        const reply = await Promise.race([read, c.closed]);
         failures = 0;
         if (reply === null || !c.open) continue;
         for (const [, entries] of reply) {
@@ -497,6 +510,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     if (!c.open) return;
     c.open = false;
     this.#consumers.delete(c);
+    c.markClosed();
     c.wake?.();
     c.reader.disconnect();
     await c.loop?.catch(() => {});

@@ -105,4 +105,40 @@ describe('redisStreamsQueueAdapter when Redis fails a command', () => {
       await queue.close();
     }
   });
+
+  it('close() does not wait for a read that never answers after disconnect (an ioredis Cluster can park one)', async () => {
+    const client = server.client();
+    const duplicate = client.duplicate.bind(client);
+    // Every blocking read of the consumer's reader hangs for good, as a command
+    // parked in a Cluster's offline queue after disconnect() does.
+    client.duplicate = ((...args: Parameters<typeof client.duplicate>) => {
+      const reader = duplicate(...args);
+      const call = reader.call.bind(reader) as (...a: unknown[]) => Promise<unknown>;
+      reader.call = ((...a: unknown[]) =>
+        a[0] === 'XREADGROUP' ? new Promise(() => {}) : call(...a)) as typeof reader.call;
+      return reader;
+    }) as typeof client.duplicate;
+    const adapter = redisStreamsQueueAdapter({
+      connection: client,
+      prefix: uniquePrefix('parked'),
+      blockMs: 50,
+      sweepIntervalMs: 50,
+    });
+    try {
+      const consumer = await adapter.consume('t', () => {}, {
+        group: 'default',
+        prefetch: 1,
+        deadLetterTopic: undefined,
+      });
+      await sleep(150); // the loop now awaits a read that never settles
+      const outcome = await Promise.race([
+        consumer.close().then(() => 'closed'),
+        sleep(3_000).then(() => 'still waiting'),
+      ]);
+      expect(outcome).toBe('closed');
+    } finally {
+      await adapter.close();
+      client.disconnect();
+    }
+  });
 });
