@@ -88,9 +88,8 @@ interface StreamConsumer {
   wake: (() => void) | undefined;
   sweepNow: boolean;
   loop: Promise<void> | undefined;
-  /** Resolves when the consumer closes: a read in flight stops being awaited. */
-  closed: Promise<null>;
-  markClosed: () => void;
+  /** Aborted when the consumer closes: a read in flight stops being awaited. */
+  stop: AbortController;
 }
 
 function fieldMap(fields: string[]): Map<string, string> {
@@ -267,10 +266,6 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     }
     const reader = this.#handle.duplicate();
     reader.on('error', () => {});
-    let markClosed!: () => void;
-    const closed = new Promise<null>((resolve) => {
-      markClosed = () => resolve(null);
-    });
     const consumer: StreamConsumer = {
       topic,
       key,
@@ -282,8 +277,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       wake: undefined,
       sweepNow: true,
       loop: undefined,
-      closed,
-      markClosed,
+      stop: new AbortController(),
     };
     this.#consumers.add(consumer);
     consumer.loop = this.#run(consumer);
@@ -342,7 +336,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
           c.key,
           '>',
         ) as Promise<Array<[string, StreamEntry[]]> | null>;
-        const reply = await Promise.race([read, c.closed]);
+        const reply = await raceAbort(read, c.stop.signal);
         failures = 0;
         if (reply === null || !c.open) continue;
         for (const [, entries] of reply) {
@@ -510,7 +504,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     if (!c.open) return;
     c.open = false;
     this.#consumers.delete(c);
-    c.markClosed();
+    c.stop.abort();
     c.wake?.();
     c.reader.disconnect();
     await c.loop?.catch(() => {});
