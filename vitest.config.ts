@@ -17,6 +17,7 @@ export default defineConfig({
             'test/integration/**/*.test.ts',
             'test/conformance/**/*.test.ts',
             'test/fault/**/*.test.ts',
+            'test/hostile/**/*.test.ts',
           ],
           environment: 'node',
           testTimeout: 30_000,

@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   'ERR_ABORTED',
   'ERR_CONNECTION',
   'ERR_CLOSED',
+  'ERR_CORRUPT_DATA',
+  'ERR_PAYLOAD_TOO_LARGE',
   // registry
   'ERR_NO_INSTANCES',
   'ERR_DUPLICATE_REGISTRATION',
@@ -34,6 +36,7 @@ export const ERROR_CODES = [
   // queue
   'ERR_QUEUE_BUFFER_FULL',
   'ERR_PUBLISH_REJECTED',
+  'ERR_QUEUE_MISMATCH',
   // session
   'ERR_SESSION_CONFLICT',
   'ERR_SESSION_NOT_FOUND',
@@ -165,9 +168,12 @@ export class InvalidOptionsError extends ScaleoutError {
   readonly code = 'ERR_INVALID_OPTIONS' as const;
   /** The name of the offending option, when known. */
   readonly option: string | undefined;
-  constructor(message: string, options?: ScaleoutErrorOptions & { option?: string }) {
+  /** The option probably meant, for an unknown key close to a known one (`expiresIn` → `expiresInMs`). */
+  readonly suggestion: string | undefined;
+  constructor(message: string, options?: ScaleoutErrorOptions & { option?: string; suggestion?: string }) {
     super(message, options);
     this.option = options?.option;
+    this.suggestion = options?.suggestion;
   }
 }
 
@@ -273,6 +279,58 @@ export class ClosedError extends ScaleoutError {
   readonly code = 'ERR_CLOSED' as const;
 }
 
+/**
+ * A record read back from a store is not in the shape scaleout writes: a key
+ * of the wrong Redis type (`WRONGTYPE`), a field that does not parse, a
+ * counter out of range. Another program wrote it, or it was damaged. This is
+ * a data error, not an outage: it does not count toward circuits, and other
+ * keys keep working. `key` is the store key (never the value).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await cache.increment('visits');
+ * } catch (err) {
+ *   if (isScaleoutError(err, 'ERR_CORRUPT_DATA')) log.error('foreign data', { key: err.key });
+ * }
+ * ```
+ */
+export class CorruptDataError extends ScaleoutError {
+  readonly code = 'ERR_CORRUPT_DATA' as const;
+  /** The store key holding the bad record, when known (namespace included). */
+  readonly key: string | undefined;
+  constructor(message: string, options?: ScaleoutErrorOptions & { key?: string }) {
+    super(message, options);
+    this.key = options?.key;
+  }
+}
+
+/**
+ * A payload (session data, queue message) is larger than the configured
+ * cap; it was not stored or sent.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await queue.publish('order.created', order);
+ * } catch (err) {
+ *   if (isScaleoutError(err, 'ERR_PAYLOAD_TOO_LARGE')) log.warn('too big', { bytes: err.bytes, maxBytes: err.maxBytes });
+ * }
+ * ```
+ */
+export class PayloadTooLargeError extends ScaleoutError {
+  readonly code = 'ERR_PAYLOAD_TOO_LARGE' as const;
+  /** Size of the serialized payload, in bytes (UTF-8). */
+  readonly bytes: number;
+  /** The cap it exceeded, in bytes. */
+  readonly maxBytes: number;
+  constructor(message: string, details: { bytes: number; maxBytes: number }, options?: ScaleoutErrorOptions) {
+    super(message, options);
+    this.bytes = details.bytes;
+    this.maxBytes = details.maxBytes;
+  }
+}
+
 // ---- registry ----
 
 /**
@@ -375,6 +433,31 @@ export class QueueBufferFullError extends ScaleoutError {
  */
 export class PublishRejectedError extends ScaleoutError {
   readonly code = 'ERR_PUBLISH_REJECTED' as const;
+}
+
+/**
+ * A queue already exists on the broker with arguments other than the ones
+ * scaleout declares (RabbitMQ answered `406 PRECONDITION_FAILED`): it was
+ * declared elsewhere, or by another version. `queue` names it; the message
+ * names the mismatch and how to adopt the existing queue.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await queue.publish('order.created', order);
+ * } catch (err) {
+ *   if (isScaleoutError(err, 'ERR_QUEUE_MISMATCH')) log.error(err.message, { queue: err.queue });
+ * }
+ * ```
+ */
+export class QueueMismatchError extends ScaleoutError {
+  readonly code = 'ERR_QUEUE_MISMATCH' as const;
+  /** The broker queue whose declaration did not match. */
+  readonly queue: string;
+  constructor(message: string, queue: string, options?: ScaleoutErrorOptions) {
+    super(message, options);
+    this.queue = queue;
+  }
 }
 
 // ---- session ----

@@ -56,3 +56,124 @@ export function keyArgument(name: string, value: unknown, maxLength = 1024): str
   }
   return value;
 }
+
+/** What {@link optionsChecker} needs to know about one options object. */
+export interface OptionsShape {
+  /** Where the object goes, for messages: `'DistributedCache options'`, `'cache.set() options'`. */
+  readonly where: string;
+  /** Every key the object may hold. */
+  readonly keys: readonly string[];
+  /**
+   * Unknown keys people are known to write, mapped to the option meant
+   * (`expiresIn` → `expiresInMs`, `ttl` → `ttlMs`). Keys close to a known
+   * one (case, a missing `Ms`, one or two typos) are suggested without it.
+   */
+  readonly hints?: Readonly<Record<string, string>>;
+  /**
+   * For objects that the design's code passed a bare number to (a TTL in
+   * seconds): the option the number meant, named in the refusal
+   * (`'ttlMs'` → "pass { ttlMs: <milliseconds> }").
+   */
+  readonly bareNumber?: string;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** The known key an unknown one probably meant, or undefined. */
+export function suggestOption(
+  key: string,
+  known: readonly string[],
+  hints?: Readonly<Record<string, string>>,
+): string | undefined {
+  const hinted = hints !== undefined && Object.hasOwn(hints, key) ? hints[key] : undefined;
+  if (hinted !== undefined) return hinted;
+  const lower = key.toLowerCase();
+  for (const name of known) if (name.toLowerCase() === lower) return name;
+  for (const name of known) {
+    const bare = name.endsWith('Ms') ? name.slice(0, -2).toLowerCase() : undefined;
+    if (bare !== undefined && (bare === lower || `${bare}seconds` === lower || `${bare}s` === lower))
+      return name;
+    if (`${lower}ms` === name.toLowerCase()) return name;
+  }
+  let best: string | undefined;
+  let bestDistance = key.length <= 4 ? 1 : 2;
+  for (const name of known) {
+    const distance = editDistance(lower, name.toLowerCase());
+    if (distance <= bestDistance) {
+      best = name;
+      bestDistance = distance - 1;
+    }
+  }
+  return best;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') {
+    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor
+      ?.name;
+    return typeof name === 'string' && name !== '' ? `an instance of ${name}` : 'an object';
+  }
+  return `a ${typeof value}`;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Builds the check of one options object: `undefined` passes; anything but
+ * a plain object (a bare number, a string, an array, a class instance such
+ * as a cache passed where `{ adapter }` goes) and any key not in
+ * `shape.keys` throw {@link InvalidOptionsError} naming the key and, when
+ * one is close, the option meant. Build the checker once (module scope);
+ * a call allocates nothing for a valid object.
+ *
+ * @example
+ * ```ts
+ * const checkSetOptions = optionsChecker({ where: 'cache.set() options', keys: ['ttlMs', 'graceMs'], bareNumber: 'ttlMs' });
+ * checkSetOptions({ ttl: 5 }); // throws: unknown option "ttl" (did you mean "ttlMs"?)
+ * ```
+ */
+export function optionsChecker(shape: OptionsShape): (value: unknown) => void {
+  const known = new Set(shape.keys);
+  const fields = shape.keys.slice(0, 4).join(', ') + (shape.keys.length > 4 ? ', ...' : '');
+  return (value: unknown): void => {
+    if (value === undefined) return;
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || !isPlainObject(value)) {
+      let message = `${shape.where} must be an options object ({ ${fields} }), got ${describeValue(value)}`;
+      if (typeof value === 'number' && shape.bareNumber !== undefined) {
+        message += `: pass { ${shape.bareNumber}: <${shape.bareNumber.endsWith('Ms') ? 'milliseconds' : 'value'}> }`;
+        if (shape.bareNumber.endsWith('Ms')) message += ' (a bare number is not read as seconds or as ms)';
+      }
+      throw new InvalidOptionsError(
+        message,
+        typeof value === 'number' && shape.bareNumber !== undefined ? { option: shape.bareNumber } : {},
+      );
+    }
+    for (const key in value) {
+      if (known.has(key)) continue;
+      if (!Object.hasOwn(value, key)) continue;
+      const suggestion = suggestOption(key, shape.keys, shape.hints);
+      const printable = key.length > 64 ? `${key.slice(0, 64)}...` : key;
+      throw new InvalidOptionsError(
+        `${shape.where}: unknown option ${JSON.stringify(printable)}${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}; known: ${shape.keys.join(', ')}`,
+        suggestion === undefined ? { option: printable } : { option: printable, suggestion },
+      );
+    }
+  };
+}

@@ -1,6 +1,6 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { Redis as RedisClass } from 'ioredis';
-import { ConnectionError, InvalidOptionsError, isScaleoutError } from '../../errors.js';
+import { ConnectionError, CorruptDataError, InvalidOptionsError, isScaleoutError } from '../../errors.js';
 import { redactUrl } from '../../internal/redact.js';
 
 /**
@@ -48,13 +48,50 @@ export function isCluster(client: RedisClient): client is Cluster {
 }
 
 /**
- * @internal A failure met by a Redis adapter, as callers see it: scaleout
- * errors pass through; anything else (connection lost, command timeout, a
- * Redis error reply) becomes `ConnectionError` "`<what>` failed", with the
- * driver's error as `cause`.
+ * Error replies that describe the data, not the server: the key holds
+ * another type, or a value is not the number a command needs. Everything
+ * else (LOADING, READONLY, CLUSTERDOWN, OOM, NOAUTH, BUSY, a lost socket, a
+ * timeout) is the server being unavailable.
  */
-export function redisFailure(what: string, err: unknown): unknown {
+const DATA_ERROR_REPLY =
+  /^(WRONGTYPE\b|ERR (value is not an integer|value is not a valid float|hash value is not an integer|hash value is not a float|increment or decrement would overflow|increment would produce NaN or Infinity))|\bscaleout:data\b/;
+
+/**
+ * True when `err` is a Redis error reply about the data (a `WRONGTYPE`, a
+ * value that is not a number), as opposed to an unavailable server. Lua
+ * scripts can raise their own data errors with a reply containing
+ * `scaleout:data`.
+ *
+ * @example
+ * ```ts
+ * if (isRedisDataError(err)) throw new CorruptDataError('not a counter', { key });
+ * ```
+ */
+export function isRedisDataError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const name = (err as { name?: unknown }).name;
+  const message = (err as { message?: unknown }).message;
+  return name === 'ReplyError' && typeof message === 'string' && DATA_ERROR_REPLY.test(message);
+}
+
+/**
+ * @internal A failure met by a Redis adapter, as callers see it: scaleout
+ * errors pass through; a data error reply (see {@link isRedisDataError})
+ * becomes `CorruptDataError` naming `key` when given; anything else
+ * (connection lost, command timeout, another error reply) becomes
+ * `ConnectionError` "`<what>` failed", with the driver's error as `cause`.
+ */
+export function redisFailure(what: string, err: unknown, key?: string): unknown {
   if (isScaleoutError(err)) return err;
+  if (isRedisDataError(err)) {
+    const reply = String((err as Error).message)
+      .split('\n')[0]!
+      .slice(0, 200);
+    return new CorruptDataError(
+      `${what}: the stored record${key === undefined ? '' : ` at "${key}"`} is not what scaleout writes (${reply})`,
+      key === undefined ? { cause: err } : { cause: err, key },
+    );
+  }
   return new ConnectionError(`${what} failed`, { cause: err });
 }
 

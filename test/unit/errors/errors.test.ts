@@ -6,6 +6,7 @@ import {
   CircuitOpenError,
   ClosedError,
   ConnectionError,
+  CorruptDataError,
   DeserializationError,
   DuplicateRegistrationError,
   ERROR_CODES,
@@ -31,8 +32,10 @@ import {
   NoInstancesError,
   NotRegisteredError,
   NoUpstreamError,
+  PayloadTooLargeError,
   PublishRejectedError,
   QueueBufferFullError,
+  QueueMismatchError,
   RetryBudgetExhaustedError,
   ScaleoutError,
   SerializationError,
@@ -52,11 +55,14 @@ const samples: ScaleoutError[] = [
   new AbortedError('stop'),
   new ConnectionError('down'),
   new ClosedError('closed'),
+  new CorruptDataError('junk', { key: 'app:k' }),
+  new PayloadTooLargeError('big', { bytes: 10, maxBytes: 5 }),
   new NoInstancesError('none', 'svc'),
   new DuplicateRegistrationError('dup', 'svc'),
   new NotRegisteredError('unknown', 'svc'),
   new QueueBufferFullError('full', 10),
   new PublishRejectedError('nack'),
+  new QueueMismatchError('406', 'orders'),
   new SessionConflictError('conflict', { expectedVersion: 1, actualVersion: 2 }),
   new SessionNotFoundError('gone'),
   new JwtMalformedError('bad'),
@@ -106,6 +112,13 @@ describe('errors', () => {
   it('carries the detail fields', () => {
     expect(new InvalidArgumentError('x', { argument: 'key' }).argument).toBe('key');
     expect(new InvalidOptionsError('x', { option: 'ttlMs' }).option).toBe('ttlMs');
+    expect(new InvalidOptionsError('x', { option: 'ttl', suggestion: 'ttlMs' }).suggestion).toBe('ttlMs');
+    expect(new CorruptDataError('x', { key: 'app:k' }).key).toBe('app:k');
+    expect(new PayloadTooLargeError('x', { bytes: 10, maxBytes: 5 })).toMatchObject({
+      bytes: 10,
+      maxBytes: 5,
+    });
+    expect(new QueueMismatchError('x', 'orders').queue).toBe('orders');
     expect(new TimeoutError('x', { timeoutMs: 7 }).timeoutMs).toBe(7);
     expect(new UnsafePayloadError('x', '$.a').path).toBe('$.a');
   });

@@ -6,6 +6,7 @@ import {
   durationOption,
   keyArgument,
   MAX_DURATION_MS,
+  optionsChecker,
 } from '../../../src/internal/validate.js';
 
 describe('redactUrl', () => {
@@ -51,6 +52,74 @@ describe('validators', () => {
         expect(err).toBeInstanceOf(InvalidArgumentError);
         expect((err as InvalidArgumentError).argument).toBe('key');
       }
+    }
+  });
+});
+
+describe('optionsChecker', () => {
+  const check = optionsChecker({
+    where: 'cache.set() options',
+    keys: ['ttlMs', 'graceMs', 'expiresInMs', 'retry'],
+    hints: { retries: 'retry' },
+    bareNumber: 'ttlMs',
+  });
+
+  it('passes undefined and objects holding only known keys', () => {
+    expect(() => check(undefined)).not.toThrow();
+    expect(() => check({})).not.toThrow();
+    expect(() => check({ ttlMs: 1, graceMs: undefined })).not.toThrow();
+    expect(() => check(Object.assign(Object.create(null), { ttlMs: 1 }))).not.toThrow();
+  });
+
+  it('refuses unknown keys, naming the key and the option meant', () => {
+    const cases: Array<[Record<string, unknown>, string, string | undefined]> = [
+      [{ expiresIn: '24h' }, 'expiresIn', 'expiresInMs'],
+      [{ ttl: 3600 }, 'ttl', 'ttlMs'],
+      [{ TTLMS: 1 }, 'TTLMS', 'ttlMs'],
+      [{ gracems: 1 }, 'gracems', 'graceMs'],
+      [{ graceSeconds: 1 }, 'graceSeconds', 'graceMs'],
+      [{ tllMs: 1 }, 'tllMs', 'ttlMs'],
+      [{ retries: 3 }, 'retries', 'retry'],
+      [{ sku: 'a' }, 'sku', undefined],
+      [{ ttlMs: 1, zzzzzz: undefined }, 'zzzzzz', undefined],
+    ];
+    for (const [value, option, suggestion] of cases) {
+      let caught: unknown;
+      try {
+        check(value);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(InvalidOptionsError);
+      const err = caught as InvalidOptionsError;
+      expect(err.code).toBe('ERR_INVALID_OPTIONS');
+      expect(err.option).toBe(option);
+      expect(err.suggestion).toBe(suggestion);
+      expect(err.message).toContain(`"${option}"`);
+      if (suggestion) expect(err.message).toContain(`did you mean "${suggestion}"`);
+    }
+  });
+
+  it('refuses a bare number, naming the option it meant', () => {
+    expect(() => check(3600)).toThrow(/pass \{ ttlMs: <milliseconds> \}/);
+    expect(() => check(3600)).toThrow(InvalidOptionsError);
+  });
+
+  it('refuses null, strings, arrays, functions and class instances', () => {
+    class DistributedCacheLike {}
+    for (const value of [null, 'x', [], () => 1, new DistributedCacheLike(), new Map(), true]) {
+      expect(() => check(value)).toThrow(InvalidOptionsError);
+    }
+    expect(() => check(new DistributedCacheLike())).toThrow(/instance of DistributedCacheLike/);
+  });
+
+  it('does not echo long keys in full', () => {
+    const key = 'k'.repeat(10_000);
+    try {
+      check({ [key]: 1 });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message.length).toBeLessThan(400);
     }
   });
 });
