@@ -30,10 +30,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- node packages ---------------------------------------------------------
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "npm ci"
-  npm ci --no-audit --no-fund
-fi
+# The same check `npm run example` uses: npm ci when node_modules is missing or stale.
+node scripts/ensure-deps.mjs
 
 # --- RabbitMQ --------------------------------------------------------------
 amqp_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }

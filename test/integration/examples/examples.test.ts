@@ -52,8 +52,8 @@ describe('per-primitive examples', () => {
     for (const name of names) {
       const lines = readFileSync(`examples/${name}.ts`, 'utf8').trimEnd().split('\n').length;
       expect(lines, `examples/${name}.ts`).toBeLessThan(80);
-      expect(scripts[`example:${name}`]).toBe(`node --import tsx examples/${name}.ts`);
+      expect(scripts[`example:${name}`]).toBe(`node scripts/example.mjs examples/${name}.ts`);
     }
-    expect(scripts.example).toBe('node --import tsx examples/order-flow/run.ts');
+    expect(scripts.example).toBe('node scripts/example.mjs examples/order-flow/run.ts');
   });
 });
