@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { JwtDenylistAdapter } from '../contracts/jwt-denylist.js';
+import { optionsChecker } from '../internal/validate.js';
 import type { JwtAlgorithm } from './jwt-algorithms.js';
 import type { JwtKeyInput } from './jwt-keys.js';
 
@@ -103,3 +104,54 @@ export const JWT_DEFAULTS = {
   /** Asymmetric algorithms accepted from a JWKS. */
   jwksAlgorithms: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] as readonly JwtAlgorithm[],
 } as const;
+
+/** @internal Refuses unknown keys of {@link JwtOptions} (`expiresIn` → `expiresInMs`). */
+export const checkJwtOptions = optionsChecker({
+  where: 'createJwt options',
+  keys: [
+    'secret',
+    'privateKey',
+    'publicKey',
+    'jwksUrl',
+    'kid',
+    'verificationKeys',
+    'algorithms',
+    'issuer',
+    'audience',
+    'expiresInMs',
+    'clockToleranceMs',
+    'maxTokenBytes',
+    'cacheMaxEntries',
+    'cacheMaxBytes',
+    'denylist',
+    'jwksCooldownMs',
+    'jwksMaxAgeMs',
+    'jwksTimeoutMs',
+    'now',
+  ],
+  hints: {
+    expiresIn: 'expiresInMs',
+    expires: 'expiresInMs',
+    ttl: 'expiresInMs',
+    ttlMs: 'expiresInMs',
+    maxAge: 'expiresInMs',
+    algorithm: 'algorithms',
+    keyid: 'kid',
+    keyId: 'kid',
+    iss: 'issuer',
+    aud: 'audience',
+    secretOrPrivateKey: 'secret',
+    secretOrPublicKey: 'secret',
+    jwks: 'jwksUrl',
+    jwksUri: 'jwksUrl',
+    clockTolerance: 'clockToleranceMs',
+    maxTokenLength: 'maxTokenBytes',
+  },
+});
+
+/** @internal Refuses unknown keys of one {@link JwtVerificationKey}. */
+export const checkVerificationKey = optionsChecker({
+  where: 'createJwt verificationKeys[] entry',
+  keys: ['kid', 'secret', 'publicKey'],
+  hints: { keyid: 'kid', keyId: 'kid', key: 'publicKey', privateKey: 'publicKey' },
+});
