@@ -6,6 +6,7 @@ import type {
 } from '../../contracts/session.js';
 import { InvalidOptionsError } from '../../errors.js';
 import { LruMap } from '../../internal/lru.js';
+import { optionsChecker } from '../../internal/validate.js';
 
 /**
  * Options of {@link MemorySessionAdapter}.
@@ -24,6 +25,12 @@ export interface MemorySessionAdapterOptions {
 
 const DEFAULTS = { maxSessions: 100_000 } as const;
 
+const checkOptions = optionsChecker({
+  where: 'memorySessionAdapter options',
+  keys: ['maxSessions', 'now'],
+  hints: { max: 'maxSessions', maxEntries: 'maxSessions', size: 'maxSessions', clock: 'now' },
+});
+
 /**
  * Sessions in process memory: bounded (LRU by `maxSessions`), expiring lazily
  * (no timer per session). For one instance, development and tests: sessions
@@ -40,6 +47,10 @@ export class MemorySessionAdapter implements SessionAdapter {
   readonly #now: (() => number) | undefined;
 
   constructor(options: MemorySessionAdapterOptions = {}) {
+    checkOptions(options);
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new InvalidOptionsError('now must be a function returning ms', { option: 'now' });
+    }
     const maxSessions = options.maxSessions ?? DEFAULTS.maxSessions;
     if (!Number.isInteger(maxSessions) || maxSessions < 1) {
       throw new InvalidOptionsError('maxSessions must be an integer >= 1', { option: 'maxSessions' });
