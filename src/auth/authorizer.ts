@@ -65,8 +65,21 @@ export type AuthDecision =
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
+/**
+ * The one value of the Authorization header: undefined when absent, ''
+ * (malformed, a 401) when it is repeated (RFC 9110 allows one) or not text.
+ */
+function authorizationValue(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return value.length === 1 && typeof value[0] === 'string' ? value[0] : '';
+  return typeof value === 'string' ? value : '';
+}
+
+/** The Cookie header as one string (repeated headers joined, as node does). */
+function cookieValue(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.filter((v) => typeof v === 'string').join('; ');
+  return undefined;
 }
 
 function readCookie(header: string | undefined, name: string): string | undefined {
@@ -240,7 +253,7 @@ export class Authorizer {
     if (typeof headers !== 'object' || headers === null) {
       throw new InvalidArgumentError('decide needs a request with headers', { argument: 'request' });
     }
-    const authorization = headerValue(request.headers.authorization);
+    const authorization = authorizationValue(request.headers.authorization);
     let auth: AuthContext | undefined;
     if (authorization !== undefined && this.#options.jwt !== undefined) {
       const match = authorization.length <= 65_536 ? BEARER.exec(authorization) : null;
@@ -278,7 +291,7 @@ export class Authorizer {
         auth.session = session;
       }
     } else if (this.#options.sessions !== undefined) {
-      const id = readCookie(headerValue(request.headers.cookie), this.#cookie);
+      const id = readCookie(cookieValue(request.headers.cookie), this.#cookie);
       if (id !== undefined) {
         let session: Session<unknown> | undefined;
         try {

@@ -28,7 +28,13 @@ import {
   stringifyClaims,
 } from './jwt-claims.js';
 import { importAsymmetric, importSecret, pinAlgorithms } from './jwt-keys.js';
-import { checkJwtOptions, checkVerificationKey, JWT_DEFAULTS, type JwtOptions } from './jwt-options.js';
+import {
+  checkJwtOptions,
+  checkJwtOptionTypes,
+  checkVerificationKey,
+  JWT_DEFAULTS,
+  type JwtOptions,
+} from './jwt-options.js';
 import { RemoteJwks } from './remote-jwks.js';
 
 /**
@@ -199,6 +205,7 @@ export class Jwt {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidOptionsError('options are required', { option: 'secret' });
     }
+    checkJwtOptionTypes(options);
     const sources = [
       options.secret !== undefined,
       options.privateKey !== undefined || options.publicKey !== undefined,
@@ -288,11 +295,6 @@ export class Jwt {
       this.#allowed = new Set(algorithms);
     }
     const allowed = new Set(this.#allowed);
-    if (options.verificationKeys !== undefined && !Array.isArray(options.verificationKeys)) {
-      throw new InvalidOptionsError('verificationKeys must be a list of { kid, secret | publicKey }', {
-        option: 'verificationKeys',
-      });
-    }
     for (const extra of options.verificationKeys ?? []) {
       checkVerificationKey(extra);
       if (typeof extra?.kid !== 'string' || extra.kid.length === 0) {

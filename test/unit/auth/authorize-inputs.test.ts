@@ -103,6 +103,28 @@ describe('decide', () => {
     }
   });
 
+  it('repeated Authorization headers and non-text values are malformed (401), never the first one taken', async () => {
+    const token = await jwt.sign({ sub: 'u' });
+    const auth = createAuthorizer({ jwt });
+    for (const authorization of [
+      [`Bearer ${token}`, `Bearer ${token}`],
+      [`Bearer ${token}`, 'Bearer forged.token.here'],
+      [],
+      [5],
+      {
+        length: 1,
+        toString: () => {
+          throw new Error('boom');
+        },
+      },
+      42,
+    ]) {
+      const decision = await auth.decide({ headers: { authorization } as never });
+      expect(decision).toMatchObject({ ok: false, status: 401, body: { error: 'invalid_request' } });
+    }
+    expect((await auth.decide({ headers: { authorization: [`Bearer ${token}`] } })).ok).toBe(true);
+  });
+
   it('getRoles returning something other than a list is a typed error', async () => {
     const token = await jwt.sign({ sub: 'u' });
     const auth = createAuthorizer({ jwt, role: 'admin', getRoles: () => 'admin' as never });

@@ -232,6 +232,28 @@ describe('options: unknown keys are refused, the design’s jsonwebtoken calls f
   });
 });
 
+describe('options of the wrong kind are refused at construction (found by the hostile suite)', () => {
+  it('algorithms, jwksUrl, denylist, now, cacheMaxBytes', () => {
+    const secret = randomBytes(32);
+    for (const options of [
+      { secret, algorithms: { a: 1 } },
+      { secret, algorithms: 'HS256' },
+      { secret, algorithms: [] },
+      { secret, algorithms: [1] },
+      { jwksUrl: Symbol('u') },
+      { jwksUrl: 42 },
+      { secret, denylist: {} },
+      { secret, denylist: new Map() },
+      { secret, now: 5 },
+      { secret, cacheMaxBytes: 5n },
+      { secret, cacheMaxBytes: Number.NaN },
+    ]) {
+      const err = caught(() => createJwt(options as never));
+      expect(isScaleoutError(err, 'ERR_INVALID_OPTIONS'), JSON.stringify(Object.keys(options))).toBe(true);
+    }
+  });
+});
+
 describe('signatures have one spelling', () => {
   it('a signature whose unused trailing bits are set is refused, not verified as a second token', async () => {
     const jwt = createJwt({ secret: randomBytes(32) });
