@@ -150,9 +150,12 @@ function ttlOf(session: ExpressSessionData, fallback: number): number {
 }
 
 function done<T>(promise: Promise<T>, callback: ExpressSessionCallback<T> | undefined): void {
+  // A callback that is not a function is ignored (never a TypeError in a
+  // promise handler: an unhandled rejection); the outcome is then dropped.
+  const cb = typeof callback === 'function' ? callback : undefined;
   promise.then(
-    (value) => callback?.(null, value),
-    (err: unknown) => callback?.(err),
+    (value) => cb?.(null, value),
+    (err: unknown) => cb?.(err),
   );
 }
 

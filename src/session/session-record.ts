@@ -68,3 +68,48 @@ export function checkRecord(record: SessionRecord, maxBytes: number): void {
     throw new CorruptDataError(`stored session data is larger than maxDataBytes (${maxBytes})`);
   }
 }
+
+function badInput(argument: string, rule: string): never {
+  throw new InvalidArgumentError(`${argument} must be ${rule}`, { argument });
+}
+
+/**
+ * @internal What a session adapter checks of a direct call (SessionStore
+ * validates before calling; adapters are public too): ids and owners are
+ * strings of 1 to 1024 characters, data a string, ttlMs an integer number
+ * of ms in range, expectedVersion a safe integer >= 1. Throws
+ * {@link InvalidArgumentError}; a few typeof checks per call.
+ */
+export function checkAdapterInput(input: {
+  id?: unknown;
+  newId?: unknown;
+  userId?: unknown;
+  data?: unknown;
+  ttlMs?: unknown;
+  expectedVersion?: unknown;
+}): void {
+  const text = (name: string, value: unknown) => {
+    if (typeof value !== 'string' || value.length === 0 || value.length > 1024) {
+      badInput(name, 'a string of 1 to 1024 characters');
+    }
+  };
+  if (typeof input !== 'object' || input === null) badInput('input', 'an object');
+  if ('id' in input) text('id', input.id);
+  if ('newId' in input) text('newId', input.newId);
+  if ('userId' in input && input.userId !== undefined) text('userId', input.userId);
+  if ('data' in input && typeof input.data !== 'string') badInput('data', 'a string');
+  if (
+    'ttlMs' in input &&
+    (!Number.isInteger(input.ttlMs) ||
+      (input.ttlMs as number) < 1 ||
+      (input.ttlMs as number) > MAX_DURATION_MS)
+  ) {
+    badInput('ttlMs', `an integer number of ms in [1, ${MAX_DURATION_MS}]`);
+  }
+  if (
+    'expectedVersion' in input &&
+    (!Number.isSafeInteger(input.expectedVersion) || (input.expectedVersion as number) < 1)
+  ) {
+    badInput('expectedVersion', 'an integer >= 1');
+  }
+}

@@ -275,16 +275,17 @@ export class SessionStore<T = Record<string, unknown>> {
     options?: UpdateSessionOptions,
   ): Promise<Session<T>> {
     this.#assertOpen();
+    // A wrong call is reported as such, whatever the id.
+    if (options !== undefined) checkUpdateOptions(options);
+    if (options === undefined && typeof dataOrMerge !== 'function') {
+      throw new InvalidArgumentError('update needs a merge function or { expectedVersion }', {
+        argument: 'options',
+      });
+    }
     if (!isValidSessionId(id)) throw new SessionNotFoundError('no such session');
     if (options === undefined) {
-      if (typeof dataOrMerge !== 'function') {
-        throw new InvalidArgumentError('update needs a merge function or { expectedVersion }', {
-          argument: 'options',
-        });
-      }
       return this.#mergeUpdate(id, dataOrMerge as (current: T, session: Session<T>) => T | Promise<T>);
     }
-    checkUpdateOptions(options);
     const expectedVersion = options.expectedVersion;
     if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 1) {
       throw new InvalidArgumentError('expectedVersion must be an integer >= 1', {

@@ -7,6 +7,7 @@ import type {
 import { InvalidOptionsError } from '../../errors.js';
 import { LruMap } from '../../internal/lru.js';
 import { optionsChecker } from '../../internal/validate.js';
+import { checkAdapterInput } from '../../session/session-record.js';
 
 /**
  * Options of {@link MemorySessionAdapter}.
@@ -69,6 +70,7 @@ export class MemorySessionAdapter implements SessionAdapter {
     userId: string | undefined;
     ttlMs: number;
   }): Promise<boolean> {
+    checkAdapterInput(input);
     if (this.#sessions.has(input.id)) return false;
     const record: SessionRecord = { data: input.data, version: 1, userId: input.userId, ttlMs: input.ttlMs };
     this.#sessions.set(input.id, record, input.ttlMs);
@@ -86,11 +88,13 @@ export class MemorySessionAdapter implements SessionAdapter {
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
+    checkAdapterInput({ id });
     const found = this.#sessions.get(id);
     return found === undefined ? undefined : { ...found };
   }
 
   async touch(id: string): Promise<SessionRecord | undefined> {
+    checkAdapterInput({ id });
     const found = this.#sessions.get(id);
     if (found === undefined) return undefined;
     this.#sessions.set(id, found, found.ttlMs);
@@ -98,6 +102,7 @@ export class MemorySessionAdapter implements SessionAdapter {
   }
 
   async update(input: { id: string; data: string; expectedVersion: number }): Promise<SessionUpdateResult> {
+    checkAdapterInput(input);
     const found = this.#sessions.get(input.id);
     if (found === undefined) return { status: 'missing' };
     if (found.version !== input.expectedVersion) return { status: 'conflict', current: { ...found } };
@@ -107,6 +112,7 @@ export class MemorySessionAdapter implements SessionAdapter {
   }
 
   async move(input: { id: string; newId: string }): Promise<SessionMoveResult> {
+    checkAdapterInput(input);
     // One synchronous step: nothing else runs in between.
     const found = this.#sessions.peek(input.id);
     if (found === undefined) return { status: 'missing' };
@@ -120,6 +126,7 @@ export class MemorySessionAdapter implements SessionAdapter {
   }
 
   async destroy(id: string): Promise<boolean> {
+    checkAdapterInput({ id });
     const found = this.#sessions.peek(id);
     const existed = this.#sessions.delete(id);
     if (found !== undefined) this.#unindex(id, found.value.userId);
@@ -127,6 +134,7 @@ export class MemorySessionAdapter implements SessionAdapter {
   }
 
   async destroyAllForUser(userId: string): Promise<number> {
+    checkAdapterInput({ userId: userId ?? '' });
     const ids = this.#byUser.get(userId);
     if (ids === undefined) return 0;
     this.#byUser.delete(userId);

@@ -7,6 +7,7 @@ import type {
 import { CorruptDataError, InvalidOptionsError } from '../../errors.js';
 import { MAX_DURATION_MS, optionsChecker } from '../../internal/validate.js';
 import { isValidSessionId } from '../../session/session-id.js';
+import { checkAdapterInput } from '../../session/session-record.js';
 import {
   isCluster,
   isRedisDataError,
@@ -112,6 +113,7 @@ export class RedisSessionAdapter implements SessionAdapter {
     userId: string | undefined;
     ttlMs: number;
   }): Promise<boolean> {
+    checkAdapterInput(input);
     const client = this.#handle.client;
     const key = this.#sessionKey(input.id);
     const indexTtl = 2 * input.ttlMs;
@@ -140,6 +142,7 @@ export class RedisSessionAdapter implements SessionAdapter {
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
+    checkAdapterInput({ id });
     const key = this.#sessionKey(id);
     const [data, version, userId, ttl] = await this.#step('get', key, () =>
       this.#handle.client.hmget(key, 'd', 'v', 'u', 't'),
@@ -149,6 +152,7 @@ export class RedisSessionAdapter implements SessionAdapter {
   }
 
   async touch(id: string): Promise<SessionRecord | undefined> {
+    checkAdapterInput({ id });
     const key = this.#sessionKey(id);
     const reply = (await this.#step('touch', key, () =>
       touchScript.run(this.#handle.client, [key], [Date.now()]),
@@ -164,6 +168,7 @@ export class RedisSessionAdapter implements SessionAdapter {
   }
 
   async update(input: { id: string; data: string; expectedVersion: number }): Promise<SessionUpdateResult> {
+    checkAdapterInput(input);
     const key = this.#sessionKey(input.id);
     const reply = (await this.#step('update', key, () =>
       updateScript.run(this.#handle.client, [key], [String(input.expectedVersion), input.data, Date.now()]),
@@ -186,6 +191,7 @@ export class RedisSessionAdapter implements SessionAdapter {
   }
 
   async destroy(id: string): Promise<boolean> {
+    checkAdapterInput({ id });
     const key = this.#sessionKey(id);
     const userId = (await this.#step('destroy', key, () => destroyScript.run(this.#handle.client, [key]))) as
       | string
@@ -205,6 +211,7 @@ export class RedisSessionAdapter implements SessionAdapter {
   }
 
   async move(input: { id: string; newId: string }): Promise<SessionMoveResult> {
+    checkAdapterInput(input);
     const client = this.#handle.client;
     const key = this.#sessionKey(input.id);
     const newKey = this.#sessionKey(input.newId);
@@ -251,6 +258,7 @@ export class RedisSessionAdapter implements SessionAdapter {
   }
 
   async destroyAllForUser(userId: string): Promise<number> {
+    checkAdapterInput({ userId: userId ?? '' });
     const client = this.#handle.client;
     const indexKey = this.#indexKey(userId);
     const members = () => this.#step('destroyAllForUser', indexKey, () => client.smembers(indexKey));

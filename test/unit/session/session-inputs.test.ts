@@ -212,3 +212,51 @@ describe('regenerate never loses a session', () => {
     expect(await store.destroyAllForUser('u2')).toBe(1);
   });
 });
+
+describe('wrong calls are reported as such (found by the hostile suite)', () => {
+  it('update reports a wrong call before looking the id up', async () => {
+    const store = new SessionStore();
+    await expect(store.update('not-an-id', {}, { version: 1 } as never)).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTIONS',
+    });
+    await expect(store.update('not-an-id', { n: 1 } as never)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+  });
+
+  it('a session adapter called directly refuses malformed input with a typed error', async () => {
+    const adapter = new MemorySessionAdapter();
+    const id = generateSessionId();
+    for (const call of [
+      () => adapter.create(null as never),
+      () => adapter.create({ id, data: {} as never, userId: undefined, ttlMs: 1000 }),
+      () => adapter.create({ id, data: '{}', userId: 5 as never, ttlMs: 1000 }),
+      () => adapter.create({ id, data: '{}', userId: undefined, ttlMs: Number.NaN }),
+      () => adapter.get(Symbol('id') as never),
+      () => adapter.touch('' as never),
+      () => adapter.update({ id, data: '{}', expectedVersion: 0.5 }),
+      () => adapter.move({ id, newId: {} as never }),
+      () => adapter.destroy(undefined as never),
+      () => adapter.destroyAllForUser(undefined as never),
+    ]) {
+      await expect(call()).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    }
+  });
+
+  it('express-session store: a callback that is not a function never becomes an unhandled rejection', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const store = expressSessionStore(session, { sessions: new SessionStore<unknown>() });
+      const sid = store.genid();
+      store.set(sid, { cookie: {} }, 5 as never);
+      store.get(sid, 'cb' as never);
+      store.destroy(sid, {} as never);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  });
+});
