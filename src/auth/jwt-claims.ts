@@ -1,3 +1,4 @@
+import { KeyObject } from 'node:crypto';
 import { InvalidArgumentError, InvalidOptionsError, SerializationError } from '../errors.js';
 import { assertSafePayload } from '../internal/serializer.js';
 import { optionsChecker } from '../internal/validate.js';
@@ -18,24 +19,31 @@ export const checkSignOptions = optionsChecker({
 });
 
 /**
- * Refuses the jsonwebtoken call shape `jwt.sign(payload, secret, { expiresIn })`
- * (and `jwt.verify(token, secret)`), which would otherwise sign with the
- * instance's key and default lifetime while the caller believes otherwise.
+ * Refuses, synchronously, the jsonwebtoken call shapes
+ * `jwt.sign(payload, secret, { expiresIn })` and `jwt.verify(token, secret)`:
+ * a key where sign's options go, or any extra argument. Otherwise the call
+ * would use the instance's key and default lifetime while the caller
+ * believes otherwise (or, for verify, code expecting a synchronous answer
+ * would take the promise for claims).
  *
  * @internal
  */
-export function refuseKeyArgument(method: 'sign' | 'verify', extra: readonly unknown[]): void {
-  if (extra.length === 0) return;
+export function refuseJsonwebtokenShape(
+  method: 'sign' | 'verify',
+  options: unknown,
+  extra: readonly unknown[],
+): void {
+  const keyWhereOptionsGo =
+    method === 'sign' &&
+    (typeof options === 'string' || options instanceof Uint8Array || options instanceof KeyObject);
+  if (extra.length === 0 && !keyWhereOptionsGo) return;
   const third = extra[0];
-  const expiresIn =
-    typeof third === 'object' && third !== null && Object.hasOwn(third, 'expiresIn')
-      ? ' and the lifetime as { expiresInMs } (24 h = 86_400_000)'
-      : '';
+  const expiresIn = typeof third === 'object' && third !== null && Object.hasOwn(third, 'expiresIn');
   throw new InvalidOptionsError(
     method === 'sign'
-      ? `jwt.sign takes (claims, options): the key is given once, to createJwt({ secret }),${expiresIn === '' ? ' and the lifetime as { expiresInMs }' : expiresIn}`
-      : 'jwt.verify takes (token): the key is given once, to createJwt({ secret })',
-    expiresIn === '' ? { option: 'secret' } : { option: 'expiresIn', suggestion: 'expiresInMs' },
+      ? `jwt.sign takes (claims, options): the key is given once, to createJwt({ secret }), and the lifetime as { expiresInMs }${expiresIn ? ' (24 h = 86_400_000)' : ''}`
+      : 'jwt.verify takes (token) and answers a promise: the key is given once, to createJwt({ secret }); await it (or use verifySync)',
+    expiresIn ? { option: 'expiresIn', suggestion: 'expiresInMs' } : { option: 'secret' },
   );
 }
 

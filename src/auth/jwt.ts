@@ -1,4 +1,4 @@
-import { KeyObject, randomBytes } from 'node:crypto';
+import { type KeyObject, randomBytes } from 'node:crypto';
 import type { JwtDenylistAdapter } from '../contracts/jwt-denylist.js';
 import {
   InvalidArgumentError,
@@ -24,7 +24,7 @@ import {
   checkClaimValues,
   checkRegisteredClaims,
   checkSignOptions,
-  refuseKeyArgument,
+  refuseJsonwebtokenShape,
   stringifyClaims,
 } from './jwt-claims.js';
 import { importAsymmetric, importSecret, pinAlgorithms } from './jwt-keys.js';
@@ -367,8 +367,15 @@ export class Jwt {
    * ```
    */
   sign(claims?: JwtClaims, options?: JwtSignOptions): Promise<string>;
-  async sign(claims: JwtClaims = {}, options: JwtSignOptions = {}, ...extra: unknown[]): Promise<string> {
-    return this.#sign(claims, options, extra);
+  sign(claims: JwtClaims = {}, options: JwtSignOptions = {}, ...extra: unknown[]): Promise<string> {
+    // The jsonwebtoken shape throws at once: code written for its
+    // synchronous sign must fail, not hand a pending promise on as a token.
+    refuseJsonwebtokenShape('sign', options, extra);
+    try {
+      return Promise.resolve(this.#sign(claims, options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -381,14 +388,11 @@ export class Jwt {
    */
   signSync(claims?: JwtClaims, options?: JwtSignOptions): string;
   signSync(claims: JwtClaims = {}, options: JwtSignOptions = {}, ...extra: unknown[]): string {
-    return this.#sign(claims, options, extra);
+    refuseJsonwebtokenShape('sign', options, extra);
+    return this.#sign(claims, options);
   }
 
-  #sign(claims: JwtClaims, options: JwtSignOptions, extra: readonly unknown[]): string {
-    if (typeof options === 'string' || options instanceof Uint8Array || options instanceof KeyObject) {
-      refuseKeyArgument('sign', [extra[0] ?? {}]);
-    }
-    refuseKeyArgument('sign', extra);
+  #sign(claims: JwtClaims, options: JwtSignOptions): string {
     checkSignOptions(options);
     if (this.#signing === undefined) {
       throw new InvalidArgumentError('this instance has no signing key (give secret or privateKey)', {
@@ -461,13 +465,11 @@ export class Jwt {
    */
   verify(token: string): Promise<Readonly<JwtClaims>>;
   verify(token: string, ...extra: unknown[]): Promise<Readonly<JwtClaims>> {
-    if (extra.length > 0) {
-      try {
-        refuseKeyArgument('verify', extra);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
+    // jsonwebtoken's verify(token, secret) is synchronous: that shape throws
+    // at once, so code written for it (a try/catch around a call that is not
+    // awaited) refuses the request instead of taking a pending promise for
+    // claims and letting everyone in.
+    refuseJsonwebtokenShape('verify', undefined, extra);
     if (this.#denylist === undefined) {
       // Nothing to wait for when the key is at hand (static keys, or a JWKS
       // already loaded and fresh): one settled promise, no async frame.
@@ -522,7 +524,7 @@ export class Jwt {
    */
   verifySync(token: string): Readonly<JwtClaims>;
   verifySync(token: string, ...extra: unknown[]): Readonly<JwtClaims> {
-    refuseKeyArgument('verify', extra);
+    refuseJsonwebtokenShape('verify', undefined, extra);
     if (this.#jwks !== undefined || this.#denylist !== undefined) {
       throw new InvalidArgumentError('verifySync needs static keys and no denylist: use verify', {
         argument: 'token',
