@@ -180,7 +180,14 @@ export class SessionStore<T = Record<string, unknown>> {
     }
   }
 
-  /** Largest serialized session data accepted, bytes (the `maxDataBytes` option). */
+  /**
+   * Largest serialized session data accepted, bytes (the `maxDataBytes` option).
+   *
+   * @example
+   * ```ts
+   * if (JSON.stringify(cart).length > sessions.maxDataBytes) trimCart();
+   * ```
+   */
   get maxDataBytes(): number {
     return this.#maxDataBytes;
   }

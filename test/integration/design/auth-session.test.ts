@@ -336,6 +336,7 @@ describe('the design’s generateJWT, second /login and authorize, on scaleout',
       return (req, res, next) => {
         const authHeader = req.headers.authorization;
 
+        // biome-ignore lint/complexity/useOptionalChain: the design's code, verbatim
         if (!authHeader || !authHeader.startsWith('Bearer ')) {
           return res.status(401).json({ error: 'No token provided' });
         }
