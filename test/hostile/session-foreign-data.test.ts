@@ -367,6 +367,26 @@ describe('foreign data in the Redis session and denylist keys', () => {
     expect(await call((cb) => store.get(good.id, cb as never))).toBe('ok:object');
   });
 
+  it('express-session store: a login onto a user whose index is damaged keeps the session it had', async () => {
+    const store = expressSessionStore(session, { sessions: sessions as SessionStore<unknown> });
+    const call = (fn: (cb: (err?: unknown) => void) => void) =>
+      new Promise<unknown>((resolve) => fn((err) => resolve(err ?? 'ok')));
+    const sid = store.genid();
+    expect(await call((cb) => store.set(sid, { cookie: { maxAge: 60_000 }, cart: ['sku-9'] }, cb))).toBe(
+      'ok',
+    );
+    await redis.set(indexKey('victim-2'), 'not a set');
+    // Login without regenerate: the owner changes, so the store re-creates the record under the new owner.
+    const err = await call((cb) =>
+      store.set(sid, { cookie: { maxAge: 60_000 }, cart: ['sku-9'], userId: 'victim-2' }, cb),
+    );
+    expect(err).toMatchObject({ code: 'ERR_CORRUPT_DATA', key: indexKey('victim-2') });
+    // The anonymous session was put back: the cart is not lost.
+    expect((await sessions.get(sid))?.data).toMatchObject({ cart: ['sku-9'] });
+    expect((await sessions.get(sid))?.userId).toBeUndefined();
+    expect(await redis.get(indexKey('victim-2'))).toBe('not a set');
+  });
+
   it('JWT denylist keys: any key there revokes (fails closed); revoking over junk works', async () => {
     const denylist = new RedisJwtDenylist({ connection: redis, prefix: `${prefix}deny:` });
     const jwt = createJwt({ secret: 'k'.repeat(32), denylist });
