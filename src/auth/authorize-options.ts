@@ -1,3 +1,4 @@
+import { optionsChecker } from '../internal/validate.js';
 import type { Session, SessionStore } from '../session/session-store.js';
 import type { Jwt, JwtClaims } from './jwt.js';
 
@@ -68,3 +69,40 @@ export const AUTHORIZE_DEFAULTS = {
   /** Realm of the challenge. */
   realm: 'api',
 } as const;
+
+const AUTHORIZE_HINTS = {
+  requiredRole: 'role',
+  roles: 'role',
+  cookie: 'sessionCookie',
+  cookieName: 'sessionCookie',
+  store: 'sessions',
+  sessionStore: 'sessions',
+  session: 'sessions',
+  secret: 'jwt',
+  verifier: 'jwt',
+} as const;
+
+/** @internal Refuses unknown keys of {@link AuthorizeOptions}. */
+export const checkAuthorizeOptions = optionsChecker({
+  where: 'authorize options',
+  keys: [
+    'jwt',
+    'sessions',
+    'sessionCookie',
+    'bindTokensToSessions',
+    'touchSession',
+    'sessionClaims',
+    'role',
+    'getRoles',
+    'check',
+    'realm',
+  ],
+  hints: AUTHORIZE_HINTS,
+});
+
+/** @internal Refuses unknown keys of `authorizer.require()` requirements. */
+export const checkRequirements = optionsChecker({
+  where: 'authorizer.require() requirements',
+  keys: ['role', 'check', 'getRoles'],
+  hints: AUTHORIZE_HINTS,
+});

@@ -1,6 +1,12 @@
-import { InvalidOptionsError, isScaleoutError, JwtError } from '../errors.js';
+import { InvalidArgumentError, InvalidOptionsError, isScaleoutError, JwtError } from '../errors.js';
 import type { Session } from '../session/session-store.js';
-import { AUTHORIZE_DEFAULTS, type AuthorizeOptions, type AuthorizeRequest } from './authorize-options.js';
+import {
+  AUTHORIZE_DEFAULTS,
+  type AuthorizeOptions,
+  type AuthorizeRequest,
+  checkAuthorizeOptions,
+  checkRequirements,
+} from './authorize-options.js';
 import type { JwtClaims } from './jwt.js';
 
 /**
@@ -59,8 +65,21 @@ export type AuthDecision =
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
+/**
+ * The one value of the Authorization header: undefined when absent, ''
+ * (malformed, a 401) when it is repeated (RFC 9110 allows one) or not text.
+ */
+function authorizationValue(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return value.length === 1 && typeof value[0] === 'string' ? value[0] : '';
+  return typeof value === 'string' ? value : '';
+}
+
+/** The Cookie header as one string (repeated headers joined, as node does). */
+function cookieValue(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.filter((v) => typeof v === 'string').join('; ');
+  return undefined;
 }
 
 function readCookie(header: string | undefined, name: string): string | undefined {
@@ -81,6 +100,32 @@ function readCookie(header: string | undefined, name: string): string | undefine
 
 function quote(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, "'");
+}
+
+/**
+ * Errors that say a stored session is unreadable (foreign or damaged
+ * record): the caller is asked to sign in again (401) instead of failing
+ * every request carrying that cookie with a 500 until it expires. The
+ * record is left as it is.
+ */
+const UNREADABLE_SESSION = ['ERR_CORRUPT_DATA', 'ERR_DESERIALIZE', 'ERR_UNSAFE_PAYLOAD'] as const;
+
+function isUnreadableSession(err: unknown): boolean {
+  return UNREADABLE_SESSION.some((code) => isScaleoutError(err, code));
+}
+
+function expectFunction(options: AuthorizeOptions, name: keyof AuthorizeOptions): void {
+  if (options[name] !== undefined && typeof options[name] !== 'function') {
+    throw new InvalidOptionsError(`${name} must be a function`, { option: name });
+  }
+}
+
+function hasMethods(value: unknown, ...methods: string[]): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+  );
 }
 
 function defaultRoles(claims: JwtClaims): readonly string[] {
@@ -118,6 +163,14 @@ export class Authorizer {
   readonly #roles: readonly string[] | undefined;
 
   constructor(options: AuthorizeOptions) {
+    if (typeof options === 'string' || Array.isArray(options)) {
+      // The design's authorize(requiredRole).
+      throw new InvalidOptionsError(
+        "authorize takes options, not a role: authorize({ jwt, role: 'admin' }) (the design's authorize(requiredRole))",
+        { option: 'role' },
+      );
+    }
+    checkAuthorizeOptions(options);
     if (
       typeof options !== 'object' ||
       options === null ||
@@ -132,6 +185,21 @@ export class Authorizer {
       throw new InvalidOptionsError('bindTokensToSessions needs both jwt and sessions', {
         option: 'bindTokensToSessions',
       });
+    }
+    if (options.jwt !== undefined && !hasMethods(options.jwt, 'verify')) {
+      throw new InvalidOptionsError('jwt must be a Jwt (createJwt({ secret }))', { option: 'jwt' });
+    }
+    if (options.sessions !== undefined && !hasMethods(options.sessions, 'get', 'touch')) {
+      throw new InvalidOptionsError('sessions must be a SessionStore', { option: 'sessions' });
+    }
+    for (const name of ['sessionClaims', 'getRoles', 'check'] as const) expectFunction(options, name);
+    for (const name of ['bindTokensToSessions', 'touchSession'] as const) {
+      if (options[name] !== undefined && typeof options[name] !== 'boolean') {
+        throw new InvalidOptionsError(`${name} must be a boolean`, { option: name });
+      }
+    }
+    if (options.realm !== undefined && typeof options.realm !== 'string') {
+      throw new InvalidOptionsError('realm must be a string', { option: 'realm' });
     }
     this.#options = options;
     this.#cookie = options.sessionCookie ?? AUTHORIZE_DEFAULTS.sessionCookie;
@@ -160,6 +228,15 @@ export class Authorizer {
    * ```
    */
   require(requirements: Pick<AuthorizeOptions, 'role' | 'check' | 'getRoles'>): Authorizer {
+    if (typeof requirements === 'string') {
+      throw new InvalidOptionsError("require takes requirements: auth.require({ role: 'admin' })", {
+        option: 'role',
+      });
+    }
+    checkRequirements(requirements);
+    if (requirements === undefined) {
+      throw new InvalidOptionsError('require needs { role } or { check }', { option: 'role' });
+    }
     return new Authorizer({ ...this.#options, ...requirements });
   }
 
@@ -172,7 +249,11 @@ export class Authorizer {
    * ```
    */
   async decide(request: AuthorizeRequest): Promise<AuthDecision> {
-    const authorization = headerValue(request.headers.authorization);
+    const headers = (request as { headers?: unknown } | null | undefined)?.headers;
+    if (typeof headers !== 'object' || headers === null) {
+      throw new InvalidArgumentError('decide needs a request with headers', { argument: 'request' });
+    }
+    const authorization = authorizationValue(request.headers.authorization);
     let auth: AuthContext | undefined;
     if (authorization !== undefined && this.#options.jwt !== undefined) {
       const match = authorization.length <= 65_536 ? BEARER.exec(authorization) : null;
@@ -193,19 +274,32 @@ export class Authorizer {
         const sid = auth.claims.sid;
         if (typeof sid !== 'string')
           return this.#deny(401, 'invalid_token', 'token is not bound to a session');
-        const session = await this.#session(sid);
+        let session: Session<unknown> | undefined;
+        try {
+          session = await this.#session(sid);
+        } catch (err) {
+          if (!isUnreadableSession(err)) throw err;
+          return this.#deny(
+            401,
+            'invalid_token',
+            'the session of this token is unreadable',
+            (err as JwtError).code,
+          );
+        }
         if (session === undefined)
           return this.#deny(401, 'invalid_token', 'the session of this token has ended');
         auth.session = session;
       }
     } else if (this.#options.sessions !== undefined) {
-      const id = readCookie(headerValue(request.headers.cookie), this.#cookie);
+      const id = readCookie(cookieValue(request.headers.cookie), this.#cookie);
       if (id !== undefined) {
-        const store = this.#options.sessions;
-        const session =
-          (this.#options.touchSession ?? AUTHORIZE_DEFAULTS.touchSession)
-            ? await store.touch(id)
-            : await store.get(id);
+        let session: Session<unknown> | undefined;
+        try {
+          session = await this.#session(id);
+        } catch (err) {
+          if (!isUnreadableSession(err)) throw err;
+          return this.#deny(401, 'invalid_token', 'session is unreadable', (err as JwtError).code);
+        }
         if (session === undefined) return this.#deny(401, 'invalid_token', 'session is missing or expired');
         const claims = this.#options.sessionClaims?.(session) ?? {
           ...(typeof session.data === 'object' && session.data !== null ? session.data : {}),
@@ -218,6 +312,9 @@ export class Authorizer {
     if (auth === undefined) return this.#deny(401, 'unauthorized', 'authentication required');
     if (this.#roles !== undefined) {
       const have = (this.#options.getRoles ?? defaultRoles)(auth.claims);
+      if (!Array.isArray(have)) {
+        throw new InvalidOptionsError('getRoles must return a list of strings', { option: 'getRoles' });
+      }
       if (!this.#roles.some((r) => have.includes(r))) {
         return this.#deny(403, 'insufficient_scope', `requires role ${this.#roles.join(' or ')}`);
       }

@@ -5,6 +5,7 @@ import {
   type JsonWebKey,
   KeyObject,
   type webcrypto,
+  X509Certificate,
 } from 'node:crypto';
 import { InvalidOptionsError } from '../errors.js';
 import { ALGORITHMS, algorithmsFor, type JwtAlgorithm, type KeyFamily, keyFamily } from './jwt-algorithms.js';
@@ -56,13 +57,87 @@ export function importAsymmetric(input: JwtKeyInput, kind: 'public' | 'private',
 
 /** @internal */
 export function importSecret(input: string | Uint8Array | KeyObject, option: string): KeyObject {
+  let bytes: Buffer;
   if (input instanceof KeyObject) {
     if (input.type !== 'secret') throw new InvalidOptionsError(`${option} must be a secret key`, { option });
-    return input;
+    bytes = input.export();
+  } else if (typeof input === 'string') bytes = Buffer.from(input, 'utf8');
+  else if (input instanceof Uint8Array) bytes = Buffer.from(input);
+  else
+    throw new InvalidOptionsError(`${option} must be a string, Uint8Array or secret KeyObject`, { option });
+  const kind = keyMaterialKind(bytes);
+  if (kind !== undefined) {
+    // An HMAC "secret" that is a public key lets anyone who has the public
+    // key forge tokens (algorithm confusion, the CVE-2023-48223 family).
+    throw new InvalidOptionsError(
+      `${option} looks like ${kind}, not an HMAC secret: pass key pairs as privateKey/publicKey (a public key only verifies), and use random bytes as a secret`,
+      { option },
+    );
   }
-  if (typeof input === 'string') return createSecretKey(Buffer.from(input, 'utf8'));
-  if (input instanceof Uint8Array) return createSecretKey(Buffer.from(input));
-  throw new InvalidOptionsError(`${option} must be a string, Uint8Array or secret KeyObject`, { option });
+  return input instanceof KeyObject ? input : createSecretKey(bytes);
+}
+
+const PEM_BLOCK = /-----BEGIN [A-Z0-9 #]+-----/;
+// An OpenSSH public key line: "<type> AAAA<base64 blob> [comment]"; every
+// blob starts with the 4-byte length of its type name, hence "AAAA".
+const SSH_PUBLIC_KEY =
+  /^\s*(?:(?:[a-z0-9-]+(?:@[a-z0-9.-]+)?)\s+)?(?:ssh-|ecdsa-sha2-|sk-)[a-z0-9-]+(?:@[a-z0-9.-]+)?\s+AAAA[A-Za-z0-9+/]/;
+const BASE64_TEXT = /^[A-Za-z0-9+/=_\-\s]+$/;
+
+function parsesAsDer(der: Buffer): boolean {
+  if (der.length < 16 || der[0] !== 0x30) return false; // every DER key or certificate is a SEQUENCE
+  const attempts: Array<() => unknown> = [
+    () => createPublicKey({ key: der, format: 'der', type: 'spki' }),
+    () => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }),
+    () => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }),
+    () => createPrivateKey({ key: der, format: 'der', type: 'pkcs1' }),
+    () => createPrivateKey({ key: der, format: 'der', type: 'sec1' }),
+    () => new X509Certificate(der),
+  ];
+  for (const attempt of attempts) {
+    try {
+      attempt();
+      return true;
+    } catch {
+      // not this format
+    }
+  }
+  return false;
+}
+
+/**
+ * What kind of key material `bytes` are, when they are key material rather
+ * than a secret: any PEM block (public or private key, certificate), a JWK
+ * or JWK Set as JSON, an OpenSSH public key line, or a DER key or
+ * certificate (raw, or base64 without its PEM armour). Undefined for
+ * anything else. Runs once per key, at construction.
+ *
+ * @internal
+ */
+export function keyMaterialKind(bytes: Buffer): string | undefined {
+  const text = bytes.toString('latin1');
+  if (PEM_BLOCK.test(text)) return 'a PEM key or certificate';
+  if (SSH_PUBLIC_KEY.test(text)) return 'an SSH public key';
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      const parsed: unknown = JSON.parse(bytes.toString('utf8'));
+      if (typeof parsed === 'object' && parsed !== null && ('kty' in parsed || 'keys' in parsed)) {
+        return 'a JSON Web Key';
+      }
+    } catch {
+      // not JSON: an ordinary secret may start with "{"
+    }
+  }
+  if (parsesAsDer(bytes)) return 'a DER key or certificate';
+  if (trimmed.length >= 64 && BASE64_TEXT.test(trimmed)) {
+    const decoded = Buffer.from(
+      trimmed.replace(/\s+/g, ''),
+      trimmed.includes('-') || trimmed.includes('_') ? 'base64url' : 'base64',
+    );
+    if (parsesAsDer(decoded)) return 'a base64 DER key or certificate';
+  }
+  return undefined;
 }
 
 /**

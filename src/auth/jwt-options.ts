@@ -1,5 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { JwtDenylistAdapter } from '../contracts/jwt-denylist.js';
+import { InvalidOptionsError } from '../errors.js';
+import { optionsChecker } from '../internal/validate.js';
 import type { JwtAlgorithm } from './jwt-algorithms.js';
 import type { JwtKeyInput } from './jwt-keys.js';
 
@@ -103,3 +105,91 @@ export const JWT_DEFAULTS = {
   /** Asymmetric algorithms accepted from a JWKS. */
   jwksAlgorithms: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] as readonly JwtAlgorithm[],
 } as const;
+
+/** @internal Refuses unknown keys of {@link JwtOptions} (`expiresIn` → `expiresInMs`). */
+export const checkJwtOptions = optionsChecker({
+  where: 'createJwt options',
+  keys: [
+    'secret',
+    'privateKey',
+    'publicKey',
+    'jwksUrl',
+    'kid',
+    'verificationKeys',
+    'algorithms',
+    'issuer',
+    'audience',
+    'expiresInMs',
+    'clockToleranceMs',
+    'maxTokenBytes',
+    'cacheMaxEntries',
+    'cacheMaxBytes',
+    'denylist',
+    'jwksCooldownMs',
+    'jwksMaxAgeMs',
+    'jwksTimeoutMs',
+    'now',
+  ],
+  hints: {
+    expiresIn: 'expiresInMs',
+    expires: 'expiresInMs',
+    ttl: 'expiresInMs',
+    ttlMs: 'expiresInMs',
+    maxAge: 'expiresInMs',
+    algorithm: 'algorithms',
+    keyid: 'kid',
+    keyId: 'kid',
+    iss: 'issuer',
+    aud: 'audience',
+    secretOrPrivateKey: 'secret',
+    secretOrPublicKey: 'secret',
+    jwks: 'jwksUrl',
+    jwksUri: 'jwksUrl',
+    clockTolerance: 'clockToleranceMs',
+    maxTokenLength: 'maxTokenBytes',
+  },
+});
+
+/** @internal Refuses unknown keys of one {@link JwtVerificationKey}. */
+export const checkVerificationKey = optionsChecker({
+  where: 'createJwt verificationKeys[] entry',
+  keys: ['kid', 'secret', 'publicKey'],
+  hints: { keyid: 'kid', keyId: 'kid', key: 'publicKey', privateKey: 'publicKey' },
+});
+
+/**
+ * @internal Refuses option values of the wrong kind before any is used, so
+ * that a wrong call fails at construction with the option named, never
+ * later with a TypeError.
+ */
+export function checkJwtOptionTypes(options: JwtOptions): void {
+  const bad = (option: string, rule: string): never => {
+    throw new InvalidOptionsError(`${option} must be ${rule}`, { option });
+  };
+  const { algorithms, jwksUrl, denylist, now, cacheMaxBytes, verificationKeys } = options;
+  if (
+    algorithms !== undefined &&
+    (!Array.isArray(algorithms) || algorithms.length === 0 || algorithms.some((a) => typeof a !== 'string'))
+  ) {
+    bad('algorithms', 'a non-empty list of algorithm names');
+  }
+  if (jwksUrl !== undefined && typeof jwksUrl !== 'string' && !(jwksUrl instanceof URL)) {
+    bad('jwksUrl', 'a string or URL');
+  }
+  if (
+    denylist !== undefined &&
+    (typeof denylist !== 'object' ||
+      denylist === null ||
+      typeof denylist.add !== 'function' ||
+      typeof denylist.has !== 'function')
+  ) {
+    bad('denylist', 'a JwtDenylistAdapter (memoryJwtDenylist(), redisJwtDenylist({ connection }))');
+  }
+  if (now !== undefined && typeof now !== 'function') bad('now', 'a function returning epoch ms');
+  if (cacheMaxBytes !== undefined && (!Number.isSafeInteger(cacheMaxBytes) || cacheMaxBytes < 1)) {
+    bad('cacheMaxBytes', 'a positive integer');
+  }
+  if (verificationKeys !== undefined && !Array.isArray(verificationKeys)) {
+    bad('verificationKeys', 'a list of { kid, secret | publicKey }');
+  }
+}

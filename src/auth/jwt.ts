@@ -14,13 +14,27 @@ import {
   JwtRevokedError,
   JwtTooLargeError,
   JwtUnsupportedHeaderError,
+  PayloadTooLargeError,
 } from '../errors.js';
 import { LruMap } from '../internal/lru.js';
 import { assertSafePayload } from '../internal/serializer.js';
 import { durationArgument, durationOption } from '../internal/validate.js';
 import { ALGORITHMS, type JwtAlgorithm, signBytes, verifyBytes } from './jwt-algorithms.js';
+import {
+  checkClaimValues,
+  checkRegisteredClaims,
+  checkSignOptions,
+  refuseJsonwebtokenShape,
+  stringifyClaims,
+} from './jwt-claims.js';
 import { importAsymmetric, importSecret, pinAlgorithms } from './jwt-keys.js';
-import { JWT_DEFAULTS, type JwtOptions } from './jwt-options.js';
+import {
+  checkJwtOptions,
+  checkJwtOptionTypes,
+  checkVerificationKey,
+  JWT_DEFAULTS,
+  type JwtOptions,
+} from './jwt-options.js';
 import { RemoteJwks } from './remote-jwks.js';
 
 /**
@@ -34,8 +48,11 @@ import { RemoteJwks } from './remote-jwks.js';
 export interface JwtClaims {
   /** Issuer. */
   iss?: string;
-  /** Subject (usually the user id). */
-  sub?: string;
+  /**
+   * Subject (usually the user id). A number (the design's `sub: user.id`)
+   * is signed as a JSON number and reads back as the same number.
+   */
+  sub?: string | number;
   /** Audience. */
   aud?: string | string[];
   /** Expiry, seconds since the epoch. Always present on verified tokens. */
@@ -76,6 +93,20 @@ interface StaticKey {
 }
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * True when the last character of an unpadded base64url string carries no
+ * stray bits: base64url spells bytes one way only, so a signature whose
+ * unused trailing bits are set (a second spelling of the same bytes) is
+ * refused instead of verifying as a different token string.
+ */
+function canonicalTail(part: string): boolean {
+  const rest = part.length % 4;
+  if (rest === 0) return true;
+  const bits = BASE64URL.indexOf(part[part.length - 1]!);
+  return rest === 2 ? (bits & 0x0f) === 0 : (bits & 0x03) === 0;
+}
 const HEADER_CACHE_SIZE = 64;
 
 function deepFreeze<T>(value: T): T {
@@ -167,9 +198,14 @@ export class Jwt {
   readonly #now: () => number;
 
   constructor(options: JwtOptions) {
+    if (typeof options === 'string') {
+      throw new InvalidOptionsError('createJwt takes options: createJwt({ secret })', { option: 'secret' });
+    }
+    checkJwtOptions(options);
     if (typeof options !== 'object' || options === null) {
       throw new InvalidOptionsError('options are required', { option: 'secret' });
     }
+    checkJwtOptionTypes(options);
     const sources = [
       options.secret !== undefined,
       options.privateKey !== undefined || options.publicKey !== undefined,
@@ -260,6 +296,7 @@ export class Jwt {
     }
     const allowed = new Set(this.#allowed);
     for (const extra of options.verificationKeys ?? []) {
+      checkVerificationKey(extra);
       if (typeof extra?.kid !== 'string' || extra.kid.length === 0) {
         throw new InvalidOptionsError('every verification key needs a kid', { option: 'verificationKeys' });
       }
@@ -317,13 +354,28 @@ export class Jwt {
    * `jti` unless one is given. `exp`/`iat` in `claims` are refused: use
    * `expiresInMs`.
    *
+   * Claims must be plain JSON: functions, symbols, BigInt, NaN/Infinity,
+   * Dates, Maps, Sets and class instances are refused with
+   * `SerializationError` (JSON would drop or change them); a token longer
+   * than `maxTokenBytes` with `PayloadTooLargeError`. The key is the
+   * instance's: jsonwebtoken's `sign(payload, secret, { expiresIn })` is
+   * refused with the fix (`{ expiresInMs }`).
+   *
    * @example
    * ```ts
    * const token = await jwt.sign({ sub: 'user-1', roles: ['admin'] }, { expiresInMs: 60_000 });
    * ```
    */
-  async sign(claims: JwtClaims = {}, options: JwtSignOptions = {}): Promise<string> {
-    return this.signSync(claims, options);
+  sign(claims?: JwtClaims, options?: JwtSignOptions): Promise<string>;
+  sign(claims: JwtClaims = {}, options: JwtSignOptions = {}, ...extra: unknown[]): Promise<string> {
+    // The jsonwebtoken shape throws at once: code written for its
+    // synchronous sign must fail, not hand a pending promise on as a token.
+    refuseJsonwebtokenShape('sign', options, extra);
+    try {
+      return Promise.resolve(this.#sign(claims, options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -334,14 +386,26 @@ export class Jwt {
    * const token = jwt.signSync({ sub: 'user-1' });
    * ```
    */
-  signSync(claims: JwtClaims = {}, options: JwtSignOptions = {}): string {
+  signSync(claims?: JwtClaims, options?: JwtSignOptions): string;
+  signSync(claims: JwtClaims = {}, options: JwtSignOptions = {}, ...extra: unknown[]): string {
+    refuseJsonwebtokenShape('sign', options, extra);
+    return this.#sign(claims, options);
+  }
+
+  #sign(claims: JwtClaims, options: JwtSignOptions): string {
+    checkSignOptions(options);
     if (this.#signing === undefined) {
       throw new InvalidArgumentError('this instance has no signing key (give secret or privateKey)', {
         argument: 'claims',
       });
     }
-    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
-      throw new InvalidArgumentError('claims must be an object', { argument: 'claims' });
+    if (
+      typeof claims !== 'object' ||
+      claims === null ||
+      Array.isArray(claims) ||
+      (Object.getPrototypeOf(claims) !== Object.prototype && Object.getPrototypeOf(claims) !== null)
+    ) {
+      throw new InvalidArgumentError('claims must be a plain object', { argument: 'claims' });
     }
     for (const name of ['exp', 'iat'] as const) {
       if (claims[name] !== undefined) {
@@ -350,7 +414,8 @@ export class Jwt {
         });
       }
     }
-    assertSafePayload(claims);
+    checkRegisteredClaims(claims);
+    checkClaimValues(claims);
     const expiresInMs =
       options.expiresInMs === undefined
         ? this.#expiresInMs
@@ -370,8 +435,16 @@ export class Jwt {
     if (payload.jti === undefined) payload.jti = randomBytes(16).toString('base64url');
     const header: Record<string, string> = { alg: this.#signing.alg, typ: 'JWT' };
     if (this.#kid !== undefined) header.kid = this.#kid;
-    const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-    return `${input}.${signBytes(this.#signing.alg, this.#signing.key, input).toString('base64url')}`;
+    const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(stringifyClaims(payload)).toString('base64url')}`;
+    const token = `${input}.${signBytes(this.#signing.alg, this.#signing.key, input).toString('base64url')}`;
+    if (token.length > this.#maxTokenBytes) {
+      // A token this instance would refuse to verify is not worth handing out.
+      throw new PayloadTooLargeError(
+        `the signed token would be ${token.length} bytes, over maxTokenBytes (${this.#maxTokenBytes})`,
+        { bytes: token.length, maxBytes: this.#maxTokenBytes },
+      );
+    }
+    return token;
   }
 
   /**
@@ -390,7 +463,13 @@ export class Jwt {
    * }
    * ```
    */
-  verify(token: string): Promise<Readonly<JwtClaims>> {
+  verify(token: string): Promise<Readonly<JwtClaims>>;
+  verify(token: string, ...extra: unknown[]): Promise<Readonly<JwtClaims>> {
+    // jsonwebtoken's verify(token, secret) is synchronous: that shape throws
+    // at once, so code written for it (a try/catch around a call that is not
+    // awaited) refuses the request instead of taking a pending promise for
+    // claims and letting everyone in.
+    refuseJsonwebtokenShape('verify', undefined, extra);
     if (this.#denylist === undefined) {
       // Nothing to wait for when the key is at hand (static keys, or a JWKS
       // already loaded and fresh): one settled promise, no async frame.
@@ -443,7 +522,9 @@ export class Jwt {
    * const claims = jwt.verifySync(token);
    * ```
    */
-  verifySync(token: string): Readonly<JwtClaims> {
+  verifySync(token: string): Readonly<JwtClaims>;
+  verifySync(token: string, ...extra: unknown[]): Readonly<JwtClaims> {
+    refuseJsonwebtokenShape('verify', undefined, extra);
     if (this.#jwks !== undefined || this.#denylist !== undefined) {
       throw new InvalidArgumentError('verifySync needs static keys and no denylist: use verify', {
         argument: 'token',
@@ -599,6 +680,9 @@ export class Jwt {
     const signature = token.slice(dot2 + 1);
     if (signature.length === 0 || signature.length % 4 === 1) {
       throw new JwtInvalidSignatureError('token signature is missing or not base64url');
+    }
+    if (!canonicalTail(signature)) {
+      throw new JwtMalformedError('token signature is not canonical base64url (stray trailing bits)');
     }
     const input = token.slice(0, dot2);
     if (!verifyBytes(header.alg, key, input, Buffer.from(signature, 'base64url'))) {

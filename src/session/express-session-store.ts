@@ -1,9 +1,10 @@
 import type { SessionAdapter } from '../contracts/session.js';
-import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { CorruptDataError, InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { LruMap } from '../internal/lru.js';
 import { jsonSerializer } from '../internal/serializer.js';
-import { MAX_DURATION_MS } from '../internal/validate.js';
+import { MAX_DURATION_MS, optionsChecker } from '../internal/validate.js';
 import { generateSessionId, isValidSessionId } from './session-id.js';
+import { checkDataSize, checkRecord } from './session-record.js';
 import type { SessionStore } from './session-store.js';
 
 /**
@@ -41,7 +42,11 @@ export interface ExpressSessionModule {
 export interface ExpressSessionStoreOptions {
   /** The SessionStore whose adapter holds the sessions (memory or Redis). */
   sessions: SessionStore<unknown>;
-  /** Field of `req.session` holding the user id, indexed for `destroyAllForUser`. @default 'userId' */
+  /**
+   * Field of `req.session` holding the user id, indexed for
+   * `destroyAllForUser`: a non-empty string, or a safe integer (indexed as
+   * its decimal string). @default 'userId'
+   */
   userIdField?: string;
   /** Lifetime when the cookie has no `maxAge`, ms. @default 86_400_000 */
   ttlMs?: number;
@@ -100,6 +105,42 @@ export interface ExpressSessionStore {
   destroy(sid: string, callback?: ExpressSessionCallback): void;
 }
 
+const checkOptions = optionsChecker({
+  where: 'expressSessionStore options',
+  keys: ['sessions', 'userIdField', 'ttlMs'],
+  hints: {
+    store: 'sessions',
+    sessionStore: 'sessions',
+    ttl: 'ttlMs',
+    maxAge: 'ttlMs',
+    userField: 'userIdField',
+  },
+  bareNumber: 'ttlMs',
+});
+
+/** The indexed owner named by `value`, or undefined (not indexed). */
+function ownerOf(value: unknown): string | undefined {
+  if (typeof value === 'string' && value.length > 0 && value.length <= 1024) return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  return undefined;
+}
+
+/** A session read back: a plain JSON object (with an object `cookie`, if any), else CorruptDataError. */
+function readSession(text: string): ExpressSessionData {
+  const value = jsonSerializer.deserialize<unknown>(text);
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    ((value as ExpressSessionData).cookie !== undefined &&
+      (typeof (value as ExpressSessionData).cookie !== 'object' ||
+        (value as ExpressSessionData).cookie === null))
+  ) {
+    throw new CorruptDataError('stored express-session data is not a session object');
+  }
+  return value as ExpressSessionData;
+}
+
 function ttlOf(session: ExpressSessionData, fallback: number): number {
   const maxAge = session.cookie?.maxAge ?? session.cookie?.originalMaxAge;
   if (typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0) {
@@ -109,9 +150,12 @@ function ttlOf(session: ExpressSessionData, fallback: number): number {
 }
 
 function done<T>(promise: Promise<T>, callback: ExpressSessionCallback<T> | undefined): void {
+  // A callback that is not a function is ignored (never a TypeError in a
+  // promise handler: an unhandled rejection); the outcome is then dropped.
+  const cb = typeof callback === 'function' ? callback : undefined;
   promise.then(
-    (value) => callback?.(null, value),
-    (err: unknown) => callback?.(err),
+    (value) => cb?.(null, value),
+    (err: unknown) => cb?.(err),
   );
 }
 
@@ -141,11 +185,25 @@ export function expressSessionStore(
   if (typeof expressSession?.Store !== 'function') {
     throw new InvalidOptionsError('pass the express-session module (it provides Store)', { option: 'Store' });
   }
+  checkOptions(options);
   if (options?.sessions === undefined) {
     throw new InvalidOptionsError('sessions is required', { option: 'sessions' });
   }
   const adapter: SessionAdapter = options.sessions.adapter;
+  if (typeof adapter?.get !== 'function' || typeof options.sessions.maxDataBytes !== 'number') {
+    throw new InvalidOptionsError('sessions must be a SessionStore', { option: 'sessions' });
+  }
+  const maxDataBytes = options.sessions.maxDataBytes;
   const userIdField = options.userIdField ?? 'userId';
+  if (typeof userIdField !== 'string' || userIdField.length === 0) {
+    throw new InvalidOptionsError('userIdField must be a non-empty string', { option: 'userIdField' });
+  }
+  // Every record read is checked as SessionStore checks it.
+  const read = async (sid: string) => {
+    const record = await adapter.get(sid);
+    if (record !== undefined) checkRecord(record, maxDataBytes);
+    return record;
+  };
   const fallbackTtl = options.ttlMs ?? 86_400_000;
   if (!Number.isInteger(fallbackTtl) || fallbackTtl < 1 || fallbackTtl > MAX_DURATION_MS) {
     throw new InvalidOptionsError('ttlMs must be a positive integer number of ms', { option: 'ttlMs' });
@@ -160,14 +218,17 @@ export function expressSessionStore(
     if (!isValidSessionId(sid)) {
       throw new InvalidArgumentError('session id was not made by the store genid', { argument: 'sid' });
     }
+    if (typeof session !== 'object' || session === null || Array.isArray(session)) {
+      throw new InvalidArgumentError('session must be an object', { argument: 'session' });
+    }
     const data = jsonSerializer.serialize(session);
-    const owner = session[userIdField];
-    const userId = typeof owner === 'string' && owner.length > 0 ? owner : undefined;
+    checkDataSize(data, maxDataBytes);
+    const userId = ownerOf(session[userIdField]);
     const ttlMs = ttlOf(session, fallbackTtl);
     // express-session writes whole sessions (last writer wins); the version
     // check only makes sure a concurrent destroy is not undone.
     for (let attempt = 0; attempt < 8; attempt++) {
-      const current = await adapter.get(sid);
+      const current = await read(sid);
       if (current === undefined) {
         // Only an id this store handed out and that was never saved may be
         // created: a save that lands after destroy/destroyAllForUser (from a
@@ -177,9 +238,21 @@ export function expressSessionStore(
         continue;
       }
       if (current.userId !== userId) {
-        // The owner changed (login): re-create so that the user index follows.
+        // The owner changed (login): re-create so that the user index
+        // follows. Should the create fail (the new owner's index is
+        // damaged, Redis drops), the previous record is put back: the
+        // session is never left deleted.
         await adapter.destroy(sid);
-        if (await adapter.create({ id: sid, data, userId, ttlMs })) return;
+        let created: boolean;
+        try {
+          created = await adapter.create({ id: sid, data, userId, ttlMs });
+        } catch (err) {
+          await adapter
+            .create({ id: sid, data: current.data, userId: current.userId, ttlMs: current.ttlMs })
+            .catch(() => false);
+          throw err;
+        }
+        if (created) return;
         continue;
       }
       const result = await adapter.update({ id: sid, data, expectedVersion: current.version });
@@ -199,8 +272,8 @@ export function expressSessionStore(
       done(
         (async () => {
           if (!isValidSessionId(sid)) return null;
-          const record = await adapter.get(sid);
-          return record === undefined ? null : jsonSerializer.deserialize<ExpressSessionData>(record.data);
+          const record = await read(sid);
+          return record === undefined ? null : readSession(record.data);
         })(),
         callback,
       );

@@ -1,4 +1,5 @@
 import type { SessionAdapter } from '../contracts/session.js';
+import { optionsChecker } from '../internal/validate.js';
 import type { Serializer } from '../types.js';
 
 /**
@@ -20,6 +21,14 @@ export interface SessionStoreOptions {
   maxUpdateRetries?: number;
   /** Longest user id accepted, characters. @default 256 */
   maxUserIdLength?: number;
+  /**
+   * Largest serialized session data, bytes (UTF-8): larger data is refused
+   * on write with `PayloadTooLargeError` (nothing is stored), and a stored
+   * record larger than this reads as `CorruptDataError`. Applies to every
+   * adapter and to the express-session store.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxDataBytes?: number;
 }
 
 /**
@@ -37,4 +46,50 @@ export const SESSION_STORE_DEFAULTS = {
   maxUpdateRetries: 16,
   /** Characters. */
   maxUserIdLength: 256,
+  /** 1 MiB. */
+  maxDataBytes: 1_048_576,
 } as const;
+
+/** @internal Largest `maxDataBytes` accepted: 64 MiB. */
+export const MAX_DATA_BYTES_LIMIT = 67_108_864;
+
+const TTL_HINTS = {
+  ttl: 'ttlMs',
+  sessionTTL: 'ttlMs',
+  sessionTtl: 'ttlMs',
+  maxAge: 'ttlMs',
+  expiresIn: 'ttlMs',
+};
+
+/** @internal Refuses unknown keys of {@link SessionStoreOptions}. */
+export const checkSessionStoreOptions = optionsChecker({
+  where: 'SessionStore options',
+  keys: ['adapter', 'ttlMs', 'serializer', 'maxUpdateRetries', 'maxUserIdLength', 'maxDataBytes'],
+  hints: {
+    ...TTL_HINTS,
+    client: 'adapter',
+    redis: 'adapter',
+    redisClient: 'adapter',
+    connection: 'adapter',
+    store: 'adapter',
+    maxBytes: 'maxDataBytes',
+    maxSize: 'maxDataBytes',
+  },
+  bareNumber: 'ttlMs',
+});
+
+/** @internal Refuses unknown keys of `sessions.create()` options. */
+export const checkCreateOptions = optionsChecker({
+  where: 'sessions.create() options',
+  keys: ['userId', 'ttlMs'],
+  hints: { ...TTL_HINTS, user: 'userId', id: 'userId', user_id: 'userId', uid: 'userId' },
+  bareNumber: 'ttlMs',
+});
+
+/** @internal Refuses unknown keys of `sessions.update()` options. */
+export const checkUpdateOptions = optionsChecker({
+  where: 'sessions.update() options',
+  keys: ['expectedVersion'],
+  hints: { version: 'expectedVersion', ifVersion: 'expectedVersion' },
+  bareNumber: 'expectedVersion',
+});

@@ -10,10 +10,20 @@ import {
   SessionNotFoundError,
 } from '../errors.js';
 import { jsonSerializer } from '../internal/serializer.js';
-import { durationArgument, durationOption, keyArgument } from '../internal/validate.js';
+import { durationArgument, durationOption } from '../internal/validate.js';
 import type { Serializer } from '../types.js';
 import { generateSessionId, isValidSessionId } from './session-id.js';
-import { SESSION_STORE_DEFAULTS, type SessionStoreOptions } from './session-store-options.js';
+import { checkDataSize, checkRecord, userIdString } from './session-record.js';
+import {
+  checkCreateOptions,
+  checkSessionStoreOptions,
+  checkUpdateOptions,
+  MAX_DATA_BYTES_LIMIT,
+  SESSION_STORE_DEFAULTS,
+  type SessionStoreOptions,
+} from './session-store-options.js';
+
+const ADAPTER_METHODS = ['create', 'get', 'touch', 'update', 'move', 'destroy', 'destroyAllForUser'] as const;
 
 /**
  * Calls an adapter method, turning a back-end failure that is not already a
@@ -66,8 +76,13 @@ export interface Session<T> {
  * ```
  */
 export interface CreateSessionOptions {
-  /** Owner of the session, indexed for {@link SessionStore.destroyAllForUser}. */
-  userId?: string;
+  /**
+   * Owner of the session, indexed for {@link SessionStore.destroyAllForUser}.
+   * A number (a safe integer) is stored as its decimal string: the
+   * session's `userId` reads back as `'42'`, and `42` and `'42'` name the
+   * same user.
+   */
+  userId?: string | number;
   /** Lifetime of this session, ms. @default the store's `ttlMs` */
   ttlMs?: number;
 }
@@ -115,9 +130,31 @@ export class SessionStore<T = Record<string, unknown>> {
   readonly #serializer: Serializer;
   readonly #maxUpdateRetries: number;
   readonly #maxUserIdLength: number;
+  readonly #maxDataBytes: number;
   #closed = false;
 
   constructor(options: SessionStoreOptions = {}) {
+    checkSessionStoreOptions(options);
+    if (
+      options.adapter !== undefined &&
+      !ADAPTER_METHODS.every(
+        (m) => typeof (options.adapter as unknown as Record<string, unknown>)?.[m] === 'function',
+      )
+    ) {
+      throw new InvalidOptionsError(
+        'adapter must be a SessionAdapter (memorySessionAdapter(), redisSessionAdapter({ connection }))',
+        { option: 'adapter' },
+      );
+    }
+    if (
+      options.serializer !== undefined &&
+      (typeof options.serializer?.serialize !== 'function' ||
+        typeof options.serializer?.deserialize !== 'function')
+    ) {
+      throw new InvalidOptionsError('serializer must have serialize and deserialize', {
+        option: 'serializer',
+      });
+    }
     this.#adapter = options.adapter ?? new MemorySessionAdapter();
     this.#ttlMs = durationOption('ttlMs', options.ttlMs ?? SESSION_STORE_DEFAULTS.ttlMs);
     this.#serializer = options.serializer ?? jsonSerializer;
@@ -131,6 +168,28 @@ export class SessionStore<T = Record<string, unknown>> {
     if (!Number.isInteger(this.#maxUserIdLength) || this.#maxUserIdLength < 1) {
       throw new InvalidOptionsError('maxUserIdLength must be an integer >= 1', { option: 'maxUserIdLength' });
     }
+    this.#maxDataBytes = options.maxDataBytes ?? SESSION_STORE_DEFAULTS.maxDataBytes;
+    if (
+      !Number.isInteger(this.#maxDataBytes) ||
+      this.#maxDataBytes < 16 ||
+      this.#maxDataBytes > MAX_DATA_BYTES_LIMIT
+    ) {
+      throw new InvalidOptionsError(`maxDataBytes must be an integer in [16, ${MAX_DATA_BYTES_LIMIT}]`, {
+        option: 'maxDataBytes',
+      });
+    }
+  }
+
+  /**
+   * Largest serialized session data accepted, bytes (the `maxDataBytes` option).
+   *
+   * @example
+   * ```ts
+   * if (JSON.stringify(cart).length > sessions.maxDataBytes) trimCart();
+   * ```
+   */
+  get maxDataBytes(): number {
+    return this.#maxDataBytes;
   }
 
   /** The adapter sessions are stored in. */
@@ -148,9 +207,10 @@ export class SessionStore<T = Record<string, unknown>> {
    */
   async create(data: T, options: CreateSessionOptions = {}): Promise<Session<T>> {
     this.#assertOpen();
+    checkCreateOptions(options);
     const userId = options.userId === undefined ? undefined : this.#userId(options.userId);
     const ttlMs = options.ttlMs === undefined ? this.#ttlMs : durationArgument('ttlMs', options.ttlMs);
-    const text = this.#serializer.serialize(data);
+    const text = this.#serialize(data);
     // 256 random bits make a collision practically impossible; the loop only
     // guards against a broken random source handing out a repeat.
     for (let attempt = 0; ; attempt++) {
@@ -222,13 +282,15 @@ export class SessionStore<T = Record<string, unknown>> {
     options?: UpdateSessionOptions,
   ): Promise<Session<T>> {
     this.#assertOpen();
+    // A wrong call is reported as such, whatever the id.
+    if (options !== undefined) checkUpdateOptions(options);
+    if (options === undefined && typeof dataOrMerge !== 'function') {
+      throw new InvalidArgumentError('update needs a merge function or { expectedVersion }', {
+        argument: 'options',
+      });
+    }
     if (!isValidSessionId(id)) throw new SessionNotFoundError('no such session');
     if (options === undefined) {
-      if (typeof dataOrMerge !== 'function') {
-        throw new InvalidArgumentError('update needs a merge function or { expectedVersion }', {
-          argument: 'options',
-        });
-      }
       return this.#mergeUpdate(id, dataOrMerge as (current: T, session: Session<T>) => T | Promise<T>);
     }
     const expectedVersion = options.expectedVersion;
@@ -237,7 +299,7 @@ export class SessionStore<T = Record<string, unknown>> {
         argument: 'expectedVersion',
       });
     }
-    const text = this.#serializer.serialize(dataOrMerge);
+    const text = this.#serialize(dataOrMerge);
     const result = await backend(this.#adapter, 'update')({ id, data: text, expectedVersion });
     if (result.status === 'missing') throw new SessionNotFoundError('no such session');
     if (result.status === 'conflict') {
@@ -269,11 +331,27 @@ export class SessionStore<T = Record<string, unknown>> {
   async regenerate(id: string): Promise<Session<T> | undefined> {
     this.#assertOpen();
     if (!isValidSessionId(id)) return undefined;
+    // Read the record first: one that cannot be read back (damaged, or
+    // written by another program) fails here, before anything moves, and
+    // stays under its id. Moving it first would throw after the move, with
+    // the old id gone and the new one never returned.
+    const current = await backend(this.#adapter, 'get')(id);
+    if (current === undefined) return undefined;
+    this.#toSession(id, current);
     for (let attempt = 0; ; attempt++) {
       const next = generateSessionId();
       const result = await backend(this.#adapter, 'move')({ id, newId: next });
       if (result.status === 'missing') return undefined;
-      if (result.status === 'ok') return this.#toSession(next, result.record);
+      if (result.status === 'ok') {
+        try {
+          return this.#toSession(next, result.record);
+        } catch (err) {
+          // Damaged between the read and the move (another writer): put it
+          // back under the id the caller knows, then report.
+          await backend(this.#adapter, 'move')({ id: next, newId: id }).catch(() => undefined);
+          throw err;
+        }
+      }
       if (attempt >= 2) throw new InvalidArgumentError('could not allocate a fresh session id');
     }
   }
@@ -301,7 +379,7 @@ export class SessionStore<T = Record<string, unknown>> {
    * await sessions.destroyAllForUser(user.id); // after a password change
    * ```
    */
-  async destroyAllForUser(userId: string): Promise<number> {
+  async destroyAllForUser(userId: string | number): Promise<number> {
     this.#assertOpen();
     return backend(this.#adapter, 'destroyAllForUser')(this.#userId(userId));
   }
@@ -335,7 +413,7 @@ export class SessionStore<T = Record<string, unknown>> {
       if (record === undefined) throw new SessionNotFoundError('no such session');
       const session = this.#toSession(id, record);
       const next = await merge(session.data, session);
-      const text = this.#serializer.serialize(next);
+      const text = this.#serialize(next);
       const result = await backend(
         this.#adapter,
         'update',
@@ -354,7 +432,18 @@ export class SessionStore<T = Record<string, unknown>> {
     }
   }
 
+  #serialize(data: unknown): string {
+    const text = this.#serializer.serialize(data);
+    if (typeof text !== 'string') {
+      throw new InvalidOptionsError('serializer.serialize must return a string', { option: 'serializer' });
+    }
+    checkDataSize(text, this.#maxDataBytes);
+    return text;
+  }
+
+  /** Checks a record from any adapter as strictly as the store writes one. */
   #toSession(id: string, record: SessionRecord): Session<T> {
+    checkRecord(record, this.#maxDataBytes);
     return {
       id,
       data: this.#serializer.deserialize<T>(record.data),
@@ -364,8 +453,8 @@ export class SessionStore<T = Record<string, unknown>> {
     };
   }
 
-  #userId(userId: string): string {
-    return keyArgument('userId', userId, this.#maxUserIdLength);
+  #userId(userId: unknown): string {
+    return userIdString(userId, this.#maxUserIdLength);
   }
 
   #assertOpen(): void {

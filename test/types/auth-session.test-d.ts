@@ -33,4 +33,19 @@ describe('session and auth types', () => {
     expectTypeOf(decision).toEqualTypeOf<AuthDecision>();
     if (!decision.ok) expectTypeOf(decision.status).toEqualTypeOf<401 | 403>();
   });
+
+  it('takes the design’s numeric ids and refuses its option names', async () => {
+    const jwt = createJwt({ secret: 'x'.repeat(32), expiresInMs: 86_400_000 });
+    // The design's sub: user.id, where ids are numbers.
+    await jwt.sign({ sub: 42, role: 'admin' });
+    expectTypeOf<JwtClaims['sub']>().toEqualTypeOf<string | number | undefined>();
+    // @ts-expect-error the lifetime is expiresInMs (the runtime refuses expiresIn too)
+    createJwt({ secret: 'x'.repeat(32), expiresIn: '24h' });
+    const store = new SessionStore();
+    const s = await store.create({}, { userId: 42 });
+    expectTypeOf(s.userId).toEqualTypeOf<string | undefined>();
+    await store.destroyAllForUser(42);
+    // @ts-expect-error the lifetime is ttlMs
+    new SessionStore({ ttl: 3600 });
+  });
 });

@@ -1,6 +1,7 @@
 import type { JwtDenylistAdapter } from '../../contracts/jwt-denylist.js';
-import { InvalidOptionsError } from '../../errors.js';
+import { InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
 import { LruMap } from '../../internal/lru.js';
+import { optionsChecker } from '../../internal/validate.js';
 
 /**
  * Options of {@link MemoryJwtDenylist}.
@@ -19,6 +20,22 @@ export interface MemoryJwtDenylistOptions {
 
 const DEFAULTS = { maxEntries: 100_000 } as const;
 
+/** A token id (1 to 256 characters, as `verify` accepts) and an expiry in epoch ms. */
+function checkEntry(jti: unknown, expiresAtMs: unknown): void {
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
+    throw new InvalidArgumentError('jti must be a string of 1 to 256 characters', { argument: 'jti' });
+  }
+  if (typeof expiresAtMs !== 'number' || !Number.isFinite(expiresAtMs)) {
+    throw new InvalidArgumentError('expiresAtMs must be a finite number', { argument: 'expiresAtMs' });
+  }
+}
+
+const checkOptions = optionsChecker({
+  where: 'memoryJwtDenylist options',
+  keys: ['maxEntries', 'now'],
+  hints: { max: 'maxEntries', maxSize: 'maxEntries', size: 'maxEntries', clock: 'now' },
+});
+
 /**
  * Revoked token ids in process memory, each forgotten when its token would
  * have expired. One process only: use `redisJwtDenylist` when several
@@ -34,6 +51,10 @@ export class MemoryJwtDenylist implements JwtDenylistAdapter {
   readonly #now: () => number;
 
   constructor(options: MemoryJwtDenylistOptions = {}) {
+    checkOptions(options);
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new InvalidOptionsError('now must be a function returning ms', { option: 'now' });
+    }
     const maxEntries = options.maxEntries ?? DEFAULTS.maxEntries;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
       throw new InvalidOptionsError('maxEntries must be an integer >= 1', { option: 'maxEntries' });
@@ -43,11 +64,13 @@ export class MemoryJwtDenylist implements JwtDenylistAdapter {
   }
 
   async add(jti: string, expiresAtMs: number): Promise<void> {
+    checkEntry(jti, expiresAtMs);
     const ttl = expiresAtMs - this.#now();
     if (ttl > 0) this.#ids.set(jti, true, ttl);
   }
 
   async has(jti: string): Promise<boolean> {
+    checkEntry(jti, 0);
     return this.#ids.peek(jti) !== undefined;
   }
 }

@@ -6,6 +6,8 @@ import type {
 } from '../../contracts/session.js';
 import { InvalidOptionsError } from '../../errors.js';
 import { LruMap } from '../../internal/lru.js';
+import { optionsChecker } from '../../internal/validate.js';
+import { checkAdapterInput } from '../../session/session-record.js';
 
 /**
  * Options of {@link MemorySessionAdapter}.
@@ -24,6 +26,12 @@ export interface MemorySessionAdapterOptions {
 
 const DEFAULTS = { maxSessions: 100_000 } as const;
 
+const checkOptions = optionsChecker({
+  where: 'memorySessionAdapter options',
+  keys: ['maxSessions', 'now'],
+  hints: { max: 'maxSessions', maxEntries: 'maxSessions', size: 'maxSessions', clock: 'now' },
+});
+
 /**
  * Sessions in process memory: bounded (LRU by `maxSessions`), expiring lazily
  * (no timer per session). For one instance, development and tests: sessions
@@ -40,6 +48,10 @@ export class MemorySessionAdapter implements SessionAdapter {
   readonly #now: (() => number) | undefined;
 
   constructor(options: MemorySessionAdapterOptions = {}) {
+    checkOptions(options);
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new InvalidOptionsError('now must be a function returning ms', { option: 'now' });
+    }
     const maxSessions = options.maxSessions ?? DEFAULTS.maxSessions;
     if (!Number.isInteger(maxSessions) || maxSessions < 1) {
       throw new InvalidOptionsError('maxSessions must be an integer >= 1', { option: 'maxSessions' });
@@ -58,6 +70,7 @@ export class MemorySessionAdapter implements SessionAdapter {
     userId: string | undefined;
     ttlMs: number;
   }): Promise<boolean> {
+    checkAdapterInput(input);
     if (this.#sessions.has(input.id)) return false;
     const record: SessionRecord = { data: input.data, version: 1, userId: input.userId, ttlMs: input.ttlMs };
     this.#sessions.set(input.id, record, input.ttlMs);
@@ -75,11 +88,13 @@ export class MemorySessionAdapter implements SessionAdapter {
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
+    checkAdapterInput({ id });
     const found = this.#sessions.get(id);
     return found === undefined ? undefined : { ...found };
   }
 
   async touch(id: string): Promise<SessionRecord | undefined> {
+    checkAdapterInput({ id });
     const found = this.#sessions.get(id);
     if (found === undefined) return undefined;
     this.#sessions.set(id, found, found.ttlMs);
@@ -87,6 +102,7 @@ export class MemorySessionAdapter implements SessionAdapter {
   }
 
   async update(input: { id: string; data: string; expectedVersion: number }): Promise<SessionUpdateResult> {
+    checkAdapterInput(input);
     const found = this.#sessions.get(input.id);
     if (found === undefined) return { status: 'missing' };
     if (found.version !== input.expectedVersion) return { status: 'conflict', current: { ...found } };
@@ -96,6 +112,7 @@ export class MemorySessionAdapter implements SessionAdapter {
   }
 
   async move(input: { id: string; newId: string }): Promise<SessionMoveResult> {
+    checkAdapterInput(input);
     // One synchronous step: nothing else runs in between.
     const found = this.#sessions.peek(input.id);
     if (found === undefined) return { status: 'missing' };
@@ -109,6 +126,7 @@ export class MemorySessionAdapter implements SessionAdapter {
   }
 
   async destroy(id: string): Promise<boolean> {
+    checkAdapterInput({ id });
     const found = this.#sessions.peek(id);
     const existed = this.#sessions.delete(id);
     if (found !== undefined) this.#unindex(id, found.value.userId);
@@ -116,6 +134,7 @@ export class MemorySessionAdapter implements SessionAdapter {
   }
 
   async destroyAllForUser(userId: string): Promise<number> {
+    checkAdapterInput({ userId: userId ?? '' });
     const ids = this.#byUser.get(userId);
     if (ids === undefined) return 0;
     this.#byUser.delete(userId);

@@ -1,6 +1,7 @@
 import type { JwtDenylistAdapter } from '../../contracts/jwt-denylist.js';
-import { InvalidOptionsError } from '../../errors.js';
-import { type RedisConnection, RedisConnectionHandle } from './connection.js';
+import { InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
+import { optionsChecker } from '../../internal/validate.js';
+import { type RedisConnection, RedisConnectionHandle, redisFailure } from './connection.js';
 import { validatePrefix } from './keys.js';
 
 /**
@@ -20,9 +21,31 @@ export interface RedisJwtDenylistOptions {
 
 const DEFAULTS = { prefix: 'scaleout:jwt-deny:' } as const;
 
+/** A token id (1 to 256 characters, as `verify` accepts) and an expiry in epoch ms. */
+function checkEntry(jti: unknown, expiresAtMs: unknown): void {
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
+    throw new InvalidArgumentError('jti must be a string of 1 to 256 characters', { argument: 'jti' });
+  }
+  if (typeof expiresAtMs !== 'number' || !Number.isFinite(expiresAtMs)) {
+    throw new InvalidArgumentError('expiresAtMs must be a finite number', { argument: 'expiresAtMs' });
+  }
+}
+
+const checkOptions = optionsChecker({
+  where: 'redisJwtDenylist options',
+  keys: ['connection', 'prefix'],
+  hints: { client: 'connection', redis: 'connection', url: 'connection', keyPrefix: 'prefix' },
+});
+
 /**
  * Revoked token ids in Redis, shared by every instance: one key per `jti`
  * that expires with the token (`SET ... PXAT`), checked with one `EXISTS`.
+ *
+ * Any key at `<prefix><jti>`, whatever its type or value (another
+ * program's write included), revokes that `jti`: the check fails closed
+ * and never reads the value, so foreign data there cannot make a revoked
+ * token valid, only a valid one revoked. Failures of Redis are
+ * `ConnectionError` (`verify` fails closed).
  *
  * @example
  * ```ts
@@ -34,6 +57,7 @@ export class RedisJwtDenylist implements JwtDenylistAdapter {
   readonly #prefix: string;
 
   constructor(options: RedisJwtDenylistOptions) {
+    checkOptions(options);
     if (typeof options !== 'object' || options === null) {
       throw new InvalidOptionsError('options with a connection are required', { option: 'connection' });
     }
@@ -42,13 +66,26 @@ export class RedisJwtDenylist implements JwtDenylistAdapter {
   }
 
   async add(jti: string, expiresAtMs: number): Promise<void> {
+    checkEntry(jti, expiresAtMs);
     const at = Math.ceil(expiresAtMs);
     if (at <= Date.now()) return;
-    await this.#handle.client.set(`${this.#prefix}${jti}`, '1', 'PXAT', at);
+    const key = `${this.#prefix}${jti}`;
+    try {
+      // SET replaces a key of any type: revoking never fails on foreign data.
+      await this.#handle.client.set(key, '1', 'PXAT', at);
+    } catch (err) {
+      throw redisFailure('jwt denylist add', err, key);
+    }
   }
 
   async has(jti: string): Promise<boolean> {
-    return (await this.#handle.client.exists(`${this.#prefix}${jti}`)) === 1;
+    checkEntry(jti, 0);
+    const key = `${this.#prefix}${jti}`;
+    try {
+      return (await this.#handle.client.exists(key)) === 1;
+    } catch (err) {
+      throw redisFailure('jwt denylist check', err, key);
+    }
   }
 
   /** Closes the connection if this adapter created it (a client you passed stays open). */

@@ -4,10 +4,31 @@ import type {
   SessionRecord,
   SessionUpdateResult,
 } from '../../contracts/session.js';
-import { InvalidOptionsError } from '../../errors.js';
-import { isCluster, type RedisConnection, RedisConnectionHandle } from './connection.js';
+import { CorruptDataError, InvalidOptionsError } from '../../errors.js';
+import { MAX_DURATION_MS, optionsChecker } from '../../internal/validate.js';
+import { isValidSessionId } from '../../session/session-id.js';
+import { checkAdapterInput } from '../../session/session-record.js';
+import {
+  isCluster,
+  isRedisDataError,
+  type RedisConnection,
+  RedisConnectionHandle,
+  redisFailure,
+} from './connection.js';
 import { validatePrefix } from './keys.js';
-import { defineRedisScript } from './scripts.js';
+import {
+  createScript,
+  destroyAllScript,
+  destroyOwnedScript,
+  destroyScript,
+  indexAddScript,
+  markIndexScript,
+  moveScript,
+  putScript,
+  takeScript,
+  touchScript,
+  updateScript,
+} from './session-scripts.js';
 
 /**
  * Options of {@link RedisSessionAdapter}.
@@ -26,143 +47,14 @@ export interface RedisSessionAdapterOptions {
 
 const DEFAULTS = { prefix: 'scaleout:session:' } as const;
 
-// A session is one hash: d = data, v = version, u = user id ('' for none),
-// t = ttl ms, iu = time (ms) until which the user's index is known to live.
-// Each script touches one key, so every call works unchanged on Cluster.
-
-const createScript = defineRedisScript({
-  name: 'session-create',
-  keys: 1,
-  lua: `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', 1, 'u', ARGV[2], 't', ARGV[3], 'iu', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1`,
+const checkOptions = optionsChecker({
+  where: 'redisSessionAdapter options',
+  keys: ['connection', 'prefix'],
+  hints: { client: 'connection', redis: 'connection', url: 'connection', keyPrefix: 'prefix' },
 });
 
-// Reads and extends in one step. When the user's index would expire before
-// the session, records a later index deadline and answers 1 in the last slot
-// so that the caller extends the index (once per ttl, not per request).
-const touchScript = defineRedisScript({
-  name: 'session-touch',
-  keys: 1,
-  lua: `
-local h = redis.call('HMGET', KEYS[1], 'd', 'v', 'u', 't', 'iu')
-if not h[2] then return false end
-local ttl = tonumber(h[4])
-redis.call('PEXPIRE', KEYS[1], ttl)
-local extend = 0
-local now = tonumber(ARGV[1])
-if h[3] ~= '' and tonumber(h[5] or '0') < now + ttl then
-  redis.call('HSET', KEYS[1], 'iu', now + 2 * ttl)
-  extend = 1
-end
-return {h[1], h[2], h[3], h[4], extend}`,
-});
-
-// Compare the version, then write: the loser of a race gets the current
-// record back (so a merge can retry without another read).
-const updateScript = defineRedisScript({
-  name: 'session-update',
-  keys: 1,
-  lua: `
-local h = redis.call('HMGET', KEYS[1], 'd', 'v', 'u', 't', 'iu')
-if not h[2] then return {0} end
-if h[2] ~= ARGV[1] then return {-1, h[1], h[2], h[3], h[4]} end
-local v = tonumber(h[2]) + 1
-local ttl = tonumber(h[4])
-redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', v)
-redis.call('PEXPIRE', KEYS[1], ttl)
-local extend = 0
-local now = tonumber(ARGV[3])
-if h[3] ~= '' and tonumber(h[5] or '0') < now + ttl then
-  redis.call('HSET', KEYS[1], 'iu', now + 2 * ttl)
-  extend = 1
-end
-return {1, tostring(v), h[3], h[4], extend}`,
-});
-
-const destroyScript = defineRedisScript({
-  name: 'session-destroy',
-  keys: 1,
-  lua: `
-local u = redis.call('HGET', KEYS[1], 'u')
-if not u then return false end
-redis.call('UNLINK', KEYS[1])
-return u`,
-});
-
-// Adds a session id to its user's index and keeps the index alive at least
-// ARGV[2] ms (never shortens it).
-const indexAddScript = defineRedisScript({
-  name: 'session-index-add',
-  keys: 1,
-  lua: `
-redis.call('SADD', KEYS[1], ARGV[1])
-local p = redis.call('PTTL', KEYS[1])
-if p < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 1`,
-});
-
-// Moves a session to a new id in one step (standalone Redis): the hash keeps
-// its fields (data, version, owner, ttl) and its remaining PTTL; the owner's
-// index swaps the ids in the same step. KEYS: old, new, index ('' user: any
-// key, untouched). ARGV[1] = expected owner, ARGV[2] = old id, ARGV[3] = new id.
-// Answers 0 (old missing or owner changed), -1 (new id taken) or the record.
-const moveScript = defineRedisScript({
-  name: 'session-move',
-  keys: 3,
-  lua: `
-local h = redis.call('HMGET', KEYS[1], 'd', 'v', 'u', 't')
-if not h[2] or h[3] ~= ARGV[1] then return 0 end
-if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
-redis.call('RENAME', KEYS[1], KEYS[2])
-if ARGV[1] ~= '' then
-  redis.call('SREM', KEYS[3], ARGV[2])
-  redis.call('SADD', KEYS[3], ARGV[3])
-end
-return {h[1], h[2], h[3], h[4]}`,
-});
-
-// Cluster (the two ids live in different slots): take the old hash in one
-// step (read, remaining PTTL, delete), then put it under the new id.
-const takeScript = defineRedisScript({
-  name: 'session-take',
-  keys: 1,
-  lua: `
-local h = redis.call('HMGET', KEYS[1], 'd', 'v', 'u', 't', 'iu')
-if not h[2] or h[3] ~= ARGV[1] then return 0 end
-local p = redis.call('PTTL', KEYS[1])
-redis.call('UNLINK', KEYS[1])
-return {h[1], h[2], h[3], h[4], h[5] or '0', p}`,
-});
-
-const putScript = defineRedisScript({
-  name: 'session-put',
-  keys: 1,
-  lua: `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'd', ARGV[1], 'v', ARGV[2], 'u', ARGV[3], 't', ARGV[4], 'iu', ARGV[5])
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return 1`,
-});
-
-// Logout everywhere in one step (standalone Redis): KEYS[1] is the index,
-// the other keys the sessions it listed when the caller read it (ARGV: their
-// ids). If the index changed since, answers -1 and the caller reads again.
-const destroyAllScript = defineRedisScript({
-  name: 'session-destroy-all',
-  keys: 'variadic',
-  lua: `
-if redis.call('SCARD', KEYS[1]) ~= #ARGV then return -1 end
-for i = 1, #ARGV do
-  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 0 then return -1 end
-end
-local n = 0
-for i = 2, #KEYS do n = n + redis.call('UNLINK', KEYS[i]) end
-redis.call('UNLINK', KEYS[1])
-return n`,
-});
+const VERSION = /^[1-9][0-9]{0,14}$/;
+const TTL = /^[1-9][0-9]{0,10}$/;
 
 /**
  * Sessions in Redis through ioredis. One round trip per `get`, `touch` and
@@ -172,6 +64,12 @@ return n`,
  * unchanged on Redis Cluster.
  *
  * Keys: `<prefix>s:<id>` (a hash) and `<prefix>u:<userId>` (a set).
+ *
+ * Records are validated on read as strictly as they are written: a key of
+ * another Redis type, or a hash with a field missing or not a number where
+ * one is expected, throws `CorruptDataError` (`ERR_CORRUPT_DATA`, naming the
+ * key) before anything is written; it is never reported as an outage. A
+ * hash holding none of the session fields reads as no session.
  *
  * @example
  * ```ts
@@ -184,6 +82,7 @@ export class RedisSessionAdapter implements SessionAdapter {
   readonly #prefix: string;
 
   constructor(options: RedisSessionAdapterOptions) {
+    checkOptions(options);
     if (typeof options !== 'object' || options === null) {
       throw new InvalidOptionsError('options with a connection are required', { option: 'connection' });
     }
@@ -199,161 +98,201 @@ export class RedisSessionAdapter implements SessionAdapter {
     return `${this.#prefix}u:${userId}`;
   }
 
+  /** Runs one Redis step; a data reply is CorruptDataError naming `key`, anything else ConnectionError. */
+  async #step<R>(what: string, key: string, run: () => Promise<R>): Promise<R> {
+    try {
+      return await run();
+    } catch (err) {
+      throw redisFailure(`session ${what}`, err, key);
+    }
+  }
+
   async create(input: {
     id: string;
     data: string;
     userId: string | undefined;
     ttlMs: number;
   }): Promise<boolean> {
+    checkAdapterInput(input);
     const client = this.#handle.client;
+    const key = this.#sessionKey(input.id);
     const indexTtl = 2 * input.ttlMs;
-    const created = createScript.run(
-      client,
-      [this.#sessionKey(input.id)],
-      [input.data, input.userId ?? '', input.ttlMs, Date.now() + indexTtl],
+    const created = this.#step('create', key, () =>
+      createScript.run(client, [key], [input.data, input.userId ?? '', input.ttlMs, Date.now() + indexTtl]),
     );
     if (input.userId === undefined) return (await created) === 1;
     // Indexing first (in the same flight) means a session can never exist
     // without its index entry; a stray entry for a lost race is harmless.
-    const [ok] = await Promise.all([
-      created,
-      indexAddScript.run(client, [this.#indexKey(input.userId)], [input.id, indexTtl]),
-    ]);
-    return ok === 1;
+    const indexKey = this.#indexKey(input.userId);
+    const indexed = this.#step('create', indexKey, () =>
+      indexAddScript.run(client, [indexKey], [input.id, indexTtl]),
+    );
+    const [made, index] = await Promise.allSettled([created, indexed]);
+    if (index.status === 'rejected') {
+      // The session cannot be indexed (the user's index key holds another
+      // type): a session that destroyAllForUser could not end is not
+      // created at all.
+      if (made.status === 'fulfilled' && made.value === 1) {
+        await client.unlink(key).catch(() => {});
+      }
+      throw index.reason;
+    }
+    if (made.status === 'rejected') throw made.reason;
+    return made.value === 1;
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
-    const [data, version, userId, ttl] = await this.#handle.client.hmget(
-      this.#sessionKey(id),
-      'd',
-      'v',
-      'u',
-      't',
+    checkAdapterInput({ id });
+    const key = this.#sessionKey(id);
+    const [data, version, userId, ttl] = await this.#step('get', key, () =>
+      this.#handle.client.hmget(key, 'd', 'v', 'u', 't'),
     );
-    if (data == null || version == null || ttl == null) return undefined;
-    return { data, version: Number(version), userId: userId ? userId : undefined, ttlMs: Number(ttl) };
+    if (data == null && version == null && userId == null && ttl == null) return undefined;
+    return this.#record(key, [data, version, userId, ttl]);
   }
 
   async touch(id: string): Promise<SessionRecord | undefined> {
-    const reply = (await touchScript.run(this.#handle.client, [this.#sessionKey(id)], [Date.now()])) as
-      | [string, string, string, string, number]
-      | null;
+    checkAdapterInput({ id });
+    const key = this.#sessionKey(id);
+    const reply = (await this.#step('touch', key, () =>
+      touchScript.run(this.#handle.client, [key], [Date.now()]),
+    )) as [string, string, string, string, number] | null;
     if (reply === null) return undefined;
-    const record: SessionRecord = {
-      data: reply[0],
-      version: Number(reply[1]),
-      userId: reply[2] === '' ? undefined : reply[2],
-      ttlMs: Number(reply[3]),
-    };
-    if (reply[4] === 1 && record.userId !== undefined)
-      await this.#extendIndex(record.userId, id, record.ttlMs);
+    const record = this.#record(key, reply);
+    // Throws when the index cannot be extended (it holds another type):
+    // touch is what every request does, so the damage is reported at once.
+    if (reply[4] > 0 && record.userId !== undefined) {
+      await this.#extendIndex(key, record.userId, id, record.ttlMs, reply[4]);
+    }
     return record;
   }
 
   async update(input: { id: string; data: string; expectedVersion: number }): Promise<SessionUpdateResult> {
-    const reply = (await updateScript.run(
-      this.#handle.client,
-      [this.#sessionKey(input.id)],
-      [String(input.expectedVersion), input.data, Date.now()],
+    checkAdapterInput(input);
+    const key = this.#sessionKey(input.id);
+    const reply = (await this.#step('update', key, () =>
+      updateScript.run(this.#handle.client, [key], [String(input.expectedVersion), input.data, Date.now()]),
     )) as [number, ...Array<string | number>];
     if (reply[0] === 0) return { status: 'missing' };
     if (reply[0] === -1) {
       const [, data, version, userId, ttl] = reply as [number, string, string, string, string];
-      return {
-        status: 'conflict',
-        current: {
-          data,
-          version: Number(version),
-          userId: userId === '' ? undefined : userId,
-          ttlMs: Number(ttl),
-        },
-      };
+      return { status: 'conflict', current: this.#record(key, [data, version, userId, ttl]) };
     }
     const [, version, userId, ttl, extend] = reply as [number, string, string, string, number];
-    const record: SessionRecord = {
-      data: input.data,
-      version: Number(version),
-      userId: userId === '' ? undefined : userId,
-      ttlMs: Number(ttl),
-    };
-    if (extend === 1 && record.userId !== undefined)
-      await this.#extendIndex(record.userId, input.id, record.ttlMs);
+    const record = this.#record(key, [input.data, version, userId, ttl]);
+    if (extend > 0 && record.userId !== undefined) {
+      // The write has landed: never report it as failed (a merge caller
+      // would apply its change twice). The deadline is recorded only once
+      // the index is extended, so the next touch retries (and reports a
+      // damaged index).
+      await this.#extendIndex(key, record.userId, input.id, record.ttlMs, extend).catch(() => {});
+    }
     return { status: 'ok', record };
   }
 
   async destroy(id: string): Promise<boolean> {
-    const userId = (await destroyScript.run(this.#handle.client, [this.#sessionKey(id)])) as string | null;
+    checkAdapterInput({ id });
+    const key = this.#sessionKey(id);
+    const userId = (await this.#step('destroy', key, () => destroyScript.run(this.#handle.client, [key]))) as
+      | string
+      | null;
     if (userId === null) return false;
-    if (userId !== '') await this.#handle.client.srem(this.#indexKey(userId), id);
+    if (userId !== '') {
+      const indexKey = this.#indexKey(userId);
+      // The session is gone; a stray id in an index that holds another
+      // type is reported by the next create/touch/destroyAllForUser.
+      await this.#step('destroy', indexKey, () => this.#handle.client.srem(indexKey, id)).catch(
+        (err: unknown) => {
+          if (!(err instanceof CorruptDataError)) throw err;
+        },
+      );
+    }
     return true;
   }
 
   async move(input: { id: string; newId: string }): Promise<SessionMoveResult> {
+    checkAdapterInput(input);
     const client = this.#handle.client;
-    const owner = await client.hget(this.#sessionKey(input.id), 'u');
-    if (owner == null) return { status: 'missing' };
-    // The owner never changes, so its index key can be named up front (the
-    // scripts re-check it).
-    const indexKey = owner === '' ? this.#sessionKey(input.id) : this.#indexKey(owner);
+    const key = this.#sessionKey(input.id);
+    const newKey = this.#sessionKey(input.newId);
+    // Read (and validate) the owner first: its index key must be named up
+    // front; the scripts re-check it.
+    const fields = await this.#step('move', key, () => client.hmget(key, 'd', 'v', 'u', 't'));
+    if (fields.every((f) => f == null)) return { status: 'missing' };
+    const owner = this.#record(key, fields).userId ?? '';
+    const indexKey = owner === '' ? key : this.#indexKey(owner);
     if (!isCluster(client)) {
-      const reply = (await moveScript.run(
-        client,
-        [this.#sessionKey(input.id), this.#sessionKey(input.newId), indexKey],
-        [owner, input.id, input.newId],
+      const reply = (await this.#step('move', key, () =>
+        moveScript.run(client, [key, newKey, indexKey], [owner, input.id, input.newId]),
       )) as number | [string, string, string, string];
       if (typeof reply === 'number') return { status: reply === -1 ? 'taken' : 'missing' };
-      return { status: 'ok', record: this.#record(reply) };
+      return { status: 'ok', record: this.#record(newKey, reply) };
     }
     // Cluster: index the new id first (so that it is never unindexed), take
     // the old record, put it under the new id. An update of the old id after
     // the take meets "missing"; a crash between take and put loses the
-    // session (fails closed: the user signs in again).
-    if (owner !== '') await client.sadd(indexKey, input.newId);
-    if ((await client.exists(this.#sessionKey(input.newId))) === 1) return { status: 'taken' };
-    const taken = (await takeScript.run(client, [this.#sessionKey(input.id)], [owner])) as
+    // session (fails closed: the user signs in again). Every step that can
+    // meet damaged data runs before the take.
+    if (owner !== '') await this.#step('move', indexKey, () => client.sadd(indexKey, input.newId));
+    if ((await this.#step('move', newKey, () => client.exists(newKey))) === 1) return { status: 'taken' };
+    const taken = (await this.#step('move', key, () => takeScript.run(client, [key], [owner]))) as
       | 0
       | [string, string, string, string, string, number];
     if (taken === 0) return { status: 'missing' };
     const [data, version, , ttl, indexUntil, pttl] = taken;
-    const put = await putScript.run(
-      client,
-      [this.#sessionKey(input.newId)],
-      [data, version, owner, ttl, indexUntil, Math.max(1, pttl)],
+    const put = await this.#step('move', newKey, () =>
+      putScript.run(client, [newKey], [data, version, owner, ttl, indexUntil, Math.max(1, pttl)]),
     );
     // Re-adding the new id heals the index should a concurrent
-    // destroyAllForUser have swept it between the two steps.
-    if (owner !== '')
-      await Promise.all([client.sadd(indexKey, input.newId), client.srem(indexKey, input.id)]);
+    // destroyAllForUser have swept it between the two steps. The record has
+    // moved: a damaged index here is reported later, not as a failed move.
+    if (owner !== '') {
+      await Promise.all([client.sadd(indexKey, input.newId), client.srem(indexKey, input.id)]).catch(
+        (err: unknown) => {
+          if (!isRedisDataError(err)) throw redisFailure('session move', err, indexKey);
+        },
+      );
+    }
     if (put !== 1) return { status: 'missing' }; // 256-bit ids: only a concurrent put of the same id
-    return { status: 'ok', record: this.#record([data, version, owner, ttl]) };
+    return { status: 'ok', record: this.#record(newKey, [data, version, owner, ttl]) };
   }
 
   async destroyAllForUser(userId: string): Promise<number> {
+    checkAdapterInput({ userId: userId ?? '' });
     const client = this.#handle.client;
     const indexKey = this.#indexKey(userId);
+    const members = () => this.#step('destroyAllForUser', indexKey, () => client.smembers(indexKey));
+    // Only members shaped like session ids name session keys; anything else
+    // another program put into the index goes with the index.
+    const sessionKeys = (ids: string[]) => ids.filter(isValidSessionId).map((id) => this.#sessionKey(id));
     if (!isCluster(client)) {
       // One atomic step over exactly the sessions the index lists: a session
       // moved by regenerate is either still listed under its old id or
       // already under its new one, never missed in between.
       for (let attempt = 0; attempt < 32; attempt++) {
-        const ids = await client.smembers(indexKey);
+        const ids = await members();
         if (ids.length === 0) return 0;
-        const n = (await destroyAllScript.run(
-          client,
-          [indexKey, ...ids.map((id) => this.#sessionKey(id))],
-          ids,
+        const n = (await this.#step('destroyAllForUser', indexKey, () =>
+          destroyAllScript.run(client, [indexKey, ...sessionKeys(ids)], [userId, ...ids]),
         )) as number;
         if (n >= 0) return n;
       }
       // The index kept changing (logins in a storm): fall through to the
       // step-by-step sweep of what it lists now.
     }
-    const ids = await client.smembers(indexKey);
+    const ids = await members();
     if (ids.length === 0) return 0;
-    // One UNLINK per session key: on a Cluster they live in different slots;
+    // One script per session key: on a Cluster they live in different slots;
     // issued together, they travel as one pipeline per node.
-    const removed = await Promise.all(ids.map((id) => client.unlink(this.#sessionKey(id))));
-    await client.srem(indexKey, ...ids);
+    const removed = await Promise.all(
+      sessionKeys(ids).map(
+        (key) =>
+          this.#step('destroyAllForUser', key, () =>
+            destroyOwnedScript.run(client, [key], [userId]),
+          ) as Promise<number>,
+      ),
+    );
+    await this.#step('destroyAllForUser', indexKey, () => client.srem(indexKey, ...ids));
     return removed.reduce((sum, n) => sum + n, 0);
   }
 
@@ -367,18 +306,34 @@ export class RedisSessionAdapter implements SessionAdapter {
     await this.close();
   }
 
-  #record(reply: readonly [string, string, string, string]): SessionRecord {
-    return {
-      data: reply[0],
-      version: Number(reply[1]),
-      userId: reply[2] === '' ? undefined : reply[2],
-      ttlMs: Number(reply[3]),
-    };
+  /** A record read back from `key`, validated as strictly as it was written. */
+  #record(key: string, fields: ReadonlyArray<unknown>): SessionRecord {
+    const [data, version, userId, ttl] = fields;
+    if (
+      typeof data !== 'string' ||
+      typeof userId !== 'string' ||
+      typeof version !== 'string' ||
+      !VERSION.test(version) ||
+      typeof ttl !== 'string' ||
+      !TTL.test(ttl) ||
+      Number(ttl) > MAX_DURATION_MS
+    ) {
+      throw new CorruptDataError(
+        'session record is not what scaleout writes (a field is missing or not a number)',
+        {
+          key,
+        },
+      );
+    }
+    return { data, version: Number(version), userId: userId === '' ? undefined : userId, ttlMs: Number(ttl) };
   }
 
-  async #extendIndex(userId: string, id: string, ttlMs: number): Promise<void> {
+  async #extendIndex(key: string, userId: string, id: string, ttlMs: number, until: number): Promise<void> {
     // Re-adding the id heals an index lost to a clock jump or an eviction.
-    await indexAddScript.run(this.#handle.client, [this.#indexKey(userId)], [id, 2 * ttlMs]);
+    const client = this.#handle.client;
+    const indexKey = this.#indexKey(userId);
+    await this.#step('touch', indexKey, () => indexAddScript.run(client, [indexKey], [id, 2 * ttlMs]));
+    await this.#step('touch', key, () => markIndexScript.run(client, [key], [until]));
   }
 }
 

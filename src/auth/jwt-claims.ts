@@ -1,0 +1,168 @@
+import { KeyObject } from 'node:crypto';
+import { InvalidArgumentError, InvalidOptionsError, SerializationError } from '../errors.js';
+import { assertSafePayload } from '../internal/serializer.js';
+import { optionsChecker } from '../internal/validate.js';
+
+/** @internal Refuses unknown keys of `jwt.sign()` options (`expiresIn` → `expiresInMs`). */
+export const checkSignOptions = optionsChecker({
+  where: 'jwt.sign() options',
+  keys: ['expiresInMs', 'notBeforeMs'],
+  hints: {
+    expiresIn: 'expiresInMs',
+    expires: 'expiresInMs',
+    ttl: 'expiresInMs',
+    ttlMs: 'expiresInMs',
+    notBefore: 'notBeforeMs',
+    nbf: 'notBeforeMs',
+  },
+  bareNumber: 'expiresInMs',
+});
+
+/**
+ * Refuses, synchronously, the jsonwebtoken call shapes
+ * `jwt.sign(payload, secret, { expiresIn })` and `jwt.verify(token, secret)`:
+ * a key where sign's options go, or any extra argument. Otherwise the call
+ * would use the instance's key and default lifetime while the caller
+ * believes otherwise (or, for verify, code expecting a synchronous answer
+ * would take the promise for claims).
+ *
+ * @internal
+ */
+export function refuseJsonwebtokenShape(
+  method: 'sign' | 'verify',
+  options: unknown,
+  extra: readonly unknown[],
+): void {
+  const keyWhereOptionsGo =
+    method === 'sign' &&
+    (typeof options === 'string' || options instanceof Uint8Array || options instanceof KeyObject);
+  if (extra.length === 0 && !keyWhereOptionsGo) return;
+  const third = extra[0];
+  const expiresIn = typeof third === 'object' && third !== null && Object.hasOwn(third, 'expiresIn');
+  throw new InvalidOptionsError(
+    method === 'sign'
+      ? `jwt.sign takes (claims, options): the key is given once, to createJwt({ secret }), and the lifetime as { expiresInMs }${expiresIn ? ' (24 h = 86_400_000)' : ''}`
+      : 'jwt.verify takes (token) and answers a promise: the key is given once, to createJwt({ secret }); await it (or use verifySync)',
+    expiresIn ? { option: 'expiresIn', suggestion: 'expiresInMs' } : { option: 'secret' },
+  );
+}
+
+function printable(key: string): string {
+  const short = key.length > 40 ? `${key.slice(0, 40)}...` : key;
+  return short.replace(/[^\x20-\x7e]/g, '?');
+}
+
+function isPlain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function describe(value: object): string {
+  const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor
+    ?.name;
+  return typeof name === 'string' && name !== '' ? `a ${name}` : 'an object that is not plain';
+}
+
+/**
+ * Checks that JSON writes `claims` faithfully, so that what `verify` returns
+ * is what was signed: no functions, symbols, BigInt, NaN/Infinity (JSON
+ * would drop them or write `null`), no Date/Map/Set/class instances (written
+ * as strings or `{}`), no `undefined` inside an array (written as `null`),
+ * no symbol keys, no prototype-pollution keys. A claim whose value is
+ * `undefined` in an object is absent, as in JSON. Iterative and cycle-safe.
+ *
+ * @internal
+ */
+export function checkClaimValues(claims: object): void {
+  const stack: Array<[unknown, string, boolean]> = [[claims, 'claims', false]];
+  const seen = new Set<object>();
+  while (stack.length > 0) {
+    const [value, path, inArray] = stack.pop()!;
+    switch (typeof value) {
+      case 'string':
+      case 'boolean':
+        continue;
+      case 'number':
+        if (!Number.isFinite(value)) {
+          throw new SerializationError(`${path} is ${value}: JSON would write null`);
+        }
+        continue;
+      case 'undefined':
+        if (inArray) throw new SerializationError(`${path} is undefined: JSON would write null`);
+        continue;
+      case 'function':
+      case 'symbol':
+      case 'bigint':
+        throw new SerializationError(`${path} is a ${typeof value}, which JSON cannot write`);
+    }
+    if (value === null || seen.has(value as object)) continue;
+    seen.add(value as object);
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) stack.push([value[i], `${path}[${i}]`, true]);
+      continue;
+    }
+    if (!isPlain(value as object)) {
+      throw new SerializationError(
+        `${path} is ${describe(value as object)}: claims hold plain JSON values (convert it first)`,
+      );
+    }
+    if (Object.getOwnPropertySymbols(value).length > 0) {
+      throw new SerializationError(`${path} has symbol keys, which JSON drops`);
+    }
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) stack.push([record[key], `${path}.${printable(key)}`, false]);
+  }
+  assertSafePayload(claims);
+}
+
+/**
+ * Checks the registered claims a caller may set: `sub` a string or a safe
+ * integer (the design signs `sub: user.id`, and ids are often numbers: a
+ * number stays a number), `iss` a string, `aud` a string or a non-empty list
+ * of strings, `jti` a string of 1 to 256 characters, `nbf` a finite number.
+ *
+ * @internal
+ */
+export function checkRegisteredClaims(claims: Record<string, unknown>): void {
+  const bad = (claim: string, rule: string): never => {
+    throw new InvalidArgumentError(`claims.${claim} must be ${rule}`, { argument: 'claims' });
+  };
+  const { sub, iss, aud, jti, nbf } = claims;
+  if (sub !== undefined && typeof sub !== 'string' && !Number.isSafeInteger(sub)) {
+    bad('sub', 'a string or a safe integer');
+  }
+  if (iss !== undefined && typeof iss !== 'string') bad('iss', 'a string');
+  if (
+    aud !== undefined &&
+    typeof aud !== 'string' &&
+    !(Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string'))
+  ) {
+    bad('aud', 'a string or a non-empty list of strings');
+  }
+  if (jti !== undefined && (typeof jti !== 'string' || jti.length === 0 || jti.length > 256)) {
+    bad('jti', 'a string of 1 to 256 characters');
+  }
+  if (nbf !== undefined && (typeof nbf !== 'number' || !Number.isFinite(nbf))) {
+    bad('nbf', 'a finite number (or use notBeforeMs)');
+  }
+}
+
+/**
+ * `JSON.stringify` of checked claims, with its last failures (a cycle, a
+ * structure too deep for the stack) as {@link SerializationError}.
+ *
+ * @internal
+ */
+export function stringifyClaims(payload: object): string {
+  try {
+    return JSON.stringify(payload);
+  } catch (err) {
+    const reason =
+      err instanceof RangeError
+        ? 'nested too deeply'
+        : err instanceof TypeError && /circular/i.test(err.message)
+          ? 'circular'
+          : 'not writable as JSON';
+    throw new SerializationError(`claims are ${reason}`, { cause: err });
+  }
+}
