@@ -439,9 +439,9 @@ export class PerformanceMonitor {
     return this.#now();
   }
 
-  /** Milliseconds since `start` (a value from {@link recordRequest}) on the monitor's clock. */
+  /** Milliseconds since `start` (a value from {@link recordRequest}) on the monitor's clock; `NaN` for a start that is not a number. */
   elapsedMs(start: number): number {
-    return this.#now() - start;
+    return typeof start === 'number' ? this.#now() - start : Number.NaN;
   }
 
   /**

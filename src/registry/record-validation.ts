@@ -48,8 +48,8 @@ export interface CheckedRegistration {
 
 /**
  * Checks an instance URL and returns its normalised form (the instance id):
- * absolute `http:`/`https:`, no credentials, query or fragment, at most 2048
- * characters; the path gets a trailing `/`. Throws `InvalidArgumentError`
+ * absolute `http:`/`https:`, no credentials, query or fragment, no empty
+ * path segment (`//`), at most 2048 characters; the path gets a trailing `/`. Throws `InvalidArgumentError`
  * (argument `url`); the message never echoes the URL.
  */
 export function normaliseInstanceUrl(value: unknown): string {
@@ -78,6 +78,10 @@ export function normaliseInstanceUrl(value: unknown): string {
   }
   if (url.search !== '' || url.hash !== '') {
     throw new InvalidArgumentError('url must not have a query or fragment', { argument: 'url' });
+  }
+  if (url.pathname.includes('//')) {
+    // A base URL with an empty path segment cannot be joined with a path without `//`.
+    throw new InvalidArgumentError('url path must not contain an empty segment (//)', { argument: 'url' });
   }
   if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
   return url.href;

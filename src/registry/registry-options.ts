@@ -1,4 +1,4 @@
-import { InvalidOptionsError } from '../errors.js';
+import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
 
 /** @internal Refuses unknown keys of `ServiceRegistryOptions`. */
@@ -66,4 +66,21 @@ export function checkPickOptions(options: unknown): void {
 export function refuseExtraArguments(method: string, extra: readonly unknown[]): void {
   if (extra.length === 0 || (extra.length === 1 && extra[0] === undefined)) return;
   throw new InvalidOptionsError(`${method} takes no options (got ${extra.length} extra argument(s))`, {});
+}
+
+const EVENTS = new Set(['change', 'health', 'ejection', 'panic', 'lease', 'error']);
+
+/**
+ * @internal Checks an `on`/`off` call: a known event (a typo such as
+ * `'chnage'` would otherwise never fire) and a function listener.
+ */
+export function checkListener(event: unknown, listener: unknown): void {
+  if (typeof event !== 'string' || !EVENTS.has(event)) {
+    throw new InvalidArgumentError(`unknown registry event; known: ${[...EVENTS].join(', ')}`, {
+      argument: 'event',
+    });
+  }
+  if (typeof listener !== 'function') {
+    throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
+  }
 }

@@ -32,6 +32,7 @@ import {
   readRegistryLease,
 } from './record-validation.js';
 import {
+  checkListener,
   checkPickOptions,
   checkRegisterOptions,
   checkServiceRegistryOptions,
@@ -538,6 +539,7 @@ export class ServiceRegistry {
     event: K,
     listener: (payload: ServiceRegistryEvents[K]) => void,
   ): () => void {
+    checkListener(event, listener);
     return this.#events.on(event, listener);
   }
 
@@ -553,6 +555,7 @@ export class ServiceRegistry {
     event: K,
     listener: (payload: ServiceRegistryEvents[K]) => void,
   ): void {
+    checkListener(event, listener);
     this.#events.off(event, listener);
   }
 

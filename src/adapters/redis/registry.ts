@@ -8,7 +8,13 @@ import type {
   RegistryRecord,
   RegistryRegisterResult,
 } from '../../contracts/registry.js';
-import { ClosedError, ConnectionError, CorruptDataError, isScaleoutError } from '../../errors.js';
+import {
+  ClosedError,
+  ConnectionError,
+  CorruptDataError,
+  InvalidOptionsError,
+  isScaleoutError,
+} from '../../errors.js';
 import { jsonSerializer } from '../../internal/serializer.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { normaliseInstanceUrl, readRegistryLease } from '../../registry/record-validation.js';
@@ -217,6 +223,11 @@ export class RedisRegistryAdapter implements RegistryAdapter {
 
   constructor(options: RedisRegistryAdapterOptions) {
     checkRedisRegistryAdapterOptions(options);
+    if (options === undefined) {
+      throw new InvalidOptionsError('redisRegistryAdapter needs options: { connection, prefix? }', {
+        option: 'connection',
+      });
+    }
     this.#prefix = validatePrefix(options.prefix ?? DEFAULTS.prefix);
     this.#handle = new RedisConnectionHandle(options.connection);
     if (this.#handle.owned) {

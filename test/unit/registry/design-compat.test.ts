@@ -32,6 +32,9 @@ describe("the design's names keep their meaning", () => {
     expect(`${c}/check`).toBe('http://127.0.0.1:4003/api/check');
     // biome-ignore lint/style/useTemplate: the design's own string concatenation is the point
     expect(c.url + '/check').toBe('http://127.0.0.1:4003/api/check');
+    // A base URL with an empty path segment could not be joined without //: refused.
+    const err = await registry.register('svc', 'http://127.0.0.1:4004/a//').catch((e: unknown) => e);
+    expect(isScaleoutError(err, 'ERR_INVALID_ARGUMENT')).toBe(true);
     // The status objects read the same way; toString stays out of JSON and spreads.
     const [status] = await registry.instances('with-slash');
     expect(`${status}/health`).toBe('http://127.0.0.1:4001/health');

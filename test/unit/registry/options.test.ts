@@ -115,6 +115,9 @@ describe('every options object of the registry refuses unknown keys, non-plain o
       () => (registry.runHealthChecks as (...a: unknown[]) => Promise<unknown>)({ timeoutMs: 5000 }),
     ];
     for (const run of extra) expect((await rejection(run))?.code).toBe('ERR_INVALID_OPTIONS');
+    // An event name with a typo would never fire; a listener that is not a function would fail at every emit.
+    expect(refusal(() => registry.on('chnage' as never, () => {}))?.code).toBe('ERR_INVALID_ARGUMENT');
+    expect(refusal(() => registry.on('change', 5 as never))?.code).toBe('ERR_INVALID_ARGUMENT');
     // Nothing changed: the registration is still there.
     expect((await registry.instances('svc')).map((i) => i.url)).toEqual(['http://127.0.0.1:4001']);
   });
