@@ -100,7 +100,7 @@ class DesignServiceClient {
 }
 
 describe("the design's ServiceRegistry, on real Redis and loopback HTTP instances", () => {
-  it('register, round-robin getServiceInstance, `${instance}/health` via axios, runHealthChecks, deregister', async () => {
+  it('register, round-robin getServiceInstance, instance + /health via axios, runHealthChecks, deregister', async () => {
     const instances = await Promise.all(['a', 'b', 'c'].map((n) => inventoryInstance(n)));
     // Construction, as docs/registry.md says: a shared store and the design's round-robin.
     const adapter = redisRegistryAdapter({
@@ -185,10 +185,11 @@ describe("the design's PerformanceMonitor Express app, on loopback", () => {
     app.use(monitor.middleware());
 
     // Endpoint to get current metrics
+    // biome-ignore lint/correctness/noUnusedFunctionParameters: the design's code, verbatim
     app.get('/metrics', (req, res) => {
       res.json(monitor.getStats());
     });
-    app.get('/ok', (req, res) => {
+    app.get('/ok', (_req, res) => {
       res.json({ ok: true });
     });
     app.get('/boom', () => {
