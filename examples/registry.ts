@@ -60,8 +60,7 @@ await registry.checkHealth();
 // A graceful stop: deregistered at once, every view drops it.
 await registry.deregister('inventory-service', urls[2]!);
 console.log(`view     ${(await registry.instances('inventory-service')).length} instances left`);
-// Registering the same URL again the same way changes nothing (as in the design);
-// with other options, or with bad input, it gets a typed error and changes nothing.
+// The same registration again changes nothing (as in the design); other options or bad input: a typed error.
 await registry.register('inventory-service', urls[0]!, { metadata: { zone: 'local' } });
 for (const attempt of [
   () => registry.register('inventory-service', 'not a url'),
@@ -75,7 +74,6 @@ for (const attempt of [
     console.log(`refused  ${err.code}: ${err.message}`);
   }
 }
-
 await registry.close();
 await adapter?.close();
 for (const { server } of servers) server.close();
