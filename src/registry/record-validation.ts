@@ -51,6 +51,12 @@ export interface CheckedRegistration {
  * absolute `http:`/`https:`, no credentials, query or fragment, no empty
  * path segment (`//`), at most 2048 characters; the path gets a trailing `/`. Throws `InvalidArgumentError`
  * (argument `url`); the message never echoes the URL.
+ *
+ * @example
+ * ```ts
+ * normaliseInstanceUrl('http://10.0.0.7:4001'); // 'http://10.0.0.7:4001/'
+ * normaliseInstanceUrl('javascript:alert(1)'); // throws InvalidArgumentError
+ * ```
  */
 export function normaliseInstanceUrl(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_URL_LENGTH) {
@@ -90,6 +96,11 @@ export function normaliseInstanceUrl(value: unknown): string {
 /**
  * The base URL handed out for an instance id: the id without its trailing
  * `/`, so that `${url}/path` and `url + '/path'` never make `//`.
+ *
+ * @example
+ * ```ts
+ * instanceBaseUrl('http://10.0.0.7:4001/api/'); // 'http://10.0.0.7:4001/api'
+ * ```
  */
 export function instanceBaseUrl(id: string): string {
   return id.endsWith('/') ? id.slice(0, -1) : id;
@@ -99,6 +110,11 @@ export function instanceBaseUrl(id: string): string {
  * Checks a lease length: an integer number of ms in
  * [{@link MIN_LEASE_TTL_MS}, {@link MAX_LEASE_TTL_MS}]. Throws
  * `InvalidArgumentError` (argument `ttlMs`).
+ *
+ * @example
+ * ```ts
+ * const ttlMs = checkLeaseTtl(options.ttlMs ?? 15_000);
+ * ```
  */
 export function checkLeaseTtl(value: unknown): number {
   if (
@@ -164,6 +180,11 @@ function checkMetadata(metadata: unknown): Record<string, string> {
  * http(s) URL ({@link normaliseInstanceUrl}), a weight in (0, 1e6], string
  * metadata without pollution keys. Throws `InvalidArgumentError` naming the
  * argument; the message never echoes the value.
+ *
+ * @example
+ * ```ts
+ * const { id, weight, metadata } = checkRegistration('pricing', url, options.weight ?? 1, options.metadata ?? {});
+ * ```
  */
 export function checkRegistration(
   service: unknown,

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { memoryRegistryAdapter } from '../../../src/adapters/memory/registry.js';
 import { redisRegistryAdapter } from '../../../src/adapters/redis/registry.js';
 import { isScaleoutError } from '../../../src/errors.js';
+import { roundRobinBalancer, weightedBalancer } from '../../../src/registry/balancers/index.js';
 import { HealthChecker } from '../../../src/registry/health-checker.js';
 import { ServiceRegistry } from '../../../src/registry/service-registry.js';
 
@@ -61,6 +62,16 @@ describe('every options object of the registry refuses unknown keys, non-plain o
       'ERR_INVALID_OPTIONS',
     );
     expect(refusal(() => new HealthChecker({ pathname: '/h' } as never))?.option).toBe('pathname');
+    // Balancer factories take no options: one passed is refused, never ignored.
+    expect(refusal(() => (roundRobinBalancer as (...a: unknown[]) => unknown)({ seed: 1 }))?.code).toBe(
+      'ERR_INVALID_OPTIONS',
+    );
+    expect(refusal(() => (weightedBalancer as (...a: unknown[]) => unknown)(3))?.code).toBe(
+      'ERR_INVALID_OPTIONS',
+    );
+    expect(refusal(() => new ServiceRegistry({ balancer: roundRobinBalancer() as never }))?.option).toBe(
+      'balancer',
+    );
   });
 
   it('the adapter factories', () => {
