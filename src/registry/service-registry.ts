@@ -244,7 +244,7 @@ export interface CallResult {
  * ```ts
  * const call = registry.startCall('pricing', { exclude: tried });
  * try {
- *   const res = await fetch(new URL('/quote', call.instance.url));
+ *   const res = await fetch(`${call.instance}/quote`);
  *   call.end({ outcome: res.status >= 500 ? 'server-error' : 'success' });
  * } catch {
  *   call.end({ outcome: 'connect-error' });
@@ -800,7 +800,7 @@ export class ServiceRegistry {
    * const call = registry.startCall('pricing');
    * const started = performance.now();
    * try {
-   *   const res = await fetch(new URL('quote', call.instance.url));
+   *   const res = await fetch(`${call.instance}/quote`);
    *   call.end({ outcome: res.status >= 500 ? 'server-error' : 'success' });
    * } catch {
    *   call.end({ outcome: 'connect-error' });
