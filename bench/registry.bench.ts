@@ -94,11 +94,11 @@ async function simulate(
     while (performance.now() < deadline) {
       const call = registry.startCall('svc');
       const t0 = performance.now();
-      const status = await get(new URL('work', call.instance.url), agent);
+      const status = await get(new URL(`${call.instance}/work`), agent);
       const ms = performance.now() - t0;
       call.end({ outcome: status >= 500 ? 'server-error' : 'success', latencyMs: ms });
       latencies.push(ms);
-      if (call.instance.url === slowUrl) slow++;
+      if (call.instance.id === slowUrl) slow++; // ids keep the trailing slash of the registered URLs
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

@@ -61,7 +61,7 @@ console.log(
 );
 for (const [route, r] of Object.entries(stats.routes)) {
   console.log(
-    `  ${route.padEnd(12)} ${r.requests} requests, p95 ${r.p95Ms?.toFixed(2)} ms, error rate ${r.errorRate.toFixed(3)}`,
+    `  ${route.padEnd(12)} ${r.requests} requests, p95 ${r.p95Ms?.toFixed(2)} ms, error rate ${r.errorRate.toFixed(1)}%`,
   );
 }
 const text = await (await fetch(`${base}/metrics`)).text();

@@ -36,14 +36,14 @@ for (const { server } of servers) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   await registry.register('inventory-service', url, { metadata: { zone: 'local' } });
-  urls.push(`${url}/`);
+  urls.push(url);
 }
 await registry.watch('inventory-service');
 // 60 calls; each reports its outcome and latency, so P2C learns to avoid the slow one.
 const hits = new Map<string, number>();
 for (let i = 0; i < 60; i++) {
   const call = registry.startCall('inventory-service');
-  const res = await fetch(new URL('check', call.instance.url));
+  const res = await fetch(`${call.instance}/check`); // an instance's string form is its URL
   await res.text();
   call.end({ outcome: res.status >= 500 ? 'server-error' : 'success' });
   hits.set(call.instance.url, (hits.get(call.instance.url) ?? 0) + 1);
@@ -60,10 +60,11 @@ await registry.checkHealth();
 // A graceful stop: deregistered at once, every view drops it.
 await registry.deregister('inventory-service', urls[2]!);
 console.log(`view     ${(await registry.instances('inventory-service')).length} instances left`);
-// Bad input gets a typed error and changes nothing.
+// The same registration again changes nothing (as in the design); other options or bad input: a typed error.
+await registry.register('inventory-service', urls[0]!, { metadata: { zone: 'local' } });
 for (const attempt of [
   () => registry.register('inventory-service', 'not a url'),
-  () => registry.register('inventory-service', urls[0]!),
+  () => registry.register('inventory-service', urls[0]!, { weight: 5 }),
   () => registry.getServiceInstance('no-such-service'),
 ]) {
   try {
@@ -73,7 +74,6 @@ for (const attempt of [
     console.log(`refused  ${err.code}: ${err.message}`);
   }
 }
-
 await registry.close();
 await adapter?.close();
 for (const { server } of servers) server.close();

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { CorruptDataError } from '../errors.js';
+
 /**
  * One registered instance as the store holds it. `owner` is a random token
  * of the registration that wrote it: a heartbeat or deregistration from
@@ -59,7 +61,8 @@ export interface RegistryLease {
 /**
  * A change to one service, pushed by {@link RegistryAdapter.subscribe}.
  * `resync` means "changes may have been missed: list again" (for instance
- * after the adapter's subscription reconnected).
+ * after the adapter's subscription reconnected); `corrupt` reports an
+ * announcement that was dropped because it is not what scaleout publishes.
  *
  * @example
  * ```ts
@@ -94,6 +97,17 @@ export type RegistryChange =
       type: 'resync';
       /** The service. */
       service: string;
+    }
+  | {
+      /**
+       * An announcement that is not what scaleout publishes (junk, a record
+       * that fails validation, another service's record) was dropped.
+       */
+      type: 'corrupt';
+      /** The service. */
+      service: string;
+      /** What was wrong, naming the channel or key. */
+      error: CorruptDataError;
     };
 
 /**
@@ -160,6 +174,12 @@ export interface RegistryListResult {
   instances: RegistryLease[];
   /** The store's clock when the list was taken, ms since the epoch. */
   now: number;
+  /**
+   * Records the store holds for the service that are not what scaleout
+   * writes (unreadable, failing the checks of `register`, under another
+   * service's name): left out of `instances`, reported here.
+   */
+  skipped?: CorruptDataError[];
 }
 
 /**
@@ -167,6 +187,10 @@ export interface RegistryListResult {
  * registration is a lease: it ends `ttlMs` after the last register or
  * heartbeat, without anyone deregistering it. Every operation that sees an
  * expired lease prunes it and announces it as a `down` change.
+ *
+ * Data read back from the store is validated as strictly as `register`
+ * validates its arguments (`readRegistryRecord`): what fails is left out and
+ * reported (`skipped`, a `corrupt` change), never handed out.
  *
  * Implementations: `memoryRegistryAdapter()` (one process) and
  * `redisRegistryAdapter()` from `scaleout/redis` (a fleet). Check your own

@@ -1,5 +1,6 @@
 import type { DistributedCacheEvents } from '../cache/events.js';
 import { InvalidArgumentError } from '../errors.js';
+import { optionsChecker } from '../internal/validate.js';
 import type { EventLabelValue, EventMetricMapping } from './event-metrics.js';
 
 /**
@@ -27,6 +28,12 @@ export interface ObserveCacheOptions {
   name?: string;
 }
 
+const checkObserveCacheOptions = optionsChecker({
+  where: 'observeCache() options',
+  keys: ['namespaces', 'name'],
+  hints: { namespace: 'namespaces', prefixes: 'namespaces', cache: 'name', label: 'name' },
+});
+
 /**
  * The mappings {@link PerformanceMonitor.observeCache} gives to `observe()`
  * (source `cache`). Labels are bounded: the namespaces you list, the tier,
@@ -52,6 +59,7 @@ export interface ObserveCacheOptions {
 export function cacheMetricMappings(options: ObserveCacheOptions = {}): {
   readonly [K in keyof DistributedCacheEvents]: EventMetricMapping<DistributedCacheEvents[K]>;
 } {
+  checkObserveCacheOptions(options);
   const namespaces = options.namespaces ?? [];
   if (
     !Array.isArray(namespaces) ||

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { HttpTrackingOptions } from './http-tracking.js';
+import { checkMonitorArgument, refuseExtraArguments } from './monitor-options.js';
 import type { PerformanceMonitor } from './performance-monitor.js';
 
 /**
@@ -21,6 +22,7 @@ export function monitorMiddleware(
   monitor: PerformanceMonitor,
   options?: HttpTrackingOptions,
 ): RequestHandler {
+  checkMonitorArgument(monitor, 'monitorMiddleware()');
   const middleware = monitor.middleware(options);
   return (req, res, next) => middleware(req, res, next);
 }
@@ -34,7 +36,10 @@ export function monitorMiddleware(
  * app.get('/metrics', metricsHandler(monitor));
  * ```
  */
-export function metricsHandler(monitor: PerformanceMonitor): RequestHandler {
+export function metricsHandler(monitor: PerformanceMonitor): RequestHandler;
+export function metricsHandler(monitor: PerformanceMonitor, ...extra: unknown[]): RequestHandler {
+  checkMonitorArgument(monitor, 'metricsHandler()');
+  refuseExtraArguments('metricsHandler()', extra);
   const handler = monitor.handler();
   return (req, res) => handler(req, res);
 }

@@ -1,4 +1,6 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import { checkTrackingOptions } from './http-tracking.js';
+import { checkMonitorArgument, refuseExtraArguments } from './monitor-options.js';
 import type { PerformanceMonitor } from './performance-monitor.js';
 
 /**
@@ -32,6 +34,8 @@ export function monitorPlugin(
   monitor: PerformanceMonitor,
   options: FastifyMonitorOptions = {},
 ): FastifyPluginCallback {
+  checkMonitorArgument(monitor, 'monitorPlugin()');
+  checkTrackingOptions(options, 'monitorPlugin() options');
   const routeOf = options.route ?? ((request: FastifyRequest) => request.routeOptions?.url);
   const plugin: FastifyPluginCallback = (instance, _opts, done) => {
     instance.addHook('onRequest', (request, reply, next) => {
@@ -62,7 +66,13 @@ export function monitorPlugin(
  */
 export function metricsHandler(
   monitor: PerformanceMonitor,
+): (request: FastifyRequest, reply: FastifyReply) => void;
+export function metricsHandler(
+  monitor: PerformanceMonitor,
+  ...extra: unknown[]
 ): (request: FastifyRequest, reply: FastifyReply) => void {
+  checkMonitorArgument(monitor, 'metricsHandler()');
+  refuseExtraArguments('metricsHandler()', extra);
   const handler = monitor.handler();
   return (request, reply) => {
     reply.hijack();

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidOptionsError } from '../errors.js';
+import { optionsChecker } from '../internal/validate.js';
 import type { PerformanceMonitor } from './performance-monitor.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 
@@ -19,6 +21,40 @@ export interface HttpTrackingOptions {
   route?: ((req: IncomingMessage) => string | undefined) | undefined;
   /** Set the `X-Response-Time` header (`12.345ms`) just before headers are sent. @default true */
   responseTimeHeader?: boolean;
+}
+
+const checkTrackingKeys = optionsChecker({
+  where: 'monitor middleware options',
+  keys: ['route', 'responseTimeHeader'],
+  hints: { routeOf: 'route', header: 'responseTimeHeader', xResponseTime: 'responseTimeHeader' },
+});
+
+/**
+ * @internal Checks the options of a middleware (node:http, Express,
+ * Fastify, Koa): known keys only, `route` a function, `responseTimeHeader`
+ * a boolean. `where` names the middleware in messages.
+ */
+export function checkTrackingOptions(options: unknown, where = 'monitor middleware options'): void {
+  try {
+    checkTrackingKeys(options);
+  } catch (err) {
+    const e = err as InvalidOptionsError;
+    throw new InvalidOptionsError(e.message.replace('monitor middleware options', where), {
+      option: e.option,
+      suggestion: e.suggestion,
+    });
+  }
+  const o = options as { route?: unknown; responseTimeHeader?: unknown } | undefined;
+  if (o?.route !== undefined && typeof o.route !== 'function') {
+    throw new InvalidOptionsError(`${where}: route must be a function returning the route template`, {
+      option: 'route',
+    });
+  }
+  if (o?.responseTimeHeader !== undefined && typeof o.responseTimeHeader !== 'boolean') {
+    throw new InvalidOptionsError(`${where}: responseTimeHeader must be a boolean`, {
+      option: 'responseTimeHeader',
+    });
+  }
 }
 
 interface ExpressLike {

@@ -1,5 +1,6 @@
 export { cacheMetricMappings, type ObserveCacheOptions } from './cache-metrics.js';
 export { CLIENT_METRIC_MAPPINGS } from './client-metrics.js';
+export type { DesignStats } from './design-stats.js';
 export type { EventLabelValue, EventMetricMapping } from './event-metrics.js';
 export { expressRoute, type HttpTrackingOptions } from './http-tracking.js';
 export {

@@ -1,4 +1,6 @@
 import type { Context, Middleware } from 'koa';
+import { checkTrackingOptions } from './http-tracking.js';
+import { checkMonitorArgument, refuseExtraArguments } from './monitor-options.js';
 import type { PerformanceMonitor } from './performance-monitor.js';
 
 /**
@@ -33,6 +35,8 @@ function matchedRoute(ctx: Context): string | undefined {
  * ```
  */
 export function monitorMiddleware(monitor: PerformanceMonitor, options: KoaMonitorOptions = {}): Middleware {
+  checkMonitorArgument(monitor, 'monitorMiddleware()');
+  checkTrackingOptions(options, 'monitorMiddleware() options');
   const routeOf = options.route ?? matchedRoute;
   return (ctx, next) => {
     monitor.track(ctx.req, ctx.res, {
@@ -52,7 +56,10 @@ export function monitorMiddleware(monitor: PerformanceMonitor, options: KoaMonit
  * app.use((ctx, next) => (ctx.path === '/metrics' ? metricsHandler(monitor)(ctx, next) : next()));
  * ```
  */
-export function metricsHandler(monitor: PerformanceMonitor): Middleware {
+export function metricsHandler(monitor: PerformanceMonitor): Middleware;
+export function metricsHandler(monitor: PerformanceMonitor, ...extra: unknown[]): Middleware {
+  checkMonitorArgument(monitor, 'metricsHandler()');
+  refuseExtraArguments('metricsHandler()', extra);
   const handler = monitor.handler();
   return (ctx) => {
     ctx.respond = false;

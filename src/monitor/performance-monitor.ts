@@ -10,18 +10,19 @@ import { durationOption } from '../internal/validate.js';
 import type { Logger } from '../types.js';
 import { cacheMetricMappings, type ObserveCacheOptions } from './cache-metrics.js';
 import { CLIENT_METRIC_MAPPINGS } from './client-metrics.js';
-import { EventMetricFamily, type EventMetricMapping } from './event-metrics.js';
-import { type HttpTrackingOptions, metricsRequestHandler, trackHttpRequest } from './http-tracking.js';
-import { LatencyHistogram } from './latency-histogram.js';
+import { type DesignStats, designStats } from './design-stats.js';
+import type { EventLabelValue, EventMetricFamily, EventMetricMapping } from './event-metrics.js';
 import {
-  ExposedBuckets,
-  ExpositionWriter,
-  escapeHelp,
-  formatValue,
-  isMetricName,
-  labelText,
-  sanitizeName,
-} from './prometheus-text.js';
+  checkTrackingOptions,
+  type HttpTrackingOptions,
+  metricsRequestHandler,
+  trackHttpRequest,
+} from './http-tracking.js';
+import { LatencyHistogram } from './latency-histogram.js';
+import { metricPrefixProblem } from './metric-names.js';
+import { checkMonitorOptions, checkRequestLabels, refuseExtraArguments } from './monitor-options.js';
+import { newEventFamilies, resolveObserveMapping } from './observe-mapping.js';
+import { ExposedBuckets, ExpositionWriter, escapeHelp, formatValue, labelText } from './prometheus-text.js';
 import { RequestSeries } from './request-series.js';
 import { SlidingWindowHistogram } from './sliding-window-histogram.js';
 
@@ -126,8 +127,10 @@ export interface LatencyStats {
   requests: number;
   /** Of which errors (status ≥ `errorStatusMin`, or invalid). */
   errors: number;
-  /** errors / requests (0 when none). */
+  /** Percentage of requests that were errors, 0..100 (0 when none), as the design's `errorRate`. */
   errorRate: number;
+  /** errors / requests, 0..1 (0 when none). */
+  errorRatio: number;
   /** Mean duration, ms. */
   averageResponseTimeMs: number | null;
   /** Median, ms. */
@@ -172,22 +175,24 @@ export interface PerformanceReport extends PerformanceStats {
 
 /**
  * What {@link PerformanceMonitor.getStats} returns: every figure a number.
- * Counts (`totalRequests`, `errors`, `errorRate`, `statusCodes`, `routes`)
- * are since the monitor started; latencies and `requestsPerSecond` cover the
- * sliding window (`window.durationMs`).
+ * The design's fields come first, under the design's names and meanings
+ * ({@link DesignStats}: `requestCount`, `errorsCount`, `errorRate` in
+ * percent, `avgResponseTime`... in ms, `uptime` in seconds); scaleout's own
+ * carry their unit in the name. Counts (`totalRequests`, `errors`,
+ * `errorRate`, `statusCodes`, `routes`) are since the monitor started;
+ * latencies and `requestsPerSecond` cover the sliding window
+ * (`window.durationMs`).
  *
  * @example
  * ```ts
  * const { p99Ms, requestsPerSecond, errorRate } = monitor.getStats();
  * ```
  */
-export interface PerformanceStats {
-  /** Requests recorded since start. */
+export interface PerformanceStats extends DesignStats {
+  /** Requests finished since start. */
   totalRequests: number;
-  /** Error responses since start. */
+  /** Error responses since start (the same as `errorsCount`). */
   errors: number;
-  /** errors / totalRequests. */
-  errorRate: number;
   /** Mean duration over the window, ms. */
   averageResponseTimeMs: number | null;
   /** Median over the window, ms. */
@@ -198,10 +203,6 @@ export interface PerformanceStats {
   p99Ms: number | null;
   /** 99.9th percentile over the window, ms. */
   p999Ms: number | null;
-  /** Requests per second over the window. */
-  requestsPerSecond: number;
-  /** Responses per status code since start (`invalid` for codes outside 100..599). */
-  statusCodes: Record<string, number>;
   /** Milliseconds since the monitor was created. */
   uptimeMs: number;
   /** Requests started and not yet finished. */
@@ -341,9 +342,12 @@ export class PerformanceMonitor {
   #aborted = 0;
   #invalid = 0;
   #overflowed = 0;
+  /** Events `observe()` could not record: a mapping threw or returned unusable labels. */
+  #observeErrors = 0;
   #closed = false;
 
   constructor(options: PerformanceMonitorOptions = {}) {
+    checkMonitorOptions(options);
     const d = PERFORMANCE_MONITOR_DEFAULTS;
     this.#now = options.now ?? (() => performance.now());
     if (typeof this.#now !== 'function') {
@@ -370,8 +374,9 @@ export class PerformanceMonitor {
     }
     this.#errorStatusMin = errorStatusMin;
     const prefix = options.metricPrefix ?? d.metricPrefix;
-    if (typeof prefix !== 'string' || (prefix !== '' && !isMetricName(prefix))) {
-      throw new InvalidOptionsError('metricPrefix must match [a-zA-Z_:][a-zA-Z0-9_:]*', {
+    const prefixProblem = typeof prefix === 'string' ? metricPrefixProblem(prefix) : 'it must be a string';
+    if (prefixProblem !== undefined) {
+      throw new InvalidOptionsError(`metricPrefix cannot prefix metric names: ${prefixProblem}`, {
         option: 'metricPrefix',
       });
     }
@@ -420,39 +425,64 @@ export class PerformanceMonitor {
   }
 
   /**
-   * Marks the start of a request; returns its start time (monotonic ms) for
-   * {@link recordResponse}.
+   * Marks the start of a request; returns its start time (monotonic ms, on
+   * the monitor's clock) for {@link recordResponse}, as in the design.
+   *
+   * @example
+   * ```ts
+   * const start = monitor.recordRequest();
+   * const ms = monitor.recordResponse(start, 200);
+   * ```
    */
   recordRequest(): number {
     this.#inFlight++;
     return this.#now();
   }
 
-  /** Milliseconds since `start` (a value from {@link recordRequest}) on the monitor's clock. */
+  /** Milliseconds since `start` (a value from {@link recordRequest}) on the monitor's clock; `NaN` for a start that is not a number. */
   elapsedMs(start: number): number {
-    return this.#now() - start;
+    return typeof start === 'number' ? this.#now() - start : Number.NaN;
   }
 
   /**
    * Records the end of a request started at `start` (from
-   * {@link recordRequest}) with its status code and labels. Bad input (a
-   * start that is not a number, a status outside 100..599) is recorded as
-   * such, never thrown.
+   * {@link recordRequest}) with its status code and labels, and returns its
+   * response time in ms, as the design's does (its middleware sets
+   * `X-Response-Time` from it). Bad values (a start that is not a number, a
+   * status outside 100..599) are recorded as such, never thrown (the
+   * result is then `NaN` for a bad start); a `labels` that is not a plain
+   * object with `method`/`route` throws `InvalidOptionsError`, recording
+   * nothing.
+   *
+   * @example
+   * ```ts
+   * const start = monitor.recordRequest();
+   * res.setHeader('X-Response-Time', `${monitor.recordResponse(start, 200, { route: '/users/:id' })}ms`);
+   * ```
    */
-  recordResponse(start: number, statusCode: number, labels?: RequestLabels): void {
+  recordResponse(start: number, statusCode: number, labels?: RequestLabels): number {
+    checkRequestLabels(labels);
     if (this.#inFlight > 0) this.#inFlight--;
     const now = this.#now();
     this.#window.advance(now);
     this.#errorWindow.advance(now);
     const duration = typeof start === 'number' ? now - start : Number.NaN;
     this.#lookup(labels?.method, labels?.route, statusCode).record(duration);
+    return duration;
   }
 
   /**
    * A pre-bound series for the hot path: recording into it skips every
    * label lookup. Returns the `__overflow__` series once `maxSeries` is reached.
+   *
+   * @example
+   * ```ts
+   * const ok = monitor.bind({ method: 'GET', route: '/users/:id', status: 200 });
+   * ok.record(3.2);
+   * ```
    */
   bind(labels: RequestLabels & { status: number }): RequestSeries {
+    checkRequestLabels(labels, true);
     return this.#lookup(labels.method, labels.route, labels.status);
   }
 
@@ -630,16 +660,24 @@ export class PerformanceMonitor {
     const loop = this.#loopDelay;
     const hasLoop = loop !== undefined && loop.count > 0;
     return {
+      ...designStats({
+        total: this.#total,
+        inFlight: this.#inFlight,
+        errors: this.#errors,
+        average: windowStats.averageResponseTimeMs,
+        p95: windowStats.p95Ms,
+        p99: windowStats.p99Ms,
+        requestsPerSecond,
+        statusCodes,
+        uptimeMs: now - this.#startedAt,
+      }),
       totalRequests: this.#total,
       errors: this.#errors,
-      errorRate: this.#total === 0 ? 0 : this.#errors / this.#total,
       averageResponseTimeMs: windowStats.averageResponseTimeMs,
       p50Ms: windowStats.p50Ms,
       p95Ms: windowStats.p95Ms,
       p99Ms: windowStats.p99Ms,
       p999Ms: windowStats.p999Ms,
-      requestsPerSecond,
-      statusCodes,
       uptimeMs: now - this.#startedAt,
       inFlight: this.#inFlight,
       aborted: this.#aborted,
@@ -681,30 +719,49 @@ export class PerformanceMonitor {
         argument: 'emitter',
       });
     }
-    if (typeof source !== 'string' || source.length === 0) {
-      throw new InvalidArgumentError('observe() needs a non-empty source name', { argument: 'source' });
-    }
+    // Every name is checked before anything is subscribed: a refused call changes nothing.
+    const events = resolveObserveMapping(source, mapping, this.#prefix);
+    const families = newEventFamilies(events, this.#eventFamilies, this.#prefix, this.#maxSeries);
+    for (const [name, family] of families) this.#eventFamilies.set(name, family);
     const offs: Array<() => void> = [];
-    for (const event of Object.keys(mapping)) {
-      const m = (mapping[event] ?? {}) as EventMetricMapping<unknown>;
-      const isHistogram = typeof m.durationMs === 'function';
-      const base = `${this.#prefix}scaleout_${sanitizeName(source)}_${sanitizeName(m.name ?? event)}`;
-      const name = isHistogram ? `${base}_duration_seconds` : `${base}_total`;
-      let family = this.#eventFamilies.get(name);
-      if (family === undefined) {
-        const help = m.help ?? `${isHistogram ? 'Duration of' : 'Count of'} ${source} ${event} events`;
-        family = new EventMetricFamily(name, help, isHistogram ? 'histogram' : 'counter', this.#maxSeries);
-        this.#eventFamilies.set(name, family);
-      }
-      const target = family;
+    try {
+      this.#subscribeAll(emitter, source, events, offs);
+    } catch (err) {
+      for (const off of offs) off();
+      throw err;
+    }
+    const unsubscribe = () => {
+      if (!this.#unsubscribers.delete(unsubscribe)) return;
+      for (const off of offs) off();
+    };
+    this.#unsubscribers.add(unsubscribe);
+    return unsubscribe;
+  }
+
+  #subscribeAll(
+    emitter: EventSourceLike,
+    source: string,
+    events: ReturnType<typeof resolveObserveMapping>,
+    offs: Array<() => void>,
+  ): void {
+    for (const e of events) {
+      const target = this.#eventFamilies.get(e.metric)!;
       const listener = (payload: unknown) => {
         try {
-          const duration = isHistogram ? m.durationMs!(payload) : undefined;
-          target.add(m.labels?.(payload), duration);
+          const duration = e.durationMs === undefined ? undefined : e.durationMs(payload);
+          if (target.add(e.labels?.(payload) as Record<string, EventLabelValue> | undefined, duration))
+            return;
+          this.#observeErrors++;
+          this.#logger?.error?.('observe mapping returned unusable labels; event dropped', {
+            source,
+            event: e.event,
+          });
         } catch (err) {
-          this.#logger?.error?.('observe mapping threw', { source, event, error: String(err) });
+          this.#observeErrors++;
+          this.#logger?.error?.('observe mapping threw', { source, event: e.event, error: String(err) });
         }
       };
+      const event = e.event;
       const result = (emitter.on as Subscribe).call(emitter, event, listener);
       offs.push(() => {
         if (typeof result === 'function') (result as () => void)();
@@ -714,12 +771,6 @@ export class PerformanceMonitor {
         }
       });
     }
-    const unsubscribe = () => {
-      if (!this.#unsubscribers.delete(unsubscribe)) return;
-      for (const off of offs) off();
-    };
-    this.#unsubscribers.add(unsubscribe);
-    return unsubscribe;
   }
 
   /**
@@ -736,7 +787,9 @@ export class PerformanceMonitor {
    * // scaleout_client_attempt_duration_seconds_bucket{outcome="success",service="inventory",le="0.005"} ...
    * ```
    */
-  observeClient(client: { on: ServiceClient['on'] }): () => void {
+  observeClient(client: { on: ServiceClient['on'] }): () => void;
+  observeClient(client: { on: ServiceClient['on'] }, ...extra: unknown[]): () => void {
+    refuseExtraArguments('monitor.observeClient()', extra);
     return this.observe<ServiceClientEvents>(client, 'client', CLIENT_METRIC_MAPPINGS);
   }
 
@@ -764,6 +817,7 @@ export class PerformanceMonitor {
    * first) and sets `X-Response-Time`. The framework middlewares use this.
    */
   track(req: IncomingMessage, res: ServerResponse, options?: HttpTrackingOptions): void {
+    checkTrackingOptions(options, 'monitor.track() options');
     trackHttpRequest(this, req, res, options);
   }
 
@@ -780,6 +834,7 @@ export class PerformanceMonitor {
   middleware(
     options?: HttpTrackingOptions,
   ): (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void {
+    checkTrackingOptions(options, 'monitor.middleware() options');
     return (req, res, next) => {
       trackHttpRequest(this, req, res, options);
       next?.();
@@ -796,7 +851,9 @@ export class PerformanceMonitor {
    * app.get('/metrics', monitor.handler());
    * ```
    */
-  handler(): (req: IncomingMessage, res: ServerResponse) => void {
+  handler(): (req: IncomingMessage, res: ServerResponse) => void;
+  handler(...extra: unknown[]): (req: IncomingMessage, res: ServerResponse) => void {
+    refuseExtraArguments('monitor.handler()', extra);
     return (req, res) => metricsRequestHandler(this, req, res);
   }
 
@@ -882,6 +939,12 @@ export class PerformanceMonitor {
       'counter',
       this.#overflowed,
     );
+    gauge(
+      'scaleout_monitor_observe_errors_total',
+      'Events observe() dropped: a mapping threw or returned unusable labels.',
+      'counter',
+      this.#observeErrors,
+    );
     gauge('scaleout_monitor_series', 'Request-duration series held.', 'gauge', this.#series.length);
     gauge(
       'scaleout_monitor_uptime_seconds',
@@ -935,7 +998,8 @@ function latencyStats(h: LatencyHistogram, errors: number): LatencyStats {
   return {
     requests,
     errors,
-    errorRate: requests === 0 ? 0 : errors / requests,
+    errorRate: requests === 0 ? 0 : (errors / requests) * 100,
+    errorRatio: requests === 0 ? 0 : errors / requests,
     averageResponseTimeMs: has ? h.mean() : null,
     p50Ms: has ? h.quantile(0.5) : null,
     p95Ms: has ? h.quantile(0.95) : null,

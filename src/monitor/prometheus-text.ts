@@ -10,28 +10,6 @@ import { bucketIndexOf, bucketUpperBoundMs, type LatencyHistogram } from './late
  */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-/** Whether `name` is a valid Prometheus metric name. */
-export function isMetricName(name: string): boolean {
-  return METRIC_NAME.test(name);
-}
-
-/** Turns any text into a valid metric/label name fragment (`[a-zA-Z0-9_]`). */
-export function sanitizeName(text: string): string {
-  const s = text.replace(/[^a-zA-Z0-9_]/g, '_');
-  return /^[0-9]/.test(s) ? `_${s}` : s;
-}
-
-/** Turns any text into a valid label name, avoiding reserved `__` names and `le`/`quantile`. */
-export function sanitizeLabelName(text: string): string {
-  let s = sanitizeName(text);
-  if (s.startsWith('__')) s = `x${s}`;
-  if (s === 'le' || s === 'quantile') s = `${s}_`;
-  return LABEL_NAME.test(s) ? s : 'label';
-}
-
 /**
  * Escapes a label value for the text format: backslash, double quote and
  * line feed are escaped; lone surrogates become U+FFFD so the output is

@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { AbortedError, InvalidOptionsError, TimeoutError } from '../errors.js';
 import { raceAbort } from '../internal/abort.js';
-import { durationOption } from '../internal/validate.js';
+import { durationOption, optionsChecker } from '../internal/validate.js';
 import type { ServiceInstance } from './service-instance.js';
 
 /**
@@ -76,6 +76,13 @@ export const DEFAULT_HEALTH_CHECKER_OPTIONS = {
   unhealthyThreshold: 2,
 } as const;
 
+const checkHealthCheckerOptions = optionsChecker({
+  where: 'healthCheck options',
+  keys: ['path', 'intervalMs', 'timeoutMs', 'concurrency', 'healthyThreshold', 'unhealthyThreshold', 'check'],
+  hints: { interval: 'intervalMs', timeout: 'timeoutMs', url: 'path', endpoint: 'path' },
+  bareNumber: 'intervalMs',
+});
+
 function positiveInteger(name: string, value: number, max: number): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
     throw new InvalidOptionsError(`${name} must be an integer in [1, ${max}]`, { option: name });
@@ -106,6 +113,7 @@ export class HealthChecker {
   #closed = false;
 
   constructor(options: HealthCheckerOptions = {}) {
+    checkHealthCheckerOptions(options);
     const d = DEFAULT_HEALTH_CHECKER_OPTIONS;
     const path = options.path ?? d.path;
     if (typeof path !== 'string' || !path.startsWith('/')) {
@@ -145,7 +153,9 @@ export class HealthChecker {
     }, timeoutMs);
     this.#active.add(controller);
     try {
-      const run = this.options.check ?? ((i, s) => httpCheck(new URL(this.options.path.slice(1), i.url), s));
+      const path = this.options.path;
+      const run =
+        this.options.check ?? ((i, s) => httpCheck(new URL(`${i.url.replace(/\/+$/, '')}${path}`), s));
       return (await raceAbort(Promise.resolve(run(instance, controller.signal)), controller.signal)) === true;
     } catch {
       return false;

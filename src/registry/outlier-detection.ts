@@ -1,5 +1,5 @@
 import { InvalidOptionsError } from '../errors.js';
-import { durationOption } from '../internal/validate.js';
+import { durationOption, optionsChecker } from '../internal/validate.js';
 
 /**
  * Options of outlier detection (`ServiceRegistryOptions.outlierDetection`):
@@ -54,8 +54,15 @@ export const DEFAULT_OUTLIER_DETECTION_OPTIONS = {
   maxEjectionPercent: 50,
 } as const;
 
+const checkOutlierDetectionOptions = optionsChecker({
+  where: 'outlierDetection options',
+  keys: ['consecutiveFailures', 'baseEjectionMs', 'maxEjectionMs', 'maxEjectionPercent'],
+  hints: { failures: 'consecutiveFailures', ejectionMs: 'baseEjectionMs', maxPercent: 'maxEjectionPercent' },
+});
+
 /** Resolves and validates outlier detection options. @internal */
 export function resolveOutlierDetection(options: OutlierDetectionOptions): Required<OutlierDetectionOptions> {
+  checkOutlierDetectionOptions(options);
   const d = DEFAULT_OUTLIER_DETECTION_OPTIONS;
   const consecutiveFailures = options.consecutiveFailures ?? d.consecutiveFailures;
   if (!Number.isInteger(consecutiveFailures) || consecutiveFailures < 1 || consecutiveFailures > 10_000) {

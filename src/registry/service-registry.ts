@@ -11,40 +11,41 @@ import {
   DuplicateRegistrationError,
   InvalidArgumentError,
   InvalidOptionsError,
+  isScaleoutError,
   NoInstancesError,
-  NotRegisteredError,
 } from '../errors.js';
 import { withTimeout } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
-import { assertSafePayload } from '../internal/serializer.js';
 import { type TimerHandle, unrefInterval, unrefTimeout } from '../internal/timers.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
 import type { Clock, Logger } from '../types.js';
 import { noopLogger, systemClock } from '../types.js';
 import type { Balancer, BalancerCandidate, BalancerFactory } from './balancers/balancer.js';
 import { powerOfTwoChoicesBalancer } from './balancers/power-of-two-choices.js';
+import { mustBeAwaited } from './design-compat.js';
 import { HealthChecker, type HealthCheckerOptions } from './health-checker.js';
 import { type OutlierDetectionOptions, resolveOutlierDetection } from './outlier-detection.js';
-import type { InstanceStatus, ServiceInstance } from './service-instance.js';
+import {
+  checkLeaseTtl,
+  checkRegistration,
+  normaliseInstanceUrl,
+  readRegistryLease,
+} from './record-validation.js';
+import {
+  checkListener,
+  checkPickOptions,
+  checkRegisterOptions,
+  checkServiceRegistryOptions,
+  refuseExtraArguments,
+} from './registry-options.js';
+import {
+  createInstanceStatus,
+  createServiceInstance,
+  type InstanceStatus,
+  type ServiceInstance,
+} from './service-instance.js';
 
-/**
- * Shortest lease accepted by `register`, ms.
- *
- * @example
- * ```ts
- * await registry.register('svc', url, { ttlMs: MIN_LEASE_TTL_MS });
- * ```
- */
-export const MIN_LEASE_TTL_MS = 100;
-/**
- * Longest lease accepted by `register`, ms (one day).
- *
- * @example
- * ```ts
- * const ttlMs = Math.min(requestedTtlMs, MAX_LEASE_TTL_MS);
- * ```
- */
-export const MAX_LEASE_TTL_MS = 86_400_000;
+export { MAX_LEASE_TTL_MS, MIN_LEASE_TTL_MS } from './record-validation.js';
 
 /**
  * Options of {@link ServiceRegistry}.
@@ -243,7 +244,7 @@ export interface CallResult {
  * ```ts
  * const call = registry.startCall('pricing', { exclude: tried });
  * try {
- *   const res = await fetch(new URL('/quote', call.instance.url));
+ *   const res = await fetch(`${call.instance}/quote`);
  *   call.end({ outcome: res.status >= 500 ? 'server-error' : 'success' });
  * } catch {
  *   call.end({ outcome: 'connect-error' });
@@ -269,8 +270,8 @@ export interface InstanceCall {
 export interface Registration {
   /** The instance as others see it. */
   readonly instance: ServiceInstance;
-  /** Deregisters it (same as `registry.deregister(service, url)`). */
-  deregister(): Promise<void>;
+  /** Deregisters it (same as `registry.deregister(service, url)`); `false` if it was already gone. */
+  deregister(): Promise<boolean>;
 }
 
 /**
@@ -337,9 +338,14 @@ export type ServiceRegistryEvents = {
     /** What happened. */
     status: 'renewed' | 'taken';
   };
-  /** A background operation failed; the registry keeps serving its last view. */
+  /**
+   * A background operation failed (the registry keeps serving its last
+   * view), or a record or announcement read from the store was skipped
+   * because it is not what scaleout writes (`error` is then a
+   * `CorruptDataError` naming the key or channel).
+   */
   error: {
-    /** `list`, `subscribe` or `heartbeat`. */
+    /** `list`, `subscribe`, `heartbeat` or `announcement`. */
     operation: string;
     /** The service concerned. */
     service: string;
@@ -400,6 +406,8 @@ interface OwnRegistration {
   ttlMs: number;
   timer: TimerHandle | undefined;
   beating: boolean;
+  /** Settles when the store has the registration: what a repeated identical `register` returns. */
+  done: Promise<Registration>;
 }
 
 const EXPIRY_SLACK_MS = 20;
@@ -453,12 +461,15 @@ export class ServiceRegistry {
   readonly #events: TypedEmitter<ServiceRegistryEvents>;
   readonly #views = new Map<string, ServiceView>();
   readonly #registrations = new Map<string, OwnRegistration>();
+  /** The checker of `runHealthChecks()` when no `healthCheck` option was given. */
+  #designChecker: HealthChecker | undefined;
   #healthTimer: TimerHandle | undefined;
   #decayTimer: TimerHandle | undefined;
   #healthRound: Promise<void> | undefined;
   #closed = false;
 
   constructor(options: ServiceRegistryOptions = {}) {
+    checkServiceRegistryOptions(options);
     const d = DEFAULT_SERVICE_REGISTRY_OPTIONS;
     if (options.adapter !== undefined && (typeof options.adapter !== 'object' || options.adapter === null)) {
       throw new InvalidOptionsError('adapter must be a RegistryAdapter', { option: 'adapter' });
@@ -472,7 +483,7 @@ export class ServiceRegistry {
       });
     }
     this.#balancer = balancer;
-    this.#ttlMs = leaseTtl(options.ttlMs ?? d.ttlMs, 'option');
+    this.#ttlMs = leaseTtlOption(options.ttlMs ?? d.ttlMs);
     this.#heartbeatIntervalMs =
       options.heartbeatIntervalMs === undefined
         ? undefined
@@ -528,6 +539,7 @@ export class ServiceRegistry {
     event: K,
     listener: (payload: ServiceRegistryEvents[K]) => void,
   ): () => void {
+    checkListener(event, listener);
     return this.#events.on(event, listener);
   }
 
@@ -543,6 +555,7 @@ export class ServiceRegistry {
     event: K,
     listener: (payload: ServiceRegistryEvents[K]) => void,
   ): void {
+    checkListener(event, listener);
     this.#events.off(event, listener);
   }
 
@@ -554,9 +567,13 @@ export class ServiceRegistry {
    * id. If another process holds a live registration of the same URL (a
    * restarted instance), this one takes it over.
    *
-   * Throws `InvalidArgumentError` for bad input and
-   * `DuplicateRegistrationError` if this registry already registered the
-   * URL; in both cases nothing changes.
+   * Idempotent, as in the design: registering a URL this registry already
+   * registered, with the same options, resolves to the same registration
+   * and changes nothing. With other options (weight, metadata, ttlMs) it
+   * throws `DuplicateRegistrationError` (deregister first): a changed
+   * weight is never dropped silently. Throws `InvalidArgumentError` for bad
+   * input and `InvalidOptionsError` for unknown option keys; in every error
+   * case nothing changes.
    *
    * @example
    * ```ts
@@ -569,23 +586,29 @@ export class ServiceRegistry {
    */
   async register(service: string, url: string, options: RegisterOptions = {}): Promise<Registration> {
     this.#assertOpen();
-    keyArgument('service', service, 256);
-    const id = normaliseUrl(url);
-    const ttlMs = leaseTtl(options.ttlMs ?? this.#ttlMs, 'argument');
+    checkRegisterOptions(options);
+    const { id, weight, metadata } = checkRegistration(
+      service,
+      url,
+      options.weight ?? 1,
+      options.metadata ?? {},
+    );
+    const ttlMs = checkLeaseTtl(options.ttlMs ?? this.#ttlMs);
     if (this.#heartbeatIntervalMs !== undefined && this.#heartbeatIntervalMs >= ttlMs) {
       throw new InvalidArgumentError('ttlMs must be above the registry heartbeatIntervalMs', {
         argument: 'ttlMs',
       });
     }
-    const weight = options.weight ?? 1;
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0 || weight > 1_000_000) {
-      throw new InvalidArgumentError('weight must be a number in (0, 1000000]', { argument: 'weight' });
-    }
-    const metadata = checkMetadata(options.metadata ?? {});
     const key = registrationKey(service, id);
-    if (this.#registrations.has(key)) {
+    const existing = this.#registrations.get(key);
+    if (existing !== undefined) {
+      const same =
+        existing.ttlMs === ttlMs &&
+        existing.record.weight === weight &&
+        JSON.stringify(existing.record.metadata) === JSON.stringify(metadata);
+      if (same) return existing.done;
       throw new DuplicateRegistrationError(
-        `this registry already registered that URL for ${service}`,
+        `this registry already registered that URL for ${service} with other options: deregister it first`,
         service,
       );
     }
@@ -598,9 +621,23 @@ export class ServiceRegistry {
       owner: randomUUID(),
       registeredAt: this.#clock.now(),
     };
-    const instance = toInstance(record);
-    const registration: OwnRegistration = { record, instance, ttlMs, timer: undefined, beating: false };
+    const instance = createServiceInstance(record);
+    const registration: OwnRegistration = {
+      record,
+      instance,
+      ttlMs,
+      timer: undefined,
+      beating: false,
+      done: Promise.resolve({ instance, deregister: async () => false }),
+    };
     this.#registrations.set(key, registration);
+    registration.done = this.#store(key, registration);
+    return registration.done;
+  }
+
+  async #store(key: string, registration: OwnRegistration): Promise<Registration> {
+    const { record, instance, ttlMs } = registration;
+    const { service, id } = record;
     let expiresAt: number;
     let now: number;
     try {
@@ -610,11 +647,11 @@ export class ServiceRegistry {
         'registry register',
       ));
     } catch (err) {
-      this.#registrations.delete(key);
+      if (this.#registrations.get(key) === registration) this.#registrations.delete(key);
       throw err;
     }
     if (this.#closed || this.#registrations.get(key) !== registration) {
-      return { instance, deregister: async () => {} };
+      return { instance, deregister: async () => false };
     }
     const interval = this.#heartbeatIntervalMs ?? Math.max(10, Math.floor(ttlMs / 3));
     registration.timer = unrefInterval(() => {
@@ -625,13 +662,16 @@ export class ServiceRegistry {
     if (view?.loaded) {
       this.#apply(view, { type: 'up', service, lease: { record, expiresAt } }, this.#clock.now() - now);
     }
-    return { instance, deregister: () => this.deregister(service, url) };
+    return { instance, deregister: () => this.deregister(service, id) };
   }
 
   /**
    * Ends a registration of this registry at once: every view drops it on
-   * the change notification. Throws `NotRegisteredError` when this registry
-   * did not register `url` for `service`.
+   * the change notification. Idempotent, as in the design: resolves `true`
+   * when it removed a registration, `false` (and does nothing) when this
+   * registry holds no registration of `url` for `service` (never
+   * registered, already deregistered, or taken over by another process),
+   * so a mistyped URL shows in the result instead of passing unnoticed.
    *
    * @example
    * ```ts
@@ -641,15 +681,15 @@ export class ServiceRegistry {
    * });
    * ```
    */
-  async deregister(service: string, url: string): Promise<void> {
+  deregister(service: string, url: string): Promise<boolean>;
+  async deregister(service: string, url: string, ...extra: unknown[]): Promise<boolean> {
     this.#assertOpen();
+    refuseExtraArguments('registry.deregister()', extra);
     keyArgument('service', service, 256);
-    const id = normaliseUrl(url);
+    const id = normaliseInstanceUrl(url);
     const key = registrationKey(service, id);
     const registration = this.#registrations.get(key);
-    if (registration === undefined) {
-      throw new NotRegisteredError(`this registry has no registration of that URL for ${service}`, service);
-    }
+    if (registration === undefined) return false;
     this.#registrations.delete(key);
     registration.timer?.cancel();
     const view = this.#views.get(service);
@@ -660,6 +700,7 @@ export class ServiceRegistry {
       this.#operationTimeoutMs,
       'registry deregister',
     );
+    return true;
   }
 
   /**
@@ -672,8 +713,10 @@ export class ServiceRegistry {
    * app.get('/quote', (req, res) => { const i = registry.pick('pricing'); ... });
    * ```
    */
-  async watch(service: string): Promise<void> {
+  watch(service: string): Promise<void>;
+  async watch(service: string, ...extra: unknown[]): Promise<void> {
     this.#assertOpen();
+    refuseExtraArguments('registry.watch()', extra);
     keyArgument('service', service, 256);
     const view = this.#ensureView(service);
     await view.ready;
@@ -694,7 +737,9 @@ export class ServiceRegistry {
    * await registry.unwatch('legacy-billing');
    * ```
    */
-  async unwatch(service: string): Promise<void> {
+  unwatch(service: string): Promise<void>;
+  async unwatch(service: string, ...extra: unknown[]): Promise<void> {
+    refuseExtraArguments('registry.unwatch()', extra);
     const view = this.#views.get(service);
     if (view === undefined) return;
     this.#views.delete(service);
@@ -703,17 +748,26 @@ export class ServiceRegistry {
   }
 
   /**
-   * Picks an instance of `service` (watching it first if needed). Throws
-   * `NoInstancesError` when there is none (or every one is excluded).
+   * Picks an instance of `service` (watching it first if needed): the
+   * design's name. Rejects with `NoInstancesError` when there is none (or
+   * every one is excluded), as the design's throws. The instance's string
+   * form is its URL, so `${instance}/check` works as with the design's URL
+   * strings; the promise itself must be awaited (using it as a string
+   * throws `InvalidArgumentError` saying so).
    *
    * @example
    * ```ts
    * const instance = await registry.getServiceInstance('inventory-service');
-   * const res = await fetch(new URL('check', instance.url), { method: 'POST', body });
+   * const res = await fetch(`${instance}/check`, { method: 'POST', body });
    * ```
    */
-  async getServiceInstance(service: string, options: PickOptions = {}): Promise<ServiceInstance> {
+  getServiceInstance(service: string, options: PickOptions = {}): Promise<ServiceInstance> {
+    return mustBeAwaited(this.#getServiceInstance(service, options), 'registry.getServiceInstance()');
+  }
+
+  async #getServiceInstance(service: string, options: PickOptions): Promise<ServiceInstance> {
     this.#assertOpen();
+    checkPickOptions(options);
     keyArgument('service', service, 256);
     const view = this.#views.get(service);
     if (view === undefined || !view.loaded) await this.watch(service);
@@ -732,6 +786,7 @@ export class ServiceRegistry {
    * ```
    */
   pick(service: string, options: PickOptions = {}): ServiceInstance {
+    checkPickOptions(options);
     return this.#select(service, options.exclude).instance;
   }
 
@@ -745,7 +800,7 @@ export class ServiceRegistry {
    * const call = registry.startCall('pricing');
    * const started = performance.now();
    * try {
-   *   const res = await fetch(new URL('quote', call.instance.url));
+   *   const res = await fetch(`${call.instance}/quote`);
    *   call.end({ outcome: res.status >= 500 ? 'server-error' : 'success' });
    * } catch {
    *   call.end({ outcome: 'connect-error' });
@@ -753,6 +808,7 @@ export class ServiceRegistry {
    * ```
    */
   startCall(service: string, options: PickOptions = {}): InstanceCall {
+    checkPickOptions(options);
     const state = this.#select(service, options.exclude);
     return this.#begin(this.#views.get(service)!, state);
   }
@@ -804,19 +860,22 @@ export class ServiceRegistry {
    * const down = (await registry.instances('pricing')).filter((i) => !i.healthy);
    * ```
    */
-  async instances(service: string): Promise<InstanceStatus[]> {
+  instances(service: string): Promise<InstanceStatus[]>;
+  async instances(service: string, ...extra: unknown[]): Promise<InstanceStatus[]> {
+    refuseExtraArguments('registry.instances()', extra);
     await this.watch(service);
     const view = this.#views.get(service)!;
     const now = this.#clock.monotonic();
     return [...view.states.values()]
-      .map((s) => ({
-        ...s.instance,
-        healthy: s.healthy,
-        ejected: s.ejectedUntil > now,
-        warmingUp: s.warmUntil > now,
-        outstanding: s.outstanding,
-        latencyMs: s.latencyMs,
-      }))
+      .map((s) =>
+        createInstanceStatus(s.instance, {
+          healthy: s.healthy,
+          ejected: s.ejectedUntil > now,
+          warmingUp: s.warmUntil > now,
+          outstanding: s.outstanding,
+          latencyMs: s.latencyMs,
+        }),
+      )
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
@@ -832,8 +891,41 @@ export class ServiceRegistry {
    */
   checkHealth(): Promise<void> {
     if (this.#checker === undefined || this.#closed) return Promise.resolve();
+    return this.#healthRoundWith(this.#checker);
+  }
+
+  /**
+   * The design's name: checks every instance now and takes failing ones
+   * out of picks by the health rules (`unhealthyThreshold` consecutive
+   * failures, default 2; `healthyThreshold` passes bring one back). It
+   * covers the services this registry registered instances of (watching
+   * them) and every watched service. Without the `healthCheck` option it
+   * uses the design's check (GET `/health`, 5 s timeout) with the default
+   * thresholds. Health is this process's opinion: unlike the design's, it
+   * never deregisters an instance from the shared store.
+   *
+   * @example
+   * ```ts
+   * await registry.runHealthChecks();
+   * ```
+   */
+  runHealthChecks(): Promise<void>;
+  async runHealthChecks(...extra: unknown[]): Promise<void> {
+    this.#assertOpen();
+    refuseExtraArguments('registry.runHealthChecks()', extra);
+    const services = new Set([...this.#registrations.values()].map((r) => r.record.service));
+    await Promise.all([...services].map((service) => this.#ensureView(service).ready));
+    if (this.#closed) return;
+    if (this.#checker === undefined && this.#designChecker === undefined) {
+      this.#designChecker = new HealthChecker({ timeoutMs: 5_000 });
+    }
+    const checker = (this.#checker ?? this.#designChecker)!;
+    await this.#healthRoundWith(checker);
+  }
+
+  #healthRoundWith(checker: HealthChecker): Promise<void> {
     if (this.#healthRound !== undefined) return this.#healthRound;
-    this.#healthRound = this.#runHealthRound(this.#checker).finally(() => {
+    this.#healthRound = this.#runHealthRound(checker).finally(() => {
       this.#healthRound = undefined;
     });
     return this.#healthRound;
@@ -855,6 +947,7 @@ export class ServiceRegistry {
     this.#healthTimer?.cancel();
     this.#decayTimer?.cancel();
     this.#checker?.close();
+    this.#designChecker?.close();
     const registrations = [...this.#registrations.values()];
     this.#registrations.clear();
     for (const r of registrations) r.timer?.cancel();
@@ -954,6 +1047,10 @@ export class ServiceRegistry {
       void this.#refresh(view);
       return;
     }
+    if (change.type === 'corrupt') {
+      this.#skipped('announcement', view.service, change.error);
+      return;
+    }
     if (view.buffer !== undefined) view.buffer.push(change);
     if (view.loaded) this.#apply(view, change, view.offset);
   }
@@ -973,6 +1070,7 @@ export class ServiceRegistry {
         const buffered = view.buffer;
         view.buffer = undefined;
         view.offset = this.#clock.now() - result.now;
+        for (const error of result.skipped ?? []) this.#skipped('list', view.service, error);
         this.#replace(view, result.instances, buffered);
         for (const change of buffered) this.#apply(view, change, view.offset);
         view.loaded = true;
@@ -1014,7 +1112,9 @@ export class ServiceRegistry {
    */
   #replace(view: ServiceView, leases: RegistryLease[], buffered: readonly RegistryChange[] = []): void {
     const seen = new Set<string>();
-    for (const lease of leases) {
+    for (const listed of leases) {
+      const lease = this.#admit(view, listed, 'list');
+      if (lease === undefined) continue;
       seen.add(lease.record.id);
       this.#upsert(view, lease, view.offset);
     }
@@ -1034,12 +1134,32 @@ export class ServiceRegistry {
 
   #apply(view: ServiceView, change: RegistryChange, offset: number): void {
     if (change.type === 'up') {
-      this.#upsert(view, change.lease, offset);
+      const lease = this.#admit(view, change.lease, 'announcement');
+      if (lease === undefined) return;
+      this.#upsert(view, lease, offset);
       // An earlier expiry may need an earlier re-read.
       if (!view.refreshing && view.loaded) this.#schedule(view);
     } else if (change.type === 'down') {
       const state = view.states.get(change.id);
       if (state !== undefined) this.#remove(view, change.id, state, change.reason);
+    }
+  }
+
+  /**
+   * Validates a lease from the adapter as `register` validates its input
+   * (whatever the adapter: a third-party one may not check); one that fails
+   * is skipped with an `error` event and never handed out.
+   */
+  #admit(view: ServiceView, lease: RegistryLease, operation: string): RegistryLease | undefined {
+    try {
+      const { record, expiresAt } = (
+        typeof lease === 'object' && lease !== null ? lease : {}
+      ) as Partial<RegistryLease>;
+      return readRegistryLease(record, expiresAt, { service: view.service, key: undefined });
+    } catch (error) {
+      if (!isScaleoutError(error, 'ERR_CORRUPT_DATA')) throw error;
+      this.#skipped(operation, view.service, error);
+      return undefined;
     }
   }
 
@@ -1056,13 +1176,13 @@ export class ServiceRegistry {
         old.registeredAt !== record.registeredAt ||
         JSON.stringify(old.metadata) !== JSON.stringify(record.metadata)
       ) {
-        existing.instance = toInstance(record);
+        existing.instance = createServiceInstance(record);
         existing.weight = record.weight;
         view.dirty = true;
       }
       return;
     }
-    const state = new InstanceState(toInstance(record), expiresAt);
+    const state = new InstanceState(createServiceInstance(record), expiresAt);
     view.states.set(record.id, state);
     view.dirty = true;
     this.#emit('change', {
@@ -1288,6 +1408,15 @@ export class ServiceRegistry {
     }
   }
 
+  #skipped(operation: string, service: string, error: unknown): void {
+    this.#logger.warn?.('service registry skipped data that is not what scaleout writes', {
+      operation,
+      service,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    this.#emit('error', { operation, service, error });
+  }
+
   #fail(operation: string, service: string, error: unknown): void {
     this.#logger.warn?.(`service registry ${operation} failed; keeping the last known view`, {
       service,
@@ -1305,95 +1434,16 @@ function registrationKey(service: string, id: string): string {
   return `${service}\n${id}`;
 }
 
-function toInstance(record: RegistryRecord): ServiceInstance {
-  return Object.freeze({
-    service: record.service,
-    id: record.id,
-    url: record.url,
-    weight: record.weight,
-    metadata: Object.freeze({ ...record.metadata }),
-    registeredAt: record.registeredAt,
-  });
-}
-
 function toSet(exclude: PickOptions['exclude']): ReadonlySet<string> | undefined {
   if (exclude === undefined) return undefined;
   if (exclude instanceof Set) return exclude;
   return new Set(exclude);
 }
 
-function leaseTtl(value: number, kind: 'option' | 'argument'): number {
-  if (
-    typeof value !== 'number' ||
-    !Number.isInteger(value) ||
-    value < MIN_LEASE_TTL_MS ||
-    value > MAX_LEASE_TTL_MS
-  ) {
-    const message = `ttlMs must be an integer number of ms in [${MIN_LEASE_TTL_MS}, ${MAX_LEASE_TTL_MS}]`;
-    throw kind === 'option'
-      ? new InvalidOptionsError(message, { option: 'ttlMs' })
-      : new InvalidArgumentError(message, { argument: 'ttlMs' });
-  }
-  return value;
-}
-
-function normaliseUrl(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 2048) {
-    throw new InvalidArgumentError('url must be a non-empty string of at most 2048 characters', {
-      argument: 'url',
-    });
-  }
-  let url: URL;
+function leaseTtlOption(value: number): number {
   try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError('url is not a valid absolute URL', { argument: 'url' });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidArgumentError(`url must use http: or https:, not ${url.protocol}`, { argument: 'url' });
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw new InvalidArgumentError(
-      'url must not carry credentials: every process reading the registry sees it',
-      {
-        argument: 'url',
-      },
-    );
-  }
-  if (url.search !== '' || url.hash !== '') {
-    throw new InvalidArgumentError('url must not have a query or fragment', { argument: 'url' });
-  }
-  if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
-  return url.href;
-}
-
-function checkMetadata(metadata: unknown): Record<string, string> {
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-    throw new InvalidArgumentError('metadata must be an object of strings', { argument: 'metadata' });
-  }
-  try {
-    assertSafePayload(metadata);
+    return checkLeaseTtl(value);
   } catch (err) {
-    throw new InvalidArgumentError('metadata carries a prototype-pollution key', {
-      argument: 'metadata',
-      cause: err,
-    });
+    throw new InvalidOptionsError((err as Error).message, { option: 'ttlMs' });
   }
-  const entries = Object.entries(metadata);
-  if (entries.length > 64) {
-    throw new InvalidArgumentError('metadata has more than 64 entries', { argument: 'metadata' });
-  }
-  const copy: Record<string, string> = {};
-  for (const [k, v] of entries) {
-    if (typeof v !== 'string' || k.length > 256 || v.length > 1024) {
-      throw new InvalidArgumentError(
-        'metadata values must be strings (keys up to 256, values up to 1024 chars)',
-        {
-          argument: 'metadata',
-        },
-      );
-    }
-    copy[k] = v;
-  }
-  return copy;
 }

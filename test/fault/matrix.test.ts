@@ -239,12 +239,12 @@ describe('registry keeps its last good view under network faults (TCP fault prox
       const urls = ['http://127.0.0.1:4201/', 'http://127.0.0.1:4202/'];
       for (const url of urls) await owner.register('billing', url);
       await watcher.watch('billing');
-      expect((await watcher.instances('billing')).map((i) => i.url)).toEqual(urls);
+      expect((await watcher.instances('billing')).map((i) => i.id)).toEqual(urls);
       const faultAt = changes.length;
       for (const mode of [{ kind: 'reset' } as const, { kind: 'delay', ms: 2_000 } as const]) {
         proxy.setMode(mode);
         await new Promise((r) => setTimeout(r, 2_000)); // more than two leases of 900 ms
-        expect(new Set(Array.from({ length: 30 }, () => watcher.pick('billing').url))).toEqual(new Set(urls));
+        expect(new Set(Array.from({ length: 30 }, () => watcher.pick('billing').id))).toEqual(new Set(urls));
         expect(changes.slice(faultAt).filter((c) => c.type === 'down')).toEqual([]);
       }
       proxy.setMode({ kind: 'pass' });

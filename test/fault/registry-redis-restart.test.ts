@@ -27,14 +27,14 @@ describe('ServiceRegistry when Redis restarts empty', () => {
       const urls = ['http://127.0.0.1:4101/', 'http://127.0.0.1:4102/', 'http://127.0.0.1:4103/'];
       for (const url of urls) await owner.register('orders', url);
       await watcher.watch('orders');
-      expect((await watcher.instances('orders')).map((i) => i.url)).toEqual(urls);
+      expect((await watcher.instances('orders')).map((i) => i.id)).toEqual(urls);
 
       await redis.kill(); // every key is gone with it
       // While it is down: typed errors for calls that need it, the view keeps serving.
       const err = await owner.register('orders', 'http://127.0.0.1:4199/').catch((e: unknown) => e);
       expect(isScaleoutError(err)).toBe(true);
       await new Promise((r) => setTimeout(r, 1200));
-      expect(new Set(Array.from({ length: 30 }, () => watcher.pick('orders').url)).size).toBe(3);
+      expect(new Set(Array.from({ length: 30 }, () => watcher.pick('orders').id)).size).toBe(3);
       await redis.restart();
 
       await until(
@@ -47,7 +47,7 @@ describe('ServiceRegistry when Redis restarts empty', () => {
         async () => (await watcher.instances('orders')).length === 3,
         15_000,
       );
-      expect((await watcher.instances('orders')).map((i) => i.url)).toEqual(urls);
+      expect((await watcher.instances('orders')).map((i) => i.id)).toEqual(urls);
       // The failed registration left nothing behind and can be retried.
       await owner.register('orders', 'http://127.0.0.1:4199/');
       await until(

@@ -8,7 +8,9 @@ import type {
   RegistryRecord,
   RegistryRegisterResult,
 } from '../../contracts/registry.js';
-import { ClosedError } from '../../errors.js';
+import { ClosedError, InvalidArgumentError } from '../../errors.js';
+import { optionsChecker } from '../../internal/validate.js';
+import { checkLeaseTtl, validateRegistryRecord } from '../../registry/record-validation.js';
 import type { Clock } from '../../types.js';
 import { systemClock } from '../../types.js';
 
@@ -29,11 +31,20 @@ export interface MemoryRegistryAdapterOptions {
 
 type Listener = (change: RegistryChange) => void;
 
+const checkMemoryRegistryAdapterOptions = optionsChecker({
+  where: 'memoryRegistryAdapter options',
+  keys: ['clock'],
+});
+
 /**
  * A {@link RegistryAdapter} that keeps registrations in this process: every
  * {@link ServiceRegistry} given the same adapter shares one view. Leases
  * expire lazily: any operation on a service prunes its expired records and
  * announces them as `down`, so no timer runs per record.
+ *
+ * It never holds foreign data: `register` refuses a record that fails the
+ * checks every store's records are read back with (`InvalidArgumentError`),
+ * and records are copied in and out, so nothing outside can change them.
  *
  * @example
  * ```ts
@@ -49,11 +60,14 @@ export class MemoryRegistryAdapter implements RegistryAdapter {
   #closed = false;
 
   constructor(options: MemoryRegistryAdapterOptions = {}) {
+    checkMemoryRegistryAdapterOptions(options);
     this.#clock = options.clock ?? systemClock;
   }
 
   async register(record: RegistryRecord, options: RegistryLeaseOptions): Promise<RegistryRegisterResult> {
     this.#assertOpen();
+    record = checkRecord(record);
+    checkLeaseTtl(options?.ttlMs);
     const now = this.#clock.now();
     const leases = this.#prune(record.service, now);
     const previous = leases.get(record.id);
@@ -76,6 +90,7 @@ export class MemoryRegistryAdapter implements RegistryAdapter {
     options: RegistryLeaseOptions,
   ): Promise<RegistryHeartbeatResult> {
     this.#assertOpen();
+    checkLeaseTtl(options?.ttlMs);
     const now = this.#clock.now();
     const lease = this.#prune(service, now).get(id);
     if (lease === undefined) return { status: 'lost', now, expiresAt: undefined };
@@ -155,6 +170,18 @@ export class MemoryRegistryAdapter implements RegistryAdapter {
       });
     }
   }
+}
+
+/** The record as `register` would have made it, or `InvalidArgumentError`. */
+function checkRecord(record: RegistryRecord): RegistryRecord {
+  const service = (record as Partial<RegistryRecord> | null)?.service;
+  const checked = validateRegistryRecord(record, typeof service === 'string' ? service : '');
+  if (typeof checked === 'string') {
+    throw new InvalidArgumentError(`the memory registry adapter refuses this record: ${checked}`, {
+      argument: 'record',
+    });
+  }
+  return checked;
 }
 
 /**

@@ -8,10 +8,18 @@ import type {
   RegistryRecord,
   RegistryRegisterResult,
 } from '../../contracts/registry.js';
-import { ClosedError, ConnectionError } from '../../errors.js';
+import {
+  ClosedError,
+  ConnectionError,
+  CorruptDataError,
+  InvalidOptionsError,
+  isScaleoutError,
+} from '../../errors.js';
 import { jsonSerializer } from '../../internal/serializer.js';
+import { optionsChecker } from '../../internal/validate.js';
+import { normaliseInstanceUrl, readRegistryLease } from '../../registry/record-validation.js';
 import type { RedisClient, RedisConnection } from './connection.js';
-import { RedisConnectionHandle } from './connection.js';
+import { RedisConnectionHandle, redisFailure } from './connection.js';
 import { taggedKey, validatePrefix } from './keys.js';
 import { defineRedisScript, type RedisScript, type ScriptArg } from './scripts.js';
 
@@ -34,11 +42,33 @@ export interface RedisRegistryAdapterOptions {
 
 const DEFAULTS = { prefix: 'scaleout:' } as const;
 
+const checkRedisRegistryAdapterOptions = optionsChecker({
+  where: 'redisRegistryAdapter options',
+  keys: ['connection', 'prefix'],
+  hints: { client: 'connection', redis: 'connection', url: 'connection', keyPrefix: 'prefix' },
+});
+
+/**
+ * Largest record or announcement read back, in UTF-16 units: a registration
+ * holds at most 64 metadata entries of 256 + 1024 characters, far below.
+ * Anything larger is not what scaleout writes and is skipped unparsed.
+ */
+const MAX_RECORD_LENGTH = 1_000_000;
+
 // Shared Lua: the store's clock (so that leases do not depend on the clocks
 // of the processes), pruning of expired leases with a `down` announcement,
 // and key expiry so that a service whose every instance crashed leaves no
-// keys behind forever.
+// keys behind forever. Every script first checks the types of its keys, so
+// a key of another type (written by someone else) is reported as a data
+// error naming it, before anything is written.
 const PRELUDE = `
+local function bad_types()
+  local t = redis.call('TYPE', KEYS[1])['ok']
+  if t ~= 'hash' and t ~= 'none' then return 'scaleout:data records key holds a ' .. t .. ', not a hash' end
+  t = redis.call('TYPE', KEYS[2])['ok']
+  if t ~= 'zset' and t ~= 'none' then return 'scaleout:data leases key holds a ' .. t .. ', not a sorted set' end
+  return false
+end
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -69,6 +99,8 @@ const REGISTER = defineRedisScript({
   name: 'registry-register',
   keys: 2,
   lua: `${PRELUDE}
+local bad = bad_types()
+if bad then return redis.error_reply(bad) end
 local now = now_ms()
 prune(now)
 local ttl = tonumber(ARGV[5])
@@ -92,11 +124,17 @@ const HEARTBEAT = defineRedisScript({
   name: 'registry-heartbeat',
   keys: 2,
   lua: `${PRELUDE}
+local bad = bad_types()
+if bad then return redis.error_reply(bad) end
 local now = now_ms()
 prune(now)
 local record = redis.call('HGET', KEYS[1], ARGV[2])
 if not record then return { now, 'lost', 0 } end
-if owner_of(record) ~= ARGV[3] then return { now, 'taken', 0 } end
+local owner = owner_of(record)
+-- An unreadable record (overwritten by something else) is as good as lost:
+-- the owner registers again over it, instead of taking it for a takeover.
+if owner == '' then return { now, 'lost', 0 } end
+if owner ~= ARGV[3] then return { now, 'taken', 0 } end
 local ttl = tonumber(ARGV[4])
 local expires = now + ttl
 local current = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[2]) or '0')
@@ -112,6 +150,8 @@ const DEREGISTER = defineRedisScript({
   name: 'registry-deregister',
   keys: 2,
   lua: `${PRELUDE}
+local bad = bad_types()
+if bad then return redis.error_reply(bad) end
 prune(now_ms())
 local record = redis.call('HGET', KEYS[1], ARGV[2])
 if not record or owner_of(record) ~= ARGV[3] then return 0 end
@@ -123,10 +163,13 @@ return 1
 });
 
 // KEYS: records hash, leases zset. ARGV: channel.
+// Returns { now, { id, record, expiry, id, record, expiry, ... } }.
 const LIST = defineRedisScript({
   name: 'registry-list',
   keys: 2,
   lua: `${PRELUDE}
+local bad = bad_types()
+if bad then return redis.error_reply(bad) end
 local now = now_ms()
 prune(now)
 local leases = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
@@ -134,6 +177,7 @@ local out = {}
 for i = 1, #leases, 2 do
   local record = redis.call('HGET', KEYS[1], leases[i])
   if record then
+    out[#out + 1] = leases[i]
     out[#out + 1] = record
     out[#out + 1] = leases[i + 1]
   else
@@ -155,6 +199,13 @@ type Listener = (change: RegistryChange) => void;
  * it. Expiry uses the Redis server's clock, never the processes'. Every
  * change is published on a per-service channel (`<prefix>registry:changes:<service>`).
  *
+ * What it reads back is validated as `register` validates its input: a
+ * record or announcement written by something else (junk, a non-http(s)
+ * URL, another service's name, a bad weight, a lease past the longest one)
+ * is skipped and reported (`skipped` in the list result, a `corrupt`
+ * change), never handed out; a key of the wrong type fails the operation
+ * with `CorruptDataError` naming the key, never `ConnectionError`.
+ *
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
@@ -171,6 +222,12 @@ export class RedisRegistryAdapter implements RegistryAdapter {
   #closed = false;
 
   constructor(options: RedisRegistryAdapterOptions) {
+    checkRedisRegistryAdapterOptions(options);
+    if (options === undefined) {
+      throw new InvalidOptionsError('redisRegistryAdapter needs options: { connection, prefix? }', {
+        option: 'connection',
+      });
+    }
     this.#prefix = validatePrefix(options.prefix ?? DEFAULTS.prefix);
     this.#handle = new RedisConnectionHandle(options.connection);
     if (this.#handle.owned) {
@@ -212,11 +269,19 @@ export class RedisRegistryAdapter implements RegistryAdapter {
   async list(service: string): Promise<RegistryListResult> {
     const [now, flat] = (await this.#run(LIST, service, [])) as [number, string[]];
     const instances: RegistryLease[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      const record = parseRecord(flat[i]!);
-      if (record !== undefined) instances.push({ record, expiresAt: Number(flat[i + 1]) });
+    const skipped: CorruptDataError[] = [];
+    const key = this.#keys(service)[0];
+    for (let i = 0; i < flat.length; i += 3) {
+      const id = flat[i]!;
+      try {
+        const record = parseJson(flat[i + 1]!, key);
+        instances.push(readRegistryLease(record, Number(flat[i + 2]), { service, key, id, now }));
+      } catch (err) {
+        if (!isScaleoutError(err, 'ERR_CORRUPT_DATA')) throw err;
+        skipped.push(err as CorruptDataError);
+      }
     }
-    return { now, instances };
+    return skipped.length === 0 ? { now, instances } : { now, instances, skipped };
   }
 
   async subscribe(service: string, listener: (change: RegistryChange) => void): Promise<() => Promise<void>> {
@@ -264,14 +329,20 @@ export class RedisRegistryAdapter implements RegistryAdapter {
     if (this.#closed) throw new ClosedError('the registry adapter is closed');
   }
 
+  #keys(service: string): [records: string, leases: string] {
+    const base = `registry:${service}`;
+    return [taggedKey(this.#prefix, base, 'records'), taggedKey(this.#prefix, base, 'leases')];
+  }
+
   async #run(script: RedisScript, service: string, args: ScriptArg[]): Promise<unknown> {
     this.#assertOpen();
-    const base = `registry:${service}`;
-    const keys = [taggedKey(this.#prefix, base, 'records'), taggedKey(this.#prefix, base, 'leases')];
+    const keys = this.#keys(service);
     try {
       return await script.run(this.#handle.client, keys, [this.#channel(service), ...args]);
     } catch (err) {
-      throw new ConnectionError(`redis registry ${script.name} failed for ${service}`, { cause: err });
+      // A data error names the key it is about (the script says which); the rest is an outage.
+      const key = /scaleout:data leases/.test(String((err as Error)?.message)) ? keys[1] : keys[0];
+      throw redisFailure(`redis registry ${script.name} for ${service}`, err, key);
     }
   }
 
@@ -297,8 +368,7 @@ export class RedisRegistryAdapter implements RegistryAdapter {
       const set = this.#listeners.get(channel);
       if (set === undefined) return;
       const service = channel.slice(this.#channel('').length);
-      const change = parseChange(service, message);
-      if (change === undefined) return;
+      const change = parseChange(service, channel, message);
       for (const listener of set) safeCall(listener, change);
     });
   }
@@ -312,46 +382,76 @@ function safeCall(listener: Listener, change: RegistryChange): void {
   }
 }
 
-function parseRecord(text: string): RegistryRecord | undefined {
+/** Parses stored or published JSON; anything unreadable is a `CorruptDataError` naming `key`. */
+function parseJson(text: unknown, key: string): unknown {
+  if (typeof text !== 'string' || text.length > MAX_RECORD_LENGTH) {
+    throw new CorruptDataError(`registry data at ${JSON.stringify(key)} skipped: larger than any record`, {
+      key,
+    });
+  }
   try {
-    const value = jsonSerializer.deserialize<RegistryRecord>(text);
-    if (
-      typeof value !== 'object' ||
-      value === null ||
-      typeof value.id !== 'string' ||
-      typeof value.url !== 'string' ||
-      typeof value.service !== 'string'
-    ) {
-      return undefined;
-    }
-    return value;
-  } catch {
-    // An unreadable record (written by something else) is skipped, never served.
-    return undefined;
+    return jsonSerializer.deserialize(text);
+  } catch (err) {
+    const reason = isScaleoutError(err, 'ERR_UNSAFE_PAYLOAD') ? 'a prototype-pollution key' : 'not JSON';
+    throw new CorruptDataError(`registry data at ${JSON.stringify(key)} skipped: ${reason}`, {
+      key,
+      cause: err,
+    });
   }
 }
 
-function parseChange(service: string, message: string): RegistryChange | undefined {
-  let value: { type?: unknown; id?: unknown; reason?: unknown; expiresAt?: unknown; record?: unknown };
+/** A published change, validated as a listed record is; junk becomes a `corrupt` change. */
+function parseChange(service: string, channel: string, message: string): RegistryChange {
   try {
-    value = jsonSerializer.deserialize(message);
+    const value = parseJson(message, channel) as {
+      type?: unknown;
+      id?: unknown;
+      reason?: unknown;
+      expiresAt?: unknown;
+      record?: unknown;
+    } | null;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      if (value.type === 'down') {
+        const { id, reason } = value;
+        if (
+          typeof id === 'string' &&
+          (reason === 'deregistered' || reason === 'expired') &&
+          isInstanceId(id)
+        ) {
+          return { type: 'down', service, id, reason };
+        }
+      } else if (value.type === 'up') {
+        // No store clock here: this process's bounds a lease (a day and a minute ahead at most).
+        const lease = readRegistryLease(value.record, value.expiresAt, {
+          service,
+          key: channel,
+          now: Date.now(),
+        });
+        return { type: 'up', service, lease };
+      }
+    }
+    throw new CorruptDataError(
+      `registry announcement on ${JSON.stringify(channel)} dropped: not an up or down change`,
+      { key: channel },
+    );
+  } catch (err) {
+    // Never throw out of the subscriber's message handler: whatever went wrong, the message is dropped and reported.
+    const error = isScaleoutError(err, 'ERR_CORRUPT_DATA')
+      ? (err as CorruptDataError)
+      : new CorruptDataError(`registry announcement on ${JSON.stringify(channel)} dropped: unreadable`, {
+          key: channel,
+          cause: err,
+        });
+    return { type: 'corrupt', service, error };
+  }
+}
+
+function isInstanceId(id: string): boolean {
+  try {
+    return normaliseInstanceUrl(id) === id;
   } catch {
-    return undefined;
+    return false;
   }
-  if (value.type === 'down' && typeof value.id === 'string') {
-    return {
-      type: 'down',
-      service,
-      id: value.id,
-      reason: value.reason === 'deregistered' ? 'deregistered' : 'expired',
-    };
-  }
-  if (value.type === 'up' && typeof value.expiresAt === 'number') {
-    const record = value.record as RegistryRecord | undefined;
-    if (record === undefined || typeof record !== 'object' || typeof record.id !== 'string') return undefined;
-    return { type: 'up', service, lease: { record, expiresAt: value.expiresAt } };
-  }
-  return undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { refuseExtraArguments } from '../registry-options.js';
 import type { Balancer, BalancerCandidate } from './balancer.js';
 
 /**
@@ -48,6 +49,8 @@ export class LeastOutstandingBalancer implements Balancer {
  * const registry = new ServiceRegistry({ balancer: leastOutstandingBalancer });
  * ```
  */
-export function leastOutstandingBalancer(): LeastOutstandingBalancer {
+export function leastOutstandingBalancer(): LeastOutstandingBalancer;
+export function leastOutstandingBalancer(...extra: unknown[]): LeastOutstandingBalancer {
+  refuseExtraArguments('leastOutstandingBalancer()', extra);
   return new LeastOutstandingBalancer();
 }

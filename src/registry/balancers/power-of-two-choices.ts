@@ -1,3 +1,4 @@
+import { refuseExtraArguments } from '../registry-options.js';
 import { type Balancer, type BalancerCandidate, firstAllowed } from './balancer.js';
 
 /**
@@ -66,6 +67,8 @@ function cheaper(a: BalancerCandidate, b: BalancerCandidate): BalancerCandidate 
  * const registry = new ServiceRegistry({ balancer: powerOfTwoChoicesBalancer });
  * ```
  */
-export function powerOfTwoChoicesBalancer(): PowerOfTwoChoicesBalancer {
+export function powerOfTwoChoicesBalancer(): PowerOfTwoChoicesBalancer;
+export function powerOfTwoChoicesBalancer(...extra: unknown[]): PowerOfTwoChoicesBalancer {
+  refuseExtraArguments('powerOfTwoChoicesBalancer()', extra);
   return new PowerOfTwoChoicesBalancer();
 }

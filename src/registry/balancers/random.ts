@@ -1,3 +1,4 @@
+import { refuseExtraArguments } from '../registry-options.js';
 import { type Balancer, type BalancerCandidate, firstAllowed } from './balancer.js';
 
 /**
@@ -32,6 +33,8 @@ export class RandomBalancer implements Balancer {
  * const registry = new ServiceRegistry({ balancer: randomBalancer });
  * ```
  */
-export function randomBalancer(): RandomBalancer {
+export function randomBalancer(): RandomBalancer;
+export function randomBalancer(...extra: unknown[]): RandomBalancer {
+  refuseExtraArguments('randomBalancer()', extra);
   return new RandomBalancer();
 }

@@ -1,3 +1,4 @@
+import { refuseExtraArguments } from '../registry-options.js';
 import { type Balancer, type BalancerCandidate, firstAllowed } from './balancer.js';
 
 /**
@@ -39,6 +40,8 @@ export class RoundRobinBalancer implements Balancer {
  * const registry = new ServiceRegistry({ balancer: roundRobinBalancer });
  * ```
  */
-export function roundRobinBalancer(): RoundRobinBalancer {
+export function roundRobinBalancer(): RoundRobinBalancer;
+export function roundRobinBalancer(...extra: unknown[]): RoundRobinBalancer {
+  refuseExtraArguments('roundRobinBalancer()', extra);
   return new RoundRobinBalancer();
 }

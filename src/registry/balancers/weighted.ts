@@ -1,3 +1,4 @@
+import { refuseExtraArguments } from '../registry-options.js';
 import { type Balancer, type BalancerCandidate, firstAllowed } from './balancer.js';
 
 /**
@@ -57,6 +58,8 @@ export class WeightedBalancer implements Balancer {
  * const registry = new ServiceRegistry({ balancer: weightedBalancer });
  * ```
  */
-export function weightedBalancer(): WeightedBalancer {
+export function weightedBalancer(): WeightedBalancer;
+export function weightedBalancer(...extra: unknown[]): WeightedBalancer {
+  refuseExtraArguments('weightedBalancer()', extra);
   return new WeightedBalancer();
 }

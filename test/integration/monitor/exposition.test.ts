@@ -40,8 +40,47 @@ describe('Prometheus exposition', () => {
       expect(status).toBe(0);
       expect(text).toContain('route="__overflow__"');
       expect(text).toContain(
-        'scaleout_service_client_call_duration_seconds_bucket{bad_name="x",outcome="ok",le=',
+        // A label name that is not a Prometheus name is encoded (injectively), never merged with another.
+        'scaleout_service_client_call_duration_seconds_bucket{U__bad_2d_name="x",outcome="ok",le=',
       );
+    } finally {
+      await monitor.close();
+    }
+  });
+
+  it('label names that normalise alike (a-b, a_b), reserved and camelCase names, odd values: one valid exposition', async () => {
+    const monitor = new PerformanceMonitor({ eventLoop: false });
+    try {
+      const events = new TypedEmitter<{ call: { ms: number }; hit: Record<string, never> }>();
+      const labels = {
+        'a-b': '1',
+        a_b: '2',
+        'a.b': '3',
+        le: 'x',
+        quantile: 'y',
+        __name__: 'z',
+        userId: 'camel',
+        '1st': 'digit',
+        '': 'empty',
+        ünï: '"quoted" \\ back\nslash\r',
+        U__a_2d_b: 'looks escaped',
+      };
+      monitor.observe<{ call: { ms: number }; hit: Record<string, never> }>(events, 'client', {
+        call: { durationMs: (e) => e.ms, labels: () => labels },
+        hit: { labels: () => labels },
+      });
+      events.emit('call', { ms: 3 });
+      events.emit('hit', {});
+      const text = await monitor.metrics();
+      const { status, output } = promtoolCheck(text);
+      expect(output).toBe('');
+      expect(status).toBe(0);
+      const line = text.split('\n').find((l) => l.startsWith('scaleout_client_hit_total{'))!;
+      const names = [...line.matchAll(/([A-Za-z_][A-Za-z0-9_]*)="/g)].map((m) => m[1]);
+      expect(names).toHaveLength(Object.keys(labels).length);
+      expect(new Set(names).size).toBe(names.length);
+      expect(names).toContain('a_b');
+      expect(names).toContain('U__a_2d_b');
     } finally {
       await monitor.close();
     }

@@ -70,8 +70,8 @@ describe('health checks against real HTTP instances on loopback', () => {
       expect(ms).toBeLessThan(4 * timeoutMs);
     }
     const statuses = await registry.instances('fleet');
-    expect(new Set(statuses.filter((s) => !s.healthy).map((s) => s.url))).toEqual(hanging);
-    for (let n = 0; n < 500; n++) expect(hanging.has(registry.pick('fleet').url)).toBe(false);
+    expect(new Set(statuses.filter((s) => !s.healthy).map((s) => s.id))).toEqual(hanging);
+    for (let n = 0; n < 500; n++) expect(hanging.has(registry.pick('fleet').id)).toBe(false);
   }, 30_000);
 
   it('the default HTTP check answers per status and aborts at the timeout', async () => {
@@ -113,13 +113,13 @@ describe('health checks against real HTTP instances on loopback', () => {
     await registry.checkHealth();
     expect(events).toHaveLength(0);
     await registry.checkHealth();
-    expect(events.map((e) => [e.instance.url, e.healthy])).toEqual([[five[0]!.url, false]]);
-    expect(Array.from({ length: 50 }, () => registry.pick('five').url)).not.toContain(five[0]!.url);
+    expect(events.map((e) => [e.instance.id, e.healthy])).toEqual([[five[0]!.url, false]]);
+    expect(Array.from({ length: 50 }, () => registry.pick('five').id)).not.toContain(five[0]!.url);
     five[0]!.mode = 'ok';
     await registry.checkHealth();
     await registry.checkHealth();
     expect(events.at(-1)).toMatchObject({ healthy: true });
-    expect(Array.from({ length: 50 }, () => registry.pick('five').url)).toContain(five[0]!.url);
+    expect(Array.from({ length: 50 }, () => registry.pick('five').id)).toContain(five[0]!.url);
   });
 
   it('ejects an instance whose real calls keep returning 5xx, from call results alone', async () => {
@@ -140,10 +140,10 @@ describe('health checks against real HTTP instances on loopback', () => {
       const res = await fetch(new URL('work', call.instance.url));
       await res.arrayBuffer();
       call.end({ outcome: res.status >= 500 ? 'server-error' : 'success' });
-      hits.set(call.instance.url, (hits.get(call.instance.url) ?? 0) + 1);
+      hits.set(call.instance.id, (hits.get(call.instance.id) ?? 0) + 1);
     }
     expect(ejections).toHaveLength(1);
-    expect(ejections[0]!.instance.url).toBe(four[2]!.url);
+    expect(ejections[0]!.instance.id).toBe(four[2]!.url);
     expect(hits.get(four[2]!.url)).toBe(3);
   });
 });

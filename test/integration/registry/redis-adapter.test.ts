@@ -37,7 +37,7 @@ describe('redisRegistryAdapter on a real redis-server', () => {
     expect(await client.ping()).toBe('PONG');
   });
 
-  it('never serves a record it cannot read, and ignores garbage on its channel', async () => {
+  it('never serves a record it cannot read, and reports garbage on its channel', async () => {
     const client = redis.client();
     const prefix = uniquePrefix('registry-garbage');
     const adapter = redisRegistryAdapter({ connection: client, prefix });
@@ -56,11 +56,15 @@ describe('redisRegistryAdapter on a real redis-server', () => {
     await client.zadd(leases, Date.now() + 60_000, 'worse');
     await client.publish(`${prefix}registry:changes:orders`, 'garbage');
     await client.publish(`${prefix}registry:changes:orders`, '{"type":"up","expiresAt":1}');
-    const { instances } = await adapter.list('orders');
+    const { instances, skipped } = await adapter.list('orders');
     expect(instances.map((i) => i.record.id)).toEqual(['http://127.0.0.1:4001/']);
+    expect(skipped?.map((e) => [e.code, e.key])).toEqual([
+      ['ERR_CORRUPT_DATA', records],
+      ['ERR_CORRUPT_DATA', records],
+    ]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     await new Promise((r) => setTimeout(r, 100));
-    expect(changes.map((c) => (c as { type: string }).type)).toEqual(['up']);
+    expect(changes.map((c) => (c as { type: string }).type)).toEqual(['up', 'corrupt', 'corrupt']);
     await stop();
     await adapter.close();
   });

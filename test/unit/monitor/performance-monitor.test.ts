@@ -44,7 +44,8 @@ describe('PerformanceMonitor.getStats', () => {
     const s = monitor.getStats();
     expect(s.totalRequests).toBe(102);
     expect(s.errors).toBe(1);
-    expect(s.errorRate).toBeCloseTo(1 / 102, 10);
+    expect(s.errorRatio).toBeCloseTo(1 / 102, 10);
+    expect(s.errorRate).toBeCloseTo(100 / 102, 10); // percent, as the design's
     expect(s.statusCodes).toEqual({ '200': 100, '404': 1, '500': 1 });
     const sorted = [...Array.from({ length: 100 }, (_, i) => i + 1), 50, 50].sort((a, b) => a - b);
     const exact = (q: number) => sorted[Math.floor(q * (sorted.length - 1))]!;
@@ -74,7 +75,8 @@ describe('PerformanceMonitor.getStats', () => {
     expect(routes['/a']).toMatchObject({ requests: 10, errors: 0 });
     expect(Math.abs(routes['/a']!.p99Ms! - 10) / 10).toBeLessThan(0.01);
     expect(routes['/b']).toMatchObject({ requests: 11, errors: 1 });
-    expect(routes['/b']!.errorRate).toBeCloseTo(1 / 11, 10);
+    expect(routes['/b']!.errorRatio).toBeCloseTo(1 / 11, 10);
+    expect(routes['/b']!.errorRate).toBeCloseTo(100 / 11, 10);
   });
 
   it('percentiles and rate cover the sliding window only', () => {
@@ -217,7 +219,7 @@ describe('PerformanceMonitor options', () => {
     const { monitor, clock } = make({ errorStatusMin: 400 });
     request(monitor, clock, 1, 404);
     request(monitor, clock, 1, 200);
-    expect(monitor.getStats()).toMatchObject({ errors: 1, errorRate: 0.5 });
+    expect(monitor.getStats()).toMatchObject({ errors: 1, errorRatio: 0.5, errorRate: 50 });
   });
 
   it('exposes the requested bucketsMs as le bounds', async () => {

@@ -37,12 +37,13 @@ async function fleet(n: number, options: ServiceRegistryOptions = {}): Promise<S
 function share(registry: ServiceRegistry, picks: number): Map<string, number> {
   const m = new Map<string, number>();
   for (let i = 0; i < picks; i++) {
-    const url = registry.pick('svc').url;
-    m.set(url, (m.get(url) ?? 0) + 1);
+    const id = registry.pick('svc').id;
+    m.set(id, (m.get(id) ?? 0) + 1);
   }
   return m;
 }
 
+/** The id (normalised URL) of the i-th instance. */
 const url = (i: number) => `http://127.0.0.1:${4000 + i}/`;
 
 describe('outlier ejection', () => {
@@ -92,13 +93,13 @@ describe('outlier ejection', () => {
     // The same instance ejected again at once: twice as long.
     const first = events[0]!.instance;
     registry
-      .startCall('svc', { exclude: [0, 1, 2, 3].map(url).filter((u) => u !== first.url) })
+      .startCall('svc', { exclude: [0, 1, 2, 3].map(url).filter((u) => u !== first.id) })
       .end({ outcome: 'server-error' });
     expect(events.at(-1)).toMatchObject({ ejected: true, durationMs: 2000 });
     clock.advance(1500);
-    expect(share(registry, 100).has(first.url)).toBe(false);
+    expect(share(registry, 100).has(first.id)).toBe(false);
     clock.advance(600);
-    expect(share(registry, 100).has(first.url)).toBe(true);
+    expect(share(registry, 100).has(first.id)).toBe(true);
   });
 });
 
@@ -111,8 +112,8 @@ describe('latency estimates', () => {
       // Instance 0 answers in 30 ms, the others in 2 ms.
       const call = () => {
         const c = registry.startCall('svc');
-        c.end({ outcome: 'success', latencyMs: c.instance.url === url(0) ? 30 : 2 });
-        return c.instance.url;
+        c.end({ outcome: 'success', latencyMs: c.instance.id === url(0) ? 30 : 2 });
+        return c.instance.id;
       };
       // Measure every instance (an unmeasured one wins against a measured one,
       // but two random picks out of three can leave one unmeasured for a while).
@@ -153,7 +154,7 @@ describe('health checks', () => {
         intervalMs: 3_600_000,
         healthyThreshold: 2,
         unhealthyThreshold: 2,
-        check: async (instance) => !failing.has(instance.url),
+        check: async (instance) => !failing.has(instance.id),
       },
       ...extra,
     });
@@ -175,9 +176,9 @@ describe('health checks', () => {
     await registry.checkHealth();
     expect(events).toEqual([]); // the pass in between reset the count
     await registry.checkHealth();
-    expect(events.map((e) => [e.instance.url, e.healthy])).toEqual([[url(2), false]]);
+    expect(events.map((e) => [e.instance.id, e.healthy])).toEqual([[url(2), false]]);
     expect(share(registry, 200).has(url(2))).toBe(false);
-    expect((await registry.instances('svc')).find((i) => i.url === url(2))?.healthy).toBe(false);
+    expect((await registry.instances('svc')).find((i) => i.id === url(2))?.healthy).toBe(false);
     failing.delete(url(2));
     await registry.checkHealth();
     expect(share(registry, 200).has(url(2))).toBe(false);
@@ -195,7 +196,7 @@ describe('health checks', () => {
     failing.clear();
     await registry.checkHealth();
     await registry.checkHealth();
-    const status = (await registry.instances('svc')).find((i) => i.url === url(0))!;
+    const status = (await registry.instances('svc')).find((i) => i.id === url(0))!;
     expect(status).toMatchObject({ healthy: true, warmingUp: true });
     const early = share(registry, 8000).get(url(0)) ?? 0;
     clock.advance(10_001);

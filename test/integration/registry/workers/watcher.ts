@@ -25,7 +25,7 @@ const adapter = redisRegistryAdapter({
 const registry = new ServiceRegistry({ adapter, operationTimeoutMs: 500, resyncIntervalMs: 5000 });
 const service = env.SERVICE!;
 registry.on('change', (c) => {
-  channel.send({ event: 'change', type: c.type, url: c.instance.url, reason: c.reason, at: Date.now() });
+  channel.send({ event: 'change', type: c.type, url: c.instance.id, reason: c.reason, at: Date.now() });
 });
 registry.on('error', (e) => {
   channel.send({ event: 'error', operation: e.operation, at: Date.now() });
@@ -35,7 +35,7 @@ const initial = await registry.instances(service);
 const readyAt = Date.now();
 
 workerMain<{ picks: number }, never, WatcherEvent>(async (_payload, ch) => {
-  ch.send({ event: 'ready', urls: initial.map((i) => i.url), at: readyAt });
+  ch.send({ event: 'ready', urls: initial.map((i) => i.id), at: readyAt });
   let picks = 0;
   const picker = setInterval(() => {
     try {

@@ -1,0 +1,29 @@
+import { InvalidArgumentError } from '../errors.js';
+
+/**
+ * @internal Makes a promise that the design's code would have used as a
+ * value fail loudly: the design's `getServiceInstance()` returned a URL
+ * string synchronously, so ported code writes `${registry.getServiceInstance(name)}/path`.
+ * Ours resolves to the instance; converting the promise itself to a
+ * string or number (template literal, `+`) throws `InvalidArgumentError`
+ * saying to await it, instead of requesting `[object Promise]/path`. The
+ * promise is marked handled then, since the caller never awaits it.
+ *
+ * @example
+ * ```ts
+ * return mustBeAwaited(this.#pick(service), 'registry.getServiceInstance()');
+ * ```
+ */
+export function mustBeAwaited<T>(promise: Promise<T>, what: string): Promise<T> {
+  Object.defineProperty(promise, Symbol.toPrimitive, {
+    value: () => {
+      promise.catch(() => {});
+      throw new InvalidArgumentError(
+        `${what} returns a Promise: await it (const instance = await ${what.replace(/\(\)$/, '(name)')}), ` +
+          'or pick synchronously with registry.pick(name) once registry.watch(name) has resolved',
+      );
+    },
+    enumerable: false,
+  });
+  return promise;
+}
