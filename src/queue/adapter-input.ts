@@ -61,7 +61,8 @@ export function headersArgument(headers: unknown, name = 'headers'): Record<stri
     if (key === '__proto__') {
       throw new InvalidArgumentError('header name "__proto__" is not allowed', { argument: name });
     }
-    const value = headers[key];
+    // Read as data: a getter (user code that may throw) is not a header value.
+    const value = Object.getOwnPropertyDescriptor(headers, key)?.value as unknown;
     if (typeof value !== 'string') {
       throw new InvalidArgumentError(`header "${key}" must be a string, got ${typeof value}`, {
         argument: name,

@@ -110,6 +110,17 @@ function countArgument(name: string, value: number, max: number): number {
   return value;
 }
 
+const EVENTS: ReadonlySet<string> = new Set(['retry', 'dead-letter', 'error']);
+
+function checkListener(event: unknown, listener: unknown): void {
+  if (typeof event !== 'string' || !EVENTS.has(event)) {
+    throw new InvalidArgumentError(`event must be one of ${[...EVENTS].join(', ')}`, { argument: 'event' });
+  }
+  if (typeof listener !== 'function') {
+    throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
+  }
+}
+
 function hasMethods(value: unknown, methods: readonly string[]): boolean {
   return (
     typeof value === 'object' &&
@@ -249,7 +260,26 @@ export class MessageQueue {
     event: K,
     listener: (payload: MessageQueueEvents[K]) => void,
   ): () => void {
+    checkListener(event, listener);
     return this.#events.on(event, listener);
+  }
+
+  /**
+   * Removes a listener added with {@link MessageQueue.on}.
+   *
+   * @example
+   * ```ts
+   * const onDead = (e: DeadLetterEvent) => alert(e.id);
+   * queue.on('dead-letter', onDead);
+   * queue.off('dead-letter', onDead);
+   * ```
+   */
+  off<K extends keyof MessageQueueEvents>(
+    event: K,
+    listener: (payload: MessageQueueEvents[K]) => void,
+  ): void {
+    checkListener(event, listener);
+    this.#events.off(event, listener);
   }
 
   /**

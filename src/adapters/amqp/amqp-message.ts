@@ -156,8 +156,23 @@ export function checkQueueName(what: string, name: string): void {
   }
 }
 
-/** Checks what RabbitMQ limits in an outgoing message: id and header names of at most 255 bytes. */
+/**
+ * Checks what RabbitMQ limits or acts on in an outgoing message: an id or
+ * a header name over 255 bytes, and the `CC` / `BCC` headers (sender-selected
+ * distribution: RabbitMQ would route the message to the queues they name,
+ * and closes the channel when they are not arrays).
+ */
 export function checkOutgoing(message: QueueOutgoingMessage): void {
   checkShortString('message id', message.id);
-  for (const name of Object.keys(message.headers)) checkShortString('header name', name);
+  for (const name of Object.keys(message.headers)) {
+    checkShortString('header name', name);
+    if (name === 'CC' || name === 'BCC') {
+      throw new InvalidArgumentError(
+        `header "${name}" is a routing instruction to RabbitMQ: use another name`,
+        {
+          argument: 'headers',
+        },
+      );
+    }
+  }
 }

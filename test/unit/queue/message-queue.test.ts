@@ -180,6 +180,29 @@ describe('MessageQueue refuses what it would otherwise ignore', () => {
   });
 });
 
+describe('MessageQueue events', () => {
+  it('on() refuses an unknown event or a non-function; off() removes a listener', async () => {
+    const queue = new MessageQueue({ retryBaseMs: 1, retryMaxMs: 2 });
+    expect(await caught(() => queue.on('dead-letters' as never, () => {}))).toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    expect(await caught(() => queue.on('retry', 'log' as never))).toBeInstanceOf(InvalidArgumentError);
+    const seen: string[] = [];
+    const listener = (e: { id: string }) => void seen.push(e.id);
+    queue.on('retry', listener);
+    queue.off('retry', listener);
+    let calls = 0;
+    await queue.consume('t', () => {
+      calls++;
+      if (calls === 1) throw new Error('once');
+    });
+    await queue.publish('t', 1);
+    await until(() => calls === 2);
+    expect(seen).toEqual([]);
+    await queue.close();
+  });
+});
+
 describe('MessageQueue message size cap', () => {
   it('refuses a message over 1 MiB by default with PayloadTooLargeError before the adapter sees it', async () => {
     expect(MESSAGE_QUEUE_DEFAULTS.maxMessageBytes).toBe(1_048_576);
