@@ -436,13 +436,14 @@ export class MessageQueue {
       readMalformed: true,
       decode: (d: QueueDelivery): DeadLetter => {
         const reason = d.headers[H.reason];
-        // A record in the dead-letter topic that scaleout did not write.
-        const foreign = d.malformed !== undefined;
+        // A record in the dead-letter topic that no scaleout consumer put
+        // there (written by another program, or rejected by the broker).
+        const foreign = reason === undefined && d.malformed !== undefined;
         return {
           id: d.id,
           topic: d.headers[H.topic] ?? topic,
           group: d.headers[H.group] ?? 'default',
-          reason: !foreign && (reason === 'handler-error' || reason === 'unparseable') ? reason : 'unknown',
+          reason: reason === 'handler-error' || reason === 'unparseable' ? reason : 'unknown',
           error: foreign
             ? { name: 'CorruptDataError', message: `foreign record: ${d.malformed}` }
             : { name: d.headers[H.errorName] ?? 'Error', message: d.headers[H.error] ?? '' },

@@ -184,8 +184,8 @@ describe('redisStreamsQueueAdapter when a key holds foreign data (a data error, 
       await queue.consume('orders', (m) => void got.push(m));
       await queue.publish('orders', 1);
       await until('the first message', () => got.length === 1);
-      await admin.del(`${prefix}orders`);
-      await admin.set(`${prefix}orders`, 'junk');
+      // Atomically: the consumer recreates a deleted stream at once.
+      await admin.multi().del(`${prefix}orders`).set(`${prefix}orders`, 'junk').exec();
       await until('a data error reported', () => errors.length > 0);
       expect(errors[0]!.id).toBeUndefined();
       expect(errors[0]!.error).toBeInstanceOf(CorruptDataError);
