@@ -10,6 +10,7 @@
  * arrive as JSON wrote it.
  */
 import { randomBytes } from 'node:crypto';
+import { connect } from 'amqplib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amqpQueueAdapter } from '../../src/amqp.js';
@@ -22,7 +23,7 @@ import {
 } from '../../src/index.js';
 import { redisStreamsQueueAdapter } from '../../src/redis.js';
 import { deleteKeysWithPrefix, uniquePrefix } from '../helpers/keys.js';
-import { amqpUrl, connectAmqp } from '../helpers/rabbitmq.js';
+import { amqpUrl } from '../helpers/rabbitmq.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 
 /** QUEUE_HOSTILE_SCALE=10 tries ten times as many inputs (for a longer hunt). */
@@ -432,11 +433,22 @@ describe('queue adapters under hostile input', () => {
     server = await startRedisServer();
   });
   afterAll(async () => {
-    const fixture = await connectAmqp();
-    for (const t of amqpTopics) fixture.track(`${amqpPrefix}${t}`);
-    fixture.track(`${amqpPrefix}scaleout.topics`, 'exchange');
-    fixture.track(`${amqpPrefix}scaleout.dead-letter`, 'exchange');
-    await fixture.cleanup().catch(() => {});
+    // Each name on its own (a refused name, too long for AMQP, closes the channel).
+    const connection = await connect(amqpUrl());
+    connection.on('error', () => {});
+    const names = [...amqpTopics].map((t) => ['queue', `${amqpPrefix}${t}`] as const);
+    names.push(
+      ['exchange', `${amqpPrefix}scaleout.topics`],
+      ['exchange', `${amqpPrefix}scaleout.dead-letter`],
+    );
+    for (const [kind, name] of names) {
+      if (Buffer.byteLength(name) > 255) continue;
+      const ch = await connection.createChannel();
+      ch.on('error', () => {});
+      await (kind === 'queue' ? ch.deleteQueue(name) : ch.deleteExchange(name)).catch(() => {});
+      await ch.close().catch(() => {});
+    }
+    await connection.close();
     const admin = server.client();
     await deleteKeysWithPrefix(admin, redisPrefix);
     await server?.stop();
