@@ -436,7 +436,10 @@ describe('queue adapters under hostile input', () => {
     // Each name on its own (a refused name, too long for AMQP, closes the channel).
     const connection = await connect(amqpUrl());
     connection.on('error', () => {});
-    const names = [...amqpTopics].map((t) => ['queue', `${amqpPrefix}${t}`] as const);
+    const names: Array<readonly ['queue' | 'exchange', string]> = [...amqpTopics].map((t) => [
+      'queue',
+      `${amqpPrefix}${t}`,
+    ]);
     names.push(
       ['exchange', `${amqpPrefix}scaleout.topics`],
       ['exchange', `${amqpPrefix}scaleout.dead-letter`],
