@@ -237,12 +237,17 @@ export class MessageQueue {
         }),
       );
       this.#events.on('error', (e) =>
-        logger.error?.('queue back end failed to settle a message', {
-          topic: e.topic,
-          group: e.group,
-          id: e.id,
-          error: String(e.error),
-        }),
+        logger.error?.(
+          e.id === undefined
+            ? 'queue consumer cannot read its topic; retrying'
+            : 'queue back end failed to settle a message',
+          {
+            topic: e.topic,
+            group: e.group,
+            id: e.id,
+            error: String(e.error),
+          },
+        ),
       );
     }
   }

@@ -104,6 +104,10 @@ export function hasMessageId(msg: ConsumeMessage): boolean {
 export async function stampMessageId(ctx: AmqpDeliveryContext): Promise<void> {
   const settle = settler(ctx);
   try {
+    // The channel died (the broker requeues the original): no copy. A death
+    // between the copy's confirm and the ack still leaves two copies, with
+    // two ids (nothing in a classic queue identifies the original).
+    if (!ctx.live()) return;
     await ctx.republish('', ctx.queue, copyProperties(ctx.msg, {}, uuidv7()), ctx.redeclare);
     settle.ack();
   } catch (err) {
