@@ -2,21 +2,28 @@ import { v7 as uuidv7 } from 'uuid';
 import { MemoryQueueAdapter } from '../adapters/memory/memory-queue-adapter.js';
 import type { QueueAdapter, QueueDelivery } from '../contracts/queue.js';
 import { QUEUE_HEADERS } from '../contracts/queue.js';
-import { ClosedError, InvalidArgumentError, InvalidOptionsError, PayloadTooLargeError } from '../errors.js';
+import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { fullJitterBackoff } from '../internal/backoff.js';
 import { TypedEmitter } from '../internal/events.js';
 import { assertSafePayload, jsonSerializer } from '../internal/serializer.js';
-import { durationOption, keyArgument, optionsChecker } from '../internal/validate.js';
+import { durationOption, keyArgument } from '../internal/validate.js';
 import type { Serializer } from '../types.js';
-import {
-  headersArgument,
-  isAbortSignal,
-  MAX_GROUP_LENGTH,
-  MAX_MESSAGE_ID_LENGTH,
-  MAX_TOPIC_LENGTH,
-  messageBytes,
-} from './adapter-input.js';
+import { isAbortSignal, MAX_GROUP_LENGTH, MAX_MESSAGE_ID_LENGTH, MAX_TOPIC_LENGTH } from './adapter-input.js';
 import { MessageConsumer } from './message-consumer.js';
+import {
+  CONTROL_CHARS,
+  checkConsumeOptions,
+  checkDeadLetterOptions,
+  checkListener,
+  checkMessageSize,
+  checkPublishOptions,
+  checkQueueOptions,
+  checkQueueParts,
+  countArgument,
+  countOption,
+  MAX_MESSAGE_BYTES_LIMIT,
+  publishHeaders,
+} from './message-queue-checks.js';
 import {
   type ConsumeOptions,
   type DeadLetter,
@@ -36,108 +43,6 @@ import {
  * ```
  */
 export type MessageHandler<T> = (message: T, context: MessageContext) => unknown;
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: topic names must not hold control characters
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
-
-/** Most bytes `maxMessageBytes` may be set to (128 MiB). */
-const MAX_MESSAGE_BYTES_LIMIT = 134_217_728;
-
-const checkQueueOptions = optionsChecker({
-  where: 'MessageQueue options',
-  keys: [
-    'adapter',
-    'serializer',
-    'logger',
-    'maxDeliveries',
-    'prefetch',
-    'retryBaseMs',
-    'retryMaxMs',
-    'closeTimeoutMs',
-    'deadLetterSuffix',
-    'maxMessageBytes',
-  ],
-  hints: {
-    url: 'adapter',
-    connection: 'adapter',
-    maxRetries: 'maxDeliveries',
-    retries: 'maxDeliveries',
-    maxAttempts: 'maxDeliveries',
-    retryDelay: 'retryBaseMs',
-    retryDelayMs: 'retryBaseMs',
-    maxSize: 'maxMessageBytes',
-    maxBytes: 'maxMessageBytes',
-    maxMessageSize: 'maxMessageBytes',
-  },
-});
-const checkPublishOptions = optionsChecker({
-  where: 'queue.publish() options',
-  keys: ['persistent', 'headers', 'messageId', 'signal'],
-  hints: { durable: 'persistent', deliveryMode: 'persistent', id: 'messageId', messageID: 'messageId' },
-});
-const checkConsumeOptions = optionsChecker({
-  where: 'queue.consume() options',
-  keys: ['group', 'prefetch', 'maxDeliveries', 'deadLetter'],
-  hints: {
-    concurrency: 'prefetch',
-    maxRetries: 'maxDeliveries',
-    retries: 'maxDeliveries',
-    maxAttempts: 'maxDeliveries',
-    deadLetterTopic: 'deadLetter',
-    deadLetterQueue: 'deadLetter',
-    queue: 'group',
-  },
-  bareNumber: 'prefetch',
-});
-const checkDeadLetterOptions = optionsChecker({
-  where: 'queue.consumeDeadLetters() options',
-  keys: ['deadLetter', 'prefetch'],
-  hints: { deadLetterTopic: 'deadLetter', concurrency: 'prefetch' },
-  bareNumber: 'prefetch',
-});
-
-function countOption(name: string, value: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new InvalidOptionsError(`${name} must be an integer in [1, ${max}]`, { option: name });
-  }
-  return value;
-}
-
-function countArgument(name: string, value: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new InvalidArgumentError(`${name} must be an integer in [1, ${max}]`, { argument: name });
-  }
-  return value;
-}
-
-const EVENTS: ReadonlySet<string> = new Set(['retry', 'dead-letter', 'error']);
-
-function checkListener(event: unknown, listener: unknown): void {
-  if (typeof event !== 'string' || !EVENTS.has(event)) {
-    throw new InvalidArgumentError(`event must be one of ${[...EVENTS].join(', ')}`, { argument: 'event' });
-  }
-  if (typeof listener !== 'function') {
-    throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
-  }
-}
-
-function hasMethods(value: unknown, methods: readonly string[]): boolean {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
-  );
-}
-
-function publishHeaders(headers: unknown): Record<string, string> {
-  const out = headersArgument(headers);
-  for (const key of Object.keys(out)) {
-    if (key.toLowerCase().startsWith('x-scaleout-')) {
-      throw new InvalidArgumentError(`header "${key}" is reserved`, { argument: 'headers' });
-    }
-  }
-  return out;
-}
 
 /**
  * At-least-once messaging with retries and dead letters, over a pluggable
@@ -178,22 +83,7 @@ export class MessageQueue {
   constructor(options: MessageQueueOptions = {}) {
     const d = MESSAGE_QUEUE_DEFAULTS;
     checkQueueOptions(options);
-    if (options.adapter !== undefined && !hasMethods(options.adapter, ['publish', 'consume', 'close'])) {
-      throw new InvalidOptionsError(
-        'adapter must be a QueueAdapter (memoryQueueAdapter(), amqpQueueAdapter() from scaleout/amqp, redisStreamsQueueAdapter() from scaleout/redis)',
-        { option: 'adapter' },
-      );
-    }
-    if (options.serializer !== undefined && !hasMethods(options.serializer, ['serialize', 'deserialize'])) {
-      throw new InvalidOptionsError('serializer must have serialize() and deserialize()', {
-        option: 'serializer',
-      });
-    }
-    if (options.logger !== undefined && (typeof options.logger !== 'object' || options.logger === null)) {
-      throw new InvalidOptionsError('logger must be an object with warn()/error() methods', {
-        option: 'logger',
-      });
-    }
+    checkQueueParts(options);
     this.#maxMessageBytes = countOption(
       'maxMessageBytes',
       options.maxMessageBytes ?? d.maxMessageBytes,
@@ -318,17 +208,7 @@ export class MessageQueue {
         option: 'serializer',
       });
     }
-    const max = this.#maxMessageBytes;
-    // Cheap bound first: a UTF-16 unit is at most 3 bytes of UTF-8.
-    if (body.length * 3 > max || Object.keys(headers).length > 0) {
-      const bytes = messageBytes(body, headers);
-      if (bytes > max) {
-        throw new PayloadTooLargeError(
-          `message to "${topic}" is ${bytes} bytes (payload and headers), more than maxMessageBytes (${max})`,
-          { bytes, maxBytes: max },
-        );
-      }
-    }
+    checkMessageSize(topic, body, headers, this.#maxMessageBytes);
     await this.#adapter.publish(
       topic,
       { id, body, headers, persistent, timestamp: Date.now() },
