@@ -22,6 +22,7 @@ export {
 } from './adapters/memory/index.js';
 export type { MemoryLockAdapterOptions } from './adapters/memory/memory-lock-adapter.js';
 export { MemoryLockAdapter, memoryLockAdapter } from './adapters/memory/memory-lock-adapter.js';
+export type { MemoryQueueAdapterOptions } from './adapters/memory/memory-queue-adapter.js';
 export { MemoryQueueAdapter, memoryQueueAdapter } from './adapters/memory/memory-queue-adapter.js';
 export type { MemoryRegistryAdapterOptions } from './adapters/memory/registry.js';
 export { MemoryRegistryAdapter, memoryRegistryAdapter } from './adapters/memory/registry.js';
@@ -54,7 +55,7 @@ export type {
   QueueOutgoingMessage,
   QueueSubscription,
 } from './contracts/queue.js';
-export { QUEUE_HEADERS } from './contracts/queue.js';
+export { failuresFromHeader, MAX_FAILURES_HEADER, QUEUE_HEADERS } from './contracts/queue.js';
 export type {
   RegistryAdapter,
   RegistryChange,

@@ -4,6 +4,7 @@ import type { QueueAdapter, QueueDelivery } from '../contracts/queue.js';
 import { isScaleoutError } from '../errors.js';
 import { MessageQueue } from '../queue/message-queue.js';
 import type { DeadLetter } from '../queue/message-queue-options.js';
+import { foreignMessageTests } from './queue-foreign-conformance.js';
 import type { ConformanceOptions } from './test-api.js';
 
 /**
@@ -220,10 +221,17 @@ export function queueAdapterConformance(options: QueueConformanceOptions): void 
           assert.equal(d.reason, 'unparseable');
           assert.equal(d.deliveries, 1);
         }
-        assert.equal(dead.find((d) => d.id === 'broken-1')!.body, '{"orderId": 1,');
+        const broken = dead.find((d) => d.id === 'broken-1')!;
+        const polluted = dead.find((d) => d.id === 'polluted-1')!;
+        assert.equal(broken.body, '{"orderId": 1,');
+        assert.match(broken.error.message, /malformed JSON/, 'the dead letter says why');
+        assert.equal(polluted.body, '{"__proto__": {"admin": true}}');
+        assert.match(polluted.error.message, /__proto__/, 'the dead letter says why');
       },
       T,
     );
+
+    foreignMessageTests({ test, open, newTopic, waitFor, settle, timeoutMs: T });
 
     test.it(
       'drops dead letters when deadLetter is false, and reports them',

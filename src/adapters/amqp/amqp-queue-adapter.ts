@@ -8,13 +8,14 @@ import type {
   QueueOutgoingMessage,
   QueueSubscription,
 } from '../../contracts/queue.js';
-import { QUEUE_HEADERS } from '../../contracts/queue.js';
 import {
   ClosedError,
   ConnectionError,
+  InvalidArgumentError,
   InvalidOptionsError,
   PublishRejectedError,
   QueueBufferFullError,
+  QueueMismatchError,
   TimeoutError,
 } from '../../errors.js';
 import { raceAbort, withTimeout } from '../../internal/abort.js';
@@ -22,56 +23,16 @@ import { type Backoff, fullJitterBackoff } from '../../internal/backoff.js';
 import { redactUrl } from '../../internal/redact.js';
 import { sleep } from '../../internal/timers.js';
 import { durationOption } from '../../internal/validate.js';
+import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
 import type { Logger } from '../../types.js';
-
-/**
- * Options of {@link AmqpQueueAdapter}. Give `url` or `connection`.
- *
- * @example
- * ```ts
- * const adapter = amqpQueueAdapter({ url: process.env.AMQP_URL, maxBufferedPublishes: 5_000 });
- * ```
- */
-export interface AmqpQueueAdapterOptions {
-  /** `amqp://` or `amqps://` URL; the adapter connects and reconnects itself. */
-  url?: string;
-  /**
-   * Instead of `url`: a function that opens a connection (called again on
-   * every reconnect), or an open amqplib connection (reused and never closed
-   * by the adapter; when it dies the adapter cannot reconnect it).
-   */
-  connection?: ChannelModel | (() => Promise<ChannelModel>);
-  /** Prefix of every exchange and queue name. @default '' */
-  prefix?: string;
-  /** Scale of the first reconnect delay (capped full jitter), in ms. @default 100 */
-  reconnectBaseMs?: number;
-  /** Longest reconnect delay, in ms. @default 5_000 */
-  reconnectMaxMs?: number;
-  /** Publishes that may wait for a connection at once; more fail with `QueueBufferFullError`. @default 1_000 */
-  maxBufferedPublishes?: number;
-  /** How long a publish may wait for a connection and its confirm, in ms. @default 30_000 */
-  publishTimeoutMs?: number;
-  /** Receives connection events (URLs redacted). @default no logging */
-  logger?: Logger;
-}
-
-/**
- * The defaults of {@link AmqpQueueAdapterOptions}.
- *
- * @example
- * ```ts
- * amqpQueueAdapter({ url, publishTimeoutMs: AMQP_QUEUE_DEFAULTS.publishTimeoutMs / 3 });
- * ```
- */
-export const AMQP_QUEUE_DEFAULTS: Readonly<
-  Required<Omit<AmqpQueueAdapterOptions, 'url' | 'connection' | 'logger'>>
-> = {
-  prefix: '',
-  reconnectBaseMs: 100,
-  reconnectMaxMs: 5_000,
-  maxBufferedPublishes: 1_000,
-  publishTimeoutMs: 30_000,
-};
+import { type AmqpDeliveryContext, amqpDelivery, hasMessageId, stampMessageId } from './amqp-delivery.js';
+import { checkOutgoing, checkQueueName, PUBLISHED_AT } from './amqp-message.js';
+import {
+  AMQP_QUEUE_DEFAULTS,
+  type AmqpQueueAdapterOptions,
+  checkOptions,
+} from './amqp-queue-adapter-options.js';
+import { ADOPT_OPTION, declareQueue } from './amqp-queue-declaration.js';
 
 interface Session {
   model: ChannelModel;
@@ -91,13 +52,32 @@ interface AmqpConsumer {
   attempt: number;
 }
 
-const PUBLISHED_AT = 'x-scaleout-published-at';
-
 /** Message ids the broker returned as unroutable, per publish channel (a return precedes its confirm). */
 const returnedIds = new WeakMap<ConfirmChannel, Map<string, number>>();
 
+/** Reports a consumer's failure to its `onError`; a listener's throw is not ours to handle. */
+function reportTo(consumer: { options: QueueAdapterConsumeOptions }, err: unknown): void {
+  try {
+    consumer.options.onError?.(err);
+  } catch {
+    // ignored: the consumer goes on
+  }
+}
+
 /** A mandatory publish matched no queue (its queue or binding was deleted). */
 class UnroutableError extends Error {}
+
+/**
+ * Failures that sending again cannot cure: a negative confirm, a queue that
+ * exists with other arguments, a message amqplib cannot encode.
+ */
+function isFinal(err: unknown): boolean {
+  return (
+    err instanceof PublishRejectedError ||
+    err instanceof QueueMismatchError ||
+    err instanceof InvalidArgumentError
+  );
+}
 
 function isModel(value: unknown): value is ChannelModel {
   return (
@@ -116,24 +96,6 @@ function markClosedOnClose(channel: Channel): void {
   channel.once('close', () => {
     (channel as { __scaleoutClosed?: boolean }).__scaleoutClosed = true;
   });
-}
-
-function stringHeaders(raw: Record<string, unknown> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (raw === undefined) return out;
-  for (const [k, v] of Object.entries(raw)) {
-    if (
-      k === PUBLISHED_AT ||
-      k.startsWith('x-death') ||
-      k.startsWith('x-first-death') ||
-      k.startsWith('x-last-death')
-    )
-      continue;
-    if (typeof v === 'string') out[k] = v;
-    else if (Buffer.isBuffer(v)) out[k] = v.toString('utf8');
-    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
-  }
-  return out;
 }
 
 /**
@@ -171,6 +133,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
   readonly #backoff: Backoff;
   readonly #maxBuffered: number;
   readonly #publishTimeoutMs: number;
+  readonly #adoptExisting: boolean;
   readonly #logger: Logger | undefined;
   readonly #consumers = new Set<AmqpConsumer>();
   readonly #stop = new AbortController();
@@ -183,7 +146,13 @@ export class AmqpQueueAdapter implements QueueAdapter {
 
   constructor(options: AmqpQueueAdapterOptions) {
     const d = AMQP_QUEUE_DEFAULTS;
-    if (typeof options !== 'object' || options === null) {
+    if (typeof options === 'string') {
+      throw new InvalidOptionsError('amqpQueueAdapter takes an options object: pass { url: <amqp:// URL> }', {
+        option: 'url',
+      });
+    }
+    checkOptions(options);
+    if (options === undefined) {
       throw new InvalidOptionsError('options must be an object with url or connection', { option: 'url' });
     }
     const { url, connection } = options;
@@ -220,10 +189,18 @@ export class AmqpQueueAdapter implements QueueAdapter {
       });
     }
     const prefix = options.prefix ?? d.prefix;
-    if (typeof prefix !== 'string' || prefix.length > 100) {
-      throw new InvalidOptionsError('prefix must be a string of at most 100 characters', {
-        option: 'prefix',
-      });
+    if (
+      typeof prefix !== 'string' ||
+      prefix.length > 100 ||
+      Buffer.byteLength(prefix, 'utf8') > 200 ||
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: names must not hold control characters
+      /[\u0000-\u001f\u007f]/.test(prefix) ||
+      prefix.startsWith('amq.')
+    ) {
+      throw new InvalidOptionsError(
+        'prefix must be a string of at most 100 characters (200 bytes), without control characters, not starting with "amq."',
+        { option: 'prefix' },
+      );
     }
     this.#prefix = prefix;
     const baseMs = durationOption('reconnectBaseMs', options.reconnectBaseMs ?? d.reconnectBaseMs, 1);
@@ -245,6 +222,16 @@ export class AmqpQueueAdapter implements QueueAdapter {
       'publishTimeoutMs',
       options.publishTimeoutMs ?? d.publishTimeoutMs,
     );
+    const adopt = options.adoptExistingQueues ?? d.adoptExistingQueues;
+    if (typeof adopt !== 'boolean') {
+      throw new InvalidOptionsError(`${ADOPT_OPTION} must be a boolean`, { option: ADOPT_OPTION });
+    }
+    this.#adoptExisting = adopt;
+    if (options.logger !== undefined && (typeof options.logger !== 'object' || options.logger === null)) {
+      throw new InvalidOptionsError('logger must be an object with warn()/error() methods', {
+        option: 'logger',
+      });
+    }
     this.#logger = options.logger;
   }
 
@@ -377,18 +364,41 @@ export class AmqpQueueAdapter implements QueueAdapter {
     await channel.assertExchange(this.#deadLetterExchange, 'direct', { durable: true });
   }
 
-  /** Declares the queue of (topic, group), bound to the topics exchange. */
-  async #declareQueue(channel: Channel, topic: string, group: string): Promise<string> {
+  /**
+   * Declares the queue of (topic, group), bound to the topics exchange (and
+   * to `extra` bindings), on channels of its own: a queue that exists with
+   * other arguments fails with `QueueMismatchError`, or is adopted (see
+   * amqp-queue-declaration.ts).
+   */
+  async #declareQueue(
+    model: ChannelModel,
+    topic: string,
+    group: string,
+    extra: ReadonlyArray<{ exchange: string; routingKey: string }> = [],
+  ): Promise<string> {
     const name = this.#queueName(topic, group);
-    await channel.assertQueue(name, {
-      durable: true,
-      arguments: {
-        'x-dead-letter-exchange': this.#deadLetterExchange,
-        'x-dead-letter-routing-key': name,
+    await declareQueue(
+      { model, adoptExisting: this.#adoptExisting, logger: this.#logger },
+      {
+        name,
+        options: {
+          durable: true,
+          arguments: {
+            'x-dead-letter-exchange': this.#deadLetterExchange,
+            'x-dead-letter-routing-key': name,
+          },
+        },
+        bindings: [{ exchange: this.#topicsExchange, routingKey: topic }, ...extra],
       },
-    });
-    await channel.bindQueue(name, this.#topicsExchange, topic);
+    );
     return name;
+  }
+
+  /** Declares the dead-letter topic's queue, bound to the dead-letter exchange for `source`. */
+  #declareDeadLetterQueue(model: ChannelModel, deadTopic: string, source: string): Promise<string> {
+    return this.#declareQueue(model, deadTopic, 'default', [
+      { exchange: this.#deadLetterExchange, routingKey: source },
+    ]);
   }
 
   async #publisher(signal: AbortSignal | undefined): Promise<Session> {
@@ -412,6 +422,9 @@ export class AmqpQueueAdapter implements QueueAdapter {
     message: QueueOutgoingMessage,
     options: QueueAdapterPublishOptions = {},
   ): Promise<void> {
+    checkAdapterPublish(topic, message, options);
+    checkQueueName('topic', this.#queueName(topic, 'default'));
+    checkOutgoing(message);
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     const content = Buffer.from(message.body, 'utf8');
     const props: Options.Publish = {
@@ -433,7 +446,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
         await this.#confirm(session.pub, this.#topicsExchange, topic, content, props);
         return;
       } catch (err) {
-        if (err instanceof PublishRejectedError) throw err;
+        if (isFinal(err)) throw err;
         // The channel died under the publish, or the queue was deleted: the
         // slow path re-declares and sends it again.
         if (err instanceof UnroutableError) session.declared.delete(topic);
@@ -461,13 +474,13 @@ export class AmqpQueueAdapter implements QueueAdapter {
           const session = await this.#publisher(signal);
           try {
             if (!session.declared.has(topic)) {
-              await this.#declareQueue(session.pub, topic, 'default');
+              await this.#declareQueue(session.model, topic, 'default');
               session.declared.add(topic);
             }
             await this.#confirm(session.pub, this.#topicsExchange, topic, content, props);
             return;
           } catch (err) {
-            if (err instanceof PublishRejectedError || this.#closed) throw err;
+            if (isFinal(err) || this.#closed) throw err;
             // Unroutable (queue deleted): declare it again. Channel or
             // connection died before the confirm: send it again.
             if (err instanceof UnroutableError) session.declared.delete(topic);
@@ -515,7 +528,19 @@ export class AmqpQueueAdapter implements QueueAdapter {
           } else reject(new ConnectionError('channel closed before the broker confirmed', { cause: err }));
         });
       } catch (err) {
-        reject(new ConnectionError('channel closed', { cause: err }));
+        // amqplib throws TypeError/RangeError for what it cannot encode (a
+        // field over 255 bytes, headers over its 64 KiB buffer): final.
+        if (err instanceof TypeError || err instanceof RangeError) {
+          reject(
+            new InvalidArgumentError(
+              'RabbitMQ cannot carry this message (a property or the headers are too large)',
+              {
+                argument: 'message',
+                cause: err,
+              },
+            ),
+          );
+        } else reject(new ConnectionError('channel closed', { cause: err }));
       }
     });
   }
@@ -528,6 +553,11 @@ export class AmqpQueueAdapter implements QueueAdapter {
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
   ): Promise<QueueSubscription> {
+    checkAdapterConsume(topic, onDelivery, options);
+    checkQueueName('topic', this.#queueName(topic, options.group));
+    if (options.deadLetterTopic !== undefined) {
+      checkQueueName('deadLetterTopic', this.#queueName(options.deadLetterTopic, 'default'));
+    }
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     const consumer: AmqpConsumer = {
       topic,
@@ -574,10 +604,9 @@ export class AmqpQueueAdapter implements QueueAdapter {
         if (consumer.open && session.alive && !this.#closed) this.#restartLater(consumer);
       });
       const { topic, options } = consumer;
-      const queue = await this.#declareQueue(ch, topic, options.group);
+      const queue = await this.#declareQueue(session.model, topic, options.group);
       if (options.deadLetterTopic !== undefined) {
-        const dlq = await this.#declareQueue(ch, options.deadLetterTopic, 'default');
-        await ch.bindQueue(dlq, this.#deadLetterExchange, queue);
+        await this.#declareDeadLetterQueue(session.model, options.deadLetterTopic, queue);
       }
       await ch.prefetch(options.prefetch);
       await ch.consume(queue, (msg) => {
@@ -591,14 +620,16 @@ export class AmqpQueueAdapter implements QueueAdapter {
         }
         if (!consumer.open) return; // left unacknowledged: requeued when the channel closes
         consumer.attempt = 0;
-        consumer.onDelivery(this.#delivery(consumer, ch, queue, msg));
+        this.#deliver(consumer, ch, queue, msg);
       });
     } catch (err) {
       if (consumer.channel === channel) consumer.channel = undefined;
       if (channelAlive(channel)) await channel!.close().catch(() => {});
       if (throwOnError) {
+        if (err instanceof QueueMismatchError) throw err;
         throw new ConnectionError(`cannot start a consumer of "${consumer.topic}"`, { cause: err });
       }
+      reportTo(consumer, err);
       this.#restartLater(consumer);
     } finally {
       consumer.starting = false;
@@ -615,74 +646,47 @@ export class AmqpQueueAdapter implements QueueAdapter {
     );
   }
 
-  #delivery(consumer: AmqpConsumer, channel: Channel, queue: string, msg: ConsumeMessage): QueueDelivery {
-    const headers = stringHeaders(msg.properties.headers as Record<string, unknown> | undefined);
-    const failures = Number(headers[QUEUE_HEADERS.failures] ?? 0) || 0;
-    const deliveryCount = failures + 1 + (msg.fields.redelivered ? 1 : 0);
-    const publishedAtRaw = (msg.properties.headers as Record<string, unknown> | undefined)?.[PUBLISHED_AT];
-    const publishedAt = typeof publishedAtRaw === 'number' ? publishedAtRaw : undefined;
-    let settled = false;
-    // Only ever acknowledge on the channel that delivered, and only while it lives.
-    const ack = () => {
-      if (settled) return;
-      settled = true;
-      if (channelAlive(channel) && consumer.channel === channel) channel.ack(msg);
-    };
-    const props = (extra: Record<string, string>): Options.Publish => ({
-      persistent: msg.properties.deliveryMode === 2,
-      messageId: msg.properties.messageId as string | undefined,
-      contentType: msg.properties.contentType as string | undefined,
-      headers: {
-        ...headers,
-        ...extra,
-        ...(publishedAt === undefined ? {} : { [PUBLISHED_AT]: publishedAt }),
-      },
-    });
-    const republish = async (
-      exchange: string,
-      routingKey: string,
-      p: Options.Publish,
-      repair: (channel: ConfirmChannel) => Promise<unknown>,
-    ) => {
-      const mandatory = { ...p, mandatory: true };
-      const session = await this.#publisher(undefined);
-      try {
-        await this.#confirm(session.pub, exchange, routingKey, msg.content, mandatory);
-      } catch (err) {
-        if (!(err instanceof UnroutableError)) throw err;
-        // Its queue or binding was deleted: declare it again, send once more.
-        await repair(session.pub);
-        await this.#confirm(session.pub, exchange, routingKey, msg.content, mandatory);
-      }
-    };
-    return {
-      id: (msg.properties.messageId as string | undefined) ?? '',
+  /**
+   * Publishes a copy of `msg` (same bytes) and resolves on its confirm. If
+   * it is unroutable (its queue or binding was deleted), `repair` declares
+   * the topology again and it is sent once more.
+   */
+  async #republish(
+    msg: ConsumeMessage,
+    exchange: string,
+    routingKey: string,
+    props: Options.Publish,
+    repair: (model: ChannelModel) => Promise<unknown>,
+  ): Promise<void> {
+    const mandatory = { ...props, mandatory: true };
+    const session = await this.#publisher(undefined);
+    try {
+      await this.#confirm(session.pub, exchange, routingKey, msg.content, mandatory);
+    } catch (err) {
+      if (!(err instanceof UnroutableError)) throw err;
+      await repair(session.model);
+      await this.#confirm(session.pub, exchange, routingKey, msg.content, mandatory);
+    }
+  }
+
+  /** Hands a delivery to the consumer (stamping an id first on a message that has none). */
+  #deliver(consumer: AmqpConsumer, channel: Channel, queue: string, msg: ConsumeMessage): void {
+    const ctx: AmqpDeliveryContext = {
       topic: consumer.topic,
-      body: msg.content.toString('utf8'),
-      headers,
-      deliveryCount,
-      publishedAt,
-      ack: async () => ack(),
-      retry: async () => {
-        if (settled) return;
-        // The copy is confirmed before the original is acknowledged: at least once.
-        await republish('', queue, props({ [QUEUE_HEADERS.failures]: String(deliveryCount) }), (ch) =>
-          this.#declareQueue(ch, consumer.topic, consumer.options.group),
-        );
-        ack();
-      },
-      deadLetter: async (extra) => {
-        if (settled) return;
-        const deadTopic = consumer.options.deadLetterTopic;
-        if (deadTopic !== undefined) {
-          await republish(this.#deadLetterExchange, queue, props(extra), async (ch) => {
-            const dlq = await this.#declareQueue(ch, deadTopic, 'default');
-            await ch.bindQueue(dlq, this.#deadLetterExchange, queue);
-          });
-        }
-        ack();
-      },
+      queue,
+      deadLetterTopic: consumer.options.deadLetterTopic,
+      deadLetterExchange: this.#deadLetterExchange,
+      channel,
+      msg,
+      live: () => channelAlive(channel) && consumer.channel === channel,
+      republish: (exchange, routingKey, props, repair) =>
+        this.#republish(msg, exchange, routingKey, props, repair),
+      redeclare: (model) => this.#declareQueue(model, consumer.topic, consumer.options.group),
+      redeclareDeadLetter: (model, deadTopic) => this.#declareDeadLetterQueue(model, deadTopic, queue),
+      report: (err) => reportTo(consumer, err),
     };
+    if (hasMessageId(msg)) consumer.onDelivery(amqpDelivery(ctx));
+    else void stampMessageId(ctx);
   }
 
   /**

@@ -1,2 +1,3 @@
-export type { AmqpQueueAdapterOptions } from './amqp-queue-adapter.js';
-export { AMQP_QUEUE_DEFAULTS, AmqpQueueAdapter, amqpQueueAdapter } from './amqp-queue-adapter.js';
+export { AmqpQueueAdapter, amqpQueueAdapter } from './amqp-queue-adapter.js';
+export type { AmqpQueueAdapterOptions } from './amqp-queue-adapter-options.js';
+export { AMQP_QUEUE_DEFAULTS } from './amqp-queue-adapter-options.js';

@@ -1,12 +1,15 @@
 import type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
+  QueueAdapterPublishOptions,
   QueueDelivery,
   QueueOutgoingMessage,
   QueueSubscription,
 } from '../../contracts/queue.js';
-import { QUEUE_HEADERS } from '../../contracts/queue.js';
+import { failuresFromHeader, QUEUE_HEADERS } from '../../contracts/queue.js';
 import { ClosedError } from '../../errors.js';
+import { optionsChecker } from '../../internal/validate.js';
+import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
 
 interface StoredMessage {
   id: string;
@@ -34,6 +37,19 @@ interface GroupState {
 const DEFAULT_GROUP = 'default';
 
 /**
+ * Options of {@link MemoryQueueAdapter}: none so far (the message size cap
+ * is `maxMessageBytes` of {@link MessageQueue}). Any key is refused.
+ *
+ * @example
+ * ```ts
+ * const adapter = memoryQueueAdapter({});
+ * ```
+ */
+export type MemoryQueueAdapterOptions = Record<string, never>;
+
+const checkOptions = optionsChecker({ where: 'memoryQueueAdapter options', keys: [] });
+
+/**
  * In-process {@link QueueAdapter}: the embedded default of
  * {@link MessageQueue}, with the semantics of the broker adapters (groups,
  * prefetch, redelivery when a consumer goes away holding messages, dead
@@ -49,8 +65,18 @@ export class MemoryQueueAdapter implements QueueAdapter {
   #tag = 0;
   #closed = false;
 
+  /** Takes no options: anything but `undefined` or `{}` is refused with `InvalidOptionsError`. */
+  constructor(options?: MemoryQueueAdapterOptions) {
+    checkOptions(options);
+  }
+
   /** Stores `message` for every group of `topic` (creating the `default` group). */
-  async publish(topic: string, message: QueueOutgoingMessage): Promise<void> {
+  async publish(
+    topic: string,
+    message: QueueOutgoingMessage,
+    options?: QueueAdapterPublishOptions,
+  ): Promise<void> {
+    checkAdapterPublish(topic, message, options);
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     this.#store(topic, message);
   }
@@ -98,7 +124,8 @@ export class MemoryQueueAdapter implements QueueAdapter {
     tag: number,
     message: StoredMessage,
   ): QueueDelivery {
-    const failures = Number(message.headers[QUEUE_HEADERS.failures] ?? 0) || 0;
+    // Validated: a forged or foreign value counts as 0 (see failuresFromHeader).
+    const failures = failuresFromHeader(message.headers[QUEUE_HEADERS.failures]);
     const settle = (): boolean => {
       // A delivery of a consumer that went away was already requeued.
       if (!consumer.held.delete(tag)) return false;
@@ -146,6 +173,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
   ): Promise<QueueSubscription> {
+    checkAdapterConsume(topic, onDelivery, options);
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     const groups = this.#groups(topic);
     let state = groups.get(options.group);
@@ -205,6 +233,6 @@ export class MemoryQueueAdapter implements QueueAdapter {
  * const queue = new MessageQueue({ adapter: memoryQueueAdapter() });
  * ```
  */
-export function memoryQueueAdapter(): MemoryQueueAdapter {
-  return new MemoryQueueAdapter();
+export function memoryQueueAdapter(options?: MemoryQueueAdapterOptions): MemoryQueueAdapter {
+  return new MemoryQueueAdapter(options);
 }
