@@ -2,6 +2,14 @@ import { ClosedError, InvalidArgumentError } from '../errors.js';
 import { durationArgument, keyArgument } from '../internal/validate.js';
 import { CacheCore, type L1Entry, type LoadOptions } from './cache-core.js';
 import type { DistributedCacheEvents } from './events.js';
+import {
+  checkCacheOptions,
+  checkGetOrSetOptions,
+  checkIncrementOptions,
+  checkSetManyEntry,
+  checkSetNXOptions,
+  checkSetOptions,
+} from './option-checks.js';
 import type {
   CacheEntryInput,
   CacheSetOptions,
@@ -53,7 +61,7 @@ function isNamespaceInit(value: unknown): value is NamespaceInit {
  *   graceMs: 600_000,
  * });
  * const user = await cache.getOrSet(`user:${id}`, ({ signal }) => db.user(id, { signal }));
- * await cache.set(`user:${id}`, updated, 60_000);
+ * await cache.set(`user:${id}`, updated, { ttlMs: 60_000 });
  * const users = cache.namespace('users');
  * await users.clear();
  * ```
@@ -69,6 +77,7 @@ export class DistributedCache {
       this.#core = options[CORE];
       this.#ns = options.namespace;
     } else {
+      checkCacheOptions(options);
       this.#core = new CacheCore(options);
       this.#ns = '';
     }
@@ -158,15 +167,9 @@ export class DistributedCache {
     return this.#ns + keyArgument('key', key, this.#maxKeyLength);
   }
 
-  #setOptions(ttl: number | CacheSetOptions | undefined): { ttlMs: number; graceMs: number } {
+  /** Resolves checked `{ ttlMs, graceMs }` against the defaults. */
+  #setOptions(ttl: CacheSetOptions | undefined): { ttlMs: number; graceMs: number } {
     if (ttl === undefined) return this.#defaults;
-    if (typeof ttl === 'number')
-      return { ttlMs: durationArgument('ttlMs', ttl), graceMs: this.#defaults.graceMs };
-    if (typeof ttl !== 'object' || ttl === null) {
-      throw new InvalidArgumentError('the third argument must be a TTL in ms or an options object', {
-        argument: 'options',
-      });
-    }
     return {
       ttlMs: ttl.ttlMs === undefined ? this.#defaults.ttlMs : durationArgument('ttlMs', ttl.ttlMs),
       graceMs:
@@ -232,21 +235,25 @@ export class DistributedCache {
   }
 
   /**
-   * Stores `value` under `key` for `ttl` ms (or `{ ttlMs, graceMs }`), in
-   * L1 and the adapter, and evicts it from other instances' L1. Bad keys,
-   * values the serializer refuses and values over `maxValueBytes` throw
-   * typed errors and store nothing. With the adapter down (fail-open) the
+   * Stores `value` under `key` for `{ ttlMs, graceMs }` (default: the
+   * cache's `defaultTtlMs`), in L1 and the adapter, and evicts it from other
+   * instances' L1. Bad keys, values the serializer refuses or cannot give
+   * back as they are (a Map, a Date, NaN: `SerializationError`) and values
+   * over `maxValueBytes` throw typed errors and store nothing. A bare number
+   * as the third argument (the design's `ttlSeconds`) is refused with
+   * `InvalidOptionsError` naming `{ ttlMs }`. With the adapter down (fail-open) the
    * write is kept in L1 only and reported with an `error` event.
    *
    * @example
    * ```ts
-   * await cache.set('user:1', { name: 'Ada' }, 60_000);
+   * await cache.set('user:1', { name: 'Ada' }, { ttlMs: 60_000 });
    * await cache.set('config', config, { ttlMs: 30_000, graceMs: 3_600_000 });
    * ```
    */
-  async set(key: string, value: unknown, ttl?: number | CacheSetOptions): Promise<void> {
+  async set(key: string, value: unknown, options?: CacheSetOptions): Promise<void> {
     const full = this.#key(key);
-    const { ttlMs, graceMs } = this.#setOptions(ttl);
+    checkSetOptions(options);
+    const { ttlMs, graceMs } = this.#setOptions(options);
     await this.#core.write(full, value, ttlMs, graceMs, 0);
   }
 
@@ -257,12 +264,13 @@ export class DistributedCache {
    *
    * @example
    * ```ts
-   * if (await cache.setNX(`welcome-mail:${id}`, true, 86_400_000)) await sendWelcomeMail(id);
+   * if (await cache.setNX(`welcome-mail:${id}`, true, { ttlMs: 86_400_000 })) await sendWelcomeMail(id);
    * ```
    */
-  async setNX(key: string, value: unknown, ttl?: number | CacheSetOptions): Promise<boolean> {
+  async setNX(key: string, value: unknown, options?: CacheSetOptions): Promise<boolean> {
     const full = this.#key(key);
-    const { ttlMs, graceMs } = this.#setOptions(ttl);
+    checkSetNXOptions(options);
+    const { ttlMs, graceMs } = this.#setOptions(options);
     const core = this.#core;
     const now = core.clock.now();
     const { text, entry, storeTtlMs } = core.prepare(value, ttlMs, graceMs, 0, now);
@@ -316,6 +324,7 @@ export class DistributedCache {
     if (!Number.isSafeInteger(by)) {
       throw new InvalidArgumentError('by must be a safe integer', { argument: 'by' });
     }
+    checkIncrementOptions(options);
     const ttlMs = options?.ttlMs === undefined ? undefined : durationArgument('ttlMs', options.ttlMs);
     const core = this.#core;
     core.l1?.delete(full);
@@ -387,6 +396,7 @@ export class DistributedCache {
       if (typeof e !== 'object' || e === null) {
         throw new InvalidArgumentError('each entry must be an object', { argument: 'entries' });
       }
+      checkSetManyEntry(e);
       const full = this.#key(e.key);
       const { ttlMs, graceMs } = this.#setOptions({ ttlMs: e.ttlMs, graceMs: e.graceMs } as CacheSetOptions);
       return { full, ...core.prepare(e.value, ttlMs, graceMs, 0, now) };
@@ -476,6 +486,7 @@ export class DistributedCache {
       if (typeof loader !== 'function') {
         throw new InvalidArgumentError('loader must be a function', { argument: 'loader' });
       }
+      checkGetOrSetOptions(options);
       o = options === undefined ? this.#defaults : this.#loadOptions(options);
     } catch (err) {
       return Promise.reject(err);

@@ -8,6 +8,7 @@ import type {
 } from '../../contracts/cache.js';
 import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
 import { LruMap } from '../../internal/lru.js';
+import { optionsChecker } from '../../internal/validate.js';
 
 /**
  * Options of {@link MemoryCacheAdapter} / {@link memoryCacheAdapter}.
@@ -45,6 +46,12 @@ export const MEMORY_CACHE_ADAPTER_DEFAULTS = {
 
 const INTEGER = /^-?\d+$/;
 
+const checkOptions = optionsChecker({
+  where: 'memoryCacheAdapter() options',
+  keys: ['maxEntries', 'maxBytes', 'now'],
+  hints: { max: 'maxEntries', maxSize: 'maxBytes', clock: 'now' },
+});
+
 /**
  * An in-process {@link CacheAdapter}: a bounded LRU map (by entries and by
  * bytes) with lazy expiry (no timer per key), and in-process pub/sub. Share
@@ -64,6 +71,7 @@ export class MemoryCacheAdapter implements CacheAdapter {
   #closed = false;
 
   constructor(options: MemoryCacheAdapterOptions = {}) {
+    checkOptions(options);
     const maxEntries = options.maxEntries ?? MEMORY_CACHE_ADAPTER_DEFAULTS.maxEntries;
     const maxBytes = options.maxBytes ?? MEMORY_CACHE_ADAPTER_DEFAULTS.maxBytes;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
@@ -71,6 +79,9 @@ export class MemoryCacheAdapter implements CacheAdapter {
     }
     if (typeof maxBytes !== 'number' || !(maxBytes >= 1)) {
       throw new InvalidOptionsError('maxBytes must be a number >= 1', { option: 'maxBytes' });
+    }
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new InvalidOptionsError('now must be a function returning ms since the epoch', { option: 'now' });
     }
     this.#now = options.now ?? MEMORY_CACHE_ADAPTER_DEFAULTS.now;
     this.#map = new LruMap<string, string>({

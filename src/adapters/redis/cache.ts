@@ -7,6 +7,7 @@ import type {
   CacheAdapterSubscribeOptions,
 } from '../../contracts/cache.js';
 import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
+import { optionsChecker } from '../../internal/validate.js';
 import { isCluster, type RedisClient, type RedisConnection, RedisConnectionHandle } from './connection.js';
 import { escapeGlob, validatePrefix } from './keys.js';
 import { defineRedisScript } from './scripts.js';
@@ -42,6 +43,12 @@ export const REDIS_CACHE_ADAPTER_DEFAULTS = {
   /** Default of {@link RedisCacheAdapterOptions.scanCount}. */
   scanCount: 1000,
 } as const;
+
+const checkOptions = optionsChecker({
+  where: 'redisCacheAdapter() options',
+  keys: ['connection', 'prefix', 'scanCount'],
+  hints: { client: 'connection', redis: 'connection', url: 'connection', keyPrefix: 'prefix' },
+});
 
 const compareAndDelete = defineRedisScript({
   name: 'cache-compare-and-delete',
@@ -93,6 +100,10 @@ export class RedisCacheAdapter implements CacheAdapter {
   #closed = false;
 
   constructor(options: RedisCacheAdapterOptions) {
+    checkOptions(options);
+    if (options === undefined) {
+      throw new InvalidOptionsError('redisCacheAdapter() needs { connection }', { option: 'connection' });
+    }
     this.#prefix = validatePrefix(options.prefix ?? REDIS_CACHE_ADAPTER_DEFAULTS.prefix);
     this.#scanCount = options.scanCount ?? REDIS_CACHE_ADAPTER_DEFAULTS.scanCount;
     if (!Number.isInteger(this.#scanCount) || this.#scanCount < 1) {

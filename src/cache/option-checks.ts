@@ -1,0 +1,114 @@
+import { InvalidOptionsError } from '../errors.js';
+import { optionsChecker } from '../internal/validate.js';
+import { DISTRIBUTED_CACHE_DEFAULTS } from './options.js';
+
+/**
+ * The checks of every options object the cache takes: unknown keys and
+ * anything but a plain object are refused with `InvalidOptionsError`
+ * naming the key (and the option probably meant); a bare number where an
+ * options object goes names `{ ttlMs }`, because the design's code passes
+ * seconds there (`cache.set(key, value, 3600)`) and scaleout's durations
+ * are milliseconds.
+ */
+
+/** Unknown keys people write, mapped to the option meant. */
+const TTL_HINTS = {
+  ttl: 'ttlMs',
+  ttlSeconds: 'ttlMs',
+  expiresIn: 'ttlMs',
+  expire: 'ttlMs',
+  ex: 'ttlMs',
+  px: 'ttlMs',
+  EX: 'ttlMs',
+  PX: 'ttlMs',
+  grace: 'graceMs',
+} as const;
+
+const CACHE_OPTION_KEYS = [
+  'adapter',
+  ...Object.keys(DISTRIBUTED_CACHE_DEFAULTS),
+  'serializer',
+  'logger',
+  'clock',
+] as const;
+
+const checkCacheShape = optionsChecker({
+  where: 'DistributedCache options',
+  keys: CACHE_OPTION_KEYS,
+  hints: {
+    ttl: 'defaultTtlMs',
+    ttlMs: 'defaultTtlMs',
+    defaultTtl: 'defaultTtlMs',
+    defaultTTL: 'defaultTtlMs',
+    ttlSeconds: 'defaultTtlMs',
+    redis: 'adapter',
+    redisClient: 'adapter',
+    client: 'adapter',
+    connection: 'adapter',
+    store: 'adapter',
+  },
+});
+
+/**
+ * Checks the options of `new DistributedCache(options)`. Something that is
+ * not a plain object (an ioredis client, a URL, another cache) is refused
+ * with the call to write instead.
+ */
+export function checkCacheOptions(value: unknown): void {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+      throw new InvalidOptionsError(
+        `DistributedCache takes an options object, got ${typeof name === 'string' && name !== '' ? `an instance of ${name}` : 'an object with a prototype'}: pass { adapter: redisCacheAdapter({ connection: redis }) } (import redisCacheAdapter from 'scaleout/redis')`,
+        { option: 'adapter' },
+      );
+    }
+  }
+  if (typeof value === 'string') {
+    throw new InvalidOptionsError(
+      'DistributedCache takes an options object, got a string: pass { adapter: redisCacheAdapter({ connection: url }) }',
+      { option: 'adapter' },
+    );
+  }
+  checkCacheShape(value);
+}
+
+/** Checks the options of `set` / `setNX` (a bare number is refused naming `{ ttlMs }`). */
+export const checkSetOptions = optionsChecker({
+  where: 'cache.set() options',
+  keys: ['ttlMs', 'graceMs'],
+  hints: TTL_HINTS,
+  bareNumber: 'ttlMs',
+});
+
+/** Checks the options of `setNX`. */
+export const checkSetNXOptions = optionsChecker({
+  where: 'cache.setNX() options',
+  keys: ['ttlMs', 'graceMs'],
+  hints: TTL_HINTS,
+  bareNumber: 'ttlMs',
+});
+
+/** Checks the options of `getOrSet`. */
+export const checkGetOrSetOptions = optionsChecker({
+  where: 'cache.getOrSet() options',
+  keys: ['ttlMs', 'graceMs', 'softTimeoutMs', 'hardTimeoutMs', 'earlyRefreshBeta'],
+  hints: { ...TTL_HINTS, beta: 'earlyRefreshBeta', timeoutMs: 'hardTimeoutMs', timeout: 'hardTimeoutMs' },
+  bareNumber: 'ttlMs',
+});
+
+/** Checks the options of `increment` (its third argument). */
+export const checkIncrementOptions = optionsChecker({
+  where: 'cache.increment() options',
+  keys: ['ttlMs'],
+  hints: TTL_HINTS,
+  bareNumber: 'ttlMs',
+});
+
+/** Checks one entry of `setMany`. */
+export const checkSetManyEntry = optionsChecker({
+  where: 'cache.setMany() entry',
+  keys: ['key', 'value', 'ttlMs', 'graceMs'],
+  hints: TTL_HINTS,
+});
