@@ -7,8 +7,8 @@ import type {
   LockOwnerRequest,
   LockReleaseSubscription,
 } from '../../contracts/lock.js';
-import { ClosedError } from '../../errors.js';
-import { durationOption } from '../../internal/validate.js';
+import { ClosedError, InvalidOptionsError } from '../../errors.js';
+import { durationOption, optionsChecker } from '../../internal/validate.js';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { RedisConnectionHandle, redisFailure } from './connection.js';
 import { taggedKey, validatePrefix } from './keys.js';
@@ -173,6 +173,18 @@ export const REDIS_LOCK_ADAPTER_DEFAULTS = Object.freeze({
   fenceTtlMs: 86_400_000,
 });
 
+const checkOptions = optionsChecker({
+  where: 'redisLockAdapter() options',
+  keys: ['connection', 'prefix', 'fenceTtlMs'],
+  hints: {
+    client: 'connection',
+    redis: 'connection',
+    url: 'connection',
+    lockPrefix: 'prefix',
+    keyPrefix: 'prefix',
+  },
+});
+
 /**
  * Locks and semaphores on one Redis server (standalone, Sentinel-managed or
  * Cluster). Each operation is one Lua script called by SHA:
@@ -204,6 +216,10 @@ export class RedisLockAdapter implements LockAdapter {
   #closed = false;
 
   constructor(options: RedisLockAdapterOptions) {
+    checkOptions(options);
+    if (options === undefined) {
+      throw new InvalidOptionsError('redisLockAdapter() needs { connection }', { option: 'connection' });
+    }
     this.#prefix = validatePrefix(options.prefix ?? REDIS_LOCK_ADAPTER_DEFAULTS.prefix);
     this.#fenceTtlMs = durationOption(
       'fenceTtlMs',

@@ -9,7 +9,7 @@ import type {
 } from '../../contracts/lock.js';
 import { ClosedError, ConnectionError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
 import { withTimeout } from '../../internal/abort.js';
-import { durationOption } from '../../internal/validate.js';
+import { durationOption, optionsChecker } from '../../internal/validate.js';
 import type { RedisConnection } from './connection.js';
 import { REDIS_LOCK_ADAPTER_DEFAULTS, RedisLockAdapter } from './lock.js';
 
@@ -66,6 +66,17 @@ export const REDLOCK_ADAPTER_DEFAULTS = Object.freeze({
   fenceTtlMs: REDIS_LOCK_ADAPTER_DEFAULTS.fenceTtlMs,
 });
 
+const checkOptions = optionsChecker({
+  where: 'redlockAdapter() options',
+  keys: ['connections', 'prefix', 'driftFactor', 'instanceTimeoutMs', 'fenceTtlMs'],
+  hints: {
+    connection: 'connections',
+    clients: 'connections',
+    servers: 'connections',
+    timeoutMs: 'instanceTimeoutMs',
+  },
+});
+
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /**
@@ -103,6 +114,7 @@ export class RedlockAdapter implements LockAdapter {
   #closed = false;
 
   constructor(options: RedlockAdapterOptions) {
+    checkOptions(options);
     const connections = options?.connections;
     if (!Array.isArray(connections) || connections.length === 0) {
       throw new InvalidOptionsError('connections must be a non-empty array', { option: 'connections' });
