@@ -17,6 +17,7 @@ import { durationOption } from '../internal/validate.js';
 import { type Clock, noopLogger, type Serializer, systemClock } from '../types.js';
 import { decode, encode } from './envelope.js';
 import type { DistributedCacheEvents } from './events.js';
+import { assertFaithful } from './faithful.js';
 import { DISTRIBUTED_CACHE_DEFAULTS, type DistributedCacheOptions, type Loader } from './options.js';
 
 /** An L1 entry: the deserialized value and when it turns stale / how long it took to load. */
@@ -455,12 +456,26 @@ export class CacheCore {
     l1.set(key, entry, ttl);
   }
 
-  /** Builds the stored text and the L1 entry for a value. */
+  /**
+   * Builds the stored text and the L1 entry for a value. L1 holds the
+   * serializer's round trip of the value, never the caller's object: what
+   * every other instance reads from the adapter, untouched by later
+   * mutations of the caller's object. A value whose round trip is other
+   * data (a Map, a Date, NaN under JSON) is refused with
+   * `SerializationError` (see faithful.ts).
+   */
   prepare(value: unknown, ttlMs: number, graceMs: number, delta: number, now: number) {
     const payload = this.serialize(value);
+    let copy: unknown;
+    if (typeof value === 'string' && this.serializer === jsonSerializer) {
+      copy = value; // a JSON string round-trips to itself
+    } else {
+      copy = this.serializer.deserialize(payload);
+      assertFaithful(value, copy);
+    }
     const soft = now + ttlMs;
     const entry: L1Entry = {
-      value,
+      value: copy,
       soft,
       hard: soft + graceMs,
       delta: Math.round(delta),
