@@ -71,7 +71,7 @@ function refuse(value: unknown, at: Pending | undefined, inArray: boolean): neve
 }
 
 function samePrimitive(a: unknown, b: unknown): boolean {
-  return a === b || (a !== a && b !== b);
+  return a === b || (Number.isNaN(a) && Number.isNaN(b));
 }
 
 function isPlainPrototype(proto: unknown): boolean {
