@@ -179,8 +179,12 @@ export class DistributedCache {
 
   /**
    * The fresh value under `key`, from L1 or the adapter; `undefined` when
-   * absent or expired. With the adapter down (fail-open), answers from L1,
-   * stale values within grace included, else `undefined`.
+   * absent or expired (the design's `get` answers `null`: test with
+   * `== null` or `!value`). With the adapter down (fail-open), answers from
+   * L1, stale values within grace included, else `undefined`. A stored
+   * record scaleout cannot read (another program's text, a key of another
+   * Redis type, a pollution payload) is a miss with an `error` event, not
+   * returned as-is as the design's `get` did with non-JSON strings.
    *
    * @example
    * ```ts
@@ -214,6 +218,10 @@ export class DistributedCache {
     try {
       text = await core.call('get', () => core.adapter.get(core.dataKey(full)));
     } catch (err) {
+      if (core.readAsMiss('get', full, err)) {
+        if (core.events.has('miss')) core.events.emit('miss', { key: full });
+        return undefined;
+      }
       core.failOpen('get', full, err, false);
       if (local !== undefined && local.hard > core.clock.now()) {
         if (core.events.has('stale')) core.events.emit('stale', { key: full, reason: 'backend-down' });
@@ -310,8 +318,11 @@ export class DistributedCache {
   /**
    * Adds `by` (default 1) to the integer under `key`, atomically across
    * instances, and returns the new value. `ttlMs` sets the key's expiry.
-   * Throws `InvalidArgumentError` when the key holds a non-integer, and
-   * `ConnectionError` when the adapter is unreachable.
+   * Throws `CorruptDataError` when the key holds something other than an
+   * integer counter (text, another Redis type, a number past 2^53),
+   * `InvalidArgumentError` when the result would leave the safe-integer
+   * range (the counter is left as it was), and `ConnectionError` when the
+   * adapter is unreachable.
    *
    * @example
    * ```ts
@@ -363,7 +374,7 @@ export class DistributedCache {
         core.adapter.getMany(missing.map((i) => core.dataKey(full[i]!))),
       );
     } catch (err) {
-      core.failOpen('getMany', undefined, err, false);
+      if (!core.readAsMiss('getMany', undefined, err)) core.failOpen('getMany', undefined, err, false);
       return out;
     }
     const later = core.clock.now();

@@ -4,6 +4,7 @@ import { DistributedCache } from '../../../src/cache/index.js';
 import {
   CacheValueTooLargeError,
   ClosedError,
+  CorruptDataError,
   InvalidArgumentError,
   InvalidOptionsError,
   SerializationError,
@@ -63,7 +64,8 @@ describe('DistributedCache: basic operations', () => {
     await a.increment('views', -1);
     await eventually(async () => (await b.get('views')) === 5);
     await a.set('text', 'hello');
-    await expect(a.increment('text')).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(a.increment('text')).rejects.toBeInstanceOf(CorruptDataError);
+    expect(await a.get('text')).toBe('hello');
     await expect(a.increment('views', 1.5)).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 
