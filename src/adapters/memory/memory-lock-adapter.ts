@@ -7,7 +7,7 @@ import type {
   LockOwnerRequest,
   LockReleaseSubscription,
 } from '../../contracts/lock.js';
-import { ClosedError, InvalidOptionsError } from '../../errors.js';
+import { ClosedError, CorruptDataError, InvalidOptionsError } from '../../errors.js';
 import { optionsChecker } from '../../internal/validate.js';
 import type { Clock } from '../../types.js';
 import { systemClock } from '../../types.js';
@@ -90,6 +90,12 @@ export class MemoryLockAdapter implements LockAdapter {
       let soonest = Number.POSITIVE_INFINITY;
       for (const expiry of holders.values()) soonest = Math.min(soonest, expiry - now);
       return { acquired: false, retryAfterMs: Math.max(0, Math.ceil(soonest)) };
+    }
+    if (this.#fence >= Number.MAX_SAFE_INTEGER) {
+      // 2^53 - 1 grants later: a larger token could not be told from the last one.
+      throw new CorruptDataError('the fencing counter reached 2^53 - 1; no larger token can be issued', {
+        key,
+      });
     }
     const map = holders ?? new Map<string, number>();
     map.set(request.token, this.#clock.monotonic() + request.ttlMs);
