@@ -6,6 +6,7 @@ import {
   checkCacheOptions,
   checkGetOrSetOptions,
   checkIncrementOptions,
+  checkListener,
   checkSetManyEntry,
   checkSetNXOptions,
   checkSetOptions,
@@ -144,6 +145,7 @@ export class DistributedCache {
     event: K,
     listener: (payload: DistributedCacheEvents[K]) => void,
   ): () => void {
+    checkListener(event, listener);
     return this.#core.events.on(event, listener);
   }
 
@@ -159,6 +161,7 @@ export class DistributedCache {
     event: K,
     listener: (payload: DistributedCacheEvents[K]) => void,
   ): void {
+    checkListener(event, listener);
     this.#core.events.off(event, listener);
   }
 

@@ -1,4 +1,4 @@
-import { InvalidOptionsError } from '../errors.js';
+import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
 import { DISTRIBUTED_CACHE_DEFAULTS } from './options.js';
 
@@ -112,3 +112,30 @@ export const checkSetManyEntry = optionsChecker({
   keys: ['key', 'value', 'ttlMs', 'graceMs'],
   hints: TTL_HINTS,
 });
+
+/** The cache's event names (see DistributedCacheEvents). */
+const CACHE_EVENTS: ReadonlySet<string> = new Set([
+  'hit',
+  'miss',
+  'stale',
+  'refresh',
+  'error',
+  'circuit',
+  'flush',
+]);
+
+/**
+ * Checks `cache.on/off(event, listener)`: an unknown event name would never
+ * fire and a listener that is not a function would fail at every event, so
+ * both are refused with `InvalidArgumentError`.
+ */
+export function checkListener(event: unknown, listener: unknown): void {
+  if (typeof event !== 'string' || !CACHE_EVENTS.has(event)) {
+    throw new InvalidArgumentError(`event must be one of ${[...CACHE_EVENTS].join(', ')}`, {
+      argument: 'event',
+    });
+  }
+  if (typeof listener !== 'function') {
+    throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
+  }
+}

@@ -3,7 +3,12 @@ import { InvalidArgumentError } from '../errors.js';
 import type { DistributedLockOptions } from './distributed-lock-options.js';
 import type { Lease } from './lease.js';
 import { type AcquireOptions, LeaseManager, type LockEvents, type WithLockOptions } from './lease-manager.js';
-import { checkAcquireOptions, checkTryAcquireOptions, checkWithLockOptions } from './option-checks.js';
+import {
+  checkAcquireOptions,
+  checkListener,
+  checkTryAcquireOptions,
+  checkWithLockOptions,
+} from './option-checks.js';
 
 /**
  * What {@link DistributedLock} and {@link DistributedSemaphore} share: leases
@@ -169,7 +174,21 @@ export abstract class LeaseLock {
    * ```
    */
   on<K extends keyof LockEvents>(event: K, listener: (payload: LockEvents[K]) => void): () => void {
+    checkListener(event, listener);
     return this.#manager.events.on(event, listener);
+  }
+
+  /**
+   * Unsubscribes a listener added with {@link on}.
+   *
+   * @example
+   * ```ts
+   * locks.off('lost', onLost);
+   * ```
+   */
+  off<K extends keyof LockEvents>(event: K, listener: (payload: LockEvents[K]) => void): void {
+    checkListener(event, listener);
+    this.#manager.events.off(event, listener);
   }
 
   /**

@@ -144,3 +144,18 @@ export function checkWithLockOptions(value: unknown): void {
     throw new InvalidOptionsError('autoExtend must be a boolean', { option: 'autoExtend' });
   }
 }
+
+/** The events of a lock or semaphore (see LockEvents). */
+const LOCK_EVENTS: ReadonlySet<string> = new Set(['acquired', 'released', 'lost', 'error']);
+
+/** Checks `lock.on(event, listener)`: unknown events and non-functions are refused. */
+export function checkListener(event: unknown, listener: unknown): void {
+  if (typeof event !== 'string' || !LOCK_EVENTS.has(event)) {
+    throw new InvalidArgumentError(`event must be one of ${[...LOCK_EVENTS].join(', ')}`, {
+      argument: 'event',
+    });
+  }
+  if (typeof listener !== 'function') {
+    throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
+  }
+}
