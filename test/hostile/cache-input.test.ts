@@ -204,6 +204,7 @@ describe('hostile input: DistributedCache and its adapter factories', () => {
             typeof key === 'string' &&
             key.length > 0 &&
             key.length <= 1024 &&
+            // biome-ignore lint/suspicious/noControlCharactersInRegex: a valid key has none
             !/[\u0000-\u001f\u007f]/.test(key)
           ) {
             const badLoader = method === 'getOrSet' && typeof loader !== 'function';
