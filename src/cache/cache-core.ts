@@ -489,6 +489,23 @@ export class CacheCore {
       this.reportError('deserialize', key, err, false);
       return undefined;
     }
+    if (typeof value === 'number' && !Number.isSafeInteger(value) && Number.isInteger(value)) {
+      // A counter another program pushed past 2^53 would read rounded: refuse it as written.
+      if (String(value) !== decoded.payload) {
+        this.reportError(
+          'deserialize',
+          key,
+          new CorruptDataError(
+            'the stored integer does not read back exactly (past 2^53); treated as a miss',
+            {
+              key,
+            },
+          ),
+          false,
+        );
+        return undefined;
+      }
+    }
     const entry: L1Entry = {
       value,
       soft: decoded.soft,
