@@ -64,12 +64,8 @@ const resourceArb = fc.oneof(
 /** A valid resource: what keyArgument accepts. */
 function validResource(value: unknown): value is string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: a valid resource has none
-  return (
-    typeof value === 'string' &&
-    value.length > 0 &&
-    value.length <= 1024 &&
-    !/[\u0000-\u001f\u007f]/.test(value)
-  );
+  const control = /[\u0000-\u001f\u007f]/;
+  return typeof value === 'string' && value.length > 0 && value.length <= 1024 && !control.test(value);
 }
 
 /** A signal option: hostile values, a live signal, an aborted one. */
