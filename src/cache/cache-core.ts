@@ -15,11 +15,12 @@ import { LruMap } from '../internal/lru.js';
 import { jsonSerializer } from '../internal/serializer.js';
 import { SingleFlight } from '../internal/single-flight.js';
 import { durationOption } from '../internal/validate.js';
-import { type Clock, type Logger, noopLogger, type Serializer, systemClock } from '../types.js';
+import type { Clock, Serializer } from '../types.js';
 import { clearMessage, keysMessage, parseBusMessage } from './bus.js';
 import { decode, encode } from './envelope.js';
 import type { DistributedCacheEvents } from './events.js';
 import { assertFaithful } from './faithful.js';
+import { checkedClock, checkedLogger } from './option-checks.js';
 import { DISTRIBUTED_CACHE_DEFAULTS, type DistributedCacheOptions, type Loader } from './options.js';
 
 /** An L1 entry: the deserialized value and when it turns stale / how long it took to load. */
@@ -97,24 +98,6 @@ function booleanOption(name: string, value: unknown): boolean {
   if (typeof value !== 'boolean')
     throw new InvalidOptionsError(`${name} must be a boolean`, { option: name });
   return value;
-}
-
-function checkedClock(clock: Clock | undefined): Clock {
-  if (clock === undefined) return systemClock;
-  if (typeof clock?.now !== 'function' || typeof clock.monotonic !== 'function') {
-    throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
-  }
-  return clock;
-}
-
-function checkedLogger(logger: Logger | undefined): Logger {
-  if (logger === undefined) return noopLogger;
-  if (typeof logger !== 'object' || logger === null) {
-    throw new InvalidOptionsError('logger must be an object with debug/info/warn/error methods', {
-      option: 'logger',
-    });
-  }
-  return logger;
 }
 
 /** Resolves and validates {@link DistributedCacheOptions} field by field. */

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
+import { type Clock, type Logger, noopLogger, systemClock } from '../types.js';
 import { DISTRIBUTED_CACHE_DEFAULTS } from './options.js';
 
 /**
@@ -138,4 +139,24 @@ export function checkListener(event: unknown, listener: unknown): void {
   if (typeof listener !== 'function') {
     throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
   }
+}
+
+/** The `clock` option: a Clock (now + monotonic), or the system clock. */
+export function checkedClock(clock: Clock | undefined): Clock {
+  if (clock === undefined) return systemClock;
+  if (typeof clock?.now !== 'function' || typeof clock.monotonic !== 'function') {
+    throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
+  }
+  return clock;
+}
+
+/** The `logger` option: an object, or the no-op logger. */
+export function checkedLogger(logger: Logger | undefined): Logger {
+  if (logger === undefined) return noopLogger;
+  if (typeof logger !== 'object' || logger === null) {
+    throw new InvalidOptionsError('logger must be an object with debug/info/warn/error methods', {
+      option: 'logger',
+    });
+  }
+  return logger;
 }
