@@ -5,6 +5,7 @@ import {
   CacheValueTooLargeError,
   ClosedError,
   ConnectionError,
+  CorruptDataError,
   InvalidOptionsError,
   isScaleoutError,
   TimeoutError,
@@ -14,9 +15,12 @@ import { LruMap } from '../internal/lru.js';
 import { jsonSerializer } from '../internal/serializer.js';
 import { SingleFlight } from '../internal/single-flight.js';
 import { durationOption } from '../internal/validate.js';
-import { type Clock, noopLogger, type Serializer, systemClock } from '../types.js';
+import type { Clock, Serializer } from '../types.js';
+import { clearMessage, keysMessage, parseBusMessage } from './bus.js';
 import { decode, encode } from './envelope.js';
 import type { DistributedCacheEvents } from './events.js';
+import { assertFaithful } from './faithful.js';
+import { checkedClock, checkedLogger } from './option-checks.js';
 import { DISTRIBUTED_CACHE_DEFAULTS, type DistributedCacheOptions, type Loader } from './options.js';
 
 /** An L1 entry: the deserialized value and when it turns stale / how long it took to load. */
@@ -80,6 +84,8 @@ export const CACHE_ADAPTER_METHODS = [
 export const BUS_CHANNEL = 'cache:bus';
 const DATA = 'v:';
 const LOCK = 'l:';
+/** What a refresh-lock token looks like (`randomBytes(12)` in base64url): anything else there is foreign. */
+const LOCK_TOKEN = /^[A-Za-z0-9_-]{16}$/;
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {
@@ -144,6 +150,15 @@ function isCallerError(err: unknown): boolean {
 }
 
 /**
+ * A record in the store that scaleout did not write (a key of another
+ * Redis type, a counter out of range). The backend answered: it is not an
+ * outage, does not count toward the circuit, and other keys keep working.
+ */
+export function isDataError(err: unknown): boolean {
+  return isScaleoutError(err, 'ERR_CORRUPT_DATA');
+}
+
+/**
  * The shared state and policy behind a {@link DistributedCache} and its
  * namespaces. Works on full keys (namespace included, already validated).
  */
@@ -187,8 +202,8 @@ export class CacheCore {
         option: 'serializer',
       });
     }
-    this.clock = options.clock ?? systemClock;
-    this.events = new TypedEmitter(options.logger ?? noopLogger);
+    this.clock = checkedClock(options.clock);
+    this.events = new TypedEmitter(checkedLogger(options.logger));
     const now = () => this.clock.now();
     this.l1 = this.s.l1
       ? new LruMap<string, L1Entry>({
@@ -218,35 +233,31 @@ export class CacheCore {
   // ---- bus ----------------------------------------------------------------
 
   #onBusMessage(message: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(message);
-    } catch {
+    const parsed = parseBusMessage(message, BUS_CHANNEL);
+    if (parsed instanceof CorruptDataError) {
+      this.reportError('bus', undefined, parsed, false);
       return;
     }
-    if (typeof parsed !== 'object' || parsed === null) return;
-    const { i, k, p } = parsed as { i?: unknown; k?: unknown; p?: unknown };
-    const own = i === this.id;
-    if (Array.isArray(k)) {
-      for (const key of k) {
-        if (typeof key !== 'string') continue;
+    const own = parsed.i === this.id;
+    if (parsed.k !== undefined) {
+      for (const key of parsed.k) {
         if (!own) this.l1?.delete(key);
         const waiters = this.#waiters.get(key);
         if (waiters !== undefined) for (const wake of waiters) wake();
       }
-    } else if (typeof p === 'string' && !own) {
-      this.#l1Clear(p);
+    } else if (!own) {
+      this.#l1Clear(parsed.p);
     }
   }
 
   /** Tells other instances to drop `keys` from L1 (and wakes waiters on them). */
   publishKeys(keys: string[]): void {
     if (keys.length === 0) return;
-    this.#publish(JSON.stringify({ i: this.id, k: keys }), keys[0]);
+    this.#publish(keysMessage(this.id, keys), keys[0]);
   }
 
   publishClear(prefix: string): void {
-    this.#publish(JSON.stringify({ i: this.id, p: prefix }), undefined);
+    this.#publish(clearMessage(this.id, prefix), undefined);
   }
 
   #publish(message: string, key: string | undefined): void {
@@ -365,7 +376,8 @@ export class CacheCore {
           clearTimeout(timer);
           if (done) return;
           done = true;
-          if (isCallerError(err)) {
+          if (isCallerError(err) || isDataError(err)) {
+            // The backend answered: bad input or a foreign record is no outage.
             this.#succeeded();
             reject(err);
             return;
@@ -387,8 +399,19 @@ export class CacheCore {
    * error is the caller's fault, else reports it.
    */
   failOpen(operation: string, key: string | undefined, err: unknown, dropped: boolean): void {
-    if (!this.s.failOpen || isCallerError(err)) throw err;
+    if (!this.s.failOpen || isCallerError(err) || isDataError(err)) throw err;
     this.reportError(operation, key, err, dropped);
+  }
+
+  /**
+   * For reads: a foreign record under a key (a data error) is reported and
+   * read as a miss, whatever `failOpen` says; the next write replaces it.
+   * Returns whether `err` was one.
+   */
+  readAsMiss(operation: string, key: string | undefined, err: unknown): boolean {
+    if (!isDataError(err)) return false;
+    this.reportError(operation, key, err, false);
+    return true;
   }
 
   #track(promise: Promise<unknown>): void {
@@ -426,12 +449,45 @@ export class CacheCore {
   /** Decodes stored text into an L1 entry; undefined (and an error event) when unreadable. */
   read(key: string, text: string, now: number, graceMs: number): L1Entry | undefined {
     const decoded = decode(text);
+    const max = this.s.maxValueBytes;
+    if (
+      decoded.payload.length > max ||
+      (decoded.payload.length * 3 > max && Buffer.byteLength(decoded.payload) > max)
+    ) {
+      // Read back as strictly as written: scaleout never stores more than maxValueBytes.
+      this.reportError(
+        'deserialize',
+        key,
+        new CorruptDataError(`the stored value is larger than maxValueBytes (${max}); treated as a miss`, {
+          key,
+        }),
+        false,
+      );
+      return undefined;
+    }
     let value: unknown;
     try {
       value = this.serializer.deserialize(decoded.payload);
     } catch (err) {
       this.reportError('deserialize', key, err, false);
       return undefined;
+    }
+    if (typeof value === 'number' && !Number.isSafeInteger(value) && Number.isInteger(value)) {
+      // A counter another program pushed past 2^53 would read rounded: refuse it as written.
+      if (String(value) !== decoded.payload) {
+        this.reportError(
+          'deserialize',
+          key,
+          new CorruptDataError(
+            'the stored integer does not read back exactly (past 2^53); treated as a miss',
+            {
+              key,
+            },
+          ),
+          false,
+        );
+        return undefined;
+      }
     }
     const entry: L1Entry = {
       value,
@@ -455,12 +511,26 @@ export class CacheCore {
     l1.set(key, entry, ttl);
   }
 
-  /** Builds the stored text and the L1 entry for a value. */
+  /**
+   * Builds the stored text and the L1 entry for a value. L1 holds the
+   * serializer's round trip of the value, never the caller's object: what
+   * every other instance reads from the adapter, untouched by later
+   * mutations of the caller's object. A value whose round trip is other
+   * data (a Map, a Date, NaN under JSON) is refused with
+   * `SerializationError` (see faithful.ts).
+   */
   prepare(value: unknown, ttlMs: number, graceMs: number, delta: number, now: number) {
     const payload = this.serialize(value);
+    let copy: unknown;
+    if (typeof value === 'string' && this.serializer === jsonSerializer) {
+      copy = value; // a JSON string round-trips to itself
+    } else {
+      copy = this.serializer.deserialize(payload);
+      assertFaithful(value, copy);
+    }
     const soft = now + ttlMs;
     const entry: L1Entry = {
-      value,
+      value: copy,
       soft,
       hard: soft + graceMs,
       delta: Math.round(delta),
@@ -519,6 +589,7 @@ export class CacheCore {
     try {
       text = await this.call('get', () => this.adapter.get(this.dataKey(key)));
     } catch (err) {
+      if (this.readAsMiss('get', key, err)) return this.#loadWithLock(key, loader, o);
       this.failOpen('get', key, err, false);
       // Fail-open: the adapter is down; answer from L1 or the loader, in this process only.
       if (stale !== undefined) {
@@ -596,6 +667,7 @@ export class CacheCore {
     const lockKey = LOCK + key;
     const deadline = this.clock.now() + this.s.lockTtlMs + o.hardTimeoutMs;
     let delay = this.s.waitPollMinMs;
+    let refusals = 0;
     for (;;) {
       let acquired: boolean;
       try {
@@ -603,6 +675,7 @@ export class CacheCore {
           this.adapter.setIfAbsent(lockKey, token, { ttlMs: this.s.lockTtlMs }),
         );
       } catch (err) {
+        if (this.readAsMiss('lock', key, err)) return this.#runLoader(key, loader, o, undefined, true, false);
         this.failOpen('lock', key, err, false);
         return this.#runLoader(key, loader, o, undefined, false, false);
       }
@@ -630,6 +703,17 @@ export class CacheCore {
           }
         }
         return this.#runLoader(key, loader, o, undefined, true, false, release);
+      }
+      refusals++;
+      if (refusals === 2) {
+        // Refused again after a wait that no publish ended: check that the
+        // lock is one an instance wrote. A foreign record there would hold
+        // every cold load of this key until the wait deadline: load without
+        // the lock instead. (A loader that finishes within the first wait
+        // never costs this read.)
+        if (await this.#foreignLock(lockKey, key)) {
+          return this.#runLoader(key, loader, o, undefined, true, false);
+        }
       }
       // Another instance holds the lock: wait for its publish, or poll.
       // Register first, then re-read, so that a publish in between is not missed.
@@ -664,9 +748,42 @@ export class CacheCore {
     }
   }
 
-  /** Reads a fresh value from the adapter (into L1); undefined when absent or stale. Throws on adapter failure. */
+  /**
+   * Whether the refresh lock of `key` holds a record no instance wrote (a
+   * key of another type, text that is not a lock token): reported as a
+   * data error. A failed check answers false (wait as usual).
+   */
+  async #foreignLock(lockKey: string, key: string): Promise<boolean> {
+    let text: string | undefined;
+    try {
+      text = await this.call('lock', () => this.adapter.get(lockKey));
+    } catch (err) {
+      return this.readAsMiss('lock', key, err);
+    }
+    if (text === undefined || LOCK_TOKEN.test(text)) return false;
+    this.reportError(
+      'lock',
+      key,
+      new CorruptDataError(
+        'the refresh lock of this key holds a record scaleout does not write; loading without it',
+        {
+          key: lockKey,
+        },
+      ),
+      false,
+    );
+    return true;
+  }
+
+  /** Reads a fresh value from the adapter (into L1); undefined when absent, stale or foreign. Throws on adapter failure. */
   async #readFresh(key: string, o: LoadOptions): Promise<L1Entry | undefined> {
-    const text = await this.call('get', () => this.adapter.get(this.dataKey(key)));
+    let text: string | undefined;
+    try {
+      text = await this.call('get', () => this.adapter.get(this.dataKey(key)));
+    } catch (err) {
+      if (this.readAsMiss('get', key, err)) return undefined;
+      throw err;
+    }
     if (text === undefined) return undefined;
     const now = this.clock.now();
     const entry = this.read(key, text, now, o.graceMs);

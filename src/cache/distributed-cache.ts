@@ -2,6 +2,15 @@ import { ClosedError, InvalidArgumentError } from '../errors.js';
 import { durationArgument, keyArgument } from '../internal/validate.js';
 import { CacheCore, type L1Entry, type LoadOptions } from './cache-core.js';
 import type { DistributedCacheEvents } from './events.js';
+import {
+  checkCacheOptions,
+  checkGetOrSetOptions,
+  checkIncrementOptions,
+  checkListener,
+  checkSetManyEntry,
+  checkSetNXOptions,
+  checkSetOptions,
+} from './option-checks.js';
 import type {
   CacheEntryInput,
   CacheSetOptions,
@@ -53,7 +62,7 @@ function isNamespaceInit(value: unknown): value is NamespaceInit {
  *   graceMs: 600_000,
  * });
  * const user = await cache.getOrSet(`user:${id}`, ({ signal }) => db.user(id, { signal }));
- * await cache.set(`user:${id}`, updated, 60_000);
+ * await cache.set(`user:${id}`, updated, { ttlMs: 60_000 });
  * const users = cache.namespace('users');
  * await users.clear();
  * ```
@@ -69,6 +78,7 @@ export class DistributedCache {
       this.#core = options[CORE];
       this.#ns = options.namespace;
     } else {
+      checkCacheOptions(options);
       this.#core = new CacheCore(options);
       this.#ns = '';
     }
@@ -135,6 +145,7 @@ export class DistributedCache {
     event: K,
     listener: (payload: DistributedCacheEvents[K]) => void,
   ): () => void {
+    checkListener(event, listener);
     return this.#core.events.on(event, listener);
   }
 
@@ -150,6 +161,7 @@ export class DistributedCache {
     event: K,
     listener: (payload: DistributedCacheEvents[K]) => void,
   ): void {
+    checkListener(event, listener);
     this.#core.events.off(event, listener);
   }
 
@@ -158,15 +170,9 @@ export class DistributedCache {
     return this.#ns + keyArgument('key', key, this.#maxKeyLength);
   }
 
-  #setOptions(ttl: number | CacheSetOptions | undefined): { ttlMs: number; graceMs: number } {
+  /** Resolves checked `{ ttlMs, graceMs }` against the defaults. */
+  #setOptions(ttl: CacheSetOptions | undefined): { ttlMs: number; graceMs: number } {
     if (ttl === undefined) return this.#defaults;
-    if (typeof ttl === 'number')
-      return { ttlMs: durationArgument('ttlMs', ttl), graceMs: this.#defaults.graceMs };
-    if (typeof ttl !== 'object' || ttl === null) {
-      throw new InvalidArgumentError('the third argument must be a TTL in ms or an options object', {
-        argument: 'options',
-      });
-    }
     return {
       ttlMs: ttl.ttlMs === undefined ? this.#defaults.ttlMs : durationArgument('ttlMs', ttl.ttlMs),
       graceMs:
@@ -176,8 +182,12 @@ export class DistributedCache {
 
   /**
    * The fresh value under `key`, from L1 or the adapter; `undefined` when
-   * absent or expired. With the adapter down (fail-open), answers from L1,
-   * stale values within grace included, else `undefined`.
+   * absent or expired (the design's `get` answers `null`: test with
+   * `== null` or `!value`). With the adapter down (fail-open), answers from
+   * L1, stale values within grace included, else `undefined`. A stored
+   * record scaleout cannot read (another program's text, a key of another
+   * Redis type, a pollution payload) is a miss with an `error` event, not
+   * returned as-is as the design's `get` did with non-JSON strings.
    *
    * @example
    * ```ts
@@ -211,6 +221,10 @@ export class DistributedCache {
     try {
       text = await core.call('get', () => core.adapter.get(core.dataKey(full)));
     } catch (err) {
+      if (core.readAsMiss('get', full, err)) {
+        if (core.events.has('miss')) core.events.emit('miss', { key: full });
+        return undefined;
+      }
       core.failOpen('get', full, err, false);
       if (local !== undefined && local.hard > core.clock.now()) {
         if (core.events.has('stale')) core.events.emit('stale', { key: full, reason: 'backend-down' });
@@ -232,21 +246,25 @@ export class DistributedCache {
   }
 
   /**
-   * Stores `value` under `key` for `ttl` ms (or `{ ttlMs, graceMs }`), in
-   * L1 and the adapter, and evicts it from other instances' L1. Bad keys,
-   * values the serializer refuses and values over `maxValueBytes` throw
-   * typed errors and store nothing. With the adapter down (fail-open) the
+   * Stores `value` under `key` for `{ ttlMs, graceMs }` (default: the
+   * cache's `defaultTtlMs`), in L1 and the adapter, and evicts it from other
+   * instances' L1. Bad keys, values the serializer refuses or cannot give
+   * back as they are (a Map, a Date, NaN: `SerializationError`) and values
+   * over `maxValueBytes` throw typed errors and store nothing. A bare number
+   * as the third argument (the design's `ttlSeconds`) is refused with
+   * `InvalidOptionsError` naming `{ ttlMs }`. With the adapter down (fail-open) the
    * write is kept in L1 only and reported with an `error` event.
    *
    * @example
    * ```ts
-   * await cache.set('user:1', { name: 'Ada' }, 60_000);
+   * await cache.set('user:1', { name: 'Ada' }, { ttlMs: 60_000 });
    * await cache.set('config', config, { ttlMs: 30_000, graceMs: 3_600_000 });
    * ```
    */
-  async set(key: string, value: unknown, ttl?: number | CacheSetOptions): Promise<void> {
+  async set(key: string, value: unknown, options?: CacheSetOptions): Promise<void> {
     const full = this.#key(key);
-    const { ttlMs, graceMs } = this.#setOptions(ttl);
+    checkSetOptions(options);
+    const { ttlMs, graceMs } = this.#setOptions(options);
     await this.#core.write(full, value, ttlMs, graceMs, 0);
   }
 
@@ -257,12 +275,13 @@ export class DistributedCache {
    *
    * @example
    * ```ts
-   * if (await cache.setNX(`welcome-mail:${id}`, true, 86_400_000)) await sendWelcomeMail(id);
+   * if (await cache.setNX(`welcome-mail:${id}`, true, { ttlMs: 86_400_000 })) await sendWelcomeMail(id);
    * ```
    */
-  async setNX(key: string, value: unknown, ttl?: number | CacheSetOptions): Promise<boolean> {
+  async setNX(key: string, value: unknown, options?: CacheSetOptions): Promise<boolean> {
     const full = this.#key(key);
-    const { ttlMs, graceMs } = this.#setOptions(ttl);
+    checkSetNXOptions(options);
+    const { ttlMs, graceMs } = this.#setOptions(options);
     const core = this.#core;
     const now = core.clock.now();
     const { text, entry, storeTtlMs } = core.prepare(value, ttlMs, graceMs, 0, now);
@@ -302,8 +321,11 @@ export class DistributedCache {
   /**
    * Adds `by` (default 1) to the integer under `key`, atomically across
    * instances, and returns the new value. `ttlMs` sets the key's expiry.
-   * Throws `InvalidArgumentError` when the key holds a non-integer, and
-   * `ConnectionError` when the adapter is unreachable.
+   * Throws `CorruptDataError` when the key holds something other than an
+   * integer counter (text, another Redis type, a number past 2^53),
+   * `InvalidArgumentError` when the result would leave the safe-integer
+   * range (the counter is left as it was), and `ConnectionError` when the
+   * adapter is unreachable.
    *
    * @example
    * ```ts
@@ -316,6 +338,7 @@ export class DistributedCache {
     if (!Number.isSafeInteger(by)) {
       throw new InvalidArgumentError('by must be a safe integer', { argument: 'by' });
     }
+    checkIncrementOptions(options);
     const ttlMs = options?.ttlMs === undefined ? undefined : durationArgument('ttlMs', options.ttlMs);
     const core = this.#core;
     core.l1?.delete(full);
@@ -354,7 +377,7 @@ export class DistributedCache {
         core.adapter.getMany(missing.map((i) => core.dataKey(full[i]!))),
       );
     } catch (err) {
-      core.failOpen('getMany', undefined, err, false);
+      if (!core.readAsMiss('getMany', undefined, err)) core.failOpen('getMany', undefined, err, false);
       return out;
     }
     const later = core.clock.now();
@@ -387,6 +410,7 @@ export class DistributedCache {
       if (typeof e !== 'object' || e === null) {
         throw new InvalidArgumentError('each entry must be an object', { argument: 'entries' });
       }
+      checkSetManyEntry(e);
       const full = this.#key(e.key);
       const { ttlMs, graceMs } = this.#setOptions({ ttlMs: e.ttlMs, graceMs: e.graceMs } as CacheSetOptions);
       return { full, ...core.prepare(e.value, ttlMs, graceMs, 0, now) };
@@ -476,6 +500,7 @@ export class DistributedCache {
       if (typeof loader !== 'function') {
         throw new InvalidArgumentError('loader must be a function', { argument: 'loader' });
       }
+      checkGetOrSetOptions(options);
       o = options === undefined ? this.#defaults : this.#loadOptions(options);
     } catch (err) {
       return Promise.reject(err);

@@ -124,7 +124,12 @@ export interface CacheAdapter {
   deleteMany(keys: readonly string[]): Promise<number>;
   /**
    * Adds `by` to the integer stored under `key` (absent counts as 0) and
-   * returns the new value. Rejects when the stored text is not an integer.
+   * returns the new value. Rejects, changing nothing, with a
+   * `CorruptDataError` (`ERR_CORRUPT_DATA`) when the stored text is not an
+   * integer in Redis syntax within +-(2^53 - 1), and with an
+   * `InvalidArgumentError` (`ERR_INVALID_ARGUMENT`) when the result would
+   * leave that range. Other data errors of a store (a key of another type)
+   * should also be `CorruptDataError`s, never connection errors.
    */
   increment(key: string, options: CacheAdapterIncrementOptions): Promise<number>;
   /** Removes every key (or every key starting with `prefix`); returns how many. */

@@ -99,8 +99,26 @@ export function resolveLockOptions(options: DistributedLockOptions): ResolvedLoc
   if (driftMarginMs(resolved.ttlMs, driftFactor) >= resolved.ttlMs) {
     throw new InvalidOptionsError('ttlMs is shorter than its drift margin', { option: 'ttlMs' });
   }
-  if (options.adapter !== undefined && typeof options.adapter?.acquire !== 'function') {
-    throw new InvalidOptionsError('adapter must implement LockAdapter', { option: 'adapter' });
+  const adapter = options.adapter as unknown as Record<string, unknown> | undefined;
+  if (
+    adapter !== undefined &&
+    ['acquire', 'release', 'extend', 'onRelease', 'close'].some((m) => typeof adapter?.[m] !== 'function')
+  ) {
+    throw new InvalidOptionsError(
+      'adapter must implement LockAdapter (acquire, release, extend, onRelease, close)',
+      {
+        option: 'adapter',
+      },
+    );
+  }
+  const clock = options.clock;
+  if (clock !== undefined && (typeof clock?.now !== 'function' || typeof clock.monotonic !== 'function')) {
+    throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
+  }
+  if (options.logger !== undefined && (typeof options.logger !== 'object' || options.logger === null)) {
+    throw new InvalidOptionsError('logger must be an object with debug/info/warn/error methods', {
+      option: 'logger',
+    });
   }
   return resolved;
 }

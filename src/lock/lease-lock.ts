@@ -1,7 +1,14 @@
 import type { LockAdapter } from '../contracts/lock.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { DistributedLockOptions } from './distributed-lock-options.js';
 import type { Lease } from './lease.js';
 import { type AcquireOptions, LeaseManager, type LockEvents, type WithLockOptions } from './lease-manager.js';
+import {
+  checkAcquireOptions,
+  checkListener,
+  checkTryAcquireOptions,
+  checkWithLockOptions,
+} from './option-checks.js';
 
 /**
  * What {@link DistributedLock} and {@link DistributedSemaphore} share: leases
@@ -37,7 +44,12 @@ export abstract class LeaseLock {
    * Rejects with `LockNotAcquiredError` after `waitMs`, `AbortedError` if
    * `signal` fires, a `ConnectionError`/`TimeoutError` when the store cannot
    * answer (fail closed), `InvalidArgumentError` for an empty resource or a
-   * bad TTL.
+   * bad TTL, `InvalidOptionsError` for an unknown option or a bare number
+   * (the design's `acquire(resource, ttlSeconds)`: pass `{ ttlMs }`).
+   *
+   * Unlike the design's `acquire`, which answers `null` at once when the
+   * resource is taken, this one waits and then throws: the design's
+   * meaning is {@link tryAcquire}.
    *
    * @example
    * ```ts
@@ -46,11 +58,17 @@ export abstract class LeaseLock {
    * ```
    */
   acquire(resource: string, options?: AcquireOptions): Promise<Lease> {
+    try {
+      checkAcquireOptions(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.#manager.acquire(resource, options);
   }
 
   /**
-   * One attempt: a lease, or `null` at once when the resource is held.
+   * One attempt: a lease, or `null` at once when the resource is held
+   * (the design's `acquire`, with `{ ttlMs }` for its `ttlSeconds`).
    *
    * @example
    * ```ts
@@ -59,20 +77,58 @@ export abstract class LeaseLock {
    * ```
    */
   tryAcquire(resource: string, options?: Omit<AcquireOptions, 'waitMs'>): Promise<Lease | null> {
+    try {
+      checkTryAcquireOptions(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.#manager.tryAcquire(resource, options);
   }
 
   /**
    * Releases a lease: `true` if we still owned it, `false` if it had
-   * expired, been taken over or was already released. Throws
+   * expired, been taken over or was already released. Rejects with
    * `InvalidArgumentError` for a lease this lock or semaphore did not issue.
+   *
+   * The design's shape `release(resource, lockId)` works when the second
+   * argument is the lease itself (`release(resource, lease)`, the resource
+   * must be the lease's); a string id is refused with `InvalidArgumentError`
+   * saying to pass the lease: scaleout's owner token never leaves the lease.
    *
    * @example
    * ```ts
    * if (!(await locks.release(lease))) log.warn('lease had expired before release');
+   * await locks.release('user_points:42', lease); // the design's shape
    * ```
    */
-  release(lease: Lease): Promise<boolean> {
+  release(lease: Lease): Promise<boolean>;
+  release(resource: string, lease: Lease): Promise<boolean>;
+  release(leaseOrResource: Lease | string, lease?: Lease): Promise<boolean> {
+    if (typeof leaseOrResource !== 'string') {
+      if (lease !== undefined) {
+        return Promise.reject(
+          new InvalidArgumentError('release takes one lease, or a resource and its lease', {
+            argument: 'lease',
+          }),
+        );
+      }
+      return this.#manager.release(leaseOrResource);
+    }
+    if (typeof lease !== 'object' || lease === null) {
+      return Promise.reject(
+        new InvalidArgumentError(
+          `release(resource, lease) takes the Lease that acquire() or tryAcquire() returned, got ${lease === null ? 'null' : typeof lease}: scaleout has no lock id to pass (the design's lockId is the lease), so call lock.release(lease) or lock.release(resource, lease)`,
+          { argument: 'lease' },
+        ),
+      );
+    }
+    if ((lease as { resource?: unknown }).resource !== leaseOrResource) {
+      return Promise.reject(
+        new InvalidArgumentError('release(resource, lease): the lease holds another resource', {
+          argument: 'resource',
+        }),
+      );
+    }
     return this.#manager.release(lease);
   }
 
@@ -101,6 +157,11 @@ export abstract class LeaseLock {
    * ```
    */
   withLock<T>(resource: string, fn: (lease: Lease) => T | Promise<T>, options?: WithLockOptions): Promise<T> {
+    try {
+      checkWithLockOptions(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.#manager.withLock(resource, fn, options);
   }
 
@@ -113,7 +174,21 @@ export abstract class LeaseLock {
    * ```
    */
   on<K extends keyof LockEvents>(event: K, listener: (payload: LockEvents[K]) => void): () => void {
+    checkListener(event, listener);
     return this.#manager.events.on(event, listener);
+  }
+
+  /**
+   * Unsubscribes a listener added with {@link on}.
+   *
+   * @example
+   * ```ts
+   * locks.off('lost', onLost);
+   * ```
+   */
+  off<K extends keyof LockEvents>(event: K, listener: (payload: LockEvents[K]) => void): void {
+    checkListener(event, listener);
+    this.#manager.events.off(event, listener);
   }
 
   /**

@@ -143,11 +143,38 @@ export function cacheAdapterConformance<T extends CacheAdapter>(options: Conform
       assert.equal(await adapter.get('t'), undefined);
     });
 
-    test.it('increment rejects a non-integer value and leaves it intact', async () => {
-      await adapter.set('text', '{"a":1}');
-      await assert.rejects(adapter.increment('text', { by: 1 }));
-      assert.equal(await adapter.get('text'), '{"a":1}');
-    });
+    test.it(
+      'increment rejects a value that is not an integer counter with ERR_CORRUPT_DATA, leaving it intact',
+      async () => {
+        const junk = ['{"a":1}', 'abc', '1.5', ' 1', '1e3', '007', '9007199254740992', '-9007199254740992'];
+        for (const [i, text] of junk.entries()) {
+          await adapter.set(`junk${i}`, text);
+          await assert.rejects(adapter.increment(`junk${i}`, { by: 1 }), { code: 'ERR_CORRUPT_DATA' });
+          assert.equal(await adapter.get(`junk${i}`), text);
+        }
+      },
+    );
+
+    test.it(
+      'increment past +-(2^53 - 1) is refused with ERR_INVALID_ARGUMENT, leaving the counter intact',
+      async () => {
+        const max = Number.MAX_SAFE_INTEGER;
+        await adapter.set('big', String(max - 1));
+        assert.equal(await adapter.increment('big', { by: 1 }), max);
+        await assert.rejects(adapter.increment('big', { by: 1 }), { code: 'ERR_INVALID_ARGUMENT' });
+        assert.equal(await adapter.get('big'), String(max));
+        await adapter.set('small', String(-max));
+        await assert.rejects(adapter.increment('small', { by: -1 }), { code: 'ERR_INVALID_ARGUMENT' });
+        assert.equal(await adapter.get('small'), String(-max));
+        await assert.rejects(
+          adapter.increment('fresh', { by: max }).then(() => adapter.increment('fresh', { by: max })),
+          {
+            code: 'ERR_INVALID_ARGUMENT',
+          },
+        );
+        assert.equal(await adapter.get('fresh'), String(max));
+      },
+    );
 
     test.it('clear with a prefix removes only keys under it', async () => {
       await adapter.setMany([

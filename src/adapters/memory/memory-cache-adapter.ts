@@ -6,8 +6,9 @@ import type {
   CacheAdapterSetOptions,
   CacheAdapterSubscribeOptions,
 } from '../../contracts/cache.js';
-import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
+import { ClosedError, CorruptDataError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
 import { LruMap } from '../../internal/lru.js';
+import { optionsChecker } from '../../internal/validate.js';
 
 /**
  * Options of {@link MemoryCacheAdapter} / {@link memoryCacheAdapter}.
@@ -43,7 +44,14 @@ export const MEMORY_CACHE_ADAPTER_DEFAULTS = {
   now: Date.now,
 } as const satisfies Required<MemoryCacheAdapterOptions>;
 
-const INTEGER = /^-?\d+$/;
+/** An integer as Redis writes and reads one: no sign on 0, no leading zeros. */
+const INTEGER = /^(?:0|-?[1-9]\d*)$/;
+
+const checkOptions = optionsChecker({
+  where: 'memoryCacheAdapter() options',
+  keys: ['maxEntries', 'maxBytes', 'now'],
+  hints: { max: 'maxEntries', maxSize: 'maxBytes', clock: 'now' },
+});
 
 /**
  * An in-process {@link CacheAdapter}: a bounded LRU map (by entries and by
@@ -64,6 +72,7 @@ export class MemoryCacheAdapter implements CacheAdapter {
   #closed = false;
 
   constructor(options: MemoryCacheAdapterOptions = {}) {
+    checkOptions(options);
     const maxEntries = options.maxEntries ?? MEMORY_CACHE_ADAPTER_DEFAULTS.maxEntries;
     const maxBytes = options.maxBytes ?? MEMORY_CACHE_ADAPTER_DEFAULTS.maxBytes;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
@@ -71,6 +80,9 @@ export class MemoryCacheAdapter implements CacheAdapter {
     }
     if (typeof maxBytes !== 'number' || !(maxBytes >= 1)) {
       throw new InvalidOptionsError('maxBytes must be a number >= 1', { option: 'maxBytes' });
+    }
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new InvalidOptionsError('now must be a function returning ms since the epoch', { option: 'now' });
     }
     this.#now = options.now ?? MEMORY_CACHE_ADAPTER_DEFAULTS.now;
     this.#map = new LruMap<string, string>({
@@ -150,19 +162,20 @@ export class MemoryCacheAdapter implements CacheAdapter {
     let base = 0;
     let ttlMs: number | undefined = options.ttlMs;
     if (current !== undefined) {
-      if (!INTEGER.test(current.value)) {
-        throw new InvalidArgumentError('the value stored under this key is not an integer', {
-          argument: 'key',
-        });
-      }
       base = Number(current.value);
+      if (!INTEGER.test(current.value) || !Number.isSafeInteger(base)) {
+        throw new CorruptDataError('the value stored under this key is not an integer counter', { key });
+      }
       if (ttlMs === undefined && Number.isFinite(current.expiresAt)) {
         ttlMs = Math.max(1, current.expiresAt - this.#now());
       }
     }
     const next = base + options.by;
     if (!Number.isSafeInteger(next)) {
-      throw new InvalidArgumentError('increment would overflow a safe integer', { argument: 'by' });
+      throw new InvalidArgumentError(
+        'increment would take the counter outside the safe integer range (+-(2^53 - 1)); it is unchanged',
+        { argument: 'by' },
+      );
     }
     this.#map.set(key, String(next), ttlMs);
     return next;

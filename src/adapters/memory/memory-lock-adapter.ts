@@ -7,7 +7,8 @@ import type {
   LockOwnerRequest,
   LockReleaseSubscription,
 } from '../../contracts/lock.js';
-import { ClosedError } from '../../errors.js';
+import { ClosedError, CorruptDataError, InvalidOptionsError } from '../../errors.js';
+import { optionsChecker } from '../../internal/validate.js';
 import type { Clock } from '../../types.js';
 import { systemClock } from '../../types.js';
 
@@ -29,6 +30,8 @@ type Holders = Map<string, number>;
 
 const READY: Promise<void> = Promise.resolve();
 
+const checkOptions = optionsChecker({ where: 'memoryLockAdapter() options', keys: ['clock'] });
+
 /**
  * Locks and semaphores inside one process: the default adapter, for tests,
  * single-instance services and examples. Same semantics as the Redis
@@ -49,7 +52,12 @@ export class MemoryLockAdapter implements LockAdapter {
   #closed = false;
 
   constructor(options: MemoryLockAdapterOptions = {}) {
-    this.#clock = options.clock ?? systemClock;
+    checkOptions(options);
+    const clock = options.clock ?? systemClock;
+    if (typeof clock?.monotonic !== 'function' || typeof clock.now !== 'function') {
+      throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
+    }
+    this.#clock = clock;
   }
 
   #key(resource: string, limit: number): string {
@@ -82,6 +90,12 @@ export class MemoryLockAdapter implements LockAdapter {
       let soonest = Number.POSITIVE_INFINITY;
       for (const expiry of holders.values()) soonest = Math.min(soonest, expiry - now);
       return { acquired: false, retryAfterMs: Math.max(0, Math.ceil(soonest)) };
+    }
+    if (this.#fence >= Number.MAX_SAFE_INTEGER) {
+      // 2^53 - 1 grants later: a larger token could not be told from the last one.
+      throw new CorruptDataError('the fencing counter reached 2^53 - 1; no larger token can be issued', {
+        key,
+      });
     }
     const map = holders ?? new Map<string, number>();
     map.set(request.token, this.#clock.monotonic() + request.ttlMs);

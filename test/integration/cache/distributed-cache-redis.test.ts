@@ -50,8 +50,8 @@ describe('DistributedCache on a real redis-server', () => {
     expect(await b.get('user:1')).toEqual({ name: 'Ada' });
     expect(await b.increment('n', 2)).toBe(2);
     expect(await a.increment('n', 3)).toBe(5);
-    expect(await a.setNX('once', 1, 10_000)).toBe(true);
-    expect(await b.setNX('once', 2, 10_000)).toBe(false);
+    expect(await a.setNX('once', 1, { ttlMs: 10_000 })).toBe(true);
+    expect(await b.setNX('once', 2, { ttlMs: 10_000 })).toBe(false);
     await a.setMany([
       { key: 'm1', value: 1 },
       { key: 'm2', value: 2 },

@@ -123,7 +123,7 @@ describe('getOrSet: grace and timeouts', () => {
     const clock = manualClock();
     const adapter = memoryCacheAdapter({ now: clock.now });
     const cache = make({ adapter, clock, earlyRefreshBeta: 0, graceMs: 60_000 });
-    await cache.set('k', 'v1', 1_000);
+    await cache.set('k', 'v1', { ttlMs: 1_000 });
     clock.t += 1_500;
     const errors: string[] = [];
     cache.on('error', (e) => errors.push(e.operation));
@@ -145,8 +145,8 @@ describe('getOrSet: grace and timeouts', () => {
     const cache = make({ adapter, earlyRefreshBeta: 0, softTimeoutMs: 100, graceMs: 60_000 });
     const stale: string[] = [];
     cache.on('stale', (e) => stale.push(e.reason));
-    await cache.set('fast', 'old', 1);
-    await cache.set('slow', 'old', 1);
+    await cache.set('fast', 'old', { ttlMs: 1 });
+    await cache.set('slow', 'old', { ttlMs: 1 });
     await tick(10);
     // A loader faster than the soft timeout: the caller gets the fresh value.
     expect(await cache.getOrSet('fast', () => 'new')).toBe('new');
@@ -175,7 +175,7 @@ describe('getOrSet: grace and timeouts', () => {
     const adapter = memoryCacheAdapter();
     const a = make({ adapter, earlyRefreshBeta: 0, softTimeoutMs: 5_000, graceMs: 60_000 });
     const b = make({ adapter, earlyRefreshBeta: 0, softTimeoutMs: 5_000, graceMs: 60_000 });
-    await a.set('k', 'old', 1);
+    await a.set('k', 'old', { ttlMs: 1 });
     await tick(10);
     let release!: () => void;
     const gate = new Promise<void>((r) => {
