@@ -69,10 +69,11 @@ async function cachedScripts(client: Redis): Promise<number> {
 }
 
 describe('adapters across a Sentinel failover', () => {
-  const record = (id: string, owner: string): RegistryRecord => ({
+  // The registry reads back only records whose id is their normalised URL.
+  const record = (host: string, owner: string): RegistryRecord => ({
     service: 'pricing',
-    id,
-    url: `http://${id}`,
+    id: `http://${host}/`,
+    url: `http://${host}/`,
     weight: 1,
     metadata: {},
     owner,
@@ -162,8 +163,10 @@ describe('adapters across a Sentinel failover', () => {
 
   it('registry adapter: leases survive, heartbeats renew, subscribers hear changes made after the failover', async () => {
     const listed = await eventually(() => registry.list('pricing'));
-    expect(listed.instances.map((i) => i.record.id)).toEqual(['a:1']);
-    const beat = await eventually(() => registry.heartbeat('pricing', 'a:1', 'owner-a', { ttlMs: 60_000 }));
+    expect(listed.instances.map((i) => i.record.id)).toEqual(['http://a:1/']);
+    const beat = await eventually(() =>
+      registry.heartbeat('pricing', 'http://a:1/', 'owner-a', { ttlMs: 60_000 }),
+    );
     expect(beat.status).toBe('renewed');
     // The sentinels kill client connections on the demoted master; the
     // subscriber connection must resubscribe. Register until a change is heard.
@@ -172,7 +175,7 @@ describe('adapters across a Sentinel failover', () => {
       n++;
       await registry.register(record(`b:${n}`, 'owner-b'), { ttlMs: 60_000 });
       await new Promise((r) => setTimeout(r, 200));
-      if (!changes.some((c) => c.type === 'up' && c.lease.record.id.startsWith('b:'))) {
+      if (!changes.some((c) => c.type === 'up' && c.lease.record.id.startsWith('http://b:'))) {
         throw new Error('no change heard yet');
       }
     });
