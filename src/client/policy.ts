@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../errors.js';
+
 /**
  * The context a policy hands to the function it runs.
  *
@@ -29,3 +31,32 @@ export interface Policy {
 
 /** @internal A signal that never fires: what policies pass on when given none (no allocation per call). */
 export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
+/**
+ * @internal Checks the arguments of a policy's `execute(fn, signal)`:
+ * `fn` a function, `signal` absent or an AbortSignal. Throws
+ * `InvalidArgumentError` naming the argument.
+ */
+export function checkExecuteArguments(where: string, fn: unknown, signal: unknown): void {
+  if (typeof fn !== 'function') {
+    throw new InvalidArgumentError(`${where}: fn must be a function ({ signal }) => work`, {
+      argument: 'fn',
+    });
+  }
+  checkSignalArgument(where, signal);
+}
+
+/** @internal Throws `InvalidArgumentError` unless `signal` is undefined or an AbortSignal. */
+export function checkSignalArgument(where: string, signal: unknown): void {
+  if (signal === undefined) return;
+  const s = signal as { aborted?: unknown; addEventListener?: unknown; removeEventListener?: unknown } | null;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s.aborted !== 'boolean' ||
+    typeof s.addEventListener !== 'function' ||
+    typeof s.removeEventListener !== 'function'
+  ) {
+    throw new InvalidArgumentError(`${where}: signal must be an AbortSignal`, { argument: 'signal' });
+  }
+}
