@@ -313,7 +313,15 @@ export function checkServiceClientArguments(target: unknown, options: unknown): 
   ) {
     throw new InvalidOptionsError('axios must be an axios instance (axios.create())', { option: 'axios' });
   }
-  if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null)) {
+  const logger = o.logger as Record<string, unknown> | undefined;
+  if (
+    logger !== undefined &&
+    (typeof logger !== 'object' ||
+      logger === null ||
+      ['debug', 'info', 'warn', 'error'].some(
+        (m) => logger[m] !== undefined && typeof logger[m] !== 'function',
+      ))
+  ) {
     throw new InvalidOptionsError('logger must be an object with debug/info/warn/error methods', {
       option: 'logger',
     });

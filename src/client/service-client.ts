@@ -411,6 +411,7 @@ export class ServiceClient {
     event: K,
     listener: (payload: ServiceClientEvents[K]) => void,
   ): () => void {
+    checkListener('on', event, listener);
     return this.#events.on(event, listener);
   }
 
@@ -419,6 +420,7 @@ export class ServiceClient {
     event: K,
     listener: (payload: ServiceClientEvents[K]) => void,
   ): void {
+    checkListener('off', event, listener);
     this.#events.off(event, listener);
   }
 
@@ -1145,6 +1147,26 @@ export class ServiceClient {
 const TIMEOUT = Symbol('attempt timeout');
 /** The abort reason of the attempts running when the client is closed. */
 const CLOSED = Symbol('client closed');
+const EVENTS: ReadonlySet<unknown> = new Set<keyof ServiceClientEvents>([
+  'attempt',
+  'retry',
+  'breakerStateChange',
+  'retryBudgetExhausted',
+]);
+
+/** Refuses an event name the client never emits, or a listener that is not a function. */
+function checkListener(method: string, event: unknown, listener: unknown): void {
+  if (!EVENTS.has(event)) {
+    throw new InvalidArgumentError(
+      `${method}(): unknown event; ServiceClient emits ${[...EVENTS].join(', ')}`,
+      { argument: 'event' },
+    );
+  }
+  if (typeof listener !== 'function') {
+    throw new InvalidArgumentError(`${method}(): listener must be a function`, { argument: 'listener' });
+  }
+}
+
 /** The error a call in flight at `close()` rejects with; `cause` is the last attempt's error. */
 function closedDuring(last: unknown): ClosedError {
   if (isScaleoutError(last, 'ERR_CLOSED')) return last as ClosedError;
