@@ -174,7 +174,9 @@ export class RequestConfigChecker {
         option: 'validateStatus',
       });
     }
-    return { method: checkMethod(where, methodName), url: target, data: body, config: c };
+    // get(), post()... pass their own upper-case method: only the request shapes need a check.
+    const checked = shape === 'method' ? (methodName as string) : checkMethod(where, methodName);
+    return { method: checked, url: target, data: body, config: c };
   }
 
   /** Throws unless `config` may be passed as `shape`; `where` names the call (`get()`). */
