@@ -1,6 +1,13 @@
 import { BulkheadFullError, InvalidOptionsError } from '../errors.js';
 import { abortedError } from '../internal/abort.js';
-import { NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
+import { optionsChecker } from '../internal/validate.js';
+import {
+  checkExecuteArguments,
+  checkSignalArgument,
+  NEVER_ABORTED,
+  type Policy,
+  type PolicyContext,
+} from './policy.js';
 
 /**
  * Options of {@link Bulkhead}.
@@ -26,6 +33,13 @@ export interface BulkheadOptions {
  * ```
  */
 export const BULKHEAD_DEFAULTS = { maxConcurrent: 64, maxQueue: 256 } as const;
+
+const checkOptions = optionsChecker({
+  where: 'Bulkhead options',
+  keys: ['maxConcurrent', 'maxQueue'],
+  hints: { concurrency: 'maxConcurrent', limit: 'maxConcurrent', queue: 'maxQueue', maxQueued: 'maxQueue' },
+  bareNumber: 'maxConcurrent',
+});
 
 interface Waiter {
   grant: () => void;
@@ -53,6 +67,8 @@ export class Bulkhead implements Policy {
   readonly #queue: Waiter[] = [];
 
   constructor(options: BulkheadOptions = {}) {
+    checkOptions(options);
+    options ??= {};
     this.maxConcurrent = integer(
       'maxConcurrent',
       options.maxConcurrent ?? BULKHEAD_DEFAULTS.maxConcurrent,
@@ -78,6 +94,7 @@ export class Bulkhead implements Policy {
    * when `signal` fires while waiting.
    */
   acquire(signal?: AbortSignal): Promise<() => void> | (() => void) {
+    checkSignalArgument('Bulkhead.acquire()', signal);
     if (signal?.aborted) throw abortedError(signal);
     if (this.#active < this.maxConcurrent) {
       this.#active++;
@@ -105,6 +122,7 @@ export class Bulkhead implements Policy {
 
   /** Runs `fn` in a slot; the slot is held until `fn` settles. */
   async execute<T>(fn: (context: PolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
+    checkExecuteArguments('Bulkhead.execute()', fn, signal);
     const release = await this.acquire(signal);
     try {
       return await fn({ signal: signal ?? NEVER_ABORTED });
@@ -127,7 +145,7 @@ export class Bulkhead implements Policy {
 }
 
 function integer(name: string, value: number, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
     throw new InvalidOptionsError(`${name} must be an integer >= ${min}`, { option: name });
   }
   return value;

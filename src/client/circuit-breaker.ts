@@ -1,8 +1,14 @@
-import { AbortedError, CircuitOpenError, InvalidOptionsError, isScaleoutError } from '../errors.js';
+import {
+  AbortedError,
+  CircuitOpenError,
+  InvalidArgumentError,
+  InvalidOptionsError,
+  isScaleoutError,
+} from '../errors.js';
 import { abortedError } from '../internal/abort.js';
-import { durationOption } from '../internal/validate.js';
+import { durationOption, optionsChecker } from '../internal/validate.js';
 import { type Clock, systemClock } from '../types.js';
-import { NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
+import { checkExecuteArguments, NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
 
 /**
  * State of a {@link CircuitBreaker}: `closed` lets calls through, `open`
@@ -105,6 +111,30 @@ export type CircuitVerdict = 'success' | 'failure' | 'neutral';
 
 const BUCKETS = 10;
 
+const checkOptions = optionsChecker({
+  where: 'CircuitBreaker options',
+  keys: [
+    'consecutiveFailures',
+    'failureRateThreshold',
+    'windowMs',
+    'minimumRequests',
+    'openMs',
+    'maxOpenMs',
+    'halfOpenProbes',
+    'isFailure',
+    'onStateChange',
+    'clock',
+  ],
+  hints: {
+    threshold: 'failureRateThreshold',
+    failureThreshold: 'consecutiveFailures',
+    resetTimeout: 'openMs',
+  },
+  bareNumber: 'consecutiveFailures',
+});
+const PERMITS = new Set<unknown>(['closed', 'probe']);
+const VERDICTS = new Set<unknown>(['success', 'failure', 'neutral']);
+
 /**
  * A circuit breaker with two triggers: a run of consecutive failures, and a
  * failure rate over a sliding window (ten buckets, with a minimum number of
@@ -148,6 +178,14 @@ export class CircuitBreaker implements Policy {
 
   constructor(options: CircuitBreakerOptions = {}) {
     const d = CIRCUIT_BREAKER_DEFAULTS;
+    checkOptions(options);
+    options ??= {};
+    for (const name of ['isFailure', 'onStateChange'] as const) {
+      if (options[name] !== undefined && typeof options[name] !== 'function') {
+        throw new InvalidOptionsError(`${name} must be a function`, { option: name });
+      }
+    }
+    checkClock(options.clock);
     this.#consecutiveLimit = positiveInteger(
       'consecutiveFailures',
       options.consecutiveFailures ?? d.consecutiveFailures,
@@ -204,6 +242,16 @@ export class CircuitBreaker implements Policy {
 
   /** Reports how a call made under `permit` ended. Call exactly once per permit. */
   release(permit: CircuitPermit, verdict: CircuitVerdict): void {
+    if (!PERMITS.has(permit)) {
+      throw new InvalidArgumentError("permit must be what acquire() returned ('closed' or 'probe')", {
+        argument: 'permit',
+      });
+    }
+    if (!VERDICTS.has(verdict)) {
+      throw new InvalidArgumentError("verdict must be 'success', 'failure' or 'neutral'", {
+        argument: 'verdict',
+      });
+    }
     if (permit === 'probe') {
       this.#probesInFlight = Math.max(0, this.#probesInFlight - 1);
       if (this.#state !== 'half-open' || verdict === 'neutral') return;
@@ -253,6 +301,7 @@ export class CircuitBreaker implements Policy {
    * `isFailure`; aborts are neutral).
    */
   async execute<T>(fn: (context: PolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
+    checkExecuteArguments('CircuitBreaker.execute()', fn, signal);
     if (signal?.aborted) throw abortedError(signal);
     const permit = this.acquire();
     try {
@@ -297,6 +346,20 @@ function positiveInteger(name: string, value: number): number {
     throw new InvalidOptionsError(`${name} must be an integer >= 1`, { option: name });
   }
   return value;
+}
+
+/** @internal Throws `InvalidOptionsError` unless `clock` is absent or has `now()` and `monotonic()`. */
+export function checkClock(clock: unknown): void {
+  if (clock === undefined) return;
+  const c = clock as { now?: unknown; monotonic?: unknown } | null;
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof c.now !== 'function' ||
+    typeof c.monotonic !== 'function'
+  ) {
+    throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
+  }
 }
 
 function isAbortLike(err: unknown): boolean {

@@ -11,6 +11,7 @@ export {
 export { DEADLINE_HEADER, type HeaderBag, readDeadline } from './deadline.js';
 export type { Policy, PolicyContext } from './policy.js';
 export { CALL_OUTCOME_OF, RegistryUpstreamSource } from './registry-upstream-source.js';
+export type { AbsoluteUrlPolicy } from './request-url.js';
 export { parseRetryAfterMs } from './retry-after.js';
 export { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 export {

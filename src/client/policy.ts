@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../errors.js';
+
 /**
  * The context a policy hands to the function it runs.
  *
@@ -29,3 +31,36 @@ export interface Policy {
 
 /** @internal A signal that never fires: what policies pass on when given none (no allocation per call). */
 export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
+/**
+ * @internal Checks the arguments of a policy's `execute(fn, signal)`:
+ * `fn` a function, `signal` absent or an AbortSignal. Throws
+ * `InvalidArgumentError` naming the argument.
+ */
+export function checkExecuteArguments(where: string, fn: unknown, signal: unknown): void {
+  if (typeof fn !== 'function') {
+    throw new InvalidArgumentError(`${where}: fn must be a function ({ signal }) => work`, {
+      argument: 'fn',
+    });
+  }
+  checkSignalArgument(where, signal);
+}
+
+/** @internal Throws `InvalidArgumentError` unless `signal` is undefined or an AbortSignal. */
+export function checkSignalArgument(where: string, signal: unknown): void {
+  if (signal !== undefined && !isAbortSignalLike(signal)) {
+    throw new InvalidArgumentError(`${where}: signal must be an AbortSignal`, { argument: 'signal' });
+  }
+}
+
+/** @internal True for an AbortSignal, or anything with its shape (`aborted`, add/removeEventListener). */
+export function isAbortSignalLike(value: unknown): value is AbortSignal {
+  const s = value as { aborted?: unknown; addEventListener?: unknown; removeEventListener?: unknown } | null;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.aborted === 'boolean' &&
+    typeof s.addEventListener === 'function' &&
+    typeof s.removeEventListener === 'function'
+  );
+}

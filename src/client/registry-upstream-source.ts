@@ -1,4 +1,4 @@
-import { isScaleoutError } from '../errors.js';
+import { InvalidArgumentError, isScaleoutError } from '../errors.js';
 import type { ServiceInstance } from '../registry/service-instance.js';
 import type { CallOutcome, InstanceCall, ServiceRegistry } from '../registry/service-registry.js';
 import type {
@@ -56,6 +56,14 @@ export class RegistryUpstreamSource implements UpstreamSource {
   readonly #registry: RegistryLike;
 
   constructor(registry: Pick<ServiceRegistry, 'pick' | 'trackCall' | 'watch'>) {
+    if (!isServiceRegistry(registry)) {
+      throw new InvalidArgumentError(
+        'RegistryUpstreamSource needs a ServiceRegistry (pick, trackCall, watch)',
+        {
+          argument: 'registry',
+        },
+      );
+    }
     this.#registry = registry;
   }
 

@@ -1,5 +1,7 @@
 import { InvalidOptionsError } from '../errors.js';
+import { optionsChecker } from '../internal/validate.js';
 import { type Clock, systemClock } from '../types.js';
+import { checkClock } from './circuit-breaker.js';
 
 /**
  * Options of {@link RetryBudget}.
@@ -30,6 +32,13 @@ export interface RetryBudgetOptions {
  */
 export const RETRY_BUDGET_DEFAULTS = { ratio: 0.1, minRetriesPerSecond: 1, maxTokens: 10 } as const;
 
+const checkOptions = optionsChecker({
+  where: 'RetryBudget options',
+  keys: ['ratio', 'minRetriesPerSecond', 'maxTokens', 'clock'],
+  hints: { percent: 'ratio', retryRatio: 'ratio', minPerSecond: 'minRetriesPerSecond', tokens: 'maxTokens' },
+  bareNumber: 'ratio',
+});
+
 /**
  * A token bucket that limits retries to a fraction of recent requests, in the
  * manner of Finagle's and gRPC's retry budgets: every request deposits
@@ -56,6 +65,9 @@ export class RetryBudget {
 
   constructor(options: RetryBudgetOptions = {}) {
     const d = RETRY_BUDGET_DEFAULTS;
+    checkOptions(options);
+    options ??= {};
+    checkClock(options.clock);
     this.#ratio = nonNegative('ratio', options.ratio ?? d.ratio);
     this.#perMs =
       nonNegative('minRetriesPerSecond', options.minRetriesPerSecond ?? d.minRetriesPerSecond) / 1000;

@@ -1,8 +1,16 @@
-import { AbortedError, InvalidOptionsError, isScaleoutError, RetryBudgetExhaustedError } from '../errors.js';
+import {
+  AbortedError,
+  InvalidArgumentError,
+  InvalidOptionsError,
+  isScaleoutError,
+  RetryBudgetExhaustedError,
+} from '../errors.js';
 import { type Backoff, type BackoffOptions, fullJitterBackoff } from '../internal/backoff.js';
 import { abortedError, sleep } from '../internal/timers.js';
+import { optionsChecker } from '../internal/validate.js';
 import { type Clock, systemClock } from '../types.js';
-import { NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
+import { checkClock } from './circuit-breaker.js';
+import { checkExecuteArguments, NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 
 /**
@@ -73,6 +81,18 @@ export const RETRY_POLICY_DEFAULTS = {
   backoff: { baseMs: 50, maxMs: 1_000 },
 } as const;
 
+const checkOptions = optionsChecker({
+  where: 'RetryPolicy options',
+  keys: ['maxAttempts', 'backoff', 'budget', 'shouldRetry', 'retryAfterMs', 'onRetry', 'clock'],
+  hints: {
+    retries: 'maxAttempts',
+    attempts: 'maxAttempts',
+    maxRetries: 'maxAttempts',
+    retryBudget: 'budget',
+  },
+  bareNumber: 'maxAttempts',
+});
+
 /**
  * Retries failed executions with capped exponential backoff and full jitter,
  * under a {@link RetryBudget}, within an optional deadline. A retry that
@@ -99,6 +119,14 @@ export class RetryPolicy implements Policy {
   readonly #clock: Clock;
 
   constructor(options: RetryPolicyOptions = {}) {
+    checkOptions(options);
+    options ??= {};
+    for (const name of ['shouldRetry', 'retryAfterMs', 'onRetry'] as const) {
+      if (options[name] !== undefined && typeof options[name] !== 'function') {
+        throw new InvalidOptionsError(`${name} must be a function`, { option: name });
+      }
+    }
+    checkClock(options.clock);
     const maxAttempts = options.maxAttempts ?? RETRY_POLICY_DEFAULTS.maxAttempts;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100) {
       throw new InvalidOptionsError('maxAttempts must be an integer in [1, 100]', { option: 'maxAttempts' });
@@ -125,6 +153,16 @@ export class RetryPolicy implements Policy {
     signal?: AbortSignal,
     deadlineAt?: number,
   ): Promise<T> {
+    try {
+      checkExecuteArguments('RetryPolicy.execute()', fn, signal);
+      if (deadlineAt !== undefined && (typeof deadlineAt !== 'number' || Number.isNaN(deadlineAt))) {
+        throw new InvalidArgumentError('RetryPolicy.execute(): deadlineAt must be epoch milliseconds', {
+          argument: 'deadlineAt',
+        });
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const ownSignal = signal ?? NEVER_ABORTED;
     if (ownSignal.aborted) return Promise.reject(abortedError(ownSignal));
     this.budget?.recordRequest();

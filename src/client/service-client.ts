@@ -11,7 +11,7 @@ import {
   NoUpstreamError,
   TimeoutError,
 } from '../errors.js';
-import { abortedError } from '../internal/abort.js';
+import { abortedError, anySignal } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
 import { LruMap } from '../internal/lru.js';
 import { redactUrl } from '../internal/redact.js';
@@ -23,9 +23,13 @@ import { Bulkhead } from './bulkhead.js';
 import { CircuitBreaker, type CircuitPermit, type CircuitStateChange } from './circuit-breaker.js';
 import { DEADLINE_HEADER } from './deadline.js';
 import { isServiceRegistry, RegistryUpstreamSource } from './registry-upstream-source.js';
+import { RequestConfigChecker, type RequestConfigShape } from './request-config.js';
+import { type AbsoluteUrlPolicy, isCallableInstance, isUpstreamPath, sameOriginUrl } from './request-url.js';
+import { responseBodyFailure, safeResponseTransforms, sanitizedCause } from './response-body.js';
 import { parseRetryAfterMs } from './retry-after.js';
 import { RetryPolicy } from './retry-policy.js';
 import {
+  checkServiceClientArguments,
   SERVICE_CLIENT_DEFAULTS,
   type ServiceClientOptions,
   type ServiceClientTarget,
@@ -201,6 +205,8 @@ interface CallState {
   readonly startedAt: number;
   readonly method: string;
   readonly url: string;
+  /** `url` is an absolute URL of the base URL's origin (`absoluteUrls: 'same-origin'`). */
+  readonly absolute: boolean;
   readonly config: ServiceRequestConfig;
   readonly deadlineAt: number;
   readonly attemptTimeoutMs: number;
@@ -259,15 +265,24 @@ export class ServiceClient {
   readonly #clock: Clock;
   #fixedBreaker: CircuitBreaker | undefined;
   #closed = false;
+  readonly #absoluteUrls: AbsoluteUrlPolicy;
+  readonly #config: RequestConfigChecker;
+  /** The attempts running now: `close()` ends each one with `ClosedError`. */
+  readonly #running = new Set<AttemptSignal>();
+  /** Fires on `close()`: wakes calls sleeping between attempts. */
+  readonly #closing = new AbortController();
 
   constructor(target: ServiceClientTarget, options: ServiceClientOptions = {}) {
     const d = SERVICE_CLIENT_DEFAULTS;
-    if (typeof target !== 'object' || target === null) {
-      throw new InvalidOptionsError('target must be { baseUrl } or { service, registry }', {
-        option: 'target',
-      });
-    }
+    checkServiceClientArguments(target, options);
+    options ??= {};
     if ('baseUrl' in target) {
+      if (typeof target.baseUrl !== 'string') {
+        throw new InvalidOptionsError(
+          `baseUrl must be an absolute http(s) URL, got ${target.baseUrl === undefined ? 'undefined (is the environment variable set?)' : typeof target.baseUrl}`,
+          { option: 'baseUrl' },
+        );
+      }
       let parsed: URL;
       try {
         parsed = new URL(target.baseUrl);
@@ -276,6 +291,12 @@ export class ServiceClient {
       }
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
         throw new InvalidOptionsError('baseUrl must be an absolute http(s) URL', { option: 'baseUrl' });
+      }
+      if (!isCallableInstance({ id: '', url: target.baseUrl })) {
+        throw new InvalidOptionsError(
+          'baseUrl must be an absolute http(s) URL (http:// or https://, no leading space or control characters)',
+          { option: 'baseUrl' },
+        );
       }
       this.service = redactUrl(target.baseUrl);
       this.#fixed = { id: parsed.origin, url: target.baseUrl };
@@ -314,6 +335,8 @@ export class ServiceClient {
     this.#retryOnStatus = new Set(retryOnStatus);
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger;
+    this.#absoluteUrls = options.absoluteUrls ?? d.absoluteUrls;
+    this.#config = new RequestConfigChecker(options.requestConfigKeys);
     this.#events = new TypedEmitter(options.logger);
     this.#retry = new RetryPolicy({
       maxAttempts: options.retry?.maxAttempts ?? d.maxAttempts,
@@ -370,6 +393,10 @@ export class ServiceClient {
         ...this.#agents,
         validateStatus: null,
         maxRedirects: 0,
+        maxContentLength: options.maxResponseBytes ?? d.maxResponseBytes,
+        // A body that would parse into an object with a pollution key is
+        // refused before axios parses it for the caller.
+        transformResponse: safeResponseTransforms(),
         headers: { [DEADLINE_HEADER]: String(this.#attemptTimeoutMs) },
       });
       // Nobody else can change this instance's defaults, so their header
@@ -384,6 +411,7 @@ export class ServiceClient {
     event: K,
     listener: (payload: ServiceClientEvents[K]) => void,
   ): () => void {
+    checkListener('on', event, listener);
     return this.#events.on(event, listener);
   }
 
@@ -392,6 +420,7 @@ export class ServiceClient {
     event: K,
     listener: (payload: ServiceClientEvents[K]) => void,
   ): void {
+    checkListener('off', event, listener);
     this.#events.off(event, listener);
   }
 
@@ -402,41 +431,111 @@ export class ServiceClient {
     return this.#breakers.get(id)?.state ?? 'closed';
   }
 
-  /** GET `url`; resolves to the response body. */
+  /**
+   * GET `url` (a path on the upstream); resolves to the response body.
+   *
+   * @example
+   * ```ts
+   * const items = await inventory.get<Item[]>('/items', { params: { sku: 'bolt' } });
+   * ```
+   */
   get<T = unknown>(url: string, config?: ServiceRequestConfig): Promise<T> {
-    return this.#call('GET', url, undefined, config, dataOf) as Promise<T>;
+    return this.#call('GET', url, undefined, config, dataOf, 'get()', 'method') as Promise<T>;
   }
 
-  /** DELETE `url`; resolves to the response body. */
+  /**
+   * DELETE `url`; resolves to the response body.
+   *
+   * @example
+   * ```ts
+   * await inventory.delete(`/reservations/${id}`);
+   * ```
+   */
   delete<T = unknown>(url: string, config?: ServiceRequestConfig): Promise<T> {
-    return this.#call('DELETE', url, undefined, config, dataOf) as Promise<T>;
+    return this.#call('DELETE', url, undefined, config, dataOf, 'delete()', 'method') as Promise<T>;
   }
 
-  /** POST `data` to `url`. Retried only with an `idempotencyKey`. */
+  /**
+   * POST `data` to `url`; resolves to the response body. Retried only with
+   * an `idempotencyKey`.
+   *
+   * @example
+   * ```ts
+   * const stock = await inventory.post('/check', { items }, { idempotencyKey: orderId });
+   * ```
+   */
   post<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
-    return this.#call('POST', url, data, config as ServiceRequestConfig | undefined, dataOf) as Promise<T>;
+    return this.#call('POST', url, data, config, dataOf, 'post()', 'method') as Promise<T>;
   }
 
-  /** PUT `data` to `url`; resolves to the response body. */
+  /**
+   * PUT `data` to `url`; resolves to the response body.
+   *
+   * @example
+   * ```ts
+   * await inventory.put('/items/bolt', { stock: 40 });
+   * ```
+   */
   put<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
-    return this.#call('PUT', url, data, config as ServiceRequestConfig | undefined, dataOf) as Promise<T>;
+    return this.#call('PUT', url, data, config, dataOf, 'put()', 'method') as Promise<T>;
   }
 
-  /** PATCH `data` to `url`. Retried only with an `idempotencyKey`. */
+  /**
+   * PATCH `data` to `url`; resolves to the response body. Retried only with
+   * an `idempotencyKey`.
+   *
+   * @example
+   * ```ts
+   * await inventory.patch('/items/bolt', { stock: 39 }, { idempotencyKey: orderId });
+   * ```
+   */
   patch<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
-    return this.#call('PATCH', url, data, config as ServiceRequestConfig | undefined, dataOf) as Promise<T>;
+    return this.#call('PATCH', url, data, config, dataOf, 'patch()', 'method') as Promise<T>;
   }
 
-  /** Sends a request described by an axios config; resolves to the response body. */
-  request<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<T> {
-    const c = config as ServiceRequestConfig;
-    return this.#call(c.method ?? 'GET', c.url ?? '', c.data, c, dataOf) as Promise<T>;
+  /**
+   * Sends a request and resolves to the response body. Two shapes: an axios
+   * config (`request({ method, url, data })`), or the design's
+   * `request(method, path, config)`, where the body is `config.data`.
+   *
+   * @example
+   * ```ts
+   * const order = await orders.request<Order>('get', `/orders/${id}`, { headers: { 'x-trace': traceId } });
+   * const same = await orders.request<Order>({ method: 'get', url: `/orders/${id}` });
+   * ```
+   */
+  request<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<T>;
+  request<T = unknown, D = unknown>(
+    method: string,
+    path: string,
+    config?: ServiceRequestConfig<D>,
+  ): Promise<T>;
+  request(configOrMethod: unknown, path?: unknown, config?: unknown): Promise<unknown> {
+    if (typeof configOrMethod === 'string') {
+      return this.#call(configOrMethod, path, undefined, config, dataOf, 'request()', 'positional');
+    }
+    return this.#call(undefined, undefined, undefined, configOrMethod, dataOf, 'request()', 'request');
   }
 
-  /** Like {@link request}, but resolves to the whole axios response (status, headers, data). */
+  /**
+   * Like {@link request} with a config, but resolves to the whole axios
+   * response (status, headers, data).
+   *
+   * @example
+   * ```ts
+   * const { status, headers, data } = await inventory.requestResponse({ url: '/items/bolt' });
+   * ```
+   */
   requestResponse<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<AxiosResponse<T, D>> {
-    const c = config as ServiceRequestConfig;
-    return this.#call(c.method ?? 'GET', c.url ?? '', c.data, c, undefined) as Promise<AxiosResponse<T, D>>;
+    return this.#call(
+      undefined,
+      undefined,
+      undefined,
+      config,
+      undefined,
+      'requestResponse()',
+      'request',
+    ) as Promise<AxiosResponse<T, D>>;
   }
 
   /**
@@ -445,16 +544,18 @@ export class ServiceClient {
    * the hot path).
    */
   #call(
-    method: string,
-    url: string,
+    method: string | undefined,
+    url: unknown,
     data: unknown,
-    config: ServiceRequestConfig | undefined,
+    config: unknown,
     map: ((response: AxiosResponse) => unknown) | undefined,
+    where: string,
+    shape: RequestConfigShape,
   ): Promise<unknown> {
     let state: CallState;
     try {
       if (this.#closed) throw new ClosedError('ServiceClient is closed');
-      state = this.#callState(method, url, data, config ?? EMPTY);
+      state = this.#callState(method, url, data, config, where, shape);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -462,34 +563,64 @@ export class ServiceClient {
     // succeeds at once then costs one `then` on top of the attempt.
     const retry = this.#retry;
     retry.budget?.recordRequest();
-    return this.#attempt(state, 1).then(map, (first: unknown) =>
-      retry
-        .continueAfter(
-          (ctx) => this.#attempt(state, ctx.attempt),
-          first,
-          state.signal ?? NEVER,
-          state.deadlineAt,
-        )
-        .then(map, (err: unknown) => {
-          if (
-            isScaleoutError(err, 'ERR_RETRY_BUDGET_EXHAUSTED') &&
-            this.#events.has('retryBudgetExhausted')
-          ) {
-            this.#events.emit('retryBudgetExhausted', {
-              service: this.service,
-              method: state.method,
-              url: pathOf(state.url),
-            });
-          }
-          throw err;
-        }),
-    );
+    return this.#attempt(state, 1).then(map, (first: unknown) => this.#retryAfter(state, first, map));
   }
 
-  /** Destroys the sockets of the agents the client created; later calls throw `ClosedError`. */
+  /** The rest of a call whose first attempt failed with `first` (retries, if any). */
+  async #retryAfter(
+    state: CallState,
+    first: unknown,
+    map: ((response: AxiosResponse) => unknown) | undefined,
+  ): Promise<unknown> {
+    if (this.#closed) throw closedDuring(first);
+    // Close wakes a call sleeping before its next attempt.
+    const combined = anySignal(state.signal, this.#closing.signal);
+    let last = first;
+    try {
+      const response = await this.#retry.continueAfter(
+        (ctx) =>
+          this.#attempt(state, ctx.attempt).catch((err: unknown) => {
+            if (!isScaleoutError(err, 'ERR_CLOSED')) last = err;
+            throw err;
+          }),
+        first,
+        combined.signal ?? NEVER,
+        state.deadlineAt,
+      );
+      return map === undefined ? response : map(response);
+    } catch (err) {
+      if (this.#closed) throw closedDuring(last);
+      if (isScaleoutError(err, 'ERR_RETRY_BUDGET_EXHAUSTED') && this.#events.has('retryBudgetExhausted')) {
+        this.#events.emit('retryBudgetExhausted', {
+          service: this.service,
+          method: state.method,
+          url: pathOf(state.url),
+        });
+      }
+      throw err;
+    } finally {
+      combined.dispose();
+    }
+  }
+
+  /**
+   * Ends every call: calls in flight (an attempt running, waiting for a
+   * bulkhead slot or an instance, or sleeping before a retry) reject with
+   * `ClosedError` (its `cause` is the last attempt's error, when one
+   * failed), and so do later calls. Then destroys the sockets of the agents
+   * the client created. Idempotent.
+   *
+   * @example
+   * ```ts
+   * process.on('SIGTERM', () => void inventory.close());
+   * ```
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const attempt of [...this.#running]) attempt.abort(CLOSED);
+    this.#running.clear();
+    this.#closing.abort(new ClosedError('ServiceClient is closed'));
     this.#agents?.httpAgent.destroy();
     this.#agents?.httpsAgent.destroy();
     this.#events.clear();
@@ -500,9 +631,21 @@ export class ServiceClient {
     await this.close();
   }
 
-  #callState(rawMethod: string, url: string, data: unknown, config: ServiceRequestConfig): CallState {
-    const method = rawMethod.toUpperCase();
-    if (typeof url !== 'string') throw new InvalidArgumentError('url must be a string', { argument: 'url' });
+  #callState(
+    rawMethod: string | undefined,
+    rawUrl: unknown,
+    rawData: unknown,
+    rawConfig: unknown,
+    where: string,
+    shape: RequestConfigShape,
+  ): CallState {
+    const call = this.#config.read(rawMethod, rawUrl, rawData, rawConfig, where, shape);
+    const { method, data } = call;
+    const config = (call.config ?? EMPTY) as ServiceRequestConfig;
+    let url = call.url;
+    const absolute = !isUpstreamPath(url);
+    if (absolute)
+      url = sameOriginUrl(url, this.#absoluteUrls, this.#fixed === undefined ? undefined : this.#fixed.id);
     const now = this.#clock.now();
     const deadlineMs =
       config.deadlineMs === undefined ? this.#deadlineMs : durationOption('deadlineMs', config.deadlineMs);
@@ -528,6 +671,7 @@ export class ServiceClient {
       startedAt: now,
       method,
       url,
+      absolute,
       config,
       deadlineAt,
       attemptTimeoutMs,
@@ -586,6 +730,19 @@ export class ServiceClient {
   /** The picked instance with its breaker permit; `true`: its circuit is open, pick again; `false`: give up. */
   #admit(instance: UpstreamInstance | undefined, exclude: Set<string>, open: OpenCircuit): Picked | boolean {
     if (instance === undefined) return false;
+    if (!isCallableInstance(instance)) {
+      // A data:, file: or javascript: URL (or no instance at all) must never
+      // reach axios: skip it like an open circuit, and say why if nothing is left.
+      const id = (instance as { id?: unknown } | null)?.id;
+      const named = typeof id === 'string' && /^[\w.:-]{1,64}$/.test(id) ? ` "${id}"` : '';
+      open.error ??= new NoUpstreamError(
+        `no usable instance of "${this.service}": the registry handed out an instance${named} whose URL is not an absolute http(s) URL (skipped)`,
+      );
+      this.#logger?.warn?.('skipped an instance whose URL is not http(s)', { service: this.service });
+      if (typeof id !== 'string' || exclude.has(id)) return false;
+      exclude.add(id);
+      return true;
+    }
     const breaker = this.#breakerFor(instance.id);
     if (breaker === undefined) return { instance, breaker, permit: 'closed' };
     try {
@@ -618,6 +775,7 @@ export class ServiceClient {
   }
 
   async #attempt(state: CallState, attempt: number): Promise<AxiosResponse> {
+    if (this.#closed) throw new ClosedError('ServiceClient is closed');
     // The first attempt starts where the call did (no second clock read).
     const remaining = state.deadlineAt - (attempt === 1 ? state.startedAt : this.#clock.now());
     if (remaining <= 0) throw this.#deadlineError(state);
@@ -627,6 +785,7 @@ export class ServiceClient {
     const controller = new AttemptSignal();
     const attemptSignal = controller.asAbortSignal();
     const timer = ATTEMPT_TIMEOUTS.add(timeoutMs, () => controller.abort(TIMEOUT));
+    this.#running.add(controller);
     const callSignal = state.signal;
     let onCallAbort: (() => void) | undefined;
     if (callSignal !== undefined) {
@@ -642,12 +801,29 @@ export class ServiceClient {
         releaseSlot = typeof slot === 'function' ? slot : await slot;
       }
       const pick = this.#pick(state);
-      picked = pick instanceof Promise ? await pick : pick;
+      if (pick instanceof Promise) {
+        // Bounded by the attempt: a registry that does not answer meets the
+        // timeout, the caller's abort or close(); a pick that lands later
+        // gives its breaker permit back.
+        pick.then(
+          (late) => {
+            if (controller.aborted) late.breaker?.release(late.permit, 'neutral');
+          },
+          () => {},
+        );
+        picked = await controller.race(pick);
+      } else {
+        picked = pick;
+      }
     } catch (err) {
       ATTEMPT_TIMEOUTS.cancel(timer);
+      this.#running.delete(controller);
       if (onCallAbort !== undefined) callSignal?.removeEventListener('abort', onCallAbort);
       releaseSlot?.();
       if (controller.reason === TIMEOUT) throw this.#timeoutError(state, byDeadline, timeoutMs, false);
+      if (controller.reason === CLOSED)
+        throw new ClosedError('ServiceClient was closed while the call was in flight');
+      if (controller.aborted && !isScaleoutError(err)) throw abortedError(attemptSignal);
       throw err;
     }
     const { instance, breaker, permit } = picked;
@@ -696,6 +872,11 @@ export class ServiceClient {
           : { ...config, url: state.url, method: state.method, baseURL: instance.url, signal: controller };
       if (headers !== undefined) request.headers = headers as AxiosRequestConfig['headers'];
       if (state.data !== undefined) request.data = state.data;
+      if (state.absolute) {
+        // A same-origin absolute URL, checked against this instance's origin.
+        request.baseURL = undefined;
+        request.allowAbsoluteUrls = true;
+      }
       if (this.#ownAxios) {
         // Our own instance never lets axios follow redirects (this client does).
         if (config.maxRedirects !== undefined) request.maxRedirects = 0;
@@ -724,7 +905,12 @@ export class ServiceClient {
       }
       status = response.status;
       outcome = statusOutcome(status);
-      const accept = config.validateStatus ?? defaultValidateStatus;
+      const accept =
+        config.validateStatus === undefined
+          ? defaultValidateStatus
+          : config.validateStatus === null
+            ? acceptEveryStatus
+            : config.validateStatus;
       if (accept(status)) {
         result = response;
         error = undefined as never;
@@ -735,6 +921,7 @@ export class ServiceClient {
       ({ outcome, error } = this.#networkError(state, instance, err, attemptSignal, byDeadline, timeoutMs));
     } finally {
       ATTEMPT_TIMEOUTS.cancel(timer);
+      this.#running.delete(controller);
       if (onCallAbort !== undefined) callSignal?.removeEventListener('abort', onCallAbort);
     }
     const latencyMs = timed ? this.#clock.monotonic() - started : 0;
@@ -884,8 +1071,18 @@ export class ServiceClient {
         const error = this.#timeoutError(state, byDeadline, timeoutMs, true);
         return { outcome: 'timeout', error };
       }
+      if (signal.reason === CLOSED) {
+        return {
+          outcome: 'cancelled',
+          error: new ClosedError('ServiceClient was closed while the call was in flight'),
+        };
+      }
       return { outcome: 'cancelled', error: abortedError(signal) };
     }
+    // The upstream answered with a body the client refuses (a data error,
+    // not an outage: no retry, no failure on the breaker or the registry).
+    const bodyError = responseBodyFailure(err, `${state.method} ${pathOf(state.url)}`);
+    if (bodyError !== undefined) return { outcome: 'client_error', error: bodyError };
     if (isScaleoutError(err)) return { outcome: 'cancelled', error: err };
     const code = (err as { code?: unknown } | null)?.code;
     const hasRequest = (err as { request?: unknown } | null)?.request !== undefined;
@@ -948,23 +1145,44 @@ export class ServiceClient {
 }
 
 const TIMEOUT = Symbol('attempt timeout');
+/** The abort reason of the attempts running when the client is closed. */
+const CLOSED = Symbol('client closed');
+const EVENTS: ReadonlySet<unknown> = new Set<keyof ServiceClientEvents>([
+  'attempt',
+  'retry',
+  'breakerStateChange',
+  'retryBudgetExhausted',
+]);
+
+/** Refuses an event name the client never emits, or a listener that is not a function. */
+function checkListener(method: string, event: unknown, listener: unknown): void {
+  if (!EVENTS.has(event)) {
+    throw new InvalidArgumentError(
+      `${method}(): unknown event; ServiceClient emits ${[...EVENTS].join(', ')}`,
+      { argument: 'event' },
+    );
+  }
+  if (typeof listener !== 'function') {
+    throw new InvalidArgumentError(`${method}(): listener must be a function`, { argument: 'listener' });
+  }
+}
+
+/** The error a call in flight at `close()` rejects with; `cause` is the last attempt's error. */
+function closedDuring(last: unknown): ClosedError {
+  if (isScaleoutError(last, 'ERR_CLOSED')) return last as ClosedError;
+  return new ClosedError('ServiceClient was closed while the call was in flight', { cause: last });
+}
+
 /** Per-attempt timeouts of every client, on one Node timer. */
 const ATTEMPT_TIMEOUTS = new TimeoutQueue();
 
-/**
- * The cause kept on a ConnectionError: message and code only. An AxiosError
- * carries the request config (headers such as Authorization) and the socket;
- * none of that may ride along on an error that ends up in a log.
- */
-function sanitizedCause(err: unknown): Error {
-  const source = err as { message?: unknown; code?: unknown } | null;
-  const cause = new Error(typeof source?.message === 'string' ? source.message : String(err));
-  if (typeof source?.code === 'string') (cause as Error & { code?: string }).code = source.code;
-  return cause;
-}
-
 function defaultValidateStatus(status: number): boolean {
   return status >= 200 && status < 300;
+}
+
+/** What axios' `validateStatus: null` means: every answer is the value. */
+function acceptEveryStatus(): boolean {
+  return true;
 }
 
 function statusOutcome(status: number): AttemptOutcome {

@@ -1,7 +1,7 @@
 import { isScaleoutError, TimeoutError } from '../errors.js';
 import { abortedError } from '../internal/abort.js';
-import { durationOption } from '../internal/validate.js';
-import type { Policy, PolicyContext } from './policy.js';
+import { durationOption, optionsChecker } from '../internal/validate.js';
+import { checkExecuteArguments, type Policy, type PolicyContext } from './policy.js';
 
 /**
  * Options of {@link TimeoutPolicy}.
@@ -26,6 +26,12 @@ export interface TimeoutPolicyOptions {
  */
 export const TIMEOUT_POLICY_DEFAULTS = { timeoutMs: 10_000 } as const;
 
+const checkOptions = optionsChecker({
+  where: 'TimeoutPolicy options',
+  keys: ['timeoutMs'],
+  bareNumber: 'timeoutMs',
+});
+
 /**
  * Aborts the signal it passes on after `timeoutMs` and rejects with
  * {@link TimeoutError}. The work is cancelled through the signal (cooperative,
@@ -43,6 +49,8 @@ export class TimeoutPolicy implements Policy {
   readonly timeoutMs: number;
 
   constructor(options: TimeoutPolicyOptions = {}) {
+    checkOptions(options);
+    options ??= {};
     this.timeoutMs = durationOption('timeoutMs', options.timeoutMs ?? TIMEOUT_POLICY_DEFAULTS.timeoutMs);
   }
 
@@ -53,6 +61,7 @@ export class TimeoutPolicy implements Policy {
    * timer fired first, it rejects with {@link TimeoutError}.
    */
   async execute<T>(fn: (context: PolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
+    checkExecuteArguments('TimeoutPolicy.execute()', fn, signal);
     if (signal?.aborted) throw abortedError(signal);
     const controller = new AbortController();
     const timeoutMs = this.timeoutMs;

@@ -1,4 +1,5 @@
-import { NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
+import { InvalidArgumentError } from '../errors.js';
+import { checkExecuteArguments, NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
 
 /**
  * Composes policies, outermost first: `wrap(retry, breaker, timeout)` retries
@@ -16,8 +17,23 @@ import { NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
  * ```
  */
 export function wrap(...policies: Policy[]): Policy {
+  policies.forEach((policy, i) => {
+    if (typeof (policy as { execute?: unknown } | null)?.execute !== 'function') {
+      throw new InvalidArgumentError(
+        `wrap(): argument ${i + 1} is not a policy (an object with execute(fn, signal))`,
+        {
+          argument: `policies[${i}]`,
+        },
+      );
+    }
+  });
   return {
     execute<T>(fn: (context: PolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
+      try {
+        checkExecuteArguments('wrap(...).execute()', fn, signal);
+      } catch (err) {
+        return Promise.reject(err);
+      }
       const run = (index: number, context: PolicyContext): Promise<T> => {
         const policy = policies[index];
         if (policy === undefined) return Promise.resolve().then(() => fn(context));

@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from '../errors.js';
+import { optionsChecker } from './validate.js';
 
 /**
  * Options of {@link fullJitterBackoff}.
@@ -27,6 +28,12 @@ export interface BackoffOptions {
  */
 export type Backoff = (attempt: number) => number;
 
+const checkOptions = optionsChecker({
+  where: 'backoff options',
+  keys: ['baseMs', 'maxMs', 'random'],
+  bareNumber: 'baseMs',
+});
+
 /**
  * Capped exponential backoff with full jitter: a uniform random delay in
  * `[0, min(maxMs, baseMs * 2^attempt))`. Spreads retries of many clients so
@@ -40,6 +47,11 @@ export type Backoff = (attempt: number) => number;
  * ```
  */
 export function fullJitterBackoff(options: BackoffOptions = {}): Backoff {
+  checkOptions(options);
+  options ??= {};
+  if (options.random !== undefined && typeof options.random !== 'function') {
+    throw new InvalidOptionsError('random must be a function returning [0, 1)', { option: 'random' });
+  }
   const baseMs = options.baseMs ?? 100;
   const maxMs = options.maxMs ?? 10_000;
   const random = options.random ?? Math.random;

@@ -37,9 +37,30 @@ export function assertSafePayload(value: unknown): void {
   }
 }
 
-/** Fast pre-check: text that cannot contain a pollution key skips the scan. */
-function mayCarryPollution(text: string): boolean {
-  return text.includes('__proto__') || text.includes('prototype');
+/**
+ * A JSON `\uXXXX` escape of a letter of `__proto__` or `prototype` (`_`,
+ * `e`, `o`, `p`, `r`, `t`, `y`), in either hex case. JSON.parse decodes
+ * escapes inside key names, so `"\u005f_proto__"` is an own `__proto__`
+ * key although the text never spells it; any such key has at least one of
+ * these escapes.
+ */
+const ESCAPED_KEY_LETTER = /\\u00(?:5[fF]|6[5fF]|7[0249])/;
+
+/**
+ * Fast pre-check: text that cannot contain a pollution key skips the scan.
+ * A key decodes to `__proto__` or `prototype` only if the text spells it,
+ * or writes one of its letters as an escape (what {@link ESCAPED_KEY_LETTER}
+ * finds; `\u` is looked for first, so text without escapes pays a substring
+ * search). Conservative: a false positive only costs the scan.
+ *
+ * @internal
+ */
+export function mayCarryPollution(text: string): boolean {
+  return (
+    text.includes('__proto__') ||
+    text.includes('prototype') ||
+    (text.includes('\\u') && ESCAPED_KEY_LETTER.test(text))
+  );
 }
 
 function describe(value: unknown): string {
@@ -55,13 +76,17 @@ function describe(value: unknown): string {
  * - `deserialize` refuses malformed text with {@link DeserializationError} and
  *   pollution keys with {@link UnsafePayloadError}.
  *
- * The pollution scan runs only when the text contains `__proto__` or
- * `prototype`, so ordinary payloads pay for one substring search.
+ * Both directions see through JSON escapes: `{"\u005f_proto__":{}}` is
+ * refused like `{"__proto__":{}}`. The pollution scan (of the parsed value,
+ * whose keys are decoded) runs only when the text contains `__proto__`,
+ * `prototype`, or a `\u00XX` escape of one of their letters, so ordinary
+ * payloads pay for a few substring searches.
  *
  * @example
  * ```ts
  * jsonSerializer.deserialize('{"a":1}'); // { a: 1 }
  * jsonSerializer.deserialize('{"__proto__":{"admin":true}}'); // throws UnsafePayloadError
+ * jsonSerializer.deserialize('{"\\u005f_proto__":{"admin":true}}'); // throws UnsafePayloadError too
  * ```
  */
 export const jsonSerializer: Serializer = {

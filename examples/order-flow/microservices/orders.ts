@@ -21,7 +21,7 @@ export async function startOrders(
   // Payments fail now and then: retry up to 4 times (to another instance), and
   // stop sending to an instance that keeps failing.
   const payment = client('payment-service', {
-    maxAttempts: 4,
+    retry: { maxAttempts: 4 },
     breaker: { consecutiveFailures: 2, openMs: 50, halfOpenProbes: 1 },
   });
   const store = new OrderStore();
