@@ -1,6 +1,7 @@
-import { ClosedError, InvalidArgumentError } from '../errors.js';
+import { ClosedError, InvalidArgumentError, isScaleoutError } from '../errors.js';
 import { durationArgument, keyArgument } from '../internal/validate.js';
 import { CacheCore, type L1Entry, type LoadOptions } from './cache-core.js';
+import { decode } from './envelope.js';
 import type { DistributedCacheEvents } from './events.js';
 import {
   checkCacheOptions,
@@ -342,11 +343,37 @@ export class DistributedCache {
     const ttlMs = options?.ttlMs === undefined ? undefined : durationArgument('ttlMs', options.ttlMs);
     const core = this.#core;
     core.l1?.delete(full);
-    const value = await core.call('increment', () =>
-      core.adapter.increment(core.dataKey(full), { by, ttlMs }),
-    );
+    let value: number;
+    try {
+      value = await core.call('increment', () => core.adapter.increment(core.dataKey(full), { by, ttlMs }));
+    } catch (err) {
+      if (isScaleoutError(err, 'ERR_CORRUPT_DATA')) await this.#explainNotACounter(full, err);
+      throw err;
+    }
     core.publishKeys([full]);
     return value;
+  }
+
+  /**
+   * A key written by `set()` holds a cache envelope, not a counter: the
+   * design's `set(k, 5)` then `increment(k)` would be reported as foreign
+   * data. Say what it is instead (a wrong call, not a damaged record).
+   */
+  async #explainNotACounter(full: string, cause: unknown): Promise<void> {
+    const core = this.#core;
+    const text = await core.adapter.get(core.dataKey(full)).catch(() => undefined);
+    if (text === undefined) return;
+    const decoded = decode(text);
+    if (decoded.soft === Number.POSITIVE_INFINITY) return;
+    try {
+      core.serializer.deserialize(decoded.payload);
+    } catch {
+      return; // an envelope set() could not have written: foreign data after all
+    }
+    throw new InvalidArgumentError(
+      'increment: this key holds a value written by set() or getOrSet(), not a counter; counters are created by increment() itself (start one with increment(key, n)) and read with get(); the value is unchanged',
+      { argument: 'key', cause },
+    );
   }
 
   /**
