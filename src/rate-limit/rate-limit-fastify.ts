@@ -29,9 +29,9 @@ export interface RateLimitFastifyRequest {
  * app.post('/orders', { preHandler: [authorize({ jwt }), rateLimit({ limiter, key: 'subject' })] }, createOrder);
  * ```
  */
-export function rateLimit<Q extends RateLimitFastifyRequest>(
-  options: RateLimitMiddlewareOptions<Q>,
-): <R extends FastifyLikeReply>(request: Q, reply: R) => Promise<R | undefined> {
+export function rateLimit(
+  options: RateLimitMiddlewareOptions<RateLimitFastifyRequest>,
+): <R extends FastifyLikeReply>(request: RateLimitFastifyRequest, reply: R) => Promise<R | undefined> {
   const handle = rateLimitHandler(options);
   return async (request, reply) => {
     const answer = await handle(request, { ip: request.ip, auth: request.auth });

@@ -28,12 +28,12 @@ export function rateLimitNode(
   return async (req, res, auth) => {
     const answer = await handle(req, { ip: req.socket?.remoteAddress, auth });
     if (answer === undefined) return true;
-    if (answer.allowed) {
-      if (!res.headersSent)
-        for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
-      return true;
-    }
-    res.writeHead(answer.status, { ...answer.headers, 'content-type': 'application/json' });
+    // setHeader rather than writeHead's object: the fields stay readable (res.getHeader) to later code.
+    if (!res.headersSent)
+      for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+    if (answer.allowed) return true;
+    res.statusCode = answer.status;
+    res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(answer.body));
     return false;
   };
