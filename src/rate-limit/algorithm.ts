@@ -72,8 +72,16 @@ export interface RateLimitAlgorithmFunctions<S> {
   refund(state: S | undefined, now: number, limit: number, windowMs: number, cost: number): RefundStep<S>;
   /** The text the Redis adapter stores for `state`. */
   encode(state: S): string;
-  /** Reads text written by {@link encode}; `undefined` when it is not such text (for a window of `windowMs`). */
-  decode(text: string, windowMs: number): S | undefined;
+  /**
+   * Reads text written by {@link encode} for a window of `windowMs`, as
+   * of `now`; `undefined` when it is not such text: unreadable, a window
+   * start that is not a multiple of the window, or a state from further in
+   * the future than any write could leave (a GCRA TAT more than two
+   * windows ahead, a window starting more than one window ahead). Nearer
+   * future states (a server clock stepped back) read as the strictest
+   * state, so a key is never allowed more for it.
+   */
+  decode(text: string, windowMs: number, now: number): S | undefined;
 }
 
 /** Largest `limit * windowMs` accepted: keeps every intermediate quantity exact in a double. */

@@ -126,9 +126,10 @@ export const fixedWindow: RateLimitAlgorithmFunctions<FixedWindowState> = Object
   peek: fixedWindowPeek,
   refund: fixedWindowRefund,
   encode: (state: FixedWindowState) => `${state.start}:${state.count}`,
-  decode(text: string, windowMs: number): FixedWindowState | undefined {
+  decode(text: string, windowMs: number, now: number): FixedWindowState | undefined {
     const numbers = parseNumbers(text, 2);
     if (numbers === undefined || windowStart(numbers[0]!, windowMs) !== numbers[0]) return undefined;
+    if (numbers[0]! > windowStart(now, windowMs) + windowMs) return undefined;
     return { start: numbers[0]!, count: numbers[1]! };
   },
 });

@@ -150,8 +150,9 @@ export const gcra: RateLimitAlgorithmFunctions<GcraState> = Object.freeze({
   peek: gcraPeek,
   refund: gcraRefund,
   encode: (state: GcraState) => `${state.tat}:${state.rem}`,
-  decode(text: string): GcraState | undefined {
+  decode(text: string, windowMs: number, now: number): GcraState | undefined {
     const numbers = parseNumbers(text, 2);
-    return numbers === undefined ? undefined : { tat: numbers[0]!, rem: numbers[1]! };
+    if (numbers === undefined || numbers[0]! - now > 2 * windowMs) return undefined;
+    return { tat: numbers[0]!, rem: numbers[1]! };
   },
 });

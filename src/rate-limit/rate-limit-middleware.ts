@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AuthContext } from '../auth/authorizer.js';
 import { InvalidOptionsError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
@@ -102,6 +103,20 @@ function clientAddress(ip: string | undefined): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+const UNSAFE = /[\u0000-\u001f\u007f]/;
+
+/**
+ * `<kind>:<value>`, or `<kind>#<digest>` for a value a key cannot hold as
+ * it is (longer than 200 characters, or with control characters): a
+ * subject claim or a forwarded address comes from the client, and must
+ * not turn into an error answer.
+ */
+function requestKey(kind: 'ip' | 'sub', value: string): string {
+  if (value.length <= 200 && !UNSAFE.test(value)) return `${kind}:${value}`;
+  return `${kind}#${createHash('sha256').update(value).digest('base64url')}`;
+}
+
 function subjectOf(auth: AuthContext | undefined): string | undefined {
   const sub = auth?.claims?.sub;
   if (typeof sub === 'string' && sub !== '') return sub;
@@ -150,7 +165,7 @@ export function rateLimitHandler<R>(
       if (id === undefined) return undefined;
     } else {
       const subject = key === 'subject' ? subjectOf(facts.auth) : undefined;
-      id = subject !== undefined ? `sub:${subject}` : `ip:${clientAddress(facts.ip)}`;
+      id = subject !== undefined ? requestKey('sub', subject) : requestKey('ip', clientAddress(facts.ip));
     }
     const units = typeof cost === 'function' ? cost(request) : cost;
     const decision = await limiter.consume(id, units === 1 ? undefined : { cost: units });

@@ -179,9 +179,10 @@ export const slidingWindow: RateLimitAlgorithmFunctions<SlidingWindowState> = Ob
   peek: slidingWindowPeek,
   refund: slidingWindowRefund,
   encode: (state: SlidingWindowState) => `${state.start}:${state.count}:${state.previous}`,
-  decode(text: string, windowMs: number): SlidingWindowState | undefined {
+  decode(text: string, windowMs: number, now: number): SlidingWindowState | undefined {
     const numbers = parseNumbers(text, 3);
     if (numbers === undefined || windowStart(numbers[0]!, windowMs) !== numbers[0]) return undefined;
+    if (numbers[0]! > windowStart(now, windowMs) + windowMs) return undefined;
     return { start: numbers[0]!, count: numbers[1]!, previous: numbers[2]! };
   },
 });

@@ -76,8 +76,14 @@ for i = 1, n do
     a = tonumber(a)
     b = tonumber(b)
     if c then c = tonumber(c) end
-    if algo ~= 'g' and floor(a / w) * w ~= a then
+    if algo == 'g' then
+      if a - now > 2 * w then
+        return redis.error_reply('scaleout:data ' .. i .. ' state from the future')
+      end
+    elseif floor(a / w) * w ~= a then
       return redis.error_reply('scaleout:data ' .. i .. ' window not aligned')
+    elseif a > floor(now / w) * w + w then
+      return redis.error_reply('scaleout:data ' .. i .. ' state from the future')
     end
   end
   local j = #out

@@ -157,4 +157,46 @@ describe('the Lua script mirrors the algorithm functions (real redis-server)', (
     );
     expect(runs).toBeGreaterThanOrEqual(300);
   }, 120_000);
+
+  it('refuses exactly the stored text the functions cannot decode (scaleout:data), and reads the rest alike', async () => {
+    const digits = fc.oneof(
+      fc.integer({ min: 0, max: 2_000_000_000_000 }).map(String),
+      fc.stringMatching(/^[0-9]{1,20}$/),
+      fc.constantFrom('', '-1', '1.5', '1e3', ' 1', '0x10'),
+    );
+    const text = fc.oneof(
+      fc.tuple(digits, digits).map(([a, b]) => `${a}:${b}`),
+      fc.tuple(digits, digits, digits).map(([a, b, c]) => `${a}:${b}:${c}`),
+      fc.string({ maxLength: 40 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        text,
+        fc.constantFrom<RateLimitAlgorithm>('gcra', 'sliding-window', 'fixed-window'),
+        fc.oneof(fc.constant(1_000), fc.integer({ min: 1, max: 100_000 })),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        async (stored, algorithm, windowMs, offset) => {
+          const now = 1_700_000_000_000 + offset;
+          const key = taggedKey(uniquePrefix('junk'), 'k', ruleSuffix(algorithm, windowMs));
+          await redis.set(key, stored);
+          const args = ['p', '1', ALGORITHM_CODES[algorithm], 5, windowMs, now];
+          const reply = await mirror.run(redis, [key], args).then(
+            (r) => r as number[],
+            (err: Error) => err,
+          );
+          await redis.del(key);
+          const fns = RATE_LIMIT_ALGORITHMS[algorithm];
+          const decoded = fns.decode(stored, windowMs, now);
+          if (decoded === undefined) {
+            expect(reply).toBeInstanceOf(Error);
+            expect((reply as Error).message).toContain('scaleout:data 1');
+          } else {
+            const p = fns.peek(decoded, now, 5, windowMs);
+            expect(reply).toEqual([p.allowed ? 1 : 0, p.remaining, p.resetMs, p.retryAfterMs]);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
 });

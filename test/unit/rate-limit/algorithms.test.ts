@@ -188,7 +188,7 @@ describe.each(names)('%s', (name) => {
   it('encodes its state as text it decodes back, and refuses foreign text', () => {
     const step = fns.consume(undefined, T0 + 123, 10, 1_000, 3);
     const text = fns.encode(step.next);
-    expect(fns.decode(text, 1_000)).toEqual(step.next);
+    expect(fns.decode(text, 1_000, T0 + 123)).toEqual(step.next);
     for (const junk of [
       '',
       'x',
@@ -201,8 +201,15 @@ describe.each(names)('%s', (name) => {
       '9999999999999999:1',
       '__proto__',
     ]) {
-      expect(fns.decode(junk, 1_000)).toBeUndefined();
+      expect(fns.decode(junk, 1_000, T0)).toBeUndefined();
     }
+    // A state from further ahead than any write could leave is foreign; a nearer one (clock step back) is read.
+    const ahead =
+      name === 'gcra' ? `${T0 + 2_001}:0` : `${T0 + 2_000}:1${name === 'sliding-window' ? ':0' : ''}`;
+    expect(fns.decode(ahead, 1_000, T0)).toBeUndefined();
+    const near =
+      name === 'gcra' ? `${T0 + 2_000}:0` : `${T0 + 1_000}:1${name === 'sliding-window' ? ':0' : ''}`;
+    expect(fns.decode(near, 1_000, T0)).toBeDefined();
   });
 });
 
@@ -214,7 +221,7 @@ describe('fixed window', () => {
     expect(run(fns, 10, 1_000, times).filter((o) => o.allowed)).toHaveLength(20);
   });
   it('refuses text whose window start is not aligned', () => {
-    expect(fns.decode(`${T0 + 1}:3`, 1_000)).toBeUndefined();
+    expect(fns.decode(`${T0 + 1}:3`, 1_000, T0)).toBeUndefined();
   });
 });
 

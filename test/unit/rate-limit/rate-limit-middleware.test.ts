@@ -77,3 +77,20 @@ describe('rateLimitHandler (the middleware core)', () => {
     }
   });
 });
+
+describe('rateLimitHandler keys from client-controlled values', () => {
+  it('digests a subject or address too long or with control characters, instead of failing the request', async () => {
+    const l = limiter(1);
+    const consume = vi.spyOn(l, 'consume');
+    const handle = rateLimitHandler({ limiter: l, key: 'subject' });
+    const long = 'a'.repeat(5_000);
+    expect((await handle({}, { ip: '1.2.3.4', auth: auth(long) }))!.allowed).toBe(true);
+    expect((await handle({}, { ip: '1.2.3.4', auth: auth(long) }))!.allowed).toBe(false); // same digest, same count
+    expect((await handle({}, { ip: '1.2.3.4', auth: auth('bob\r\nx') }))!.allowed).toBe(true);
+    expect((await handle({}, { ip: 'x\u0000'.repeat(300), auth: undefined }))!.allowed).toBe(true);
+    const keys = consume.mock.calls.map((c) => c[0]);
+    expect(keys[0]).toMatch(/^sub#[A-Za-z0-9_-]{43}$/);
+    expect(keys[2]).toMatch(/^sub#/);
+    expect(keys[3]).toMatch(/^ip#/);
+  });
+});
