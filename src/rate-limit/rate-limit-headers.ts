@@ -1,4 +1,20 @@
-import type { RateLimitDecision } from './rate-limit-decision.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { RateLimitDecision, RateLimitPolicyState } from './rate-limit-decision.js';
+
+const POLICY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function isPolicyState(p: unknown): p is RateLimitPolicyState {
+  if (typeof p !== 'object' || p === null) return false;
+  const s = p as Partial<RateLimitPolicyState>;
+  return (
+    typeof s.name === 'string' &&
+    POLICY_NAME.test(s.name) &&
+    Number.isSafeInteger(s.limit) &&
+    Number.isSafeInteger(s.windowMs) &&
+    Number.isSafeInteger(s.remaining) &&
+    Number.isSafeInteger(s.resetMs)
+  );
+}
 
 /**
  * The HTTP header fields of a decision, after draft-ietf-httpapi-ratelimit-headers
@@ -22,9 +38,19 @@ import type { RateLimitDecision } from './rate-limit-decision.js';
  * ```
  */
 export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
+  const policies = (decision as Partial<RateLimitDecision> | null)?.policies;
+  if (
+    !Array.isArray(policies) ||
+    !policies.every(isPolicyState) ||
+    (decision.allowed !== true && !Number.isSafeInteger(decision.retryAfterMs))
+  ) {
+    throw new InvalidArgumentError('rateLimitHeaders takes a decision of RateLimiter.consume() or peek()', {
+      argument: 'decision',
+    });
+  }
   let policy = '';
   let state = '';
-  for (const p of decision.policies) {
+  for (const p of policies) {
     if (policy !== '') {
       policy += ', ';
       state += ', ';

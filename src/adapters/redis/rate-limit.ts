@@ -6,7 +6,7 @@ import type {
   RateLimitRule,
   RateLimitRuleState,
 } from '../../contracts/rate-limit.js';
-import { ClosedError, CorruptDataError } from '../../errors.js';
+import { ClosedError, CorruptDataError, InvalidOptionsError } from '../../errors.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { ALGORITHM_CODES, ruleSuffix } from '../../rate-limit/algorithm.js';
 import { checkRateLimitRequest } from '../../rate-limit/rate-limit-request.js';
@@ -100,6 +100,11 @@ export class RedisRateLimitAdapter implements RateLimitAdapter {
   #closed = false;
 
   constructor(options: RedisRateLimitAdapterOptions) {
+    if (options === undefined) {
+      throw new InvalidOptionsError('redisRateLimitAdapter needs options: { connection, prefix? }', {
+        option: 'connection',
+      });
+    }
     checkOptions(options);
     this.#prefix = validatePrefix(options.prefix ?? REDIS_RATE_LIMIT_ADAPTER_DEFAULTS.prefix);
     this.#handle = new RedisConnectionHandle(options.connection);
