@@ -65,7 +65,10 @@ export function gcraConsume(
   const d = debt(state, now, limit, windowMs);
   const after = d + cost * windowMs;
   if (after <= capacity) {
-    const { next, ttlMs } = stateAt(now, after, limit);
+    // The state at `after` ticks of debt (stateAt, inlined: this is the hot path).
+    const whole = Math.floor(after / limit);
+    const rem = after - whole * limit;
+    const ttlMs = rem > 0 ? whole + 1 : whole;
     return {
       outcome: {
         allowed: true,
@@ -73,7 +76,7 @@ export function gcraConsume(
         resetMs: ttlMs,
         retryAfterMs: 0,
       },
-      next,
+      next: { tat: now + whole, rem },
       ttlMs,
     };
   }

@@ -16,7 +16,7 @@ export interface InsuranceLimiterOptions {
   readonly policies: readonly RateLimitPolicy[];
   /** Processes sharing the limits: each allows `floor(limit / instances)`, at least 1. */
   readonly instances: number;
-  /** Most (key, limit) states kept. */
+  /** Most keys kept. */
   readonly maxKeys: number;
   /** Least time between two probes of the real adapter, ms. */
   readonly probeIntervalMs: number;

@@ -61,6 +61,29 @@ export function toDecision(
   policies: readonly RateLimitPolicy[],
   source: 'adapter' | 'insurance',
 ): RateLimitDecision {
+  if (policies.length === 1) {
+    // One limit: the decision is its state.
+    const p = policies[0]!;
+    const r = result.rules[0]!;
+    const state: RateLimitPolicyState = {
+      name: p.name,
+      limit: p.limit,
+      windowMs: p.windowMs,
+      algorithm: p.algorithm,
+      remaining: r.remaining,
+      resetMs: r.resetMs,
+      retryAfterMs: r.retryAfterMs,
+    };
+    return {
+      allowed: result.allowed,
+      remaining: r.remaining,
+      limit: p.limit,
+      resetMs: r.resetMs,
+      retryAfterMs: result.allowed ? 0 : r.retryAfterMs,
+      source,
+      policies: [state],
+    };
+  }
   const states: RateLimitPolicyState[] = [];
   let tightest = 0;
   let retryAfterMs = 0;

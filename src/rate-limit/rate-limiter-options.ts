@@ -74,7 +74,7 @@ export interface RateLimiterOptions {
   operationTimeoutMs?: number;
   /** While on the insurance limiter, the least time between two probes of the adapter, ms. @default 1_000 */
   probeIntervalMs?: number;
-  /** Most (key, limit) states the insurance limiter keeps. @default 100_000 */
+  /** Most keys the insurance limiter keeps (least recently used first out). @default 100_000 */
   insuranceMaxKeys?: number;
   /** Longest key accepted (without the limiter's name), characters. @default 1_024 */
   maxKeyLength?: number;

@@ -9,11 +9,11 @@ import type {
 import {
   ClosedError,
   ConnectionError,
+  CorruptDataError,
   InvalidArgumentError,
   isScaleoutError,
   TimeoutError,
 } from '../errors.js';
-import { raceAbort } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
 import { TimeoutQueue } from '../internal/timeout-queue.js';
 import { abortedError } from '../internal/timers.js';
@@ -93,6 +93,8 @@ function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string): 
   });
 }
 
+const noop = () => {};
+
 function checkSignal(signal: unknown): AbortSignal | undefined {
   if (signal === undefined) return undefined;
   if (!(signal instanceof AbortSignal)) {
@@ -147,7 +149,7 @@ export class RateLimiter {
   readonly #adapter: RateLimitAdapter;
   readonly #ownsAdapter: boolean;
   /** An in-process adapter cannot have an outage: it is called directly, without deadline or insurance. */
-  readonly #direct: boolean;
+  readonly #direct: MemoryRateLimitAdapter | undefined;
   readonly #rules: readonly RateLimitRule[];
   readonly #minLimit: number;
   readonly #insurance: InsuranceLimiter;
@@ -168,7 +170,7 @@ export class RateLimiter {
     const clock: Clock = options.clock ?? systemClock;
     this.#ownsAdapter = options.adapter === undefined;
     this.#adapter = options.adapter ?? new MemoryRateLimitAdapter({ clock });
-    this.#direct = this.#adapter instanceof MemoryRateLimitAdapter;
+    this.#direct = this.#adapter instanceof MemoryRateLimitAdapter ? this.#adapter : undefined;
     this.#rules = Object.freeze(
       this.#s.policies.map((p) =>
         Object.freeze({ limit: p.limit, windowMs: p.windowMs, algorithm: p.algorithm }),
@@ -263,24 +265,24 @@ export class RateLimiter {
    * const bulk = await limiter.consume(`user:${id}`, { cost: 10 });
    * ```
    */
-  async consume(key: string, options?: RateLimitConsumeOptions): Promise<RateLimitDecision> {
-    const full = this.#key(key);
-    checkConsumeOptions(options);
-    const cost = options?.cost === undefined ? 1 : this.#cost(options.cost);
-    const signal = checkSignal(options?.signal);
-    const request: RateLimitCostRequest = { key: full, rules: this.#rules, cost };
-    let decision: RateLimitDecision;
-    if (this.#direct) {
-      decision = toDecision(
-        await raceAbort(this.#adapter.consume(request), signal),
-        this.#s.policies,
-        'adapter',
-      );
-    } else {
-      decision = await this.#decide('consume', key, request, signal);
+  consume(key: string, options?: RateLimitConsumeOptions): Promise<RateLimitDecision> {
+    let request: RateLimitCostRequest;
+    let signal: AbortSignal | undefined;
+    try {
+      const full = this.#key(key);
+      checkConsumeOptions(options);
+      const cost = options?.cost === undefined ? 1 : this.#cost(options.cost);
+      signal = checkSignal(options?.signal);
+      request = { key: full, rules: this.#rules, cost };
+      if (this.#direct !== undefined) {
+        return Promise.resolve(
+          this.#denied(key, toDecision(this.#direct.consumeNow(request), this.#s.policies, 'adapter')),
+        );
+      }
+    } catch (err) {
+      return Promise.reject(err);
     }
-    if (!decision.allowed && this.#events.has('denied')) this.#events.emit('denied', { key, decision });
-    return decision;
+    return this.#decide('consume', key, request, signal);
   }
 
   /**
@@ -293,13 +295,19 @@ export class RateLimiter {
    * const { remaining, resetMs } = await limiter.peek(`ip:${ip}`);
    * ```
    */
-  async peek(key: string, options?: RateLimitPeekOptions): Promise<RateLimitDecision> {
-    const full = this.#key(key);
-    checkPeekOptions(options);
-    const signal = checkSignal(options?.signal);
-    const request: RateLimitRequest = { key: full, rules: this.#rules };
-    if (this.#direct) {
-      return toDecision(await raceAbort(this.#adapter.peek(request), signal), this.#s.policies, 'adapter');
+  peek(key: string, options?: RateLimitPeekOptions): Promise<RateLimitDecision> {
+    let request: RateLimitRequest;
+    let signal: AbortSignal | undefined;
+    try {
+      const full = this.#key(key);
+      checkPeekOptions(options);
+      signal = checkSignal(options?.signal);
+      request = { key: full, rules: this.#rules };
+      if (this.#direct !== undefined) {
+        return Promise.resolve(toDecision(this.#direct.peekNow(request), this.#s.policies, 'adapter'));
+      }
+    } catch (err) {
+      return Promise.reject(err);
     }
     return this.#decide('peek', key, request, signal);
   }
@@ -319,7 +327,7 @@ export class RateLimiter {
   async refund(key: string, cost = 1): Promise<void> {
     const full = this.#key(key);
     const request: RateLimitCostRequest = { key: full, rules: this.#rules, cost: this.#cost(cost) };
-    if (this.#direct) return this.#adapter.refund(request);
+    if (this.#direct !== undefined) return this.#direct.refund(request);
     const insured: RateLimitCostRequest = { key: full, rules: this.#insurance.rules, cost: request.cost };
     if (this.#insurance.down) {
       this.#probe(key, full);
@@ -348,7 +356,7 @@ export class RateLimiter {
     const full = this.#key(key);
     await this.#insurance.adapter.reset({ key: full, rules: this.#insurance.rules });
     const request: RateLimitRequest = { key: full, rules: this.#rules };
-    if (this.#direct) return this.#adapter.reset(request);
+    if (this.#direct !== undefined) return this.#direct.reset(request);
     try {
       await withDeadline(this.#adapter.reset(request), this.#s.operationTimeoutMs, 'rate limit reset');
     } catch (err) {
@@ -357,42 +365,104 @@ export class RateLimiter {
     }
   }
 
-  /** A consume or peek through the adapter, or the insurance limiter while it is down. */
-  async #decide(
+  /** Emits `denied` for a denied consume (when anyone listens); returns the decision. */
+  #denied(key: string, decision: RateLimitDecision): RateLimitDecision {
+    if (!decision.allowed && this.#events.has('denied')) this.#events.emit('denied', { key, decision });
+    return decision;
+  }
+
+  /**
+   * A consume or peek through the adapter, within `operationTimeoutMs` and
+   * the caller's signal; through the insurance limiter while the adapter is
+   * down, or when this call finds it down (fail-open). One promise, no
+   * async layers: this is the hot path.
+   */
+  #decide(
     operation: 'consume' | 'peek',
     key: string,
     request: RateLimitRequest | RateLimitCostRequest,
     signal: AbortSignal | undefined,
   ): Promise<RateLimitDecision> {
-    const insurance = this.#insurance;
-    if (!insurance.down) {
-      try {
-        const call =
-          operation === 'consume'
-            ? this.#adapter.consume(request as RateLimitCostRequest)
-            : this.#adapter.peek(request);
-        const result = await raceAbort(
-          withDeadline(call, this.#s.operationTimeoutMs, `rate limit ${operation}`),
-          signal,
-        );
-        return toDecision(result, this.#s.policies, 'adapter');
-      } catch (err) {
-        if (isScaleoutError(err, 'ERR_ABORTED') && signal?.aborted) throw err;
-        this.#failed(operation, key, err);
-      }
-    } else {
+    if (this.#insurance.down) {
       this.#probe(key, request.key);
+      return this.#insured(operation, key, request);
     }
+    let call: Promise<RateLimitAdapterResult>;
+    try {
+      call =
+        operation === 'consume'
+          ? this.#adapter.consume(request as RateLimitCostRequest)
+          : this.#adapter.peek(request);
+    } catch (err) {
+      call = Promise.reject(err);
+    }
+    const timeoutMs = this.#s.operationTimeoutMs;
+    return new Promise<RateLimitDecision>((resolve, reject) => {
+      let done = false;
+      const finish = () => {
+        done = true;
+        DEADLINES.cancel(deadline);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const fail = (err: unknown) => {
+        if (done) return;
+        finish();
+        call.catch(noop);
+        try {
+          this.#failed(operation, key, err);
+        } catch (typed) {
+          reject(typed);
+          return;
+        }
+        this.#insured(operation, key, request).then(resolve, reject);
+      };
+      const onAbort = () => {
+        if (done) return;
+        finish();
+        call.catch(noop);
+        reject(abortedError(signal!));
+      };
+      const deadline = DEADLINES.add(timeoutMs, () =>
+        fail(new TimeoutError(`rate limit ${operation} timed out after ${timeoutMs} ms`, { timeoutMs })),
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+      call.then((result) => {
+        if (done) return;
+        finish();
+        let decision: RateLimitDecision;
+        try {
+          decision = toDecision(result, this.#s.policies, 'adapter');
+        } catch (err) {
+          reject(
+            new CorruptDataError(`rate limit ${operation}: the adapter answered in an unexpected shape`, {
+              cause: err,
+            }),
+          );
+          return;
+        }
+        resolve(operation === 'consume' ? this.#denied(key, decision) : decision);
+      }, fail);
+    });
+  }
+
+  /** The insurance limiter's decision. */
+  async #insured(
+    operation: 'consume' | 'peek',
+    key: string,
+    request: RateLimitRequest | RateLimitCostRequest,
+  ): Promise<RateLimitDecision> {
+    const insurance = this.#insurance;
     const insured = {
       key: request.key,
       rules: insurance.rules,
       cost: (request as RateLimitCostRequest).cost,
     };
-    const result: RateLimitAdapterResult =
-      operation === 'consume'
-        ? await insurance.adapter.consume(insured)
-        : await insurance.adapter.peek(insured);
-    return toDecision(result, insurance.policies, 'insurance');
+    if (operation === 'peek')
+      return toDecision(insurance.adapter.peekNow(insured), insurance.policies, 'insurance');
+    return this.#denied(
+      key,
+      toDecision(insurance.adapter.consumeNow(insured), insurance.policies, 'insurance'),
+    );
   }
 
   /**

@@ -14,6 +14,7 @@ import type { RedisClient, RedisConnection } from './connection.js';
 import { isRedisDataError, RedisConnectionHandle, redisFailure } from './connection.js';
 import { taggedKey, validatePrefix } from './keys.js';
 import { redisRateLimitScripts } from './rate-limit-script.js';
+import { isNoScript } from './scripts.js';
 
 /**
  * Options of {@link redisRateLimitAdapter}.
@@ -137,49 +138,83 @@ export class RedisRateLimitAdapter implements RateLimitAdapter {
     if (this.#closed) throw new ClosedError('rate limit adapter is closed');
   }
 
-  async #run(what: string, op: string, request: RateLimitRequest, cost: number): Promise<unknown> {
+  /**
+   * Runs the decision script by SHA, sending it (EVAL) on NOSCRIPT. Written
+   * as one promise chain, without async layers: this is the hot path.
+   */
+  #run(what: string, op: string, request: RateLimitRequest, cost: number): Promise<unknown> {
     const plan = planOf(request.rules);
-    const keys = plan.suffixes.map((suffix) => taggedKey(this.#prefix, request.key, suffix));
-    try {
-      return await redisRateLimitScripts.decide.run(this.#handle.client, keys, [
-        op,
-        String(cost),
-        ...plan.args,
-      ]);
-    } catch (err) {
-      let key: string | undefined;
-      if (isRedisDataError(err)) {
-        const index = DATA_ERROR_INDEX.exec(String((err as Error).message));
-        key = keys[index === null ? 0 : Number(index[1]) - 1] ?? keys[0];
-      }
-      throw redisFailure(what, err, key);
+    const client = this.#handle.client;
+    const { sha, lua } = redisRateLimitScripts.decide;
+    const count = String(cost);
+    const [a, l, w] = plan.args;
+    let keys: string[];
+    let sent: Promise<unknown>;
+    if (plan.suffixes.length === 1) {
+      keys = [taggedKey(this.#prefix, request.key, plan.suffixes[0]!)];
+      sent = client.evalsha(sha, 1, keys[0]!, op, count, a!, l!, w!);
+    } else {
+      keys = plan.suffixes.map((suffix) => taggedKey(this.#prefix, request.key, suffix));
+      sent = client.evalsha(sha, keys.length, ...keys, op, count, ...plan.args);
     }
+    return sent.catch((err: unknown) => {
+      if (!isNoScript(err)) throw this.#failure(what, err, keys);
+      return client.eval(lua, keys.length, ...keys, op, count, ...plan.args).catch((again: unknown) => {
+        throw this.#failure(what, again, keys);
+      });
+    });
+  }
+
+  #failure(what: string, err: unknown, keys: readonly string[]): unknown {
+    let key: string | undefined;
+    if (isRedisDataError(err)) {
+      const index = DATA_ERROR_INDEX.exec(String((err as Error).message));
+      key = keys[index === null ? 0 : Number(index[1]) - 1] ?? keys[0];
+    }
+    return redisFailure(what, err, key);
   }
 
   #result(reply: unknown, request: RateLimitRequest): RateLimitAdapterResult {
     const n = request.rules.length;
-    if (!Array.isArray(reply) || reply.length !== 1 + 3 * n || !reply.every(Number.isSafeInteger)) {
+    let valid = Array.isArray(reply) && reply.length === 1 + 3 * n;
+    for (let i = 0; valid && i <= 3 * n; i++) valid = Number.isSafeInteger((reply as unknown[])[i]);
+    if (!valid) {
       throw new CorruptDataError('redis rate limit: the script answered in an unexpected shape', {
         key: this.keysOf(request.key, request.rules)[0],
       });
     }
+    const values = reply as number[];
     const rules: RateLimitRuleState[] = [];
     for (let i = 0; i < n; i++) {
-      rules.push({ remaining: reply[1 + 3 * i], resetMs: reply[2 + 3 * i], retryAfterMs: reply[3 + 3 * i] });
+      rules.push({
+        remaining: values[1 + 3 * i]!,
+        resetMs: values[2 + 3 * i]!,
+        retryAfterMs: values[3 + 3 * i]!,
+      });
     }
-    return { allowed: reply[0] === 1, rules };
+    return { allowed: values[0] === 1, rules };
   }
 
-  async consume(request: RateLimitCostRequest): Promise<RateLimitAdapterResult> {
-    this.#checkOpen();
-    checkRateLimitRequest(request, true);
-    return this.#result(await this.#run('redis rate limit consume', 'c', request, request.cost), request);
+  consume(request: RateLimitCostRequest): Promise<RateLimitAdapterResult> {
+    try {
+      this.#checkOpen();
+      checkRateLimitRequest(request, true);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#run('redis rate limit consume', 'c', request, request.cost).then((reply) =>
+      this.#result(reply, request),
+    );
   }
 
-  async peek(request: RateLimitRequest): Promise<RateLimitAdapterResult> {
-    this.#checkOpen();
-    checkRateLimitRequest(request, false);
-    return this.#result(await this.#run('redis rate limit peek', 'p', request, 1), request);
+  peek(request: RateLimitRequest): Promise<RateLimitAdapterResult> {
+    try {
+      this.#checkOpen();
+      checkRateLimitRequest(request, false);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#run('redis rate limit peek', 'p', request, 1).then((reply) => this.#result(reply, request));
   }
 
   async refund(request: RateLimitCostRequest): Promise<void> {

@@ -20,7 +20,7 @@ const EXTRA_TTL = 100_000_000;
 const mirror = defineRedisScript({
   name: 'rate-limit-mirror',
   keys: 'variadic',
-  lua: `local now = tonumber(ARGV[#ARGV])\n${RATE_LIMIT_LUA_BODY.replace("'PX', ttls[i]", `'PX', ttls[i] + ${EXTRA_TTL}`)}`,
+  lua: `local now = tonumber(ARGV[#ARGV])\n${RATE_LIMIT_LUA_BODY.replace("'PX', ttls[i]", `'PX', ttls[i] + ${EXTRA_TTL}`).replace("'PX', ttl)", `'PX', ttl + ${EXTRA_TTL})`)}`,
 });
 
 /** A gap in ms, or one relative to the last answer's retry/reset time (the boundaries where off-by-ones hide). */
