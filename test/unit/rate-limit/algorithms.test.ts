@@ -232,6 +232,32 @@ describe('sliding window', () => {
     const times = [...Array(10).fill(boundary - 1), ...Array(10).fill(boundary)];
     expect(run(fns, 10, 1_000, times).filter((o) => o.allowed)).toHaveLength(10);
   });
+  it('never lets 2 x limit through in any span of one window (the documented worst case)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 10, max: 2_000 }),
+        fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 300 }),
+        (limit, windowMs, gaps) => {
+          let t = T0;
+          const allowedAt = run(
+            fns,
+            limit,
+            windowMs,
+            gaps.map((g) => (t += g)),
+          )
+            .filter((o) => o.allowed)
+            .map((o) => o.now);
+          for (let i = 0, j = 0; j < allowedAt.length; j++) {
+            while (allowedAt[j]! - allowedAt[i]! >= windowMs) i++;
+            expect(j - i + 1).toBeLessThan(2 * limit);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('weighs the previous window by the time left in the current one', () => {
     const burst = run(fns, 10, 1_000, Array(10).fill(T0 - 1));
     expect(burst.every((o) => o.allowed)).toBe(true);
