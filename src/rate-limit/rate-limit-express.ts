@@ -14,7 +14,12 @@ export interface RateLimitExpressRequest {
   /** The client address, as Express reads it (its `trust proxy` setting applies). */
   ip?: string | undefined;
   /** The socket, when `ip` is missing. */
-  socket?: { remoteAddress?: string | undefined } | undefined;
+  socket?:
+    | {
+        /** The peer address. */
+        remoteAddress?: string | undefined;
+      }
+    | undefined;
   /** Set by `authorize` before. */
   auth?: AuthContext | undefined;
 }

@@ -323,4 +323,7 @@ const decide = defineRedisScript({
  * await redisRateLimitScripts.decide.load(redis);
  * ```
  */
-export const redisRateLimitScripts: Readonly<{ decide: RedisScript }> = Object.freeze({ decide });
+export const redisRateLimitScripts: Readonly<{
+  /** Consume, peek and refund of every limit of a key, in one round trip. */
+  decide: RedisScript;
+}> = Object.freeze({ decide });
