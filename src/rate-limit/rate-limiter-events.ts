@@ -1,7 +1,9 @@
 import type { RateLimitDecision } from './rate-limit-decision.js';
 
 /**
- * Events of a {@link RateLimiter}, with their payloads.
+ * Events of a {@link RateLimiter}, with their payloads. (A type, not an
+ * interface: it has no index signature, so a misspelt event name does not
+ * compile.)
  *
  * @example
  * ```ts
@@ -10,7 +12,7 @@ import type { RateLimitDecision } from './rate-limit-decision.js';
  * limiter.on('recovered', ({ downMs }) => alerts.clear(`adapter back after ${downMs} ms`));
  * ```
  */
-export interface RateLimiterEvents extends Record<string, unknown> {
+export type RateLimiterEvents = {
   /**
    * An adapter call failed: an outage (`ConnectionError`, `TimeoutError`;
    * with `failOpen` the decision came from the insurance limiter), a
@@ -42,4 +44,4 @@ export interface RateLimiterEvents extends Record<string, unknown> {
     /** The decision. */
     decision: RateLimitDecision;
   };
-}
+};
