@@ -15,12 +15,19 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
-import { TimeoutQueue } from '../internal/timeout-queue.js';
 import { abortedError } from '../internal/timers.js';
-import { keyArgument, optionsChecker } from '../internal/validate.js';
+import { keyArgument } from '../internal/validate.js';
 import type { Clock } from '../types.js';
 import { systemClock } from '../types.js';
+import { DEADLINES, isOutage, noop, withDeadline } from './adapter-call.js';
 import { InsuranceLimiter } from './insurance-limiter.js';
+import {
+  checkConsumeOptions,
+  checkPeekOptions,
+  checkSignal,
+  type RateLimitConsumeOptions,
+  type RateLimitPeekOptions,
+} from './rate-limit-call-options.js';
 import { type RateLimitDecision, toDecision } from './rate-limit-decision.js';
 import type { RateLimiterEvents } from './rate-limiter-events.js';
 import {
@@ -30,89 +37,7 @@ import {
   resolveRateLimiterOptions,
 } from './rate-limiter-options.js';
 
-/**
- * Options of {@link RateLimiter.consume}.
- *
- * @example
- * ```ts
- * await limiter.consume(`user:${id}`, { cost: 5, signal: req.signal });
- * ```
- */
-export interface RateLimitConsumeOptions {
-  /** Units to take: an integer from 1 to the smallest limit. @default 1 */
-  cost?: number;
-  /**
-   * Stops waiting for the adapter (rejects with `AbortedError`). A consume
-   * already sent may still be counted by the store.
-   */
-  signal?: AbortSignal;
-}
-
-/**
- * Options of {@link RateLimiter.peek}.
- *
- * @example
- * ```ts
- * await limiter.peek(`user:${id}`, { signal: AbortSignal.timeout(100) });
- * ```
- */
-export interface RateLimitPeekOptions {
-  /** Stops waiting for the adapter (rejects with `AbortedError`). */
-  signal?: AbortSignal;
-}
-
-const checkConsumeOptions = optionsChecker({
-  where: 'limiter.consume() options',
-  keys: ['cost', 'signal'],
-  hints: { points: 'cost', weight: 'cost' },
-  bareNumber: 'cost',
-});
-const checkPeekOptions = optionsChecker({ where: 'limiter.peek() options', keys: ['signal'] });
-
 type Operation = 'consume' | 'peek' | 'refund' | 'reset';
-
-/** Adapter-call deadlines of every limiter, on one unref'd Node timer. */
-const DEADLINES = new TimeoutQueue();
-
-function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const entry = DEADLINES.add(timeoutMs, () => {
-      promise.catch(() => {});
-      reject(new TimeoutError(`${what} timed out after ${timeoutMs} ms`, { timeoutMs }));
-    });
-    promise.then(
-      (value) => {
-        DEADLINES.cancel(entry);
-        resolve(value);
-      },
-      (err: unknown) => {
-        DEADLINES.cancel(entry);
-        reject(err);
-      },
-    );
-  });
-}
-
-const noop = () => {};
-
-function checkSignal(signal: unknown): AbortSignal | undefined {
-  if (signal === undefined) return undefined;
-  if (!(signal instanceof AbortSignal)) {
-    throw new InvalidArgumentError('signal must be an AbortSignal', { argument: 'signal' });
-  }
-  if (signal.aborted) throw abortedError(signal);
-  return signal;
-}
-
-/**
- * Whether an adapter failure is an outage (the store cannot answer), as
- * opposed to an answer about the data or the call: only outages switch to
- * the insurance limiter. A third-party adapter's raw error counts as one.
- */
-function isOutage(err: unknown): boolean {
-  if (!isScaleoutError(err)) return true;
-  return err.code === 'ERR_CONNECTION' || err.code === 'ERR_TIMEOUT';
-}
 
 /**
  * Exact rate limits shared by every instance of a service: GCRA (the
