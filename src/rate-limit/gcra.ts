@@ -1,6 +1,8 @@
 import type { ConsumeStep, RateLimitAlgorithmFunctions, RefundStep, RuleOutcome } from './algorithm.js';
 import { parseNumbers } from './algorithm.js';
 
+const WHOLE_MS = /^\d{1,15}$/;
+
 /**
  * The state of a GCRA limit: its theoretical arrival time (TAT), the moment
  * the bucket is full again, kept exactly as `tat + rem / limit` ms. One
@@ -140,11 +142,13 @@ export function gcraRefund(
 }
 
 /**
- * GCRA as {@link RateLimitAlgorithmFunctions}; stored as `"<tat>:<rem>"`.
+ * GCRA as {@link RateLimitAlgorithmFunctions}; stored as `"<tat>"` when
+ * the TAT is a whole ms, else `"<tat>:<rem>"`.
  *
  * @example
  * ```ts
  * gcra.encode({ tat: 1_700_000_000_270, rem: 10 }); // '1700000000270:10'
+ * gcra.encode({ tat: 1_700_000_000_270, rem: 0 }); // '1700000000270'
  * ```
  */
 export const gcra: RateLimitAlgorithmFunctions<GcraState> = Object.freeze({
@@ -152,9 +156,10 @@ export const gcra: RateLimitAlgorithmFunctions<GcraState> = Object.freeze({
   consume: gcraConsume,
   peek: gcraPeek,
   refund: gcraRefund,
-  encode: (state: GcraState) => `${state.tat}:${state.rem}`,
+  // The TAT alone when it is a whole ms (always, when the limit divides the window): Redis keeps such text as an integer.
+  encode: (state: GcraState) => (state.rem > 0 ? `${state.tat}:${state.rem}` : `${state.tat}`),
   decode(text: string, windowMs: number, now: number): GcraState | undefined {
-    const numbers = parseNumbers(text, 2);
+    const numbers = WHOLE_MS.test(text) ? [Number(text), 0] : parseNumbers(text, 2);
     if (numbers === undefined || numbers[0]! - now > 2 * windowMs) return undefined;
     return { tat: numbers[0]!, rem: numbers[1]! };
   },

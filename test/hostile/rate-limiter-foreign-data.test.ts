@@ -39,7 +39,11 @@ function junk(
     ['a stream', (r, k) => r.xadd(k, '*', 'f', 'v')],
     ['an empty string', text('')],
     ['garbage', text('garbage')],
-    ['one number', text('123')],
+    // A lone number is a GCRA state (a TAT in whole ms): junk only for the windows.
+    ...(family === 'gcra'
+      ? []
+      : ([['one number', text('123')]] as Array<[string, (r: Redis, k: string) => Promise<unknown>]>)),
+    ['a number with a colon and nothing after', text('123:')],
     ['truncated', text(`${start}:`)],
     ['a negative number', text(`-${start}:3${family === 'sliding-window' ? ':1' : ''}`)],
     ['a decimal', text(`${start}.5:3${family === 'sliding-window' ? ':1' : ''}`)],
@@ -127,7 +131,7 @@ describe('foreign data in the rate limiter keys (real redis-server)', () => {
         await limiter.reset(key);
         expect(await limiter.consume(key)).toMatchObject({ allowed: true, remaining: 9 });
       }
-      expect(cases).toBeGreaterThanOrEqual(17);
+      expect(cases).toBeGreaterThanOrEqual(16);
     }, 60_000);
   }
 

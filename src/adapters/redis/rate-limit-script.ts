@@ -49,6 +49,10 @@ if n == 1 and op == 'c' and ARGV[3] == 'g' then
       return redis.error_reply('scaleout:data 1 not a string key')
     end
     local a, b = string.match(raw, '^(%d+):(%d+)$')
+    if a == nil then
+      a = string.match(raw, '^(%d+)$')
+      b = '0'
+    end
     if a == nil or #a > 15 or #b > 15 then
       return redis.error_reply('scaleout:data 1 unreadable state')
     end
@@ -69,10 +73,18 @@ if n == 1 and op == 'c' and ARGV[3] == 'g' then
     local rem = after - whole * limit
     local ttl = whole
     if rem > 0 then ttl = whole + 1 end
-    redis.call('SET', KEYS[1], string.format('%.0f:%.0f', now + whole, rem), 'PX', ttl)
+    local v
+    if rem > 0 then v = string.format('%.0f:%.0f', now + whole, rem) else v = string.format('%.0f', now + whole) end
+    redis.call('SET', KEYS[1], v, 'PX', ttl)
     return {1, floor((cap - after) / w), ttl, 0}
   end
   return {0, floor((cap - d) / w), ceil(d / limit), ceil((after - cap) / limit)}
+end
+
+-- A GCRA state: "<tat>", or "<tat>:<rem>" when the TAT is not a whole ms.
+local function gcraText(tat, rem)
+  if rem > 0 then return string.format('%.0f:%.0f', tat, rem) end
+  return string.format('%.0f', tat)
 end
 
 local function slidingRetry(prev, count, left, limit, w, k)
@@ -108,6 +120,10 @@ for i = 1, n do
       if c == nil or #c > 15 then a = nil end
     else
       a, b = string.match(raw, '^(%d+):(%d+)$')
+      if a == nil and algo == 'g' then
+        a = string.match(raw, '^(%d+)$')
+        b = '0'
+      end
     end
     if a == nil or #a > 15 or #b > 15 then
       return redis.error_reply('scaleout:data ' .. i .. ' unreadable state')
@@ -147,7 +163,7 @@ for i = 1, n do
       else
         local whole = floor(d / limit)
         local rem = d - whole * limit
-        nexts[i] = string.format('%.0f:%.0f', now + whole, rem)
+        nexts[i] = gcraText(now + whole, rem)
         ttls[i] = whole
         if rem > 0 then ttls[i] = whole + 1 end
       end
@@ -166,7 +182,7 @@ for i = 1, n do
         local rem = after - whole * limit
         local ttl = whole
         if rem > 0 then ttl = whole + 1 end
-        nexts[i] = string.format('%.0f:%.0f', now + whole, rem)
+        nexts[i] = gcraText(now + whole, rem)
         ttls[i] = ttl
         fits[i] = {floor((cap - d) / w), ceil(d / limit)}
         out[j + 1] = floor((cap - after) / w)
