@@ -411,11 +411,13 @@ export class RateLimiter {
   #probe(key: string, full: string): void {
     const insurance = this.#insurance;
     if (!insurance.probeDue()) return;
-    withDeadline(
-      this.#adapter.peek({ key: full, rules: this.#rules }),
-      this.#s.operationTimeoutMs,
-      'rate limit probe',
-    ).then(
+    let call: Promise<unknown>;
+    try {
+      call = this.#adapter.peek({ key: full, rules: this.#rules });
+    } catch (err) {
+      call = Promise.reject(err); // a third-party adapter that throws instead of rejecting
+    }
+    withDeadline(call, this.#s.operationTimeoutMs, 'rate limit probe').then(
       () => {
         const downMs = insurance.probed(true);
         if (downMs !== undefined) this.#events.emit('recovered', { downMs });

@@ -353,3 +353,22 @@ describe('RateLimiter when the adapter fails', () => {
     }
   });
 });
+
+describe('RateLimiter with an adapter that throws instead of rejecting', () => {
+  it('turns the throw into a rejection or a fallback, for calls and for the background probe', async () => {
+    const clock = fakeClock(T0);
+    const adapter = new SwitchableAdapter(clock);
+    const limiter = make({ adapter, clock, limits: { limit: 5, windowMs: 1_000 }, probeIntervalMs: 10 });
+    const throwing = () => {
+      throw new Error('sync failure');
+    };
+    adapter.consume = throwing as never;
+    adapter.peek = throwing as never;
+    expect((await limiter.consume('k')).source).toBe('insurance');
+    clock.advance(10);
+    // The probe runs on this call; its synchronous throw must not escape the call.
+    await expect(limiter.consume('k')).resolves.toMatchObject({ source: 'insurance' });
+    await new Promise((r) => setImmediate(r));
+    expect(limiter.degraded).toBe(true);
+  });
+});
