@@ -13,3 +13,5 @@
 export type { FastifyLikeReply, FastifyLikeRequest } from './auth/authorize-fastify.js';
 export { authorize } from './auth/authorize-fastify.js';
 export { type FastifyMonitorOptions, metricsHandler, monitorPlugin } from './monitor/fastify-plugin.js';
+export type { RateLimitFastifyRequest } from './rate-limit/rate-limit-fastify.js';
+export { rateLimit } from './rate-limit/rate-limit-fastify.js';

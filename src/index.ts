@@ -24,6 +24,12 @@ export type { MemoryLockAdapterOptions } from './adapters/memory/memory-lock-ada
 export { MemoryLockAdapter, memoryLockAdapter } from './adapters/memory/memory-lock-adapter.js';
 export type { MemoryQueueAdapterOptions } from './adapters/memory/memory-queue-adapter.js';
 export { MemoryQueueAdapter, memoryQueueAdapter } from './adapters/memory/memory-queue-adapter.js';
+export type { MemoryRateLimitAdapterOptions } from './adapters/memory/memory-rate-limit-adapter.js';
+export {
+  MEMORY_RATE_LIMIT_ADAPTER_DEFAULTS,
+  MemoryRateLimitAdapter,
+  memoryRateLimitAdapter,
+} from './adapters/memory/memory-rate-limit-adapter.js';
 export type { MemoryRegistryAdapterOptions } from './adapters/memory/registry.js';
 export { MemoryRegistryAdapter, memoryRegistryAdapter } from './adapters/memory/registry.js';
 export * from './auth/index.js';
@@ -57,6 +63,15 @@ export type {
 } from './contracts/queue.js';
 export { failuresFromHeader, MAX_FAILURES_HEADER, QUEUE_HEADERS } from './contracts/queue.js';
 export type {
+  RateLimitAdapter,
+  RateLimitAdapterResult,
+  RateLimitAlgorithm,
+  RateLimitCostRequest,
+  RateLimitRequest,
+  RateLimitRule,
+  RateLimitRuleState,
+} from './contracts/rate-limit.js';
+export type {
   RegistryAdapter,
   RegistryChange,
   RegistryHeartbeatResult,
@@ -77,6 +92,7 @@ export { jsonSerializer } from './internal/serializer.js';
 export * from './lock/index.js';
 export * from './monitor/index.js';
 export * from './queue/index.js';
+export * from './rate-limit/index.js';
 export * from './registry/index.js';
 export * from './session/index.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';

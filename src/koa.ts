@@ -13,3 +13,5 @@
 export type { KoaLikeContext } from './auth/authorize-koa.js';
 export { authorize } from './auth/authorize-koa.js';
 export { type KoaMonitorOptions, metricsHandler, monitorMiddleware } from './monitor/koa-middleware.js';
+export type { RateLimitKoaContext } from './rate-limit/rate-limit-koa.js';
+export { rateLimit } from './rate-limit/rate-limit-koa.js';

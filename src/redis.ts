@@ -21,5 +21,12 @@ export {
   redisLockAdapter,
   redisLockScripts,
 } from './adapters/redis/lock.js';
+export type { RedisRateLimitAdapterOptions } from './adapters/redis/rate-limit.js';
+export {
+  REDIS_RATE_LIMIT_ADAPTER_DEFAULTS,
+  RedisRateLimitAdapter,
+  redisRateLimitAdapter,
+} from './adapters/redis/rate-limit.js';
+export { redisRateLimitScripts } from './adapters/redis/rate-limit-script.js';
 export type { RedlockAdapterOptions } from './adapters/redis/redlock.js';
 export { REDLOCK_ADAPTER_DEFAULTS, RedlockAdapter, redlockAdapter } from './adapters/redis/redlock.js';

@@ -11,8 +11,10 @@ import {
   memoryCacheAdapter,
   memoryJwtDenylist,
   memoryQueueAdapter,
+  memoryRateLimitAdapter,
   memoryRegistryAdapter,
   type QueueAdapter,
+  type RateLimitAdapter,
   type RegistryAdapter,
   type SessionAdapter,
 } from '../../src/index.js';
@@ -24,6 +26,8 @@ export interface Infra {
   cacheAdapter: CacheAdapter;
   sessionAdapter: SessionAdapter | undefined;
   denylist: JwtDenylistAdapter;
+  /** Where the gateway's per-customer order limits live. */
+  rateLimitAdapter: RateLimitAdapter;
   queue: MessageQueue;
   /** The lock around stock updates (inventory). */
   locks: DistributedLock;
@@ -44,6 +48,7 @@ export async function createInfra(env = process.env): Promise<Infra> {
     cacheAdapter: memoryCacheAdapter() as CacheAdapter,
     sessionAdapter: undefined as SessionAdapter | undefined,
     denylist: memoryJwtDenylist() as JwtDenylistAdapter,
+    rateLimitAdapter: memoryRateLimitAdapter() as RateLimitAdapter,
     lockAdapter: undefined as LockAdapter | undefined,
   };
   if (env.REDIS_URL) {
@@ -55,6 +60,7 @@ export async function createInfra(env = process.env): Promise<Infra> {
     infra.lockAdapter = redis.redisLockAdapter({ connection, prefix: `${run}lock:` });
     closers.push(() => infra.lockAdapter?.close());
     infra.denylist = redis.redisJwtDenylist({ connection, prefix: `${run}deny:` });
+    infra.rateLimitAdapter = redis.redisRateLimitAdapter({ connection, prefix: `${run}rl:` });
     if (!env.AMQP_URL) {
       // Events go to RabbitMQ when AMQP_URL is set, else to Redis Streams.
       queueAdapter = redis.redisStreamsQueueAdapter({ connection, prefix: `${run}q:`, sweepIntervalMs: 100 });
@@ -77,6 +83,7 @@ export async function createInfra(env = process.env): Promise<Infra> {
   closers.push(
     () => infra.registryAdapter.close(),
     () => infra.denylist.close?.(),
+    () => infra.rateLimitAdapter.close(),
     () => infra.sessionAdapter?.close?.(),
   );
   const locks = new DistributedLock({ adapter: infra.lockAdapter, ttlMs: 5_000 });

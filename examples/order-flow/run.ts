@@ -146,6 +146,7 @@ const rate = hits + misses === 0 ? 0 : (100 * hits) / (hits + misses);
 console.log('');
 console.log(`orders placed        ${placed.length}/${count} in ${(elapsed / 1000).toFixed(2)} s`);
 console.log(`orders failed        ${failed.length}`);
+console.log(`orders rate-limited  ${app.gateway.limited()} (60 a minute per customer, at the gateway)`);
 console.log(
   `stock reserved       ${app.inventory.reserved.size} orders, ${app.inventory.stock.reserved} items`,
 );
