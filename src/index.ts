@@ -101,6 +101,7 @@ export type {
   SessionUpdateResult,
 } from './contracts/session.js';
 export * from './errors.js';
+export * from './idempotency/index.js';
 export { jsonSerializer } from './internal/serializer.js';
 export * from './lock/index.js';
 export * from './monitor/index.js';
