@@ -45,6 +45,11 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]{1,256}$/;
 const HEADER_VALUE = /^[^\u0000-\u0008\u000a-\u001f\u007f]{0,8192}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** @internal Whether a response header can be kept (and so read back): a lower-case token name, a value without CR, LF or NUL. */
+export function isStorableHeader(name: string, value: string): boolean {
+  return HEADER_NAME.test(name) && HEADER_VALUE.test(value);
+}
+
 /**
  * @internal Encodes what a completed record keeps, as the text handed to the
  * store. Compact JSON with a one-letter kind tag.
