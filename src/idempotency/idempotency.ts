@@ -11,7 +11,7 @@ import {
   isScaleoutError,
 } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
-import { jsonSerializer } from '../internal/serializer.js';
+import { assertSafePayload, jsonSerializer } from '../internal/serializer.js';
 import { sleep } from '../internal/timers.js';
 import { durationArgument, durationOption, keyArgument } from '../internal/validate.js';
 import type { Clock, Logger, Serializer } from '../types.js';
@@ -386,7 +386,12 @@ export class Idempotency {
       throw new CorruptDataError(`idempotency record "${key}" holds an HTTP response, not a result`, { key });
     }
     this.#internals.emit('replayed', { key, source: 'run' });
-    return result.text === undefined ? undefined : this.#serializer.deserialize(result.text);
+    if (result.text === undefined) return undefined;
+    const value = this.#serializer.deserialize(result.text);
+    // An escaped pollution key ("\u005f_proto__") parses to an own
+    // "__proto__" that a literal pre-check misses: scan text with escapes.
+    if (this.#serializer === jsonSerializer && result.text.includes('\\u')) assertSafePayload(value);
+    return value;
   }
 
   /**
