@@ -60,6 +60,12 @@ describe('queue.consume(..., { dedupe })', () => {
         code: 'ERR_INVALID_ARGUMENT',
       });
     }
+    await expect(
+      queue.consume('t', () => {}, { idempotency: new Idempotency() } as never),
+    ).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTIONS',
+      suggestion: 'dedupe',
+    });
     await queue.close();
   });
 });
