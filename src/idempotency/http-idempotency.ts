@@ -304,8 +304,16 @@ function settle(
   if (!Number.isInteger(status) || status < 200 || status >= 500 || NOT_STORED_STATUS.has(status)) {
     return claim.release('not-stored');
   }
-  if (captured.body === undefined)
+  if (captured.body === undefined) {
     return claim.complete({ kind: 'none', reason: 'too-large' }, settings.ttlMs);
+  }
+  // A Content-Encoding at the end means the bytes seen may be encoded (a
+  // compression middleware below this one) or not (above it, streaming): a
+  // body that cannot be replayed faithfully is not kept, and never run twice.
+  const encoding = captured.headers.find(([name]) => name === 'content-encoding')?.[1];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    return claim.complete({ kind: 'none', reason: 'encoded' }, settings.ttlMs);
+  }
   const headers = captured.headers
     .filter(([name, value]) => settings.storedHeaders.has(name) && isStorableHeader(name, value))
     .slice(0, MAX_STORED_HEADERS);

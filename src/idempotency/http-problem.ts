@@ -56,6 +56,6 @@ export const PROBLEMS = {
     status: 409,
     title: 'The response for this Idempotency-Key is not kept',
     detail:
-      'A request with this Idempotency-Key was processed, but its response was too large to keep; it is not processed again. Use a new key for a new request, or read the resource.',
+      'A request with this Idempotency-Key was processed, but its response was not kept (too large, or sent encoded); it is not processed again. Use a new key for a new request, or read the resource.',
   },
 } as const;

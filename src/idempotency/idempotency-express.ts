@@ -5,7 +5,9 @@ import type { IdempotencyHttpOptions } from './http-options.js';
 import { keyHeaderOf, pathOnly } from './idempotency-node.js';
 
 /**
- * The parts of an Express request the idempotency middleware uses.
+ * The parts of an Express request the idempotency middleware uses. It also
+ * reads `req.body`, as a body parser (`express.json()`) left it; the field
+ * is not declared here so that your handlers keep Express's own body type.
  *
  * @example
  * ```ts
@@ -22,11 +24,14 @@ export interface IdempotencyExpressRequest {
   /** The mount path of the router that matched. */
   baseUrl?: string;
   /** The matched route (its path is the route template). */
-  route?: { path?: unknown } | undefined;
+  route?:
+    | {
+        /** The route's path template. */
+        path?: unknown;
+      }
+    | undefined;
   /** Request headers. */
   headers: Record<string, string | string[] | undefined>;
-  /** The body, as a body parser (`express.json()`) left it. */
-  body?: unknown;
   /** Set by `authorize`: keys are scoped by its subject. */
   auth?: AuthContext | undefined;
 }
@@ -64,7 +69,7 @@ export function idempotency(
         path: url,
         route,
         headers: req.headers,
-        body: req.body,
+        body: (req as { body?: unknown }).body,
         auth: req.auth,
         keyHeader: keyHeaderOf(req as unknown as IncomingMessage, req.headers[name], name),
       });

@@ -18,7 +18,12 @@ export interface IdempotencyFastifyRequest {
   /** The URL with its query. */
   url: string;
   /** The route's options; `url` is the route template. */
-  routeOptions?: { url?: string | undefined } | undefined;
+  routeOptions?:
+    | {
+        /** The route template. */
+        url?: string | undefined;
+      }
+    | undefined;
   /** Request headers. */
   headers: Record<string, string | string[] | undefined>;
   /** The parsed body (set before `preHandler`). */

@@ -20,9 +20,16 @@ export interface IdempotencyKoaContext {
   /** Request headers. */
   headers: Record<string, string | string[] | undefined>;
   /** The request; `body` is set by a body parser (`@koa/bodyparser`). */
-  request: { body?: unknown };
+  request: {
+    /** The parsed body. */
+    body?: unknown;
+  };
   /** Koa's per-request state; `auth` is set by `authorize`. */
-  state: { auth?: AuthContext | undefined; [key: string]: unknown };
+  state: {
+    /** Who is calling, set by `authorize`. */
+    auth?: AuthContext | undefined;
+    [key: string]: unknown;
+  };
   /** The node request. */
   req: IncomingMessage;
   /** The node response. */

@@ -31,8 +31,8 @@ export type StoredResult =
   | {
       /** Completed, with nothing kept to replay. */
       readonly kind: 'none';
-      /** Why nothing was kept. */
-      readonly reason: 'too-large' | 'unserializable';
+      /** Why nothing was kept: too large, not serializable, or a body sent encoded (compressed) below the middleware. */
+      readonly reason: 'too-large' | 'unserializable' | 'encoded';
     };
 
 /** Most headers one stored response keeps. */
@@ -123,7 +123,8 @@ export function decodeStoredResult(text: string, key: string, maxBytes: number):
     }
     case 'x': {
       if (!exactKeys(record, ['t', 'w'])) throw bad('unknown field');
-      if (record.w !== 'too-large' && record.w !== 'unserializable') throw bad('reason');
+      if (record.w !== 'too-large' && record.w !== 'unserializable' && record.w !== 'encoded')
+        throw bad('reason');
       return { kind: 'none', reason: record.w };
     }
     default:

@@ -108,7 +108,10 @@ return 1`,
  * ```
  */
 export const redisIdempotencyScripts = Object.freeze({
+  /** Creates the in-progress record, or reads the one there. */
   claim: claimScript,
+  /** Stores the response of the owner's record (or of an absent one). */
   complete: completeScript,
+  /** Drops the owner's in-progress record. */
   release: releaseScript,
 });

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { authorize as authorizeExpress } from '../../../src/auth/authorize-express.js';
 import { authorize as authorizeFastify } from '../../../src/auth/authorize-fastify.js';
 import { authorize as authorizeKoa } from '../../../src/auth/authorize-koa.js';
@@ -175,6 +176,32 @@ describe('idempotency middleware on real frameworks (memory store)', () => {
     });
     try {
       await runIdempotencyScenario(await listen(server), app);
+    } finally {
+      server.close();
+      await keys.close();
+    }
+  });
+
+  it('a response sent encoded (Content-Encoding) is not kept: repeats get 409, never a second run', async () => {
+    const keys = new Idempotency();
+    const guard = idempotencyNode(keys);
+    let runs = 0;
+    const server = createServer(async (req, res) => {
+      if (!(await guard(req, res))) return;
+      runs++;
+      res.writeHead(201, { 'content-type': 'text/plain', 'content-encoding': 'gzip' });
+      res.end(gzipSync('paid'));
+    });
+    try {
+      const base = await listen(server);
+      const send = () => fetch(`${base}/pay`, { method: 'POST', headers: { 'idempotency-key': 'enc' } });
+      expect((await send()).status).toBe(201);
+      const again = await send();
+      expect(again.status).toBe(409);
+      expect(await again.json()).toMatchObject({
+        title: 'The response for this Idempotency-Key is not kept',
+      });
+      expect(runs).toBe(1);
     } finally {
       server.close();
       await keys.close();
