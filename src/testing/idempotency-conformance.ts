@@ -166,12 +166,12 @@ export function idempotencyStoreConformance(options: IdempotencyStoreConformance
       withStore(async (store) => {
         const k = key();
         await store.claim({ key: k, owner: 'a', fingerprint: 'fp', leaseMs: long });
-        assert.ok(await store.complete({ key: k, owner: 'a', fingerprint: 'fp', response: 'r', ttlMs: 120 }));
+        assert.ok(await store.complete({ key: k, owner: 'a', fingerprint: 'fp', response: 'r', ttlMs: 400 }));
         assert.equal(
           (await store.claim({ key: k, owner: 'b', fingerprint: 'fp', leaseMs: long })).status,
           'completed',
         );
-        await delay(300);
+        await delay(1_000);
         assert.equal(
           (await store.claim({ key: k, owner: 'b', fingerprint: 'fp', leaseMs: long })).status,
           'claimed',

@@ -6,13 +6,14 @@ import { Idempotency, idempotencyNode, ServiceClient, ServiceRegistry } from '..
 import { redisIdempotencyStore, redisRegistryAdapter } from '../../../src/redis.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
+import { until } from '../../helpers/wait.js';
 import { startWorkers } from '../../helpers/workers.js';
 import type { InstanceEvent, InstanceResult } from './workers/payments-instance.js';
 
 const instance = fileURLToPath(new URL('./workers/payments-instance.ts', import.meta.url));
 
-/** A server whose handler takes `delayMs`, counting executions. */
-async function slowServer(keys: Idempotency, delayMs: number) {
+/** A server whose handler takes `delayMs` (or waits for `gate`), counting executions. */
+async function slowServer(keys: Idempotency, delayMs: number, gate?: Promise<void>) {
   const guard = idempotencyNode(keys);
   const state = { executions: 0 };
   const read = async (req: IncomingMessage) => {
@@ -24,7 +25,7 @@ async function slowServer(keys: Idempotency, delayMs: number) {
     const body = await read(req);
     if (!(await guard(req, res, { body }))) return;
     state.executions++;
-    await new Promise((r) => setTimeout(r, delayMs));
+    await (gate ?? new Promise((r) => setTimeout(r, delayMs)));
     res
       .writeHead(201, { 'content-type': 'application/json' })
       .end(JSON.stringify({ charge: 'ch-1', ...body }));
@@ -34,7 +35,7 @@ async function slowServer(keys: Idempotency, delayMs: number) {
   return { state, url, close: () => new Promise((r) => server.close(r)) };
 }
 
-const fire = (url: string, n: number, key: string) =>
+const fire = (url: string, n: number, key: string, settled?: { count: number }) =>
   Promise.all(
     Array.from({ length: n }, async () => {
       const r = await fetch(url, {
@@ -42,12 +43,14 @@ const fire = (url: string, n: number, key: string) =>
         headers: { 'content-type': 'application/json', 'idempotency-key': key },
         body: '{"amount":100}',
       });
-      return {
+      const answer = {
         status: r.status,
         replayed: r.headers.get('idempotency-replayed'),
         retryAfter: r.headers.get('retry-after'),
         body: await r.text(),
       };
+      if (settled !== undefined) settled.count++;
+      return answer;
     }),
   );
 
@@ -80,9 +83,18 @@ describe('concurrent duplicates (Redis store)', () => {
 
   it('50 concurrent duplicates with no wait: one execution; every other caller gets 409 with Retry-After', async () => {
     const keys = new Idempotency({ store: store(), waitMs: 0 });
-    const app = await slowServer(keys, 300);
+    // The one that runs is held until the 49 others have their answer.
+    let open = () => {};
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const app = await slowServer(keys, 0, gate);
     try {
-      const answers = await fire(app.url, 50, 'dup-nowait');
+      const settled = { count: 0 };
+      const pending = fire(app.url, 50, 'dup-nowait', settled);
+      await until('49 answers while the first runs', () => settled.count >= 49, 20_000);
+      open();
+      const answers = await pending;
       expect(app.state.executions).toBe(1);
       const statuses = answers.map((a) => a.status).sort();
       expect(statuses.filter((s) => s === 201)).toHaveLength(1);
