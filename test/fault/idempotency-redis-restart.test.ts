@@ -113,6 +113,8 @@ describe('the idempotency store (Redis) restarted mid-request', () => {
       const leaseMs = 1_500;
       const store = redisIdempotencyStore({ connection: redis.url, prefix: uniquePrefix('stuck') });
       const keys = new Idempotency({ store, leaseMs, waitMs: 0 });
+      let stored = 0;
+      keys.on('stored', () => stored++);
       // The first call fails (503: nothing done, not kept); later calls succeed.
       const app = await gatedServer(keys, (call) => (call === 1 ? 503 : 201));
       try {
@@ -131,6 +133,8 @@ describe('the idempotency store (Redis) restarted mid-request', () => {
         const retry = await post(app.url, 'k-2');
         expect(retry.status).toBe(201);
         expect(retry.headers.get('idempotency-replayed')).toBeNull();
+        // Its response is stored just after it went out (no wait configured for a repeat).
+        await until('the retry stored', () => stored === 1);
         const again = await post(app.url, 'k-2');
         expect(again.headers.get('idempotency-replayed')).toBe('true');
         expect(app.state.effects).toBe(1);

@@ -83,6 +83,8 @@ describe('concurrent duplicates (Redis store)', () => {
 
   it('50 concurrent duplicates with no wait: one execution; every other caller gets 409 with Retry-After', async () => {
     const keys = new Idempotency({ store: store(), waitMs: 0 });
+    let stored = 0;
+    keys.on('stored', () => stored++);
     // The one that runs is held until the 49 others have their answer.
     let open = () => {};
     const gate = new Promise<void>((r) => {
@@ -105,7 +107,8 @@ describe('concurrent duplicates (Redis store)', () => {
         status: 409,
         title: 'A request is outstanding for this Idempotency-Key',
       });
-      // After it finished: the stored response.
+      // After it finished (its response is stored just after it went out): the stored response.
+      await until('the response stored', () => stored === 1);
       const later = await fire(app.url, 1, 'dup-nowait');
       expect(later[0]).toMatchObject({ status: 201, replayed: 'true' });
       expect(app.state.executions).toBe(1);
