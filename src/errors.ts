@@ -65,6 +65,9 @@ export const ERROR_CODES = [
   'ERR_LOCK_NOT_ACQUIRED',
   'ERR_LOCK_LOST',
   'ERR_LEASE_EXPIRED',
+  // idempotency
+  'ERR_IDEMPOTENCY_CONFLICT',
+  'ERR_IDEMPOTENCY_MISMATCH',
 ] as const;
 
 /**
@@ -901,5 +904,64 @@ export class LeaseExpiredError extends ScaleoutError {
   constructor(message: string, resource: string, options?: ScaleoutErrorOptions) {
     super(message, options);
     this.resource = resource;
+  }
+}
+
+// ---- idempotency ----
+
+/**
+ * An idempotency key is taken by an execution that has not finished
+ * (`reason: 'in-progress'`: it was still running after the wait; retry
+ * later, `retryAfterMs` says when its claim ends at the latest), or that
+ * finished without a result that can be replayed (`reason: 'not-kept'`:
+ * too large or not serializable). Nothing ran. HTTP answers it with 409.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await keys.run(`refund:${id}`, () => provider.refund(id));
+ * } catch (err) {
+ *   if (isScaleoutError(err, 'ERR_IDEMPOTENCY_CONFLICT')) return retryLater(err.retryAfterMs);
+ *   throw err;
+ * }
+ * ```
+ */
+export class IdempotencyConflictError extends ScaleoutError {
+  readonly code = 'ERR_IDEMPOTENCY_CONFLICT' as const;
+  /** The idempotency key as the store knows it (a digest for HTTP requests). */
+  readonly key: string;
+  /** `in-progress`: another execution holds the key; `not-kept`: it finished, with no result kept. */
+  readonly reason: 'in-progress' | 'not-kept';
+  /** For `in-progress`: ms until the holder's claim expires at the latest. */
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    message: string,
+    details: { key: string; reason: 'in-progress' | 'not-kept'; retryAfterMs?: number | undefined },
+    options?: ScaleoutErrorOptions,
+  ) {
+    super(message, options);
+    this.key = details.key;
+    this.reason = details.reason;
+    this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+/**
+ * An idempotency key was used again with another request (another
+ * fingerprint: method, path or body for HTTP). Nothing ran; it is a bug of
+ * the caller, not worth a retry. HTTP answers it with 422.
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_IDEMPOTENCY_MISMATCH')) log.error('key reused', { key: err.key });
+ * ```
+ */
+export class IdempotencyMismatchError extends ScaleoutError {
+  readonly code = 'ERR_IDEMPOTENCY_MISMATCH' as const;
+  /** The idempotency key as the store knows it (a digest for HTTP requests). */
+  readonly key: string;
+  constructor(message: string, key: string, options?: ScaleoutErrorOptions) {
+    super(message, options);
+    this.key = key;
   }
 }

@@ -20,6 +20,12 @@ export {
   memoryJwtDenylist,
   memorySessionAdapter,
 } from './adapters/memory/index.js';
+export type { MemoryIdempotencyStoreOptions } from './adapters/memory/memory-idempotency-store.js';
+export {
+  MEMORY_IDEMPOTENCY_STORE_DEFAULTS,
+  MemoryIdempotencyStore,
+  memoryIdempotencyStore,
+} from './adapters/memory/memory-idempotency-store.js';
 export type { MemoryLockAdapterOptions } from './adapters/memory/memory-lock-adapter.js';
 export { MemoryLockAdapter, memoryLockAdapter } from './adapters/memory/memory-lock-adapter.js';
 export type { MemoryQueueAdapterOptions } from './adapters/memory/memory-queue-adapter.js';
@@ -43,6 +49,13 @@ export type {
   CacheAdapterSetOptions,
   CacheAdapterSubscribeOptions,
 } from './contracts/cache.js';
+export type {
+  IdempotencyClaimRequest,
+  IdempotencyClaimResult,
+  IdempotencyCompleteRequest,
+  IdempotencyReleaseRequest,
+  IdempotencyStore,
+} from './contracts/idempotency.js';
 export type { JwtDenylistAdapter } from './contracts/jwt-denylist.js';
 export type {
   LockAcquireRequest,
@@ -88,6 +101,7 @@ export type {
   SessionUpdateResult,
 } from './contracts/session.js';
 export * from './errors.js';
+export * from './idempotency/index.js';
 export { jsonSerializer } from './internal/serializer.js';
 export * from './lock/index.js';
 export * from './monitor/index.js';

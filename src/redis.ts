@@ -13,6 +13,13 @@
  * @module scaleout/redis
  */
 
+export type { RedisIdempotencyStoreOptions } from './adapters/redis/idempotency.js';
+export {
+  REDIS_IDEMPOTENCY_STORE_DEFAULTS,
+  RedisIdempotencyStore,
+  redisIdempotencyStore,
+} from './adapters/redis/idempotency.js';
+export { redisIdempotencyScripts } from './adapters/redis/idempotency-scripts.js';
 export * from './adapters/redis/index.js';
 export type { RedisLockAdapterOptions } from './adapters/redis/lock.js';
 export {

@@ -14,6 +14,8 @@
  */
 
 export { cacheAdapterConformance } from './testing/cache-adapter-conformance.js';
+export type { IdempotencyStoreConformanceOptions } from './testing/idempotency-conformance.js';
+export { idempotencyStoreConformance } from './testing/idempotency-conformance.js';
 export type { LockAdapterConformanceOptions } from './testing/lock-adapter-conformance.js';
 export { lockAdapterConformance } from './testing/lock-adapter-conformance.js';
 export type { QueueConformanceOptions } from './testing/queue-conformance.js';

@@ -5,10 +5,12 @@
 import {
   type CacheAdapter,
   DistributedLock,
+  type IdempotencyStore,
   type JwtDenylistAdapter,
   type LockAdapter,
   MessageQueue,
   memoryCacheAdapter,
+  memoryIdempotencyStore,
   memoryJwtDenylist,
   memoryQueueAdapter,
   memoryRateLimitAdapter,
@@ -31,6 +33,8 @@ export interface Infra {
   queue: MessageQueue;
   /** The lock around stock updates (inventory). */
   locks: DistributedLock;
+  /** Idempotency records the payment instances share: one charge per key, whichever instance gets the retry. */
+  idempotencyStore: IdempotencyStore;
   close(): Promise<void>;
 }
 
@@ -50,6 +54,7 @@ export async function createInfra(env = process.env): Promise<Infra> {
     denylist: memoryJwtDenylist() as JwtDenylistAdapter,
     rateLimitAdapter: memoryRateLimitAdapter() as RateLimitAdapter,
     lockAdapter: undefined as LockAdapter | undefined,
+    idempotencyStore: memoryIdempotencyStore() as IdempotencyStore,
   };
   if (env.REDIS_URL) {
     const redis = await import('../../src/redis.js');
@@ -61,6 +66,7 @@ export async function createInfra(env = process.env): Promise<Infra> {
     closers.push(() => infra.lockAdapter?.close());
     infra.denylist = redis.redisJwtDenylist({ connection, prefix: `${run}deny:` });
     infra.rateLimitAdapter = redis.redisRateLimitAdapter({ connection, prefix: `${run}rl:` });
+    infra.idempotencyStore = redis.redisIdempotencyStore({ connection, prefix: `${run}idem:` });
     if (!env.AMQP_URL) {
       // Events go to RabbitMQ when AMQP_URL is set, else to Redis Streams.
       queueAdapter = redis.redisStreamsQueueAdapter({ connection, prefix: `${run}q:`, sweepIntervalMs: 100 });
@@ -85,6 +91,7 @@ export async function createInfra(env = process.env): Promise<Infra> {
     () => infra.denylist.close?.(),
     () => infra.rateLimitAdapter.close(),
     () => infra.sessionAdapter?.close?.(),
+    () => infra.idempotencyStore.close(),
   );
   const locks = new DistributedLock({ adapter: infra.lockAdapter, ttlMs: 5_000 });
   const queue = new MessageQueue({ adapter: queueAdapter, retryBaseMs: 20, retryMaxMs: 200 });

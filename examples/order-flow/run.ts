@@ -57,6 +57,8 @@ for (const client of [...app.orders.clients, app.gateway.orders]) {
     if (e.to === 'open') breakerTrips++;
   });
 }
+let chargeReplays = 0;
+app.paymentKeys.on('replayed', () => chargeReplays++);
 let hits = 0;
 let misses = 0;
 app.pricing.cache.on('hit', () => hits++);
@@ -154,6 +156,10 @@ console.log(`customers notified   ${app.notification.notified.size}`);
 console.log(`cache hit rate       ${rate.toFixed(1)}% (${hits} hits, ${misses} misses)`);
 console.log(
   `payment attempts     ${app.payments.reduce((n, p) => n + p.provider.attempts, 0)} (fail rate ${failRate})`,
+);
+const charges = app.payments.flatMap((p) => p.provider.chargedOrders);
+console.log(
+  `payments charged     ${charges.length}, ${charges.length - new Set(charges).size} twice (${chargeReplays} retries answered from the idempotency store)`,
 );
 console.log(`retries              ${retries}`);
 console.log(`breaker trips        ${breakerTrips}`);

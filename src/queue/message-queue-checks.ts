@@ -53,8 +53,10 @@ export const checkPublishOptions = optionsChecker({
 /** Refuses unknown keys and non-objects as `consume()` options (a bare number names prefetch). */
 export const checkConsumeOptions = optionsChecker({
   where: 'queue.consume() options',
-  keys: ['group', 'prefetch', 'maxDeliveries', 'deadLetter'],
+  keys: ['group', 'prefetch', 'maxDeliveries', 'deadLetter', 'dedupe'],
   hints: {
+    idempotency: 'dedupe',
+    deduplicate: 'dedupe',
     concurrency: 'prefetch',
     maxRetries: 'maxDeliveries',
     retries: 'maxDeliveries',

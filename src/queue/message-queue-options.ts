@@ -1,4 +1,5 @@
 import type { QueueAdapter } from '../contracts/queue.js';
+import type { Idempotency } from '../idempotency/idempotency.js';
 import type { Logger, Serializer } from '../types.js';
 
 /**
@@ -105,6 +106,14 @@ export interface ConsumeOptions {
    * @default topic + MessageQueueOptions.deadLetterSuffix ('order.created.dead')
    */
   deadLetter?: string | false;
+  /**
+   * Skip messages this group already processed: a message id done before
+   * (within the Idempotency's `ttlMs`) is acknowledged without calling the
+   * handler, so a redelivery (a consumer died after its effect, before its
+   * ack) has one effect. Share the Idempotency's store (Redis) between the
+   * group's consumers. @default undefined (at-least-once: redeliveries run)
+   */
+  dedupe?: Idempotency;
 }
 
 /**

@@ -3,6 +3,7 @@ import { MemoryQueueAdapter } from '../adapters/memory/memory-queue-adapter.js';
 import type { QueueAdapter, QueueDelivery } from '../contracts/queue.js';
 import { QUEUE_HEADERS } from '../contracts/queue.js';
 import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { dedupeHandler } from '../idempotency/queue-dedupe.js';
 import { fullJitterBackoff } from '../internal/backoff.js';
 import { TypedEmitter } from '../internal/events.js';
 import { jsonSerializer } from '../internal/serializer.js';
@@ -255,6 +256,7 @@ export class MessageQueue {
     const prefetch = countArgument('prefetch', options.prefetch ?? this.#prefetch, 65_535);
     const maxDeliveries = countArgument('maxDeliveries', options.maxDeliveries ?? this.#maxDeliveries, 1000);
     const serializer = this.#serializer;
+    if (options.dedupe !== undefined) handler = dedupeHandler(handler, options.dedupe, { topic, group });
     return this.#start(topic, group, prefetch, {
       topic,
       group,

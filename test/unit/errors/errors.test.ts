@@ -11,6 +11,8 @@ import {
   DuplicateRegistrationError,
   ERROR_CODES,
   HttpStatusError,
+  IdempotencyConflictError,
+  IdempotencyMismatchError,
   InvalidArgumentError,
   InvalidOptionsError,
   isScaleoutError,
@@ -90,6 +92,8 @@ const samples: ScaleoutError[] = [
   new LockNotAcquiredError('busy', 'r', 10),
   new LockLostError('lost', 'r'),
   new LeaseExpiredError('expired', 'r'),
+  new IdempotencyConflictError('busy', { key: 'k', reason: 'in-progress', retryAfterMs: 5 }),
+  new IdempotencyMismatchError('reused', 'k'),
 ];
 
 describe('errors', () => {
