@@ -1,5 +1,4 @@
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-import { connect } from 'amqplib';
 import type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
@@ -12,30 +11,31 @@ import {
   ClosedError,
   ConnectionError,
   InvalidArgumentError,
-  InvalidOptionsError,
   PublishRejectedError,
   QueueBufferFullError,
   QueueMismatchError,
   TimeoutError,
 } from '../../errors.js';
 import { raceAbort, withTimeout } from '../../internal/abort.js';
-import { type Backoff, fullJitterBackoff } from '../../internal/backoff.js';
-import { redactUrl } from '../../internal/redact.js';
+import type { Backoff } from '../../internal/backoff.js';
 import { sleep } from '../../internal/timers.js';
-import { durationOption } from '../../internal/validate.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
 import type { Logger } from '../../types.js';
 import { type AmqpDeliveryContext, amqpDelivery, hasMessageId, stampMessageId } from './amqp-delivery.js';
+import { dialNode } from './amqp-failover.js';
 import { checkOutgoing, checkQueueName, PUBLISHED_AT } from './amqp-message.js';
 import {
-  AMQP_QUEUE_DEFAULTS,
+  type AmqpDial,
   type AmqpQueueAdapterOptions,
-  checkOptions,
+  resolveAmqpOptions,
 } from './amqp-queue-adapter-options.js';
-import { ADOPT_OPTION, declareQueue } from './amqp-queue-declaration.js';
+import { declareQueue } from './amqp-queue-declaration.js';
+import { type QueueType, queueOptions, typeMismatchHint } from './amqp-queue-type.js';
 
 interface Session {
   model: ChannelModel;
+  /** The node (redacted URL) or the given connection. */
+  where: string;
   pub: ConfirmChannel;
   /** Topology declared on this connection (queue/binding keys). */
   declared: Set<string>;
@@ -67,6 +67,16 @@ function reportTo(consumer: { options: QueueAdapterConsumeOptions }, err: unknow
 /** A mandatory publish matched no queue (its queue or binding was deleted). */
 class UnroutableError extends Error {}
 
+/** A node could not be dialled: a ConnectionError that names it (redacted). */
+class DialError extends ConnectionError {
+  readonly where: string;
+  constructor(message: string, where: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'ConnectionError';
+    this.where = where;
+  }
+}
+
 /**
  * Failures that sending again cannot cure: a negative confirm, a queue that
  * exists with other arguments, a message amqplib cannot encode.
@@ -76,14 +86,6 @@ function isFinal(err: unknown): boolean {
     err instanceof PublishRejectedError ||
     err instanceof QueueMismatchError ||
     err instanceof InvalidArgumentError
-  );
-}
-
-function isModel(value: unknown): value is ChannelModel {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { createConfirmChannel?: unknown }).createConfirmChannel === 'function'
   );
 }
 
@@ -126,7 +128,7 @@ function markClosedOnClose(channel: Channel): void {
  * ```
  */
 export class AmqpQueueAdapter implements QueueAdapter {
-  readonly #open: () => Promise<ChannelModel>;
+  readonly #dial: AmqpDial;
   readonly #owned: boolean;
   readonly #where: string;
   readonly #prefix: string;
@@ -134,6 +136,8 @@ export class AmqpQueueAdapter implements QueueAdapter {
   readonly #maxBuffered: number;
   readonly #publishTimeoutMs: number;
   readonly #adoptExisting: boolean;
+  readonly #queueType: QueueType;
+  readonly #deliveryLimit: number | false;
   readonly #logger: Logger | undefined;
   readonly #consumers = new Set<AmqpConsumer>();
   readonly #stop = new AbortController();
@@ -145,94 +149,23 @@ export class AmqpQueueAdapter implements QueueAdapter {
   #usedGivenConnection = false;
 
   constructor(options: AmqpQueueAdapterOptions) {
-    const d = AMQP_QUEUE_DEFAULTS;
-    if (typeof options === 'string') {
-      throw new InvalidOptionsError('amqpQueueAdapter takes an options object: pass { url: <amqp:// URL> }', {
-        option: 'url',
-      });
-    }
-    checkOptions(options);
-    if (options === undefined) {
-      throw new InvalidOptionsError('options must be an object with url or connection', { option: 'url' });
-    }
-    const { url, connection } = options;
-    if ((url === undefined) === (connection === undefined)) {
-      throw new InvalidOptionsError('give exactly one of url and connection', { option: 'url' });
-    }
-    if (url !== undefined) {
-      if (typeof url !== 'string' || !/^amqps?:\/\//.test(url)) {
-        throw new InvalidOptionsError(
-          `url must start with amqp:// or amqps:// (got ${typeof url === 'string' ? redactUrl(url) : typeof url})`,
-          { option: 'url' },
-        );
-      }
-      this.#where = redactUrl(url);
-      this.#open = () => connect(url);
-      this.#owned = true;
-    } else if (typeof connection === 'function') {
-      this.#where = 'the given connection factory';
-      this.#open = connection;
-      this.#owned = true;
-    } else if (isModel(connection)) {
-      this.#where = 'the given connection';
-      this.#owned = false;
-      this.#open = async () => {
-        if (this.#usedGivenConnection) {
-          throw new ConnectionError('the given AMQP connection closed; pass url or a factory to reconnect');
-        }
-        this.#usedGivenConnection = true;
-        return connection;
-      };
-    } else {
-      throw new InvalidOptionsError('connection must be an amqplib connection or a function returning one', {
-        option: 'connection',
-      });
-    }
-    const prefix = options.prefix ?? d.prefix;
-    if (
-      typeof prefix !== 'string' ||
-      prefix.length > 100 ||
-      Buffer.byteLength(prefix, 'utf8') > 200 ||
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: names must not hold control characters
-      /[\u0000-\u001f\u007f]/.test(prefix) ||
-      prefix.startsWith('amq.')
-    ) {
-      throw new InvalidOptionsError(
-        'prefix must be a string of at most 100 characters (200 bytes), without control characters, not starting with "amq."',
-        { option: 'prefix' },
-      );
-    }
-    this.#prefix = prefix;
-    const baseMs = durationOption('reconnectBaseMs', options.reconnectBaseMs ?? d.reconnectBaseMs, 1);
-    const maxMs = durationOption('reconnectMaxMs', options.reconnectMaxMs ?? d.reconnectMaxMs, 1);
-    if (maxMs < baseMs) {
-      throw new InvalidOptionsError('reconnectMaxMs must be >= reconnectBaseMs', {
-        option: 'reconnectMaxMs',
-      });
-    }
-    this.#backoff = fullJitterBackoff({ baseMs, maxMs });
-    const maxBuffered = options.maxBufferedPublishes ?? d.maxBufferedPublishes;
-    if (!Number.isInteger(maxBuffered) || maxBuffered < 0) {
-      throw new InvalidOptionsError('maxBufferedPublishes must be an integer >= 0', {
-        option: 'maxBufferedPublishes',
-      });
-    }
-    this.#maxBuffered = maxBuffered;
-    this.#publishTimeoutMs = durationOption(
-      'publishTimeoutMs',
-      options.publishTimeoutMs ?? d.publishTimeoutMs,
-    );
-    const adopt = options.adoptExistingQueues ?? d.adoptExistingQueues;
-    if (typeof adopt !== 'boolean') {
-      throw new InvalidOptionsError(`${ADOPT_OPTION} must be a boolean`, { option: ADOPT_OPTION });
-    }
-    this.#adoptExisting = adopt;
-    if (options.logger !== undefined && (typeof options.logger !== 'object' || options.logger === null)) {
-      throw new InvalidOptionsError('logger must be an object with warn()/error() methods', {
-        option: 'logger',
-      });
-    }
-    this.#logger = options.logger;
+    const o = resolveAmqpOptions(options);
+    this.#dial = o.dial;
+    this.#owned = o.dial.kind !== 'given';
+    this.#where =
+      o.dial.kind === 'nodes'
+        ? o.dial.nodes.where
+        : o.dial.kind === 'factory'
+          ? 'the given connection factory'
+          : 'the given connection';
+    this.#prefix = o.prefix;
+    this.#backoff = o.backoff;
+    this.#maxBuffered = o.maxBuffered;
+    this.#publishTimeoutMs = o.publishTimeoutMs;
+    this.#adoptExisting = o.adoptExisting;
+    this.#queueType = o.queueType;
+    this.#deliveryLimit = o.deliveryLimit;
+    this.#logger = o.logger;
   }
 
   /** Times the adapter re-established a lost connection. */
@@ -243,6 +176,19 @@ export class AmqpQueueAdapter implements QueueAdapter {
   /** Whether a connection is up right now. */
   get connected(): boolean {
     return this.#session?.alive === true;
+  }
+
+  /**
+   * The node connected to right now, redacted (`amqp://***@host:port`);
+   * undefined while disconnected.
+   */
+  get broker(): string | undefined {
+    return this.#session?.alive === true ? this.#session.where : undefined;
+  }
+
+  /** The type of the queues this adapter declares. */
+  get queueType(): QueueType {
+    return this.#queueType;
   }
 
   get #topicsExchange(): string {
@@ -272,44 +218,70 @@ export class AmqpQueueAdapter implements QueueAdapter {
   async #connectLoop(): Promise<Session> {
     for (let attempt = 0; ; attempt++) {
       if (this.#closed) throw new ClosedError('queue adapter is closed');
+      // Several nodes: the next one at once, a backoff between rounds (amqp-failover.ts).
+      const delay =
+        this.#dial.kind === 'nodes'
+          ? this.#dial.nodes.delayBefore(attempt, this.#backoff)
+          : attempt === 0
+            ? 0
+            : this.#backoff(attempt - 1);
+      if (delay > 0) await sleep(delay, { signal: this.#stop.signal, unref: true }).catch(() => {});
+      if (this.#closed) throw new ClosedError('queue adapter is closed');
       try {
         return await this.#connectOnce();
       } catch (err) {
         if (this.#closed) throw new ClosedError('queue adapter is closed');
-        if (!this.#owned && this.#usedGivenConnection) throw err;
-        const delay = this.#backoff(attempt);
+        if (this.#dial.kind === 'given' && this.#usedGivenConnection) throw err;
         this.#logger?.warn?.('AMQP connect failed; retrying', {
-          broker: this.#where,
+          broker: err instanceof DialError ? err.where : this.#where,
           attempt,
-          delayMs: delay,
           error: err instanceof Error ? err.message : String(err),
         });
-        await sleep(delay, { signal: this.#stop.signal, unref: true }).catch(() => {});
       }
     }
   }
 
+  /** Opens a connection the way the options say; names the node (redacted). */
+  async #open(): Promise<{ model: ChannelModel; where: string }> {
+    const dial = this.#dial;
+    if (dial.kind === 'nodes') {
+      const node = dial.nodes.next();
+      try {
+        return { model: await dialNode(node, dial.connectTimeoutMs), where: node.where };
+      } catch (err) {
+        throw new DialError(`cannot connect to RabbitMQ at ${node.where}`, node.where, err);
+      }
+    }
+    if (dial.kind === 'factory') {
+      try {
+        return { model: await dial.open(), where: this.#where };
+      } catch (err) {
+        if (err instanceof ConnectionError) throw err;
+        throw new ConnectionError(`cannot connect to RabbitMQ at ${this.#where}`, { cause: err });
+      }
+    }
+    if (this.#usedGivenConnection) {
+      throw new ConnectionError('the given AMQP connection closed; pass url or a factory to reconnect');
+    }
+    this.#usedGivenConnection = true;
+    return { model: dial.connection, where: this.#where };
+  }
+
   async #connectOnce(): Promise<Session> {
     const hadSession = this.#session !== undefined;
-    let model: ChannelModel;
-    try {
-      model = await this.#open();
-    } catch (err) {
-      if (err instanceof ConnectionError) throw err;
-      throw new ConnectionError(`cannot connect to RabbitMQ at ${this.#where}`, { cause: err });
-    }
-    const session: Session = { model, pub: undefined as never, declared: new Set(), alive: true };
+    const { model, where } = await this.#open();
+    const session: Session = { model, where, pub: undefined as never, declared: new Set(), alive: true };
     const lost = () => {
       if (!session.alive) return;
       session.alive = false;
       for (const c of this.#consumers) c.channel = undefined;
       if (this.#closed) return;
-      this.#logger?.warn?.('AMQP connection lost; reconnecting', { broker: this.#where });
+      this.#logger?.warn?.('AMQP connection lost; reconnecting', { broker: where });
       // Reconnect in the background so consumers resume without a publish.
       this.#ready().catch(() => {});
     };
     model.on('error', (err: Error) => {
-      this.#logger?.warn?.('AMQP connection error', { broker: this.#where, error: err.message });
+      this.#logger?.warn?.('AMQP connection error', { broker: where, error: err.message });
     });
     model.on('close', lost);
     try {
@@ -318,7 +290,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
     } catch (err) {
       lost();
       await model.close().catch(() => {});
-      throw new ConnectionError(`cannot open a channel on ${this.#where}`, { cause: err });
+      throw new DialError(`cannot open a channel on ${where}`, where, err);
     }
     if (this.#closed) {
       session.alive = false;
@@ -327,7 +299,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
     }
     this.#session = session;
     if (hadSession) this.#reconnects++;
-    this.#logger?.info?.('AMQP connected', { broker: this.#where });
+    this.#logger?.info?.('AMQP connected', { broker: where });
     for (const c of this.#consumers) void this.#startConsumer(c);
     return session;
   }
@@ -377,18 +349,19 @@ export class AmqpQueueAdapter implements QueueAdapter {
     extra: ReadonlyArray<{ exchange: string; routingKey: string }> = [],
   ): Promise<string> {
     const name = this.#queueName(topic, group);
+    const type = this.#queueType;
     await declareQueue(
       { model, adoptExisting: this.#adoptExisting, logger: this.#logger },
       {
         name,
-        options: {
-          durable: true,
-          arguments: {
-            'x-dead-letter-exchange': this.#deadLetterExchange,
-            'x-dead-letter-routing-key': name,
-          },
-        },
+        options: queueOptions({
+          type,
+          name,
+          deadLetterExchange: this.#deadLetterExchange,
+          deliveryLimit: this.#deliveryLimit,
+        }),
         bindings: [{ exchange: this.#topicsExchange, routingKey: topic }, ...extra],
+        explain: (argument, existing) => typeMismatchHint(type, argument, existing),
       },
     );
     return name;
