@@ -10,7 +10,6 @@ import type {
 import {
   ClosedError,
   ConnectionError,
-  InvalidArgumentError,
   PublishRejectedError,
   QueueBufferFullError,
   QueueMismatchError,
@@ -21,6 +20,14 @@ import type { Backoff } from '../../internal/backoff.js';
 import { sleep } from '../../internal/timers.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
 import type { Logger } from '../../types.js';
+import {
+  channelAlive,
+  confirmPublish,
+  isFinal,
+  markClosedOnClose,
+  trackReturns,
+  UnroutableError,
+} from './amqp-confirm.js';
 import { type AmqpDeliveryContext, amqpDelivery, hasMessageId, stampMessageId } from './amqp-delivery.js';
 import { dialNode } from './amqp-failover.js';
 import { checkOutgoing, checkQueueName, PUBLISHED_AT } from './amqp-message.js';
@@ -52,9 +59,6 @@ interface AmqpConsumer {
   attempt: number;
 }
 
-/** Message ids the broker returned as unroutable, per publish channel (a return precedes its confirm). */
-const returnedIds = new WeakMap<ConfirmChannel, Map<string, number>>();
-
 /** Reports a consumer's failure to its `onError`; a listener's throw is not ours to handle. */
 function reportTo(consumer: { options: QueueAdapterConsumeOptions }, err: unknown): void {
   try {
@@ -64,9 +68,6 @@ function reportTo(consumer: { options: QueueAdapterConsumeOptions }, err: unknow
   }
 }
 
-/** A mandatory publish matched no queue (its queue or binding was deleted). */
-class UnroutableError extends Error {}
-
 /** A node could not be dialled: a ConnectionError that names it (redacted). */
 class DialError extends ConnectionError {
   readonly where: string;
@@ -75,29 +76,6 @@ class DialError extends ConnectionError {
     this.name = 'ConnectionError';
     this.where = where;
   }
-}
-
-/**
- * Failures that sending again cannot cure: a negative confirm, a queue that
- * exists with other arguments, a message amqplib cannot encode.
- */
-function isFinal(err: unknown): boolean {
-  return (
-    err instanceof PublishRejectedError ||
-    err instanceof QueueMismatchError ||
-    err instanceof InvalidArgumentError
-  );
-}
-
-function channelAlive(channel: Channel | undefined): boolean {
-  // amqplib sets `ch` to undefined... no public flag; track closes ourselves.
-  return channel !== undefined && (channel as { __scaleoutClosed?: boolean }).__scaleoutClosed !== true;
-}
-
-function markClosedOnClose(channel: Channel): void {
-  channel.once('close', () => {
-    (channel as { __scaleoutClosed?: boolean }).__scaleoutClosed = true;
-  });
 }
 
 /**
@@ -307,17 +285,12 @@ export class AmqpQueueAdapter implements QueueAdapter {
   async #openPublisher(model: ChannelModel, session: Session): Promise<ConfirmChannel> {
     const pub = await model.createConfirmChannel();
     markClosedOnClose(pub);
-    const returned = new Map<string, number>();
-    returnedIds.set(pub, returned);
-    pub.on('return', (msg: ConsumeMessage) => {
-      const id = String(msg.properties.messageId ?? '');
-      returned.set(id, (returned.get(id) ?? 0) + 1);
-    });
+    trackReturns(pub);
     pub.on('error', (err: Error) => {
       this.#logger?.warn?.('AMQP publish channel error', { error: err.message });
     });
     pub.once('close', () => {
-      // A channel-level error (not a lost connection): open a new one.
+      // A channel-level error, or closed after a nack (not a lost connection): open a new one.
       if (!session.alive || this.#closed || session.pub !== pub) return;
       session.declared.clear();
       this.#openPublisher(model, session).then(
@@ -416,7 +389,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
     ) {
       // Fast path: connected and the topology is known.
       try {
-        await this.#confirm(session.pub, this.#topicsExchange, topic, content, props);
+        await confirmPublish(session.pub, this.#topicsExchange, topic, content, props);
         return;
       } catch (err) {
         if (isFinal(err)) throw err;
@@ -441,29 +414,45 @@ export class AmqpQueueAdapter implements QueueAdapter {
       );
     }
     this.#waiting++;
+    // Ends the send loop when the publish gives up (timeout, abort).
+    const stop = new AbortController();
+    const abort = () => stop.abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    let nacked: PublishRejectedError | undefined;
     try {
       const attempt = async (): Promise<void> => {
-        for (;;) {
-          const session = await this.#publisher(signal);
+        for (let n = 0; ; n++) {
+          const session = await this.#publisher(stop.signal);
+          const pub = session.pub;
           try {
             if (!session.declared.has(topic)) {
               await this.#declareQueue(session.model, topic, 'default');
               session.declared.add(topic);
             }
-            await this.#confirm(session.pub, this.#topicsExchange, topic, content, props);
+            await confirmPublish(pub, this.#topicsExchange, topic, content, props);
             return;
           } catch (err) {
             if (isFinal(err) || this.#closed) throw err;
             // Unroutable (queue deleted): declare it again. Channel or
-            // connection died before the confirm: send it again.
+            // connection died before the confirm: send it again. A nack:
+            // a new channel, and again after a pause (amqp-confirm.ts).
             if (err instanceof UnroutableError) session.declared.delete(topic);
-            await sleep(10, { signal, unref: true });
+            if (err instanceof PublishRejectedError) {
+              nacked = err;
+              await this.#afterNack(session, pub, n, stop.signal);
+            } else await sleep(10, { signal: stop.signal, unref: true });
           }
         }
       };
       await withTimeout(raceAbort(attempt(), signal), this.#publishTimeoutMs, 'publish to RabbitMQ').catch(
         (err: unknown) => {
           if (err instanceof TimeoutError) {
+            if (nacked !== undefined) {
+              throw new PublishRejectedError(
+                `RabbitMQ refused the message (negative confirm) each time it was sent for ${this.#publishTimeoutMs} ms: its queue has no leader (a cluster without a majority) or is full`,
+                { cause: nacked },
+              );
+            }
             throw new TimeoutError(`publish to RabbitMQ at ${this.#where} timed out`, {
               timeoutMs: this.#publishTimeoutMs,
             });
@@ -473,49 +462,24 @@ export class AmqpQueueAdapter implements QueueAdapter {
       );
     } finally {
       this.#waiting--;
+      stop.abort();
+      signal?.removeEventListener('abort', abort);
     }
   }
 
-  #confirm(
-    channel: ConfirmChannel,
-    exchange: string,
-    routingKey: string,
-    content: Buffer,
-    props: Options.Publish,
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      try {
-        channel.publish(exchange, routingKey, content, props, (err) => {
-          if (err === null || err === undefined) {
-            const returned = returnedIds.get(channel);
-            const id = String(props.messageId ?? '');
-            const count = returned?.get(id);
-            if (count === undefined) return resolve();
-            if (count <= 1) returned!.delete(id);
-            else returned!.set(id, count - 1);
-            reject(new UnroutableError(`no queue bound for "${routingKey}"`));
-          } else if (/nack/i.test(String((err as Error).message))) {
-            reject(
-              new PublishRejectedError('RabbitMQ refused the message (negative confirm)', { cause: err }),
-            );
-          } else reject(new ConnectionError('channel closed before the broker confirmed', { cause: err }));
-        });
-      } catch (err) {
-        // amqplib throws TypeError/RangeError for what it cannot encode (a
-        // field over 255 bytes, headers over its 64 KiB buffer): final.
-        if (err instanceof TypeError || err instanceof RangeError) {
-          reject(
-            new InvalidArgumentError(
-              'RabbitMQ cannot carry this message (a property or the headers are too large)',
-              {
-                argument: 'message',
-                cause: err,
-              },
-            ),
-          );
-        } else reject(new ConnectionError('channel closed', { cause: err }));
-      }
-    });
+  /**
+   * After a nack: closes the channel that nacked (it is replaced at once,
+   * see #openPublisher) unless that happened already, then waits
+   * `backoff(attempt)`.
+   */
+  async #afterNack(session: Session, pub: ConfirmChannel, attempt: number, signal?: AbortSignal) {
+    if (session.pub === pub && channelAlive(pub)) {
+      this.#logger?.warn?.('AMQP publish refused (negative confirm); sending again on a new channel', {
+        broker: session.where,
+      });
+      await pub.close().catch(() => {});
+    }
+    await sleep(this.#backoff(attempt), { signal, unref: true });
   }
 
   // ---- consume -------------------------------------------------------------
@@ -622,7 +586,8 @@ export class AmqpQueueAdapter implements QueueAdapter {
   /**
    * Publishes a copy of `msg` (same bytes) and resolves on its confirm. If
    * it is unroutable (its queue or binding was deleted), `repair` declares
-   * the topology again and it is sent once more.
+   * the topology again and it is sent once more; if it is nacked, it is
+   * sent again on a new channel for up to `publishTimeoutMs`.
    */
   async #republish(
     msg: ConsumeMessage,
@@ -632,13 +597,22 @@ export class AmqpQueueAdapter implements QueueAdapter {
     repair: (model: ChannelModel) => Promise<unknown>,
   ): Promise<void> {
     const mandatory = { ...props, mandatory: true };
-    const session = await this.#publisher(undefined);
-    try {
-      await this.#confirm(session.pub, exchange, routingKey, msg.content, mandatory);
-    } catch (err) {
-      if (!(err instanceof UnroutableError)) throw err;
-      await repair(session.model);
-      await this.#confirm(session.pub, exchange, routingKey, msg.content, mandatory);
+    const deadline = Date.now() + this.#publishTimeoutMs;
+    let repaired = false;
+    for (let n = 0; ; n++) {
+      const session = await this.#publisher(undefined);
+      const pub = session.pub;
+      try {
+        await confirmPublish(pub, exchange, routingKey, msg.content, mandatory);
+        return;
+      } catch (err) {
+        if (err instanceof UnroutableError && !repaired) {
+          repaired = true;
+          await repair(session.model);
+        } else if (err instanceof PublishRejectedError && Date.now() < deadline) {
+          await this.#afterNack(session, pub, n);
+        } else throw err;
+      }
     }
   }
 
