@@ -395,7 +395,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
         if (isFinal(err)) throw err;
         // The channel died under the publish, or the queue was deleted: the
         // slow path re-declares and sends it again.
-        if (err instanceof UnroutableError) session.declared.delete(topic);
+        if (err instanceof UnroutableError) this.#queueGone(session, topic);
       }
     }
     await this.#publishSlow(topic, content, props, options.signal);
@@ -436,7 +436,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
             // Unroutable (queue deleted): declare it again. Channel or
             // connection died before the confirm: send it again. A nack:
             // a new channel, and again after a pause (amqp-confirm.ts).
-            if (err instanceof UnroutableError) session.declared.delete(topic);
+            if (err instanceof UnroutableError) this.#queueGone(session, topic);
             if (err instanceof PublishRejectedError) {
               nacked = err;
               await this.#afterNack(session, pub, n, stop.signal);
@@ -464,6 +464,23 @@ export class AmqpQueueAdapter implements QueueAdapter {
       this.#waiting--;
       stop.abort();
       signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  /**
+   * No queue is bound for `topic` any more (deleted): it is declared again
+   * before the next publish, and this adapter's consumers of `topic` start
+   * again on new channels. RabbitMQ 3.10 does not always cancel the
+   * consumers of a deleted quorum queue; one left running would take the
+   * messages of the queue declared again under the same name and never see
+   * them (they come back only when its channel closes).
+   */
+  #queueGone(session: Session, topic: string): void {
+    session.declared.delete(topic);
+    for (const c of this.#consumers) {
+      if (c.topic !== topic || !channelAlive(c.channel)) continue;
+      this.#logger?.info?.('AMQP queue deleted under a consumer; consuming it again', { topic });
+      c.channel!.close().catch(() => {}); // its close handler starts it again
     }
   }
 
