@@ -112,7 +112,9 @@ export async function spawnRabbitNode(options: {
   let child: ChildProcess | undefined;
 
   const launch = async () => {
+    // cwd: the node's own directory (Mnesia writes its core dumps there, not in the repo).
     const proc = spawn(binary('rabbitmq-server'), [], {
+      cwd: dir,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
@@ -171,6 +173,7 @@ export async function spawnRabbitNode(options: {
     },
     async ctl(...args: string[]) {
       const { stdout } = await run(binary('rabbitmqctl'), ['-n', nodeName, ...args], {
+        cwd: dir,
         env,
         timeout: 60_000,
       });
