@@ -81,14 +81,20 @@ class DialError extends ConnectionError {
 /**
  * RabbitMQ {@link QueueAdapter} on amqplib.
  *
- * - Durable queues, persistent messages, publisher confirms: `publish`
- *   resolves when the broker has the message.
+ * - Durable queues (quorum by default, or classic: `queueType`), persistent
+ *   messages, publisher confirms: `publish` resolves when the broker has the
+ *   message (on a quorum queue: a majority of its members).
+ * - One URL or the URLs of a cluster's nodes: on a lost connection it dials
+ *   the next node (see amqp-failover.ts).
  * - Per-consumer channel with `prefetch`; a dead-letter exchange
  *   (`<prefix>scaleout.dead-letter`) on every queue, bound to the consumer's
  *   dead-letter topic.
  * - Reconnects by itself (capped full-jitter backoff), re-declares topology
  *   and resumes consumers; never acknowledges a delivery tag of a channel
- *   that died (the broker redelivers that message).
+ *   that died, nor copies its message for a retry or a dead letter (the
+ *   broker redelivers that message).
+ * - A negative confirm is answered with a new channel and the message sent
+ *   again, until `publishTimeoutMs` (see amqp-confirm.ts).
  * - While disconnected, publishes wait (at most `maxBufferedPublishes` of
  *   them, each up to `publishTimeoutMs`) and are sent after the reconnect; an
  *   unconfirmed publish cut off by a connection loss is sent again, so a
@@ -102,7 +108,9 @@ class DialError extends ConnectionError {
  * ```ts
  * import { MessageQueue } from 'scaleout';
  * import { amqpQueueAdapter } from 'scaleout/amqp';
- * const queue = new MessageQueue({ adapter: amqpQueueAdapter({ url: 'amqp://localhost' }) });
+ * const queue = new MessageQueue({
+ *   adapter: amqpQueueAdapter({ url: ['amqp://rabbit-1', 'amqp://rabbit-2', 'amqp://rabbit-3'] }),
+ * });
  * ```
  */
 export class AmqpQueueAdapter implements QueueAdapter {
