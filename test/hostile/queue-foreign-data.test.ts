@@ -291,6 +291,8 @@ describe('RabbitMQ: junk published into the queues with a raw amqplib channel', 
       send('{"fail":true}', { messageId: 'forged-1', headers: { 'x-scaleout-failures': '-1000000' } });
       send('{"fail":true}', { messageId: 'forged-2', headers: { 'x-scaleout-failures': 2 ** 40 } });
       send('{"ok":3}', { messageId: 'forged-3', headers: { 'x-scaleout-failures': 'Infinity' } });
+      // The broker's own counter, forged by a publisher (quorum queues, the default, count returns in it).
+      send('{"fail":true}', { messageId: 'forged-4', headers: { 'x-delivery-count': 50 } });
       send('not json', { messageId: 'nojson-1' });
       send(huge, { messageId: 'huge-1' });
       send(escapedProto, { messageId: 'proto-1' });
@@ -303,7 +305,7 @@ describe('RabbitMQ: junk published into the queues with a raw amqplib channel', 
       await until(
         'all junk settled and all good messages delivered',
         () =>
-          c.dead.length === 6 &&
+          c.dead.length === 7 &&
           published.every((id) => c.good.some((g) => g.id === id)) &&
           c.good.filter((g) => (g.value as { design?: number }).design === 1).length === 2,
         30_000,
@@ -320,6 +322,7 @@ describe('RabbitMQ: junk published into the queues with a raw amqplib channel', 
       expect(c.good.filter((g) => g.id === 'forged-1').map((g) => g.n)).toEqual([1, 2]);
       expect(c.good.filter((g) => g.id === 'forged-2').map((g) => g.n)).toEqual([1, 2]);
       expect(c.good.filter((g) => g.id === 'forged-3').map((g) => g.n)).toEqual([1]);
+      expect(c.good.filter((g) => g.id === 'forged-4').map((g) => g.n)).toEqual([1, 2]);
       // Duplicated message_id: both delivered, as the producer labelled them.
       expect(c.good.filter((g) => g.id === 'dup-1').map((g) => g.value)).toEqual([
         { dup: 'a' },
@@ -337,10 +340,10 @@ describe('RabbitMQ: junk published into the queues with a raw amqplib channel', 
       expect(Buffer.from(bin.body, 'base64')).toEqual(binary);
       expect(bin.error).toMatchObject({ name: 'CorruptDataError' });
       expect(bin.error.message).toMatch(/not UTF-8/);
-      for (const id of ['forged-1', 'forged-2']) {
+      for (const id of ['forged-1', 'forged-2', 'forged-4']) {
         expect(deadFor(c, id)[0]).toMatchObject({ reason: 'handler-error', deliveries: 2 });
       }
-      expect(c.dead).toHaveLength(6);
+      expect(c.dead).toHaveLength(7);
       // Nothing left behind, nothing failed to settle.
       await until('the queue drained', async () => (await ch.checkQueue(name)).messageCount === 0);
       expect(c.errors).toEqual([]);

@@ -2,14 +2,16 @@ import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
 import { v7 as uuidv7 } from 'uuid';
 import type { QueueDelivery } from '../../contracts/queue.js';
 import { failuresFromHeader, QUEUE_HEADERS } from '../../contracts/queue.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { ConnectionError, InvalidArgumentError } from '../../errors.js';
 import {
   BASE64_FORMAT,
+  brokerDeathHeaders,
   copyProperties,
   malformedReason,
   publishedAtOf,
   stringHeaders,
 } from './amqp-message.js';
+import { brokerReturns } from './amqp-queue-type.js';
 
 /**
  * @internal One RabbitMQ delivery as the consumer sees it: how it is read
@@ -77,6 +79,18 @@ function settler(ctx: AmqpDeliveryContext) {
       }, SETTLE_RETRY_MS);
       timer.unref();
     },
+    /**
+     * The channel that delivered it is gone: the broker takes the message
+     * back by itself (and counts that); nothing is copied, so that it is not
+     * retried or dead-lettered twice. Throws a `ConnectionError`.
+     */
+    gone: () => {
+      if (ctx.live()) return;
+      settled = true;
+      throw new ConnectionError(
+        'the channel that delivered this message closed: the broker delivers it again (nothing was copied)',
+      );
+    },
     /** Lets the broker dead-letter it through the queue's own dead-letter exchange. */
     reject: () => {
       if (settled) return;
@@ -119,17 +133,25 @@ export async function stampMessageId(ctx: AmqpDeliveryContext): Promise<void> {
 /**
  * The {@link QueueDelivery} of a message that has an id. The delivery
  * count is the validated `x-scaleout-failures` header (a forged one counts
- * as 0) plus one, plus one more if the broker flags a redelivery. A body
+ * as 0) plus one, plus the broker's returns of this copy: a quorum queue's
+ * `x-delivery-count` on a redelivery, at least 1 (a classic queue only
+ * flags it; see amqp-queue-type.ts). A body
  * that is not UTF-8, or headers too large to copy, make it `malformed`.
  * Retries and dead letters publish a confirmed copy (every property and
  * header kept) before the original is acknowledged; if that fails, the
  * original goes back to the broker after a pause instead of being held.
+ * When the channel that delivered it has died (a lost connection, a killed
+ * node), they copy nothing and fail with `ConnectionError`: the broker
+ * delivers the original again, and a copy would make it two.
  */
 export function amqpDelivery(ctx: AmqpDeliveryContext): QueueDelivery {
   const { msg, queue } = ctx;
-  const headers = stringHeaders(msg.properties.headers as Record<string, unknown> | undefined);
+  const headers = {
+    ...stringHeaders(msg.properties.headers as Record<string, unknown> | undefined),
+    ...brokerDeathHeaders(msg),
+  };
   const failures = failuresFromHeader(headers[QUEUE_HEADERS.failures]);
-  const deliveryCount = failures + 1 + (msg.fields.redelivered ? 1 : 0);
+  const deliveryCount = failures + 1 + brokerReturns(msg);
   const malformed = malformedReason(msg);
   const binary = malformed?.startsWith('body') === true;
   const settle = settler(ctx);
@@ -151,6 +173,7 @@ export function amqpDelivery(ctx: AmqpDeliveryContext): QueueDelivery {
     ack: async () => settle.ack(),
     retry: async () => {
       if (settle.settled) return;
+      settle.gone();
       // The copy is confirmed before the original is acknowledged: at least once.
       await ctx
         .republish('', queue, copy({ [QUEUE_HEADERS.failures]: String(deliveryCount) }), ctx.redeclare)
@@ -159,6 +182,7 @@ export function amqpDelivery(ctx: AmqpDeliveryContext): QueueDelivery {
     },
     deadLetter: async (extra) => {
       if (settle.settled) return;
+      settle.gone();
       const deadTopic = ctx.deadLetterTopic;
       if (deadTopic !== undefined) {
         try {

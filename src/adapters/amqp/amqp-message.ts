@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { ConsumeMessage, Options } from 'amqplib';
-import type { QueueOutgoingMessage } from '../../contracts/queue.js';
+import { QUEUE_HEADERS, type QueueOutgoingMessage } from '../../contracts/queue.js';
 import { InvalidArgumentError } from '../../errors.js';
 
 /**
@@ -25,10 +25,14 @@ export const BASE64_FORMAT = 'base64';
 /** Longest AMQP short string (queue names, routing keys, message ids, header names), in bytes. */
 const MAX_SHORTSTR_BYTES = 255;
 
-/** Headers RabbitMQ itself writes (dead-letter history) or acts on when a copy is published. */
+/** RabbitMQ's counts of a quorum queue message's returns: they belong to that copy only. */
+const COUNT_HEADERS = new Set(['x-delivery-count', 'x-acquired-count']);
+
+/** Headers RabbitMQ itself writes (dead-letter history, delivery counts) or acts on when a copy is published. */
 function isBrokerHeader(name: string): boolean {
   return (
     name === PUBLISHED_AT ||
+    COUNT_HEADERS.has(name) ||
     name.startsWith('x-death') ||
     name.startsWith('x-first-death') ||
     name.startsWith('x-last-death')
@@ -72,6 +76,29 @@ export function stringHeaders(raw: Record<string, unknown> | undefined): Record<
   return out;
 }
 
+/** Why RabbitMQ itself dead-lettered a message (`x-first-death-reason`), as it writes it. */
+const BROKER_DEATH_REASONS = new Set(['rejected', 'expired', 'maxlen', 'delivery_limit']);
+
+/**
+ * For a message RabbitMQ dead-lettered itself (a quorum queue's delivery
+ * limit, a `nack` without requeue by another consumer, a TTL, a length
+ * limit), the error headers scaleout's own dead letters carry, so that a
+ * dead-letter consumer learns why: `x-scaleout-error-name: RabbitMQ` and
+ * `x-scaleout-error: dead-lettered by RabbitMQ (<reason>)`. Empty for any
+ * other message, and for one that already carries scaleout's reason.
+ */
+export function brokerDeathHeaders(msg: ConsumeMessage): Record<string, string> {
+  const raw = msg.properties.headers as Record<string, unknown> | undefined;
+  if (raw === undefined || raw === null || raw[QUEUE_HEADERS.reason] !== undefined) return {};
+  let reason = raw['x-first-death-reason'] as unknown;
+  if (Buffer.isBuffer(reason)) reason = reason.toString('utf8');
+  if (typeof reason !== 'string' || !BROKER_DEATH_REASONS.has(reason)) return {};
+  return {
+    [QUEUE_HEADERS.errorName]: 'RabbitMQ',
+    [QUEUE_HEADERS.error]: `dead-lettered by RabbitMQ (${reason})`,
+  };
+}
+
 /** Publication time: scaleout's header, else the AMQP `timestamp` property (seconds). */
 export function publishedAtOf(msg: ConsumeMessage): number | undefined {
   const header = (msg.properties.headers as Record<string, unknown> | undefined)?.[PUBLISHED_AT];
@@ -102,8 +129,9 @@ export function malformedReason(msg: ConsumeMessage): string | undefined {
  * Properties of a copy of a delivered message (a retry, a dead letter, an
  * id stamp): every property and header the producer set, plus `extra`
  * headers, except `userId` (RabbitMQ refuses a copy whose user id is not
- * the publishing connection's) and the `CC`/`BCC` headers (the broker
- * would route the copy to those queues again).
+ * the publishing connection's), the `CC`/`BCC` headers (the broker
+ * would route the copy to those queues again) and the broker's delivery
+ * counts (a copy is a new message: its count starts again).
  */
 export function copyProperties(
   msg: ConsumeMessage,
@@ -115,7 +143,7 @@ export function copyProperties(
   const raw = p.headers as Record<string, unknown> | undefined;
   if (raw !== undefined && raw !== null) {
     for (const [k, v] of Object.entries(raw)) {
-      if (k === 'CC' || k === 'BCC' || k === '__proto__') continue;
+      if (k === 'CC' || k === 'BCC' || k === '__proto__' || COUNT_HEADERS.has(k)) continue;
       headers[k] = v;
     }
   }

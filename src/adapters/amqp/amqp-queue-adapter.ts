@@ -1,5 +1,4 @@
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-import { connect } from 'amqplib';
 import type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
@@ -11,31 +10,39 @@ import type {
 import {
   ClosedError,
   ConnectionError,
-  InvalidArgumentError,
-  InvalidOptionsError,
   PublishRejectedError,
   QueueBufferFullError,
   QueueMismatchError,
   TimeoutError,
 } from '../../errors.js';
 import { raceAbort, withTimeout } from '../../internal/abort.js';
-import { type Backoff, fullJitterBackoff } from '../../internal/backoff.js';
-import { redactUrl } from '../../internal/redact.js';
+import type { Backoff } from '../../internal/backoff.js';
 import { sleep } from '../../internal/timers.js';
-import { durationOption } from '../../internal/validate.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
 import type { Logger } from '../../types.js';
+import {
+  channelAlive,
+  confirmPublish,
+  isFinal,
+  markClosedOnClose,
+  trackReturns,
+  UnroutableError,
+} from './amqp-confirm.js';
 import { type AmqpDeliveryContext, amqpDelivery, hasMessageId, stampMessageId } from './amqp-delivery.js';
+import { dialNode } from './amqp-failover.js';
 import { checkOutgoing, checkQueueName, PUBLISHED_AT } from './amqp-message.js';
 import {
-  AMQP_QUEUE_DEFAULTS,
+  type AmqpDial,
   type AmqpQueueAdapterOptions,
-  checkOptions,
+  resolveAmqpOptions,
 } from './amqp-queue-adapter-options.js';
-import { ADOPT_OPTION, declareQueue } from './amqp-queue-declaration.js';
+import { declareQueue } from './amqp-queue-declaration.js';
+import { type QueueType, queueOptions, typeMismatchHint } from './amqp-queue-type.js';
 
 interface Session {
   model: ChannelModel;
+  /** The node (redacted URL) or the given connection. */
+  where: string;
   pub: ConfirmChannel;
   /** Topology declared on this connection (queue/binding keys). */
   declared: Set<string>;
@@ -52,9 +59,6 @@ interface AmqpConsumer {
   attempt: number;
 }
 
-/** Message ids the broker returned as unroutable, per publish channel (a return precedes its confirm). */
-const returnedIds = new WeakMap<ConfirmChannel, Map<string, number>>();
-
 /** Reports a consumer's failure to its `onError`; a listener's throw is not ours to handle. */
 function reportTo(consumer: { options: QueueAdapterConsumeOptions }, err: unknown): void {
   try {
@@ -64,51 +68,33 @@ function reportTo(consumer: { options: QueueAdapterConsumeOptions }, err: unknow
   }
 }
 
-/** A mandatory publish matched no queue (its queue or binding was deleted). */
-class UnroutableError extends Error {}
-
-/**
- * Failures that sending again cannot cure: a negative confirm, a queue that
- * exists with other arguments, a message amqplib cannot encode.
- */
-function isFinal(err: unknown): boolean {
-  return (
-    err instanceof PublishRejectedError ||
-    err instanceof QueueMismatchError ||
-    err instanceof InvalidArgumentError
-  );
-}
-
-function isModel(value: unknown): value is ChannelModel {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { createConfirmChannel?: unknown }).createConfirmChannel === 'function'
-  );
-}
-
-function channelAlive(channel: Channel | undefined): boolean {
-  // amqplib sets `ch` to undefined... no public flag; track closes ourselves.
-  return channel !== undefined && (channel as { __scaleoutClosed?: boolean }).__scaleoutClosed !== true;
-}
-
-function markClosedOnClose(channel: Channel): void {
-  channel.once('close', () => {
-    (channel as { __scaleoutClosed?: boolean }).__scaleoutClosed = true;
-  });
+/** A node could not be dialled: a ConnectionError that names it (redacted). */
+class DialError extends ConnectionError {
+  readonly where: string;
+  constructor(message: string, where: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'ConnectionError';
+    this.where = where;
+  }
 }
 
 /**
  * RabbitMQ {@link QueueAdapter} on amqplib.
  *
- * - Durable queues, persistent messages, publisher confirms: `publish`
- *   resolves when the broker has the message.
+ * - Durable queues (quorum by default, or classic: `queueType`), persistent
+ *   messages, publisher confirms: `publish` resolves when the broker has the
+ *   message (on a quorum queue: a majority of its members).
+ * - One URL or the URLs of a cluster's nodes: on a lost connection it dials
+ *   the next node (see amqp-failover.ts).
  * - Per-consumer channel with `prefetch`; a dead-letter exchange
  *   (`<prefix>scaleout.dead-letter`) on every queue, bound to the consumer's
  *   dead-letter topic.
  * - Reconnects by itself (capped full-jitter backoff), re-declares topology
  *   and resumes consumers; never acknowledges a delivery tag of a channel
- *   that died (the broker redelivers that message).
+ *   that died, nor copies its message for a retry or a dead letter (the
+ *   broker redelivers that message).
+ * - A negative confirm is answered with a new channel and the message sent
+ *   again, until `publishTimeoutMs` (see amqp-confirm.ts).
  * - While disconnected, publishes wait (at most `maxBufferedPublishes` of
  *   them, each up to `publishTimeoutMs`) and are sent after the reconnect; an
  *   unconfirmed publish cut off by a connection loss is sent again, so a
@@ -122,11 +108,13 @@ function markClosedOnClose(channel: Channel): void {
  * ```ts
  * import { MessageQueue } from 'scaleout';
  * import { amqpQueueAdapter } from 'scaleout/amqp';
- * const queue = new MessageQueue({ adapter: amqpQueueAdapter({ url: 'amqp://localhost' }) });
+ * const queue = new MessageQueue({
+ *   adapter: amqpQueueAdapter({ url: ['amqp://rabbit-1', 'amqp://rabbit-2', 'amqp://rabbit-3'] }),
+ * });
  * ```
  */
 export class AmqpQueueAdapter implements QueueAdapter {
-  readonly #open: () => Promise<ChannelModel>;
+  readonly #dial: AmqpDial;
   readonly #owned: boolean;
   readonly #where: string;
   readonly #prefix: string;
@@ -134,6 +122,8 @@ export class AmqpQueueAdapter implements QueueAdapter {
   readonly #maxBuffered: number;
   readonly #publishTimeoutMs: number;
   readonly #adoptExisting: boolean;
+  readonly #queueType: QueueType;
+  readonly #deliveryLimit: number | false;
   readonly #logger: Logger | undefined;
   readonly #consumers = new Set<AmqpConsumer>();
   readonly #stop = new AbortController();
@@ -145,94 +135,23 @@ export class AmqpQueueAdapter implements QueueAdapter {
   #usedGivenConnection = false;
 
   constructor(options: AmqpQueueAdapterOptions) {
-    const d = AMQP_QUEUE_DEFAULTS;
-    if (typeof options === 'string') {
-      throw new InvalidOptionsError('amqpQueueAdapter takes an options object: pass { url: <amqp:// URL> }', {
-        option: 'url',
-      });
-    }
-    checkOptions(options);
-    if (options === undefined) {
-      throw new InvalidOptionsError('options must be an object with url or connection', { option: 'url' });
-    }
-    const { url, connection } = options;
-    if ((url === undefined) === (connection === undefined)) {
-      throw new InvalidOptionsError('give exactly one of url and connection', { option: 'url' });
-    }
-    if (url !== undefined) {
-      if (typeof url !== 'string' || !/^amqps?:\/\//.test(url)) {
-        throw new InvalidOptionsError(
-          `url must start with amqp:// or amqps:// (got ${typeof url === 'string' ? redactUrl(url) : typeof url})`,
-          { option: 'url' },
-        );
-      }
-      this.#where = redactUrl(url);
-      this.#open = () => connect(url);
-      this.#owned = true;
-    } else if (typeof connection === 'function') {
-      this.#where = 'the given connection factory';
-      this.#open = connection;
-      this.#owned = true;
-    } else if (isModel(connection)) {
-      this.#where = 'the given connection';
-      this.#owned = false;
-      this.#open = async () => {
-        if (this.#usedGivenConnection) {
-          throw new ConnectionError('the given AMQP connection closed; pass url or a factory to reconnect');
-        }
-        this.#usedGivenConnection = true;
-        return connection;
-      };
-    } else {
-      throw new InvalidOptionsError('connection must be an amqplib connection or a function returning one', {
-        option: 'connection',
-      });
-    }
-    const prefix = options.prefix ?? d.prefix;
-    if (
-      typeof prefix !== 'string' ||
-      prefix.length > 100 ||
-      Buffer.byteLength(prefix, 'utf8') > 200 ||
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: names must not hold control characters
-      /[\u0000-\u001f\u007f]/.test(prefix) ||
-      prefix.startsWith('amq.')
-    ) {
-      throw new InvalidOptionsError(
-        'prefix must be a string of at most 100 characters (200 bytes), without control characters, not starting with "amq."',
-        { option: 'prefix' },
-      );
-    }
-    this.#prefix = prefix;
-    const baseMs = durationOption('reconnectBaseMs', options.reconnectBaseMs ?? d.reconnectBaseMs, 1);
-    const maxMs = durationOption('reconnectMaxMs', options.reconnectMaxMs ?? d.reconnectMaxMs, 1);
-    if (maxMs < baseMs) {
-      throw new InvalidOptionsError('reconnectMaxMs must be >= reconnectBaseMs', {
-        option: 'reconnectMaxMs',
-      });
-    }
-    this.#backoff = fullJitterBackoff({ baseMs, maxMs });
-    const maxBuffered = options.maxBufferedPublishes ?? d.maxBufferedPublishes;
-    if (!Number.isInteger(maxBuffered) || maxBuffered < 0) {
-      throw new InvalidOptionsError('maxBufferedPublishes must be an integer >= 0', {
-        option: 'maxBufferedPublishes',
-      });
-    }
-    this.#maxBuffered = maxBuffered;
-    this.#publishTimeoutMs = durationOption(
-      'publishTimeoutMs',
-      options.publishTimeoutMs ?? d.publishTimeoutMs,
-    );
-    const adopt = options.adoptExistingQueues ?? d.adoptExistingQueues;
-    if (typeof adopt !== 'boolean') {
-      throw new InvalidOptionsError(`${ADOPT_OPTION} must be a boolean`, { option: ADOPT_OPTION });
-    }
-    this.#adoptExisting = adopt;
-    if (options.logger !== undefined && (typeof options.logger !== 'object' || options.logger === null)) {
-      throw new InvalidOptionsError('logger must be an object with warn()/error() methods', {
-        option: 'logger',
-      });
-    }
-    this.#logger = options.logger;
+    const o = resolveAmqpOptions(options);
+    this.#dial = o.dial;
+    this.#owned = o.dial.kind !== 'given';
+    this.#where =
+      o.dial.kind === 'nodes'
+        ? o.dial.nodes.where
+        : o.dial.kind === 'factory'
+          ? 'the given connection factory'
+          : 'the given connection';
+    this.#prefix = o.prefix;
+    this.#backoff = o.backoff;
+    this.#maxBuffered = o.maxBuffered;
+    this.#publishTimeoutMs = o.publishTimeoutMs;
+    this.#adoptExisting = o.adoptExisting;
+    this.#queueType = o.queueType;
+    this.#deliveryLimit = o.deliveryLimit;
+    this.#logger = o.logger;
   }
 
   /** Times the adapter re-established a lost connection. */
@@ -243,6 +162,19 @@ export class AmqpQueueAdapter implements QueueAdapter {
   /** Whether a connection is up right now. */
   get connected(): boolean {
     return this.#session?.alive === true;
+  }
+
+  /**
+   * The node connected to right now, redacted (`amqp://***@host:port`);
+   * undefined while disconnected.
+   */
+  get broker(): string | undefined {
+    return this.#session?.alive === true ? this.#session.where : undefined;
+  }
+
+  /** The type of the queues this adapter declares. */
+  get queueType(): QueueType {
+    return this.#queueType;
   }
 
   get #topicsExchange(): string {
@@ -272,44 +204,70 @@ export class AmqpQueueAdapter implements QueueAdapter {
   async #connectLoop(): Promise<Session> {
     for (let attempt = 0; ; attempt++) {
       if (this.#closed) throw new ClosedError('queue adapter is closed');
+      // Several nodes: the next one at once, a backoff between rounds (amqp-failover.ts).
+      const delay =
+        this.#dial.kind === 'nodes'
+          ? this.#dial.nodes.delayBefore(attempt, this.#backoff)
+          : attempt === 0
+            ? 0
+            : this.#backoff(attempt - 1);
+      if (delay > 0) await sleep(delay, { signal: this.#stop.signal, unref: true }).catch(() => {});
+      if (this.#closed) throw new ClosedError('queue adapter is closed');
       try {
         return await this.#connectOnce();
       } catch (err) {
         if (this.#closed) throw new ClosedError('queue adapter is closed');
-        if (!this.#owned && this.#usedGivenConnection) throw err;
-        const delay = this.#backoff(attempt);
+        if (this.#dial.kind === 'given' && this.#usedGivenConnection) throw err;
         this.#logger?.warn?.('AMQP connect failed; retrying', {
-          broker: this.#where,
+          broker: err instanceof DialError ? err.where : this.#where,
           attempt,
-          delayMs: delay,
           error: err instanceof Error ? err.message : String(err),
         });
-        await sleep(delay, { signal: this.#stop.signal, unref: true }).catch(() => {});
       }
     }
   }
 
+  /** Opens a connection the way the options say; names the node (redacted). */
+  async #open(): Promise<{ model: ChannelModel; where: string }> {
+    const dial = this.#dial;
+    if (dial.kind === 'nodes') {
+      const node = dial.nodes.next();
+      try {
+        return { model: await dialNode(node, dial.connectTimeoutMs), where: node.where };
+      } catch (err) {
+        throw new DialError(`cannot connect to RabbitMQ at ${node.where}`, node.where, err);
+      }
+    }
+    if (dial.kind === 'factory') {
+      try {
+        return { model: await dial.open(), where: this.#where };
+      } catch (err) {
+        if (err instanceof ConnectionError) throw err;
+        throw new ConnectionError(`cannot connect to RabbitMQ at ${this.#where}`, { cause: err });
+      }
+    }
+    if (this.#usedGivenConnection) {
+      throw new ConnectionError('the given AMQP connection closed; pass url or a factory to reconnect');
+    }
+    this.#usedGivenConnection = true;
+    return { model: dial.connection, where: this.#where };
+  }
+
   async #connectOnce(): Promise<Session> {
     const hadSession = this.#session !== undefined;
-    let model: ChannelModel;
-    try {
-      model = await this.#open();
-    } catch (err) {
-      if (err instanceof ConnectionError) throw err;
-      throw new ConnectionError(`cannot connect to RabbitMQ at ${this.#where}`, { cause: err });
-    }
-    const session: Session = { model, pub: undefined as never, declared: new Set(), alive: true };
+    const { model, where } = await this.#open();
+    const session: Session = { model, where, pub: undefined as never, declared: new Set(), alive: true };
     const lost = () => {
       if (!session.alive) return;
       session.alive = false;
       for (const c of this.#consumers) c.channel = undefined;
       if (this.#closed) return;
-      this.#logger?.warn?.('AMQP connection lost; reconnecting', { broker: this.#where });
+      this.#logger?.warn?.('AMQP connection lost; reconnecting', { broker: where });
       // Reconnect in the background so consumers resume without a publish.
       this.#ready().catch(() => {});
     };
     model.on('error', (err: Error) => {
-      this.#logger?.warn?.('AMQP connection error', { broker: this.#where, error: err.message });
+      this.#logger?.warn?.('AMQP connection error', { broker: where, error: err.message });
     });
     model.on('close', lost);
     try {
@@ -318,7 +276,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
     } catch (err) {
       lost();
       await model.close().catch(() => {});
-      throw new ConnectionError(`cannot open a channel on ${this.#where}`, { cause: err });
+      throw new DialError(`cannot open a channel on ${where}`, where, err);
     }
     if (this.#closed) {
       session.alive = false;
@@ -327,7 +285,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
     }
     this.#session = session;
     if (hadSession) this.#reconnects++;
-    this.#logger?.info?.('AMQP connected', { broker: this.#where });
+    this.#logger?.info?.('AMQP connected', { broker: where });
     for (const c of this.#consumers) void this.#startConsumer(c);
     return session;
   }
@@ -335,17 +293,12 @@ export class AmqpQueueAdapter implements QueueAdapter {
   async #openPublisher(model: ChannelModel, session: Session): Promise<ConfirmChannel> {
     const pub = await model.createConfirmChannel();
     markClosedOnClose(pub);
-    const returned = new Map<string, number>();
-    returnedIds.set(pub, returned);
-    pub.on('return', (msg: ConsumeMessage) => {
-      const id = String(msg.properties.messageId ?? '');
-      returned.set(id, (returned.get(id) ?? 0) + 1);
-    });
+    trackReturns(pub);
     pub.on('error', (err: Error) => {
       this.#logger?.warn?.('AMQP publish channel error', { error: err.message });
     });
     pub.once('close', () => {
-      // A channel-level error (not a lost connection): open a new one.
+      // A channel-level error, or closed after a nack (not a lost connection): open a new one.
       if (!session.alive || this.#closed || session.pub !== pub) return;
       session.declared.clear();
       this.#openPublisher(model, session).then(
@@ -377,18 +330,19 @@ export class AmqpQueueAdapter implements QueueAdapter {
     extra: ReadonlyArray<{ exchange: string; routingKey: string }> = [],
   ): Promise<string> {
     const name = this.#queueName(topic, group);
+    const type = this.#queueType;
     await declareQueue(
       { model, adoptExisting: this.#adoptExisting, logger: this.#logger },
       {
         name,
-        options: {
-          durable: true,
-          arguments: {
-            'x-dead-letter-exchange': this.#deadLetterExchange,
-            'x-dead-letter-routing-key': name,
-          },
-        },
+        options: queueOptions({
+          type,
+          name,
+          deadLetterExchange: this.#deadLetterExchange,
+          deliveryLimit: this.#deliveryLimit,
+        }),
         bindings: [{ exchange: this.#topicsExchange, routingKey: topic }, ...extra],
+        explain: (argument, existing) => typeMismatchHint(type, argument, existing),
       },
     );
     return name;
@@ -443,13 +397,13 @@ export class AmqpQueueAdapter implements QueueAdapter {
     ) {
       // Fast path: connected and the topology is known.
       try {
-        await this.#confirm(session.pub, this.#topicsExchange, topic, content, props);
+        await confirmPublish(session.pub, this.#topicsExchange, topic, content, props);
         return;
       } catch (err) {
         if (isFinal(err)) throw err;
         // The channel died under the publish, or the queue was deleted: the
         // slow path re-declares and sends it again.
-        if (err instanceof UnroutableError) session.declared.delete(topic);
+        if (err instanceof UnroutableError) this.#queueGone(session, topic);
       }
     }
     await this.#publishSlow(topic, content, props, options.signal);
@@ -468,29 +422,45 @@ export class AmqpQueueAdapter implements QueueAdapter {
       );
     }
     this.#waiting++;
+    // Ends the send loop when the publish gives up (timeout, abort).
+    const stop = new AbortController();
+    const abort = () => stop.abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    let nacked: PublishRejectedError | undefined;
     try {
       const attempt = async (): Promise<void> => {
-        for (;;) {
-          const session = await this.#publisher(signal);
+        for (let n = 0; ; n++) {
+          const session = await this.#publisher(stop.signal);
+          const pub = session.pub;
           try {
             if (!session.declared.has(topic)) {
               await this.#declareQueue(session.model, topic, 'default');
               session.declared.add(topic);
             }
-            await this.#confirm(session.pub, this.#topicsExchange, topic, content, props);
+            await confirmPublish(pub, this.#topicsExchange, topic, content, props);
             return;
           } catch (err) {
             if (isFinal(err) || this.#closed) throw err;
             // Unroutable (queue deleted): declare it again. Channel or
-            // connection died before the confirm: send it again.
-            if (err instanceof UnroutableError) session.declared.delete(topic);
-            await sleep(10, { signal, unref: true });
+            // connection died before the confirm: send it again. A nack:
+            // a new channel, and again after a pause (amqp-confirm.ts).
+            if (err instanceof UnroutableError) this.#queueGone(session, topic);
+            if (err instanceof PublishRejectedError) {
+              nacked = err;
+              await this.#afterNack(session, pub, n, stop.signal);
+            } else await sleep(10, { signal: stop.signal, unref: true });
           }
         }
       };
       await withTimeout(raceAbort(attempt(), signal), this.#publishTimeoutMs, 'publish to RabbitMQ').catch(
         (err: unknown) => {
           if (err instanceof TimeoutError) {
+            if (nacked !== undefined) {
+              throw new PublishRejectedError(
+                `RabbitMQ refused the message (negative confirm) each time it was sent for ${this.#publishTimeoutMs} ms: its queue has no leader (a cluster without a majority) or is full`,
+                { cause: nacked },
+              );
+            }
             throw new TimeoutError(`publish to RabbitMQ at ${this.#where} timed out`, {
               timeoutMs: this.#publishTimeoutMs,
             });
@@ -500,49 +470,41 @@ export class AmqpQueueAdapter implements QueueAdapter {
       );
     } finally {
       this.#waiting--;
+      stop.abort();
+      signal?.removeEventListener('abort', abort);
     }
   }
 
-  #confirm(
-    channel: ConfirmChannel,
-    exchange: string,
-    routingKey: string,
-    content: Buffer,
-    props: Options.Publish,
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      try {
-        channel.publish(exchange, routingKey, content, props, (err) => {
-          if (err === null || err === undefined) {
-            const returned = returnedIds.get(channel);
-            const id = String(props.messageId ?? '');
-            const count = returned?.get(id);
-            if (count === undefined) return resolve();
-            if (count <= 1) returned!.delete(id);
-            else returned!.set(id, count - 1);
-            reject(new UnroutableError(`no queue bound for "${routingKey}"`));
-          } else if (/nack/i.test(String((err as Error).message))) {
-            reject(
-              new PublishRejectedError('RabbitMQ refused the message (negative confirm)', { cause: err }),
-            );
-          } else reject(new ConnectionError('channel closed before the broker confirmed', { cause: err }));
-        });
-      } catch (err) {
-        // amqplib throws TypeError/RangeError for what it cannot encode (a
-        // field over 255 bytes, headers over its 64 KiB buffer): final.
-        if (err instanceof TypeError || err instanceof RangeError) {
-          reject(
-            new InvalidArgumentError(
-              'RabbitMQ cannot carry this message (a property or the headers are too large)',
-              {
-                argument: 'message',
-                cause: err,
-              },
-            ),
-          );
-        } else reject(new ConnectionError('channel closed', { cause: err }));
-      }
-    });
+  /**
+   * No queue is bound for `topic` any more (deleted): it is declared again
+   * before the next publish, and this adapter's consumers of `topic` start
+   * again on new channels. RabbitMQ 3.10 does not always cancel the
+   * consumers of a deleted quorum queue; one left running would take the
+   * messages of the queue declared again under the same name and never see
+   * them (they come back only when its channel closes).
+   */
+  #queueGone(session: Session, topic: string): void {
+    session.declared.delete(topic);
+    for (const c of this.#consumers) {
+      if (c.topic !== topic || !channelAlive(c.channel)) continue;
+      this.#logger?.info?.('AMQP queue deleted under a consumer; consuming it again', { topic });
+      c.channel!.close().catch(() => {}); // its close handler starts it again
+    }
+  }
+
+  /**
+   * After a nack: closes the channel that nacked (it is replaced at once,
+   * see #openPublisher) unless that happened already, then waits
+   * `backoff(attempt)`.
+   */
+  async #afterNack(session: Session, pub: ConfirmChannel, attempt: number, signal?: AbortSignal) {
+    if (session.pub === pub && channelAlive(pub)) {
+      this.#logger?.warn?.('AMQP publish refused (negative confirm); sending again on a new channel', {
+        broker: session.where,
+      });
+      await pub.close().catch(() => {});
+    }
+    await sleep(this.#backoff(attempt), { signal, unref: true });
   }
 
   // ---- consume -------------------------------------------------------------
@@ -649,7 +611,8 @@ export class AmqpQueueAdapter implements QueueAdapter {
   /**
    * Publishes a copy of `msg` (same bytes) and resolves on its confirm. If
    * it is unroutable (its queue or binding was deleted), `repair` declares
-   * the topology again and it is sent once more.
+   * the topology again and it is sent once more; if it is nacked, it is
+   * sent again on a new channel for up to `publishTimeoutMs`.
    */
   async #republish(
     msg: ConsumeMessage,
@@ -659,13 +622,22 @@ export class AmqpQueueAdapter implements QueueAdapter {
     repair: (model: ChannelModel) => Promise<unknown>,
   ): Promise<void> {
     const mandatory = { ...props, mandatory: true };
-    const session = await this.#publisher(undefined);
-    try {
-      await this.#confirm(session.pub, exchange, routingKey, msg.content, mandatory);
-    } catch (err) {
-      if (!(err instanceof UnroutableError)) throw err;
-      await repair(session.model);
-      await this.#confirm(session.pub, exchange, routingKey, msg.content, mandatory);
+    const deadline = Date.now() + this.#publishTimeoutMs;
+    let repaired = false;
+    for (let n = 0; ; n++) {
+      const session = await this.#publisher(undefined);
+      const pub = session.pub;
+      try {
+        await confirmPublish(pub, exchange, routingKey, msg.content, mandatory);
+        return;
+      } catch (err) {
+        if (err instanceof UnroutableError && !repaired) {
+          repaired = true;
+          await repair(session.model);
+        } else if (err instanceof PublishRejectedError && Date.now() < deadline) {
+          await this.#afterNack(session, pub, n);
+        } else throw err;
+      }
     }
   }
 

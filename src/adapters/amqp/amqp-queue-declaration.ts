@@ -22,6 +22,14 @@ export interface QueueDeclaration {
   options: Options.AssertQueue;
   /** Exchange and routing key to bind the queue to, once it exists. */
   bindings: ReadonlyArray<{ exchange: string; routingKey: string }>;
+  /**
+   * More to say about a mismatch of `argument` (e.g. that the existing
+   * queue is of another type), added to the error message.
+   */
+  explain?(
+    argument: string | undefined,
+    existing: { hasNone: boolean; receivedNone: boolean },
+  ): string | undefined;
 }
 
 /** What the declaration found. */
@@ -53,7 +61,14 @@ function replyCode(err: unknown): number | undefined {
  * 'x-dead-letter-exchange' for queue 'q' in vhost '/': received the value
  * 'a' of type 'longstr' but current is none`.
  */
-export function describeMismatch(err: unknown): { argument: string | undefined; detail: string } {
+export function describeMismatch(err: unknown): {
+  argument: string | undefined;
+  detail: string;
+  /** The existing queue does not have the argument. */
+  hasNone: boolean;
+  /** scaleout's declaration does not have it (the existing queue does). */
+  receivedNone: boolean;
+} {
   const text = String((err as { message?: unknown } | null)?.message ?? '');
   const argument = /inequivalent arg '([^']{1,100})'/.exec(text)?.[1];
   const current = /but current is (.{1,200}?)"?$/.exec(text)?.[1];
@@ -61,7 +76,12 @@ export function describeMismatch(err: unknown): { argument: string | undefined; 
   const parts: string[] = [];
   if (received !== undefined) parts.push(`scaleout declares ${received}`);
   if (current !== undefined) parts.push(`the existing queue has ${current}`);
-  return { argument, detail: parts.join(', ') };
+  return {
+    argument,
+    detail: parts.join(', '),
+    hasNone: current === 'none',
+    receivedNone: received === 'none',
+  };
 }
 
 async function withChannel<T>(model: ChannelModel, run: (channel: Channel) => Promise<T>): Promise<T> {
@@ -92,12 +112,16 @@ export async function declareQueue(ctx: DeclarationContext, queue: QueueDeclarat
     await withChannel(ctx.model, (channel) => channel.assertQueue(queue.name, queue.options));
   } catch (err) {
     if (replyCode(err) !== 406) throw err;
-    const { argument, detail } = describeMismatch(err);
+    const mismatch = describeMismatch(err);
+    const { argument, detail } = mismatch;
     if (!ctx.adoptExisting) {
+      const explained = queue.explain?.(argument, mismatch);
       throw new QueueMismatchError(
         `RabbitMQ queue "${queue.name}" already exists with other arguments` +
           `${argument === undefined ? '' : ` (${argument}${detail === '' ? '' : `: ${detail}`})`}` +
-          `: it was declared by other code (for example channel.assertQueue('${queue.name}', { durable: true })). ` +
+          (explained === undefined
+            ? `: it was declared by other code (for example channel.assertQueue('${queue.name}', { durable: true })). `
+            : `: ${explained}. `) +
           `Pass { ${ADOPT_OPTION}: true } to amqpQueueAdapter to use it as it is declared (see "Adopting existing queues" in docs/queue.md), or delete it so that scaleout declares it`,
         queue.name,
         { cause: err },
