@@ -438,8 +438,7 @@ export class CacheCore {
       if (bytes > max) {
         throw new CacheValueTooLargeError(
           `value is ${bytes} bytes serialized, more than maxValueBytes (${max})`,
-          bytes,
-          max,
+          { bytes, maxBytes: max },
         );
       }
     }

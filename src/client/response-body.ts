@@ -70,8 +70,7 @@ export function responseBodyFailure(err: unknown, what: string): Error | undefin
     const maxBytes = Number(tooLarge[1]);
     return new PayloadTooLargeError(
       `${what}: the response body is larger than ${maxBytes} bytes (maxResponseBytes / maxContentLength)`,
-      { bytes: maxBytes + 1, maxBytes },
-      { cause: sanitizedCause(err) },
+      { bytes: maxBytes + 1, maxBytes, cause: sanitizedCause(err) },
     );
   }
   if ((err as { cause?: unknown }).cause instanceof SyntaxError) {

@@ -425,7 +425,7 @@ export class Idempotency {
         this.#internals.emit('conflict', { key, source, reason: 'mismatch' });
         throw new IdempotencyMismatchError(
           `key "${key}" was used with another request (its fingerprint differs); use a new key`,
-          key,
+          { key },
         );
       }
       if (result.status === 'completed') {

@@ -21,16 +21,17 @@ export function assertSafePayload(value: unknown): void {
       continue;
     }
     if (Object.hasOwn(node, '__proto__')) {
-      throw new UnsafePayloadError(`refused payload: "__proto__" key at ${path}`, `${path}.__proto__`);
+      throw new UnsafePayloadError(`refused payload: "__proto__" key at ${path}`, {
+        path: `${path}.__proto__`,
+      });
     }
     const record = node as Record<string, unknown>;
     if (Object.hasOwn(node, 'constructor')) {
       const ctor = record.constructor;
       if (typeof ctor === 'object' && ctor !== null && Object.hasOwn(ctor, 'prototype')) {
-        throw new UnsafePayloadError(
-          `refused payload: "constructor.prototype" key at ${path}`,
-          `${path}.constructor.prototype`,
-        );
+        throw new UnsafePayloadError(`refused payload: "constructor.prototype" key at ${path}`, {
+          path: `${path}.constructor.prototype`,
+        });
       }
     }
     for (const key of Object.keys(record)) stack.push([record[key], `${path}.${key}`]);

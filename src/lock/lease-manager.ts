@@ -440,7 +440,9 @@ export class LeaseManager {
   #expire(state: LeaseState): void {
     this.#lose(
       state,
-      new LeaseExpiredError('lease reached its deadline without being extended', state.resource),
+      new LeaseExpiredError('lease reached its deadline without being extended', {
+        resource: state.resource,
+      }),
     );
   }
 
@@ -537,7 +539,8 @@ export class LeaseManager {
     } catch (err) {
       this.#lose(
         state,
-        new LockLostError('could not extend the lease: the store did not answer', state.resource, {
+        new LockLostError('could not extend the lease: the store did not answer', {
+          resource: state.resource,
           cause: err,
         }),
       );
@@ -547,7 +550,9 @@ export class LeaseManager {
     if (!result.extended) {
       this.#lose(
         state,
-        new LockLostError('lease was lost: the store no longer holds it for us', state.resource),
+        new LockLostError('lease was lost: the store no longer holds it for us', {
+          resource: state.resource,
+        }),
       );
       return false;
     }
@@ -653,7 +658,8 @@ export class LeaseManager {
       if (signal?.aborted) throw abortedError(signal);
       if (waitMs === 0) {
         return this.tryAcquire(resource, { ttlMs: ttl, signal }).then((lease) => {
-          if (lease === null) throw new LockNotAcquiredError('resource is held by someone else', resource, 0);
+          if (lease === null)
+            throw new LockNotAcquiredError('resource is held by someone else', { resource, waitedMs: 0 });
           return lease;
         });
       }
@@ -703,7 +709,10 @@ export class LeaseManager {
     }
     if (left <= 0) {
       this.#maybeDropQueue(q);
-      throw new LockNotAcquiredError(`could not acquire the resource within ${waitMs} ms`, resource, waitMs);
+      throw new LockNotAcquiredError(`could not acquire the resource within ${waitMs} ms`, {
+        resource,
+        waitedMs: waitMs,
+      });
     }
     return this.#enqueue(resource, ttlMs, left, signal, true, result.retryAfterMs);
   }
@@ -744,11 +753,10 @@ export class LeaseManager {
       };
       deadline = setTimeout(() => {
         giveUp(
-          new LockNotAcquiredError(
-            `could not acquire the resource within ${waitMs} ms`,
+          new LockNotAcquiredError(`could not acquire the resource within ${waitMs} ms`, {
             resource,
-            Math.round(this.#clock.monotonic() - startedMono),
-          ),
+            waitedMs: Math.round(this.#clock.monotonic() - startedMono),
+          }),
         );
       }, waitMs);
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -609,7 +609,7 @@ export class ServiceRegistry {
       if (same) return existing.done;
       throw new DuplicateRegistrationError(
         `this registry already registered that URL for ${service} with other options: deregister it first`,
-        service,
+        { service },
       );
     }
     const record: RegistryRecord = {
@@ -721,7 +721,8 @@ export class ServiceRegistry {
     const view = this.#ensureView(service);
     await view.ready;
     if (!view.loaded) {
-      throw new NoInstancesError(`the instances of ${service} could not be loaded`, service, {
+      throw new NoInstancesError(`the instances of ${service} could not be loaded`, {
+        service,
         cause: view.lastError,
       });
     }
@@ -1209,7 +1210,7 @@ export class ServiceRegistry {
       if (view === undefined) this.#ensureView(service).ready.catch(() => {});
       throw new NoInstancesError(
         `the instances of ${service} are not loaded yet: await registry.watch(service) first`,
-        service,
+        { service },
       );
     }
     const now = this.#clock.monotonic();
@@ -1217,11 +1218,11 @@ export class ServiceRegistry {
     if (view.dirty) this.#rebuild(view, now);
     const candidates = view.candidates;
     if (candidates.length === 0)
-      throw new NoInstancesError(`no instance of ${service} is registered`, service);
+      throw new NoInstancesError(`no instance of ${service} is registered`, { service });
     const excluded = toSet(exclude);
     let chosen = view.balancer.pick(candidates, excluded) as InstanceState | undefined;
     if (chosen === undefined) {
-      throw new NoInstancesError(`every instance of ${service} is excluded`, service);
+      throw new NoInstancesError(`every instance of ${service} is excluded`, { service });
     }
     if (chosen.warmUntil > now && candidates.length > 1) {
       const ramp = (now - chosen.warmFrom) / (chosen.warmUntil - chosen.warmFrom);

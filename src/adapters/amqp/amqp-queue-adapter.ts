@@ -418,7 +418,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
     if (!this.connected && this.#waiting >= this.#maxBuffered) {
       throw new QueueBufferFullError(
         `RabbitMQ is unreachable and ${this.#waiting} publishes already wait for it`,
-        this.#maxBuffered,
+        { capacity: this.#maxBuffered },
       );
     }
     this.#waiting++;

@@ -123,8 +123,7 @@ export async function declareQueue(ctx: DeclarationContext, queue: QueueDeclarat
             ? `: it was declared by other code (for example channel.assertQueue('${queue.name}', { durable: true })). `
             : `: ${explained}. `) +
           `Pass { ${ADOPT_OPTION}: true } to amqpQueueAdapter to use it as it is declared (see "Adopting existing queues" in docs/queue.md), or delete it so that scaleout declares it`,
-        queue.name,
-        { cause: err },
+        { queue: queue.name, cause: err },
       );
     }
     // Adopted: the queue stays as it is; a passive declare checks that it is still there.
