@@ -108,6 +108,7 @@ export * from './monitor/index.js';
 export * from './queue/index.js';
 export * from './rate-limit/index.js';
 export * from './registry/index.js';
+export * from './resilience/index.js';
 export * from './session/index.js';
 export type { Clock, LogFields, Logger, Serializer } from './types.js';
 export { noopLogger, systemClock } from './types.js';

@@ -1,7 +1,7 @@
 import type { AxiosRequestConfig } from 'axios';
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { suggestOption } from '../internal/validate.js';
-import { isAbortSignalLike } from './policy.js';
+import { isAbortSignalLike } from '../resilience/policy.js';
 
 /**
  * Every key of axios' request config, as its README and type definitions

@@ -1,13 +1,13 @@
 import type { AxiosInstance } from 'axios';
 import { InvalidOptionsError } from '../errors.js';
-import type { BackoffOptions } from '../internal/backoff.js';
 import { optionsChecker } from '../internal/validate.js';
 import type { ServiceRegistry } from '../registry/service-registry.js';
+import type { BackoffOptions } from '../resilience/backoff.js';
+import type { BulkheadOptions } from '../resilience/bulkhead.js';
+import type { CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
+import type { RetryBudgetOptions } from '../resilience/retry-budget.js';
 import type { Clock, Logger } from '../types.js';
-import type { BulkheadOptions } from './bulkhead.js';
-import type { CircuitBreakerOptions } from './circuit-breaker.js';
 import type { AbsoluteUrlPolicy } from './request-url.js';
-import type { RetryBudgetOptions } from './retry-budget.js';
 import type { UpstreamSource } from './upstream-source.js';
 
 /**

@@ -17,17 +17,21 @@ import { LruMap } from '../internal/lru.js';
 import { redactUrl } from '../internal/redact.js';
 import { TimeoutQueue } from '../internal/timeout-queue.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
+import { Bulkhead } from '../resilience/bulkhead.js';
+import {
+  CircuitBreaker,
+  type CircuitPermit,
+  type CircuitStateChange,
+} from '../resilience/circuit-breaker.js';
+import { RetryPolicy } from '../resilience/retry-policy.js';
 import { type Clock, type Logger, systemClock } from '../types.js';
 import { AttemptSignal } from './attempt-signal.js';
-import { Bulkhead } from './bulkhead.js';
-import { CircuitBreaker, type CircuitPermit, type CircuitStateChange } from './circuit-breaker.js';
 import { DEADLINE_HEADER } from './deadline.js';
 import { isServiceRegistry, RegistryUpstreamSource } from './registry-upstream-source.js';
 import { RequestConfigChecker, type RequestConfigShape } from './request-config.js';
 import { type AbsoluteUrlPolicy, isCallableInstance, isUpstreamPath, sameOriginUrl } from './request-url.js';
 import { responseBodyFailure, safeResponseTransforms, sanitizedCause } from './response-body.js';
 import { parseRetryAfterMs } from './retry-after.js';
-import { RetryPolicy } from './retry-policy.js';
 import {
   checkServiceClientArguments,
   SERVICE_CLIENT_DEFAULTS,

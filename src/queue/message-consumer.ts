@@ -1,8 +1,8 @@
 import type { QueueDelivery, QueueSubscription } from '../contracts/queue.js';
 import { CorruptDataError, PayloadTooLargeError } from '../errors.js';
-import type { Backoff } from '../internal/backoff.js';
 import type { TypedEmitter } from '../internal/events.js';
 import { sleep } from '../internal/timers.js';
+import type { Backoff } from '../resilience/backoff.js';
 import { messageBytes } from './adapter-input.js';
 import type { MessageQueueEvents } from './message-queue-options.js';
 

@@ -1,8 +1,8 @@
 import type { ChannelModel } from 'amqplib';
 import { connect } from 'amqplib';
 import { InvalidOptionsError } from '../../errors.js';
-import type { Backoff } from '../../internal/backoff.js';
 import { redactUrl } from '../../internal/redact.js';
+import type { Backoff } from '../../resilience/backoff.js';
 
 /**
  * @internal Several RabbitMQ nodes (the members of one cluster) behind one

@@ -1,7 +1,7 @@
 import type { ChannelModel } from 'amqplib';
 import { InvalidOptionsError } from '../../errors.js';
-import { type Backoff, fullJitterBackoff } from '../../internal/backoff.js';
 import { durationOption, optionsChecker } from '../../internal/validate.js';
+import { type Backoff, fullJitterBackoff } from '../../resilience/backoff.js';
 import type { Logger } from '../../types.js';
 import { NODE_ORDERS, NodeFailover, type NodeOrder, nodeUrls } from './amqp-failover.js';
 import { ADOPT_OPTION } from './amqp-queue-declaration.js';

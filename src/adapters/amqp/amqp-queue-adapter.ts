@@ -16,9 +16,9 @@ import {
   TimeoutError,
 } from '../../errors.js';
 import { raceAbort, withTimeout } from '../../internal/abort.js';
-import type { Backoff } from '../../internal/backoff.js';
 import { sleep } from '../../internal/timers.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
+import type { Backoff } from '../../resilience/backoff.js';
 import type { Logger } from '../../types.js';
 import {
   channelAlive,

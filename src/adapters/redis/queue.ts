@@ -10,10 +10,10 @@ import type {
 } from '../../contracts/queue.js';
 import { ClosedError, InvalidOptionsError } from '../../errors.js';
 import { raceAbort, throwIfAborted } from '../../internal/abort.js';
-import { fullJitterBackoff } from '../../internal/backoff.js';
 import { sleep } from '../../internal/timers.js';
 import { durationOption, optionsChecker } from '../../internal/validate.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
+import { fullJitterBackoff } from '../../resilience/backoff.js';
 import type { Logger } from '../../types.js';
 import { type RedisClient, type RedisConnection, RedisConnectionHandle, redisFailure } from './connection.js';
 import { validatePrefix } from './keys.js';

@@ -1,5 +1,5 @@
 import { InvalidOptionsError } from '../errors.js';
-import { optionsChecker } from './validate.js';
+import { optionsChecker } from '../internal/validate.js';
 
 /**
  * Options of {@link fullJitterBackoff}.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionsError } from '../../../src/errors.js';
-import { fullJitterBackoff } from '../../../src/internal/backoff.js';
+import { fullJitterBackoff } from '../../../src/resilience/backoff.js';
 
 describe('fullJitterBackoff', () => {
   it('grows exponentially under the cap when random is at its top', () => {

@@ -3,18 +3,18 @@
  * bare numbers where options go, and bad arguments, with typed errors.
  */
 import { describe, expect, it } from 'vitest';
-import { Bulkhead } from '../../../src/client/bulkhead.js';
+import { Bulkhead } from '../../../src/resilience/bulkhead.js';
 import {
   CircuitBreaker,
   type CircuitPermit,
   type CircuitVerdict,
-} from '../../../src/client/circuit-breaker.js';
-import type { Policy } from '../../../src/client/policy.js';
-import { RetryBudget } from '../../../src/client/retry-budget.js';
-import { RetryPolicy } from '../../../src/client/retry-policy.js';
-import { TimeoutPolicy } from '../../../src/client/timeout-policy.js';
-import { wrap } from '../../../src/client/wrap.js';
-import { fullJitterBackoff } from '../../../src/internal/backoff.js';
+} from '../../../src/resilience/circuit-breaker.js';
+import type { Policy } from '../../../src/resilience/policy.js';
+import { RetryBudget } from '../../../src/resilience/retry-budget.js';
+import { RetryPolicy } from '../../../src/resilience/retry-policy.js';
+import { TimeoutPolicy } from '../../../src/resilience/timeout-policy.js';
+import { wrap } from '../../../src/resilience/wrap.js';
+import { fullJitterBackoff } from '../../../src/resilience/backoff.js';
 
 async function failure(
   fn: () => unknown,

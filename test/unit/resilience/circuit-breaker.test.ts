@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, type CircuitStateChange } from '../../../src/client/circuit-breaker.js';
+import { CircuitBreaker, type CircuitStateChange } from '../../../src/resilience/circuit-breaker.js';
 import { CircuitOpenError, InvalidOptionsError } from '../../../src/errors.js';
-import { fakeClock } from './fake-clock.js';
+import { fakeClock } from '../client/fake-clock.js';
 
 function failOnce(b: CircuitBreaker) {
   b.release(b.acquire(), 'failure');

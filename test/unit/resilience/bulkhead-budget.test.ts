@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Bulkhead } from '../../../src/client/bulkhead.js';
-import { RetryBudget } from '../../../src/client/retry-budget.js';
+import { Bulkhead } from '../../../src/resilience/bulkhead.js';
+import { RetryBudget } from '../../../src/resilience/retry-budget.js';
 import { BulkheadFullError, InvalidOptionsError } from '../../../src/errors.js';
-import { fakeClock } from './fake-clock.js';
+import { fakeClock } from '../client/fake-clock.js';
 
 describe('Bulkhead', () => {
   it('runs maxConcurrent at once, queues maxQueue in order, refuses the rest', async () => {

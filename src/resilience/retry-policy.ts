@@ -5,10 +5,10 @@ import {
   isScaleoutError,
   RetryBudgetExhaustedError,
 } from '../errors.js';
-import { type Backoff, type BackoffOptions, fullJitterBackoff } from '../internal/backoff.js';
 import { abortedError, sleep } from '../internal/timers.js';
 import { optionsChecker } from '../internal/validate.js';
 import { type Clock, systemClock } from '../types.js';
+import { type Backoff, type BackoffOptions, fullJitterBackoff } from './backoff.js';
 import { checkClock } from './circuit-breaker.js';
 import { checkExecuteArguments, NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
