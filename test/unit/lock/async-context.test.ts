@@ -1,24 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { MemoryLockAdapter } from '../../../src/adapters/memory/memory-lock-adapter.js';
 import type { LockAdapter, LockReleaseSubscription } from '../../../src/contracts/lock.js';
 import { DistributedLock, DistributedSemaphore } from '../../../src/lock/index.js';
+import { collected, weaklyHeld } from '../../helpers/gc.js';
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/** Collects garbage until `ref` is gone (or gives up): whether it was collected. */
-async function collected(ref: WeakRef<object>): Promise<boolean> {
-  for (let i = 0; i < 20 && ref.deref() !== undefined; i++) {
-    await delay(10);
-    gc();
-  }
-  return ref.deref() === undefined;
-}
 
 /** A memory adapter that notes the async context of every grant, by fencing token. */
 class ObservedAdapter extends MemoryLockAdapter {
@@ -110,16 +97,13 @@ describe('DistributedLock: background work keeps no request alive', () => {
     const als = new AsyncLocalStorage<object>();
     const adapter = new MemoryLockAdapter();
     const locks = new DistributedLock({ adapter, operationTimeoutMs: 60_000 });
-    let ref!: WeakRef<object>;
     // A request acquires and releases: the sweeper starts in its call.
-    await (async () => {
-      const request = { id: 'request' };
-      ref = new WeakRef(request);
-      await als.run(request, async () => {
+    const ref = await weaklyHeld((request) =>
+      als.run(request, async () => {
         const lease = await locks.acquire('r');
         await lease.release();
-      });
-    })();
+      }),
+    );
     // Other work keeps a call in flight, so the sweeper keeps running.
     const slow = new Promise<never>(() => {});
     const original = adapter.acquire.bind(adapter);

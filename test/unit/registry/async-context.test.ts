@@ -1,25 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryRegistryAdapter } from '../../../src/adapters/memory/registry.js';
 import type { RegistryAdapter } from '../../../src/contracts/registry.js';
 import { ServiceRegistry, type ServiceRegistryOptions } from '../../../src/registry/service-registry.js';
+import { collected, weaklyHeld } from '../../helpers/gc.js';
 import { until } from '../../helpers/wait.js';
-
-const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/** Collects garbage until `ref` is gone (or gives up): whether it was collected. */
-async function collected(ref: WeakRef<object>): Promise<boolean> {
-  for (let i = 0; i < 20 && ref.deref() !== undefined; i++) {
-    await delay(10);
-    gc();
-  }
-  return ref.deref() === undefined;
-}
 
 const open: ServiceRegistry[] = [];
 afterEach(async () => {
@@ -92,12 +77,7 @@ describe('ServiceRegistry: async context of background work', () => {
     const { adapter, calls } = observed(als);
     const registry = new ServiceRegistry({ adapter, resyncIntervalMs: 20 });
     open.push(registry);
-    let ref!: WeakRef<object>;
-    await (async () => {
-      const request = { id: 'request' };
-      ref = new WeakRef(request);
-      await als.run(request, () => registry.watch('svc'));
-    })();
+    const ref = await weaklyHeld((request) => als.run(request, () => registry.watch('svc')));
     const before = calls.list.length;
     await until('two more lists', () => calls.list.length >= before + 2);
     expect(await collected(ref)).toBe(true);
