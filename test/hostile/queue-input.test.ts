@@ -15,7 +15,6 @@ import { connect } from 'amqplib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amqpQueueAdapter } from '../../src/amqp.js';
-import { assertFaithful } from '../../src/internal/faithful.js';
 import {
   isScaleoutError,
   MessageQueue,
@@ -23,6 +22,7 @@ import {
   type QueueAdapter,
   type QueueOutgoingMessage,
 } from '../../src/index.js';
+import { assertFaithful } from '../../src/internal/faithful.js';
 import { redisStreamsQueueAdapter } from '../../src/redis.js';
 import { deleteKeysWithPrefix, uniquePrefix } from '../helpers/keys.js';
 import { amqpUrl } from '../helpers/rabbitmq.js';
