@@ -11,6 +11,7 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
+import { assertFaithful } from '../internal/faithful.js';
 import { LruMap } from '../internal/lru.js';
 import { jsonSerializer } from '../internal/serializer.js';
 import { SingleFlight } from '../internal/single-flight.js';
@@ -19,7 +20,6 @@ import type { Clock, Serializer } from '../types.js';
 import { clearMessage, keysMessage, parseBusMessage } from './bus.js';
 import { decode, encode } from './envelope.js';
 import type { DistributedCacheEvents } from './events.js';
-import { assertFaithful } from './faithful.js';
 import { checkedClock, checkedLogger } from './option-checks.js';
 import { DISTRIBUTED_CACHE_DEFAULTS, type DistributedCacheOptions, type Loader } from './options.js';
 
@@ -516,7 +516,7 @@ export class CacheCore {
    * every other instance reads from the adapter, untouched by later
    * mutations of the caller's object. A value whose round trip is other
    * data (a Map, a Date, NaN under JSON) is refused with
-   * `SerializationError` (see faithful.ts).
+   * `SerializationError` (see internal/faithful.ts).
    */
   prepare(value: unknown, ttlMs: number, graceMs: number, delta: number, now: number) {
     const payload = this.serialize(value);
@@ -525,7 +525,7 @@ export class CacheCore {
       copy = value; // a JSON string round-trips to itself
     } else {
       copy = this.serializer.deserialize(payload);
-      assertFaithful(value, copy);
+      assertFaithful(value, copy, 'cache');
     }
     const soft = now + ttlMs;
     const entry: L1Entry = {

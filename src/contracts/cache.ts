@@ -136,7 +136,11 @@ export interface CacheAdapter {
   clear(options?: CacheAdapterClearOptions): Promise<number>;
   /** Publishes `message` to every subscriber of `channel`, after this adapter's earlier messages on it. */
   publish(channel: string, message: string): Promise<void>;
-  /** Subscribes to `channel`; resolves once live, with a function that unsubscribes. */
+  /**
+   * Subscribes to `channel`; resolves once live, with a function that
+   * unsubscribes. The callbacks run in the async context of this call, not
+   * the publisher's nor that of the call that opened a connection.
+   */
   subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<() => Promise<void>>;
   /** Releases what the adapter owns (connections it created, subscriptions). */
   close(): Promise<void>;

@@ -158,7 +158,9 @@ export interface LockAdapter {
    * Calls `listener` when a hold on `resource` is released (by anyone, in
    * any process, as far as the back end can tell). Returns a function that
    * subscription; its `ready` settles once notifications are flowing (it
-   * never rejects). Delivery is best effort: waiters also poll.
+   * never rejects). Delivery is best effort: waiters also poll. `listener`
+   * runs in the async context of this call, not the releaser's nor that of
+   * the call that opened a connection.
    */
   onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription;
   /** Releases the adapter's own resources (connections it created, subscriptions). */

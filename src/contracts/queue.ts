@@ -214,7 +214,12 @@ export interface QueueSubscription {
 export interface QueueAdapter {
   /** Stores a message durably (as far as the back end allows); resolves when stored. */
   publish(topic: string, message: QueueOutgoingMessage, options?: QueueAdapterPublishOptions): Promise<void>;
-  /** Starts delivering messages of `topic` to `onDelivery`. */
+  /**
+   * Starts delivering messages of `topic` to `onDelivery`. `onDelivery`
+   * and `options.onError` run in the async context (AsyncLocalStorage
+   * stores, trace) of this call, not the publisher's nor that of the call
+   * that opened a connection.
+   */
   consume(
     topic: string,
     onDelivery: (delivery: QueueDelivery) => void,

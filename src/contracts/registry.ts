@@ -223,7 +223,9 @@ export interface RegistryAdapter {
   /**
    * Calls `listener` for every change of `service` made through any adapter
    * on the same store. Resolves once the subscription is active; the
-   * returned function ends it.
+   * returned function ends it. `listener` runs in the async context of this
+   * call, not in that of the call that made the change or opened a
+   * connection.
    */
   subscribe(service: string, listener: (change: RegistryChange) => void): Promise<() => Promise<void>>;
   /** Releases what the adapter owns (connections it created, timers). */

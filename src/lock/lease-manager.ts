@@ -11,6 +11,7 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { abortedError } from '../internal/abort.js';
+import { type ContextRunner, captureContext } from '../internal/async-context.js';
 import { TypedEmitter } from '../internal/events.js';
 import { type TimerHandle, unrefInterval, unrefTimeout } from '../internal/timers.js';
 import { durationArgument, keyArgument } from '../internal/validate.js';
@@ -148,6 +149,12 @@ interface Waiter {
   readonly token: string;
   readonly ttlMs: number;
   readonly startedMono: number;
+  /**
+   * The async context of the waiting acquire call. The queue's attempts run
+   * from whatever woke it (a release notification, a poll timer, another
+   * waiter's grant); an attempt made for this waiter runs in this context.
+   */
+  readonly context: ContextRunner;
   done: boolean;
   resolve(lease: Lease): void;
   /** Rejects the waiter and removes it from its queue. */
@@ -247,6 +254,14 @@ export class LeaseManager {
   /** Sweep counter: call timeouts are measured in sweeps, so no clock read per call. */
   #tick = 0;
   readonly #sweepMs: number;
+  /**
+   * The context the lock was made in. Work shared by every caller (the
+   * sweeper, release subscriptions, poll timers) starts in it, never in the
+   * context of the request that happened to start it first (which it would
+   * also keep alive).
+   */
+  readonly #background = captureContext();
+  readonly #sweepNow = () => this.#sweep();
   #closed = false;
 
   constructor(options: DistributedLockOptions, limit: number) {
@@ -337,7 +352,11 @@ export class LeaseManager {
       );
     });
     inFlight.push(entry);
-    if (this.#sweeper === undefined) this.#sweeper = unrefInterval(() => this.#sweep(), this.#sweepMs);
+    if (this.#sweeper === undefined) {
+      // #sweepNow, not a closure made here: that would share this call's
+      // scope (its promises, and so its async context) for the sweeper's life.
+      this.#sweeper = this.#background(() => unrefInterval(this.#sweepNow, this.#sweepMs));
+    }
     return wrapped;
   }
 
@@ -734,6 +753,7 @@ export class LeaseManager {
         token: this.#newToken(),
         ttlMs,
         startedMono,
+        context: captureContext(),
         done: false,
         resolve,
         giveUp: (err: unknown) => giveUp(err),
@@ -790,6 +810,11 @@ export class LeaseManager {
     q.attempting = true;
     q.kickPending = false;
     const started = this.#clock.monotonic();
+    w.context(() => this.#attemptFor(q, w, started));
+  }
+
+  /** One attempt for the head waiter `w` (in its context), then what follows from the answer. */
+  #attemptFor(q: ResourceQueue, w: Waiter, started: number): void {
     this.#attempt(q.resource, w.token, w.ttlMs).then(
       (result) => {
         q.attempting = false;
@@ -831,11 +856,12 @@ export class LeaseManager {
       return;
     }
     if (q.subscription === undefined) {
-      q.subscription = this.#adapter.onRelease(q.resource, this.#limit, () => {
+      const onRelease = () => {
         // While one of our own leases holds a lock, its release kicks us.
         if (this.#limit === 1 && q.localHolders > 0) return;
         this.#kick(q);
-      });
+      };
+      q.subscription = this.#background(() => this.#adapter.onRelease(q.resource, this.#limit, onRelease));
       // A release between our failed attempt and the subscription would be
       // missed: try once more as soon as notifications flow.
       q.subscription.ready.then(() => {
@@ -846,10 +872,12 @@ export class LeaseManager {
     const base = Math.min(retryMaxMs, Math.max(retryMinMs, retryAfterMs ?? retryMaxMs));
     const delay = base * (0.8 + 0.4 * Math.random());
     q.poll?.cancel();
-    q.poll = unrefTimeout(() => {
-      q.poll = undefined;
-      this.#pump(q);
-    }, delay);
+    q.poll = this.#background(() =>
+      unrefTimeout(() => {
+        q.poll = undefined;
+        this.#pump(q);
+      }, delay),
+    );
   }
 
   /** Runs `fn` holding the resource; always releases. */

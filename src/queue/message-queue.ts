@@ -5,6 +5,7 @@ import { QUEUE_HEADERS } from '../contracts/queue.js';
 import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { dedupeHandler } from '../idempotency/queue-dedupe.js';
 import { TypedEmitter } from '../internal/events.js';
+import { assertWritesFaithfully } from '../internal/faithful.js';
 import { jsonSerializer } from '../internal/serializer.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
 import { fullJitterBackoff } from '../resilience/backoff.js';
@@ -210,6 +211,9 @@ export class MessageQueue {
       });
     }
     checkMessageSize(topic, body, headers, this.#maxMessageBytes);
+    // What the consumer reads is what was published, or nothing is sent.
+    const serializer = this.#serializer;
+    assertWritesFaithfully(message, serializer, 'publish', () => serializer.deserialize(body));
     await this.#adapter.publish(
       topic,
       { id, body, headers, persistent, timestamp: Date.now() },

@@ -82,7 +82,9 @@ export function normaliseInstanceUrl(value: unknown): string {
       { argument: 'url' },
     );
   }
-  if (url.search !== '' || url.hash !== '') {
+  // A bare `?` or `#` reads as no query or fragment but stays in the href,
+  // where `${instance}/path` would put the path into it.
+  if (url.search !== '' || url.hash !== '' || url.href.includes('?') || url.href.includes('#')) {
     throw new InvalidArgumentError('url must not have a query or fragment', { argument: 'url' });
   }
   if (url.pathname.includes('//')) {

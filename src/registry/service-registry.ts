@@ -15,6 +15,7 @@ import {
   NoInstancesError,
 } from '../errors.js';
 import { withTimeout } from '../internal/abort.js';
+import { captureContext } from '../internal/async-context.js';
 import { TypedEmitter } from '../internal/events.js';
 import { type TimerHandle, unrefInterval, unrefTimeout } from '../internal/timers.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
@@ -465,6 +466,13 @@ export class ServiceRegistry {
   #designChecker: HealthChecker | undefined;
   #healthTimer: TimerHandle | undefined;
   #decayTimer: TimerHandle | undefined;
+  /**
+   * The context the registry was made in. Views (their loads, re-reads,
+   * subscriptions and the `change` events they emit) and heartbeats are
+   * shared by every caller: they run in it, never in the context of the
+   * request that happened to start them (which they would keep alive).
+   */
+  readonly #background = captureContext();
   #healthRound: Promise<void> | undefined;
   #closed = false;
 
@@ -653,16 +661,20 @@ export class ServiceRegistry {
     if (this.#closed || this.#registrations.get(key) !== registration) {
       return { instance, deregister: async () => false };
     }
-    const interval = this.#heartbeatIntervalMs ?? Math.max(10, Math.floor(ttlMs / 3));
-    registration.timer = unrefInterval(() => {
-      void this.#heartbeat(key, registration);
-    }, interval);
+    this.#startHeartbeat(key, registration);
     // Our own view sees it at once, without waiting for the notification.
     const view = this.#views.get(service);
     if (view?.loaded) {
       this.#apply(view, { type: 'up', service, lease: { record, expiresAt } }, this.#clock.now() - now);
     }
     return { instance, deregister: () => this.deregister(service, id) };
+  }
+
+  /** Heartbeats `registration` in the registry's context (see {@link ServiceRegistry.#background}). */
+  #startHeartbeat(key: string, registration: OwnRegistration): void {
+    const interval = this.#heartbeatIntervalMs ?? Math.max(10, Math.floor(registration.ttlMs / 3));
+    const beat = () => void this.#heartbeat(key, registration);
+    registration.timer = this.#background(() => unrefInterval(beat, interval));
   }
 
   /**
@@ -990,12 +1002,15 @@ export class ServiceRegistry {
   }
 
   #ensureView(service: string): ServiceView {
-    let view = this.#views.get(service);
-    if (view !== undefined) return view;
+    return this.#views.get(service) ?? this.#background(() => this.#newView(service));
+  }
+
+  /** Makes and starts loading the view of `service` (in the registry's context). */
+  #newView(service: string): ServiceView {
     if (this.#decayTimer === undefined) {
       this.#decayTimer = unrefInterval(() => this.#decayLatencies(), LATENCY_DECAY_INTERVAL_MS);
     }
-    view = {
+    const view: ServiceView = {
       service,
       states: new Map(),
       candidates: [],
@@ -1015,11 +1030,10 @@ export class ServiceRegistry {
       unsubscribe: undefined,
     };
     this.#views.set(service, view);
-    const v = view;
     view.ready = (async () => {
       // Subscribe first, then list: a change between the two is not lost.
-      await withTimeout(this.#subscribe(v), this.#operationTimeoutMs).catch(() => {});
-      await this.#refresh(v);
+      await withTimeout(this.#subscribe(view), this.#operationTimeoutMs).catch(() => {});
+      await this.#refresh(view);
     })();
     return view;
   }
@@ -1059,7 +1073,8 @@ export class ServiceRegistry {
   #refresh(view: ServiceView): Promise<void> {
     if (view.refreshing !== undefined) return view.refreshing;
     view.timer?.cancel();
-    view.refreshing = (async () => {
+    // In the registry's context even when an adapter calls back in another.
+    view.refreshing = this.#background(async () => {
       view.buffer = [];
       try {
         const result = await withTimeout(
@@ -1087,7 +1102,7 @@ export class ServiceRegistry {
         view.refreshing = undefined;
         if (!this.#closed) this.#schedule(view);
       }
-    })();
+    });
     return view.refreshing;
   }
 
@@ -1101,7 +1116,8 @@ export class ServiceRegistry {
       const now = this.#clock.now();
       for (const s of view.states.values()) delay = Math.min(delay, s.expiresAt - now + EXPIRY_SLACK_MS);
     }
-    view.timer = unrefTimeout(() => void this.#refresh(view), Math.max(10, delay));
+    // Also when an announcement seen in a caller's turn (its own register) moves it earlier.
+    view.timer = this.#background(() => unrefTimeout(() => void this.#refresh(view), Math.max(10, delay)));
   }
 
   /**

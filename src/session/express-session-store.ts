@@ -1,5 +1,6 @@
 import type { SessionAdapter } from '../contracts/session.js';
 import { CorruptDataError, InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { assertWritesFaithfully } from '../internal/faithful.js';
 import { LruMap } from '../internal/lru.js';
 import { jsonSerializer } from '../internal/serializer.js';
 import { MAX_DURATION_MS, optionsChecker } from '../internal/validate.js';
@@ -223,6 +224,13 @@ export function expressSessionStore(
     }
     const data = jsonSerializer.serialize(session);
     checkDataSize(data, maxDataBytes);
+    // The application's data must read back as written; the cookie is
+    // express-session's (a Cookie with a Date), which it rebuilds on load.
+    const { cookie: _cookie, ...written } = session;
+    assertWritesFaithfully(written, jsonSerializer, 'session', () => {
+      const { cookie: _read, ...rest } = jsonSerializer.deserialize<ExpressSessionData>(data);
+      return rest;
+    });
     const userId = ownerOf(session[userIdField]);
     const ttlMs = ttlOf(session, fallbackTtl);
     // express-session writes whole sessions (last writer wins); the version

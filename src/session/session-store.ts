@@ -9,6 +9,7 @@ import {
   SessionConflictError,
   SessionNotFoundError,
 } from '../errors.js';
+import { assertWritesFaithfully } from '../internal/faithful.js';
 import { jsonSerializer } from '../internal/serializer.js';
 import { durationArgument, durationOption } from '../internal/validate.js';
 import type { Serializer } from '../types.js';
@@ -438,6 +439,9 @@ export class SessionStore<T = Record<string, unknown>> {
       throw new InvalidOptionsError('serializer.serialize must return a string', { option: 'serializer' });
     }
     checkDataSize(text, this.#maxDataBytes);
+    // What the next request reads is what was written, or nothing is stored.
+    const serializer = this.#serializer;
+    assertWritesFaithfully(data, serializer, 'session', () => serializer.deserialize(text));
     return text;
   }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CacheAdapter } from '../contracts/cache.js';
 import type { ConformanceOptions } from './test-api.js';
 
@@ -224,5 +225,25 @@ export function cacheAdapterConformance<T extends CacheAdapter>(options: Conform
       await offB();
       await offOther();
     });
+
+    test.it(
+      "runs each subscriber in the async context of its subscribe() call, not the publisher's",
+      async () => {
+        const als = new AsyncLocalStorage<string>();
+        const seen: Array<string | undefined> = [];
+        // The first subscription may open the adapter's subscriber connection.
+        const offFirst = await als.run('first', () =>
+          adapter.subscribe('elsewhere', { onMessage: () => {} }),
+        );
+        const off = await als.run('second', () =>
+          adapter.subscribe('events', { onMessage: () => void seen.push(als.getStore()) }),
+        );
+        await als.run('publisher', () => adapter.publish('events', 'one'));
+        await eventually(() => seen.length === 1);
+        assert.deepEqual(seen, ['second']);
+        await off();
+        await offFirst();
+      },
+    );
   });
 }

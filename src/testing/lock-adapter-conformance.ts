@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { LockAdapter } from '../contracts/lock.js';
 import type { ConformanceOptions } from './test-api.js';
@@ -278,6 +279,31 @@ export function lockAdapterConformance(options: LockAdapterConformanceOptions): 
         assert.equal(await adapter.release({ resource, token: 'b', limit: 1 }), true);
         await delay(100);
         assert.equal(calls, delivered, 'delivered after unsubscribe');
+      }),
+    );
+
+    test.it(
+      "calls each release listener in the async context of its onRelease() call, not the releaser's",
+      withAdapter(async (adapter) => {
+        const als = new AsyncLocalStorage<string>();
+        const resource = res();
+        const seen: Array<string | undefined> = [];
+        // The first subscription may open the adapter's subscriber connection.
+        const first = als.run('first', () => adapter.onRelease(res(), 1, () => {}));
+        const sub = als.run('second', () =>
+          adapter.onRelease(resource, 1, () => void seen.push(als.getStore())),
+        );
+        await first.ready;
+        await sub.ready;
+        await als.run('releaser', async () => {
+          assert.ok((await adapter.acquire({ resource, token: 'a', ttlMs: 10_000, limit: 1 })).acquired);
+          assert.equal(await adapter.release({ resource, token: 'a', limit: 1 }), true);
+        });
+        for (let i = 0; i < 100 && seen.length === 0; i++) await delay(10);
+        assert.ok(seen.length >= 1, 'the release was not delivered');
+        assert.deepEqual(new Set(seen), new Set(['second']));
+        sub.unsubscribe();
+        first.unsubscribe();
       }),
     );
   });

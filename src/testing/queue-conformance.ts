@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { QueueAdapter, QueueDelivery } from '../contracts/queue.js';
 import { isScaleoutError } from '../errors.js';
@@ -388,6 +389,23 @@ export function queueAdapterConformance(options: QueueConformanceOptions): void 
         await waitFor('the one valid message', () => got.length === 1);
         await settle(100);
         assert.deepEqual(got, ['only']);
+      },
+      T,
+    );
+
+    test.it(
+      "runs the handler in the async context of its consume() call, not the publisher's or the connection's",
+      async () => {
+        const { queue } = await open();
+        const topic = newTopic();
+        const als = new AsyncLocalStorage<string>();
+        // The first call may open the adapter's connection (and its sockets).
+        await als.run('opener', () => queue.publish(topic, 'early'));
+        const seen: Array<string | undefined> = [];
+        await als.run('consumer', () => queue.consume(topic, () => void seen.push(als.getStore())));
+        await als.run('publisher', () => queue.publish(topic, 'late'));
+        await waitFor('both deliveries', () => seen.length === 2);
+        assert.deepEqual(seen, ['consumer', 'consumer']);
       },
       T,
     );

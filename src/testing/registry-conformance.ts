@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { RegistryAdapter, RegistryChange, RegistryRecord } from '../contracts/registry.js';
 import { isScaleoutError } from '../errors.js';
 import type { ConformanceOptions } from './test-api.js';
@@ -182,6 +183,24 @@ export function registryAdapterConformance(options: ConformanceOptions<RegistryA
       await delay(100);
       assert.deepEqual(changes, []);
     });
+
+    test.it(
+      "calls each listener in the async context of its subscribe() call, not the registrar's",
+      async () => {
+        const als = new AsyncLocalStorage<string>();
+        const seen: Array<string | undefined> = [];
+        // The first subscription may open the adapter's subscriber connection.
+        const stopFirst = await als.run('first', () => adapter.subscribe('elsewhere', () => {}));
+        const stop = await als.run('second', () =>
+          adapter.subscribe('context', () => void seen.push(als.getStore())),
+        );
+        await als.run('registrar', () => adapter.register(record('context', 4001, 'o'), { ttlMs: 5000 }));
+        await until('an announcement', () => seen.length > 0);
+        assert.deepEqual(new Set(seen), new Set(['second']));
+        await stop();
+        await stopFirst();
+      },
+    );
 
     test.it('throws ClosedError after close', async () => {
       const extra = await options.create();

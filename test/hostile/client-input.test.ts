@@ -15,20 +15,20 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bulkhead } from '../../src/resilience/bulkhead.js';
-import { CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
 import { readDeadline } from '../../src/client/deadline.js';
-import type { Policy } from '../../src/resilience/policy.js';
 import { RegistryUpstreamSource } from '../../src/client/registry-upstream-source.js';
 import { parseRetryAfterMs } from '../../src/client/retry-after.js';
+import { ServiceClient } from '../../src/client/service-client.js';
+import { isScaleoutError } from '../../src/errors.js';
+import { jsonSerializer } from '../../src/internal/serializer.js';
+import { fullJitterBackoff } from '../../src/resilience/backoff.js';
+import { Bulkhead } from '../../src/resilience/bulkhead.js';
+import { CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
+import type { Policy } from '../../src/resilience/policy.js';
 import { RetryBudget } from '../../src/resilience/retry-budget.js';
 import { RetryPolicy } from '../../src/resilience/retry-policy.js';
-import { ServiceClient } from '../../src/client/service-client.js';
 import { TimeoutPolicy } from '../../src/resilience/timeout-policy.js';
 import { wrap } from '../../src/resilience/wrap.js';
-import { isScaleoutError } from '../../src/errors.js';
-import { fullJitterBackoff } from '../../src/resilience/backoff.js';
-import { jsonSerializer } from '../../src/internal/serializer.js';
 
 // ---- hostile values ----
 

@@ -16,6 +16,7 @@ import {
   TimeoutError,
 } from '../../errors.js';
 import { raceAbort, withTimeout } from '../../internal/abort.js';
+import { bindToCurrentContext, captureContext } from '../../internal/async-context.js';
 import { sleep } from '../../internal/timers.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
 import type { Backoff } from '../../resilience/backoff.js';
@@ -51,7 +52,9 @@ interface Session {
 
 interface AmqpConsumer {
   topic: string;
+  /** With `onError` bound to the async context of the `consume` call. */
   options: QueueAdapterConsumeOptions;
+  /** Bound to the async context of the `consume` call, not the connection's. */
   onDelivery: (delivery: QueueDelivery) => void;
   channel: Channel | undefined;
   starting: boolean;
@@ -129,6 +132,12 @@ export class AmqpQueueAdapter implements QueueAdapter {
   readonly #stop = new AbortController();
   #session: Session | undefined;
   #connecting: Promise<Session> | undefined;
+  /**
+   * The context the adapter was made in. The connection (its socket events,
+   * channel events and reconnects) is opened in it, not in that of the
+   * publish or consume that happened to need it first.
+   */
+  readonly #background = captureContext();
   #waiting = 0;
   #closed = false;
   #reconnects = 0;
@@ -195,9 +204,11 @@ export class AmqpQueueAdapter implements QueueAdapter {
   #ready(): Promise<Session> {
     if (this.#closed) return Promise.reject(new ClosedError('queue adapter is closed'));
     if (this.#session?.alive) return Promise.resolve(this.#session);
-    this.#connecting ??= this.#connectLoop().finally(() => {
-      this.#connecting = undefined;
-    });
+    this.#connecting ??= this.#background(() =>
+      this.#connectLoop().finally(() => {
+        this.#connecting = undefined;
+      }),
+    );
     return this.#connecting;
   }
 
@@ -521,10 +532,14 @@ export class AmqpQueueAdapter implements QueueAdapter {
       checkQueueName('deadLetterTopic', this.#queueName(options.deadLetterTopic, 'default'));
     }
     if (this.#closed) throw new ClosedError('queue adapter is closed');
+    const { onError } = options;
     const consumer: AmqpConsumer = {
       topic,
-      options,
-      onDelivery,
+      options:
+        onError === undefined
+          ? options
+          : { ...options, onError: bindToCurrentContext((err: unknown) => onError(err)) },
+      onDelivery: bindToCurrentContext(onDelivery),
       channel: undefined,
       starting: false,
       open: true,

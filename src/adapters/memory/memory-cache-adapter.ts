@@ -7,6 +7,7 @@ import type {
   CacheAdapterSubscribeOptions,
 } from '../../contracts/cache.js';
 import { ClosedError, CorruptDataError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
 import { LruMap } from '../../internal/lru.js';
 import { optionsChecker } from '../../internal/validate.js';
 
@@ -218,7 +219,10 @@ export class MemoryCacheAdapter implements CacheAdapter {
       subscribers = new Set();
       this.#channels.set(channel, subscribers);
     }
-    const entry: CacheAdapterSubscribeOptions = { ...options };
+    // Messages reach it in the async context of this call, not the publisher's.
+    const entry: CacheAdapterSubscribeOptions = {
+      onMessage: bindToCurrentContext((message: string) => options.onMessage(message)),
+    };
     subscribers.add(entry);
     return async () => {
       subscribers.delete(entry);

@@ -8,6 +8,7 @@ import type {
   LockReleaseSubscription,
 } from '../../contracts/lock.js';
 import { ClosedError, CorruptDataError, InvalidOptionsError } from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
 import { optionsChecker } from '../../internal/validate.js';
 import type { Clock } from '../../types.js';
 import { systemClock } from '../../types.js';
@@ -140,7 +141,9 @@ export class MemoryLockAdapter implements LockAdapter {
       set = new Set();
       this.#listeners.set(key, set);
     }
-    const fn = () => listener();
+    // A wrapper per call (the same function twice is two subscriptions),
+    // run in the async context of this call, not the releaser's.
+    const fn = bindToCurrentContext(() => listener());
     set.add(fn);
     return {
       ready: READY,

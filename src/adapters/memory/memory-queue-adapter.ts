@@ -8,6 +8,7 @@ import type {
 } from '../../contracts/queue.js';
 import { failuresFromHeader, QUEUE_HEADERS } from '../../contracts/queue.js';
 import { ClosedError } from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
 
@@ -21,6 +22,7 @@ interface StoredMessage {
 }
 
 interface MemoryConsumer {
+  /** Bound to the async context of the `consume` call (not the publisher's). */
   onDelivery: (delivery: QueueDelivery) => void;
   prefetch: number;
   held: Map<number, StoredMessage>;
@@ -182,7 +184,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
       groups.set(options.group, state);
     }
     const consumer: MemoryConsumer = {
-      onDelivery,
+      onDelivery: bindToCurrentContext(onDelivery),
       prefetch: options.prefetch,
       held: new Map(),
       deadLetterTopic: options.deadLetterTopic,

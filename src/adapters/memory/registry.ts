@@ -9,6 +9,7 @@ import type {
   RegistryRegisterResult,
 } from '../../contracts/registry.js';
 import { ClosedError, InvalidArgumentError } from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { checkLeaseTtl, validateRegistryRecord } from '../../registry/record-validation.js';
 import type { Clock } from '../../types.js';
@@ -124,8 +125,10 @@ export class MemoryRegistryAdapter implements RegistryAdapter {
       set = new Set();
       this.#listeners.set(service, set);
     }
-    // A wrapper per call, so that subscribing the same function twice gives two subscriptions.
-    const entry: Listener = (change) => listener(change);
+    // A wrapper per call, so that subscribing the same function twice gives
+    // two subscriptions; it runs in the async context of this call, not the
+    // publisher's.
+    const entry: Listener = bindToCurrentContext((change: RegistryChange) => listener(change));
     set.add(entry);
     return async () => {
       const current = this.#listeners.get(service);

@@ -13,6 +13,7 @@ import {
   InvalidOptionsError,
   isScaleoutError,
 } from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
 import { optionsChecker } from '../../internal/validate.js';
 import {
   isCluster,
@@ -360,7 +361,13 @@ export class RedisCacheAdapter implements CacheAdapter {
       subscribers = new Set();
       this.#channels.set(full, subscribers);
     }
-    const entry: CacheAdapterSubscribeOptions = { ...options };
+    // Messages reach it in the async context of this call, not in that of
+    // the call that opened the subscriber connection.
+    const entry: CacheAdapterSubscribeOptions = {
+      onMessage: bindToCurrentContext((message: string) => options.onMessage(message)),
+      onReconnect:
+        options.onReconnect === undefined ? undefined : bindToCurrentContext(() => options.onReconnect?.()),
+    };
     subscribers.add(entry);
     if (first) await subscriber.subscribe(full);
     return async () => {

@@ -8,6 +8,7 @@ import type {
   LockReleaseSubscription,
 } from '../../contracts/lock.js';
 import { ClosedError, CorruptDataError, InvalidOptionsError } from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
 import { durationOption, optionsChecker } from '../../internal/validate.js';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { RedisConnectionHandle, redisFailure } from './connection.js';
@@ -432,7 +433,10 @@ export class RedisLockAdapter implements LockAdapter {
       entry = { listeners: new Set(), ready };
       this.#channels.set(channel, entry);
     }
-    const fn = () => listener();
+    // A wrapper per call (the same function twice is two subscriptions), run
+    // in the async context of this call, not in that of the call that opened
+    // the subscriber connection.
+    const fn = bindToCurrentContext(() => listener());
     entry.listeners.add(fn);
     const ready = entry.ready;
     let done = false;

@@ -15,6 +15,7 @@ import {
   InvalidOptionsError,
   isScaleoutError,
 } from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
 import { jsonSerializer } from '../../internal/serializer.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { normaliseInstanceUrl, readRegistryLease } from '../../registry/record-validation.js';
@@ -289,7 +290,9 @@ export class RedisRegistryAdapter implements RegistryAdapter {
     const channel = this.#channel(service);
     this.#ensureSubscriber();
     let set = this.#listeners.get(channel);
-    const entry: Listener = (change) => listener(change);
+    // Changes (and resyncs) reach it in the async context of this call, not
+    // in that of the call that opened the subscriber connection.
+    const entry: Listener = bindToCurrentContext((change: RegistryChange) => listener(change));
     if (set === undefined) {
       set = new Set();
       this.#listeners.set(channel, set);

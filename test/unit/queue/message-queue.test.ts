@@ -7,6 +7,7 @@ import {
   MessageQueue,
   memoryQueueAdapter,
   PayloadTooLargeError,
+  SerializationError,
 } from '../../../src/index.js';
 
 const until = async (check: () => boolean) => {
@@ -229,5 +230,65 @@ describe('MessageQueue message size cap', () => {
     await roomy.publish('t', 'x'.repeat(2 * 1_048_576));
     await queue.close();
     await roomy.close();
+  });
+});
+
+describe('MessageQueue publishes only what consumers can read back as it was', () => {
+  class Point {
+    constructor(readonly x: number) {}
+  }
+  const unfaithful: Array<[string, unknown, string]> = [
+    ['a Map', { cart: new Map([['sku', 1]]) }, '$.cart'],
+    ['a Set', { tags: new Set(['a']) }, '$.tags'],
+    ['a Date', { at: new Date(0) }, '$.at'],
+    ['NaN', { total: Number.NaN }, '$.total'],
+    ['Infinity', [1, Number.POSITIVE_INFINITY], '$[1]'],
+    ['undefined in an array', [1, undefined], '$[1]'],
+    ['a function', { id: 1, save: () => {} }, '$.save'],
+    ['a symbol', { id: 1, tag: Symbol('t') }, '$.tag'],
+    ['a class instance', { at: new Point(1) }, '$.at'],
+    ['an Error', { error: new Error('boom') }, '$.error'],
+  ];
+
+  it.each(unfaithful)(
+    'refuses %s with SerializationError naming where it sits; nothing is sent',
+    async (_, value, path) => {
+      const published: string[] = [];
+      const adapter = memoryQueueAdapter();
+      const publish = adapter.publish.bind(adapter);
+      adapter.publish = async (topic, message, options) => {
+        published.push(message.body);
+        await publish(topic, message, options);
+      };
+      const queue = new MessageQueue({ adapter });
+      const err = (await caught(() => queue.publish('t', value))) as SerializationError;
+      expect(err).toBeInstanceOf(SerializationError);
+      expect(err.code).toBe('ERR_SERIALIZE');
+      expect(err.message).toMatch(/^cannot publish /);
+      expect(err.message).toContain(` at ${path}:`);
+      expect(err.message).not.toMatch(/boom|sku/);
+      expect(published).toEqual([]);
+      await queue.close();
+    },
+  );
+
+  it('publishes what reads back the same: undefined properties, -0, null-prototype objects, deep plain data', async () => {
+    const queue = new MessageQueue();
+    const got: unknown[] = [];
+    await queue.consume('t', (m) => void got.push(m));
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 1_000; i++) deep = { d: [deep] };
+    const values = [
+      { a: 1, b: undefined },
+      -0,
+      Object.assign(Object.create(null), { a: 1 }),
+      deep,
+      'text',
+      null,
+    ];
+    for (const value of values) await queue.publish('t', value);
+    await until(() => got.length === values.length);
+    expect(got).toEqual(values.map((v) => JSON.parse(JSON.stringify(v))));
+    await queue.close();
   });
 });

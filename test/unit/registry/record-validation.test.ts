@@ -179,3 +179,18 @@ describe('the registry validates what it reads as register validates its input',
     expect(registry.pick('svc').id).toBe(GOOD);
   });
 });
+
+describe('instance URLs join with a path as the design does', () => {
+  it('refuses an empty query or fragment ("http://h/?", "http://h/#"), which URL reports as none', async () => {
+    const registry = new ServiceRegistry();
+    open.push(registry);
+    for (const url of ['http://127.0.0.1:4001/?', 'http://127.0.0.1:4001/#', 'http://127.0.0.1:4001/api?#']) {
+      // `${instance}/check` would put the path into the query or the fragment.
+      const err = await registry.register('svc', url).catch((e: unknown) => e);
+      expect(isScaleoutError(err, 'ERR_INVALID_ARGUMENT'), url).toBe(true);
+    }
+    await registry.register('svc', 'http://127.0.0.1:4001/api');
+    const instance = await registry.getServiceInstance('svc');
+    expect(new URL(`${instance}/check`).pathname).toBe('/api/check');
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { BulkheadFullError, InvalidOptionsError } from '../../../src/errors.js';
 import { Bulkhead } from '../../../src/resilience/bulkhead.js';
 import { RetryBudget } from '../../../src/resilience/retry-budget.js';
-import { BulkheadFullError, InvalidOptionsError } from '../../../src/errors.js';
 import { fakeClock } from '../client/fake-clock.js';
 
 describe('Bulkhead', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, type CircuitStateChange } from '../../../src/resilience/circuit-breaker.js';
 import { CircuitOpenError, InvalidOptionsError } from '../../../src/errors.js';
+import { CircuitBreaker, type CircuitStateChange } from '../../../src/resilience/circuit-breaker.js';
 import { fakeClock } from '../client/fake-clock.js';
 
 function failOnce(b: CircuitBreaker) {

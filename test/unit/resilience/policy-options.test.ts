@@ -3,6 +3,7 @@
  * bare numbers where options go, and bad arguments, with typed errors.
  */
 import { describe, expect, it } from 'vitest';
+import { fullJitterBackoff } from '../../../src/resilience/backoff.js';
 import { Bulkhead } from '../../../src/resilience/bulkhead.js';
 import {
   CircuitBreaker,
@@ -14,7 +15,6 @@ import { RetryBudget } from '../../../src/resilience/retry-budget.js';
 import { RetryPolicy } from '../../../src/resilience/retry-policy.js';
 import { TimeoutPolicy } from '../../../src/resilience/timeout-policy.js';
 import { wrap } from '../../../src/resilience/wrap.js';
-import { fullJitterBackoff } from '../../../src/resilience/backoff.js';
 
 async function failure(
   fn: () => unknown,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Bulkhead } from '../../../src/resilience/bulkhead.js';
-import { CircuitBreaker } from '../../../src/resilience/circuit-breaker.js';
 import { readDeadline } from '../../../src/client/deadline.js';
 import { parseRetryAfterMs } from '../../../src/client/retry-after.js';
+import { CircuitOpenError, RetryBudgetExhaustedError, TimeoutError } from '../../../src/errors.js';
+import { Bulkhead } from '../../../src/resilience/bulkhead.js';
+import { CircuitBreaker } from '../../../src/resilience/circuit-breaker.js';
 import { RetryPolicy } from '../../../src/resilience/retry-policy.js';
 import { TimeoutPolicy } from '../../../src/resilience/timeout-policy.js';
 import { wrap } from '../../../src/resilience/wrap.js';
-import { CircuitOpenError, RetryBudgetExhaustedError, TimeoutError } from '../../../src/errors.js';
 
 const noDelay = () => 0;
 
