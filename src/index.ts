@@ -110,5 +110,5 @@ export * from './rate-limit/index.js';
 export * from './registry/index.js';
 export * from './resilience/index.js';
 export * from './session/index.js';
-export type { Clock, LogFields, Logger, Serializer } from './types.js';
+export type { BaseOptions, Clock, LogFields, Logger, Serializer, Subscription } from './types.js';
 export { noopLogger, systemClock } from './types.js';
