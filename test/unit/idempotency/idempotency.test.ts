@@ -4,7 +4,7 @@ import type { IdempotencyStore } from '../../../src/contracts/idempotency.js';
 import { ConnectionError, isScaleoutError } from '../../../src/errors.js';
 import { Idempotency } from '../../../src/idempotency/idempotency.js';
 import { idempotent } from '../../../src/idempotency/idempotent.js';
-import { fakeClock } from '../client/fake-clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rateLimitHeaders } from '../../../src/rate-limit/rate-limit-headers.js';
 import { RateLimiter } from '../../../src/rate-limit/rate-limiter.js';
-import { fakeClock } from '../client/fake-clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 
 describe('rateLimitHeaders (draft-ietf-httpapi-ratelimit-headers, Structured Fields lists)', () => {
   it('lists every policy in RateLimit-Policy and its state in RateLimit; no Retry-After while allowed', async () => {

@@ -9,7 +9,7 @@ import type {
 import { ConnectionError, CorruptDataError, isScaleoutError } from '../../../src/errors.js';
 import { RateLimiter } from '../../../src/rate-limit/rate-limiter.js';
 import type { RateLimiterEvents } from '../../../src/rate-limit/rate-limiter-events.js';
-import { fakeClock } from '../client/fake-clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 
 const T0 = 1_700_000_000_000;
 

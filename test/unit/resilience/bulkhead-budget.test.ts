@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BulkheadFullError, InvalidOptionsError } from '../../../src/errors.js';
 import { Bulkhead } from '../../../src/resilience/bulkhead.js';
 import { RetryBudget } from '../../../src/resilience/retry-budget.js';
-import { fakeClock } from '../client/fake-clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 
 describe('Bulkhead', () => {
   it('runs maxConcurrent at once, queues maxQueue in order, refuses the rest', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitOpenError, InvalidOptionsError } from '../../../src/errors.js';
 import { CircuitBreaker, type CircuitStateChange } from '../../../src/resilience/circuit-breaker.js';
-import { fakeClock } from '../client/fake-clock.js';
+import { fakeClock } from '../../helpers/clock.js';
 
 function failOnce(b: CircuitBreaker) {
   b.release(b.acquire(), 'failure');
