@@ -3,8 +3,9 @@
  * pollution scan runs only when the text mentions `__proto__`/`prototype`
  * or escapes one of their letters (`\u005f`...).
  */
-import { jsonSerializer } from '../src/internal/serializer.js';
+
 import { SingleFlight } from '../src/internal/single-flight.js';
+import { jsonSerializer } from '../src/serializer.js';
 import type { BenchContext } from './lib.js';
 
 const user = {

@@ -102,13 +102,13 @@ export type {
 } from './contracts/session.js';
 export * from './errors.js';
 export * from './idempotency/index.js';
-export { jsonSerializer } from './internal/serializer.js';
 export * from './lock/index.js';
 export * from './monitor/index.js';
 export * from './queue/index.js';
 export * from './rate-limit/index.js';
 export * from './registry/index.js';
 export * from './resilience/index.js';
+export { jsonSerializer } from './serializer.js';
 export * from './session/index.js';
 export type { BaseOptions, Clock, LogFields, Logger, Serializer, Subscription } from './types.js';
 export { noopLogger, systemClock } from './types.js';

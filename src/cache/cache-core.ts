@@ -13,9 +13,9 @@ import {
 import { TypedEmitter } from '../internal/events.js';
 import { assertFaithful } from '../internal/faithful.js';
 import { LruMap } from '../internal/lru.js';
-import { jsonSerializer } from '../internal/serializer.js';
 import { SingleFlight } from '../internal/single-flight.js';
 import { durationOption } from '../internal/validate.js';
+import { jsonSerializer } from '../serializer.js';
 import type { Clock, Serializer } from '../types.js';
 import { clearMessage, keysMessage, parseBusMessage } from './bus.js';
 import { decode, encode } from './envelope.js';

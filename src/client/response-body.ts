@@ -1,6 +1,6 @@
 import axios from 'axios';
 import { DeserializationError, isScaleoutError, PayloadTooLargeError } from '../errors.js';
-import { assertSafePayload, mayCarryPollution } from '../internal/serializer.js';
+import { assertSafePayload, mayCarryPollution } from '../serializer.js';
 
 /**
  * What the client's own axios instance does with a response body before

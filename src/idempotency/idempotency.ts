@@ -11,9 +11,9 @@ import {
   isScaleoutError,
 } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
-import { assertSafePayload, jsonSerializer } from '../internal/serializer.js';
 import { sleep } from '../internal/timers.js';
 import { durationArgument, durationOption, keyArgument } from '../internal/validate.js';
+import { assertSafePayload, jsonSerializer } from '../serializer.js';
 import type { Clock, Logger, Serializer } from '../types.js';
 import { systemClock } from '../types.js';
 import { FINGERPRINT, fingerprintValue } from './fingerprint.js';

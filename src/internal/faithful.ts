@@ -1,6 +1,6 @@
 import { SerializationError } from '../errors.js';
+import { jsonSerializer } from '../serializer.js';
 import type { Serializer } from '../types.js';
-import { jsonSerializer } from './serializer.js';
 
 /**
  * A value written through the serializer must come back as it was written:

@@ -6,9 +6,9 @@ import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../error
 import { dedupeHandler } from '../idempotency/queue-dedupe.js';
 import { TypedEmitter } from '../internal/events.js';
 import { assertWritesFaithfully } from '../internal/faithful.js';
-import { jsonSerializer } from '../internal/serializer.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
 import { fullJitterBackoff } from '../resilience/backoff.js';
+import { jsonSerializer } from '../serializer.js';
 import type { Serializer } from '../types.js';
 import { isAbortSignal, MAX_GROUP_LENGTH, MAX_MESSAGE_ID_LENGTH, MAX_TOPIC_LENGTH } from './adapter-input.js';
 import { MessageConsumer } from './message-consumer.js';

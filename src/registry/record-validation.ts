@@ -1,7 +1,7 @@
 import type { RegistryLease, RegistryRecord } from '../contracts/registry.js';
 import { CorruptDataError, InvalidArgumentError, isScaleoutError } from '../errors.js';
-import { assertSafePayload } from '../internal/serializer.js';
 import { keyArgument } from '../internal/validate.js';
+import { assertSafePayload } from '../serializer.js';
 
 /**
  * Shortest lease accepted by `register`, ms.

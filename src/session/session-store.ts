@@ -10,8 +10,8 @@ import {
   SessionNotFoundError,
 } from '../errors.js';
 import { assertWritesFaithfully } from '../internal/faithful.js';
-import { jsonSerializer } from '../internal/serializer.js';
 import { durationArgument, durationOption } from '../internal/validate.js';
+import { jsonSerializer } from '../serializer.js';
 import type { Serializer } from '../types.js';
 import { generateSessionId, isValidSessionId } from './session-id.js';
 import { checkDataSize, checkRecord, userIdString } from './session-record.js';

@@ -20,7 +20,6 @@ import { RegistryUpstreamSource } from '../../src/client/registry-upstream-sourc
 import { parseRetryAfterMs } from '../../src/client/retry-after.js';
 import { ServiceClient } from '../../src/client/service-client.js';
 import { isScaleoutError } from '../../src/errors.js';
-import { jsonSerializer } from '../../src/internal/serializer.js';
 import { fullJitterBackoff } from '../../src/resilience/backoff.js';
 import { Bulkhead } from '../../src/resilience/bulkhead.js';
 import { CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
@@ -29,6 +28,7 @@ import { RetryBudget } from '../../src/resilience/retry-budget.js';
 import { RetryPolicy } from '../../src/resilience/retry-policy.js';
 import { TimeoutPolicy } from '../../src/resilience/timeout-policy.js';
 import { wrap } from '../../src/resilience/wrap.js';
+import { jsonSerializer } from '../../src/serializer.js';
 
 // ---- hostile values ----
 

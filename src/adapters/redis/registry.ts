@@ -16,9 +16,9 @@ import {
   isScaleoutError,
 } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
-import { jsonSerializer } from '../../internal/serializer.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { normaliseInstanceUrl, readRegistryLease } from '../../registry/record-validation.js';
+import { jsonSerializer } from '../../serializer.js';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { RedisConnectionHandle, redisFailure } from './connection.js';
 import { taggedKey, validatePrefix } from './keys.js';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SerializationError } from '../../../src/errors.js';
 import { assertFaithful, assertWritesFaithfully } from '../../../src/internal/faithful.js';
-import { jsonSerializer } from '../../../src/internal/serializer.js';
+import { jsonSerializer } from '../../../src/serializer.js';
 import type { Serializer } from '../../../src/types.js';
 
 class Point {

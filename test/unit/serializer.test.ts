@@ -5,8 +5,8 @@ import {
   isScaleoutError,
   SerializationError,
   UnsafePayloadError,
-} from '../../../src/errors.js';
-import { assertSafePayload, jsonSerializer } from '../../../src/internal/serializer.js';
+} from '../../src/errors.js';
+import { assertSafePayload, jsonSerializer } from '../../src/serializer.js';
 
 describe('jsonSerializer', () => {
   it('round-trips JSON values', () => {

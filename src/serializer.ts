@@ -1,5 +1,5 @@
-import { DeserializationError, SerializationError, UnsafePayloadError } from '../errors.js';
-import type { Serializer } from '../types.js';
+import { DeserializationError, SerializationError, UnsafePayloadError } from './errors.js';
+import type { Serializer } from './types.js';
 
 /**
  * Scans a parsed or to-be-written value for prototype-pollution keys:
