@@ -50,8 +50,15 @@ export type ContextRunner = <R>(fn: () => R) => R;
  *
  * @example
  * ```ts
- * readonly #background = captureContext(); // in the constructor's context
- * this.#sweeper ??= this.#background(() => unrefInterval(() => this.#sweep(), 100));
+ * class Sweeper {
+ *   readonly #background = captureContext(); // in the constructor's context
+ *   #timer: NodeJS.Timeout | undefined;
+ *   start(): void {
+ *     // Whichever request calls start() first, the interval runs in the construction's context.
+ *     this.#timer ??= this.#background(() => setInterval(() => this.#sweep(), 100).unref());
+ *   }
+ *   #sweep(): void {}
+ * }
  * ```
  */
 export function captureContext(): ContextRunner {

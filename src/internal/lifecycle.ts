@@ -12,6 +12,7 @@ import { ClosedError } from '../errors.js';
  *   readonly #life = new Lifecycle('Thing');
  *   get(): void { this.#life.assertOpen(); }
  *   close(): Promise<void> { return this.#life.close(() => this.#teardown()); }
+ *   async #teardown(): Promise<void> {}
  *   [Symbol.asyncDispose](): Promise<void> { return this.close(); }
  * }
  * ```

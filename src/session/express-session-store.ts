@@ -179,10 +179,10 @@ function done<T>(promise: Promise<T>, callback: ExpressSessionCallback<T> | unde
  * app.use(session({ store, genid: store.genid, secret: process.env.COOKIE_SECRET!, resave: false, saveUninitialized: false }));
  * ```
  */
-export function expressSessionStore(
-  expressSession: ExpressSessionModule,
+export function expressSessionStore<M extends ExpressSessionModule>(
+  expressSession: M,
   options: ExpressSessionStoreOptions,
-): ExpressSessionStore {
+): ExpressSessionStore & InstanceType<M['Store']> {
   if (typeof expressSession?.Store !== 'function') {
     throw new InvalidOptionsError('pass the express-session module (it provides Store)', { option: 'Store' });
   }
@@ -311,5 +311,6 @@ export function expressSessionStore(
   }
   const store = new ScaleoutExpressSessionStore();
   store.genid = store.genid.bind(store);
-  return store;
+  // It extends the Store class it was given: an express-session Store to the type checker too.
+  return store as ExpressSessionStore & InstanceType<M['Store']>;
 }

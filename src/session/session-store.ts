@@ -326,7 +326,7 @@ export class SessionStore<T = Record<string, unknown>> {
    * @example
    * ```ts
    * const fresh = await sessions.regenerate(cookies.sid);
-   * res.cookie('sid', fresh.id, { httpOnly: true, secure: true, sameSite: 'lax' });
+   * if (fresh) res.cookie('sid', fresh.id, { httpOnly: true, secure: true, sameSite: 'lax' });
    * ```
    */
   async regenerate(id: string): Promise<Session<T> | undefined> {

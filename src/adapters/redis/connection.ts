@@ -41,6 +41,7 @@ function isClient(value: unknown): value is RedisClient {
  *
  * @example
  * ```ts
+ * const client: RedisClient = process.env.REDIS_CLUSTER ? new Cluster([{ host: '127.0.0.1', port: 7000 }]) : new Redis();
  * if (isCluster(client)) await Promise.all(client.nodes('master').map((n) => n.ping()));
  * ```
  */
