@@ -8,7 +8,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEADLINE_HEADER, roundRobinBalancer, ServiceClient, ServiceRegistry } from '../src/index.js';
+import { DEADLINE_HEADER, roundRobinBalancer, ServiceClient, ServiceRegistry } from 'scaleout';
 
 // Two instances of "inventory" on loopback: a healthy one and one answering 503.
 async function startInstance(name: string, healthy: boolean): Promise<{ url: string; close(): void }> {

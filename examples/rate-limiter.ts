@@ -11,8 +11,8 @@ import {
   type RateLimiterOptions,
   rateLimitNode,
   ServiceClient,
-} from '../src/index.js';
-import { redisRateLimitAdapter } from '../src/redis.js';
+} from 'scaleout';
+import { redisRateLimitAdapter } from 'scaleout/redis';
 
 const url = process.env.REDIS_URL;
 const adapters: RateLimitAdapter[] = [];

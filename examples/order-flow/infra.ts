@@ -19,7 +19,7 @@ import {
   type RateLimitAdapter,
   type RegistryAdapter,
   type SessionAdapter,
-} from '../../src/index.js';
+} from 'scaleout';
 
 export interface Infra {
   /** Which back ends are in use, for the banner. */
@@ -57,7 +57,7 @@ export async function createInfra(env = process.env): Promise<Infra> {
     idempotencyStore: memoryIdempotencyStore() as IdempotencyStore,
   };
   if (env.REDIS_URL) {
-    const redis = await import('../../src/redis.js');
+    const redis = await import('scaleout/redis');
     const connection = env.REDIS_URL;
     infra.registryAdapter = redis.redisRegistryAdapter({ connection, prefix: `${run}reg:` });
     infra.cacheAdapter = redis.redisCacheAdapter({ connection, prefix: `${run}cache:` });
@@ -74,7 +74,7 @@ export async function createInfra(env = process.env): Promise<Infra> {
     label = 'Redis';
   }
   if (env.AMQP_URL) {
-    const { amqpQueueAdapter } = await import('../../src/amqp.js');
+    const { amqpQueueAdapter } = await import('scaleout/amqp');
     queueAdapter = amqpQueueAdapter({
       url: env.AMQP_URL,
       // Named after the process and the how-manieth infrastructure: the

@@ -14,7 +14,7 @@ import {
   ServiceClient,
   type ServiceRegistry,
   SessionStore,
-} from '../../../src/index.js';
+} from 'scaleout';
 import type { OrderRequest } from '../domain.js';
 import type { Infra } from '../infra.js';
 import { type RunningService, startService } from './service.js';

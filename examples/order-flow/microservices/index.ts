@@ -3,7 +3,7 @@
  * ServiceRegistry (memory, or Redis with REDIS_URL): three payment instances so
  * retries have somewhere to go.
  */
-import { Idempotency, ServiceRegistry } from '../../../src/index.js';
+import { Idempotency, ServiceRegistry } from 'scaleout';
 import type { Infra } from '../infra.js';
 import { startGateway } from './gateway.js';
 import { startInventory } from './inventory.js';

@@ -4,7 +4,7 @@
  * save, publish `order.created`. Every call goes through a ServiceClient that
  * finds instances in the registry, retries and breaks circuits.
  */
-import { ServiceClient, type ServiceRegistry } from '../../../src/index.js';
+import { ServiceClient, type ServiceRegistry } from 'scaleout';
 import { type Order, type OrderRequest, OrderStore, type Quote, validate } from '../domain.js';
 import type { Infra } from '../infra.js';
 import type { TraceStep } from '../monolith.js';

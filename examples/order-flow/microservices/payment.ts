@@ -6,7 +6,7 @@
  * true`) without charging again; a 503 of the flaky provider is not kept, so
  * the retry charges. With a failure rate it answers 503 now and then.
  */
-import { type Idempotency, idempotencyNode, type ServiceRegistry } from '../../../src/index.js';
+import { type Idempotency, idempotencyNode, type ServiceRegistry } from 'scaleout';
 import { PaymentProvider } from '../domain.js';
 import { type RunningService, startService } from './service.js';
 
