@@ -16,7 +16,7 @@ import { LruMap } from '../internal/lru.js';
 import { SingleFlight } from '../internal/single-flight.js';
 import { durationOption } from '../internal/validate.js';
 import { jsonSerializer } from '../serializer.js';
-import type { Clock, Serializer } from '../types.js';
+import type { Clock, Serializer, Subscription } from '../types.js';
 import { clearMessage, keysMessage, parseBusMessage } from './bus.js';
 import { decode, encode } from './envelope.js';
 import type { DistributedCacheEvents } from './events.js';
@@ -174,7 +174,7 @@ export class CacheCore {
   readonly #refreshing = new Set<string>();
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #pending = new Set<Promise<unknown>>();
-  #unsubscribe: (() => Promise<void>) | undefined;
+  #subscription: Subscription | undefined;
   readonly ready: Promise<void>;
   closed = false;
 
@@ -219,11 +219,11 @@ export class CacheCore {
 
   async #subscribe(): Promise<void> {
     try {
-      this.#unsubscribe = await this.adapter.subscribe(BUS_CHANNEL, {
+      this.#subscription = await this.adapter.subscribe(BUS_CHANNEL, {
         onMessage: (message) => this.#onBusMessage(message),
         onReconnect: () => this.flushL1('bus-reconnect'),
       });
-      if (this.closed) await this.#unsubscribe();
+      if (this.closed) await this.#subscription.unsubscribe();
     } catch (err) {
       this.reportError('subscribe', undefined, err, false);
       throw backendError('subscribe', err);
@@ -937,7 +937,7 @@ export class CacheCore {
     this.#wakeAll();
     await Promise.race([this.settle(), new Promise((r) => setTimeout(r, 2000).unref())]);
     try {
-      await this.#unsubscribe?.();
+      await this.#subscription?.unsubscribe();
     } catch {
       // the adapter closes its subscriber connection anyway
     }

@@ -10,6 +10,7 @@ import { ClosedError, CorruptDataError, InvalidArgumentError, InvalidOptionsErro
 import { bindToCurrentContext } from '../../internal/async-context.js';
 import { LruMap } from '../../internal/lru.js';
 import { optionsChecker } from '../../internal/validate.js';
+import type { Subscription } from '../../types.js';
 
 /**
  * Options of {@link MemoryCacheAdapter} / {@link memoryCacheAdapter}.
@@ -212,7 +213,7 @@ export class MemoryCacheAdapter implements CacheAdapter {
     }
   }
 
-  async subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<() => Promise<void>> {
+  async subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<Subscription> {
     this.#check();
     let subscribers = this.#channels.get(channel);
     if (subscribers === undefined) {
@@ -224,11 +225,13 @@ export class MemoryCacheAdapter implements CacheAdapter {
       onMessage: bindToCurrentContext((message: string) => options.onMessage(message)),
     };
     subscribers.add(entry);
-    return async () => {
-      subscribers.delete(entry);
-      if (subscribers.size === 0 && this.#channels.get(channel) === subscribers) {
-        this.#channels.delete(channel);
-      }
+    return {
+      unsubscribe: async () => {
+        subscribers.delete(entry);
+        if (subscribers.size === 0 && this.#channels.get(channel) === subscribers) {
+          this.#channels.delete(channel);
+        }
+      },
     };
   }
 
