@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { memoryCacheAdapter } from '../../../src/adapters/memory/index.js';
-import { BUS_CHANNEL } from '../../../src/cache/cache-core.js';
+import { BUS_CHANNEL } from '../../../src/cache/l1-bus.js';
 import { cacheFactory, eventually } from './helpers.js';
 
 const make = cacheFactory();

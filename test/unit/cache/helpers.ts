@@ -1,6 +1,6 @@
 import { afterEach, vi } from 'vitest';
 import { MemoryCacheAdapter } from '../../../src/adapters/memory/index.js';
-import { CACHE_ADAPTER_METHODS } from '../../../src/cache/cache-core.js';
+import { CACHE_ADAPTER_METHODS } from '../../../src/cache/backend.js';
 import { DistributedCache } from '../../../src/cache/index.js';
 import type { CacheAdapter } from '../../../src/contracts/cache.js';
 import { until } from '../../helpers/wait.js';
