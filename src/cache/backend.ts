@@ -2,6 +2,7 @@ import type { CacheAdapter } from '../contracts/cache.js';
 import { ConnectionError, InvalidOptionsError, isScaleoutError, TimeoutError } from '../errors.js';
 import type { TypedEmitter } from '../internal/events.js';
 import type { Lifecycle } from '../internal/lifecycle.js';
+import { CircuitBreaker, type CircuitPermit, type CircuitState } from '../resilience/circuit-breaker.js';
 import type { Clock } from '../types.js';
 import type { DistributedCacheEvents } from './events.js';
 import type { Settings } from './settings.js';
@@ -70,69 +71,53 @@ export interface CacheBackendInit {
 
 /**
  * The adapter as the cache calls it: every call runs under the circuit
- * and the operation timeout, and the failure policy lives here too: what
- * counts as an outage, what fails open, what is a data error read as a miss.
+ * breaker (the shared {@link CircuitBreaker} of src/resilience) and the
+ * operation timeout, and the failure policy lives here too: what counts as
+ * an outage, what fails open, what is a data error read as a miss.
+ *
+ * The breaker is set up as the cache's circuit always was: it opens after
+ * `circuitThreshold` consecutive outages (timeouts included; bad input and
+ * data errors never count: the backend answered), stays open
+ * `circuitOpenMs`, then lets one probe through; the probe's success closes
+ * it (and flushes L1), its failure reopens it for another `circuitOpenMs`.
+ * A call that times out frees its slot at the deadline, as it is reported
+ * as a failure then, even though the adapter may still be working on it.
  */
 export class CacheBackend {
   readonly adapter: CacheAdapter;
-  readonly #s: Settings;
-  readonly #clock: Clock;
+  readonly #breaker: CircuitBreaker;
+  readonly #timeoutMs: number;
   readonly #failOpen: boolean;
   readonly #events: TypedEmitter<DistributedCacheEvents>;
   readonly #life: Lifecycle;
-  readonly #onRecovered: () => void;
-
-  // circuit
-  #failures = 0;
-  #state: 'closed' | 'open' | 'half-open' = 'closed';
-  #openUntil = 0;
 
   constructor(init: CacheBackendInit) {
+    const s = init.settings;
     this.adapter = init.adapter;
-    this.#s = init.settings;
-    this.#clock = init.clock;
-    this.#failOpen = init.settings.failOpen;
+    this.#timeoutMs = s.operationTimeoutMs;
+    this.#failOpen = s.failOpen;
     this.#events = init.events;
     this.#life = init.life;
-    this.#onRecovered = init.onRecovered;
-  }
-
-  #allow(): boolean {
-    if (this.#state === 'closed') return true;
-    if (this.#state === 'open' && this.#clock.now() >= this.#openUntil) {
-      this.#setState('half-open');
-      return true;
-    }
-    return false;
-  }
-
-  #setState(state: 'closed' | 'open' | 'half-open'): void {
-    this.#state = state;
-    if (this.#events.has('circuit')) this.#events.emit('circuit', { state });
-  }
-
-  #succeeded(): void {
-    this.#failures = 0;
-    if (this.#state !== 'closed') {
-      this.#setState('closed');
-      this.#onRecovered();
-    }
-  }
-
-  #failed(): void {
-    this.#failures++;
-    if (
-      this.#state === 'half-open' ||
-      (this.#state === 'closed' && this.#failures >= this.#s.circuitThreshold)
-    ) {
-      this.#openUntil = this.#clock.now() + this.#s.circuitOpenMs;
-      this.#setState('open');
-    }
+    const events = init.events;
+    this.#breaker = new CircuitBreaker({
+      consecutiveFailures: s.circuitThreshold,
+      // Only runs of consecutive failures open this circuit: no rate trigger.
+      failureRateThreshold: 1,
+      minimumRequests: Number.MAX_SAFE_INTEGER,
+      openMs: s.circuitOpenMs,
+      maxOpenMs: s.circuitOpenMs,
+      halfOpenProbes: 1,
+      clock: init.clock,
+      onStateChange: ({ to }) => {
+        if (events.has('circuit')) events.emit('circuit', { state: to });
+        if (to === 'closed') init.onRecovered();
+      },
+    });
   }
 
   /** The circuit's state. */
-  get circuitState(): 'closed' | 'open' | 'half-open' {
-    return this.#state;
+  get circuitState(): CircuitState {
+    return this.#breaker.state;
   }
 
   /**
@@ -142,25 +127,31 @@ export class CacheBackend {
    */
   call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     if (this.#life.closed) return Promise.reject(this.#life.closedError());
-    if (!this.#allow()) {
+    let permit: CircuitPermit;
+    try {
+      permit = this.#breaker.acquire();
+    } catch (err) {
       return Promise.reject(
         new ConnectionError(
           `cache ${operation} skipped: the circuit is open after repeated backend failures`,
+          { cause: err },
         ),
       );
     }
+    const breaker = this.#breaker;
+    const timeoutMs = this.#timeoutMs;
     return new Promise<T>((resolve, reject) => {
       let done = false;
       const timer = setTimeout(() => {
         if (done) return;
         done = true;
-        this.#failed();
+        breaker.release(permit, 'failure');
         reject(
-          new TimeoutError(`cache ${operation} timed out after ${this.#s.operationTimeoutMs} ms`, {
-            timeoutMs: this.#s.operationTimeoutMs,
+          new TimeoutError(`cache ${operation} timed out after ${timeoutMs} ms`, {
+            timeoutMs,
           }),
         );
-      }, this.#s.operationTimeoutMs);
+      }, timeoutMs);
       timer.unref();
       let promise: Promise<T>;
       try {
@@ -173,7 +164,7 @@ export class CacheBackend {
           clearTimeout(timer);
           if (done) return;
           done = true;
-          this.#succeeded();
+          breaker.release(permit, 'success');
           resolve(value);
         },
         (err: unknown) => {
@@ -182,11 +173,11 @@ export class CacheBackend {
           done = true;
           if (isCallerError(err) || isDataError(err)) {
             // The backend answered: bad input or a foreign record is no outage.
-            this.#succeeded();
+            breaker.release(permit, 'success');
             reject(err);
             return;
           }
-          this.#failed();
+          breaker.release(permit, 'failure');
           reject(backendError(operation, err));
         },
       );
