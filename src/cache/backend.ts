@@ -2,6 +2,7 @@ import type { CacheAdapter } from '../contracts/cache.js';
 import { ConnectionError, InvalidOptionsError, isScaleoutError, TimeoutError } from '../errors.js';
 import type { TypedEmitter } from '../internal/events.js';
 import type { Lifecycle } from '../internal/lifecycle.js';
+import { TimeoutQueue } from '../internal/timeout-queue.js';
 import { CircuitBreaker, type CircuitPermit, type CircuitState } from '../resilience/circuit-breaker.js';
 import type { Clock } from '../types.js';
 import type { DistributedCacheEvents } from './events.js';
@@ -57,6 +58,13 @@ function isCallerError(err: unknown): boolean {
 export function isDataError(err: unknown): boolean {
   return isScaleoutError(err, 'ERR_CORRUPT_DATA');
 }
+
+/**
+ * Adapter-call deadlines of every cache in the process, on one unref'd
+ * Node timer: a call that answers in time (the common case) touches no
+ * Node timer at all.
+ */
+const DEADLINES = new TimeoutQueue();
 
 /** What a {@link CacheBackend} is built from. */
 export interface CacheBackendInit {
@@ -142,7 +150,7 @@ export class CacheBackend {
     const timeoutMs = this.#timeoutMs;
     return new Promise<T>((resolve, reject) => {
       let done = false;
-      const timer = setTimeout(() => {
+      const deadline = DEADLINES.add(timeoutMs, () => {
         if (done) return;
         done = true;
         breaker.release(permit, 'failure');
@@ -151,8 +159,7 @@ export class CacheBackend {
             timeoutMs,
           }),
         );
-      }, timeoutMs);
-      timer.unref();
+      });
       let promise: Promise<T>;
       try {
         promise = fn();
@@ -161,16 +168,16 @@ export class CacheBackend {
       }
       promise.then(
         (value) => {
-          clearTimeout(timer);
           if (done) return;
           done = true;
+          DEADLINES.cancel(deadline);
           breaker.release(permit, 'success');
           resolve(value);
         },
         (err: unknown) => {
-          clearTimeout(timer);
           if (done) return;
           done = true;
+          DEADLINES.cancel(deadline);
           if (isCallerError(err) || isDataError(err)) {
             // The backend answered: bad input or a foreign record is no outage.
             breaker.release(permit, 'success');

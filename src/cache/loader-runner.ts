@@ -1,4 +1,4 @@
-import { TimeoutError } from '../errors.js';
+import { withTimeout } from '../internal/abort.js';
 import type { DistributedCacheEvents } from './events.js';
 import type { L1Entry } from './l1-bus.js';
 import type { Loader } from './options.js';
@@ -52,26 +52,7 @@ export function runLoader<T>(state: CacheState, run: LoaderRun<T>): Promise<T> {
   } catch (err) {
     loaded = Promise.reject(err);
   }
-  const hard = new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      const error = new TimeoutError(`cache loader timed out after ${o.hardTimeoutMs} ms`, {
-        timeoutMs: o.hardTimeoutMs,
-      });
-      controller.abort(error);
-      reject(error);
-    }, o.hardTimeoutMs);
-    timer.unref();
-    loaded.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
+  const hard = withTimeout(loaded, o.hardTimeoutMs, 'cache loader', (error) => controller.abort(error));
   const stored = hard.then(async (value) => {
     const delta = state.clock.monotonic() - started;
     if (writeRemote) await write(state, key, value, o.ttlMs, o.graceMs, delta);
