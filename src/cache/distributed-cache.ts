@@ -1,3 +1,4 @@
+import type { CacheAdapter } from '../contracts/cache.js';
 import { InvalidArgumentError } from '../errors.js';
 import { durationArgument, keyArgument } from '../internal/validate.js';
 import type { CircuitState } from '../resilience/circuit-breaker.js';
@@ -60,6 +61,10 @@ function isNamespaceInit(value: unknown): value is NamespaceInit {
  * `increment` and `setNX` answer with a decision only the backend can make,
  * so they throw when it is unreachable even with `failOpen`.
  *
+ * `close()` closes the adapter only when the cache created it (no `adapter`
+ * option): an adapter you pass may be shared with other caches and
+ * primitives, and stays open until you close it.
+ *
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
@@ -100,6 +105,20 @@ export class DistributedCache {
   /** The namespace prefix of this view (`''` for the root cache, `'users:'` for `namespace('users')`). */
   get prefix(): string {
     return this.#ns;
+  }
+
+  /**
+   * The adapter values live in: the one you passed, or the memory adapter
+   * the cache created (and closes with itself).
+   *
+   * @example
+   * ```ts
+   * await cache.close();
+   * await cache.adapter.close(); // an adapter you passed is yours to close
+   * ```
+   */
+  get adapter(): CacheAdapter {
+    return this.#state.adapter;
   }
 
   /** State of the circuit around the adapter. */
@@ -405,13 +424,20 @@ export class DistributedCache {
   }
 
   /**
-   * Stops the bus subscription, waits briefly for background work, clears
-   * L1 and closes the adapter (which closes only connections it created).
-   * Shared by every namespace view of this cache.
+   * Stops the bus subscription, waits briefly (up to 2 s) for background
+   * work, and clears L1. Closes the adapter only if the cache created it
+   * (no `adapter` option); an adapter you passed stays open for the other
+   * caches and primitives sharing it: close it yourself when done.
+   * Idempotent (every call gets the same promise) and shared by every
+   * namespace view of this cache.
    *
    * @example
    * ```ts
-   * await cache.close();
+   * const adapter = redisCacheAdapter({ connection: redis });
+   * const cache = new DistributedCache({ adapter });
+   * // ...
+   * await cache.close(); // the adapter stays open
+   * await adapter.close(); // yours to close
    * ```
    */
   close(): Promise<void> {

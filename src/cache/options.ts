@@ -16,7 +16,12 @@ import type { BaseOptions, Clock, Logger, Serializer } from '../types.js';
  * ```
  */
 export interface DistributedCacheOptions extends BaseOptions<CacheAdapter> {
-  /** Where values live (the L2 tier): `redisCacheAdapter(...)` or a memory adapter. @default a new `memoryCacheAdapter({ clock })` */
+  /**
+   * Where values live (the L2 tier): `redisCacheAdapter(...)` or a memory
+   * adapter. An adapter you pass is never closed by the cache (it may be
+   * shared); one the cache creates is closed by `close()`.
+   * @default a new `memoryCacheAdapter({ clock })`, closed with the cache
+   */
   adapter?: CacheAdapter;
   /** Time to live of a value when `set`/`getOrSet` give none, ms. @default 300_000 (5 minutes) */
   defaultTtlMs?: number;

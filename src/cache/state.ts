@@ -29,11 +29,15 @@ const CLOSE_GRACE_MS = 2_000;
  * work on it with full keys (namespace included, already validated).
  *
  * Closing: waiters are woken, background work gets up to 2 s, the bus
- * subscription ends, L1 is emptied, and the adapter is closed.
+ * subscription ends, L1 is emptied, and the adapter is closed only when the
+ * cache created it (no `adapter` option): an adapter you pass may be shared
+ * with other caches and primitives, and stays open for them.
  */
 export class CacheState {
   readonly settings: Settings;
   readonly adapter: CacheAdapter;
+  /** Whether the cache created its adapter (and so closes it). */
+  readonly ownsAdapter: boolean;
   readonly serializer: Serializer;
   readonly clock: Clock;
   readonly events: TypedEmitter<DistributedCacheEvents>;
@@ -55,6 +59,7 @@ export class CacheState {
     this.settings = resolveSettings(options);
     this.clock = checkedClock(options.clock);
     const clock = this.clock;
+    this.ownsAdapter = options.adapter === undefined;
     this.adapter = options.adapter ?? memoryCacheAdapter({ clock });
     this.serializer = options.serializer ?? jsonSerializer;
     checkAdapter(this.adapter);
@@ -107,7 +112,7 @@ export class CacheState {
       await Promise.race([this.settle(), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
       await this.bus.unsubscribe();
       this.l1?.clear();
-      await this.adapter.close();
+      if (this.ownsAdapter) await this.adapter.close();
     });
   }
 }

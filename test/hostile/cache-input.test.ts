@@ -95,6 +95,8 @@ describe('hostile input: DistributedCache and its adapter factories', () => {
 
   afterAll(async () => {
     await Promise.all([writer?.close(), reader?.close(), memory?.close()]);
+    // The Redis adapters are ours: a cache closes only an adapter it created.
+    await Promise.all([writer?.adapter.close(), reader?.adapter.close()]);
     if (admin !== undefined) await deleteKeysWithPrefix(admin, prefix);
     await server?.stop();
     const seen = unhandled.stop();
