@@ -2,7 +2,7 @@ import type { CacheAdapter } from '../contracts/cache.js';
 import { ConnectionError, InvalidOptionsError, isScaleoutError, TimeoutError } from '../errors.js';
 import type { TypedEmitter } from '../internal/events.js';
 import type { Lifecycle } from '../internal/lifecycle.js';
-import { TimeoutQueue } from '../internal/timeout-queue.js';
+import { SHARED_TIMEOUTS } from '../internal/timeout-queue.js';
 import { CircuitBreaker, type CircuitPermit, type CircuitState } from '../resilience/circuit-breaker.js';
 import type { Clock } from '../types.js';
 import type { DistributedCacheEvents } from './events.js';
@@ -60,11 +60,11 @@ export function isDataError(err: unknown): boolean {
 }
 
 /**
- * Adapter-call deadlines of every cache in the process, on one unref'd
- * Node timer: a call that answers in time (the common case) touches no
- * Node timer at all.
+ * Adapter-call deadlines ride the process's shared deadline queue (one
+ * unref'd Node timer): a call that answers in time (the common case)
+ * touches no Node timer at all.
  */
-const DEADLINES = new TimeoutQueue();
+const DEADLINES = SHARED_TIMEOUTS;
 
 /** What a {@link CacheBackend} is built from. */
 export interface CacheBackendInit {
