@@ -62,4 +62,11 @@ describe('DistributedCache lifecycle: a cache closes only the adapter it created
     expect(make({ adapter }).adapter).toBe(adapter);
     expect(make().adapter).toBeInstanceOf(MemoryCacheAdapter);
   });
+
+  it('refuses use after close', async () => {
+    const cache = new DistributedCache();
+    await cache.close();
+    await expect(cache.get('k')).rejects.toBeInstanceOf(ClosedError);
+    await expect(cache.getOrSet('k', () => 1)).rejects.toBeInstanceOf(ClosedError);
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryCacheAdapter, memoryCacheAdapter } from '../../../src/adapters/memory/index.js';
-import { ClosedError, InvalidOptionsError } from '../../../src/errors.js';
-import { fakeClock } from '../../helpers/clock.js';
+import { MemoryCacheAdapter, memoryCacheAdapter } from '../../../../src/adapters/memory/index.js';
+import { ClosedError, InvalidOptionsError } from '../../../../src/errors.js';
+import { fakeClock } from '../../../helpers/clock.js';
 
 describe('MemoryCacheAdapter', () => {
   it('is bounded by entries: the least recently used go first', async () => {
@@ -66,17 +66,5 @@ describe('MemoryCacheAdapter', () => {
     const adapter = memoryCacheAdapter();
     await adapter.close();
     await expect(adapter.get('k')).rejects.toBeInstanceOf(ClosedError);
-  });
-});
-
-describe('RedisCacheAdapter options', () => {
-  it('validates prefix and scanCount at construction', async () => {
-    const { redisCacheAdapter } = await import('../../../src/adapters/redis/cache.js');
-    const { default: RedisMock } = await import('ioredis-mock');
-    const connection = new RedisMock() as never;
-    expect(() => redisCacheAdapter({ connection, prefix: 'bad prefix' })).toThrow(InvalidOptionsError);
-    expect(() => redisCacheAdapter({ connection, scanCount: 0 })).toThrow(InvalidOptionsError);
-    expect(() => redisCacheAdapter({ connection: 'http://nope' })).toThrow(InvalidOptionsError);
-    await redisCacheAdapter({ connection })[Symbol.asyncDispose]();
   });
 });
