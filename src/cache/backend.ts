@@ -110,8 +110,7 @@ export class CacheBackend {
     this.#breaker = new CircuitBreaker({
       consecutiveFailures: s.circuitThreshold,
       // Only runs of consecutive failures open this circuit: no rate trigger.
-      failureRateThreshold: 1,
-      minimumRequests: Number.MAX_SAFE_INTEGER,
+      minimumRequests: Number.POSITIVE_INFINITY,
       openMs: s.circuitOpenMs,
       maxOpenMs: s.circuitOpenMs,
       halfOpenProbes: 1,
