@@ -47,7 +47,8 @@
  *     - taken: read the adapter again (another instance may have stored the
  *       value between our read and the lock); fresh → answer; else run the
  *       loader, store, publish, release. → done.
- *     - the adapter failed: fail open → run the loader locally (L1 only).
+ *     - the adapter failed: fail open → run the loader locally (L1 only);
+ *       a foreign record at the lock → run the loader and store its value.
  *     - refused (another instance is loading): → *waiting*.
  *
  * - **Waiting**: register a wake-up for the key, then read the adapter
@@ -60,8 +61,9 @@
  *   here; else → *cold* again (contend for the lock). On the second
  *   refusal the lock's record is checked once: a record no instance wrote
  *   would hold every cold load until the deadline, so the loader runs
- *   without the lock (with an `error` event). A closed cache ends the wait
- *   with `ClosedError`.
+ *   without the lock (with an `error` event). A read that fails while
+ *   waiting fails open (the loader runs locally); a closed cache ends the
+ *   wait with `ClosedError`.
  *
  * - **XFetch early refresh** (from *L1 fresh* and *resolve*): a hot key is
  *   refreshed before its TTL ends with a probability that grows as expiry
