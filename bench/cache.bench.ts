@@ -157,10 +157,11 @@ export default async function (ctx: BenchContext): Promise<void> {
     }
     ctx.note('Cold-key stampede across processes: loader calls (fewer is better, 1 is ideal)', rows);
 
+    await Promise.all([scaleout.close(), scaleoutL2.close(), scaleoutNoL1.close()]);
     await Promise.all([
-      scaleout.close(),
-      scaleoutL2.close(),
-      scaleoutNoL1.close(),
+      scaleout.adapter.close(),
+      scaleoutL2.adapter.close(),
+      memory.close(),
       bentoMemory.disconnectAll(),
       bentoRedis.disconnectAll(),
       managerMemory.disconnect(),

@@ -70,3 +70,5 @@ try {
 await a.namespace('price').clear();
 await a.delete('views:home');
 await Promise.all([a.close(), b.close()]);
+// The adapters are ours: a cache closes only an adapter it created.
+await Promise.all([a.adapter.close(), b.adapter.close()]);

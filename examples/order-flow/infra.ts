@@ -83,10 +83,12 @@ export async function createInfra(env = process.env): Promise<Infra> {
     });
     label = env.REDIS_URL ? 'Redis + RabbitMQ' : 'RabbitMQ';
   }
-  // A SessionStore, DistributedCache and MessageQueue close the adapter they are given;
-  // the rest are ours, and so is the session adapter when no SessionStore took it
-  // (the monolith has no sessions). Closing an adapter twice is harmless.
+  // A SessionStore and MessageQueue close the adapter they are given; the rest
+  // are ours (a DistributedCache closes only an adapter it created), and so is
+  // the session adapter when no SessionStore took it (the monolith has no
+  // sessions). Closing an adapter twice is harmless.
   closers.push(
+    () => infra.cacheAdapter.close(),
     () => infra.registryAdapter.close(),
     () => infra.denylist.close?.(),
     () => infra.rateLimitAdapter.close(),

@@ -12,6 +12,8 @@
  * @module
  */
 
+import type { Subscription } from '../types.js';
+
 /**
  * Options of {@link CacheAdapter.set} and {@link CacheAdapter.setIfAbsent}.
  *
@@ -75,7 +77,7 @@ export interface CacheAdapterClearOptions {
  *
  * @example
  * ```ts
- * const off = await adapter.subscribe('bus', { onMessage: (m) => handle(m), onReconnect: () => l1.clear() });
+ * const subscription = await adapter.subscribe('bus', { onMessage: (m) => handle(m), onReconnect: () => l1.clear() });
  * ```
  */
 export interface CacheAdapterSubscribeOptions {
@@ -137,11 +139,16 @@ export interface CacheAdapter {
   /** Publishes `message` to every subscriber of `channel`, after this adapter's earlier messages on it. */
   publish(channel: string, message: string): Promise<void>;
   /**
-   * Subscribes to `channel`; resolves once live, with a function that
-   * unsubscribes. The callbacks run in the async context of this call, not
-   * the publisher's nor that of the call that opened a connection.
+   * Subscribes to `channel`; resolves once live, with the
+   * {@link Subscription} that ends it (`unsubscribe()` is idempotent). The
+   * callbacks run in the async context of this call, not the publisher's
+   * nor that of the call that opened a connection.
    */
-  subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<() => Promise<void>>;
-  /** Releases what the adapter owns (connections it created, subscriptions). */
+  subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<Subscription>;
+  /**
+   * Releases what the adapter owns (connections it created, subscriptions);
+   * idempotent. Called by whoever created the adapter: a cache closes only
+   * an adapter it created itself, never one passed to it.
+   */
   close(): Promise<void>;
 }

@@ -53,7 +53,12 @@ export interface CircuitBreakerOptions {
   failureRateThreshold?: number;
   /** Length of the sliding window of the failure rate, in ms. @default 10_000 */
   windowMs?: number;
-  /** The failure rate is only judged with at least this many calls in the window. @default 20 */
+  /**
+   * The failure rate is only judged with at least this many calls in the
+   * window. `Infinity` turns the rate trigger off: only consecutive failures
+   * open the breaker, and no window is kept (a success costs no clock read).
+   * @default 20
+   */
   minimumRequests?: number;
   /** How long the breaker stays open before letting probes through, in ms. @default 1_000 */
   openMs?: number;
@@ -159,6 +164,8 @@ export class CircuitBreaker implements Policy {
   readonly #rateThreshold: number;
   readonly #bucketMs: number;
   readonly #minimumRequests: number;
+  /** `minimumRequests: Infinity`: consecutive failures only, no window. */
+  readonly #rateTrigger: boolean;
   readonly #openMs: number;
   readonly #maxOpenMs: number;
   #currentOpenMs: number;
@@ -198,7 +205,11 @@ export class CircuitBreaker implements Policy {
     }
     this.#rateThreshold = rate;
     this.#bucketMs = durationOption('windowMs', options.windowMs ?? d.windowMs, BUCKETS) / BUCKETS;
-    this.#minimumRequests = positiveInteger('minimumRequests', options.minimumRequests ?? d.minimumRequests);
+    const minimumRequests = options.minimumRequests ?? d.minimumRequests;
+    this.#rateTrigger = minimumRequests !== Number.POSITIVE_INFINITY;
+    this.#minimumRequests = this.#rateTrigger
+      ? positiveInteger('minimumRequests', minimumRequests)
+      : minimumRequests;
     this.#openMs = durationOption('openMs', options.openMs ?? d.openMs);
     this.#maxOpenMs = durationOption('maxOpenMs', options.maxOpenMs ?? Math.max(d.maxOpenMs, this.#openMs));
     if (this.#maxOpenMs < this.#openMs) {
@@ -266,6 +277,11 @@ export class CircuitBreaker implements Policy {
     }
     // A call that started while closed: it only counts while still closed.
     if (this.#state !== 'closed' || verdict === 'neutral') return;
+    if (!this.#rateTrigger) {
+      if (verdict === 'success') this.#consecutive = 0;
+      else if (++this.#consecutive >= this.#consecutiveLimit) this.#open('consecutive_failures');
+      return;
+    }
     const now = this.#clock.monotonic();
     const index = Math.floor(now / this.#bucketMs);
     const slot = index % BUCKETS;

@@ -201,9 +201,9 @@ export function cacheAdapterConformance<T extends CacheAdapter>(options: Conform
       const a: string[] = [];
       const b: string[] = [];
       const other: string[] = [];
-      const offA = await adapter.subscribe('events', { onMessage: (m) => a.push(m) });
-      const offB = await adapter.subscribe('events', { onMessage: (m) => b.push(m) });
-      const offOther = await adapter.subscribe('elsewhere', { onMessage: (m) => other.push(m) });
+      const subA = await adapter.subscribe('events', { onMessage: (m) => a.push(m) });
+      const subB = await adapter.subscribe('events', { onMessage: (m) => b.push(m) });
+      const subOther = await adapter.subscribe('elsewhere', { onMessage: (m) => other.push(m) });
       await adapter.publish('events', 'one');
       await adapter.publish('events', 'two ✓');
       await eventually(() => a.length === 2 && b.length === 2);
@@ -216,14 +216,14 @@ export function cacheAdapterConformance<T extends CacheAdapter>(options: Conform
       await eventually(() => a.length === 32 && b.length === 32);
       assert.deepEqual(a.splice(2), burst);
       assert.deepEqual(b.splice(2), burst);
-      await offA();
+      await subA.unsubscribe();
       await adapter.publish('events', 'three');
       await eventually(() => b.length === 3);
       await pause(50);
       assert.deepEqual(a, ['one', 'two ✓']);
       assert.deepEqual(other, []);
-      await offB();
-      await offOther();
+      await subB.unsubscribe();
+      await subOther.unsubscribe();
     });
 
     test.it(
@@ -232,18 +232,43 @@ export function cacheAdapterConformance<T extends CacheAdapter>(options: Conform
         const als = new AsyncLocalStorage<string>();
         const seen: Array<string | undefined> = [];
         // The first subscription may open the adapter's subscriber connection.
-        const offFirst = await als.run('first', () =>
-          adapter.subscribe('elsewhere', { onMessage: () => {} }),
-        );
-        const off = await als.run('second', () =>
+        const first = await als.run('first', () => adapter.subscribe('elsewhere', { onMessage: () => {} }));
+        const second = await als.run('second', () =>
           adapter.subscribe('events', { onMessage: () => void seen.push(als.getStore()) }),
         );
         await als.run('publisher', () => adapter.publish('events', 'one'));
         await eventually(() => seen.length === 1);
         assert.deepEqual(seen, ['second']);
-        await off();
-        await offFirst();
+        await second.unsubscribe();
+        await first.unsubscribe();
       },
     );
+
+    test.it(
+      'subscribe resolves to a Subscription; unsubscribe() is idempotent and leaves other subscribers alone',
+      async () => {
+        const a: string[] = [];
+        const b: string[] = [];
+        const subA = await adapter.subscribe('events', { onMessage: (m) => a.push(m) });
+        const subB = await adapter.subscribe('events', { onMessage: (m) => b.push(m) });
+        assert.equal(typeof subA.unsubscribe, 'function');
+        await subA.unsubscribe();
+        await subA.unsubscribe();
+        await adapter.publish('events', 'after');
+        await eventually(() => b.length === 1);
+        await pause(50);
+        assert.deepEqual(a, []);
+        assert.deepEqual(b, ['after']);
+        await subB.unsubscribe();
+      },
+    );
+
+    test.it('close() is idempotent, and calls after it reject with ERR_CLOSED', async () => {
+      await adapter.set('k', 'v');
+      await adapter.close();
+      await adapter.close();
+      await assert.rejects(adapter.get('k'), { code: 'ERR_CLOSED' });
+      await assert.rejects(adapter.set('k', 'w'), { code: 'ERR_CLOSED' });
+    });
   });
 }

@@ -99,6 +99,8 @@ describe('foreign data in every key family of the Redis cache adapter', () => {
 
   afterAll(async () => {
     await Promise.all([cache?.close(), other?.close()]);
+    // The adapters are ours: a cache closes only an adapter it created.
+    await Promise.all([cache?.adapter.close(), other?.adapter.close()]);
     if (admin !== undefined) await deleteKeysWithPrefix(admin, prefix);
     await server?.stop();
     expect(unhandled.stop()).toEqual([]);
@@ -235,6 +237,7 @@ describe('foreign data in every key family of the Redis cache adapter', () => {
     good.b = 'changed';
     await until('invalidated', async () => (await cache.get('good:b')) === 'changed', 5_000);
     await writer.close();
+    await writer.adapter.close();
     await goodKeysUnaffected();
   });
 

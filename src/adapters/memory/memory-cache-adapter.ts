@@ -10,6 +10,7 @@ import { ClosedError, CorruptDataError, InvalidArgumentError, InvalidOptionsErro
 import { bindToCurrentContext } from '../../internal/async-context.js';
 import { LruMap } from '../../internal/lru.js';
 import { optionsChecker } from '../../internal/validate.js';
+import { type Clock, type Subscription, systemClock } from '../../types.js';
 
 /**
  * Options of {@link MemoryCacheAdapter} / {@link memoryCacheAdapter}.
@@ -24,7 +25,12 @@ export interface MemoryCacheAdapterOptions {
   maxEntries?: number;
   /** Most total size kept, in bytes (UTF-8 length of keys and values). @default 268_435_456 (256 MiB) */
   maxBytes?: number;
-  /** Time source for expiry, ms since the epoch. @default Date.now */
+  /** Time source for expiry (its `now()`, ms since the epoch). @default systemClock */
+  clock?: Clock;
+  /**
+   * Time source for expiry, ms since the epoch.
+   * @deprecated Pass `clock` (a {@link Clock}); `now` is still read when `clock` is absent.
+   */
   now?: () => number;
 }
 
@@ -41,17 +47,17 @@ export const MEMORY_CACHE_ADAPTER_DEFAULTS = {
   maxEntries: 100_000,
   /** Default of {@link MemoryCacheAdapterOptions.maxBytes}. */
   maxBytes: 256 * 1024 * 1024,
-  /** Default of {@link MemoryCacheAdapterOptions.now}. */
-  now: Date.now,
-} as const satisfies Required<MemoryCacheAdapterOptions>;
+  /** Default of {@link MemoryCacheAdapterOptions.clock}. */
+  clock: systemClock,
+} as const satisfies Required<Omit<MemoryCacheAdapterOptions, 'now'>>;
 
 /** An integer as Redis writes and reads one: no sign on 0, no leading zeros. */
 const INTEGER = /^(?:0|-?[1-9]\d*)$/;
 
 const checkOptions = optionsChecker({
   where: 'memoryCacheAdapter() options',
-  keys: ['maxEntries', 'maxBytes', 'now'],
-  hints: { max: 'maxEntries', maxSize: 'maxBytes', clock: 'now' },
+  keys: ['maxEntries', 'maxBytes', 'clock', 'now'],
+  hints: { max: 'maxEntries', maxSize: 'maxBytes' },
 });
 
 /**
@@ -85,7 +91,17 @@ export class MemoryCacheAdapter implements CacheAdapter {
     if (options.now !== undefined && typeof options.now !== 'function') {
       throw new InvalidOptionsError('now must be a function returning ms since the epoch', { option: 'now' });
     }
-    this.#now = options.now ?? MEMORY_CACHE_ADAPTER_DEFAULTS.now;
+    const clock = options.clock;
+    if (clock !== undefined) {
+      if (typeof clock?.now !== 'function' || typeof clock.monotonic !== 'function') {
+        throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
+      }
+      if (options.now !== undefined) {
+        throw new InvalidOptionsError('pass clock only: now is its deprecated form', { option: 'now' });
+      }
+    }
+    // The system clock's now() is Date.now: read it directly on this hot path.
+    this.#now = options.now ?? (clock === undefined ? Date.now : () => clock.now());
     this.#map = new LruMap<string, string>({
       maxEntries,
       maxSize: maxBytes,
@@ -212,7 +228,7 @@ export class MemoryCacheAdapter implements CacheAdapter {
     }
   }
 
-  async subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<() => Promise<void>> {
+  async subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<Subscription> {
     this.#check();
     let subscribers = this.#channels.get(channel);
     if (subscribers === undefined) {
@@ -224,11 +240,13 @@ export class MemoryCacheAdapter implements CacheAdapter {
       onMessage: bindToCurrentContext((message: string) => options.onMessage(message)),
     };
     subscribers.add(entry);
-    return async () => {
-      subscribers.delete(entry);
-      if (subscribers.size === 0 && this.#channels.get(channel) === subscribers) {
-        this.#channels.delete(channel);
-      }
+    return {
+      unsubscribe: async () => {
+        subscribers.delete(entry);
+        if (subscribers.size === 0 && this.#channels.get(channel) === subscribers) {
+          this.#channels.delete(channel);
+        }
+      },
     };
   }
 

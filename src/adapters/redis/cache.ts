@@ -15,6 +15,7 @@ import {
 } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
 import { optionsChecker } from '../../internal/validate.js';
+import type { Subscription } from '../../types.js';
 import {
   isCluster,
   type RedisClient,
@@ -351,7 +352,7 @@ export class RedisCacheAdapter implements CacheAdapter {
     }
   }
 
-  async subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<() => Promise<void>> {
+  async subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<Subscription> {
     this.#check();
     const subscriber = await this.#ensureSubscriber();
     const full = this.#prefix + channel;
@@ -370,11 +371,13 @@ export class RedisCacheAdapter implements CacheAdapter {
     };
     subscribers.add(entry);
     if (first) await subscriber.subscribe(full);
-    return async () => {
-      const set = this.#channels.get(full);
-      if (set === undefined || !set.delete(entry) || set.size > 0) return;
-      this.#channels.delete(full);
-      if (!this.#closed) await subscriber.unsubscribe(full).catch(() => {});
+    return {
+      unsubscribe: async () => {
+        const set = this.#channels.get(full);
+        if (set === undefined || !set.delete(entry) || set.size > 0) return;
+        this.#channels.delete(full);
+        if (!this.#closed) await subscriber.unsubscribe(full).catch(() => {});
+      },
     };
   }
 

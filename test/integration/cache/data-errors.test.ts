@@ -19,7 +19,10 @@ describe('DistributedCache: foreign records are data errors, not outages', () =>
     admin = server.client();
   });
   afterEach(async () => {
-    await Promise.all(caches.splice(0).map((c) => c.close()));
+    const closing = caches.splice(0);
+    await Promise.all(closing.map((c) => c.close()));
+    // The adapters are ours: a cache closes only an adapter it created.
+    await Promise.all(closing.map((c) => c.adapter.close()));
     for (const p of prefixes.splice(0)) await deleteKeysWithPrefix(admin, p);
   });
   afterAll(async () => {

@@ -76,6 +76,7 @@ describe("the design's DistributedCache, DistributedLock and processUserPoints o
     });
     closers.push(
       () => cache.close(),
+      () => cache.adapter.close(),
       () => lock.close(),
       () => lock.adapter.close(),
     );

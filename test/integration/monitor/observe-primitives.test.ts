@@ -135,7 +135,10 @@ describe.each(adapters)('monitor.observeCache with a real DistributedCache ($nam
     const { adapter, corrupt } = make();
     // No foreground refresh of a stale value: it is served (grace) and refreshed in the background.
     const cache = new DistributedCache({ adapter, softTimeoutMs: 0 });
-    cleanups.push(() => cache.close());
+    cleanups.push(async () => {
+      await cache.close();
+      await adapter.close();
+    });
     const monitor = new PerformanceMonitor();
     cleanups.push(() => monitor.close());
     monitor.observeCache(cache, { name: 'catalog', namespaces: ['users', 'products'] });

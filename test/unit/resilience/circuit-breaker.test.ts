@@ -37,6 +37,30 @@ describe('CircuitBreaker', () => {
     expect(err.retryAfterMs).toBe(1);
   });
 
+  it('minimumRequests: Infinity turns the rate trigger off: consecutive failures only', () => {
+    const clock = fakeClock();
+    const b = new CircuitBreaker({
+      consecutiveFailures: 3,
+      minimumRequests: Number.POSITIVE_INFINITY,
+      clock,
+    });
+    // 2 failures in every 3 calls: a 67% failure rate, never 3 in a row.
+    for (let i = 0; i < 100; i++) {
+      failOnce(b);
+      failOnce(b);
+      succeedOnce(b);
+    }
+    expect(b.state).toBe('closed');
+    failOnce(b);
+    failOnce(b);
+    failOnce(b);
+    expect(b.state).toBe('open');
+    expect(() => new CircuitBreaker({ minimumRequests: Number.NEGATIVE_INFINITY })).toThrow(
+      InvalidOptionsError,
+    );
+    expect(() => new CircuitBreaker({ minimumRequests: Number.NaN })).toThrow(InvalidOptionsError);
+  });
+
   it('opens on the failure rate of the sliding window once minimumRequests is reached', () => {
     const clock = fakeClock();
     const b = new CircuitBreaker({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { memoryCacheAdapter } from '../../../src/adapters/memory/index.js';
-import { SerializationError } from '../../../src/errors.js';
+import { CacheValueTooLargeError, SerializationError, UnsafePayloadError } from '../../../src/errors.js';
 import type { Serializer } from '../../../src/types.js';
 import { cacheFactory } from './helpers.js';
 
@@ -135,5 +135,52 @@ describe('DistributedCache: L1 holds what the adapter holds', () => {
       expect([...read.index]).toEqual([['a', 1]]);
     }
     await expect(writer.set('k', { n: Number.NaN })).rejects.toBeInstanceOf(SerializationError);
+  });
+});
+
+describe('DistributedCache: values are written with a cap and read back strictly', () => {
+  it('refuses values that do not serialize, oversize values and pollution payloads, keeping the old value', async () => {
+    const cache = make({ maxValueBytes: 1_000 });
+    await cache.set('k', { good: true });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await expect(cache.set('k', circular)).rejects.toBeInstanceOf(SerializationError);
+    await expect(cache.set('k', () => 1)).rejects.toBeInstanceOf(SerializationError);
+    await expect(cache.set('k', 10n)).rejects.toBeInstanceOf(SerializationError);
+    await expect(cache.set('k', undefined)).rejects.toBeInstanceOf(SerializationError);
+    const big = cache.set('k', 'é'.repeat(600));
+    await expect(big).rejects.toBeInstanceOf(CacheValueTooLargeError);
+    await expect(big).rejects.toMatchObject({
+      code: 'ERR_CACHE_VALUE_TOO_LARGE',
+      bytes: 1202,
+      maxBytes: 1000,
+    });
+    const polluted = JSON.parse('{"a":1,"__proto__":{"isAdmin":true}}');
+    await expect(cache.set('k', polluted)).rejects.toBeInstanceOf(UnsafePayloadError);
+    await expect(
+      cache.setMany([
+        { key: 'x', value: 1 },
+        { key: 'k', value: polluted },
+      ]),
+    ).rejects.toBeInstanceOf(UnsafePayloadError);
+    await expect(cache.getOrSet('p', () => polluted)).rejects.toBeInstanceOf(UnsafePayloadError);
+    expect(await cache.get('k')).toEqual({ good: true });
+    expect(await cache.get('x')).toBeUndefined();
+    expect(await cache.get('p')).toBeUndefined();
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+  });
+
+  it('treats an unreadable or polluted stored value as a miss and reports it', async () => {
+    const adapter = memoryCacheAdapter();
+    const cache = make({ adapter });
+    const errors: string[] = [];
+    cache.on('error', (e) => errors.push(`${e.operation}:${(e.error as { code?: string }).code}`));
+    await adapter.set('v:bad', '1:9999999999999:0:{not json');
+    await adapter.set('v:evil', '{"__proto__":{"isAdmin":true}}');
+    expect(await cache.get('bad')).toBeUndefined();
+    expect(await cache.get('evil')).toBeUndefined();
+    expect(errors).toEqual(['deserialize:ERR_DESERIALIZE', 'deserialize:ERR_UNSAFE_PAYLOAD']);
+    expect(await cache.getOrSet('evil', () => ({ safe: 1 }))).toEqual({ safe: 1 });
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
   });
 });

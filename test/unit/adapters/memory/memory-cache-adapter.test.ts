@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryCacheAdapter, memoryCacheAdapter } from '../../../src/adapters/memory/index.js';
-import { ClosedError, InvalidOptionsError } from '../../../src/errors.js';
+import { MemoryCacheAdapter, memoryCacheAdapter } from '../../../../src/adapters/memory/index.js';
+import { ClosedError, InvalidOptionsError } from '../../../../src/errors.js';
+import { fakeClock } from '../../../helpers/clock.js';
 
 describe('MemoryCacheAdapter', () => {
   it('is bounded by entries: the least recently used go first', async () => {
@@ -37,6 +38,18 @@ describe('MemoryCacheAdapter', () => {
     expect(await adapter.setIfAbsent('k', 'again', { ttlMs: 10 })).toBe(true);
   });
 
+  it('reads expiry time from its clock; the deprecated now still works, not both at once', async () => {
+    const clock = fakeClock(1_000);
+    const adapter = memoryCacheAdapter({ clock });
+    await adapter.set('k', 'v', { ttlMs: 100 });
+    clock.advance(99);
+    expect(await adapter.get('k')).toBe('v');
+    clock.advance(1);
+    expect(await adapter.get('k')).toBeUndefined();
+    expect(() => memoryCacheAdapter({ clock: { now: () => 1 } as never })).toThrow(InvalidOptionsError);
+    expect(() => memoryCacheAdapter({ clock, now: () => 1 })).toThrow(InvalidOptionsError);
+  });
+
   it('increment keeps the remaining TTL when none is given', async () => {
     let now = 0;
     const adapter = new MemoryCacheAdapter({ now: () => now });
@@ -53,17 +66,5 @@ describe('MemoryCacheAdapter', () => {
     const adapter = memoryCacheAdapter();
     await adapter.close();
     await expect(adapter.get('k')).rejects.toBeInstanceOf(ClosedError);
-  });
-});
-
-describe('RedisCacheAdapter options', () => {
-  it('validates prefix and scanCount at construction', async () => {
-    const { redisCacheAdapter } = await import('../../../src/adapters/redis/cache.js');
-    const { default: RedisMock } = await import('ioredis-mock');
-    const connection = new RedisMock() as never;
-    expect(() => redisCacheAdapter({ connection, prefix: 'bad prefix' })).toThrow(InvalidOptionsError);
-    expect(() => redisCacheAdapter({ connection, scanCount: 0 })).toThrow(InvalidOptionsError);
-    expect(() => redisCacheAdapter({ connection: 'http://nope' })).toThrow(InvalidOptionsError);
-    await redisCacheAdapter({ connection })[Symbol.asyncDispose]();
   });
 });
