@@ -15,7 +15,7 @@ import { abortedError, anySignal } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
 import { LruMap } from '../internal/lru.js';
 import { redactUrl } from '../internal/redact.js';
-import { TimeoutQueue } from '../internal/timeout-queue.js';
+import { SHARED_TIMEOUTS } from '../internal/timeout-queue.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
 import { Bulkhead } from '../resilience/bulkhead.js';
 import {
@@ -788,7 +788,7 @@ export class ServiceClient {
 
     const controller = new AttemptSignal();
     const attemptSignal = controller.asAbortSignal();
-    const timer = ATTEMPT_TIMEOUTS.add(timeoutMs, () => controller.abort(TIMEOUT));
+    const timer = SHARED_TIMEOUTS.add(timeoutMs, () => controller.abort(TIMEOUT));
     this.#running.add(controller);
     const callSignal = state.signal;
     let onCallAbort: (() => void) | undefined;
@@ -820,7 +820,7 @@ export class ServiceClient {
         picked = pick;
       }
     } catch (err) {
-      ATTEMPT_TIMEOUTS.cancel(timer);
+      SHARED_TIMEOUTS.cancel(timer);
       this.#running.delete(controller);
       if (onCallAbort !== undefined) callSignal?.removeEventListener('abort', onCallAbort);
       releaseSlot?.();
@@ -924,7 +924,7 @@ export class ServiceClient {
     } catch (err) {
       ({ outcome, error } = this.#networkError(state, instance, err, attemptSignal, byDeadline, timeoutMs));
     } finally {
-      ATTEMPT_TIMEOUTS.cancel(timer);
+      SHARED_TIMEOUTS.cancel(timer);
       this.#running.delete(controller);
       if (onCallAbort !== undefined) callSignal?.removeEventListener('abort', onCallAbort);
     }
@@ -1176,9 +1176,6 @@ function closedDuring(last: unknown): ClosedError {
   if (isScaleoutError(last, 'ERR_CLOSED')) return last as ClosedError;
   return new ClosedError('ServiceClient was closed while the call was in flight', { cause: last });
 }
-
-/** Per-attempt timeouts of every client, on one Node timer. */
-const ATTEMPT_TIMEOUTS = new TimeoutQueue();
 
 function defaultValidateStatus(status: number): boolean {
   return status >= 200 && status < 300;

@@ -177,3 +177,11 @@ export class TimeoutQueue {
     entry.index = i;
   }
 }
+
+/**
+ * The deadline queue every primitive's hot path shares (the client's
+ * attempt timeouts, and the cache's and the lock's operation deadlines):
+ * one heap, one armed Node timer for the whole process. A per-call
+ * `withTimeout` (internal/abort.ts) remains the tool off the hot path.
+ */
+export const SHARED_TIMEOUTS = new TimeoutQueue();
