@@ -93,6 +93,15 @@ const checkOptions = optionsChecker({
   bareNumber: 'maxAttempts',
 });
 
+/** Set by the static block of {@link RetryPolicy}: its retry loop, for {@link retryAfterFirstFailure}. */
+let continueAfter: <T>(
+  policy: RetryPolicy,
+  fn: (context: RetryContext) => PromiseLike<T> | T,
+  firstError: unknown,
+  signal: AbortSignal,
+  deadlineAt: number | undefined,
+) => Promise<T>;
+
 /**
  * Retries failed executions with capped exponential backoff and full jitter,
  * under a {@link RetryBudget}, within an optional deadline. A retry that
@@ -174,16 +183,17 @@ export class RetryPolicy implements Policy {
       first = Promise.reject(err);
     }
     return Promise.resolve(first).then(undefined, (err: unknown) =>
-      this.continueAfter(fn, err, ownSignal, deadlineAt),
+      this.#continueAfter(fn, err, ownSignal, deadlineAt),
     );
   }
 
-  /**
-   * @internal What {@link execute} does after its first attempt failed with
-   * `firstError`: for a caller that ran the first attempt itself (after
-   * `budget.recordRequest()`), which saves a promise hop per call.
-   */
-  async continueAfter<T>(
+  static {
+    continueAfter = (policy, fn, firstError, signal, deadlineAt) =>
+      policy.#continueAfter(fn, firstError, signal, deadlineAt);
+  }
+
+  /** What {@link execute} does after its first attempt failed with `firstError`. */
+  async #continueAfter<T>(
     fn: (context: RetryContext) => PromiseLike<T> | T,
     firstError: unknown,
     signal: AbortSignal,
@@ -210,6 +220,26 @@ export class RetryPolicy implements Policy {
       }
     }
   }
+}
+
+/**
+ * What `policy.execute(fn, signal, deadlineAt)` does after its first
+ * attempt failed with `firstError` (retries under the policy's rules), for
+ * a caller that ran the first attempt itself after
+ * `policy.budget?.recordRequest()`: the client does, which saves a promise
+ * hop per call. Not part of the public API (`RetryPolicy.continueAfter` of
+ * earlier versions was only this).
+ *
+ * @internal
+ */
+export function retryAfterFirstFailure<T>(
+  policy: RetryPolicy,
+  fn: (context: RetryContext) => PromiseLike<T> | T,
+  firstError: unknown,
+  signal: AbortSignal,
+  deadlineAt: number | undefined,
+): Promise<T> {
+  return continueAfter(policy, fn, firstError, signal, deadlineAt);
 }
 
 function isAborted(err: unknown): boolean {

@@ -8,7 +8,7 @@ import { Agent } from 'node:http';
 import axios from 'axios';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceClient } from '../../../src/client/service-client.js';
-import type { UpstreamSource } from '../../../src/client/upstream-source.js';
+import type { UpstreamSource } from '../../../src/contracts/upstream.js';
 import { HttpStatusError, isScaleoutError } from '../../../src/errors.js';
 import { type FakeUpstream, startFakeUpstream } from '../../helpers/fake-upstream.js';
 

@@ -8,8 +8,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { memoryRegistryAdapter } from '../../../src/adapters/memory/registry.js';
 import { redisRegistryAdapter } from '../../../src/adapters/redis/registry.js';
-import type { AttemptEvent } from '../../../src/client/service-client.js';
 import { ServiceClient } from '../../../src/client/service-client.js';
+import type { AttemptEvent } from '../../../src/client/service-client-events.js';
 import type { RegistryAdapter } from '../../../src/contracts/registry.js';
 import { NoUpstreamError } from '../../../src/errors.js';
 import type { BalancerFactory } from '../../../src/registry/balancers/balancer.js';

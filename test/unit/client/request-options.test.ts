@@ -8,10 +8,11 @@ import { createRequire } from 'node:module';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { memoryRegistryAdapter } from '../../../src/adapters/memory/registry.js';
+import type { ServiceRequestConfig } from '../../../src/client/call-state.js';
 import { AXIOS_REQUEST_CONFIG_KEYS } from '../../../src/client/request-config.js';
-import { ServiceClient, type ServiceRequestConfig } from '../../../src/client/service-client.js';
+import { ServiceClient } from '../../../src/client/service-client.js';
 import type { ServiceClientOptions } from '../../../src/client/service-client-options.js';
-import type { UpstreamSource } from '../../../src/client/upstream-source.js';
+import type { UpstreamSource } from '../../../src/contracts/upstream.js';
 import { InvalidOptionsError, isScaleoutError } from '../../../src/errors.js';
 import { ServiceRegistry } from '../../../src/registry/service-registry.js';
 

@@ -2,7 +2,7 @@ import axios, { type AxiosResponse, type InternalAxiosRequestConfig } from 'axio
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceClient } from '../../../src/client/service-client.js';
-import type { AttemptResult, UpstreamInstance, UpstreamSource } from '../../../src/client/upstream-source.js';
+import type { AttemptResult, UpstreamInstance, UpstreamSource } from '../../../src/contracts/upstream.js';
 import {
   AbortedError,
   CircuitOpenError,
@@ -249,7 +249,7 @@ describe('ServiceClient (nock)', () => {
     // Each end receives what its own start returned.
     expect(tokens).toEqual(['token-1', 'token-2']);
     expect(ended.map(([id, r]) => [id, r.outcome, r.status])).toEqual([
-      ['a', 'server_error', 503],
+      ['a', 'server-error', 503],
       ['b', 'success', 200],
     ]);
     expect(excludes).toEqual([[], ['a']]);
@@ -265,7 +265,7 @@ describe('ServiceClient (nock)', () => {
       { ...fast, retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 2 } },
     );
     const changes: string[] = [];
-    client.on('breakerStateChange', (e) => changes.push(`${e.instanceId}:${e.to}`));
+    client.on('breaker-state-change', (e) => changes.push(`${e.instanceId}:${e.to}`));
     await expect(client.get('/x')).rejects.toMatchObject({ status: 503 });
     await expect(client.get('/x')).rejects.toMatchObject({ status: 503 });
     expect(changes).toEqual(['a:open']);
