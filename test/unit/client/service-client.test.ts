@@ -3,7 +3,7 @@ import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { ServiceClient } from '../../../src/client/service-client.js';
 import type { UpstreamSource } from '../../../src/contracts/upstream.js';
-import { ClosedError, InvalidOptionsError } from '../../../src/errors.js';
+import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../../../src/errors.js';
 import { BASE, fakeRegistry, useNock } from './fixtures.js';
 
 useNock();
@@ -65,5 +65,55 @@ describe('ServiceClient (nock)', () => {
     expect(client.service).not.toContain('secret');
     await client.close();
     await expect(client.get('/x')).rejects.toBeInstanceOf(ClosedError);
+  });
+});
+
+describe('ServiceClient lifecycle', () => {
+  it('close() runs once: every call gets the same promise; [Symbol.asyncDispose] is close()', async () => {
+    const client = new ServiceClient({ baseUrl: BASE });
+    const first = client.close();
+    expect(client.close()).toBe(first);
+    expect(client[Symbol.asyncDispose]()).toBe(first);
+    await first;
+    await expect(client.get('/x')).rejects.toMatchObject({
+      code: 'ERR_CLOSED',
+      message: 'ServiceClient is closed',
+    });
+  });
+
+  it('await using closes the client at the end of the block', async () => {
+    let kept: ServiceClient | undefined;
+    {
+      await using client = new ServiceClient({ baseUrl: BASE });
+      kept = client;
+    }
+    await expect(kept.get('/x')).rejects.toBeInstanceOf(ClosedError);
+  });
+});
+
+describe('ServiceClient events: on / off, kebab-case names', () => {
+  it('off removes a listener; the camelCase names of earlier versions subscribe to the same events', async () => {
+    nock(BASE).get('/x').times(2).reply(502);
+    const client = new ServiceClient(
+      { baseUrl: BASE },
+      { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 2 } },
+    );
+    const seen: string[] = [];
+    const kebab = (e: { to: string }) => seen.push(`kebab:${e.to}`);
+    const camel = (e: { to: string }) => seen.push(`camel:${e.to}`);
+    const removed = () => seen.push('removed');
+    client.on('breaker-state-change', kebab);
+    client.on('breakerStateChange', camel);
+    client.on('attempt', removed);
+    client.off('attempt', removed);
+    const stop = client.on('attempt', removed);
+    stop();
+    await expect(client.get('/x')).rejects.toMatchObject({ status: 502 });
+    await expect(client.get('/x')).rejects.toMatchObject({ status: 502 });
+    expect(seen).toEqual(['kebab:open', 'camel:open']);
+    client.off('breakerStateChange', camel);
+    client.off('breaker-state-change', kebab);
+    expect(() => client.on('breaker_state_change' as never, kebab)).toThrow(InvalidArgumentError);
+    await client.close();
   });
 });
