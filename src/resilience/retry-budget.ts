@@ -1,7 +1,6 @@
 import { InvalidOptionsError } from '../errors.js';
-import { optionsChecker } from '../internal/validate.js';
+import { clockOption, optionsChecker } from '../internal/validate.js';
 import { type Clock, systemClock } from '../types.js';
-import { checkClock } from './circuit-breaker.js';
 
 /**
  * Options of {@link RetryBudget}.
@@ -67,7 +66,7 @@ export class RetryBudget {
     const d = RETRY_BUDGET_DEFAULTS;
     checkOptions(options);
     options ??= {};
-    checkClock(options.clock);
+    clockOption(options.clock);
     this.#ratio = nonNegative('ratio', options.ratio ?? d.ratio);
     this.#perMs =
       nonNegative('minRetriesPerSecond', options.minRetriesPerSecond ?? d.minRetriesPerSecond) / 1000;

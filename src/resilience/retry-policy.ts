@@ -6,10 +6,9 @@ import {
   RetryBudgetExhaustedError,
 } from '../errors.js';
 import { abortedError, sleep } from '../internal/timers.js';
-import { optionsChecker } from '../internal/validate.js';
+import { clockOption, optionsChecker } from '../internal/validate.js';
 import { type Clock, systemClock } from '../types.js';
 import { type Backoff, type BackoffOptions, fullJitterBackoff } from './backoff.js';
-import { checkClock } from './circuit-breaker.js';
 import { checkExecuteArguments, NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 
@@ -135,7 +134,7 @@ export class RetryPolicy implements Policy {
         throw new InvalidOptionsError(`${name} must be a function`, { option: name });
       }
     }
-    checkClock(options.clock);
+    clockOption(options.clock);
     const maxAttempts = options.maxAttempts ?? RETRY_POLICY_DEFAULTS.maxAttempts;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100) {
       throw new InvalidOptionsError('maxAttempts must be an integer in [1, 100]', { option: 'maxAttempts' });
