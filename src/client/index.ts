@@ -12,5 +12,9 @@ export type {
   DeprecatedServiceClientEvents,
   ServiceClientEvents,
 } from './service-client-events.js';
-export type { ClientRetryOptions, ServiceClientOptions } from './service-client-options.js';
+export {
+  type ClientRetryOptions,
+  SERVICE_CLIENT_DEFAULTS,
+  type ServiceClientOptions,
+} from './service-client-options.js';
 export type { ServiceClientTarget } from './service-client-target.js';

@@ -103,22 +103,27 @@ export interface ServiceClientOptions extends Omit<BaseOptions<never>, 'adapter'
 }
 
 /**
- * Defaults of {@link ServiceClientOptions}.
+ * Defaults of {@link ServiceClientOptions} (those of `retryBudget`,
+ * `breaker` and `bulkhead` are the policies' own: `RETRY_BUDGET_DEFAULTS`,
+ * `CIRCUIT_BREAKER_DEFAULTS`, `BULKHEAD_DEFAULTS`).
  *
  * @example
  * ```ts
- * console.log(SERVICE_CLIENT_DEFAULTS);
+ * const client = new ServiceClient({ baseUrl: 'http://127.0.0.1:4001' }, {
+ *   deadlineMs: SERVICE_CLIENT_DEFAULTS.deadlineMs * 2,
+ * });
  * ```
  */
 export const SERVICE_CLIENT_DEFAULTS = {
   attemptTimeoutMs: 2_000,
   deadlineMs: 10_000,
-  maxAttempts: 3,
-  backoff: { baseMs: 50, maxMs: 1_000 },
-  retryOnStatus: [408, 429, 502, 503, 504],
+  retry: {
+    maxAttempts: 3,
+    backoff: { baseMs: 50, maxMs: 1_000 },
+    retryOnStatus: [408, 429, 502, 503, 504],
+  },
   maxSockets: 128,
   maxRedirects: 5,
-  maxInstances: 1_024,
   absoluteUrls: 'refuse',
   maxResponseBytes: 64 * 1024 * 1024,
 } as const;

@@ -75,7 +75,7 @@ export class ServiceClient {
       options.attemptTimeoutMs ?? d.attemptTimeoutMs,
     );
     const deadlineMs = durationOption('deadlineMs', options.deadlineMs ?? d.deadlineMs);
-    const retryOnStatus = resolveRetryOnStatus(options.retry?.retryOnStatus ?? d.retryOnStatus);
+    const retryOnStatus = resolveRetryOnStatus(options.retry?.retryOnStatus ?? d.retry.retryOnStatus);
     const clock = options.clock ?? systemClock;
     const logger = options.logger;
     this.#settings = {
@@ -94,8 +94,8 @@ export class ServiceClient {
       events,
       outcomes,
       clock,
-      maxAttempts: options.retry?.maxAttempts ?? d.maxAttempts,
-      backoff: options.retry?.backoff ?? d.backoff,
+      maxAttempts: options.retry?.maxAttempts ?? d.retry.maxAttempts,
+      backoff: options.retry?.backoff ?? d.retry.backoff,
       budget: options.retryBudget,
     });
     const bulkhead = options.bulkhead === false ? undefined : new Bulkhead(options.bulkhead);
@@ -104,7 +104,6 @@ export class ServiceClient {
       fixed,
       source,
       breaker: options.breaker ?? {},
-      maxInstances: d.maxInstances,
       clock,
       logger,
       onStateChange: (instanceId, change) =>

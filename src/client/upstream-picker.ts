@@ -13,6 +13,8 @@ import { isCallableInstance } from './request-url.js';
 
 /** Picks per attempt before giving up on finding an instance with a closed circuit. */
 const MAX_PICKS = 16;
+/** Most instances whose breaker is remembered (the least recently used go first). */
+const MAX_INSTANCES = 1_024;
 const NO_IDS: readonly string[] = [];
 
 /**
@@ -46,8 +48,6 @@ export interface UpstreamPickerOptions {
   readonly source: UpstreamSource | undefined;
   /** Options of each instance's breaker, or `false` for none. */
   readonly breaker: Omit<CircuitBreakerOptions, 'onStateChange' | 'clock' | 'isFailure'> | false;
-  /** Most instances whose breaker is remembered (least recently used go first). */
-  readonly maxInstances: number;
   readonly clock: Clock;
   readonly logger: Logger | undefined;
   /** Called on every state change of an instance's breaker. */
@@ -81,7 +81,7 @@ export class UpstreamPicker {
     this.#fixed = options.fixed;
     this.#source = options.source;
     this.#breakerOptions = options.breaker;
-    this.#breakers = new LruMap({ maxEntries: options.maxInstances });
+    this.#breakers = new LruMap({ maxEntries: MAX_INSTANCES });
     this.#clock = options.clock;
     this.#logger = options.logger;
     this.#onStateChange = options.onStateChange;
