@@ -115,16 +115,31 @@ export interface ServiceClientOptions extends Omit<BaseOptions<never>, 'adapter'
  * ```
  */
 export const SERVICE_CLIENT_DEFAULTS = {
+  /** Time limit of one attempt, ms. */
   attemptTimeoutMs: 2_000,
+  /** Time limit of a whole call, ms. */
   deadlineMs: 10_000,
+  /** Retry rules. */
   retry: {
+    /** Attempts per call, the first included. */
     maxAttempts: 3,
-    backoff: { baseMs: 50, maxMs: 1_000 },
+    /** Full-jitter backoff. */
+    backoff: {
+      /** Delay scale of the first retry, ms. */
+      baseMs: 50,
+      /** Largest delay, ms. */
+      maxMs: 1_000,
+    },
+    /** Statuses retried (idempotent calls). */
     retryOnStatus: [408, 429, 502, 503, 504],
   },
+  /** Sockets per host of the client's own agents. */
   maxSockets: 128,
+  /** Redirects followed per attempt (own axios instance). */
   maxRedirects: 5,
+  /** What an absolute URL as a call's path does. */
   absoluteUrls: 'refuse',
+  /** Largest response body read, bytes (64 MiB). */
   maxResponseBytes: 64 * 1024 * 1024,
 } as const;
 

@@ -36,7 +36,12 @@ export type Backoff = (attempt: number) => number;
  * const backoff = fullJitterBackoff({ ...BACKOFF_DEFAULTS, maxMs: 2_000 });
  * ```
  */
-export const BACKOFF_DEFAULTS = { baseMs: 100, maxMs: 10_000 } as const;
+export const BACKOFF_DEFAULTS = {
+  /** Delay scale of the first retry, ms. */
+  baseMs: 100,
+  /** Largest delay, ms. */
+  maxMs: 10_000,
+} as const;
 
 const checkOptions = optionsChecker({
   where: 'backoff options',

@@ -121,12 +121,19 @@ export interface CircuitBreakerOptions {
  * ```
  */
 export const CIRCUIT_BREAKER_DEFAULTS = {
+  /** Failures in a row that open it. */
   consecutiveFailures: 5,
+  /** Failure rate of the window that opens it. */
   failureRateThreshold: 0.5,
+  /** Length of the sliding window, ms. */
   windowMs: 10_000,
+  /** Calls the window needs before its rate counts. */
   minimumRequests: 20,
+  /** First open time, ms. */
   openMs: 1_000,
+  /** Longest open time, ms. */
   maxOpenMs: 10_000,
+  /** Probes at once in half-open, and successes that close it. */
   halfOpenProbes: 3,
 } as const;
 

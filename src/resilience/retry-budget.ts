@@ -29,7 +29,14 @@ export interface RetryBudgetOptions {
  * console.log(RETRY_BUDGET_DEFAULTS);
  * ```
  */
-export const RETRY_BUDGET_DEFAULTS = { ratio: 0.1, minRetriesPerSecond: 1, maxTokens: 10 } as const;
+export const RETRY_BUDGET_DEFAULTS = {
+  /** Retry tokens earned per request. */
+  ratio: 0.1,
+  /** Retry tokens earned per second regardless of traffic. */
+  minRetriesPerSecond: 1,
+  /** Most tokens held. */
+  maxTokens: 10,
+} as const;
 
 const checkOptions = optionsChecker({
   where: 'RetryBudget options',

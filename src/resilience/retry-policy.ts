@@ -76,8 +76,15 @@ export interface RetryPolicyOptions {
  * ```
  */
 export const RETRY_POLICY_DEFAULTS = {
+  /** Attempts in all, the first included. */
   maxAttempts: 3,
-  backoff: { baseMs: 50, maxMs: 1_000 },
+  /** Full-jitter backoff. */
+  backoff: {
+    /** Delay scale of the first retry, ms. */
+    baseMs: 50,
+    /** Largest delay, ms. */
+    maxMs: 1_000,
+  },
 } as const;
 
 const checkOptions = optionsChecker({

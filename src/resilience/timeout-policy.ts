@@ -25,7 +25,10 @@ export interface TimeoutPolicyOptions {
  * console.log(TIMEOUT_POLICY_DEFAULTS);
  * ```
  */
-export const TIMEOUT_POLICY_DEFAULTS = { timeoutMs: 10_000 } as const;
+export const TIMEOUT_POLICY_DEFAULTS = {
+  /** Time limit of one execution, ms. */
+  timeoutMs: 10_000,
+} as const;
 
 const checkOptions = optionsChecker({
   where: 'TimeoutPolicy options',
