@@ -50,6 +50,11 @@ describe('ServiceClient options refuse unknown keys and bare numbers, nested one
       { option: 'allowAbsoluteUrls', suggestion: 'absoluteUrls' },
     ],
     ['service in options', { service: 'x' }, { option: 'service' }],
+    [
+      'adapter (the base options of other primitives)',
+      { adapter: {} },
+      { option: 'adapter', suggestion: 'axios' },
+    ],
   ];
   for (const [name, options, expected] of cases) {
     it(name, async () => {
