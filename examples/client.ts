@@ -43,7 +43,7 @@ inventory.on('retry', (e) =>
   console.log(`  retry #${e.attempt - 1} in ${e.delayMs} ms after ${e.errorCode}`),
 );
 inventory.on('attempt', (e) => console.log(`  ${names.get(e.instanceId)}: ${e.outcome}`));
-inventory.on('breakerStateChange', (e) =>
+inventory.on('breaker-state-change', (e) =>
   console.log(`  breaker ${names.get(e.instanceId)}: ${e.from} -> ${e.to}`),
 );
 

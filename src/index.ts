@@ -100,6 +100,14 @@ export type {
   SessionRecord,
   SessionUpdateResult,
 } from './contracts/session.js';
+export type {
+  AttemptResult,
+  CallOutcome,
+  UpstreamInstance,
+  UpstreamPickOptions,
+  UpstreamSource,
+} from './contracts/upstream.js';
+export { isFailureOutcome } from './contracts/upstream.js';
 export * from './errors.js';
 export * from './idempotency/index.js';
 export * from './lock/index.js';

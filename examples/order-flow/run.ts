@@ -53,7 +53,7 @@ let retries = 0;
 let breakerTrips = 0;
 for (const client of [...app.orders.clients, app.gateway.orders]) {
   client.on('retry', () => retries++);
-  client.on('breakerStateChange', (e) => {
+  client.on('breaker-state-change', (e) => {
     if (e.to === 'open') breakerTrips++;
   });
 }

@@ -1,5 +1,5 @@
+import type { UpstreamInstance } from '../contracts/upstream.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { UpstreamInstance } from './upstream-source.js';
 
 /**
  * What a {@link ServiceClient} does with an absolute URL given where a path
@@ -91,4 +91,15 @@ export function isCallableInstance(instance: unknown): instance is UpstreamInsta
   if (typeof instance !== 'object' || instance === null) return false;
   const { id, url } = instance as { id?: unknown; url?: unknown };
   return typeof id === 'string' && typeof url === 'string' && HTTP_URL.test(url) && !CONTROL.test(url);
+}
+
+/**
+ * `path` on `base` (one slash between them), or `path` itself when it is
+ * an absolute http(s) URL.
+ *
+ * @internal
+ */
+export function joinUrl(base: string, path: string): string {
+  if (/^https?:\/\//i.test(path)) return path;
+  return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }

@@ -1,40 +1,13 @@
 import type { AxiosInstance } from 'axios';
 import { InvalidOptionsError } from '../errors.js';
-import { optionsChecker } from '../internal/validate.js';
-import type { ServiceRegistry } from '../registry/service-registry.js';
+import { clockOption, optionsChecker } from '../internal/validate.js';
 import type { BackoffOptions } from '../resilience/backoff.js';
 import type { BulkheadOptions } from '../resilience/bulkhead.js';
 import type { CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
 import type { RetryBudgetOptions } from '../resilience/retry-budget.js';
-import type { Clock, Logger } from '../types.js';
+import type { BaseOptions } from '../types.js';
 import type { AbsoluteUrlPolicy } from './request-url.js';
-import type { UpstreamSource } from './upstream-source.js';
-
-/**
- * Where a {@link ServiceClient} sends requests: one base URL, or a service
- * name resolved per attempt through a registry.
- *
- * @example
- * ```ts
- * const direct: ServiceClientTarget = { baseUrl: 'http://127.0.0.1:4001' };
- * const found: ServiceClientTarget = { service: 'inventory', registry };
- * ```
- */
-export type ServiceClientTarget =
-  | {
-      /** Absolute http(s) URL every request is sent to. */
-      readonly baseUrl: string;
-    }
-  | {
-      /** Name of the service, passed to `registry.pick`. */
-      readonly service: string;
-      /**
-       * Where instances come from and where attempt results go: a
-       * `ServiceRegistry` (its balancer, outstanding counts and outlier
-       * ejection see every attempt), or any {@link UpstreamSource}.
-       */
-      readonly registry: ServiceRegistry | UpstreamSource;
-    };
+import { checkServiceClientTarget } from './service-client-target.js';
 
 /**
  * Retry options of {@link ServiceClientOptions}.
@@ -54,15 +27,21 @@ export interface ClientRetryOptions {
 }
 
 /**
- * Options of {@link ServiceClient}.
+ * Options of {@link ServiceClient}: the base options of every primitive
+ * (`logger`, `clock`; the client has no store adapter: its transport is
+ * `axios`) and the client's own.
  *
  * @example
  * ```ts
  * new ServiceClient({ baseUrl }, { attemptTimeoutMs: 500, deadlineMs: 2_000, retry: { maxAttempts: 3 } });
  * ```
  */
-export interface ServiceClientOptions {
-  /** An existing axios instance (its interceptors and defaults apply). @default axios.create() */
+export interface ServiceClientOptions extends Omit<BaseOptions<never>, 'adapter'> {
+  /**
+   * An existing axios instance (its interceptors and defaults apply). The
+   * client never closes it, nor agents it carries: their owner does.
+   * @default an instance of the client's own, with keep-alive agents it destroys on close()
+   */
   axios?: AxiosInstance;
   /** Time limit of one attempt, in ms (capped by what is left of the deadline). @default 2_000 */
   attemptTimeoutMs?: number;
@@ -76,7 +55,7 @@ export interface ServiceClientOptions {
    * Circuit breaker of each upstream instance, or `false` for none. The
    * client judges each attempt itself (5xx, timeouts and connection
    * failures are failures), so `isFailure` does not apply here; state
-   * changes are the `breakerStateChange` event; the clock is the client's.
+   * changes are the `breaker-state-change` event; the clock is the client's.
    * @default see {@link CircuitBreakerOptions}
    */
   breaker?: Omit<CircuitBreakerOptions, 'onStateChange' | 'clock' | 'isFailure'> | false;
@@ -121,30 +100,46 @@ export interface ServiceClientOptions {
    * @default []
    */
   requestConfigKeys?: readonly string[];
-  /** Receives warnings (listener failures). @default none */
-  logger?: Logger;
-  /** Time source (tests inject a fake one). @default systemClock */
-  clock?: Clock;
 }
 
 /**
- * Defaults of {@link ServiceClientOptions}.
+ * Defaults of {@link ServiceClientOptions} (those of `retryBudget`,
+ * `breaker` and `bulkhead` are the policies' own: `RETRY_BUDGET_DEFAULTS`,
+ * `CIRCUIT_BREAKER_DEFAULTS`, `BULKHEAD_DEFAULTS`).
  *
  * @example
  * ```ts
- * console.log(SERVICE_CLIENT_DEFAULTS);
+ * const client = new ServiceClient({ baseUrl: 'http://127.0.0.1:4001' }, {
+ *   deadlineMs: SERVICE_CLIENT_DEFAULTS.deadlineMs * 2,
+ * });
  * ```
  */
 export const SERVICE_CLIENT_DEFAULTS = {
+  /** Time limit of one attempt, ms. */
   attemptTimeoutMs: 2_000,
+  /** Time limit of a whole call, ms. */
   deadlineMs: 10_000,
-  maxAttempts: 3,
-  backoff: { baseMs: 50, maxMs: 1_000 },
-  retryOnStatus: [408, 429, 502, 503, 504],
+  /** Retry rules. */
+  retry: {
+    /** Attempts per call, the first included. */
+    maxAttempts: 3,
+    /** Full-jitter backoff. */
+    backoff: {
+      /** Delay scale of the first retry, ms. */
+      baseMs: 50,
+      /** Largest delay, ms. */
+      maxMs: 1_000,
+    },
+    /** Statuses retried (idempotent calls). */
+    retryOnStatus: [408, 429, 502, 503, 504],
+  },
+  /** Sockets per host of the client's own agents. */
   maxSockets: 128,
+  /** Redirects followed per attempt (own axios instance). */
   maxRedirects: 5,
-  maxInstances: 1_024,
+  /** What an absolute URL as a call's path does. */
   absoluteUrls: 'refuse',
+  /** Largest response body read, bytes (64 MiB). */
   maxResponseBytes: 64 * 1024 * 1024,
 } as const;
 
@@ -173,6 +168,7 @@ const checkClientOptions = optionsChecker({
     timeoutMs: 'attemptTimeoutMs',
     circuitBreaker: 'breaker',
     budget: 'retryBudget',
+    adapter: 'axios',
     allowAbsoluteUrls: 'absoluteUrls',
     maxContentLength: 'maxResponseBytes',
     baseUrl: 'the first argument: { baseUrl }',
@@ -212,7 +208,7 @@ const checkBreaker = optionsChecker({
   ],
   hints: {
     clock: 'clock (of the ServiceClient options)',
-    onStateChange: "client.on('breakerStateChange', listener)",
+    onStateChange: "client.on('breaker-state-change', listener)",
     isFailure: 'retry.retryOnStatus (the client judges attempts: 5xx, timeouts and connection failures fail)',
   },
   bareNumber: 'consecutiveFailures',
@@ -223,58 +219,16 @@ const checkBulkhead = optionsChecker({
   bareNumber: 'maxConcurrent',
 });
 
-/** A name safe to repeat in a message: a plain service name, else a placeholder. */
-function nameOf(value: unknown): string {
-  return typeof value === 'string' && /^[\w.-]{1,64}$/.test(value) ? value : '<service>';
-}
-
 /**
- * Checks the arguments of `new ServiceClient(target, options)`: the
- * design's forms (`new ServiceClient('inventory-service')`, which read
- * `process.env['INVENTORY-SERVICE_URL']`, and `new ServiceClient(registry,
- * 'inventory-service')`) fail with the scaleout form in the message; every
- * options object, nested ones included, refuses unknown keys and bare
- * numbers.
+ * Checks the arguments of `new ServiceClient(target, options)`: the target
+ * (see {@link checkServiceClientTarget}, the design's forms included), then
+ * every options object, nested ones included, refusing unknown keys and
+ * bare numbers.
  *
  * @internal
  */
 export function checkServiceClientArguments(target: unknown, options: unknown): void {
-  if (typeof target === 'string') {
-    const name = nameOf(target);
-    throw new InvalidOptionsError(
-      `new ServiceClient('${name}') is the design's form, which read process.env['${name.toUpperCase()}_URL']: pass the URL, new ServiceClient({ baseUrl: process.env['${name.toUpperCase()}_URL'] }), or find instances through a registry, new ServiceClient({ service: '${name}', registry })`,
-      { option: 'target', suggestion: 'baseUrl' },
-    );
-  }
-  if (typeof target !== 'object' || target === null || Array.isArray(target)) {
-    throw new InvalidOptionsError('target must be { baseUrl } or { service, registry }', {
-      option: 'target',
-    });
-  }
-  if (typeof (target as { pick?: unknown }).pick === 'function') {
-    const name = nameOf(options);
-    throw new InvalidOptionsError(
-      `new ServiceClient(registry, '${name}') is the design's form: pass new ServiceClient({ service: '${name}', registry })`,
-      { option: 'target', suggestion: 'service' },
-    );
-  }
-  const keys = 'baseUrl' in target ? ['baseUrl'] : ['service', 'registry'];
-  optionsChecker({
-    where: 'ServiceClient target',
-    keys,
-    hints: { baseURL: 'baseUrl', url: 'baseUrl', name: 'service', serviceName: 'service' },
-  })(target);
-  if (!('baseUrl' in target) && !('service' in target)) {
-    throw new InvalidOptionsError('target must be { baseUrl } or { service, registry }', {
-      option: 'target',
-    });
-  }
-  if (typeof options === 'string') {
-    throw new InvalidOptionsError(
-      'ServiceClient options must be an options object; the service name goes in the target: new ServiceClient({ service, registry }, options)',
-      { option: 'options' },
-    );
-  }
+  checkServiceClientTarget(target, options);
   checkClientOptions(options);
   const o = (options ?? {}) as ServiceClientOptions;
   checkRetry(o.retry);
@@ -287,7 +241,7 @@ export function checkServiceClientArguments(target: unknown, options: unknown): 
       option: 'absoluteUrls',
     });
   }
-  if (o.absoluteUrls === 'same-origin' && !('baseUrl' in target)) {
+  if (o.absoluteUrls === 'same-origin' && !('baseUrl' in (target as object))) {
     throw new InvalidOptionsError(
       "absoluteUrls: 'same-origin' needs a { baseUrl } target (with a registry, the origin changes per attempt)",
       { option: 'absoluteUrls' },
@@ -326,8 +280,46 @@ export function checkServiceClientArguments(target: unknown, options: unknown): 
       option: 'logger',
     });
   }
-  const clock = o.clock as Partial<Clock> | undefined;
-  if (clock !== undefined && (typeof clock?.now !== 'function' || typeof clock.monotonic !== 'function')) {
-    throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
+  clockOption(o.clock);
+}
+
+/**
+ * `retry.retryOnStatus` as a set; throws {@link InvalidOptionsError} unless
+ * it is a list of HTTP statuses.
+ *
+ * @internal
+ */
+export function resolveRetryOnStatus(retryOnStatus: readonly number[]): ReadonlySet<number> {
+  if (
+    !Array.isArray(retryOnStatus) ||
+    retryOnStatus.some((s) => !Number.isInteger(s) || s < 100 || s > 599)
+  ) {
+    throw new InvalidOptionsError('retry.retryOnStatus must be a list of HTTP statuses', {
+      option: 'retry.retryOnStatus',
+    });
   }
+  return new Set(retryOnStatus);
+}
+
+/**
+ * `maxSockets` and `maxRedirects` with their defaults, checked.
+ *
+ * @internal
+ */
+export function resolveTransportLimits(options: ServiceClientOptions): {
+  maxSockets: number;
+  maxRedirects: number;
+} {
+  const d = SERVICE_CLIENT_DEFAULTS;
+  const maxSockets = options.maxSockets ?? d.maxSockets;
+  if (!Number.isInteger(maxSockets) || maxSockets < 1) {
+    throw new InvalidOptionsError('maxSockets must be an integer >= 1', { option: 'maxSockets' });
+  }
+  const maxRedirects = options.maxRedirects ?? d.maxRedirects;
+  if (!Number.isInteger(maxRedirects) || maxRedirects < 0 || maxRedirects > 100) {
+    throw new InvalidOptionsError('maxRedirects must be an integer from 0 to 100', {
+      option: 'maxRedirects',
+    });
+  }
+  return { maxSockets, maxRedirects };
 }

@@ -5,7 +5,6 @@ export type { OutlierDetectionOptions } from './outlier-detection.js';
 export { DEFAULT_OUTLIER_DETECTION_OPTIONS } from './outlier-detection.js';
 export type { InstanceStatus, ServiceInstance } from './service-instance.js';
 export type {
-  CallOutcome,
   CallResult,
   InstanceCall,
   PickOptions,

@@ -6,6 +6,7 @@ import type {
   RegistryLease,
   RegistryRecord,
 } from '../contracts/registry.js';
+import type { CallOutcome } from '../contracts/upstream.js';
 import {
   ClosedError,
   DuplicateRegistrationError,
@@ -197,30 +198,6 @@ export interface PickOptions {
   /** Instance ids not to pick (already tried by this request). */
   exclude?: ReadonlySet<string> | Iterable<string>;
 }
-
-/**
- * How a call ended, for outlier detection and latency-aware balancing:
- * `server-error` (5xx), `connect-error` (refused, or the connection broke
- * before a response), `timeout` count as failures; `success` and
- * `client-error` (4xx: the instance answered) as successes; `overloaded`
- * (429: the instance is alive but shedding load) is neither, and its
- * latency is not sampled (a fast refusal must not make the instance look
- * cheap to the balancer); `cancelled` (the caller gave up) is not held
- * against the instance.
- *
- * @example
- * ```ts
- * const outcome: CallOutcome = res.status >= 500 ? 'server-error' : 'success';
- * ```
- */
-export type CallOutcome =
-  | 'success'
-  | 'client-error'
-  | 'overloaded'
-  | 'server-error'
-  | 'connect-error'
-  | 'timeout'
-  | 'cancelled';
 
 /**
  * What {@link InstanceCall.end} is told.
@@ -1310,7 +1287,7 @@ export class ServiceRegistry {
   #record(view: ServiceView, state: InstanceState, result: CallResult, elapsedMs: number): void {
     const outcome = result.outcome;
     if (outcome === 'cancelled' || outcome === 'overloaded') return;
-    if (outcome !== 'connect-error') {
+    if (outcome !== 'connect-error' && outcome !== 'connection-reset') {
       const sample = result.latencyMs ?? elapsedMs;
       if (Number.isFinite(sample) && sample >= 0) {
         state.sampledAt = this.#clock.monotonic();

@@ -28,6 +28,21 @@ export interface BackoffOptions {
  */
 export type Backoff = (attempt: number) => number;
 
+/**
+ * Defaults of {@link BackoffOptions}.
+ *
+ * @example
+ * ```ts
+ * const backoff = fullJitterBackoff({ ...BACKOFF_DEFAULTS, maxMs: 2_000 });
+ * ```
+ */
+export const BACKOFF_DEFAULTS = {
+  /** Delay scale of the first retry, ms. */
+  baseMs: 100,
+  /** Largest delay, ms. */
+  maxMs: 10_000,
+} as const;
+
 const checkOptions = optionsChecker({
   where: 'backoff options',
   keys: ['baseMs', 'maxMs', 'random'],
@@ -52,8 +67,8 @@ export function fullJitterBackoff(options: BackoffOptions = {}): Backoff {
   if (options.random !== undefined && typeof options.random !== 'function') {
     throw new InvalidOptionsError('random must be a function returning [0, 1)', { option: 'random' });
   }
-  const baseMs = options.baseMs ?? 100;
-  const maxMs = options.maxMs ?? 10_000;
+  const baseMs = options.baseMs ?? BACKOFF_DEFAULTS.baseMs;
+  const maxMs = options.maxMs ?? BACKOFF_DEFAULTS.maxMs;
   const random = options.random ?? Math.random;
   if (!Number.isFinite(baseMs) || baseMs < 0) {
     throw new InvalidOptionsError('baseMs must be a finite number >= 0', { option: 'baseMs' });

@@ -32,7 +32,12 @@ export interface BulkheadOptions {
  * console.log(BULKHEAD_DEFAULTS);
  * ```
  */
-export const BULKHEAD_DEFAULTS = { maxConcurrent: 64, maxQueue: 256 } as const;
+export const BULKHEAD_DEFAULTS = {
+  /** Executions allowed at once. */
+  maxConcurrent: 64,
+  /** Executions allowed to wait. */
+  maxQueue: 256,
+} as const;
 
 const checkOptions = optionsChecker({
   where: 'Bulkhead options',

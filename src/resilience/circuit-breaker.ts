@@ -1,3 +1,45 @@
+/**
+ * The circuit breaker's state machine.
+ *
+ * ```text
+ *                  a run of consecutiveFailures failures, or
+ *                  failureRateThreshold of >= minimumRequests calls in the window
+ *   ┌──────────┐ ─────────────────────────────────────────────────────────> ┌────────┐
+ *   │  closed  │                                                            │  open  │ <─┐
+ *   └──────────┘ <──┐                                                       └────────┘   │ a probe fails:
+ *        ▲          │ halfOpenProbes probes succeed       the open time passed  │        │ open again,
+ *        │          │ (open time back to openMs)          (read on use)         ▼        │ twice as long
+ *        │          └─────────────────────────────────────────────────── ┌───────────┐ ──┘ (<= maxOpenMs)
+ *        └──────────────────────────── reset() ───────────────────────── │ half-open │
+ *                                                                        └───────────┘
+ * ```
+ *
+ * - `closed` guards the upstream's callers: every call is admitted (a
+ *   `'closed'` permit) and its verdict counted. A success ends the run of
+ *   consecutive failures; a failure extends it and lands in the current
+ *   bucket of the sliding window (ten buckets of `windowMs / 10`). It opens
+ *   on either trigger: the run reaching `consecutiveFailures`
+ *   (`reason: 'consecutive-failures'`: a hard outage, caught fast even at
+ *   low traffic) or the window holding at least `minimumRequests` verdicts
+ *   of which `failureRateThreshold` failed (`'failure-rate'`: a partial
+ *   failure, where successes interleave and the run never grows).
+ * - `open` guards the upstream: every call fails fast with
+ *   `CircuitOpenError`, its `retryAfterMs` the open time left. Verdicts of
+ *   calls admitted while closed no longer count. There is no timer: the
+ *   first read of `state` after the open time turns it half-open, so idle
+ *   breakers cost nothing.
+ * - `half-open` tests recovery without a stampede: `halfOpenProbes` calls
+ *   at once get a `'probe'` permit, everyone else still fails fast. A
+ *   probe's slot is freed when its call settles, never while it runs.
+ *   `halfOpenProbes` successes close it (history forgotten, open time back
+ *   to `openMs`); one failed probe reopens it (`'probe-failed'`) for twice
+ *   the open time, up to `maxOpenMs`, so a blip recovers in about a second
+ *   and a long outage is probed rarely. A `neutral` verdict (a cancelled
+ *   call, a 4xx) frees the slot and decides nothing.
+ * - `reset()` closes it from any state and forgets its history.
+ *
+ * @module
+ */
 import {
   AbortedError,
   CircuitOpenError,
@@ -6,13 +48,14 @@ import {
   isScaleoutError,
 } from '../errors.js';
 import { abortedError } from '../internal/abort.js';
-import { durationOption, optionsChecker } from '../internal/validate.js';
+import { clockOption, durationOption, optionsChecker } from '../internal/validate.js';
 import { type Clock, systemClock } from '../types.js';
 import { checkExecuteArguments, NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
 
 /**
  * State of a {@link CircuitBreaker}: `closed` lets calls through, `open`
- * fails them fast, `half-open` lets a few probes through to test recovery.
+ * fails them fast, `half-open` lets a few probes through to test recovery
+ * (the transitions: the notes at the top of circuit-breaker.ts).
  *
  * @example
  * ```ts
@@ -35,7 +78,7 @@ export interface CircuitStateChange {
   /** The state after. */
   readonly to: CircuitState;
   /** Why it opened, for transitions to `open`. */
-  readonly reason?: 'consecutive_failures' | 'failure_rate' | 'probe_failed' | undefined;
+  readonly reason?: 'consecutive-failures' | 'failure-rate' | 'probe-failed' | undefined;
 }
 
 /**
@@ -83,12 +126,19 @@ export interface CircuitBreakerOptions {
  * ```
  */
 export const CIRCUIT_BREAKER_DEFAULTS = {
+  /** Failures in a row that open it. */
   consecutiveFailures: 5,
+  /** Failure rate of the window that opens it. */
   failureRateThreshold: 0.5,
+  /** Length of the sliding window, ms. */
   windowMs: 10_000,
+  /** Calls the window needs before its rate counts. */
   minimumRequests: 20,
+  /** First open time, ms. */
   openMs: 1_000,
+  /** Longest open time, ms. */
   maxOpenMs: 10_000,
+  /** Probes at once in half-open, and successes that close it. */
   halfOpenProbes: 3,
 } as const;
 
@@ -192,7 +242,7 @@ export class CircuitBreaker implements Policy {
         throw new InvalidOptionsError(`${name} must be a function`, { option: name });
       }
     }
-    checkClock(options.clock);
+    clockOption(options.clock);
     this.#consecutiveLimit = positiveInteger(
       'consecutiveFailures',
       options.consecutiveFailures ?? d.consecutiveFailures,
@@ -268,7 +318,7 @@ export class CircuitBreaker implements Policy {
       if (this.#state !== 'half-open' || verdict === 'neutral') return;
       if (verdict === 'failure') {
         this.#currentOpenMs = Math.min(this.#maxOpenMs, this.#currentOpenMs * 2);
-        this.#open('probe_failed');
+        this.#open('probe-failed');
       } else if (++this.#probeSuccesses >= this.#probes) {
         this.#reset();
         this.#transition('closed');
@@ -279,7 +329,7 @@ export class CircuitBreaker implements Policy {
     if (this.#state !== 'closed' || verdict === 'neutral') return;
     if (!this.#rateTrigger) {
       if (verdict === 'success') this.#consecutive = 0;
-      else if (++this.#consecutive >= this.#consecutiveLimit) this.#open('consecutive_failures');
+      else if (++this.#consecutive >= this.#consecutiveLimit) this.#open('consecutive-failures');
       return;
     }
     const now = this.#clock.monotonic();
@@ -297,7 +347,7 @@ export class CircuitBreaker implements Policy {
     }
     this.#failures[slot]!++;
     if (++this.#consecutive >= this.#consecutiveLimit) {
-      this.#open('consecutive_failures');
+      this.#open('consecutive-failures');
       return;
     }
     let total = 0;
@@ -308,7 +358,7 @@ export class CircuitBreaker implements Policy {
         failed += this.#failures[i]!;
       }
     }
-    if (total >= this.#minimumRequests && failed / total >= this.#rateThreshold) this.#open('failure_rate');
+    if (total >= this.#minimumRequests && failed / total >= this.#rateThreshold) this.#open('failure-rate');
   }
 
   /**
@@ -362,20 +412,6 @@ function positiveInteger(name: string, value: number): number {
     throw new InvalidOptionsError(`${name} must be an integer >= 1`, { option: name });
   }
   return value;
-}
-
-/** @internal Throws `InvalidOptionsError` unless `clock` is absent or has `now()` and `monotonic()`. */
-export function checkClock(clock: unknown): void {
-  if (clock === undefined) return;
-  const c = clock as { now?: unknown; monotonic?: unknown } | null;
-  if (
-    typeof c !== 'object' ||
-    c === null ||
-    typeof c.now !== 'function' ||
-    typeof c.monotonic !== 'function'
-  ) {
-    throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
-  }
 }
 
 function isAbortLike(err: unknown): boolean {

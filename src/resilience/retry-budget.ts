@@ -1,7 +1,6 @@
 import { InvalidOptionsError } from '../errors.js';
-import { optionsChecker } from '../internal/validate.js';
+import { clockOption, optionsChecker } from '../internal/validate.js';
 import { type Clock, systemClock } from '../types.js';
-import { checkClock } from './circuit-breaker.js';
 
 /**
  * Options of {@link RetryBudget}.
@@ -30,7 +29,14 @@ export interface RetryBudgetOptions {
  * console.log(RETRY_BUDGET_DEFAULTS);
  * ```
  */
-export const RETRY_BUDGET_DEFAULTS = { ratio: 0.1, minRetriesPerSecond: 1, maxTokens: 10 } as const;
+export const RETRY_BUDGET_DEFAULTS = {
+  /** Retry tokens earned per request. */
+  ratio: 0.1,
+  /** Retry tokens earned per second regardless of traffic. */
+  minRetriesPerSecond: 1,
+  /** Most tokens held. */
+  maxTokens: 10,
+} as const;
 
 const checkOptions = optionsChecker({
   where: 'RetryBudget options',
@@ -67,7 +73,7 @@ export class RetryBudget {
     const d = RETRY_BUDGET_DEFAULTS;
     checkOptions(options);
     options ??= {};
-    checkClock(options.clock);
+    clockOption(options.clock);
     this.#ratio = nonNegative('ratio', options.ratio ?? d.ratio);
     this.#perMs =
       nonNegative('minRetriesPerSecond', options.minRetriesPerSecond ?? d.minRetriesPerSecond) / 1000;

@@ -6,10 +6,9 @@ import {
   RetryBudgetExhaustedError,
 } from '../errors.js';
 import { abortedError, sleep } from '../internal/timers.js';
-import { optionsChecker } from '../internal/validate.js';
+import { clockOption, optionsChecker } from '../internal/validate.js';
 import { type Clock, systemClock } from '../types.js';
 import { type Backoff, type BackoffOptions, fullJitterBackoff } from './backoff.js';
-import { checkClock } from './circuit-breaker.js';
 import { checkExecuteArguments, NEVER_ABORTED, type Policy, type PolicyContext } from './policy.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 
@@ -77,8 +76,15 @@ export interface RetryPolicyOptions {
  * ```
  */
 export const RETRY_POLICY_DEFAULTS = {
+  /** Attempts in all, the first included. */
   maxAttempts: 3,
-  backoff: { baseMs: 50, maxMs: 1_000 },
+  /** Full-jitter backoff. */
+  backoff: {
+    /** Delay scale of the first retry, ms. */
+    baseMs: 50,
+    /** Largest delay, ms. */
+    maxMs: 1_000,
+  },
 } as const;
 
 const checkOptions = optionsChecker({
@@ -92,6 +98,15 @@ const checkOptions = optionsChecker({
   },
   bareNumber: 'maxAttempts',
 });
+
+/** Set by the static block of {@link RetryPolicy}: its retry loop, for {@link retryAfterFirstFailure}. */
+let continueAfter: <T>(
+  policy: RetryPolicy,
+  fn: (context: RetryContext) => PromiseLike<T> | T,
+  firstError: unknown,
+  signal: AbortSignal,
+  deadlineAt: number | undefined,
+) => Promise<T>;
 
 /**
  * Retries failed executions with capped exponential backoff and full jitter,
@@ -126,7 +141,7 @@ export class RetryPolicy implements Policy {
         throw new InvalidOptionsError(`${name} must be a function`, { option: name });
       }
     }
-    checkClock(options.clock);
+    clockOption(options.clock);
     const maxAttempts = options.maxAttempts ?? RETRY_POLICY_DEFAULTS.maxAttempts;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100) {
       throw new InvalidOptionsError('maxAttempts must be an integer in [1, 100]', { option: 'maxAttempts' });
@@ -174,16 +189,17 @@ export class RetryPolicy implements Policy {
       first = Promise.reject(err);
     }
     return Promise.resolve(first).then(undefined, (err: unknown) =>
-      this.continueAfter(fn, err, ownSignal, deadlineAt),
+      this.#continueAfter(fn, err, ownSignal, deadlineAt),
     );
   }
 
-  /**
-   * @internal What {@link execute} does after its first attempt failed with
-   * `firstError`: for a caller that ran the first attempt itself (after
-   * `budget.recordRequest()`), which saves a promise hop per call.
-   */
-  async continueAfter<T>(
+  static {
+    continueAfter = (policy, fn, firstError, signal, deadlineAt) =>
+      policy.#continueAfter(fn, firstError, signal, deadlineAt);
+  }
+
+  /** What {@link execute} does after its first attempt failed with `firstError`. */
+  async #continueAfter<T>(
     fn: (context: RetryContext) => PromiseLike<T> | T,
     firstError: unknown,
     signal: AbortSignal,
@@ -210,6 +226,26 @@ export class RetryPolicy implements Policy {
       }
     }
   }
+}
+
+/**
+ * What `policy.execute(fn, signal, deadlineAt)` does after its first
+ * attempt failed with `firstError` (retries under the policy's rules), for
+ * a caller that ran the first attempt itself after
+ * `policy.budget?.recordRequest()`: the client does, which saves a promise
+ * hop per call. Not part of the public API (`RetryPolicy.continueAfter` of
+ * earlier versions was only this).
+ *
+ * @internal
+ */
+export function retryAfterFirstFailure<T>(
+  policy: RetryPolicy,
+  fn: (context: RetryContext) => PromiseLike<T> | T,
+  firstError: unknown,
+  signal: AbortSignal,
+  deadlineAt: number | undefined,
+): Promise<T> {
+  return continueAfter(policy, fn, firstError, signal, deadlineAt);
 }
 
 function isAborted(err: unknown): boolean {

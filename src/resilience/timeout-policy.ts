@@ -1,5 +1,6 @@
 import { isScaleoutError, TimeoutError } from '../errors.js';
 import { abortedError } from '../internal/abort.js';
+import { SHARED_TIMEOUTS } from '../internal/timeout-queue.js';
 import { durationOption, optionsChecker } from '../internal/validate.js';
 import { checkExecuteArguments, type Policy, type PolicyContext } from './policy.js';
 
@@ -24,7 +25,10 @@ export interface TimeoutPolicyOptions {
  * console.log(TIMEOUT_POLICY_DEFAULTS);
  * ```
  */
-export const TIMEOUT_POLICY_DEFAULTS = { timeoutMs: 10_000 } as const;
+export const TIMEOUT_POLICY_DEFAULTS = {
+  /** Time limit of one execution, ms. */
+  timeoutMs: 10_000,
+} as const;
 
 const checkOptions = optionsChecker({
   where: 'TimeoutPolicy options',
@@ -68,8 +72,8 @@ export class TimeoutPolicy implements Policy {
     const timeout = new TimeoutError(`operation timed out after ${timeoutMs} ms`, { timeoutMs });
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(timeout), timeoutMs);
-    timer.unref();
+    // On the shared deadline queue (one Node timer for every deadline, unref'd).
+    const timer = SHARED_TIMEOUTS.add(timeoutMs, () => controller.abort(timeout));
     try {
       const value = await fn({ signal: controller.signal });
       if (controller.signal.reason === timeout) throw timeout;
@@ -79,7 +83,7 @@ export class TimeoutPolicy implements Policy {
       if (controller.signal.aborted && !isScaleoutError(err)) throw abortedError(controller.signal);
       throw err;
     } finally {
-      clearTimeout(timer);
+      SHARED_TIMEOUTS.cancel(timer);
       signal?.removeEventListener('abort', onAbort);
     }
   }

@@ -387,7 +387,14 @@ describe('hostile input: ServiceClient', () => {
     const client = new ServiceClient({ baseUrl }, quick);
     const event = fc.oneof(
       hostile,
-      fc.constantFrom('attempt', 'retry', 'breakerStateChange', 'retryBudgetExhausted'),
+      fc.constantFrom(
+        'attempt',
+        'retry',
+        'breaker-state-change',
+        'retry-budget-exhausted',
+        'breakerStateChange',
+        'retryBudgetExhausted',
+      ),
     );
     const listener = fc.oneof(
       hostile,

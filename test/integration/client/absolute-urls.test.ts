@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceClient } from '../../../src/client/service-client.js';
-import type { UpstreamInstance, UpstreamSource } from '../../../src/client/upstream-source.js';
+import type { UpstreamInstance, UpstreamSource } from '../../../src/contracts/upstream.js';
 import { isScaleoutError } from '../../../src/errors.js';
 
 interface Upstream {

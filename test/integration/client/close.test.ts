@@ -8,7 +8,7 @@ import { Agent } from 'node:http';
 import axios from 'axios';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceClient } from '../../../src/client/service-client.js';
-import type { UpstreamSource } from '../../../src/client/upstream-source.js';
+import type { UpstreamSource } from '../../../src/contracts/upstream.js';
 import { HttpStatusError, isScaleoutError } from '../../../src/errors.js';
 import { type FakeUpstream, startFakeUpstream } from '../../helpers/fake-upstream.js';
 
@@ -115,6 +115,36 @@ describe('ServiceClient.close() with calls in flight', () => {
     // The requests were aborted: their sockets are gone.
     for (let i = 0; i < 50 && upstream.openConnections > 0; i++) await wait(10);
     expect(upstream.openConnections).toBe(0);
+    agent.destroy();
+  });
+});
+
+describe('ServiceClient.close() closes only what the client created', () => {
+  it('destroys the keep-alive sockets of the agents it created', async () => {
+    const client = new ServiceClient({ baseUrl: upstream.url });
+    await client.get('/a');
+    expect(upstream.openConnections).toBeGreaterThan(0);
+    await client.close();
+    for (let i = 0; i < 50 && upstream.openConnections > 0; i++) await wait(10);
+    expect(upstream.openConnections).toBe(0);
+  });
+
+  it('two clients sharing one axios instance and its agent: closing either leaves the other working, the sockets open', async () => {
+    const agent = new Agent({ keepAlive: true });
+    const instance = axios.create({ httpAgent: agent });
+    const a = new ServiceClient({ baseUrl: upstream.url }, { axios: instance });
+    const b = new ServiceClient({ baseUrl: upstream.url }, { axios: instance });
+    await a.get('/a');
+    await b.get('/b');
+    await a.close();
+    await wait(50);
+    // The agent is the caller's: its keep-alive socket is still there, and still used.
+    expect(upstream.openConnections).toBeGreaterThan(0);
+    await expect(b.get('/c')).resolves.toMatchObject({ ok: true });
+    await expect(instance.get(`${upstream.url}/d`)).resolves.toMatchObject({ status: 200 });
+    await b.close();
+    await wait(50);
+    expect(upstream.openConnections).toBeGreaterThan(0);
     agent.destroy();
   });
 });

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it, vi } from 'vitest';
-import { firstWakeMs, TimeoutQueue } from '../../../src/internal/timeout-queue.js';
+import { firstWakeMs, SHARED_TIMEOUTS, TimeoutQueue } from '../../../src/internal/timeout-queue.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -162,5 +162,18 @@ describe('TimeoutQueue', () => {
     }
     await wait(60);
     expect(seen.sort()).toEqual(['A:A', 'A:A', 'B:B', 'B:B', 'C:C', 'C:C']);
+  });
+
+  it('SHARED_TIMEOUTS is one queue for every primitive: entries of any caller fire and cancel there', async () => {
+    expect(SHARED_TIMEOUTS).toBeInstanceOf(TimeoutQueue);
+    const fired: string[] = [];
+    const before = SHARED_TIMEOUTS.size;
+    SHARED_TIMEOUTS.add(5, () => fired.push('client'));
+    const cancelled = SHARED_TIMEOUTS.add(5, () => fired.push('cancelled'));
+    SHARED_TIMEOUTS.add(5, () => fired.push('cache'));
+    SHARED_TIMEOUTS.cancel(cancelled);
+    expect(SHARED_TIMEOUTS.size).toBe(before + 2);
+    await wait(40);
+    expect(fired.sort()).toEqual(['cache', 'client']);
   });
 });

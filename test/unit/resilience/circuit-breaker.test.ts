@@ -23,7 +23,7 @@ describe('CircuitBreaker', () => {
     expect(b.state).toBe('closed');
     failOnce(b);
     expect(b.state).toBe('open');
-    expect(changes).toEqual([{ from: 'closed', to: 'open', reason: 'consecutive_failures' }]);
+    expect(changes).toEqual([{ from: 'closed', to: 'open', reason: 'consecutive-failures' }]);
     clock.advance(999);
     const err = (() => {
       try {
@@ -63,12 +63,14 @@ describe('CircuitBreaker', () => {
 
   it('opens on the failure rate of the sliding window once minimumRequests is reached', () => {
     const clock = fakeClock();
+    const changes: CircuitStateChange[] = [];
     const b = new CircuitBreaker({
       consecutiveFailures: 100,
       failureRateThreshold: 0.5,
       minimumRequests: 10,
       windowMs: 10_000,
       clock,
+      onStateChange: (c) => changes.push(c),
     });
     for (let i = 0; i < 4; i++) {
       failOnce(b);
@@ -78,6 +80,7 @@ describe('CircuitBreaker', () => {
     succeedOnce(b);
     failOnce(b); // 10 calls, 5 failures = 50%
     expect(b.state).toBe('open');
+    expect(changes).toEqual([{ from: 'closed', to: 'open', reason: 'failure-rate' }]);
   });
 
   it('forgets failures older than the window', () => {
@@ -115,7 +118,14 @@ describe('CircuitBreaker', () => {
 
   it('reopens when a probe fails, and a neutral probe frees its slot without a verdict', () => {
     const clock = fakeClock();
-    const b = new CircuitBreaker({ consecutiveFailures: 1, openMs: 1_000, halfOpenProbes: 1, clock });
+    const changes: CircuitStateChange[] = [];
+    const b = new CircuitBreaker({
+      consecutiveFailures: 1,
+      openMs: 1_000,
+      halfOpenProbes: 1,
+      clock,
+      onStateChange: (c) => changes.push(c),
+    });
     failOnce(b);
     clock.advance(1_000);
     const probe = b.acquire();
@@ -124,6 +134,7 @@ describe('CircuitBreaker', () => {
     expect(b.state).toBe('half-open');
     b.release(b.acquire(), 'failure');
     expect(b.state).toBe('open');
+    expect(changes.map((c) => c.reason)).toEqual(['consecutive-failures', undefined, 'probe-failed']);
   });
 
   it('doubles the open time after each failed probe, up to maxOpenMs, and resets it on close', () => {

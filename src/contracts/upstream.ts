@@ -1,4 +1,12 @@
 /**
+ * The port between {@link ServiceClient} and whatever finds the instances
+ * of a service (a `ServiceRegistry`, a static list, a DNS resolver, a test
+ * fake), and the one vocabulary both sides use for how a call ended.
+ *
+ * @module
+ */
+
+/**
  * What a {@link ServiceClient} needs from a service registry: pick an
  * instance to call, and hear how each attempt went. A `ServiceRegistry`
  * given as `registry` is wrapped in a `RegistryUpstreamSource` by the
@@ -72,29 +80,37 @@ export interface UpstreamInstance {
 }
 
 /**
- * How one attempt ended, as seen by the client:
+ * How one call to an instance ended: what {@link ServiceClient} reports
+ * for each attempt (its `attempt` event, {@link UpstreamSource.onAttemptEnd})
+ * and what a `ServiceRegistry`'s `InstanceCall.end` is told.
  * - `success`: a 1xx-3xx answer;
- * - `client_error`: a 4xx answer other than 408 and 429 (the instance is healthy);
- * - `overloaded`: 429, the instance is shedding load;
- * - `server_error`: a 5xx answer;
+ * - `client-error`: a 4xx answer other than 408 and 429 (the instance is healthy);
+ * - `overloaded`: 429, the instance is alive but shedding load (neither a
+ *   failure nor a latency sample: a fast refusal must not make it look cheap);
+ * - `server-error`: a 5xx answer;
  * - `timeout`: no answer within the attempt timeout, or 408;
- * - `connect_error`: no connection could be made (refused, unreachable, DNS);
- * - `connection_reset`: the connection broke after it was made;
+ * - `connect-error`: no connection could be made (refused, unreachable, DNS);
+ * - `connection-reset`: the connection broke after it was made, before an answer;
  * - `cancelled`: the caller aborted or its deadline expired (says nothing about the instance).
+ *
+ * A `ServiceRegistry` counts the outcomes of {@link isFailureOutcome} as
+ * failures (outlier ejection), `success` and `client-error` as successes,
+ * and `overloaded` and `cancelled` as neither; it samples the latency of
+ * every outcome but those two and the connection failures (no answer came).
  *
  * @example
  * ```ts
- * const unhealthy = (o: AttemptOutcome) => o === 'server_error' || o === 'timeout';
+ * const outcome: CallOutcome = res.status >= 500 ? 'server-error' : 'success';
  * ```
  */
-export type AttemptOutcome =
+export type CallOutcome =
   | 'success'
-  | 'client_error'
+  | 'client-error'
   | 'overloaded'
-  | 'server_error'
+  | 'server-error'
   | 'timeout'
-  | 'connect_error'
-  | 'connection_reset'
+  | 'connect-error'
+  | 'connection-reset'
   | 'cancelled';
 
 /**
@@ -107,7 +123,7 @@ export type AttemptOutcome =
  */
 export interface AttemptResult {
   /** How the attempt ended. */
-  readonly outcome: AttemptOutcome;
+  readonly outcome: CallOutcome;
   /** Time from sending to the end of the attempt, in ms. */
   readonly latencyMs: number;
   /** The HTTP status, when an answer arrived. */
@@ -124,11 +140,11 @@ export interface AttemptResult {
  * if (isFailureOutcome(result.outcome)) ejector.recordFailure(instanceId);
  * ```
  */
-export function isFailureOutcome(outcome: AttemptOutcome): boolean {
+export function isFailureOutcome(outcome: CallOutcome): boolean {
   return (
-    outcome === 'server_error' ||
+    outcome === 'server-error' ||
     outcome === 'timeout' ||
-    outcome === 'connect_error' ||
-    outcome === 'connection_reset'
+    outcome === 'connect-error' ||
+    outcome === 'connection-reset'
   );
 }

@@ -1,25 +1,20 @@
 /**
- * Nothing silent in ServiceClient's options: the per-call config, the
- * constructor's options (nested ones included) and the design's call
- * shapes either work as the design means or fail with the fix.
+ * Nothing silent in ServiceClient's per-call config and the design's call
+ * shapes: they either work as the design means or fail with the fix. (The
+ * constructor's target and options: service-client-target.test.ts,
+ * service-client-options.test.ts.)
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { memoryRegistryAdapter } from '../../../src/adapters/memory/registry.js';
+import { describe, expect, it } from 'vitest';
+import type { ServiceRequestConfig } from '../../../src/client/call-state.js';
 import { AXIOS_REQUEST_CONFIG_KEYS } from '../../../src/client/request-config.js';
-import { ServiceClient, type ServiceRequestConfig } from '../../../src/client/service-client.js';
-import type { ServiceClientOptions } from '../../../src/client/service-client-options.js';
-import type { UpstreamSource } from '../../../src/client/upstream-source.js';
+import { ServiceClient } from '../../../src/client/service-client.js';
 import { InvalidOptionsError, isScaleoutError } from '../../../src/errors.js';
-import { ServiceRegistry } from '../../../src/registry/service-registry.js';
+import { BASE, useNock } from './fixtures.js';
 
-const BASE = 'http://upstream.test';
-
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => nock.cleanAll());
-afterAll(() => nock.enableNetConnect());
+useNock();
 
 /** The error `fn` throws or its promise rejects with. */
 async function failure(fn: () => unknown): Promise<InvalidOptionsError & { argument?: string }> {
@@ -199,97 +194,6 @@ describe("ServiceClient.request in the design's shape: request(method, path, opt
       const err = await failure(() => client.request(bad as unknown as ServiceRequestConfig));
       expect(isScaleoutError(err), String(bad)).toBe(true);
     }
-    await client.close();
-  });
-});
-
-describe("ServiceClient construction: the design's forms fail loudly with the fix", () => {
-  it("new ServiceClient('inventory-service') names the environment variable the design read, and { baseUrl }", async () => {
-    const err = await failure(() => new ServiceClient('inventory-service' as never));
-    expect(err).toMatchObject({ code: 'ERR_INVALID_OPTIONS', option: 'target', suggestion: 'baseUrl' });
-    expect(err.message).toContain("process.env['INVENTORY-SERVICE_URL']");
-    expect(err.message).toContain('new ServiceClient({ baseUrl:');
-    // The fix, with the variable unset: a clear message, not "Invalid URL".
-    const unset = await failure(
-      () => new ServiceClient({ baseUrl: process.env['NOT-SET-SERVICE_URL'] as string }),
-    );
-    expect(unset.message).toContain('environment variable');
-  });
-
-  it("new ServiceClient(registry, 'inventory-service') gives the scaleout form", async () => {
-    const registry = new ServiceRegistry({ adapter: memoryRegistryAdapter() });
-    const err = await failure(() => new ServiceClient(registry as never, 'inventory-service' as never));
-    expect(err).toMatchObject({ code: 'ERR_INVALID_OPTIONS', option: 'target', suggestion: 'service' });
-    expect(err.message).toContain("new ServiceClient({ service: 'inventory-service', registry })");
-    await registry.close();
-  });
-
-  it('the target refuses unknown keys (baseURL -> baseUrl) and junk', async () => {
-    expect(await failure(() => new ServiceClient({ baseURL: BASE } as never))).toMatchObject({
-      option: 'baseURL',
-      suggestion: 'baseUrl',
-    });
-    expect(
-      await failure(
-        () => new ServiceClient({ service: 's', registry: { pick: () => undefined }, retries: 3 } as never),
-      ),
-    ).toMatchObject({ option: 'retries' });
-    for (const junk of [undefined, null, 42, [], () => 1]) {
-      expect((await failure(() => new ServiceClient(junk as never))).code).toBe('ERR_INVALID_OPTIONS');
-    }
-  });
-});
-
-describe('ServiceClient options refuse unknown keys and bare numbers, nested ones too', () => {
-  const registry: UpstreamSource = { pick: () => undefined };
-  const cases: Array<[string, unknown, Partial<InvalidOptionsError>]> = [
-    ['retries', { retries: 3 }, { option: 'retries', suggestion: 'retry.maxAttempts' }],
-    ['timeout', { timeout: 1_000 }, { option: 'timeout', suggestion: 'attemptTimeoutMs' }],
-    ['bare number', 5_000, { option: 'deadlineMs' }],
-    ['retry.retries', { retry: { retries: 3 } }, { option: 'retries', suggestion: 'maxAttempts' }],
-    ['retry: 3', { retry: 3 }, { option: 'maxAttempts' }],
-    ['retry.backoff.base', { retry: { backoff: { base: 10 } } }, { option: 'base' }],
-    ['retry.backoff: 100', { retry: { backoff: 100 } }, { option: 'baseMs' }],
-    [
-      'retryBudget.clock',
-      { retryBudget: { clock: { now: Date.now, monotonic: performance.now } } },
-      { option: 'clock' },
-    ],
-    ['retryBudget: 0.1', { retryBudget: 0.1 }, { option: 'ratio' }],
-    ['retryBudget: true', { retryBudget: true }, {}],
-    ['breaker.isFailure', { breaker: { isFailure: () => true } }, { option: 'isFailure' }],
-    ['breaker.onStateChange', { breaker: { onStateChange: () => {} } }, { option: 'onStateChange' }],
-    ['breaker.threshold', { breaker: { threshold: 5 } }, { option: 'threshold' }],
-    ['breaker: 5', { breaker: 5 }, { option: 'consecutiveFailures' }],
-    ['bulkhead.max', { bulkhead: { max: 3 } }, { option: 'max' }],
-    ['bulkhead: 10', { bulkhead: 10 }, { option: 'maxConcurrent' }],
-    ['axios junk', { axios: {} }, { option: 'axios' }],
-    ['logger junk', { logger: 5 }, { option: 'logger' }],
-    ['clock junk', { clock: {} }, { option: 'clock' }],
-    ['requestConfigKeys junk', { requestConfigKeys: 'x' }, { option: 'requestConfigKeys' }],
-    ['maxResponseBytes junk', { maxResponseBytes: 0 }, { option: 'maxResponseBytes' }],
-    [
-      'allowAbsoluteUrls',
-      { allowAbsoluteUrls: true },
-      { option: 'allowAbsoluteUrls', suggestion: 'absoluteUrls' },
-    ],
-    ['service in options', { service: 'x' }, { option: 'service' }],
-  ];
-  for (const [name, options, expected] of cases) {
-    it(name, async () => {
-      for (const target of [{ baseUrl: BASE }, { service: 'inventory', registry }]) {
-        const err = await failure(() => new ServiceClient(target, options as ServiceClientOptions));
-        expect(err).toBeInstanceOf(InvalidOptionsError);
-        expect(err).toMatchObject(expected);
-      }
-    });
-  }
-
-  it('false still disables the breaker, the bulkhead and the budget', async () => {
-    const client = new ServiceClient(
-      { baseUrl: BASE },
-      { breaker: false, bulkhead: false, retryBudget: false },
-    );
     await client.close();
   });
 });
