@@ -19,7 +19,7 @@ import { captureContext } from '../internal/async-context.js';
 import { TypedEmitter } from '../internal/events.js';
 import { type TimerHandle, unrefInterval, unrefTimeout } from '../internal/timers.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
-import type { Clock, Logger } from '../types.js';
+import type { Clock, Logger, Subscription } from '../types.js';
 import { noopLogger, systemClock } from '../types.js';
 import type { Balancer, BalancerCandidate, BalancerFactory } from './balancers/balancer.js';
 import { powerOfTwoChoicesBalancer } from './balancers/power-of-two-choices.js';
@@ -398,7 +398,7 @@ interface ServiceView {
   refreshing: Promise<void> | undefined;
   timer: TimerHandle | undefined;
   subscribing: boolean;
-  unsubscribe: (() => Promise<void>) | undefined;
+  subscription: Subscription | undefined;
 }
 
 interface OwnRegistration {
@@ -757,7 +757,7 @@ export class ServiceRegistry {
     if (view === undefined) return;
     this.#views.delete(service);
     view.timer?.cancel();
-    await view.unsubscribe?.().catch(() => {});
+    await view.subscription?.unsubscribe().catch(() => {});
   }
 
   /**
@@ -977,7 +977,7 @@ export class ServiceRegistry {
     const views = [...this.#views.values()];
     this.#views.clear();
     for (const v of views) v.timer?.cancel();
-    await Promise.allSettled(views.map((v) => v.unsubscribe?.()));
+    await Promise.allSettled(views.map((v) => v.subscription?.unsubscribe()));
     await this.#healthRound?.catch(() => {});
     if (this.#ownsAdapter) await this.#adapter.close();
     this.#events.clear();
@@ -1027,7 +1027,7 @@ export class ServiceRegistry {
       refreshing: undefined,
       timer: undefined,
       subscribing: false,
-      unsubscribe: undefined,
+      subscription: undefined,
     };
     this.#views.set(service, view);
     view.ready = (async () => {
@@ -1039,21 +1039,24 @@ export class ServiceRegistry {
   }
 
   #subscribe(view: ServiceView): Promise<void> {
-    if (view.subscribing || view.unsubscribe !== undefined) return Promise.resolve();
+    if (view.subscribing || view.subscription !== undefined) return Promise.resolve();
     view.subscribing = true;
     return this.#adapter
       .subscribe(view.service, (change) => this.#onChange(view, change))
       .then(
-        (unsubscribe) => {
+        (subscription) => {
           view.subscribing = false;
-          if (this.#closed || this.#views.get(view.service) !== view) void unsubscribe().catch(() => {});
-          else view.unsubscribe = unsubscribe;
+          checkSubscription(subscription);
+          if (this.#closed || this.#views.get(view.service) !== view)
+            void subscription.unsubscribe().catch(() => {});
+          else view.subscription = subscription;
         },
         (error: unknown) => {
           view.subscribing = false;
           this.#fail('subscribe', view.service, error);
         },
-      );
+      )
+      .catch((error: unknown) => this.#fail('subscribe', view.service, error));
   }
 
   #onChange(view: ServiceView, change: RegistryChange): void {
@@ -1092,7 +1095,7 @@ export class ServiceRegistry {
         view.loaded = true;
         view.failing = false;
         view.lastError = undefined;
-        if (view.unsubscribe === undefined) void this.#subscribe(view);
+        if (view.subscription === undefined) void this.#subscribe(view);
       } catch (error) {
         view.buffer = undefined;
         view.failing = true;
@@ -1463,4 +1466,19 @@ function leaseTtlOption(value: number): number {
   } catch (err) {
     throw new InvalidOptionsError((err as Error).message, { option: 'ttlMs' });
   }
+}
+
+/**
+ * An adapter's `subscribe` must resolve to a {@link Subscription}; one
+ * written for the earlier contract resolves to a function. Refused loudly
+ * (an `error` event; the view then relies on re-reads), with the fix.
+ */
+function checkSubscription(subscription: Subscription): void {
+  if (typeof (subscription as Partial<Subscription> | null)?.unsubscribe === 'function') return;
+  if (typeof subscription === 'function')
+    void Promise.resolve((subscription as () => unknown)()).catch(() => {});
+  throw new InvalidOptionsError(
+    'adapter.subscribe() must resolve to a Subscription ({ unsubscribe(): Promise<void> }), not a function: return { unsubscribe: stop } from a RegistryAdapter written for the earlier contract',
+    { option: 'adapter' },
+  );
 }

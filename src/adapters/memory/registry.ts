@@ -12,7 +12,7 @@ import { ClosedError, InvalidArgumentError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { checkLeaseTtl, validateRegistryRecord } from '../../registry/record-validation.js';
-import type { Clock } from '../../types.js';
+import type { Clock, Subscription } from '../../types.js';
 import { systemClock } from '../../types.js';
 
 /** Options of {@link memoryRegistryAdapter}.
@@ -118,7 +118,7 @@ export class MemoryRegistryAdapter implements RegistryAdapter {
     return { now, instances: [...leases.values()].map((l) => structuredClone(l)) };
   }
 
-  async subscribe(service: string, listener: (change: RegistryChange) => void): Promise<() => Promise<void>> {
+  async subscribe(service: string, listener: (change: RegistryChange) => void): Promise<Subscription> {
     this.#assertOpen();
     let set = this.#listeners.get(service);
     if (set === undefined) {
@@ -130,10 +130,12 @@ export class MemoryRegistryAdapter implements RegistryAdapter {
     // publisher's.
     const entry: Listener = bindToCurrentContext((change: RegistryChange) => listener(change));
     set.add(entry);
-    return async () => {
-      const current = this.#listeners.get(service);
-      current?.delete(entry);
-      if (current?.size === 0) this.#listeners.delete(service);
+    return {
+      unsubscribe: async () => {
+        const current = this.#listeners.get(service);
+        current?.delete(entry);
+        if (current?.size === 0) this.#listeners.delete(service);
+      },
     };
   }
 

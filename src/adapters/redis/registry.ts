@@ -19,6 +19,7 @@ import { bindToCurrentContext } from '../../internal/async-context.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { normaliseInstanceUrl, readRegistryLease } from '../../registry/record-validation.js';
 import { jsonSerializer } from '../../serializer.js';
+import type { Subscription } from '../../types.js';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { RedisConnectionHandle, redisFailure } from './connection.js';
 import { taggedKey, validatePrefix } from './keys.js';
@@ -285,7 +286,7 @@ export class RedisRegistryAdapter implements RegistryAdapter {
     return skipped.length === 0 ? { now, instances } : { now, instances, skipped };
   }
 
-  async subscribe(service: string, listener: (change: RegistryChange) => void): Promise<() => Promise<void>> {
+  async subscribe(service: string, listener: (change: RegistryChange) => void): Promise<Subscription> {
     this.#assertOpen();
     const channel = this.#channel(service);
     this.#ensureSubscriber();
@@ -307,13 +308,15 @@ export class RedisRegistryAdapter implements RegistryAdapter {
     } else {
       set.add(entry);
     }
-    return async () => {
-      const current = this.#listeners.get(channel);
-      if (current === undefined || !current.delete(entry)) return;
-      if (current.size === 0) {
-        this.#listeners.delete(channel);
-        await this.#subscriber?.unsubscribe(channel).catch(() => {});
-      }
+    return {
+      unsubscribe: async () => {
+        const current = this.#listeners.get(channel);
+        if (current === undefined || !current.delete(entry)) return;
+        if (current.size === 0) {
+          this.#listeners.delete(channel);
+          await this.#subscriber?.unsubscribe(channel).catch(() => {});
+        }
+      },
     };
   }
 

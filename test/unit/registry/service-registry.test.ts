@@ -389,4 +389,35 @@ describe('ServiceRegistry', () => {
     expect(() => registry.pick('ghost')).toThrow(expect.objectContaining({ code: 'ERR_NO_INSTANCES' }));
     expect((await registry.getServiceInstance('ghost')).url).toBe('http://127.0.0.1:4002');
   });
+
+  it('refuses, loudly, an adapter whose subscribe resolves to a function (the earlier contract), ending it, and keeps working by re-reads', async () => {
+    const inner = memoryRegistryAdapter();
+    let ended = 0;
+    const legacy: RegistryAdapter = {
+      register: (...a) => inner.register(...a),
+      heartbeat: (...a) => inner.heartbeat(...a),
+      deregister: (...a) => inner.deregister(...a),
+      list: (...a) => inner.list(...a),
+      subscribe: async (service, listener) => {
+        const subscription = await inner.subscribe(service, listener);
+        return (async () => {
+          ended++;
+          await subscription.unsubscribe();
+        }) as never;
+      },
+      close: () => inner.close(),
+    };
+    const registry = make({ adapter: legacy });
+    const errors: ServiceRegistryEvents['error'][] = [];
+    registry.on('error', (e) => errors.push(e));
+    await registry.register('svc', 'http://127.0.0.1:4001');
+    expect((await registry.getServiceInstance('svc')).url).toBe('http://127.0.0.1:4001');
+    await until('an error event', () => errors.length > 0);
+    expect(errors[0]).toMatchObject({ operation: 'subscribe', service: 'svc' });
+    expect(isScaleoutError(errors[0]!.error, 'ERR_INVALID_OPTIONS')).toBe(true);
+    expect((errors[0]!.error as Error).message).toContain('{ unsubscribe');
+    // Each refused subscription is ended, not leaked.
+    await until('each refused subscription ended', () => ended === errors.length);
+    expect(errors.every((e) => e.operation === 'subscribe')).toBe(true);
+  });
 });
