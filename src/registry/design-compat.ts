@@ -20,7 +20,8 @@ import { HealthChecker } from './health-checker.js';
  *
  * @example
  * ```ts
- * return mustBeAwaited(this.#pick(service), 'registry.getServiceInstance()');
+ * const instance = mustBeAwaited(registry.watch('pricing').then(() => registry.pick('pricing')), 'getServiceInstance()');
+ * `${instance}/quote`; // throws InvalidArgumentError: await it
  * ```
  */
 export function mustBeAwaited<T>(promise: Promise<T>, what: string): Promise<T> {
@@ -44,7 +45,7 @@ export function mustBeAwaited<T>(promise: Promise<T>, what: string): Promise<T> 
  *
  * @example
  * ```ts
- * this.#designChecker ??= designHealthChecker();
+ * const results = await designHealthChecker().checkAll(await registry.instances('pricing'));
  * ```
  */
 export function designHealthChecker(): HealthChecker {

@@ -181,7 +181,7 @@ export class ServiceRegistry {
    * @example
    * ```ts
    * await registry.watch('pricing'); // at startup
-   * app.get('/quote', (req, res) => { const i = registry.pick('pricing'); ... });
+   * app.get('/quote', (req, res) => res.json({ via: registry.pick('pricing').url }));
    * ```
    */
   watch(service: string): Promise<void>;

@@ -212,7 +212,7 @@ type Listener = (change: RegistryChange) => void;
  * ```ts
  * import { Redis } from 'ioredis';
  * import { redisRegistryAdapter } from 'scaleout/redis';
- * const adapter = redisRegistryAdapter({ connection: new Redis(process.env.REDIS_URL), prefix: 'shop:' });
+ * const adapter = redisRegistryAdapter({ connection: new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'), prefix: 'shop:' });
  * const registry = new ServiceRegistry({ adapter });
  * ```
  */
