@@ -81,10 +81,10 @@ export interface HealthCheckerOptions {
  *
  * @example
  * ```ts
- * const slower = { ...DEFAULT_HEALTH_CHECKER_OPTIONS, intervalMs: 30_000 };
+ * const slower = { ...HEALTH_CHECKER_DEFAULTS, intervalMs: 30_000 };
  * ```
  */
-export const DEFAULT_HEALTH_CHECKER_OPTIONS = {
+export const HEALTH_CHECKER_DEFAULTS = {
   /** GET /health. */
   path: '/health',
   /** A round every 10 s. */
@@ -98,6 +98,13 @@ export const DEFAULT_HEALTH_CHECKER_OPTIONS = {
   /** 2 failures to go out. */
   unhealthyThreshold: 2,
 } as const;
+
+/**
+ * The former name of {@link HEALTH_CHECKER_DEFAULTS}.
+ *
+ * @deprecated Use {@link HEALTH_CHECKER_DEFAULTS} (issue 17: every defaults constant is named `<NAME>_DEFAULTS`).
+ */
+export const DEFAULT_HEALTH_CHECKER_OPTIONS = HEALTH_CHECKER_DEFAULTS;
 
 const checkHealthCheckerOptions = optionsChecker({
   where: 'healthCheck options',
@@ -138,7 +145,7 @@ export class HealthChecker {
 
   constructor(options: HealthCheckerOptions = {}) {
     checkHealthCheckerOptions(options);
-    const d = DEFAULT_HEALTH_CHECKER_OPTIONS;
+    const d = HEALTH_CHECKER_DEFAULTS;
     const path = options.path ?? d.path;
     if (typeof path !== 'string' || !path.startsWith('/')) {
       throw new InvalidOptionsError('healthCheck.path must start with /', { option: 'path' });

@@ -77,10 +77,10 @@ export interface OutlierDetectionOptions {
  *
  * @example
  * ```ts
- * const strict = { ...DEFAULT_OUTLIER_DETECTION_OPTIONS, consecutiveFailures: 2 };
+ * const strict = { ...OUTLIER_DETECTION_DEFAULTS, consecutiveFailures: 2 };
  * ```
  */
-export const DEFAULT_OUTLIER_DETECTION_OPTIONS = {
+export const OUTLIER_DETECTION_DEFAULTS = {
   /** 5 failures in a row. */
   consecutiveFailures: 5,
   /** 30 s first ejection. */
@@ -91,6 +91,13 @@ export const DEFAULT_OUTLIER_DETECTION_OPTIONS = {
   maxEjectionPercent: 50,
 } as const;
 
+/**
+ * The former name of {@link OUTLIER_DETECTION_DEFAULTS}.
+ *
+ * @deprecated Use {@link OUTLIER_DETECTION_DEFAULTS} (issue 17: every defaults constant is named `<NAME>_DEFAULTS`).
+ */
+export const DEFAULT_OUTLIER_DETECTION_OPTIONS = OUTLIER_DETECTION_DEFAULTS;
+
 const checkOutlierDetectionOptions = optionsChecker({
   where: 'outlierDetection options',
   keys: ['consecutiveFailures', 'baseEjectionMs', 'maxEjectionMs', 'maxEjectionPercent'],
@@ -100,7 +107,7 @@ const checkOutlierDetectionOptions = optionsChecker({
 /** Resolves and validates outlier detection options. @internal */
 export function resolveOutlierDetection(options: OutlierDetectionOptions): Required<OutlierDetectionOptions> {
   checkOutlierDetectionOptions(options);
-  const d = DEFAULT_OUTLIER_DETECTION_OPTIONS;
+  const d = OUTLIER_DETECTION_DEFAULTS;
   const consecutiveFailures = options.consecutiveFailures ?? d.consecutiveFailures;
   if (!Number.isInteger(consecutiveFailures) || consecutiveFailures < 1 || consecutiveFailures > 10_000) {
     throw new InvalidOptionsError('outlierDetection.consecutiveFailures must be an integer in [1, 10000]', {

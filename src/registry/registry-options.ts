@@ -100,10 +100,10 @@ export interface ServiceRegistryOptions extends BaseOptions<RegistryAdapter> {
  *
  * @example
  * ```ts
- * const heartbeatMs = DEFAULT_SERVICE_REGISTRY_OPTIONS.ttlMs / 3;
+ * const heartbeatMs = SERVICE_REGISTRY_DEFAULTS.ttlMs / 3;
  * ```
  */
-export const DEFAULT_SERVICE_REGISTRY_OPTIONS = {
+export const SERVICE_REGISTRY_DEFAULTS = {
   /** Power of two choices. */
   balancer: powerOfTwoChoicesBalancer as BalancerFactory,
   /** 15 s leases. */
@@ -119,6 +119,13 @@ export const DEFAULT_SERVICE_REGISTRY_OPTIONS = {
   /** Deregister on close. */
   deregisterOnClose: true,
 } as const;
+
+/**
+ * The former name of {@link SERVICE_REGISTRY_DEFAULTS}.
+ *
+ * @deprecated Use {@link SERVICE_REGISTRY_DEFAULTS} (issue 17: every defaults constant is named `<NAME>_DEFAULTS`).
+ */
+export const DEFAULT_SERVICE_REGISTRY_OPTIONS = SERVICE_REGISTRY_DEFAULTS;
 
 /** @internal Refuses unknown keys of `ServiceRegistryOptions`. */
 export const checkServiceRegistryOptions = optionsChecker({
@@ -164,7 +171,7 @@ export interface ResolvedRegistryOptions {
  */
 export function resolveServiceRegistryOptions(options: ServiceRegistryOptions): ResolvedRegistryOptions {
   checkServiceRegistryOptions(options);
-  const d = DEFAULT_SERVICE_REGISTRY_OPTIONS;
+  const d = SERVICE_REGISTRY_DEFAULTS;
   if (options.adapter !== undefined && (typeof options.adapter !== 'object' || options.adapter === null)) {
     throw new InvalidOptionsError('adapter must be a RegistryAdapter', { option: 'adapter' });
   }

@@ -24,7 +24,11 @@ export type { CallOutcome, CallResult, InstanceCall } from './instance-call.js';
 export { MAX_LEASE_TTL_MS, MIN_LEASE_TTL_MS } from './record-validation.js';
 export type { RegisterOptions, Registration } from './registrations.js';
 export type { ServiceRegistryEvents } from './registry-events.js';
-export { DEFAULT_SERVICE_REGISTRY_OPTIONS, type ServiceRegistryOptions } from './registry-options.js';
+export {
+  DEFAULT_SERVICE_REGISTRY_OPTIONS,
+  SERVICE_REGISTRY_DEFAULTS,
+  type ServiceRegistryOptions,
+} from './registry-options.js';
 export type { PickOptions } from './routing.js';
 
 /**
