@@ -207,8 +207,9 @@ export function registryAdapterConformance(options: ConformanceOptions<RegistryA
       },
     );
 
-    test.it('throws ClosedError after close', async () => {
+    test.it('throws ClosedError after close, which may be called twice', async () => {
       const extra = await options.create();
+      await Promise.all([extra.close(), extra.close()]);
       await extra.close();
       await assert.rejects(
         () => extra.list('any'),

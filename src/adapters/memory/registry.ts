@@ -8,8 +8,9 @@ import type {
   RegistryRecord,
   RegistryRegisterResult,
 } from '../../contracts/registry.js';
-import { ClosedError, InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { checkLeaseTtl, validateRegistryRecord } from '../../registry/record-validation.js';
 import type { Clock, Subscription } from '../../types.js';
@@ -58,7 +59,7 @@ export class MemoryRegistryAdapter implements RegistryAdapter {
   readonly #services = new Map<string, Map<string, RegistryLease>>();
   readonly #listeners = new Map<string, Set<Listener>>();
   readonly #clock: Clock;
-  #closed = false;
+  readonly #life = new Lifecycle('the memory registry adapter');
 
   constructor(options: MemoryRegistryAdapterOptions = {}) {
     checkMemoryRegistryAdapterOptions(options);
@@ -139,13 +140,13 @@ export class MemoryRegistryAdapter implements RegistryAdapter {
     };
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#listeners.clear();
+  /** Ends every subscription; later calls throw `ClosedError`. Idempotent: every call gets the same promise. */
+  close(): Promise<void> {
+    return this.#life.close(() => this.#listeners.clear());
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ClosedError('the registry adapter is closed');
+    this.#life.assertOpen();
   }
 
   #prune(service: string, now: number): Map<string, RegistryLease> {

@@ -8,14 +8,9 @@ import type {
   RegistryRecord,
   RegistryRegisterResult,
 } from '../../contracts/registry.js';
-import {
-  ClosedError,
-  ConnectionError,
-  CorruptDataError,
-  InvalidOptionsError,
-  isScaleoutError,
-} from '../../errors.js';
+import { ConnectionError, CorruptDataError, InvalidOptionsError, isScaleoutError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { normaliseInstanceUrl, readRegistryLease } from '../../registry/record-validation.js';
 import { jsonSerializer } from '../../serializer.js';
@@ -221,7 +216,7 @@ export class RedisRegistryAdapter implements RegistryAdapter {
   readonly #prefix: string;
   readonly #listeners = new Map<string, Set<Listener>>();
   #subscriber: RedisClient | undefined;
-  #closed = false;
+  readonly #life = new Lifecycle('the redis registry adapter');
 
   constructor(options: RedisRegistryAdapterOptions) {
     checkRedisRegistryAdapterOptions(options);
@@ -320,11 +315,16 @@ export class RedisRegistryAdapter implements RegistryAdapter {
     };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#listeners.clear();
-    await this.#handle.close();
+  /**
+   * Ends every subscription and closes the connections the adapter created
+   * (its subscriber connection, and its main one unless it was given an
+   * ioredis client, which stays open). Idempotent: every call gets the same promise.
+   */
+  close(): Promise<void> {
+    return this.#life.close(async () => {
+      this.#listeners.clear();
+      await this.#handle.close();
+    });
   }
 
   #channel(service: string): string {
@@ -332,7 +332,7 @@ export class RedisRegistryAdapter implements RegistryAdapter {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ClosedError('the registry adapter is closed');
+    this.#life.assertOpen();
   }
 
   #keys(service: string): [records: string, leases: string] {
