@@ -125,7 +125,7 @@ function positiveInteger(name: string, value: number, max: number): number {
  * `concurrency` at a time, each bounded by `timeoutMs`. So a round of 100
  * instances of which 10 hang takes about one timeout, not ten. Verdicts
  * with thresholds (no flapping on one failed check) are applied by the
- * registry's health rounds ({@link runHealthRound}); this class only
+ * registry's health rounds (`runHealthRound` below); this class only
  * answers "did this check pass".
  *
  * @example
