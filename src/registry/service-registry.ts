@@ -4,6 +4,7 @@ import { captureContext } from '../internal/async-context.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { type TimerHandle, unrefInterval } from '../internal/timers.js';
 import { keyArgument } from '../internal/validate.js';
+import type { Clock } from '../types.js';
 import { checkPickOptions, checkRegisterOptions, refuseExtraArguments } from './argument-checks.js';
 import { designHealthChecker, mustBeAwaited } from './design-compat.js';
 import { type HealthChecker, runHealthRound } from './health-checker.js';
@@ -58,6 +59,9 @@ export type { PickOptions } from './routing.js';
  */
 export class ServiceRegistry {
   readonly #ctx: RegistryContext;
+  /** `#ctx.life` and `#ctx.clock`, held here too: one load less on every pick. */
+  readonly #life: Lifecycle;
+  readonly #clock: Clock;
   /** The adapter, if the registry created it (then `close()` closes it). */
   readonly #ownAdapter: { close(): Promise<void> } | undefined;
   readonly #checker: HealthChecker | undefined;
@@ -74,12 +78,14 @@ export class ServiceRegistry {
     const { clock, logger } = resolved;
     const adapter = resolved.adapter ?? memoryRegistryAdapter({ clock });
     this.#ownAdapter = resolved.adapter === undefined ? adapter : undefined;
+    this.#life = new Lifecycle('the service registry');
+    this.#clock = clock;
     this.#ctx = {
       adapter,
       clock,
       settings: resolved.settings,
       events: new RegistryEvents(logger),
-      life: new Lifecycle('the service registry'),
+      life: this.#life,
       background: captureContext(),
     };
     this.#registrations = new Registrations(this.#ctx, this.#views, (service, url) =>
@@ -149,7 +155,7 @@ export class ServiceRegistry {
    * ```
    */
   async register(service: string, url: string, options: RegisterOptions = {}): Promise<Registration> {
-    this.#ctx.life.assertOpen();
+    this.#life.assertOpen();
     checkRegisterOptions(options);
     return this.#registrations.add(service, url, options);
   }
@@ -172,7 +178,7 @@ export class ServiceRegistry {
    */
   deregister(service: string, url: string): Promise<boolean>;
   async deregister(service: string, url: string, ...extra: unknown[]): Promise<boolean> {
-    this.#ctx.life.assertOpen();
+    this.#life.assertOpen();
     refuseExtraArguments('registry.deregister()', extra);
     keyArgument('service', service, 256);
     return this.#registrations.remove(service, normaliseInstanceUrl(url));
@@ -190,7 +196,7 @@ export class ServiceRegistry {
    */
   watch(service: string): Promise<void>;
   async watch(service: string, ...extra: unknown[]): Promise<void> {
-    this.#ctx.life.assertOpen();
+    this.#life.assertOpen();
     refuseExtraArguments('registry.watch()', extra);
     keyArgument('service', service, 256);
     const view = this.#ensureView(service);
@@ -241,7 +247,7 @@ export class ServiceRegistry {
   }
 
   async #getServiceInstance(service: string, options: PickOptions): Promise<ServiceInstance> {
-    this.#ctx.life.assertOpen();
+    this.#life.assertOpen();
     checkPickOptions(options);
     keyArgument('service', service, 256);
     const view = this.#views.get(service);
@@ -303,7 +309,7 @@ export class ServiceRegistry {
    * ```
    */
   trackCall(service: string, instanceId: string): InstanceCall | undefined {
-    this.#ctx.life.assertOpen();
+    this.#life.assertOpen();
     const view = this.#views.get(service);
     const state = view?.states.get(instanceId);
     if (view === undefined || state === undefined) return undefined;
@@ -323,7 +329,7 @@ export class ServiceRegistry {
   async instances(service: string, ...extra: unknown[]): Promise<InstanceStatus[]> {
     refuseExtraArguments('registry.instances()', extra);
     await this.watch(service);
-    return this.#views.get(service)!.statuses(this.#ctx.clock.monotonic());
+    return this.#views.get(service)!.statuses(this.#clock.monotonic());
   }
 
   /**
@@ -337,7 +343,7 @@ export class ServiceRegistry {
    * ```
    */
   checkHealth(): Promise<void> {
-    if (this.#checker === undefined || this.#ctx.life.closed) return Promise.resolve();
+    if (this.#checker === undefined || this.#life.closed) return Promise.resolve();
     return this.#healthRoundWith(this.#checker);
   }
 
@@ -358,11 +364,11 @@ export class ServiceRegistry {
    */
   runHealthChecks(): Promise<void>;
   async runHealthChecks(...extra: unknown[]): Promise<void> {
-    this.#ctx.life.assertOpen();
+    this.#life.assertOpen();
     refuseExtraArguments('registry.runHealthChecks()', extra);
     const services = this.#registrations.services();
     await Promise.all([...services].map((service) => this.#ensureView(service).ready));
-    if (this.#ctx.life.closed) return;
+    if (this.#life.closed) return;
     if (this.#checker === undefined) this.#designChecker ??= designHealthChecker();
     await this.#healthRoundWith((this.#checker ?? this.#designChecker)!);
   }
@@ -388,7 +394,7 @@ export class ServiceRegistry {
    * ```
    */
   close(): Promise<void> {
-    return this.#ctx.life.close(async () => {
+    return this.#life.close(async () => {
       this.#healthTimer?.cancel();
       this.#decayTimer?.cancel();
       this.#checker?.close();
@@ -432,7 +438,7 @@ export class ServiceRegistry {
   }
 
   #select(service: string, exclude: PickOptions['exclude']): InstanceState {
-    this.#ctx.life.assertOpen();
+    this.#life.assertOpen();
     const view = this.#views.get(service);
     if (view === undefined || !view.loaded) {
       keyArgument('service', service, 256);
@@ -442,6 +448,6 @@ export class ServiceRegistry {
         { service },
       );
     }
-    return route(view, exclude, this.#ctx.clock.monotonic(), this.#ctx);
+    return route(view, exclude, this.#clock.monotonic(), this.#ctx);
   }
 }
