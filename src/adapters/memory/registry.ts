@@ -8,11 +8,12 @@ import type {
   RegistryRecord,
   RegistryRegisterResult,
 } from '../../contracts/registry.js';
-import { ClosedError, InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { checkLeaseTtl, validateRegistryRecord } from '../../registry/record-validation.js';
-import type { Clock } from '../../types.js';
+import type { Clock, Subscription } from '../../types.js';
 import { systemClock } from '../../types.js';
 
 /** Options of {@link memoryRegistryAdapter}.
@@ -58,7 +59,7 @@ export class MemoryRegistryAdapter implements RegistryAdapter {
   readonly #services = new Map<string, Map<string, RegistryLease>>();
   readonly #listeners = new Map<string, Set<Listener>>();
   readonly #clock: Clock;
-  #closed = false;
+  readonly #life = new Lifecycle('the memory registry adapter');
 
   constructor(options: MemoryRegistryAdapterOptions = {}) {
     checkMemoryRegistryAdapterOptions(options);
@@ -118,7 +119,7 @@ export class MemoryRegistryAdapter implements RegistryAdapter {
     return { now, instances: [...leases.values()].map((l) => structuredClone(l)) };
   }
 
-  async subscribe(service: string, listener: (change: RegistryChange) => void): Promise<() => Promise<void>> {
+  async subscribe(service: string, listener: (change: RegistryChange) => void): Promise<Subscription> {
     this.#assertOpen();
     let set = this.#listeners.get(service);
     if (set === undefined) {
@@ -130,20 +131,22 @@ export class MemoryRegistryAdapter implements RegistryAdapter {
     // publisher's.
     const entry: Listener = bindToCurrentContext((change: RegistryChange) => listener(change));
     set.add(entry);
-    return async () => {
-      const current = this.#listeners.get(service);
-      current?.delete(entry);
-      if (current?.size === 0) this.#listeners.delete(service);
+    return {
+      unsubscribe: async () => {
+        const current = this.#listeners.get(service);
+        current?.delete(entry);
+        if (current?.size === 0) this.#listeners.delete(service);
+      },
     };
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#listeners.clear();
+  /** Ends every subscription; later calls throw `ClosedError`. Idempotent: every call gets the same promise. */
+  close(): Promise<void> {
+    return this.#life.close(() => this.#listeners.clear());
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ClosedError('the registry adapter is closed');
+    this.#life.assertOpen();
   }
 
   #prune(service: string, now: number): Map<string, RegistryLease> {

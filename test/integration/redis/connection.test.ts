@@ -38,8 +38,8 @@ describe('RedisConnectionHandle.duplicate(): subscriber connections keep no requ
     try {
       const ref = await weaklyHeld((request) =>
         als.run(request, async () => {
-          const stop = await adapter.subscribe('svc', () => {});
-          await stop();
+          const subscription = await adapter.subscribe('svc', () => {});
+          await subscription.unsubscribe();
         }),
       );
       expect(await collected(ref)).toBe(true);

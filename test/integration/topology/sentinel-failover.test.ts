@@ -17,6 +17,7 @@ import {
   registryAdapterConformance,
   sessionAdapterConformance,
 } from '../../../src/testing.js';
+import type { Subscription } from '../../../src/types.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { type RedisSentinelFixture, startRedisSentinel } from '../../helpers/redis-sentinel.js';
 import { eventually } from '../../helpers/wait.js';
@@ -92,7 +93,7 @@ describe('adapters across a Sentinel failover', () => {
   let sessions: RedisSessionAdapter;
   let registry: RedisRegistryAdapter;
   let queue: RedisStreamsQueueAdapter;
-  let unsubscribe: () => Promise<void>;
+  let subscription: Subscription | undefined;
   const lockPrefix = uniquePrefix('lock');
   let lockA: DistributedLock;
   let lockB: DistributedLock;
@@ -114,7 +115,7 @@ describe('adapters across a Sentinel failover', () => {
     expect(await cache.increment('counter', { by: 1 })).toBe(1);
     expect(await sessions.create({ id: sessionId, data: '{"n":1}', userId: 'u1', ttlMs: 60_000 })).toBe(true);
     await registry.register(record('a:1', 'owner-a'), { ttlMs: 60_000 });
-    unsubscribe = await registry.subscribe('pricing', (c) => changes.push(c));
+    subscription = await registry.subscribe('pricing', (c) => changes.push(c));
     await queue.publish('orders', message('before'));
     lockA = new DistributedLock({
       adapter: redisLockAdapter({ connection: sentinel.client(), prefix: lockPrefix }),
@@ -132,7 +133,7 @@ describe('adapters across a Sentinel failover', () => {
     await replicateThenFailOver(sentinel.client());
   }, 90_000);
   afterAll(async () => {
-    await unsubscribe?.();
+    await subscription?.unsubscribe();
     await Promise.all([cache?.close(), sessions?.close(), registry?.close(), queue?.close()]);
     for (const l of [lockA, lockB]) {
       await l?.adapter.close();

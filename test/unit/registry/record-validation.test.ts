@@ -72,10 +72,12 @@ function trusting(foreign: RegistryRecord[]): RegistryAdapter & { announce(chang
     },
     async subscribe(service, listener) {
       listeners.add(listener);
-      const stop = await inner.subscribe(service, listener);
-      return async () => {
-        listeners.delete(listener);
-        await stop();
+      const subscription = await inner.subscribe(service, listener);
+      return {
+        unsubscribe: async () => {
+          listeners.delete(listener);
+          await subscription.unsubscribe();
+        },
       };
     },
     close: () => inner.close(),
