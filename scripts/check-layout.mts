@@ -24,7 +24,6 @@ export const EXCEPTIONS: Readonly<Record<string, string>> = {
   'src/cache/distributed-cache.ts': 'issue 17: to split',
   'src/client/service-client.ts': 'issue 17: to split',
   'src/idempotency/idempotency.ts': 'issue 17: to split',
-  'src/lock/lease-manager.ts': 'issue 17: to split',
   'src/monitor/performance-monitor.ts': 'issue 17: to split',
   'src/registry/service-registry.ts': 'issue 17: to split',
 };

@@ -256,14 +256,12 @@ export function lockAdapterConformance(options: LockAdapterConformanceOptions): 
         const other = res();
         let calls = 0;
         let otherCalls = 0;
-        const sub = adapter.onRelease(resource, 1, () => {
+        const sub = await adapter.onRelease(resource, 1, () => {
           calls += 1;
         });
-        const otherSub = adapter.onRelease(other, 1, () => {
+        const otherSub = await adapter.onRelease(other, 1, () => {
           otherCalls += 1;
         });
-        await sub.ready;
-        await otherSub.ready;
         assert.ok((await adapter.acquire({ resource, token: 'a', ttlMs: 10_000, limit: 1 })).acquired);
         assert.equal(await adapter.release({ resource, token: 'a', limit: 1 }), true);
         for (let i = 0; i < 100 && calls === 0; i++) await delay(10);
@@ -272,9 +270,9 @@ export function lockAdapterConformance(options: LockAdapterConformanceOptions): 
         assert.equal(otherCalls, 0);
         await delay(50);
         const delivered = calls;
-        sub.unsubscribe();
-        sub.unsubscribe();
-        otherSub.unsubscribe();
+        await sub.unsubscribe();
+        await sub.unsubscribe();
+        await otherSub.unsubscribe();
         assert.ok((await adapter.acquire({ resource, token: 'b', ttlMs: 10_000, limit: 1 })).acquired);
         assert.equal(await adapter.release({ resource, token: 'b', limit: 1 }), true);
         await delay(100);
@@ -289,12 +287,10 @@ export function lockAdapterConformance(options: LockAdapterConformanceOptions): 
         const resource = res();
         const seen: Array<string | undefined> = [];
         // The first subscription may open the adapter's subscriber connection.
-        const first = als.run('first', () => adapter.onRelease(res(), 1, () => {}));
-        const sub = als.run('second', () =>
+        const first = await als.run('first', () => adapter.onRelease(res(), 1, () => {}));
+        const sub = await als.run('second', () =>
           adapter.onRelease(resource, 1, () => void seen.push(als.getStore())),
         );
-        await first.ready;
-        await sub.ready;
         await als.run('releaser', async () => {
           assert.ok((await adapter.acquire({ resource, token: 'a', ttlMs: 10_000, limit: 1 })).acquired);
           assert.equal(await adapter.release({ resource, token: 'a', limit: 1 }), true);
@@ -302,8 +298,8 @@ export function lockAdapterConformance(options: LockAdapterConformanceOptions): 
         for (let i = 0; i < 100 && seen.length === 0; i++) await delay(10);
         assert.ok(seen.length >= 1, 'the release was not delivered');
         assert.deepEqual(new Set(seen), new Set(['second']));
-        sub.unsubscribe();
-        first.unsubscribe();
+        await sub.unsubscribe();
+        await first.unsubscribe();
       }),
     );
   });

@@ -5,12 +5,11 @@ import type {
   LockExtendRequest,
   LockExtendResult,
   LockOwnerRequest,
-  LockReleaseSubscription,
 } from '../../contracts/lock.js';
 import { ClosedError, CorruptDataError, InvalidOptionsError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
 import { optionsChecker } from '../../internal/validate.js';
-import type { Clock } from '../../types.js';
+import type { Clock, Subscription } from '../../types.js';
 import { systemClock } from '../../types.js';
 
 /**
@@ -28,8 +27,6 @@ export interface MemoryLockAdapterOptions {
 
 /** Holders of one resource: owner token to expiry (monotonic ms). */
 type Holders = Map<string, number>;
-
-const READY: Promise<void> = Promise.resolve();
 
 const checkOptions = optionsChecker({ where: 'memoryLockAdapter() options', keys: ['clock'] });
 
@@ -134,7 +131,7 @@ export class MemoryLockAdapter implements LockAdapter {
     return { extended: true, validityMs: request.ttlMs };
   }
 
-  onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription {
+  onRelease(resource: string, limit: number, listener: () => void): Promise<Subscription> {
     const key = this.#key(resource, limit);
     let set = this.#listeners.get(key);
     if (set === undefined) {
@@ -145,15 +142,14 @@ export class MemoryLockAdapter implements LockAdapter {
     // run in the async context of this call, not the releaser's.
     const fn = bindToCurrentContext(() => listener());
     set.add(fn);
-    return {
-      ready: READY,
-      unsubscribe: () => {
+    return Promise.resolve({
+      unsubscribe: async () => {
         const current = this.#listeners.get(key);
         if (current === undefined) return;
         current.delete(fn);
         if (current.size === 0) this.#listeners.delete(key);
       },
-    };
+    });
   }
 
   async close(): Promise<void> {

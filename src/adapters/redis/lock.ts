@@ -5,11 +5,11 @@ import type {
   LockExtendRequest,
   LockExtendResult,
   LockOwnerRequest,
-  LockReleaseSubscription,
 } from '../../contracts/lock.js';
 import { ClosedError, CorruptDataError, InvalidOptionsError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
 import { durationOption, optionsChecker } from '../../internal/validate.js';
+import type { Subscription } from '../../types.js';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { RedisConnectionHandle, redisFailure } from './connection.js';
 import { taggedKey, validatePrefix } from './keys.js';
@@ -236,6 +236,9 @@ export const REDIS_LOCK_ADAPTER_DEFAULTS = Object.freeze({
   fenceTtlMs: 86_400_000,
 });
 
+/** What onRelease gives once the adapter is closed: nothing to deliver, nothing to end. */
+const ENDED: Subscription = Object.freeze({ unsubscribe: async () => {} });
+
 const checkOptions = optionsChecker({
   where: 'redisLockAdapter() options',
   keys: ['connection', 'prefix', 'fenceTtlMs'],
@@ -420,12 +423,13 @@ export class RedisLockAdapter implements LockAdapter {
     return this.#subscriber;
   }
 
-  onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription {
-    if (this.#closed) return { ready: Promise.resolve(), unsubscribe: () => {} };
+  onRelease(resource: string, limit: number, listener: () => void): Promise<Subscription> {
+    if (this.#closed) return Promise.resolve(ENDED);
     const { channel } = this.keysOf(resource, limit);
     let entry = this.#channels.get(channel);
     if (entry === undefined) {
       const sub = this.#ensureSubscriber();
+      // Best effort: if SUBSCRIBE fails, waiters still poll.
       const ready = sub.subscribe(channel).then(
         () => {},
         () => {},
@@ -438,11 +442,9 @@ export class RedisLockAdapter implements LockAdapter {
     // the subscriber connection.
     const fn = bindToCurrentContext(() => listener());
     entry.listeners.add(fn);
-    const ready = entry.ready;
     let done = false;
-    return {
-      ready,
-      unsubscribe: () => {
+    const subscription: Subscription = {
+      unsubscribe: async () => {
         if (done) return;
         done = true;
         const current = this.#channels.get(channel);
@@ -450,10 +452,13 @@ export class RedisLockAdapter implements LockAdapter {
         current.listeners.delete(fn);
         if (current.listeners.size === 0) {
           this.#channels.delete(channel);
+          // Not awaited: nothing reaches this subscription any more, and an
+          // UNSUBSCRIBE queued behind a reconnect must not hold the caller.
           this.#subscriber?.unsubscribe(channel).catch(() => {});
         }
       },
     };
+    return entry.ready.then(() => subscription);
   }
 
   async close(): Promise<void> {

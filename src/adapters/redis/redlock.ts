@@ -5,7 +5,6 @@ import type {
   LockExtendRequest,
   LockExtendResult,
   LockOwnerRequest,
-  LockReleaseSubscription,
 } from '../../contracts/lock.js';
 import {
   ClosedError,
@@ -17,6 +16,7 @@ import {
 } from '../../errors.js';
 import { withTimeout } from '../../internal/abort.js';
 import { durationOption, optionsChecker } from '../../internal/validate.js';
+import type { Subscription } from '../../types.js';
 import type { RedisConnection } from './connection.js';
 import { REDIS_LOCK_ADAPTER_DEFAULTS, RedisLockAdapter } from './lock.js';
 
@@ -285,12 +285,11 @@ export class RedlockAdapter implements LockAdapter {
     return { extended: false };
   }
 
-  onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription {
-    const subs = this.#instances.map((i) => i.onRelease(resource, limit, listener));
+  async onRelease(resource: string, limit: number, listener: () => void): Promise<Subscription> {
+    const subs = await Promise.all(this.#instances.map((i) => i.onRelease(resource, limit, listener)));
     return {
-      ready: Promise.all(subs.map((s) => s.ready)).then(() => {}),
-      unsubscribe: () => {
-        for (const s of subs) s.unsubscribe();
+      unsubscribe: async () => {
+        await Promise.all(subs.map((s) => s.unsubscribe()));
       },
     };
   }
