@@ -82,7 +82,8 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
 /**
  * Rejects with {@link TimeoutError} if `promise` has not settled after
  * `timeoutMs`. The timer is cleared when the promise settles and is unref'd.
- * A late rejection of `promise` is swallowed (never unhandled).
+ * A late rejection of `promise` is swallowed (never unhandled). For many
+ * calls on a hot path, see `TimeoutQueue` and `DeadlineSweep`.
  */
 export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what = 'operation'): Promise<T> {
   if (!Number.isFinite(timeoutMs)) return promise;
