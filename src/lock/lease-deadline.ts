@@ -17,7 +17,8 @@ import type { LockEvents, ReportFailure } from './lock-events.js';
 import type { ResourceQueue } from './resource-queue.js';
 
 /*
- * The deadline of a lease, and the watchdog that pushes it.
+ * The life of a granted lease: its deadline, the extend that moves it, the
+ * watchdog that extends, and the release that ends it.
  *
  * A hold is valid on the server until `expiryMono`: the validity the store
  * confirmed, counted from when the acquire (or extend) was *sent*, so a
@@ -88,8 +89,8 @@ export interface LeaseDeadlineOptions {
 }
 
 /**
- * The leases one lock (or semaphore) has granted and not yet released: their
- * deadlines, signals and watchdogs (see the state machine above).
+ * The leases one lock (or semaphore) has granted: their deadlines,
+ * signals, extend, release and watchdogs (see the state machine above).
  *
  * @internal
  */

@@ -77,11 +77,17 @@ export interface ResourceQueue {
   readonly queues: ResourceQueues;
   readonly key: string;
   readonly resource: string;
+  /** Local callers waiting, in order; only the head's attempts are sent. */
   readonly waiters: Waiter[];
+  /** An acquire of this resource is in flight (ATTEMPTING). */
   attempting: boolean;
+  /** The resource may have been freed during that attempt: if refused, retry at once. */
   kickPending: boolean;
+  /** Live leases of this lock on the resource (HELD while > 0 and nobody waits). */
   localHolders: number;
+  /** The fallback poll (WAITING). */
   poll: TimerHandle | undefined;
+  /** Release notifications (WAITING; ended once nobody waits). */
   subscription: Promise<Subscription> | undefined;
 }
 
