@@ -63,6 +63,22 @@ describe('DistributedLock: arguments and withLock', () => {
   });
 });
 
+describe('DistributedLock: events', () => {
+  it('on() returns an unsubscribe function; off() removes a listener too', async () => {
+    const locks = new DistributedLock();
+    const seen: string[] = [];
+    const onAcquired = ({ resource }: { resource: string }) => seen.push(`a:${resource}`);
+    const stop = locks.on('released', ({ resource, owned }) => seen.push(`r:${resource}:${owned}`));
+    locks.on('acquired', onAcquired);
+    await (await locks.acquire('one')).release();
+    locks.off('acquired', onAcquired);
+    stop();
+    await (await locks.acquire('two')).release();
+    expect(seen).toEqual(['a:one', 'r:one:true']);
+    await locks.close();
+  });
+});
+
 describe('close', () => {
   it('close rejects waiters with ClosedError and later calls too', async () => {
     const locks = new DistributedLock({ waitMs: 20_000 });
