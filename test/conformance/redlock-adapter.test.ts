@@ -77,6 +77,21 @@ describe('Redlock over 3 real redis-servers', () => {
     await b.close();
   });
 
+  it('measures on its clock how long a quorum took: a grant that outlived its validity is given back', async () => {
+    let t = 0;
+    // Every reading 20 s after the last: each answer comes after a 10 s TTL ran out.
+    const slow = { now: () => Date.now(), monotonic: () => (t += 20_000) };
+    const adapter = redlockAdapter({
+      connections: servers.map((s) => s.url),
+      prefix: uniquePrefix('rl-clock'),
+      clock: slow,
+    });
+    const r = await adapter.acquire({ resource: 'x', token: 'A', ttlMs: 10_000, limit: 1 });
+    expect(r.acquired).toBe(false);
+    for (const i of adapter.instances) expect(await i.client.exists(i.keysOf('x', 1).hold)).toBe(0);
+    await adapter.close();
+  });
+
   it('fails closed with ConnectionError when a majority is down', async () => {
     const adapter = redlockAdapter({
       connections: [servers[0]!.url, down(), down()],
