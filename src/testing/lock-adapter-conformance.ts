@@ -281,6 +281,27 @@ export function lockAdapterConformance(options: LockAdapterConformanceOptions): 
     );
 
     test.it(
+      'closes once: every close() gets the same promise, and later calls reject with ClosedError',
+      async () => {
+        const adapter = await options.create();
+        try {
+          assert.ok(
+            (await adapter.acquire({ resource: res(), token: 'a', ttlMs: 10_000, limit: 1 })).acquired,
+          );
+          const first = adapter.close();
+          assert.equal(adapter.close(), first, "a second close() must return the first one's promise");
+          await first;
+          await assert.rejects(
+            adapter.acquire({ resource: res(), token: 'b', ttlMs: 10_000, limit: 1 }),
+            (err: unknown) => (err as { code?: unknown }).code === 'ERR_CLOSED',
+          );
+        } finally {
+          await options.destroy?.(adapter);
+        }
+      },
+    );
+
+    test.it(
       "calls each release listener in the async context of its onRelease() call, not the releaser's",
       withAdapter(async (adapter) => {
         const als = new AsyncLocalStorage<string>();

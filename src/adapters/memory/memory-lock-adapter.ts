@@ -6,8 +6,9 @@ import type {
   LockExtendResult,
   LockOwnerRequest,
 } from '../../contracts/lock.js';
-import { ClosedError, CorruptDataError, InvalidOptionsError } from '../../errors.js';
+import { CorruptDataError, InvalidOptionsError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
 import { optionsChecker } from '../../internal/validate.js';
 import type { Clock, Subscription } from '../../types.js';
 import { systemClock } from '../../types.js';
@@ -47,7 +48,7 @@ export class MemoryLockAdapter implements LockAdapter {
   readonly #holds = new Map<string, Holders>();
   readonly #listeners = new Map<string, Set<() => void>>();
   #fence = 0;
-  #closed = false;
+  readonly #life = new Lifecycle('MemoryLockAdapter');
 
   constructor(options: MemoryLockAdapterOptions = {}) {
     checkOptions(options);
@@ -76,7 +77,7 @@ export class MemoryLockAdapter implements LockAdapter {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new ClosedError('lock adapter is closed');
+    this.#life.assertOpen();
   }
 
   async acquire(request: LockAcquireRequest): Promise<LockAcquireResult> {
@@ -152,10 +153,12 @@ export class MemoryLockAdapter implements LockAdapter {
     });
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#holds.clear();
-    this.#listeners.clear();
+  /** Drops every hold and listener; later calls reject with `ClosedError`. Idempotent: one promise for every call. */
+  close(): Promise<void> {
+    return this.#life.close(() => {
+      this.#holds.clear();
+      this.#listeners.clear();
+    });
   }
 }
 

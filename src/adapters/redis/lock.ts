@@ -6,8 +6,9 @@ import type {
   LockExtendResult,
   LockOwnerRequest,
 } from '../../contracts/lock.js';
-import { ClosedError, CorruptDataError, InvalidOptionsError } from '../../errors.js';
+import { CorruptDataError, InvalidOptionsError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
 import { durationOption, optionsChecker } from '../../internal/validate.js';
 import type { Subscription } from '../../types.js';
 import type { RedisClient, RedisConnection } from './connection.js';
@@ -279,7 +280,7 @@ export class RedisLockAdapter implements LockAdapter {
   readonly #fenceTtlMs: number;
   #subscriber: RedisClient | undefined;
   readonly #channels = new Map<string, { listeners: Set<() => void>; ready: Promise<void> }>();
-  #closed = false;
+  readonly #life = new Lifecycle('RedisLockAdapter');
 
   constructor(options: RedisLockAdapterOptions) {
     checkOptions(options);
@@ -320,7 +321,7 @@ export class RedisLockAdapter implements LockAdapter {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new ClosedError('lock adapter is closed');
+    this.#life.assertOpen();
   }
 
   async acquire(request: LockAcquireRequest): Promise<LockAcquireResult> {
@@ -424,7 +425,7 @@ export class RedisLockAdapter implements LockAdapter {
   }
 
   onRelease(resource: string, limit: number, listener: () => void): Promise<Subscription> {
-    if (this.#closed) return Promise.resolve(ENDED);
+    if (this.#life.closed) return Promise.resolve(ENDED);
     const { channel } = this.keysOf(resource, limit);
     let entry = this.#channels.get(channel);
     if (entry === undefined) {
@@ -461,11 +462,15 @@ export class RedisLockAdapter implements LockAdapter {
     return entry.ready.then(() => subscription);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#channels.clear();
-    await this.#handle.close();
+  /**
+   * Ends release notifications and closes the connections this adapter
+   * created (never a client you passed). Idempotent: one promise for every call.
+   */
+  close(): Promise<void> {
+    return this.#life.close(async () => {
+      this.#channels.clear();
+      await this.#handle.close();
+    });
   }
 }
 

@@ -7,7 +7,6 @@ import type {
   LockOwnerRequest,
 } from '../../contracts/lock.js';
 import {
-  ClosedError,
   ConnectionError,
   type CorruptDataError,
   InvalidArgumentError,
@@ -15,6 +14,7 @@ import {
   isScaleoutError,
 } from '../../errors.js';
 import { withTimeout } from '../../internal/abort.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
 import { durationOption, optionsChecker } from '../../internal/validate.js';
 import type { Clock, Subscription } from '../../types.js';
 import { systemClock } from '../../types.js';
@@ -125,7 +125,7 @@ export class RedlockAdapter implements LockAdapter {
   readonly #driftFactor: number;
   readonly #timeoutMs: number;
   readonly #clock: Clock;
-  #closed = false;
+  readonly #life = new Lifecycle('RedlockAdapter');
 
   constructor(options: RedlockAdapterOptions) {
     checkOptions(options);
@@ -166,7 +166,7 @@ export class RedlockAdapter implements LockAdapter {
   }
 
   #check(limit: number): void {
-    if (this.#closed) throw new ClosedError('lock adapter is closed');
+    this.#life.assertOpen();
     if (limit !== 1) {
       // Per-instance limits do not compose: with 3 instances and limit 2,
       // holders {A,B}, {A,C}, {B,C} would each have a majority.
@@ -303,10 +303,11 @@ export class RedlockAdapter implements LockAdapter {
     };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await Promise.all(this.#instances.map((i) => i.close()));
+  /** Closes every instance's adapter (and the connections they created). Idempotent: one promise for every call. */
+  close(): Promise<void> {
+    return this.#life.close(async () => {
+      await Promise.all(this.#instances.map((i) => i.close()));
+    });
   }
 }
 
