@@ -9,7 +9,7 @@ import type { Logger } from '../types.js';
  * locks.on('error', ({ resource, operation }) => log.warn('lock background failure', { resource, operation }));
  * ```
  */
-export interface LockEvents extends Record<string, unknown> {
+export type LockEvents = {
   /** A lease was granted. */
   acquired: {
     /** The locked resource. */
@@ -50,7 +50,7 @@ export interface LockEvents extends Record<string, unknown> {
     /** The error. */
     error: unknown;
   };
-}
+};
 
 /** @internal Reports a failure no caller sees. */
 export type ReportFailure = (resource: string, operation: string, error: unknown) => void;
