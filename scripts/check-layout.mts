@@ -21,7 +21,6 @@ export const EXCEPTIONS: Readonly<Record<string, string>> = {
   'src/adapters/redis/queue.ts': 'issue 17: to split',
   'src/auth/jwt.ts': 'issue 17: to split',
   'src/idempotency/idempotency.ts': 'issue 17: to split',
-  'src/lock/lease-manager.ts': 'issue 17: to split',
   'src/monitor/performance-monitor.ts': 'issue 17: to split',
 };
 

@@ -64,7 +64,6 @@ export type {
   LockExtendRequest,
   LockExtendResult,
   LockOwnerRequest,
-  LockReleaseSubscription,
 } from './contracts/lock.js';
 export type {
   QueueAdapter,

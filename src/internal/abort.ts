@@ -84,6 +84,7 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
  * `timeoutMs`. The timer is cleared when the promise settles and is unref'd.
  * A late rejection of `promise` is swallowed (never unhandled). `onTimeout`
  * runs with the error just before the rejection (to abort the work, say).
+ * For many calls on a hot path, see `TimeoutQueue` and `DeadlineSweep`.
  */
 export function withTimeout<T>(
   promise: Promise<T>,

@@ -30,6 +30,9 @@ import { AsyncResource } from 'node:async_hooks';
  * the entry fires or is cancelled. The Node timer itself is armed in the
  * context the queue was created in, so no caller's context is kept alive
  * by the chain of re-armed timers.
+ *
+ * One of the deadline toolkit's three forms; see `DeadlineSweep`
+ * (./deadline-sweep.ts) for the cheaper, coarse one.
  */
 export interface QueuedTimeout {
   /** `performance.now()` at which it fires. */

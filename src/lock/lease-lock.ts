@@ -1,14 +1,31 @@
+import { memoryLockAdapter } from '../adapters/memory/memory-lock-adapter.js';
 import type { LockAdapter } from '../contracts/lock.js';
-import { InvalidArgumentError } from '../errors.js';
-import type { DistributedLockOptions } from './distributed-lock-options.js';
+import { InvalidArgumentError, LockNotAcquiredError } from '../errors.js';
+import { abortedError } from '../internal/abort.js';
+import { TypedEmitter } from '../internal/events.js';
+import { Lifecycle } from '../internal/lifecycle.js';
+import { durationArgument, keyArgument } from '../internal/validate.js';
+import { noopLogger, systemClock } from '../types.js';
+import {
+  type AcquireOptions,
+  type DistributedLockOptions,
+  driftMarginMs,
+  type ResolvedLockOptions,
+  resolveLockOptions,
+  type WithLockOptions,
+} from './distributed-lock-options.js';
 import type { Lease } from './lease.js';
-import { type AcquireOptions, LeaseManager, type LockEvents, type WithLockOptions } from './lease-manager.js';
+import { LeaseDeadlines } from './lease-deadline.js';
+import { LockCalls } from './lock-calls.js';
+import { failureReporter, type LockEvents, type ReportFailure } from './lock-events.js';
 import {
   checkAcquireOptions,
   checkListener,
   checkTryAcquireOptions,
   checkWithLockOptions,
+  leaseToRelease,
 } from './option-checks.js';
+import { ResourceQueues } from './resource-queue.js';
 
 /**
  * What {@link DistributedLock} and {@link DistributedSemaphore} share: leases
@@ -16,6 +33,13 @@ import {
  * semaphore, with fencing tokens, signals, extend, a watchdog, release
  * notifications for waiters, and failing closed when the store cannot answer.
  * Not constructed directly.
+ *
+ * This class checks arguments and owns the lifecycle; the work is done by
+ * its parts, one file each: the wait queue of each resource
+ * (resource-queue.ts: local waiters, hand-off, polling, fail closed), the
+ * granted leases with their deadlines, extend, release and watchdog
+ * (lease-deadline.ts), the lease objects handed out (lease-handle.ts), and
+ * the adapter calls under the operation time limit (lock-calls.ts).
  *
  * @example
  * ```ts
@@ -26,16 +50,48 @@ import {
  * ```
  */
 export abstract class LeaseLock {
-  readonly #manager: LeaseManager;
+  /** Whether this lock created its adapter (and so closes it). */
+  readonly #ownsAdapter: boolean;
+  readonly #options: ResolvedLockOptions;
+  readonly #events: TypedEmitter<LockEvents>;
+  readonly #report: ReportFailure;
+  readonly #life: Lifecycle;
+  readonly #calls: LockCalls;
+  readonly #leases: LeaseDeadlines;
+  readonly #queues: ResourceQueues;
 
   /** `limit` holders per resource (1 for a lock). */
   protected constructor(options: DistributedLockOptions, limit: number) {
-    this.#manager = new LeaseManager(options, limit);
+    this.#options = resolveLockOptions(options);
+    const clock = options.clock ?? systemClock;
+    const adapter = options.adapter ?? memoryLockAdapter({ clock });
+    this.#ownsAdapter = options.adapter === undefined;
+    this.#events = new TypedEmitter<LockEvents>(options.logger ?? noopLogger);
+    this.#report = failureReporter(options.logger ?? noopLogger, this.#events);
+    this.#life = new Lifecycle(new.target.name);
+    this.#calls = new LockCalls(adapter, limit, this.#options.operationTimeoutMs, this.#report);
+    this.#leases = new LeaseDeadlines({
+      calls: this.#calls,
+      clock,
+      driftFactor: this.#options.driftFactor,
+      events: this.#events,
+      report: this.#report,
+      ttl: (ttlMs) => this.#ttl(ttlMs),
+      assertOpen: () => this.#life.assertOpen(),
+    });
+    this.#queues = new ResourceQueues({
+      calls: this.#calls,
+      leases: this.#leases,
+      clock,
+      report: this.#report,
+      retryMinMs: this.#options.retryMinMs,
+      retryMaxMs: this.#options.retryMaxMs,
+    });
   }
 
   /** The adapter holding the leases. */
   get adapter(): LockAdapter {
-    return this.#manager.adapter;
+    return this.#calls.adapter;
   }
 
   /**
@@ -60,10 +116,28 @@ export abstract class LeaseLock {
   acquire(resource: string, options?: AcquireOptions): Promise<Lease> {
     try {
       checkAcquireOptions(options);
+      return this.#acquire(resource, options ?? {});
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#manager.acquire(resource, options);
+  }
+
+  /** `acquire` after the options' shape was checked (by acquire or withLock). */
+  #acquire(resource: string, options: AcquireOptions): Promise<Lease> {
+    keyArgument('resource', resource);
+    const ttl = this.#ttl(options.ttlMs);
+    const waitMs = durationArgument('waitMs', options.waitMs ?? this.#options.waitMs, 0);
+    this.#life.assertOpen();
+    const signal = options.signal;
+    if (signal?.aborted) throw abortedError(signal);
+    if (waitMs === 0) {
+      return this.#queues.tryAcquire(resource, ttl).then((lease) => {
+        if (lease === null)
+          throw new LockNotAcquiredError('resource is held by someone else', { resource, waitedMs: 0 });
+        return lease;
+      });
+    }
+    return this.#queues.acquire(resource, ttl, waitMs, signal);
   }
 
   /**
@@ -79,10 +153,14 @@ export abstract class LeaseLock {
   tryAcquire(resource: string, options?: Omit<AcquireOptions, 'waitMs'>): Promise<Lease | null> {
     try {
       checkTryAcquireOptions(options);
+      keyArgument('resource', resource);
+      const ttl = this.#ttl(options?.ttlMs);
+      this.#life.assertOpen();
+      if (options?.signal?.aborted) throw abortedError(options.signal);
+      return this.#queues.tryAcquire(resource, ttl);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#manager.tryAcquire(resource, options);
   }
 
   /**
@@ -104,32 +182,11 @@ export abstract class LeaseLock {
   release(lease: Lease): Promise<boolean>;
   release(resource: string, lease: Lease): Promise<boolean>;
   release(leaseOrResource: Lease | string, lease?: Lease): Promise<boolean> {
-    if (typeof leaseOrResource !== 'string') {
-      if (lease !== undefined) {
-        return Promise.reject(
-          new InvalidArgumentError('release takes one lease, or a resource and its lease', {
-            argument: 'lease',
-          }),
-        );
-      }
-      return this.#manager.release(leaseOrResource);
+    try {
+      return this.#leases.release(leaseToRelease(leaseOrResource, lease));
+    } catch (err) {
+      return Promise.reject(err);
     }
-    if (typeof lease !== 'object' || lease === null) {
-      return Promise.reject(
-        new InvalidArgumentError(
-          `release(resource, lease) takes the Lease that acquire() or tryAcquire() returned, got ${lease === null ? 'null' : typeof lease}: scaleout has no lock id to pass (the design's lockId is the lease), so call lock.release(lease) or lock.release(resource, lease)`,
-          { argument: 'lease' },
-        ),
-      );
-    }
-    if ((lease as { resource?: unknown }).resource !== leaseOrResource) {
-      return Promise.reject(
-        new InvalidArgumentError('release(resource, lease): the lease holds another resource', {
-          argument: 'resource',
-        }),
-      );
-    }
-    return this.#manager.release(lease);
   }
 
   /**
@@ -141,7 +198,7 @@ export abstract class LeaseLock {
    * ```
    */
   extend(lease: Lease, ttlMs?: number): Promise<boolean> {
-    return this.#manager.extend(lease, ttlMs);
+    return this.#leases.extend(lease, ttlMs);
   }
 
   /**
@@ -156,13 +213,25 @@ export abstract class LeaseLock {
    * const total = await locks.withLock('ledger:9', async (lease) => ledger.apply(entry, lease.fencingToken));
    * ```
    */
-  withLock<T>(resource: string, fn: (lease: Lease) => T | Promise<T>, options?: WithLockOptions): Promise<T> {
+  async withLock<T>(
+    resource: string,
+    fn: (lease: Lease) => T | Promise<T>,
+    options?: WithLockOptions,
+  ): Promise<T> {
+    checkWithLockOptions(options);
+    if (typeof fn !== 'function') throw new InvalidArgumentError('fn must be a function', { argument: 'fn' });
+    const lease = await this.#acquire(resource, options ?? {});
+    if (options?.autoExtend === true) this.#leases.startWatchdog(lease);
     try {
-      checkWithLockOptions(options);
-    } catch (err) {
-      return Promise.reject(err);
+      return await fn(lease);
+    } finally {
+      try {
+        await this.#leases.release(lease);
+      } catch (error) {
+        // The hold expires by its TTL; the caller's result matters more.
+        this.#report(resource, 'release', error);
+      }
     }
-    return this.#manager.withLock(resource, fn, options);
   }
 
   /**
@@ -175,7 +244,7 @@ export abstract class LeaseLock {
    */
   on<K extends keyof LockEvents>(event: K, listener: (payload: LockEvents[K]) => void): () => void {
     checkListener(event, listener);
-    return this.#manager.events.on(event, listener);
+    return this.#events.on(event, listener);
   }
 
   /**
@@ -188,12 +257,15 @@ export abstract class LeaseLock {
    */
   off<K extends keyof LockEvents>(event: K, listener: (payload: LockEvents[K]) => void): void {
     checkListener(event, listener);
-    this.#manager.events.off(event, listener);
+    this.#events.off(event, listener);
   }
 
   /**
    * Rejects pending waiters with `ClosedError`, stops lease timers (their
-   * signals abort), and closes the adapter if this lock or semaphore created it.
+   * signals abort with `ClosedError`), and closes the adapter only if this
+   * lock or semaphore created it (no `adapter` option): an adapter you
+   * passed stays open for whatever else shares it. Leases still release
+   * after close. Idempotent: every call gets the same promise.
    *
    * @example
    * ```ts
@@ -201,11 +273,28 @@ export abstract class LeaseLock {
    * ```
    */
   close(): Promise<void> {
-    return this.#manager.close();
+    return this.#life.close(async () => {
+      // The lock counts as closed once this first yields: listeners that the
+      // teardown runs (a lease signal's abort, `lost`) find it closed.
+      await Promise.resolve();
+      this.#queues.close();
+      this.#leases.loseAll();
+      this.#events.clear();
+      this.#calls.stop();
+      if (this.#ownsAdapter) await this.#calls.adapter.close();
+    });
   }
 
   /** Same as {@link close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  #ttl(ttlMs: number | undefined): number {
+    const ttl = durationArgument('ttlMs', ttlMs ?? this.#options.ttlMs);
+    if (driftMarginMs(ttl, this.#options.driftFactor) >= ttl) {
+      throw new InvalidArgumentError('ttlMs is shorter than its drift margin', { argument: 'ttlMs' });
+    }
+    return ttl;
   }
 }

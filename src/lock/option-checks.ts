@@ -1,5 +1,6 @@
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
+import type { Lease } from './lease.js';
 
 // The checks of every options object a lock or semaphore takes: unknown
 // keys and anything but a plain object are refused with
@@ -143,6 +144,35 @@ export function checkWithLockOptions(value: unknown): void {
   if (autoExtend !== undefined && typeof autoExtend !== 'boolean') {
     throw new InvalidOptionsError('autoExtend must be a boolean', { option: 'autoExtend' });
   }
+}
+
+/**
+ * The lease to release from the arguments of `release`: one lease, or the
+ * design's shape `release(resource, lockId)` with the lease as the lock id
+ * and its own resource. A string id is refused saying to pass the lease:
+ * scaleout's owner token never leaves the lease.
+ */
+export function leaseToRelease(leaseOrResource: Lease | string, lease: Lease | undefined): Lease {
+  if (typeof leaseOrResource !== 'string') {
+    if (lease !== undefined) {
+      throw new InvalidArgumentError('release takes one lease, or a resource and its lease', {
+        argument: 'lease',
+      });
+    }
+    return leaseOrResource;
+  }
+  if (typeof lease !== 'object' || lease === null) {
+    throw new InvalidArgumentError(
+      `release(resource, lease) takes the Lease that acquire() or tryAcquire() returned, got ${lease === null ? 'null' : typeof lease}: scaleout has no lock id to pass (the design's lockId is the lease), so call lock.release(lease) or lock.release(resource, lease)`,
+      { argument: 'lease' },
+    );
+  }
+  if ((lease as { resource?: unknown }).resource !== leaseOrResource) {
+    throw new InvalidArgumentError('release(resource, lease): the lease holds another resource', {
+      argument: 'resource',
+    });
+  }
+  return lease;
 }
 
 /** The events of a lock or semaphore (see LockEvents). */

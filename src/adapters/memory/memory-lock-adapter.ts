@@ -5,12 +5,12 @@ import type {
   LockExtendRequest,
   LockExtendResult,
   LockOwnerRequest,
-  LockReleaseSubscription,
 } from '../../contracts/lock.js';
-import { ClosedError, CorruptDataError, InvalidOptionsError } from '../../errors.js';
+import { CorruptDataError, InvalidOptionsError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
 import { optionsChecker } from '../../internal/validate.js';
-import type { Clock } from '../../types.js';
+import type { Clock, Subscription } from '../../types.js';
 import { systemClock } from '../../types.js';
 
 /**
@@ -28,8 +28,6 @@ export interface MemoryLockAdapterOptions {
 
 /** Holders of one resource: owner token to expiry (monotonic ms). */
 type Holders = Map<string, number>;
-
-const READY: Promise<void> = Promise.resolve();
 
 const checkOptions = optionsChecker({ where: 'memoryLockAdapter() options', keys: ['clock'] });
 
@@ -50,7 +48,7 @@ export class MemoryLockAdapter implements LockAdapter {
   readonly #holds = new Map<string, Holders>();
   readonly #listeners = new Map<string, Set<() => void>>();
   #fence = 0;
-  #closed = false;
+  readonly #life = new Lifecycle('MemoryLockAdapter');
 
   constructor(options: MemoryLockAdapterOptions = {}) {
     checkOptions(options);
@@ -79,7 +77,7 @@ export class MemoryLockAdapter implements LockAdapter {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new ClosedError('lock adapter is closed');
+    this.#life.assertOpen();
   }
 
   async acquire(request: LockAcquireRequest): Promise<LockAcquireResult> {
@@ -134,7 +132,7 @@ export class MemoryLockAdapter implements LockAdapter {
     return { extended: true, validityMs: request.ttlMs };
   }
 
-  onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription {
+  onRelease(resource: string, limit: number, listener: () => void): Promise<Subscription> {
     const key = this.#key(resource, limit);
     let set = this.#listeners.get(key);
     if (set === undefined) {
@@ -145,21 +143,22 @@ export class MemoryLockAdapter implements LockAdapter {
     // run in the async context of this call, not the releaser's.
     const fn = bindToCurrentContext(() => listener());
     set.add(fn);
-    return {
-      ready: READY,
-      unsubscribe: () => {
+    return Promise.resolve({
+      unsubscribe: async () => {
         const current = this.#listeners.get(key);
         if (current === undefined) return;
         current.delete(fn);
         if (current.size === 0) this.#listeners.delete(key);
       },
-    };
+    });
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#holds.clear();
-    this.#listeners.clear();
+  /** Drops every hold and listener; later calls reject with `ClosedError`. Idempotent: one promise for every call. */
+  close(): Promise<void> {
+    return this.#life.close(() => {
+      this.#holds.clear();
+      this.#listeners.clear();
+    });
   }
 }
 

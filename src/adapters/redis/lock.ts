@@ -5,11 +5,12 @@ import type {
   LockExtendRequest,
   LockExtendResult,
   LockOwnerRequest,
-  LockReleaseSubscription,
 } from '../../contracts/lock.js';
-import { ClosedError, CorruptDataError, InvalidOptionsError } from '../../errors.js';
+import { CorruptDataError, InvalidOptionsError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
 import { durationOption, optionsChecker } from '../../internal/validate.js';
+import type { Subscription } from '../../types.js';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { RedisConnectionHandle, redisFailure } from './connection.js';
 import { taggedKey, validatePrefix } from './keys.js';
@@ -236,6 +237,9 @@ export const REDIS_LOCK_ADAPTER_DEFAULTS = Object.freeze({
   fenceTtlMs: 86_400_000,
 });
 
+/** What onRelease gives once the adapter is closed: nothing to deliver, nothing to end. */
+const ENDED: Subscription = Object.freeze({ unsubscribe: async () => {} });
+
 const checkOptions = optionsChecker({
   where: 'redisLockAdapter() options',
   keys: ['connection', 'prefix', 'fenceTtlMs'],
@@ -276,7 +280,7 @@ export class RedisLockAdapter implements LockAdapter {
   readonly #fenceTtlMs: number;
   #subscriber: RedisClient | undefined;
   readonly #channels = new Map<string, { listeners: Set<() => void>; ready: Promise<void> }>();
-  #closed = false;
+  readonly #life = new Lifecycle('RedisLockAdapter');
 
   constructor(options: RedisLockAdapterOptions) {
     checkOptions(options);
@@ -317,7 +321,7 @@ export class RedisLockAdapter implements LockAdapter {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new ClosedError('lock adapter is closed');
+    this.#life.assertOpen();
   }
 
   async acquire(request: LockAcquireRequest): Promise<LockAcquireResult> {
@@ -420,12 +424,13 @@ export class RedisLockAdapter implements LockAdapter {
     return this.#subscriber;
   }
 
-  onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription {
-    if (this.#closed) return { ready: Promise.resolve(), unsubscribe: () => {} };
+  onRelease(resource: string, limit: number, listener: () => void): Promise<Subscription> {
+    if (this.#life.closed) return Promise.resolve(ENDED);
     const { channel } = this.keysOf(resource, limit);
     let entry = this.#channels.get(channel);
     if (entry === undefined) {
       const sub = this.#ensureSubscriber();
+      // Best effort: if SUBSCRIBE fails, waiters still poll.
       const ready = sub.subscribe(channel).then(
         () => {},
         () => {},
@@ -438,11 +443,9 @@ export class RedisLockAdapter implements LockAdapter {
     // the subscriber connection.
     const fn = bindToCurrentContext(() => listener());
     entry.listeners.add(fn);
-    const ready = entry.ready;
     let done = false;
-    return {
-      ready,
-      unsubscribe: () => {
+    const subscription: Subscription = {
+      unsubscribe: async () => {
         if (done) return;
         done = true;
         const current = this.#channels.get(channel);
@@ -450,17 +453,24 @@ export class RedisLockAdapter implements LockAdapter {
         current.listeners.delete(fn);
         if (current.listeners.size === 0) {
           this.#channels.delete(channel);
+          // Not awaited: nothing reaches this subscription any more, and an
+          // UNSUBSCRIBE queued behind a reconnect must not hold the caller.
           this.#subscriber?.unsubscribe(channel).catch(() => {});
         }
       },
     };
+    return entry.ready.then(() => subscription);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#channels.clear();
-    await this.#handle.close();
+  /**
+   * Ends release notifications and closes the connections this adapter
+   * created (never a client you passed). Idempotent: one promise for every call.
+   */
+  close(): Promise<void> {
+    return this.#life.close(async () => {
+      this.#channels.clear();
+      await this.#handle.close();
+    });
   }
 }
 

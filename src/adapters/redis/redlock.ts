@@ -5,10 +5,8 @@ import type {
   LockExtendRequest,
   LockExtendResult,
   LockOwnerRequest,
-  LockReleaseSubscription,
 } from '../../contracts/lock.js';
 import {
-  ClosedError,
   ConnectionError,
   type CorruptDataError,
   InvalidArgumentError,
@@ -16,7 +14,10 @@ import {
   isScaleoutError,
 } from '../../errors.js';
 import { withTimeout } from '../../internal/abort.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
 import { durationOption, optionsChecker } from '../../internal/validate.js';
+import type { Clock, Subscription } from '../../types.js';
+import { systemClock } from '../../types.js';
 import type { RedisConnection } from './connection.js';
 import { REDIS_LOCK_ADAPTER_DEFAULTS, RedisLockAdapter } from './lock.js';
 
@@ -52,6 +53,8 @@ export interface RedlockAdapterOptions {
   instanceTimeoutMs?: number;
   /** Time to live of each instance's fencing counter; see {@link RedisLockAdapterOptions.fenceTtlMs}. @default 86_400_000 */
   fenceTtlMs?: number;
+  /** Time source; its `monotonic()` measures how long a quorum took to answer. @default systemClock */
+  clock?: Clock;
 }
 
 /**
@@ -75,7 +78,7 @@ export const REDLOCK_ADAPTER_DEFAULTS = Object.freeze({
 
 const checkOptions = optionsChecker({
   where: 'redlockAdapter() options',
-  keys: ['connections', 'prefix', 'driftFactor', 'instanceTimeoutMs', 'fenceTtlMs'],
+  keys: ['connections', 'prefix', 'driftFactor', 'instanceTimeoutMs', 'fenceTtlMs', 'clock'],
   hints: {
     connection: 'connections',
     clients: 'connections',
@@ -121,7 +124,8 @@ export class RedlockAdapter implements LockAdapter {
   readonly #quorum: number;
   readonly #driftFactor: number;
   readonly #timeoutMs: number;
-  #closed = false;
+  readonly #clock: Clock;
+  readonly #life = new Lifecycle('RedlockAdapter');
 
   constructor(options: RedlockAdapterOptions) {
     checkOptions(options);
@@ -134,6 +138,11 @@ export class RedlockAdapter implements LockAdapter {
       throw new InvalidOptionsError('driftFactor must be a number in [0, 0.5)', { option: 'driftFactor' });
     }
     this.#driftFactor = driftFactor;
+    const clock = options.clock ?? systemClock;
+    if (typeof clock?.monotonic !== 'function' || typeof clock.now !== 'function') {
+      throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
+    }
+    this.#clock = clock;
     this.#timeoutMs = durationOption(
       'instanceTimeoutMs',
       options.instanceTimeoutMs ?? REDLOCK_ADAPTER_DEFAULTS.instanceTimeoutMs,
@@ -157,7 +166,7 @@ export class RedlockAdapter implements LockAdapter {
   }
 
   #check(limit: number): void {
-    if (this.#closed) throw new ClosedError('lock adapter is closed');
+    this.#life.assertOpen();
     if (limit !== 1) {
       // Per-instance limits do not compose: with 3 instances and limit 2,
       // holders {A,B}, {A,C}, {B,C} would each have a majority.
@@ -215,9 +224,9 @@ export class RedlockAdapter implements LockAdapter {
 
   async acquire(request: LockAcquireRequest): Promise<LockAcquireResult> {
     this.#check(request.limit);
-    const started = performance.now();
+    const started = this.#clock.monotonic();
     const outcomes = await this.#all((i) => i.acquire(request));
-    const elapsed = performance.now() - started;
+    const elapsed = this.#clock.monotonic() - started;
     const validity = this.#validity(request.ttlMs);
     const granted: Array<{ instance: RedisLockAdapter; token: number }> = [];
     const retryAfter: number[] = [];
@@ -239,7 +248,7 @@ export class RedlockAdapter implements LockAdapter {
               (i) => i.raiseFence(request.resource, fencingToken),
             );
       const failed = raised.find((o) => !o.ok) as { error: unknown } | undefined;
-      if (failed === undefined && validity - (performance.now() - started) > 0) {
+      if (failed === undefined && validity - (this.#clock.monotonic() - started) > 0) {
         return { acquired: true, fencingToken, validityMs: validity };
       }
       await this.#releaseAll(request);
@@ -274,9 +283,9 @@ export class RedlockAdapter implements LockAdapter {
 
   async extend(request: LockExtendRequest): Promise<LockExtendResult> {
     this.#check(request.limit);
-    const started = performance.now();
+    const started = this.#clock.monotonic();
     const outcomes = await this.#all((i) => i.extend(request));
-    const elapsed = performance.now() - started;
+    const elapsed = this.#clock.monotonic() - started;
     const validity = this.#validity(request.ttlMs);
     const extended = outcomes.filter((o) => o.ok && o.value.extended).length;
     if (extended >= this.#quorum && validity - elapsed > 0) return { extended: true, validityMs: validity };
@@ -285,20 +294,20 @@ export class RedlockAdapter implements LockAdapter {
     return { extended: false };
   }
 
-  onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription {
-    const subs = this.#instances.map((i) => i.onRelease(resource, limit, listener));
+  async onRelease(resource: string, limit: number, listener: () => void): Promise<Subscription> {
+    const subs = await Promise.all(this.#instances.map((i) => i.onRelease(resource, limit, listener)));
     return {
-      ready: Promise.all(subs.map((s) => s.ready)).then(() => {}),
-      unsubscribe: () => {
-        for (const s of subs) s.unsubscribe();
+      unsubscribe: async () => {
+        await Promise.all(subs.map((s) => s.unsubscribe()));
       },
     };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await Promise.all(this.#instances.map((i) => i.close()));
+  /** Closes every instance's adapter (and the connections they created). Idempotent: one promise for every call. */
+  close(): Promise<void> {
+    return this.#life.close(async () => {
+      await Promise.all(this.#instances.map((i) => i.close()));
+    });
   }
 }
 

@@ -20,9 +20,8 @@ describe('RedisConnectionHandle.duplicate(): subscriber connections keep no requ
     try {
       const ref = await weaklyHeld((request) =>
         als.run(request, async () => {
-          const sub = adapter.onRelease('r', 1, () => {});
-          await sub.ready;
-          sub.unsubscribe();
+          const sub = await adapter.onRelease('r', 1, () => {});
+          await sub.unsubscribe();
         }),
       );
       // The subscriber connection stays open for later subscriptions; the request is over.

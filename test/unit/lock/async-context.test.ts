@@ -1,8 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { MemoryLockAdapter } from '../../../src/adapters/memory/memory-lock-adapter.js';
-import type { LockAdapter, LockReleaseSubscription } from '../../../src/contracts/lock.js';
+import type { LockAdapter } from '../../../src/contracts/lock.js';
 import { DistributedLock, DistributedSemaphore } from '../../../src/lock/index.js';
+import type { Subscription } from '../../../src/types.js';
 import { collected, weaklyHeld } from '../../helpers/gc.js';
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -22,9 +23,9 @@ class ObservedAdapter extends MemoryLockAdapter {
     if (result.acquired) this.grants.set(result.fencingToken, store);
     return result;
   }
-  override onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription {
+  override onRelease(resource: string, limit: number, listener: () => void): Promise<Subscription> {
     // Without notifications, waiters only learn of a release by polling.
-    if (!this.notify) return { ready: Promise.resolve(), unsubscribe: () => {} };
+    if (!this.notify) return Promise.resolve({ unsubscribe: async () => {} });
     return super.onRelease(resource, limit, listener);
   }
 }
