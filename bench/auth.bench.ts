@@ -14,7 +14,7 @@ import { expressSessionStore } from '../dist/express.js';
 import { createJwt, SessionStore } from '../dist/index.js';
 import { RedisSessionAdapter } from '../dist/redis.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import type { BenchContext } from './lib.js';
+import { type BenchContext, redisCpuUs } from './lib.js';
 
 const DISTINCT = 2_000;
 const claims = { sub: 'user-1', role: 'admin', tenant: 't-42' };
@@ -225,6 +225,19 @@ async function sessionBenches(ctx: BenchContext): Promise<void> {
         ),
       },
       { baseline: 'connect-redis get', opsPerCall: batch },
+    );
+    await ctx.cpuPerOp(
+      `session read per request, ${batch} concurrent: CPU per read, client + redis-server`,
+      {
+        'connect-redis get': many(connectGet),
+        'scaleout SessionStore.get': many(() => sessions.get(ours.id)),
+        'scaleout express-session store get': many(expressGet),
+        'scaleout SessionStore.get, your ioredis client': many(() => onClient.get(ours.id)),
+        'scaleout SessionStore.get, your client with enableAutoPipelining': many(() =>
+          onPipelined.get(ours.id),
+        ),
+      },
+      { serverCpuUs: () => redisCpuUs(admin), opsPerCall: batch },
     );
     await ctx.compare(
       'session read, one request at a time (ops/s)',

@@ -15,7 +15,7 @@ import { Keyv } from 'keyv';
 import { DistributedCache, memoryCacheAdapter } from '../dist/index.js';
 import { redisCacheAdapter } from '../dist/redis.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import type { BenchContext } from './lib.js';
+import { type BenchContext, redisCpuUs } from './lib.js';
 
 const user = {
   id: 'u_01HF3',
@@ -153,6 +153,16 @@ export default async function (ctx: BenchContext): Promise<void> {
         'scaleout get (l1: false), your ioredis client': many(() => scaleoutL2.get('user:1')),
       },
       { baseline: 'ioredis GET + JSON.parse', rounds: 9, opsPerCall: batch },
+    );
+    await ctx.cpuPerOp(
+      `Redis tier: get (no L1), ${batch} in flight: CPU per get, client + redis-server`,
+      {
+        'cache-manager get (@keyv/redis)': many(() => managerRedis.get('user:1')),
+        'bentocache get (L2 only)': many(() => bentoRedis.get({ key: 'user:1' })),
+        'scaleout get (l1: false), connection from a URL': many(() => scaleoutOwned.get('user:1')),
+        'scaleout get (l1: false), your ioredis client': many(() => scaleoutL2.get('user:1')),
+      },
+      { serverCpuUs: () => redisCpuUs(redis), opsPerCall: batch },
     );
 
     // The same path without the network, so that noise cannot hide the cost

@@ -19,7 +19,7 @@ import { DistributedLock } from '../dist/index.js';
 import { redisLockAdapter, redisLockScripts } from '../dist/redis.js';
 import type RedlockClass from '../node_modules/redlock/dist/index.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import { type BenchContext, median } from './lib.js';
+import { type BenchContext, median, redisCpuUs } from './lib.js';
 
 const Redlock = RedlockModule as typeof RedlockClass;
 
@@ -312,6 +312,12 @@ export default async function (ctx: BenchContext): Promise<void> {
       const lease = await owned.acquire(resource, { ttlMs: 10_000 });
       return () => lease.release();
     };
+    const fenced: Acquire = async (resource) => {
+      const mutex = new Mutex(clients.semaphore, resource, { lockTimeout: 10_000, acquireTimeout: 60_000 });
+      await mutex.acquire();
+      await clients.semaphore.incr(`fence:${resource}`);
+      return () => mutex.release();
+    };
     const batch = 50;
     const many = (acquire: Acquire, name: string) => () =>
       Promise.all(
@@ -327,8 +333,20 @@ export default async function (ctx: BenchContext): Promise<void> {
         'scaleout, your ioredis client': many(acquirers.scaleout!, 'sc'),
         redlock: many(acquirers.redlock!, 'r'),
         'redis-semaphore': many(acquirers['redis-semaphore']!, 'm'),
+        'redis-semaphore + INCR for a token': many(fenced, 'mf'),
       },
       { baseline: 'scaleout, connection from a URL', rounds: 9, timeMs: 400, opsPerCall: batch },
+    );
+    await ctx.cpuPerOp(
+      `acquire + release, ${batch} in flight, a new resource each: CPU per cycle, client + redis-server`,
+      {
+        'scaleout, connection from a URL': many(ownedAcquire, 'co'),
+        'scaleout, your ioredis client': many(acquirers.scaleout!, 'cc'),
+        redlock: many(acquirers.redlock!, 'cr'),
+        'redis-semaphore': many(acquirers['redis-semaphore']!, 'cm'),
+        'redis-semaphore + INCR for a token': many(fenced, 'cf'),
+      },
+      { serverCpuUs: () => redisCpuUs(admin), opsPerCall: batch },
     );
     await owned.close();
     await owned.adapter.close?.();
