@@ -2,6 +2,7 @@
  * JWT sign/verify against jose (used directly), fast-jwt (with and without
  * its cache) and jsonwebtoken; session get/touch against connect-redis on
  * the same local redis-server, with Redis commands counted per operation.
+ * Runs the built package (`npm run bench` builds first), as users do.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { RedisStore } from 'connect-redis';
@@ -9,18 +10,17 @@ import { createSigner, createVerifier } from 'fast-jwt';
 import { jwtVerify, SignJWT } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import { createClient } from 'redis';
-import { RedisSessionAdapter } from '../src/adapters/redis/session.js';
-import { createJwt } from '../src/auth/jwt.js';
-import { expressSessionStore } from '../src/session/express-session-store.js';
-import { SessionStore } from '../src/session/session-store.js';
+import { expressSessionStore } from '../dist/express.js';
+import { createJwt, SessionStore } from '../dist/index.js';
+import { RedisSessionAdapter } from '../dist/redis.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import type { BenchContext } from './lib.js';
+import { type BenchContext, redisCpuUs } from './lib.js';
 
 const DISTINCT = 2_000;
 const claims = { sub: 'user-1', role: 'admin', tenant: 't-42' };
 
 interface Setup {
-  alg: 'HS256' | 'RS256' | 'EdDSA';
+  alg: 'HS256' | 'RS256' | 'ES256' | 'EdDSA';
   signKey: KeyObject | Buffer;
   verifyKey: KeyObject | Buffer;
   pem: { sign: string | Buffer; verify: string | Buffer };
@@ -29,6 +29,7 @@ interface Setup {
 function setups(): Setup[] {
   const secret = Buffer.from('0123456789abcdef0123456789abcdef');
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ed = generateKeyPairSync('ed25519');
   const pem = (k: KeyObject, kind: 'private' | 'public') =>
     k.export(
@@ -41,6 +42,12 @@ function setups(): Setup[] {
       signKey: rsa.privateKey,
       verifyKey: rsa.publicKey,
       pem: { sign: pem(rsa.privateKey, 'private'), verify: pem(rsa.publicKey, 'public') },
+    },
+    {
+      alg: 'ES256',
+      signKey: ec.privateKey,
+      verifyKey: ec.publicKey,
+      pem: { sign: pem(ec.privateKey, 'private'), verify: pem(ec.publicKey, 'public') },
     },
     {
       alg: 'EdDSA',
@@ -115,16 +122,24 @@ async function sessionBenches(ctx: BenchContext): Promise<void> {
   const server = await startRedisServer();
   const admin = server.client();
   const ioredis = server.client();
+  const autoPipelined = server.client({ enableAutoPipelining: true });
   const nodeRedis = createClient({ url: server.url });
   await nodeRedis.connect();
   try {
+    const Store = (await import('express-session')).default.Store;
+    // A connection scaleout creates (from a URL): it writes one tick's
+    // commands together. Beside it, SessionStores on connections a user
+    // passes in: a plain ioredis client, and one with enableAutoPipelining.
     const sessions = new SessionStore<Record<string, unknown>>({
+      adapter: new RedisSessionAdapter({ connection: server.url, prefix: 'bench:s:' }),
+    });
+    const onClient = new SessionStore<Record<string, unknown>>({
       adapter: new RedisSessionAdapter({ connection: ioredis, prefix: 'bench:s:' }),
     });
-    const expressStore = expressSessionStore(
-      { Store: (await import('express-session')).default.Store },
-      { sessions },
-    );
+    const onPipelined = new SessionStore<Record<string, unknown>>({
+      adapter: new RedisSessionAdapter({ connection: autoPipelined, prefix: 'bench:s:' }),
+    });
+    const expressStore = expressSessionStore({ Store }, { sessions });
     const connect = new RedisStore({ client: nodeRedis, prefix: 'bench:c:' });
     const data = {
       userId: 'user-1',
@@ -134,12 +149,16 @@ async function sessionBenches(ctx: BenchContext): Promise<void> {
     const ours = await sessions.create(data, { userId: 'user-1' });
     const connectSid = 'connect-redis-bench-session-id';
     await connect.set(connectSid, data as never);
+    const expressSid = expressStore.genid();
     const cb = <T>(fn: (done: (err?: unknown, v?: T) => void) => void) =>
       new Promise<T | undefined>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
     const connectGet = () => cb((done) => connect.get(connectSid, done as never));
     const connectTouch = () => cb((done) => connect.touch(connectSid, data as never, done as never));
-    const expressGet = () => cb((done) => expressStore.get(ours.id, done as never));
-    const expressTouch = () => cb((done) => expressStore.touch(ours.id, data, done));
+    const connectSet = () => cb((done) => connect.set(connectSid, data as never, done as never));
+    await cb((done) => expressStore.set(expressSid, data, done));
+    const expressGet = () => cb((done) => expressStore.get(expressSid, done as never));
+    const expressTouch = () => cb((done) => expressStore.touch(expressSid, data, done));
+    const expressSet = () => cb((done) => expressStore.set(expressSid, data, done));
 
     // Round trips per operation: commands the server received from clients,
     // seen through MONITOR (commands run inside a Lua script are not round
@@ -168,12 +187,20 @@ async function sessionBenches(ctx: BenchContext): Promise<void> {
       },
       { flow: 'scaleout SessionStore.get', commands: await perRequest([() => sessions.get(ours.id)]) },
       {
-        flow: 'express-session on scaleout store: get + touch',
+        flow: 'express-session on scaleout store: get + touch (session unchanged)',
         commands: await perRequest([expressGet, expressTouch]),
       },
       {
-        flow: 'express-session on connect-redis: get + touch',
+        flow: 'express-session on connect-redis: get + touch (session unchanged)',
         commands: await perRequest([connectGet, connectTouch]),
+      },
+      {
+        flow: 'express-session on scaleout store: get + set (session changed)',
+        commands: await perRequest([expressGet, expressSet]),
+      },
+      {
+        flow: 'express-session on connect-redis: get + set (session changed)',
+        commands: await perRequest([connectGet, connectSet]),
       },
       {
         flow: 'scaleout SessionStore.update (merge, uncontended)',
@@ -192,10 +219,39 @@ async function sessionBenches(ctx: BenchContext): Promise<void> {
         'scaleout SessionStore.get': many(() => sessions.get(ours.id)),
         'scaleout SessionStore.touch (rolling)': many(() => sessions.touch(ours.id)),
         'scaleout express-session store get': many(expressGet),
+        'scaleout SessionStore.get, your ioredis client': many(() => onClient.get(ours.id)),
+        'scaleout SessionStore.get, your client with enableAutoPipelining': many(() =>
+          onPipelined.get(ours.id),
+        ),
       },
       { baseline: 'connect-redis get', opsPerCall: batch },
     );
-    await sessions.close();
+    await ctx.cpuPerOp(
+      `session read per request, ${batch} concurrent: CPU per read, client + redis-server`,
+      {
+        'connect-redis get': many(connectGet),
+        'scaleout SessionStore.get': many(() => sessions.get(ours.id)),
+        'scaleout express-session store get': many(expressGet),
+        'scaleout SessionStore.get, your ioredis client': many(() => onClient.get(ours.id)),
+        'scaleout SessionStore.get, your client with enableAutoPipelining': many(() =>
+          onPipelined.get(ours.id),
+        ),
+      },
+      { serverCpuUs: () => redisCpuUs(admin), opsPerCall: batch },
+    );
+    await ctx.compare(
+      'session read, one request at a time (ops/s)',
+      {
+        'connect-redis get': connectGet,
+        'scaleout SessionStore.get': () => sessions.get(ours.id),
+        'scaleout express-session store get': expressGet,
+        'scaleout SessionStore.get, your ioredis client': () => onClient.get(ours.id),
+        'scaleout SessionStore.get, your client with enableAutoPipelining': () => onPipelined.get(ours.id),
+      },
+      { baseline: 'connect-redis get' },
+    );
+    await Promise.all([sessions.close(), onClient.close(), onPipelined.close()]);
+    await sessions.adapter.close?.();
   } finally {
     await nodeRedis.quit();
     await server.stop();

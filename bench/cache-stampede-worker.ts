@@ -13,8 +13,8 @@ import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis';
 import { createCache } from 'cache-manager';
 import { Redis } from 'ioredis';
 import { Keyv } from 'keyv';
-import { redisCacheAdapter } from '../src/adapters/redis/cache.js';
-import { DistributedCache } from '../src/cache/index.js';
+import { DistributedCache } from '../dist/index.js';
+import { redisCacheAdapter } from '../dist/redis.js';
 
 const [library, url, prefix, callersText] = process.argv.slice(2) as [string, string, string, string];
 const callers = Number(callersText);

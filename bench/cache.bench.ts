@@ -2,6 +2,7 @@
  * DistributedCache side by side with the caches a team would otherwise pick
  * (bentocache and cache-manager, each with its memory tier and the same
  * local redis-server), and raw ioredis GET + JSON.parse for the Redis tier.
+ * Runs the built package (`npm run bench` builds first), as users do.
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,11 +12,10 @@ import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisDriver } from 'bentocache/drivers/redis';
 import { createCache } from 'cache-manager';
 import { Keyv } from 'keyv';
-import { memoryCacheAdapter } from '../src/adapters/memory/index.js';
-import { redisCacheAdapter } from '../src/adapters/redis/cache.js';
-import { DistributedCache } from '../src/cache/index.js';
+import { DistributedCache, memoryCacheAdapter } from '../dist/index.js';
+import { redisCacheAdapter } from '../dist/redis.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import type { BenchContext } from './lib.js';
+import { type BenchContext, redisCpuUs } from './lib.js';
 
 const user = {
   id: 'u_01HF3',
@@ -120,6 +120,15 @@ export default async function (ctx: BenchContext): Promise<void> {
     const managerRedis = createCache({ stores: [createKeyv(server.url, { namespace: 'bench-cm' })] });
     await managerRedis.set('user:1', user, HOUR);
 
+    // The same record through a connection scaleout creates (from a URL),
+    // which writes one tick's commands together.
+    const scaleoutOwned = new DistributedCache({
+      adapter: redisCacheAdapter({ connection: server.url, prefix: 'bench:so2:' }),
+      l1: false,
+      defaultTtlMs: HOUR,
+    });
+    await scaleoutOwned.ready();
+
     await ctx.compare(
       'Redis tier: get of a 200-byte record (no L1)',
       {
@@ -127,8 +136,33 @@ export default async function (ctx: BenchContext): Promise<void> {
         'cache-manager get (@keyv/redis)': () => managerRedis.get('user:1'),
         'bentocache get (L2 only)': () => bentoRedis.get({ key: 'user:1' }),
         'scaleout get (l1: false)': () => scaleoutL2.get('user:1'),
+        'scaleout get (l1: false), connection from a URL': () => scaleoutOwned.get('user:1'),
       },
       { baseline: 'ioredis GET + JSON.parse', rounds: 9 },
+    );
+
+    const batch = 50;
+    const many = (fn: () => Promise<unknown>) => () => Promise.all(Array.from({ length: batch }, fn));
+    await ctx.compare(
+      `Redis tier: get of a 200-byte record (no L1), ${batch} in flight (ops/s)`,
+      {
+        'ioredis GET + JSON.parse': many(async () => JSON.parse((await redis.get('bench:raw:user:1'))!)),
+        'cache-manager get (@keyv/redis)': many(() => managerRedis.get('user:1')),
+        'bentocache get (L2 only)': many(() => bentoRedis.get({ key: 'user:1' })),
+        'scaleout get (l1: false), connection from a URL': many(() => scaleoutOwned.get('user:1')),
+        'scaleout get (l1: false), your ioredis client': many(() => scaleoutL2.get('user:1')),
+      },
+      { baseline: 'ioredis GET + JSON.parse', rounds: 9, opsPerCall: batch },
+    );
+    await ctx.cpuPerOp(
+      `Redis tier: get (no L1), ${batch} in flight: CPU per get, client + redis-server`,
+      {
+        'cache-manager get (@keyv/redis)': many(() => managerRedis.get('user:1')),
+        'bentocache get (L2 only)': many(() => bentoRedis.get({ key: 'user:1' })),
+        'scaleout get (l1: false), connection from a URL': many(() => scaleoutOwned.get('user:1')),
+        'scaleout get (l1: false), your ioredis client': many(() => scaleoutL2.get('user:1')),
+      },
+      { serverCpuUs: () => redisCpuUs(redis), opsPerCall: batch },
     );
 
     // The same path without the network, so that noise cannot hide the cost
@@ -157,10 +191,11 @@ export default async function (ctx: BenchContext): Promise<void> {
     }
     ctx.note('Cold-key stampede across processes: loader calls (fewer is better, 1 is ideal)', rows);
 
-    await Promise.all([scaleout.close(), scaleoutL2.close(), scaleoutNoL1.close()]);
+    await Promise.all([scaleout.close(), scaleoutL2.close(), scaleoutOwned.close(), scaleoutNoL1.close()]);
     await Promise.all([
       scaleout.adapter.close(),
       scaleoutL2.adapter.close(),
+      scaleoutOwned.adapter.close(),
       memory.close(),
       bentoMemory.disconnectAll(),
       bentoRedis.disconnectAll(),

@@ -45,6 +45,13 @@ export interface Note {
   rows: Array<Record<string, string | number>>;
 }
 
+/** redis-server's CPU time so far (user + system, µs), from `INFO cpu`. */
+export async function redisCpuUs(client: { info(section: string): Promise<string> }): Promise<number> {
+  const info = await client.info('cpu');
+  const read = (field: string) => Number(new RegExp(`${field}:([0-9.]+)`).exec(info)?.[1] ?? Number.NaN);
+  return (read('used_cpu_sys') + read('used_cpu_user')) * 1e6;
+}
+
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -110,6 +117,59 @@ export class BenchContext {
     this.comparisons.push(comparison);
     printComparison(comparison, rounds);
     return comparison;
+  }
+
+  /**
+   * CPU time per operation of each task, this process (the client) and a
+   * server (read through `serverCpuUs`, e.g. redis-server's `INFO cpu`),
+   * in interleaved samples; medians. On a shared machine CPU per operation
+   * moves far less than throughput, which follows whatever else runs. Each
+   * call of a task performs `opsPerCall` operations.
+   */
+  async cpuPerOp(
+    title: string,
+    tasks: Record<string, TaskFn>,
+    options: {
+      serverCpuUs: () => Promise<number>;
+      opsPerCall?: number;
+      callsPerSample?: number;
+      samples?: number;
+    },
+  ): Promise<void> {
+    const names = Object.keys(tasks);
+    const opsPerCall = options.opsPerCall ?? 1;
+    const calls = options.callsPerSample ?? 20;
+    const samples = this.quick ? 3 : (options.samples ?? 25);
+    const client = new Map(names.map((n) => [n, [] as number[]]));
+    const server = new Map(names.map((n) => [n, [] as number[]]));
+    const rate = new Map(names.map((n) => [n, [] as number[]]));
+    for (const name of names) for (let i = 0; i < calls; i++) await tasks[name]!(); // warm-up
+    for (let round = 0; round < samples; round++) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(k + round) % names.length]!;
+        const s0 = await options.serverCpuUs();
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        for (let i = 0; i < calls; i++) await tasks[name]!();
+        const t1 = performance.now();
+        const used = process.cpuUsage(c0);
+        const s1 = await options.serverCpuUs();
+        const ops = calls * opsPerCall;
+        client.get(name)!.push((used.user + used.system) / ops);
+        server.get(name)!.push((s1 - s0) / ops);
+        rate.get(name)!.push((ops * 1000) / (t1 - t0));
+      }
+    }
+    this.note(
+      `${title} (CPU µs per operation, medians of ${samples} interleaved samples of ${calls * opsPerCall} operations)`,
+      names.map((name) => ({
+        task: name,
+        'client CPU µs': Number(median(client.get(name)!).toFixed(2)),
+        'server CPU µs': Number(median(server.get(name)!).toFixed(2)),
+        'total CPU µs': Number((median(client.get(name)!) + median(server.get(name)!)).toFixed(2)),
+        'ops/s (median sample)': Math.round(median(rate.get(name)!)),
+      })),
+    );
   }
 
   /** Records and prints a table of measured figures that are not ops/s (counts, latencies). */

@@ -7,7 +7,8 @@
  * 3. 100 waiters on one resource, each holding it 1 ms: total time,
  *    hand-off latency, Redis commands/s (INFO commandstats deltas, which
  *    also count calls made inside Lua scripts);
- * 4. Redis commands/s while 100 waiters wait behind a holder for 1 s.
+ * 4. Redis commands/s while 100 waiters wait behind a holder for 1 s;
+ * 5. 50 acquire + release in flight, a new resource each, ops/s.
  */
 import type { Redis } from 'ioredis';
 import { Mutex } from 'redis-semaphore';
@@ -18,7 +19,7 @@ import { DistributedLock } from '../dist/index.js';
 import { redisLockAdapter, redisLockScripts } from '../dist/redis.js';
 import type RedlockClass from '../node_modules/redlock/dist/index.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import { type BenchContext, median } from './lib.js';
+import { type BenchContext, median, redisCpuUs } from './lib.js';
 
 const Redlock = RedlockModule as typeof RedlockClass;
 
@@ -298,6 +299,58 @@ export default async function (ctx: BenchContext): Promise<void> {
     idleRows.push({ library: name, 'Redis calls/s while waiting': Math.round(calls / seconds) });
   }
   ctx.note('Redis calls/s while 100 waiters wait 1 s behind a holder', idleRows);
+
+  // 5. 50 acquire + release in flight, each on a new resource: scaleout on a
+  // connection it creates from a URL (one socket write per tick) and on a
+  // client passed in, the peers on their own ioredis clients.
+  {
+    const owned = new DistributedLock({
+      adapter: redisLockAdapter({ connection: server.url, prefix: 'bench:o:' }),
+      waitMs: 60_000,
+    });
+    const ownedAcquire: Acquire = async (resource) => {
+      const lease = await owned.acquire(resource, { ttlMs: 10_000 });
+      return () => lease.release();
+    };
+    const fenced: Acquire = async (resource) => {
+      const mutex = new Mutex(clients.semaphore, resource, { lockTimeout: 10_000, acquireTimeout: 60_000 });
+      await mutex.acquire();
+      await clients.semaphore.incr(`fence:${resource}`);
+      return () => mutex.release();
+    };
+    const batch = 50;
+    const many = (acquire: Acquire, name: string) => () =>
+      Promise.all(
+        Array.from({ length: batch }, async () => {
+          const release = await acquire(`flight:${name}:${unique++}`);
+          await release();
+        }),
+      );
+    await ctx.compare(
+      `acquire + release, ${batch} in flight, a new resource each (ops/s)`,
+      {
+        'scaleout, connection from a URL': many(ownedAcquire, 'so'),
+        'scaleout, your ioredis client': many(acquirers.scaleout!, 'sc'),
+        redlock: many(acquirers.redlock!, 'r'),
+        'redis-semaphore': many(acquirers['redis-semaphore']!, 'm'),
+        'redis-semaphore + INCR for a token': many(fenced, 'mf'),
+      },
+      { baseline: 'scaleout, connection from a URL', rounds: 9, timeMs: 400, opsPerCall: batch },
+    );
+    await ctx.cpuPerOp(
+      `acquire + release, ${batch} in flight, a new resource each: CPU per cycle, client + redis-server`,
+      {
+        'scaleout, connection from a URL': many(ownedAcquire, 'co'),
+        'scaleout, your ioredis client': many(acquirers.scaleout!, 'cc'),
+        redlock: many(acquirers.redlock!, 'cr'),
+        'redis-semaphore': many(acquirers['redis-semaphore']!, 'cm'),
+        'redis-semaphore + INCR for a token': many(fenced, 'cf'),
+      },
+      { serverCpuUs: () => redisCpuUs(admin), opsPerCall: batch },
+    );
+    await owned.close();
+    await owned.adapter.close?.();
+  }
 
   await locks.close();
   await server.stop();

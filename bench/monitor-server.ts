@@ -1,12 +1,13 @@
 /**
  * A tiny node:http server for the middleware-overhead bench:
  * `node --import tsx bench/monitor-server.ts <none|scaleout|prom-client>`;
- * prints its port on stdout.
+ * prints its port on stdout. `GET /__cpu` answers the process's CPU time
+ * (µs) and the requests served so far, untracked.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
-import { PerformanceMonitor } from '../src/monitor/performance-monitor.js';
+import { PerformanceMonitor } from '../dist/index.js';
 
 const mode = process.argv[2] ?? 'none';
 let track: (req: http.IncomingMessage, res: http.ServerResponse) => void = () => {};
@@ -35,7 +36,14 @@ if (mode === 'scaleout') {
   throw new Error(`unknown mode ${mode}`);
 }
 const body = JSON.stringify({ id: 42, name: 'Ada' });
+let requests = 0;
 const server = http.createServer((req, res) => {
+  if (req.url === '/__cpu') {
+    const used = process.cpuUsage();
+    res.end(JSON.stringify({ cpuUs: used.user + used.system, requests }));
+    return;
+  }
+  requests++;
   track(req, res);
   res.setHeader('Content-Type', 'application/json');
   res.end(body);

@@ -3,7 +3,9 @@
  * pick: prom-client (the Prometheus client), hdr-histogram-js (JS and WASM)
  * and node's own perf_hooks histogram. Record cost, memory per series,
  * accuracy, event-loop blocking during a scrape of 10k series, and HTTP
- * middleware overhead under autocannon.
+ * middleware overhead under autocannon (throughput, and the server
+ * process's CPU per request). Runs the built package (`npm run bench`
+ * builds first), as users do.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,8 +16,7 @@ import { runInNewContext } from 'node:vm';
 import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
 import client from 'prom-client';
-import { LatencyHistogram } from '../src/monitor/latency-histogram.js';
-import { PerformanceMonitor } from '../src/monitor/performance-monitor.js';
+import { LatencyHistogram, PerformanceMonitor } from '../dist/index.js';
 import { histogramQuantile, parseSamples } from '../test/helpers/prometheus-text.js';
 import { normal, seededRandom } from '../test/helpers/seeded-random.js';
 import { type BenchContext, median } from './lib.js';
@@ -341,23 +342,32 @@ export default async function (ctx: BenchContext): Promise<void> {
   for (const mode of modes) servers.set(mode, await startServer(mode));
   const throughput = new Map<string, number[]>(modes.map((m) => [m, []]));
   const latency = new Map<string, number[]>(modes.map((m) => [m, []]));
+  // The server process's CPU (user + system) per request: what the
+  // middleware adds, less blurred by whatever else runs on the machine.
+  const cpuPerRequest = new Map<string, number[]>(modes.map((m) => [m, []]));
+  const serverCpu = async (url: string) =>
+    (await (await fetch(new URL('/__cpu', url))).json()) as { cpuUs: number; requests: number };
   try {
-    for (let r = 0; r < (ctx.quick ? 1 : 5); r++) {
+    for (let r = 0; r < (ctx.quick ? 1 : 7); r++) {
       for (let i = 0; i < modes.length; i++) {
         const mode = modes[(i + r) % modes.length]!;
+        const before = await serverCpu(servers.get(mode)!.url);
         const result = await autocannon({
           url: servers.get(mode)!.url,
           connections: 10,
           duration: ctx.quick ? 1 : 3,
         });
+        const after = await serverCpu(servers.get(mode)!.url);
         throughput.get(mode)!.push(result.requests.average);
         latency.get(mode)!.push(result.latency.p99);
+        cpuPerRequest.get(mode)!.push((after.cpuUs - before.cpuUs) / (after.requests - before.requests));
       }
     }
   } finally {
     for (const { child } of servers.values()) child.kill();
   }
   const base = median(throughput.get('none')!);
+  const baseCpu = median(cpuPerRequest.get('none')!);
   ctx.note(
     'HTTP middleware overhead (node:http, autocannon 10 connections; server in its own process; medians)',
     modes.map((mode) => ({
@@ -365,6 +375,9 @@ export default async function (ctx: BenchContext): Promise<void> {
       'req/s': Math.round(median(throughput.get(mode)!)),
       'vs none': `${(median(throughput.get(mode)!) / base).toFixed(3)}x`,
       'p99 latency ms': median(latency.get(mode)!),
+      'server CPU µs/request': Number(median(cpuPerRequest.get(mode)!).toFixed(2)),
+      'CPU vs none': `${((median(cpuPerRequest.get(mode)!) / baseCpu - 1) * 100).toFixed(1)}%`,
+      'req/s rounds': throughput.get(mode)!.map(Math.round).join(' '),
     })),
   );
 }

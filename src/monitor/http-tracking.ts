@@ -78,8 +78,97 @@ export function expressRoute(req: IncomingMessage): string | undefined {
   return typeof base === 'string' ? base + r.path : r.path;
 }
 
-/** Marks a response already tracked by a monitor, so two middlewares never count it twice. */
-const TRACKED: unique symbol = Symbol('scaleout.monitor.tracked');
+/**
+ * The monitors tracking one response, first to last: usually exactly one.
+ * Kept on the response under one symbol, so that the hooks below are shared
+ * functions (no closures, no `once` wrapper per request) and a monitor never
+ * tracks a response twice.
+ */
+interface Tracker {
+  readonly monitor: PerformanceMonitor;
+  readonly start: number;
+  readonly routeOf: (req: IncomingMessage) => string | undefined;
+  readonly header: boolean;
+  next: Tracker | undefined;
+}
+
+/** What the first tracker of a response also keeps: the request and the hooked `writeHead`. */
+interface FirstTracker extends Tracker {
+  readonly req: IncomingMessage;
+  writeHead: ServerResponse['writeHead'] | undefined;
+  closed: boolean;
+}
+
+const TRACKERS: unique symbol = Symbol('scaleout.monitor.trackers');
+
+type TrackedResponse = ServerResponse & { [TRACKERS]?: FirstTracker };
+
+/**
+ * `12.345ms`: what `${ms.toFixed(3)}ms` writes, without `toFixed`, which
+ * cost about 150 ns a request here (a third of what the header costs).
+ * Values outside [0, 1e9) ms, and values next to a rounding tie, go
+ * through `toFixed`.
+ *
+ * @internal
+ */
+export function responseTimeText(ms: number): string {
+  const scaled = ms * 1000;
+  const micros = Math.round(scaled);
+  // Out of range, or so close to a rounding tie that the product's own
+  // rounding could decide it: toFixed, which rounds the exact value.
+  if (!(ms >= 0 && ms < 1e9) || Math.abs(scaled - micros) > 0.4999) return `${ms.toFixed(3)}ms`;
+  const whole = Math.floor(micros / 1000);
+  const frac = micros - whole * 1000;
+  return `${whole}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}ms`;
+}
+
+/**
+ * `res.writeHead` while a monitor sets `X-Response-Time`: one shared
+ * function (the state is on the response), calling the `writeHead` it
+ * replaced. The first tracker asking for the header sets it.
+ */
+function writeHeadWithResponseTime(this: TrackedResponse): ServerResponse {
+  const first = this[TRACKERS]!;
+  if (!this.headersSent) {
+    for (let t: Tracker | undefined = first; t !== undefined; t = t.next) {
+      if (t.header) {
+        this.setHeader('X-Response-Time', responseTimeText(t.monitor.elapsedMs(t.start)));
+        break;
+      }
+    }
+  }
+  // `arguments` as received (their count included, which other writeHead
+  // wrappers read), without copying them into an array per request.
+  // biome-ignore lint/complexity/noArguments: see above
+  return (first.writeHead as (...a: unknown[]) => ServerResponse).apply(this, arguments as never);
+}
+
+/**
+ * The response's `'close'` listener. `'close'` follows `'finish'` on every
+ * response (keep-alive included) and comes alone when the client went away
+ * first: one listener covers both.
+ */
+function recordOnClose(this: TrackedResponse): void {
+  const first = this[TRACKERS];
+  if (first === undefined || first.closed) return;
+  first.closed = true;
+  const finished = this.writableFinished;
+  const method = first.req.method;
+  for (let t: Tracker | undefined = first; t !== undefined; t = t.next) {
+    let route: string | undefined;
+    try {
+      route = t.routeOf(first.req);
+    } catch {
+      route = undefined;
+    }
+    t.monitor.recordHttpResponse(
+      t.start,
+      finished ? this.statusCode : undefined,
+      method,
+      route ?? 'unmatched',
+    );
+  }
+}
 
 /** @internal the monitor's hooks for one request. */
 export function trackHttpRequest(
@@ -89,32 +178,38 @@ export function trackHttpRequest(
   options: HttpTrackingOptions | undefined,
   routeOf: (req: IncomingMessage) => string | undefined = options?.route ?? expressRoute,
 ): void {
-  const marked = res as ServerResponse & { [TRACKED]?: PerformanceMonitor };
-  if (marked[TRACKED] === monitor) return;
-  marked[TRACKED] = monitor;
-  const start = monitor.recordRequest();
-  if (options?.responseTimeHeader !== false) {
-    const writeHead = res.writeHead;
-    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-      if (!this.headersSent) {
-        this.setHeader('X-Response-Time', `${monitor.elapsedMs(start).toFixed(3)}ms`);
-      }
-      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-    } as ServerResponse['writeHead'];
+  const tracked = res as TrackedResponse;
+  const first = tracked[TRACKERS];
+  let last: Tracker | undefined;
+  for (let t: Tracker | undefined = first; t !== undefined; t = t.next) {
+    if (t.monitor === monitor) return;
+    last = t;
   }
-  // 'close' follows 'finish' on every response (keep-alive included) and
-  // comes alone when the client went away first: one listener covers both.
-  res.once('close', () => {
-    let route: string | undefined;
-    try {
-      route = routeOf(req);
-    } catch {
-      route = undefined;
-    }
-    const labels = { method: req.method, route: route ?? 'unmatched' };
-    if (res.writableFinished) monitor.recordResponse(start, res.statusCode, labels);
-    else monitor.recordAborted(start, labels);
-  });
+  const header = options?.responseTimeHeader !== false;
+  const start = monitor.recordRequest();
+  if (first === undefined || last === undefined) {
+    const tracker: FirstTracker = {
+      monitor,
+      start,
+      routeOf,
+      header,
+      next: undefined,
+      req,
+      writeHead: undefined,
+      closed: false,
+    };
+    tracked[TRACKERS] = tracker;
+    res.on('close', recordOnClose);
+    if (header) hookWriteHead(tracked, tracker);
+    return;
+  }
+  last.next = { monitor, start, routeOf, header, next: undefined };
+  if (header && first.writeHead === undefined) hookWriteHead(tracked, first);
+}
+
+function hookWriteHead(res: TrackedResponse, first: FirstTracker): void {
+  first.writeHead = res.writeHead;
+  res.writeHead = writeHeadWithResponseTime as ServerResponse['writeHead'];
 }
 
 function wantsJson(req: IncomingMessage): boolean {

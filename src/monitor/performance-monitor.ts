@@ -343,6 +343,11 @@ export class PerformanceMonitor {
   #aborted = 0;
   #invalid = 0;
   #overflowed = 0;
+  /** The series of the last HTTP response recorded, and its labels as given. */
+  #lastHttp: RequestSeries | undefined;
+  #lastHttpRoute = '';
+  #lastHttpMethod: unknown;
+  #lastHttpStatus = 0;
   /** Events `observe()` could not record: a mapping threw or returned unusable labels. */
   #observeErrors = 0;
   #closed = false;
@@ -350,7 +355,8 @@ export class PerformanceMonitor {
   constructor(options: PerformanceMonitorOptions = {}) {
     checkMonitorOptions(options);
     const d = PERFORMANCE_MONITOR_DEFAULTS;
-    this.#now = options.now ?? (() => performance.now());
+    // Bound once: a request reads the clock three times.
+    this.#now = options.now ?? performance.now.bind(performance);
     if (typeof this.#now !== 'function') {
       throw new InvalidOptionsError('now must be a function', { option: 'now' });
     }
@@ -470,6 +476,42 @@ export class PerformanceMonitor {
     const duration = typeof start === 'number' ? now - start : Number.NaN;
     this.#lookup(labels?.method, labels?.route, statusCode).record(duration);
     return duration;
+  }
+
+  /**
+   * The HTTP tracking's record of one response: the labels come from
+   * node:http (`req.method`, a route template), so there is no labels
+   * object to build or check. `statusCode` undefined: the client went away
+   * first (recorded as aborted, status 499).
+   * @internal
+   */
+  recordHttpResponse(start: number, statusCode: number | undefined, method: unknown, route: string): void {
+    if (statusCode === undefined) this.#aborted++;
+    if (this.#inFlight > 0) this.#inFlight--;
+    const now = this.#now();
+    this.#window.advance(now);
+    this.#errorWindow.advance(now);
+    const status = statusCode ?? 499;
+    let series = this.#lastHttp;
+    if (
+      series === undefined ||
+      route !== this.#lastHttpRoute ||
+      method !== this.#lastHttpMethod ||
+      status !== this.#lastHttpStatus
+    ) {
+      const overflowed = this.#overflowed;
+      series = this.#lookup(method, route, status);
+      // Series are never dropped: the last one found answers the next
+      // response with the same labels (most of a busy route's traffic).
+      // Overflow lookups are counted each time, so they are not kept.
+      if (this.#overflowed === overflowed) {
+        this.#lastHttp = series;
+        this.#lastHttpRoute = route;
+        this.#lastHttpMethod = method;
+        this.#lastHttpStatus = status;
+      }
+    }
+    series.record(now - start);
   }
 
   /**

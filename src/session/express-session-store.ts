@@ -1,4 +1,4 @@
-import type { SessionAdapter } from '../contracts/session.js';
+import type { SessionAdapter, SessionRecord } from '../contracts/session.js';
 import { CorruptDataError, InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { assertWritesFaithfully } from '../internal/faithful.js';
 import { LruMap } from '../internal/lru.js';
@@ -119,6 +119,9 @@ const checkOptions = optionsChecker({
   bareNumber: 'ttlMs',
 });
 
+/** What a save needs to know of the stored session: its version and owner. */
+type Loaded = Pick<SessionRecord, 'version' | 'userId'>;
+
 /** The indexed owner named by `value`, or undefined (not indexed). */
 function ownerOf(value: unknown): string | undefined {
   if (typeof value === 'string' && value.length > 0 && value.length <= 1024) return value;
@@ -149,6 +152,8 @@ function ttlOf(session: ExpressSessionData, fallback: number): number {
   }
   return fallback;
 }
+
+function nothing(): void {}
 
 function done<T>(promise: Promise<T>, callback: ExpressSessionCallback<T> | undefined): void {
   // A callback that is not a function is ignored (never a TypeError in a
@@ -205,6 +210,24 @@ export function expressSessionStore<M extends ExpressSessionModule>(
     if (record !== undefined) checkRecord(record, maxDataBytes);
     return record;
   };
+  // The version and owner this process last read or wrote for each id.
+  // express-session loads a session when a request starts and saves it when
+  // the request ends: the save then writes against the version it loaded
+  // instead of reading it again (a stale one costs a version conflict, which
+  // answers with the current record). Bounded and short-lived: a miss only
+  // costs that read.
+  const loaded = new LruMap<string, Loaded>({ maxEntries: 10_000 });
+  const loadedTtlMs = 60_000;
+  const remember = (sid: string, record: Loaded): void => {
+    loaded.set(sid, { version: record.version, userId: record.userId }, loadedTtlMs);
+  };
+  const toSession = (sid: string, record: SessionRecord | undefined): ExpressSessionData | null => {
+    if (record === undefined) return null;
+    checkRecord(record, maxDataBytes);
+    const session = readSession(record.data);
+    remember(sid, record);
+    return session;
+  };
   const fallbackTtl = options.ttlMs ?? 86_400_000;
   if (!Number.isInteger(fallbackTtl) || fallbackTtl < 1 || fallbackTtl > MAX_DURATION_MS) {
     throw new InvalidOptionsError('ttlMs must be a positive integer number of ms', { option: 'ttlMs' });
@@ -235,17 +258,35 @@ export function expressSessionStore<M extends ExpressSessionModule>(
     const ttlMs = ttlOf(session, fallbackTtl);
     // express-session writes whole sessions (last writer wins); the version
     // check only makes sure a concurrent destroy is not undone.
+    let known: Loaded | undefined = loaded.get(sid);
     for (let attempt = 0; attempt < 8; attempt++) {
-      const current = await read(sid);
+      if (known === undefined && fresh.delete(sid)) {
+        // An id genid handed out and never saved: create it, no read first.
+        if (await adapter.create({ id: sid, data, userId, ttlMs })) {
+          remember(sid, { version: 1, userId });
+          return;
+        }
+        continue;
+      }
+      // A save for the owner the session was loaded with needs no read.
+      // An owner change (login) reads the record: it is put back should the
+      // re-create fail.
+      const reuse = known !== undefined && known.userId === userId;
+      const record = reuse ? undefined : await read(sid);
+      const current: Loaded | undefined = reuse ? known : record;
+      known = undefined;
       if (current === undefined) {
         // Only an id this store handed out and that was never saved may be
         // created: a save that lands after destroy/destroyAllForUser (from a
         // request that loaded the session before) must not bring it back.
         if (!fresh.delete(sid)) return;
-        if (await adapter.create({ id: sid, data, userId, ttlMs })) return;
+        if (await adapter.create({ id: sid, data, userId, ttlMs })) {
+          remember(sid, { version: 1, userId });
+          return;
+        }
         continue;
       }
-      if (current.userId !== userId) {
+      if (record !== undefined && record.userId !== userId) {
         // The owner changed (login): re-create so that the user index
         // follows. Should the create fail (the new owner's index is
         // damaged, Redis drops), the previous record is put back: the
@@ -256,15 +297,26 @@ export function expressSessionStore<M extends ExpressSessionModule>(
           created = await adapter.create({ id: sid, data, userId, ttlMs });
         } catch (err) {
           await adapter
-            .create({ id: sid, data: current.data, userId: current.userId, ttlMs: current.ttlMs })
+            .create({ id: sid, data: record.data, userId: record.userId, ttlMs: record.ttlMs })
             .catch(() => false);
           throw err;
         }
-        if (created) return;
+        if (created) {
+          remember(sid, { version: 1, userId });
+          return;
+        }
         continue;
       }
       const result = await adapter.update({ id: sid, data, expectedVersion: current.version });
-      if (result.status === 'ok') return;
+      if (result.status === 'ok') {
+        remember(sid, result.record);
+        return;
+      }
+      if (result.status === 'conflict') {
+        // Written by someone else since: try again on their version.
+        checkRecord(result.current, maxDataBytes);
+        known = result.current;
+      }
     }
     throw new InvalidArgumentError('session kept changing while being saved');
   };
@@ -277,14 +329,16 @@ export function expressSessionStore<M extends ExpressSessionModule>(
     }
 
     get(sid: string, callback: ExpressSessionCallback<ExpressSessionData | null>): void {
-      done(
-        (async () => {
-          if (!isValidSessionId(sid)) return null;
-          const record = await read(sid);
-          return record === undefined ? null : readSession(record.data);
-        })(),
-        callback,
-      );
+      // The store call and its checks, chained directly: no async frames of our own per request.
+      let session: Promise<ExpressSessionData | null>;
+      try {
+        session = isValidSessionId(sid)
+          ? adapter.get(sid).then((record) => toSession(sid, record))
+          : Promise.resolve(null);
+      } catch (err) {
+        session = Promise.reject(err);
+      }
+      done(session, callback);
     }
 
     set(sid: string, session: ExpressSessionData, callback?: ExpressSessionCallback): void {
@@ -292,15 +346,17 @@ export function expressSessionStore<M extends ExpressSessionModule>(
     }
 
     touch(sid: string, _session: ExpressSessionData, callback?: ExpressSessionCallback): void {
-      done(
-        (async () => {
-          if (isValidSessionId(sid)) await adapter.touch(sid);
-        })(),
-        callback,
-      );
+      let touched: Promise<unknown>;
+      try {
+        touched = isValidSessionId(sid) ? adapter.touch(sid) : Promise.resolve();
+      } catch (err) {
+        touched = Promise.reject(err);
+      }
+      done(touched.then(nothing), callback);
     }
 
     destroy(sid: string, callback?: ExpressSessionCallback): void {
+      loaded.delete(sid);
       done(
         (async () => {
           if (isValidSessionId(sid)) await adapter.destroy(sid);

@@ -40,10 +40,15 @@ function backend<A extends SessionAdapter, M extends keyof SessionAdapter & stri
     try {
       return await fn.apply(adapter, args);
     } catch (err) {
-      if (isScaleoutError(err)) throw err;
-      throw new ConnectionError(`session store unavailable (${method} failed)`, { cause: err });
+      throw unavailable(method, err);
     }
   }) as A[M];
+}
+
+/** What {@link backend} throws for a failed adapter call (get/touch inline it: no closure per read). */
+function unavailable(method: string, err: unknown): unknown {
+  if (isScaleoutError(err)) return err;
+  return new ConnectionError(`session store unavailable (${method} failed)`, { cause: err });
 }
 
 /**
@@ -235,7 +240,12 @@ export class SessionStore<T = Record<string, unknown>> {
   async get(id: string): Promise<Session<T> | undefined> {
     this.#assertOpen();
     if (!isValidSessionId(id)) return undefined;
-    const record = await backend(this.#adapter, 'get')(id);
+    let record: SessionRecord | undefined;
+    try {
+      record = await this.#adapter.get(id);
+    } catch (err) {
+      throw unavailable('get', err);
+    }
     return record === undefined ? undefined : this.#toSession(id, record);
   }
 
@@ -252,7 +262,12 @@ export class SessionStore<T = Record<string, unknown>> {
   async touch(id: string): Promise<Session<T> | undefined> {
     this.#assertOpen();
     if (!isValidSessionId(id)) return undefined;
-    const record = await backend(this.#adapter, 'touch')(id);
+    let record: SessionRecord | undefined;
+    try {
+      record = await this.#adapter.touch(id);
+    } catch (err) {
+      throw unavailable('touch', err);
+    }
     return record === undefined ? undefined : this.#toSession(id, record);
   }
 

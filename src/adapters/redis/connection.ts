@@ -3,6 +3,7 @@ import { Redis as RedisClass } from 'ioredis';
 import { ConnectionError, CorruptDataError, InvalidOptionsError, isScaleoutError } from '../../errors.js';
 import { captureContext } from '../../internal/async-context.js';
 import { redactUrl } from '../../internal/redact.js';
+import { batchWritesPerTick } from './write-batching.js';
 
 /**
  * An ioredis client: a standalone/Sentinel `Redis` or a `Cluster`.
@@ -131,10 +132,10 @@ export class RedisConnectionHandle {
           { option: 'connection' },
         );
       }
-      this.client = quiet(new RedisClass(connection));
+      this.client = owned(new RedisClass(connection));
       this.owned = true;
     } else if (typeof connection === 'object' && connection !== null) {
-      this.client = quiet(new RedisClass(connection));
+      this.client = owned(new RedisClass(connection));
       this.owned = true;
     } else {
       throw new InvalidOptionsError(
@@ -180,6 +181,17 @@ export class RedisConnectionHandle {
 function quiet<T extends RedisClient>(client: T): T {
   client.on('error', () => {});
   return client;
+}
+
+/**
+ * A connection scaleout created: quiet (above), and writing each tick's
+ * commands together (see `batchWritesPerTick`: many requests in flight on
+ * one connection cost one socket write per tick, not one per command).
+ * Connections a user passes in are used as they are.
+ */
+function owned(client: Redis): Redis {
+  batchWritesPerTick(client);
+  return quiet(client);
 }
 
 async function quitQuietly(client: RedisClient): Promise<void> {

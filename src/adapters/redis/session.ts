@@ -143,9 +143,13 @@ export class RedisSessionAdapter implements SessionAdapter {
   async get(id: string): Promise<SessionRecord | undefined> {
     checkAdapterInput({ id });
     const key = this.#sessionKey(id);
-    const [data, version, userId, ttl] = await this.#step('get', key, () =>
-      this.#handle.client.hmget(key, 'd', 'v', 'u', 't'),
-    );
+    let fields: Array<string | null>;
+    try {
+      fields = await this.#handle.client.hmget(key, 'd', 'v', 'u', 't');
+    } catch (err) {
+      throw redisFailure('session get', err, key);
+    }
+    const [data, version, userId, ttl] = fields;
     if (data == null && version == null && userId == null && ttl == null) return undefined;
     return this.#record(key, [data, version, userId, ttl]);
   }
@@ -153,9 +157,12 @@ export class RedisSessionAdapter implements SessionAdapter {
   async touch(id: string): Promise<SessionRecord | undefined> {
     checkAdapterInput({ id });
     const key = this.#sessionKey(id);
-    const reply = (await this.#step('touch', key, () =>
-      touchScript.run(this.#handle.client, [key], [Date.now()]),
-    )) as [string, string, string, string, number] | null;
+    let reply: [string, string, string, string, number] | null;
+    try {
+      reply = (await touchScript.run(this.#handle.client, [key], [Date.now()])) as typeof reply;
+    } catch (err) {
+      throw redisFailure('session touch', err, key);
+    }
     if (reply === null) return undefined;
     const record = this.#record(key, reply);
     // Throws when the index cannot be extended (it holds another type):

@@ -22,10 +22,23 @@ describe('express-session Store backed by SessionStore on real Redis', () => {
   let base: string;
   let sessions: SessionStore<unknown>;
   const prefix = uniquePrefix('express-session');
+  const adapterCalls: string[] = [];
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    sessions = new SessionStore({ adapter: new RedisSessionAdapter({ connection: redis.client(), prefix }) });
+    const adapter = new RedisSessionAdapter({ connection: redis.client(), prefix });
+    // Records every adapter call, to count what a request costs.
+    const counted = new Proxy(adapter, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== 'function' || typeof name !== 'string') return value;
+        return (...args: unknown[]) => {
+          adapterCalls.push(name);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    sessions = new SessionStore({ adapter: counted });
     const store = expressSessionStore(session, { sessions });
     const app = express();
     app.use(
@@ -55,6 +68,9 @@ describe('express-session Store backed by SessionStore on real Redis', () => {
       req.session.visits = (req.session.visits ?? 0) + 1;
       res.json({ user: req.session.userId, visits: req.session.visits });
     });
+    app.get('/peek', (req, res) => {
+      res.json({ user: req.session.userId });
+    });
     app.post('/logout', (req, res, next) => {
       req.session.destroy((err) => (err ? next(err) : res.json({ ok: true })));
     });
@@ -70,6 +86,9 @@ describe('express-session Store backed by SessionStore on real Redis', () => {
     await redis.stop();
   });
 
+  const until = async (done: () => boolean) => {
+    for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+  };
   const cookieOf = (res: Response) => res.headers.get('set-cookie')?.split(';')[0] ?? '';
 
   it('logs in, keeps state across requests, logs out, and destroyAllForUser ends every device', async () => {
@@ -126,6 +145,22 @@ describe('express-session Store backed by SessionStore on real Redis', () => {
     await call((cb) => store.set(sid, { ...loaded, visits: 2 }, cb));
     expect(await call((cb) => store.get(sid, cb as never))).toBeNull();
     expect(await sessions.get(sid)).toBeUndefined();
+  });
+
+  it('a request costs one read and one write: touch when unchanged, update when changed (no read before the write)', async () => {
+    const login = await fetch(`${base}/login/erin`, { method: 'POST' });
+    await login.text();
+    const cookie = cookieOf(login);
+    adapterCalls.length = 0;
+    const visit = await fetch(`${base}/visit`, { headers: { cookie } });
+    expect(await visit.json()).toEqual({ user: 'erin', visits: 1 });
+    await until(() => adapterCalls.length >= 2);
+    expect(adapterCalls).toEqual(['get', 'update']);
+    adapterCalls.length = 0;
+    const peek = await fetch(`${base}/peek`, { headers: { cookie } });
+    expect(await peek.json()).toEqual({ user: 'erin' });
+    await until(() => adapterCalls.length >= 2);
+    expect(adapterCalls).toEqual(['get', 'touch']);
   });
 
   it('treats a foreign or tampered sid as no session', async () => {

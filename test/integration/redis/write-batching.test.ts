@@ -1,0 +1,118 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisConnectionHandle } from '../../../src/adapters/redis/connection.js';
+import { uniquePrefix } from '../../helpers/keys.js';
+import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
+
+/** Counts the socket operations (`_write` / `_writev`) a client's current socket performs. */
+function countWrites(client: Redis): { readonly writes: number; readonly chunks: number } {
+  const stream = client.stream as unknown as {
+    _write: (...args: unknown[]) => unknown;
+    _writev: (chunks: unknown[], ...rest: unknown[]) => unknown;
+  };
+  const counts = { writes: 0, chunks: 0 };
+  const write = stream._write;
+  const writev = stream._writev;
+  stream._write = function (...args: unknown[]) {
+    counts.writes++;
+    counts.chunks++;
+    return write.apply(this, args);
+  };
+  stream._writev = function (chunks: unknown[], ...rest: unknown[]) {
+    counts.writes++;
+    counts.chunks += chunks.length;
+    return writev.call(this, chunks, ...rest);
+  };
+  return counts;
+}
+
+describe('connections scaleout creates send one tick of commands together', () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('a URL connection: 50 reads issued in one tick leave in at most two socket writes', async () => {
+    const handle = new RedisConnectionHandle(server.url);
+    const client = handle.client as Redis;
+    await client.ping();
+    const key = `${uniquePrefix('batch')}k`;
+    await client.set(key, 'v');
+    const counts = countWrites(client);
+    const replies = await Promise.all(Array.from({ length: 50 }, () => client.get(key)));
+    expect(replies).toEqual(Array(50).fill('v'));
+    expect(counts.chunks).toBe(50);
+    expect(counts.writes).toBeLessThanOrEqual(2);
+    await handle.close();
+  });
+
+  it('ioredis options: batched too; replies keep their order and each command its own error', async () => {
+    const handle = new RedisConnectionHandle({ host: server.host, port: server.port });
+    const client = handle.client as Redis;
+    await client.ping();
+    const prefix = uniquePrefix('batch');
+    await client.sadd(`${prefix}set`, 'm');
+    const counts = countWrites(client);
+    const calls = Array.from({ length: 40 }, (_, i) =>
+      i === 17 ? client.get(`${prefix}set`) : client.incrby(`${prefix}n`, 1),
+    );
+    const settled = await Promise.allSettled(calls);
+    expect(counts.writes).toBeLessThanOrEqual(2);
+    // WRONGTYPE for the one GET of a set; every INCRBY answered in issue order.
+    expect(settled[17]).toMatchObject({
+      status: 'rejected',
+      reason: { message: expect.stringMatching(/^WRONGTYPE/) },
+    });
+    const numbers = settled
+      .filter((_, i) => i !== 17)
+      .map((s) => (s as PromiseFulfilledResult<number>).value);
+    expect(numbers).toEqual(Array.from({ length: 39 }, (_, i) => i + 1));
+    await handle.close();
+  });
+
+  it('a lone command is written at once, not held to the end of the tick', async () => {
+    const handle = new RedisConnectionHandle(server.url);
+    const client = handle.client as Redis;
+    await client.ping();
+    const counts = countWrites(client);
+    const reply = client.ping();
+    expect(counts.writes).toBe(1); // synchronously, before any tick or microtask has run
+    expect(await reply).toBe('PONG');
+    for (let i = 0; i < 5; i++) await client.ping();
+    expect(counts.writes).toBe(6); // one at a time: one write each, nothing corked
+    await handle.close();
+  });
+
+  it('keeps batching after a reconnect (a new socket)', async () => {
+    const handle = new RedisConnectionHandle(server.url);
+    const client = handle.client as Redis;
+    await client.ping();
+    const first = client.stream;
+    const readyAgain = new Promise<void>((r) => client.once('ready', () => r()));
+    client.disconnect(true);
+    await readyAgain;
+    expect(client.stream).not.toBe(first);
+    const counts = countWrites(client);
+    await Promise.all(Array.from({ length: 30 }, () => client.ping()));
+    expect(counts.chunks).toBe(30);
+    expect(counts.writes).toBeLessThanOrEqual(2);
+    await handle.close();
+  });
+
+  it('a client the user passes is used as configured: one socket write per command', async () => {
+    const mine = server.client();
+    const handle = new RedisConnectionHandle(mine);
+    expect(handle.owned).toBe(false);
+    await mine.ping();
+    const counts = countWrites(mine);
+    await Promise.all(Array.from({ length: 50 }, () => mine.ping()));
+    expect(counts.chunks).toBe(50);
+    expect(counts.writes).toBeGreaterThan(25);
+    expect(mine.options.enableAutoPipelining).toBe(false);
+    await handle.close();
+    expect(mine.status).toBe('ready'); // not closed either
+  });
+});

@@ -1,0 +1,153 @@
+import session from 'express-session';
+import { describe, expect, it } from 'vitest';
+import { MemorySessionAdapter } from '../../../src/adapters/memory/memory-session-adapter.js';
+import type { SessionAdapter } from '../../../src/contracts/session.js';
+import { ConnectionError, CorruptDataError } from '../../../src/errors.js';
+import { expressSessionStore } from '../../../src/session/express-session-store.js';
+import { SessionStore } from '../../../src/session/session-store.js';
+
+/** A memory adapter that records every call made to it. */
+function countingAdapter(inner: SessionAdapter = new MemorySessionAdapter()) {
+  const calls: string[] = [];
+  const adapter = new Proxy(inner, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function' || typeof name !== 'string') return value;
+      return (...args: unknown[]) => {
+        calls.push(name);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { adapter, calls };
+}
+
+const call = <T>(fn: (cb: (err?: unknown, value?: T) => void) => void) =>
+  new Promise<T | undefined>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+
+describe('expressSessionStore: one store call per express-session call', () => {
+  it('get is one adapter.get, touch one adapter.touch, with nothing else around them', async () => {
+    const { adapter, calls } = countingAdapter();
+    const sessions = new SessionStore({ adapter });
+    const store = expressSessionStore(session, { sessions });
+    const sid = store.genid();
+    await call((cb) => store.set(sid, { cookie: { maxAge: 60_000 }, userId: 'u1', n: 1 }, cb));
+    calls.length = 0;
+
+    expect(await call((cb) => store.get(sid, cb))).toMatchObject({ userId: 'u1', n: 1 });
+    expect(calls).toEqual(['get']);
+    calls.length = 0;
+    await call((cb) => store.touch(sid, { cookie: { maxAge: 60_000 } }, cb));
+    expect(calls).toEqual(['touch']);
+    calls.length = 0;
+
+    // Ids the store never made, and missing sessions: null without a second call.
+    expect(await call((cb) => store.get('../../etc/passwd', cb))).toBeNull();
+    await call((cb) => store.touch('nope', {}, cb));
+    expect(calls).toEqual([]);
+    expect(await call((cb) => store.get(store.genid(), cb))).toBeNull();
+    expect(calls).toEqual(['get']);
+  });
+
+  it('the answer comes through the callback, never synchronously; failures are passed on as they are', async () => {
+    const { adapter } = countingAdapter();
+    const store = expressSessionStore(session, { sessions: new SessionStore({ adapter }) });
+    let answered = false;
+    const pending = call((cb) => {
+      store.get(store.genid(), (err, value) => {
+        answered = true;
+        cb(err, value);
+      });
+    });
+    expect(answered).toBe(false);
+    await pending;
+
+    const failing: SessionAdapter = Object.assign(Object.create(new MemorySessionAdapter()), {
+      get: () => Promise.reject(new ConnectionError('down')),
+      touch: () => {
+        throw new ConnectionError('down at once');
+      },
+    });
+    const broken = expressSessionStore(session, { sessions: new SessionStore({ adapter: failing }) });
+    await expect(call((cb) => broken.get(broken.genid(), cb))).rejects.toBeInstanceOf(ConnectionError);
+    await expect(call((cb) => broken.touch(broken.genid(), {}, cb))).rejects.toBeInstanceOf(ConnectionError);
+  });
+
+  it('a record the adapter returns is checked as SessionStore checks it', async () => {
+    const sid = 'A'.repeat(43);
+    const junk: SessionAdapter = Object.assign(Object.create(new MemorySessionAdapter()), {
+      get: async () => ({ data: '[1,2]', version: 1, userId: undefined, ttlMs: 1000 }),
+    });
+    const store = expressSessionStore(session, { sessions: new SessionStore({ adapter: junk }) });
+    await expect(call((cb) => store.get(sid, cb))).rejects.toBeInstanceOf(CorruptDataError);
+    const badVersion: SessionAdapter = Object.assign(Object.create(new MemorySessionAdapter()), {
+      get: async () => ({ data: '{}', version: 0, userId: undefined, ttlMs: 1000 }),
+    });
+    const other = expressSessionStore(session, { sessions: new SessionStore({ adapter: badVersion }) });
+    await expect(call((cb) => other.get(sid, cb))).rejects.toBeInstanceOf(CorruptDataError);
+  });
+});
+
+describe('expressSessionStore: a save writes against the version its request loaded', () => {
+  it('get then set is one get and one update: no read before the write', async () => {
+    const { adapter, calls } = countingAdapter();
+    const sessions = new SessionStore({ adapter });
+    const store = expressSessionStore(session, { sessions });
+    const sid = store.genid();
+    await call((cb) => store.set(sid, { cookie: { maxAge: 60_000 }, userId: 'u1', n: 1 }, cb));
+    expect(calls).toEqual(['create']); // a new id: created, not read first
+    calls.length = 0;
+    for (let n = 2; n <= 4; n++) {
+      const loaded = await call<Record<string, unknown> | null>((cb) => store.get(sid, cb));
+      await call((cb) => store.set(sid, { ...loaded, n }, cb));
+    }
+    expect(calls).toEqual(['get', 'update', 'get', 'update', 'get', 'update']);
+    expect((await sessions.get(sid))?.version).toBe(4);
+    expect(await call((cb) => store.get(sid, cb))).toMatchObject({ n: 4 });
+  });
+
+  it('a version written elsewhere since the load: the conflict answers, the save lands (last writer wins)', async () => {
+    const { adapter, calls } = countingAdapter();
+    const sessions = new SessionStore<Record<string, unknown>>({ adapter });
+    const store = expressSessionStore(session, { sessions });
+    const sid = store.genid();
+    await call((cb) => store.set(sid, { cookie: { maxAge: 60_000 }, userId: 'u1', n: 1 }, cb));
+    const loaded = await call<Record<string, unknown> | null>((cb) => store.get(sid, cb));
+    await sessions.update(sid, (d) => ({ ...d, n: 'elsewhere' }));
+    calls.length = 0;
+    await call((cb) => store.set(sid, { ...loaded, n: 'mine' }, cb));
+    expect(calls).toEqual(['update', 'update']);
+    expect((await sessions.get(sid))?.data).toMatchObject({ n: 'mine' });
+  });
+
+  it('destroyed after the load: the save does not bring it back', async () => {
+    const { adapter, calls } = countingAdapter();
+    const sessions = new SessionStore({ adapter });
+    const store = expressSessionStore(session, { sessions });
+    const sid = store.genid();
+    await call((cb) => store.set(sid, { cookie: { maxAge: 60_000 }, userId: 'carol' }, cb));
+    const loaded = await call<Record<string, unknown> | null>((cb) => store.get(sid, cb));
+    expect(await sessions.destroyAllForUser('carol')).toBe(1);
+    calls.length = 0;
+    await call((cb) => store.set(sid, { ...loaded, n: 2 }, cb));
+    expect(calls).toEqual(['update', 'get']);
+    expect(await sessions.get(sid)).toBeUndefined();
+  });
+
+  it('a new owner (login) reads the record and re-creates it under the owner’s index', async () => {
+    const { adapter, calls } = countingAdapter();
+    const sessions = new SessionStore({ adapter });
+    const store = expressSessionStore(session, { sessions });
+    const sid = store.genid();
+    await call((cb) => store.set(sid, { cookie: { maxAge: 60_000 } }, cb));
+    const loaded = await call<Record<string, unknown> | null>((cb) => store.get(sid, cb));
+    calls.length = 0;
+    await call((cb) => store.set(sid, { ...loaded, userId: 'dave' }, cb));
+    expect(calls).toEqual(['get', 'destroy', 'create']);
+    expect((await sessions.get(sid))?.userId).toBe('dave');
+    calls.length = 0;
+    await call((cb) => store.set(sid, { ...loaded, userId: 'dave', n: 1 }, cb));
+    expect(calls).toEqual(['update']);
+    expect(await sessions.destroyAllForUser('dave')).toBe(1);
+  });
+});
