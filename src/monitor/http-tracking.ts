@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidOptionsError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
-import type { PerformanceMonitor } from './performance-monitor.js';
-import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 
 /**
  * Options of the HTTP tracking behind every middleware.
@@ -57,6 +55,20 @@ export function checkTrackingOptions(options: unknown, where = 'monitor middlewa
   }
 }
 
+/**
+ * @internal What the HTTP tracking needs from a monitor (a
+ * `PerformanceMonitor`): a start time per request, the time since it for
+ * `X-Response-Time`, and the record of the response.
+ */
+export interface HttpRecorder {
+  /** Counts a request in flight; returns its start on the recorder's clock. */
+  recordRequest(): number;
+  /** Milliseconds since `start` on the recorder's clock. */
+  elapsedMs(start: number): number;
+  /** Records one response; `statusCode` undefined: the client went away first. */
+  recordHttpResponse(start: number, statusCode: number | undefined, method: unknown, route: string): void;
+}
+
 interface ExpressLike {
   baseUrl?: unknown;
   route?: { path?: unknown };
@@ -85,7 +97,7 @@ export function expressRoute(req: IncomingMessage): string | undefined {
  * tracks a response twice.
  */
 interface Tracker {
-  readonly monitor: PerformanceMonitor;
+  readonly monitor: HttpRecorder;
   readonly start: number;
   readonly routeOf: (req: IncomingMessage) => string | undefined;
   readonly header: boolean;
@@ -172,7 +184,7 @@ function recordOnClose(this: TrackedResponse): void {
 
 /** @internal the monitor's hooks for one request. */
 export function trackHttpRequest(
-  monitor: PerformanceMonitor,
+  monitor: HttpRecorder,
   req: IncomingMessage,
   res: ServerResponse,
   options: HttpTrackingOptions | undefined,
@@ -210,52 +222,4 @@ export function trackHttpRequest(
 function hookWriteHead(res: TrackedResponse, first: FirstTracker): void {
   first.writeHead = res.writeHead;
   res.writeHead = writeHeadWithResponseTime as ServerResponse['writeHead'];
-}
-
-function wantsJson(req: IncomingMessage): boolean {
-  const url = req.url ?? '';
-  const q = url.indexOf('?');
-  if (q >= 0 && new URLSearchParams(url.slice(q + 1)).get('format') === 'json') return true;
-  const accept = req.headers.accept ?? '';
-  return accept.includes('application/json') && !accept.includes('text/plain');
-}
-
-/** @internal serves /metrics: streamed Prometheus text, or JSON stats. */
-export function metricsRequestHandler(
-  monitor: PerformanceMonitor,
-  req: IncomingMessage,
-  res: ServerResponse,
-): void {
-  if (wantsJson(req)) {
-    const body = JSON.stringify(monitor.toJSON());
-    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
-    res.end(body);
-    return;
-  }
-  res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' });
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  void (async () => {
-    try {
-      for await (const chunk of monitor.exposition()) {
-        if (res.destroyed) return;
-        if (!res.write(chunk)) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              res.off('drain', done);
-              res.off('close', done);
-              resolve();
-            };
-            res.on('drain', done);
-            res.on('close', done);
-          });
-        }
-      }
-      res.end();
-    } catch {
-      res.destroy();
-    }
-  })();
 }

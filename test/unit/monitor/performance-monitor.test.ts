@@ -2,10 +2,8 @@ import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError, InvalidOptionsError } from '../../../src/errors.js';
 import { TypedEmitter } from '../../../src/internal/events.js';
-import {
-  PerformanceMonitor,
-  type PerformanceMonitorOptions,
-} from '../../../src/monitor/performance-monitor.js';
+import type { PerformanceMonitorOptions } from '../../../src/monitor/monitor-options.js';
+import { PerformanceMonitor } from '../../../src/monitor/performance-monitor.js';
 
 const monitors: PerformanceMonitor[] = [];
 function make(options: PerformanceMonitorOptions = {}): {
