@@ -8,6 +8,7 @@ import type { PerformanceMonitor } from './performance-monitor.js';
  *
  * @example
  * ```ts
+ * import { monitorMiddleware } from 'scaleout/koa';
  * app.use(monitorMiddleware(monitor, { route: (ctx) => ctx.state.routeTemplate }));
  * ```
  */
@@ -53,7 +54,9 @@ export function monitorMiddleware(monitor: PerformanceMonitor, options: KoaMonit
  *
  * @example
  * ```ts
- * app.use((ctx, next) => (ctx.path === '/metrics' ? metricsHandler(monitor)(ctx, next) : next()));
+ * import { metricsHandler } from 'scaleout/koa';
+ * const metrics = metricsHandler(monitor);
+ * app.use((ctx, next) => (ctx.path === '/metrics' ? metrics(ctx, next) : next()));
  * ```
  */
 export function metricsHandler(monitor: PerformanceMonitor): Middleware;

@@ -281,10 +281,10 @@ export class PerformanceMonitor implements HttpRecorder {
    *
    * @example
    * ```ts
-   * monitor.observe(cache, 'cache', {
-   *   hit: {},
+   * monitor.observe<DistributedCacheEvents>(cache, 'cache', {
+   *   hit: { labels: (e) => ({ tier: e.tier }) },
    *   miss: {},
-   *   load: { durationMs: (e) => e.durationMs },
+   *   refresh: { durationMs: (e) => e.durationMs },
    * });
    * ```
    */
