@@ -99,7 +99,10 @@ export function expressRoute(req: IncomingMessage): string | undefined {
 interface Tracker {
   readonly monitor: HttpRecorder;
   readonly start: number;
-  readonly routeOf: (req: IncomingMessage) => string | undefined;
+  /** Called with {@link subject} when the response ends. */
+  readonly routeOf: (subject: never) => string | undefined;
+  /** What `routeOf` reads: the request, or a framework's context (Koa `ctx`, Fastify `request`). */
+  readonly subject: unknown;
   readonly header: boolean;
   next: Tracker | undefined;
 }
@@ -139,7 +142,12 @@ export function responseTimeText(ms: number): string {
  * function (the state is on the response), calling the `writeHead` it
  * replaced. The first tracker asking for the header sets it.
  */
-function writeHeadWithResponseTime(this: TrackedResponse): ServerResponse {
+function writeHeadWithResponseTime(
+  this: TrackedResponse,
+  a?: unknown,
+  b?: unknown,
+  c?: unknown,
+): ServerResponse {
   const first = this[TRACKERS]!;
   if (!this.headersSent) {
     for (let t: Tracker | undefined = first; t !== undefined; t = t.next) {
@@ -149,10 +157,21 @@ function writeHeadWithResponseTime(this: TrackedResponse): ServerResponse {
       }
     }
   }
-  // `arguments` as received (their count included, which other writeHead
-  // wrappers read), without copying them into an array per request.
-  // biome-ignore lint/complexity/noArguments: see above
-  return (first.writeHead as (...a: unknown[]) => ServerResponse).apply(this, arguments as never);
+  // The arguments as received, their count included (other writeHead
+  // wrappers read it): by count, so no arguments object is built per request.
+  const writeHead = first.writeHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+  // biome-ignore lint/complexity/noArguments: only its count is read here
+  switch (arguments.length) {
+    case 1:
+      return writeHead.call(this, a);
+    case 2:
+      return writeHead.call(this, a, b);
+    case 3:
+      return writeHead.call(this, a, b, c);
+    default:
+      // biome-ignore lint/complexity/noArguments: any other count, passed on as is
+      return writeHead.apply(this, arguments as never);
+  }
 }
 
 /**
@@ -169,7 +188,7 @@ function recordOnClose(this: TrackedResponse): void {
   for (let t: Tracker | undefined = first; t !== undefined; t = t.next) {
     let route: string | undefined;
     try {
-      route = t.routeOf(first.req);
+      route = (t.routeOf as (subject: unknown) => string | undefined)(t.subject);
     } catch {
       route = undefined;
     }
@@ -182,13 +201,20 @@ function recordOnClose(this: TrackedResponse): void {
   }
 }
 
-/** @internal the monitor's hooks for one request. */
-export function trackHttpRequest(
+/**
+ * @internal The monitor's hooks for one request: `routeOf(subject)` names
+ * its route when it ends (`subject` is the request for node:http and
+ * Express, the framework's context for Koa and Fastify, so that no closure
+ * is built per request); `header`: set `X-Response-Time`. A monitor
+ * already tracking `res` is not added twice.
+ */
+export function trackHttpRequest<S>(
   monitor: HttpRecorder,
   req: IncomingMessage,
   res: ServerResponse,
-  options: HttpTrackingOptions | undefined,
-  routeOf: (req: IncomingMessage) => string | undefined = options?.route ?? expressRoute,
+  header: boolean,
+  routeOf: (subject: S) => string | undefined,
+  subject: S,
 ): void {
   const tracked = res as TrackedResponse;
   const first = tracked[TRACKERS];
@@ -197,13 +223,13 @@ export function trackHttpRequest(
     if (t.monitor === monitor) return;
     last = t;
   }
-  const header = options?.responseTimeHeader !== false;
   const start = monitor.recordRequest();
   if (first === undefined || last === undefined) {
     const tracker: FirstTracker = {
       monitor,
       start,
       routeOf,
+      subject,
       header,
       next: undefined,
       req,
@@ -215,7 +241,7 @@ export function trackHttpRequest(
     if (header) hookWriteHead(tracked, tracker);
     return;
   }
-  last.next = { monitor, start, routeOf, header, next: undefined };
+  last.next = { monitor, start, routeOf, subject, header, next: undefined };
   if (header && first.writeHead === undefined) hookWriteHead(tracked, first);
 }
 

@@ -39,11 +39,10 @@ export function monitorMiddleware(monitor: PerformanceMonitor, options: KoaMonit
   checkMonitorArgument(monitor, 'monitorMiddleware()');
   checkTrackingOptions(options, 'monitorMiddleware() options');
   const routeOf = options.route ?? matchedRoute;
+  const header = options.responseTimeHeader ?? true;
   return (ctx, next) => {
-    monitor.track(ctx.req, ctx.res, {
-      responseTimeHeader: options.responseTimeHeader ?? true,
-      route: () => routeOf(ctx),
-    });
+    // Options checked once above; the route is read from ctx when the response ends.
+    monitor.trackWith(ctx.req, ctx.res, header, routeOf, ctx);
     return next();
   };
 }

@@ -230,18 +230,22 @@ export function refuseExtraArguments(what: string, extra: readonly unknown[]): v
 
 /**
  * @internal Checks that a framework helper was given a monitor (anything
- * with the monitor's `middleware`, `handler` and `track`), not its options
+ * with the monitor's `middleware`, `handler`, `track` and `trackWith`), not its options
  * or nothing: `monitorMiddleware({ route })` is a typed error, not a
  * TypeError on the first request.
  */
 export function checkMonitorArgument(monitor: unknown, what: string): void {
-  const m = monitor as { middleware?: unknown; handler?: unknown; track?: unknown } | null | undefined;
+  const m = monitor as
+    | { middleware?: unknown; handler?: unknown; track?: unknown; trackWith?: unknown }
+    | null
+    | undefined;
   if (
     typeof m !== 'object' ||
     m === null ||
     typeof m.middleware !== 'function' ||
     typeof m.handler !== 'function' ||
-    typeof m.track !== 'function'
+    typeof m.track !== 'function' ||
+    typeof m.trackWith !== 'function'
   ) {
     throw new InvalidArgumentError(`${what} needs a PerformanceMonitor as its first argument`, {
       argument: 'monitor',

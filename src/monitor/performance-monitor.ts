@@ -13,6 +13,7 @@ import { EventObserver } from './event-observer.js';
 import { monitorExposition } from './exposition.js';
 import {
   checkTrackingOptions,
+  expressRoute,
   type HttpRecorder,
   type HttpTrackingOptions,
   trackHttpRequest,
@@ -341,7 +342,30 @@ export class PerformanceMonitor implements HttpRecorder {
    */
   track(req: IncomingMessage, res: ServerResponse, options?: HttpTrackingOptions): void {
     checkTrackingOptions(options, 'monitor.track() options');
-    trackHttpRequest(this, req, res, options);
+    trackHttpRequest(
+      this,
+      req,
+      res,
+      options?.responseTimeHeader !== false,
+      options?.route ?? expressRoute,
+      req,
+    );
+  }
+
+  /**
+   * The framework middlewares' {@link track}, options already checked:
+   * `routeOf(subject)` names the route when the response ends (`subject`:
+   * the framework's request or context), so nothing is built per request.
+   * @internal
+   */
+  trackWith<S>(
+    req: IncomingMessage,
+    res: ServerResponse,
+    header: boolean,
+    routeOf: (subject: S) => string | undefined,
+    subject: S,
+  ): void {
+    trackHttpRequest(this, req, res, header, routeOf, subject);
   }
 
   /**
@@ -358,8 +382,10 @@ export class PerformanceMonitor implements HttpRecorder {
     options?: HttpTrackingOptions,
   ): (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void {
     checkTrackingOptions(options, 'monitor.middleware() options');
+    const header = options?.responseTimeHeader !== false;
+    const routeOf = options?.route ?? expressRoute;
     return (req, res, next) => {
-      trackHttpRequest(this, req, res, options);
+      trackHttpRequest(this, req, res, header, routeOf, req);
       next?.();
     };
   }
