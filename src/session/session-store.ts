@@ -1,5 +1,6 @@
 import { MemorySessionAdapter } from '../adapters/memory/memory-session-adapter.js';
 import type { SessionAdapter, SessionRecord } from '../contracts/session.js';
+import type { Session, SessionReader } from '../contracts/session-reader.js';
 import {
   ClosedError,
   ConnectionError,
@@ -49,28 +50,6 @@ function backend<A extends SessionAdapter, M extends keyof SessionAdapter & stri
 function unavailable(method: string, err: unknown): unknown {
   if (isScaleoutError(err)) return err;
   return new ConnectionError(`session store unavailable (${method} failed)`, { cause: err });
-}
-
-/**
- * A session as {@link SessionStore} returns it.
- *
- * @example
- * ```ts
- * const session: Session<{ cart: string[] }> = await sessions.create({ cart: [] }, { userId: 'u1' });
- * session.id; // 43-char base64url id
- * ```
- */
-export interface Session<T> {
-  /** The unguessable id (256 bits, base64url). Put it in a `Secure; HttpOnly` cookie. */
-  readonly id: string;
-  /** The session data. */
-  readonly data: T;
-  /** Version for optimistic updates; starts at 1. */
-  readonly version: number;
-  /** Owner, when the session was created for a user. */
-  readonly userId: string | undefined;
-  /** The sliding lifetime, ms. */
-  readonly ttlMs: number;
 }
 
 /**
@@ -130,7 +109,7 @@ export interface UpdateSessionOptions {
  * await sessions.destroyAllForUser('u1');
  * ```
  */
-export class SessionStore<T = Record<string, unknown>> {
+export class SessionStore<T = Record<string, unknown>> implements SessionReader<T> {
   readonly #adapter: SessionAdapter;
   readonly #ttlMs: number;
   readonly #serializer: Serializer;
