@@ -8,7 +8,7 @@
  */
 import { InvalidArgumentError, PayloadTooLargeError } from '../errors.js';
 import { durationArgument } from '../internal/validate.js';
-import { signBytes } from './jwt-algorithms.js';
+import { signerFor } from './jwt-algorithms.js';
 import {
   checkClaimValues,
   checkRegisteredClaims,
@@ -56,7 +56,8 @@ function jsonNumber(value: number): number | null {
  * @internal
  */
 export class JwtSigner {
-  readonly #signing: SigningKey | undefined;
+  /** Signs `header.payload` into base64url with the key prepared once; undefined for verify-only. */
+  readonly #signInput: ((input: string) => string) | undefined;
   /** The encoded protected header and its dot: the same for every token this instance signs. */
   readonly #headerPrefix: string;
   /** `,"iss":<first issuer>` as JSON text, when issuers are configured. */
@@ -68,23 +69,25 @@ export class JwtSigner {
   readonly #now: () => number;
 
   constructor(settings: JwtSignerSettings) {
-    this.#signing = settings.signing;
+    const signing = settings.signing;
+    this.#signInput = signing === undefined ? undefined : signerFor(signing.alg, signing.key);
     this.#expiresInMs = settings.expiresInMs;
     this.#maxTokenBytes = settings.maxTokenBytes;
     this.#now = settings.now;
     this.#issuerMember = settings.issuers && `,"iss":${JSON.stringify(settings.issuers[0])}`;
     this.#audienceMember = settings.audiences && `,"aud":${JSON.stringify(settings.audiences[0])}`;
     // Encoded once, as fast-jwt does: the header never changes per token.
-    const header: Record<string, string> = { alg: this.#signing?.alg ?? '', typ: 'JWT' };
+    const header: Record<string, string> = { alg: signing?.alg ?? '', typ: 'JWT' };
     if (settings.kid !== undefined) header.kid = settings.kid;
     this.#headerPrefix =
-      this.#signing === undefined ? '' : `${Buffer.from(JSON.stringify(header)).toString('base64url')}.`;
+      signing === undefined ? '' : `${Buffer.from(JSON.stringify(header)).toString('base64url')}.`;
   }
 
   /** The compact JWS of `claims` (see {@link Jwt.sign} for the rules). */
   sign(claims: JwtClaims, options: JwtSignOptions): string {
     checkSignOptions(options);
-    if (this.#signing === undefined) {
+    const signInput = this.#signInput;
+    if (signInput === undefined) {
       throw new InvalidArgumentError('this instance has no signing key (give secret or privateKey)', {
         argument: 'claims',
       });
@@ -124,7 +127,7 @@ export class JwtSigner {
     if (this.#audienceMember !== undefined && claims.aud === undefined) members += this.#audienceMember;
     if (claims.jti === undefined) members += `,"jti":"${randomTokenId()}"`;
     const input = this.#headerPrefix + Buffer.from(claimsJson(body, members)).toString('base64url');
-    const token = `${input}.${signBytes(this.#signing.alg, this.#signing.key, input).toString('base64url')}`;
+    const token = `${input}.${signInput(input)}`;
     if (token.length > this.#maxTokenBytes) {
       // A token this instance would refuse to verify is not worth handing out.
       throw new PayloadTooLargeError(

@@ -84,11 +84,6 @@ export class JwtVerifier {
           });
   }
 
-  /** Whether `verifySync` can answer: static keys and no denylist. */
-  get canVerifySync(): boolean {
-    return this.#keys.jwks === undefined && this.#denylist === undefined;
-  }
-
   /** The verified claims of `token`, or a rejection with a typed {@link JwtError}. */
   verify(token: string): Promise<Readonly<JwtClaims>> {
     if (this.#denylist === undefined) {

@@ -52,6 +52,8 @@ export class Jwt {
   readonly #verifier: JwtVerifier;
   readonly #denylist: JwtDenylistAdapter | undefined;
   readonly #toleranceMs: number;
+  /** Static keys and no denylist: `verifySync` can answer. */
+  readonly #syncVerify: boolean;
 
   constructor(options: JwtOptions) {
     if (typeof options === 'string') {
@@ -111,6 +113,7 @@ export class Jwt {
     const cacheMaxBytes = options.cacheMaxBytes ?? JWT_DEFAULTS.cacheMaxBytes;
     if (!(cacheMaxBytes > 0))
       throw new InvalidOptionsError('cacheMaxBytes must be > 0', { option: 'cacheMaxBytes' });
+    this.#syncVerify = this.#keys.jwks === undefined && this.#denylist === undefined;
     this.#verifier = new JwtVerifier({
       keys: this.#keys,
       issuers,
@@ -211,7 +214,7 @@ export class Jwt {
   verifySync(token: string): Readonly<JwtClaims>;
   verifySync(token: string, ...extra: unknown[]): Readonly<JwtClaims> {
     refuseJsonwebtokenShape('verify', undefined, extra);
-    if (!this.#verifier.canVerifySync) {
+    if (!this.#syncVerify) {
       throw new InvalidArgumentError('verifySync needs static keys and no denylist: use verify', {
         argument: 'token',
       });
