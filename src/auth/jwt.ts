@@ -6,6 +6,7 @@ import {
   JwtRevokedError,
 } from '../errors.js';
 import { durationOption } from '../internal/validate.js';
+import { systemClock } from '../types.js';
 import type { JwtAlgorithm } from './jwt-algorithms.js';
 import { type JwtClaims, refuseJsonwebtokenShape } from './jwt-claims.js';
 import { type JwtKeySet, prepareJwtKeys } from './jwt-key-set.js';
@@ -74,7 +75,8 @@ export class Jwt {
         option: 'secret',
       });
     }
-    const now = options.now ?? Date.now;
+    const clock = options.clock;
+    const now = clock === undefined || clock === systemClock ? (options.now ?? Date.now) : () => clock.now();
     const expiresInMs = durationOption('expiresInMs', options.expiresInMs ?? JWT_DEFAULTS.expiresInMs);
     this.#toleranceMs = durationOption(
       'clockToleranceMs',

@@ -10,6 +10,7 @@ import {
   JwtExpiredError,
   JwtRevokedError,
 } from '../../../src/errors.js';
+import { fakeClock } from '../../helpers/clock.js';
 
 const secret = randomBytes(32);
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -172,5 +173,18 @@ describe('createJwt: sign and verify', () => {
     await expect(jwt.verify(token)).rejects.toSatisfy((e) => isScaleoutError(e, 'ERR_JWT_NOT_YET_VALID'));
     now += 8_000;
     expect(await jwt.verify(token)).toBeTruthy();
+  });
+
+  it('takes its time source as clock (now still works; both at once are refused)', async () => {
+    const clock = fakeClock(1_700_000_000_000);
+    const jwt = createJwt({ secret, clock, clockToleranceMs: 0, expiresInMs: 60_000, cacheMaxEntries: 0 });
+    const token = await jwt.sign({ sub: 'u' });
+    expect(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).iat).toBe(1_700_000_000);
+    clock.advance(59_999);
+    expect((await jwt.verify(token)).sub).toBe('u');
+    clock.advance(1);
+    await expect(jwt.verify(token)).rejects.toBeInstanceOf(JwtExpiredError);
+    expect(() => createJwt({ secret, clock, now: Date.now })).toThrow(InvalidOptionsError);
+    expect(() => createJwt({ secret, clock: { now: () => 1 } as never })).toThrow(InvalidOptionsError);
   });
 });
