@@ -19,7 +19,6 @@ export const EXCEPTIONS: Readonly<Record<string, string>> = {
   'src/errors.ts': 'the closed list of error classes, one short class per code (DESIGN.md)',
   'src/adapters/amqp/amqp-queue-adapter.ts': 'issue 17: to split',
   'src/adapters/redis/queue.ts': 'issue 17: to split',
-  'src/auth/jwt.ts': 'issue 17: to split',
   'src/idempotency/idempotency.ts': 'issue 17: to split',
 };
 
