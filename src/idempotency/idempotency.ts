@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { MemoryIdempotencyStore } from '../adapters/memory/memory-idempotency-store.js';
 import type { IdempotencyStore } from '../contracts/idempotency.js';
 import {
-  ClosedError,
   CorruptDataError,
   IdempotencyConflictError,
   IdempotencyMismatchError,
@@ -10,6 +9,7 @@ import {
   InvalidOptionsError,
 } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
+import { Lifecycle } from '../internal/lifecycle.js';
 import { sleep } from '../internal/timers.js';
 import { durationArgument, durationOption, keyArgument } from '../internal/validate.js';
 import { assertSafePayload, jsonSerializer } from '../serializer.js';
@@ -92,7 +92,7 @@ export class Idempotency {
   readonly #events: TypedEmitter<IdempotencyEvents>;
   readonly #internals: IdempotencyInternals;
   readonly #pending = new Set<Promise<unknown>>();
-  #closing: Promise<void> | undefined;
+  readonly #life = new Lifecycle('idempotency');
 
   constructor(options: IdempotencyOptions = {}) {
     checkIdempotencyOptions(options);
@@ -178,7 +178,7 @@ export class Idempotency {
 
   /** Whether `close()` was called. */
   get closed(): boolean {
-    return this.#closing !== undefined;
+    return this.#life.closed;
   }
 
   /**
@@ -357,7 +357,7 @@ export class Idempotency {
   }
 
   #checkOpen(): void {
-    if (this.closed) throw new ClosedError('idempotency is closed');
+    this.#life.assertOpen();
   }
 
   /**
@@ -371,8 +371,7 @@ export class Idempotency {
    * ```
    */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
+    return this.#life.close(() => this.#close());
   }
 
   async #close(): Promise<void> {

@@ -1,10 +1,10 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
-import type { QueueAdapterConsumeOptions, QueueDelivery, QueueSubscription } from '../../contracts/queue.js';
+import type { QueueAdapterConsumeOptions, QueueDelivery } from '../../contracts/queue.js';
 import { ConnectionError, QueueMismatchError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
 import { sleep } from '../../internal/timers.js';
 import type { Backoff } from '../../resilience/backoff.js';
-import type { Logger } from '../../types.js';
+import type { Logger, Subscription } from '../../types.js';
 import { channelAlive, markClosedOnClose } from './amqp-confirm.js';
 import type { AmqpConnection } from './amqp-connection.js';
 import { type AmqpDeliveryContext, amqpDelivery, hasMessageId, stampMessageId } from './amqp-delivery.js';
@@ -81,7 +81,7 @@ export class AmqpConsumers {
     topic: string,
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
-  ): Promise<QueueSubscription> {
+  ): Promise<Subscription> {
     const { onError } = options;
     const consumer: AmqpConsumer = {
       topic,
@@ -99,7 +99,7 @@ export class AmqpConsumers {
     this.#consumers.add(consumer);
     await this.#startConsumer(consumer, true);
     return {
-      close: async () => {
+      unsubscribe: async () => {
         if (!consumer.open) return;
         consumer.open = false;
         this.#consumers.delete(consumer);

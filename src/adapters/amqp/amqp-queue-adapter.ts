@@ -5,10 +5,10 @@ import type {
   QueueAdapterPublishOptions,
   QueueDelivery,
   QueueOutgoingMessage,
-  QueueSubscription,
 } from '../../contracts/queue.js';
 import { ClosedError } from '../../errors.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
+import type { Subscription } from '../../types.js';
 import { AmqpConnection } from './amqp-connection.js';
 import { AmqpConsumers } from './amqp-consumer.js';
 import { checkOutgoing, checkQueueName, PUBLISHED_AT } from './amqp-message.js';
@@ -163,7 +163,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
     topic: string,
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
-  ): Promise<QueueSubscription> {
+  ): Promise<Subscription> {
     checkAdapterConsume(topic, onDelivery, options);
     checkQueueName('topic', this.#topology.queueName(topic, options.group));
     if (options.deadLetterTopic !== undefined) {

@@ -6,13 +6,12 @@ import type {
   QueueAdapterPublishOptions,
   QueueDelivery,
   QueueOutgoingMessage,
-  QueueSubscription,
 } from '../../contracts/queue.js';
 import { ClosedError, InvalidOptionsError } from '../../errors.js';
 import { raceAbort, throwIfAborted } from '../../internal/abort.js';
 import { durationOption } from '../../internal/validate.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
-import type { Logger } from '../../types.js';
+import type { Logger, Subscription } from '../../types.js';
 import { type RedisClient, RedisConnectionHandle, redisFailure } from './connection.js';
 import { validatePrefix } from './keys.js';
 import { handBack } from './queue-claimer.js';
@@ -166,7 +165,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     topic: string,
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
-  ): Promise<QueueSubscription> {
+  ): Promise<Subscription> {
     checkAdapterConsume(topic, onDelivery, options);
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     const key = this.#streams.key(topic);
@@ -200,7 +199,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     };
     this.#consumers.add(consumer);
     consumer.loop = runReader(this.#context, consumer);
-    return { close: () => this.#closeConsumer(consumer) };
+    return { unsubscribe: () => this.#closeConsumer(consumer) };
   }
 
   async #closeConsumer(c: StreamConsumer): Promise<void> {
