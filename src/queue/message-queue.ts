@@ -1,4 +1,3 @@
-import { v7 as uuidv7 } from 'uuid';
 import { memoryQueueAdapter } from '../adapters/memory/memory-queue-adapter.js';
 import type { QueueAdapter, QueueDelivery } from '../contracts/queue.js';
 import { QUEUE_HEADERS } from '../contracts/queue.js';
@@ -13,6 +12,7 @@ import { jsonSerializer } from '../serializer.js';
 import { type Clock, type Serializer, systemClock } from '../types.js';
 import { isAbortSignal, MAX_GROUP_LENGTH, MAX_MESSAGE_ID_LENGTH, MAX_TOPIC_LENGTH } from './adapter-input.js';
 import { MessageConsumer } from './message-consumer.js';
+import { newMessageId } from './message-id.js';
 import {
   CONTROL_CHARS,
   checkConsumeOptions,
@@ -200,7 +200,7 @@ export class MessageQueue {
     checkPublishOptions(options);
     const id =
       options.messageId === undefined
-        ? uuidv7()
+        ? newMessageId()
         : keyArgument('messageId', options.messageId, MAX_MESSAGE_ID_LENGTH);
     const headers = publishHeaders(options.headers);
     const persistent = options.persistent ?? true;
