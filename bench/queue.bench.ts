@@ -13,9 +13,9 @@
 import { type Channel, type ChannelModel, type ConfirmChannel, connect } from 'amqplib';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { amqpQueueAdapter, type QueueType } from '../src/amqp.js';
-import { MessageQueue } from '../src/index.js';
-import { redisStreamsQueueAdapter } from '../src/redis.js';
+import { amqpQueueAdapter, type QueueType } from '../dist/amqp.js';
+import { MessageQueue } from '../dist/index.js';
+import { redisStreamsQueueAdapter } from '../dist/redis.js';
 import { amqpUrl, uniqueName } from '../test/helpers/rabbitmq.js';
 import { startRabbitMqCluster } from '../test/helpers/rabbitmq-cluster.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';

@@ -11,7 +11,7 @@ import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-in
 import type { Subscription } from '../../types.js';
 import { AmqpConnection } from './amqp-connection.js';
 import { AmqpConsumers } from './amqp-consumer.js';
-import { checkOutgoing, checkQueueName, PUBLISHED_AT } from './amqp-message.js';
+import { checkOutgoing, checkQueueName, PUBLISHED_AT, publishedAtField } from './amqp-message.js';
 import { AmqpPublisher } from './amqp-publisher.js';
 import { type AmqpQueueAdapterOptions, resolveAmqpOptions } from './amqp-queue-adapter-options.js';
 import type { QueueType } from './amqp-queue-type.js';
@@ -153,7 +153,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
       mandatory: true,
       messageId: message.id,
       contentType: 'application/json',
-      headers: { ...message.headers, [PUBLISHED_AT]: message.timestamp },
+      headers: { ...message.headers, [PUBLISHED_AT]: publishedAtField(message.timestamp) },
     };
     await this.#publisher.publish(topic, content, props, options.signal);
   }
