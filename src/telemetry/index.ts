@@ -1,0 +1,2 @@
+export { DURATION_BUCKETS_SECONDS } from './semconv.js';
+export type { MeterProviderLike, TelemetryOptions, TracerProviderLike } from './telemetry-options.js';
