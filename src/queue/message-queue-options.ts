@@ -1,5 +1,7 @@
 import type { QueueAdapter } from '../contracts/queue.js';
 import type { Idempotency } from '../idempotency/idempotency.js';
+import type { ConsumerTraceMode } from '../telemetry/queue-telemetry.js';
+import type { TelemetryOptions } from '../telemetry/telemetry-options.js';
 import type { Logger, Serializer } from '../types.js';
 
 /**
@@ -10,7 +12,7 @@ import type { Logger, Serializer } from '../types.js';
  * const queue = new MessageQueue({ adapter: memoryQueueAdapter(), maxDeliveries: 3, retryMaxMs: 2_000 });
  * ```
  */
-export interface MessageQueueOptions {
+export interface MessageQueueOptions extends TelemetryOptions {
   /** The back end. @default an in-process {@link MemoryQueueAdapter} */
   adapter?: QueueAdapter;
   /** Encodes messages for the wire. @default jsonSerializer */
@@ -38,6 +40,13 @@ export interface MessageQueueOptions {
    * 4: 16 MiB by default). @default 1_048_576 (1 MiB)
    */
   maxMessageBytes?: number;
+  /**
+   * How each delivery's CONSUMER span relates to the PRODUCER span of its
+   * publish (OpenTelemetry): `'linked'` starts a new trace linked to it, as
+   * the messaging conventions advise for retried work; `'child'` continues
+   * the producer's trace. @default 'linked'
+   */
+  consumerTrace?: ConsumerTraceMode;
 }
 
 /**
@@ -49,7 +58,9 @@ export interface MessageQueueOptions {
  * ```
  */
 export const MESSAGE_QUEUE_DEFAULTS: Readonly<
-  Required<Omit<MessageQueueOptions, 'adapter' | 'serializer' | 'logger'>>
+  Required<
+    Omit<MessageQueueOptions, 'adapter' | 'serializer' | 'logger' | 'tracerProvider' | 'meterProvider'>
+  >
 > = {
   maxDeliveries: 5,
   prefetch: 10,
@@ -58,6 +69,7 @@ export const MESSAGE_QUEUE_DEFAULTS: Readonly<
   closeTimeoutMs: 30_000,
   deadLetterSuffix: '.dead',
   maxMessageBytes: 1_048_576,
+  consumerTrace: 'linked',
 };
 
 /**

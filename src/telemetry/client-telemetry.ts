@@ -25,6 +25,7 @@ import type { CallOutcome, UpstreamInstance } from '../contracts/upstream.js';
 import type { CircuitStateChange } from '../resilience/circuit-breaker.js';
 import type { RetryInfo } from '../resilience/retry-policy.js';
 import { injectContext } from './carrier.js';
+import { errorType } from './error-type.js';
 import { DURATION_BUCKETS_SECONDS, HTTP, httpMethod, SCALEOUT } from './semconv.js';
 import { spanUrl } from './span-url.js';
 import { Instruments, type Telemetry } from './telemetry.js';
@@ -267,12 +268,4 @@ export class ClientTelemetry {
       [SCALEOUT.breakerState]: change.to,
     });
   }
-}
-
-/** `error.type`: the error's scaleout `code`, else its name (never its message). */
-function errorType(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && code.length <= 64) return code;
-  const name = (error as { name?: unknown } | null)?.name;
-  return typeof name === 'string' && name.length <= 64 ? name : '_OTHER';
 }
