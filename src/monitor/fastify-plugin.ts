@@ -1,4 +1,5 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import { runInServerSpan } from '../telemetry/http-server.js';
 import { checkTrackingOptions } from './http-tracking.js';
 import { checkMonitorArgument, refuseExtraArguments } from './monitor-options.js';
 import type { PerformanceMonitor } from './performance-monitor.js';
@@ -39,11 +40,13 @@ export function monitorPlugin(
   const routeOf = options.route ?? ((request: FastifyRequest) => request.routeOptions?.url);
   const plugin: FastifyPluginCallback = (instance, _opts, done) => {
     instance.addHook('onRequest', (request, reply, next) => {
+      const route = () => routeOf(request);
       monitor.track(request.raw, reply.raw, {
         responseTimeHeader: options.responseTimeHeader ?? true,
-        route: () => routeOf(request),
+        route,
       });
-      next();
+      // OpenTelemetry (when installed): a SERVER span, the rest of the request in its context.
+      runInServerSpan(request.raw, reply.raw, route, () => next());
     });
     done();
   };

@@ -1,4 +1,5 @@
 import type { Context, Middleware } from 'koa';
+import { runInServerSpan } from '../telemetry/http-server.js';
 import { checkTrackingOptions } from './http-tracking.js';
 import { checkMonitorArgument, refuseExtraArguments } from './monitor-options.js';
 import type { PerformanceMonitor } from './performance-monitor.js';
@@ -39,11 +40,10 @@ export function monitorMiddleware(monitor: PerformanceMonitor, options: KoaMonit
   checkTrackingOptions(options, 'monitorMiddleware() options');
   const routeOf = options.route ?? matchedRoute;
   return (ctx, next) => {
-    monitor.track(ctx.req, ctx.res, {
-      responseTimeHeader: options.responseTimeHeader ?? true,
-      route: () => routeOf(ctx),
-    });
-    return next();
+    const route = () => routeOf(ctx);
+    monitor.track(ctx.req, ctx.res, { responseTimeHeader: options.responseTimeHeader ?? true, route });
+    // OpenTelemetry (when installed): a SERVER span, the chain in its context.
+    return runInServerSpan(ctx.req, ctx.res, route, next);
   };
 }
 

@@ -8,6 +8,7 @@ import type { ServiceClientEvents } from '../client/service-client-events.js';
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { type TimerHandle, unrefInterval } from '../internal/timers.js';
 import { durationOption } from '../internal/validate.js';
+import { runInServerSpan } from '../telemetry/http-server.js';
 import type { Logger } from '../types.js';
 import { cacheMetricMappings, type ObserveCacheOptions } from './cache-metrics.js';
 import { CLIENT_METRIC_MAPPINGS } from './client-metrics.js';
@@ -15,6 +16,7 @@ import { type DesignStats, designStats } from './design-stats.js';
 import type { EventLabelValue, EventMetricFamily, EventMetricMapping } from './event-metrics.js';
 import {
   checkTrackingOptions,
+  expressRoute,
   type HttpTrackingOptions,
   metricsRequestHandler,
   trackHttpRequest,
@@ -26,6 +28,8 @@ import { newEventFamilies, resolveObserveMapping } from './observe-mapping.js';
 import { ExposedBuckets, ExpositionWriter, escapeHelp, formatValue, labelText } from './prometheus-text.js';
 import { RequestSeries } from './request-series.js';
 import { SlidingWindowHistogram } from './sliding-window-histogram.js';
+
+function noop(): void {}
 
 /**
  * Options of {@link PerformanceMonitor}. All optional; see
@@ -878,9 +882,11 @@ export class PerformanceMonitor {
     options?: HttpTrackingOptions,
   ): (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void {
     checkTrackingOptions(options, 'monitor.middleware() options');
+    const routeOf = options?.route ?? expressRoute;
     return (req, res, next) => {
       trackHttpRequest(this, req, res, options);
-      next?.();
+      // OpenTelemetry (when installed): a SERVER span, the chain in its context.
+      runInServerSpan(req, res, () => routeOf(req), next ?? noop);
     };
   }
 
