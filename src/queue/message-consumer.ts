@@ -134,6 +134,7 @@ export class MessageConsumer {
     if (telemetry === undefined) return this.#settle(delivery, undefined);
     const p = this.#policy;
     const trace = telemetry.startProcess(p.topic, p.group, delivery);
+    if (trace === undefined) return this.#settle(delivery, undefined);
     return telemetry.run(trace, () => this.#settle(delivery, trace));
   }
 

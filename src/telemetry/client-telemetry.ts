@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { Attributes, Context, Counter, Histogram, Span } from '@opentelemetry/api';
+import type { Attributes, Context, Counter, Histogram, Span, Tracer } from '@opentelemetry/api';
 import type { CallOutcome, UpstreamInstance } from '../contracts/upstream.js';
 import type { CircuitStateChange } from '../resilience/circuit-breaker.js';
 import type { RetryInfo } from '../resilience/retry-policy.js';
@@ -43,6 +43,7 @@ interface CallShape {
  * @internal
  */
 export interface CallTrace {
+  readonly tracer: Tracer;
   readonly span: Span;
   readonly context: Context;
 }
@@ -124,7 +125,8 @@ export class ClientTelemetry {
 
   /** Opens the span of a call (a child of the active context). */
   startCall(call: CallShape): CallTrace | undefined {
-    const tracer = this.#telemetry.tracer;
+    if (this.#telemetry.idle()) return undefined;
+    const tracer = this.#telemetry.tracer();
     if (tracer === undefined) return undefined;
     const api = this.#telemetry.api;
     const method = httpMethod(call.method);
@@ -138,7 +140,7 @@ export class ClientTelemetry {
       parent,
     );
     if (method === '_OTHER' && span.isRecording()) span.setAttribute(HTTP.methodOriginal, call.method);
-    return { span, context: api.trace.setSpan(parent, span) };
+    return { tracer, span, context: api.trace.setSpan(parent, span) };
   }
 
   /** Ends the span of a call: OK, or the error that ended it. */
@@ -151,7 +153,10 @@ export class ClientTelemetry {
     span.end();
   }
 
-  /** Opens the span of an attempt to `instance` (a child of the call's). */
+  /**
+   * Opens the span of an attempt to `instance` (a child of the call's);
+   * `undefined` when the call is not traced and metrics are off.
+   */
   startAttempt(
     trace: CallTrace | undefined,
     call: CallShape,
@@ -159,7 +164,10 @@ export class ClientTelemetry {
     instance: UpstreamInstance,
     breakerState: string,
     deadlineLeftMs: number,
-  ): AttemptTrace {
+  ): AttemptTrace | undefined {
+    if (trace === undefined && this.#telemetry.idle()) return undefined;
+    const instruments = this.#instruments.get();
+    if (trace === undefined && instruments === undefined) return undefined;
     const api = this.#telemetry.api;
     const method = httpMethod(call.method);
     const server = serverOf(instance.url);
@@ -167,7 +175,7 @@ export class ClientTelemetry {
     if (trace === undefined) {
       span = api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT);
     } else {
-      span = this.#telemetry.tracer!.startSpan(method, { kind: api.SpanKind.CLIENT }, trace.context);
+      span = trace.tracer.startSpan(method, { kind: api.SpanKind.CLIENT }, trace.context);
       if (span.isRecording()) {
         const attributes: Attributes = {
           [HTTP.method]: method,
@@ -189,7 +197,6 @@ export class ClientTelemetry {
     }
     const headers =
       trace === undefined ? undefined : injectContext(api, api.trace.setSpan(trace.context, span));
-    const instruments = this.#instruments.get();
     let metricAttributes: Attributes | undefined;
     if (instruments !== undefined) {
       metricAttributes = { [HTTP.method]: method };

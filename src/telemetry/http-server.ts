@@ -63,11 +63,15 @@ export class HttpServerTelemetry {
 
   /**
    * Opens the SERVER span of `req` (ended when `res` closes) and returns the
-   * context the rest of the chain runs in.
+   * context the rest of the chain runs in; `undefined` with no tracer
+   * provider registered (the duration is still recorded when a meter
+   * provider is).
    */
-  start(req: IncomingMessage, res: ServerResponse, routeOf: () => string | undefined): Context {
+  start(req: IncomingMessage, res: ServerResponse, routeOf: () => string | undefined): Context | undefined {
+    if (this.#telemetry.idle()) return undefined;
+    const tracer = this.#telemetry.tracer();
+    if (tracer === undefined) return this.#measureOnly(res, req, routeOf);
     const api = this.#telemetry.api;
-    const tracer = this.#telemetry.tracer!;
     const parent = extractContext(api, api.context.active(), req.headers);
     const rawMethod = typeof req.method === 'string' ? req.method.toUpperCase() : 'GET';
     const method = httpMethod(rawMethod);
@@ -85,6 +89,16 @@ export class HttpServerTelemetry {
     const started = this.#instruments.get() === undefined ? 0 : performance.now();
     res.once('close', () => this.#end(span, res, method, routeOf, started));
     return api.trace.setSpan(parent, span);
+  }
+
+  #measureOnly(res: ServerResponse, req: IncomingMessage, routeOf: () => string | undefined): undefined {
+    if (this.#instruments.get() === undefined) return undefined;
+    const api = this.#telemetry.api;
+    const span = api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT);
+    const method = httpMethod(typeof req.method === 'string' ? req.method.toUpperCase() : 'GET');
+    const started = performance.now();
+    res.once('close', () => this.#end(span, res, method, routeOf, started));
+    return undefined;
   }
 
   #end(
@@ -149,11 +163,11 @@ export function runInServerSpan<R>(
 ): R {
   const telemetry = HttpServerTelemetry.shared();
   if (telemetry === undefined) return next();
-  let context: Context;
+  let context: Context | undefined;
   try {
     context = telemetry.start(req, res, routeOf);
   } catch {
     return next();
   }
-  return telemetry.api().context.with(context, next);
+  return context === undefined ? next() : telemetry.api().context.with(context, next);
 }

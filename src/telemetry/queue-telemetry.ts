@@ -120,11 +120,15 @@ export class QueueTelemetry {
 
   /**
    * Opens the PRODUCER span of a publish and writes its context into
-   * `headers` (the message's, already copied).
+   * `headers` (the message's, already copied); `undefined` when there is
+   * nothing to record (no tracer provider, no meter provider).
    */
-  startPublish(topic: string, id: string, headers: Record<string, string>): PublishTrace {
+  startPublish(topic: string, id: string, headers: Record<string, string>): PublishTrace | undefined {
+    if (this.#telemetry.idle()) return undefined;
+    const tracer = this.#telemetry.tracer();
+    const instruments = this.#instruments.get();
+    if (tracer === undefined && instruments === undefined) return undefined;
     const api = this.#telemetry.api;
-    const tracer = this.#telemetry.tracer;
     let span: Span;
     if (tracer === undefined) {
       span = api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT);
@@ -149,7 +153,7 @@ export class QueueTelemetry {
         if (injected !== undefined) Object.assign(headers, injected);
       }
     }
-    return { span, startedAt: this.#instruments.get() === undefined ? 0 : performance.now() };
+    return { span, startedAt: instruments === undefined ? 0 : performance.now() };
   }
 
   /** Ends a publish's span (with the error, when it failed) and records it. */
@@ -183,9 +187,12 @@ export class QueueTelemetry {
     topic: string,
     group: string,
     delivery: { id: string; headers: Readonly<Record<string, string>>; deliveryCount: number },
-  ): ProcessTrace {
+  ): ProcessTrace | undefined {
+    if (this.#telemetry.idle()) return undefined;
+    const tracer = this.#telemetry.tracer();
+    const instruments = this.#instruments.get();
+    if (tracer === undefined && instruments === undefined) return undefined;
     const api = this.#telemetry.api;
-    const tracer = this.#telemetry.tracer;
     const attributes: Attributes = {
       [MESSAGING.system]: this.#system,
       [MESSAGING.destination]: topic,
@@ -225,7 +232,7 @@ export class QueueTelemetry {
     return {
       span,
       context,
-      startedAt: this.#instruments.get() === undefined ? 0 : performance.now(),
+      startedAt: instruments === undefined ? 0 : performance.now(),
       attributes,
     };
   }
