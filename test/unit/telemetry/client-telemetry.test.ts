@@ -202,6 +202,46 @@ describe('ServiceClient spans', () => {
   });
 });
 
+describe('ServiceClient decisions', () => {
+  it('records a breaker transition as an event of the attempt that caused it, and counts it', async () => {
+    script = [503];
+    const client = new ServiceClient(
+      { baseUrl: base },
+      { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 1, openMs: 60_000 } },
+    );
+    await expect(client.get('/trip')).rejects.toMatchObject({ code: 'ERR_HTTP_STATUS' });
+    await expect(client.get('/trip')).rejects.toMatchObject({ code: 'ERR_CIRCUIT_OPEN' });
+    await client.close();
+    const attempt = otel.spans().find((s) => typeof s.attributes['url.full'] === 'string')!;
+    expect(attempt.events.map((e) => [e.name, e.attributes])).toEqual([
+      ['breaker-state-change', { from: 'closed', to: 'open' }],
+    ]);
+    const refused = otel
+      .spans()
+      .filter(
+        (s) =>
+          s.name === 'GET' && parentOf(s) === undefined && s.attributes['error.type'] === 'ERR_CIRCUIT_OPEN',
+      );
+    expect(refused).toHaveLength(1);
+    const transitions = await otel.points('scaleout.client.breaker.transitions');
+    expect(transitions.find((p) => p.attributes['scaleout.breaker.state'] === 'open')?.value).toBe(1);
+  });
+
+  it('records a retry refused by the budget as an event and a count', async () => {
+    script = [503];
+    const client = new ServiceClient(
+      { baseUrl: base },
+      { ...fast, retryBudget: { ratio: 0, minRetriesPerSecond: 0, maxTokens: 0 } },
+    );
+    await expect(client.get('/budget')).rejects.toMatchObject({ code: 'ERR_RETRY_BUDGET_EXHAUSTED' });
+    await client.close();
+    const call = otel.spans().find((s) => s.name === 'GET' && parentOf(s) === undefined)!;
+    expect(call.events.map((e) => e.name)).toContain('retry-budget-exhausted');
+    expect(call.attributes['error.type']).toBe('ERR_RETRY_BUDGET_EXHAUSTED');
+    expect((await otel.points('scaleout.client.retry_budget.refusals')).length).toBe(1);
+  });
+});
+
 describe('ServiceClient metrics', () => {
   it('records http.client.request.duration per attempt, in seconds, with the conventions buckets', async () => {
     script = [503];
