@@ -9,6 +9,15 @@ import { once } from 'node:events';
 import { Agent, createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import axios, {
   type AxiosError,
   type AxiosInstance,
@@ -195,6 +204,9 @@ const pct = (n: number, d: number) => `${((100 * n) / d).toFixed(2)}%`;
 const fmt = (x: number) => Number(x.toFixed(3));
 
 export default async function clientBench(ctx: BenchContext): Promise<void> {
+  // CLIENT_BENCH_ONLY=telemetry runs only the OpenTelemetry cost rows.
+  if (process.env.CLIENT_BENCH_ONLY === 'telemetry')
+    return withUpstreamProcess((url) => telemetryCost(ctx, url));
   const up: FakeUpstream = await startFakeUpstream({ seed: 7 });
   const scale = ctx.quick ? 0.25 : 1;
   const names = Object.keys(contenders);
@@ -473,22 +485,11 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   // strictest reading), then in a process of its own, as in production.
   await fresh({});
   await overhead(ctx, up.url, 'GET on loopback keep-alive, one call at a time (upstream in this process)');
-  {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/client-upstream.ts'], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    try {
-      const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-      await overhead(
-        ctx,
-        line.trim(),
-        'GET on loopback keep-alive, one call at a time (upstream in another process)',
-      );
-    } finally {
-      child.stdin!.end();
-      await once(child, 'exit');
-    }
-  }
+  await withUpstreamProcess(async (url) => {
+    await overhead(ctx, url, 'GET on loopback keep-alive, one call at a time (upstream in another process)');
+    // 6b. What OpenTelemetry costs per call (last: the SDK rows register globals).
+    await telemetryCost(ctx, url);
+  });
 
   // 6b. The same without I/O: an axios adapter that answers at once isolates the CPU each layer adds.
   {
@@ -590,6 +591,81 @@ async function idempotentUpstream(redisUrl: string) {
       await store.close();
     },
   };
+}
+
+/** Runs `fn` with the URL of bench/client-upstream.ts, started in a process of its own. */
+async function withUpstreamProcess(fn: (url: string) => Promise<void>): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/client-upstream.ts'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  try {
+    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+    await fn(line.trim());
+  } finally {
+    child.stdin!.end();
+    await once(child, 'exit');
+  }
+}
+
+/**
+ * What OpenTelemetry costs per ServiceClient call (target: at most 2% with
+ * no SDK): the same client with telemetry off (`tracerProvider: false,
+ * meterProvider: false`, what a build without the API does: one field
+ * test) vs with `@opentelemetry/api` present and no SDK registered; then,
+ * with the SDK registered globally (tracer with an in-memory exporter,
+ * meter, W3C propagator, async-hooks context), off vs on.
+ */
+async function telemetryCost(ctx: BenchContext, url: string): Promise<void> {
+  const off = new ServiceClient({ baseUrl: url }, { tracerProvider: false, meterProvider: false });
+  const noSdk = new ServiceClient({ baseUrl: url });
+  await ctx.compare(
+    'OpenTelemetry cost per ServiceClient GET, API present, no SDK (upstream in another process)',
+    {
+      'ServiceClient, telemetry off': () => off.get('/item'),
+      'ServiceClient, @opentelemetry/api, no SDK': () => noSdk.get('/item'),
+    },
+    { baseline: 'ServiceClient, telemetry off', rounds: 11 },
+  );
+  // CPU per call (this process; the upstream's work is the same for both) moves
+  // far less than throughput on a loaded machine.
+  await ctx.cpuPerOp(
+    'OpenTelemetry cost per ServiceClient GET, API present, no SDK',
+    {
+      'ServiceClient, telemetry off': () => off.get('/item'),
+      'ServiceClient, @opentelemetry/api, no SDK': () => noSdk.get('/item'),
+    },
+    { serverCpuUs: async () => 0, callsPerSample: 200, samples: 41 },
+  );
+  const exporter = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const meterProvider = new MeterProvider();
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(tracerProvider);
+  metrics.setGlobalMeterProvider(meterProvider);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  const withSdk = new ServiceClient({ baseUrl: url });
+  await ctx.compare(
+    'OpenTelemetry cost per ServiceClient GET, SDK registered, in-memory exporter',
+    {
+      'ServiceClient, telemetry off': () => off.get('/item'),
+      'ServiceClient, SDK + in-memory exporter': () => {
+        exporter.reset();
+        return withSdk.get('/item');
+      },
+    },
+    { baseline: 'ServiceClient, telemetry off', rounds: 7 },
+  );
+  trace.disable();
+  metrics.disable();
+  propagation.disable();
+  context.disable();
+  await Promise.all([
+    off.close(),
+    noSdk.close(),
+    withSdk.close(),
+    tracerProvider.shutdown(),
+    meterProvider.shutdown(),
+  ]);
 }
 
 /** Overhead per call against `url` (a healthy upstream): ServiceClient vs raw axios variants and the peers. */

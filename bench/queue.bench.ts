@@ -10,6 +10,15 @@
  * Each call publishes a batch of BATCH messages concurrently and resolves when
  * all of them were consumed.
  */
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { type Channel, type ChannelModel, type ConfirmChannel, connect } from 'amqplib';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -201,7 +210,81 @@ async function redisPair(ctx: BenchContext): Promise<void> {
   }
 }
 
+/**
+ * What OpenTelemetry costs per message (target: at most 2% with no SDK),
+ * on the in-process adapter where a message costs least (the strictest
+ * reading): telemetry off (`tracerProvider: false, meterProvider: false`)
+ * vs `@opentelemetry/api` present with no SDK; then, with the SDK
+ * registered globally, off vs on (in-memory exporter).
+ */
+async function telemetryCost(ctx: BenchContext): Promise<void> {
+  const queues = {
+    off: new MessageQueue({ tracerProvider: false, meterProvider: false }),
+    noSdk: new MessageQueue(),
+  };
+  const counters = { off: batchCounter(), noSdk: batchCounter(), sdk: batchCounter() };
+  await queues.off.consume('orders', () => counters.off.hit(), { prefetch: PREFETCH, deadLetter: false });
+  await queues.noSdk.consume('orders', () => counters.noSdk.hit(), { prefetch: PREFETCH, deadLetter: false });
+  let seq = 0;
+  const batch = (queue: MessageQueue, counter: ReturnType<typeof batchCounter>) => async () => {
+    const done = counter.wait(BATCH);
+    await Promise.all(Array.from({ length: BATCH }, () => queue.publish('orders', { ...payload, n: seq++ })));
+    await done;
+  };
+  await ctx.compare(
+    `OpenTelemetry cost per message (memory adapter, publish + consume, batches of ${BATCH}), API present, no SDK`,
+    {
+      'MessageQueue, telemetry off': batch(queues.off, counters.off),
+      'MessageQueue, @opentelemetry/api, no SDK': batch(queues.noSdk, counters.noSdk),
+    },
+    { opsPerCall: BATCH, rounds: 11 },
+  );
+  // CPU per message moves far less than throughput on a loaded machine.
+  await ctx.cpuPerOp(
+    'OpenTelemetry cost per message (memory adapter), API present, no SDK',
+    {
+      'MessageQueue, telemetry off': batch(queues.off, counters.off),
+      'MessageQueue, @opentelemetry/api, no SDK': batch(queues.noSdk, counters.noSdk),
+    },
+    { serverCpuUs: async () => 0, opsPerCall: BATCH, callsPerSample: 20, samples: 41 },
+  );
+  const exporter = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const meterProvider = new MeterProvider();
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(tracerProvider);
+  metrics.setGlobalMeterProvider(meterProvider);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  const sdk = new MessageQueue();
+  await sdk.consume('orders', () => counters.sdk.hit(), { prefetch: PREFETCH, deadLetter: false });
+  await ctx.compare(
+    `OpenTelemetry cost per message (memory adapter, batches of ${BATCH}), SDK + in-memory exporter`,
+    {
+      'MessageQueue, telemetry off': batch(queues.off, counters.off),
+      'MessageQueue, SDK + in-memory exporter': () => {
+        exporter.reset();
+        return batch(sdk, counters.sdk)();
+      },
+    },
+    { opsPerCall: BATCH, rounds: 7 },
+  );
+  trace.disable();
+  metrics.disable();
+  propagation.disable();
+  context.disable();
+  await Promise.all([
+    queues.off.close(),
+    queues.noSdk.close(),
+    sdk.close(),
+    tracerProvider.shutdown(),
+    meterProvider.shutdown(),
+  ]);
+}
+
 export default async function (ctx: BenchContext): Promise<void> {
+  // QUEUE_BENCH_ONLY=telemetry runs only the OpenTelemetry cost rows.
+  if (process.env.QUEUE_BENCH_ONLY === 'telemetry') return telemetryCost(ctx);
+  await telemetryCost(ctx);
   await amqpSite(ctx, { label: 'one node (the shared broker)', urls: [amqpUrl()] });
   const cluster = await startRabbitMqCluster({ size: 3 });
   try {

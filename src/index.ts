@@ -123,5 +123,6 @@ export * from './registry/index.js';
 export * from './resilience/index.js';
 export { jsonSerializer } from './serializer.js';
 export * from './session/index.js';
+export * from './telemetry/index.js';
 export type { BaseOptions, Clock, LogFields, Logger, Serializer, Subscription } from './types.js';
 export { noopLogger, systemClock } from './types.js';

@@ -46,9 +46,11 @@ export function runLoader<T>(state: CacheState, run: LoaderRun<T>): Promise<T> {
   const { key, loader, options: o, stale, writeRemote, background, onSettled, early = false } = run;
   const controller = new AbortController();
   const started = state.clock.monotonic();
+  const trace = state.telemetry?.start(background, early);
   let loaded: Promise<T>;
   try {
-    loaded = Promise.resolve(loader({ signal: controller.signal, key }));
+    const load = () => loader({ signal: controller.signal, key });
+    loaded = Promise.resolve(trace === undefined ? load() : state.telemetry!.run(trace, load));
   } catch (err) {
     loaded = Promise.reject(err);
   }
@@ -66,6 +68,13 @@ export function runLoader<T>(state: CacheState, run: LoaderRun<T>): Promise<T> {
     }
     return value;
   });
+  if (trace !== undefined) {
+    const telemetry = state.telemetry!;
+    stored.then(
+      () => telemetry.end(trace),
+      (err: unknown) => telemetry.end(trace, err),
+    );
+  }
   const settled = stored.finally(() => onSettled?.());
   settled.catch(() => {});
   state.work.track(settled);

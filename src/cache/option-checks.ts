@@ -1,5 +1,10 @@
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
+import {
+  checkTelemetryOptions,
+  TELEMETRY_OPTION_KEYS,
+  type TelemetryOptions,
+} from '../telemetry/telemetry-options.js';
 import { type Clock, type Logger, noopLogger, systemClock } from '../types.js';
 import { DISTRIBUTED_CACHE_DEFAULTS } from './options.js';
 
@@ -31,6 +36,7 @@ const CACHE_OPTION_KEYS = [
   'serializer',
   'logger',
   'clock',
+  ...TELEMETRY_OPTION_KEYS,
 ] as const;
 
 const checkCacheShape = optionsChecker({
@@ -73,6 +79,9 @@ export function checkCacheOptions(value: unknown): void {
     );
   }
   checkCacheShape(value);
+  if (value !== undefined && value !== null) {
+    checkTelemetryOptions(value as TelemetryOptions, 'DistributedCache options');
+  }
 }
 
 /** Checks the options of `set` / `setNX` (a bare number is refused naming `{ ttlMs }`). */

@@ -1,4 +1,5 @@
 import type { CacheAdapter } from '../contracts/cache.js';
+import type { TelemetryOptions } from '../telemetry/telemetry-options.js';
 import type { BaseOptions, Clock, Logger, Serializer } from '../types.js';
 
 /**
@@ -15,7 +16,7 @@ import type { BaseOptions, Clock, Logger, Serializer } from '../types.js';
  * };
  * ```
  */
-export interface DistributedCacheOptions extends BaseOptions<CacheAdapter> {
+export interface DistributedCacheOptions extends BaseOptions<CacheAdapter>, TelemetryOptions {
   /**
    * Where values live (the L2 tier): `redisCacheAdapter(...)` or a memory
    * adapter. An adapter you pass is never closed by the cache (it may be

@@ -7,6 +7,8 @@ import { Lifecycle } from '../internal/lifecycle.js';
 import type { LruMap } from '../internal/lru.js';
 import { SingleFlight } from '../internal/single-flight.js';
 import { jsonSerializer } from '../serializer.js';
+import { CacheTelemetry } from '../telemetry/cache-telemetry.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import type { Clock, Serializer } from '../types.js';
 import { CacheBackend, checkAdapter } from './backend.js';
 import { BackgroundWork } from './background.js';
@@ -54,6 +56,8 @@ export class CacheState {
   /** Keys this process is refreshing (foreground with a soft timeout, or background). */
   readonly refreshing = new Set<string>();
   readonly ready: Promise<void>;
+  /** Loader spans and metrics, when OpenTelemetry is there. */
+  readonly telemetry: CacheTelemetry | undefined;
 
   constructor(options: DistributedCacheOptions) {
     this.settings = resolveSettings(options);
@@ -72,6 +76,8 @@ export class CacheState {
       });
     }
     this.events = new TypedEmitter(checkedLogger(options.logger));
+    const otel = Telemetry.create(options);
+    this.telemetry = otel === undefined ? undefined : new CacheTelemetry(otel);
     this.backend = new CacheBackend({
       adapter: this.adapter,
       settings: this.settings,

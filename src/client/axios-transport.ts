@@ -107,13 +107,15 @@ export class AxiosTransport {
 
   /**
    * The axios request config of one attempt of `state` to `instance`, with
-   * `timeoutMs` as its deadline header and `signal` as its abort signal.
+   * `timeoutMs` as its deadline header, `signal` as its abort signal and
+   * `traceHeaders` (`traceparent`...) added to its headers.
    */
   requestFor(
     state: CallState,
     instance: UpstreamInstance,
     timeoutMs: number,
     signal: AttemptSignal,
+    traceHeaders?: Record<string, string>,
   ): AxiosRequestConfig {
     const config = state.config;
     const given = config.headers as Record<string, unknown> | undefined;
@@ -125,12 +127,14 @@ export class AxiosTransport {
       !this.#own ||
       given !== undefined ||
       timeoutMs !== this.#attemptTimeoutMs ||
-      state.idempotencyKey !== undefined
+      state.idempotencyKey !== undefined ||
+      traceHeaders !== undefined
     ) {
       const deadline = String(timeoutMs);
       headers =
         given === undefined ? { [DEADLINE_HEADER]: deadline } : { ...given, [DEADLINE_HEADER]: deadline };
       if (state.idempotencyKey !== undefined) headers['Idempotency-Key'] = state.idempotencyKey;
+      if (traceHeaders !== undefined) Object.assign(headers, traceHeaders);
     }
     // No spread of an empty per-call config: every key costs axios a merge step.
     const request: AxiosRequestConfig =

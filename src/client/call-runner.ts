@@ -62,6 +62,7 @@ import type { Backoff, BackoffOptions } from '../resilience/backoff.js';
 import type { Bulkhead } from '../resilience/bulkhead.js';
 import type { RetryBudgetOptions } from '../resilience/retry-budget.js';
 import { RetryPolicy, retryAfterFirstFailure } from '../resilience/retry-policy.js';
+import type { AttemptTrace, ClientTelemetry } from '../telemetry/client-telemetry.js';
 import type { Clock, Logger } from '../types.js';
 import { type AttemptOutcomes, CLOSED, statusOutcome, TIMEOUT } from './attempt-outcome.js';
 import { AttemptSignal } from './attempt-signal.js';
@@ -90,6 +91,8 @@ export interface CallRunnerOptions {
   readonly bulkhead: Bulkhead | undefined;
   /** The client's retry policy (see {@link clientRetryPolicy}). */
   readonly retry: RetryPolicy;
+  /** Spans and metrics, when OpenTelemetry is there and not turned off. */
+  readonly telemetry: ClientTelemetry | undefined;
 }
 
 /**
@@ -106,6 +109,8 @@ export interface ClientRetryPolicyOptions {
   readonly backoff: Backoff | BackoffOptions;
   /** The budget's options (its clock is the client's), or `false` for none. */
   readonly budget: Omit<RetryBudgetOptions, 'clock'> | false | undefined;
+  /** Told of every retry (an event on the call's span). */
+  readonly telemetry?: ClientTelemetry | undefined;
 }
 
 /**
@@ -115,7 +120,7 @@ export interface ClientRetryPolicyOptions {
  * @internal
  */
 export function clientRetryPolicy(options: ClientRetryPolicyOptions): RetryPolicy {
-  const { service, events, outcomes, clock, budget } = options;
+  const { service, events, outcomes, clock, budget, telemetry } = options;
   return new RetryPolicy({
     maxAttempts: options.maxAttempts,
     backoff: options.backoff,
@@ -123,6 +128,7 @@ export function clientRetryPolicy(options: ClientRetryPolicyOptions): RetryPolic
     shouldRetry: (err) => outcomes.failureOf(err)?.retryable === true,
     retryAfterMs: (err) => outcomes.failureOf(err)?.retryAfterMs,
     onRetry: (info) => {
+      telemetry?.retry(info);
       const failure = outcomes.failureOf(info.error);
       if (failure === undefined || !events.has('retry')) return;
       events.emit('retry', {
@@ -155,6 +161,7 @@ export class CallRunner {
   readonly #outcomes: AttemptOutcomes;
   readonly #bulkhead: Bulkhead | undefined;
   readonly #retry: RetryPolicy;
+  readonly #telemetry: ClientTelemetry | undefined;
   /** The attempts running now: `close()` ends each one with `ClosedError`. */
   readonly #running = new Set<AttemptSignal>();
   /** Fires on `close()`: wakes calls sleeping between attempts. */
@@ -172,6 +179,7 @@ export class CallRunner {
     this.#outcomes = options.outcomes;
     this.#bulkhead = options.bulkhead;
     this.#retry = options.retry;
+    this.#telemetry = options.telemetry;
   }
 
   /**
@@ -184,6 +192,25 @@ export class CallRunner {
     // succeeds at once then costs one `then` on top of the attempt.
     const retry = this.#retry;
     retry.budget?.recordRequest();
+    const telemetry = this.#telemetry;
+    if (telemetry !== undefined) {
+      const trace = telemetry.startCall(state);
+      if (trace !== undefined) {
+        state.trace = trace;
+        return this.#attempt(state, 1)
+          .then(map, (first: unknown) => this.#retryAfter(state, first, map))
+          .then(
+            (value) => {
+              telemetry.endCall(trace);
+              return value;
+            },
+            (err: unknown) => {
+              telemetry.endCall(trace, err);
+              throw err;
+            },
+          );
+      }
+    }
     return this.#attempt(state, 1).then(map, (first: unknown) => this.#retryAfter(state, first, map));
   }
 
@@ -225,6 +252,7 @@ export class CallRunner {
       return map === undefined ? response : map(response);
     } catch (err) {
       if (this.#closed) throw closedDuring(last);
+      if (isScaleoutError(err, 'ERR_RETRY_BUDGET_EXHAUSTED')) this.#telemetry?.budgetRefused(state.trace);
       if (isScaleoutError(err, 'ERR_RETRY_BUDGET_EXHAUSTED') && this.#events.has('retry-budget-exhausted')) {
         this.#events.emit('retry-budget-exhausted', {
           service: this.#service,
@@ -309,6 +337,18 @@ export class CallRunner {
       }
     }
     const config = state.config;
+    const telemetry = this.#telemetry;
+    const traced: AttemptTrace | undefined =
+      telemetry === undefined
+        ? undefined
+        : telemetry.startAttempt(
+            state.trace,
+            state,
+            attempt,
+            instance,
+            breaker === undefined ? 'none' : breaker.state,
+            state.deadlineAt - this.#clock.now(),
+          );
     // Latency is measured only for whom reads it: the registry and `attempt` listeners.
     const timed = source?.onAttemptEnd !== undefined || this.#events.has('attempt');
     const started = timed ? this.#clock.monotonic() : 0;
@@ -318,7 +358,7 @@ export class CallRunner {
     let error: Error;
     try {
       const transport = this.#transport;
-      const request = transport.requestFor(state, instance, timeoutMs, controller);
+      const request = transport.requestFor(state, instance, timeoutMs, controller, traced?.headers);
       let response = await transport.send(request, controller);
       const redirects = transport.redirectsAfter(response, config);
       if (redirects > 0) {
@@ -361,10 +401,20 @@ export class CallRunner {
         this.#logger?.error?.('registry onAttemptEnd threw', { service: this.#service, error: String(err) });
       }
     }
-    breaker?.release(
-      permit,
-      outcome === 'cancelled' ? 'neutral' : isFailureOutcome(outcome) ? 'failure' : 'success',
-    );
+    if (traced !== undefined) {
+      telemetry!.releasing(traced);
+      breaker?.release(
+        permit,
+        outcome === 'cancelled' ? 'neutral' : isFailureOutcome(outcome) ? 'failure' : 'success',
+      );
+      telemetry!.releasing(undefined);
+      telemetry!.endAttempt(state.trace, traced, outcome, status, result === undefined ? error : undefined);
+    } else {
+      breaker?.release(
+        permit,
+        outcome === 'cancelled' ? 'neutral' : isFailureOutcome(outcome) ? 'failure' : 'success',
+      );
+    }
     if (timed && this.#events.has('attempt')) {
       this.#events.emit('attempt', {
         service: this.#service,

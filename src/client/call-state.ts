@@ -2,6 +2,7 @@ import type { AxiosRequestConfig } from 'axios';
 import { InvalidArgumentError } from '../errors.js';
 import { abortedError } from '../internal/abort.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
+import type { CallTrace } from '../telemetry/client-telemetry.js';
 import type { Clock } from '../types.js';
 import type { RequestConfigChecker, RequestConfigShape } from './request-config.js';
 import { type AbsoluteUrlPolicy, isUpstreamPath, sameOriginUrl } from './request-url.js';
@@ -46,6 +47,8 @@ export interface CallState {
   readonly data: unknown;
   tried: Set<string> | undefined;
   readonly signal: AbortSignal | undefined;
+  /** The call's span, when it is traced (set by the runner). */
+  trace: CallTrace | undefined;
 }
 
 /**
@@ -126,6 +129,7 @@ export function readCallState(
     data,
     tried: undefined,
     signal,
+    trace: undefined,
   };
 }
 

@@ -5,6 +5,12 @@ import type { BackoffOptions } from '../resilience/backoff.js';
 import type { BulkheadOptions } from '../resilience/bulkhead.js';
 import type { CircuitBreakerOptions } from '../resilience/circuit-breaker.js';
 import type { RetryBudgetOptions } from '../resilience/retry-budget.js';
+import {
+  checkTelemetryOptions,
+  TELEMETRY_OPTION_HINTS,
+  TELEMETRY_OPTION_KEYS,
+  type TelemetryOptions,
+} from '../telemetry/telemetry-options.js';
 import type { BaseOptions } from '../types.js';
 import type { AbsoluteUrlPolicy } from './request-url.js';
 import { checkServiceClientTarget } from './service-client-target.js';
@@ -36,7 +42,7 @@ export interface ClientRetryOptions {
  * new ServiceClient({ baseUrl }, { attemptTimeoutMs: 500, deadlineMs: 2_000, retry: { maxAttempts: 3 } });
  * ```
  */
-export interface ServiceClientOptions extends Omit<BaseOptions<never>, 'adapter'> {
+export interface ServiceClientOptions extends Omit<BaseOptions<never>, 'adapter'>, TelemetryOptions {
   /**
    * An existing axios instance (its interceptors and defaults apply). The
    * client never closes it, nor agents it carries: their owner does.
@@ -160,8 +166,10 @@ const checkClientOptions = optionsChecker({
     'requestConfigKeys',
     'logger',
     'clock',
+    ...TELEMETRY_OPTION_KEYS,
   ],
   hints: {
+    ...TELEMETRY_OPTION_HINTS,
     retries: 'retry.maxAttempts',
     maxAttempts: 'retry.maxAttempts',
     timeout: 'attemptTimeoutMs',
@@ -231,6 +239,7 @@ export function checkServiceClientArguments(target: unknown, options: unknown): 
   checkServiceClientTarget(target, options);
   checkClientOptions(options);
   const o = (options ?? {}) as ServiceClientOptions;
+  checkTelemetryOptions(o, 'ServiceClient options');
   checkRetry(o.retry);
   if (typeof o.retry?.backoff !== 'function') checkBackoff(o.retry?.backoff);
   if (o.retryBudget !== false) checkRetryBudget(o.retryBudget);

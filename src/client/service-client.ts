@@ -3,6 +3,8 @@ import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { durationOption } from '../internal/validate.js';
 import { Bulkhead } from '../resilience/bulkhead.js';
+import { ClientTelemetry } from '../telemetry/client-telemetry.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { systemClock } from '../types.js';
 import { AttemptOutcomes } from './attempt-outcome.js';
 import { AxiosTransport } from './axios-transport.js';
@@ -89,6 +91,8 @@ export class ServiceClient {
     const events = new TypedEmitter<ServiceClientEvents>(logger);
     this.#events = events;
     const outcomes = new AttemptOutcomes(retryOnStatus, clock);
+    const otel = Telemetry.create(options);
+    const telemetry = otel === undefined ? undefined : new ClientTelemetry(otel, service);
     const retry = clientRetryPolicy({
       service,
       events,
@@ -97,6 +101,7 @@ export class ServiceClient {
       maxAttempts: options.retry?.maxAttempts ?? d.retry.maxAttempts,
       backoff: options.retry?.backoff ?? d.retry.backoff,
       budget: options.retryBudget,
+      telemetry,
     });
     const bulkhead = options.bulkhead === false ? undefined : new Bulkhead(options.bulkhead);
     this.#picker = new UpstreamPicker({
@@ -106,8 +111,10 @@ export class ServiceClient {
       breaker: options.breaker ?? {},
       clock,
       logger,
-      onStateChange: (instanceId, change) =>
-        events.emit('breaker-state-change', { ...change, service, instanceId }),
+      onStateChange: (instanceId, change) => {
+        telemetry?.breakerChanged(instanceId, change);
+        events.emit('breaker-state-change', { ...change, service, instanceId });
+      },
     });
     const { maxSockets, maxRedirects } = resolveTransportLimits(options);
     this.#transport = new AxiosTransport({
@@ -128,6 +135,7 @@ export class ServiceClient {
       outcomes,
       bulkhead,
       retry,
+      telemetry,
     });
   }
 

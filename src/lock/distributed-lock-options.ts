@@ -1,6 +1,7 @@
 import type { LockAdapter } from '../contracts/lock.js';
 import { InvalidOptionsError } from '../errors.js';
 import { durationOption } from '../internal/validate.js';
+import type { TelemetryOptions } from '../telemetry/telemetry-options.js';
 import type { BaseOptions, Logger } from '../types.js';
 
 /**
@@ -11,7 +12,7 @@ import type { BaseOptions, Logger } from '../types.js';
  * const locks = new DistributedLock({ adapter: redisLockAdapter({ connection: redis }), ttlMs: 10_000, waitMs: 2_000 });
  * ```
  */
-export interface DistributedLockOptions extends BaseOptions<LockAdapter> {
+export interface DistributedLockOptions extends BaseOptions<LockAdapter>, TelemetryOptions {
   /**
    * Where holds live. The lock closes it only if it created it: an adapter
    * you pass stays open for the other locks, semaphores and caches sharing

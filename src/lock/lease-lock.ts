@@ -5,6 +5,8 @@ import { abortedError } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { durationArgument, keyArgument } from '../internal/validate.js';
+import { LockTelemetry } from '../telemetry/lock-telemetry.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { noopLogger, systemClock } from '../types.js';
 import {
   type AcquireOptions,
@@ -59,6 +61,7 @@ export abstract class LeaseLock {
   readonly #calls: LockCalls;
   readonly #leases: LeaseDeadlines;
   readonly #queues: ResourceQueues;
+  readonly #telemetry: LockTelemetry | undefined;
 
   /** `limit` holders per resource (1 for a lock). */
   protected constructor(options: DistributedLockOptions, limit: number) {
@@ -87,6 +90,9 @@ export abstract class LeaseLock {
       retryMinMs: this.#options.retryMinMs,
       retryMaxMs: this.#options.retryMaxMs,
     });
+    const otel = Telemetry.create(options);
+    this.#telemetry =
+      otel === undefined ? undefined : new LockTelemetry(otel, limit === 1 ? 'lock' : 'semaphore');
   }
 
   /** The adapter holding the leases. */
@@ -137,7 +143,19 @@ export abstract class LeaseLock {
         return lease;
       });
     }
-    return this.#queues.acquire(resource, ttl, waitMs, signal);
+    const trace = this.#telemetry?.start(resource, waitMs);
+    if (trace === undefined) return this.#queues.acquire(resource, ttl, waitMs, signal);
+    const telemetry = this.#telemetry!;
+    return this.#queues.acquire(resource, ttl, waitMs, signal).then(
+      (lease) => {
+        telemetry.end(trace, lease.fencingToken);
+        return lease;
+      },
+      (err: unknown) => {
+        telemetry.end(trace, undefined, err);
+        throw err;
+      },
+    );
   }
 
   /**

@@ -1,5 +1,11 @@
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
+import {
+  checkTelemetryOptions,
+  TELEMETRY_OPTION_HINTS,
+  TELEMETRY_OPTION_KEYS,
+  type TelemetryOptions,
+} from '../telemetry/telemetry-options.js';
 import type { Lease } from './lease.js';
 
 // The checks of every options object a lock or semaphore takes: unknown
@@ -19,9 +25,11 @@ const LOCK_KEYS = [
   'operationTimeoutMs',
   'logger',
   'clock',
+  ...TELEMETRY_OPTION_KEYS,
 ] as const;
 
 const LOCK_HINTS = {
+  ...TELEMETRY_OPTION_HINTS,
   ttl: 'ttlMs',
   defaultTTL: 'ttlMs',
   defaultTtl: 'ttlMs',
@@ -77,6 +85,7 @@ export function checkLockOptions(value: unknown, semaphore: boolean): void {
   }
   if (semaphore) checkSemaphoreShape(value);
   else checkLockShape(value);
+  if (value !== undefined && value !== null) checkTelemetryOptions(value as TelemetryOptions, what);
 }
 
 function signalOf(value: Record<string, unknown>): void {

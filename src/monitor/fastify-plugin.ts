@@ -1,4 +1,5 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import { runInServerSpan } from '../telemetry/http-server.js';
 import { checkTrackingOptions } from './http-tracking.js';
 import { checkMonitorArgument, refuseExtraArguments } from './monitor-options.js';
 import type { PerformanceMonitor } from './performance-monitor.js';
@@ -42,7 +43,8 @@ export function monitorPlugin(
     instance.addHook('onRequest', (request, reply, next) => {
       // Options checked once above; the route is read from request when the response ends.
       monitor.trackWith(request.raw, reply.raw, header, routeOf, request);
-      next();
+      // OpenTelemetry (when installed): a SERVER span, the rest of the request in its context.
+      runInServerSpan(request.raw, reply.raw, routeOf, request, next);
     });
     done();
   };

@@ -1,4 +1,5 @@
 import type { Context, Middleware } from 'koa';
+import { runInServerSpan } from '../telemetry/http-server.js';
 import { checkTrackingOptions } from './http-tracking.js';
 import { checkMonitorArgument, refuseExtraArguments } from './monitor-options.js';
 import type { PerformanceMonitor } from './performance-monitor.js';
@@ -43,7 +44,8 @@ export function monitorMiddleware(monitor: PerformanceMonitor, options: KoaMonit
   return (ctx, next) => {
     // Options checked once above; the route is read from ctx when the response ends.
     monitor.trackWith(ctx.req, ctx.res, header, routeOf, ctx);
-    return next();
+    // OpenTelemetry (when installed): a SERVER span, the chain in its context.
+    return runInServerSpan(ctx.req, ctx.res, routeOf, ctx, next);
   };
 }
 

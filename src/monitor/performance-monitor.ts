@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { type TimerHandle, unrefInterval } from '../internal/timers.js';
+import { runInServerSpan } from '../telemetry/http-server.js';
 import type { Logger } from '../types.js';
 import { cacheMetricMappings, type ObserveCacheOptions } from './cache-metrics.js';
 import { CLIENT_METRIC_MAPPINGS } from './client-metrics.js';
@@ -29,6 +30,8 @@ import { type PerformanceReport, type PerformanceStats, performanceStats } from 
 import { checkRequestLabels, type RequestLabels } from './request-labels.js';
 import type { RequestSeries } from './request-series.js';
 import { SeriesTable } from './series-table.js';
+
+function noop(): void {}
 
 /**
  * The facade of the monitor: one request's flow through the files of
@@ -385,7 +388,8 @@ export class PerformanceMonitor {
     const routeOf = options?.route ?? expressRoute;
     return (req, res, next) => {
       trackHttpRequest(this, req, res, header, routeOf, req);
-      next?.();
+      // OpenTelemetry (when installed): a SERVER span, the chain in its context.
+      runInServerSpan(req, res, routeOf, req, next ?? noop);
     };
   }
 

@@ -4,6 +4,7 @@ import type { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { sleep } from '../internal/timers.js';
 import type { Backoff } from '../resilience/backoff.js';
+import type { ProcessTrace, QueueTelemetry } from '../telemetry/queue-telemetry.js';
 import type { Clock, Subscription } from '../types.js';
 import { messageBytes } from './adapter-input.js';
 import type { MessageQueueEvents } from './message-queue-options.js';
@@ -30,6 +31,8 @@ export interface ConsumerPolicy {
   decode(delivery: QueueDelivery): unknown;
   /** Calls the user's handler. */
   handle(value: unknown, delivery: QueueDelivery): unknown;
+  /** A CONSUMER span per delivery, when OpenTelemetry is there. */
+  telemetry?: QueueTelemetry | undefined;
 }
 
 function errorFields(err: unknown): { name: string; message: string } {
@@ -150,29 +153,49 @@ export class MessageConsumer implements Subscription {
     return undefined;
   }
 
-  async #process(delivery: QueueDelivery): Promise<void> {
+  /** Processes a delivery in its CONSUMER span, when traced. */
+  #process(delivery: QueueDelivery): Promise<void> {
+    const telemetry = this.#policy.telemetry;
+    if (telemetry === undefined) return this.#settle(delivery, undefined);
     const p = this.#policy;
+    const trace = telemetry.startProcess(p.topic, p.group, delivery);
+    if (trace === undefined) return this.#settle(delivery, undefined);
+    return telemetry.run(trace, () => this.#settle(delivery, trace));
+  }
+
+  async #settle(delivery: QueueDelivery, trace: ProcessTrace | undefined): Promise<void> {
+    const p = this.#policy;
+    let outcome = 'ack';
+    let failure: unknown;
     try {
       const unreadable = this.#unreadable(delivery);
       if (unreadable !== undefined) {
-        await this.#deadLetter(delivery, 'unparseable', unreadable);
+        outcome = 'dead-letter';
+        failure = unreadable;
+        await this.#deadLetter(delivery, 'unparseable', unreadable, trace);
         return;
       }
       let value: unknown;
       try {
         value = p.decode(delivery);
       } catch (err) {
-        await this.#deadLetter(delivery, 'unparseable', err);
+        outcome = 'dead-letter';
+        failure = err;
+        await this.#deadLetter(delivery, 'unparseable', err, trace);
         return;
       }
       try {
         await p.handle(value, delivery);
       } catch (err) {
+        failure = err;
         if (delivery.deliveryCount >= p.maxDeliveries) {
-          await this.#deadLetter(delivery, 'handler-error', err);
+          outcome = 'dead-letter';
+          await this.#deadLetter(delivery, 'handler-error', err, trace);
           return;
         }
+        outcome = 'retry';
         const delayMs = p.backoff(delivery.deliveryCount - 1);
+        if (trace !== undefined) p.telemetry!.retrying(trace, delayMs, err);
         if (p.events.has('retry')) {
           p.events.emit('retry', {
             topic: p.topic,
@@ -192,7 +215,11 @@ export class MessageConsumer implements Subscription {
     } catch (err) {
       // The back end failed to settle the message: it stays unacknowledged
       // and is redelivered after a reconnect or a reclaim.
+      outcome = 'unsettled';
+      failure ??= err;
       p.events.emit('error', { topic: p.topic, group: p.group, id: delivery.id, error: err });
+    } finally {
+      if (trace !== undefined) p.telemetry!.endProcess(trace, outcome, failure);
     }
   }
 
@@ -200,8 +227,10 @@ export class MessageConsumer implements Subscription {
     delivery: QueueDelivery,
     reason: 'handler-error' | 'unparseable',
     err: unknown,
+    trace: ProcessTrace | undefined,
   ): Promise<void> {
     const p = this.#policy;
+    if (trace !== undefined) p.telemetry!.deadLettered(trace, reason, p.deadLetterTopic);
     const { name, message } = errorFields(err);
     await delivery.deadLetter({
       'x-scaleout-topic': p.topic,

@@ -1,5 +1,10 @@
 import { InvalidArgumentError, InvalidOptionsError, PayloadTooLargeError } from '../errors.js';
 import { clockOption, optionsChecker } from '../internal/validate.js';
+import {
+  checkTelemetryOptions,
+  TELEMETRY_OPTION_HINTS,
+  TELEMETRY_OPTION_KEYS,
+} from '../telemetry/telemetry-options.js';
 import { headersArgument, messageBytes } from './adapter-input.js';
 import type { MessageQueueOptions } from './message-queue-options.js';
 
@@ -31,8 +36,11 @@ export const checkQueueOptions = optionsChecker({
     'deadLetterSuffix',
     'maxMessageBytes',
     'clock',
+    'consumerTrace',
+    ...TELEMETRY_OPTION_KEYS,
   ],
   hints: {
+    ...TELEMETRY_OPTION_HINTS,
     now: 'clock',
     url: 'adapter',
     connection: 'adapter',
@@ -126,6 +134,14 @@ export function publishHeaders(headers: unknown): Record<string, string> {
 
 /** Checks the adapter, serializer and logger given to the constructor. */
 export function checkQueueParts(options: MessageQueueOptions): void {
+  checkTelemetryOptions(options, 'MessageQueue options');
+  if (
+    options.consumerTrace !== undefined &&
+    options.consumerTrace !== 'linked' &&
+    options.consumerTrace !== 'child'
+  ) {
+    throw new InvalidOptionsError("consumerTrace must be 'linked' or 'child'", { option: 'consumerTrace' });
+  }
   if (options.adapter !== undefined && !hasMethods(options.adapter, ['publish', 'consume', 'close'])) {
     throw new InvalidOptionsError(
       'adapter must be a QueueAdapter (memoryQueueAdapter(), amqpQueueAdapter() from scaleout/amqp, redisStreamsQueueAdapter() from scaleout/redis)',

@@ -1,5 +1,7 @@
 import type { QueueAdapter } from '../contracts/queue.js';
 import type { Idempotency } from '../idempotency/idempotency.js';
+import type { ConsumerTraceMode } from '../telemetry/queue-telemetry.js';
+import type { TelemetryOptions } from '../telemetry/telemetry-options.js';
 import type { BaseOptions, Serializer } from '../types.js';
 
 /**
@@ -10,7 +12,7 @@ import type { BaseOptions, Serializer } from '../types.js';
  * const queue = new MessageQueue({ adapter: memoryQueueAdapter(), maxDeliveries: 3, retryMaxMs: 2_000 });
  * ```
  */
-export interface MessageQueueOptions extends BaseOptions<QueueAdapter> {
+export interface MessageQueueOptions extends BaseOptions<QueueAdapter>, TelemetryOptions {
   /**
    * The back end. An adapter you pass is yours: `close()` of the queue
    * leaves it open (close it yourself, after every queue using it).
@@ -40,6 +42,13 @@ export interface MessageQueueOptions extends BaseOptions<QueueAdapter> {
    * 4: 16 MiB by default). @default 1_048_576 (1 MiB)
    */
   maxMessageBytes?: number;
+  /**
+   * How each delivery's CONSUMER span relates to the PRODUCER span of its
+   * publish (OpenTelemetry): `'linked'` starts a new trace linked to it, as
+   * the messaging conventions advise for retried work; `'child'` continues
+   * the producer's trace. @default 'linked'
+   */
+  consumerTrace?: ConsumerTraceMode;
 }
 
 /**
@@ -51,7 +60,12 @@ export interface MessageQueueOptions extends BaseOptions<QueueAdapter> {
  * ```
  */
 export const MESSAGE_QUEUE_DEFAULTS: Readonly<
-  Required<Omit<MessageQueueOptions, 'adapter' | 'serializer' | 'logger' | 'clock'>>
+  Required<
+    Omit<
+      MessageQueueOptions,
+      'adapter' | 'serializer' | 'logger' | 'clock' | 'tracerProvider' | 'meterProvider'
+    >
+  >
 > = {
   maxDeliveries: 5,
   prefetch: 10,
@@ -60,6 +74,7 @@ export const MESSAGE_QUEUE_DEFAULTS: Readonly<
   closeTimeoutMs: 30_000,
   deadLetterSuffix: '.dead',
   maxMessageBytes: 1_048_576,
+  consumerTrace: 'linked',
 };
 
 /**

@@ -9,6 +9,8 @@ import { Lifecycle } from '../internal/lifecycle.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
 import { fullJitterBackoff } from '../resilience/backoff.js';
 import { jsonSerializer } from '../serializer.js';
+import { messagingSystemOf, QueueTelemetry } from '../telemetry/queue-telemetry.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { type Clock, type Serializer, systemClock } from '../types.js';
 import { isAbortSignal, MAX_GROUP_LENGTH, MAX_MESSAGE_ID_LENGTH, MAX_TOPIC_LENGTH } from './adapter-input.js';
 import { MessageConsumer } from './message-consumer.js';
@@ -85,6 +87,7 @@ export class MessageQueue {
   readonly #deadLetterSuffix: string;
   readonly #maxMessageBytes: number;
   readonly #consumers = new Set<MessageConsumer>();
+  readonly #telemetry: QueueTelemetry | undefined;
 
   constructor(options: MessageQueueOptions = {}) {
     const d = MESSAGE_QUEUE_DEFAULTS;
@@ -123,6 +126,15 @@ export class MessageQueue {
       );
     }
     this.#deadLetterSuffix = suffix;
+    const otel = Telemetry.create(options);
+    this.#telemetry =
+      otel === undefined
+        ? undefined
+        : new QueueTelemetry(
+            otel,
+            messagingSystemOf(this.#adapter),
+            options.consumerTrace ?? d.consumerTrace,
+          );
     const logger = options.logger;
     if (logger !== undefined) {
       this.#events.on('dead-letter', (e) =>
@@ -216,15 +228,24 @@ export class MessageQueue {
         option: 'serializer',
       });
     }
-    checkMessageSize(topic, body, headers, this.#maxMessageBytes);
-    // What the consumer reads is what was published, or nothing is sent.
-    const serializer = this.#serializer;
-    assertWritesFaithfully(message, serializer, 'publish', () => serializer.deserialize(body));
-    await this.#adapter.publish(
-      topic,
-      { id, body, headers, persistent, timestamp: this.#clock.now() },
-      { signal: options.signal },
-    );
+    // The trace context goes in the headers (and so counts toward the size cap).
+    const telemetry = this.#telemetry;
+    const trace = telemetry?.startPublish(topic, id, headers);
+    try {
+      checkMessageSize(topic, body, headers, this.#maxMessageBytes);
+      // What the consumer reads is what was published, or nothing is sent.
+      const serializer = this.#serializer;
+      assertWritesFaithfully(message, serializer, 'publish', () => serializer.deserialize(body));
+      await this.#adapter.publish(
+        topic,
+        { id, body, headers, persistent, timestamp: this.#clock.now() },
+        { signal: options.signal },
+      );
+    } catch (err) {
+      if (trace !== undefined) telemetry!.endPublish(trace, topic, err);
+      throw err;
+    }
+    if (trace !== undefined) telemetry!.endPublish(trace, topic);
     return id;
   }
 
@@ -370,6 +391,7 @@ export class MessageQueue {
       closeTimeoutMs: this.#closeTimeoutMs,
       clock: this.#clock,
       events: this.#events,
+      telemetry: this.#telemetry,
     });
     const subscription = await this.#adapter.consume(topic, consumer.onDelivery, {
       group,

@@ -1,0 +1,174 @@
+/**
+ * The SERVER span and `http.server.request.duration` of an incoming
+ * request, for the monitor middleware (node:http, Express, Fastify, Koa).
+ *
+ * ```text
+ * incoming request ── traceparent/tracestate/baggage extracted (foreign data:
+ *                     what cannot be read is skipped)
+ *   GET /orders/:id (SERVER: http.request.method, url.path, url.scheme,
+ *                    http.route, http.response.status_code, error.type)
+ *     └─ what the handler does (ServiceClient calls, publishes) is its child:
+ *        the rest of the middleware chain runs in the span's context
+ * ```
+ *
+ * The span ends when the response closes (finished, or the client went
+ * away: `error.type` `aborted`); the route template is read then (routers
+ * match after the middleware ran), and names the span `METHOD route`. Uses
+ * the global providers: the middleware are built without options for it.
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context, Histogram, Span } from '@opentelemetry/api';
+import { extractContext } from './carrier.js';
+import { DURATION_BUCKETS_SECONDS, HTTP, httpMethod } from './semconv.js';
+import { Instruments, Telemetry } from './telemetry.js';
+
+/** `undefined`: not made yet; `null`: no telemetry. */
+let shared: HttpServerTelemetry | null | undefined;
+
+/**
+ * The SERVER spans of the monitor middleware.
+ *
+ * @internal
+ */
+export class HttpServerTelemetry {
+  readonly #telemetry: Telemetry;
+  readonly #instruments: Instruments<{ duration: Histogram }>;
+
+  constructor(telemetry: Telemetry) {
+    this.#telemetry = telemetry;
+    this.#instruments = new Instruments(telemetry, (meter) => ({
+      duration: meter.createHistogram('http.server.request.duration', {
+        unit: 's',
+        description: 'Duration of HTTP server requests.',
+        advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] },
+      }),
+    }));
+  }
+
+  /** The API module. */
+  api(): Telemetry['api'] {
+    return this.#telemetry.api;
+  }
+
+  /** The one instance of the process (global providers), or `undefined` without the API. */
+  static shared(): HttpServerTelemetry | undefined {
+    if (shared === undefined) {
+      const telemetry = Telemetry.create({});
+      shared = telemetry === undefined ? null : new HttpServerTelemetry(telemetry);
+    }
+    return shared ?? undefined;
+  }
+
+  /**
+   * Opens the SERVER span of `req` (ended when `res` closes) and returns the
+   * context the rest of the chain runs in; `undefined` with no tracer
+   * provider registered (the duration is still recorded when a meter
+   * provider is).
+   */
+  start(req: IncomingMessage, res: ServerResponse, routeOf: () => string | undefined): Context | undefined {
+    if (this.#telemetry.idle()) return undefined;
+    const tracer = this.#telemetry.tracer();
+    if (tracer === undefined) return this.#measureOnly(res, req, routeOf);
+    const api = this.#telemetry.api;
+    const parent = extractContext(api, api.context.active(), req.headers);
+    const rawMethod = typeof req.method === 'string' ? req.method.toUpperCase() : 'GET';
+    const method = httpMethod(rawMethod);
+    const span = tracer.startSpan(method, { kind: api.SpanKind.SERVER }, parent);
+    if (span.isRecording()) {
+      const url = typeof req.url === 'string' ? req.url : '/';
+      const q = url.indexOf('?');
+      span.setAttributes({
+        [HTTP.method]: method,
+        [HTTP.urlPath]: q === -1 ? url : url.slice(0, q),
+        [HTTP.urlScheme]: schemeOf(req),
+      });
+      if (method === '_OTHER') span.setAttribute(HTTP.methodOriginal, rawMethod);
+    }
+    const started = this.#instruments.get() === undefined ? 0 : performance.now();
+    res.once('close', () => this.#end(span, res, method, routeOf, started));
+    return api.trace.setSpan(parent, span);
+  }
+
+  #measureOnly(res: ServerResponse, req: IncomingMessage, routeOf: () => string | undefined): undefined {
+    if (this.#instruments.get() === undefined) return undefined;
+    const api = this.#telemetry.api;
+    const span = api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT);
+    const method = httpMethod(typeof req.method === 'string' ? req.method.toUpperCase() : 'GET');
+    const started = performance.now();
+    res.once('close', () => this.#end(span, res, method, routeOf, started));
+    return undefined;
+  }
+
+  #end(
+    span: Span,
+    res: ServerResponse,
+    method: string,
+    routeOf: () => string | undefined,
+    started: number,
+  ): void {
+    let route: string | undefined;
+    try {
+      route = routeOf();
+    } catch {
+      route = undefined;
+    }
+    if (typeof route !== 'string' || route.length > 256) route = undefined;
+    const finished = res.writableFinished;
+    const status = finished ? res.statusCode : undefined;
+    const type = status === undefined ? 'aborted' : status >= 500 ? String(status) : undefined;
+    if (span.isRecording()) {
+      if (route !== undefined) {
+        span.updateName(`${method} ${route}`);
+        span.setAttribute(HTTP.route, route);
+      }
+      if (status !== undefined) span.setAttribute(HTTP.status, status);
+      if (type !== undefined) {
+        span.setAttribute(HTTP.errorType, type);
+        span.setStatus({ code: this.#telemetry.api.SpanStatusCode.ERROR });
+      }
+    }
+    span.end();
+    const instruments = this.#instruments.get();
+    if (instruments !== undefined) {
+      const attributes: Record<string, string | number> = {
+        [HTTP.method]: method,
+        [HTTP.urlScheme]: schemeOf(res.req),
+      };
+      if (route !== undefined) attributes[HTTP.route] = route;
+      if (status !== undefined) attributes[HTTP.status] = status;
+      if (type !== undefined) attributes[HTTP.errorType] = type;
+      instruments.duration.record((performance.now() - started) / 1000, attributes);
+    }
+  }
+}
+
+function schemeOf(req: IncomingMessage | undefined): string {
+  return (req?.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http';
+}
+
+/**
+ * Runs `next` (the rest of a middleware chain) in the SERVER span of `req`
+ * when OpenTelemetry is there (the span ends when `res` closes), else just
+ * calls it. `routeOf(subject)` gives the route template at the end.
+ *
+ * @internal
+ */
+export function runInServerSpan<S, R>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  routeOf: (subject: S) => string | undefined,
+  subject: S,
+  next: () => R,
+): R {
+  const telemetry = HttpServerTelemetry.shared();
+  if (telemetry === undefined) return next();
+  let context: Context | undefined;
+  try {
+    context = telemetry.start(req, res, () => routeOf(subject));
+  } catch {
+    return next();
+  }
+  return context === undefined ? next() : telemetry.api().context.with(context, next);
+}
