@@ -35,7 +35,8 @@ if (library === 'scaleout') {
   const cache = new DistributedCache({ adapter: redisCacheAdapter({ connection: url, prefix }) });
   ready = cache.ready();
   getOrSet = () => cache.getOrSet(key, loader, { ttlMs: 60_000 });
-  close = () => cache.close();
+  // The adapter (and its connection) is ours: the cache closes only adapters it created.
+  close = () => cache.close().then(() => cache.adapter.close());
 } else if (library === 'bentocache') {
   const bento = new BentoCache({
     default: 'multi',

@@ -191,11 +191,12 @@ export default async function (ctx: BenchContext): Promise<void> {
     }
     ctx.note('Cold-key stampede across processes: loader calls (fewer is better, 1 is ideal)', rows);
 
+    await Promise.all([scaleout.close(), scaleoutL2.close(), scaleoutOwned.close(), scaleoutNoL1.close()]);
     await Promise.all([
-      scaleout.close(),
-      scaleoutL2.close(),
-      scaleoutOwned.close(),
-      scaleoutNoL1.close(),
+      scaleout.adapter.close(),
+      scaleoutL2.adapter.close(),
+      scaleoutOwned.adapter.close(),
+      memory.close(),
       bentoMemory.disconnectAll(),
       bentoRedis.disconnectAll(),
       managerMemory.disconnect(),

@@ -6,7 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { Agent } from 'node:http';
+import { Agent, createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import axios, {
   type AxiosError,
@@ -29,8 +30,17 @@ import {
   wrap,
 } from 'cockatiel';
 // The built package, as users run it (`npm run bench` builds first).
-import { CircuitBreaker, ServiceClient, ServiceRegistry } from '../dist/index.js';
+import {
+  CircuitBreaker,
+  Idempotency,
+  idempotencyNode,
+  ServiceClient,
+  ServiceRegistry,
+} from '../dist/index.js';
+import { redisIdempotencyStore } from '../dist/redis.js';
 import { FAULT_DEFAULTS, type FakeUpstream, startFakeUpstream } from '../test/helpers/fake-upstream.js';
+import { startFaultProxy } from '../test/helpers/fault-proxy.js';
+import { startRedisServer } from '../test/helpers/redis-server.js';
 import type { BenchContext } from './lib.js';
 
 /** The tuned settings every library gets, as close to each other as each allows. */
@@ -193,10 +203,12 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
     up.resetCounts();
   };
 
-  // CLIENT_BENCH_ONLY=overhead skips the fault scenarios (for quick iterations on the hot path).
+  // CLIENT_BENCH_ONLY=overhead skips the fault scenarios (for quick iterations on the hot path);
+  // CLIENT_BENCH_ONLY=post-reset runs only scenario 3 (POST reset after commit).
   const faults = process.env.CLIENT_BENCH_ONLY !== 'overhead';
+  const postResetOnly = process.env.CLIENT_BENCH_ONLY === 'post-reset';
   // 1. 5% of requests answer 503.
-  if (faults) {
+  if (faults && !postResetOnly) {
     const rows: Array<Record<string, string | number>> = [];
     const calls = Math.round(4_000 * scale);
     for (const name of names) {
@@ -218,7 +230,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   }
 
   // 2. Upstream fully down (every request 503).
-  if (faults) {
+  if (faults && !postResetOnly) {
     const rows: Array<Record<string, string | number>> = [];
     const calls = Math.round(2_000 * scale);
     const withNoBreaker: Record<string, Factory> = {
@@ -285,10 +297,53 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
       });
       await c.close();
     }
+    {
+      // The same fault against a server that honours the key: node:http with
+      // idempotencyNode over Redis, behind a TCP proxy that loses 20% of the
+      // answers after the server committed (the client sees a reset).
+      const redis = await startRedisServer();
+      const server = await idempotentUpstream(redis.url);
+      const proxy = await startFaultProxy({ port: server.port });
+      const url = `http://127.0.0.1:${proxy.port}`;
+      const retry = { backoff: { baseMs: 10, maxMs: 100 } };
+      const variants: Array<[string, ConstructorParameters<typeof ServiceClient>[1]]> = [
+        ['scaleout (defaults) + idempotencyKey, idempotencyNode server (Redis)', { retry }],
+        [
+          'scaleout (6 attempts, budget and breaker off) + idempotencyKey, idempotencyNode server (Redis)',
+          { retry: { ...retry, maxAttempts: 6 }, retryBudget: false, breaker: false },
+        ],
+      ];
+      for (const [v, [name, options]] of variants.entries()) {
+        server.commits.clear();
+        proxy.setMode({ kind: 'lose-responses', rate: 0.2, seed: 7 });
+        const lostBefore = proxy.lost;
+        const c = new ServiceClient({ baseUrl: url }, options);
+        const r = await drive(calls, 4, (i, s) =>
+          c.post('/orders', { op: `op-${i}` }, { signal: s, idempotencyKey: `v${v}-key-${i}` }),
+        );
+        rows.push({
+          client: name,
+          posts: calls,
+          'caller saw success': pct(r.ok, calls),
+          'side effects committed': [...server.commits.values()].reduce((a, b) => a + b, 0),
+          'ops committed twice or more': [...server.commits.values()].filter((n) => n > 1).length,
+          'answers lost': proxy.lost - lostBefore,
+        });
+        await c.close();
+      }
+      await proxy.close();
+      await server.close();
+      await redis.stop();
+    }
     ctx.note(
       'POST with the connection reset after commit (20% of POSTs); target 0 duplicate side effects',
       rows,
     );
+  }
+
+  if (postResetOnly) {
+    await up.close();
+    return;
   }
 
   // 4. Upstream hangs: how long can the slowest call take?
@@ -500,6 +555,41 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   }
 
   await up.close();
+}
+
+/**
+ * A server that honours idempotency keys: each POST commits a side effect
+ * per `body.op`, behind idempotencyNode over a Redis store (key required).
+ */
+async function idempotentUpstream(redisUrl: string) {
+  const store = redisIdempotencyStore({ connection: redisUrl, prefix: 'bench:client:idem:' });
+  const keys = new Idempotency({ store, waitMs: 5_000 });
+  const guard = idempotencyNode(keys, { required: true });
+  const commits = new Map<string, number>();
+  const read = async (req: IncomingMessage) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString() || '{}') as { op?: string };
+  };
+  const server = createServer(async (req, res) => {
+    const body = await read(req);
+    if (!(await guard(req, res, { body }))) return;
+    const op = String(body.op);
+    commits.set(op, (commits.get(op) ?? 0) + 1);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, op }));
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    commits,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await keys.close();
+      await store.close();
+    },
+  };
 }
 
 /** Overhead per call against `url` (a healthy upstream): ServiceClient vs raw axios variants and the peers. */

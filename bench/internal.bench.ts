@@ -1,9 +1,11 @@
 /**
  * The cost of the safe serializer's guard rails against plain JSON: the
- * pollution scan runs only when the text mentions `__proto__`/`prototype`.
+ * pollution scan runs only when the text mentions `__proto__`/`prototype`
+ * or escapes one of their letters (`\u005f`...).
  */
-import { jsonSerializer } from '../src/internal/serializer.js';
+
 import { SingleFlight } from '../src/internal/single-flight.js';
+import { jsonSerializer } from '../src/serializer.js';
 import type { BenchContext } from './lib.js';
 
 const user = {
@@ -17,6 +19,12 @@ const user = {
 const userText = JSON.stringify(user);
 const mentionsPrototype = { ...user, note: 'the prototype of the engine' };
 const mentionsText = JSON.stringify(mentionsPrototype);
+/** The record as ASCII-only producers (Python's json.dumps) write it: non-ASCII as \uXXXX escapes. */
+const asciiText = JSON.stringify({
+  ...user,
+  name: 'Ada Lovelace, Countess of Lovelace ✓',
+  city: 'Zürich',
+}).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 export default async function (ctx: BenchContext): Promise<void> {
   await ctx.compare('serialize + deserialize a 1 KB record', {
@@ -27,6 +35,10 @@ export default async function (ctx: BenchContext): Promise<void> {
     'JSON.parse': () => JSON.parse(mentionsText),
     jsonSerializer: () => jsonSerializer.deserialize(mentionsText),
     'jsonSerializer (no mention)': () => jsonSerializer.deserialize(userText),
+  });
+  await ctx.compare('deserialize a 1 KB record with \\u escapes (not of pollution-key letters)', {
+    'JSON.parse': () => JSON.parse(asciiText),
+    jsonSerializer: () => jsonSerializer.deserialize(asciiText),
   });
   const flight = new SingleFlight<string, number>();
   const work = () => Promise.resolve(1);

@@ -2,7 +2,9 @@
  * Publish + consume throughput, messages/s, each message confirmed by the
  * broker and acknowledged by a consumer:
  * - RabbitMQ: MessageQueue over amqpQueueAdapter vs raw amqplib (confirm
- *   channel publish, consumer channel with the same prefetch, ack per message);
+ *   channel publish, consumer channel with the same prefetch, ack per message)
+ *   on classic and on quorum queues, on one node (the shared broker) and on a
+ *   3-node cluster started for the run (both clients on its first node);
  * - Redis Streams: MessageQueue over redisStreamsQueueAdapter vs BullMQ
  *   (Queue.add + Worker), on the same local redis-server.
  * Each call publishes a batch of BATCH messages concurrently and resolves when
@@ -11,12 +13,13 @@
 import { type Channel, type ChannelModel, type ConfirmChannel, connect } from 'amqplib';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { amqpQueueAdapter } from '../src/amqp.js';
+import { amqpQueueAdapter, type QueueType } from '../src/amqp.js';
 import { MessageQueue } from '../src/index.js';
 import { redisStreamsQueueAdapter } from '../src/redis.js';
 import { amqpUrl, uniqueName } from '../test/helpers/rabbitmq.js';
+import { startRabbitMqCluster } from '../test/helpers/rabbitmq-cluster.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import type { BenchContext } from './lib.js';
+import type { BenchContext, Comparison } from './lib.js';
 
 const BATCH = 100;
 const PREFETCH = 50;
@@ -41,14 +44,29 @@ function batchCounter() {
   };
 }
 
-async function amqpPair(ctx: BenchContext): Promise<void> {
-  const url = amqpUrl();
-  // raw amqplib
+/** Where an AMQP comparison runs: one broker, or a cluster (its first node is dialled first). */
+interface AmqpSite {
+  label: string;
+  urls: readonly string[];
+}
+
+/**
+ * Raw amqplib vs MessageQueue on one queue type at one site: both connect
+ * to the same (first) node; the raw client declares a durable queue of the
+ * same type, bound to a direct exchange, publishes persistent messages on a
+ * confirm channel and acknowledges each one on a consumer channel with the
+ * same prefetch.
+ */
+async function amqpPair(ctx: BenchContext, site: AmqpSite, queueType: QueueType): Promise<Comparison> {
+  const url = site.urls[0]!;
   const rawConn: ChannelModel = await connect(url);
   const rawPub: ConfirmChannel = await rawConn.createConfirmChannel();
   const rawSub: Channel = await rawConn.createChannel();
-  const rawQueue = uniqueName('bench.raw');
-  await rawPub.assertQueue(rawQueue, { durable: true });
+  const rawQueue = uniqueName(`bench.raw.${queueType}`);
+  await rawPub.assertQueue(rawQueue, {
+    durable: true,
+    arguments: queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {},
+  });
   const rawExchange = uniqueName('bench.ex');
   await rawPub.assertExchange(rawExchange, 'direct', { durable: true, autoDelete: true });
   await rawPub.bindQueue(rawQueue, rawExchange, rawQueue);
@@ -60,10 +78,10 @@ async function amqpPair(ctx: BenchContext): Promise<void> {
     rawSub.ack(msg);
     rawCounter.hit();
   });
-  const rawPublish = (n: number, exchange = '') =>
+  const rawPublish = (n: number) =>
     new Promise<void>((resolve, reject) => {
       rawPub.publish(
-        exchange,
+        rawExchange,
         rawQueue,
         Buffer.from(JSON.stringify({ ...payload, n })),
         { persistent: true, messageId: String(n), contentType: 'application/json' },
@@ -71,28 +89,25 @@ async function amqpPair(ctx: BenchContext): Promise<void> {
       );
     });
 
-  // scaleout
+  // scaleout, on the same node first
   const prefix = 'scaleout-bench.';
-  const topic = uniqueName('bench.so');
-  const queue = new MessageQueue({ adapter: amqpQueueAdapter({ url, prefix }) });
+  const topic = uniqueName(`bench.so.${queueType}`);
+  const queue = new MessageQueue({
+    adapter: amqpQueueAdapter({ url: site.urls, nodeOrder: 'in-order', prefix, queueType }),
+  });
   const soCounter = batchCounter();
   await queue.consume(topic, () => soCounter.hit(), { prefetch: PREFETCH, deadLetter: false });
 
   let seq = 0;
-  await ctx.compare(
-    `RabbitMQ: publish with confirm + consume + ack, batches of ${BATCH}`,
+  const comparison = await ctx.compare(
+    `RabbitMQ ${site.label}, ${queueType} queues: publish with confirm + consume + ack, batches of ${BATCH}`,
     {
-      'raw amqplib': async () => {
+      [`raw amqplib (${queueType})`]: async () => {
         const done = rawCounter.wait(BATCH);
         await Promise.all(Array.from({ length: BATCH }, () => rawPublish(seq++)));
         await done;
       },
-      'raw amqplib via a direct exchange': async () => {
-        const done = rawCounter.wait(BATCH);
-        await Promise.all(Array.from({ length: BATCH }, () => rawPublish(seq++, rawExchange)));
-        await done;
-      },
-      'MessageQueue (amqp)': async () => {
+      [`MessageQueue (amqp, ${queueType})`]: async () => {
         const done = soCounter.wait(BATCH);
         await Promise.all(
           Array.from({ length: BATCH }, () => queue.publish(topic, { ...payload, n: seq++ })),
@@ -108,6 +123,24 @@ async function amqpPair(ctx: BenchContext): Promise<void> {
   await cleanup.deleteQueue(rawQueue);
   await cleanup.deleteQueue(`${prefix}${topic}`);
   await rawConn.close();
+  return comparison;
+}
+
+/** Classic and quorum queues at one site, each beside raw amqplib on the same type. */
+async function amqpSite(ctx: BenchContext, site: AmqpSite): Promise<void> {
+  const rows: Array<Record<string, string | number>> = [];
+  for (const queueType of ['classic', 'quorum'] as const) {
+    const c = await amqpPair(ctx, site, queueType);
+    const [raw, so] = c.tasks;
+    rows.push({
+      site: site.label,
+      'queue type': queueType,
+      'raw amqplib msgs/s': raw!.opsPerSec,
+      'MessageQueue msgs/s': so!.opsPerSec,
+      'ratio vs raw': `${so!.ratio.toFixed(2)}x`,
+    });
+  }
+  ctx.note(`RabbitMQ ${site.label}: classic vs quorum queues`, rows);
 }
 
 async function redisPair(ctx: BenchContext): Promise<void> {
@@ -169,6 +202,12 @@ async function redisPair(ctx: BenchContext): Promise<void> {
 }
 
 export default async function (ctx: BenchContext): Promise<void> {
-  await amqpPair(ctx);
+  await amqpSite(ctx, { label: 'one node (the shared broker)', urls: [amqpUrl()] });
+  const cluster = await startRabbitMqCluster({ size: 3 });
+  try {
+    await amqpSite(ctx, { label: '3-node cluster (loopback)', urls: cluster.urls });
+  } finally {
+    await cluster.stop();
+  }
   await redisPair(ctx);
 }

@@ -6,13 +6,13 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { JwtDenylistAdapter, SessionAdapter } from '../src/index.js';
-import { authorizeNode, createAuthorizer, createJwt, memoryJwtDenylist, SessionStore } from '../src/index.js';
+import type { JwtDenylistAdapter, SessionAdapter } from 'scaleout';
+import { authorizeNode, createAuthorizer, createJwt, memoryJwtDenylist, SessionStore } from 'scaleout';
 
 let adapter: SessionAdapter | undefined;
 let denylist: JwtDenylistAdapter = memoryJwtDenylist();
 if (process.env.REDIS_URL) {
-  const { redisSessionAdapter, redisJwtDenylist } = await import('../src/redis.js');
+  const { redisSessionAdapter, redisJwtDenylist } = await import('scaleout/redis');
   adapter = redisSessionAdapter({ connection: process.env.REDIS_URL, prefix: 'example:sess:' });
   denylist = redisJwtDenylist({ connection: process.env.REDIS_URL, prefix: 'example:deny:' });
 }

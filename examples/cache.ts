@@ -4,7 +4,7 @@
  * evicts the other's L1, and stale values cover a failing loader.
  * Run: npm run example:cache   (REDIS_URL=redis://127.0.0.1:6379 to use Redis)
  */
-import { type CacheAdapter, DistributedCache, memoryCacheAdapter } from '../src/index.js';
+import { type CacheAdapter, DistributedCache, memoryCacheAdapter } from 'scaleout';
 
 /** Memory by default (both "instances" share one store, like two processes on one Redis). */
 async function adapterFactory(): Promise<() => CacheAdapter> {
@@ -13,7 +13,7 @@ async function adapterFactory(): Promise<() => CacheAdapter> {
     const shared = memoryCacheAdapter();
     return () => shared;
   }
-  const { redisCacheAdapter } = await import('../src/redis.js');
+  const { redisCacheAdapter } = await import('scaleout/redis');
   const prefix = `example:cache:${process.pid}:`;
   return () => redisCacheAdapter({ connection: url, prefix });
 }
@@ -70,3 +70,5 @@ try {
 await a.namespace('price').clear();
 await a.delete('views:home');
 await Promise.all([a.close(), b.close()]);
+// The adapters are ours: a cache closes only an adapter it created.
+await Promise.all([a.adapter.close(), b.adapter.close()]);

@@ -8,7 +8,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEADLINE_HEADER, roundRobinBalancer, ServiceClient, ServiceRegistry } from '../src/index.js';
+import { DEADLINE_HEADER, roundRobinBalancer, ServiceClient, ServiceRegistry } from 'scaleout';
 
 // Two instances of "inventory" on loopback: a healthy one and one answering 503.
 async function startInstance(name: string, healthy: boolean): Promise<{ url: string; close(): void }> {
@@ -43,7 +43,7 @@ inventory.on('retry', (e) =>
   console.log(`  retry #${e.attempt - 1} in ${e.delayMs} ms after ${e.errorCode}`),
 );
 inventory.on('attempt', (e) => console.log(`  ${names.get(e.instanceId)}: ${e.outcome}`));
-inventory.on('breakerStateChange', (e) =>
+inventory.on('breaker-state-change', (e) =>
   console.log(`  breaker ${names.get(e.instanceId)}: ${e.from} -> ${e.to}`),
 );
 

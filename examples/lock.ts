@@ -2,7 +2,7 @@
  * `npm run example:lock`: the design's processUserPoints, done safely.
  * Memory adapter by default; set REDIS_URL to run on Redis.
  */
-import { DistributedLock, isScaleoutError, type LockAdapter, memoryLockAdapter } from '../src/index.js';
+import { DistributedLock, isScaleoutError, type LockAdapter, memoryLockAdapter } from 'scaleout';
 
 /** A points table that remembers the largest fencing token it has seen per user (a `fence` column). */
 class PointsDb {
@@ -23,7 +23,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const db = new PointsDb();
 let adapter: LockAdapter = memoryLockAdapter();
 if (process.env.REDIS_URL) {
-  const { redisLockAdapter } = await import('../src/redis.js');
+  const { redisLockAdapter } = await import('scaleout/redis');
   adapter = redisLockAdapter({ connection: process.env.REDIS_URL, prefix: `example:${process.pid}:` });
 }
 const locks = new DistributedLock({ adapter, ttlMs: 2_000 });

@@ -7,7 +7,7 @@
 import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PerformanceMonitor } from '../src/index.js';
+import { PerformanceMonitor } from 'scaleout';
 
 const monitor = new PerformanceMonitor({ windowMs: 60_000, windowSlots: 6 });
 const cache = new EventEmitter(); // stands in for any primitive's event emitter

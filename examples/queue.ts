@@ -4,16 +4,16 @@
  * message that lands in the dead letters instead of looping forever.
  * Run: npm run example:queue  (REDIS_URL=redis://... or AMQP_URL=amqp://... for real back ends)
  */
-import { MessageQueue, memoryQueueAdapter, type QueueAdapter } from '../src/index.js';
+import { MessageQueue, memoryQueueAdapter, type QueueAdapter } from 'scaleout';
 
 async function adapter(): Promise<QueueAdapter> {
   const prefix = `example-${process.pid}.`;
   if (process.env.AMQP_URL) {
-    const { amqpQueueAdapter } = await import('../src/amqp.js');
+    const { amqpQueueAdapter } = await import('scaleout/amqp');
     return amqpQueueAdapter({ url: process.env.AMQP_URL, prefix });
   }
   if (process.env.REDIS_URL) {
-    const { redisStreamsQueueAdapter } = await import('../src/redis.js');
+    const { redisStreamsQueueAdapter } = await import('scaleout/redis');
     return redisStreamsQueueAdapter({ connection: process.env.REDIS_URL, prefix, sweepIntervalMs: 100 });
   }
   return memoryQueueAdapter();

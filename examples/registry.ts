@@ -5,11 +5,11 @@
  * switches to Redis. Run: npm run example:registry
  */
 import { createServer } from 'node:http';
-import { isScaleoutError, type RegistryAdapter, ServiceRegistry } from '../src/index.js';
+import { isScaleoutError, type RegistryAdapter, ServiceRegistry } from 'scaleout';
 
 let adapter: RegistryAdapter | undefined;
 if (process.env.REDIS_URL) {
-  const { redisRegistryAdapter } = await import('../src/redis.js');
+  const { redisRegistryAdapter } = await import('scaleout/redis');
   adapter = redisRegistryAdapter({ connection: process.env.REDIS_URL, prefix: `example:${process.pid}:` });
 }
 const registry = new ServiceRegistry({

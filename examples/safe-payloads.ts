@@ -2,7 +2,7 @@
  * Typed errors and the safe serializer: what scaleout does with bad input.
  * Run: npm run example:safe-payloads
  */
-import { isScaleoutError, jsonSerializer } from '../src/index.js';
+import { isScaleoutError, jsonSerializer } from 'scaleout';
 
 const attempts: Array<[string, () => unknown]> = [
   ['a plain record', () => jsonSerializer.deserialize('{"id":1,"name":"Ada"}')],

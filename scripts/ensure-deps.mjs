@@ -6,7 +6,7 @@
 // dependency exists. Prints one line while it installs; npm's own output is
 // shown only if the install fails.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +16,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export function staleReason(dir = root) {
   const installed = join(dir, 'node_modules', '.package-lock.json');
   if (!existsSync(join(dir, 'node_modules'))) return 'node_modules is missing';
+  // A node_modules linked from elsewhere belongs to another checkout: npm ci
+  // would empty its target. Leave it to its owner.
+  if (lstatSync(join(dir, 'node_modules')).isSymbolicLink()) return undefined;
   if (!existsSync(installed)) return 'node_modules was not installed by npm ci';
   if (statSync(join(dir, 'package-lock.json')).mtimeMs > statSync(installed).mtimeMs) {
     return 'package-lock.json changed since the last install';

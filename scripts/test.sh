@@ -53,8 +53,9 @@ if [ -z "${AMQP_URL:-}" ] && ! amqp_up; then
 fi
 
 # --- checks ----------------------------------------------------------------
-step "lint + format (biome)"
+step "lint + format (biome), layout (file sizes, import cycles)"
 npx biome ci .
+node --import tsx scripts/check-layout.mts
 step "build (tsup)"
 npx tsup --silent
 step "typecheck (tsc; the benches type-check against the built package)"

@@ -65,6 +65,9 @@ export const ERROR_CODES = [
   'ERR_LOCK_NOT_ACQUIRED',
   'ERR_LOCK_LOST',
   'ERR_LEASE_EXPIRED',
+  // idempotency
+  'ERR_IDEMPOTENCY_CONFLICT',
+  'ERR_IDEMPOTENCY_MISMATCH',
 ] as const;
 
 /**
@@ -125,14 +128,22 @@ export abstract class ScaleoutError extends Error {
 /**
  * True when `value` is an error thrown by any copy of scaleout (optionally
  * with the given code). Works across two copies of the package, where
- * `instanceof` would not.
+ * `instanceof` would not. With a code, it narrows to that code's class, so
+ * its fields are typed (`err.resource`, `err.retryAfterMs`, ...).
  *
  * @example
  * ```ts
- * if (isScaleoutError(err, 'ERR_CONNECTION')) metrics.redisDown.inc();
+ * declare const err: unknown;
+ * if (isScaleoutError(err, 'ERR_LOCK_NOT_ACQUIRED')) console.log(err.resource, err.waitedMs);
+ * else if (isScaleoutError(err)) console.log(err.code);
  * ```
  */
-export function isScaleoutError(value: unknown, code?: ErrorCode): value is ScaleoutError {
+export function isScaleoutError<C extends ErrorCode>(
+  value: unknown,
+  code: C,
+): value is ScaleoutErrorByCode[C];
+export function isScaleoutError(value: unknown): value is AnyScaleoutError;
+export function isScaleoutError(value: unknown, code?: ErrorCode): boolean {
   if (typeof value !== 'object' || value === null) return false;
   if ((value as Record<symbol, unknown>)[BRAND] !== true) return false;
   return code === undefined || (value as { code?: unknown }).code === code;
@@ -214,9 +225,9 @@ export class UnsafePayloadError extends ScaleoutError {
   readonly code = 'ERR_UNSAFE_PAYLOAD' as const;
   /** Where in the value the key was found, e.g. `$.user.__proto__`. */
   readonly path: string;
-  constructor(message: string, path: string, options?: ScaleoutErrorOptions) {
+  constructor(message: string, options: ScaleoutErrorOptions & { path: string }) {
     super(message, options);
-    this.path = path;
+    this.path = options.path;
   }
 }
 
@@ -324,10 +335,10 @@ export class PayloadTooLargeError extends ScaleoutError {
   readonly bytes: number;
   /** The cap it exceeded, in bytes. */
   readonly maxBytes: number;
-  constructor(message: string, details: { bytes: number; maxBytes: number }, options?: ScaleoutErrorOptions) {
+  constructor(message: string, options: ScaleoutErrorOptions & { bytes: number; maxBytes: number }) {
     super(message, options);
-    this.bytes = details.bytes;
-    this.maxBytes = details.maxBytes;
+    this.bytes = options.bytes;
+    this.maxBytes = options.maxBytes;
   }
 }
 
@@ -351,9 +362,9 @@ export class NoInstancesError extends ScaleoutError {
   readonly code = 'ERR_NO_INSTANCES' as const;
   /** The service that has no instance to offer. */
   readonly service: string;
-  constructor(message: string, service: string, options?: ScaleoutErrorOptions) {
+  constructor(message: string, options: ScaleoutErrorOptions & { service: string }) {
     super(message, options);
-    this.service = service;
+    this.service = options.service;
   }
 }
 
@@ -370,9 +381,9 @@ export class DuplicateRegistrationError extends ScaleoutError {
   readonly code = 'ERR_DUPLICATE_REGISTRATION' as const;
   /** The service of the duplicate registration. */
   readonly service: string;
-  constructor(message: string, service: string, options?: ScaleoutErrorOptions) {
+  constructor(message: string, options: ScaleoutErrorOptions & { service: string }) {
     super(message, options);
-    this.service = service;
+    this.service = options.service;
   }
 }
 
@@ -389,9 +400,9 @@ export class NotRegisteredError extends ScaleoutError {
   readonly code = 'ERR_NOT_REGISTERED' as const;
   /** The service named by the call. */
   readonly service: string;
-  constructor(message: string, service: string, options?: ScaleoutErrorOptions) {
+  constructor(message: string, options: ScaleoutErrorOptions & { service: string }) {
     super(message, options);
-    this.service = service;
+    this.service = options.service;
   }
 }
 
@@ -416,9 +427,9 @@ export class QueueBufferFullError extends ScaleoutError {
   readonly code = 'ERR_QUEUE_BUFFER_FULL' as const;
   /** The buffer's capacity (number of waiting publishes). */
   readonly capacity: number;
-  constructor(message: string, capacity: number, options?: ScaleoutErrorOptions) {
+  constructor(message: string, options: ScaleoutErrorOptions & { capacity: number }) {
     super(message, options);
-    this.capacity = capacity;
+    this.capacity = options.capacity;
   }
 }
 
@@ -454,9 +465,9 @@ export class QueueMismatchError extends ScaleoutError {
   readonly code = 'ERR_QUEUE_MISMATCH' as const;
   /** The broker queue whose declaration did not match. */
   readonly queue: string;
-  constructor(message: string, queue: string, options?: ScaleoutErrorOptions) {
+  constructor(message: string, options: ScaleoutErrorOptions & { queue: string }) {
     super(message, options);
-    this.queue = queue;
+    this.queue = options.queue;
   }
 }
 
@@ -711,10 +722,10 @@ export class CacheValueTooLargeError extends ScaleoutError {
   readonly bytes: number;
   /** The cap it exceeded, in bytes. */
   readonly maxBytes: number;
-  constructor(message: string, bytes: number, maxBytes: number, options?: ScaleoutErrorOptions) {
+  constructor(message: string, options: ScaleoutErrorOptions & { bytes: number; maxBytes: number }) {
     super(message, options);
-    this.bytes = bytes;
-    this.maxBytes = maxBytes;
+    this.bytes = options.bytes;
+    this.maxBytes = options.maxBytes;
   }
 }
 
@@ -764,14 +775,13 @@ export class HttpStatusError extends ScaleoutError {
   readonly url: string;
   constructor(
     message: string,
-    details: { response: HttpErrorResponse; method: string; url: string },
-    options?: ScaleoutErrorOptions,
+    options: ScaleoutErrorOptions & { response: HttpErrorResponse; method: string; url: string },
   ) {
     super(message, options);
-    this.status = details.response.status;
-    this.response = details.response;
-    this.method = details.method;
-    this.url = details.url;
+    this.status = options.response.status;
+    this.response = options.response;
+    this.method = options.method;
+    this.url = options.url;
   }
 }
 
@@ -855,10 +865,10 @@ export class LockNotAcquiredError extends ScaleoutError {
   readonly resource: string;
   /** How long the caller waited, in ms. */
   readonly waitedMs: number;
-  constructor(message: string, resource: string, waitedMs: number, options?: ScaleoutErrorOptions) {
+  constructor(message: string, options: ScaleoutErrorOptions & { resource: string; waitedMs: number }) {
     super(message, options);
-    this.resource = resource;
-    this.waitedMs = waitedMs;
+    this.resource = options.resource;
+    this.waitedMs = options.waitedMs;
   }
 }
 
@@ -878,9 +888,9 @@ export class LockLostError extends ScaleoutError {
   readonly code = 'ERR_LOCK_LOST' as const;
   /** The resource whose lease was lost. */
   readonly resource: string;
-  constructor(message: string, resource: string, options?: ScaleoutErrorOptions) {
+  constructor(message: string, options: ScaleoutErrorOptions & { resource: string }) {
     super(message, options);
-    this.resource = resource;
+    this.resource = options.resource;
   }
 }
 
@@ -898,8 +908,145 @@ export class LeaseExpiredError extends ScaleoutError {
   readonly code = 'ERR_LEASE_EXPIRED' as const;
   /** The resource whose lease ran out. */
   readonly resource: string;
-  constructor(message: string, resource: string, options?: ScaleoutErrorOptions) {
+  constructor(message: string, options: ScaleoutErrorOptions & { resource: string }) {
     super(message, options);
-    this.resource = resource;
+    this.resource = options.resource;
   }
 }
+
+// ---- idempotency ----
+
+/**
+ * An idempotency key is taken by an execution that has not finished
+ * (`reason: 'in-progress'`: it was still running after the wait; retry
+ * later, `retryAfterMs` says when its claim ends at the latest), or that
+ * finished without a result that can be replayed (`reason: 'not-kept'`:
+ * too large or not serializable). Nothing ran. HTTP answers it with 409.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await keys.run(`refund:${id}`, () => provider.refund(id));
+ * } catch (err) {
+ *   if (isScaleoutError(err, 'ERR_IDEMPOTENCY_CONFLICT')) return retryLater(err.retryAfterMs);
+ *   throw err;
+ * }
+ * ```
+ */
+export class IdempotencyConflictError extends ScaleoutError {
+  readonly code = 'ERR_IDEMPOTENCY_CONFLICT' as const;
+  /** The idempotency key as the store knows it (a digest for HTTP requests). */
+  readonly key: string;
+  /** `in-progress`: another execution holds the key; `not-kept`: it finished, with no result kept. */
+  readonly reason: 'in-progress' | 'not-kept';
+  /** For `in-progress`: ms until the holder's claim expires at the latest. */
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    message: string,
+    options: ScaleoutErrorOptions & {
+      key: string;
+      reason: 'in-progress' | 'not-kept';
+      retryAfterMs?: number | undefined;
+    },
+  ) {
+    super(message, options);
+    this.key = options.key;
+    this.reason = options.reason;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * An idempotency key was used again with another request (another
+ * fingerprint: method, path or body for HTTP). Nothing ran; it is a bug of
+ * the caller, not worth a retry. HTTP answers it with 422.
+ *
+ * @example
+ * ```ts
+ * if (isScaleoutError(err, 'ERR_IDEMPOTENCY_MISMATCH')) log.error('key reused', { key: err.key });
+ * ```
+ */
+export class IdempotencyMismatchError extends ScaleoutError {
+  readonly code = 'ERR_IDEMPOTENCY_MISMATCH' as const;
+  /** The idempotency key as the store knows it (a digest for HTTP requests). */
+  readonly key: string;
+  constructor(message: string, options: ScaleoutErrorOptions & { key: string }) {
+    super(message, options);
+    this.key = options.key;
+  }
+}
+
+/**
+ * Every concrete error scaleout throws, as a union discriminated by `code`
+ * (narrow with `switch (err.code)` or {@link isScaleoutError}).
+ *
+ * @example
+ * ```ts
+ * function status(err: AnyScaleoutError): number {
+ *   switch (err.code) {
+ *     case 'ERR_CIRCUIT_OPEN':
+ *       return 503;
+ *     case 'ERR_HTTP_STATUS':
+ *       return err.status;
+ *     default:
+ *       return 500;
+ *   }
+ * }
+ * ```
+ */
+export type AnyScaleoutError =
+  | InvalidArgumentError
+  | InvalidOptionsError
+  | SerializationError
+  | DeserializationError
+  | UnsafePayloadError
+  | TimeoutError
+  | AbortedError
+  | ConnectionError
+  | ClosedError
+  | CorruptDataError
+  | PayloadTooLargeError
+  | NoInstancesError
+  | DuplicateRegistrationError
+  | NotRegisteredError
+  | QueueBufferFullError
+  | PublishRejectedError
+  | QueueMismatchError
+  | SessionConflictError
+  | SessionNotFoundError
+  | JwtMalformedError
+  | JwtTooLargeError
+  | JwtAlgorithmError
+  | JwtUnsupportedHeaderError
+  | JwtInvalidSignatureError
+  | JwtExpiredError
+  | JwtNotYetValidError
+  | JwtClaimMissingError
+  | JwtClaimMismatchError
+  | JwtRevokedError
+  | JwksNoMatchingKeyError
+  | JwksFetchError
+  | CacheValueTooLargeError
+  | HttpStatusError
+  | CircuitOpenError
+  | BulkheadFullError
+  | RetryBudgetExhaustedError
+  | NoUpstreamError
+  | LockNotAcquiredError
+  | LockLostError
+  | LeaseExpiredError
+  | IdempotencyConflictError
+  | IdempotencyMismatchError;
+
+/**
+ * The error class of each code: `ScaleoutErrorByCode['ERR_TIMEOUT']` is
+ * {@link TimeoutError}. What {@link isScaleoutError} narrows to.
+ *
+ * @example
+ * ```ts
+ * const fields = (e: ScaleoutErrorByCode['ERR_LOCK_LOST']) => e.resource;
+ * ```
+ */
+export type ScaleoutErrorByCode = {
+  [C in ErrorCode]: Extract<AnyScaleoutError, Readonly<Record<'code', C>>>;
+};

@@ -12,7 +12,11 @@
 
 export type { ExpressLikeRequest, ExpressLikeResponse } from './auth/authorize-express.js';
 export { authorize } from './auth/authorize-express.js';
+export type { IdempotencyExpressRequest } from './idempotency/idempotency-express.js';
+export { idempotency } from './idempotency/idempotency-express.js';
 export { metricsHandler, monitorMiddleware } from './monitor/express-middleware.js';
+export type { RateLimitExpressRequest } from './rate-limit/rate-limit-express.js';
+export { rateLimit } from './rate-limit/rate-limit-express.js';
 export type {
   ExpressSessionCallback,
   ExpressSessionData,

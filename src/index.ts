@@ -20,9 +20,22 @@ export {
   memoryJwtDenylist,
   memorySessionAdapter,
 } from './adapters/memory/index.js';
+export type { MemoryIdempotencyStoreOptions } from './adapters/memory/memory-idempotency-store.js';
+export {
+  MEMORY_IDEMPOTENCY_STORE_DEFAULTS,
+  MemoryIdempotencyStore,
+  memoryIdempotencyStore,
+} from './adapters/memory/memory-idempotency-store.js';
 export type { MemoryLockAdapterOptions } from './adapters/memory/memory-lock-adapter.js';
 export { MemoryLockAdapter, memoryLockAdapter } from './adapters/memory/memory-lock-adapter.js';
+export type { MemoryQueueAdapterOptions } from './adapters/memory/memory-queue-adapter.js';
 export { MemoryQueueAdapter, memoryQueueAdapter } from './adapters/memory/memory-queue-adapter.js';
+export type { MemoryRateLimitAdapterOptions } from './adapters/memory/memory-rate-limit-adapter.js';
+export {
+  MEMORY_RATE_LIMIT_ADAPTER_DEFAULTS,
+  MemoryRateLimitAdapter,
+  memoryRateLimitAdapter,
+} from './adapters/memory/memory-rate-limit-adapter.js';
 export type { MemoryRegistryAdapterOptions } from './adapters/memory/registry.js';
 export { MemoryRegistryAdapter, memoryRegistryAdapter } from './adapters/memory/registry.js';
 export * from './auth/index.js';
@@ -36,6 +49,13 @@ export type {
   CacheAdapterSetOptions,
   CacheAdapterSubscribeOptions,
 } from './contracts/cache.js';
+export type {
+  IdempotencyClaimRequest,
+  IdempotencyClaimResult,
+  IdempotencyCompleteRequest,
+  IdempotencyReleaseRequest,
+  IdempotencyStore,
+} from './contracts/idempotency.js';
 export type { JwtDenylistAdapter } from './contracts/jwt-denylist.js';
 export type {
   LockAcquireRequest,
@@ -44,7 +64,6 @@ export type {
   LockExtendRequest,
   LockExtendResult,
   LockOwnerRequest,
-  LockReleaseSubscription,
 } from './contracts/lock.js';
 export type {
   QueueAdapter,
@@ -54,7 +73,16 @@ export type {
   QueueOutgoingMessage,
   QueueSubscription,
 } from './contracts/queue.js';
-export { QUEUE_HEADERS } from './contracts/queue.js';
+export { failuresFromHeader, MAX_FAILURES_HEADER, QUEUE_HEADERS } from './contracts/queue.js';
+export type {
+  RateLimitAdapter,
+  RateLimitAdapterResult,
+  RateLimitAlgorithm,
+  RateLimitCostRequest,
+  RateLimitRequest,
+  RateLimitRule,
+  RateLimitRuleState,
+} from './contracts/rate-limit.js';
 export type {
   RegistryAdapter,
   RegistryChange,
@@ -71,12 +99,23 @@ export type {
   SessionRecord,
   SessionUpdateResult,
 } from './contracts/session.js';
+export type {
+  AttemptResult,
+  CallOutcome,
+  UpstreamInstance,
+  UpstreamPickOptions,
+  UpstreamSource,
+} from './contracts/upstream.js';
+export { isFailureOutcome } from './contracts/upstream.js';
 export * from './errors.js';
-export { jsonSerializer } from './internal/serializer.js';
+export * from './idempotency/index.js';
 export * from './lock/index.js';
 export * from './monitor/index.js';
 export * from './queue/index.js';
+export * from './rate-limit/index.js';
 export * from './registry/index.js';
+export * from './resilience/index.js';
+export { jsonSerializer } from './serializer.js';
 export * from './session/index.js';
-export type { Clock, LogFields, Logger, Serializer } from './types.js';
+export type { BaseOptions, Clock, LogFields, Logger, Serializer, Subscription } from './types.js';
 export { noopLogger, systemClock } from './types.js';

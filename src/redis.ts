@@ -13,6 +13,13 @@
  * @module scaleout/redis
  */
 
+export type { RedisIdempotencyStoreOptions } from './adapters/redis/idempotency.js';
+export {
+  REDIS_IDEMPOTENCY_STORE_DEFAULTS,
+  RedisIdempotencyStore,
+  redisIdempotencyStore,
+} from './adapters/redis/idempotency.js';
+export { redisIdempotencyScripts } from './adapters/redis/idempotency-scripts.js';
 export * from './adapters/redis/index.js';
 export type { RedisLockAdapterOptions } from './adapters/redis/lock.js';
 export {
@@ -21,5 +28,12 @@ export {
   redisLockAdapter,
   redisLockScripts,
 } from './adapters/redis/lock.js';
+export type { RedisRateLimitAdapterOptions } from './adapters/redis/rate-limit.js';
+export {
+  REDIS_RATE_LIMIT_ADAPTER_DEFAULTS,
+  RedisRateLimitAdapter,
+  redisRateLimitAdapter,
+} from './adapters/redis/rate-limit.js';
+export { redisRateLimitScripts } from './adapters/redis/rate-limit-script.js';
 export type { RedlockAdapterOptions } from './adapters/redis/redlock.js';
 export { REDLOCK_ADAPTER_DEFAULTS, RedlockAdapter, redlockAdapter } from './adapters/redis/redlock.js';

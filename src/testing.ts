@@ -14,10 +14,14 @@
  */
 
 export { cacheAdapterConformance } from './testing/cache-adapter-conformance.js';
+export type { IdempotencyStoreConformanceOptions } from './testing/idempotency-conformance.js';
+export { idempotencyStoreConformance } from './testing/idempotency-conformance.js';
 export type { LockAdapterConformanceOptions } from './testing/lock-adapter-conformance.js';
 export { lockAdapterConformance } from './testing/lock-adapter-conformance.js';
 export type { QueueConformanceOptions } from './testing/queue-conformance.js';
 export { queueAdapterConformance } from './testing/queue-conformance.js';
+export type { RateLimitConformanceOptions } from './testing/rate-limit-conformance.js';
+export { rateLimitAdapterConformance } from './testing/rate-limit-conformance.js';
 export { registryAdapterConformance } from './testing/registry-conformance.js';
 export type { SessionConformanceOptions } from './testing/session-conformance.js';
 export { sessionAdapterConformance } from './testing/session-conformance.js';

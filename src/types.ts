@@ -98,3 +98,41 @@ export const systemClock: Clock = {
  * ```
  */
 export const noopLogger: Logger = Object.freeze({});
+
+/**
+ * The options every primitive takes (its options interface extends this):
+ * where its data lives, where it logs, what time it reads. A primitive
+ * closes an adapter only when it created it (no `adapter` given); an
+ * adapter you pass stays open for the other primitives sharing it.
+ *
+ * @example
+ * ```ts
+ * interface MyPrimitiveOptions extends BaseOptions<CacheAdapter> {
+ *   ttlMs?: number;
+ * }
+ * ```
+ */
+export interface BaseOptions<A> {
+  /** The store. @default the primitive's memory adapter, created and closed by the primitive */
+  adapter?: A;
+  /** Receives warnings about failures the caller did not see. @default noopLogger */
+  logger?: Logger;
+  /** Time source. @default systemClock */
+  clock?: Clock;
+}
+
+/**
+ * What subscribing gives back, in every contract and primitive: one call
+ * that ends the subscription. Idempotent; it resolves once nothing more will
+ * be delivered.
+ *
+ * @example
+ * ```ts
+ * const subscription: Subscription = await adapter.subscribe('pricing', onChange);
+ * await subscription.unsubscribe();
+ * ```
+ */
+export interface Subscription {
+  /** Ends the subscription; calling it again does nothing. */
+  unsubscribe(): Promise<void>;
+}

@@ -101,6 +101,10 @@ export class PaymentProvider {
   get charged(): number {
     return this.#charges.size;
   }
+  /** The orders this provider charged. */
+  get chargedOrders(): string[] {
+    return [...this.#charges.keys()];
+  }
 }
 
 /** A transient failure (answered 503 over HTTP, so the client retries). */

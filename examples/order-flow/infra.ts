@@ -5,17 +5,21 @@
 import {
   type CacheAdapter,
   DistributedLock,
+  type IdempotencyStore,
   type JwtDenylistAdapter,
   type LockAdapter,
   MessageQueue,
   memoryCacheAdapter,
+  memoryIdempotencyStore,
   memoryJwtDenylist,
   memoryQueueAdapter,
+  memoryRateLimitAdapter,
   memoryRegistryAdapter,
   type QueueAdapter,
+  type RateLimitAdapter,
   type RegistryAdapter,
   type SessionAdapter,
-} from '../../src/index.js';
+} from 'scaleout';
 
 export interface Infra {
   /** Which back ends are in use, for the banner. */
@@ -24,9 +28,13 @@ export interface Infra {
   cacheAdapter: CacheAdapter;
   sessionAdapter: SessionAdapter | undefined;
   denylist: JwtDenylistAdapter;
+  /** Where the gateway's per-customer order limits live. */
+  rateLimitAdapter: RateLimitAdapter;
   queue: MessageQueue;
   /** The lock around stock updates (inventory). */
   locks: DistributedLock;
+  /** Idempotency records the payment instances share: one charge per key, whichever instance gets the retry. */
+  idempotencyStore: IdempotencyStore;
   close(): Promise<void>;
 }
 
@@ -44,10 +52,12 @@ export async function createInfra(env = process.env): Promise<Infra> {
     cacheAdapter: memoryCacheAdapter() as CacheAdapter,
     sessionAdapter: undefined as SessionAdapter | undefined,
     denylist: memoryJwtDenylist() as JwtDenylistAdapter,
+    rateLimitAdapter: memoryRateLimitAdapter() as RateLimitAdapter,
     lockAdapter: undefined as LockAdapter | undefined,
+    idempotencyStore: memoryIdempotencyStore() as IdempotencyStore,
   };
   if (env.REDIS_URL) {
-    const redis = await import('../../src/redis.js');
+    const redis = await import('scaleout/redis');
     const connection = env.REDIS_URL;
     infra.registryAdapter = redis.redisRegistryAdapter({ connection, prefix: `${run}reg:` });
     infra.cacheAdapter = redis.redisCacheAdapter({ connection, prefix: `${run}cache:` });
@@ -55,6 +65,8 @@ export async function createInfra(env = process.env): Promise<Infra> {
     infra.lockAdapter = redis.redisLockAdapter({ connection, prefix: `${run}lock:` });
     closers.push(() => infra.lockAdapter?.close());
     infra.denylist = redis.redisJwtDenylist({ connection, prefix: `${run}deny:` });
+    infra.rateLimitAdapter = redis.redisRateLimitAdapter({ connection, prefix: `${run}rl:` });
+    infra.idempotencyStore = redis.redisIdempotencyStore({ connection, prefix: `${run}idem:` });
     if (!env.AMQP_URL) {
       // Events go to RabbitMQ when AMQP_URL is set, else to Redis Streams.
       queueAdapter = redis.redisStreamsQueueAdapter({ connection, prefix: `${run}q:`, sweepIntervalMs: 100 });
@@ -62,7 +74,7 @@ export async function createInfra(env = process.env): Promise<Infra> {
     label = 'Redis';
   }
   if (env.AMQP_URL) {
-    const { amqpQueueAdapter } = await import('../../src/amqp.js');
+    const { amqpQueueAdapter } = await import('scaleout/amqp');
     queueAdapter = amqpQueueAdapter({
       url: env.AMQP_URL,
       // Named after the process and the how-manieth infrastructure: the
@@ -71,13 +83,17 @@ export async function createInfra(env = process.env): Promise<Infra> {
     });
     label = env.REDIS_URL ? 'Redis + RabbitMQ' : 'RabbitMQ';
   }
-  // A SessionStore, DistributedCache and MessageQueue close the adapter they are given;
-  // the rest are ours, and so is the session adapter when no SessionStore took it
-  // (the monolith has no sessions). Closing an adapter twice is harmless.
+  // A SessionStore and MessageQueue close the adapter they are given; the rest
+  // are ours (a DistributedCache closes only an adapter it created), and so is
+  // the session adapter when no SessionStore took it (the monolith has no
+  // sessions). Closing an adapter twice is harmless.
   closers.push(
+    () => infra.cacheAdapter.close(),
     () => infra.registryAdapter.close(),
     () => infra.denylist.close?.(),
+    () => infra.rateLimitAdapter.close(),
     () => infra.sessionAdapter?.close?.(),
+    () => infra.idempotencyStore.close(),
   );
   const locks = new DistributedLock({ adapter: infra.lockAdapter, ttlMs: 5_000 });
   const queue = new MessageQueue({ adapter: queueAdapter, retryBaseMs: 20, retryMaxMs: 200 });

@@ -6,7 +6,7 @@
  * Run alone: node --import tsx examples/order-flow/monolith.ts
  */
 import { pathToFileURL } from 'node:url';
-import { DistributedCache } from '../../src/index.js';
+import { DistributedCache } from 'scaleout';
 import { startConsumers } from './consumers.js';
 import {
   loadPrice,

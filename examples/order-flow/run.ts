@@ -53,10 +53,12 @@ let retries = 0;
 let breakerTrips = 0;
 for (const client of [...app.orders.clients, app.gateway.orders]) {
   client.on('retry', () => retries++);
-  client.on('breakerStateChange', (e) => {
+  client.on('breaker-state-change', (e) => {
     if (e.to === 'open') breakerTrips++;
   });
 }
+let chargeReplays = 0;
+app.paymentKeys.on('replayed', () => chargeReplays++);
 let hits = 0;
 let misses = 0;
 app.pricing.cache.on('hit', () => hits++);
@@ -146,6 +148,7 @@ const rate = hits + misses === 0 ? 0 : (100 * hits) / (hits + misses);
 console.log('');
 console.log(`orders placed        ${placed.length}/${count} in ${(elapsed / 1000).toFixed(2)} s`);
 console.log(`orders failed        ${failed.length}`);
+console.log(`orders rate-limited  ${app.gateway.limited()} (60 a minute per customer, at the gateway)`);
 console.log(
   `stock reserved       ${app.inventory.reserved.size} orders, ${app.inventory.stock.reserved} items`,
 );
@@ -153,6 +156,10 @@ console.log(`customers notified   ${app.notification.notified.size}`);
 console.log(`cache hit rate       ${rate.toFixed(1)}% (${hits} hits, ${misses} misses)`);
 console.log(
   `payment attempts     ${app.payments.reduce((n, p) => n + p.provider.attempts, 0)} (fail rate ${failRate})`,
+);
+const charges = app.payments.flatMap((p) => p.provider.chargedOrders);
+console.log(
+  `payments charged     ${charges.length}, ${charges.length - new Set(charges).size} twice (${chargeReplays} retries answered from the idempotency store)`,
 );
 console.log(`retries              ${retries}`);
 console.log(`breaker trips        ${breakerTrips}`);

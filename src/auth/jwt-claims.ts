@@ -1,7 +1,7 @@
 import { KeyObject } from 'node:crypto';
 import { InvalidArgumentError, InvalidOptionsError, SerializationError } from '../errors.js';
-import { assertSafePayload } from '../internal/serializer.js';
 import { optionsChecker } from '../internal/validate.js';
+import { assertSafePayload } from '../serializer.js';
 
 /** @internal Refuses unknown keys of `jwt.sign()` options (`expiresIn` → `expiresInMs`). */
 export const checkSignOptions = optionsChecker({

@@ -17,8 +17,8 @@ import {
   PayloadTooLargeError,
 } from '../errors.js';
 import { LruMap } from '../internal/lru.js';
-import { assertSafePayload } from '../internal/serializer.js';
 import { durationArgument, durationOption } from '../internal/validate.js';
+import { assertSafePayload } from '../serializer.js';
 import { ALGORITHMS, type JwtAlgorithm, signBytes, verifyBytes } from './jwt-algorithms.js';
 import {
   checkClaimValues,

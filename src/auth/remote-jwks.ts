@@ -1,6 +1,7 @@
 import { KeyObject, type webcrypto } from 'node:crypto';
 import { InvalidOptionsError, JwksFetchError, JwksNoMatchingKeyError } from '../errors.js';
 import { anySignal } from '../internal/abort.js';
+import { captureContext } from '../internal/async-context.js';
 import { redactUrl } from '../internal/redact.js';
 import { SingleFlight } from '../internal/single-flight.js';
 import { durationOption } from '../internal/validate.js';
@@ -74,6 +75,8 @@ export class RemoteJwks {
   #lastAttemptAt = Number.NEGATIVE_INFINITY;
   #fetches = 0;
   #closed = new AbortController();
+  /** The context it was made in: background refreshes run in it, not in a request's. */
+  readonly #background = captureContext();
 
   constructor(url: string | URL, options: RemoteJwksOptions = {}) {
     this.#url = String(url);
@@ -101,7 +104,9 @@ export class RemoteJwks {
     if (this.#entries === undefined) await this.#refresh(true);
     else if (this.#now() - this.#loadedAt >= this.#maxAgeMs && this.#coolOff()) {
       // Stale: refresh in the background; the keys held keep working meanwhile.
-      this.#refresh(false).catch(() => {});
+      // It belongs to no request: it runs (and traces) in the context this
+      // key set was made in, not in that of the request that noticed.
+      this.#background(() => this.#refresh(false)).catch(() => {});
     }
     let found = this.#find(kid, alg);
     // Join a fetch already in flight (whoever started it), else start one if

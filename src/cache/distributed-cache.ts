@@ -1,7 +1,20 @@
-import { ClosedError, InvalidArgumentError } from '../errors.js';
+import type { CacheAdapter } from '../contracts/cache.js';
+import { InvalidArgumentError } from '../errors.js';
 import { durationArgument, keyArgument } from '../internal/validate.js';
-import { CacheCore, type L1Entry, type LoadOptions } from './cache-core.js';
+import type { CircuitState } from '../resilience/circuit-breaker.js';
+import { increment } from './counter.js';
 import type { DistributedCacheEvents } from './events.js';
+import { getOrSet } from './get-or-set.js';
+import type { L1Entry } from './l1-bus.js';
+import {
+  checkCacheOptions,
+  checkGetOrSetOptions,
+  checkIncrementOptions,
+  checkListener,
+  checkSetManyEntry,
+  checkSetNXOptions,
+  checkSetOptions,
+} from './option-checks.js';
 import type {
   CacheEntryInput,
   CacheSetOptions,
@@ -9,16 +22,23 @@ import type {
   GetOrSetOptions,
   Loader,
 } from './options.js';
+import { readMany, readOne } from './read.js';
+import { removeMany, removeOne, removePrefix } from './remove.js';
+import { defaultLoadOptions, type LoadOptions, resolveLoadOptions, resolveSetOptions } from './settings.js';
+import { CacheState } from './state.js';
+import { prepare } from './values.js';
+import { type PreparedEntry, write, writeIfAbsent, writeMany } from './write.js';
 
-const CORE: unique symbol = Symbol('scaleout.cache.core');
+const STATE: unique symbol = Symbol('scaleout.cache.state');
 
+/** How `namespace()` builds a view on the same state (never a user's options object). */
 interface NamespaceInit {
-  [CORE]: CacheCore;
+  [STATE]: CacheState;
   namespace: string;
 }
 
 function isNamespaceInit(value: unknown): value is NamespaceInit {
-  return typeof value === 'object' && value !== null && CORE in value;
+  return typeof value === 'object' && value !== null && STATE in value;
 }
 
 /**
@@ -41,6 +61,10 @@ function isNamespaceInit(value: unknown): value is NamespaceInit {
  * `increment` and `setNX` answer with a decision only the backend can make,
  * so they throw when it is unreachable even with `failOpen`.
  *
+ * `close()` closes the adapter only when the cache created it (no `adapter`
+ * option): an adapter you pass may be shared with other caches and
+ * primitives, and stays open until you close it.
+ *
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
@@ -53,34 +77,29 @@ function isNamespaceInit(value: unknown): value is NamespaceInit {
  *   graceMs: 600_000,
  * });
  * const user = await cache.getOrSet(`user:${id}`, ({ signal }) => db.user(id, { signal }));
- * await cache.set(`user:${id}`, updated, 60_000);
+ * await cache.set(`user:${id}`, updated, { ttlMs: 60_000 });
  * const users = cache.namespace('users');
  * await users.clear();
  * ```
  */
 export class DistributedCache {
-  readonly #core: CacheCore;
+  readonly #state: CacheState;
   readonly #ns: string;
   readonly #maxKeyLength: number;
   readonly #defaults: LoadOptions;
 
   constructor(options: DistributedCacheOptions = {}) {
     if (isNamespaceInit(options)) {
-      this.#core = options[CORE];
+      this.#state = options[STATE];
       this.#ns = options.namespace;
     } else {
-      this.#core = new CacheCore(options);
+      checkCacheOptions(options);
+      this.#state = new CacheState(options);
       this.#ns = '';
     }
-    const s = this.#core.s;
+    const s = this.#state.settings;
     this.#maxKeyLength = Math.max(1, s.maxKeyLength - this.#ns.length);
-    this.#defaults = {
-      ttlMs: s.defaultTtlMs,
-      graceMs: s.graceMs,
-      softTimeoutMs: s.softTimeoutMs,
-      hardTimeoutMs: s.hardTimeoutMs,
-      beta: s.earlyRefreshBeta,
-    };
+    this.#defaults = defaultLoadOptions(s);
   }
 
   /** The namespace prefix of this view (`''` for the root cache, `'users:'` for `namespace('users')`). */
@@ -88,9 +107,23 @@ export class DistributedCache {
     return this.#ns;
   }
 
+  /**
+   * The adapter values live in: the one you passed, or the memory adapter
+   * the cache created (and closes with itself).
+   *
+   * @example
+   * ```ts
+   * await cache.close();
+   * await cache.adapter.close(); // an adapter you passed is yours to close
+   * ```
+   */
+  get adapter(): CacheAdapter {
+    return this.#state.adapter;
+  }
+
   /** State of the circuit around the adapter. */
-  get circuitState(): 'closed' | 'open' | 'half-open' {
-    return this.#core.circuitState;
+  get circuitState(): CircuitState {
+    return this.#state.backend.circuitState;
   }
 
   /**
@@ -106,7 +139,7 @@ export class DistributedCache {
    */
   namespace(name: string): DistributedCache {
     keyArgument('name', name, 256);
-    const init: NamespaceInit = { [CORE]: this.#core, namespace: `${this.#ns}${name}:` };
+    const init: NamespaceInit = { [STATE]: this.#state, namespace: `${this.#ns}${name}:` };
     return new DistributedCache(init as DistributedCacheOptions);
   }
 
@@ -120,7 +153,7 @@ export class DistributedCache {
    * ```
    */
   ready(): Promise<void> {
-    return this.#core.ready;
+    return this.#state.ready;
   }
 
   /**
@@ -135,7 +168,8 @@ export class DistributedCache {
     event: K,
     listener: (payload: DistributedCacheEvents[K]) => void,
   ): () => void {
-    return this.#core.events.on(event, listener);
+    checkListener(event, listener);
+    return this.#state.events.on(event, listener);
   }
 
   /**
@@ -150,34 +184,23 @@ export class DistributedCache {
     event: K,
     listener: (payload: DistributedCacheEvents[K]) => void,
   ): void {
-    this.#core.events.off(event, listener);
+    checkListener(event, listener);
+    this.#state.events.off(event, listener);
   }
 
   #key(key: string): string {
-    if (this.#core.closed) throw new ClosedError('the cache is closed');
+    this.#state.life.assertOpen();
     return this.#ns + keyArgument('key', key, this.#maxKeyLength);
-  }
-
-  #setOptions(ttl: number | CacheSetOptions | undefined): { ttlMs: number; graceMs: number } {
-    if (ttl === undefined) return this.#defaults;
-    if (typeof ttl === 'number')
-      return { ttlMs: durationArgument('ttlMs', ttl), graceMs: this.#defaults.graceMs };
-    if (typeof ttl !== 'object' || ttl === null) {
-      throw new InvalidArgumentError('the third argument must be a TTL in ms or an options object', {
-        argument: 'options',
-      });
-    }
-    return {
-      ttlMs: ttl.ttlMs === undefined ? this.#defaults.ttlMs : durationArgument('ttlMs', ttl.ttlMs),
-      graceMs:
-        ttl.graceMs === undefined ? this.#defaults.graceMs : durationArgument('graceMs', ttl.graceMs, 0),
-    };
   }
 
   /**
    * The fresh value under `key`, from L1 or the adapter; `undefined` when
-   * absent or expired. With the adapter down (fail-open), answers from L1,
-   * stale values within grace included, else `undefined`.
+   * absent or expired (the design's `get` answers `null`: test with
+   * `== null` or `!value`). With the adapter down (fail-open), answers from
+   * L1, stale values within grace included, else `undefined`. A stored
+   * record scaleout cannot read (another program's text, a key of another
+   * Redis type, a pollution payload) is a miss with an `error` event, not
+   * returned as-is as the design's `get` did with non-JSON strings.
    *
    * @example
    * ```ts
@@ -191,63 +214,41 @@ export class DistributedCache {
     } catch (err) {
       return Promise.reject(err);
     }
-    const core = this.#core;
-    const l1 = core.l1;
+    const state = this.#state;
+    const l1 = state.l1;
     let local: L1Entry | undefined;
     if (l1 !== undefined) {
       local = l1.get(full);
-      if (local !== undefined && local.soft > core.clock.now()) {
+      if (local !== undefined && local.soft > state.clock.now()) {
         // The L1 hit path: no async frame, no allocation beyond the promise.
-        if (core.events.has('hit')) core.events.emit('hit', { key: full, tier: 'l1' });
+        if (state.events.has('hit')) state.events.emit('hit', { key: full, tier: 'l1' });
         return Promise.resolve(local.value as T);
       }
     }
-    return this.#getRemote<T>(full, local);
-  }
-
-  async #getRemote<T>(full: string, local: L1Entry | undefined): Promise<T | undefined> {
-    const core = this.#core;
-    let text: string | undefined;
-    try {
-      text = await core.call('get', () => core.adapter.get(core.dataKey(full)));
-    } catch (err) {
-      core.failOpen('get', full, err, false);
-      if (local !== undefined && local.hard > core.clock.now()) {
-        if (core.events.has('stale')) core.events.emit('stale', { key: full, reason: 'backend-down' });
-        return local.value as T;
-      }
-      if (core.events.has('miss')) core.events.emit('miss', { key: full });
-      return undefined;
-    }
-    if (text !== undefined) {
-      const now = core.clock.now();
-      const entry = core.read(full, text, now, this.#defaults.graceMs);
-      if (entry !== undefined && entry.soft > now) {
-        if (core.events.has('hit')) core.events.emit('hit', { key: full, tier: 'l2' });
-        return entry.value as T;
-      }
-    }
-    if (core.events.has('miss')) core.events.emit('miss', { key: full });
-    return undefined;
+    return readOne<T>(state, full, local, this.#defaults.graceMs);
   }
 
   /**
-   * Stores `value` under `key` for `ttl` ms (or `{ ttlMs, graceMs }`), in
-   * L1 and the adapter, and evicts it from other instances' L1. Bad keys,
-   * values the serializer refuses and values over `maxValueBytes` throw
-   * typed errors and store nothing. With the adapter down (fail-open) the
+   * Stores `value` under `key` for `{ ttlMs, graceMs }` (default: the
+   * cache's `defaultTtlMs`), in L1 and the adapter, and evicts it from other
+   * instances' L1. Bad keys, values the serializer refuses or cannot give
+   * back as they are (a Map, a Date, NaN: `SerializationError`) and values
+   * over `maxValueBytes` throw typed errors and store nothing. A bare number
+   * as the third argument (the design's `ttlSeconds`) is refused with
+   * `InvalidOptionsError` naming `{ ttlMs }`. With the adapter down (fail-open) the
    * write is kept in L1 only and reported with an `error` event.
    *
    * @example
    * ```ts
-   * await cache.set('user:1', { name: 'Ada' }, 60_000);
+   * await cache.set('user:1', { name: 'Ada' }, { ttlMs: 60_000 });
    * await cache.set('config', config, { ttlMs: 30_000, graceMs: 3_600_000 });
    * ```
    */
-  async set(key: string, value: unknown, ttl?: number | CacheSetOptions): Promise<void> {
+  async set(key: string, value: unknown, options?: CacheSetOptions): Promise<void> {
     const full = this.#key(key);
-    const { ttlMs, graceMs } = this.#setOptions(ttl);
-    await this.#core.write(full, value, ttlMs, graceMs, 0);
+    checkSetOptions(options);
+    const { ttlMs, graceMs } = resolveSetOptions(this.#defaults, options);
+    await write(this.#state, full, value, ttlMs, graceMs, 0);
   }
 
   /**
@@ -257,23 +258,14 @@ export class DistributedCache {
    *
    * @example
    * ```ts
-   * if (await cache.setNX(`welcome-mail:${id}`, true, 86_400_000)) await sendWelcomeMail(id);
+   * if (await cache.setNX(`welcome-mail:${id}`, true, { ttlMs: 86_400_000 })) await sendWelcomeMail(id);
    * ```
    */
-  async setNX(key: string, value: unknown, ttl?: number | CacheSetOptions): Promise<boolean> {
+  async setNX(key: string, value: unknown, options?: CacheSetOptions): Promise<boolean> {
     const full = this.#key(key);
-    const { ttlMs, graceMs } = this.#setOptions(ttl);
-    const core = this.#core;
-    const now = core.clock.now();
-    const { text, entry, storeTtlMs } = core.prepare(value, ttlMs, graceMs, 0, now);
-    const stored = await core.call('setNX', () =>
-      core.adapter.setIfAbsent(core.dataKey(full), text, { ttlMs: storeTtlMs }),
-    );
-    if (stored) {
-      core.storeL1(full, entry, now);
-      core.publishKeys([full]);
-    }
-    return stored;
+    checkSetNXOptions(options);
+    const { ttlMs, graceMs } = resolveSetOptions(this.#defaults, options);
+    return writeIfAbsent(this.#state, full, value, ttlMs, graceMs);
   }
 
   /**
@@ -286,24 +278,17 @@ export class DistributedCache {
    * ```
    */
   async delete(key: string): Promise<boolean> {
-    const full = this.#key(key);
-    const core = this.#core;
-    core.l1?.delete(full);
-    try {
-      const existed = await core.call('delete', () => core.adapter.delete(core.dataKey(full)));
-      core.publishKeys([full]);
-      return existed;
-    } catch (err) {
-      core.failOpen('delete', full, err, true);
-      return false;
-    }
+    return removeOne(this.#state, this.#key(key));
   }
 
   /**
    * Adds `by` (default 1) to the integer under `key`, atomically across
    * instances, and returns the new value. `ttlMs` sets the key's expiry.
-   * Throws `InvalidArgumentError` when the key holds a non-integer, and
-   * `ConnectionError` when the adapter is unreachable.
+   * Throws `CorruptDataError` when the key holds something other than an
+   * integer counter (text, another Redis type, a number past 2^53),
+   * `InvalidArgumentError` when the result would leave the safe-integer
+   * range (the counter is left as it was), and `ConnectionError` when the
+   * adapter is unreachable.
    *
    * @example
    * ```ts
@@ -316,14 +301,9 @@ export class DistributedCache {
     if (!Number.isSafeInteger(by)) {
       throw new InvalidArgumentError('by must be a safe integer', { argument: 'by' });
     }
+    checkIncrementOptions(options);
     const ttlMs = options?.ttlMs === undefined ? undefined : durationArgument('ttlMs', options.ttlMs);
-    const core = this.#core;
-    core.l1?.delete(full);
-    const value = await core.call('increment', () =>
-      core.adapter.increment(core.dataKey(full), { by, ttlMs }),
-    );
-    core.publishKeys([full]);
-    return value;
+    return increment(this.#state, full, by, ttlMs);
   }
 
   /**
@@ -338,34 +318,7 @@ export class DistributedCache {
   async getMany<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>> {
     if (!Array.isArray(keys)) throw new InvalidArgumentError('keys must be an array', { argument: 'keys' });
     const full = keys.map((k) => this.#key(k));
-    const core = this.#core;
-    const now = core.clock.now();
-    const out: Array<T | undefined> = new Array(full.length);
-    const missing: number[] = [];
-    for (let i = 0; i < full.length; i++) {
-      const entry = core.l1?.get(full[i]!);
-      if (entry !== undefined && entry.soft > now) out[i] = entry.value as T;
-      else missing.push(i);
-    }
-    if (missing.length === 0) return out;
-    let texts: Array<string | undefined>;
-    try {
-      texts = await core.call('getMany', () =>
-        core.adapter.getMany(missing.map((i) => core.dataKey(full[i]!))),
-      );
-    } catch (err) {
-      core.failOpen('getMany', undefined, err, false);
-      return out;
-    }
-    const later = core.clock.now();
-    for (let j = 0; j < missing.length; j++) {
-      const text = texts[j];
-      if (text === undefined) continue;
-      const i = missing[j]!;
-      const entry = core.read(full[i]!, text, later, this.#defaults.graceMs);
-      if (entry !== undefined && entry.soft > later) out[i] = entry.value as T;
-    }
-    return out;
+    return readMany<T>(this.#state, full, this.#defaults.graceMs);
   }
 
   /**
@@ -381,29 +334,21 @@ export class DistributedCache {
     if (!Array.isArray(entries)) {
       throw new InvalidArgumentError('entries must be an array', { argument: 'entries' });
     }
-    const core = this.#core;
-    const now = core.clock.now();
-    const prepared = entries.map((e) => {
+    const state = this.#state;
+    const now = state.clock.now();
+    const prepared = entries.map((e): PreparedEntry => {
       if (typeof e !== 'object' || e === null) {
         throw new InvalidArgumentError('each entry must be an object', { argument: 'entries' });
       }
+      checkSetManyEntry(e);
       const full = this.#key(e.key);
-      const { ttlMs, graceMs } = this.#setOptions({ ttlMs: e.ttlMs, graceMs: e.graceMs } as CacheSetOptions);
-      return { full, ...core.prepare(e.value, ttlMs, graceMs, 0, now) };
+      const { ttlMs, graceMs } = resolveSetOptions(this.#defaults, {
+        ttlMs: e.ttlMs,
+        graceMs: e.graceMs,
+      } as CacheSetOptions);
+      return { full, ...prepare(state, e.value, ttlMs, graceMs, 0, now) };
     });
-    for (const p of prepared) core.storeL1(p.full, p.entry, now);
-    if (prepared.length === 0) return;
-    try {
-      await core.call('setMany', () =>
-        core.adapter.setMany(
-          prepared.map((p) => ({ key: core.dataKey(p.full), value: p.text, ttlMs: p.storeTtlMs })),
-        ),
-      );
-      core.publishKeys(prepared.map((p) => p.full));
-    } catch (err) {
-      if (!core.s.failOpen) for (const p of prepared) core.l1?.delete(p.full);
-      core.failOpen('setMany', undefined, err, true);
-    }
+    await writeMany(state, prepared, now);
   }
 
   /**
@@ -417,19 +362,7 @@ export class DistributedCache {
   async deleteMany(keys: readonly string[]): Promise<number> {
     if (!Array.isArray(keys)) throw new InvalidArgumentError('keys must be an array', { argument: 'keys' });
     const full = keys.map((k) => this.#key(k));
-    const core = this.#core;
-    for (const k of full) core.l1?.delete(k);
-    if (full.length === 0) return 0;
-    try {
-      const count = await core.call('deleteMany', () =>
-        core.adapter.deleteMany(full.map((k) => core.dataKey(k))),
-      );
-      core.publishKeys(full);
-      return count;
-    } catch (err) {
-      core.failOpen('deleteMany', undefined, err, true);
-      return 0;
-    }
+    return removeMany(this.#state, full);
   }
 
   /**
@@ -442,15 +375,8 @@ export class DistributedCache {
    * ```
    */
   async clear(): Promise<void> {
-    const core = this.#core;
-    if (core.closed) throw new ClosedError('the cache is closed');
-    core.l1ClearPrefix(this.#ns);
-    try {
-      await core.call('clear', () => core.adapter.clear({ prefix: core.dataPrefix(this.#ns) }));
-      core.publishClear(this.#ns);
-    } catch (err) {
-      core.failOpen('clear', undefined, err, true);
-    }
+    this.#state.life.assertOpen();
+    await removePrefix(this.#state, this.#ns);
   }
 
   /**
@@ -476,35 +402,12 @@ export class DistributedCache {
       if (typeof loader !== 'function') {
         throw new InvalidArgumentError('loader must be a function', { argument: 'loader' });
       }
-      o = options === undefined ? this.#defaults : this.#loadOptions(options);
+      checkGetOrSetOptions(options);
+      o = options === undefined ? this.#defaults : resolveLoadOptions(this.#defaults, options);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#core.getOrSet(full, loader, o);
-  }
-
-  #loadOptions(options: GetOrSetOptions): LoadOptions {
-    const d = this.#defaults;
-    const { ttlMs, graceMs } = this.#setOptions(options);
-    const beta = options.earlyRefreshBeta ?? d.beta;
-    if (typeof beta !== 'number' || !Number.isFinite(beta) || beta < 0) {
-      throw new InvalidArgumentError('earlyRefreshBeta must be a finite number >= 0', {
-        argument: 'earlyRefreshBeta',
-      });
-    }
-    return {
-      ttlMs,
-      graceMs,
-      softTimeoutMs:
-        options.softTimeoutMs === undefined
-          ? d.softTimeoutMs
-          : durationArgument('softTimeoutMs', options.softTimeoutMs, 0),
-      hardTimeoutMs:
-        options.hardTimeoutMs === undefined
-          ? d.hardTimeoutMs
-          : durationArgument('hardTimeoutMs', options.hardTimeoutMs),
-      beta,
-    };
+    return getOrSet(this.#state, full, loader, o);
   }
 
   /**
@@ -517,21 +420,28 @@ export class DistributedCache {
    * ```
    */
   settle(): Promise<void> {
-    return this.#core.settle();
+    return this.#state.settle();
   }
 
   /**
-   * Stops the bus subscription, waits briefly for background work, clears
-   * L1 and closes the adapter (which closes only connections it created).
-   * Shared by every namespace view of this cache.
+   * Stops the bus subscription, waits briefly (up to 2 s) for background
+   * work, and clears L1. Closes the adapter only if the cache created it
+   * (no `adapter` option); an adapter you passed stays open for the other
+   * caches and primitives sharing it: close it yourself when done.
+   * Idempotent (every call gets the same promise) and shared by every
+   * namespace view of this cache.
    *
    * @example
    * ```ts
-   * await cache.close();
+   * const adapter = redisCacheAdapter({ connection: redis });
+   * const cache = new DistributedCache({ adapter });
+   * // ...
+   * await cache.close(); // the adapter stays open
+   * await adapter.close(); // yours to close
    * ```
    */
   close(): Promise<void> {
-    return this.#core.close();
+    return this.#state.close();
   }
 
   /** Same as {@link close}, for `await using`. */

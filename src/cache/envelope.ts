@@ -24,7 +24,9 @@ export function decode(text: string): Decoded {
     if (b !== -1) {
       const soft = Number(text.slice(2, a));
       const delta = Number(text.slice(a + 1, b));
-      if (Number.isFinite(soft) && Number.isFinite(delta)) {
+      // As written: non-negative safe integers (a header another program
+      // wrote with 1e300 or -5 is no header, and the text fails to parse).
+      if (Number.isSafeInteger(soft) && soft >= 0 && Number.isSafeInteger(delta) && delta >= 0) {
         return { payload: text.slice(b + 1), soft, delta };
       }
     }

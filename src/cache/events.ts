@@ -73,7 +73,12 @@ export interface CacheRefreshEvent {
  * ```
  */
 export interface CacheErrorEvent {
-  /** What failed: `get`, `set`, `lock`, `refresh`, `deserialize`, `publish`, `subscribe`... */
+  /**
+   * What failed: `get`, `set`, `lock`, `refresh`, `deserialize`, `publish`,
+   * `subscribe`, `bus` (a message on the bus that scaleout did not publish)...
+   * A record another program wrote under a cache key comes with a
+   * `CorruptDataError` (`ERR_CORRUPT_DATA`): a data error, not an outage.
+   */
   operation: string;
   /** The cache key, when one key was involved. */
   key?: string | undefined;

@@ -1,5 +1,5 @@
 import type { CacheAdapter } from '../contracts/cache.js';
-import type { Clock, Logger, Serializer } from '../types.js';
+import type { BaseOptions, Clock, Logger, Serializer } from '../types.js';
 
 /**
  * Options of {@link DistributedCache}. All are optional; durations are in
@@ -15,8 +15,13 @@ import type { Clock, Logger, Serializer } from '../types.js';
  * };
  * ```
  */
-export interface DistributedCacheOptions {
-  /** Where values live (the L2 tier): `redisCacheAdapter(...)` or a memory adapter. @default a new `memoryCacheAdapter()` */
+export interface DistributedCacheOptions extends BaseOptions<CacheAdapter> {
+  /**
+   * Where values live (the L2 tier): `redisCacheAdapter(...)` or a memory
+   * adapter. An adapter you pass is never closed by the cache (it may be
+   * shared); one the cache creates is closed by `close()`.
+   * @default a new `memoryCacheAdapter({ clock })`, closed with the cache
+   */
   adapter?: CacheAdapter;
   /** Time to live of a value when `set`/`getOrSet` give none, ms. @default 300_000 (5 minutes) */
   defaultTtlMs?: number;
@@ -87,7 +92,7 @@ export interface DistributedCacheOptions {
   serializer?: Serializer;
   /** Receives warnings about listener failures. @default noopLogger */
   logger?: Logger;
-  /** Time source. @default systemClock */
+  /** Time source: wall-clock `now()` for expiry, `monotonic()` for load times and the circuit. @default systemClock */
   clock?: Clock;
 }
 

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../errors.js';
 import { MAX_DURATION_MS } from '../internal/validate.js';
 
 /**
@@ -48,7 +49,16 @@ export type HeaderBag =
  * ```
  */
 export function readDeadline(request: { headers: HeaderBag }, now: number = Date.now()): number | undefined {
+  if (typeof request !== 'object' || request === null) {
+    throw new InvalidArgumentError('readDeadline(): request must be an incoming request ({ headers })', {
+      argument: 'request',
+    });
+  }
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    throw new InvalidArgumentError('readDeadline(): now must be epoch milliseconds', { argument: 'now' });
+  }
   const headers = request.headers;
+  if (typeof headers !== 'object' || headers === null) return undefined;
   const raw =
     typeof (headers as { get?: unknown }).get === 'function'
       ? (headers as { get(name: string): string | null }).get(DEADLINE_HEADER)

@@ -1,38 +1,15 @@
-import { isScaleoutError } from '../errors.js';
-import type { ServiceInstance } from '../registry/service-instance.js';
-import type { CallOutcome, InstanceCall, ServiceRegistry } from '../registry/service-registry.js';
 import type {
-  AttemptOutcome,
   AttemptResult,
   UpstreamInstance,
   UpstreamPickOptions,
   UpstreamSource,
-} from './upstream-source.js';
+} from '../contracts/upstream.js';
+import { InvalidArgumentError, isScaleoutError } from '../errors.js';
+import type { ServiceInstance } from '../registry/service-instance.js';
+import type { InstanceCall, ServiceRegistry } from '../registry/service-registry.js';
 
 /** The part of {@link ServiceRegistry} the adapter calls. */
 type RegistryLike = Pick<ServiceRegistry, 'pick' | 'trackCall' | 'watch'>;
-
-/**
- * How each {@link AttemptOutcome} of the client is reported to the
- * registry as a {@link CallOutcome}: a broken connection is a
- * `connect-error` (no usable answer), 429 stays `overloaded` (neither a
- * failure nor a latency sample), the rest map one to one.
- *
- * @example
- * ```ts
- * call.end({ outcome: CALL_OUTCOME_OF[result.outcome], latencyMs: result.latencyMs });
- * ```
- */
-export const CALL_OUTCOME_OF: Readonly<Record<AttemptOutcome, CallOutcome>> = Object.freeze({
-  success: 'success',
-  client_error: 'client-error',
-  overloaded: 'overloaded',
-  server_error: 'server-error',
-  timeout: 'timeout',
-  connect_error: 'connect-error',
-  connection_reset: 'connect-error',
-  cancelled: 'cancelled',
-});
 
 /**
  * Lets a {@link ServiceClient} use a {@link ServiceRegistry} as its
@@ -56,6 +33,14 @@ export class RegistryUpstreamSource implements UpstreamSource {
   readonly #registry: RegistryLike;
 
   constructor(registry: Pick<ServiceRegistry, 'pick' | 'trackCall' | 'watch'>) {
+    if (!isServiceRegistry(registry)) {
+      throw new InvalidArgumentError(
+        'RegistryUpstreamSource needs a ServiceRegistry (pick, trackCall, watch)',
+        {
+          argument: 'registry',
+        },
+      );
+    }
     this.#registry = registry;
   }
 
@@ -77,12 +62,9 @@ export class RegistryUpstreamSource implements UpstreamSource {
     return this.#registry.trackCall(service, instanceId);
   }
 
-  /** Ends the attempt's call with the mapped outcome and the measured latency. */
+  /** Ends the attempt's call with its outcome (one vocabulary: `CallOutcome`) and the measured latency. */
   onAttemptEnd(_service: string, _instanceId: string, result: AttemptResult, token?: unknown): void {
-    (token as InstanceCall | undefined)?.end({
-      outcome: CALL_OUTCOME_OF[result.outcome],
-      latencyMs: result.latencyMs,
-    });
+    (token as InstanceCall | undefined)?.end({ outcome: result.outcome, latencyMs: result.latencyMs });
   }
 
   #pickNow(service: string, exclude: ReadonlySet<string>): ServiceInstance | undefined {

@@ -1,214 +1,34 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
-import {
-  ClosedError,
-  ConnectionError,
-  HttpStatusError,
-  InvalidArgumentError,
-  InvalidOptionsError,
-  isScaleoutError,
-  NoUpstreamError,
-  TimeoutError,
-} from '../errors.js';
-import { abortedError } from '../internal/abort.js';
+import type { AxiosResponse } from 'axios';
 import { TypedEmitter } from '../internal/events.js';
-import { LruMap } from '../internal/lru.js';
-import { redactUrl } from '../internal/redact.js';
-import { TimeoutQueue } from '../internal/timeout-queue.js';
-import { durationOption, keyArgument } from '../internal/validate.js';
-import { type Clock, type Logger, systemClock } from '../types.js';
-import { AttemptSignal } from './attempt-signal.js';
-import { Bulkhead } from './bulkhead.js';
-import { CircuitBreaker, type CircuitPermit, type CircuitStateChange } from './circuit-breaker.js';
-import { DEADLINE_HEADER } from './deadline.js';
-import { isServiceRegistry, RegistryUpstreamSource } from './registry-upstream-source.js';
-import { parseRetryAfterMs } from './retry-after.js';
-import { RetryPolicy } from './retry-policy.js';
+import { Lifecycle } from '../internal/lifecycle.js';
+import { durationOption } from '../internal/validate.js';
+import { Bulkhead } from '../resilience/bulkhead.js';
+import { systemClock } from '../types.js';
+import { AttemptOutcomes } from './attempt-outcome.js';
+import { AxiosTransport } from './axios-transport.js';
+import { CallRunner, clientRetryPolicy } from './call-runner.js';
+import { type CallSettings, readCallState, type ServiceRequestConfig } from './call-state.js';
+import { RequestConfigChecker, type RequestConfigShape } from './request-config.js';
 import {
+  checkListener,
+  type DeprecatedServiceClientEvents,
+  type ServiceClientEvents,
+} from './service-client-events.js';
+import {
+  checkServiceClientArguments,
+  resolveRetryOnStatus,
+  resolveTransportLimits,
   SERVICE_CLIENT_DEFAULTS,
   type ServiceClientOptions,
-  type ServiceClientTarget,
 } from './service-client-options.js';
-import {
-  type AttemptOutcome,
-  isFailureOutcome,
-  type UpstreamInstance,
-  type UpstreamSource,
-} from './upstream-source.js';
+import { resolveTarget, type ServiceClientTarget } from './service-client-target.js';
+import { UpstreamPicker } from './upstream-picker.js';
 
-/**
- * Per-call options: an axios request config plus the resilience settings of
- * this call.
- *
- * @example
- * ```ts
- * const config: ServiceRequestConfig = { idempotencyKey: orderId, deadlineMs: 1_500 };
- * ```
- */
-export interface ServiceRequestConfig<D = unknown> extends AxiosRequestConfig<D> {
-  /** Makes a POST/PATCH retryable; sent as the `Idempotency-Key` header. */
-  idempotencyKey?: string;
-  /** Time limit of this call, in ms (overrides `deadlineMs` of the client). */
-  deadlineMs?: number;
-  /** Absolute deadline, epoch ms (from {@link readDeadline} of an incoming request); the earlier one wins. */
-  deadlineAt?: number | undefined;
-  /** Time limit of each attempt of this call, in ms. */
-  attemptTimeoutMs?: number;
-}
-
-/**
- * The events of a {@link ServiceClient}.
- *
- * @example
- * ```ts
- * client.on('breakerStateChange', (e) => log.warn(`${e.instanceId}: ${e.from} -> ${e.to}`));
- * ```
- */
-export type ServiceClientEvents = {
-  /** An attempt ended (any outcome). */
-  attempt: AttemptEvent;
-  /** A retry is about to wait `delayMs`, then be sent. */
-  retry: ClientRetryEvent;
-  /** The circuit breaker of an instance changed state. */
-  breakerStateChange: BreakerStateChangeEvent;
-  /** A retry was refused by the retry budget. */
-  retryBudgetExhausted: CallEvent;
-};
-
-/**
- * Fields every event of a call carries.
- *
- * @example
- * ```ts
- * const label = (e: CallEvent) => `${e.service} ${e.method} ${e.url}`;
- * ```
- */
-export interface CallEvent {
-  /** The service name (or redacted base URL). */
-  service: string;
-  /** The request method, upper case. */
-  method: string;
-  /** The request path, without its query string. */
-  url: string;
-}
-
-/**
- * Payload of the `attempt` event.
- *
- * @example
- * ```ts
- * client.on('attempt', (e: AttemptEvent) => histogram.observe({ outcome: e.outcome }, e.latencyMs));
- * ```
- */
-export interface AttemptEvent extends CallEvent {
-  /** The instance called. */
-  instanceId: string;
-  /** 1 for the first attempt of the call. */
-  attempt: number;
-  /** How it ended. */
-  outcome: AttemptOutcome;
-  /** The HTTP status, when an answer arrived. */
-  status: number | undefined;
-  /** Time from sending to the end of the attempt, in ms. */
-  latencyMs: number;
-}
-
-/**
- * Payload of the `retry` event.
- *
- * @example
- * ```ts
- * client.on('retry', (e: ClientRetryEvent) => log.info(`retry ${e.attempt} in ${e.delayMs} ms (${e.errorCode})`));
- * ```
- */
-export interface ClientRetryEvent extends CallEvent {
-  /** The number of the attempt about to be made (2 for the first retry). */
-  attempt: number;
-  /** The wait before it, in ms (backoff, or Retry-After when longer). */
-  delayMs: number;
-  /** The `code` of the error that caused the retry. */
-  errorCode: string;
-}
-
-/**
- * Payload of the `breakerStateChange` event.
- *
- * @example
- * ```ts
- * client.on('breakerStateChange', (e: BreakerStateChangeEvent) => log.warn(`${e.instanceId} ${e.to}`));
- * ```
- */
-export interface BreakerStateChangeEvent extends CircuitStateChange {
-  /** The service name (or redacted base URL). */
-  service: string;
-  /** The instance whose breaker changed. */
-  instanceId: string;
-}
-
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'transfer-encoding'];
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const CONNECT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-]);
-const NEVER = new AbortController().signal;
-
-/**
- * Environment variables that can give a request a proxy, per protocol: what
- * axios reads (via proxy-from-env), plus npm's spellings older versions read.
- */
-const PROXY_VARIABLES = {
-  http: ['http_proxy', 'all_proxy'].flatMap((v) => [v, v.toUpperCase(), `npm_config_${v}`]),
-  https: ['https_proxy', 'all_proxy'].flatMap((v) => [v, v.toUpperCase(), `npm_config_${v}`]),
-} as const;
-const EMPTY: ServiceRequestConfig = Object.freeze({});
-const NO_IDS: readonly string[] = [];
-/** Picks per attempt before giving up on finding an instance with a closed circuit. */
-const MAX_PICKS = 16;
-
-/** The last CircuitOpenError met while picking. */
-interface OpenCircuit {
-  error: unknown;
-}
+/** The events `on`/`off` accept: the current names and the deprecated ones. */
+type AnyServiceClientEvents = ServiceClientEvents & DeprecatedServiceClientEvents;
 
 function dataOf(response: AxiosResponse): unknown {
   return response.data;
-}
-
-/** What the client remembers about a failed attempt's error, for the retry decision. */
-interface Failure {
-  method: string;
-  url: string;
-  outcome: AttemptOutcome;
-  retryable: boolean;
-  retryAfterMs: number | undefined;
-}
-
-interface Picked {
-  instance: UpstreamInstance;
-  breaker: CircuitBreaker | undefined;
-  permit: CircuitPermit;
-}
-
-interface CallState {
-  readonly startedAt: number;
-  readonly method: string;
-  readonly url: string;
-  readonly config: ServiceRequestConfig;
-  readonly deadlineAt: number;
-  readonly attemptTimeoutMs: number;
-  readonly idempotencyKey: string | undefined;
-  readonly replayable: boolean;
-  readonly data: unknown;
-  tried: Set<string> | undefined;
-  readonly signal: AbortSignal | undefined;
 }
 
 /**
@@ -221,6 +41,12 @@ interface CallState {
  * instance and a bulkhead per upstream. With a registry, every retry goes to
  * another instance and every attempt's result is reported back.
  *
+ * The parts, one file each: the target and options, the call's state
+ * (`call-state.ts`), the attempt/retry loop (`call-runner.ts`), the
+ * instance and its breaker (`upstream-picker.ts`), sending through axios
+ * (`axios-transport.ts`, `redirects.ts`), how an attempt ended
+ * (`attempt-outcome.ts`), the events (`service-client-events.ts`).
+ *
  * @example
  * ```ts
  * const inventory = new ServiceClient({ service: 'inventory', registry }, { deadlineMs: 2_000 });
@@ -231,806 +57,301 @@ interface CallState {
 export class ServiceClient {
   /** The service name (the base URL when constructed with one). */
   readonly service: string;
-  readonly #source: UpstreamSource | undefined;
-  readonly #fixed: UpstreamInstance | undefined;
-  readonly #axios: AxiosInstance;
-  readonly #ownAxios: boolean;
-  /** Redirects this client follows itself (own axios instance only; 0 otherwise). */
-  readonly #maxRedirects: number;
-  readonly #logger: Logger | undefined;
-  readonly #agents: { httpAgent: HttpAgent; httpsAgent: HttpsAgent } | undefined;
-  readonly #attemptTimeoutMs: number;
-  readonly #deadlineMs: number;
-  readonly #retryOnStatus: ReadonlySet<number>;
-  readonly #retry: RetryPolicy;
-  readonly #bulkhead: Bulkhead | undefined;
-  readonly #breakerOptions: ServiceClientOptions['breaker'];
-  readonly #breakers = new LruMap<string, CircuitBreaker>({
-    maxEntries: SERVICE_CLIENT_DEFAULTS.maxInstances,
-  });
-  /**
-   * Per protocol (own instance only): true when no proxy environment
-   * variable applies to it, so requests go direct without axios reading six
-   * environment variables and parsing the URL on each one to find out.
-   */
-  readonly #direct = new Map<string, boolean>();
   readonly #events: TypedEmitter<ServiceClientEvents>;
-  readonly #failures = new WeakMap<object, Failure>();
-  readonly #clock: Clock;
-  #fixedBreaker: CircuitBreaker | undefined;
-  #closed = false;
+  readonly #settings: CallSettings;
+  readonly #picker: UpstreamPicker;
+  readonly #transport: AxiosTransport;
+  readonly #runner: CallRunner;
+  readonly #life = new Lifecycle('ServiceClient');
 
   constructor(target: ServiceClientTarget, options: ServiceClientOptions = {}) {
     const d = SERVICE_CLIENT_DEFAULTS;
-    if (typeof target !== 'object' || target === null) {
-      throw new InvalidOptionsError('target must be { baseUrl } or { service, registry }', {
-        option: 'target',
-      });
-    }
-    if ('baseUrl' in target) {
-      let parsed: URL;
-      try {
-        parsed = new URL(target.baseUrl);
-      } catch {
-        throw new InvalidOptionsError('baseUrl must be an absolute http(s) URL', { option: 'baseUrl' });
-      }
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-        throw new InvalidOptionsError('baseUrl must be an absolute http(s) URL', { option: 'baseUrl' });
-      }
-      this.service = redactUrl(target.baseUrl);
-      this.#fixed = { id: parsed.origin, url: target.baseUrl };
-    } else if ('service' in target) {
-      if (typeof target.service !== 'string' || target.service === '') {
-        throw new InvalidOptionsError('service must be a non-empty string', { option: 'service' });
-      }
-      if (typeof target.registry?.pick !== 'function') {
-        throw new InvalidOptionsError('registry must have a pick(service, { exclude }) method', {
-          option: 'registry',
-        });
-      }
-      this.service = target.service;
-      this.#source = isServiceRegistry(target.registry)
-        ? new RegistryUpstreamSource(target.registry)
-        : target.registry;
-    } else {
-      throw new InvalidOptionsError('target must be { baseUrl } or { service, registry }', {
-        option: 'target',
-      });
-    }
-    this.#attemptTimeoutMs = durationOption(
+    checkServiceClientArguments(target, options);
+    options ??= {};
+    const { service, fixed, source } = resolveTarget(target);
+    this.service = service;
+    const attemptTimeoutMs = durationOption(
       'attemptTimeoutMs',
       options.attemptTimeoutMs ?? d.attemptTimeoutMs,
     );
-    this.#deadlineMs = durationOption('deadlineMs', options.deadlineMs ?? d.deadlineMs);
-    const retryOnStatus = options.retry?.retryOnStatus ?? d.retryOnStatus;
-    if (
-      !Array.isArray(retryOnStatus) ||
-      retryOnStatus.some((s) => !Number.isInteger(s) || s < 100 || s > 599)
-    ) {
-      throw new InvalidOptionsError('retry.retryOnStatus must be a list of HTTP statuses', {
-        option: 'retry.retryOnStatus',
-      });
-    }
-    this.#retryOnStatus = new Set(retryOnStatus);
-    this.#clock = options.clock ?? systemClock;
-    this.#logger = options.logger;
-    this.#events = new TypedEmitter(options.logger);
-    this.#retry = new RetryPolicy({
-      maxAttempts: options.retry?.maxAttempts ?? d.maxAttempts,
-      backoff: options.retry?.backoff ?? d.backoff,
-      budget: options.retryBudget === false ? false : { ...options.retryBudget, clock: this.#clock },
-      shouldRetry: (err) => this.#failures.get(err as object)?.retryable === true,
-      retryAfterMs: (err) => this.#failures.get(err as object)?.retryAfterMs,
-      onRetry: (info) => {
-        const failure = this.#failures.get(info.error as object);
-        if (failure === undefined || !this.#events.has('retry')) return;
-        this.#events.emit('retry', {
-          service: this.service,
-          method: failure.method,
-          url: failure.url,
-          attempt: info.attempt,
-          delayMs: info.delayMs,
-          errorCode: (info.error as { code?: string }).code ?? 'unknown',
-        });
-      },
-      clock: this.#clock,
+    const deadlineMs = durationOption('deadlineMs', options.deadlineMs ?? d.deadlineMs);
+    const retryOnStatus = resolveRetryOnStatus(options.retry?.retryOnStatus ?? d.retry.retryOnStatus);
+    const clock = options.clock ?? systemClock;
+    const logger = options.logger;
+    this.#settings = {
+      config: new RequestConfigChecker(options.requestConfigKeys),
+      absoluteUrls: options.absoluteUrls ?? d.absoluteUrls,
+      fixedOrigin: fixed?.id,
+      clock,
+      deadlineMs,
+      attemptTimeoutMs,
+    };
+    const events = new TypedEmitter<ServiceClientEvents>(logger);
+    this.#events = events;
+    const outcomes = new AttemptOutcomes(retryOnStatus, clock);
+    const retry = clientRetryPolicy({
+      service,
+      events,
+      outcomes,
+      clock,
+      maxAttempts: options.retry?.maxAttempts ?? d.retry.maxAttempts,
+      backoff: options.retry?.backoff ?? d.retry.backoff,
+      budget: options.retryBudget,
     });
-    this.#bulkhead = options.bulkhead === false ? undefined : new Bulkhead(options.bulkhead);
-    this.#breakerOptions = options.breaker ?? {};
-    if (this.#breakerOptions !== false) new CircuitBreaker(this.#breakerOptions); // validates now
-    if (this.#fixed !== undefined) this.#fixedBreaker = this.#breakerFor(this.#fixed.id);
-    const maxSockets = options.maxSockets ?? d.maxSockets;
-    if (!Number.isInteger(maxSockets) || maxSockets < 1) {
-      throw new InvalidOptionsError('maxSockets must be an integer >= 1', { option: 'maxSockets' });
-    }
-    const maxRedirects = options.maxRedirects ?? d.maxRedirects;
-    if (!Number.isInteger(maxRedirects) || maxRedirects < 0 || maxRedirects > 100) {
-      throw new InvalidOptionsError('maxRedirects must be an integer from 0 to 100', {
-        option: 'maxRedirects',
-      });
-    }
-    const given = options.axios;
-    this.#ownAxios = given === undefined;
-    this.#maxRedirects = given === undefined ? maxRedirects : 0;
-    this.#agents =
-      given === undefined ||
-      (given.defaults.httpAgent === undefined && given.defaults.httpsAgent === undefined)
-        ? {
-            httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-            httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-          }
-        : undefined;
-    // Our own instance sends on Node's http/https directly (maxRedirects: 0
-    // skips axios' redirect-following wrapper, a large part of its per-request
-    // cost) and this client follows redirects itself.
-    if (given !== undefined) {
-      this.#axios = given;
-    } else {
-      const own = axios.create({
-        ...this.#agents,
-        validateStatus: null,
-        maxRedirects: 0,
-        headers: { [DEADLINE_HEADER]: String(this.#attemptTimeoutMs) },
-      });
-      // Nobody else can change this instance's defaults, so their header
-      // buckets are flattened once instead of deep-merged on every request.
-      own.defaults.headers = flattenHeaderDefaults(own.defaults.headers) as typeof own.defaults.headers;
-      this.#axios = own;
-    }
+    const bulkhead = options.bulkhead === false ? undefined : new Bulkhead(options.bulkhead);
+    this.#picker = new UpstreamPicker({
+      service,
+      fixed,
+      source,
+      breaker: options.breaker ?? {},
+      clock,
+      logger,
+      onStateChange: (instanceId, change) =>
+        events.emit('breaker-state-change', { ...change, service, instanceId }),
+    });
+    const { maxSockets, maxRedirects } = resolveTransportLimits(options);
+    this.#transport = new AxiosTransport({
+      axios: options.axios,
+      maxSockets,
+      maxRedirects,
+      maxResponseBytes: options.maxResponseBytes ?? d.maxResponseBytes,
+      attemptTimeoutMs,
+    });
+    this.#runner = new CallRunner({
+      service,
+      events,
+      clock,
+      logger,
+      source,
+      picker: this.#picker,
+      transport: this.#transport,
+      outcomes,
+      bulkhead,
+      retry,
+    });
   }
 
-  /** Subscribes to an event; returns a function that unsubscribes. */
+  /**
+   * Subscribes to an event; returns a function that unsubscribes.
+   *
+   * @example
+   * ```ts
+   * const stop = client.on('retry', (e) => log.info(`retry ${e.attempt} of ${e.method} ${e.url}`));
+   * stop();
+   * ```
+   */
   on<K extends keyof ServiceClientEvents & string>(
     event: K,
     listener: (payload: ServiceClientEvents[K]) => void,
+  ): () => void;
+  /** @deprecated Use the kebab-case name: `breaker-state-change`, `retry-budget-exhausted`. */
+  on<K extends keyof DeprecatedServiceClientEvents & string>(
+    event: K,
+    listener: (payload: DeprecatedServiceClientEvents[K]) => void,
+  ): () => void;
+  on<K extends keyof AnyServiceClientEvents & string>(
+    event: K,
+    listener: (payload: AnyServiceClientEvents[K]) => void,
   ): () => void {
-    return this.#events.on(event, listener);
+    const name = checkListener('on', event, listener);
+    return this.#events.on(name, listener as (payload: unknown) => void);
   }
 
-  /** Unsubscribes a listener added with {@link on}. */
+  /**
+   * Unsubscribes a listener added with {@link on} (by either name of its event).
+   *
+   * @example
+   * ```ts
+   * client.off('attempt', onAttempt);
+   * ```
+   */
   off<K extends keyof ServiceClientEvents & string>(
     event: K,
     listener: (payload: ServiceClientEvents[K]) => void,
+  ): void;
+  /** @deprecated Use the kebab-case name: `breaker-state-change`, `retry-budget-exhausted`. */
+  off<K extends keyof DeprecatedServiceClientEvents & string>(
+    event: K,
+    listener: (payload: DeprecatedServiceClientEvents[K]) => void,
+  ): void;
+  off<K extends keyof AnyServiceClientEvents & string>(
+    event: K,
+    listener: (payload: AnyServiceClientEvents[K]) => void,
   ): void {
-    this.#events.off(event, listener);
-  }
-
-  /** The state of the circuit breaker of an instance (`closed` if it has none yet). */
-  breakerState(instanceId?: string): 'closed' | 'open' | 'half-open' {
-    const id = instanceId ?? this.#fixed?.id;
-    if (id === undefined) return 'closed';
-    return this.#breakers.get(id)?.state ?? 'closed';
-  }
-
-  /** GET `url`; resolves to the response body. */
-  get<T = unknown>(url: string, config?: ServiceRequestConfig): Promise<T> {
-    return this.#call('GET', url, undefined, config, dataOf) as Promise<T>;
-  }
-
-  /** DELETE `url`; resolves to the response body. */
-  delete<T = unknown>(url: string, config?: ServiceRequestConfig): Promise<T> {
-    return this.#call('DELETE', url, undefined, config, dataOf) as Promise<T>;
-  }
-
-  /** POST `data` to `url`. Retried only with an `idempotencyKey`. */
-  post<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
-    return this.#call('POST', url, data, config as ServiceRequestConfig | undefined, dataOf) as Promise<T>;
-  }
-
-  /** PUT `data` to `url`; resolves to the response body. */
-  put<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
-    return this.#call('PUT', url, data, config as ServiceRequestConfig | undefined, dataOf) as Promise<T>;
-  }
-
-  /** PATCH `data` to `url`. Retried only with an `idempotencyKey`. */
-  patch<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
-    return this.#call('PATCH', url, data, config as ServiceRequestConfig | undefined, dataOf) as Promise<T>;
-  }
-
-  /** Sends a request described by an axios config; resolves to the response body. */
-  request<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<T> {
-    const c = config as ServiceRequestConfig;
-    return this.#call(c.method ?? 'GET', c.url ?? '', c.data, c, dataOf) as Promise<T>;
-  }
-
-  /** Like {@link request}, but resolves to the whole axios response (status, headers, data). */
-  requestResponse<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<AxiosResponse<T, D>> {
-    const c = config as ServiceRequestConfig;
-    return this.#call(c.method ?? 'GET', c.url ?? '', c.data, c, undefined) as Promise<AxiosResponse<T, D>>;
+    const name = checkListener('off', event, listener);
+    this.#events.off(name, listener as (payload: unknown) => void);
   }
 
   /**
-   * Runs a call; `map` turns the response into the caller's value (one
-   * `then` for the value and the error path: every promise hop costs on
-   * the hot path).
+   * The state of the circuit breaker of an instance (`closed` if it has none yet).
+   *
+   * @example
+   * ```ts
+   * if (inventory.breakerState('inventory-1') === 'open') log.warn('inventory-1 is failing fast');
+   * ```
    */
-  #call(
+  breakerState(instanceId?: string): 'closed' | 'open' | 'half-open' {
+    return this.#picker.breakerState(instanceId);
+  }
+
+  /**
+   * GET `url` (a path on the upstream); resolves to the response body.
+   *
+   * @example
+   * ```ts
+   * const items = await inventory.get<Item[]>('/items', { params: { sku: 'bolt' } });
+   * ```
+   */
+  get<T = unknown>(url: string, config?: ServiceRequestConfig): Promise<T> {
+    return this.#call('GET', url, undefined, config, dataOf, 'get()', 'method') as Promise<T>;
+  }
+
+  /**
+   * DELETE `url`; resolves to the response body.
+   *
+   * @example
+   * ```ts
+   * await inventory.delete(`/reservations/${id}`);
+   * ```
+   */
+  delete<T = unknown>(url: string, config?: ServiceRequestConfig): Promise<T> {
+    return this.#call('DELETE', url, undefined, config, dataOf, 'delete()', 'method') as Promise<T>;
+  }
+
+  /**
+   * POST `data` to `url`; resolves to the response body. Retried only with
+   * an `idempotencyKey`.
+   *
+   * @example
+   * ```ts
+   * const stock = await inventory.post('/check', { items }, { idempotencyKey: orderId });
+   * ```
+   */
+  post<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
+    return this.#call('POST', url, data, config, dataOf, 'post()', 'method') as Promise<T>;
+  }
+
+  /**
+   * PUT `data` to `url`; resolves to the response body.
+   *
+   * @example
+   * ```ts
+   * await inventory.put('/items/bolt', { stock: 40 });
+   * ```
+   */
+  put<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
+    return this.#call('PUT', url, data, config, dataOf, 'put()', 'method') as Promise<T>;
+  }
+
+  /**
+   * PATCH `data` to `url`; resolves to the response body. Retried only with
+   * an `idempotencyKey`.
+   *
+   * @example
+   * ```ts
+   * await inventory.patch('/items/bolt', { stock: 39 }, { idempotencyKey: orderId });
+   * ```
+   */
+  patch<T = unknown, D = unknown>(url: string, data?: D, config?: ServiceRequestConfig<D>): Promise<T> {
+    return this.#call('PATCH', url, data, config, dataOf, 'patch()', 'method') as Promise<T>;
+  }
+
+  /**
+   * Sends a request and resolves to the response body. Two shapes: an axios
+   * config (`request({ method, url, data })`), or the design's
+   * `request(method, path, config)`, where the body is `config.data`.
+   *
+   * @example
+   * ```ts
+   * const order = await orders.request<Order>('get', `/orders/${id}`, { headers: { 'x-trace': traceId } });
+   * const same = await orders.request<Order>({ method: 'get', url: `/orders/${id}` });
+   * ```
+   */
+  request<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<T>;
+  request<T = unknown, D = unknown>(
     method: string,
-    url: string,
+    path: string,
+    config?: ServiceRequestConfig<D>,
+  ): Promise<T>;
+  request(configOrMethod: unknown, path?: unknown, config?: unknown): Promise<unknown> {
+    if (typeof configOrMethod === 'string') {
+      return this.#call(configOrMethod, path, undefined, config, dataOf, 'request()', 'positional');
+    }
+    return this.#call(undefined, undefined, undefined, configOrMethod, dataOf, 'request()', 'request');
+  }
+
+  /**
+   * Like {@link request} with a config, but resolves to the whole axios
+   * response (status, headers, data).
+   *
+   * @example
+   * ```ts
+   * const { status, headers, data } = await inventory.requestResponse({ url: '/items/bolt' });
+   * ```
+   */
+  requestResponse<T = unknown, D = unknown>(config: ServiceRequestConfig<D>): Promise<AxiosResponse<T, D>> {
+    return this.#call(
+      undefined,
+      undefined,
+      undefined,
+      config,
+      undefined,
+      'requestResponse()',
+      'request',
+    ) as Promise<AxiosResponse<T, D>>;
+  }
+
+  /**
+   * Ends every call: calls in flight (an attempt running, waiting for a
+   * bulkhead slot or an instance, or sleeping before a retry) reject with
+   * `ClosedError` (its `cause` is the last attempt's error, when one
+   * failed), and so do later calls. Then destroys the sockets of the agents
+   * the client created; an axios instance (and its agents) or a registry
+   * passed in stays open for its owner. Idempotent: every call gets the same
+   * promise.
+   *
+   * @example
+   * ```ts
+   * process.on('SIGTERM', () => void inventory.close());
+   * ```
+   */
+  close(): Promise<void> {
+    return this.#life.close(() => {
+      this.#runner.close();
+      this.#transport.close();
+      this.#events.clear();
+    });
+  }
+
+  /**
+   * Same as {@link close}.
+   *
+   * @example
+   * ```ts
+   * await using inventory = new ServiceClient({ baseUrl: 'http://127.0.0.1:4001' });
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Reads and checks a call's arguments, then runs it (see `call-runner.ts`). */
+  #call(
+    method: string | undefined,
+    url: unknown,
     data: unknown,
-    config: ServiceRequestConfig | undefined,
+    config: unknown,
     map: ((response: AxiosResponse) => unknown) | undefined,
+    where: string,
+    shape: RequestConfigShape,
   ): Promise<unknown> {
-    let state: CallState;
+    let state: ReturnType<typeof readCallState>;
     try {
-      if (this.#closed) throw new ClosedError('ServiceClient is closed');
-      state = this.#callState(method, url, data, config ?? EMPTY);
+      this.#life.assertOpen();
+      state = readCallState(this.#settings, method, url, data, config, where, shape);
     } catch (err) {
       return Promise.reject(err);
     }
-    // The first attempt runs here, not inside RetryPolicy.execute: a call that
-    // succeeds at once then costs one `then` on top of the attempt.
-    const retry = this.#retry;
-    retry.budget?.recordRequest();
-    return this.#attempt(state, 1).then(map, (first: unknown) =>
-      retry
-        .continueAfter(
-          (ctx) => this.#attempt(state, ctx.attempt),
-          first,
-          state.signal ?? NEVER,
-          state.deadlineAt,
-        )
-        .then(map, (err: unknown) => {
-          if (
-            isScaleoutError(err, 'ERR_RETRY_BUDGET_EXHAUSTED') &&
-            this.#events.has('retryBudgetExhausted')
-          ) {
-            this.#events.emit('retryBudgetExhausted', {
-              service: this.service,
-              method: state.method,
-              url: pathOf(state.url),
-            });
-          }
-          throw err;
-        }),
-    );
+    return this.#runner.run(state, map);
   }
-
-  /** Destroys the sockets of the agents the client created; later calls throw `ClosedError`. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#agents?.httpAgent.destroy();
-    this.#agents?.httpsAgent.destroy();
-    this.#events.clear();
-  }
-
-  /** Same as {@link close}. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  #callState(rawMethod: string, url: string, data: unknown, config: ServiceRequestConfig): CallState {
-    const method = rawMethod.toUpperCase();
-    if (typeof url !== 'string') throw new InvalidArgumentError('url must be a string', { argument: 'url' });
-    const now = this.#clock.now();
-    const deadlineMs =
-      config.deadlineMs === undefined ? this.#deadlineMs : durationOption('deadlineMs', config.deadlineMs);
-    let deadlineAt = now + deadlineMs;
-    if (config.deadlineAt !== undefined) {
-      if (typeof config.deadlineAt !== 'number' || Number.isNaN(config.deadlineAt)) {
-        throw new InvalidArgumentError('deadlineAt must be epoch milliseconds', { argument: 'deadlineAt' });
-      }
-      deadlineAt = Math.min(deadlineAt, config.deadlineAt);
-    }
-    const attemptTimeoutMs =
-      config.attemptTimeoutMs === undefined
-        ? this.#attemptTimeoutMs
-        : durationOption('attemptTimeoutMs', config.attemptTimeoutMs);
-    const headerKey = headerValue(config.headers, 'idempotency-key');
-    const idempotencyKey =
-      config.idempotencyKey === undefined
-        ? headerKey
-        : keyArgument('idempotencyKey', config.idempotencyKey, 255);
-    const signal = config.signal as AbortSignal | undefined;
-    if (signal?.aborted) throw abortedError(signal);
-    return {
-      startedAt: now,
-      method,
-      url,
-      config,
-      deadlineAt,
-      attemptTimeoutMs,
-      idempotencyKey,
-      replayable: IDEMPOTENT.has(method) || idempotencyKey !== undefined,
-      data,
-      tried: undefined,
-      signal,
-    };
-  }
-
-  #pick(state: CallState): Picked | Promise<Picked> {
-    const fixed = this.#fixed;
-    if (fixed !== undefined) {
-      const breaker = this.#fixedBreaker;
-      return { instance: fixed, breaker, permit: breaker === undefined ? 'closed' : breaker.acquire() };
-    }
-    return this.#pickFromSource(state);
-  }
-
-  /**
-   * Asks the source for an instance whose circuit admits the attempt. With a
-   * source that answers synchronously (a loaded `ServiceRegistry`), nothing
-   * is awaited between the pick and `onAttemptStart`, so concurrent calls
-   * see each other's outstanding counts.
-   */
-  #pickFromSource(state: CallState): Picked | Promise<Picked> {
-    const exclude = new Set(state.tried ?? NO_IDS);
-    const open: OpenCircuit = { error: undefined };
-    for (let i = 0; i < MAX_PICKS; i++) {
-      const found = this.#source!.pick(this.service, { exclude });
-      if (found instanceof Promise) return this.#pickFromSourceAsync(found, exclude, i, open);
-      const admitted = this.#admit(found, exclude, open);
-      if (admitted === false) break;
-      if (admitted !== true) return admitted;
-    }
-    throw this.#noUpstream(open);
-  }
-
-  async #pickFromSourceAsync(
-    first: Promise<UpstreamInstance | undefined>,
-    exclude: Set<string>,
-    picks: number,
-    open: OpenCircuit,
-  ): Promise<Picked> {
-    let found = await first;
-    for (let i = picks; i < MAX_PICKS; i++) {
-      if (i > picks) found = await this.#source!.pick(this.service, { exclude });
-      const admitted = this.#admit(found, exclude, open);
-      if (admitted === false) break;
-      if (admitted !== true) return admitted;
-    }
-    throw this.#noUpstream(open);
-  }
-
-  /** The picked instance with its breaker permit; `true`: its circuit is open, pick again; `false`: give up. */
-  #admit(instance: UpstreamInstance | undefined, exclude: Set<string>, open: OpenCircuit): Picked | boolean {
-    if (instance === undefined) return false;
-    const breaker = this.#breakerFor(instance.id);
-    if (breaker === undefined) return { instance, breaker, permit: 'closed' };
-    try {
-      return { instance, breaker, permit: breaker.acquire() };
-    } catch (err) {
-      open.error = err;
-      if (exclude.has(instance.id)) return false;
-      exclude.add(instance.id);
-      return true;
-    }
-  }
-
-  #noUpstream(open: OpenCircuit): unknown {
-    return open.error ?? new NoUpstreamError(`no instance of "${this.service}" is available`);
-  }
-
-  #breakerFor(id: string): CircuitBreaker | undefined {
-    if (this.#breakerOptions === false) return undefined;
-    let breaker = this.#breakers.get(id);
-    if (breaker === undefined) {
-      breaker = new CircuitBreaker({
-        ...this.#breakerOptions,
-        clock: this.#clock,
-        onStateChange: (change) =>
-          this.#events.emit('breakerStateChange', { ...change, service: this.service, instanceId: id }),
-      });
-      this.#breakers.set(id, breaker);
-    }
-    return breaker;
-  }
-
-  async #attempt(state: CallState, attempt: number): Promise<AxiosResponse> {
-    // The first attempt starts where the call did (no second clock read).
-    const remaining = state.deadlineAt - (attempt === 1 ? state.startedAt : this.#clock.now());
-    if (remaining <= 0) throw this.#deadlineError(state);
-    const byDeadline = remaining <= state.attemptTimeoutMs;
-    const timeoutMs = byDeadline ? Math.max(1, Math.floor(remaining)) : state.attemptTimeoutMs;
-
-    const controller = new AttemptSignal();
-    const attemptSignal = controller.asAbortSignal();
-    const timer = ATTEMPT_TIMEOUTS.add(timeoutMs, () => controller.abort(TIMEOUT));
-    const callSignal = state.signal;
-    let onCallAbort: (() => void) | undefined;
-    if (callSignal !== undefined) {
-      onCallAbort = () => controller.abort(callSignal.reason);
-      callSignal.addEventListener('abort', onCallAbort, { once: true });
-    }
-
-    let releaseSlot: (() => void) | undefined;
-    let picked: Picked;
-    try {
-      if (this.#bulkhead !== undefined) {
-        const slot = this.#bulkhead.acquire(attemptSignal);
-        releaseSlot = typeof slot === 'function' ? slot : await slot;
-      }
-      const pick = this.#pick(state);
-      picked = pick instanceof Promise ? await pick : pick;
-    } catch (err) {
-      ATTEMPT_TIMEOUTS.cancel(timer);
-      if (onCallAbort !== undefined) callSignal?.removeEventListener('abort', onCallAbort);
-      releaseSlot?.();
-      if (controller.reason === TIMEOUT) throw this.#timeoutError(state, byDeadline, timeoutMs, false);
-      throw err;
-    }
-    const { instance, breaker, permit } = picked;
-    if (this.#source !== undefined) {
-      if (state.tried === undefined) state.tried = new Set();
-      state.tried.add(instance.id);
-    }
-    const source = this.#source;
-    let token: unknown;
-    if (source?.onAttemptStart !== undefined) {
-      try {
-        token = source.onAttemptStart(this.service, instance.id);
-      } catch (err) {
-        this.#logger?.error?.('registry onAttemptStart threw', { service: this.service, error: String(err) });
-      }
-    }
-    const config = state.config;
-    const given = config.headers as Record<string, unknown> | undefined;
-    // Our own instance sends the deadline header of a full attempt by default:
-    // the common call (no headers of its own, not cut short by its deadline)
-    // then passes no per-request headers for axios to merge.
-    let headers: Record<string, unknown> | undefined;
-    if (
-      !this.#ownAxios ||
-      given !== undefined ||
-      timeoutMs !== this.#attemptTimeoutMs ||
-      state.idempotencyKey !== undefined
-    ) {
-      const deadline = String(timeoutMs);
-      headers =
-        given === undefined ? { [DEADLINE_HEADER]: deadline } : { ...given, [DEADLINE_HEADER]: deadline };
-      if (state.idempotencyKey !== undefined) headers['Idempotency-Key'] = state.idempotencyKey;
-    }
-    // Latency is measured only for whom reads it: the registry and `attempt` listeners.
-    const timed = source?.onAttemptEnd !== undefined || this.#events.has('attempt');
-    const started = timed ? this.#clock.monotonic() : 0;
-    let outcome: AttemptOutcome;
-    let status: number | undefined;
-    let result: AxiosResponse | undefined;
-    let error: Error;
-    try {
-      // No spread of an empty per-call config: every key costs axios a merge step.
-      const request: AxiosRequestConfig =
-        config === EMPTY
-          ? { url: state.url, method: state.method, baseURL: instance.url, signal: controller }
-          : { ...config, url: state.url, method: state.method, baseURL: instance.url, signal: controller };
-      if (headers !== undefined) request.headers = headers as AxiosRequestConfig['headers'];
-      if (state.data !== undefined) request.data = state.data;
-      if (this.#ownAxios) {
-        // Our own instance never lets axios follow redirects (this client does).
-        if (config.maxRedirects !== undefined) request.maxRedirects = 0;
-        if (config.proxy === undefined && this.#isDirect(instance.url)) request.proxy = false;
-      }
-      // Our own instance has the agents and `validateStatus: null` as defaults.
-      if (!this.#ownAxios || config.validateStatus !== undefined) request.validateStatus = null;
-      if (!this.#ownAxios && this.#agents !== undefined && config.httpAgent === undefined) {
-        request.httpAgent = this.#agents.httpAgent;
-        request.httpsAgent = this.#agents.httpsAgent;
-      }
-      // Raced against the attempt's signal: a timeout ends the attempt at once,
-      // axios tears the request down a turn later.
-      let response = await controller.race(this.#axios.request(request));
-      if (this.#ownAxios && REDIRECTS.has(response.status)) {
-        const limit = config.maxRedirects ?? this.#maxRedirects;
-        if (limit > 0) {
-          response = await this.#followRedirects(
-            request,
-            response,
-            limit,
-            config.proxy === undefined,
-            controller,
-          );
-        }
-      }
-      status = response.status;
-      outcome = statusOutcome(status);
-      const accept = config.validateStatus ?? defaultValidateStatus;
-      if (accept(status)) {
-        result = response;
-        error = undefined as never;
-      } else {
-        error = this.#statusError(state, instance, response, outcome);
-      }
-    } catch (err) {
-      ({ outcome, error } = this.#networkError(state, instance, err, attemptSignal, byDeadline, timeoutMs));
-    } finally {
-      ATTEMPT_TIMEOUTS.cancel(timer);
-      if (onCallAbort !== undefined) callSignal?.removeEventListener('abort', onCallAbort);
-    }
-    const latencyMs = timed ? this.#clock.monotonic() - started : 0;
-    releaseSlot?.();
-    if (source?.onAttemptEnd !== undefined) {
-      try {
-        source.onAttemptEnd(this.service, instance.id, { outcome, latencyMs, status }, token);
-      } catch (err) {
-        this.#logger?.error?.('registry onAttemptEnd threw', { service: this.service, error: String(err) });
-      }
-    }
-    breaker?.release(
-      permit,
-      outcome === 'cancelled' ? 'neutral' : isFailureOutcome(outcome) ? 'failure' : 'success',
-    );
-    if (timed && this.#events.has('attempt')) {
-      this.#events.emit('attempt', {
-        service: this.service,
-        instanceId: instance.id,
-        method: state.method,
-        url: pathOf(state.url),
-        attempt,
-        outcome,
-        status,
-        latencyMs,
-      });
-    }
-    if (result !== undefined) return result;
-    throw error;
-  }
-
-  /**
-   * Follows up to `limit` redirects of one attempt (own axios instance,
-   * which never follows them itself), like a browser: 303, and 301/302
-   * after a POST, go on as GET without a body; credentials are dropped when
-   * the origin changes; only http(s) targets. Returns the last answer.
-   */
-  async #followRedirects(
-    first: AxiosRequestConfig,
-    response: AxiosResponse,
-    limit: number,
-    envProxy: boolean,
-    signal: AttemptSignal,
-  ): Promise<AxiosResponse> {
-    let request = first;
-    let current = response;
-    let at: URL;
-    try {
-      at = new URL(joinUrl(first.baseURL ?? '', first.url ?? ''));
-    } catch {
-      return response;
-    }
-    for (let n = 0; n < limit && REDIRECTS.has(current.status); n++) {
-      const location = (current.headers as Record<string, unknown>).location;
-      if (typeof location !== 'string' || location === '') return current;
-      let next: URL;
-      try {
-        next = new URL(location, at);
-      } catch {
-        return current;
-      }
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') return current;
-      const headers = { ...(request.headers as Record<string, unknown> | undefined) };
-      let method = String(request.method ?? 'GET').toUpperCase();
-      const status = current.status;
-      const asGet =
-        status === 303 ? method !== 'HEAD' : (status === 301 || status === 302) && method === 'POST';
-      if (asGet) {
-        method = 'GET';
-        deleteHeaders(headers, BODY_HEADERS);
-      }
-      const crossOrigin = next.origin !== at.origin;
-      if (crossOrigin) deleteHeaders(headers, CREDENTIAL_HEADERS);
-      const nextRequest: AxiosRequestConfig = {
-        ...request,
-        url: next.href,
-        baseURL: undefined,
-        method,
-        headers: headers as AxiosRequestConfig['headers'],
-      };
-      if (asGet) delete nextRequest.data;
-      if (crossOrigin) delete nextRequest.auth;
-      if (envProxy) {
-        if (this.#isDirect(next.protocol)) nextRequest.proxy = false;
-        else delete nextRequest.proxy;
-      }
-      request = nextRequest;
-      at = next;
-      // A streamed 3xx body is drained so its keep-alive socket goes back to the pool.
-      const body = current.data as { resume?: () => void } | undefined;
-      if (typeof body?.resume === 'function') body.resume();
-      current = await signal.race(this.#axios.request(request));
-    }
-    return current;
-  }
-
-  /**
-   * True when no proxy variable of the environment is set for the protocol
-   * of `url` (`http:` or `https:`, or a URL starting with one): read once
-   * per protocol. When one is set, axios decides per request as usual
-   * (`NO_PROXY` included).
-   */
-  #isDirect(url: string): boolean {
-    const protocol = url.startsWith('https:') ? 'https' : 'http';
-    let direct = this.#direct.get(protocol);
-    if (direct === undefined) {
-      direct = PROXY_VARIABLES[protocol].every((name) => !process.env[name]);
-      this.#direct.set(protocol, direct);
-    }
-    return direct;
-  }
-
-  #statusError(
-    state: CallState,
-    instance: UpstreamInstance,
-    response: AxiosResponse,
-    outcome: AttemptOutcome,
-  ): Error {
-    const status = response.status;
-    const error = new HttpStatusError(`${state.method} ${pathOf(state.url)} answered ${status}`, {
-      response: {
-        status,
-        headers: { ...(response.headers as Record<string, unknown>) },
-        data: response.data,
-      },
-      method: state.method,
-      url: redactUrl(joinUrl(instance.url, state.url)),
-    });
-    const retryable = state.replayable && this.#retryOnStatus.has(status);
-    const retryAfterMs = retryable
-      ? parseRetryAfterMs((response.headers as Record<string, unknown>)['retry-after'], this.#clock.now())
-      : undefined;
-    this.#remember(state, error, { outcome, retryable, retryAfterMs });
-    return error;
-  }
-
-  #networkError(
-    state: CallState,
-    instance: UpstreamInstance,
-    err: unknown,
-    signal: AbortSignal,
-    byDeadline: boolean,
-    timeoutMs: number,
-  ): { outcome: AttemptOutcome; error: Error } {
-    if (signal.aborted) {
-      if (signal.reason === TIMEOUT) {
-        const error = this.#timeoutError(state, byDeadline, timeoutMs, true);
-        return { outcome: 'timeout', error };
-      }
-      return { outcome: 'cancelled', error: abortedError(signal) };
-    }
-    if (isScaleoutError(err)) return { outcome: 'cancelled', error: err };
-    const code = (err as { code?: unknown } | null)?.code;
-    const hasRequest = (err as { request?: unknown } | null)?.request !== undefined;
-    if (typeof code === 'string' && CONNECT_CODES.has(code)) {
-      const error = new ConnectionError(`cannot connect to ${redactUrl(instance.url)} (${code})`, {
-        cause: sanitizedCause(err),
-      });
-      // Nothing was sent: safe to replay whatever the method.
-      this.#remember(state, error, { outcome: 'connect_error', retryable: true, retryAfterMs: undefined });
-      return { outcome: 'connect_error', error };
-    }
-    if (!hasRequest && (typeof code !== 'string' || (code.startsWith('ERR_') && code !== 'ERR_NETWORK'))) {
-      // axios refused the config (bad URL, bad option): not an upstream fault.
-      const error = new InvalidArgumentError(
-        `axios refused ${state.method} ${pathOf(state.url)}${typeof code === 'string' ? ` (${code})` : ''}`,
-        {
-          cause: sanitizedCause(err),
-        },
-      );
-      return { outcome: 'client_error', error };
-    }
-    const error = new ConnectionError(
-      `connection to ${redactUrl(instance.url)} failed during ${state.method} ${pathOf(state.url)}${typeof code === 'string' ? ` (${code})` : ''}`,
-      { cause: sanitizedCause(err) },
-    );
-    this.#remember(state, error, {
-      outcome: 'connection_reset',
-      retryable: state.replayable,
-      retryAfterMs: undefined,
-    });
-    return { outcome: 'connection_reset', error };
-  }
-
-  #timeoutError(state: CallState, byDeadline: boolean, timeoutMs: number, sent: boolean): TimeoutError {
-    if (byDeadline) return this.#deadlineError(state);
-    const error = new TimeoutError(
-      `${state.method} ${pathOf(state.url)}: attempt timed out after ${timeoutMs} ms`,
-      {
-        timeoutMs,
-      },
-    );
-    this.#remember(state, error, {
-      outcome: 'timeout',
-      retryable: state.replayable || !sent,
-      retryAfterMs: undefined,
-    });
-    return error;
-  }
-
-  #deadlineError(state: CallState): TimeoutError {
-    const timeoutMs = Math.max(0, Math.round(state.deadlineAt - state.startedAt));
-    return new TimeoutError(`${state.method} ${pathOf(state.url)}: deadline of ${timeoutMs} ms exceeded`, {
-      timeoutMs,
-    });
-  }
-
-  #remember(state: CallState, error: Error, failure: Omit<Failure, 'method' | 'url'>): void {
-    this.#failures.set(error, { ...failure, method: state.method, url: pathOf(state.url) });
-  }
-}
-
-const TIMEOUT = Symbol('attempt timeout');
-/** Per-attempt timeouts of every client, on one Node timer. */
-const ATTEMPT_TIMEOUTS = new TimeoutQueue();
-
-/**
- * The cause kept on a ConnectionError: message and code only. An AxiosError
- * carries the request config (headers such as Authorization) and the socket;
- * none of that may ride along on an error that ends up in a log.
- */
-function sanitizedCause(err: unknown): Error {
-  const source = err as { message?: unknown; code?: unknown } | null;
-  const cause = new Error(typeof source?.message === 'string' ? source.message : String(err));
-  if (typeof source?.code === 'string') (cause as Error & { code?: string }).code = source.code;
-  return cause;
-}
-
-function defaultValidateStatus(status: number): boolean {
-  return status >= 200 && status < 300;
-}
-
-function statusOutcome(status: number): AttemptOutcome {
-  if (status < 400) return 'success';
-  if (status === 408) return 'timeout';
-  if (status === 429) return 'overloaded';
-  if (status >= 500) return 'server_error';
-  return 'client_error';
-}
-
-function headerValue(headers: unknown, name: string): string | undefined {
-  if (headers === null || typeof headers !== 'object') return undefined;
-  for (const [key, value] of Object.entries(headers as Record<string, unknown>)) {
-    if (key.toLowerCase() === name && typeof value === 'string') return value;
-  }
-  return undefined;
-}
-
-/** Index of the first of two characters in `text`, or -1. */
-function firstOf(text: string, a: string, b: string): number {
-  const i = text.indexOf(a);
-  const j = text.indexOf(b);
-  return i === -1 ? j : j === -1 ? i : Math.min(i, j);
-}
-
-function deleteHeaders(headers: Record<string, unknown>, names: readonly string[]): void {
-  for (const key of Object.keys(headers)) {
-    if (names.includes(key.toLowerCase())) delete headers[key];
-  }
-}
-
-/**
- * Axios instance header defaults (`common`, one bucket per method, then
- * plain headers) as axios would see them for any request: `common`'s
- * headers first, then the plain ones (which win, as in axios), and only the
- * method buckets that hold something. Axios deep-merges every bucket into
- * each request's config (~6 µs of CPU per request for a dozen empty ones).
- */
-function flattenHeaderDefaults(headers: Record<string, unknown>): Record<string, unknown> {
-  const flat: Record<string, unknown> = {};
-  const common = headers.common;
-  if (isPlainRecord(common)) Object.assign(flat, common);
-  for (const [name, value] of Object.entries(headers)) {
-    if (name === 'common') continue;
-    if (isPlainRecord(value)) {
-      if (Object.keys(value).length > 0) flat[name] = value;
-    } else {
-      flat[name] = value;
-    }
-  }
-  return flat;
-}
-
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-/** The URL path without its query string or fragment: what messages and events show (queries may hold secrets). */
-function pathOf(url: string): string {
-  const q = firstOf(url, '?', '#');
-  return q === -1 ? url : url.slice(0, q);
-}
-
-function joinUrl(base: string, path: string): string {
-  if (/^https?:\/\//i.test(path)) return path;
-  return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }

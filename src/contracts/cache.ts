@@ -12,6 +12,8 @@
  * @module
  */
 
+import type { Subscription } from '../types.js';
+
 /**
  * Options of {@link CacheAdapter.set} and {@link CacheAdapter.setIfAbsent}.
  *
@@ -75,7 +77,7 @@ export interface CacheAdapterClearOptions {
  *
  * @example
  * ```ts
- * const off = await adapter.subscribe('bus', { onMessage: (m) => handle(m), onReconnect: () => l1.clear() });
+ * const subscription = await adapter.subscribe('bus', { onMessage: (m) => handle(m), onReconnect: () => l1.clear() });
  * ```
  */
 export interface CacheAdapterSubscribeOptions {
@@ -124,15 +126,29 @@ export interface CacheAdapter {
   deleteMany(keys: readonly string[]): Promise<number>;
   /**
    * Adds `by` to the integer stored under `key` (absent counts as 0) and
-   * returns the new value. Rejects when the stored text is not an integer.
+   * returns the new value. Rejects, changing nothing, with a
+   * `CorruptDataError` (`ERR_CORRUPT_DATA`) when the stored text is not an
+   * integer in Redis syntax within +-(2^53 - 1), and with an
+   * `InvalidArgumentError` (`ERR_INVALID_ARGUMENT`) when the result would
+   * leave that range. Other data errors of a store (a key of another type)
+   * should also be `CorruptDataError`s, never connection errors.
    */
   increment(key: string, options: CacheAdapterIncrementOptions): Promise<number>;
   /** Removes every key (or every key starting with `prefix`); returns how many. */
   clear(options?: CacheAdapterClearOptions): Promise<number>;
   /** Publishes `message` to every subscriber of `channel`, after this adapter's earlier messages on it. */
   publish(channel: string, message: string): Promise<void>;
-  /** Subscribes to `channel`; resolves once live, with a function that unsubscribes. */
-  subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<() => Promise<void>>;
-  /** Releases what the adapter owns (connections it created, subscriptions). */
+  /**
+   * Subscribes to `channel`; resolves once live, with the
+   * {@link Subscription} that ends it (`unsubscribe()` is idempotent). The
+   * callbacks run in the async context of this call, not the publisher's
+   * nor that of the call that opened a connection.
+   */
+  subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<Subscription>;
+  /**
+   * Releases what the adapter owns (connections it created, subscriptions);
+   * idempotent. Called by whoever created the adapter: a cache closes only
+   * an adapter it created itself, never one passed to it.
+   */
   close(): Promise<void>;
 }

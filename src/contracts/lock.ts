@@ -11,6 +11,8 @@
  * @module
  */
 
+import type { Subscription } from '../types.js';
+
 /**
  * What {@link LockAdapter.acquire} is asked to do.
  *
@@ -114,23 +116,6 @@ export type LockExtendResult =
     };
 
 /**
- * A subscription made by {@link LockAdapter.onRelease}.
- *
- * @example
- * ```ts
- * const sub = adapter.onRelease('a', 1, () => retryNow());
- * await sub.ready;
- * sub.unsubscribe();
- * ```
- */
-export interface LockReleaseSubscription {
-  /** Settles (never rejects) once releases are being delivered, or subscribing failed. */
-  readonly ready: Promise<void>;
-  /** Stops delivery; safe to call more than once. */
-  unsubscribe(): void;
-}
-
-/**
  * A store for locks and semaphores. Implement it to put locks on another
  * back end, and check the implementation with `lockAdapterConformance`
  * from `scaleout/testing`.
@@ -156,11 +141,15 @@ export interface LockAdapter {
   extend(request: LockExtendRequest): Promise<LockExtendResult>;
   /**
    * Calls `listener` when a hold on `resource` is released (by anyone, in
-   * any process, as far as the back end can tell). Returns a function that
-   * subscription; its `ready` settles once notifications are flowing (it
-   * never rejects). Delivery is best effort: waiters also poll.
+   * any process, as far as the back end can tell). Resolves once
+   * notifications are flowing, with the {@link Subscription} that ends
+   * them. Delivery is best effort (waiters also poll): an adapter whose
+   * back end cannot subscribe at the moment may still resolve, or reject,
+   * in which case the lock reports an `error` event and keeps to polling.
+   * `listener` runs in the async context of this call, not the releaser's
+   * nor that of the call that opened a connection.
    */
-  onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription;
+  onRelease(resource: string, limit: number, listener: () => void): Promise<Subscription>;
   /** Releases the adapter's own resources (connections it created, subscriptions). */
   close(): Promise<void>;
 }

@@ -32,7 +32,38 @@ export const QUEUE_HEADERS = {
   deliveries: 'x-scaleout-deliveries',
   /** Dead letters: when it was dead-lettered, ms since the epoch. */
   deadAt: 'x-scaleout-dead-at',
+  /**
+   * Dead letters of a foreign record that was not in scaleout's shape: how
+   * the body holds the original (`redis-stream-fields`: the JSON array of
+   * the stream entry's fields and values, verbatim and in order).
+   */
+  bodyFormat: 'x-scaleout-body-format',
 } as const;
+
+/**
+ * Highest failure count a `x-scaleout-failures` header may carry (the
+ * highest `maxDeliveries`). Anyone who can publish to a queue can set the
+ * header; a value that is not a decimal integer in `[0, MAX_FAILURES_HEADER]`
+ * is ignored (counted as 0), so a forged one can neither make a message
+ * immortal nor push it past the limit by more than this.
+ */
+export const MAX_FAILURES_HEADER = 1000;
+
+/**
+ * The failure count a `x-scaleout-failures` header value stands for: a
+ * decimal integer in `[0, MAX_FAILURES_HEADER]` without sign, spaces or
+ * leading zeros; anything else (a foreign or forged value) counts as 0.
+ *
+ * @example
+ * ```ts
+ * const failures = failuresFromHeader(headers[QUEUE_HEADERS.failures]); // '3' -> 3, '-1' -> 0, '1e9' -> 0
+ * ```
+ */
+export function failuresFromHeader(value: string | undefined): number {
+  if (value === undefined || value.length > 4 || !/^(0|[1-9][0-9]*)$/.test(value)) return 0;
+  const n = Number(value);
+  return n <= MAX_FAILURES_HEADER ? n : 0;
+}
 
 /**
  * A serialized message on its way to the back end.
@@ -99,6 +130,15 @@ export interface QueueDelivery {
   readonly deliveryCount: number;
   /** Publication time, ms since the epoch, when the back end kept it. */
   readonly publishedAt: number | undefined;
+  /**
+   * Set when the back end could not read this message as one scaleout
+   * writes (a foreign record: a stream entry without its body field or with
+   * unexpected fields, a body that is not UTF-8): why, in a few words. The
+   * consumer then dead-letters it with this reason without calling the
+   * handler, and `body` holds the original record (see
+   * {@link QUEUE_HEADERS}.bodyFormat). Undefined for a readable message.
+   */
+  readonly malformed?: string | undefined;
   /** The message is done: remove it. */
   ack(): Promise<void>;
   /**
@@ -136,6 +176,12 @@ export interface QueueAdapterConsumeOptions {
   prefetch: number;
   /** Topic that receives dead letters; `undefined` drops them. */
   deadLetterTopic: string | undefined;
+  /**
+   * Called when the consumer cannot read its topic (the back end fails, or
+   * its key holds foreign data: a `CorruptDataError`); the consumer keeps
+   * trying with backoff.
+   */
+  onError?: ((error: unknown) => void) | undefined;
 }
 
 /**
@@ -168,7 +214,12 @@ export interface QueueSubscription {
 export interface QueueAdapter {
   /** Stores a message durably (as far as the back end allows); resolves when stored. */
   publish(topic: string, message: QueueOutgoingMessage, options?: QueueAdapterPublishOptions): Promise<void>;
-  /** Starts delivering messages of `topic` to `onDelivery`. */
+  /**
+   * Starts delivering messages of `topic` to `onDelivery`. `onDelivery`
+   * and `options.onError` run in the async context (AsyncLocalStorage
+   * stores, trace) of this call, not the publisher's nor that of the call
+   * that opened a connection.
+   */
   consume(
     topic: string,
     onDelivery: (delivery: QueueDelivery) => void,

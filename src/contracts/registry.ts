@@ -6,6 +6,7 @@
  */
 
 import type { CorruptDataError } from '../errors.js';
+import type { Subscription } from '../types.js';
 
 /**
  * One registered instance as the store holds it. `owner` is a random token
@@ -66,11 +67,12 @@ export interface RegistryLease {
  *
  * @example
  * ```ts
- * const stop = await adapter.subscribe('pricing', (change) => {
+ * const subscription = await adapter.subscribe('pricing', (change) => {
  *   if (change.type === 'up') view.set(change.lease.record.id, change.lease);
  *   else if (change.type === 'down') view.delete(change.id);
  *   else reload();
  * });
+ * await subscription.unsubscribe();
  * ```
  */
 export type RegistryChange =
@@ -222,10 +224,15 @@ export interface RegistryAdapter {
   list(service: string): Promise<RegistryListResult>;
   /**
    * Calls `listener` for every change of `service` made through any adapter
-   * on the same store. Resolves once the subscription is active; the
-   * returned function ends it.
+   * on the same store. Resolves once the subscription is active, with the
+   * {@link Subscription} that ends it (`unsubscribe()` is idempotent).
+   * `listener` runs in the async context of this call, not in that of the
+   * call that made the change or opened a connection.
    */
-  subscribe(service: string, listener: (change: RegistryChange) => void): Promise<() => Promise<void>>;
-  /** Releases what the adapter owns (connections it created, timers). */
+  subscribe(service: string, listener: (change: RegistryChange) => void): Promise<Subscription>;
+  /**
+   * Releases what the adapter owns (connections it created, timers), and
+   * never a connection it was given. Required.
+   */
   close(): Promise<void>;
 }

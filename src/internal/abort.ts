@@ -82,14 +82,23 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
 /**
  * Rejects with {@link TimeoutError} if `promise` has not settled after
  * `timeoutMs`. The timer is cleared when the promise settles and is unref'd.
- * A late rejection of `promise` is swallowed (never unhandled).
+ * A late rejection of `promise` is swallowed (never unhandled). `onTimeout`
+ * runs with the error just before the rejection (to abort the work, say).
+ * For many calls on a hot path, see `TimeoutQueue` and `DeadlineSweep`.
  */
-export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what = 'operation'): Promise<T> {
+export function withTimeout<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  what = 'operation',
+  onTimeout?: (error: TimeoutError) => void,
+): Promise<T> {
   if (!Number.isFinite(timeoutMs)) return promise;
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       promise.catch(() => {});
-      reject(new TimeoutError(`${what} timed out after ${timeoutMs} ms`, { timeoutMs }));
+      const error = new TimeoutError(`${what} timed out after ${timeoutMs} ms`, { timeoutMs });
+      onTimeout?.(error);
+      reject(error);
     }, timeoutMs);
     timer.unref();
     promise.then(

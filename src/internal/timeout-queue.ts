@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks';
+
 /**
  * Many short-lived timeouts on one Node timer.
  *
@@ -18,6 +20,19 @@
  * one under 1 ms late. So a long wait is armed to wake up a little early
  * (4% plus 2 ms, at most 100 ms) and then re-armed for what is left; an
  * entry fires within a millisecond or two of its due time, never before it.
+ *
+ * Async context: each callback runs in the async context of the call that
+ * added it (its AsyncLocalStorage stores, its trace), not in that of
+ * whichever call happened to arm the shared Node timer. An entry holds an
+ * `AsyncResource` created by `add` (about 0.1 µs; `AsyncResource.bind` and
+ * `AsyncLocalStorage.snapshot()` cost microseconds each on Node 20, because
+ * they define properties on a fresh function); its destroy is emitted when
+ * the entry fires or is cancelled. The Node timer itself is armed in the
+ * context the queue was created in, so no caller's context is kept alive
+ * by the chain of re-armed timers.
+ *
+ * One of the deadline toolkit's three forms; see `DeadlineSweep`
+ * (./deadline-sweep.ts) for the cheaper, coarse one.
  */
 export interface QueuedTimeout {
   /** `performance.now()` at which it fires. */
@@ -27,6 +42,8 @@ export interface QueuedTimeout {
 interface Entry extends QueuedTimeout {
   dueAt: number;
   fn: () => void;
+  /** The async context of the `add` call, which `fn` runs in. */
+  context: AsyncResource;
   /** Position in the heap, -1 once fired or cancelled. */
   index: number;
 }
@@ -47,15 +64,26 @@ export class TimeoutQueue {
   #timer: NodeJS.Timeout | undefined;
   /** Due time of the armed Node timer (Infinity when none). */
   #armedAt = Number.POSITIVE_INFINITY;
+  /** The context the queue was created in: where its Node timer is armed. */
+  readonly #home = new AsyncResource('scaleout.TimeoutQueue');
+  readonly #fireNow = () => this.#fire();
 
   /** Entries waiting to fire. */
   get size(): number {
     return this.#heap.length;
   }
 
-  /** Calls `fn` once after `ms` milliseconds, unless cancelled first. */
+  /**
+   * Calls `fn` once after `ms` milliseconds, unless cancelled first, in the
+   * async context of this call.
+   */
   add(ms: number, fn: () => void): QueuedTimeout {
-    const entry: Entry = { dueAt: performance.now() + ms, fn, index: this.#heap.length };
+    const entry: Entry = {
+      dueAt: performance.now() + ms,
+      fn,
+      context: new AsyncResource('scaleout.Timeout', { requireManualDestroy: true }),
+      index: this.#heap.length,
+    };
     this.#heap.push(entry);
     this.#up(entry.index);
     if (entry.dueAt < this.#armedAt) this.#arm(entry.dueAt);
@@ -65,8 +93,13 @@ export class TimeoutQueue {
   /** Removes a timeout that has not fired yet; a no-op otherwise. */
   cancel(timeout: QueuedTimeout): void {
     const entry = timeout as Entry;
+    if (this.#remove(entry)) entry.context.emitDestroy();
+  }
+
+  /** Takes `entry` out of the heap; false when it was not in it. */
+  #remove(entry: Entry): boolean {
     const i = entry.index;
-    if (i < 0 || this.#heap[i] !== entry) return;
+    if (i < 0 || this.#heap[i] !== entry) return false;
     entry.index = -1;
     const last = this.#heap.pop()!;
     if (last !== entry) {
@@ -75,12 +108,18 @@ export class TimeoutQueue {
       this.#up(i);
       this.#down(last.index);
     }
+    return true;
   }
 
   #arm(dueAt: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#armedAt = dueAt;
-    this.#timer = setTimeout(() => this.#fire(), firstWakeMs(dueAt - performance.now()));
+    this.#timer = this.#home.runInAsyncScope(
+      setTimeout,
+      undefined,
+      this.#fireNow,
+      firstWakeMs(dueAt - performance.now()),
+    );
     this.#timer.unref();
   }
 
@@ -92,15 +131,17 @@ export class TimeoutQueue {
     const due: Entry[] = [];
     while (heap.length > 0 && heap[0]!.dueAt <= now) {
       const top = heap[0]!;
-      this.cancel(top);
+      this.#remove(top);
       due.push(top);
     }
     if (heap.length > 0) this.#arm(heap[0]!.dueAt);
     for (const entry of due) {
       try {
-        entry.fn();
+        entry.context.runInAsyncScope(entry.fn);
       } catch {
         // a callback's failure is its own; the others still fire
+      } finally {
+        entry.context.emitDestroy();
       }
     }
   }
@@ -139,3 +180,11 @@ export class TimeoutQueue {
     entry.index = i;
   }
 }
+
+/**
+ * The deadline queue every primitive's hot path shares (the client's
+ * attempt timeouts, and the cache's and the lock's operation deadlines):
+ * one heap, one armed Node timer for the whole process. A per-call
+ * `withTimeout` (internal/abort.ts) remains the tool off the hot path.
+ */
+export const SHARED_TIMEOUTS = new TimeoutQueue();

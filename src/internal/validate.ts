@@ -33,6 +33,24 @@ export function durationArgument(name: string, value: number, min = 1): number {
 }
 
 /**
+ * Checks a `clock` option: absent, or an object with `now()` and
+ * `monotonic()` (a `Clock`). Throws {@link InvalidOptionsError}
+ * naming `clock`.
+ */
+export function clockOption(clock: unknown): void {
+  if (clock === undefined) return;
+  const c = clock as { now?: unknown; monotonic?: unknown } | null;
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof c.now !== 'function' ||
+    typeof c.monotonic !== 'function'
+  ) {
+    throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
+  }
+}
+
+/**
  * Checks a key-like string: non-empty, at most `maxLength` UTF-16 units, no
  * control characters. Throws {@link InvalidArgumentError}; the message never
  * echoes the value.

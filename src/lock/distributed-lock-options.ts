@@ -1,7 +1,7 @@
 import type { LockAdapter } from '../contracts/lock.js';
 import { InvalidOptionsError } from '../errors.js';
 import { durationOption } from '../internal/validate.js';
-import type { Clock, Logger } from '../types.js';
+import type { BaseOptions, Logger } from '../types.js';
 
 /**
  * Options of {@link DistributedLock} (and, with `limit`, of {@link DistributedSemaphore}).
@@ -11,8 +11,13 @@ import type { Clock, Logger } from '../types.js';
  * const locks = new DistributedLock({ adapter: redisLockAdapter({ connection: redis }), ttlMs: 10_000, waitMs: 2_000 });
  * ```
  */
-export interface DistributedLockOptions {
-  /** Where holds live. @default a new in-memory adapter (one process only), closed by `close()` */
+export interface DistributedLockOptions extends BaseOptions<LockAdapter> {
+  /**
+   * Where holds live. The lock closes it only if it created it: an adapter
+   * you pass stays open for the other locks, semaphores and caches sharing
+   * it (close it yourself). @default a new in-memory adapter (one process
+   * only), closed by `close()`
+   */
   adapter?: LockAdapter;
   /** Default time to live of a lease, in ms. @default 30_000 */
   ttlMs?: number;
@@ -38,8 +43,40 @@ export interface DistributedLockOptions {
   operationTimeoutMs?: number;
   /** Receives failures that no caller sees (background releases, watchdog errors). @default no logging */
   logger?: Logger;
-  /** Time source. @default systemClock */
-  clock?: Clock;
+}
+
+/**
+ * Options of one acquire call.
+ *
+ * @example
+ * ```ts
+ * const lease = await locks.acquire('invoice:7', { ttlMs: 5_000, waitMs: 1_000, signal: request.signal });
+ * ```
+ */
+export interface AcquireOptions {
+  /** Time to live of the lease, in ms. @default the lock's `ttlMs` */
+  ttlMs?: number;
+  /** How long to wait for a busy resource, in ms; 0 fails at once. @default the lock's `waitMs` */
+  waitMs?: number;
+  /** Stops waiting (rejects with `AbortedError`). Does not affect a lease already granted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Options of `withLock`.
+ *
+ * @example
+ * ```ts
+ * await locks.withLock('nightly-report', (lease) => build({ signal: lease.signal }), { ttlMs: 30_000, autoExtend: true });
+ * ```
+ */
+export interface WithLockOptions extends AcquireOptions {
+  /**
+   * Keep the lease alive while `fn` runs: extend it by `ttlMs` every third
+   * of the TTL. If an extend fails, the lease's signal aborts (and `fn`
+   * should stop). @default false
+   */
+  autoExtend?: boolean;
 }
 
 /**
@@ -99,8 +136,26 @@ export function resolveLockOptions(options: DistributedLockOptions): ResolvedLoc
   if (driftMarginMs(resolved.ttlMs, driftFactor) >= resolved.ttlMs) {
     throw new InvalidOptionsError('ttlMs is shorter than its drift margin', { option: 'ttlMs' });
   }
-  if (options.adapter !== undefined && typeof options.adapter?.acquire !== 'function') {
-    throw new InvalidOptionsError('adapter must implement LockAdapter', { option: 'adapter' });
+  const adapter = options.adapter as unknown as Record<string, unknown> | undefined;
+  if (
+    adapter !== undefined &&
+    ['acquire', 'release', 'extend', 'onRelease', 'close'].some((m) => typeof adapter?.[m] !== 'function')
+  ) {
+    throw new InvalidOptionsError(
+      'adapter must implement LockAdapter (acquire, release, extend, onRelease, close)',
+      {
+        option: 'adapter',
+      },
+    );
+  }
+  const clock = options.clock;
+  if (clock !== undefined && (typeof clock?.now !== 'function' || typeof clock.monotonic !== 'function')) {
+    throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
+  }
+  if (options.logger !== undefined && (typeof options.logger !== 'object' || options.logger === null)) {
+    throw new InvalidOptionsError('logger must be an object with debug/info/warn/error methods', {
+      option: 'logger',
+    });
   }
   return resolved;
 }

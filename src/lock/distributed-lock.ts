@@ -1,5 +1,6 @@
 import type { DistributedLockOptions } from './distributed-lock-options.js';
 import { LeaseLock } from './lease-lock.js';
+import { checkLockOptions } from './option-checks.js';
 
 /**
  * A distributed mutex with leases. `acquire` gives a {@link Lease} with a
@@ -24,8 +25,13 @@ import { LeaseLock } from './lease-lock.js';
  * ```
  */
 export class DistributedLock extends LeaseLock {
-  /** Validates `options` (`InvalidOptionsError` naming the option). */
+  /**
+   * Validates `options` (`InvalidOptionsError` naming the option). The
+   * design's `new DistributedLock(cache)` is refused: pass
+   * `{ adapter: redisLockAdapter({ connection }) }`.
+   */
   constructor(options: DistributedLockOptions = {}) {
+    checkLockOptions(options, false);
     super(options, 1);
   }
 }

@@ -1,6 +1,7 @@
 import { InvalidOptionsError } from '../errors.js';
 import type { DistributedLockOptions } from './distributed-lock-options.js';
 import { LeaseLock } from './lease-lock.js';
+import { checkLockOptions } from './option-checks.js';
 
 /**
  * Options of {@link DistributedSemaphore}: those of a lock, plus the number of holders.
@@ -34,6 +35,7 @@ export class DistributedSemaphore extends LeaseLock {
 
   /** Validates `options` (`InvalidOptionsError` naming the option). */
   constructor(options: DistributedSemaphoreOptions) {
+    checkLockOptions(options, true);
     // With limit 1 it is the same hold as a DistributedLock of that resource.
     super(options, checkedLimit(options?.limit));
     this.limit = options.limit;

@@ -1,4 +1,4 @@
-import type { ServiceClientEvents } from '../client/service-client.js';
+import type { ServiceClientEvents } from '../client/service-client-events.js';
 import type { EventMetricMapping } from './event-metrics.js';
 
 /**
@@ -32,12 +32,12 @@ export const CLIENT_METRIC_MAPPINGS: {
     labels: (e) => ({ service: e.service, reason: e.errorCode }),
     help: 'ServiceClient retries by service and the error code that caused them.',
   },
-  breakerStateChange: {
+  'breaker-state-change': {
     name: 'breaker_transitions',
     labels: (e) => ({ service: e.service, from: e.from, to: e.to }),
     help: 'Circuit breaker state changes of ServiceClient instances, by service.',
   },
-  retryBudgetExhausted: {
+  'retry-budget-exhausted': {
     name: 'retry_budget_exhausted',
     labels: (e) => ({ service: e.service }),
     help: 'Retries refused by the ServiceClient retry budget, by service.',

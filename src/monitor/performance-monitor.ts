@@ -3,7 +3,8 @@ import { type EventLoopUtilization, type IntervalHistogram, monitorEventLoopDela
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { DistributedCache } from '../cache/distributed-cache.js';
 import type { DistributedCacheEvents } from '../cache/events.js';
-import type { ServiceClient, ServiceClientEvents } from '../client/service-client.js';
+import type { ServiceClient } from '../client/service-client.js';
+import type { ServiceClientEvents } from '../client/service-client-events.js';
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { type TimerHandle, unrefInterval } from '../internal/timers.js';
 import { durationOption } from '../internal/validate.js';

@@ -1,7 +1,9 @@
 import type { QueueDelivery, QueueSubscription } from '../contracts/queue.js';
-import type { Backoff } from '../internal/backoff.js';
+import { CorruptDataError, PayloadTooLargeError } from '../errors.js';
 import type { TypedEmitter } from '../internal/events.js';
 import { sleep } from '../internal/timers.js';
+import type { Backoff } from '../resilience/backoff.js';
+import { messageBytes } from './adapter-input.js';
 import type { MessageQueueEvents } from './message-queue-options.js';
 
 /** @internal How a consumer turns a delivery into a handler call. */
@@ -13,6 +15,14 @@ export interface ConsumerPolicy {
   backoff: Backoff;
   closeTimeoutMs: number;
   events: TypedEmitter<MessageQueueEvents>;
+  /** Larger messages are dead-lettered unread; undefined: no cap (dead-letter consumers). */
+  maxMessageBytes: number | undefined;
+  /**
+   * Whether a delivery the back end flagged `malformed` goes to `decode`
+   * (dead-letter consumers: they see everything) instead of straight to the
+   * dead letters.
+   */
+  readMalformed: boolean;
   /** Decodes the delivery, or throws (the message is then dead-lettered as unparseable). */
   decode(delivery: QueueDelivery): unknown;
   /** Calls the user's handler. */
@@ -89,9 +99,40 @@ export class MessageConsumer {
     this.#inFlight.add(run);
   };
 
+  /** @internal Called by the adapter when it cannot read the topic (it keeps trying). */
+  readonly onError = (error: unknown): void => {
+    const p = this.#policy;
+    if (this.#stop.signal.aborted) return;
+    p.events.emit('error', { topic: p.topic, group: p.group, id: undefined, error });
+  };
+
+  /** Why a delivery cannot be handed to the handler at all, if so. */
+  #unreadable(delivery: QueueDelivery): Error | undefined {
+    const p = this.#policy;
+    if (delivery.malformed !== undefined && !p.readMalformed) {
+      return new CorruptDataError(`foreign record: ${delivery.malformed}`);
+    }
+    const max = p.maxMessageBytes;
+    if (max !== undefined && (delivery.body.length * 3 > max || Object.keys(delivery.headers).length > 0)) {
+      const bytes = messageBytes(delivery.body, delivery.headers);
+      if (bytes > max) {
+        return new PayloadTooLargeError(
+          `message of ${bytes} bytes (payload and headers), more than maxMessageBytes (${max})`,
+          { bytes, maxBytes: max },
+        );
+      }
+    }
+    return undefined;
+  }
+
   async #process(delivery: QueueDelivery): Promise<void> {
     const p = this.#policy;
     try {
+      const unreadable = this.#unreadable(delivery);
+      if (unreadable !== undefined) {
+        await this.#deadLetter(delivery, 'unparseable', unreadable);
+        return;
+      }
       let value: unknown;
       try {
         value = p.decode(delivery);

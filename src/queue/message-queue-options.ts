@@ -1,4 +1,5 @@
 import type { QueueAdapter } from '../contracts/queue.js';
+import type { Idempotency } from '../idempotency/idempotency.js';
 import type { Logger, Serializer } from '../types.js';
 
 /**
@@ -28,6 +29,15 @@ export interface MessageQueueOptions {
   closeTimeoutMs?: number;
   /** Suffix of the default dead-letter topic (`order.created` + `.dead`). @default '.dead' */
   deadLetterSuffix?: string;
+  /**
+   * Largest message accepted, in bytes (UTF-8): the serialized payload plus
+   * the header names and values. `publish` refuses a larger one with
+   * `PayloadTooLargeError` before anything is sent; a consumer dead-letters
+   * a larger one (written by another producer) without calling the handler.
+   * At most 134_217_728 (128 MiB); brokers have their own cap too (RabbitMQ
+   * 4: 16 MiB by default). @default 1_048_576 (1 MiB)
+   */
+  maxMessageBytes?: number;
 }
 
 /**
@@ -47,6 +57,7 @@ export const MESSAGE_QUEUE_DEFAULTS: Readonly<
   retryMaxMs: 5_000,
   closeTimeoutMs: 30_000,
   deadLetterSuffix: '.dead',
+  maxMessageBytes: 1_048_576,
 };
 
 /**
@@ -95,6 +106,14 @@ export interface ConsumeOptions {
    * @default topic + MessageQueueOptions.deadLetterSuffix ('order.created.dead')
    */
   deadLetter?: string | false;
+  /**
+   * Skip messages this group already processed: a message id done before
+   * (within the Idempotency's `ttlMs`) is acknowledged without calling the
+   * handler, so a redelivery (a consumer died after its effect, before its
+   * ack) has one effect. Share the Idempotency's store (Redis) between the
+   * group's consumers. @default undefined (at-least-once: redeliveries run)
+   */
+  dedupe?: Idempotency;
 }
 
 /**
@@ -137,7 +156,12 @@ export interface DeadLetter {
   topic: string;
   /** The consumer group that gave up. */
   group: string;
-  /** `handler-error` (the handler kept throwing) or `unparseable`. */
+  /**
+   * `handler-error` (the handler kept throwing), `unparseable` (the message
+   * could not be read: malformed, unsafe, larger than `maxMessageBytes`, or
+   * a foreign record; `error` says which), or `unknown` (dead-lettered by
+   * the broker or another program).
+   */
   reason: 'handler-error' | 'unparseable' | 'unknown';
   /** The last error. */
   error: {
@@ -196,7 +220,10 @@ export interface DeadLetterEvent {
   group: string;
   /** The message id. */
   id: string;
-  /** `handler-error` (delivery limit reached) or `unparseable`. */
+  /**
+   * `handler-error` (delivery limit reached) or `unparseable` (malformed,
+   * unsafe, too large or a foreign record: `error` says which).
+   */
   reason: 'handler-error' | 'unparseable';
   /** Deliveries attempted. */
   deliveryCount: number;
@@ -208,7 +235,9 @@ export interface DeadLetterEvent {
 
 /**
  * Payload of the `error` event: the back end failed to acknowledge, retry
- * or move a message; it stays unacknowledged and is redelivered.
+ * or move a message (it stays unacknowledged and is redelivered), or a
+ * consumer cannot read its topic (it keeps trying: `id` is then undefined;
+ * `error` is a `CorruptDataError` when the topic's key holds foreign data).
  *
  * @example
  * ```ts
@@ -220,8 +249,8 @@ export interface QueueErrorEvent {
   topic: string;
   /** The consumer group. */
   group: string;
-  /** The message id. */
-  id: string;
+  /** The message id; undefined when the failure is not about one message. */
+  id: string | undefined;
   /** What the back end threw. */
   error: unknown;
 }

@@ -3,12 +3,29 @@ import { MemoryQueueAdapter } from '../adapters/memory/memory-queue-adapter.js';
 import type { QueueAdapter, QueueDelivery } from '../contracts/queue.js';
 import { QUEUE_HEADERS } from '../contracts/queue.js';
 import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../errors.js';
-import { fullJitterBackoff } from '../internal/backoff.js';
+import { dedupeHandler } from '../idempotency/queue-dedupe.js';
 import { TypedEmitter } from '../internal/events.js';
-import { jsonSerializer } from '../internal/serializer.js';
+import { assertWritesFaithfully } from '../internal/faithful.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
+import { fullJitterBackoff } from '../resilience/backoff.js';
+import { jsonSerializer } from '../serializer.js';
 import type { Serializer } from '../types.js';
+import { isAbortSignal, MAX_GROUP_LENGTH, MAX_MESSAGE_ID_LENGTH, MAX_TOPIC_LENGTH } from './adapter-input.js';
 import { MessageConsumer } from './message-consumer.js';
+import {
+  CONTROL_CHARS,
+  checkConsumeOptions,
+  checkDeadLetterOptions,
+  checkListener,
+  checkMessageSize,
+  checkPublishOptions,
+  checkQueueOptions,
+  checkQueueParts,
+  countArgument,
+  countOption,
+  MAX_MESSAGE_BYTES_LIMIT,
+  publishHeaders,
+} from './message-queue-checks.js';
 import {
   type ConsumeOptions,
   type DeadLetter,
@@ -28,38 +45,6 @@ import {
  * ```
  */
 export type MessageHandler<T> = (message: T, context: MessageContext) => unknown;
-
-function countOption(name: string, value: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new InvalidOptionsError(`${name} must be an integer in [1, ${max}]`, { option: name });
-  }
-  return value;
-}
-
-function countArgument(name: string, value: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new InvalidArgumentError(`${name} must be an integer in [1, ${max}]`, { argument: name });
-  }
-  return value;
-}
-
-function headersArgument(headers: unknown): Record<string, string> {
-  if (headers === undefined) return {};
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
-    throw new InvalidArgumentError('headers must be an object of strings', { argument: 'headers' });
-  }
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (typeof value !== 'string') {
-      throw new InvalidArgumentError(`header "${key}" must be a string`, { argument: 'headers' });
-    }
-    if (key.startsWith('x-scaleout-')) {
-      throw new InvalidArgumentError(`header "${key}" is reserved`, { argument: 'headers' });
-    }
-    out[key] = value;
-  }
-  return out;
-}
 
 /**
  * At-least-once messaging with retries and dead letters, over a pluggable
@@ -93,11 +78,19 @@ export class MessageQueue {
   readonly #retryMaxMs: number;
   readonly #closeTimeoutMs: number;
   readonly #deadLetterSuffix: string;
+  readonly #maxMessageBytes: number;
   readonly #consumers = new Set<MessageConsumer>();
   #closed = false;
 
   constructor(options: MessageQueueOptions = {}) {
     const d = MESSAGE_QUEUE_DEFAULTS;
+    checkQueueOptions(options);
+    checkQueueParts(options);
+    this.#maxMessageBytes = countOption(
+      'maxMessageBytes',
+      options.maxMessageBytes ?? d.maxMessageBytes,
+      MAX_MESSAGE_BYTES_LIMIT,
+    );
     this.#adapter = options.adapter ?? new MemoryQueueAdapter();
     this.#serializer = options.serializer ?? jsonSerializer;
     this.#events = new TypedEmitter(options.logger);
@@ -110,10 +103,18 @@ export class MessageQueue {
     }
     this.#closeTimeoutMs = durationOption('closeTimeoutMs', options.closeTimeoutMs ?? d.closeTimeoutMs, 0);
     const suffix = options.deadLetterSuffix ?? d.deadLetterSuffix;
-    if (typeof suffix !== 'string' || suffix.length === 0) {
-      throw new InvalidOptionsError('deadLetterSuffix must be a non-empty string', {
-        option: 'deadLetterSuffix',
-      });
+    if (
+      typeof suffix !== 'string' ||
+      suffix.length === 0 ||
+      suffix.length > 50 ||
+      CONTROL_CHARS.test(suffix)
+    ) {
+      throw new InvalidOptionsError(
+        'deadLetterSuffix must be a string of 1 to 50 characters, no control characters',
+        {
+          option: 'deadLetterSuffix',
+        },
+      );
     }
     this.#deadLetterSuffix = suffix;
     const logger = options.logger;
@@ -128,12 +129,17 @@ export class MessageQueue {
         }),
       );
       this.#events.on('error', (e) =>
-        logger.error?.('queue back end failed to settle a message', {
-          topic: e.topic,
-          group: e.group,
-          id: e.id,
-          error: String(e.error),
-        }),
+        logger.error?.(
+          e.id === undefined
+            ? 'queue consumer cannot read its topic; retrying'
+            : 'queue back end failed to settle a message',
+          {
+            topic: e.topic,
+            group: e.group,
+            id: e.id,
+            error: String(e.error),
+          },
+        ),
       );
     }
   }
@@ -151,7 +157,26 @@ export class MessageQueue {
     event: K,
     listener: (payload: MessageQueueEvents[K]) => void,
   ): () => void {
+    checkListener(event, listener);
     return this.#events.on(event, listener);
+  }
+
+  /**
+   * Removes a listener added with {@link MessageQueue.on}.
+   *
+   * @example
+   * ```ts
+   * const onDead = (e: DeadLetterEvent) => alert(e.id);
+   * queue.on('dead-letter', onDead);
+   * queue.off('dead-letter', onDead);
+   * ```
+   */
+  off<K extends keyof MessageQueueEvents>(
+    event: K,
+    listener: (payload: MessageQueueEvents[K]) => void,
+  ): void {
+    checkListener(event, listener);
+    this.#events.off(event, listener);
   }
 
   /**
@@ -165,13 +190,33 @@ export class MessageQueue {
    */
   async publish<T>(topic: string, message: T, options: PublishOptions = {}): Promise<string> {
     if (this.#closed) throw new ClosedError('message queue is closed');
-    keyArgument('topic', topic, 200);
-    const id = options.messageId === undefined ? uuidv7() : keyArgument('messageId', options.messageId, 200);
-    const headers = headersArgument(options.headers);
+    keyArgument('topic', topic, MAX_TOPIC_LENGTH);
+    checkPublishOptions(options);
+    const id =
+      options.messageId === undefined
+        ? uuidv7()
+        : keyArgument('messageId', options.messageId, MAX_MESSAGE_ID_LENGTH);
+    const headers = publishHeaders(options.headers);
+    const persistent = options.persistent ?? true;
+    if (typeof persistent !== 'boolean') {
+      throw new InvalidArgumentError('persistent must be a boolean', { argument: 'persistent' });
+    }
+    if (options.signal !== undefined && !isAbortSignal(options.signal)) {
+      throw new InvalidArgumentError('signal must be an AbortSignal', { argument: 'signal' });
+    }
     const body = this.#serializer.serialize(message);
+    if (typeof body !== 'string') {
+      throw new InvalidOptionsError('the serializer returned something other than a string', {
+        option: 'serializer',
+      });
+    }
+    checkMessageSize(topic, body, headers, this.#maxMessageBytes);
+    // What the consumer reads is what was published, or nothing is sent.
+    const serializer = this.#serializer;
+    assertWritesFaithfully(message, serializer, 'publish', () => serializer.deserialize(body));
     await this.#adapter.publish(
       topic,
-      { id, body, headers, persistent: options.persistent ?? true, timestamp: Date.now() },
+      { id, body, headers, persistent, timestamp: Date.now() },
       { signal: options.signal },
     );
     return id;
@@ -196,29 +241,36 @@ export class MessageQueue {
     options: ConsumeOptions = {},
   ): Promise<MessageConsumer> {
     if (this.#closed) throw new ClosedError('message queue is closed');
-    keyArgument('topic', topic, 200);
+    keyArgument('topic', topic, MAX_TOPIC_LENGTH);
     if (typeof handler !== 'function') {
       throw new InvalidArgumentError('handler must be a function', { argument: 'handler' });
     }
-    const group = options.group === undefined ? 'default' : keyArgument('group', options.group, 100);
+    checkConsumeOptions(options);
+    const group =
+      options.group === undefined ? 'default' : keyArgument('group', options.group, MAX_GROUP_LENGTH);
     const deadLetterTopic =
       options.deadLetter === false
         ? undefined
         : options.deadLetter === undefined
-          ? topic + this.#deadLetterSuffix
-          : keyArgument('deadLetter', options.deadLetter, 200);
+          ? keyArgument('dead-letter topic', topic + this.#deadLetterSuffix, MAX_TOPIC_LENGTH)
+          : keyArgument('deadLetter', options.deadLetter, MAX_TOPIC_LENGTH);
     if (deadLetterTopic === topic) {
       throw new InvalidArgumentError('deadLetter must differ from the topic', { argument: 'deadLetter' });
     }
     const prefetch = countArgument('prefetch', options.prefetch ?? this.#prefetch, 65_535);
     const maxDeliveries = countArgument('maxDeliveries', options.maxDeliveries ?? this.#maxDeliveries, 1000);
     const serializer = this.#serializer;
+    if (options.dedupe !== undefined) handler = dedupeHandler(handler, options.dedupe, { topic, group });
     return this.#start(topic, group, prefetch, {
       topic,
       group,
       maxDeliveries,
       deadLetterTopic,
-      decode: (d: QueueDelivery) => serializer.deserialize(d.body),
+      maxMessageBytes: this.#maxMessageBytes,
+      readMalformed: false,
+      decode: (d: QueueDelivery) => {
+        return serializer.deserialize(d.body);
+      },
       handle: (value: unknown, d: QueueDelivery) =>
         handler(value as T, {
           id: d.id,
@@ -249,11 +301,15 @@ export class MessageQueue {
     options: { deadLetter?: string; prefetch?: number } = {},
   ): Promise<MessageConsumer> {
     if (this.#closed) throw new ClosedError('message queue is closed');
-    keyArgument('topic', topic, 200);
+    keyArgument('topic', topic, MAX_TOPIC_LENGTH);
+    if (typeof handler !== 'function') {
+      throw new InvalidArgumentError('handler must be a function', { argument: 'handler' });
+    }
+    checkDeadLetterOptions(options);
     const source =
       options.deadLetter === undefined
-        ? topic + this.#deadLetterSuffix
-        : keyArgument('deadLetter', options.deadLetter, 200);
+        ? keyArgument('dead-letter topic', topic + this.#deadLetterSuffix, MAX_TOPIC_LENGTH)
+        : keyArgument('deadLetter', options.deadLetter, MAX_TOPIC_LENGTH);
     const prefetch = countArgument('prefetch', options.prefetch ?? this.#prefetch, 65_535);
     const H = QUEUE_HEADERS;
     return this.#start(source, 'default', prefetch, {
@@ -261,14 +317,22 @@ export class MessageQueue {
       group: 'default',
       maxDeliveries: Number.MAX_SAFE_INTEGER,
       deadLetterTopic: undefined,
+      // Dead letters are delivered whatever they hold: nothing there is dropped.
+      maxMessageBytes: undefined,
+      readMalformed: true,
       decode: (d: QueueDelivery): DeadLetter => {
         const reason = d.headers[H.reason];
+        // A record in the dead-letter topic that no scaleout consumer put
+        // there (written by another program, or rejected by the broker).
+        const foreign = reason === undefined && d.malformed !== undefined;
         return {
           id: d.id,
           topic: d.headers[H.topic] ?? topic,
           group: d.headers[H.group] ?? 'default',
           reason: reason === 'handler-error' || reason === 'unparseable' ? reason : 'unknown',
-          error: { name: d.headers[H.errorName] ?? 'Error', message: d.headers[H.error] ?? '' },
+          error: foreign
+            ? { name: 'CorruptDataError', message: `foreign record: ${d.malformed}` }
+            : { name: d.headers[H.errorName] ?? 'Error', message: d.headers[H.error] ?? '' },
           deliveries: Number(d.headers[H.deliveries] ?? 0) || 0,
           deadAt: Number(d.headers[H.deadAt] ?? 0) || 0,
           body: d.body,
@@ -288,6 +352,8 @@ export class MessageQueue {
       group: string;
       maxDeliveries: number;
       deadLetterTopic: string | undefined;
+      maxMessageBytes: number | undefined;
+      readMalformed: boolean;
       decode(d: QueueDelivery): unknown;
       handle(value: unknown, d: QueueDelivery): unknown;
     },
@@ -302,6 +368,7 @@ export class MessageQueue {
       group,
       prefetch,
       deadLetterTopic: policy.deadLetterTopic,
+      onError: consumer.onError,
     });
     consumer.attach(subscription);
     this.#consumers.add(consumer);

@@ -1,4 +1,13 @@
+/**
+ * The pieces that keep the design's registry API meaning what it meant
+ * (DESIGN.md "Conventions"): `getServiceInstance()` used as a URL fails
+ * loudly, and `runHealthChecks()` without a `healthCheck` option runs the
+ * design's check.
+ *
+ * @module
+ */
 import { InvalidArgumentError } from '../errors.js';
+import { HealthChecker } from './health-checker.js';
 
 /**
  * @internal Makes a promise that the design's code would have used as a
@@ -11,7 +20,8 @@ import { InvalidArgumentError } from '../errors.js';
  *
  * @example
  * ```ts
- * return mustBeAwaited(this.#pick(service), 'registry.getServiceInstance()');
+ * const instance = mustBeAwaited(registry.watch('pricing').then(() => registry.pick('pricing')), 'getServiceInstance()');
+ * `${instance}/quote`; // throws InvalidArgumentError: await it
  * ```
  */
 export function mustBeAwaited<T>(promise: Promise<T>, what: string): Promise<T> {
@@ -26,4 +36,18 @@ export function mustBeAwaited<T>(promise: Promise<T>, what: string): Promise<T> 
     enumerable: false,
   });
   return promise;
+}
+
+/**
+ * @internal The check of the design's `runHealthChecks()`: GET `/health`
+ * with a 5 s timeout, and the default thresholds. Used when the registry
+ * has no `healthCheck` option.
+ *
+ * @example
+ * ```ts
+ * const results = await designHealthChecker().checkAll(await registry.instances('pricing'));
+ * ```
+ */
+export function designHealthChecker(): HealthChecker {
+  return new HealthChecker({ timeoutMs: 5_000 });
 }

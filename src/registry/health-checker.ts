@@ -1,9 +1,32 @@
+/**
+ * Active health checks and their verdicts. {@link HealthChecker} answers
+ * "did this check pass"; the thresholds below turn those answers into a
+ * verdict per instance, without flapping:
+ *
+ * ```
+ *            pass: passes + 1, fails = 0           fail: fails + 1, passes = 0
+ *   ┌─────────┐ ─── unhealthyThreshold fails in a row ──► ┌───────────┐
+ *   │ HEALTHY │                                           │ UNHEALTHY │
+ *   └─────────┘ ◄── healthyThreshold passes in a row ──── └───────────┘
+ *                   (then slow start: its share of picks ramps up)
+ * ```
+ *
+ * A single failed check never takes an instance out, and a single pass
+ * never brings one back; a result in the other direction resets the count.
+ * Routing leaves UNHEALTHY instances out (unless in panic). The verdict is
+ * this process's opinion, never written to the shared store.
+ *
+ * @module
+ */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { AbortedError, InvalidOptionsError, TimeoutError } from '../errors.js';
 import { raceAbort } from '../internal/abort.js';
 import { durationOption, optionsChecker } from '../internal/validate.js';
+import type { InstanceState } from './instance-state.js';
+import type { RegistryContext } from './registry-context.js';
 import type { ServiceInstance } from './service-instance.js';
+import type { ServiceView } from './service-view.js';
 
 /**
  * Options of {@link HealthChecker} (and `ServiceRegistryOptions.healthCheck`).
@@ -58,10 +81,10 @@ export interface HealthCheckerOptions {
  *
  * @example
  * ```ts
- * const slower = { ...DEFAULT_HEALTH_CHECKER_OPTIONS, intervalMs: 30_000 };
+ * const slower = { ...HEALTH_CHECKER_DEFAULTS, intervalMs: 30_000 };
  * ```
  */
-export const DEFAULT_HEALTH_CHECKER_OPTIONS = {
+export const HEALTH_CHECKER_DEFAULTS = {
   /** GET /health. */
   path: '/health',
   /** A round every 10 s. */
@@ -75,6 +98,13 @@ export const DEFAULT_HEALTH_CHECKER_OPTIONS = {
   /** 2 failures to go out. */
   unhealthyThreshold: 2,
 } as const;
+
+/**
+ * The former name of {@link HEALTH_CHECKER_DEFAULTS}.
+ *
+ * @deprecated Use {@link HEALTH_CHECKER_DEFAULTS} (issue 17: every defaults constant is named `<NAME>_DEFAULTS`).
+ */
+export const DEFAULT_HEALTH_CHECKER_OPTIONS = HEALTH_CHECKER_DEFAULTS;
 
 const checkHealthCheckerOptions = optionsChecker({
   where: 'healthCheck options',
@@ -94,8 +124,9 @@ function positiveInteger(name: string, value: number, max: number): number {
  * Runs active health checks: all instances of a round concurrently, at most
  * `concurrency` at a time, each bounded by `timeoutMs`. So a round of 100
  * instances of which 10 hang takes about one timeout, not ten. Verdicts
- * with thresholds (no flapping on one failed check) are applied by
- * `ServiceRegistry`; this class only answers "did this check pass".
+ * with thresholds (no flapping on one failed check) are applied by the
+ * registry's health rounds (`runHealthRound` below); this class only
+ * answers "did this check pass".
  *
  * @example
  * ```ts
@@ -114,7 +145,7 @@ export class HealthChecker {
 
   constructor(options: HealthCheckerOptions = {}) {
     checkHealthCheckerOptions(options);
-    const d = DEFAULT_HEALTH_CHECKER_OPTIONS;
+    const d = HEALTH_CHECKER_DEFAULTS;
     const path = options.path ?? d.path;
     if (typeof path !== 'string' || !path.startsWith('/')) {
       throw new InvalidOptionsError('healthCheck.path must start with /', { option: 'path' });
@@ -200,4 +231,86 @@ function httpCheck(url: URL, signal: AbortSignal): Promise<boolean> {
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * @internal What the thresholds count per instance (`InstanceState` holds
+ * them).
+ */
+export interface HealthCounters {
+  healthy: boolean;
+  passes: number;
+  fails: number;
+}
+
+/**
+ * @internal Applies one check result to an instance's counters by the
+ * thresholds (the machine at the top of this file). Returns the new
+ * verdict when it changed, `undefined` when it did not.
+ *
+ * @example
+ * ```ts
+ * const verdict = applyCheckResult(state, ok, checker.options);
+ * if (verdict !== undefined) view.dirty = true;
+ * ```
+ */
+export function applyCheckResult(
+  counters: HealthCounters,
+  ok: boolean,
+  thresholds: { readonly healthyThreshold: number; readonly unhealthyThreshold: number },
+): boolean | undefined {
+  if (ok) {
+    counters.fails = 0;
+    counters.passes++;
+    if (!counters.healthy && counters.passes >= thresholds.healthyThreshold) {
+      counters.healthy = true;
+      counters.passes = 0;
+      return true;
+    }
+  } else {
+    counters.passes = 0;
+    counters.fails++;
+    if (counters.healthy && counters.fails >= thresholds.unhealthyThreshold) {
+      counters.healthy = false;
+      counters.fails = 0;
+      return false;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * @internal One round of active health checks over every instance of the
+ * loaded `views`: checks them all with `checker`, then applies each result
+ * by the thresholds; an instance that turns healthy again starts its slow
+ * start. A result for an instance that left its view meanwhile is dropped.
+ *
+ * @example
+ * ```ts
+ * await runHealthRound(checker, views.values(), ctx);
+ * ```
+ */
+export async function runHealthRound(
+  checker: HealthChecker,
+  views: Iterable<ServiceView>,
+  ctx: RegistryContext,
+): Promise<void> {
+  const targets = new Map<ServiceInstance, { view: ServiceView; state: InstanceState }>();
+  for (const view of views) {
+    if (!view.loaded) continue;
+    for (const state of view.states.values()) targets.set(state.instance, { view, state });
+  }
+  if (targets.size === 0) return;
+  const results = await checker.checkAll([...targets.keys()]);
+  if (ctx.life.closed) return;
+  const now = ctx.clock.monotonic();
+  for (const [instance, ok] of results) {
+    const { view, state } = targets.get(instance)!;
+    if (view.states.get(instance.id) !== state) continue;
+    const healthy = applyCheckResult(state, ok, checker.options);
+    if (healthy === undefined) continue;
+    if (healthy) state.startWarmUp(now, ctx.settings.slowStartMs);
+    view.dirty = true;
+    ctx.events.emit('health', { service: view.service, instance: state.instance, healthy });
+  }
 }

@@ -1,22 +1,14 @@
 export * from './balancers/index.js';
 export type { HealthCheckerOptions } from './health-checker.js';
-export { DEFAULT_HEALTH_CHECKER_OPTIONS, HealthChecker } from './health-checker.js';
+export { DEFAULT_HEALTH_CHECKER_OPTIONS, HEALTH_CHECKER_DEFAULTS, HealthChecker } from './health-checker.js';
+export type { CallOutcome, CallResult, InstanceCall } from './instance-call.js';
 export type { OutlierDetectionOptions } from './outlier-detection.js';
-export { DEFAULT_OUTLIER_DETECTION_OPTIONS } from './outlier-detection.js';
+export { DEFAULT_OUTLIER_DETECTION_OPTIONS, OUTLIER_DETECTION_DEFAULTS } from './outlier-detection.js';
+export { MAX_LEASE_TTL_MS, MIN_LEASE_TTL_MS } from './record-validation.js';
+export type { RegisterOptions, Registration } from './registrations.js';
+export type { ServiceRegistryEvents } from './registry-events.js';
+export type { ServiceRegistryOptions } from './registry-options.js';
+export { DEFAULT_SERVICE_REGISTRY_OPTIONS, SERVICE_REGISTRY_DEFAULTS } from './registry-options.js';
+export type { PickOptions } from './routing.js';
 export type { InstanceStatus, ServiceInstance } from './service-instance.js';
-export type {
-  CallOutcome,
-  CallResult,
-  InstanceCall,
-  PickOptions,
-  RegisterOptions,
-  Registration,
-  ServiceRegistryEvents,
-  ServiceRegistryOptions,
-} from './service-registry.js';
-export {
-  DEFAULT_SERVICE_REGISTRY_OPTIONS,
-  MAX_LEASE_TTL_MS,
-  MIN_LEASE_TTL_MS,
-  ServiceRegistry,
-} from './service-registry.js';
+export { ServiceRegistry } from './service-registry.js';

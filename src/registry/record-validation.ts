@@ -1,7 +1,7 @@
 import type { RegistryLease, RegistryRecord } from '../contracts/registry.js';
 import { CorruptDataError, InvalidArgumentError, isScaleoutError } from '../errors.js';
-import { assertSafePayload } from '../internal/serializer.js';
 import { keyArgument } from '../internal/validate.js';
+import { assertSafePayload } from '../serializer.js';
 
 /**
  * Shortest lease accepted by `register`, ms.
@@ -82,7 +82,9 @@ export function normaliseInstanceUrl(value: unknown): string {
       { argument: 'url' },
     );
   }
-  if (url.search !== '' || url.hash !== '') {
+  // A bare `?` or `#` reads as no query or fragment but stays in the href,
+  // where `${instance}/path` would put the path into it.
+  if (url.search !== '' || url.hash !== '' || url.href.includes('?') || url.href.includes('#')) {
     throw new InvalidArgumentError('url must not have a query or fragment', { argument: 'url' });
   }
   if (url.pathname.includes('//')) {

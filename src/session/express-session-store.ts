@@ -1,8 +1,9 @@
 import type { SessionAdapter, SessionRecord } from '../contracts/session.js';
 import { CorruptDataError, InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { assertWritesFaithfully } from '../internal/faithful.js';
 import { LruMap } from '../internal/lru.js';
-import { jsonSerializer } from '../internal/serializer.js';
 import { MAX_DURATION_MS, optionsChecker } from '../internal/validate.js';
+import { jsonSerializer } from '../serializer.js';
 import { generateSessionId, isValidSessionId } from './session-id.js';
 import { checkDataSize, checkRecord } from './session-record.js';
 import type { SessionStore } from './session-store.js';
@@ -183,10 +184,10 @@ function done<T>(promise: Promise<T>, callback: ExpressSessionCallback<T> | unde
  * app.use(session({ store, genid: store.genid, secret: process.env.COOKIE_SECRET!, resave: false, saveUninitialized: false }));
  * ```
  */
-export function expressSessionStore(
-  expressSession: ExpressSessionModule,
+export function expressSessionStore<M extends ExpressSessionModule>(
+  expressSession: M,
   options: ExpressSessionStoreOptions,
-): ExpressSessionStore {
+): ExpressSessionStore & InstanceType<M['Store']> {
   if (typeof expressSession?.Store !== 'function') {
     throw new InvalidOptionsError('pass the express-session module (it provides Store)', { option: 'Store' });
   }
@@ -246,6 +247,13 @@ export function expressSessionStore(
     }
     const data = jsonSerializer.serialize(session);
     checkDataSize(data, maxDataBytes);
+    // The application's data must read back as written; the cookie is
+    // express-session's (a Cookie with a Date), which it rebuilds on load.
+    const { cookie: _cookie, ...written } = session;
+    assertWritesFaithfully(written, jsonSerializer, 'session', () => {
+      const { cookie: _read, ...rest } = jsonSerializer.deserialize<ExpressSessionData>(data);
+      return rest;
+    });
     const userId = ownerOf(session[userIdField]);
     const ttlMs = ttlOf(session, fallbackTtl);
     // express-session writes whole sessions (last writer wins); the version
@@ -359,5 +367,6 @@ export function expressSessionStore(
   }
   const store = new ScaleoutExpressSessionStore();
   store.genid = store.genid.bind(store);
-  return store;
+  // It extends the Store class it was given: an express-session Store to the type checker too.
+  return store as ExpressSessionStore & InstanceType<M['Store']>;
 }

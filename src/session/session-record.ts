@@ -69,6 +69,16 @@ export function checkRecord(record: SessionRecord, maxBytes: number): void {
   }
 }
 
+/**
+ * @internal True for an id a session adapter accepts (a string of 1 to 1024
+ * characters, the rule of {@link checkAdapterInput}): adapters are public,
+ * so ids other than SessionStore's 43-character ones can be stored, and
+ * whatever `create` accepted, `destroyAllForUser` must be able to end.
+ */
+export function isAdapterSessionId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 1024;
+}
+
 function badInput(argument: string, rule: string): never {
   throw new InvalidArgumentError(`${argument} must be ${rule}`, { argument });
 }

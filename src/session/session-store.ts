@@ -9,8 +9,9 @@ import {
   SessionConflictError,
   SessionNotFoundError,
 } from '../errors.js';
-import { jsonSerializer } from '../internal/serializer.js';
+import { assertWritesFaithfully } from '../internal/faithful.js';
 import { durationArgument, durationOption } from '../internal/validate.js';
+import { jsonSerializer } from '../serializer.js';
 import type { Serializer } from '../types.js';
 import { generateSessionId, isValidSessionId } from './session-id.js';
 import { checkDataSize, checkRecord, userIdString } from './session-record.js';
@@ -340,7 +341,7 @@ export class SessionStore<T = Record<string, unknown>> {
    * @example
    * ```ts
    * const fresh = await sessions.regenerate(cookies.sid);
-   * res.cookie('sid', fresh.id, { httpOnly: true, secure: true, sameSite: 'lax' });
+   * if (fresh) res.cookie('sid', fresh.id, { httpOnly: true, secure: true, sameSite: 'lax' });
    * ```
    */
   async regenerate(id: string): Promise<Session<T> | undefined> {
@@ -453,6 +454,9 @@ export class SessionStore<T = Record<string, unknown>> {
       throw new InvalidOptionsError('serializer.serialize must return a string', { option: 'serializer' });
     }
     checkDataSize(text, this.#maxDataBytes);
+    // What the next request reads is what was written, or nothing is stored.
+    const serializer = this.#serializer;
+    assertWritesFaithfully(data, serializer, 'session', () => serializer.deserialize(text));
     return text;
   }
 

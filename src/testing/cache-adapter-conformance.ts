@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CacheAdapter } from '../contracts/cache.js';
 import type { ConformanceOptions } from './test-api.js';
 
@@ -143,11 +144,38 @@ export function cacheAdapterConformance<T extends CacheAdapter>(options: Conform
       assert.equal(await adapter.get('t'), undefined);
     });
 
-    test.it('increment rejects a non-integer value and leaves it intact', async () => {
-      await adapter.set('text', '{"a":1}');
-      await assert.rejects(adapter.increment('text', { by: 1 }));
-      assert.equal(await adapter.get('text'), '{"a":1}');
-    });
+    test.it(
+      'increment rejects a value that is not an integer counter with ERR_CORRUPT_DATA, leaving it intact',
+      async () => {
+        const junk = ['{"a":1}', 'abc', '1.5', ' 1', '1e3', '007', '9007199254740992', '-9007199254740992'];
+        for (const [i, text] of junk.entries()) {
+          await adapter.set(`junk${i}`, text);
+          await assert.rejects(adapter.increment(`junk${i}`, { by: 1 }), { code: 'ERR_CORRUPT_DATA' });
+          assert.equal(await adapter.get(`junk${i}`), text);
+        }
+      },
+    );
+
+    test.it(
+      'increment past +-(2^53 - 1) is refused with ERR_INVALID_ARGUMENT, leaving the counter intact',
+      async () => {
+        const max = Number.MAX_SAFE_INTEGER;
+        await adapter.set('big', String(max - 1));
+        assert.equal(await adapter.increment('big', { by: 1 }), max);
+        await assert.rejects(adapter.increment('big', { by: 1 }), { code: 'ERR_INVALID_ARGUMENT' });
+        assert.equal(await adapter.get('big'), String(max));
+        await adapter.set('small', String(-max));
+        await assert.rejects(adapter.increment('small', { by: -1 }), { code: 'ERR_INVALID_ARGUMENT' });
+        assert.equal(await adapter.get('small'), String(-max));
+        await assert.rejects(
+          adapter.increment('fresh', { by: max }).then(() => adapter.increment('fresh', { by: max })),
+          {
+            code: 'ERR_INVALID_ARGUMENT',
+          },
+        );
+        assert.equal(await adapter.get('fresh'), String(max));
+      },
+    );
 
     test.it('clear with a prefix removes only keys under it', async () => {
       await adapter.setMany([
@@ -173,9 +201,9 @@ export function cacheAdapterConformance<T extends CacheAdapter>(options: Conform
       const a: string[] = [];
       const b: string[] = [];
       const other: string[] = [];
-      const offA = await adapter.subscribe('events', { onMessage: (m) => a.push(m) });
-      const offB = await adapter.subscribe('events', { onMessage: (m) => b.push(m) });
-      const offOther = await adapter.subscribe('elsewhere', { onMessage: (m) => other.push(m) });
+      const subA = await adapter.subscribe('events', { onMessage: (m) => a.push(m) });
+      const subB = await adapter.subscribe('events', { onMessage: (m) => b.push(m) });
+      const subOther = await adapter.subscribe('elsewhere', { onMessage: (m) => other.push(m) });
       await adapter.publish('events', 'one');
       await adapter.publish('events', 'two ✓');
       await eventually(() => a.length === 2 && b.length === 2);
@@ -188,14 +216,59 @@ export function cacheAdapterConformance<T extends CacheAdapter>(options: Conform
       await eventually(() => a.length === 32 && b.length === 32);
       assert.deepEqual(a.splice(2), burst);
       assert.deepEqual(b.splice(2), burst);
-      await offA();
+      await subA.unsubscribe();
       await adapter.publish('events', 'three');
       await eventually(() => b.length === 3);
       await pause(50);
       assert.deepEqual(a, ['one', 'two ✓']);
       assert.deepEqual(other, []);
-      await offB();
-      await offOther();
+      await subB.unsubscribe();
+      await subOther.unsubscribe();
+    });
+
+    test.it(
+      "runs each subscriber in the async context of its subscribe() call, not the publisher's",
+      async () => {
+        const als = new AsyncLocalStorage<string>();
+        const seen: Array<string | undefined> = [];
+        // The first subscription may open the adapter's subscriber connection.
+        const first = await als.run('first', () => adapter.subscribe('elsewhere', { onMessage: () => {} }));
+        const second = await als.run('second', () =>
+          adapter.subscribe('events', { onMessage: () => void seen.push(als.getStore()) }),
+        );
+        await als.run('publisher', () => adapter.publish('events', 'one'));
+        await eventually(() => seen.length === 1);
+        assert.deepEqual(seen, ['second']);
+        await second.unsubscribe();
+        await first.unsubscribe();
+      },
+    );
+
+    test.it(
+      'subscribe resolves to a Subscription; unsubscribe() is idempotent and leaves other subscribers alone',
+      async () => {
+        const a: string[] = [];
+        const b: string[] = [];
+        const subA = await adapter.subscribe('events', { onMessage: (m) => a.push(m) });
+        const subB = await adapter.subscribe('events', { onMessage: (m) => b.push(m) });
+        assert.equal(typeof subA.unsubscribe, 'function');
+        await subA.unsubscribe();
+        await subA.unsubscribe();
+        await adapter.publish('events', 'after');
+        await eventually(() => b.length === 1);
+        await pause(50);
+        assert.deepEqual(a, []);
+        assert.deepEqual(b, ['after']);
+        await subB.unsubscribe();
+      },
+    );
+
+    test.it('close() is idempotent, and calls after it reject with ERR_CLOSED', async () => {
+      await adapter.set('k', 'v');
+      await adapter.close();
+      await adapter.close();
+      await assert.rejects(adapter.get('k'), { code: 'ERR_CLOSED' });
+      await assert.rejects(adapter.set('k', 'w'), { code: 'ERR_CLOSED' });
     });
   });
 }

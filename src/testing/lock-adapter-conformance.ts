@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { LockAdapter } from '../contracts/lock.js';
 import type { ConformanceOptions } from './test-api.js';
@@ -255,14 +256,12 @@ export function lockAdapterConformance(options: LockAdapterConformanceOptions): 
         const other = res();
         let calls = 0;
         let otherCalls = 0;
-        const sub = adapter.onRelease(resource, 1, () => {
+        const sub = await adapter.onRelease(resource, 1, () => {
           calls += 1;
         });
-        const otherSub = adapter.onRelease(other, 1, () => {
+        const otherSub = await adapter.onRelease(other, 1, () => {
           otherCalls += 1;
         });
-        await sub.ready;
-        await otherSub.ready;
         assert.ok((await adapter.acquire({ resource, token: 'a', ttlMs: 10_000, limit: 1 })).acquired);
         assert.equal(await adapter.release({ resource, token: 'a', limit: 1 }), true);
         for (let i = 0; i < 100 && calls === 0; i++) await delay(10);
@@ -271,13 +270,57 @@ export function lockAdapterConformance(options: LockAdapterConformanceOptions): 
         assert.equal(otherCalls, 0);
         await delay(50);
         const delivered = calls;
-        sub.unsubscribe();
-        sub.unsubscribe();
-        otherSub.unsubscribe();
+        await sub.unsubscribe();
+        await sub.unsubscribe();
+        await otherSub.unsubscribe();
         assert.ok((await adapter.acquire({ resource, token: 'b', ttlMs: 10_000, limit: 1 })).acquired);
         assert.equal(await adapter.release({ resource, token: 'b', limit: 1 }), true);
         await delay(100);
         assert.equal(calls, delivered, 'delivered after unsubscribe');
+      }),
+    );
+
+    test.it(
+      'closes once: every close() gets the same promise, and later calls reject with ClosedError',
+      async () => {
+        const adapter = await options.create();
+        try {
+          assert.ok(
+            (await adapter.acquire({ resource: res(), token: 'a', ttlMs: 10_000, limit: 1 })).acquired,
+          );
+          const first = adapter.close();
+          assert.equal(adapter.close(), first, "a second close() must return the first one's promise");
+          await first;
+          await assert.rejects(
+            adapter.acquire({ resource: res(), token: 'b', ttlMs: 10_000, limit: 1 }),
+            (err: unknown) => (err as { code?: unknown }).code === 'ERR_CLOSED',
+          );
+        } finally {
+          await options.destroy?.(adapter);
+        }
+      },
+    );
+
+    test.it(
+      "calls each release listener in the async context of its onRelease() call, not the releaser's",
+      withAdapter(async (adapter) => {
+        const als = new AsyncLocalStorage<string>();
+        const resource = res();
+        const seen: Array<string | undefined> = [];
+        // The first subscription may open the adapter's subscriber connection.
+        const first = await als.run('first', () => adapter.onRelease(res(), 1, () => {}));
+        const sub = await als.run('second', () =>
+          adapter.onRelease(resource, 1, () => void seen.push(als.getStore())),
+        );
+        await als.run('releaser', async () => {
+          assert.ok((await adapter.acquire({ resource, token: 'a', ttlMs: 10_000, limit: 1 })).acquired);
+          assert.equal(await adapter.release({ resource, token: 'a', limit: 1 }), true);
+        });
+        for (let i = 0; i < 100 && seen.length === 0; i++) await delay(10);
+        assert.ok(seen.length >= 1, 'the release was not delivered');
+        assert.deepEqual(new Set(seen), new Set(['second']));
+        await sub.unsubscribe();
+        await first.unsubscribe();
       }),
     );
   });

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { QueueAdapter, QueueDelivery } from '../contracts/queue.js';
 import { isScaleoutError } from '../errors.js';
 import { MessageQueue } from '../queue/message-queue.js';
 import type { DeadLetter } from '../queue/message-queue-options.js';
+import { foreignMessageTests } from './queue-foreign-conformance.js';
 import type { ConformanceOptions } from './test-api.js';
 
 /**
@@ -220,10 +222,17 @@ export function queueAdapterConformance(options: QueueConformanceOptions): void 
           assert.equal(d.reason, 'unparseable');
           assert.equal(d.deliveries, 1);
         }
-        assert.equal(dead.find((d) => d.id === 'broken-1')!.body, '{"orderId": 1,');
+        const broken = dead.find((d) => d.id === 'broken-1')!;
+        const polluted = dead.find((d) => d.id === 'polluted-1')!;
+        assert.equal(broken.body, '{"orderId": 1,');
+        assert.match(broken.error.message, /malformed JSON/, 'the dead letter says why');
+        assert.equal(polluted.body, '{"__proto__": {"admin": true}}');
+        assert.match(polluted.error.message, /__proto__/, 'the dead letter says why');
       },
       T,
     );
+
+    foreignMessageTests({ test, open, newTopic, waitFor, settle, timeoutMs: T });
 
     test.it(
       'drops dead letters when deadLetter is false, and reports them',
@@ -380,6 +389,23 @@ export function queueAdapterConformance(options: QueueConformanceOptions): void 
         await waitFor('the one valid message', () => got.length === 1);
         await settle(100);
         assert.deepEqual(got, ['only']);
+      },
+      T,
+    );
+
+    test.it(
+      "runs the handler in the async context of its consume() call, not the publisher's or the connection's",
+      async () => {
+        const { queue } = await open();
+        const topic = newTopic();
+        const als = new AsyncLocalStorage<string>();
+        // The first call may open the adapter's connection (and its sockets).
+        await als.run('opener', () => queue.publish(topic, 'early'));
+        const seen: Array<string | undefined> = [];
+        await als.run('consumer', () => queue.consume(topic, () => void seen.push(als.getStore())));
+        await als.run('publisher', () => queue.publish(topic, 'late'));
+        await waitFor('both deliveries', () => seen.length === 2);
+        assert.deepEqual(seen, ['consumer', 'consumer']);
       },
       T,
     );

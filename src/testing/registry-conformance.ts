@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { RegistryAdapter, RegistryChange, RegistryRecord } from '../contracts/registry.js';
 import { isScaleoutError } from '../errors.js';
 import type { ConformanceOptions } from './test-api.js';
@@ -84,7 +85,7 @@ export function registryAdapterConformance(options: ConformanceOptions<RegistryA
 
     test.it('lets a lease expire without a heartbeat, and announces it as down', async () => {
       const changes: RegistryChange[] = [];
-      const stop = await adapter.subscribe('expiring', (c) => changes.push(c));
+      const subscription = await adapter.subscribe('expiring', (c) => changes.push(c));
       await adapter.register(record('expiring', 4001, 'o'), { ttlMs: 200 });
       await adapter.register(record('expiring', 4002, 'o'), { ttlMs: 10_000 });
       await delay(350);
@@ -96,7 +97,7 @@ export function registryAdapterConformance(options: ConformanceOptions<RegistryA
       await until('an expired announcement', () =>
         changes.some((c) => c.type === 'down' && c.reason === 'expired' && c.id === 'http://127.0.0.1:4001/'),
       );
-      await stop();
+      await subscription.unsubscribe();
     });
 
     test.it('renews a lease on heartbeat from its owner', async () => {
@@ -124,7 +125,7 @@ export function registryAdapterConformance(options: ConformanceOptions<RegistryA
 
     test.it('removes a record at once on deregister by its owner, and announces it', async () => {
       const changes: RegistryChange[] = [];
-      const stop = await adapter.subscribe('leaving', (c) => changes.push(c));
+      const subscription = await adapter.subscribe('leaving', (c) => changes.push(c));
       await adapter.register(record('leaving', 4001, 'o'), { ttlMs: 60_000 });
       assert.equal(await adapter.deregister('leaving', 'http://127.0.0.1:4001/', 'o'), true);
       assert.deepEqual((await adapter.list('leaving')).instances, []);
@@ -132,7 +133,7 @@ export function registryAdapterConformance(options: ConformanceOptions<RegistryA
         changes.some((c) => c.type === 'down' && c.reason === 'deregistered'),
       );
       assert.equal(await adapter.deregister('leaving', 'http://127.0.0.1:4001/', 'o'), false);
-      await stop();
+      await subscription.unsubscribe();
     });
 
     test.it('refuses to deregister a record for another owner and leaves it in place', async () => {
@@ -159,9 +160,9 @@ export function registryAdapterConformance(options: ConformanceOptions<RegistryA
 
     test.it('announces registrations as up with the record and its expiry', async () => {
       const changes: RegistryChange[] = [];
-      const stop = await adapter.subscribe('announced', (c) => changes.push(c));
+      const subscription = await adapter.subscribe('announced', (c) => changes.push(c));
       const other: RegistryChange[] = [];
-      const stopOther = await adapter.subscribe('elsewhere', (c) => other.push(c));
+      const otherSubscription = await adapter.subscribe('elsewhere', (c) => other.push(c));
       const r = record('announced', 4001, 'o', { metadata: { zone: 'b' } });
       const { expiresAt } = await adapter.register(r, { ttlMs: 5000 });
       await until('an up announcement', () => changes.some((c) => c.type === 'up'));
@@ -170,21 +171,45 @@ export function registryAdapterConformance(options: ConformanceOptions<RegistryA
       assert.deepEqual(up.lease.record, r);
       assert.equal(up.lease.expiresAt, expiresAt);
       assert.deepEqual(other, []);
-      await stop();
-      await stopOther();
+      await subscription.unsubscribe();
+      await otherSubscription.unsubscribe();
     });
 
-    test.it('stops delivering changes after unsubscribe', async () => {
+    test.it('stops delivering changes after unsubscribe, which is idempotent', async () => {
       const changes: RegistryChange[] = [];
-      const stop = await adapter.subscribe('quiet', (c) => changes.push(c));
-      await stop();
+      const kept: RegistryChange[] = [];
+      const subscription = await adapter.subscribe('quiet', (c) => changes.push(c));
+      const other = await adapter.subscribe('quiet', (c) => kept.push(c));
+      await subscription.unsubscribe();
+      await subscription.unsubscribe();
       await adapter.register(record('quiet', 4001, 'o'), { ttlMs: 5000 });
+      await until('the other subscription to hear it', () => kept.length > 0);
       await delay(100);
       assert.deepEqual(changes, []);
+      await other.unsubscribe();
     });
 
-    test.it('throws ClosedError after close', async () => {
+    test.it(
+      "calls each listener in the async context of its subscribe() call, not the registrar's",
+      async () => {
+        const als = new AsyncLocalStorage<string>();
+        const seen: Array<string | undefined> = [];
+        // The first subscription may open the adapter's subscriber connection.
+        const first = await als.run('first', () => adapter.subscribe('elsewhere', () => {}));
+        const subscription = await als.run('second', () =>
+          adapter.subscribe('context', () => void seen.push(als.getStore())),
+        );
+        await als.run('registrar', () => adapter.register(record('context', 4001, 'o'), { ttlMs: 5000 }));
+        await until('an announcement', () => seen.length > 0);
+        assert.deepEqual(new Set(seen), new Set(['second']));
+        await subscription.unsubscribe();
+        await first.unsubscribe();
+      },
+    );
+
+    test.it('throws ClosedError after close, which may be called twice', async () => {
       const extra = await options.create();
+      await Promise.all([extra.close(), extra.close()]);
       await extra.close();
       await assert.rejects(
         () => extra.list('any'),

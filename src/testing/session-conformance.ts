@@ -302,6 +302,16 @@ export function sessionAdapterConformance(options: SessionConformanceOptions): v
       60_000,
     );
 
+    test.it('destroyAllForUser ends sessions whose ids the adapter accepted in any form', async () => {
+      // Adapters are public: ids need not be SessionStore's 43-character ones.
+      const ids = ['0b6f3c1e-8f4a-4d2b-9c1e-2f3a4b5c6d7e', 'short', 'x'.repeat(1024)];
+      for (const id of ids) {
+        assert.equal(await adapter.create({ id, data: '{}', userId: 'u-any-id', ttlMs: 60_000 }), true);
+      }
+      assert.equal(await adapter.destroyAllForUser('u-any-id'), ids.length);
+      for (const id of ids) assert.equal(await adapter.get(id), undefined);
+    });
+
     test.it('destroy removes one session; destroyAllForUser removes exactly that user’s', async () => {
       const a1 = await store.create({ d: 1 }, { userId: 'alice' });
       const a2 = await store.create({ d: 2 }, { userId: 'alice' });

@@ -14,13 +14,18 @@ afterAll(async () => {
   await fixture.cleanup();
 });
 
-queueAdapterConformance({
-  name: 'amqp (RabbitMQ)',
-  test: { describe, it, beforeAll, afterAll, beforeEach, afterEach },
-  create: () => amqpQueueAdapter({ url: amqpUrl(), prefix }),
-  topic: () => {
-    const t = uniqueName('queue');
-    topics.push(t);
-    return t;
-  },
-});
+const topic = () => {
+  const t = uniqueName('queue');
+  topics.push(t);
+  return t;
+};
+
+// Quorum queues are the default; classic queues stay supported.
+for (const queueType of ['quorum', 'classic'] as const) {
+  queueAdapterConformance({
+    name: `amqp (RabbitMQ, ${queueType} queues)`,
+    test: { describe, it, beforeAll, afterAll, beforeEach, afterEach },
+    create: () => amqpQueueAdapter({ url: amqpUrl(), prefix, queueType }),
+    topic,
+  });
+}

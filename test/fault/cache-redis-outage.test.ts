@@ -95,5 +95,6 @@ describe('DistributedCache when redis-server is killed mid-run', () => {
     expect(wrong).toBe(0);
     expect(answered).toBeGreaterThan(answeredAtKill);
     await cache.close();
+    await cache.adapter.close();
   }, 60_000);
 });

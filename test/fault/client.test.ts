@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readDeadline } from '../../src/client/deadline.js';
 import { ServiceClient } from '../../src/client/service-client.js';
-import type { UpstreamSource } from '../../src/client/upstream-source.js';
+import type { UpstreamSource } from '../../src/contracts/upstream.js';
 import {
   BulkheadFullError,
   CircuitOpenError,
@@ -77,7 +77,7 @@ describe('ServiceClient against a real upstream on loopback', () => {
       if (seen.length === 1) up.set({ resetBeforeCommit: false });
     });
     await expect(c.get('/stock')).resolves.toMatchObject({ ok: true });
-    expect(seen).toEqual(['connection_reset', 'success']);
+    expect(seen).toEqual(['connection-reset', 'success']);
   });
 
   it('an attempt timeout on a hanging upstream aborts the request and frees its socket', async () => {
@@ -181,7 +181,7 @@ describe('ServiceClient against a real upstream on loopback', () => {
       { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 3, openMs: 200, halfOpenProbes: 2 } },
     );
     const states: string[] = [];
-    c.on('breakerStateChange', (e) => states.push(e.to));
+    c.on('breaker-state-change', (e) => states.push(e.to));
     await c.get('/x');
     await up.kill();
     for (let i = 0; i < 3; i++) await expect(c.get('/x')).rejects.toBeInstanceOf(ConnectionError);

@@ -74,6 +74,7 @@ describe('cache fails open under network faults (TCP fault proxy)', () => {
     } finally {
       proxy.setMode({ kind: 'pass' });
       await cache.close();
+      await cache.adapter.close();
     }
   }, 60_000);
 
@@ -101,6 +102,7 @@ describe('cache fails open under network faults (TCP fault proxy)', () => {
     } finally {
       proxy.setMode({ kind: 'pass' });
       await cache.close();
+      await cache.adapter.close();
     }
   }, 60_000);
 });

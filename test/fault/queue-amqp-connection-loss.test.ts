@@ -60,6 +60,58 @@ describe('RabbitMQ connection and topology loss (shared broker)', () => {
     }
   }, 60_000);
 
+  it('a handler that fails after its channel died copies nothing: the message is retried and dead-lettered once', async () => {
+    const broker = new URL(amqpUrl());
+    const proxy = await startFaultProxy({ host: broker.hostname, port: Number(broker.port || 5672) });
+    const fixture = await connectAmqp();
+    const topic = uniqueName('stale-retry');
+    fixture.track(`${prefix}${topic}`);
+    fixture.track(`${prefix}${topic}.dead`);
+    const adapter = amqpQueueAdapter({
+      url: `amqp://${broker.username}:${broker.password}@127.0.0.1:${proxy.port}`,
+      prefix,
+      reconnectBaseMs: 20,
+      reconnectMaxMs: 200,
+    });
+    const queue = new MessageQueue({ adapter, retryBaseMs: 5, retryMaxMs: 10 });
+    try {
+      let release: () => void = () => {};
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      const deliveries: number[] = [];
+      const dead: number[] = [];
+      const errors: string[] = [];
+      queue.on('error', (e) => errors.push((e.error as Error).name));
+      await queue.consumeDeadLetters(topic, (d) => void dead.push(d.deliveries));
+      await queue.consume(
+        topic,
+        async (_m, ctx) => {
+          deliveries.push(ctx.deliveryCount);
+          if (ctx.deliveryCount === 1) await gate; // in flight while the connection dies
+          throw new Error('poison');
+        },
+        { prefetch: 1, maxDeliveries: 2 },
+      );
+      await queue.publish(topic, { orderId: 1 });
+      await until('the first delivery', () => deliveries.length === 1);
+      proxy.setMode({ kind: 'reset' });
+      await until('the loss to be seen', () => !adapter.connected);
+      proxy.setMode({ kind: 'pass' });
+      // Redelivered on the new connection as delivery 2: it fails and is dead-lettered.
+      await until('the dead letter', () => dead.length === 1);
+      release(); // delivery 1 fails now, on a dead channel: its retry must not copy it
+      await until('the stale retry to be refused', () => errors.includes('ConnectionError'));
+      await sleep(500);
+      expect(deliveries).toEqual([1, 2]);
+      expect(dead).toEqual([2]);
+    } finally {
+      await queue.close();
+      await proxy.close();
+      await fixture.cleanup();
+    }
+  }, 60_000);
+
   it('a queue deleted under a consumer is declared again: no confirmed publish is dropped, consuming resumes', async () => {
     const fixture = await connectAmqp();
     const topic = uniqueName('deleted');

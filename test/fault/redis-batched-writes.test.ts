@@ -77,7 +77,9 @@ describe('sessions on a batched connection, 50 calls in flight', () => {
           expect([n, n + 1000]).toContain(s!.data.n);
         });
         const updated = await Promise.all(made.map((s) => sessions.update(s.id, (d) => ({ n: d.n + 1 }))));
-        updated.forEach((s, n) => expect([n + 1, n + 1001]).toContain(s.data.n));
+        updated.forEach((s, n) => {
+          expect([n + 1, n + 1001]).toContain(s.data.n);
+        });
       } finally {
         proxy.setMode({ kind: 'pass' });
         await sessions.adapter.close?.();
@@ -104,7 +106,9 @@ describe('cache (Redis tier) on a batched connection, 50 calls in flight', () =>
         const answers = await Promise.all(
           Array.from({ length: IN_FLIGHT }, (_, i) => cache.getOrSet(`k${i}`, () => ({ i, from: 'loader' }))),
         );
-        answers.forEach((a, i) => expect(a).toMatchObject({ i }));
+        answers.forEach((a, i) => {
+          expect(a).toMatchObject({ i });
+        });
       } finally {
         proxy.setMode({ kind: 'pass' });
       }
@@ -113,7 +117,9 @@ describe('cache (Redis tier) on a batched connection, 50 calls in flight', () =>
         if (values.some((v) => v === undefined)) throw new Error('not back yet');
         return values;
       });
-      back.forEach((v, i) => expect((v as { i: number }).i).toBe(i));
+      back.forEach((v, i) => {
+        expect((v as { i: number }).i).toBe(i);
+      });
     } finally {
       proxy.setMode({ kind: 'pass' });
       await cache.close();
@@ -155,12 +161,16 @@ describe('lock on a batched connection, 50 calls in flight', () => {
       const after = await eventually(() =>
         Promise.all(Array.from({ length: IN_FLIGHT }, (_, i) => other.acquire(`r${i}`, { waitMs: 35_000 }))),
       );
-      after.forEach((l, i) => expect(l.fencingToken).toBeGreaterThan(tokens[i]!));
+      after.forEach((l, i) => {
+        expect(l.fencingToken).toBeGreaterThan(tokens[i]!);
+      });
       await Promise.all(after.map((l) => l.release()));
       const again = await eventually(() =>
         Promise.all(Array.from({ length: IN_FLIGHT }, (_, i) => locks.acquire(`r${i}`, { waitMs: 0 }))),
       );
-      again.forEach((l, i) => expect(l.fencingToken).toBeGreaterThan(after[i]!.fencingToken));
+      again.forEach((l, i) => {
+        expect(l.fencingToken).toBeGreaterThan(after[i]!.fencingToken);
+      });
       await Promise.all(again.map((l) => l.release()));
     } finally {
       proxy.setMode({ kind: 'pass' });

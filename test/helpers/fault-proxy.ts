@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { seededRandom } from './seeded-random.js';
 
 /**
  * What the proxy does to traffic:
@@ -6,14 +7,18 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * - `delay`: forwards every chunk after `ms` (order kept);
  * - `drop`: closes every connection (FIN) and closes new ones on accept;
  * - `reset`: resets every connection (RST) and new ones on accept;
- * - `blackhole`: accepts, swallows every byte both ways and never answers.
+ * - `blackhole`: accepts, swallows every byte both ways and never answers;
+ * - `lose-responses`: forwards requests, but resets the connection instead of
+ *   forwarding a chunk from the target with probability `rate` (seeded): the
+ *   server has done the work and answered, the client never sees it.
  */
 export type FaultMode =
   | { kind: 'pass' }
   | { kind: 'delay'; ms: number }
   | { kind: 'drop' }
   | { kind: 'reset' }
-  | { kind: 'blackhole' };
+  | { kind: 'blackhole' }
+  | { kind: 'lose-responses'; rate: number; seed?: number };
 
 /** A TCP proxy on a loopback port in front of a target, with injectable faults. */
 export interface FaultProxy {
@@ -23,6 +28,8 @@ export interface FaultProxy {
   readonly connections: number;
   /** Total connections accepted since start. */
   readonly accepted: number;
+  /** Responses lost (connections reset) in `lose-responses` mode since start. */
+  readonly lost: number;
   setMode(mode: FaultMode): void;
   close(): Promise<void>;
 }
@@ -37,6 +44,8 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
   const host = target.host ?? '127.0.0.1';
   let mode: FaultMode = { kind: 'pass' };
   let accepted = 0;
+  let lost = 0;
+  let random = seededRandom(1);
   const pairs = new Set<Pair>();
 
   const destroyPair = (pair: Pair, how: 'end' | 'reset') => {
@@ -48,7 +57,7 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
     }
   };
 
-  const forward = (from: Socket, to: () => Socket | undefined) => {
+  const forward = (from: Socket, to: () => Socket | undefined, response?: Pair) => {
     // Chunks held back by `delay` leave in arrival order: a chunk that
     // arrives after the mode changed (to `pass`, or to a shorter delay)
     // waits behind the ones still held, so the byte stream is never reordered.
@@ -67,6 +76,15 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
     from.on('data', (chunk: Buffer) => {
       const current = mode;
       if (current.kind === 'blackhole' || current.kind === 'drop' || current.kind === 'reset') return;
+      if (current.kind === 'lose-responses') {
+        if (response !== undefined && random() < current.rate) {
+          lost++;
+          destroyPair(response, 'reset');
+          return;
+        }
+        write(chunk);
+        return;
+      }
       if (current.kind === 'pass' && held.length === 0) {
         write(chunk);
         return;
@@ -102,7 +120,7 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
     upstream.on('error', () => destroyPair(pair, 'reset'));
     upstream.on('close', () => destroyPair(pair, 'end'));
     forward(client, () => pair.upstream);
-    forward(upstream, () => pair.client);
+    forward(upstream, () => pair.client, pair);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -123,8 +141,12 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
     get accepted() {
       return accepted;
     },
+    get lost() {
+      return lost;
+    },
     setMode(next) {
       mode = next;
+      if (next.kind === 'lose-responses') random = seededRandom(next.seed ?? 1);
       if (next.kind === 'drop' || next.kind === 'reset') {
         for (const pair of [...pairs]) destroyPair(pair, next.kind === 'reset' ? 'reset' : 'end');
       }

@@ -1,4 +1,6 @@
+import session from 'express-session';
 import { describe, expectTypeOf, it } from 'vitest';
+import { expressSessionStore } from '../../src/express.js';
 import {
   type AuthDecision,
   createAuthorizer,
@@ -9,6 +11,12 @@ import {
 } from '../../src/index.js';
 
 describe('session and auth types', () => {
+  it('gives express-session a Store it accepts, without a cast', () => {
+    const store = expressSessionStore(session, { sessions: new SessionStore() });
+    expectTypeOf(store).toMatchTypeOf<session.Store>();
+    session({ store, genid: store.genid, secret: 's', resave: false, saveUninitialized: false });
+  });
+
   it('carries the data type through SessionStore', async () => {
     const store = new SessionStore<{ cart: string[] }>();
     const s = await store.create({ cart: [] });

@@ -32,11 +32,15 @@ describe('DistributedCache types', () => {
     expectTypeOf(cache.get<User>('u')).toEqualTypeOf<Promise<User | undefined>>();
     expectTypeOf(cache.getMany<User>(['a'])).toEqualTypeOf<Promise<Array<User | undefined>>>();
     expectTypeOf(cache.increment('n')).toEqualTypeOf<Promise<number>>();
-    expectTypeOf(cache.setNX('k', 1, 1000)).toEqualTypeOf<Promise<boolean>>();
+    expectTypeOf(cache.setNX('k', 1, { ttlMs: 1000 })).toEqualTypeOf<Promise<boolean>>();
     expectTypeOf(cache.delete('k')).toEqualTypeOf<Promise<boolean>>();
     expectTypeOf(cache.namespace('users')).toEqualTypeOf<DistributedCache>();
-    // @ts-expect-error ttl is a number of ms or an options object
+    // @ts-expect-error ttl is an options object
     cache.set('k', 1, '1h');
+    // @ts-expect-error a bare number (the design's seconds) is refused: pass { ttlMs }
+    cache.set('k', 1, 3600);
+    // @ts-expect-error a bare number (the design's seconds) is refused: pass { ttlMs }
+    cache.setNX('k', 1, 30);
     // @ts-expect-error unknown option
     cache.getOrSet('k', () => 1, { ttl: 5 });
   });

@@ -1,7 +1,7 @@
 import type { AxiosResponse } from 'axios';
 import { describe, expectTypeOf, it } from 'vitest';
 import {
-  type AttemptOutcome,
+  type CallOutcome,
   type CircuitState,
   type RegistryUpstreamSource,
   ServiceClient,
@@ -38,9 +38,13 @@ describe('ServiceClient types', () => {
   it('types event payloads', () => {
     const client = new ServiceClient({ baseUrl: 'http://x' });
     client.on('attempt', (e) => {
-      expectTypeOf(e.outcome).toEqualTypeOf<AttemptOutcome>();
+      expectTypeOf(e.outcome).toEqualTypeOf<CallOutcome>();
       expectTypeOf(e.latencyMs).toEqualTypeOf<number>();
     });
+    client.on('breaker-state-change', (e) => {
+      expectTypeOf(e.to).toEqualTypeOf<CircuitState>();
+    });
+    // The camelCase name of earlier versions still subscribes (deprecated), with the same payload.
     client.on('breakerStateChange', (e) => {
       expectTypeOf(e.to).toEqualTypeOf<CircuitState>();
     });

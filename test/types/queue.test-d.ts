@@ -7,6 +7,7 @@ import {
   MessageQueue,
   memoryQueueAdapter,
   type QueueAdapter,
+  type QueueErrorEvent,
 } from '../../src/index.js';
 import { redisStreamsQueueAdapter } from '../../src/redis.js';
 
@@ -44,5 +45,21 @@ describe('MessageQueue types', () => {
     expectTypeOf(memoryQueueAdapter()).toExtend<QueueAdapter>();
     expectTypeOf(amqpQueueAdapter).returns.toExtend<QueueAdapter>();
     expectTypeOf(redisStreamsQueueAdapter).returns.toExtend<QueueAdapter>();
+  });
+
+  it('types the new options and the error event of a failure that is not about one message', () => {
+    new MessageQueue({ maxMessageBytes: 2 * 1024 * 1024 });
+    amqpQueueAdapter({ url: 'amqp://localhost', adoptExistingQueues: true });
+    // @ts-expect-error unknown keys are refused at compile time too
+    new MessageQueue({ maxRetries: 3 });
+    // @ts-expect-error the adapter option is adoptExistingQueues
+    amqpQueueAdapter({ url: 'amqp://localhost', adoptExisting: true });
+    // @ts-expect-error memoryQueueAdapter takes no options
+    memoryQueueAdapter({ prefix: 'x' });
+    expectTypeOf<QueueErrorEvent['id']>().toEqualTypeOf<string | undefined>();
+    const queue = new MessageQueue();
+    const listener = (e: QueueErrorEvent) => void e.topic;
+    queue.on('error', listener);
+    queue.off('error', listener);
   });
 });

@@ -40,6 +40,6 @@ describe('registry public types', () => {
     registry.on('nope', () => {});
     // @ts-expect-error outcomes are a closed union
     registry.startCall('svc').end({ outcome: 'fine' });
-    expectTypeOf(new NoInstancesError('x', 'svc').code).toEqualTypeOf<'ERR_NO_INSTANCES'>();
+    expectTypeOf(new NoInstancesError('x', { service: 'svc' }).code).toEqualTypeOf<'ERR_NO_INSTANCES'>();
   });
 });

@@ -1,6 +1,7 @@
 /**
  * api-gateway: the edge. `POST /login` opens a session and signs a JWT bound
- * to it; `POST /orders` is authorized (token valid, session alive) and
+ * to it; `POST /orders` is authorized (token valid, session alive), limited
+ * to 60 orders a minute per customer (429 with Retry-After past it), and
  * forwarded to orders-service with the user id from the token.
  */
 import {
@@ -8,10 +9,12 @@ import {
   createAuthorizer,
   createJwt,
   HttpStatusError,
+  RateLimiter,
+  rateLimitNode,
   ServiceClient,
   type ServiceRegistry,
   SessionStore,
-} from '../../../src/index.js';
+} from 'scaleout';
 import type { OrderRequest } from '../domain.js';
 import type { Infra } from '../infra.js';
 import { type RunningService, startService } from './service.js';
@@ -19,7 +22,7 @@ import { type RunningService, startService } from './service.js';
 export async function startGateway(
   infra: Infra,
   registry: ServiceRegistry,
-): Promise<RunningService & { orders: ServiceClient }> {
+): Promise<RunningService & { orders: ServiceClient; limited: () => number }> {
   const sessions = new SessionStore<{ role: string }>({ adapter: infra.sessionAdapter, ttlMs: 30 * 60_000 });
   const jwt = createJwt({
     secret: 'order-flow-example-secret-32-bytes!!',
@@ -28,6 +31,15 @@ export async function startGateway(
     denylist: infra.denylist,
   });
   const guard = authorizeNode(createAuthorizer({ jwt, sessions, bindTokensToSessions: true }));
+  // Orders per customer, shared by every gateway instance when the adapter is Redis.
+  const orderLimits = new RateLimiter({
+    adapter: infra.rateLimitAdapter,
+    name: 'orders',
+    limits: { limit: 60, windowMs: 60_000 },
+  });
+  const limitOrders = rateLimitNode({ limiter: orderLimits, key: 'subject' });
+  let limited = 0;
+  orderLimits.on('denied', () => limited++);
   const orders = new ServiceClient({ service: 'orders-service', registry }, { deadlineMs: 8_000 });
 
   const service = await startService('api-gateway', registry, {
@@ -39,6 +51,7 @@ export async function startGateway(
       const started = performance.now();
       const who = await guard(req, res); // answers 401/403 itself
       if (!who) return undefined;
+      if (!(await limitOrders(req, res, who))) return undefined; // answers 429 itself
       const authMs = performance.now() - started;
       const forwarded = performance.now();
       let result: { order: unknown; trace: unknown[] };
@@ -66,11 +79,13 @@ export async function startGateway(
   return {
     ...service,
     orders,
+    limited: () => limited,
     async close() {
       await service.close();
       await orders.close();
       await jwt.close();
       await sessions.close();
+      await orderLimits.close();
     },
   };
 }

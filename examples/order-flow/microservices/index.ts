@@ -3,7 +3,7 @@
  * ServiceRegistry (memory, or Redis with REDIS_URL): three payment instances so
  * retries have somewhere to go.
  */
-import { ServiceRegistry } from '../../../src/index.js';
+import { Idempotency, ServiceRegistry } from 'scaleout';
 import type { Infra } from '../infra.js';
 import { startGateway } from './gateway.js';
 import { startInventory } from './inventory.js';
@@ -18,8 +18,13 @@ export async function startMicroservices(infra: Infra, options: { failRate?: num
   const registry = new ServiceRegistry({ adapter: infra.registryAdapter, slowStartMs: 0 });
   const pricing = await startPricing(infra, registry);
   const inventory = await startInventory(infra, registry);
+  // One Idempotency over one store for the three payment instances: a retry sent to
+  // another instance finds the charge the first one made.
+  const paymentKeys = new Idempotency({ store: infra.idempotencyStore });
   const payments = [];
-  for (const seed of [1, 2, 8]) payments.push(await startPayment(registry, options.failRate ?? 0, seed));
+  for (const seed of [1, 2, 8]) {
+    payments.push(await startPayment(registry, options.failRate ?? 0, seed, paymentKeys));
+  }
   const notification = await startNotification(infra, registry);
   const orders = await startOrders(infra, registry);
   const gateway = await startGateway(infra, registry);
@@ -33,11 +38,13 @@ export async function startMicroservices(infra: Infra, options: { failRate?: num
     pricing,
     inventory,
     payments,
+    paymentKeys,
     notification,
     services,
     /** Stops every service (deregistering it), then the registry. */
     async close() {
       for (const s of services.reverse()) await s.close();
+      await paymentKeys.close();
       await registry.close();
     },
   };

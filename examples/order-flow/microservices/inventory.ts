@@ -3,7 +3,7 @@
  * stock of every `order.created` under a DistributedLock per sku (fencing token passed
  * to the store).
  */
-import type { ServiceRegistry } from '../../../src/index.js';
+import type { ServiceRegistry } from 'scaleout';
 import { startConsumers } from '../consumers.js';
 import { type OrderRequest, StockStore } from '../domain.js';
 import type { Infra } from '../infra.js';

@@ -1,5 +1,5 @@
 /** notification-service: tells the customer about every `order.created` (from the queue). */
-import type { ServiceRegistry } from '../../../src/index.js';
+import type { ServiceRegistry } from 'scaleout';
 import { startConsumers } from '../consumers.js';
 import { StockStore } from '../domain.js';
 import type { Infra } from '../infra.js';

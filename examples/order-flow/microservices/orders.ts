@@ -4,7 +4,7 @@
  * save, publish `order.created`. Every call goes through a ServiceClient that
  * finds instances in the registry, retries and breaks circuits.
  */
-import { ServiceClient, type ServiceRegistry } from '../../../src/index.js';
+import { ServiceClient, type ServiceRegistry } from 'scaleout';
 import { type Order, type OrderRequest, OrderStore, type Quote, validate } from '../domain.js';
 import type { Infra } from '../infra.js';
 import type { TraceStep } from '../monolith.js';
@@ -21,7 +21,7 @@ export async function startOrders(
   // Payments fail now and then: retry up to 4 times (to another instance), and
   // stop sending to an instance that keeps failing.
   const payment = client('payment-service', {
-    maxAttempts: 4,
+    retry: { maxAttempts: 4 },
     breaker: { consecutiveFailures: 2, openMs: 50, halfOpenProbes: 1 },
   });
   const store = new OrderStore();

@@ -1,5 +1,5 @@
 /** pricing-service: quotes an order; prices come from a slow source behind DistributedCache. */
-import { DistributedCache, type ServiceRegistry } from '../../../src/index.js';
+import { DistributedCache, type ServiceRegistry } from 'scaleout';
 import { loadPrice, type OrderRequest, quote } from '../domain.js';
 import type { Infra } from '../infra.js';
 import { type RunningService, startService } from './service.js';

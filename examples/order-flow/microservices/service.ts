@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PerformanceMonitor, type ServiceRegistry } from '../../../src/index.js';
+import { PerformanceMonitor, type ServiceRegistry } from 'scaleout';
 import { OrderRejected, PaymentUnavailable } from '../domain.js';
 
 /** A route's answer: a status (200 by default) and a JSON body. */

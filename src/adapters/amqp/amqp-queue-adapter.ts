@@ -1,5 +1,4 @@
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-import { connect } from 'amqplib';
 import type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
@@ -8,73 +7,43 @@ import type {
   QueueOutgoingMessage,
   QueueSubscription,
 } from '../../contracts/queue.js';
-import { QUEUE_HEADERS } from '../../contracts/queue.js';
 import {
   ClosedError,
   ConnectionError,
-  InvalidOptionsError,
   PublishRejectedError,
   QueueBufferFullError,
+  QueueMismatchError,
   TimeoutError,
 } from '../../errors.js';
 import { raceAbort, withTimeout } from '../../internal/abort.js';
-import { type Backoff, fullJitterBackoff } from '../../internal/backoff.js';
-import { redactUrl } from '../../internal/redact.js';
+import { bindToCurrentContext, captureContext } from '../../internal/async-context.js';
 import { sleep } from '../../internal/timers.js';
-import { durationOption } from '../../internal/validate.js';
+import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
+import type { Backoff } from '../../resilience/backoff.js';
 import type { Logger } from '../../types.js';
-
-/**
- * Options of {@link AmqpQueueAdapter}. Give `url` or `connection`.
- *
- * @example
- * ```ts
- * const adapter = amqpQueueAdapter({ url: process.env.AMQP_URL, maxBufferedPublishes: 5_000 });
- * ```
- */
-export interface AmqpQueueAdapterOptions {
-  /** `amqp://` or `amqps://` URL; the adapter connects and reconnects itself. */
-  url?: string;
-  /**
-   * Instead of `url`: a function that opens a connection (called again on
-   * every reconnect), or an open amqplib connection (reused and never closed
-   * by the adapter; when it dies the adapter cannot reconnect it).
-   */
-  connection?: ChannelModel | (() => Promise<ChannelModel>);
-  /** Prefix of every exchange and queue name. @default '' */
-  prefix?: string;
-  /** Scale of the first reconnect delay (capped full jitter), in ms. @default 100 */
-  reconnectBaseMs?: number;
-  /** Longest reconnect delay, in ms. @default 5_000 */
-  reconnectMaxMs?: number;
-  /** Publishes that may wait for a connection at once; more fail with `QueueBufferFullError`. @default 1_000 */
-  maxBufferedPublishes?: number;
-  /** How long a publish may wait for a connection and its confirm, in ms. @default 30_000 */
-  publishTimeoutMs?: number;
-  /** Receives connection events (URLs redacted). @default no logging */
-  logger?: Logger;
-}
-
-/**
- * The defaults of {@link AmqpQueueAdapterOptions}.
- *
- * @example
- * ```ts
- * amqpQueueAdapter({ url, publishTimeoutMs: AMQP_QUEUE_DEFAULTS.publishTimeoutMs / 3 });
- * ```
- */
-export const AMQP_QUEUE_DEFAULTS: Readonly<
-  Required<Omit<AmqpQueueAdapterOptions, 'url' | 'connection' | 'logger'>>
-> = {
-  prefix: '',
-  reconnectBaseMs: 100,
-  reconnectMaxMs: 5_000,
-  maxBufferedPublishes: 1_000,
-  publishTimeoutMs: 30_000,
-};
+import {
+  channelAlive,
+  confirmPublish,
+  isFinal,
+  markClosedOnClose,
+  trackReturns,
+  UnroutableError,
+} from './amqp-confirm.js';
+import { type AmqpDeliveryContext, amqpDelivery, hasMessageId, stampMessageId } from './amqp-delivery.js';
+import { dialNode } from './amqp-failover.js';
+import { checkOutgoing, checkQueueName, PUBLISHED_AT } from './amqp-message.js';
+import {
+  type AmqpDial,
+  type AmqpQueueAdapterOptions,
+  resolveAmqpOptions,
+} from './amqp-queue-adapter-options.js';
+import { declareQueue } from './amqp-queue-declaration.js';
+import { type QueueType, queueOptions, typeMismatchHint } from './amqp-queue-type.js';
 
 interface Session {
   model: ChannelModel;
+  /** The node (redacted URL) or the given connection. */
+  where: string;
   pub: ConfirmChannel;
   /** Topology declared on this connection (queue/binding keys). */
   declared: Set<string>;
@@ -83,7 +52,9 @@ interface Session {
 
 interface AmqpConsumer {
   topic: string;
+  /** With `onError` bound to the async context of the `consume` call. */
   options: QueueAdapterConsumeOptions;
+  /** Bound to the async context of the `consume` call, not the connection's. */
   onDelivery: (delivery: QueueDelivery) => void;
   channel: Channel | undefined;
   starting: boolean;
@@ -91,62 +62,42 @@ interface AmqpConsumer {
   attempt: number;
 }
 
-const PUBLISHED_AT = 'x-scaleout-published-at';
-
-/** Message ids the broker returned as unroutable, per publish channel (a return precedes its confirm). */
-const returnedIds = new WeakMap<ConfirmChannel, Map<string, number>>();
-
-/** A mandatory publish matched no queue (its queue or binding was deleted). */
-class UnroutableError extends Error {}
-
-function isModel(value: unknown): value is ChannelModel {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { createConfirmChannel?: unknown }).createConfirmChannel === 'function'
-  );
-}
-
-function channelAlive(channel: Channel | undefined): boolean {
-  // amqplib sets `ch` to undefined... no public flag; track closes ourselves.
-  return channel !== undefined && (channel as { __scaleoutClosed?: boolean }).__scaleoutClosed !== true;
-}
-
-function markClosedOnClose(channel: Channel): void {
-  channel.once('close', () => {
-    (channel as { __scaleoutClosed?: boolean }).__scaleoutClosed = true;
-  });
-}
-
-function stringHeaders(raw: Record<string, unknown> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (raw === undefined) return out;
-  for (const [k, v] of Object.entries(raw)) {
-    if (
-      k === PUBLISHED_AT ||
-      k.startsWith('x-death') ||
-      k.startsWith('x-first-death') ||
-      k.startsWith('x-last-death')
-    )
-      continue;
-    if (typeof v === 'string') out[k] = v;
-    else if (Buffer.isBuffer(v)) out[k] = v.toString('utf8');
-    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+/** Reports a consumer's failure to its `onError`; a listener's throw is not ours to handle. */
+function reportTo(consumer: { options: QueueAdapterConsumeOptions }, err: unknown): void {
+  try {
+    consumer.options.onError?.(err);
+  } catch {
+    // ignored: the consumer goes on
   }
-  return out;
+}
+
+/** A node could not be dialled: a ConnectionError that names it (redacted). */
+class DialError extends ConnectionError {
+  readonly where: string;
+  constructor(message: string, where: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'ConnectionError';
+    this.where = where;
+  }
 }
 
 /**
  * RabbitMQ {@link QueueAdapter} on amqplib.
  *
- * - Durable queues, persistent messages, publisher confirms: `publish`
- *   resolves when the broker has the message.
+ * - Durable queues (quorum by default, or classic: `queueType`), persistent
+ *   messages, publisher confirms: `publish` resolves when the broker has the
+ *   message (on a quorum queue: a majority of its members).
+ * - One URL or the URLs of a cluster's nodes: on a lost connection it dials
+ *   the next node (see amqp-failover.ts).
  * - Per-consumer channel with `prefetch`; a dead-letter exchange
  *   (`<prefix>scaleout.dead-letter`) on every queue, bound to the consumer's
  *   dead-letter topic.
  * - Reconnects by itself (capped full-jitter backoff), re-declares topology
  *   and resumes consumers; never acknowledges a delivery tag of a channel
- *   that died (the broker redelivers that message).
+ *   that died, nor copies its message for a retry or a dead letter (the
+ *   broker redelivers that message).
+ * - A negative confirm is answered with a new channel and the message sent
+ *   again, until `publishTimeoutMs` (see amqp-confirm.ts).
  * - While disconnected, publishes wait (at most `maxBufferedPublishes` of
  *   them, each up to `publishTimeoutMs`) and are sent after the reconnect; an
  *   unconfirmed publish cut off by a connection loss is sent again, so a
@@ -160,92 +111,56 @@ function stringHeaders(raw: Record<string, unknown> | undefined): Record<string,
  * ```ts
  * import { MessageQueue } from 'scaleout';
  * import { amqpQueueAdapter } from 'scaleout/amqp';
- * const queue = new MessageQueue({ adapter: amqpQueueAdapter({ url: 'amqp://localhost' }) });
+ * const queue = new MessageQueue({
+ *   adapter: amqpQueueAdapter({ url: ['amqp://rabbit-1', 'amqp://rabbit-2', 'amqp://rabbit-3'] }),
+ * });
  * ```
  */
 export class AmqpQueueAdapter implements QueueAdapter {
-  readonly #open: () => Promise<ChannelModel>;
+  readonly #dial: AmqpDial;
   readonly #owned: boolean;
   readonly #where: string;
   readonly #prefix: string;
   readonly #backoff: Backoff;
   readonly #maxBuffered: number;
   readonly #publishTimeoutMs: number;
+  readonly #adoptExisting: boolean;
+  readonly #queueType: QueueType;
+  readonly #deliveryLimit: number | false;
   readonly #logger: Logger | undefined;
   readonly #consumers = new Set<AmqpConsumer>();
   readonly #stop = new AbortController();
   #session: Session | undefined;
   #connecting: Promise<Session> | undefined;
+  /**
+   * The context the adapter was made in. The connection (its socket events,
+   * channel events and reconnects) is opened in it, not in that of the
+   * publish or consume that happened to need it first.
+   */
+  readonly #background = captureContext();
   #waiting = 0;
   #closed = false;
   #reconnects = 0;
   #usedGivenConnection = false;
 
   constructor(options: AmqpQueueAdapterOptions) {
-    const d = AMQP_QUEUE_DEFAULTS;
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidOptionsError('options must be an object with url or connection', { option: 'url' });
-    }
-    const { url, connection } = options;
-    if ((url === undefined) === (connection === undefined)) {
-      throw new InvalidOptionsError('give exactly one of url and connection', { option: 'url' });
-    }
-    if (url !== undefined) {
-      if (typeof url !== 'string' || !/^amqps?:\/\//.test(url)) {
-        throw new InvalidOptionsError(
-          `url must start with amqp:// or amqps:// (got ${typeof url === 'string' ? redactUrl(url) : typeof url})`,
-          { option: 'url' },
-        );
-      }
-      this.#where = redactUrl(url);
-      this.#open = () => connect(url);
-      this.#owned = true;
-    } else if (typeof connection === 'function') {
-      this.#where = 'the given connection factory';
-      this.#open = connection;
-      this.#owned = true;
-    } else if (isModel(connection)) {
-      this.#where = 'the given connection';
-      this.#owned = false;
-      this.#open = async () => {
-        if (this.#usedGivenConnection) {
-          throw new ConnectionError('the given AMQP connection closed; pass url or a factory to reconnect');
-        }
-        this.#usedGivenConnection = true;
-        return connection;
-      };
-    } else {
-      throw new InvalidOptionsError('connection must be an amqplib connection or a function returning one', {
-        option: 'connection',
-      });
-    }
-    const prefix = options.prefix ?? d.prefix;
-    if (typeof prefix !== 'string' || prefix.length > 100) {
-      throw new InvalidOptionsError('prefix must be a string of at most 100 characters', {
-        option: 'prefix',
-      });
-    }
-    this.#prefix = prefix;
-    const baseMs = durationOption('reconnectBaseMs', options.reconnectBaseMs ?? d.reconnectBaseMs, 1);
-    const maxMs = durationOption('reconnectMaxMs', options.reconnectMaxMs ?? d.reconnectMaxMs, 1);
-    if (maxMs < baseMs) {
-      throw new InvalidOptionsError('reconnectMaxMs must be >= reconnectBaseMs', {
-        option: 'reconnectMaxMs',
-      });
-    }
-    this.#backoff = fullJitterBackoff({ baseMs, maxMs });
-    const maxBuffered = options.maxBufferedPublishes ?? d.maxBufferedPublishes;
-    if (!Number.isInteger(maxBuffered) || maxBuffered < 0) {
-      throw new InvalidOptionsError('maxBufferedPublishes must be an integer >= 0', {
-        option: 'maxBufferedPublishes',
-      });
-    }
-    this.#maxBuffered = maxBuffered;
-    this.#publishTimeoutMs = durationOption(
-      'publishTimeoutMs',
-      options.publishTimeoutMs ?? d.publishTimeoutMs,
-    );
-    this.#logger = options.logger;
+    const o = resolveAmqpOptions(options);
+    this.#dial = o.dial;
+    this.#owned = o.dial.kind !== 'given';
+    this.#where =
+      o.dial.kind === 'nodes'
+        ? o.dial.nodes.where
+        : o.dial.kind === 'factory'
+          ? 'the given connection factory'
+          : 'the given connection';
+    this.#prefix = o.prefix;
+    this.#backoff = o.backoff;
+    this.#maxBuffered = o.maxBuffered;
+    this.#publishTimeoutMs = o.publishTimeoutMs;
+    this.#adoptExisting = o.adoptExisting;
+    this.#queueType = o.queueType;
+    this.#deliveryLimit = o.deliveryLimit;
+    this.#logger = o.logger;
   }
 
   /** Times the adapter re-established a lost connection. */
@@ -256,6 +171,19 @@ export class AmqpQueueAdapter implements QueueAdapter {
   /** Whether a connection is up right now. */
   get connected(): boolean {
     return this.#session?.alive === true;
+  }
+
+  /**
+   * The node connected to right now, redacted (`amqp://***@host:port`);
+   * undefined while disconnected.
+   */
+  get broker(): string | undefined {
+    return this.#session?.alive === true ? this.#session.where : undefined;
+  }
+
+  /** The type of the queues this adapter declares. */
+  get queueType(): QueueType {
+    return this.#queueType;
   }
 
   get #topicsExchange(): string {
@@ -276,53 +204,81 @@ export class AmqpQueueAdapter implements QueueAdapter {
   #ready(): Promise<Session> {
     if (this.#closed) return Promise.reject(new ClosedError('queue adapter is closed'));
     if (this.#session?.alive) return Promise.resolve(this.#session);
-    this.#connecting ??= this.#connectLoop().finally(() => {
-      this.#connecting = undefined;
-    });
+    this.#connecting ??= this.#background(() =>
+      this.#connectLoop().finally(() => {
+        this.#connecting = undefined;
+      }),
+    );
     return this.#connecting;
   }
 
   async #connectLoop(): Promise<Session> {
     for (let attempt = 0; ; attempt++) {
       if (this.#closed) throw new ClosedError('queue adapter is closed');
+      // Several nodes: the next one at once, a backoff between rounds (amqp-failover.ts).
+      const delay =
+        this.#dial.kind === 'nodes'
+          ? this.#dial.nodes.delayBefore(attempt, this.#backoff)
+          : attempt === 0
+            ? 0
+            : this.#backoff(attempt - 1);
+      if (delay > 0) await sleep(delay, { signal: this.#stop.signal, unref: true }).catch(() => {});
+      if (this.#closed) throw new ClosedError('queue adapter is closed');
       try {
         return await this.#connectOnce();
       } catch (err) {
         if (this.#closed) throw new ClosedError('queue adapter is closed');
-        if (!this.#owned && this.#usedGivenConnection) throw err;
-        const delay = this.#backoff(attempt);
+        if (this.#dial.kind === 'given' && this.#usedGivenConnection) throw err;
         this.#logger?.warn?.('AMQP connect failed; retrying', {
-          broker: this.#where,
+          broker: err instanceof DialError ? err.where : this.#where,
           attempt,
-          delayMs: delay,
           error: err instanceof Error ? err.message : String(err),
         });
-        await sleep(delay, { signal: this.#stop.signal, unref: true }).catch(() => {});
       }
     }
   }
 
+  /** Opens a connection the way the options say; names the node (redacted). */
+  async #open(): Promise<{ model: ChannelModel; where: string }> {
+    const dial = this.#dial;
+    if (dial.kind === 'nodes') {
+      const node = dial.nodes.next();
+      try {
+        return { model: await dialNode(node, dial.connectTimeoutMs), where: node.where };
+      } catch (err) {
+        throw new DialError(`cannot connect to RabbitMQ at ${node.where}`, node.where, err);
+      }
+    }
+    if (dial.kind === 'factory') {
+      try {
+        return { model: await dial.open(), where: this.#where };
+      } catch (err) {
+        if (err instanceof ConnectionError) throw err;
+        throw new ConnectionError(`cannot connect to RabbitMQ at ${this.#where}`, { cause: err });
+      }
+    }
+    if (this.#usedGivenConnection) {
+      throw new ConnectionError('the given AMQP connection closed; pass url or a factory to reconnect');
+    }
+    this.#usedGivenConnection = true;
+    return { model: dial.connection, where: this.#where };
+  }
+
   async #connectOnce(): Promise<Session> {
     const hadSession = this.#session !== undefined;
-    let model: ChannelModel;
-    try {
-      model = await this.#open();
-    } catch (err) {
-      if (err instanceof ConnectionError) throw err;
-      throw new ConnectionError(`cannot connect to RabbitMQ at ${this.#where}`, { cause: err });
-    }
-    const session: Session = { model, pub: undefined as never, declared: new Set(), alive: true };
+    const { model, where } = await this.#open();
+    const session: Session = { model, where, pub: undefined as never, declared: new Set(), alive: true };
     const lost = () => {
       if (!session.alive) return;
       session.alive = false;
       for (const c of this.#consumers) c.channel = undefined;
       if (this.#closed) return;
-      this.#logger?.warn?.('AMQP connection lost; reconnecting', { broker: this.#where });
+      this.#logger?.warn?.('AMQP connection lost; reconnecting', { broker: where });
       // Reconnect in the background so consumers resume without a publish.
       this.#ready().catch(() => {});
     };
     model.on('error', (err: Error) => {
-      this.#logger?.warn?.('AMQP connection error', { broker: this.#where, error: err.message });
+      this.#logger?.warn?.('AMQP connection error', { broker: where, error: err.message });
     });
     model.on('close', lost);
     try {
@@ -331,7 +287,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
     } catch (err) {
       lost();
       await model.close().catch(() => {});
-      throw new ConnectionError(`cannot open a channel on ${this.#where}`, { cause: err });
+      throw new DialError(`cannot open a channel on ${where}`, where, err);
     }
     if (this.#closed) {
       session.alive = false;
@@ -340,7 +296,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
     }
     this.#session = session;
     if (hadSession) this.#reconnects++;
-    this.#logger?.info?.('AMQP connected', { broker: this.#where });
+    this.#logger?.info?.('AMQP connected', { broker: where });
     for (const c of this.#consumers) void this.#startConsumer(c);
     return session;
   }
@@ -348,17 +304,12 @@ export class AmqpQueueAdapter implements QueueAdapter {
   async #openPublisher(model: ChannelModel, session: Session): Promise<ConfirmChannel> {
     const pub = await model.createConfirmChannel();
     markClosedOnClose(pub);
-    const returned = new Map<string, number>();
-    returnedIds.set(pub, returned);
-    pub.on('return', (msg: ConsumeMessage) => {
-      const id = String(msg.properties.messageId ?? '');
-      returned.set(id, (returned.get(id) ?? 0) + 1);
-    });
+    trackReturns(pub);
     pub.on('error', (err: Error) => {
       this.#logger?.warn?.('AMQP publish channel error', { error: err.message });
     });
     pub.once('close', () => {
-      // A channel-level error (not a lost connection): open a new one.
+      // A channel-level error, or closed after a nack (not a lost connection): open a new one.
       if (!session.alive || this.#closed || session.pub !== pub) return;
       session.declared.clear();
       this.#openPublisher(model, session).then(
@@ -377,18 +328,42 @@ export class AmqpQueueAdapter implements QueueAdapter {
     await channel.assertExchange(this.#deadLetterExchange, 'direct', { durable: true });
   }
 
-  /** Declares the queue of (topic, group), bound to the topics exchange. */
-  async #declareQueue(channel: Channel, topic: string, group: string): Promise<string> {
+  /**
+   * Declares the queue of (topic, group), bound to the topics exchange (and
+   * to `extra` bindings), on channels of its own: a queue that exists with
+   * other arguments fails with `QueueMismatchError`, or is adopted (see
+   * amqp-queue-declaration.ts).
+   */
+  async #declareQueue(
+    model: ChannelModel,
+    topic: string,
+    group: string,
+    extra: ReadonlyArray<{ exchange: string; routingKey: string }> = [],
+  ): Promise<string> {
     const name = this.#queueName(topic, group);
-    await channel.assertQueue(name, {
-      durable: true,
-      arguments: {
-        'x-dead-letter-exchange': this.#deadLetterExchange,
-        'x-dead-letter-routing-key': name,
+    const type = this.#queueType;
+    await declareQueue(
+      { model, adoptExisting: this.#adoptExisting, logger: this.#logger },
+      {
+        name,
+        options: queueOptions({
+          type,
+          name,
+          deadLetterExchange: this.#deadLetterExchange,
+          deliveryLimit: this.#deliveryLimit,
+        }),
+        bindings: [{ exchange: this.#topicsExchange, routingKey: topic }, ...extra],
+        explain: (argument, existing) => typeMismatchHint(type, argument, existing),
       },
-    });
-    await channel.bindQueue(name, this.#topicsExchange, topic);
+    );
     return name;
+  }
+
+  /** Declares the dead-letter topic's queue, bound to the dead-letter exchange for `source`. */
+  #declareDeadLetterQueue(model: ChannelModel, deadTopic: string, source: string): Promise<string> {
+    return this.#declareQueue(model, deadTopic, 'default', [
+      { exchange: this.#deadLetterExchange, routingKey: source },
+    ]);
   }
 
   async #publisher(signal: AbortSignal | undefined): Promise<Session> {
@@ -412,6 +387,9 @@ export class AmqpQueueAdapter implements QueueAdapter {
     message: QueueOutgoingMessage,
     options: QueueAdapterPublishOptions = {},
   ): Promise<void> {
+    checkAdapterPublish(topic, message, options);
+    checkQueueName('topic', this.#queueName(topic, 'default'));
+    checkOutgoing(message);
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     const content = Buffer.from(message.body, 'utf8');
     const props: Options.Publish = {
@@ -430,13 +408,13 @@ export class AmqpQueueAdapter implements QueueAdapter {
     ) {
       // Fast path: connected and the topology is known.
       try {
-        await this.#confirm(session.pub, this.#topicsExchange, topic, content, props);
+        await confirmPublish(session.pub, this.#topicsExchange, topic, content, props);
         return;
       } catch (err) {
-        if (err instanceof PublishRejectedError) throw err;
+        if (isFinal(err)) throw err;
         // The channel died under the publish, or the queue was deleted: the
         // slow path re-declares and sends it again.
-        if (err instanceof UnroutableError) session.declared.delete(topic);
+        if (err instanceof UnroutableError) this.#queueGone(session, topic);
       }
     }
     await this.#publishSlow(topic, content, props, options.signal);
@@ -451,33 +429,49 @@ export class AmqpQueueAdapter implements QueueAdapter {
     if (!this.connected && this.#waiting >= this.#maxBuffered) {
       throw new QueueBufferFullError(
         `RabbitMQ is unreachable and ${this.#waiting} publishes already wait for it`,
-        this.#maxBuffered,
+        { capacity: this.#maxBuffered },
       );
     }
     this.#waiting++;
+    // Ends the send loop when the publish gives up (timeout, abort).
+    const stop = new AbortController();
+    const abort = () => stop.abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    let nacked: PublishRejectedError | undefined;
     try {
       const attempt = async (): Promise<void> => {
-        for (;;) {
-          const session = await this.#publisher(signal);
+        for (let n = 0; ; n++) {
+          const session = await this.#publisher(stop.signal);
+          const pub = session.pub;
           try {
             if (!session.declared.has(topic)) {
-              await this.#declareQueue(session.pub, topic, 'default');
+              await this.#declareQueue(session.model, topic, 'default');
               session.declared.add(topic);
             }
-            await this.#confirm(session.pub, this.#topicsExchange, topic, content, props);
+            await confirmPublish(pub, this.#topicsExchange, topic, content, props);
             return;
           } catch (err) {
-            if (err instanceof PublishRejectedError || this.#closed) throw err;
+            if (isFinal(err) || this.#closed) throw err;
             // Unroutable (queue deleted): declare it again. Channel or
-            // connection died before the confirm: send it again.
-            if (err instanceof UnroutableError) session.declared.delete(topic);
-            await sleep(10, { signal, unref: true });
+            // connection died before the confirm: send it again. A nack:
+            // a new channel, and again after a pause (amqp-confirm.ts).
+            if (err instanceof UnroutableError) this.#queueGone(session, topic);
+            if (err instanceof PublishRejectedError) {
+              nacked = err;
+              await this.#afterNack(session, pub, n, stop.signal);
+            } else await sleep(10, { signal: stop.signal, unref: true });
           }
         }
       };
       await withTimeout(raceAbort(attempt(), signal), this.#publishTimeoutMs, 'publish to RabbitMQ').catch(
         (err: unknown) => {
           if (err instanceof TimeoutError) {
+            if (nacked !== undefined) {
+              throw new PublishRejectedError(
+                `RabbitMQ refused the message (negative confirm) each time it was sent for ${this.#publishTimeoutMs} ms: its queue has no leader (a cluster without a majority) or is full`,
+                { cause: nacked },
+              );
+            }
             throw new TimeoutError(`publish to RabbitMQ at ${this.#where} timed out`, {
               timeoutMs: this.#publishTimeoutMs,
             });
@@ -487,37 +481,41 @@ export class AmqpQueueAdapter implements QueueAdapter {
       );
     } finally {
       this.#waiting--;
+      stop.abort();
+      signal?.removeEventListener('abort', abort);
     }
   }
 
-  #confirm(
-    channel: ConfirmChannel,
-    exchange: string,
-    routingKey: string,
-    content: Buffer,
-    props: Options.Publish,
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      try {
-        channel.publish(exchange, routingKey, content, props, (err) => {
-          if (err === null || err === undefined) {
-            const returned = returnedIds.get(channel);
-            const id = String(props.messageId ?? '');
-            const count = returned?.get(id);
-            if (count === undefined) return resolve();
-            if (count <= 1) returned!.delete(id);
-            else returned!.set(id, count - 1);
-            reject(new UnroutableError(`no queue bound for "${routingKey}"`));
-          } else if (/nack/i.test(String((err as Error).message))) {
-            reject(
-              new PublishRejectedError('RabbitMQ refused the message (negative confirm)', { cause: err }),
-            );
-          } else reject(new ConnectionError('channel closed before the broker confirmed', { cause: err }));
-        });
-      } catch (err) {
-        reject(new ConnectionError('channel closed', { cause: err }));
-      }
-    });
+  /**
+   * No queue is bound for `topic` any more (deleted): it is declared again
+   * before the next publish, and this adapter's consumers of `topic` start
+   * again on new channels. RabbitMQ 3.10 does not always cancel the
+   * consumers of a deleted quorum queue; one left running would take the
+   * messages of the queue declared again under the same name and never see
+   * them (they come back only when its channel closes).
+   */
+  #queueGone(session: Session, topic: string): void {
+    session.declared.delete(topic);
+    for (const c of this.#consumers) {
+      if (c.topic !== topic || !channelAlive(c.channel)) continue;
+      this.#logger?.info?.('AMQP queue deleted under a consumer; consuming it again', { topic });
+      c.channel!.close().catch(() => {}); // its close handler starts it again
+    }
+  }
+
+  /**
+   * After a nack: closes the channel that nacked (it is replaced at once,
+   * see #openPublisher) unless that happened already, then waits
+   * `backoff(attempt)`.
+   */
+  async #afterNack(session: Session, pub: ConfirmChannel, attempt: number, signal?: AbortSignal) {
+    if (session.pub === pub && channelAlive(pub)) {
+      this.#logger?.warn?.('AMQP publish refused (negative confirm); sending again on a new channel', {
+        broker: session.where,
+      });
+      await pub.close().catch(() => {});
+    }
+    await sleep(this.#backoff(attempt), { signal, unref: true });
   }
 
   // ---- consume -------------------------------------------------------------
@@ -528,11 +526,20 @@ export class AmqpQueueAdapter implements QueueAdapter {
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
   ): Promise<QueueSubscription> {
+    checkAdapterConsume(topic, onDelivery, options);
+    checkQueueName('topic', this.#queueName(topic, options.group));
+    if (options.deadLetterTopic !== undefined) {
+      checkQueueName('deadLetterTopic', this.#queueName(options.deadLetterTopic, 'default'));
+    }
     if (this.#closed) throw new ClosedError('queue adapter is closed');
+    const { onError } = options;
     const consumer: AmqpConsumer = {
       topic,
-      options,
-      onDelivery,
+      options:
+        onError === undefined
+          ? options
+          : { ...options, onError: bindToCurrentContext((err: unknown) => onError(err)) },
+      onDelivery: bindToCurrentContext(onDelivery),
       channel: undefined,
       starting: false,
       open: true,
@@ -574,10 +581,9 @@ export class AmqpQueueAdapter implements QueueAdapter {
         if (consumer.open && session.alive && !this.#closed) this.#restartLater(consumer);
       });
       const { topic, options } = consumer;
-      const queue = await this.#declareQueue(ch, topic, options.group);
+      const queue = await this.#declareQueue(session.model, topic, options.group);
       if (options.deadLetterTopic !== undefined) {
-        const dlq = await this.#declareQueue(ch, options.deadLetterTopic, 'default');
-        await ch.bindQueue(dlq, this.#deadLetterExchange, queue);
+        await this.#declareDeadLetterQueue(session.model, options.deadLetterTopic, queue);
       }
       await ch.prefetch(options.prefetch);
       await ch.consume(queue, (msg) => {
@@ -591,14 +597,16 @@ export class AmqpQueueAdapter implements QueueAdapter {
         }
         if (!consumer.open) return; // left unacknowledged: requeued when the channel closes
         consumer.attempt = 0;
-        consumer.onDelivery(this.#delivery(consumer, ch, queue, msg));
+        this.#deliver(consumer, ch, queue, msg);
       });
     } catch (err) {
       if (consumer.channel === channel) consumer.channel = undefined;
       if (channelAlive(channel)) await channel!.close().catch(() => {});
       if (throwOnError) {
+        if (err instanceof QueueMismatchError) throw err;
         throw new ConnectionError(`cannot start a consumer of "${consumer.topic}"`, { cause: err });
       }
+      reportTo(consumer, err);
       this.#restartLater(consumer);
     } finally {
       consumer.starting = false;
@@ -615,74 +623,57 @@ export class AmqpQueueAdapter implements QueueAdapter {
     );
   }
 
-  #delivery(consumer: AmqpConsumer, channel: Channel, queue: string, msg: ConsumeMessage): QueueDelivery {
-    const headers = stringHeaders(msg.properties.headers as Record<string, unknown> | undefined);
-    const failures = Number(headers[QUEUE_HEADERS.failures] ?? 0) || 0;
-    const deliveryCount = failures + 1 + (msg.fields.redelivered ? 1 : 0);
-    const publishedAtRaw = (msg.properties.headers as Record<string, unknown> | undefined)?.[PUBLISHED_AT];
-    const publishedAt = typeof publishedAtRaw === 'number' ? publishedAtRaw : undefined;
-    let settled = false;
-    // Only ever acknowledge on the channel that delivered, and only while it lives.
-    const ack = () => {
-      if (settled) return;
-      settled = true;
-      if (channelAlive(channel) && consumer.channel === channel) channel.ack(msg);
-    };
-    const props = (extra: Record<string, string>): Options.Publish => ({
-      persistent: msg.properties.deliveryMode === 2,
-      messageId: msg.properties.messageId as string | undefined,
-      contentType: msg.properties.contentType as string | undefined,
-      headers: {
-        ...headers,
-        ...extra,
-        ...(publishedAt === undefined ? {} : { [PUBLISHED_AT]: publishedAt }),
-      },
-    });
-    const republish = async (
-      exchange: string,
-      routingKey: string,
-      p: Options.Publish,
-      repair: (channel: ConfirmChannel) => Promise<unknown>,
-    ) => {
-      const mandatory = { ...p, mandatory: true };
+  /**
+   * Publishes a copy of `msg` (same bytes) and resolves on its confirm. If
+   * it is unroutable (its queue or binding was deleted), `repair` declares
+   * the topology again and it is sent once more; if it is nacked, it is
+   * sent again on a new channel for up to `publishTimeoutMs`.
+   */
+  async #republish(
+    msg: ConsumeMessage,
+    exchange: string,
+    routingKey: string,
+    props: Options.Publish,
+    repair: (model: ChannelModel) => Promise<unknown>,
+  ): Promise<void> {
+    const mandatory = { ...props, mandatory: true };
+    const deadline = Date.now() + this.#publishTimeoutMs;
+    let repaired = false;
+    for (let n = 0; ; n++) {
       const session = await this.#publisher(undefined);
+      const pub = session.pub;
       try {
-        await this.#confirm(session.pub, exchange, routingKey, msg.content, mandatory);
+        await confirmPublish(pub, exchange, routingKey, msg.content, mandatory);
+        return;
       } catch (err) {
-        if (!(err instanceof UnroutableError)) throw err;
-        // Its queue or binding was deleted: declare it again, send once more.
-        await repair(session.pub);
-        await this.#confirm(session.pub, exchange, routingKey, msg.content, mandatory);
+        if (err instanceof UnroutableError && !repaired) {
+          repaired = true;
+          await repair(session.model);
+        } else if (err instanceof PublishRejectedError && Date.now() < deadline) {
+          await this.#afterNack(session, pub, n);
+        } else throw err;
       }
-    };
-    return {
-      id: (msg.properties.messageId as string | undefined) ?? '',
+    }
+  }
+
+  /** Hands a delivery to the consumer (stamping an id first on a message that has none). */
+  #deliver(consumer: AmqpConsumer, channel: Channel, queue: string, msg: ConsumeMessage): void {
+    const ctx: AmqpDeliveryContext = {
       topic: consumer.topic,
-      body: msg.content.toString('utf8'),
-      headers,
-      deliveryCount,
-      publishedAt,
-      ack: async () => ack(),
-      retry: async () => {
-        if (settled) return;
-        // The copy is confirmed before the original is acknowledged: at least once.
-        await republish('', queue, props({ [QUEUE_HEADERS.failures]: String(deliveryCount) }), (ch) =>
-          this.#declareQueue(ch, consumer.topic, consumer.options.group),
-        );
-        ack();
-      },
-      deadLetter: async (extra) => {
-        if (settled) return;
-        const deadTopic = consumer.options.deadLetterTopic;
-        if (deadTopic !== undefined) {
-          await republish(this.#deadLetterExchange, queue, props(extra), async (ch) => {
-            const dlq = await this.#declareQueue(ch, deadTopic, 'default');
-            await ch.bindQueue(dlq, this.#deadLetterExchange, queue);
-          });
-        }
-        ack();
-      },
+      queue,
+      deadLetterTopic: consumer.options.deadLetterTopic,
+      deadLetterExchange: this.#deadLetterExchange,
+      channel,
+      msg,
+      live: () => channelAlive(channel) && consumer.channel === channel,
+      republish: (exchange, routingKey, props, repair) =>
+        this.#republish(msg, exchange, routingKey, props, repair),
+      redeclare: (model) => this.#declareQueue(model, consumer.topic, consumer.options.group),
+      redeclareDeadLetter: (model, deadTopic) => this.#declareDeadLetterQueue(model, deadTopic, queue),
+      report: (err) => reportTo(consumer, err),
     };
+    if (hasMessageId(msg)) consumer.onDelivery(amqpDelivery(ctx));
+    else void stampMessageId(ctx);
   }
 
   /**

@@ -6,8 +6,11 @@ import type {
   CacheAdapterSetOptions,
   CacheAdapterSubscribeOptions,
 } from '../../contracts/cache.js';
-import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
+import { ClosedError, CorruptDataError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
 import { LruMap } from '../../internal/lru.js';
+import { optionsChecker } from '../../internal/validate.js';
+import { type Clock, type Subscription, systemClock } from '../../types.js';
 
 /**
  * Options of {@link MemoryCacheAdapter} / {@link memoryCacheAdapter}.
@@ -22,7 +25,12 @@ export interface MemoryCacheAdapterOptions {
   maxEntries?: number;
   /** Most total size kept, in bytes (UTF-8 length of keys and values). @default 268_435_456 (256 MiB) */
   maxBytes?: number;
-  /** Time source for expiry, ms since the epoch. @default Date.now */
+  /** Time source for expiry (its `now()`, ms since the epoch). @default systemClock */
+  clock?: Clock;
+  /**
+   * Time source for expiry, ms since the epoch.
+   * @deprecated Pass `clock` (a {@link Clock}); `now` is still read when `clock` is absent.
+   */
   now?: () => number;
 }
 
@@ -39,11 +47,18 @@ export const MEMORY_CACHE_ADAPTER_DEFAULTS = {
   maxEntries: 100_000,
   /** Default of {@link MemoryCacheAdapterOptions.maxBytes}. */
   maxBytes: 256 * 1024 * 1024,
-  /** Default of {@link MemoryCacheAdapterOptions.now}. */
-  now: Date.now,
-} as const satisfies Required<MemoryCacheAdapterOptions>;
+  /** Default of {@link MemoryCacheAdapterOptions.clock}. */
+  clock: systemClock,
+} as const satisfies Required<Omit<MemoryCacheAdapterOptions, 'now'>>;
 
-const INTEGER = /^-?\d+$/;
+/** An integer as Redis writes and reads one: no sign on 0, no leading zeros. */
+const INTEGER = /^(?:0|-?[1-9]\d*)$/;
+
+const checkOptions = optionsChecker({
+  where: 'memoryCacheAdapter() options',
+  keys: ['maxEntries', 'maxBytes', 'clock', 'now'],
+  hints: { max: 'maxEntries', maxSize: 'maxBytes' },
+});
 
 /**
  * An in-process {@link CacheAdapter}: a bounded LRU map (by entries and by
@@ -64,6 +79,7 @@ export class MemoryCacheAdapter implements CacheAdapter {
   #closed = false;
 
   constructor(options: MemoryCacheAdapterOptions = {}) {
+    checkOptions(options);
     const maxEntries = options.maxEntries ?? MEMORY_CACHE_ADAPTER_DEFAULTS.maxEntries;
     const maxBytes = options.maxBytes ?? MEMORY_CACHE_ADAPTER_DEFAULTS.maxBytes;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
@@ -72,7 +88,20 @@ export class MemoryCacheAdapter implements CacheAdapter {
     if (typeof maxBytes !== 'number' || !(maxBytes >= 1)) {
       throw new InvalidOptionsError('maxBytes must be a number >= 1', { option: 'maxBytes' });
     }
-    this.#now = options.now ?? MEMORY_CACHE_ADAPTER_DEFAULTS.now;
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new InvalidOptionsError('now must be a function returning ms since the epoch', { option: 'now' });
+    }
+    const clock = options.clock;
+    if (clock !== undefined) {
+      if (typeof clock?.now !== 'function' || typeof clock.monotonic !== 'function') {
+        throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
+      }
+      if (options.now !== undefined) {
+        throw new InvalidOptionsError('pass clock only: now is its deprecated form', { option: 'now' });
+      }
+    }
+    // The system clock's now() is Date.now: read it directly on this hot path.
+    this.#now = options.now ?? (clock === undefined ? Date.now : () => clock.now());
     this.#map = new LruMap<string, string>({
       maxEntries,
       maxSize: maxBytes,
@@ -150,19 +179,20 @@ export class MemoryCacheAdapter implements CacheAdapter {
     let base = 0;
     let ttlMs: number | undefined = options.ttlMs;
     if (current !== undefined) {
-      if (!INTEGER.test(current.value)) {
-        throw new InvalidArgumentError('the value stored under this key is not an integer', {
-          argument: 'key',
-        });
-      }
       base = Number(current.value);
+      if (!INTEGER.test(current.value) || !Number.isSafeInteger(base)) {
+        throw new CorruptDataError('the value stored under this key is not an integer counter', { key });
+      }
       if (ttlMs === undefined && Number.isFinite(current.expiresAt)) {
         ttlMs = Math.max(1, current.expiresAt - this.#now());
       }
     }
     const next = base + options.by;
     if (!Number.isSafeInteger(next)) {
-      throw new InvalidArgumentError('increment would overflow a safe integer', { argument: 'by' });
+      throw new InvalidArgumentError(
+        'increment would take the counter outside the safe integer range (+-(2^53 - 1)); it is unchanged',
+        { argument: 'by' },
+      );
     }
     this.#map.set(key, String(next), ttlMs);
     return next;
@@ -198,20 +228,25 @@ export class MemoryCacheAdapter implements CacheAdapter {
     }
   }
 
-  async subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<() => Promise<void>> {
+  async subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<Subscription> {
     this.#check();
     let subscribers = this.#channels.get(channel);
     if (subscribers === undefined) {
       subscribers = new Set();
       this.#channels.set(channel, subscribers);
     }
-    const entry: CacheAdapterSubscribeOptions = { ...options };
+    // Messages reach it in the async context of this call, not the publisher's.
+    const entry: CacheAdapterSubscribeOptions = {
+      onMessage: bindToCurrentContext((message: string) => options.onMessage(message)),
+    };
     subscribers.add(entry);
-    return async () => {
-      subscribers.delete(entry);
-      if (subscribers.size === 0 && this.#channels.get(channel) === subscribers) {
-        this.#channels.delete(channel);
-      }
+    return {
+      unsubscribe: async () => {
+        subscribers.delete(entry);
+        if (subscribers.size === 0 && this.#channels.get(channel) === subscribers) {
+          this.#channels.delete(channel);
+        }
+      },
     };
   }
 

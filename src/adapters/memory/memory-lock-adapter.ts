@@ -5,10 +5,12 @@ import type {
   LockExtendRequest,
   LockExtendResult,
   LockOwnerRequest,
-  LockReleaseSubscription,
 } from '../../contracts/lock.js';
-import { ClosedError } from '../../errors.js';
-import type { Clock } from '../../types.js';
+import { CorruptDataError, InvalidOptionsError } from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
+import { optionsChecker } from '../../internal/validate.js';
+import type { Clock, Subscription } from '../../types.js';
 import { systemClock } from '../../types.js';
 
 /**
@@ -27,7 +29,7 @@ export interface MemoryLockAdapterOptions {
 /** Holders of one resource: owner token to expiry (monotonic ms). */
 type Holders = Map<string, number>;
 
-const READY: Promise<void> = Promise.resolve();
+const checkOptions = optionsChecker({ where: 'memoryLockAdapter() options', keys: ['clock'] });
 
 /**
  * Locks and semaphores inside one process: the default adapter, for tests,
@@ -46,10 +48,15 @@ export class MemoryLockAdapter implements LockAdapter {
   readonly #holds = new Map<string, Holders>();
   readonly #listeners = new Map<string, Set<() => void>>();
   #fence = 0;
-  #closed = false;
+  readonly #life = new Lifecycle('MemoryLockAdapter');
 
   constructor(options: MemoryLockAdapterOptions = {}) {
-    this.#clock = options.clock ?? systemClock;
+    checkOptions(options);
+    const clock = options.clock ?? systemClock;
+    if (typeof clock?.monotonic !== 'function' || typeof clock.now !== 'function') {
+      throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
+    }
+    this.#clock = clock;
   }
 
   #key(resource: string, limit: number): string {
@@ -70,7 +77,7 @@ export class MemoryLockAdapter implements LockAdapter {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new ClosedError('lock adapter is closed');
+    this.#life.assertOpen();
   }
 
   async acquire(request: LockAcquireRequest): Promise<LockAcquireResult> {
@@ -82,6 +89,12 @@ export class MemoryLockAdapter implements LockAdapter {
       let soonest = Number.POSITIVE_INFINITY;
       for (const expiry of holders.values()) soonest = Math.min(soonest, expiry - now);
       return { acquired: false, retryAfterMs: Math.max(0, Math.ceil(soonest)) };
+    }
+    if (this.#fence >= Number.MAX_SAFE_INTEGER) {
+      // 2^53 - 1 grants later: a larger token could not be told from the last one.
+      throw new CorruptDataError('the fencing counter reached 2^53 - 1; no larger token can be issued', {
+        key,
+      });
     }
     const map = holders ?? new Map<string, number>();
     map.set(request.token, this.#clock.monotonic() + request.ttlMs);
@@ -119,30 +132,33 @@ export class MemoryLockAdapter implements LockAdapter {
     return { extended: true, validityMs: request.ttlMs };
   }
 
-  onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription {
+  onRelease(resource: string, limit: number, listener: () => void): Promise<Subscription> {
     const key = this.#key(resource, limit);
     let set = this.#listeners.get(key);
     if (set === undefined) {
       set = new Set();
       this.#listeners.set(key, set);
     }
-    const fn = () => listener();
+    // A wrapper per call (the same function twice is two subscriptions),
+    // run in the async context of this call, not the releaser's.
+    const fn = bindToCurrentContext(() => listener());
     set.add(fn);
-    return {
-      ready: READY,
-      unsubscribe: () => {
+    return Promise.resolve({
+      unsubscribe: async () => {
         const current = this.#listeners.get(key);
         if (current === undefined) return;
         current.delete(fn);
         if (current.size === 0) this.#listeners.delete(key);
       },
-    };
+    });
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#holds.clear();
-    this.#listeners.clear();
+  /** Drops every hold and listener; later calls reject with `ClosedError`. Idempotent: one promise for every call. */
+  close(): Promise<void> {
+    return this.#life.close(() => {
+      this.#holds.clear();
+      this.#listeners.clear();
+    });
   }
 }
 

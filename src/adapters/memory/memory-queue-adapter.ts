@@ -1,12 +1,16 @@
 import type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
+  QueueAdapterPublishOptions,
   QueueDelivery,
   QueueOutgoingMessage,
   QueueSubscription,
 } from '../../contracts/queue.js';
-import { QUEUE_HEADERS } from '../../contracts/queue.js';
+import { failuresFromHeader, QUEUE_HEADERS } from '../../contracts/queue.js';
 import { ClosedError } from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
+import { optionsChecker } from '../../internal/validate.js';
+import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
 
 interface StoredMessage {
   id: string;
@@ -18,6 +22,7 @@ interface StoredMessage {
 }
 
 interface MemoryConsumer {
+  /** Bound to the async context of the `consume` call (not the publisher's). */
   onDelivery: (delivery: QueueDelivery) => void;
   prefetch: number;
   held: Map<number, StoredMessage>;
@@ -32,6 +37,19 @@ interface GroupState {
 }
 
 const DEFAULT_GROUP = 'default';
+
+/**
+ * Options of {@link MemoryQueueAdapter}: none so far (the message size cap
+ * is `maxMessageBytes` of {@link MessageQueue}). Any key is refused.
+ *
+ * @example
+ * ```ts
+ * const adapter = memoryQueueAdapter({});
+ * ```
+ */
+export type MemoryQueueAdapterOptions = Record<string, never>;
+
+const checkOptions = optionsChecker({ where: 'memoryQueueAdapter options', keys: [] });
 
 /**
  * In-process {@link QueueAdapter}: the embedded default of
@@ -49,8 +67,18 @@ export class MemoryQueueAdapter implements QueueAdapter {
   #tag = 0;
   #closed = false;
 
+  /** Takes no options: anything but `undefined` or `{}` is refused with `InvalidOptionsError`. */
+  constructor(options?: MemoryQueueAdapterOptions) {
+    checkOptions(options);
+  }
+
   /** Stores `message` for every group of `topic` (creating the `default` group). */
-  async publish(topic: string, message: QueueOutgoingMessage): Promise<void> {
+  async publish(
+    topic: string,
+    message: QueueOutgoingMessage,
+    options?: QueueAdapterPublishOptions,
+  ): Promise<void> {
+    checkAdapterPublish(topic, message, options);
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     this.#store(topic, message);
   }
@@ -98,7 +126,8 @@ export class MemoryQueueAdapter implements QueueAdapter {
     tag: number,
     message: StoredMessage,
   ): QueueDelivery {
-    const failures = Number(message.headers[QUEUE_HEADERS.failures] ?? 0) || 0;
+    // Validated: a forged or foreign value counts as 0 (see failuresFromHeader).
+    const failures = failuresFromHeader(message.headers[QUEUE_HEADERS.failures]);
     const settle = (): boolean => {
       // A delivery of a consumer that went away was already requeued.
       if (!consumer.held.delete(tag)) return false;
@@ -146,6 +175,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
   ): Promise<QueueSubscription> {
+    checkAdapterConsume(topic, onDelivery, options);
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     const groups = this.#groups(topic);
     let state = groups.get(options.group);
@@ -154,7 +184,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
       groups.set(options.group, state);
     }
     const consumer: MemoryConsumer = {
-      onDelivery,
+      onDelivery: bindToCurrentContext(onDelivery),
       prefetch: options.prefetch,
       held: new Map(),
       deadLetterTopic: options.deadLetterTopic,
@@ -205,6 +235,6 @@ export class MemoryQueueAdapter implements QueueAdapter {
  * const queue = new MessageQueue({ adapter: memoryQueueAdapter() });
  * ```
  */
-export function memoryQueueAdapter(): MemoryQueueAdapter {
-  return new MemoryQueueAdapter();
+export function memoryQueueAdapter(options?: MemoryQueueAdapterOptions): MemoryQueueAdapter {
+  return new MemoryQueueAdapter(options);
 }

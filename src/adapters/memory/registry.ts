@@ -8,10 +8,12 @@ import type {
   RegistryRecord,
   RegistryRegisterResult,
 } from '../../contracts/registry.js';
-import { ClosedError, InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { checkLeaseTtl, validateRegistryRecord } from '../../registry/record-validation.js';
-import type { Clock } from '../../types.js';
+import type { Clock, Subscription } from '../../types.js';
 import { systemClock } from '../../types.js';
 
 /** Options of {@link memoryRegistryAdapter}.
@@ -57,7 +59,7 @@ export class MemoryRegistryAdapter implements RegistryAdapter {
   readonly #services = new Map<string, Map<string, RegistryLease>>();
   readonly #listeners = new Map<string, Set<Listener>>();
   readonly #clock: Clock;
-  #closed = false;
+  readonly #life = new Lifecycle('the memory registry adapter');
 
   constructor(options: MemoryRegistryAdapterOptions = {}) {
     checkMemoryRegistryAdapterOptions(options);
@@ -117,30 +119,34 @@ export class MemoryRegistryAdapter implements RegistryAdapter {
     return { now, instances: [...leases.values()].map((l) => structuredClone(l)) };
   }
 
-  async subscribe(service: string, listener: (change: RegistryChange) => void): Promise<() => Promise<void>> {
+  async subscribe(service: string, listener: (change: RegistryChange) => void): Promise<Subscription> {
     this.#assertOpen();
     let set = this.#listeners.get(service);
     if (set === undefined) {
       set = new Set();
       this.#listeners.set(service, set);
     }
-    // A wrapper per call, so that subscribing the same function twice gives two subscriptions.
-    const entry: Listener = (change) => listener(change);
+    // A wrapper per call, so that subscribing the same function twice gives
+    // two subscriptions; it runs in the async context of this call, not the
+    // publisher's.
+    const entry: Listener = bindToCurrentContext((change: RegistryChange) => listener(change));
     set.add(entry);
-    return async () => {
-      const current = this.#listeners.get(service);
-      current?.delete(entry);
-      if (current?.size === 0) this.#listeners.delete(service);
+    return {
+      unsubscribe: async () => {
+        const current = this.#listeners.get(service);
+        current?.delete(entry);
+        if (current?.size === 0) this.#listeners.delete(service);
+      },
     };
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#listeners.clear();
+  /** Ends every subscription; later calls throw `ClosedError`. Idempotent: every call gets the same promise. */
+  close(): Promise<void> {
+    return this.#life.close(() => this.#listeners.clear());
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ClosedError('the registry adapter is closed');
+    this.#life.assertOpen();
   }
 
   #prune(service: string, now: number): Map<string, RegistryLease> {

@@ -6,8 +6,23 @@ import type {
   CacheAdapterSetOptions,
   CacheAdapterSubscribeOptions,
 } from '../../contracts/cache.js';
-import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
-import { isCluster, type RedisClient, type RedisConnection, RedisConnectionHandle } from './connection.js';
+import {
+  ClosedError,
+  CorruptDataError,
+  InvalidArgumentError,
+  InvalidOptionsError,
+  isScaleoutError,
+} from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
+import { optionsChecker } from '../../internal/validate.js';
+import type { Subscription } from '../../types.js';
+import {
+  isCluster,
+  type RedisClient,
+  type RedisConnection,
+  RedisConnectionHandle,
+  redisFailure,
+} from './connection.js';
 import { escapeGlob, validatePrefix } from './keys.js';
 import { defineRedisScript } from './scripts.js';
 
@@ -43,18 +58,51 @@ export const REDIS_CACHE_ADAPTER_DEFAULTS = {
   scanCount: 1000,
 } as const;
 
+const checkOptions = optionsChecker({
+  where: 'redisCacheAdapter() options',
+  keys: ['connection', 'prefix', 'scanCount'],
+  hints: { client: 'connection', redis: 'connection', url: 'connection', keyPrefix: 'prefix' },
+});
+
 const compareAndDelete = defineRedisScript({
   name: 'cache-compare-and-delete',
   keys: 1,
   lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
 });
 
+/**
+ * INCRBY with the cache's rules, checked before anything is written: the
+ * stored text must be an integer scaleout could have written (digits, in
+ * the safe-integer range, no leading zeros: Redis's own integer syntax), else a `scaleout:data` error (CorruptDataError);
+ * a result outside +-(2^53 - 1) is refused with `scaleout:overflow` and the
+ * counter is left as it was (ioredis would read a larger int64 back as a
+ * rounded double, silently). KEYS: counter. ARGV: by, ttlMs (0: keep).
+ */
 const incrementWithTtl = defineRedisScript({
   name: 'cache-increment',
   keys: 1,
-  lua: `local cur = redis.call('GET', KEYS[1])
-if cur and not string.match(cur, '^-?%d+$') then return redis.error_reply('ERR value is not an integer') end
-local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+  lua: `local max = 9007199254740991
+-- redis.error_reply, or error() where it is missing (ioredis-mock's Lua VM)
+local function fail(message)
+  if redis.error_reply then return redis.error_reply(message) end
+  error(message)
+end
+local cur = redis.call('GET', KEYS[1])
+local n = 0
+if cur then
+  if #cur > 17 or (cur ~= '0' and not string.match(cur, '^%-?[1-9]%d*$')) then
+    return fail('ERR scaleout:data the stored value is not an integer counter')
+  end
+  n = tonumber(cur)
+  if n > max or n < -max then
+    return fail('ERR scaleout:data the stored counter is outside the safe integer range')
+  end
+end
+local v = n + tonumber(ARGV[1])
+if v > max or v < -max then
+  return fail('ERR scaleout:overflow the counter would leave the safe integer range')
+end
+v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return v`,
 });
@@ -93,6 +141,10 @@ export class RedisCacheAdapter implements CacheAdapter {
   #closed = false;
 
   constructor(options: RedisCacheAdapterOptions) {
+    checkOptions(options);
+    if (options === undefined) {
+      throw new InvalidOptionsError('redisCacheAdapter() needs { connection }', { option: 'connection' });
+    }
     this.#prefix = validatePrefix(options.prefix ?? REDIS_CACHE_ADAPTER_DEFAULTS.prefix);
     this.#scanCount = options.scanCount ?? REDIS_CACHE_ADAPTER_DEFAULTS.scanCount;
     if (!Number.isInteger(this.#scanCount) || this.#scanCount < 1) {
@@ -120,11 +172,22 @@ export class RedisCacheAdapter implements CacheAdapter {
   get(key: string): Promise<string | undefined> {
     if (this.#closed) return Promise.reject(new ClosedError('redis cache adapter is closed'));
     // No async frame: this is the Redis-tier hot path.
-    return this.#client.get(this.#prefix + key).then(nullToUndefined);
+    const full = this.#prefix + key;
+    return this.#client.get(full).then(nullToUndefined, (err: unknown) => {
+      throw redisFailure('redis cache get', err, full);
+    });
   }
 
   async getMany(keys: readonly string[]): Promise<Array<string | undefined>> {
     this.#check();
+    try {
+      return await this.#getMany(keys);
+    } catch (err) {
+      throw redisFailure('redis cache getMany', err);
+    }
+  }
+
+  async #getMany(keys: readonly string[]): Promise<Array<string | undefined>> {
     if (keys.length === 0) return [];
     const full = keys.map((k) => this.#prefix + k);
     if (!this.#cluster) {
@@ -139,12 +202,25 @@ export class RedisCacheAdapter implements CacheAdapter {
   async set(key: string, value: string, options?: CacheAdapterSetOptions): Promise<void> {
     this.#check();
     const ttlMs = options?.ttlMs;
-    if (ttlMs === undefined) await this.#client.set(this.#prefix + key, value);
-    else await this.#client.set(this.#prefix + key, value, 'PX', ttlMs);
+    const full = this.#prefix + key;
+    try {
+      if (ttlMs === undefined) await this.#client.set(full, value);
+      else await this.#client.set(full, value, 'PX', ttlMs);
+    } catch (err) {
+      throw redisFailure('redis cache set', err, full);
+    }
   }
 
   async setMany(entries: readonly CacheAdapterEntry[]): Promise<void> {
     this.#check();
+    try {
+      await this.#setMany(entries);
+    } catch (err) {
+      throw redisFailure('redis cache setMany', err);
+    }
+  }
+
+  async #setMany(entries: readonly CacheAdapterEntry[]): Promise<void> {
     if (entries.length === 0) return;
     if (this.#cluster) {
       await Promise.all(entries.map((e) => this.set(e.key, e.value, { ttlMs: e.ttlMs })));
@@ -161,25 +237,48 @@ export class RedisCacheAdapter implements CacheAdapter {
   async setIfAbsent(key: string, value: string, options?: CacheAdapterSetOptions): Promise<boolean> {
     this.#check();
     const ttlMs = options?.ttlMs;
-    const reply =
-      ttlMs === undefined
-        ? await this.#client.set(this.#prefix + key, value, 'NX')
-        : await this.#client.set(this.#prefix + key, value, 'PX', ttlMs, 'NX');
-    return reply === 'OK';
+    const full = this.#prefix + key;
+    try {
+      const reply =
+        ttlMs === undefined
+          ? await this.#client.set(full, value, 'NX')
+          : await this.#client.set(full, value, 'PX', ttlMs, 'NX');
+      return reply === 'OK';
+    } catch (err) {
+      throw redisFailure('redis cache setIfAbsent', err, full);
+    }
   }
 
   async delete(key: string): Promise<boolean> {
     this.#check();
-    return (await this.#client.del(this.#prefix + key)) > 0;
+    const full = this.#prefix + key;
+    try {
+      return (await this.#client.del(full)) > 0;
+    } catch (err) {
+      throw redisFailure('redis cache delete', err, full);
+    }
   }
 
   async deleteIfEquals(key: string, value: string): Promise<boolean> {
     this.#check();
-    return (await compareAndDelete.run(this.#client, [this.#prefix + key], [value])) === 1;
+    const full = this.#prefix + key;
+    try {
+      return (await compareAndDelete.run(this.#client, [full], [value])) === 1;
+    } catch (err) {
+      throw redisFailure('redis cache deleteIfEquals', err, full);
+    }
   }
 
   async deleteMany(keys: readonly string[]): Promise<number> {
     this.#check();
+    try {
+      return await this.#deleteMany(keys);
+    } catch (err) {
+      throw redisFailure('redis cache deleteMany', err);
+    }
+  }
+
+  async #deleteMany(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
     if (this.#cluster) {
       const counts = await Promise.all(keys.map((k) => this.#client.del(this.#prefix + k)));
@@ -190,26 +289,38 @@ export class RedisCacheAdapter implements CacheAdapter {
 
   async increment(key: string, options: CacheAdapterIncrementOptions): Promise<number> {
     this.#check();
+    const full = this.#prefix + key;
     try {
-      const reply = await incrementWithTtl.run(
-        this.#client,
-        [this.#prefix + key],
-        [options.by, options.ttlMs ?? 0],
-      );
+      const reply = await incrementWithTtl.run(this.#client, [full], [options.by, options.ttlMs ?? 0]);
       return Number(reply);
     } catch (err) {
-      if (err instanceof Error && /not an integer|out of range|overflow/i.test(err.message)) {
-        throw new InvalidArgumentError('the value stored under this key is not an integer', {
-          argument: 'key',
-          cause: err,
-        });
+      if (!isScaleoutError(err) && err instanceof Error && err.message.includes('scaleout:overflow')) {
+        throw new InvalidArgumentError(
+          'increment would take the counter outside the safe integer range (+-(2^53 - 1)); it is unchanged',
+          { argument: 'by', cause: err },
+        );
       }
-      throw err;
+      if (!isScaleoutError(err) && err instanceof Error && err.message.includes('scaleout:data')) {
+        // Our own script's refusal, whatever the driver calls the error.
+        throw new CorruptDataError(
+          'redis cache increment: the value stored under this key is not an integer counter scaleout writes',
+          { key: full, cause: err },
+        );
+      }
+      throw redisFailure('redis cache increment', err, full);
     }
   }
 
   async clear(options?: CacheAdapterClearOptions): Promise<number> {
     this.#check();
+    try {
+      return await this.#clear(options);
+    } catch (err) {
+      throw redisFailure('redis cache clear', err);
+    }
+  }
+
+  async #clear(options?: CacheAdapterClearOptions): Promise<number> {
     const pattern = `${escapeGlob(this.#prefix + (options?.prefix ?? ''))}*`;
     const nodes: RedisClient[] = isCluster(this.#client) ? this.#client.nodes('master') : [this.#client];
     let removed = 0;
@@ -233,11 +344,15 @@ export class RedisCacheAdapter implements CacheAdapter {
   async publish(channel: string, message: string): Promise<void> {
     this.#check();
     const full = this.#prefix + channel;
-    if (this.#cluster) await publishOnChannelSlot.run(this.#client, [full], [message]);
-    else await this.#client.publish(full, message);
+    try {
+      if (this.#cluster) await publishOnChannelSlot.run(this.#client, [full], [message]);
+      else await this.#client.publish(full, message);
+    } catch (err) {
+      throw redisFailure('redis cache publish', err);
+    }
   }
 
-  async subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<() => Promise<void>> {
+  async subscribe(channel: string, options: CacheAdapterSubscribeOptions): Promise<Subscription> {
     this.#check();
     const subscriber = await this.#ensureSubscriber();
     const full = this.#prefix + channel;
@@ -247,14 +362,22 @@ export class RedisCacheAdapter implements CacheAdapter {
       subscribers = new Set();
       this.#channels.set(full, subscribers);
     }
-    const entry: CacheAdapterSubscribeOptions = { ...options };
+    // Messages reach it in the async context of this call, not in that of
+    // the call that opened the subscriber connection.
+    const entry: CacheAdapterSubscribeOptions = {
+      onMessage: bindToCurrentContext((message: string) => options.onMessage(message)),
+      onReconnect:
+        options.onReconnect === undefined ? undefined : bindToCurrentContext(() => options.onReconnect?.()),
+    };
     subscribers.add(entry);
     if (first) await subscriber.subscribe(full);
-    return async () => {
-      const set = this.#channels.get(full);
-      if (set === undefined || !set.delete(entry) || set.size > 0) return;
-      this.#channels.delete(full);
-      if (!this.#closed) await subscriber.unsubscribe(full).catch(() => {});
+    return {
+      unsubscribe: async () => {
+        const set = this.#channels.get(full);
+        if (set === undefined || !set.delete(entry) || set.size > 0) return;
+        this.#channels.delete(full);
+        if (!this.#closed) await subscriber.unsubscribe(full).catch(() => {});
+      },
     };
   }
 

@@ -1,6 +1,7 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { Redis as RedisClass } from 'ioredis';
 import { ConnectionError, CorruptDataError, InvalidOptionsError, isScaleoutError } from '../../errors.js';
+import { captureContext } from '../../internal/async-context.js';
 import { redactUrl } from '../../internal/redact.js';
 import { batchWritesPerTick } from './write-batching.js';
 
@@ -41,6 +42,7 @@ function isClient(value: unknown): value is RedisClient {
  *
  * @example
  * ```ts
+ * const client: RedisClient = process.env.REDIS_CLUSTER ? new Cluster([{ host: '127.0.0.1', port: 7000 }]) : new Redis();
  * if (isCluster(client)) await Promise.all(client.nodes('master').map((n) => n.ping()));
  * ```
  */
@@ -115,6 +117,8 @@ export class RedisConnectionHandle {
   /** Whether scaleout created {@link client} (and so closes it). */
   readonly owned: boolean;
   readonly #duplicates = new Set<RedisClient>();
+  /** The context the handle was made in: where {@link duplicate} opens connections. */
+  readonly #background = captureContext();
   #closed = false;
 
   constructor(connection: RedisConnection) {
@@ -146,10 +150,14 @@ export class RedisConnectionHandle {
   /**
    * A new connection with the same settings, for subscriptions (a
    * subscribed connection cannot run other commands). Closed by
-   * {@link close}.
+   * {@link close}. Opened in the async context the handle was made in (an
+   * adapter's construction), not in that of the call that first needed it:
+   * its socket's events and reconnects run in that context and keep no
+   * request's context alive. What it delivers to a subscriber is bound to
+   * the subscriber's own context by the adapter.
    */
   duplicate(): RedisClient {
-    const copy = quiet(this.client.duplicate() as RedisClient);
+    const copy = this.#background(() => quiet(this.client.duplicate() as RedisClient));
     this.#duplicates.add(copy);
     return copy;
   }

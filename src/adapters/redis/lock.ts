@@ -5,10 +5,12 @@ import type {
   LockExtendRequest,
   LockExtendResult,
   LockOwnerRequest,
-  LockReleaseSubscription,
 } from '../../contracts/lock.js';
-import { ClosedError } from '../../errors.js';
-import { durationOption } from '../../internal/validate.js';
+import { CorruptDataError, InvalidOptionsError } from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
+import { durationOption, optionsChecker } from '../../internal/validate.js';
+import type { Subscription } from '../../types.js';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { RedisConnectionHandle, redisFailure } from './connection.js';
 import { taggedKey, validatePrefix } from './keys.js';
@@ -20,6 +22,14 @@ import { defineRedisScript } from './scripts.js';
 // token stays larger than every earlier one as long as the server clock does
 // not step back and fewer than one acquire per microsecond happened since
 // the previous seeding.
+//
+// So a counter scaleout wrote is a string of digits, at least FENCE_FLOOR
+// (2020-09-13 in microseconds: no seed is older) and below 2^53 - 1 (the
+// largest token JavaScript reads exactly). Anything else there (another
+// type, text, a fraction, a negative or small number, int64 max) is refused
+// with a 'scaleout:data' error before the script writes anything: INCR on it
+// would fail (the hold already taken and never reported) or hand out a token
+// lower than earlier ones. FENCE_CHECK returns the reason, or nil.
 const SEED_FENCE = `
 local function fence(key, ttl)
   local f = redis.call('INCR', key)
@@ -30,6 +40,17 @@ local function fence(key, ttl)
   end
   return f
 end
+local function fence_check(key)
+  local kind = redis.call('TYPE', key)['ok']
+  if kind == 'none' then return nil end
+  if kind ~= 'string' then return 'the fencing counter is a ' .. kind end
+  local v = redis.call('GET', key)
+  if #v > 16 or not string.match(v, '^[1-9]%d*$') then return 'the fencing counter is not a positive integer' end
+  local n = tonumber(v)
+  if n >= 9007199254740991 then return 'the fencing counter is at 2^53 - 1' end
+  if n < 1600000000000000 then return 'the fencing counter is below any value scaleout seeds' end
+  return nil
+end
 `;
 
 /** KEYS: lock, fence. ARGV: token, ttlMs, fenceTtlMs. Returns {1, fence} or {0, pttl}. */
@@ -37,10 +58,36 @@ const acquireLock = defineRedisScript({
   name: 'lock-acquire',
   keys: 2,
   lua: `${SEED_FENCE}
+local bad = fence_check(KEYS[2])
+if bad then return redis.error_reply('scaleout:data ' .. bad) end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {1, fence(KEYS[2], ARGV[3])}
 end
-return {0, redis.call('PTTL', KEYS[1])}`,
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind ~= 'string' then return redis.error_reply('scaleout:data the lock record is a ' .. kind) end
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl < 0 then return redis.error_reply('scaleout:data the lock record has no expiry') end
+return {0, pttl}`,
+});
+
+/**
+ * KEYS: fence. ARGV: floor. Raises the counter to `floor` when it is lower,
+ * keeping its TTL (Redlock: every instance of a granting majority ends at
+ * least at the token handed out). A missing counter stays missing: the next
+ * acquire seeds it from the server clock.
+ */
+const raiseFence = defineRedisScript({
+  name: 'lock-raise-fence',
+  keys: 1,
+  lua: `${SEED_FENCE}
+local bad = fence_check(KEYS[1])
+if bad then return redis.error_reply('scaleout:data ' .. bad) end
+local v = redis.call('GET', KEYS[1])
+if v and tonumber(v) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+  return 1
+end
+return 0`,
 });
 
 /** KEYS: lock. ARGV: token, channel. */
@@ -70,12 +117,28 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
-/** KEYS: holders (zset token -> expiry ms), fence. ARGV: token, ttlMs, limit, fenceTtlMs. */
+/**
+ * KEYS: holders (zset token -> expiry ms), fence. ARGV: token, ttlMs, limit, fenceTtlMs.
+ * The holders' set must be a sorted set with an expiry whose scores lie
+ * within a year from now (no TTL is longer): a set another program wrote
+ * would otherwise count as held slots forever.
+ */
 const acquireSemaphore = defineRedisScript({
   name: 'semaphore-acquire',
   keys: 2,
   lua: `${SEED_FENCE}${SEM_NOW}
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind ~= 'none' and kind ~= 'zset' then return redis.error_reply('scaleout:data the semaphore holders are a ' .. kind) end
+local bad = fence_check(KEYS[2])
+if bad then return redis.error_reply('scaleout:data ' .. bad) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) > 0 then
+  if redis.call('PTTL', KEYS[1]) < 0 then return redis.error_reply('scaleout:data the semaphore holders have no expiry') end
+  local latest = tonumber(redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2])
+  if not latest or latest > now + 31536000000 then
+    return redis.error_reply('scaleout:data a semaphore holder expires more than a year from now')
+  end
+end
 if (not redis.call('ZSCORE', KEYS[1], ARGV[1])) and redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
   local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
@@ -127,6 +190,7 @@ return 0`,
  */
 export const redisLockScripts = Object.freeze({
   acquireLock,
+  raiseFence,
   releaseLock,
   extendLock,
   acquireSemaphore,
@@ -173,6 +237,21 @@ export const REDIS_LOCK_ADAPTER_DEFAULTS = Object.freeze({
   fenceTtlMs: 86_400_000,
 });
 
+/** What onRelease gives once the adapter is closed: nothing to deliver, nothing to end. */
+const ENDED: Subscription = Object.freeze({ unsubscribe: async () => {} });
+
+const checkOptions = optionsChecker({
+  where: 'redisLockAdapter() options',
+  keys: ['connection', 'prefix', 'fenceTtlMs'],
+  hints: {
+    client: 'connection',
+    redis: 'connection',
+    url: 'connection',
+    lockPrefix: 'prefix',
+    keyPrefix: 'prefix',
+  },
+});
+
 /**
  * Locks and semaphores on one Redis server (standalone, Sentinel-managed or
  * Cluster). Each operation is one Lua script called by SHA:
@@ -201,9 +280,13 @@ export class RedisLockAdapter implements LockAdapter {
   readonly #fenceTtlMs: number;
   #subscriber: RedisClient | undefined;
   readonly #channels = new Map<string, { listeners: Set<() => void>; ready: Promise<void> }>();
-  #closed = false;
+  readonly #life = new Lifecycle('RedisLockAdapter');
 
   constructor(options: RedisLockAdapterOptions) {
+    checkOptions(options);
+    if (options === undefined) {
+      throw new InvalidOptionsError('redisLockAdapter() needs { connection }', { option: 'connection' });
+    }
     this.#prefix = validatePrefix(options.prefix ?? REDIS_LOCK_ADAPTER_DEFAULTS.prefix);
     this.#fenceTtlMs = durationOption(
       'fenceTtlMs',
@@ -238,7 +321,7 @@ export class RedisLockAdapter implements LockAdapter {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new ClosedError('lock adapter is closed');
+    this.#life.assertOpen();
   }
 
   async acquire(request: LockAcquireRequest): Promise<LockAcquireResult> {
@@ -259,12 +342,43 @@ export class RedisLockAdapter implements LockAdapter {
               [request.token, request.ttlMs, request.limit, this.#fenceTtlMs],
             );
     } catch (err) {
-      throw redisFailure('redis lock acquire', err);
+      const fenceError = err instanceof Error && err.message.includes('fencing counter');
+      throw redisFailure('redis lock acquire', err, fenceError ? keys.fence : keys.hold);
     }
     const [ok, value] = reply as [number, number];
-    if (ok === 1) return { acquired: true, fencingToken: Number(value), validityMs: request.ttlMs };
+    if (ok === 1) {
+      const fencingToken = Number(value);
+      if (!Number.isSafeInteger(fencingToken) || fencingToken < 1) {
+        // Not reachable through the script's checks; never hand out a token we cannot vouch for.
+        throw new CorruptDataError('redis lock acquire: the fencing counter gave a token out of range', {
+          key: keys.fence,
+        });
+      }
+      return { acquired: true, fencingToken, validityMs: request.ttlMs };
+    }
     const pttl = Number(value);
     return { acquired: false, retryAfterMs: pttl >= 0 ? pttl : undefined };
+  }
+
+  /**
+   * Raises the fencing counter of `resource` to `floor` if it is lower
+   * (Redlock calls it on the instances of a granting majority whose counter
+   * was behind the token it handed out). Rejects with `CorruptDataError`
+   * for a counter scaleout did not write.
+   *
+   * @example
+   * ```ts
+   * await adapter.raiseFence('invoice:7', 1_726_000_000_000_123);
+   * ```
+   */
+  async raiseFence(resource: string, floor: number): Promise<void> {
+    this.#checkOpen();
+    const { fence } = this.keysOf(resource, 1);
+    try {
+      await raiseFence.run(this.#handle.client, [fence], [floor]);
+    } catch (err) {
+      throw redisFailure('redis lock raise fence', err, fence);
+    }
   }
 
   async release(request: LockOwnerRequest): Promise<boolean> {
@@ -274,7 +388,7 @@ export class RedisLockAdapter implements LockAdapter {
       const script = request.limit === 1 ? releaseLock : releaseSemaphore;
       return (await script.run(this.#handle.client, [keys.hold], [request.token, keys.channel])) === 1;
     } catch (err) {
-      throw redisFailure('redis lock release', err);
+      throw redisFailure('redis lock release', err, keys.hold);
     }
   }
 
@@ -286,7 +400,7 @@ export class RedisLockAdapter implements LockAdapter {
       const ok = await script.run(this.#handle.client, [keys.hold], [request.token, request.ttlMs]);
       return ok === 1 ? { extended: true, validityMs: request.ttlMs } : { extended: false };
     } catch (err) {
-      throw redisFailure('redis lock extend', err);
+      throw redisFailure('redis lock extend', err, keys.hold);
     }
   }
 
@@ -310,12 +424,13 @@ export class RedisLockAdapter implements LockAdapter {
     return this.#subscriber;
   }
 
-  onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription {
-    if (this.#closed) return { ready: Promise.resolve(), unsubscribe: () => {} };
+  onRelease(resource: string, limit: number, listener: () => void): Promise<Subscription> {
+    if (this.#life.closed) return Promise.resolve(ENDED);
     const { channel } = this.keysOf(resource, limit);
     let entry = this.#channels.get(channel);
     if (entry === undefined) {
       const sub = this.#ensureSubscriber();
+      // Best effort: if SUBSCRIBE fails, waiters still poll.
       const ready = sub.subscribe(channel).then(
         () => {},
         () => {},
@@ -323,13 +438,14 @@ export class RedisLockAdapter implements LockAdapter {
       entry = { listeners: new Set(), ready };
       this.#channels.set(channel, entry);
     }
-    const fn = () => listener();
+    // A wrapper per call (the same function twice is two subscriptions), run
+    // in the async context of this call, not in that of the call that opened
+    // the subscriber connection.
+    const fn = bindToCurrentContext(() => listener());
     entry.listeners.add(fn);
-    const ready = entry.ready;
     let done = false;
-    return {
-      ready,
-      unsubscribe: () => {
+    const subscription: Subscription = {
+      unsubscribe: async () => {
         if (done) return;
         done = true;
         const current = this.#channels.get(channel);
@@ -337,17 +453,24 @@ export class RedisLockAdapter implements LockAdapter {
         current.listeners.delete(fn);
         if (current.listeners.size === 0) {
           this.#channels.delete(channel);
+          // Not awaited: nothing reaches this subscription any more, and an
+          // UNSUBSCRIBE queued behind a reconnect must not hold the caller.
           this.#subscriber?.unsubscribe(channel).catch(() => {});
         }
       },
     };
+    return entry.ready.then(() => subscription);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#channels.clear();
-    await this.#handle.close();
+  /**
+   * Ends release notifications and closes the connections this adapter
+   * created (never a client you passed). Idempotent: one promise for every call.
+   */
+  close(): Promise<void> {
+    return this.#life.close(async () => {
+      this.#channels.clear();
+      await this.#handle.close();
+    });
   }
 }
 

@@ -8,15 +8,16 @@ import type {
   QueueOutgoingMessage,
   QueueSubscription,
 } from '../../contracts/queue.js';
-import { QUEUE_HEADERS } from '../../contracts/queue.js';
 import { ClosedError, InvalidOptionsError } from '../../errors.js';
 import { raceAbort, throwIfAborted } from '../../internal/abort.js';
-import { fullJitterBackoff } from '../../internal/backoff.js';
 import { sleep } from '../../internal/timers.js';
-import { durationOption } from '../../internal/validate.js';
+import { durationOption, optionsChecker } from '../../internal/validate.js';
+import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
+import { fullJitterBackoff } from '../../resilience/backoff.js';
 import type { Logger } from '../../types.js';
 import { type RedisClient, type RedisConnection, RedisConnectionHandle, redisFailure } from './connection.js';
 import { validatePrefix } from './keys.js';
+import { readStreamEntry, streamFields } from './queue-entry.js';
 
 /**
  * Options of {@link RedisStreamsQueueAdapter}.
@@ -75,6 +76,31 @@ export const REDIS_STREAMS_QUEUE_DEFAULTS: Readonly<
   maxLength: 1_000_000,
 };
 
+const checkOptions = optionsChecker({
+  where: 'redisStreamsQueueAdapter options',
+  keys: [
+    'connection',
+    'prefix',
+    'consumerName',
+    'blockMs',
+    'claimIdleMs',
+    'sweepIntervalMs',
+    'maxLength',
+    'logger',
+  ],
+  hints: {
+    client: 'connection',
+    redis: 'connection',
+    url: 'connection',
+    maxLen: 'maxLength',
+    maxlen: 'maxLength',
+    claimIdle: 'claimIdleMs',
+    visibilityTimeout: 'claimIdleMs',
+    visibilityTimeoutMs: 'claimIdleMs',
+    consumer: 'consumerName',
+  },
+});
+
 type StreamEntry = [id: string, fields: string[] | null];
 
 interface StreamConsumer {
@@ -90,12 +116,6 @@ interface StreamConsumer {
   loop: Promise<void> | undefined;
   /** Aborted when the consumer closes: a read in flight stops being awaited. */
   stop: AbortController;
-}
-
-function fieldMap(fields: string[]): Map<string, string> {
-  const map = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!, fields[i + 1]!);
-  return map;
 }
 
 function isError(err: unknown, code: string): boolean {
@@ -150,7 +170,14 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
 
   constructor(options: RedisStreamsQueueAdapterOptions) {
     const d = REDIS_STREAMS_QUEUE_DEFAULTS;
-    if (typeof options !== 'object' || options === null) {
+    if (typeof options === 'string') {
+      throw new InvalidOptionsError(
+        'redisStreamsQueueAdapter takes an options object: pass { connection: <url or ioredis client> }',
+        { option: 'connection' },
+      );
+    }
+    checkOptions(options);
+    if (options === undefined) {
       throw new InvalidOptionsError('options must be an object with a connection', { option: 'connection' });
     }
     this.#prefix = validatePrefix(options.prefix ?? d.prefix);
@@ -171,6 +198,11 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       throw new InvalidOptionsError('consumerName must be a non-empty string', { option: 'consumerName' });
     }
     this.#consumerName = name;
+    if (options.logger !== undefined && (typeof options.logger !== 'object' || options.logger === null)) {
+      throw new InvalidOptionsError('logger must be an object with warn()/error() methods', {
+        option: 'logger',
+      });
+    }
     this.#logger = options.logger;
     this.#handle = new RedisConnectionHandle(options.connection);
     if (this.#handle.owned) {
@@ -200,39 +232,24 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     this.#groupsReady.add(id);
   }
 
-  #fields(message: {
-    id: string;
-    body: string;
-    headers: Record<string, string>;
-    timestamp: number;
-  }): string[] {
-    return [
-      'i',
-      message.id,
-      'b',
-      message.body,
-      'h',
-      JSON.stringify(message.headers),
-      't',
-      String(message.timestamp),
-    ];
-  }
-
   async #append(key: string, fields: string[]): Promise<void> {
     await this.#client.call('XADD', key, 'MAXLEN', '~', String(this.#maxLength), '*', ...fields);
   }
 
   /**
    * Appends the message to the topic's stream (creating the `default` group
-   * first). A Redis failure rejects with `ConnectionError`; an aborted
-   * `signal` stops the wait with `AbortedError` (the `XADD` may still land:
-   * publish again with the same message id, consumers deduplicate by id).
+   * first). A Redis failure rejects with `ConnectionError`; a topic key that
+   * holds something other than a stream (another program's key) with
+   * `CorruptDataError` naming the key; an aborted `signal` stops the wait
+   * with `AbortedError` (the `XADD` may still land: publish again with the
+   * same message id, consumers deduplicate by id).
    */
   async publish(
     topic: string,
     message: QueueOutgoingMessage,
     options?: QueueAdapterPublishOptions,
   ): Promise<void> {
+    checkAdapterPublish(topic, message, options);
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     const signal = options?.signal;
     throwIfAborted(signal);
@@ -240,29 +257,39 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     const stored = (async () => {
       try {
         await this.#ensureGroup(key, 'default', '0');
-        await this.#append(key, this.#fields(message));
+        await this.#append(key, streamFields(message));
       } catch (err) {
-        throw redisFailure('Redis Streams publish', err);
+        throw redisFailure('Redis Streams publish', err, key);
       }
     })();
     await raceAbort(stored, signal);
   }
 
-  /** Starts a consumer with its own blocking connection and a reclaim sweep. */
+  /**
+   * Starts a consumer with its own blocking connection and a reclaim sweep.
+   * Rejects with `CorruptDataError` when the topic's (or the dead-letter
+   * topic's) key holds something other than a stream.
+   */
   async consume(
     topic: string,
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
   ): Promise<QueueSubscription> {
+    checkAdapterConsume(topic, onDelivery, options);
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     const key = this.#key(topic);
     try {
       await this.#ensureGroup(key, options.group, options.group === 'default' ? '0' : '$');
-      if (options.deadLetterTopic !== undefined) {
-        await this.#ensureGroup(this.#key(options.deadLetterTopic), 'default', '0');
-      }
     } catch (err) {
-      throw redisFailure('Redis Streams consume', err);
+      throw redisFailure('Redis Streams consume', err, key);
+    }
+    if (options.deadLetterTopic !== undefined) {
+      const deadKey = this.#key(options.deadLetterTopic);
+      try {
+        await this.#ensureGroup(deadKey, 'default', '0');
+      } catch (err) {
+        throw redisFailure('Redis Streams consume', err, deadKey);
+      }
     }
     const reader = this.#handle.duplicate();
     reader.on('error', () => {});
@@ -346,16 +373,25 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
         }
       } catch (err) {
         if (!c.open || this.#closed) return;
-        if (isError(err, 'NOGROUP')) {
-          // The group vanished (Redis restarted without its data): recreate it.
+        if (isError(err, 'NOGROUP') || isError(err, 'UNBLOCKED')) {
+          // The group vanished (Redis restarted without its data, or the
+          // stream was deleted under a blocked read): recreate it.
           this.#groupsReady.delete(`${c.key}\u0000${c.options.group}`);
           await this.#ensureGroup(c.key, c.options.group, '0').catch(() => {});
           continue;
         }
+        // Reported (a key of another type is a CorruptDataError, not an
+        // outage) and retried with backoff: the consumer never stops.
+        const failure = redisFailure('Redis Streams read', err, c.key);
         this.#logger?.warn?.('Redis Streams read failed; retrying', {
           topic: c.topic,
           error: err instanceof Error ? err.message : String(err),
         });
+        try {
+          c.options.onError?.(failure);
+        } catch {
+          // A listener's failure must not stop the read loop.
+        }
         await sleep(backoff(failures++), { signal: this.#stop.signal, unref: true }).catch(() => {});
       }
     }
@@ -418,20 +454,9 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
   #deliver(c: StreamConsumer, entryId: string, fields: string[], pelCount: number): void {
     if (c.held.has(entryId)) return;
     c.held.add(entryId);
-    const map = fieldMap(fields);
-    let headers: Record<string, string> = {};
-    try {
-      const parsed = JSON.parse(map.get('h') ?? '{}') as unknown;
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
-        for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') headers[k] = v;
-      }
-    } catch {
-      headers = {};
-    }
-    const failures = Number(headers[QUEUE_HEADERS.failures] ?? 0) || 0;
-    const timestamp = Number(map.get('t'));
-    const id = map.get('i') ?? entryId;
-    const body = map.get('b') ?? '';
+    // Read as strictly as written: an entry another program wrote is flagged
+    // malformed (the consumer dead-letters it) and its fields kept verbatim.
+    const { id, body, headers, timestamp, malformed } = readStreamEntry(entryId, fields);
     let settled = false;
     const release = () => {
       c.held.delete(entryId);
@@ -445,7 +470,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       try {
         await run();
       } catch (err) {
-        throw redisFailure(`Redis Streams ${operation}`, err);
+        throw redisFailure(`Redis Streams ${operation}`, err, c.key);
       } finally {
         release();
       }
@@ -456,8 +481,12 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       topic: c.topic,
       body,
       headers,
-      deliveryCount: failures + pelCount,
-      publishedAt: Number.isFinite(timestamp) ? timestamp : undefined,
+      // The broker's own count (the pending-entries list): retries leave the
+      // entry pending, so no header is trusted (an x-scaleout-failures header
+      // on an entry was written by someone else).
+      deliveryCount: pelCount,
+      publishedAt: timestamp,
+      malformed,
       ack: async () => {
         if (settled) return;
         settled = true;
@@ -489,10 +518,11 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
         await settle('dead-letter', async () => {
           const dead = c.options.deadLetterTopic;
           if (dead !== undefined) {
-            await this.#append(
-              this.#key(dead),
-              this.#fields({ id, body, headers: { ...headers, ...extra }, timestamp }),
-            );
+            const deadKey = this.#key(dead);
+            const fields = streamFields({ id, body, headers: { ...headers, ...extra }, timestamp });
+            await this.#append(deadKey, fields).catch((err: unknown) => {
+              throw redisFailure('Redis Streams dead-letter', err, deadKey);
+            });
           }
           await ack();
         });

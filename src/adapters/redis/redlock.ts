@@ -5,11 +5,19 @@ import type {
   LockExtendRequest,
   LockExtendResult,
   LockOwnerRequest,
-  LockReleaseSubscription,
 } from '../../contracts/lock.js';
-import { ClosedError, ConnectionError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
+import {
+  ConnectionError,
+  type CorruptDataError,
+  InvalidArgumentError,
+  InvalidOptionsError,
+  isScaleoutError,
+} from '../../errors.js';
 import { withTimeout } from '../../internal/abort.js';
-import { durationOption } from '../../internal/validate.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
+import { durationOption, optionsChecker } from '../../internal/validate.js';
+import type { Clock, Subscription } from '../../types.js';
+import { systemClock } from '../../types.js';
 import type { RedisConnection } from './connection.js';
 import { REDIS_LOCK_ADAPTER_DEFAULTS, RedisLockAdapter } from './lock.js';
 
@@ -45,6 +53,8 @@ export interface RedlockAdapterOptions {
   instanceTimeoutMs?: number;
   /** Time to live of each instance's fencing counter; see {@link RedisLockAdapterOptions.fenceTtlMs}. @default 86_400_000 */
   fenceTtlMs?: number;
+  /** Time source; its `monotonic()` measures how long a quorum took to answer. @default systemClock */
+  clock?: Clock;
 }
 
 /**
@@ -66,6 +76,17 @@ export const REDLOCK_ADAPTER_DEFAULTS = Object.freeze({
   fenceTtlMs: REDIS_LOCK_ADAPTER_DEFAULTS.fenceTtlMs,
 });
 
+const checkOptions = optionsChecker({
+  where: 'redlockAdapter() options',
+  keys: ['connections', 'prefix', 'driftFactor', 'instanceTimeoutMs', 'fenceTtlMs', 'clock'],
+  hints: {
+    connection: 'connections',
+    clients: 'connections',
+    servers: 'connections',
+    timeoutMs: 'instanceTimeoutMs',
+  },
+});
+
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /**
@@ -76,11 +97,14 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
  * Each instance runs the same one-script operations as
  * {@link RedisLockAdapter}.
  *
- * Fencing token: the largest of the tokens of the granting instances.
- * Successive majorities overlap in at least one instance, whose counter
- * grew; counters are seeded from server clocks, so the maximum grows in
- * practice, but unlike a single Redis with persistence this is not a
- * strict guarantee (see docs/lock.md).
+ * Fencing token: the largest of the tokens of the granting instances; the
+ * instances of the majority whose counter was behind are raised to it
+ * before the grant is reported (one more round trip, only when the counters
+ * differ). Successive majorities share an instance, so every token is larger
+ * than the one before, as long as no instance loses its counter to a clock
+ * behind the others (see docs/lock.md). A counter or lock record that
+ * scaleout did not write counts as a refusal on its instance; when that
+ * leaves no majority, acquire throws `CorruptDataError`.
  *
  * Fails closed: when fewer than a quorum of instances answer, acquire
  * throws `ConnectionError` rather than report a refusal or a grant.
@@ -100,9 +124,11 @@ export class RedlockAdapter implements LockAdapter {
   readonly #quorum: number;
   readonly #driftFactor: number;
   readonly #timeoutMs: number;
-  #closed = false;
+  readonly #clock: Clock;
+  readonly #life = new Lifecycle('RedlockAdapter');
 
   constructor(options: RedlockAdapterOptions) {
+    checkOptions(options);
     const connections = options?.connections;
     if (!Array.isArray(connections) || connections.length === 0) {
       throw new InvalidOptionsError('connections must be a non-empty array', { option: 'connections' });
@@ -112,6 +138,11 @@ export class RedlockAdapter implements LockAdapter {
       throw new InvalidOptionsError('driftFactor must be a number in [0, 0.5)', { option: 'driftFactor' });
     }
     this.#driftFactor = driftFactor;
+    const clock = options.clock ?? systemClock;
+    if (typeof clock?.monotonic !== 'function' || typeof clock.now !== 'function') {
+      throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
+    }
+    this.#clock = clock;
     this.#timeoutMs = durationOption(
       'instanceTimeoutMs',
       options.instanceTimeoutMs ?? REDLOCK_ADAPTER_DEFAULTS.instanceTimeoutMs,
@@ -135,7 +166,7 @@ export class RedlockAdapter implements LockAdapter {
   }
 
   #check(limit: number): void {
-    if (this.#closed) throw new ClosedError('lock adapter is closed');
+    this.#life.assertOpen();
     if (limit !== 1) {
       // Per-instance limits do not compose: with 3 instances and limit 2,
       // holders {A,B}, {A,C}, {B,C} would each have a majority.
@@ -146,8 +177,15 @@ export class RedlockAdapter implements LockAdapter {
   }
 
   #all<T>(fn: (instance: RedisLockAdapter) => Promise<T>): Promise<Outcome<T>[]> {
+    return this.#each(this.#instances, fn);
+  }
+
+  #each<T>(
+    instances: readonly RedisLockAdapter[],
+    fn: (instance: RedisLockAdapter) => Promise<T>,
+  ): Promise<Outcome<T>[]> {
     return Promise.all(
-      this.#instances.map((instance) =>
+      instances.map((instance) =>
         withTimeout(
           Promise.resolve().then(() => fn(instance)),
           this.#timeoutMs,
@@ -160,9 +198,19 @@ export class RedlockAdapter implements LockAdapter {
     );
   }
 
-  #unreachable(op: string, outcomes: Outcome<unknown>[]): ConnectionError | undefined {
+  /**
+   * The error when fewer than a quorum answered, or undefined. When the
+   * instances that did not answer met data errors (a foreign fencing
+   * counter or lock record) and would have made the quorum, the error is
+   * that `CorruptDataError`: the servers are up, the data is not ours.
+   */
+  #unreachable(op: string, outcomes: Outcome<unknown>[]): ConnectionError | CorruptDataError | undefined {
     const answered = outcomes.filter((o) => o.ok).length;
     if (answered >= this.#quorum) return undefined;
+    const dataErrors = outcomes.filter((o) => !o.ok && isScaleoutError(o.error, 'ERR_CORRUPT_DATA'));
+    if (dataErrors.length > 0 && answered + dataErrors.length >= this.#quorum) {
+      return (dataErrors[0] as { error: CorruptDataError }).error;
+    }
     const firstError = outcomes.find((o) => !o.ok) as { error: unknown } | undefined;
     return new ConnectionError(
       `redlock ${op}: only ${answered} of ${this.#instances.length} instances answered (quorum ${this.#quorum})`,
@@ -176,19 +224,42 @@ export class RedlockAdapter implements LockAdapter {
 
   async acquire(request: LockAcquireRequest): Promise<LockAcquireResult> {
     this.#check(request.limit);
-    const started = performance.now();
+    const started = this.#clock.monotonic();
     const outcomes = await this.#all((i) => i.acquire(request));
-    const elapsed = performance.now() - started;
+    const elapsed = this.#clock.monotonic() - started;
     const validity = this.#validity(request.ttlMs);
-    const granted: number[] = [];
+    const granted: Array<{ instance: RedisLockAdapter; token: number }> = [];
     const retryAfter: number[] = [];
-    for (const o of outcomes) {
+    for (const [i, o] of outcomes.entries()) {
       if (!o.ok) continue;
-      if (o.value.acquired) granted.push(o.value.fencingToken);
+      if (o.value.acquired) granted.push({ instance: this.#instances[i]!, token: o.value.fencingToken });
       else if (o.value.retryAfterMs !== undefined) retryAfter.push(o.value.retryAfterMs);
     }
     if (granted.length >= this.#quorum && validity - elapsed > 0) {
-      return { acquired: true, fencingToken: Math.max(...granted), validityMs: validity };
+      const fencingToken = Math.max(...granted.map((g) => g.token));
+      // Every instance of this majority must end at least at the token, so
+      // that the next majority (which shares one of them) hands out more.
+      const behind = granted.filter((g) => g.token < fencingToken);
+      const raised =
+        behind.length === 0
+          ? []
+          : await this.#each(
+              behind.map((g) => g.instance),
+              (i) => i.raiseFence(request.resource, fencingToken),
+            );
+      const failed = raised.find((o) => !o.ok) as { error: unknown } | undefined;
+      if (failed === undefined && validity - (this.#clock.monotonic() - started) > 0) {
+        return { acquired: true, fencingToken, validityMs: validity };
+      }
+      await this.#releaseAll(request);
+      if (failed !== undefined) {
+        if (isScaleoutError(failed.error, 'ERR_CORRUPT_DATA')) throw failed.error;
+        throw new ConnectionError(
+          'redlock acquire: could not bring the fencing counters of the majority up to the token',
+          { cause: failed.error },
+        );
+      }
+      return { acquired: false, retryAfterMs: undefined };
     }
     if (granted.length > 0) await this.#releaseAll(request);
     const unreachable = this.#unreachable('acquire', outcomes);
@@ -212,9 +283,9 @@ export class RedlockAdapter implements LockAdapter {
 
   async extend(request: LockExtendRequest): Promise<LockExtendResult> {
     this.#check(request.limit);
-    const started = performance.now();
+    const started = this.#clock.monotonic();
     const outcomes = await this.#all((i) => i.extend(request));
-    const elapsed = performance.now() - started;
+    const elapsed = this.#clock.monotonic() - started;
     const validity = this.#validity(request.ttlMs);
     const extended = outcomes.filter((o) => o.ok && o.value.extended).length;
     if (extended >= this.#quorum && validity - elapsed > 0) return { extended: true, validityMs: validity };
@@ -223,20 +294,20 @@ export class RedlockAdapter implements LockAdapter {
     return { extended: false };
   }
 
-  onRelease(resource: string, limit: number, listener: () => void): LockReleaseSubscription {
-    const subs = this.#instances.map((i) => i.onRelease(resource, limit, listener));
+  async onRelease(resource: string, limit: number, listener: () => void): Promise<Subscription> {
+    const subs = await Promise.all(this.#instances.map((i) => i.onRelease(resource, limit, listener)));
     return {
-      ready: Promise.all(subs.map((s) => s.ready)).then(() => {}),
-      unsubscribe: () => {
-        for (const s of subs) s.unsubscribe();
+      unsubscribe: async () => {
+        await Promise.all(subs.map((s) => s.unsubscribe()));
       },
     };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await Promise.all(this.#instances.map((i) => i.close()));
+  /** Closes every instance's adapter (and the connections they created). Idempotent: one promise for every call. */
+  close(): Promise<void> {
+    return this.#life.close(async () => {
+      await Promise.all(this.#instances.map((i) => i.close()));
+    });
   }
 }
 

@@ -8,16 +8,13 @@ import type {
   RegistryRecord,
   RegistryRegisterResult,
 } from '../../contracts/registry.js';
-import {
-  ClosedError,
-  ConnectionError,
-  CorruptDataError,
-  InvalidOptionsError,
-  isScaleoutError,
-} from '../../errors.js';
-import { jsonSerializer } from '../../internal/serializer.js';
+import { ConnectionError, CorruptDataError, InvalidOptionsError, isScaleoutError } from '../../errors.js';
+import { bindToCurrentContext } from '../../internal/async-context.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { normaliseInstanceUrl, readRegistryLease } from '../../registry/record-validation.js';
+import { jsonSerializer } from '../../serializer.js';
+import type { Subscription } from '../../types.js';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { RedisConnectionHandle, redisFailure } from './connection.js';
 import { taggedKey, validatePrefix } from './keys.js';
@@ -210,7 +207,7 @@ type Listener = (change: RegistryChange) => void;
  * ```ts
  * import { Redis } from 'ioredis';
  * import { redisRegistryAdapter } from 'scaleout/redis';
- * const adapter = redisRegistryAdapter({ connection: new Redis(process.env.REDIS_URL), prefix: 'shop:' });
+ * const adapter = redisRegistryAdapter({ connection: new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'), prefix: 'shop:' });
  * const registry = new ServiceRegistry({ adapter });
  * ```
  */
@@ -219,7 +216,7 @@ export class RedisRegistryAdapter implements RegistryAdapter {
   readonly #prefix: string;
   readonly #listeners = new Map<string, Set<Listener>>();
   #subscriber: RedisClient | undefined;
-  #closed = false;
+  readonly #life = new Lifecycle('the redis registry adapter');
 
   constructor(options: RedisRegistryAdapterOptions) {
     checkRedisRegistryAdapterOptions(options);
@@ -284,12 +281,14 @@ export class RedisRegistryAdapter implements RegistryAdapter {
     return skipped.length === 0 ? { now, instances } : { now, instances, skipped };
   }
 
-  async subscribe(service: string, listener: (change: RegistryChange) => void): Promise<() => Promise<void>> {
+  async subscribe(service: string, listener: (change: RegistryChange) => void): Promise<Subscription> {
     this.#assertOpen();
     const channel = this.#channel(service);
     this.#ensureSubscriber();
     let set = this.#listeners.get(channel);
-    const entry: Listener = (change) => listener(change);
+    // Changes (and resyncs) reach it in the async context of this call, not
+    // in that of the call that opened the subscriber connection.
+    const entry: Listener = bindToCurrentContext((change: RegistryChange) => listener(change));
     if (set === undefined) {
       set = new Set();
       this.#listeners.set(channel, set);
@@ -304,21 +303,28 @@ export class RedisRegistryAdapter implements RegistryAdapter {
     } else {
       set.add(entry);
     }
-    return async () => {
-      const current = this.#listeners.get(channel);
-      if (current === undefined || !current.delete(entry)) return;
-      if (current.size === 0) {
-        this.#listeners.delete(channel);
-        await this.#subscriber?.unsubscribe(channel).catch(() => {});
-      }
+    return {
+      unsubscribe: async () => {
+        const current = this.#listeners.get(channel);
+        if (current === undefined || !current.delete(entry)) return;
+        if (current.size === 0) {
+          this.#listeners.delete(channel);
+          await this.#subscriber?.unsubscribe(channel).catch(() => {});
+        }
+      },
     };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#listeners.clear();
-    await this.#handle.close();
+  /**
+   * Ends every subscription and closes the connections the adapter created
+   * (its subscriber connection, and its main one unless it was given an
+   * ioredis client, which stays open). Idempotent: every call gets the same promise.
+   */
+  close(): Promise<void> {
+    return this.#life.close(async () => {
+      this.#listeners.clear();
+      await this.#handle.close();
+    });
   }
 
   #channel(service: string): string {
@@ -326,7 +332,7 @@ export class RedisRegistryAdapter implements RegistryAdapter {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ClosedError('the registry adapter is closed');
+    this.#life.assertOpen();
   }
 
   #keys(service: string): [records: string, leases: string] {

@@ -6,8 +6,7 @@ import type {
 } from '../../contracts/session.js';
 import { CorruptDataError, InvalidOptionsError } from '../../errors.js';
 import { MAX_DURATION_MS, optionsChecker } from '../../internal/validate.js';
-import { isValidSessionId } from '../../session/session-id.js';
-import { checkAdapterInput } from '../../session/session-record.js';
+import { checkAdapterInput, isAdapterSessionId } from '../../session/session-record.js';
 import {
   isCluster,
   isRedisDataError,
@@ -269,9 +268,9 @@ export class RedisSessionAdapter implements SessionAdapter {
     const client = this.#handle.client;
     const indexKey = this.#indexKey(userId);
     const members = () => this.#step('destroyAllForUser', indexKey, () => client.smembers(indexKey));
-    // Only members shaped like session ids name session keys; anything else
-    // another program put into the index goes with the index.
-    const sessionKeys = (ids: string[]) => ids.filter(isValidSessionId).map((id) => this.#sessionKey(id));
+    // Only members that create would accept as ids name session keys;
+    // anything else another program put into the index goes with the index.
+    const sessionKeys = (ids: string[]) => ids.filter(isAdapterSessionId).map((id) => this.#sessionKey(id));
     if (!isCluster(client)) {
       // One atomic step over exactly the sessions the index lists: a session
       // moved by regenerate is either still listed under its old id or

@@ -1,4 +1,4 @@
-import { refuseExtraArguments } from '../registry-options.js';
+import { refuseExtraArguments } from '../argument-checks.js';
 import type { Balancer, BalancerCandidate } from './balancer.js';
 
 /**

@@ -1,4 +1,4 @@
-import { refuseExtraArguments } from '../registry-options.js';
+import { refuseExtraArguments } from '../argument-checks.js';
 import { type Balancer, type BalancerCandidate, firstAllowed } from './balancer.js';
 
 /**

@@ -1,4 +1,4 @@
-import { refuseExtraArguments } from '../registry-options.js';
+import { refuseExtraArguments } from '../argument-checks.js';
 import { type Balancer, type BalancerCandidate, firstAllowed } from './balancer.js';
 
 /**
@@ -9,8 +9,8 @@ import { type Balancer, type BalancerCandidate, firstAllowed } from './balancer.
  *
  * @example
  * ```ts
- * await registry.register('pricing', 'http://10.0.0.7:4001', { weight: 3 }); // 3x the traffic
- * const registry = new ServiceRegistry({ balancer: weightedBalancer });
+ * const weighted = new ServiceRegistry({ balancer: weightedBalancer });
+ * await weighted.register('pricing', 'http://10.0.0.7:4001', { weight: 3 }); // 3x the traffic
  * ```
  */
 export class WeightedBalancer implements Balancer {

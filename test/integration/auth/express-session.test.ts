@@ -43,7 +43,7 @@ describe('express-session Store backed by SessionStore on real Redis', () => {
     const app = express();
     app.use(
       session({
-        store: store as never,
+        store,
         genid: store.genid,
         secret: 'cookie-secret',
         resave: false,

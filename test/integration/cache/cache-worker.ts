@@ -63,6 +63,7 @@ workerMain<{ closed: true }, CacheCommand, CacheReply>(async (_payload, channel)
       channel.send({ type: 'getOrSet', value: await cache.getOrSet(message.key, () => message.value) });
     } else {
       await cache.close();
+      await cache.adapter.close();
       connection.disconnect();
       counter.disconnect();
       return { closed: true };

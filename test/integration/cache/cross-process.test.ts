@@ -97,6 +97,7 @@ describe('DistributedCache across OS processes on a real Redis', () => {
     } finally {
       await worker.stop('SIGKILL');
       await cache.close();
+      await cache.adapter.close();
       await deleteKeysWithPrefix(admin, prefix);
     }
   }, 60_000);

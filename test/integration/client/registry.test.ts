@@ -8,8 +8,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { memoryRegistryAdapter } from '../../../src/adapters/memory/registry.js';
 import { redisRegistryAdapter } from '../../../src/adapters/redis/registry.js';
-import type { AttemptEvent } from '../../../src/client/service-client.js';
 import { ServiceClient } from '../../../src/client/service-client.js';
+import type { AttemptEvent } from '../../../src/client/service-client-events.js';
 import type { RegistryAdapter } from '../../../src/contracts/registry.js';
 import { NoUpstreamError } from '../../../src/errors.js';
 import type { BalancerFactory } from '../../../src/registry/balancers/balancer.js';
@@ -189,5 +189,21 @@ describe.each(backends)('ServiceClient with a ServiceRegistry ($name)', ({ adapt
     await host.deregister(service, ups[1]!.url);
     await until('an empty view', async () => (await registry.instances(service)).length === 0);
     await expect(c.get('/stock')).rejects.toBeInstanceOf(NoUpstreamError);
+  });
+
+  it('two clients on one registry: closing either leaves the other working and the registry open', async () => {
+    const { service, registry } = await fleet(2);
+    const a = client(service, registry);
+    const b = client(service, registry);
+    await expect(a.get('/stock')).resolves.toMatchObject({ ok: true });
+    await a.close();
+    await expect(a.get('/stock')).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+    await expect(b.get('/stock')).resolves.toMatchObject({ ok: true });
+    expect((await registry.instances(service)).length).toBe(2);
+    await b.close();
+    // The registry is the caller's: a client never closes it.
+    expect((await registry.instances(service)).every((i) => i.outstanding === 0)).toBe(true);
+    const c = client(service, registry);
+    await expect(c.get('/stock')).resolves.toMatchObject({ ok: true });
   });
 });

@@ -48,6 +48,11 @@ function expectRun(out: { status: number | null; stdout: string; stderr: string 
   expect(placed + count(stdout, 'orders failed')).toBe(orders);
   expect(count(stdout, 'stock reserved')).toBe(placed);
   expect(count(stdout, 'customers notified')).toBe(placed);
+  // One charge per order, whichever payment instance a retry reached (idempotencyNode, shared store).
+  const charges = /^payments charged\s+(\d+), (\d+) twice/m.exec(stdout);
+  expect(charges?.[2]).toBe('0');
+  expect(Number(charges?.[1])).toBeGreaterThanOrEqual(placed);
+  expect(Number(charges?.[1])).toBeLessThanOrEqual(orders);
   expect(stdout).toMatch(/cache hit rate\s+\d+\.\d% \(\d+ hits, [1-5] misses\)/); // five skus, loaded once each
   expect(stdout).toMatch(/^retries\s+\d+$/m);
   expect(stdout).toMatch(/^breaker trips\s+\d+$/m);

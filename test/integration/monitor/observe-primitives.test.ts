@@ -74,7 +74,7 @@ describe('monitor.observeClient with a real ServiceClient', () => {
     const samples = await scrape(monitor);
     const attempts = 'scaleout_client_attempt_duration_seconds_count';
     expect(value(samples, attempts, { service: 'inventory', outcome: 'success' })).toBe(1);
-    expect(value(samples, attempts, { service: 'inventory', outcome: 'server_error' })).toBe(6);
+    expect(value(samples, attempts, { service: 'inventory', outcome: 'server-error' })).toBe(6);
     const slow = value(samples, 'scaleout_client_attempt_duration_seconds_sum', {
       service: 'inventory',
       outcome: 'success',
@@ -98,7 +98,7 @@ describe('monitor.observeClient with a real ServiceClient', () => {
     off();
     await client.get('/stock').catch(() => {});
     const again = await scrape(monitor);
-    expect(value(again, attempts, { service: 'inventory', outcome: 'server_error' })).toBe(6);
+    expect(value(again, attempts, { service: 'inventory', outcome: 'server-error' })).toBe(6);
   });
 });
 
@@ -135,7 +135,10 @@ describe.each(adapters)('monitor.observeCache with a real DistributedCache ($nam
     const { adapter, corrupt } = make();
     // No foreground refresh of a stale value: it is served (grace) and refreshed in the background.
     const cache = new DistributedCache({ adapter, softTimeoutMs: 0 });
-    cleanups.push(() => cache.close());
+    cleanups.push(async () => {
+      await cache.close();
+      await adapter.close();
+    });
     const monitor = new PerformanceMonitor();
     cleanups.push(() => monitor.close());
     monitor.observeCache(cache, { name: 'catalog', namespaces: ['users', 'products'] });

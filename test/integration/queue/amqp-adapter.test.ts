@@ -1,7 +1,12 @@
-import { connect } from 'amqplib';
+import { connect, type Options } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { amqpQueueAdapter } from '../../../src/amqp.js';
-import { InvalidOptionsError, isScaleoutError, MessageQueue } from '../../../src/index.js';
+import {
+  InvalidOptionsError,
+  isScaleoutError,
+  MessageQueue,
+  QueueMismatchError,
+} from '../../../src/index.js';
 import { freePort } from '../../helpers/ports.js';
 import { amqpUrl, connectAmqp, uniqueName } from '../../helpers/rabbitmq.js';
 
@@ -93,4 +98,134 @@ describe('amqpQueueAdapter', () => {
       await fixture.cleanup();
     }
   });
+});
+
+/** A prefix no one else on the shared broker uses, with cleanup of what it names. */
+async function isolated() {
+  const fixture = await connectAmqp();
+  const prefix = `${uniqueName('i16-queue')}.`;
+  fixture.track(`${prefix}scaleout.topics`, 'exchange');
+  fixture.track(`${prefix}scaleout.dead-letter`, 'exchange');
+  return { fixture, prefix };
+}
+
+const poll = async (check: () => boolean) => {
+  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(check()).toBe(true);
+};
+
+describe('amqpQueueAdapter and queues declared by other code', () => {
+  const declarations: Array<{ label: string; options: Options.AssertQueue; argument: string }> = [
+    {
+      label: "the design's assertQueue (durable, no arguments)",
+      options: { durable: true },
+      argument: 'x-dead-letter-exchange',
+    },
+    {
+      label: 'another dead-letter exchange',
+      options: { durable: true, arguments: { 'x-dead-letter-exchange': 'elsewhere' } },
+      argument: 'x-dead-letter-exchange',
+    },
+    {
+      label: 'a quorum queue',
+      options: { durable: true, arguments: { 'x-queue-type': 'quorum' } },
+      argument: 'x-dead-letter-exchange',
+    },
+  ];
+  for (const { label, options, argument } of declarations) {
+    it(`${label}: QueueMismatchError naming the queue, the argument and the option; adopted, it works`, async () => {
+      const { fixture, prefix } = await isolated();
+      const name = fixture.track(`${prefix}order.created`);
+      fixture.track(`${prefix}order.created.dead`);
+      const raw = await fixture.connection.createChannel();
+      await raw.assertQueue(name, options);
+      const strict = new MessageQueue({
+        adapter: amqpQueueAdapter({ url: amqpUrl(), prefix, publishTimeoutMs: 3_000 }),
+      });
+      const adopting = new MessageQueue({
+        adapter: amqpQueueAdapter({ url: amqpUrl(), prefix, adoptExistingQueues: true }),
+        retryBaseMs: 5,
+        retryMaxMs: 10,
+      });
+      try {
+        for (const attempt of [
+          () => strict.publish('order.created', { id: 1 }),
+          () => strict.consume('order.created', () => {}),
+        ]) {
+          const err = await attempt().catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(QueueMismatchError);
+          expect((err as QueueMismatchError).queue).toBe(name);
+          expect((err as Error).message).toContain(argument);
+          expect((err as Error).message).toContain('adoptExistingQueues: true');
+        }
+        // Adopted as declared: consumed, retried, dead-lettered; the design's raw messages too.
+        const got: Array<{ value: unknown; id: string; n: number }> = [];
+        const dead: string[] = [];
+        await adopting.consumeDeadLetters('order.created', (d) => void dead.push(d.body));
+        await adopting.consume(
+          'order.created',
+          (value, ctx) => {
+            got.push({ value, id: ctx.id, n: ctx.deliveryCount });
+            if ((value as { fail?: string }).fail === 'always') throw new Error('poison');
+            if (ctx.deliveryCount === 1 && (value as { fail?: string }).fail === 'once')
+              throw new Error('transient');
+          },
+          { maxDeliveries: 2 },
+        );
+        await adopting.publish('order.created', { id: 1, fail: 'once' });
+        raw.sendToQueue(name, Buffer.from(JSON.stringify({ id: 2 })), { persistent: true });
+        await adopting.publish('order.created', { id: 3, fail: 'always' });
+        await poll(() => got.length === 5 && dead.length === 1);
+        expect(got.filter((g) => (g.value as { id: number }).id === 1).map((g) => g.n)).toEqual([1, 2]);
+        expect(got.filter((g) => (g.value as { id: number }).id === 2)).toHaveLength(1);
+        expect(dead).toEqual(['{"id":3,"fail":"always"}']);
+        // The queue was used as it is, not redeclared.
+        expect((await raw.checkQueue(name)).queue).toBe(name);
+      } finally {
+        await strict.close();
+        await adopting.close();
+        await raw.close().catch(() => {});
+        await fixture.cleanup();
+      }
+    }, 30_000);
+  }
+});
+
+describe('amqpQueueAdapter and messages published by other code', () => {
+  it('gives a message without message_id a stable, unique id (identical raw messages stay two)', async () => {
+    const { fixture, prefix } = await isolated();
+    const name = fixture.track(`${prefix}order.created`);
+    fixture.track(`${prefix}order.created.dead`);
+    const queue = new MessageQueue({
+      adapter: amqpQueueAdapter({ url: amqpUrl(), prefix }),
+      retryBaseMs: 5,
+      retryMaxMs: 10,
+    });
+    const raw = await fixture.connection.createChannel();
+    try {
+      const got: Array<{ id: string; n: number }> = [];
+      let failed = false;
+      await queue.consume('order.created', (_v, ctx) => {
+        got.push({ id: ctx.id, n: ctx.deliveryCount });
+        if (!failed) {
+          failed = true;
+          throw new Error('once');
+        }
+      });
+      // The design's producer: no message_id, no content type; twice the same bytes.
+      raw.sendToQueue(name, Buffer.from('{"id":7}'), { persistent: true });
+      raw.sendToQueue(name, Buffer.from('{"id":7}'), { persistent: true });
+      await poll(() => got.length === 3);
+      const ids = new Set(got.map((g) => g.id));
+      expect(ids.size).toBe(2);
+      for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+      // The failed one came back with the same id and a higher count.
+      const retried = got.filter((g) => g.id === got[0]!.id).map((g) => g.n);
+      expect(retried).toEqual([1, 2]);
+    } finally {
+      await queue.close();
+      await raw.close().catch(() => {});
+      await fixture.cleanup();
+    }
+  }, 30_000);
 });

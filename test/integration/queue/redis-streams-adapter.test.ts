@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionError, isScaleoutError, MessageQueue } from '../../../src/index.js';
+import { ConnectionError, CorruptDataError, isScaleoutError, MessageQueue } from '../../../src/index.js';
 import { redisStreamsQueueAdapter } from '../../../src/redis.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
@@ -139,6 +139,63 @@ describe('redisStreamsQueueAdapter when Redis fails a command', () => {
     } finally {
       await adapter.close();
       client.disconnect();
+    }
+  });
+});
+
+describe('redisStreamsQueueAdapter when a key holds foreign data (a data error, not an outage)', () => {
+  it('publish and consume onto a key of another type reject with CorruptDataError naming the key', async () => {
+    const admin = server.client();
+    const prefix = uniquePrefix('wrongtype');
+    await admin.set(`${prefix}orders`, 'not a stream');
+    await admin.set(`${prefix}other.dead`, 'not a stream either');
+    const queue = new MessageQueue({ adapter: redisStreamsQueueAdapter({ connection: server.url, prefix }) });
+    try {
+      const published = await queue.publish('orders', { n: 1 }).catch((e: unknown) => e);
+      expect(published).toBeInstanceOf(CorruptDataError);
+      expect((published as CorruptDataError).key).toBe(`${prefix}orders`);
+      const consumed = await queue.consume('orders', () => {}).catch((e: unknown) => e);
+      expect(consumed).toBeInstanceOf(CorruptDataError);
+      expect((consumed as CorruptDataError).key).toBe(`${prefix}orders`);
+      // The dead-letter topic's key is named when it is the foreign one.
+      const dead = await queue.consume('other', () => {}).catch((e: unknown) => e);
+      expect(dead).toBeInstanceOf(CorruptDataError);
+      expect((dead as CorruptDataError).key).toBe(`${prefix}other.dead`);
+      // Other keys are unaffected.
+      const got: unknown[] = [];
+      await queue.consume('fine', (m) => void got.push(m));
+      await queue.publish('fine', { ok: true });
+      await until('the good message', () => got.length === 1);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('a running consumer whose stream is replaced by another type reports CorruptDataError and keeps going', async () => {
+    const admin = server.client();
+    const prefix = uniquePrefix('wrongtype-live');
+    const queue = new MessageQueue({
+      adapter: redisStreamsQueueAdapter({ connection: server.url, prefix, blockMs: 50, sweepIntervalMs: 50 }),
+    });
+    const errors: Array<{ id: string | undefined; error: unknown }> = [];
+    queue.on('error', (e) => void errors.push({ id: e.id, error: e.error }));
+    try {
+      const got: unknown[] = [];
+      await queue.consume('orders', (m) => void got.push(m));
+      await queue.publish('orders', 1);
+      await until('the first message', () => got.length === 1);
+      // Atomically: the consumer recreates a deleted stream at once.
+      await admin.multi().del(`${prefix}orders`).set(`${prefix}orders`, 'junk').exec();
+      await until('a data error reported', () => errors.length > 0);
+      expect(errors[0]!.id).toBeUndefined();
+      expect(errors[0]!.error).toBeInstanceOf(CorruptDataError);
+      expect((errors[0]!.error as CorruptDataError).key).toBe(`${prefix}orders`);
+      await admin.del(`${prefix}orders`);
+      await queue.publish('orders', 2);
+      await until('the consumer to carry on', () => got.length === 2);
+      expect(got).toEqual([1, 2]);
+    } finally {
+      await queue.close();
     }
   });
 });

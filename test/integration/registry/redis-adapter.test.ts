@@ -42,7 +42,7 @@ describe('redisRegistryAdapter on a real redis-server', () => {
     const prefix = uniquePrefix('registry-garbage');
     const adapter = redisRegistryAdapter({ connection: client, prefix });
     const changes: unknown[] = [];
-    const stop = await adapter.subscribe('orders', (c) => changes.push(c));
+    const subscription = await adapter.subscribe('orders', (c) => changes.push(c));
     await adapter.register(record('orders', 4001), { ttlMs: 10_000 });
     const records = `${prefix}{registry:orders}:records`;
     const leases = `${prefix}{registry:orders}:leases`;
@@ -65,7 +65,7 @@ describe('redisRegistryAdapter on a real redis-server', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     await new Promise((r) => setTimeout(r, 100));
     expect(changes.map((c) => (c as { type: string }).type)).toEqual(['up', 'corrupt', 'corrupt']);
-    await stop();
+    await subscription.unsubscribe();
     await adapter.close();
   });
 

@@ -17,6 +17,7 @@ import {
   registryAdapterConformance,
   sessionAdapterConformance,
 } from '../../../src/testing.js';
+import type { Subscription } from '../../../src/types.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { type RedisSentinelFixture, startRedisSentinel } from '../../helpers/redis-sentinel.js';
 import { eventually } from '../../helpers/wait.js';
@@ -69,10 +70,11 @@ async function cachedScripts(client: Redis): Promise<number> {
 }
 
 describe('adapters across a Sentinel failover', () => {
-  const record = (id: string, owner: string): RegistryRecord => ({
+  // The registry reads back only records whose id is their normalised URL.
+  const record = (host: string, owner: string): RegistryRecord => ({
     service: 'pricing',
-    id,
-    url: `http://${id}`,
+    id: `http://${host}/`,
+    url: `http://${host}/`,
     weight: 1,
     metadata: {},
     owner,
@@ -91,7 +93,7 @@ describe('adapters across a Sentinel failover', () => {
   let sessions: RedisSessionAdapter;
   let registry: RedisRegistryAdapter;
   let queue: RedisStreamsQueueAdapter;
-  let unsubscribe: () => Promise<void>;
+  let subscription: Subscription | undefined;
   const lockPrefix = uniquePrefix('lock');
   let lockA: DistributedLock;
   let lockB: DistributedLock;
@@ -113,7 +115,7 @@ describe('adapters across a Sentinel failover', () => {
     expect(await cache.increment('counter', { by: 1 })).toBe(1);
     expect(await sessions.create({ id: sessionId, data: '{"n":1}', userId: 'u1', ttlMs: 60_000 })).toBe(true);
     await registry.register(record('a:1', 'owner-a'), { ttlMs: 60_000 });
-    unsubscribe = await registry.subscribe('pricing', (c) => changes.push(c));
+    subscription = await registry.subscribe('pricing', (c) => changes.push(c));
     await queue.publish('orders', message('before'));
     lockA = new DistributedLock({
       adapter: redisLockAdapter({ connection: sentinel.client(), prefix: lockPrefix }),
@@ -131,7 +133,7 @@ describe('adapters across a Sentinel failover', () => {
     await replicateThenFailOver(sentinel.client());
   }, 90_000);
   afterAll(async () => {
-    await unsubscribe?.();
+    await subscription?.unsubscribe();
     await Promise.all([cache?.close(), sessions?.close(), registry?.close(), queue?.close()]);
     for (const l of [lockA, lockB]) {
       await l?.adapter.close();
@@ -162,8 +164,10 @@ describe('adapters across a Sentinel failover', () => {
 
   it('registry adapter: leases survive, heartbeats renew, subscribers hear changes made after the failover', async () => {
     const listed = await eventually(() => registry.list('pricing'));
-    expect(listed.instances.map((i) => i.record.id)).toEqual(['a:1']);
-    const beat = await eventually(() => registry.heartbeat('pricing', 'a:1', 'owner-a', { ttlMs: 60_000 }));
+    expect(listed.instances.map((i) => i.record.id)).toEqual(['http://a:1/']);
+    const beat = await eventually(() =>
+      registry.heartbeat('pricing', 'http://a:1/', 'owner-a', { ttlMs: 60_000 }),
+    );
     expect(beat.status).toBe('renewed');
     // The sentinels kill client connections on the demoted master; the
     // subscriber connection must resubscribe. Register until a change is heard.
@@ -172,7 +176,7 @@ describe('adapters across a Sentinel failover', () => {
       n++;
       await registry.register(record(`b:${n}`, 'owner-b'), { ttlMs: 60_000 });
       await new Promise((r) => setTimeout(r, 200));
-      if (!changes.some((c) => c.type === 'up' && c.lease.record.id.startsWith('b:'))) {
+      if (!changes.some((c) => c.type === 'up' && c.lease.record.id.startsWith('http://b:'))) {
         throw new Error('no change heard yet');
       }
     });

@@ -1,16 +1,17 @@
 import { afterEach, vi } from 'vitest';
 import { MemoryCacheAdapter } from '../../../src/adapters/memory/index.js';
-import { CACHE_ADAPTER_METHODS } from '../../../src/cache/cache-core.js';
+import { CACHE_ADAPTER_METHODS } from '../../../src/cache/backend.js';
 import { DistributedCache } from '../../../src/cache/index.js';
 import type { CacheAdapter } from '../../../src/contracts/cache.js';
+import type { Clock } from '../../../src/types.js';
 import { until } from '../../helpers/wait.js';
 
 /** A memory adapter that can be switched to fail (reject) or hang, like a dead Redis. */
 export class FlakyAdapter extends MemoryCacheAdapter {
   mode: 'up' | 'fail' | 'hang' = 'up';
   calls = 0;
-  constructor(now?: () => number) {
-    super(now === undefined ? {} : { now });
+  constructor(clock?: Clock) {
+    super(clock === undefined ? {} : { clock });
     // Every adapter call but the bus subscription and close can fail or hang.
     for (const name of CACHE_ADAPTER_METHODS.filter((m) => m !== 'subscribe' && m !== 'close')) {
       const original = (this as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[
@@ -51,10 +52,4 @@ export function cacheFactory(): (
     caches.push(cache);
     return cache;
   };
-}
-
-/** A wall clock the test moves by hand (`clock.t`); monotonic time stays real. */
-export function manualClock(start = 1_000_000) {
-  const clock = { t: start, now: () => clock.t, monotonic: () => performance.now() };
-  return clock;
 }

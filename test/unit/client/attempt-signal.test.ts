@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AttemptSignal } from '../../../src/client/attempt-signal.js';
-import { Bulkhead } from '../../../src/client/bulkhead.js';
+import { Bulkhead } from '../../../src/resilience/bulkhead.js';
 
 describe('AttemptSignal', () => {
   it('calls each listener once with the signal as this, skips removed ones, survives a throwing one', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CALL_OUTCOME_OF, RegistryUpstreamSource } from '../../../src/client/registry-upstream-source.js';
-import type { AttemptOutcome } from '../../../src/client/upstream-source.js';
+import { RegistryUpstreamSource } from '../../../src/client/registry-upstream-source.js';
+import type { CallOutcome } from '../../../src/contracts/upstream.js';
 import { ServiceRegistry } from '../../../src/registry/service-registry.js';
 
 const open: ServiceRegistry[] = [];
@@ -16,27 +16,49 @@ async function registryWith(...ports: number[]): Promise<ServiceRegistry> {
 }
 
 describe('RegistryUpstreamSource', () => {
-  it('maps every attempt outcome to a registry call outcome', () => {
-    const all: AttemptOutcome[] = [
-      'success',
-      'client_error',
-      'overloaded',
-      'server_error',
-      'timeout',
-      'connect_error',
-      'connection_reset',
-      'cancelled',
-    ];
-    expect(all.map((o) => CALL_OUTCOME_OF[o])).toEqual([
+  it('reports every outcome as it is (one CallOutcome for client and registry)', () => {
+    const all: CallOutcome[] = [
       'success',
       'client-error',
       'overloaded',
       'server-error',
       'timeout',
       'connect-error',
-      'connect-error',
+      'connection-reset',
       'cancelled',
-    ]);
+    ];
+    const ended: unknown[] = [];
+    const fake = {
+      pick: () => undefined,
+      watch: async () => {},
+      trackCall: () => ({ instance: undefined, end: (result: unknown) => ended.push(result) }),
+    } as unknown as ServiceRegistry;
+    const source = new RegistryUpstreamSource(fake);
+    for (const outcome of all) {
+      source.onAttemptEnd('svc', 'a', { outcome, latencyMs: 5 }, source.onAttemptStart('svc', 'a'));
+    }
+    expect(ended).toEqual(all.map((outcome) => ({ outcome, latencyMs: 5 })));
+  });
+
+  it('the registry holds a connection reset like a refused connection: a failure, no latency sample', async () => {
+    const registry = new ServiceRegistry({ slowStartMs: 0, outlierDetection: { consecutiveFailures: 2 } });
+    open.push(registry);
+    await registry.register('svc', 'http://127.0.0.1:4001');
+    await registry.register('svc', 'http://127.0.0.1:4002');
+    await registry.watch('svc');
+    const source = new RegistryUpstreamSource(registry);
+    const id = 'http://127.0.0.1:4001/';
+    for (let i = 0; i < 2; i++) {
+      source.onAttemptEnd(
+        'svc',
+        id,
+        { outcome: 'connection-reset', latencyMs: 50 },
+        source.onAttemptStart('svc', id),
+      );
+    }
+    const status = (await registry.instances('svc')).find((s) => s.id === id)!;
+    expect(status.latencyMs).toBeUndefined();
+    expect(status.ejected).toBe(true);
   });
 
   it('loads the view on first pick, then picks synchronously; falls back to an excluded instance only when all are', async () => {

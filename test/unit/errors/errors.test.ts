@@ -11,6 +11,8 @@ import {
   DuplicateRegistrationError,
   ERROR_CODES,
   HttpStatusError,
+  IdempotencyConflictError,
+  IdempotencyMismatchError,
   InvalidArgumentError,
   InvalidOptionsError,
   isScaleoutError,
@@ -50,19 +52,19 @@ const samples: ScaleoutError[] = [
   new InvalidOptionsError('bad', { option: 'ttlMs' }),
   new SerializationError('bad'),
   new DeserializationError('bad'),
-  new UnsafePayloadError('bad', '$.__proto__'),
+  new UnsafePayloadError('bad', { path: '$.__proto__' }),
   new TimeoutError('slow', { timeoutMs: 5 }),
   new AbortedError('stop'),
   new ConnectionError('down'),
   new ClosedError('closed'),
   new CorruptDataError('junk', { key: 'app:k' }),
   new PayloadTooLargeError('big', { bytes: 10, maxBytes: 5 }),
-  new NoInstancesError('none', 'svc'),
-  new DuplicateRegistrationError('dup', 'svc'),
-  new NotRegisteredError('unknown', 'svc'),
-  new QueueBufferFullError('full', 10),
+  new NoInstancesError('none', { service: 'svc' }),
+  new DuplicateRegistrationError('dup', { service: 'svc' }),
+  new NotRegisteredError('unknown', { service: 'svc' }),
+  new QueueBufferFullError('full', { capacity: 10 }),
   new PublishRejectedError('nack'),
-  new QueueMismatchError('406', 'orders'),
+  new QueueMismatchError('406', { queue: 'orders' }),
   new SessionConflictError('conflict', { expectedVersion: 1, actualVersion: 2 }),
   new SessionNotFoundError('gone'),
   new JwtMalformedError('bad'),
@@ -77,7 +79,7 @@ const samples: ScaleoutError[] = [
   new JwtRevokedError('revoked'),
   new JwksNoMatchingKeyError('kid'),
   new JwksFetchError('fetch'),
-  new CacheValueTooLargeError('too large', 2_000_000, 1_048_576),
+  new CacheValueTooLargeError('too large', { bytes: 2_000_000, maxBytes: 1_048_576 }),
   new HttpStatusError('503', {
     response: { status: 503, headers: {}, data: null },
     method: 'GET',
@@ -87,9 +89,11 @@ const samples: ScaleoutError[] = [
   new BulkheadFullError('full'),
   new RetryBudgetExhaustedError('budget'),
   new NoUpstreamError('none'),
-  new LockNotAcquiredError('busy', 'r', 10),
-  new LockLostError('lost', 'r'),
-  new LeaseExpiredError('expired', 'r'),
+  new LockNotAcquiredError('busy', { resource: 'r', waitedMs: 10 }),
+  new LockLostError('lost', { resource: 'r' }),
+  new LeaseExpiredError('expired', { resource: 'r' }),
+  new IdempotencyConflictError('busy', { key: 'k', reason: 'in-progress', retryAfterMs: 5 }),
+  new IdempotencyMismatchError('reused', { key: 'k' }),
 ];
 
 describe('errors', () => {
@@ -118,9 +122,9 @@ describe('errors', () => {
       bytes: 10,
       maxBytes: 5,
     });
-    expect(new QueueMismatchError('x', 'orders').queue).toBe('orders');
+    expect(new QueueMismatchError('x', { queue: 'orders' }).queue).toBe('orders');
     expect(new TimeoutError('x', { timeoutMs: 7 }).timeoutMs).toBe(7);
-    expect(new UnsafePayloadError('x', '$.a').path).toBe('$.a');
+    expect(new UnsafePayloadError('x', { path: '$.a' }).path).toBe('$.a');
   });
 
   it('isScaleoutError matches by brand and optional code', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, InvalidOptionsError } from '../../../src/errors.js';
 import { redactUrl } from '../../../src/internal/redact.js';
 import {
+  clockOption,
   durationArgument,
   durationOption,
   keyArgument,
@@ -120,6 +121,17 @@ describe('optionsChecker', () => {
       expect.unreachable();
     } catch (err) {
       expect((err as Error).message.length).toBeLessThan(400);
+    }
+  });
+});
+
+describe('clockOption', () => {
+  it('accepts no clock or one with now() and monotonic(); refuses anything else naming clock', () => {
+    expect(() => clockOption(undefined)).not.toThrow();
+    expect(() => clockOption({ now: () => 1, monotonic: () => 2 })).not.toThrow();
+    for (const bad of [null, 5, 'clock', {}, { now: () => 1 }, { now: 1, monotonic: () => 2 }, () => 1]) {
+      expect(() => clockOption(bad)).toThrow(InvalidOptionsError);
+      expect(() => clockOption(bad)).toThrow(expect.objectContaining({ option: 'clock' }));
     }
   });
 });

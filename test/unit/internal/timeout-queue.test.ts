@@ -1,5 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it, vi } from 'vitest';
-import { firstWakeMs, TimeoutQueue } from '../../../src/internal/timeout-queue.js';
+import { firstWakeMs, SHARED_TIMEOUTS, TimeoutQueue } from '../../../src/internal/timeout-queue.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -120,5 +121,59 @@ describe('TimeoutQueue', () => {
     expect(firstWakeMs(100)).toBe(94);
     expect(firstWakeMs(1_500)).toBe(1_438);
     expect(firstWakeMs(10_000)).toBe(9_900);
+  });
+
+  it('runs each callback in the async context of the call that added it, not of whoever armed the timer', async () => {
+    const q = new TimeoutQueue();
+    const als = new AsyncLocalStorage<string>();
+    const seen: Array<[string, string | undefined]> = [];
+    // A arms the Node timer (earliest); B and C only join the heap; D adds outside any context.
+    for (const [name, ms] of [
+      ['A', 10],
+      ['B', 12],
+      ['C', 14],
+    ] as const) {
+      als.run(name, () => q.add(ms, () => seen.push([name, als.getStore()])));
+    }
+    q.add(16, () => seen.push(['D', als.getStore()]));
+    // A late re-arm (from inside a callback's turn) must not leak that context either.
+    als.run('E', () => q.add(40, () => seen.push(['E', als.getStore()])));
+    await wait(100);
+    expect(seen).toEqual([
+      ['A', 'A'],
+      ['B', 'B'],
+      ['C', 'C'],
+      ['D', undefined],
+      ['E', 'E'],
+    ]);
+  });
+
+  it('what a callback schedules (a promise, setImmediate) stays in its context', async () => {
+    const q = new TimeoutQueue();
+    const als = new AsyncLocalStorage<string>();
+    const seen: string[] = [];
+    for (const name of ['A', 'B', 'C']) {
+      als.run(name, () =>
+        q.add(5, () => {
+          setImmediate(() => seen.push(`${name}:${als.getStore()}`));
+          void Promise.resolve().then(() => seen.push(`${name}:${als.getStore()}`));
+        }),
+      );
+    }
+    await wait(60);
+    expect(seen.sort()).toEqual(['A:A', 'A:A', 'B:B', 'B:B', 'C:C', 'C:C']);
+  });
+
+  it('SHARED_TIMEOUTS is one queue for every primitive: entries of any caller fire and cancel there', async () => {
+    expect(SHARED_TIMEOUTS).toBeInstanceOf(TimeoutQueue);
+    const fired: string[] = [];
+    const before = SHARED_TIMEOUTS.size;
+    SHARED_TIMEOUTS.add(5, () => fired.push('client'));
+    const cancelled = SHARED_TIMEOUTS.add(5, () => fired.push('cancelled'));
+    SHARED_TIMEOUTS.add(5, () => fired.push('cache'));
+    SHARED_TIMEOUTS.cancel(cancelled);
+    expect(SHARED_TIMEOUTS.size).toBe(before + 2);
+    await wait(40);
+    expect(fired.sort()).toEqual(['cache', 'client']);
   });
 });

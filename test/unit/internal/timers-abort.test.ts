@@ -148,4 +148,23 @@ describe('abort helpers', () => {
     expect(await withTimeout(Promise.resolve(1), 100)).toBe(1);
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('withTimeout hands its error to onTimeout before rejecting, and never when the promise wins', async () => {
+    vi.useFakeTimers();
+    const controller = new AbortController();
+    const seen: unknown[] = [];
+    const p = withTimeout(new Promise<number>(() => {}), 50, 'cache loader', (error) => {
+      seen.push(error);
+      controller.abort(error);
+    });
+    const assertion = expect(p).rejects.toThrow('cache loader timed out after 50 ms');
+    await vi.advanceTimersByTimeAsync(50);
+    await assertion;
+    expect(seen).toHaveLength(1);
+    expect(controller.signal.reason).toBe(await p.catch((e: unknown) => e));
+    const onTimeout = vi.fn();
+    expect(await withTimeout(Promise.resolve(2), 50, 'x', onTimeout)).toBe(2);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(onTimeout).not.toHaveBeenCalled();
+  });
 });

@@ -32,16 +32,16 @@ describe('cache metric mappings', () => {
     const monitor = new PerformanceMonitor();
     const cache = new TypedEmitter<{ miss: { key: string } }>();
     const client = new TypedEmitter<{
-      retryBudgetExhausted: { service: string; method: string; url: string };
+      'retry-budget-exhausted': { service: string; method: string; url: string };
     }>();
     const offCache = monitor.observeCache(cache as never);
     const offClient = monitor.observeClient(client as never);
     cache.emit('miss', { key: 'k' });
-    client.emit('retryBudgetExhausted', { service: 'inv', method: 'GET', url: '/' });
+    client.emit('retry-budget-exhausted', { service: 'inv', method: 'GET', url: '/' });
     offCache();
     offClient();
     cache.emit('miss', { key: 'k' });
-    client.emit('retryBudgetExhausted', { service: 'inv', method: 'GET', url: '/' });
+    client.emit('retry-budget-exhausted', { service: 'inv', method: 'GET', url: '/' });
     const text = await monitor.metrics();
     expect(text).toContain('\nscaleout_cache_misses_total 1\n');
     expect(text).toContain('\nscaleout_client_retry_budget_exhausted_total{service="inv"} 1\n');

@@ -1,7 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { amqpQueueAdapter } from '../../../src/amqp.js';
-import { InvalidOptionsError } from '../../../src/index.js';
+import {
+  failuresFromHeader,
+  InvalidArgumentError,
+  InvalidOptionsError,
+  MAX_FAILURES_HEADER,
+  memoryQueueAdapter,
+} from '../../../src/index.js';
 import { redisStreamsQueueAdapter } from '../../../src/redis.js';
+
+function thrown(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+}
 
 describe('queue adapter options', () => {
   it('redisStreamsQueueAdapter refuses bad options before connecting, naming the option', () => {
@@ -39,6 +54,94 @@ describe('queue adapter options', () => {
       expect.unreachable();
     } catch (err) {
       expect(String((err as Error).message)).not.toContain('s3cret');
+    }
+  });
+
+  it('every factory refuses unknown keys (naming the option meant), bare values and non-plain objects', () => {
+    const memory = thrown(() => memoryQueueAdapter({ prefix: 'x' } as never)) as InvalidOptionsError;
+    expect(memory).toBeInstanceOf(InvalidOptionsError);
+    expect(memory.option).toBe('prefix');
+    expect(thrown(() => memoryQueueAdapter(5 as never))).toBeInstanceOf(InvalidOptionsError);
+    expect(() => memoryQueueAdapter({})).not.toThrow();
+
+    const redis = thrown(() =>
+      redisStreamsQueueAdapter({ connection: 'redis://127.0.0.1:1', maxLen: 10 } as never),
+    ) as InvalidOptionsError;
+    expect(redis).toBeInstanceOf(InvalidOptionsError);
+    expect(redis.suggestion).toBe('maxLength');
+    const redisUrl = thrown(() =>
+      redisStreamsQueueAdapter('redis://127.0.0.1:1' as never),
+    ) as InvalidOptionsError;
+    expect(redisUrl).toBeInstanceOf(InvalidOptionsError);
+    expect(redisUrl.message).toMatch(/\{ connection: /);
+    expect(thrown(() => redisStreamsQueueAdapter(new Map() as never))).toBeInstanceOf(InvalidOptionsError);
+
+    const amqp = thrown(() =>
+      amqpQueueAdapter({ url: 'amqp://x', adoptExisting: true } as never),
+    ) as InvalidOptionsError;
+    expect(amqp).toBeInstanceOf(InvalidOptionsError);
+    expect(amqp.suggestion).toBe('adoptExistingQueues');
+    const amqpUrl = thrown(() => amqpQueueAdapter('amqp://u:secret@x' as never)) as InvalidOptionsError;
+    expect(amqpUrl).toBeInstanceOf(InvalidOptionsError);
+    expect(amqpUrl.option).toBe('url');
+    expect(amqpUrl.message).not.toContain('secret');
+    expect(
+      thrown(() => amqpQueueAdapter({ url: 'amqp://x', adoptExistingQueues: 'yes' as never })),
+    ).toMatchObject({
+      option: 'adoptExistingQueues',
+    });
+    expect(thrown(() => amqpQueueAdapter({ url: 'amqp://x', prefix: 'amq.' }))).toMatchObject({
+      option: 'prefix',
+    });
+  });
+
+  it('adapters refuse malformed calls with typed errors, never a TypeError', async () => {
+    const adapter = memoryQueueAdapter();
+    const message = { id: 'm', body: '1', headers: {}, persistent: true, timestamp: 1 };
+    const bad: unknown[] = [
+      undefined,
+      5,
+      { ...message, id: 5 },
+      { ...message, body: {} },
+      { ...message, headers: new Map() },
+      { ...message, headers: { n: 1 } },
+      { ...message, timestamp: Number.NaN },
+      { ...message, extra: 1 },
+    ];
+    for (const m of bad) {
+      const err = await adapter.publish('t', m as never).catch((e: unknown) => e);
+      expect(err, JSON.stringify(m) ?? String(m)).toBeInstanceOf(Error);
+      expect((err as { code?: string }).code).toMatch(/^ERR_INVALID_(ARGUMENT|OPTIONS)$/);
+    }
+    const consumeErr = await adapter
+      .consume('t', () => {}, { group: 'g', prefetch: 0, deadLetterTopic: undefined })
+      .catch((e: unknown) => e);
+    expect(consumeErr).toBeInstanceOf(InvalidArgumentError);
+    await adapter.close();
+  });
+});
+
+describe('failuresFromHeader', () => {
+  it('reads a decimal integer in [0, MAX_FAILURES_HEADER]; anything else (forged, foreign) counts as 0', () => {
+    expect(failuresFromHeader('0')).toBe(0);
+    expect(failuresFromHeader('3')).toBe(3);
+    expect(failuresFromHeader(String(MAX_FAILURES_HEADER))).toBe(MAX_FAILURES_HEADER);
+    for (const v of [
+      undefined,
+      '',
+      '-1',
+      '1e3',
+      ' 2',
+      '2 ',
+      '02',
+      '0x1',
+      '1.5',
+      'NaN',
+      'Infinity',
+      '1001',
+      '9'.repeat(400),
+    ]) {
+      expect(failuresFromHeader(v), String(v)).toBe(0);
     }
   });
 });

@@ -72,10 +72,12 @@ function trusting(foreign: RegistryRecord[]): RegistryAdapter & { announce(chang
     },
     async subscribe(service, listener) {
       listeners.add(listener);
-      const stop = await inner.subscribe(service, listener);
-      return async () => {
-        listeners.delete(listener);
-        await stop();
+      const subscription = await inner.subscribe(service, listener);
+      return {
+        unsubscribe: async () => {
+          listeners.delete(listener);
+          await subscription.unsubscribe();
+        },
       };
     },
     close: () => inner.close(),
@@ -177,5 +179,20 @@ describe('the registry validates what it reads as register validates its input',
     await until('the error event', () => errors.length === 1, 1000, 5);
     expect(errors[0]).toMatchObject({ operation: 'announcement', service: 'svc' });
     expect(registry.pick('svc').id).toBe(GOOD);
+  });
+});
+
+describe('instance URLs join with a path as the design does', () => {
+  it('refuses an empty query or fragment ("http://h/?", "http://h/#"), which URL reports as none', async () => {
+    const registry = new ServiceRegistry();
+    open.push(registry);
+    for (const url of ['http://127.0.0.1:4001/?', 'http://127.0.0.1:4001/#', 'http://127.0.0.1:4001/api?#']) {
+      // `${instance}/check` would put the path into the query or the fragment.
+      const err = await registry.register('svc', url).catch((e: unknown) => e);
+      expect(isScaleoutError(err, 'ERR_INVALID_ARGUMENT'), url).toBe(true);
+    }
+    await registry.register('svc', 'http://127.0.0.1:4001/api');
+    const instance = await registry.getServiceInstance('svc');
+    expect(new URL(`${instance}/check`).pathname).toBe('/api/check');
   });
 });

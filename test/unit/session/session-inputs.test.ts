@@ -260,3 +260,54 @@ describe('wrong calls are reported as such (found by the hostile suite)', () => 
     }
   });
 });
+
+describe('session data the serializer cannot represent is refused, never changed', () => {
+  const unfaithful: Array<[string, Record<string, unknown>, string]> = [
+    ['a Map', { cart: new Map([['sku', 1]]) }, '$.cart'],
+    ['a Set', { seen: new Set(['a']) }, '$.seen'],
+    ['a Date', { loggedInAt: new Date(0) }, '$.loggedInAt'],
+    ['NaN', { score: Number.NaN }, '$.score'],
+    ['undefined in an array', { list: [1, undefined] }, '$.list[1]'],
+    ['a function', { user: { id: 1, can: () => true } }, '$.user.can'],
+  ];
+
+  it.each(unfaithful)(
+    'create, update and merge update refuse %s at its path; nothing is stored',
+    async (_, bad, path) => {
+      const store = new SessionStore();
+      const refused = (err: unknown) => {
+        expect(isScaleoutError(err, 'ERR_SERIALIZE')).toBe(true);
+        expect((err as Error).message).toMatch(/^cannot store in a session /);
+        expect((err as Error).message).toContain(` at ${path}:`);
+        expect((err as Error).message).not.toContain('sku');
+      };
+      refused(await store.create(bad).catch((e: unknown) => e));
+      const s = await store.create({ ok: true });
+      refused(await store.update(s.id, bad, { expectedVersion: 1 }).catch((e: unknown) => e));
+      refused(await store.update(s.id, () => bad).catch((e: unknown) => e));
+      const now = await store.get(s.id);
+      expect(now?.data).toEqual({ ok: true });
+      expect(now?.version).toBe(1);
+    },
+  );
+
+  it('the express-session store path refuses it too (the cookie, which express-session rebuilds, is not checked)', async () => {
+    const sessions = new SessionStore<unknown>();
+    const store = expressSessionStore(session, { sessions });
+    const sid = store.genid();
+    const set = (data: Record<string, unknown>) =>
+      new Promise((resolve) => store.set(sid, data as never, (e) => resolve(e)));
+    const cookie = {
+      originalMaxAge: 60_000,
+      expires: new Date(Date.now() + 60_000),
+      httpOnly: true,
+      path: '/',
+    };
+    const err = await set({ cookie, cart: new Map([['sku', 1]]) });
+    expect(isScaleoutError(err, 'ERR_SERIALIZE')).toBe(true);
+    expect((err as Error).message).toMatch(/^cannot store in a session a Map .* at \$\.cart:/);
+    expect(await sessions.get(sid)).toBeUndefined();
+    expect(await set({ cookie, cart: { sku: 1 } })).toBeFalsy();
+    expect((await sessions.get(sid))?.data).toMatchObject({ cart: { sku: 1 } });
+  });
+});

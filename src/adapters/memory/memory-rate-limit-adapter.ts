@@ -1,0 +1,331 @@
+import type {
+  RateLimitAdapter,
+  RateLimitAdapterResult,
+  RateLimitCostRequest,
+  RateLimitRequest,
+  RateLimitRule,
+  RateLimitRuleState,
+} from '../../contracts/rate-limit.js';
+import { ClosedError, InvalidOptionsError } from '../../errors.js';
+import { optionsChecker } from '../../internal/validate.js';
+import { ruleSuffix } from '../../rate-limit/algorithm.js';
+import { RATE_LIMIT_ALGORITHMS } from '../../rate-limit/algorithms.js';
+import { checkRateLimitRequest } from '../../rate-limit/rate-limit-request.js';
+import type { Clock } from '../../types.js';
+import { systemClock } from '../../types.js';
+
+/**
+ * Options of {@link memoryRateLimitAdapter}.
+ *
+ * @example
+ * ```ts
+ * const adapter = memoryRateLimitAdapter({ maxKeys: 50_000 });
+ * ```
+ */
+export interface MemoryRateLimitAdapterOptions {
+  /** Time source; its `now()` places windows and TATs. @default systemClock */
+  clock?: Clock;
+  /**
+   * Most keys kept (each with its state under every limit). Past it the
+   * least recently used key is dropped, which forgets that key's use: bound
+   * memory against a flood of distinct keys (spoofed IPs) at the price of
+   * exactness for the coldest keys.
+   * @default 100_000
+   */
+  maxKeys?: number;
+}
+
+/**
+ * Defaults of {@link MemoryRateLimitAdapterOptions}.
+ *
+ * @example
+ * ```ts
+ * memoryRateLimitAdapter({ maxKeys: MEMORY_RATE_LIMIT_ADAPTER_DEFAULTS.maxKeys * 2 });
+ * ```
+ */
+export const MEMORY_RATE_LIMIT_ADAPTER_DEFAULTS = Object.freeze({
+  /** Keys kept. */
+  maxKeys: 100_000,
+});
+
+const checkOptions = optionsChecker({
+  where: 'memoryRateLimitAdapter options',
+  keys: ['clock', 'maxKeys'],
+});
+
+const suffixes = new WeakMap<RateLimitRule, string>();
+
+function suffixOf(rule: RateLimitRule): string {
+  let suffix = suffixes.get(rule);
+  if (suffix === undefined) {
+    suffix = ruleSuffix(rule.algorithm, rule.windowMs);
+    if (Object.isFrozen(rule)) suffixes.set(rule, suffix);
+  }
+  return suffix;
+}
+
+/** The state of one key under one rule. */
+interface Slot {
+  /** The rule's suffix (algorithm letter and window). */
+  readonly suffix: string;
+  state: unknown;
+  /** When the state reads as empty anyway (clock.now() ms). */
+  expiresAt: number;
+}
+
+/** The states of one key, one slot per rule. */
+interface KeyRecord {
+  readonly slots: Slot[];
+  /** The latest expiry of its slots: past it the whole record is stale. */
+  expiresAt: number;
+  /** The access tick at which it last moved to the young end of the map. */
+  seq: number;
+}
+
+/**
+ * Rate limits inside one process: the default adapter of `RateLimiter`,
+ * and its insurance limiter when the real store is down. Runs the same
+ * algorithm functions the Redis script mirrors, over a map of keys bounded
+ * by `maxKeys` (least recently used first out). A key's record holds one
+ * state per limit; states are dropped lazily once they would read as empty
+ * (on access, and by a sweep of the oldest record on each insert), never by
+ * a timer.
+ *
+ * @example
+ * ```ts
+ * const limiter = new RateLimiter({ adapter: memoryRateLimitAdapter(), limits: { limit: 10, windowMs: 1_000 } });
+ * ```
+ */
+export class MemoryRateLimitAdapter implements RateLimitAdapter {
+  readonly #clock: Clock;
+  readonly #maxKeys: number;
+  /** Map order is recency order, approximately: a record moves to the young end at most every `maxKeys / 4` accesses. */
+  readonly #keys = new Map<string, KeyRecord>();
+  #tick = 0;
+  #closed = false;
+
+  constructor(options: MemoryRateLimitAdapterOptions = {}) {
+    checkOptions(options);
+    this.#clock = options.clock ?? systemClock;
+    if (typeof this.#clock?.now !== 'function') {
+      throw new InvalidOptionsError('clock must have a now() function', { option: 'clock' });
+    }
+    const maxKeys = options.maxKeys ?? MEMORY_RATE_LIMIT_ADAPTER_DEFAULTS.maxKeys;
+    if (typeof maxKeys !== 'number' || !Number.isSafeInteger(maxKeys) || maxKeys < 1) {
+      throw new InvalidOptionsError('maxKeys must be an integer >= 1', { option: 'maxKeys' });
+    }
+    this.#maxKeys = maxKeys;
+  }
+
+  /** Keys held (stale ones not yet reclaimed included). */
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ClosedError('rate limit adapter is closed');
+  }
+
+  /** The live record of `key`, refreshed in recency when it is getting old; undefined when absent or stale. */
+  #record(key: string): KeyRecord | undefined {
+    const record = this.#keys.get(key);
+    if (record === undefined) return undefined;
+    // A record whose states have all run out is kept and reused (each stale
+    // slot reads as empty and is overwritten): a hot key whose states keep
+    // running out does not churn the map.
+    const tick = ++this.#tick;
+    if (tick - record.seq > this.#maxKeys >> 2) {
+      this.#keys.delete(key);
+      this.#keys.set(key, record);
+      record.seq = tick;
+    }
+    return record;
+  }
+
+  #slot(record: KeyRecord | undefined, suffix: string): Slot | undefined {
+    if (record === undefined) return undefined;
+    for (const slot of record.slots) if (slot.suffix === suffix) return slot;
+    return undefined;
+  }
+
+  #stateOf(record: KeyRecord | undefined, suffix: string, now: number): unknown {
+    const slot = this.#slot(record, suffix);
+    return slot === undefined || slot.expiresAt <= now ? undefined : slot.state;
+  }
+
+  /** Stores `state` for `key` under `suffix`, creating the record (and making room) when needed. */
+  #store(
+    key: string,
+    record: KeyRecord | undefined,
+    suffix: string,
+    state: unknown,
+    expiresAt: number,
+    now: number,
+  ): KeyRecord {
+    if (record === undefined) {
+      record = { slots: [], expiresAt, seq: ++this.#tick };
+      this.#keys.set(key, record);
+      this.#makeRoom(now);
+    }
+    const slot = this.#slot(record, suffix);
+    if (slot === undefined) record.slots.push({ suffix, state, expiresAt });
+    else {
+      slot.state = state;
+      slot.expiresAt = expiresAt;
+    }
+    if (expiresAt > record.expiresAt) record.expiresAt = expiresAt;
+    return record;
+  }
+
+  /** Drops the oldest record when stale (a sweep that keeps pace with inserts), then the oldest ones past `maxKeys`. */
+  #makeRoom(now: number): void {
+    for (let swept = 0; swept < 2; swept++) {
+      const oldest = this.#keys.entries().next();
+      if (oldest.done || oldest.value[1].expiresAt > now) break;
+      this.#keys.delete(oldest.value[0]);
+    }
+    while (this.#keys.size > this.#maxKeys) {
+      const oldest = this.#keys.keys().next();
+      if (oldest.done) break;
+      this.#keys.delete(oldest.value);
+    }
+  }
+
+  async consume(request: RateLimitCostRequest): Promise<RateLimitAdapterResult> {
+    checkRateLimitRequest(request, true);
+    return this.consumeNow(request);
+  }
+
+  /**
+   * @internal {@link consume} without the promise and without checking the
+   * request: for the limiter's direct path, whose requests it built itself.
+   */
+  consumeNow(request: RateLimitCostRequest): RateLimitAdapterResult {
+    this.#checkOpen();
+    const { key, rules, cost } = request;
+    const now = this.#clock.now();
+    let record = this.#record(key);
+    if (rules.length === 1) {
+      // The common case, without the arrays.
+      const rule = rules[0]!;
+      const suffix = suffixOf(rule);
+      const step = RATE_LIMIT_ALGORITHMS[rule.algorithm].consume(
+        this.#stateOf(record, suffix, now),
+        now,
+        rule.limit,
+        rule.windowMs,
+        cost,
+      );
+      if (step.outcome.allowed) this.#store(key, record, suffix, step.next, now + step.ttlMs, now);
+      return { allowed: step.outcome.allowed, rules: [step.outcome] };
+    }
+    const steps = rules.map((rule) =>
+      RATE_LIMIT_ALGORITHMS[rule.algorithm].consume(
+        this.#stateOf(record, suffixOf(rule), now),
+        now,
+        rule.limit,
+        rule.windowMs,
+        cost,
+      ),
+    );
+    // All or none: state changes only when every limit allowed the cost.
+    if (steps.every((step) => step.outcome.allowed)) {
+      steps.forEach((step, i) => {
+        record = this.#store(key, record, suffixOf(rules[i]!), step.next, now + step.ttlMs, now);
+      });
+      return { allowed: true, rules: steps.map((s) => s.outcome) };
+    }
+    // Denied by another limit: the limits that would have allowed the cost
+    // answer their state as it stays, as the Lua script does.
+    return {
+      allowed: false,
+      rules: steps.map((step, i) => {
+        if (!step.outcome.allowed) return step.outcome;
+        const rule = rules[i]!;
+        const stays = RATE_LIMIT_ALGORITHMS[rule.algorithm].peek(
+          this.#stateOf(record, suffixOf(rule), now),
+          now,
+          rule.limit,
+          rule.windowMs,
+        );
+        return { remaining: stays.remaining, resetMs: stays.resetMs, retryAfterMs: 0 };
+      }),
+    };
+  }
+
+  async peek(request: RateLimitRequest): Promise<RateLimitAdapterResult> {
+    checkRateLimitRequest(request, false);
+    return this.peekNow(request);
+  }
+
+  /** @internal {@link peek} without the promise and without checking the request (see {@link consumeNow}). */
+  peekNow(request: RateLimitRequest): RateLimitAdapterResult {
+    this.#checkOpen();
+    const now = this.#clock.now();
+    const record = this.#record(request.key);
+    const states: RateLimitRuleState[] = [];
+    let allowed = true;
+    for (const rule of request.rules) {
+      const outcome = RATE_LIMIT_ALGORITHMS[rule.algorithm].peek(
+        this.#stateOf(record, suffixOf(rule), now),
+        now,
+        rule.limit,
+        rule.windowMs,
+      );
+      if (!outcome.allowed) allowed = false;
+      states.push(outcome);
+    }
+    return { allowed, rules: states };
+  }
+
+  async refund(request: RateLimitCostRequest): Promise<void> {
+    this.#checkOpen();
+    checkRateLimitRequest(request, true);
+    const now = this.#clock.now();
+    let record = this.#record(request.key);
+    for (const rule of request.rules) {
+      const suffix = suffixOf(rule);
+      const step = RATE_LIMIT_ALGORITHMS[rule.algorithm].refund(
+        this.#stateOf(record, suffix, now),
+        now,
+        rule.limit,
+        rule.windowMs,
+        request.cost,
+      );
+      if (step.next !== undefined)
+        record = this.#store(request.key, record, suffix, step.next, now + step.ttlMs, now);
+      else this.#clear(request.key, record, suffix);
+    }
+  }
+
+  #clear(key: string, record: KeyRecord | undefined, suffix: string): void {
+    if (record === undefined) return;
+    const i = record.slots.findIndex((slot) => slot.suffix === suffix);
+    if (i !== -1) record.slots.splice(i, 1);
+    if (record.slots.length === 0) this.#keys.delete(key);
+  }
+
+  async reset(request: RateLimitRequest): Promise<void> {
+    this.#checkOpen();
+    checkRateLimitRequest(request, false);
+    const record = this.#keys.get(request.key);
+    for (const rule of request.rules) this.#clear(request.key, record, suffixOf(rule));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#keys.clear();
+  }
+}
+
+/**
+ * Creates a {@link MemoryRateLimitAdapter}.
+ *
+ * @example
+ * ```ts
+ * const limiter = new RateLimiter({ adapter: memoryRateLimitAdapter(), limits: { limit: 100, windowMs: 60_000 } });
+ * ```
+ */
+export function memoryRateLimitAdapter(options: MemoryRateLimitAdapterOptions = {}): MemoryRateLimitAdapter {
+  return new MemoryRateLimitAdapter(options);
+}

@@ -1,0 +1,156 @@
+import type { AxiosRequestConfig } from 'axios';
+import { InvalidArgumentError } from '../errors.js';
+import { abortedError } from '../internal/abort.js';
+import { durationOption, keyArgument } from '../internal/validate.js';
+import type { Clock } from '../types.js';
+import type { RequestConfigChecker, RequestConfigShape } from './request-config.js';
+import { type AbsoluteUrlPolicy, isUpstreamPath, sameOriginUrl } from './request-url.js';
+
+/**
+ * Per-call options: an axios request config plus the resilience settings of
+ * this call.
+ *
+ * @example
+ * ```ts
+ * const config: ServiceRequestConfig = { idempotencyKey: orderId, deadlineMs: 1_500 };
+ * ```
+ */
+export interface ServiceRequestConfig<D = unknown> extends AxiosRequestConfig<D> {
+  /** Makes a POST/PATCH retryable; sent as the `Idempotency-Key` header. */
+  idempotencyKey?: string;
+  /** Time limit of this call, in ms (overrides `deadlineMs` of the client). */
+  deadlineMs?: number;
+  /** Absolute deadline, epoch ms (from {@link readDeadline} of an incoming request); the earlier one wins. */
+  deadlineAt?: number | undefined;
+  /** Time limit of each attempt of this call, in ms. */
+  attemptTimeoutMs?: number;
+}
+
+/**
+ * What one call is, read and checked once before its first attempt: every
+ * attempt and the retry decisions read it.
+ *
+ * @internal
+ */
+export interface CallState {
+  readonly startedAt: number;
+  readonly method: string;
+  readonly url: string;
+  /** `url` is an absolute URL of the base URL's origin (`absoluteUrls: 'same-origin'`). */
+  readonly absolute: boolean;
+  readonly config: ServiceRequestConfig;
+  readonly deadlineAt: number;
+  readonly attemptTimeoutMs: number;
+  readonly idempotencyKey: string | undefined;
+  readonly replayable: boolean;
+  readonly data: unknown;
+  tried: Set<string> | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * What {@link readCallState} needs of its client: fixed at construction.
+ *
+ * @internal
+ */
+export interface CallSettings {
+  readonly config: RequestConfigChecker;
+  readonly absoluteUrls: AbsoluteUrlPolicy;
+  /** The origin of a `{ baseUrl }` target (what `'same-origin'` compares to). */
+  readonly fixedOrigin: string | undefined;
+  readonly clock: Clock;
+  readonly deadlineMs: number;
+  readonly attemptTimeoutMs: number;
+}
+
+/** The per-call config when the call passed none (`===` tells the transport to skip a spread). */
+export const EMPTY_CONFIG: ServiceRequestConfig = Object.freeze({});
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/**
+ * Reads and checks a call's arguments (see `RequestConfigChecker.read`),
+ * resolves its URL, deadline, attempt timeout and idempotency key, and
+ * whether it may be replayed (an idempotent method, or a key). Throws a
+ * typed error for bad input, or `AbortedError` when the call's signal has
+ * already fired.
+ *
+ * @internal
+ */
+export function readCallState(
+  settings: CallSettings,
+  rawMethod: string | undefined,
+  rawUrl: unknown,
+  rawData: unknown,
+  rawConfig: unknown,
+  where: string,
+  shape: RequestConfigShape,
+): CallState {
+  const call = settings.config.read(rawMethod, rawUrl, rawData, rawConfig, where, shape);
+  const { method, data } = call;
+  const config = (call.config ?? EMPTY_CONFIG) as ServiceRequestConfig;
+  let url = call.url;
+  const absolute = !isUpstreamPath(url);
+  if (absolute) url = sameOriginUrl(url, settings.absoluteUrls, settings.fixedOrigin);
+  const now = settings.clock.now();
+  const deadlineMs =
+    config.deadlineMs === undefined ? settings.deadlineMs : durationOption('deadlineMs', config.deadlineMs);
+  let deadlineAt = now + deadlineMs;
+  if (config.deadlineAt !== undefined) {
+    if (typeof config.deadlineAt !== 'number' || Number.isNaN(config.deadlineAt)) {
+      throw new InvalidArgumentError('deadlineAt must be epoch milliseconds', { argument: 'deadlineAt' });
+    }
+    deadlineAt = Math.min(deadlineAt, config.deadlineAt);
+  }
+  const attemptTimeoutMs =
+    config.attemptTimeoutMs === undefined
+      ? settings.attemptTimeoutMs
+      : durationOption('attemptTimeoutMs', config.attemptTimeoutMs);
+  const headerKey = headerValue(config.headers, 'idempotency-key');
+  const idempotencyKey =
+    config.idempotencyKey === undefined
+      ? headerKey
+      : keyArgument('idempotencyKey', config.idempotencyKey, 255);
+  const signal = config.signal as AbortSignal | undefined;
+  if (signal?.aborted) throw abortedError(signal);
+  return {
+    startedAt: now,
+    method,
+    url,
+    absolute,
+    config,
+    deadlineAt,
+    attemptTimeoutMs,
+    idempotencyKey,
+    replayable: IDEMPOTENT.has(method) || idempotencyKey !== undefined,
+    data,
+    tried: undefined,
+    signal,
+  };
+}
+
+function headerValue(headers: unknown, name: string): string | undefined {
+  if (headers === null || typeof headers !== 'object') return undefined;
+  for (const [key, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (key.toLowerCase() === name && typeof value === 'string') return value;
+  }
+  return undefined;
+}
+
+/** Index of the first of two characters in `text`, or -1. */
+function firstOf(text: string, a: string, b: string): number {
+  const i = text.indexOf(a);
+  const j = text.indexOf(b);
+  return i === -1 ? j : j === -1 ? i : Math.min(i, j);
+}
+
+/**
+ * The URL path without its query string or fragment: what messages and
+ * events show (queries may hold secrets).
+ *
+ * @internal
+ */
+export function pathOf(url: string): string {
+  const q = firstOf(url, '?', '#');
+  return q === -1 ? url : url.slice(0, q);
+}

@@ -1,0 +1,187 @@
+import { createHash } from 'node:crypto';
+import type { AuthContext } from '../auth/authorizer.js';
+import { InvalidOptionsError } from '../errors.js';
+import { optionsChecker } from '../internal/validate.js';
+import type { RateLimitDecision } from './rate-limit-decision.js';
+import { rateLimitHeaders } from './rate-limit-headers.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+/**
+ * Options of the `rateLimit` middlewares (node:http, Express, Fastify,
+ * Koa). `R` is the framework's request (the Koa context for Koa).
+ *
+ * @example
+ * ```ts
+ * const options: RateLimitMiddlewareOptions<IncomingMessage> = { limiter, key: 'subject' };
+ * ```
+ */
+export interface RateLimitMiddlewareOptions<R> {
+  /** The limiter that decides. Required. */
+  limiter: RateLimiter;
+  /**
+   * What a request is counted under:
+   * - `'ip'`: the client address (`ip:<address>`; the framework's own
+   *   reading, so Express/Fastify/Koa `trust proxy` settings apply; plain
+   *   node:http uses the socket's peer address);
+   * - `'subject'`: the authenticated subject, `authorize`'s
+   *   `claims.sub` (`sub:<subject>`); place the limiter after `authorize`.
+   *   A request without one is counted by IP;
+   * - a function: its string, or `undefined` to let the request through uncounted.
+   * @default 'ip'
+   */
+  key?: 'ip' | 'subject' | ((request: R) => string | undefined | Promise<string | undefined>);
+  /** Units a request takes: a number, or a function of the request. @default 1 */
+  cost?: number | ((request: R) => number);
+  /** Send `RateLimit-Policy` and `RateLimit` on every answer, not only on a 429. @default true */
+  headers?: boolean;
+}
+
+/**
+ * What the middleware core needs from a request, read by each framework's wrapper.
+ *
+ * @example
+ * ```ts
+ * const facts: RateLimitRequestFacts = { ip: req.socket.remoteAddress, auth: undefined };
+ * ```
+ */
+export interface RateLimitRequestFacts {
+  /** The client address as the framework sees it. */
+  readonly ip: string | undefined;
+  /** The caller's identity, when `authorize` ran before. */
+  readonly auth: AuthContext | undefined;
+}
+
+/**
+ * The core's answer for one request: let it through (with headers to
+ * set), or answer 429 (with headers and a JSON body). `undefined`: the key
+ * function skipped it.
+ *
+ * @example
+ * ```ts
+ * const answer = await handle(req, facts);
+ * if (answer && !answer.allowed) res.writeHead(answer.status, answer.headers).end(JSON.stringify(answer.body));
+ * ```
+ */
+export type RateLimitAnswer =
+  | {
+      /** Allowed. */
+      readonly allowed: true;
+      /** The decision. */
+      readonly decision: RateLimitDecision;
+      /** Headers to set (empty with `headers: false`). */
+      readonly headers: Record<string, string>;
+    }
+  | {
+      /** Denied. */
+      readonly allowed: false;
+      /** The decision. */
+      readonly decision: RateLimitDecision;
+      /** Always 429 (Too Many Requests). */
+      readonly status: 429;
+      /** `retry-after`, `ratelimit-policy`, `ratelimit`. */
+      readonly headers: Record<string, string>;
+      /** The JSON body. */
+      readonly body: {
+        /** Always `rate_limited`. */
+        readonly error: 'rate_limited';
+        /** In words. */
+        readonly message: string;
+        /** Ms to wait. */
+        readonly retryAfterMs: number;
+      };
+    };
+
+const checkOptions = optionsChecker({
+  where: 'rateLimit middleware options',
+  keys: ['limiter', 'key', 'cost', 'headers'],
+  hints: { keyGenerator: 'key', by: 'key', rateLimiter: 'limiter', standardHeaders: 'headers' },
+});
+
+/** `::ffff:10.0.0.7` (an IPv4 client on a dual-stack socket) reads as `10.0.0.7`. */
+function clientAddress(ip: string | undefined): string {
+  if (typeof ip !== 'string' || ip === '') return 'unknown';
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+const UNSAFE = /[\u0000-\u001f\u007f]/;
+
+/**
+ * `<kind>:<value>`, or `<kind>#<digest>` for a value a key cannot hold as
+ * it is (longer than 200 characters, or with control characters): a
+ * subject claim or a forwarded address comes from the client, and must
+ * not turn into an error answer.
+ */
+function requestKey(kind: 'ip' | 'sub', value: string): string {
+  if (value.length <= 200 && !UNSAFE.test(value)) return `${kind}:${value}`;
+  return `${kind}#${createHash('sha256').update(value).digest('base64url')}`;
+}
+
+function subjectOf(auth: AuthContext | undefined): string | undefined {
+  const sub = auth?.claims?.sub;
+  if (typeof sub === 'string' && sub !== '') return sub;
+  return typeof sub === 'number' && Number.isFinite(sub) ? String(sub) : undefined;
+}
+
+/**
+ * Builds the framework-free core of the `rateLimit` middlewares: request in,
+ * {@link RateLimitAnswer} out. Failures of the limiter (a foreign key state,
+ * an outage with `failOpen: false`, a bad key from a key function) are
+ * thrown for the framework's error handling.
+ *
+ * @example
+ * ```ts
+ * const handle = rateLimitHandler({ limiter, key: 'ip' });
+ * const answer = await handle(req, { ip: req.socket.remoteAddress, auth: undefined });
+ * ```
+ */
+export function rateLimitHandler<R>(
+  options: RateLimitMiddlewareOptions<R>,
+): (request: R, facts: RateLimitRequestFacts) => Promise<RateLimitAnswer | undefined> {
+  if (typeof options === 'number' || options === undefined) {
+    throw new InvalidOptionsError('rateLimit needs options: { limiter }', { option: 'limiter' });
+  }
+  checkOptions(options);
+  const { limiter, key = 'ip', cost = 1, headers = true } = options;
+  if (typeof (limiter as { consume?: unknown } | null)?.consume !== 'function') {
+    throw new InvalidOptionsError('limiter must be a RateLimiter', { option: 'limiter' });
+  }
+  if (key !== 'ip' && key !== 'subject' && typeof key !== 'function') {
+    throw new InvalidOptionsError("key must be 'ip', 'subject' or a function of the request", {
+      option: 'key',
+    });
+  }
+  if (typeof cost !== 'function' && (typeof cost !== 'number' || !Number.isInteger(cost) || cost < 1)) {
+    throw new InvalidOptionsError('cost must be an integer >= 1 or a function of the request', {
+      option: 'cost',
+    });
+  }
+  if (typeof headers !== 'boolean')
+    throw new InvalidOptionsError('headers must be a boolean', { option: 'headers' });
+  return async (request, facts) => {
+    let id: string | undefined;
+    if (typeof key === 'function') {
+      id = await key(request);
+      if (id === undefined) return undefined;
+    } else {
+      const subject = key === 'subject' ? subjectOf(facts.auth) : undefined;
+      id = subject !== undefined ? requestKey('sub', subject) : requestKey('ip', clientAddress(facts.ip));
+    }
+    const units = typeof cost === 'function' ? cost(request) : cost;
+    const decision = await limiter.consume(id, units === 1 ? undefined : { cost: units });
+    if (decision.allowed)
+      return { allowed: true, decision, headers: headers ? rateLimitHeaders(decision) : {} };
+    const fields = rateLimitHeaders(decision);
+    return {
+      allowed: false,
+      decision,
+      status: 429,
+      headers: fields,
+      body: {
+        error: 'rate_limited',
+        message: `too many requests: retry in ${fields['retry-after']} s`,
+        retryAfterMs: decision.retryAfterMs,
+      },
+    };
+  };
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryCacheAdapter, memoryCacheAdapter } from '../../../../src/adapters/memory/index.js';
+import { ClosedError, InvalidOptionsError } from '../../../../src/errors.js';
+import { fakeClock } from '../../../helpers/clock.js';
+
+describe('MemoryCacheAdapter', () => {
+  it('is bounded by entries: the least recently used go first', async () => {
+    const adapter = memoryCacheAdapter({ maxEntries: 3 });
+    await adapter.set('a', '1');
+    await adapter.set('b', '2');
+    await adapter.set('c', '3');
+    await adapter.get('a');
+    await adapter.set('d', '4');
+    expect(await adapter.getMany(['a', 'b', 'c', 'd'])).toEqual(['1', undefined, '3', '4']);
+    expect(adapter.size).toBe(3);
+  });
+
+  it('is bounded by bytes (UTF-8 of key and value) and refuses an entry larger than the bound', async () => {
+    const adapter = memoryCacheAdapter({ maxBytes: 100 });
+    await adapter.set('a', 'x'.repeat(40));
+    await adapter.set('b', 'é'.repeat(20)); // 40 bytes
+    expect(adapter.bytes).toBe(82);
+    await adapter.set('c', 'y'.repeat(40));
+    expect(await adapter.get('a')).toBeUndefined();
+    expect(adapter.bytes).toBeLessThanOrEqual(100);
+    await adapter.set('huge', 'z'.repeat(200));
+    expect(await adapter.get('huge')).toBeUndefined();
+  });
+
+  it('expires lazily with an injected clock and holds no timers', async () => {
+    let now = 1_000;
+    const adapter = new MemoryCacheAdapter({ now: () => now });
+    await adapter.set('k', 'v', { ttlMs: 100 });
+    now += 99;
+    expect(await adapter.get('k')).toBe('v');
+    now += 1;
+    expect(await adapter.get('k')).toBeUndefined();
+    expect(await adapter.setIfAbsent('k', 'again', { ttlMs: 10 })).toBe(true);
+  });
+
+  it('reads expiry time from its clock; the deprecated now still works, not both at once', async () => {
+    const clock = fakeClock(1_000);
+    const adapter = memoryCacheAdapter({ clock });
+    await adapter.set('k', 'v', { ttlMs: 100 });
+    clock.advance(99);
+    expect(await adapter.get('k')).toBe('v');
+    clock.advance(1);
+    expect(await adapter.get('k')).toBeUndefined();
+    expect(() => memoryCacheAdapter({ clock: { now: () => 1 } as never })).toThrow(InvalidOptionsError);
+    expect(() => memoryCacheAdapter({ clock, now: () => 1 })).toThrow(InvalidOptionsError);
+  });
+
+  it('increment keeps the remaining TTL when none is given', async () => {
+    let now = 0;
+    const adapter = new MemoryCacheAdapter({ now: () => now });
+    await adapter.increment('n', { by: 1, ttlMs: 100 });
+    now = 60;
+    expect(await adapter.increment('n', { by: 1 })).toBe(2);
+    now = 100;
+    expect(await adapter.get('n')).toBeUndefined();
+  });
+
+  it('validates options and refuses use after close', async () => {
+    expect(() => memoryCacheAdapter({ maxEntries: 0 })).toThrow(InvalidOptionsError);
+    expect(() => memoryCacheAdapter({ maxBytes: -1 })).toThrow(InvalidOptionsError);
+    const adapter = memoryCacheAdapter();
+    await adapter.close();
+    await expect(adapter.get('k')).rejects.toBeInstanceOf(ClosedError);
+  });
+});
