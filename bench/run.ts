@@ -5,6 +5,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { formattedReport } from '../scripts/bench-report.mjs';
 import { BenchContext, type BenchFile, machine } from './lib.js';
 
 const dir = new URL('.', import.meta.url).pathname;
@@ -42,6 +43,11 @@ for (const name of names) {
   const out = join(dir, 'results', `${name}${quick ? '.quick' : ''}.json`);
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nwrote ${out}`);
+}
+if (!quick) {
+  // The current table follows the results it is made of.
+  writeFileSync(join(dir, '..', 'docs', 'benchmarks.md'), formattedReport(join(dir, '..')));
+  console.log('wrote docs/benchmarks.md');
 }
 // A peer library may leave sockets or timers behind (redlock does); the run is over.
 process.exit(0);

@@ -56,6 +56,8 @@ fi
 step "lint + format (biome), layout (file sizes, import cycles)"
 npx biome ci .
 node --import tsx scripts/check-layout.mts
+step "examples (every ts example in TSDoc and docs/*.md type-checks)"
+node --import tsx scripts/check-examples.mts
 step "build (tsup)"
 npx tsup --silent
 step "typecheck (tsc; the benches type-check against the built package)"

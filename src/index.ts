@@ -50,6 +50,12 @@ export type {
   CacheAdapterSubscribeOptions,
 } from './contracts/cache.js';
 export type {
+  CacheEventSource,
+  ClientEventSource,
+  EventSource,
+  EventSourceLike,
+} from './contracts/event-source.js';
+export type {
   IdempotencyClaimRequest,
   IdempotencyClaimResult,
   IdempotencyCompleteRequest,

@@ -1,6 +1,7 @@
+import type { Session, SessionReader } from '../contracts/session-reader.js';
 import { optionsChecker } from '../internal/validate.js';
-import type { Session, SessionStore } from '../session/session-store.js';
-import type { Jwt, JwtClaims } from './jwt.js';
+import type { Jwt } from './jwt.js';
+import type { JwtClaims } from './jwt-claims.js';
 
 /**
  * Options of {@link createAuthorizer} (and of the framework `authorize` middlewares).
@@ -13,8 +14,12 @@ import type { Jwt, JwtClaims } from './jwt.js';
 export interface AuthorizeOptions {
   /** Verifies `Authorization: Bearer <jwt>`. @default undefined (bearer tokens not accepted) */
   jwt?: Jwt;
-  /** Accepts a session id in a cookie as identity. @default undefined (cookies not accepted) */
-  sessions?: SessionStore<unknown>;
+  /**
+   * Accepts a session id in a cookie as identity: a {@link SessionStore}, or
+   * anything that reads sessions the same way ({@link SessionReader}).
+   * @default undefined (cookies not accepted)
+   */
+  sessions?: SessionReader;
   /** Name of the session cookie. @default 'sid' */
   sessionCookie?: string;
   /**

@@ -1,5 +1,5 @@
+import type { Session } from '../contracts/session-reader.js';
 import { InvalidArgumentError, InvalidOptionsError, isScaleoutError, JwtError } from '../errors.js';
-import type { Session } from '../session/session-store.js';
 import {
   AUTHORIZE_DEFAULTS,
   type AuthorizeOptions,
@@ -7,7 +7,7 @@ import {
   checkAuthorizeOptions,
   checkRequirements,
 } from './authorize-options.js';
-import type { JwtClaims } from './jwt.js';
+import type { JwtClaims } from './jwt-claims.js';
 
 /**
  * Who the caller is, once authorized.
@@ -190,7 +190,9 @@ export class Authorizer {
       throw new InvalidOptionsError('jwt must be a Jwt (createJwt({ secret }))', { option: 'jwt' });
     }
     if (options.sessions !== undefined && !hasMethods(options.sessions, 'get', 'touch')) {
-      throw new InvalidOptionsError('sessions must be a SessionStore', { option: 'sessions' });
+      throw new InvalidOptionsError('sessions must be a SessionStore (or a SessionReader: get and touch)', {
+        option: 'sessions',
+      });
     }
     for (const name of ['sessionClaims', 'getRoles', 'check'] as const) expectFunction(options, name);
     for (const name of ['bindTokensToSessions', 'touchSession'] as const) {

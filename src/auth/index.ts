@@ -3,11 +3,12 @@ export type { AuthorizeOptions, AuthorizeRequest } from './authorize-options.js'
 export { AUTHORIZE_DEFAULTS } from './authorize-options.js';
 export type { AuthContext, AuthDecision } from './authorizer.js';
 export { Authorizer, createAuthorizer } from './authorizer.js';
-export type { JwtClaims, JwtSignOptions } from './jwt.js';
 export { createJwt, Jwt } from './jwt.js';
 export type { JwtAlgorithm } from './jwt-algorithms.js';
+export type { JwtClaims } from './jwt-claims.js';
 export type { JwtKeyInput } from './jwt-keys.js';
 export type { JwtOptions, JwtVerificationKey } from './jwt-options.js';
 export { JWT_DEFAULTS } from './jwt-options.js';
+export type { JwtSignOptions } from './jwt-signer.js';
 export type { RemoteJwksOptions } from './remote-jwks.js';
 export { RemoteJwks } from './remote-jwks.js';

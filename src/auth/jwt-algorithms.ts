@@ -105,6 +105,23 @@ export function signBytes(alg: JwtAlgorithm, key: KeyObject, input: string): Buf
   return cryptoSign(spec.hash, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
 }
 
+/**
+ * The signing function of one prepared key and algorithm: takes the ASCII
+ * `header.payload` and answers its signature as base64url text. Chosen
+ * once per key (as fast-jwt prepares its key once): HMAC digests straight
+ * to base64url, with no signature buffer per token.
+ *
+ * @internal
+ */
+export function signerFor(alg: JwtAlgorithm, key: KeyObject): (input: string) => string {
+  const spec = ALGORITHMS[alg];
+  if (spec.family === 'secret') {
+    const hash = spec.hash!;
+    return (input) => createHmac(hash, key).update(input).digest('base64url');
+  }
+  return (input) => signBytes(alg, key, input).toString('base64url');
+}
+
 /** Checks `signature` over `input`; never throws on a bad signature (returns false). */
 export function verifyBytes(alg: JwtAlgorithm, key: KeyObject, input: string, signature: Buffer): boolean {
   const spec = ALGORITHMS[alg];

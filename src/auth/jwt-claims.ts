@@ -3,6 +3,36 @@ import { InvalidArgumentError, InvalidOptionsError, SerializationError } from '.
 import { optionsChecker } from '../internal/validate.js';
 import { assertSafePayload } from '../serializer.js';
 
+/**
+ * The claims of a token: the registered ones typed, anything else allowed.
+ *
+ * @example
+ * ```ts
+ * const claims: JwtClaims = { sub: 'user-1', roles: ['admin'] };
+ * ```
+ */
+export interface JwtClaims {
+  /** Issuer. */
+  iss?: string;
+  /**
+   * Subject (usually the user id). A number (the design's `sub: user.id`)
+   * is signed as a JSON number and reads back as the same number.
+   */
+  sub?: string | number;
+  /** Audience. */
+  aud?: string | string[];
+  /** Expiry, seconds since the epoch. Always present on verified tokens. */
+  exp?: number;
+  /** Not before, seconds since the epoch. */
+  nbf?: number;
+  /** Issued at, seconds since the epoch. */
+  iat?: number;
+  /** Token id (used by revocation). */
+  jti?: string;
+  /** Application claims. */
+  [claim: string]: unknown;
+}
+
 /** @internal Refuses unknown keys of `jwt.sign()` options (`expiresIn` → `expiresInMs`). */
 export const checkSignOptions = optionsChecker({
   where: 'jwt.sign() options',

@@ -1,7 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { JwtDenylistAdapter } from '../contracts/jwt-denylist.js';
 import { InvalidOptionsError } from '../errors.js';
-import { optionsChecker } from '../internal/validate.js';
+import { clockOption, optionsChecker } from '../internal/validate.js';
+import type { Clock } from '../types.js';
 import type { JwtAlgorithm } from './jwt-algorithms.js';
 import type { JwtKeyInput } from './jwt-keys.js';
 
@@ -73,7 +74,13 @@ export interface JwtOptions {
   jwksMaxAgeMs?: number;
   /** JWKS: time limit of one fetch, ms. @default 5_000 */
   jwksTimeoutMs?: number;
-  /** Time source, ms (tests pass a fake clock). @default Date.now */
+  /** Time source (tests pass a fake clock), as in every primitive. @default systemClock */
+  clock?: Clock;
+  /**
+   * Time source, ms.
+   * @deprecated use `clock` (a {@link Clock}); `now` still works. Give one of them.
+   * @default Date.now
+   */
   now?: () => number;
 }
 
@@ -128,6 +135,7 @@ export const checkJwtOptions = optionsChecker({
     'jwksCooldownMs',
     'jwksMaxAgeMs',
     'jwksTimeoutMs',
+    'clock',
     'now',
   ],
   hints: {
@@ -186,6 +194,9 @@ export function checkJwtOptionTypes(options: JwtOptions): void {
     bad('denylist', 'a JwtDenylistAdapter (memoryJwtDenylist(), redisJwtDenylist({ connection }))');
   }
   if (now !== undefined && typeof now !== 'function') bad('now', 'a function returning epoch ms');
+  clockOption(options.clock);
+  if (now !== undefined && options.clock !== undefined)
+    bad('now', 'left out when clock is given (give one time source)');
   if (cacheMaxBytes !== undefined && (!Number.isSafeInteger(cacheMaxBytes) || cacheMaxBytes < 1)) {
     bad('cacheMaxBytes', 'a positive integer');
   }

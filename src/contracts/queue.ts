@@ -1,3 +1,5 @@
+import type { Subscription } from '../types.js';
+
 /**
  * The contract between {@link MessageQueue} (policy: serialization, retries
  * with backoff, the delivery limit, dead-lettering decisions) and a queue
@@ -185,21 +187,21 @@ export interface QueueAdapterConsumeOptions {
 }
 
 /**
- * A running consumer of an adapter.
+ * A running consumer of an adapter: the one {@link Subscription} shape.
+ * `unsubscribe()` stops deliveries; messages delivered and not yet
+ * acknowledged go back to the queue (at once, or after the back end's
+ * reclaim delay).
+ *
+ * @deprecated Use {@link Subscription}: it is the same type. (Before
+ * issue 17 it had `close()` instead of `unsubscribe()`.)
  *
  * @example
  * ```ts
- * const sub = await adapter.consume(topic, onDelivery, options);
- * await sub.close();
+ * const sub: QueueSubscription = await adapter.consume(topic, onDelivery, options);
+ * await sub.unsubscribe();
  * ```
  */
-export interface QueueSubscription {
-  /**
-   * Stops deliveries. Messages delivered and not yet acknowledged go back
-   * to the queue (at once, or after the back end's reclaim delay).
-   */
-  close(): Promise<void>;
-}
+export type QueueSubscription = Subscription;
 
 /**
  * A message queue back end: memory, RabbitMQ (`scaleout/amqp`) or Redis
@@ -224,7 +226,11 @@ export interface QueueAdapter {
     topic: string,
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
-  ): Promise<QueueSubscription>;
-  /** Stops every consumer and releases connections the adapter created. */
+  ): Promise<Subscription>;
+  /**
+   * Stops every consumer and releases connections the adapter created.
+   * Required. A {@link MessageQueue} calls it only on an adapter it created
+   * itself: an adapter you pass in is yours to close.
+   */
   close(): Promise<void>;
 }

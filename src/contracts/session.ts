@@ -113,6 +113,10 @@ export interface SessionAdapter {
   destroy(id: string): Promise<boolean>;
   /** Removes every session of `userId` through the per-user index; returns how many. */
   destroyAllForUser(userId: string): Promise<number>;
-  /** Releases what the adapter owns (connections). Optional. */
-  close?(): Promise<void>;
+  /**
+   * Releases what the adapter owns (connections it created; a client
+   * passed in stays open). Idempotent. A {@link SessionStore} calls it only
+   * for an adapter it created itself.
+   */
+  close(): Promise<void>;
 }

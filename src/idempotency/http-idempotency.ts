@@ -13,7 +13,8 @@ import {
   type IdempotencyRequestFacts,
 } from './http-options.js';
 import { IDEMPOTENCY_DRAFT_URL, type IdempotencyProblem, PROBLEMS } from './http-problem.js';
-import { Idempotency, type IdempotencyClaim } from './idempotency.js';
+import { Idempotency } from './idempotency.js';
+import type { IdempotencyClaim } from './idempotency-claim.js';
 import { readKeyHeader } from './idempotency-key.js';
 import type { IdempotencyOptions } from './idempotency-options.js';
 import { type CapturedResponse, captureResponse } from './response-capture.js';

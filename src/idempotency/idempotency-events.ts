@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../errors.js';
+
 /**
  * Where a key was used: `run()` / `idempotent()`, the HTTP middleware, or a
  * queue consumer's `dedupe`.
@@ -97,3 +99,16 @@ export type IdempotencyEvents = {
   /** The store failed in background work. */
   error: IdempotencyErrorEvent;
 };
+
+/** @internal Every event name of {@link IdempotencyEvents}. */
+const EVENTS: ReadonlySet<string> = new Set(['replayed', 'conflict', 'stored', 'released', 'lost', 'error']);
+
+/** @internal Checks the arguments of `on`/`off`. */
+export function checkListener(event: unknown, listener: unknown): void {
+  if (typeof event !== 'string' || !EVENTS.has(event)) {
+    throw new InvalidArgumentError(`event must be one of ${[...EVENTS].join(', ')}`, { argument: 'event' });
+  }
+  if (typeof listener !== 'function') {
+    throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
+  }
+}

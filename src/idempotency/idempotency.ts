@@ -2,22 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { MemoryIdempotencyStore } from '../adapters/memory/memory-idempotency-store.js';
 import type { IdempotencyStore } from '../contracts/idempotency.js';
 import {
-  ClosedError,
   CorruptDataError,
   IdempotencyConflictError,
   IdempotencyMismatchError,
   InvalidArgumentError,
   InvalidOptionsError,
-  isScaleoutError,
 } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
+import { Lifecycle } from '../internal/lifecycle.js';
 import { sleep } from '../internal/timers.js';
 import { durationArgument, durationOption, keyArgument } from '../internal/validate.js';
 import { assertSafePayload, jsonSerializer } from '../serializer.js';
 import type { Clock, Logger, Serializer } from '../types.js';
 import { systemClock } from '../types.js';
 import { FINGERPRINT, fingerprintValue } from './fingerprint.js';
-import type { IdempotencyEvents, IdempotencySource } from './idempotency-events.js';
+import { IdempotencyClaim, type IdempotencyInternals } from './idempotency-claim.js';
+import { checkListener, type IdempotencyEvents, type IdempotencySource } from './idempotency-events.js';
 import {
   checkIdempotencyOptions,
   checkRunOptions,
@@ -26,17 +26,10 @@ import {
   type IdempotencyRunOptions,
   MAX_STORED_BYTES_LIMIT,
 } from './idempotency-options.js';
-import { decodeStoredResult, encodeStoredResult, type StoredResult } from './stored-result.js';
+import { decodeStoredResult, type StoredResult } from './stored-result.js';
 
 /** Longest key `run()` accepts, in characters. */
 const MAX_RUN_KEY_LENGTH = 512;
-
-const EVENTS: ReadonlySet<string> = new Set(['replayed', 'conflict', 'stored', 'released', 'lost', 'error']);
-
-/** Failures worth another try within the lease: the store was unreachable or slow. */
-function isTransient(err: unknown): boolean {
-  return isScaleoutError(err, 'ERR_CONNECTION') || isScaleoutError(err, 'ERR_TIMEOUT');
-}
 
 function hasMethods(value: unknown, methods: readonly string[]): boolean {
   return (
@@ -63,98 +56,6 @@ export interface BeginRequest {
 export type BeginOutcome =
   | { readonly kind: 'claimed'; readonly claim: IdempotencyClaim }
   | { readonly kind: 'replay'; readonly result: StoredResult };
-
-/**
- * @internal One execution's hold on a key: store its result (`complete`)
- * or drop the hold so that a retry runs (`release`). Both retry through
- * store outages until the lease's deadline, then report an `error` event;
- * neither throws.
- */
-export class IdempotencyClaim {
-  readonly #owner: Idempotency;
-  readonly #internals: IdempotencyInternals;
-  /** Monotonic ms after which the store has let the claim go. */
-  readonly #deadline: number;
-  #settled = false;
-
-  constructor(
-    owner: Idempotency,
-    internals: IdempotencyInternals,
-    readonly key: string,
-    readonly fingerprint: string,
-    readonly source: IdempotencySource,
-    readonly token: string,
-  ) {
-    this.#owner = owner;
-    this.#internals = internals;
-    this.#deadline = internals.clock.monotonic() + internals.leaseMs;
-  }
-
-  /** Stores `result` for `ttlMs`; resolves true when stored. */
-  async complete(result: StoredResult, ttlMs: number): Promise<boolean> {
-    if (this.#settled) return false;
-    this.#settled = true;
-    const i = this.#internals;
-    const response = encodeStoredResult(result);
-    const stored = await this.#persist('complete', () =>
-      i.store.complete({ key: this.key, owner: this.token, fingerprint: this.fingerprint, response, ttlMs }),
-    );
-    if (stored === true) i.emit('stored', { key: this.key, source: this.source });
-    else if (stored === false) {
-      i.emit('lost', { key: this.key, source: this.source });
-      i.logger?.warn?.('idempotency: result not stored, another execution holds the key (lease too short?)', {
-        key: this.key,
-      });
-    }
-    return stored === true;
-  }
-
-  /** Drops the hold so that a retry runs. */
-  async release(reason: 'failed' | 'not-stored'): Promise<void> {
-    if (this.#settled) return;
-    this.#settled = true;
-    const i = this.#internals;
-    const released = await this.#persist('release', () =>
-      i.store.release({ key: this.key, owner: this.token }),
-    );
-    if (released !== undefined) i.emit('released', { key: this.key, source: this.source, reason });
-  }
-
-  /**
-   * Runs a store operation, retrying transient failures with backoff until
-   * the lease's deadline (after it the store has let the claim go anyway).
-   * Undefined when it failed for good (reported as an `error` event).
-   */
-  async #persist(
-    operation: 'complete' | 'release',
-    op: () => Promise<boolean>,
-  ): Promise<boolean | undefined> {
-    const i = this.#internals;
-    let pause = 25;
-    for (;;) {
-      try {
-        return await op();
-      } catch (err) {
-        const left = this.#deadline - i.clock.monotonic();
-        if (!isTransient(err) || left <= pause || this.#owner.closed) {
-          i.emit('error', { key: this.key, source: this.source, operation, error: err });
-          return undefined;
-        }
-        await sleep(pause, { unref: true });
-        pause = Math.min(pause * 2, 1_000);
-      }
-    }
-  }
-}
-
-/** @internal What claims, the middleware and the queue share with their Idempotency. */
-export interface IdempotencyInternals {
-  readonly store: IdempotencyStore;
-  readonly clock: Clock;
-  readonly leaseMs: number;
-  readonly logger: Logger | undefined;
-  emit<K extends keyof IdempotencyEvents>(event: K, payload: IdempotencyEvents[K]): void;
-}
 
 /**
  * One effect per idempotency key: the first execution of a key runs and its
@@ -191,7 +92,7 @@ export class Idempotency {
   readonly #events: TypedEmitter<IdempotencyEvents>;
   readonly #internals: IdempotencyInternals;
   readonly #pending = new Set<Promise<unknown>>();
-  #closing: Promise<void> | undefined;
+  readonly #life = new Lifecycle('idempotency');
 
   constructor(options: IdempotencyOptions = {}) {
     checkIdempotencyOptions(options);
@@ -277,7 +178,7 @@ export class Idempotency {
 
   /** Whether `close()` was called. */
   get closed(): boolean {
-    return this.#closing !== undefined;
+    return this.#life.closed;
   }
 
   /**
@@ -456,7 +357,7 @@ export class Idempotency {
   }
 
   #checkOpen(): void {
-    if (this.closed) throw new ClosedError('idempotency is closed');
+    this.#life.assertOpen();
   }
 
   /**
@@ -470,8 +371,7 @@ export class Idempotency {
    * ```
    */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
+    return this.#life.close(() => this.#close());
   }
 
   async #close(): Promise<void> {
@@ -491,14 +391,5 @@ export class Idempotency {
   /** Same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-}
-
-function checkListener(event: unknown, listener: unknown): void {
-  if (typeof event !== 'string' || !EVENTS.has(event)) {
-    throw new InvalidArgumentError(`event must be one of ${[...EVENTS].join(', ')}`, { argument: 'event' });
-  }
-  if (typeof listener !== 'function') {
-    throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
   }
 }

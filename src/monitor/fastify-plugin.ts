@@ -37,12 +37,11 @@ export function monitorPlugin(
   checkMonitorArgument(monitor, 'monitorPlugin()');
   checkTrackingOptions(options, 'monitorPlugin() options');
   const routeOf = options.route ?? ((request: FastifyRequest) => request.routeOptions?.url);
+  const header = options.responseTimeHeader ?? true;
   const plugin: FastifyPluginCallback = (instance, _opts, done) => {
     instance.addHook('onRequest', (request, reply, next) => {
-      monitor.track(request.raw, reply.raw, {
-        responseTimeHeader: options.responseTimeHeader ?? true,
-        route: () => routeOf(request),
-      });
+      // Options checked once above; the route is read from request when the response ends.
+      monitor.trackWith(request.raw, reply.raw, header, routeOf, request);
       next();
     });
     done();

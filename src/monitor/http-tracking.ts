@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidOptionsError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
-import type { PerformanceMonitor } from './performance-monitor.js';
-import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 
 /**
  * Options of the HTTP tracking behind every middleware.
@@ -57,6 +55,20 @@ export function checkTrackingOptions(options: unknown, where = 'monitor middlewa
   }
 }
 
+/**
+ * @internal What the HTTP tracking needs from a monitor (a
+ * `PerformanceMonitor`): a start time per request, the time since it for
+ * `X-Response-Time`, and the record of the response.
+ */
+export interface HttpRecorder {
+  /** Counts a request in flight; returns its start on the recorder's clock. */
+  recordRequest(): number;
+  /** Milliseconds since `start` on the recorder's clock. */
+  elapsedMs(start: number): number;
+  /** Records one response; `statusCode` undefined: the client went away first. */
+  recordHttpResponse(start: number, statusCode: number | undefined, method: unknown, route: string): void;
+}
+
 interface ExpressLike {
   baseUrl?: unknown;
   route?: { path?: unknown };
@@ -85,9 +97,12 @@ export function expressRoute(req: IncomingMessage): string | undefined {
  * tracks a response twice.
  */
 interface Tracker {
-  readonly monitor: PerformanceMonitor;
+  readonly monitor: HttpRecorder;
   readonly start: number;
-  readonly routeOf: (req: IncomingMessage) => string | undefined;
+  /** Called with {@link subject} when the response ends. */
+  readonly routeOf: (subject: never) => string | undefined;
+  /** What `routeOf` reads: the request, or a framework's context (Koa `ctx`, Fastify `request`). */
+  readonly subject: unknown;
   readonly header: boolean;
   next: Tracker | undefined;
 }
@@ -127,7 +142,12 @@ export function responseTimeText(ms: number): string {
  * function (the state is on the response), calling the `writeHead` it
  * replaced. The first tracker asking for the header sets it.
  */
-function writeHeadWithResponseTime(this: TrackedResponse): ServerResponse {
+function writeHeadWithResponseTime(
+  this: TrackedResponse,
+  a?: unknown,
+  b?: unknown,
+  c?: unknown,
+): ServerResponse {
   const first = this[TRACKERS]!;
   if (!this.headersSent) {
     for (let t: Tracker | undefined = first; t !== undefined; t = t.next) {
@@ -137,10 +157,21 @@ function writeHeadWithResponseTime(this: TrackedResponse): ServerResponse {
       }
     }
   }
-  // `arguments` as received (their count included, which other writeHead
-  // wrappers read), without copying them into an array per request.
-  // biome-ignore lint/complexity/noArguments: see above
-  return (first.writeHead as (...a: unknown[]) => ServerResponse).apply(this, arguments as never);
+  // The arguments as received, their count included (other writeHead
+  // wrappers read it): by count, so no arguments object is built per request.
+  const writeHead = first.writeHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+  // biome-ignore lint/complexity/noArguments: only its count is read here
+  switch (arguments.length) {
+    case 1:
+      return writeHead.call(this, a);
+    case 2:
+      return writeHead.call(this, a, b);
+    case 3:
+      return writeHead.call(this, a, b, c);
+    default:
+      // biome-ignore lint/complexity/noArguments: any other count, passed on as is
+      return writeHead.apply(this, arguments as never);
+  }
 }
 
 /**
@@ -157,7 +188,7 @@ function recordOnClose(this: TrackedResponse): void {
   for (let t: Tracker | undefined = first; t !== undefined; t = t.next) {
     let route: string | undefined;
     try {
-      route = t.routeOf(first.req);
+      route = (t.routeOf as (subject: unknown) => string | undefined)(t.subject);
     } catch {
       route = undefined;
     }
@@ -170,13 +201,20 @@ function recordOnClose(this: TrackedResponse): void {
   }
 }
 
-/** @internal the monitor's hooks for one request. */
-export function trackHttpRequest(
-  monitor: PerformanceMonitor,
+/**
+ * @internal The monitor's hooks for one request: `routeOf(subject)` names
+ * its route when it ends (`subject` is the request for node:http and
+ * Express, the framework's context for Koa and Fastify, so that no closure
+ * is built per request); `header`: set `X-Response-Time`. A monitor
+ * already tracking `res` is not added twice.
+ */
+export function trackHttpRequest<S>(
+  monitor: HttpRecorder,
   req: IncomingMessage,
   res: ServerResponse,
-  options: HttpTrackingOptions | undefined,
-  routeOf: (req: IncomingMessage) => string | undefined = options?.route ?? expressRoute,
+  header: boolean,
+  routeOf: (subject: S) => string | undefined,
+  subject: S,
 ): void {
   const tracked = res as TrackedResponse;
   const first = tracked[TRACKERS];
@@ -185,13 +223,13 @@ export function trackHttpRequest(
     if (t.monitor === monitor) return;
     last = t;
   }
-  const header = options?.responseTimeHeader !== false;
   const start = monitor.recordRequest();
   if (first === undefined || last === undefined) {
     const tracker: FirstTracker = {
       monitor,
       start,
       routeOf,
+      subject,
       header,
       next: undefined,
       req,
@@ -203,59 +241,11 @@ export function trackHttpRequest(
     if (header) hookWriteHead(tracked, tracker);
     return;
   }
-  last.next = { monitor, start, routeOf, header, next: undefined };
+  last.next = { monitor, start, routeOf, subject, header, next: undefined };
   if (header && first.writeHead === undefined) hookWriteHead(tracked, first);
 }
 
 function hookWriteHead(res: TrackedResponse, first: FirstTracker): void {
   first.writeHead = res.writeHead;
   res.writeHead = writeHeadWithResponseTime as ServerResponse['writeHead'];
-}
-
-function wantsJson(req: IncomingMessage): boolean {
-  const url = req.url ?? '';
-  const q = url.indexOf('?');
-  if (q >= 0 && new URLSearchParams(url.slice(q + 1)).get('format') === 'json') return true;
-  const accept = req.headers.accept ?? '';
-  return accept.includes('application/json') && !accept.includes('text/plain');
-}
-
-/** @internal serves /metrics: streamed Prometheus text, or JSON stats. */
-export function metricsRequestHandler(
-  monitor: PerformanceMonitor,
-  req: IncomingMessage,
-  res: ServerResponse,
-): void {
-  if (wantsJson(req)) {
-    const body = JSON.stringify(monitor.toJSON());
-    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
-    res.end(body);
-    return;
-  }
-  res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' });
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  void (async () => {
-    try {
-      for await (const chunk of monitor.exposition()) {
-        if (res.destroyed) return;
-        if (!res.write(chunk)) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              res.off('drain', done);
-              res.off('close', done);
-              resolve();
-            };
-            res.on('drain', done);
-            res.on('close', done);
-          });
-        }
-      }
-      res.end();
-    } catch {
-      res.destroy();
-    }
-  })();
 }

@@ -1,6 +1,7 @@
 export { cacheMetricMappings, type ObserveCacheOptions } from './cache-metrics.js';
 export { CLIENT_METRIC_MAPPINGS } from './client-metrics.js';
 export type { DesignStats } from './design-stats.js';
+export type { EventLoopStats } from './event-loop-health.js';
 export type { EventLabelValue, EventMetricMapping } from './event-metrics.js';
 export { expressRoute, type HttpTrackingOptions } from './http-tracking.js';
 export {
@@ -8,19 +9,16 @@ export {
   LatencyHistogram,
   type LatencyHistogramSnapshot,
 } from './latency-histogram.js';
+export type { ObserveErrorEvent, PerformanceMonitorEvents } from './monitor-events.js';
 export {
   DEFAULT_BUCKETS_MS,
-  type EventSourceLike,
-  type LatencyStats,
   PERFORMANCE_MONITOR_DEFAULTS,
-  PerformanceMonitor,
   type PerformanceMonitorOptions,
-  type PerformanceReport,
-  type PerformanceStats,
-  type RequestLabels,
-  type WindowStats,
-} from './performance-monitor.js';
+} from './monitor-options.js';
+export { PerformanceMonitor } from './performance-monitor.js';
+export type { LatencyStats, PerformanceReport, PerformanceStats, WindowStats } from './performance-stats.js';
 export { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
+export type { RequestLabels } from './request-labels.js';
 export { RequestSeries } from './request-series.js';
 export {
   SLIDING_WINDOW_DEFAULTS,

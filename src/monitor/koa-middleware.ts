@@ -8,6 +8,7 @@ import type { PerformanceMonitor } from './performance-monitor.js';
  *
  * @example
  * ```ts
+ * import { monitorMiddleware } from 'scaleout/koa';
  * app.use(monitorMiddleware(monitor, { route: (ctx) => ctx.state.routeTemplate }));
  * ```
  */
@@ -38,11 +39,10 @@ export function monitorMiddleware(monitor: PerformanceMonitor, options: KoaMonit
   checkMonitorArgument(monitor, 'monitorMiddleware()');
   checkTrackingOptions(options, 'monitorMiddleware() options');
   const routeOf = options.route ?? matchedRoute;
+  const header = options.responseTimeHeader ?? true;
   return (ctx, next) => {
-    monitor.track(ctx.req, ctx.res, {
-      responseTimeHeader: options.responseTimeHeader ?? true,
-      route: () => routeOf(ctx),
-    });
+    // Options checked once above; the route is read from ctx when the response ends.
+    monitor.trackWith(ctx.req, ctx.res, header, routeOf, ctx);
     return next();
   };
 }
@@ -53,7 +53,9 @@ export function monitorMiddleware(monitor: PerformanceMonitor, options: KoaMonit
  *
  * @example
  * ```ts
- * app.use((ctx, next) => (ctx.path === '/metrics' ? metricsHandler(monitor)(ctx, next) : next()));
+ * import { metricsHandler } from 'scaleout/koa';
+ * const metrics = metricsHandler(monitor);
+ * app.use((ctx, next) => (ctx.path === '/metrics' ? metrics(ctx, next) : next()));
  * ```
  */
 export function metricsHandler(monitor: PerformanceMonitor): Middleware;

@@ -1,8 +1,10 @@
-import type { QueueDelivery, QueueSubscription } from '../contracts/queue.js';
-import { CorruptDataError, PayloadTooLargeError } from '../errors.js';
+import type { QueueDelivery } from '../contracts/queue.js';
+import { CorruptDataError, InvalidOptionsError, PayloadTooLargeError } from '../errors.js';
 import type { TypedEmitter } from '../internal/events.js';
+import { Lifecycle } from '../internal/lifecycle.js';
 import { sleep } from '../internal/timers.js';
 import type { Backoff } from '../resilience/backoff.js';
+import type { Clock, Subscription } from '../types.js';
 import { messageBytes } from './adapter-input.js';
 import type { MessageQueueEvents } from './message-queue-options.js';
 
@@ -14,6 +16,7 @@ export interface ConsumerPolicy {
   deadLetterTopic: string | undefined;
   backoff: Backoff;
   closeTimeoutMs: number;
+  clock: Clock;
   events: TypedEmitter<MessageQueueEvents>;
   /** Larger messages are dead-lettered unread; undefined: no cap (dead-letter consumers). */
   maxMessageBytes: number | undefined;
@@ -35,22 +38,43 @@ function errorFields(err: unknown): { name: string; message: string } {
 }
 
 /**
- * A running consumer returned by {@link MessageQueue.consume}. `close()`
- * drains it: no new messages are taken, handlers in flight finish and their
- * messages are acknowledged (or retried), then the subscription is released.
+ * An adapter's `consume` must resolve to a {@link Subscription}; one written
+ * for the contract before issue 17 resolves to `{ close() }`. Refused
+ * loudly, with the fix (after stopping it, so nothing keeps delivering).
+ */
+function checkSubscription(subscription: Subscription): void {
+  if (typeof (subscription as Partial<Subscription> | null)?.unsubscribe === 'function') return;
+  const close = (subscription as { close?: unknown } | null)?.close;
+  if (typeof close === 'function') {
+    void Promise.resolve()
+      .then(() => (close as () => unknown).call(subscription))
+      .catch(() => {});
+  }
+  throw new InvalidOptionsError(
+    'adapter.consume() must resolve to a Subscription ({ unsubscribe(): Promise<void> }): a QueueAdapter written for the earlier contract returns { close }; rename it to unsubscribe',
+    { option: 'adapter' },
+  );
+}
+
+/**
+ * A running consumer returned by {@link MessageQueue.consume}: a
+ * {@link Subscription}. `unsubscribe()` (or its synonym `close()`) drains
+ * it: no new messages are taken, handlers in flight finish and their
+ * messages are acknowledged (or retried), then the adapter's subscription is
+ * released.
  *
  * @example
  * ```ts
  * const consumer = await queue.consume('order.created', handle);
- * process.once('SIGTERM', () => consumer.close());
+ * process.once('SIGTERM', () => consumer.unsubscribe());
  * ```
  */
-export class MessageConsumer {
+export class MessageConsumer implements Subscription {
   readonly #policy: ConsumerPolicy;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #stop = new AbortController();
-  #subscription: QueueSubscription | undefined;
-  #closing: Promise<void> | undefined;
+  readonly #life = new Lifecycle('message consumer');
+  #subscription: Subscription | undefined;
   #processed = 0;
 
   /** @internal Use {@link MessageQueue.consume}. */
@@ -58,8 +82,9 @@ export class MessageConsumer {
     this.#policy = policy;
   }
 
-  /** @internal */
-  attach(subscription: QueueSubscription): void {
+  /** @internal Throws InvalidOptionsError for an adapter of the earlier contract. */
+  attach(subscription: Subscription): void {
+    checkSubscription(subscription);
     this.#subscription = subscription;
   }
 
@@ -85,7 +110,7 @@ export class MessageConsumer {
 
   /** Whether `close()` was called. */
   get closed(): boolean {
-    return this.#closing !== undefined;
+    return this.#life.closed;
   }
 
   /** @internal Called by the adapter for each delivery. */
@@ -185,7 +210,7 @@ export class MessageConsumer {
       'x-scaleout-error-name': name,
       'x-scaleout-error': message.slice(0, 1000),
       'x-scaleout-deliveries': String(delivery.deliveryCount),
-      'x-scaleout-dead-at': String(Date.now()),
+      'x-scaleout-dead-at': String(p.clock.now()),
     });
     p.events.emit('dead-letter', {
       topic: p.topic,
@@ -200,12 +225,30 @@ export class MessageConsumer {
 
   /**
    * Stops taking messages, waits for handlers in flight (up to
-   * `closeTimeoutMs`), then releases the subscription. Messages still held
-   * after that are redelivered by the back end. Safe to call more than once.
+   * `closeTimeoutMs`), then releases the adapter's subscription. Messages
+   * still held after that are redelivered by the back end. Idempotent:
+   * every call gets the same promise.
+   *
+   * @example
+   * ```ts
+   * const consumer = await queue.consume('order.created', handle);
+   * await consumer.unsubscribe();
+   * ```
+   */
+  unsubscribe(): Promise<void> {
+    return this.#life.close(() => this.#close());
+  }
+
+  /**
+   * Same as {@link MessageConsumer.unsubscribe}.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => consumer.close());
+   * ```
    */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
+    return this.unsubscribe();
   }
 
   async #close(): Promise<void> {
@@ -218,7 +261,7 @@ export class MessageConsumer {
     });
     await Promise.race([pending, timeout]);
     clearTimeout(timer);
-    await this.#subscription?.close();
+    await this.#subscription?.unsubscribe();
   }
 
   /** Same as `close()`, for `await using`. */

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, InvalidOptionsError, PayloadTooLargeError } from '../errors.js';
-import { optionsChecker } from '../internal/validate.js';
+import { clockOption, optionsChecker } from '../internal/validate.js';
 import { headersArgument, messageBytes } from './adapter-input.js';
 import type { MessageQueueOptions } from './message-queue-options.js';
 
@@ -30,8 +30,10 @@ export const checkQueueOptions = optionsChecker({
     'closeTimeoutMs',
     'deadLetterSuffix',
     'maxMessageBytes',
+    'clock',
   ],
   hints: {
+    now: 'clock',
     url: 'adapter',
     connection: 'adapter',
     maxRetries: 'maxDeliveries',
@@ -140,6 +142,7 @@ export function checkQueueParts(options: MessageQueueOptions): void {
       option: 'logger',
     });
   }
+  clockOption(options.clock);
 }
 
 /** Refuses a message over `max` bytes (payload plus headers, UTF-8) with PayloadTooLargeError. */

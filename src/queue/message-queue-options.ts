@@ -1,6 +1,6 @@
 import type { QueueAdapter } from '../contracts/queue.js';
 import type { Idempotency } from '../idempotency/idempotency.js';
-import type { Logger, Serializer } from '../types.js';
+import type { BaseOptions, Serializer } from '../types.js';
 
 /**
  * Options of {@link MessageQueue}. All optional.
@@ -10,13 +10,15 @@ import type { Logger, Serializer } from '../types.js';
  * const queue = new MessageQueue({ adapter: memoryQueueAdapter(), maxDeliveries: 3, retryMaxMs: 2_000 });
  * ```
  */
-export interface MessageQueueOptions {
-  /** The back end. @default an in-process {@link MemoryQueueAdapter} */
+export interface MessageQueueOptions extends BaseOptions<QueueAdapter> {
+  /**
+   * The back end. An adapter you pass is yours: `close()` of the queue
+   * leaves it open (close it yourself, after every queue using it).
+   * @default an in-process {@link MemoryQueueAdapter} (`memoryQueueAdapter()`), created and closed by the queue
+   */
   adapter?: QueueAdapter;
   /** Encodes messages for the wire. @default jsonSerializer */
   serializer?: Serializer;
-  /** Receives warnings (dead letters, adapter failures). @default no logging */
-  logger?: Logger;
   /** Default for {@link ConsumeOptions.maxDeliveries}. @default 5 */
   maxDeliveries?: number;
   /** Default for {@link ConsumeOptions.prefetch}. @default 10 */
@@ -49,7 +51,7 @@ export interface MessageQueueOptions {
  * ```
  */
 export const MESSAGE_QUEUE_DEFAULTS: Readonly<
-  Required<Omit<MessageQueueOptions, 'adapter' | 'serializer' | 'logger'>>
+  Required<Omit<MessageQueueOptions, 'adapter' | 'serializer' | 'logger' | 'clock'>>
 > = {
   maxDeliveries: 5,
   prefetch: 10,

@@ -1,17 +1,18 @@
-import { v7 as uuidv7 } from 'uuid';
-import { MemoryQueueAdapter } from '../adapters/memory/memory-queue-adapter.js';
+import { memoryQueueAdapter } from '../adapters/memory/memory-queue-adapter.js';
 import type { QueueAdapter, QueueDelivery } from '../contracts/queue.js';
 import { QUEUE_HEADERS } from '../contracts/queue.js';
-import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { dedupeHandler } from '../idempotency/queue-dedupe.js';
 import { TypedEmitter } from '../internal/events.js';
 import { assertWritesFaithfully } from '../internal/faithful.js';
+import { Lifecycle } from '../internal/lifecycle.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
 import { fullJitterBackoff } from '../resilience/backoff.js';
 import { jsonSerializer } from '../serializer.js';
-import type { Serializer } from '../types.js';
+import { type Clock, type Serializer, systemClock } from '../types.js';
 import { isAbortSignal, MAX_GROUP_LENGTH, MAX_MESSAGE_ID_LENGTH, MAX_TOPIC_LENGTH } from './adapter-input.js';
 import { MessageConsumer } from './message-consumer.js';
+import { newMessageId } from './message-id.js';
 import {
   CONTROL_CHARS,
   checkConsumeOptions,
@@ -70,6 +71,10 @@ export type MessageHandler<T> = (message: T, context: MessageContext) => unknown
  */
 export class MessageQueue {
   readonly #adapter: QueueAdapter;
+  /** Whether this queue created its adapter (and so closes it). */
+  readonly #ownsAdapter: boolean;
+  readonly #clock: Clock;
+  readonly #life = new Lifecycle('message queue');
   readonly #serializer: Serializer;
   readonly #events: TypedEmitter<MessageQueueEvents>;
   readonly #maxDeliveries: number;
@@ -80,7 +85,6 @@ export class MessageQueue {
   readonly #deadLetterSuffix: string;
   readonly #maxMessageBytes: number;
   readonly #consumers = new Set<MessageConsumer>();
-  #closed = false;
 
   constructor(options: MessageQueueOptions = {}) {
     const d = MESSAGE_QUEUE_DEFAULTS;
@@ -91,7 +95,9 @@ export class MessageQueue {
       options.maxMessageBytes ?? d.maxMessageBytes,
       MAX_MESSAGE_BYTES_LIMIT,
     );
-    this.#adapter = options.adapter ?? new MemoryQueueAdapter();
+    this.#clock = options.clock ?? systemClock;
+    this.#ownsAdapter = options.adapter === undefined;
+    this.#adapter = options.adapter ?? memoryQueueAdapter();
     this.#serializer = options.serializer ?? jsonSerializer;
     this.#events = new TypedEmitter(options.logger);
     this.#maxDeliveries = countOption('maxDeliveries', options.maxDeliveries ?? d.maxDeliveries, 1000);
@@ -189,12 +195,12 @@ export class MessageQueue {
    * ```
    */
   async publish<T>(topic: string, message: T, options: PublishOptions = {}): Promise<string> {
-    if (this.#closed) throw new ClosedError('message queue is closed');
+    this.#life.assertOpen();
     keyArgument('topic', topic, MAX_TOPIC_LENGTH);
     checkPublishOptions(options);
     const id =
       options.messageId === undefined
-        ? uuidv7()
+        ? newMessageId()
         : keyArgument('messageId', options.messageId, MAX_MESSAGE_ID_LENGTH);
     const headers = publishHeaders(options.headers);
     const persistent = options.persistent ?? true;
@@ -216,7 +222,7 @@ export class MessageQueue {
     assertWritesFaithfully(message, serializer, 'publish', () => serializer.deserialize(body));
     await this.#adapter.publish(
       topic,
-      { id, body, headers, persistent, timestamp: Date.now() },
+      { id, body, headers, persistent, timestamp: this.#clock.now() },
       { signal: options.signal },
     );
     return id;
@@ -240,7 +246,7 @@ export class MessageQueue {
     handler: MessageHandler<T>,
     options: ConsumeOptions = {},
   ): Promise<MessageConsumer> {
-    if (this.#closed) throw new ClosedError('message queue is closed');
+    this.#life.assertOpen();
     keyArgument('topic', topic, MAX_TOPIC_LENGTH);
     if (typeof handler !== 'function') {
       throw new InvalidArgumentError('handler must be a function', { argument: 'handler' });
@@ -300,7 +306,7 @@ export class MessageQueue {
     handler: (deadLetter: DeadLetter) => unknown,
     options: { deadLetter?: string; prefetch?: number } = {},
   ): Promise<MessageConsumer> {
-    if (this.#closed) throw new ClosedError('message queue is closed');
+    this.#life.assertOpen();
     keyArgument('topic', topic, MAX_TOPIC_LENGTH);
     if (typeof handler !== 'function') {
       throw new InvalidArgumentError('handler must be a function', { argument: 'handler' });
@@ -362,6 +368,7 @@ export class MessageQueue {
       ...policy,
       backoff: fullJitterBackoff({ baseMs: this.#retryBaseMs, maxMs: this.#retryMaxMs }),
       closeTimeoutMs: this.#closeTimeoutMs,
+      clock: this.#clock,
       events: this.#events,
     });
     const subscription = await this.#adapter.consume(topic, consumer.onDelivery, {
@@ -371,25 +378,34 @@ export class MessageQueue {
       onError: consumer.onError,
     });
     consumer.attach(subscription);
+    if (this.#life.closed) {
+      // Closed while the adapter was starting it: an adapter shared with
+      // other queues stays open, so this consumer must stop by itself.
+      await consumer.close();
+      throw this.#life.closedError();
+    }
     this.#consumers.add(consumer);
     return consumer;
   }
 
   /**
-   * Closes every consumer (draining handlers in flight), then the adapter.
+   * Closes every consumer of this queue (draining handlers in flight),
+   * then the adapter if this queue created it (the default memory adapter).
+   * An adapter you passed in stays open: other queues may share it, and it
+   * is yours to close. Idempotent: every call gets the same promise.
    *
    * @example
    * ```ts
    * process.once('SIGTERM', () => queue.close());
    * ```
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await Promise.all([...this.#consumers].map((c) => c.close()));
-    this.#consumers.clear();
-    await this.#adapter.close();
-    this.#events.clear();
+  close(): Promise<void> {
+    return this.#life.close(async () => {
+      await Promise.all([...this.#consumers].map((c) => c.close()));
+      this.#consumers.clear();
+      if (this.#ownsAdapter) await this.#adapter.close();
+      this.#events.clear();
+    });
   }
 
   /** Same as `close()`, for `await using`. */

@@ -1,7 +1,7 @@
 import type { RateLimitAdapter, RateLimitAlgorithm } from '../contracts/rate-limit.js';
 import { InvalidOptionsError } from '../errors.js';
 import { durationOption, optionsChecker } from '../internal/validate.js';
-import type { Clock, Logger } from '../types.js';
+import type { BaseOptions, Clock, Logger } from '../types.js';
 import { MAX_LIMIT_TIMES_WINDOW } from './algorithm.js';
 import { MAX_RULES } from './rate-limit-request.js';
 
@@ -42,7 +42,7 @@ export interface RateLimitOptions {
  * };
  * ```
  */
-export interface RateLimiterOptions {
+export interface RateLimiterOptions extends BaseOptions<RateLimitAdapter> {
   /** Where state lives. @default a new in-memory adapter (one process only), closed by `close()` */
   adapter?: RateLimitAdapter;
   /** One limit, or several taken together (a consume takes from all or from none). Required. */

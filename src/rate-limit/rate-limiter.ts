@@ -7,7 +7,6 @@ import type {
   RateLimitRule,
 } from '../contracts/rate-limit.js';
 import {
-  ClosedError,
   ConnectionError,
   CorruptDataError,
   InvalidArgumentError,
@@ -15,6 +14,7 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
+import { Lifecycle } from '../internal/lifecycle.js';
 import { abortedError } from '../internal/timers.js';
 import { keyArgument } from '../internal/validate.js';
 import type { Clock } from '../types.js';
@@ -79,7 +79,7 @@ export class RateLimiter {
   readonly #minLimit: number;
   readonly #insurance: InsuranceLimiter;
   readonly #events: TypedEmitter<RateLimiterEvents>;
-  #closing: Promise<void> | undefined;
+  readonly #life = new Lifecycle('the rate limiter');
 
   /**
    * Validates `options` (`InvalidOptionsError` naming the option: unknown
@@ -161,7 +161,7 @@ export class RateLimiter {
   }
 
   #key(key: unknown): string {
-    if (this.#closing !== undefined) throw new ClosedError('the rate limiter is closed');
+    this.#life.assertOpen();
     return `${this.#s.name}:${keyArgument('key', key, this.#s.maxKeyLength)}`;
   }
 
@@ -442,14 +442,11 @@ export class RateLimiter {
    * ```
    */
   close(): Promise<void> {
-    if (this.#closing === undefined) {
-      this.#closing = (async () => {
-        await this.#insurance.close();
-        if (this.#ownsAdapter) await this.#adapter.close();
-        this.#events.clear();
-      })();
-    }
-    return this.#closing;
+    return this.#life.close(async () => {
+      await this.#insurance.close();
+      if (this.#ownsAdapter) await this.#adapter.close();
+      this.#events.clear();
+    });
   }
 
   /**

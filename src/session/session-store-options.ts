@@ -1,6 +1,7 @@
 import type { SessionAdapter } from '../contracts/session.js';
-import { optionsChecker } from '../internal/validate.js';
-import type { Serializer } from '../types.js';
+import { InvalidOptionsError } from '../errors.js';
+import { clockOption, optionsChecker } from '../internal/validate.js';
+import type { BaseOptions, Serializer } from '../types.js';
 
 /**
  * Options of {@link SessionStore}.
@@ -10,8 +11,13 @@ import type { Serializer } from '../types.js';
  * const options: SessionStoreOptions = { adapter: redisSessionAdapter({ connection: redis }), ttlMs: 1_800_000 };
  * ```
  */
-export interface SessionStoreOptions {
-  /** Where sessions live. @default a new `MemorySessionAdapter` (one process only) */
+export interface SessionStoreOptions extends BaseOptions<SessionAdapter> {
+  /**
+   * Where sessions live. The store closes it only if it created it: an
+   * adapter you pass may be shared (two stores, or a store and your own
+   * code), so `close()` leaves it open: close it yourself.
+   * @default a new `memorySessionAdapter({ clock })` (one process only), closed by `close()`
+   */
   adapter?: SessionAdapter;
   /** Sliding lifetime of a session, ms; `touch` and `update` extend it. @default 86_400_000 (24 h) */
   ttlMs?: number;
@@ -64,7 +70,16 @@ const TTL_HINTS = {
 /** @internal Refuses unknown keys of {@link SessionStoreOptions}. */
 export const checkSessionStoreOptions = optionsChecker({
   where: 'SessionStore options',
-  keys: ['adapter', 'ttlMs', 'serializer', 'maxUpdateRetries', 'maxUserIdLength', 'maxDataBytes'],
+  keys: [
+    'adapter',
+    'logger',
+    'clock',
+    'ttlMs',
+    'serializer',
+    'maxUpdateRetries',
+    'maxUserIdLength',
+    'maxDataBytes',
+  ],
   hints: {
     ...TTL_HINTS,
     client: 'adapter',
@@ -74,9 +89,55 @@ export const checkSessionStoreOptions = optionsChecker({
     store: 'adapter',
     maxBytes: 'maxDataBytes',
     maxSize: 'maxDataBytes',
+    now: 'clock',
   },
   bareNumber: 'ttlMs',
 });
+
+const ADAPTER_METHODS = [
+  'create',
+  'get',
+  'touch',
+  'update',
+  'move',
+  'destroy',
+  'destroyAllForUser',
+  'close',
+] as const;
+
+/**
+ * @internal The checks of {@link SessionStoreOptions} beyond unknown keys:
+ * an adapter with every method of the contract (`close` included), a
+ * serializer, a logger, a clock.
+ */
+export function checkSessionStoreParts(options: SessionStoreOptions): void {
+  const adapter = options.adapter as unknown as Record<string, unknown> | undefined;
+  if (adapter !== undefined && !ADAPTER_METHODS.every((m) => typeof adapter?.[m] === 'function')) {
+    throw new InvalidOptionsError(
+      'adapter must be a SessionAdapter (memorySessionAdapter(), redisSessionAdapter({ connection })) with create, get, touch, update, move, destroy, destroyAllForUser and close',
+      { option: 'adapter' },
+    );
+  }
+  if (
+    options.serializer !== undefined &&
+    (typeof options.serializer?.serialize !== 'function' ||
+      typeof options.serializer?.deserialize !== 'function')
+  ) {
+    throw new InvalidOptionsError('serializer must have serialize and deserialize', {
+      option: 'serializer',
+    });
+  }
+  const logger = options.logger as { warn?: unknown } | undefined | null;
+  if (
+    logger !== undefined &&
+    (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function')
+  ) {
+    throw new InvalidOptionsError('logger must be an object with debug/info/warn/error methods', {
+      option: 'logger',
+    });
+  }
+  clockOption(options.clock);
+}
 
 /** @internal Refuses unknown keys of `sessions.create()` options. */
 export const checkCreateOptions = optionsChecker({

@@ -1,7 +1,7 @@
-import { MemorySessionAdapter } from '../adapters/memory/memory-session-adapter.js';
+import { memorySessionAdapter } from '../adapters/memory/memory-session-adapter.js';
 import type { SessionAdapter, SessionRecord } from '../contracts/session.js';
+import type { Session, SessionReader } from '../contracts/session-reader.js';
 import {
-  ClosedError,
   ConnectionError,
   InvalidArgumentError,
   InvalidOptionsError,
@@ -10,21 +10,21 @@ import {
   SessionNotFoundError,
 } from '../errors.js';
 import { assertWritesFaithfully } from '../internal/faithful.js';
+import { Lifecycle } from '../internal/lifecycle.js';
 import { durationArgument, durationOption } from '../internal/validate.js';
 import { jsonSerializer } from '../serializer.js';
-import type { Serializer } from '../types.js';
+import { type Serializer, systemClock } from '../types.js';
 import { generateSessionId, isValidSessionId } from './session-id.js';
 import { checkDataSize, checkRecord, userIdString } from './session-record.js';
 import {
   checkCreateOptions,
   checkSessionStoreOptions,
+  checkSessionStoreParts,
   checkUpdateOptions,
   MAX_DATA_BYTES_LIMIT,
   SESSION_STORE_DEFAULTS,
   type SessionStoreOptions,
 } from './session-store-options.js';
-
-const ADAPTER_METHODS = ['create', 'get', 'touch', 'update', 'move', 'destroy', 'destroyAllForUser'] as const;
 
 /**
  * Calls an adapter method, turning a back-end failure that is not already a
@@ -49,28 +49,6 @@ function backend<A extends SessionAdapter, M extends keyof SessionAdapter & stri
 function unavailable(method: string, err: unknown): unknown {
   if (isScaleoutError(err)) return err;
   return new ConnectionError(`session store unavailable (${method} failed)`, { cause: err });
-}
-
-/**
- * A session as {@link SessionStore} returns it.
- *
- * @example
- * ```ts
- * const session: Session<{ cart: string[] }> = await sessions.create({ cart: [] }, { userId: 'u1' });
- * session.id; // 43-char base64url id
- * ```
- */
-export interface Session<T> {
-  /** The unguessable id (256 bits, base64url). Put it in a `Secure; HttpOnly` cookie. */
-  readonly id: string;
-  /** The session data. */
-  readonly data: T;
-  /** Version for optimistic updates; starts at 1. */
-  readonly version: number;
-  /** Owner, when the session was created for a user. */
-  readonly userId: string | undefined;
-  /** The sliding lifetime, ms. */
-  readonly ttlMs: number;
 }
 
 /**
@@ -130,38 +108,21 @@ export interface UpdateSessionOptions {
  * await sessions.destroyAllForUser('u1');
  * ```
  */
-export class SessionStore<T = Record<string, unknown>> {
+export class SessionStore<T = Record<string, unknown>> implements SessionReader<T> {
   readonly #adapter: SessionAdapter;
   readonly #ttlMs: number;
   readonly #serializer: Serializer;
   readonly #maxUpdateRetries: number;
   readonly #maxUserIdLength: number;
   readonly #maxDataBytes: number;
-  #closed = false;
+  /** Whether this store created its adapter (and so closes it). */
+  readonly #ownsAdapter: boolean;
+  readonly #life = new Lifecycle('SessionStore');
 
   constructor(options: SessionStoreOptions = {}) {
     checkSessionStoreOptions(options);
-    if (
-      options.adapter !== undefined &&
-      !ADAPTER_METHODS.every(
-        (m) => typeof (options.adapter as unknown as Record<string, unknown>)?.[m] === 'function',
-      )
-    ) {
-      throw new InvalidOptionsError(
-        'adapter must be a SessionAdapter (memorySessionAdapter(), redisSessionAdapter({ connection }))',
-        { option: 'adapter' },
-      );
-    }
-    if (
-      options.serializer !== undefined &&
-      (typeof options.serializer?.serialize !== 'function' ||
-        typeof options.serializer?.deserialize !== 'function')
-    ) {
-      throw new InvalidOptionsError('serializer must have serialize and deserialize', {
-        option: 'serializer',
-      });
-    }
-    this.#adapter = options.adapter ?? new MemorySessionAdapter();
+    checkSessionStoreParts(options);
+    this.#ownsAdapter = options.adapter === undefined;
     this.#ttlMs = durationOption('ttlMs', options.ttlMs ?? SESSION_STORE_DEFAULTS.ttlMs);
     this.#serializer = options.serializer ?? jsonSerializer;
     this.#maxUpdateRetries = options.maxUpdateRetries ?? SESSION_STORE_DEFAULTS.maxUpdateRetries;
@@ -184,6 +145,8 @@ export class SessionStore<T = Record<string, unknown>> {
         option: 'maxDataBytes',
       });
     }
+    // Built last: a refused option leaves nothing behind.
+    this.#adapter = options.adapter ?? memorySessionAdapter({ clock: options.clock ?? systemClock });
   }
 
   /**
@@ -401,23 +364,28 @@ export class SessionStore<T = Record<string, unknown>> {
   }
 
   /**
-   * Closes the adapter (its connections, if it owns any). Later calls throw
-   * `ClosedError`.
+   * Closes the store: later calls throw `ClosedError`. Closes the adapter
+   * only if the store created it (no `adapter` option); an adapter you
+   * passed may be shared with other stores and stays open: close it
+   * yourself. Idempotent: every call gets the same promise.
    *
    * @example
    * ```ts
+   * const adapter = redisSessionAdapter({ connection: redis });
+   * const sessions = new SessionStore({ adapter });
    * await sessions.close();
+   * await adapter.close(); // yours to close
    * ```
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#adapter.close?.();
+  close(): Promise<void> {
+    return this.#life.close(async () => {
+      if (this.#ownsAdapter) await this.#adapter.close();
+    });
   }
 
   /** Same as {@link close}. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async #mergeUpdate(
@@ -477,6 +445,6 @@ export class SessionStore<T = Record<string, unknown>> {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ClosedError('SessionStore is closed');
+    this.#life.assertOpen();
   }
 }

@@ -85,6 +85,34 @@ export function queueAdapterConformance(options: QueueConformanceOptions): void 
     });
 
     test.it(
+      'two queues sharing one adapter: closing one leaves the other publishing and consuming, and the adapter open',
+      async () => {
+        const { adapter, queue: first } = await open();
+        const second = new MessageQueue({ retryBaseMs: 5, retryMaxMs: 20, adapter });
+        queues.push(second);
+        const topic = newTopic();
+        const got: number[] = [];
+        await first.consume<number>(topic, () => {}, { group: 'first' });
+        await second.consume<number>(topic, (n) => void got.push(n), { group: 'second' });
+        await first.close();
+        await assert.rejects(first.publish(topic, 0), (err) => isScaleoutError(err, 'ERR_CLOSED'));
+        await second.publish(topic, 1);
+        await waitFor('delivery through the queue left open', () => got.length === 1);
+        assert.deepEqual(got, [1]);
+        // The adapter was the caller's: still open for a third queue.
+        const third = new MessageQueue({ retryBaseMs: 5, retryMaxMs: 20, adapter });
+        queues.push(third);
+        const late: number[] = [];
+        await third.consume<number>(topic, (n) => void late.push(n), { group: 'third' });
+        await third.publish(topic, 2);
+        await waitFor('delivery through a queue opened after the close', () => late.length === 1);
+        await second.close();
+        assert.deepEqual(late, [2]);
+      },
+      T,
+    );
+
+    test.it(
       'delivers a published message with its id, headers and payload, then acknowledges it',
       async () => {
         const { queue } = await open();
@@ -355,7 +383,7 @@ export function queueAdapterConformance(options: QueueConformanceOptions): void 
         });
         const id = await first.queue.publish(topic, { orderId: 7 });
         await waitFor('the first delivery', () => held.length === 1);
-        await sub.close();
+        await sub.unsubscribe();
         const got: Array<{ id: string; n: number }> = [];
         await first.queue.consume(topic, (_v, ctx) => {
           got.push({ id: ctx.id, n: ctx.deliveryCount });

@@ -346,5 +346,26 @@ export function sessionAdapterConformance(options: SessionConformanceOptions): v
         isScaleoutError(e, 'ERR_UNSAFE_PAYLOAD'),
       );
     });
+
+    test.it('two stores share one adapter: closing either leaves the other working', async () => {
+      const other = new SessionStore<Record<string, unknown>>({ adapter, ttlMs: 60_000 });
+      const mine = await store.create({ a: 1 }, { userId: 'shared-owner' });
+      const theirs = await other.create({ b: 2 }, { userId: 'shared-owner' });
+      await other.close();
+      await assert.rejects(other.get(theirs.id), (e) => isScaleoutError(e, 'ERR_CLOSED'));
+      // The adapter was passed in: the closed store left it open for the other.
+      assert.deepEqual((await store.get(theirs.id))?.data, { b: 2 });
+      assert.equal((await store.touch(mine.id))?.version, 1);
+      assert.equal((await store.update(mine.id, (d) => ({ ...d, c: 3 }))).version, 2);
+      const moved = await store.regenerate(mine.id);
+      assert.ok(moved !== undefined);
+      assert.equal(await store.destroyAllForUser('shared-owner'), 2);
+      // And the other way round: a third store goes on after the first closes.
+      const third = new SessionStore<Record<string, unknown>>({ adapter, ttlMs: 60_000 });
+      await store.close();
+      const later = await third.create({ c: 3 });
+      assert.deepEqual((await third.get(later.id))?.data, { c: 3 });
+      await third.close();
+    });
   });
 }

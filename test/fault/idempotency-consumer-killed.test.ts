@@ -4,6 +4,7 @@ import { amqpQueueAdapter } from '../../src/amqp.js';
 import { Idempotency, MessageQueue, type QueueAdapter } from '../../src/index.js';
 import { redisIdempotencyStore, redisStreamsQueueAdapter } from '../../src/redis.js';
 import { uniquePrefix } from '../helpers/keys.js';
+import { closedAfterTest } from '../helpers/owned-adapter.js';
 import { amqpUrl, connectAmqp, uniqueName } from '../helpers/rabbitmq.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { until } from '../helpers/wait.js';
@@ -27,7 +28,7 @@ interface Backend {
 async function killedBeforeAck(redis: RedisServer, backend: Backend, dedupe: boolean) {
   const idemPrefix = uniquePrefix('idem-q');
   const effects = uniquePrefix('effects');
-  const queue = new MessageQueue({ adapter: backend.adapter() });
+  const queue = new MessageQueue({ adapter: closedAfterTest(backend.adapter()) });
   const keys = new Idempotency({
     store: redisIdempotencyStore({ connection: redis.url, prefix: idemPrefix }),
   });

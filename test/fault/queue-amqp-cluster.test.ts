@@ -146,7 +146,7 @@ describe('RabbitMQ cluster (3 nodes), quorum queues, nodes killed with SIGKILL',
     const rawOptions = { group: 'default', prefetch: 1, deadLetterTopic: undefined };
     const first = await raw.consume('counted', (d) => void counted.push(d), rawOptions);
     await until('the first delivery of counted-1', () => counted.length === 1);
-    await first.close(); // unsettled: the broker takes it back (a return, counted)
+    await first.unsubscribe(); // unsettled: the broker takes it back (a return, counted)
     await raw.consume('counted', (d) => void counted.push(d), rawOptions);
     await until('the second delivery of counted-1', () => counted.length === 2);
 

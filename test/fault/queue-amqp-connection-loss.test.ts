@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { amqpQueueAdapter } from '../../src/amqp.js';
 import { MessageQueue } from '../../src/index.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { closedAfterTest } from '../helpers/owned-adapter.js';
 import { amqpUrl, connectAmqp, uniqueName } from '../helpers/rabbitmq.js';
 import { sleep, until } from '../helpers/wait.js';
 
@@ -15,13 +16,15 @@ describe('RabbitMQ connection and topology loss (shared broker)', () => {
     fixture.track(`${prefix}${topic}`);
     fixture.track(`${prefix}${topic}.dead`);
     const warnings: string[] = [];
-    const adapter = amqpQueueAdapter({
-      url: `amqp://${broker.username}:${broker.password}@127.0.0.1:${proxy.port}`,
-      prefix,
-      reconnectBaseMs: 20,
-      reconnectMaxMs: 200,
-      logger: { warn: (m, f) => warnings.push(`${m} ${JSON.stringify(f)}`) },
-    });
+    const adapter = closedAfterTest(
+      amqpQueueAdapter({
+        url: `amqp://${broker.username}:${broker.password}@127.0.0.1:${proxy.port}`,
+        prefix,
+        reconnectBaseMs: 20,
+        reconnectMaxMs: 200,
+        logger: { warn: (m, f) => warnings.push(`${m} ${JSON.stringify(f)}`) },
+      }),
+    );
     const queue = new MessageQueue({ adapter });
     try {
       let release: () => void = () => {};
@@ -67,12 +70,14 @@ describe('RabbitMQ connection and topology loss (shared broker)', () => {
     const topic = uniqueName('stale-retry');
     fixture.track(`${prefix}${topic}`);
     fixture.track(`${prefix}${topic}.dead`);
-    const adapter = amqpQueueAdapter({
-      url: `amqp://${broker.username}:${broker.password}@127.0.0.1:${proxy.port}`,
-      prefix,
-      reconnectBaseMs: 20,
-      reconnectMaxMs: 200,
-    });
+    const adapter = closedAfterTest(
+      amqpQueueAdapter({
+        url: `amqp://${broker.username}:${broker.password}@127.0.0.1:${proxy.port}`,
+        prefix,
+        reconnectBaseMs: 20,
+        reconnectMaxMs: 200,
+      }),
+    );
     const queue = new MessageQueue({ adapter, retryBaseMs: 5, retryMaxMs: 10 });
     try {
       let release: () => void = () => {};
@@ -118,7 +123,9 @@ describe('RabbitMQ connection and topology loss (shared broker)', () => {
     fixture.track(`${prefix}${topic}`);
     fixture.track(`${prefix}${topic}.dead`);
     const queue = new MessageQueue({
-      adapter: amqpQueueAdapter({ url: amqpUrl(), prefix, reconnectBaseMs: 20, reconnectMaxMs: 200 }),
+      adapter: closedAfterTest(
+        amqpQueueAdapter({ url: amqpUrl(), prefix, reconnectBaseMs: 20, reconnectMaxMs: 200 }),
+      ),
     });
     try {
       const got: number[] = [];

@@ -10,6 +10,7 @@ import { amqpQueueAdapter } from '../../src/amqp.js';
 import { isScaleoutError } from '../../src/errors.js';
 import { MessageQueue } from '../../src/index.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { closedAfterTest } from '../helpers/owned-adapter.js';
 import { amqpUrl, connectAmqp, uniqueName } from '../helpers/rabbitmq.js';
 import { sleep, until } from '../helpers/wait.js';
 
@@ -25,13 +26,15 @@ describe('RabbitMQ queue behind the TCP fault proxy', () => {
     fixture.track(`${prefix}${topic}`);
     fixture.track(`${prefix}${topic}.dead`);
     const queue = new MessageQueue({
-      adapter: amqpQueueAdapter({
-        url: `amqp://${broker.username}:${broker.password}@127.0.0.1:${proxy.port}`,
-        prefix,
-        reconnectBaseMs: 20,
-        reconnectMaxMs: 200,
-        publishTimeoutMs: 1_000,
-      }),
+      adapter: closedAfterTest(
+        amqpQueueAdapter({
+          url: `amqp://${broker.username}:${broker.password}@127.0.0.1:${proxy.port}`,
+          prefix,
+          reconnectBaseMs: 20,
+          reconnectMaxMs: 200,
+          publishTimeoutMs: 1_000,
+        }),
+      ),
     });
     const received = new Set<string>();
     const attempted = new Set<string>();

@@ -3,6 +3,7 @@ import { amqpQueueAdapter } from '../../src/amqp.js';
 import { isScaleoutError, MessageQueue } from '../../src/index.js';
 import { redisStreamsQueueAdapter } from '../../src/redis.js';
 import { uniquePrefix } from '../helpers/keys.js';
+import { closedAfterTest } from '../helpers/owned-adapter.js';
 import { type PrivateRabbitMq, startPrivateRabbitMq } from '../helpers/rabbitmq-server.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { sleep, until } from '../helpers/wait.js';
@@ -55,16 +56,20 @@ describe('RabbitMQ killed (SIGKILL) and restarted while publishing', () => {
     const logger = {
       warn: (m: string, f?: Record<string, unknown>) => logs.push(`${m} ${JSON.stringify(f)}`),
     };
-    const adapter = amqpQueueAdapter({
-      url: broker.url,
-      reconnectBaseMs: 50,
-      reconnectMaxMs: 500,
-      publishTimeoutMs: 90_000,
-      logger,
-    });
+    const adapter = closedAfterTest(
+      amqpQueueAdapter({
+        url: broker.url,
+        reconnectBaseMs: 50,
+        reconnectMaxMs: 500,
+        publishTimeoutMs: 90_000,
+        logger,
+      }),
+    );
     const queue = new MessageQueue({ adapter });
     // A second publisher with a tiny buffer, to see the bound while the broker is down.
-    const small = amqpQueueAdapter({ url: broker.url, maxBufferedPublishes: 2, publishTimeoutMs: 90_000 });
+    const small = closedAfterTest(
+      amqpQueueAdapter({ url: broker.url, maxBufferedPublishes: 2, publishTimeoutMs: 90_000 }),
+    );
     const smallQueue = new MessageQueue({ adapter: small });
     const topic = 'orders.restart';
     await smallQueue.publish(topic, 'warm-up');
@@ -112,13 +117,15 @@ describe('redis-server killed and restarted (AOF) while publishing to a stream',
   });
 
   it('loses no confirmed message and consuming resumes by itself', async () => {
-    const adapter = redisStreamsQueueAdapter({
-      connection: server.url,
-      prefix: uniquePrefix('restart'),
-      claimIdleMs: 1_000,
-      sweepIntervalMs: 100,
-      blockMs: 200,
-    });
+    const adapter = closedAfterTest(
+      redisStreamsQueueAdapter({
+        connection: server.url,
+        prefix: uniquePrefix('restart'),
+        claimIdleMs: 1_000,
+        sweepIntervalMs: 100,
+        blockMs: 200,
+      }),
+    );
     const queue = new MessageQueue({ adapter });
     const topic = 'orders.restart';
     const received = new Set<string>();

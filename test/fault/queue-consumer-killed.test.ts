@@ -4,6 +4,7 @@ import { amqpQueueAdapter } from '../../src/amqp.js';
 import { MessageQueue } from '../../src/index.js';
 import { redisStreamsQueueAdapter } from '../../src/redis.js';
 import { uniquePrefix } from '../helpers/keys.js';
+import { closedAfterTest } from '../helpers/owned-adapter.js';
 import { amqpUrl, connectAmqp, uniqueName } from '../helpers/rabbitmq.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { startWorker } from '../helpers/workers.js';
@@ -35,7 +36,9 @@ describe('a consumer process killed mid-message', () => {
   it('RabbitMQ: the message is redelivered to another consumer, counted as a second delivery', async () => {
     const prefix = 'scaleout-test.';
     const topic = uniqueName('killed');
-    const queue = new MessageQueue({ adapter: amqpQueueAdapter({ url: amqpUrl(), prefix }) });
+    const queue = new MessageQueue({
+      adapter: closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix })),
+    });
     const fixture = await connectAmqp();
     fixture.track(`${prefix}${topic}`);
     fixture.track(`${prefix}${topic}.dead`);
@@ -67,12 +70,14 @@ describe('a consumer process killed mid-message', () => {
       const prefix = uniquePrefix('killed');
       const topic = 'orders';
       const queue = new MessageQueue({
-        adapter: redisStreamsQueueAdapter({
-          connection: server.url,
-          prefix,
-          claimIdleMs: 1_000,
-          sweepIntervalMs: 100,
-        }),
+        adapter: closedAfterTest(
+          redisStreamsQueueAdapter({
+            connection: server.url,
+            prefix,
+            claimIdleMs: 1_000,
+            sweepIntervalMs: 100,
+          }),
+        ),
       });
       try {
         const { id, redelivered } = await redeliveredAfterKill(queue, topic, {

@@ -4,6 +4,7 @@ import { isScaleoutError, MessageQueue } from '../../src/index.js';
 import { redisStreamsQueueAdapter } from '../../src/redis.js';
 import { type FaultMode, type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 import { uniquePrefix } from '../helpers/keys.js';
+import { closedAfterTest } from '../helpers/owned-adapter.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { sleep, until } from '../helpers/wait.js';
 
@@ -114,13 +115,15 @@ describe('Redis Streams queue loses no confirmed message under faults', () => {
       proxy.setMode({ kind: 'pass' });
       const unhandledBefore = unhandled.length;
       const prefix = uniquePrefix('streams-fault');
-      const adapter = redisStreamsQueueAdapter({
-        connection: fault.connection(),
-        prefix,
-        claimIdleMs: 1_000,
-        sweepIntervalMs: 100,
-        blockMs: 200,
-      });
+      const adapter = closedAfterTest(
+        redisStreamsQueueAdapter({
+          connection: fault.connection(),
+          prefix,
+          claimIdleMs: 1_000,
+          sweepIntervalMs: 100,
+          blockMs: 200,
+        }),
+      );
       const queue = new MessageQueue({ adapter });
       const topic = 'orders';
       const received = new Set<string>();

@@ -521,7 +521,16 @@ describe('hostile input: resilience policies', () => {
                   : {},
             );
           }
-          await execute(`${name}.execute`, () => policy, fn, s);
+          // A policy built from valid options may legitimately run long (100 attempts of a failing
+          // work, a backoff of minutes): bound it with a deadline signal, so only a policy that
+          // ignores its signal counts as a hang. A hostile non-signal is passed as it came.
+          const bounded =
+            s === undefined
+              ? AbortSignal.timeout(1_000)
+              : s instanceof AbortSignal
+                ? AbortSignal.any([s, AbortSignal.timeout(1_000)])
+                : s;
+          await execute(`${name}.execute`, () => policy, fn, bounded);
         }),
         { numRuns: 300 },
       );

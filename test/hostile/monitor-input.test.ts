@@ -41,6 +41,7 @@ const MONITOR_KEYS = [
   'reportIntervalMs',
   'onReport',
   'logger',
+  'clock',
   'now',
   'scrapeSliceMs',
 ];

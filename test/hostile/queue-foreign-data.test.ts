@@ -24,6 +24,7 @@ import {
 } from '../../src/index.js';
 import { redisStreamsQueueAdapter } from '../../src/redis.js';
 import { deleteKeysWithPrefix, uniquePrefix } from '../helpers/keys.js';
+import { closedAfterTest } from '../helpers/owned-adapter.js';
 import { amqpUrl, connectAmqp, uniqueName } from '../helpers/rabbitmq.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { until } from '../helpers/wait.js';
@@ -73,13 +74,15 @@ describe('Redis Streams: junk in every key family', () => {
 
   const open = () =>
     new MessageQueue({
-      adapter: redisStreamsQueueAdapter({
-        connection: server.url,
-        prefix: P,
-        claimIdleMs: 300,
-        sweepIntervalMs: 50,
-        blockMs: 50,
-      }),
+      adapter: closedAfterTest(
+        redisStreamsQueueAdapter({
+          connection: server.url,
+          prefix: P,
+          claimIdleMs: 300,
+          sweepIntervalMs: 50,
+          blockMs: 50,
+        }),
+      ),
       retryBaseMs: 1,
       retryMaxMs: 5,
     });
@@ -272,7 +275,7 @@ describe('RabbitMQ: junk published into the queues with a raw amqplib channel', 
     fixture.track(`${prefix}scaleout.topics`, 'exchange');
     fixture.track(`${prefix}scaleout.dead-letter`, 'exchange');
     const queue = new MessageQueue({
-      adapter: amqpQueueAdapter({ url: amqpUrl(), prefix }),
+      adapter: closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix })),
       retryBaseMs: 1,
       retryMaxMs: 5,
     });
@@ -362,7 +365,7 @@ describe('RabbitMQ: junk published into the queues with a raw amqplib channel', 
     fixture.track(`${prefix}scaleout.topics`, 'exchange');
     fixture.track(`${prefix}scaleout.dead-letter`, 'exchange');
     const queue = new MessageQueue({
-      adapter: amqpQueueAdapter({ url: amqpUrl(), prefix }),
+      adapter: closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix })),
       retryBaseMs: 1,
       retryMaxMs: 2,
     });

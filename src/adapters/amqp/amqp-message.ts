@@ -109,6 +109,25 @@ export function publishedAtOf(msg: ConsumeMessage): number | undefined {
 }
 
 /**
+ * Cheap bound for the usual headers (a few strings and numbers): their JSON
+ * is at most 6 bytes per UTF-16 unit of names and strings (`\u00XX`
+ * escapes) plus a little per entry, so headers far under the cap need no
+ * `JSON.stringify` per delivery. Anything else is measured exactly.
+ */
+function surelyForwardable(headers: Record<string, unknown>): boolean {
+  let bound = 2;
+  for (const key in headers) {
+    if (!Object.hasOwn(headers, key)) continue;
+    const value = headers[key];
+    if (typeof value === 'string') bound += 6 * value.length;
+    else if (typeof value !== 'number' && typeof value !== 'boolean' && value !== null) return false;
+    bound += 6 * key.length + 32;
+    if (bound > MAX_FORWARDABLE_HEADER_BYTES) return false;
+  }
+  return true;
+}
+
+/**
  * Why a delivered message cannot be read as scaleout reads messages, if it
  * cannot: a body that is not UTF-8 (it cannot be JSON text), or headers too
  * large to be copied by a retry or a dead letter.
@@ -116,7 +135,7 @@ export function publishedAtOf(msg: ConsumeMessage): number | undefined {
 export function malformedReason(msg: ConsumeMessage): string | undefined {
   if (!isUtf8(msg.content)) return `body is not UTF-8 text (${msg.content.length} bytes)`;
   const headers = msg.properties.headers as Record<string, unknown> | undefined;
-  if (headers !== undefined && headers !== null) {
+  if (headers !== undefined && headers !== null && !surelyForwardable(headers)) {
     const bytes = Buffer.byteLength(JSON.stringify(headers, jsonReplacer) ?? '', 'utf8');
     if (bytes > MAX_FORWARDABLE_HEADER_BYTES) {
       return `headers are too large to forward (${bytes} bytes, at most ${MAX_FORWARDABLE_HEADER_BYTES})`;

@@ -4,13 +4,13 @@ import type {
   QueueAdapterPublishOptions,
   QueueDelivery,
   QueueOutgoingMessage,
-  QueueSubscription,
 } from '../../contracts/queue.js';
 import { failuresFromHeader, QUEUE_HEADERS } from '../../contracts/queue.js';
 import { ClosedError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
+import type { Subscription } from '../../types.js';
 
 interface StoredMessage {
   id: string;
@@ -174,7 +174,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
     topic: string,
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
-  ): Promise<QueueSubscription> {
+  ): Promise<Subscription> {
     checkAdapterConsume(topic, onDelivery, options);
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     const groups = this.#groups(topic);
@@ -194,7 +194,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
     const group = state;
     this.#dispatch(topic, options.group, group);
     return {
-      close: async () => {
+      unsubscribe: async () => {
         if (!consumer.open) return;
         consumer.open = false;
         group.consumers = group.consumers.filter((c) => c !== consumer);

@@ -6,8 +6,9 @@ import type {
 } from '../../contracts/session.js';
 import { InvalidOptionsError } from '../../errors.js';
 import { LruMap } from '../../internal/lru.js';
-import { optionsChecker } from '../../internal/validate.js';
+import { clockOption, optionsChecker } from '../../internal/validate.js';
 import { checkAdapterInput } from '../../session/session-record.js';
+import { type Clock, systemClock } from '../../types.js';
 
 /**
  * Options of {@link MemorySessionAdapter}.
@@ -20,16 +21,16 @@ import { checkAdapterInput } from '../../session/session-record.js';
 export interface MemorySessionAdapterOptions {
   /** Most sessions kept; the least recently used are dropped beyond it. @default 100_000 */
   maxSessions?: number;
-  /** Time source, ms (tests pass a fake clock). @default Date.now */
-  now?: () => number;
+  /** Time source (tests pass a fake clock). @default systemClock */
+  clock?: Clock;
 }
 
 const DEFAULTS = { maxSessions: 100_000 } as const;
 
 const checkOptions = optionsChecker({
   where: 'memorySessionAdapter options',
-  keys: ['maxSessions', 'now'],
-  hints: { max: 'maxSessions', maxEntries: 'maxSessions', size: 'maxSessions', clock: 'now' },
+  keys: ['maxSessions', 'clock'],
+  hints: { max: 'maxSessions', maxEntries: 'maxSessions', size: 'maxSessions', now: 'clock' },
 });
 
 /**
@@ -45,21 +46,20 @@ const checkOptions = optionsChecker({
 export class MemorySessionAdapter implements SessionAdapter {
   readonly #sessions: LruMap<string, SessionRecord>;
   readonly #byUser = new Map<string, Set<string>>();
-  readonly #now: (() => number) | undefined;
+  readonly #clock: Clock;
 
   constructor(options: MemorySessionAdapterOptions = {}) {
     checkOptions(options);
-    if (options.now !== undefined && typeof options.now !== 'function') {
-      throw new InvalidOptionsError('now must be a function returning ms', { option: 'now' });
-    }
+    clockOption(options.clock);
     const maxSessions = options.maxSessions ?? DEFAULTS.maxSessions;
     if (!Number.isInteger(maxSessions) || maxSessions < 1) {
       throw new InvalidOptionsError('maxSessions must be an integer >= 1', { option: 'maxSessions' });
     }
-    this.#now = options.now;
+    const clock = options.clock ?? systemClock;
+    this.#clock = clock;
     this.#sessions = new LruMap<string, SessionRecord>({
       maxEntries: maxSessions,
-      ...(options.now === undefined ? {} : { now: options.now }),
+      now: clock === systemClock ? Date.now : () => clock.now(),
       onEvict: (id, record) => this.#unindex(id, record.userId),
     });
   }
@@ -117,7 +117,7 @@ export class MemorySessionAdapter implements SessionAdapter {
     const found = this.#sessions.peek(input.id);
     if (found === undefined) return { status: 'missing' };
     if (this.#sessions.has(input.newId)) return { status: 'taken' };
-    const remainingMs = Math.max(1, found.expiresAt - (this.#now?.() ?? Date.now()));
+    const remainingMs = Math.max(1, found.expiresAt - this.#clock.now());
     this.#sessions.delete(input.id);
     this.#unindex(input.id, found.value.userId);
     this.#sessions.set(input.newId, found.value, remainingMs);

@@ -219,7 +219,8 @@ function newPrefix(): string {
 
 function scaleoutQueue(adapter: QueueAdapter): MessageQueue {
   const queue = new MessageQueue({ adapter, retryBaseMs: 5, retryMaxMs: 20 });
-  opened.push(queue);
+  // The queue closes only adapters it created: this one is the test's.
+  opened.push(queue, adapter);
   return queue;
 }
 

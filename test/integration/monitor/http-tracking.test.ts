@@ -8,7 +8,9 @@ import { PerformanceMonitor } from '../../../src/monitor/performance-monitor.js'
 import { until } from '../../helpers/wait.js';
 
 let server: Server | undefined;
+const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
   server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
   server = undefined;
@@ -145,5 +147,39 @@ describe('HTTP tracking on node:http', () => {
     await until('5 records', () => monitor.getStats().totalRequests === 5);
     expect(monitor.getStats().routes.__overflow__!.requests).toBe(4);
     expect(await monitor.metrics()).toMatch(/^scaleout_monitor_overflow_total 4$/m);
+  });
+});
+
+describe('monitor.track()', () => {
+  it('counts a response once even when two middlewares track it', async () => {
+    const monitor = new PerformanceMonitor({ eventLoop: false });
+    cleanups.push(() => monitor.close());
+    const a = monitor.middleware({ route: () => '/a' });
+    const b = monitor.middleware({ route: () => '/b' });
+    const server = http.createServer((req, res) => {
+      a(req, res);
+      b(req, res);
+      res.end('ok');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(
+      () =>
+        new Promise((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await res.text();
+    const deadline = Date.now() + 10_000;
+    while (monitor.getStats().totalRequests === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const stats = monitor.getStats();
+    expect(stats.totalRequests).toBe(1);
+    expect(Object.keys(stats.routes)).toEqual(['/a']);
+    expect(stats.inFlight).toBe(0);
   });
 });

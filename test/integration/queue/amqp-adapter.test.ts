@@ -7,6 +7,7 @@ import {
   MessageQueue,
   QueueMismatchError,
 } from '../../../src/index.js';
+import { closedAfterTest } from '../../helpers/owned-adapter.js';
 import { freePort } from '../../helpers/ports.js';
 import { amqpUrl, connectAmqp, uniqueName } from '../../helpers/rabbitmq.js';
 
@@ -25,14 +26,16 @@ describe('amqpQueueAdapter', () => {
   it('while the broker is unreachable: waits in a bounded buffer, refuses past it, times out, redacts the URL', async () => {
     const port = await freePort();
     const logs: string[] = [];
-    const adapter = amqpQueueAdapter({
-      url: `amqp://admin:hunter2@127.0.0.1:${port}`,
-      maxBufferedPublishes: 2,
-      publishTimeoutMs: 500,
-      reconnectBaseMs: 10,
-      reconnectMaxMs: 50,
-      logger: { warn: (m, f) => logs.push(`${m} ${JSON.stringify(f)}`) },
-    });
+    const adapter = closedAfterTest(
+      amqpQueueAdapter({
+        url: `amqp://admin:hunter2@127.0.0.1:${port}`,
+        maxBufferedPublishes: 2,
+        publishTimeoutMs: 500,
+        reconnectBaseMs: 10,
+        reconnectMaxMs: 50,
+        logger: { warn: (m, f) => logs.push(`${m} ${JSON.stringify(f)}`) },
+      }),
+    );
     const queue = new MessageQueue({ adapter });
     const a = queue.publish('t', 1);
     const b = queue.publish('t', 2);
@@ -54,7 +57,7 @@ describe('amqpQueueAdapter', () => {
     const topic = uniqueName('given');
     fixture.track(topic);
     try {
-      const queue = new MessageQueue({ adapter: amqpQueueAdapter({ connection }) });
+      const queue = new MessageQueue({ adapter: closedAfterTest(amqpQueueAdapter({ connection })) });
       const got: unknown[] = [];
       await queue.consume(topic, (m) => void got.push(m), { deadLetter: false });
       await queue.publish(topic, { ok: 1 });
@@ -76,7 +79,9 @@ describe('amqpQueueAdapter', () => {
     fixture.track(`${prefix}${topic}`);
     fixture.track(`${prefix}${topic}.dead`);
     try {
-      const queue = new MessageQueue({ adapter: amqpQueueAdapter({ url: amqpUrl(), prefix }) });
+      const queue = new MessageQueue({
+        adapter: closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix })),
+      });
       const dead: Array<{ body: string; reason: string }> = [];
       // A consumer of the topic binds <topic>.dead to the dead-letter exchange (a durable binding).
       await (await queue.consume(topic, () => {})).close();
@@ -140,10 +145,10 @@ describe('amqpQueueAdapter and queues declared by other code', () => {
       const raw = await fixture.connection.createChannel();
       await raw.assertQueue(name, options);
       const strict = new MessageQueue({
-        adapter: amqpQueueAdapter({ url: amqpUrl(), prefix, publishTimeoutMs: 3_000 }),
+        adapter: closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix, publishTimeoutMs: 3_000 })),
       });
       const adopting = new MessageQueue({
-        adapter: amqpQueueAdapter({ url: amqpUrl(), prefix, adoptExistingQueues: true }),
+        adapter: closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix, adoptExistingQueues: true })),
         retryBaseMs: 5,
         retryMaxMs: 10,
       });
@@ -197,7 +202,7 @@ describe('amqpQueueAdapter and messages published by other code', () => {
     const name = fixture.track(`${prefix}order.created`);
     fixture.track(`${prefix}order.created.dead`);
     const queue = new MessageQueue({
-      adapter: amqpQueueAdapter({ url: amqpUrl(), prefix }),
+      adapter: closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix })),
       retryBaseMs: 5,
       retryMaxMs: 10,
     });

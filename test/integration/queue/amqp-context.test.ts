@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { amqpQueueAdapter } from '../../../src/amqp.js';
 import { MessageQueue } from '../../../src/index.js';
 import { collected, weaklyHeld } from '../../helpers/gc.js';
+import { closedAfterTest } from '../../helpers/owned-adapter.js';
 import { type AmqpFixture, amqpUrl, connectAmqp, uniqueName } from '../../helpers/rabbitmq.js';
 
 let fixture: AmqpFixture | undefined;
@@ -15,7 +16,7 @@ describe('amqpQueueAdapter: the connection keeps no request alive', () => {
     fixture = await connectAmqp();
     const topic = fixture.track(uniqueName('ctx'));
     const als = new AsyncLocalStorage<object>();
-    const queue = new MessageQueue({ adapter: amqpQueueAdapter({ url: amqpUrl() }) });
+    const queue = new MessageQueue({ adapter: closedAfterTest(amqpQueueAdapter({ url: amqpUrl() })) });
     try {
       // The first publish opens the connection (socket, heartbeats, channels).
       const ref = await weaklyHeld((request) => als.run(request, () => queue.publish(topic, { n: 1 })));

@@ -14,6 +14,7 @@ import {
   type QueueDelivery,
   QueueMismatchError,
 } from '../../../src/index.js';
+import { closedAfterTest } from '../../helpers/owned-adapter.js';
 import { amqpUrl, connectAmqp, uniqueName } from '../../helpers/rabbitmq.js';
 import { until } from '../../helpers/wait.js';
 
@@ -101,10 +102,10 @@ describe('amqpQueueAdapter queue types', () => {
     await declaredAs(fixture, name, classicArgs(prefix, name));
     const upgraded = amqpQueueAdapter({ url: amqpUrl(), prefix, publishTimeoutMs: 3_000 });
     const kept = new MessageQueue({
-      adapter: amqpQueueAdapter({ url: amqpUrl(), prefix, queueType: 'classic' }),
+      adapter: closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix, queueType: 'classic' })),
     });
     const adopted = new MessageQueue({
-      adapter: amqpQueueAdapter({ url: amqpUrl(), prefix, adoptExistingQueues: true }),
+      adapter: closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix, adoptExistingQueues: true })),
     });
     try {
       for (const attempt of [
@@ -149,7 +150,7 @@ describe('amqpQueueAdapter queue types', () => {
     const otherLimit = amqpQueueAdapter({ url: amqpUrl(), prefix, deliveryLimit: 4 });
     try {
       const sub = await first.consume('t', () => {}, consumeOptions);
-      await sub.close();
+      await sub.unsubscribe();
       const err = await classic.consume('t', () => {}, consumeOptions).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(QueueMismatchError);
       expect((err as Error).message).toMatch(/is a quorum queue/);
@@ -169,7 +170,7 @@ describe('delivery counts: the broker’s on quorum queues, a flag on classic on
   /** Delivers one message, returns it unsettled twice (subscription closed), and reports the counts seen. */
   async function countsAfterTwoReturns(options: Partial<AmqpQueueAdapterOptions>) {
     const { fixture, prefix } = await isolated(['t']);
-    const adapter: QueueAdapter = amqpQueueAdapter({ url: amqpUrl(), prefix, ...options });
+    const adapter: QueueAdapter = closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix, ...options }));
     const counts: number[] = [];
     try {
       // A forged count from a publisher is not the broker's.
@@ -186,7 +187,7 @@ describe('delivery counts: the broker’s on quorum queues, a flag on classic on
         await until('a delivery', () => c.got.length === 1);
         counts.push(c.got[0]!.deliveryCount);
         if (i === 2) await c.got[0]!.ack();
-        await sub.close(); // unsettled: the broker takes it back
+        await sub.unsubscribe(); // unsettled: the broker takes it back
       }
     } finally {
       await adapter.close();
@@ -205,7 +206,7 @@ describe('delivery counts: the broker’s on quorum queues, a flag on classic on
 
   it('quorum: past deliveryLimit returns the broker dead-letters the message itself, and says why', async () => {
     const { fixture, prefix } = await isolated(['t']);
-    const adapter = amqpQueueAdapter({ url: amqpUrl(), prefix, deliveryLimit: 2 });
+    const adapter = closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix, deliveryLimit: 2 }));
     const queue = new MessageQueue({ adapter });
     try {
       const dead: DeadLetter[] = [];
@@ -220,7 +221,7 @@ describe('delivery counts: the broker’s on quorum queues, a flag on classic on
         });
         await until('a delivery', () => c.got.length === 1);
         expect(c.got[0]!.deliveryCount).toBe(i + 1);
-        await sub.close();
+        await sub.unsubscribe();
       }
       await until('the dead letter', () => dead.length === 1);
       expect(dead[0]).toMatchObject({
@@ -239,7 +240,7 @@ describe('delivery counts: the broker’s on quorum queues, a flag on classic on
     const { fixture, prefix } = await isolated(['t']);
     // A delivery limit of 1 would cut nack-based retries short; copies start their count again.
     const queue = new MessageQueue({
-      adapter: amqpQueueAdapter({ url: amqpUrl(), prefix, deliveryLimit: 1 }),
+      adapter: closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix, deliveryLimit: 1 })),
       retryBaseMs: 5,
       retryMaxMs: 10,
     });

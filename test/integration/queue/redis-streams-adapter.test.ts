@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionError, CorruptDataError, isScaleoutError, MessageQueue } from '../../../src/index.js';
 import { redisStreamsQueueAdapter } from '../../../src/redis.js';
 import { uniquePrefix } from '../../helpers/keys.js';
+import { closedAfterTest } from '../../helpers/owned-adapter.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
 import { sleep, until } from '../../helpers/wait.js';
 
@@ -21,13 +22,15 @@ describe('redisStreamsQueueAdapter when Redis fails a command', () => {
     await admin.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-xack');
     const prefix = uniquePrefix('ack-fail');
     const queue = new MessageQueue({
-      adapter: redisStreamsQueueAdapter({
-        connection: { host: '127.0.0.1', port: server.port, username: user, password: 'pw' },
-        prefix,
-        claimIdleMs: 300,
-        sweepIntervalMs: 50,
-        blockMs: 50,
-      }),
+      adapter: closedAfterTest(
+        redisStreamsQueueAdapter({
+          connection: { host: '127.0.0.1', port: server.port, username: user, password: 'pw' },
+          prefix,
+          claimIdleMs: 300,
+          sweepIntervalMs: 50,
+          blockMs: 50,
+        }),
+      ),
     });
     const deliveries: number[] = [];
     const errors: unknown[] = [];
@@ -62,10 +65,12 @@ describe('redisStreamsQueueAdapter when Redis fails a command', () => {
     const user = `p${Math.random().toString(36).slice(2, 10)}`;
     await admin.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-xadd');
     const queue = new MessageQueue({
-      adapter: redisStreamsQueueAdapter({
-        connection: { host: '127.0.0.1', port: server.port, username: user, password: 'pw' },
-        prefix: uniquePrefix('pub-fail'),
-      }),
+      adapter: closedAfterTest(
+        redisStreamsQueueAdapter({
+          connection: { host: '127.0.0.1', port: server.port, username: user, password: 'pw' },
+          prefix: uniquePrefix('pub-fail'),
+        }),
+      ),
     });
     try {
       const err = await queue.publish('t', 1).then(
@@ -86,13 +91,15 @@ describe('redisStreamsQueueAdapter when Redis fails a command', () => {
   it('with an ioredis commandTimeout shorter than blockMs: blocking reads stay under it, so an idle consumer never times out and still receives', async () => {
     const warnings: string[] = [];
     const queue = new MessageQueue({
-      adapter: redisStreamsQueueAdapter({
-        connection: { host: '127.0.0.1', port: server.port, commandTimeout: 300 },
-        prefix: uniquePrefix('cmd-timeout'),
-        blockMs: 2_000,
-        sweepIntervalMs: 1_000,
-        logger: { warn: (m, f) => void warnings.push(`${m} ${JSON.stringify(f)}`) },
-      }),
+      adapter: closedAfterTest(
+        redisStreamsQueueAdapter({
+          connection: { host: '127.0.0.1', port: server.port, commandTimeout: 300 },
+          prefix: uniquePrefix('cmd-timeout'),
+          blockMs: 2_000,
+          sweepIntervalMs: 1_000,
+          logger: { warn: (m, f) => void warnings.push(`${m} ${JSON.stringify(f)}`) },
+        }),
+      ),
     });
     try {
       const got: unknown[] = [];
@@ -132,7 +139,7 @@ describe('redisStreamsQueueAdapter when Redis fails a command', () => {
       });
       await sleep(150); // the loop now awaits a read that never settles
       const outcome = await Promise.race([
-        consumer.close().then(() => 'closed'),
+        consumer.unsubscribe().then(() => 'closed'),
         sleep(3_000).then(() => 'still waiting'),
       ]);
       expect(outcome).toBe('closed');
@@ -149,7 +156,9 @@ describe('redisStreamsQueueAdapter when a key holds foreign data (a data error, 
     const prefix = uniquePrefix('wrongtype');
     await admin.set(`${prefix}orders`, 'not a stream');
     await admin.set(`${prefix}other.dead`, 'not a stream either');
-    const queue = new MessageQueue({ adapter: redisStreamsQueueAdapter({ connection: server.url, prefix }) });
+    const queue = new MessageQueue({
+      adapter: closedAfterTest(redisStreamsQueueAdapter({ connection: server.url, prefix })),
+    });
     try {
       const published = await queue.publish('orders', { n: 1 }).catch((e: unknown) => e);
       expect(published).toBeInstanceOf(CorruptDataError);
@@ -175,7 +184,9 @@ describe('redisStreamsQueueAdapter when a key holds foreign data (a data error, 
     const admin = server.client();
     const prefix = uniquePrefix('wrongtype-live');
     const queue = new MessageQueue({
-      adapter: redisStreamsQueueAdapter({ connection: server.url, prefix, blockMs: 50, sweepIntervalMs: 50 }),
+      adapter: closedAfterTest(
+        redisStreamsQueueAdapter({ connection: server.url, prefix, blockMs: 50, sweepIntervalMs: 50 }),
+      ),
     });
     const errors: Array<{ id: string | undefined; error: unknown }> = [];
     queue.on('error', (e) => void errors.push({ id: e.id, error: e.error }));

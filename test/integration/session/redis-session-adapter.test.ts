@@ -39,6 +39,23 @@ describe('RedisSessionAdapter on a real redis-server', () => {
     expect(await client.ping()).toBe('PONG');
   });
 
+  it('two stores on one adapter that owns its connection: closing a store closes neither', async () => {
+    const before = await clientCount();
+    const adapter = new RedisSessionAdapter({ connection: redis.url, prefix });
+    const a = new SessionStore({ adapter });
+    const b = new SessionStore({ adapter });
+    const s = await a.create({ n: 1 });
+    expect(await clientCount()).toBe(before + 1);
+    await a.close();
+    expect((await b.get(s.id))?.data).toEqual({ n: 1 });
+    expect(await clientCount()).toBe(before + 1);
+    await b.close();
+    expect(await clientCount()).toBe(before + 1);
+    // The adapter is the caller's: its close() ends the connection it made.
+    await adapter.close();
+    expect(await clientCount()).toBe(before);
+  });
+
   it('keeps the per-user index alive at least as long as the sessions, with TTLs on every key', async () => {
     const client = redis.client();
     const store = new SessionStore({

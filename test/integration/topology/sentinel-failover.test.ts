@@ -198,7 +198,7 @@ describe('adapters across a Sentinel failover', () => {
     await eventually(async () => {
       if (!(seen.has('before') && seen.has('after'))) throw new Error(`seen ${[...seen]}`);
     });
-    await subscription.close();
+    await subscription.unsubscribe();
   }, 30_000);
 
   it('scripts are reloaded when the new master has not cached them (NOSCRIPT)', async () => {

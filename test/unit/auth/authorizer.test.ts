@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../../../src/auth/authorizer.js';
 import { createJwt } from '../../../src/auth/jwt.js';
+import type { Session, SessionReader } from '../../../src/contracts/session-reader.js';
 import { InvalidOptionsError } from '../../../src/errors.js';
 import { SessionStore } from '../../../src/session/session-store.js';
 
@@ -66,5 +67,33 @@ describe('Authorizer core', () => {
       expect(d.ok).toBe(false);
     }
     expect((await auth.decide({ headers: {} })).ok).toBe(false);
+  });
+
+  it('takes any SessionReader, not only a SessionStore: touch by default, get with touchSession: false', async () => {
+    const stored: Session<{ role: string }> = {
+      id: 'a'.repeat(43),
+      data: { role: 'admin' },
+      version: 1,
+      userId: 'u7',
+      ttlMs: 60_000,
+    };
+    const calls: string[] = [];
+    const reader: SessionReader<{ role: string }> = {
+      get: async (id) => {
+        calls.push('get');
+        return id === stored.id ? stored : undefined;
+      },
+      touch: async (id) => {
+        calls.push('touch');
+        return id === stored.id ? stored : undefined;
+      },
+    };
+    const headers = { cookie: `sid=${stored.id}` };
+    const touching = await createAuthorizer({ sessions: reader, role: 'admin' }).decide({ headers });
+    expect(touching.ok && touching.auth.claims).toMatchObject({ sub: 'u7', role: 'admin', sid: stored.id });
+    const reading = await createAuthorizer({ sessions: reader, touchSession: false }).decide({ headers });
+    expect(reading.ok).toBe(true);
+    expect(calls).toEqual(['touch', 'get']);
+    expect(() => createAuthorizer({ sessions: { get: reader.get } as never })).toThrow(InvalidOptionsError);
   });
 });

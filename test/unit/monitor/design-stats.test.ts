@@ -1,8 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  PerformanceMonitor,
-  type PerformanceMonitorOptions,
-} from '../../../src/monitor/performance-monitor.js';
+import type { PerformanceMonitorOptions } from '../../../src/monitor/monitor-options.js';
+import { PerformanceMonitor } from '../../../src/monitor/performance-monitor.js';
 
 const monitors: PerformanceMonitor[] = [];
 function make(options: PerformanceMonitorOptions = {}) {

@@ -9,6 +9,7 @@ import {
   PayloadTooLargeError,
   SerializationError,
 } from '../../../src/index.js';
+import { closedAfterTest } from '../../helpers/owned-adapter.js';
 
 const until = async (check: () => boolean) => {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
@@ -40,7 +41,7 @@ describe('MessageQueue', () => {
   it('emits retry events with the backoff delay and logs dead letters', async () => {
     const warnings: string[] = [];
     const queue = new MessageQueue({
-      adapter: memoryQueueAdapter(),
+      adapter: closedAfterTest(memoryQueueAdapter()),
       retryBaseMs: 1,
       retryMaxMs: 4,
       logger: { warn: (m, f) => warnings.push(`${m}:${String(f?.reason)}`) },
@@ -208,7 +209,7 @@ describe('MessageQueue message size cap', () => {
   it('refuses a message over 1 MiB by default with PayloadTooLargeError before the adapter sees it', async () => {
     expect(MESSAGE_QUEUE_DEFAULTS.maxMessageBytes).toBe(1_048_576);
     const published: string[] = [];
-    const adapter = memoryQueueAdapter();
+    const adapter = closedAfterTest(memoryQueueAdapter());
     const publish = adapter.publish.bind(adapter);
     adapter.publish = async (topic, message, options) => {
       published.push(message.id);
@@ -254,7 +255,7 @@ describe('MessageQueue publishes only what consumers can read back as it was', (
     'refuses %s with SerializationError naming where it sits; nothing is sent',
     async (_, value, path) => {
       const published: string[] = [];
-      const adapter = memoryQueueAdapter();
+      const adapter = closedAfterTest(memoryQueueAdapter());
       const publish = adapter.publish.bind(adapter);
       adapter.publish = async (topic, message, options) => {
         published.push(message.body);
@@ -289,6 +290,66 @@ describe('MessageQueue publishes only what consumers can read back as it was', (
     for (const value of values) await queue.publish('t', value);
     await until(() => got.length === values.length);
     expect(got).toEqual(values.map((v) => JSON.parse(JSON.stringify(v))));
+    await queue.close();
+  });
+});
+
+describe('MessageQueue lifecycle (one rule: close only what it created)', () => {
+  it('close() leaves an adapter passed in open, is idempotent, and a consumer is a Subscription', async () => {
+    const adapter = closedAfterTest(memoryQueueAdapter());
+    const queue = new MessageQueue({ adapter });
+    const consumer = await queue.consume('t', () => {});
+    expect(typeof consumer.unsubscribe).toBe('function');
+    await consumer.unsubscribe();
+    expect(consumer.closed).toBe(true);
+    const first = queue.close();
+    expect(queue.close()).toBe(first);
+    await first;
+    // Still open: another queue publishes and consumes through it.
+    const other = new MessageQueue({ adapter });
+    const got: unknown[] = [];
+    await other.consume('t', (m) => void got.push(m));
+    await other.publish('t', { n: 1 });
+    await until(() => got.length === 1);
+    await other.close();
+  });
+
+  it('takes its timestamps from clock', async () => {
+    const clock = { now: () => 1_700_000_000_000, monotonic: () => 0 };
+    const queue = new MessageQueue({ clock });
+    let publishedAt = 0;
+    await queue.consume('t', (_m, ctx) => {
+      publishedAt = ctx.publishedAt ?? -1;
+    });
+    await queue.publish('t', 1);
+    await until(() => publishedAt !== 0);
+    expect(publishedAt).toBe(1_700_000_000_000);
+    await queue.close();
+  });
+
+  it('refuses an adapter of the earlier contract (consume resolving to { close }) loudly, and stops it', async () => {
+    const adapter = closedAfterTest(memoryQueueAdapter());
+    let stopped = false;
+    const legacy = {
+      publish: adapter.publish.bind(adapter),
+      close: () => adapter.close(),
+      consume: async (...args: Parameters<typeof adapter.consume>) => {
+        const sub = await adapter.consume(...args);
+        return {
+          close: async () => {
+            stopped = true;
+            await sub.unsubscribe();
+          },
+        };
+      },
+    };
+    const queue = new MessageQueue({ adapter: legacy as never });
+    await expect(queue.consume('t', () => {})).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTIONS',
+      option: 'adapter',
+      message: expect.stringContaining('unsubscribe'),
+    });
+    await until(() => stopped);
     await queue.close();
   });
 });

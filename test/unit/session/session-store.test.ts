@@ -3,6 +3,7 @@ import { MemorySessionAdapter } from '../../../src/adapters/memory/memory-sessio
 import { ClosedError, InvalidOptionsError, SessionConflictError } from '../../../src/errors.js';
 import { generateSessionId, isValidSessionId } from '../../../src/session/session-id.js';
 import { SessionStore } from '../../../src/session/session-store.js';
+import { fakeClock } from '../../helpers/clock.js';
 
 describe('session ids', () => {
   it('are 43 base64url chars, distinct, and validated by shape', () => {
@@ -25,17 +26,17 @@ describe('SessionStore', () => {
   });
 
   it('expires on a fake clock and bounds the memory adapter', async () => {
-    let now = 1_000;
+    const clock = fakeClock(1_000);
     const store = new SessionStore({
-      adapter: new MemorySessionAdapter({ maxSessions: 2, now: () => now }),
+      adapter: new MemorySessionAdapter({ maxSessions: 2, clock }),
       ttlMs: 100,
     });
     const a = await store.create({ n: 1 }, { userId: 'u' });
-    now += 99;
+    clock.advance(99);
     expect(await store.touch(a.id)).toBeDefined();
-    now += 99;
+    clock.advance(99);
     expect(await store.get(a.id)).toBeDefined();
-    now += 2;
+    clock.advance(2);
     expect(await store.get(a.id)).toBeUndefined();
     const b = await store.create({ n: 2 }, { userId: 'u' });
     const c = await store.create({ n: 3 }, { userId: 'u' });
@@ -83,5 +84,60 @@ describe('SessionStore', () => {
     const store = new SessionStore();
     await store.close();
     await expect(store.create({})).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('closes once: every call gets the same promise, asyncDispose closes too', async () => {
+    const store = new SessionStore();
+    const first = store.close();
+    expect(store.close()).toBe(first);
+    await first;
+    await expect(store.get('a'.repeat(43))).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+    const disposed = new SessionStore();
+    await disposed[Symbol.asyncDispose]();
+    await expect(disposed.create({})).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('closes the adapter it created, never one passed in', async () => {
+    let closes = 0;
+    const passed = new MemorySessionAdapter();
+    const closeOf = passed.close.bind(passed);
+    passed.close = async () => {
+      closes++;
+      await closeOf();
+    };
+    const store = new SessionStore({ adapter: passed });
+    const s = await store.create({ n: 1 });
+    await store.close();
+    expect(closes).toBe(0);
+    expect(await passed.get(s.id)).toBeDefined();
+    // The default adapter is the store's: built with its clock, closed with it.
+    const clock = fakeClock(5_000);
+    const own = new SessionStore({ clock, ttlMs: 100 });
+    const adapter = own.adapter;
+    const t = await own.create({ n: 2 });
+    clock.advance(101);
+    expect(await own.get(t.id)).toBeUndefined();
+    const u = await own.create({ n: 3 });
+    await own.close();
+    expect(await adapter.get(u.id)).toBeUndefined();
+  });
+
+  it('refuses an adapter without close(), a bad clock and a bad logger, naming the option', () => {
+    const { close: _close, ...noClose } = Object.fromEntries(
+      ['create', 'get', 'touch', 'update', 'move', 'destroy', 'destroyAllForUser', 'close'].map((m) => [
+        m,
+        async () => undefined,
+      ]),
+    );
+    expect(() => new SessionStore({ adapter: noClose as never })).toThrow(/close/);
+    expect(() => new SessionStore({ clock: { now: () => 1 } as never })).toThrow(
+      expect.objectContaining({ option: 'clock' }),
+    );
+    expect(() => new SessionStore({ logger: 5 as never })).toThrow(
+      expect.objectContaining({ option: 'logger' }),
+    );
+    expect(() => new SessionStore({ now: Date.now } as never)).toThrow(
+      expect.objectContaining({ option: 'now', suggestion: 'clock' }),
+    );
   });
 });

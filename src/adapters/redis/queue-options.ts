@@ -1,0 +1,86 @@
+import { optionsChecker } from '../../internal/validate.js';
+import type { Logger } from '../../types.js';
+import type { RedisConnection } from './connection.js';
+
+/**
+ * Options of {@link RedisStreamsQueueAdapter}.
+ *
+ * @example
+ * ```ts
+ * const adapter = redisStreamsQueueAdapter({ connection: redis, prefix: 'shop:queue:', claimIdleMs: 60_000 });
+ * ```
+ */
+export interface RedisStreamsQueueAdapterOptions {
+  /** An ioredis client (reused, not closed), a `redis://` URL or ioredis options. */
+  connection: RedisConnection;
+  /** Prefix of every stream key. @default 'scaleout:queue:' */
+  prefix?: string;
+  /** Name of this process's consumers within their groups. @default `<hostname>:<pid>:<random>` */
+  consumerName?: string;
+  /**
+   * How long one blocking read waits for new messages, in ms; capped at
+   * `sweepIntervalMs` and at half the client's ioredis `commandTimeout`.
+   * @default 2_000
+   */
+  blockMs?: number;
+  /**
+   * A message held this long by a consumer that stopped answering is
+   * reclaimed by another one, in ms. Live consumers refresh the messages
+   * they hold, so a slow handler is not reclaimed. @default 30_000
+   */
+  claimIdleMs?: number;
+  /** How often each consumer sweeps for messages to reclaim, in ms. @default 1_000 */
+  sweepIntervalMs?: number;
+  /**
+   * Approximate cap on a stream's length (`XADD MAXLEN ~`). Trimming drops
+   * the oldest entries even if a group has not read them: size it well
+   * above the largest backlog you expect. @default 1_000_000
+   */
+  maxLength?: number;
+  /** Receives read-loop failures. @default no logging */
+  logger?: Logger;
+}
+
+/**
+ * The defaults of {@link RedisStreamsQueueAdapterOptions}.
+ *
+ * @example
+ * ```ts
+ * redisStreamsQueueAdapter({ connection, claimIdleMs: REDIS_STREAMS_QUEUE_DEFAULTS.claimIdleMs * 4 });
+ * ```
+ */
+export const REDIS_STREAMS_QUEUE_DEFAULTS: Readonly<
+  Required<Omit<RedisStreamsQueueAdapterOptions, 'connection' | 'consumerName' | 'logger'>>
+> = {
+  prefix: 'scaleout:queue:',
+  blockMs: 2_000,
+  claimIdleMs: 30_000,
+  sweepIntervalMs: 1_000,
+  maxLength: 1_000_000,
+};
+
+/** @internal Refuses unknown keys of {@link RedisStreamsQueueAdapterOptions}. */
+export const checkOptions = optionsChecker({
+  where: 'redisStreamsQueueAdapter options',
+  keys: [
+    'connection',
+    'prefix',
+    'consumerName',
+    'blockMs',
+    'claimIdleMs',
+    'sweepIntervalMs',
+    'maxLength',
+    'logger',
+  ],
+  hints: {
+    client: 'connection',
+    redis: 'connection',
+    url: 'connection',
+    maxLen: 'maxLength',
+    maxlen: 'maxLength',
+    claimIdle: 'claimIdleMs',
+    visibilityTimeout: 'claimIdleMs',
+    visibilityTimeoutMs: 'claimIdleMs',
+    consumer: 'consumerName',
+  },
+});
