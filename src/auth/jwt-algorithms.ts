@@ -115,11 +115,23 @@ export function signBytes(alg: JwtAlgorithm, key: KeyObject, input: string): Buf
  */
 export function signerFor(alg: JwtAlgorithm, key: KeyObject): (input: string) => string {
   const spec = ALGORITHMS[alg];
-  if (spec.family === 'secret') {
-    const hash = spec.hash!;
-    return (input) => createHmac(hash, key).update(input).digest('base64url');
+  const hash = spec.hash;
+  switch (spec.family) {
+    case 'secret':
+      return (input) => createHmac(hash!, key).update(input).digest('base64url');
+    case 'ed25519':
+      return (input) => cryptoSign(null, Buffer.from(input), key).toString('base64url');
+    case 'rsa': {
+      if (!spec.pss) return (input) => cryptoSign(hash, Buffer.from(input), key).toString('base64url');
+      const pss = { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: spec.size };
+      return (input) => cryptoSign(hash, Buffer.from(input), pss).toString('base64url');
+    }
+    default: {
+      // The options object is built once: ECDSA signatures as JOSE's r || s.
+      const ecdsa = { key, dsaEncoding: 'ieee-p1363' } as const;
+      return (input) => cryptoSign(hash, Buffer.from(input), ecdsa).toString('base64url');
+    }
   }
-  return (input) => signBytes(alg, key, input).toString('base64url');
 }
 
 /** Checks `signature` over `input`; never throws on a bad signature (returns false). */

@@ -14,7 +14,6 @@ import { monitorExposition } from './exposition.js';
 import {
   checkTrackingOptions,
   expressRoute,
-  type HttpRecorder,
   type HttpTrackingOptions,
   trackHttpRequest,
 } from './http-tracking.js';
@@ -91,7 +90,7 @@ import { SeriesTable } from './series-table.js';
  * await monitor.close();
  * ```
  */
-export class PerformanceMonitor implements HttpRecorder {
+export class PerformanceMonitor {
   readonly #now: () => number;
   readonly #startedAt: number;
   readonly #settings: MonitorSettings;

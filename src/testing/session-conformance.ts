@@ -32,7 +32,7 @@ export interface SessionConformanceOptions extends ConformanceOptions<SessionAda
  *   name: 'my adapter',
  *   test: { describe, it, beforeAll, afterAll, beforeEach, afterEach },
  *   create: () => new MySessionAdapter(),
- *   destroy: (adapter) => adapter.close?.(),
+ *   destroy: (adapter) => adapter.close(),
  * });
  * ```
  */

@@ -7,8 +7,16 @@ import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { MemoryJwtDenylist } from '../../../src/adapters/memory/memory-jwt-denylist.js';
 import { createJwt } from '../../../src/auth/jwt.js';
-import { type ErrorCode, isScaleoutError, JwtError } from '../../../src/errors.js';
+import {
+  type ErrorCode,
+  InvalidArgumentError,
+  isScaleoutError,
+  JwtError,
+  JwtExpiredError,
+  JwtRevokedError,
+} from '../../../src/errors.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const rsaPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string;
@@ -299,5 +307,38 @@ describe('property: random input never verifies and only throws typed errors', (
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('JwtVerifier: cache and denylist', () => {
+  it('caches verified tokens only until their exp', async () => {
+    let now = 1_700_000_000_000;
+    const jwt = createJwt({ secret, now: () => now, clockToleranceMs: 0, expiresInMs: 60_000 });
+    const token = await jwt.sign({ sub: 'a' });
+    const first = await jwt.verify(token);
+    expect(await jwt.verify(token)).toBe(first); // a hit returns the same frozen claims
+    now += 59_000;
+    expect(await jwt.verify(token)).toBe(first);
+    now += 1_000;
+    await expect(jwt.verify(token)).rejects.toBeInstanceOf(JwtExpiredError);
+    const uncached = createJwt({ secret, now: () => now, cacheMaxEntries: 0 });
+    const t2 = await uncached.sign({});
+    expect(await uncached.verify(t2)).not.toBe(await uncached.verify(t2));
+  });
+
+  it('checks the denylist on every verify, cache hits included', async () => {
+    const denylist = new MemoryJwtDenylist();
+    const jwt = createJwt({ secret, denylist });
+    const token = await jwt.sign({ sub: 'a' });
+    const other = await jwt.sign({ sub: 'a' });
+    await jwt.verify(token); // now cached
+    await jwt.revoke(token);
+    await expect(jwt.verify(token)).rejects.toBeInstanceOf(JwtRevokedError);
+    expect((await jwt.verify(other)).sub).toBe('a');
+    await jwt.revoke(token); // idempotent
+    expect(() => jwt.verifySync(other)).toThrow(InvalidArgumentError);
+    const plain = createJwt({ secret });
+    await expect(plain.revoke(token)).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(plain.verifySync(other).sub).toBe('a');
   });
 });

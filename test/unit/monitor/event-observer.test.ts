@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
+import { DistributedCache } from '../../../src/cache/distributed-cache.js';
 import { InvalidArgumentError } from '../../../src/errors.js';
 import { TypedEmitter } from '../../../src/internal/events.js';
 import { make } from './monitor-fixture.js';
@@ -99,5 +100,26 @@ describe('PerformanceMonitor.observe', () => {
       { source: 'thing', event: 'boom', reason: 'mapping-threw' },
       { source: 'thing', event: 'odd', reason: 'unusable-labels' },
     ]);
+  });
+});
+
+describe('closing the monitor leaves what it observes open', () => {
+  it('an observed DistributedCache keeps working after monitor.close(), and is no longer counted', async () => {
+    const { monitor } = make();
+    const cache = new DistributedCache();
+    try {
+      monitor.observeCache(cache);
+      await cache.get('absent');
+      const misses = async () =>
+        Number(/scaleout_cache_misses_total (\d+)/.exec(await monitor.metrics())?.[1] ?? 0);
+      expect(await misses()).toBe(1);
+      await monitor.close();
+      await cache.set('k', 'v');
+      expect(await cache.get('k')).toBe('v');
+      await cache.get('absent-too');
+      expect(await misses()).toBe(1);
+    } finally {
+      await cache.close();
+    }
   });
 });

@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MemorySessionAdapter } from '../../../src/adapters/memory/memory-session-adapter.js';
 import { ClosedError, InvalidOptionsError, SessionConflictError } from '../../../src/errors.js';
-import { generateSessionId, isValidSessionId } from '../../../src/session/session-id.js';
 import { SessionStore } from '../../../src/session/session-store.js';
 import { fakeClock } from '../../helpers/clock.js';
-
-describe('session ids', () => {
-  it('are 43 base64url chars, distinct, and validated by shape', () => {
-    const ids = new Set(Array.from({ length: 1000 }, () => generateSessionId()));
-    expect(ids.size).toBe(1000);
-    for (const id of ids) expect(isValidSessionId(id)).toBe(true);
-    expect(isValidSessionId(undefined)).toBe(false);
-    expect(isValidSessionId('a'.repeat(44))).toBe(false);
-    expect(isValidSessionId(`${'a'.repeat(42)}=`)).toBe(false);
-  });
-});
 
 describe('SessionStore', () => {
   it('validates options at construction', () => {
