@@ -134,9 +134,16 @@ export class BenchContext {
       opsPerCall?: number;
       callsPerSample?: number;
       samples?: number;
+      /**
+       * Task the paired ratios are computed against (default: the first):
+       * each sample's rate divided by the baseline's rate in the same round,
+       * so a load change between rounds cancels out.
+       */
+      baseline?: string;
     },
   ): Promise<void> {
     const names = Object.keys(tasks);
+    const baseline = options.baseline ?? names[0]!;
     const opsPerCall = options.opsPerCall ?? 1;
     const calls = options.callsPerSample ?? 20;
     const samples = this.quick ? 3 : (options.samples ?? 25);
@@ -160,14 +167,16 @@ export class BenchContext {
         rate.get(name)!.push((ops * 1000) / (t1 - t0));
       }
     }
+    const base = rate.get(baseline)!;
     this.note(
-      `${title} (CPU µs per operation, medians of ${samples} interleaved samples of ${calls * opsPerCall} operations)`,
+      `${title} (CPU µs per operation, medians of ${samples} interleaved samples of ${calls * opsPerCall} operations; rates paired with ${baseline} in each round)`,
       names.map((name) => ({
         task: name,
         'client CPU µs': Number(median(client.get(name)!).toFixed(2)),
         'server CPU µs': Number(median(server.get(name)!).toFixed(2)),
         'total CPU µs': Number((median(client.get(name)!) + median(server.get(name)!)).toFixed(2)),
         'ops/s (median sample)': Math.round(median(rate.get(name)!)),
+        'paired ratio': Number(median(rate.get(name)!.map((r, i) => r / base[i]!)).toFixed(3)),
       })),
     );
   }

@@ -346,7 +346,7 @@ export default async function (ctx: BenchContext): Promise<void> {
         'redis-semaphore': many(acquirers['redis-semaphore']!, 'cm'),
         'redis-semaphore + INCR for a token': many(fenced, 'cf'),
       },
-      { serverCpuUs: () => redisCpuUs(admin), opsPerCall: batch },
+      { serverCpuUs: () => redisCpuUs(admin), opsPerCall: batch, baseline: 'redis-semaphore' },
     );
     await owned.close();
     await owned.adapter.close?.();

@@ -253,9 +253,11 @@ describe('foreign data in every key family of the Redis lock adapter', () => {
 
   it('junk on the release channels only wakes waiters: no crash, no grant while held', async () => {
     const holder = await locks.acquire('chan', { ttlMs: 5_000 });
-    const waiting = locks.acquire('chan', { waitMs: 1_000 });
+    // The waiters wait while ~40 MB of junk is published below: on a loaded
+    // machine that alone took over a second, so their wait must outlast it.
+    const waiting = locks.acquire('chan', { waitMs: 10_000 });
     const semHolders = [await sem.acquire('chan'), await sem.acquire('chan')];
-    const semWaiting = sem.acquire('chan', { waitMs: 1_000 });
+    const semWaiting = sem.acquire('chan', { waitMs: 10_000 });
     const channels = [adapter.keysOf('chan', 1).channel, adapter.keysOf('chan', 2).channel];
     for (const message of ['', 'junk', '1', 'x'.repeat(1_000_000), '{"\\u005f_proto__":1}']) {
       for (const channel of channels) {

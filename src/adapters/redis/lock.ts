@@ -29,27 +29,26 @@ import { defineRedisScript } from './scripts.js';
 // type, text, a fraction, a negative or small number, int64 max) is refused
 // with a 'scaleout:data' error before the script writes anything: INCR on it
 // would fail (the hold already taken and never reported) or hand out a token
-// lower than earlier ones. FENCE_CHECK returns the reason, or nil.
+// lower than earlier ones. fence_check reads the counter once (GET, and
+// TYPE only to name a wrong type): it returns the counter, false when it is
+// missing (fence then seeds it without an INCR), or nil and the reason.
 const SEED_FENCE = `
-local function fence(key, ttl)
-  local f = redis.call('INCR', key)
-  if f == 1 then
-    local t = redis.call('TIME')
-    f = tonumber(t[1]) * 1000000 + tonumber(t[2])
-    redis.call('SET', key, string.format('%.0f', f), 'PX', ttl)
-  end
-  return f
-end
 local function fence_check(key)
-  local kind = redis.call('TYPE', key)['ok']
-  if kind == 'none' then return nil end
-  if kind ~= 'string' then return 'the fencing counter is a ' .. kind end
-  local v = redis.call('GET', key)
-  if #v > 16 or not string.match(v, '^[1-9]%d*$') then return 'the fencing counter is not a positive integer' end
+  local v = redis.pcall('GET', key)
+  if type(v) == 'table' and v.err then return nil, 'the fencing counter is a ' .. redis.call('TYPE', key)['ok'] end
+  if not v then return false end
+  if #v > 16 or not string.match(v, '^[1-9]%d*$') then return nil, 'the fencing counter is not a positive integer' end
   local n = tonumber(v)
-  if n >= 9007199254740991 then return 'the fencing counter is at 2^53 - 1' end
-  if n < 1600000000000000 then return 'the fencing counter is below any value scaleout seeds' end
-  return nil
+  if n >= 9007199254740991 then return nil, 'the fencing counter is at 2^53 - 1' end
+  if n < 1600000000000000 then return nil, 'the fencing counter is below any value scaleout seeds' end
+  return n
+end
+local function fence(key, ttl, current)
+  if current then return redis.call('INCR', key) end
+  local t = redis.call('TIME')
+  local f = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  redis.call('SET', key, string.format('%.0f', f), 'PX', ttl)
+  return f
 end
 `;
 
@@ -58,10 +57,10 @@ const acquireLock = defineRedisScript({
   name: 'lock-acquire',
   keys: 2,
   lua: `${SEED_FENCE}
-local bad = fence_check(KEYS[2])
+local current, bad = fence_check(KEYS[2])
 if bad then return redis.error_reply('scaleout:data ' .. bad) end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, fence(KEYS[2], ARGV[3])}
+  return {1, fence(KEYS[2], ARGV[3], current)}
 end
 local kind = redis.call('TYPE', KEYS[1])['ok']
 if kind ~= 'string' then return redis.error_reply('scaleout:data the lock record is a ' .. kind) end
@@ -80,10 +79,9 @@ const raiseFence = defineRedisScript({
   name: 'lock-raise-fence',
   keys: 1,
   lua: `${SEED_FENCE}
-local bad = fence_check(KEYS[1])
+local current, bad = fence_check(KEYS[1])
 if bad then return redis.error_reply('scaleout:data ' .. bad) end
-local v = redis.call('GET', KEYS[1])
-if v and tonumber(v) < tonumber(ARGV[1]) then
+if current and current < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
   return 1
 end
@@ -129,7 +127,7 @@ const acquireSemaphore = defineRedisScript({
   lua: `${SEED_FENCE}${SEM_NOW}
 local kind = redis.call('TYPE', KEYS[1])['ok']
 if kind ~= 'none' and kind ~= 'zset' then return redis.error_reply('scaleout:data the semaphore holders are a ' .. kind) end
-local bad = fence_check(KEYS[2])
+local current, bad = fence_check(KEYS[2])
 if bad then return redis.error_reply('scaleout:data ' .. bad) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) > 0 then
@@ -143,7 +141,7 @@ if (not redis.call('ZSCORE', KEYS[1], ARGV[1])) and redis.call('ZCARD', KEYS[1])
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
   local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
   redis.call('PEXPIREAT', KEYS[1], last[2])
-  return {1, fence(KEYS[2], ARGV[4])}
+  return {1, fence(KEYS[2], ARGV[4], current)}
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if first[2] then return {0, tonumber(first[2]) - now} end

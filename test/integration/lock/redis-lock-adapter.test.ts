@@ -48,6 +48,25 @@ describe('redis lock adapter on a real redis-server', () => {
     client.sendCommand = original;
   });
 
+  it('reads the fencing counter with one GET: no TYPE, and no INCR when it seeds a new one', async () => {
+    const client = server.client();
+    const adapter = redisLockAdapter({ connection: client, prefix: uniquePrefix('calls') });
+    await adapter.acquire({ resource: 'warm', token: 'w', ttlMs: 1000, limit: 1 });
+    await adapter.release({ resource: 'warm', token: 'w', limit: 1 });
+    await client.config('RESETSTAT');
+    const first = await adapter.acquire({ resource: 'r', token: 'a', ttlMs: 10_000, limit: 1 });
+    await adapter.release({ resource: 'r', token: 'a', limit: 1 });
+    const second = await adapter.acquire({ resource: 'r', token: 'b', ttlMs: 10_000, limit: 1 });
+    await adapter.release({ resource: 'r', token: 'b', limit: 1 });
+    // Redis counts the commands a script runs in INFO commandstats.
+    const calls = (command: string, info: string) =>
+      Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+    const info = await client.info('commandstats');
+    expect(calls('type', info)).toBe(0);
+    expect(calls('incr', info)).toBe(1); // the second acquire; the first seeded the counter
+    expect(first.acquired && second.acquired && second.fencingToken > first.fencingToken).toBe(true);
+  });
+
   it('re-seeds a lost fencing counter from the server clock, so tokens still grow', async () => {
     const client = server.client();
     const adapter = redisLockAdapter({ connection: client, prefix: uniquePrefix('seed') });
