@@ -5,14 +5,17 @@
  * which adds 200 ms, called through `startCall` by a closed-loop client.
  */
 import { Agent, createServer, request, type Server } from 'node:http';
-import { memoryRegistryAdapter } from '../src/adapters/memory/registry.js';
-import type { BalancerFactory } from '../src/registry/balancers/balancer.js';
-import { leastOutstandingBalancer } from '../src/registry/balancers/least-outstanding.js';
-import { powerOfTwoChoicesBalancer } from '../src/registry/balancers/power-of-two-choices.js';
-import { randomBalancer } from '../src/registry/balancers/random.js';
-import { roundRobinBalancer } from '../src/registry/balancers/round-robin.js';
-import { weightedBalancer } from '../src/registry/balancers/weighted.js';
-import { ServiceRegistry } from '../src/registry/service-registry.js';
+// The built package, as users run it (`npm run bench` builds first).
+import {
+  type BalancerFactory,
+  leastOutstandingBalancer,
+  memoryRegistryAdapter,
+  powerOfTwoChoicesBalancer,
+  randomBalancer,
+  roundRobinBalancer,
+  ServiceRegistry,
+  weightedBalancer,
+} from '../dist/index.js';
 import type { BenchContext } from './lib.js';
 import { median } from './lib.js';
 
