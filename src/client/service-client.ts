@@ -6,6 +6,7 @@ import { Bulkhead } from '../resilience/bulkhead.js';
 import { systemClock } from '../types.js';
 import { AttemptOutcomes } from './attempt-outcome.js';
 import { AxiosTransport } from './axios-transport.js';
+import { BreakerRecovery } from './breaker-recovery.js';
 import { CallRunner, clientRetryPolicy } from './call-runner.js';
 import { type CallSettings, readCallState, type ServiceRequestConfig } from './call-state.js';
 import { RequestConfigChecker, type RequestConfigShape } from './request-config.js';
@@ -62,6 +63,7 @@ export class ServiceClient {
   readonly #picker: UpstreamPicker;
   readonly #transport: AxiosTransport;
   readonly #runner: CallRunner;
+  readonly #recovery: BreakerRecovery;
   readonly #life = new Lifecycle('ServiceClient');
 
   constructor(target: ServiceClientTarget, options: ServiceClientOptions = {}) {
@@ -99,6 +101,10 @@ export class ServiceClient {
       budget: options.retryBudget,
     });
     const bulkhead = options.bulkhead === false ? undefined : new Bulkhead(options.bulkhead);
+    // Fast return: an instance back (announced, or reachable again) is probed at once.
+    const recovery = new BreakerRecovery((id) => this.#picker.probeNow(id), service, logger);
+    this.#recovery = recovery;
+    if ('registry' in target) recovery.follow(target.registry);
     this.#picker = new UpstreamPicker({
       service,
       fixed,
@@ -106,8 +112,10 @@ export class ServiceClient {
       breaker: options.breaker ?? {},
       clock,
       logger,
-      onStateChange: (instanceId, change) =>
-        events.emit('breaker-state-change', { ...change, service, instanceId }),
+      onStateChange: (instanceId, change) => {
+        recovery.onStateChange(instanceId, change);
+        events.emit('breaker-state-change', { ...change, service, instanceId });
+      },
     });
     const { maxSockets, maxRedirects } = resolveTransportLimits(options);
     this.#transport = new AxiosTransport({
@@ -317,6 +325,7 @@ export class ServiceClient {
    */
   close(): Promise<void> {
     return this.#life.close(() => {
+      this.#recovery.close();
       this.#runner.close();
       this.#transport.close();
       this.#events.clear();
