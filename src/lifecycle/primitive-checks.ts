@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { HealthCheck } from './health-checks.js';
 
 /** A background failure this recent fails the check, ms (a heartbeat or a read is retried well within it). */
@@ -30,6 +31,32 @@ function isQueue(value: object): boolean {
   return typeof q.consume === 'function' && typeof q.publish === 'function' && typeof q.on === 'function';
 }
 
+interface SessionStoreLike {
+  get(id: string): Promise<unknown>;
+}
+
+function isSessionStore(value: object): value is SessionStoreLike {
+  const s = value as { get?: unknown; touch?: unknown; regenerate?: unknown; destroyAllForUser?: unknown };
+  return (
+    typeof s.get === 'function' &&
+    typeof s.touch === 'function' &&
+    typeof s.regenerate === 'function' &&
+    typeof s.destroyAllForUser === 'function'
+  );
+}
+
+interface LockLike {
+  tryAcquire(resource: string, options: { ttlMs: number }): Promise<unknown>;
+  release(lease: never): Promise<boolean>;
+}
+
+function isLock(value: object): value is LockLike {
+  const l = value as { tryAcquire?: unknown; withLock?: unknown; release?: unknown };
+  return (
+    typeof l.tryAcquire === 'function' && typeof l.withLock === 'function' && typeof l.release === 'function'
+  );
+}
+
 function isDegradable(value: object): value is { readonly degraded: boolean } {
   return typeof (value as { degraded?: unknown }).degraded === 'boolean';
 }
@@ -56,6 +83,9 @@ function recentFailures(
  *   the last 5 s (its `error` and `lease` events);
  * - a message queue: the back end was readable in the last 5 s (no
  *   consumer `error` without a message id);
+ * - a session store: its store answers a read (a random id, absent);
+ * - a lock or semaphore: its store answers a `tryAcquire` of a resource of
+ *   this check's own (released at once; held elsewhere still means reachable);
  * - a rate limiter: shown (`degraded`), never failing (it keeps limiting
  *   locally).
  *
@@ -93,6 +123,20 @@ export function primitiveCheck(resource: object): HealthCheck | undefined {
         throw new Error('the queue back end could not be read recently');
       }
       return { connection: 'ok' };
+    };
+  }
+  if (isSessionStore(resource)) {
+    return async () => {
+      await resource.get(randomBytes(32).toString('base64url'));
+      return { store: 'reachable' };
+    };
+  }
+  if (isLock(resource)) {
+    const probe = `scaleout-health:${randomBytes(8).toString('hex')}`;
+    return async () => {
+      const lease = await resource.tryAcquire(probe, { ttlMs: 1_000 });
+      if (lease !== null && lease !== undefined) await resource.release(lease as never).catch(() => false);
+      return { store: 'reachable' };
     };
   }
   if (isDegradable(resource)) {
