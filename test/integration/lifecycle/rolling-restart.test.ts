@@ -3,7 +3,7 @@
  * own registry, queue consumer and ServiceLifecycle, registered in a real
  * redis-server; a ServiceClient sends GETs and POSTs (no idempotency key)
  * for the whole run and a publisher feeds a Redis Streams consumer group
- * whose handler takes 150 ms, while each instance in turn is stopped
+ * (and, second run, a RabbitMQ queue) whose handler takes 150 ms, while each instance in turn is stopped
  * (shutdown(): deregister, drain, consumers finish, close) and replaced.
  * Nothing may be lost: 0 failed calls, each POST's effect exactly once,
  * each message handled exactly once, every stop clean (exit code 0).
@@ -11,14 +11,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { amqpQueueAdapter } from '../../../src/adapters/amqp/amqp-queue-adapter.js';
 import { redisStreamsQueueAdapter } from '../../../src/adapters/redis/queue.js';
 import { redisRegistryAdapter } from '../../../src/adapters/redis/registry.js';
 import { ServiceClient } from '../../../src/client/service-client.js';
+import type { QueueAdapter } from '../../../src/contracts/queue.js';
 import { ServiceLifecycle } from '../../../src/lifecycle/service-lifecycle.js';
 import type { ShutdownReport } from '../../../src/lifecycle/shutdown-report.js';
 import { MessageQueue } from '../../../src/queue/message-queue.js';
 import { ServiceRegistry } from '../../../src/registry/service-registry.js';
 import { uniquePrefix } from '../../helpers/keys.js';
+import { amqpUrl, connectAmqp, uniqueName } from '../../helpers/rabbitmq.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
 import { until } from '../../helpers/wait.js';
 
@@ -36,10 +39,52 @@ interface Instance {
   consumer: { readonly inFlight: number };
 }
 
-describe('rolling restart behind the registry', () => {
+interface Backend {
+  name: string;
+  /** A queue adapter of the run's queue; `consumerName` for back ends that name consumers. */
+  adapter(run: string, consumerName?: string): QueueAdapter;
+  cleanup(run: string): Promise<void>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'Redis Streams',
+    adapter: (run, consumerName) =>
+      redisStreamsQueueAdapter({
+        connection: redis.client(),
+        prefix: run,
+        blockMs: 100,
+        // Messages read but not yet started when a consumer stops wait this long for another
+        // instance to claim them (delayed, not lost; 30 s by default).
+        claimIdleMs: 1_500,
+        ...(consumerName === undefined ? {} : { consumerName }),
+      }),
+    cleanup: async () => {},
+  },
+  {
+    name: 'RabbitMQ',
+    adapter: (run) => amqpQueueAdapter({ url: amqpUrl(), prefix: run }),
+    cleanup: async (run) => {
+      const fixture = await connectAmqp();
+      for (const q of ['jobs/workers', 'jobs', 'jobs.dead', 'scaleout.dead-letter'])
+        fixture.track(`${run}${q}`);
+      fixture.track(`${run}scaleout.topics`, 'exchange');
+      fixture.track(`${run}scaleout.dead-letter`, 'exchange');
+      await fixture.cleanup().catch(() => {});
+    },
+  },
+];
+
+describe.each(backends)('rolling restart behind the registry, queue on $name', (backend) => {
   it('loses no request and no message; every stop exits 0', async () => {
     const registryPrefix = uniquePrefix('roll-reg');
-    const queuePrefix = `${uniquePrefix('roll-q')}:`;
+    const queuePrefix = backend.name === 'RabbitMQ' ? `${uniqueName('roll')}.` : `${uniquePrefix('roll-q')}:`;
+    let cleaned = false;
+    const cleanup = async () => {
+      if (cleaned) return;
+      cleaned = true;
+      await backend.cleanup(queuePrefix);
+    };
     const postEffects = new Map<string, number>();
     const handled = new Map<string, number>();
     let messagesInFlightAtStop = 0;
@@ -67,15 +112,7 @@ describe('rolling restart behind the registry', () => {
           adapter: redisRegistryAdapter({ connection: redis.client(), prefix: registryPrefix }),
         }),
       );
-      const queueAdapter = redisStreamsQueueAdapter({
-        connection: redis.client(),
-        prefix: queuePrefix,
-        consumerName: `instance-${n}`,
-        blockMs: 100,
-        // Messages read but not yet started when a consumer stops wait this long for another
-        // instance to claim them (delayed, not lost): see the test's notes.
-        claimIdleMs: 1_500,
-      });
+      const queueAdapter = backend.adapter(queuePrefix, `instance-${n}`);
       lifecycle.manage({ close: () => queueAdapter.close() }, { name: 'queue adapter' });
       const queue = lifecycle.manage(new MessageQueue({ adapter: queueAdapter }));
       lifecycle.manage(await registry.register('orders', url, { ttlMs: 10_000 }));
@@ -97,7 +134,7 @@ describe('rolling restart behind the registry', () => {
       adapter: redisRegistryAdapter({ connection: redis.client(), prefix: registryPrefix }),
     });
     const client = new ServiceClient({ service: 'orders', registry: clientRegistry });
-    const publisherAdapter = redisStreamsQueueAdapter({ connection: redis.client(), prefix: queuePrefix });
+    const publisherAdapter = backend.adapter(queuePrefix);
     const publisher = new MessageQueue({ adapter: publisherAdapter });
     await clientRegistry.watch('orders');
 
@@ -169,5 +206,6 @@ describe('rolling restart behind the registry', () => {
     await publisher.close();
     await publisherAdapter.close();
     for (const inst of instances) await inst.lifecycle.shutdown();
+    await cleanup();
   }, 60_000);
 });
