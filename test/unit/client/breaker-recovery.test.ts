@@ -100,3 +100,28 @@ describe('BreakerRecovery', () => {
     expect(listeners.size).toBe(0);
   });
 });
+
+describe('ServiceClient fast return through the registry', () => {
+  it('an instance announced up again gets its open time ended at once (no connect needed)', async () => {
+    const dead = await listen();
+    const port = (dead.address() as AddressInfo).port;
+    await close(dead); // nothing listens: the connect probe cannot bring it back
+    const { ServiceRegistry } = await import('../../../src/registry/service-registry.js');
+    const registry = new ServiceRegistry();
+    cleanups.push(() => registry.close());
+    const url = `http://127.0.0.1:${port}`;
+    await registry.register('pricing', url);
+    const client = new ServiceClient(
+      { service: 'pricing', registry },
+      { retry: { maxAttempts: 1 }, breaker: { consecutiveFailures: 2, openMs: 60_000 } },
+    );
+    cleanups.push(() => client.close());
+    for (let i = 0; i < 3; i++) await client.get('/').catch(() => {});
+    const id = `${url}/`;
+    expect(client.breakerState(id)).toBe('open');
+    await registry.deregister('pricing', url);
+    expect(client.breakerState(id)).toBe('open');
+    await registry.register('pricing', url); // the restarted process registers again
+    expect(client.breakerState(id)).toBe('half-open');
+  });
+});
