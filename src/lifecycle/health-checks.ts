@@ -142,6 +142,11 @@ export class HealthChecks {
     });
   }
 
+  /** Whether a check of that name exists. */
+  has(name: string): boolean {
+    return this.#entries.has(name);
+  }
+
   /** Runs every check now. */
   run(): Promise<CheckResult[]> {
     return Promise.all([...this.#entries.values()].map((e) => this.#runOne(e)));

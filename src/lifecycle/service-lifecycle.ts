@@ -191,7 +191,12 @@ export class ServiceLifecycle {
     if (managed.kind === 'server') this.#attach(managed.resource);
     if (options.check !== false) {
       const check = primitiveCheck(managed.resource);
-      if (check !== undefined) this.#checks.add(managed.name, check);
+      if (check !== undefined) {
+        // Two unnamed caches are both "DistributedCache": number the second.
+        let name = managed.name;
+        for (let n = 2; this.#checks.has(name); n++) name = `${managed.name} #${n}`;
+        this.#checks.add(name, check);
+      }
     }
     return resource;
   }

@@ -84,4 +84,13 @@ describe('primitiveCheck', () => {
     expect(report.checks.map((c) => c.name)).toEqual(['cache']);
     await lifecycle.close();
   });
+
+  it('numbers the checks of two primitives of the same class managed without a name', async () => {
+    const lifecycle = new ServiceLifecycle();
+    lifecycle.manage(new DistributedCache());
+    lifecycle.manage(new DistributedCache());
+    const report = await lifecycle.health();
+    expect(report.checks.map((c) => c.name)).toEqual(['DistributedCache', 'DistributedCache #2']);
+    await lifecycle.close();
+  });
 });
