@@ -12,7 +12,7 @@ import { abortedError } from '../internal/abort.js';
 import { redactUrl } from '../internal/redact.js';
 import type { Clock } from '../types.js';
 import { type CallState, pathOf } from './call-state.js';
-import { closedBeforeSending, isDrainRefusal } from './drain-refusal.js';
+import { isDrainRefusal } from './drain-refusal.js';
 import { joinUrl } from './request-url.js';
 import { responseBodyFailure, sanitizedCause } from './response-body.js';
 import { parseRetryAfterMs } from './retry-after.js';
@@ -161,14 +161,6 @@ export class AttemptOutcomes {
         },
       );
       return { outcome: 'client-error', error };
-    }
-    if (closedBeforeSending(err)) {
-      const error = new ConnectionError(
-        `${redactUrl(instance.url)} closed an idle kept-alive connection as ${state.method} ${pathOf(state.url)} was sent on it (not started)`,
-        { cause: sanitizedCause(err) },
-      );
-      this.#remember(state, error, { outcome: 'connection-reset', retryable: true, retryAfterMs: undefined });
-      return { outcome: 'connection-reset', error };
     }
     const error = new ConnectionError(
       `connection to ${redactUrl(instance.url)} failed during ${state.method} ${pathOf(state.url)}${typeof code === 'string' ? ` (${code})` : ''}`,

@@ -1,7 +1,12 @@
 /**
  * What tells a client that a request never started on the instance it was
  * sent to, so it may go to another instance whatever its method: the
- * instance was draining (a deploy), not failing.
+ * instance was draining (a deploy), not failing. (A refused connection
+ * always was retryable whatever the method. A reset of a reused keep-alive
+ * socket is not taken as "never started": a server that dies mid-request
+ * looks the same, so it is retried only when the call may be replayed. A
+ * draining server never resets a busy socket: it ends idle ones, and a
+ * request that still reaches it is refused with the marked 503.)
  *
  * @module
  */
@@ -23,21 +28,4 @@ export function isDrainRefusal(status: number, headers: unknown): boolean {
       ? (headers as { get(name: string): unknown }).get(DRAINING_HEADER)
       : (headers as Record<string, unknown>)[DRAINING_HEADER];
   return value === '1';
-}
-
-/**
- * Whether a connection failure happened on a kept-alive socket that the
- * server closed while it was idle (`ECONNRESET`/`EPIPE` on a reused
- * socket, no answer): the race node documents for keep-alive agents, and
- * what a draining server's idle-socket close looks like to a client that
- * had just picked that socket. The server closed it as idle, so it had not
- * started the request; the client may send it again, to another instance,
- * whatever its method.
- *
- * @internal
- */
-export function closedBeforeSending(err: unknown): boolean {
-  const e = err as { code?: unknown; request?: { reusedSocket?: unknown }; response?: unknown } | null;
-  if (e === null || typeof e !== 'object' || e.response !== undefined) return false;
-  return (e.code === 'ECONNRESET' || e.code === 'EPIPE') && e.request?.reusedSocket === true;
 }

@@ -17,7 +17,10 @@
  * - DRAINING (readiness already 503, the instance deregistered, the load
  *   balancer still catching up): requests are still served, but each
  *   response says `Connection: close`, and a keep-alive socket is ended
- *   once its last request is answered, so clients reconnect elsewhere.
+ *   once its last request is answered, so clients reconnect elsewhere. A
+ *   request still read from a socket the drain ended never reaches the
+ *   application (it is refused as below): a client that sent it as the
+ *   socket closed sees an error, never an effect without an answer.
  * - REFUSING: the listener is closed (no new connection); idle keep-alive
  *   sockets are ended at once, busy ones after their current response. A
  *   request that still arrives (on a socket being closed) never reaches the
@@ -92,6 +95,8 @@ export class HttpDrain {
   readonly #sockets = new Map<Socket, number>();
   /** Responses in flight. */
   readonly #active = new Set<ServerResponse>();
+  /** Sockets the drain ended: a request still read from one never reaches the application. */
+  readonly #ended = new WeakSet<Socket>();
   readonly #probe: ProbeResponder;
   readonly #emit: HttpServerLike['emit'];
   #phase: Phase = 'serving';
@@ -143,7 +148,7 @@ export class HttpDrain {
     } else {
       this.#listenerClosed = true;
     }
-    for (const [socket, busy] of this.#sockets) if (busy === 0) socket.end();
+    for (const [socket, busy] of this.#sockets) if (busy === 0) this.#end(socket);
     // Sockets opened before the drain was attached are not tracked: node closes its idle ones.
     this.server.closeIdleConnections?.();
   }
@@ -176,6 +181,11 @@ export class HttpDrain {
     this.server.off('secureConnection', this.#onConnection);
   }
 
+  #end(socket: Socket): void {
+    this.#ended.add(socket);
+    socket.end();
+  }
+
   #isDrained(): boolean {
     return this.#phase === 'refusing' && this.#listenerClosed && this.#active.size === 0;
   }
@@ -200,7 +210,9 @@ export class HttpDrain {
   #onRequest(req: IncomingMessage, res: ServerResponse): boolean {
     if (this.#phase !== 'serving') res.setHeader('Connection', 'close');
     if (this.#probe(req, res)) return true;
-    if (this.#phase === 'refusing') {
+    // A request read from a socket the drain ended (the client sent it as the socket closed)
+    // never runs: no effect without an answer, so the client's retry cannot duplicate it.
+    if (this.#phase === 'refusing' || this.#ended.has(req.socket)) {
       this.#refused++;
       res.writeHead(503, {
         Connection: 'close',
@@ -222,7 +234,7 @@ export class HttpDrain {
       const busy = (this.#sockets.get(socket) ?? 1) - 1;
       if (this.#sockets.has(socket)) this.#sockets.set(socket, busy);
       // A keep-alive socket whose response was already under way when the drain began.
-      if (busy === 0 && this.#phase !== 'serving') socket.end();
+      if (busy === 0 && this.#phase !== 'serving') this.#end(socket);
       this.#check();
     };
     res.once('finish', end);

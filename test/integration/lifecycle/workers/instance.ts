@@ -19,14 +19,17 @@ const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
-    setTimeout(async () => {
+    void (async () => {
+      // The effect is committed first, the answer sent 15 ms later: a process that dies in
+      // between leaves a committed effect without an answer (a retry would duplicate it).
       if (req.method === 'POST') {
         const { id } = JSON.parse(Buffer.concat(chunks).toString()) as { id: string };
         await redis.incr(`${counters}effect:${id}`);
       }
+      await new Promise((r) => setTimeout(r, 15));
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ pid: process.pid }));
-    }, 15);
+    })();
   });
 });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -60,8 +63,9 @@ lifecycle.manage(
   await queue.consume(
     'jobs',
     async (message: { id: string }) => {
-      await new Promise((r) => setTimeout(r, 150));
+      // Handled first, acknowledged 150 ms later (when the handler returns).
       await redis.incr(`${counters}handled:${message.id}`);
+      await new Promise((r) => setTimeout(r, 150));
     },
     { group: 'workers' },
   ),
