@@ -216,11 +216,13 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   };
 
   // CLIENT_BENCH_ONLY=overhead skips the fault scenarios (for quick iterations on the hot path);
-  // CLIENT_BENCH_ONLY=post-reset runs only scenario 3 (POST reset after commit).
+  // CLIENT_BENCH_ONLY=post-reset runs only scenario 3 (POST reset after commit);
+  // CLIENT_BENCH_ONLY=restart runs only scenario 5 (upstream killed, then restarted).
+  const restartOnly = process.env.CLIENT_BENCH_ONLY === 'restart';
   const faults = process.env.CLIENT_BENCH_ONLY !== 'overhead';
   const postResetOnly = process.env.CLIENT_BENCH_ONLY === 'post-reset';
   // 1. 5% of requests answer 503.
-  if (faults && !postResetOnly) {
+  if (faults && !postResetOnly && !restartOnly) {
     const rows: Array<Record<string, string | number>> = [];
     const calls = Math.round(4_000 * scale);
     for (const name of names) {
@@ -242,7 +244,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   }
 
   // 2. Upstream fully down (every request 503).
-  if (faults && !postResetOnly) {
+  if (faults && !postResetOnly && !restartOnly) {
     const rows: Array<Record<string, string | number>> = [];
     const calls = Math.round(2_000 * scale);
     const withNoBreaker: Record<string, Factory> = {
@@ -276,7 +278,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   }
 
   // 3. POST, connection reset after the server committed (20% of POSTs), no idempotency key.
-  if (faults) {
+  if (faults && !restartOnly) {
     const rows: Array<Record<string, string | number>> = [];
     const calls = Math.round(400 * scale);
     for (const name of names) {
@@ -359,7 +361,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
   }
 
   // 4. Upstream hangs: how long can the slowest call take?
-  if (faults) {
+  if (faults && !restartOnly) {
     const rows: Array<Record<string, string | number>> = [];
     const calls = ctx.quick ? 8 : 24;
     const guardMs = 3_000;
@@ -478,6 +480,11 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
       `Upstream killed for ${outageMs} ms, then restarted: success per ${bucketMs} ms after the restart`,
       rows,
     );
+  }
+
+  if (restartOnly) {
+    await up.close();
+    return;
   }
 
   // 6. Overhead per call on loopback keep-alive (healthy upstream): first with

@@ -115,6 +115,7 @@ export type {
 export { isFailureOutcome } from './contracts/upstream.js';
 export * from './errors.js';
 export * from './idempotency/index.js';
+export * from './lifecycle/index.js';
 export * from './lock/index.js';
 export * from './monitor/index.js';
 export * from './queue/index.js';

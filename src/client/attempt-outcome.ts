@@ -12,6 +12,7 @@ import { abortedError } from '../internal/abort.js';
 import { redactUrl } from '../internal/redact.js';
 import type { Clock } from '../types.js';
 import { type CallState, pathOf } from './call-state.js';
+import { isDrainRefusal } from './drain-refusal.js';
 import { joinUrl } from './request-url.js';
 import { responseBodyFailure, sanitizedCause } from './response-body.js';
 import { parseRetryAfterMs } from './retry-after.js';
@@ -49,7 +50,8 @@ export interface Failure {
  *
  * @internal
  */
-export function statusOutcome(status: number): CallOutcome {
+export function statusOutcome(status: number, headers?: unknown): CallOutcome {
+  if (headers !== undefined && isDrainRefusal(status, headers)) return 'overloaded';
   if (status < 400) return 'success';
   if (status === 408) return 'timeout';
   if (status === 429) return 'overloaded';
@@ -104,7 +106,9 @@ export class AttemptOutcomes {
       method: state.method,
       url: redactUrl(joinUrl(instance.url, state.url)),
     });
-    const retryable = state.replayable && this.#retryOnStatus.has(status);
+    // A draining instance's refusal never started: another instance may take it, whatever the method.
+    const retryable =
+      isDrainRefusal(status, response.headers) || (state.replayable && this.#retryOnStatus.has(status));
     const retryAfterMs = retryable
       ? parseRetryAfterMs((response.headers as Record<string, unknown>)['retry-after'], this.#clock.now())
       : undefined;

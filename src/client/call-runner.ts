@@ -365,7 +365,7 @@ export class CallRunner {
         response = await transport.followRedirects(request, response, redirects, config, controller);
       }
       status = response.status;
-      outcome = statusOutcome(status);
+      outcome = status === 503 ? statusOutcome(status, response.headers) : statusOutcome(status);
       const accept =
         config.validateStatus === undefined
           ? defaultValidateStatus

@@ -8,6 +8,7 @@ import { Telemetry } from '../telemetry/telemetry.js';
 import { systemClock } from '../types.js';
 import { AttemptOutcomes } from './attempt-outcome.js';
 import { AxiosTransport } from './axios-transport.js';
+import { BreakerRecovery } from './breaker-recovery.js';
 import { CallRunner, clientRetryPolicy } from './call-runner.js';
 import { type CallSettings, readCallState, type ServiceRequestConfig } from './call-state.js';
 import { RequestConfigChecker, type RequestConfigShape } from './request-config.js';
@@ -64,6 +65,7 @@ export class ServiceClient {
   readonly #picker: UpstreamPicker;
   readonly #transport: AxiosTransport;
   readonly #runner: CallRunner;
+  readonly #recovery: BreakerRecovery;
   readonly #life = new Lifecycle('ServiceClient');
 
   constructor(target: ServiceClientTarget, options: ServiceClientOptions = {}) {
@@ -104,6 +106,10 @@ export class ServiceClient {
       telemetry,
     });
     const bulkhead = options.bulkhead === false ? undefined : new Bulkhead(options.bulkhead);
+    // Fast return: an instance back (announced, or reachable again) is probed at once.
+    const recovery = new BreakerRecovery((id) => this.#picker.probeNow(id), service, logger);
+    this.#recovery = recovery;
+    if ('registry' in target) recovery.follow(target.registry);
     this.#picker = new UpstreamPicker({
       service,
       fixed,
@@ -113,6 +119,7 @@ export class ServiceClient {
       logger,
       onStateChange: (instanceId, change) => {
         telemetry?.breakerChanged(instanceId, change);
+        recovery.onStateChange(instanceId, change);
         events.emit('breaker-state-change', { ...change, service, instanceId });
       },
     });
@@ -325,6 +332,7 @@ export class ServiceClient {
    */
   close(): Promise<void> {
     return this.#life.close(() => {
+      this.#recovery.close();
       this.#runner.close();
       this.#transport.close();
       this.#events.clear();

@@ -96,6 +96,11 @@ export class UpstreamPicker {
     return this.#breakers.get(id)?.state ?? 'closed';
   }
 
+  /** Ends the open time of an instance's breaker now (it came back); nothing if it has none. */
+  probeNow(instanceId: string): void {
+    this.#breakers.get(instanceId)?.probeNow();
+  }
+
   /** The instance of the next attempt of `state`, admitted by its breaker. */
   pick(state: CallState): Picked | Promise<Picked> {
     const fixed = this.#fixed;

@@ -36,6 +36,8 @@
  *   the open time, up to `maxOpenMs`, so a blip recovers in about a second
  *   and a long outage is probed rarely. A `neutral` verdict (a cancelled
  *   call, a 4xx) frees the slot and decides nothing.
+ * - `probeNow()` ends the open time at once (a recovery signal from
+ *   outside: the upstream registered again, a connect probe reached it).
  * - `reset()` closes it from any state and forgets its history.
  *
  * @module
@@ -378,6 +380,21 @@ export class CircuitBreaker implements Policy {
       this.release(permit, signal?.aborted || !this.#isFailure(err) ? 'neutral' : 'failure');
       throw err;
     }
+  }
+
+  /**
+   * Ends the open time now, as if it had run out: the next calls are
+   * half-open probes (a failed one reopens it, twice as long). For a
+   * recovery signal from outside: the upstream registered again, or a
+   * connect probe reached it. Does nothing unless open.
+   *
+   * @example
+   * ```ts
+   * registry.on('change', (c) => c.type === 'up' && breaker.probeNow());
+   * ```
+   */
+  probeNow(): void {
+    if (this.state === 'open') this.#transition('half-open');
   }
 
   /** Forces the breaker closed and forgets its history. */

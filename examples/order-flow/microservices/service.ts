@@ -1,11 +1,13 @@
 /**
  * What every service shares: a node:http server on a loopback ephemeral
- * port, a PerformanceMonitor on every request, `/metrics` (Prometheus text)
- * and `/health`, JSON in and out, and registration in the ServiceRegistry.
+ * port, a PerformanceMonitor on every request, `/metrics` (Prometheus text),
+ * JSON in and out, registration in the ServiceRegistry, and a
+ * ServiceLifecycle that answers `/live`, `/ready` and `/health` and stops
+ * the service gracefully (deregister, drain, close).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PerformanceMonitor, type ServiceRegistry } from 'scaleout';
+import { PerformanceMonitor, ServiceLifecycle, type ServiceRegistry } from 'scaleout';
 import { OrderRejected, PaymentUnavailable } from '../domain.js';
 
 /** A route's answer: a status (200 by default) and a JSON body. */
@@ -24,6 +26,7 @@ export interface RunningService {
   name: string;
   url: string;
   monitor: PerformanceMonitor;
+  lifecycle: ServiceLifecycle;
   close(): Promise<void>;
 }
 
@@ -40,7 +43,6 @@ export async function startService(
   };
   const server = createServer(async (req, res) => {
     if (req.url === '/metrics') return metrics(req, res);
-    if (req.url === '/health') return void res.writeHead(200).end('ok');
     monitor.track(req, res, { route });
     const handler = routes[route(req) ?? ''];
     if (!handler) return void res.writeHead(404).end();
@@ -58,16 +60,18 @@ export async function startService(
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const registration = await registry.register(name, url);
+  // /live, /ready and /health are answered by the lifecycle, before the routes.
+  const lifecycle = new ServiceLifecycle({ servers: [server], deadlineMs: 5_000 });
+  lifecycle.manage(monitor, { name: 'monitor' });
+  lifecycle.manage(await registry.register(name, url));
   return {
     name,
     url,
     monitor,
+    lifecycle,
     async close() {
-      await registration.deregister();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      await monitor.close();
+      const report = await lifecycle.shutdown();
+      if (!report.clean) console.warn(`${name} stopped uncleanly`, report.overran);
     },
   };
 }

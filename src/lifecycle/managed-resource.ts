@@ -1,0 +1,108 @@
+import { InvalidArgumentError } from '../errors.js';
+import type { HttpServerLike } from './http-drain.js';
+import { isHttpServerLike } from './service-lifecycle-options.js';
+
+/**
+ * What {@link ServiceLifecycle.manage} accepts: anything with `close()`
+ * (every scaleout primitive, a database pool wrapped as `{ close }`), a
+ * registry `Registration` (deregistered early in the stop), a queue
+ * consumer (stopped once its messages in flight are acknowledged), or a
+ * node HTTP server (drained).
+ *
+ * @example
+ * ```ts
+ * const pool: Closable = { close: () => db.end() };
+ * ```
+ */
+export interface Closable {
+  close(): unknown;
+}
+
+/**
+ * A registry registration, as `registry.register()` returns it.
+ *
+ * @example
+ * ```ts
+ * const registration: RegistrationLike = await registry.register('pricing', url);
+ * ```
+ */
+export interface RegistrationLike {
+  readonly instance: { readonly url: string; readonly service?: string };
+  deregister(): Promise<boolean>;
+}
+
+/**
+ * A queue consumer, as `queue.consume()` returns it.
+ *
+ * @example
+ * ```ts
+ * const consumer: ConsumerLike = await queue.consume('order.created', handle);
+ * ```
+ */
+export interface ConsumerLike extends Closable {
+  readonly topic: string;
+  readonly group: string;
+  readonly inFlight: number;
+}
+
+/** @internal A resource sorted by the step that handles it. */
+export type Managed =
+  | { kind: 'registration'; name: string; resource: RegistrationLike }
+  | { kind: 'consumer'; name: string; resource: ConsumerLike }
+  | { kind: 'server'; name: string; resource: HttpServerLike }
+  | { kind: 'closable'; name: string; resource: Closable };
+
+function isRegistration(value: object): value is RegistrationLike {
+  const r = value as Partial<RegistrationLike>;
+  return (
+    typeof r.deregister === 'function' &&
+    typeof r.instance === 'object' &&
+    r.instance !== null &&
+    typeof r.instance.url === 'string'
+  );
+}
+
+function isConsumer(value: object): value is ConsumerLike {
+  const c = value as Partial<ConsumerLike>;
+  return (
+    typeof c.close === 'function' &&
+    typeof c.topic === 'string' &&
+    typeof c.group === 'string' &&
+    typeof c.inFlight === 'number'
+  );
+}
+
+/** A readable default name: the class name (DistributedCache, MessageQueue...). */
+function defaultName(value: object, kind: Managed['kind']): string {
+  if (kind === 'registration') {
+    const i = (value as RegistrationLike).instance;
+    return `registration ${i.service === undefined ? '' : `${i.service} `}${i.url}`;
+  }
+  if (kind === 'consumer')
+    return `consumer ${(value as ConsumerLike).topic}/${(value as ConsumerLike).group}`;
+  const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor;
+  return typeof ctor?.name === 'string' && ctor.name !== '' && ctor.name !== 'Object' ? ctor.name : kind;
+}
+
+/** @internal Sorts what `manage()` was given, or throws InvalidArgumentError. */
+export function classify(value: unknown, name: string | undefined): Managed {
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidArgumentError(
+      `lifecycle.manage() takes an object with close(), a Registration, a queue consumer or an http.Server, got ${value === null ? 'null' : typeof value}`,
+      { argument: 'resource' },
+    );
+  }
+  let managed: Omit<Managed, 'name'>;
+  if (isHttpServerLike(value)) managed = { kind: 'server', resource: value };
+  else if (isRegistration(value)) managed = { kind: 'registration', resource: value };
+  else if (isConsumer(value)) managed = { kind: 'consumer', resource: value };
+  else if (typeof (value as Partial<Closable>).close === 'function')
+    managed = { kind: 'closable', resource: value as Closable };
+  else {
+    throw new InvalidArgumentError(
+      'lifecycle.manage() takes an object with close(), a Registration, a queue consumer or an http.Server (wrap anything else as { close: () => ... })',
+      { argument: 'resource' },
+    );
+  }
+  return { ...managed, name: name ?? defaultName(value, managed.kind) } as Managed;
+}

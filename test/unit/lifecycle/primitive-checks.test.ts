@@ -1,0 +1,96 @@
+/** Readiness from the primitives' own state. */
+import { describe, expect, it } from 'vitest';
+import {
+  DistributedCache,
+  DistributedLock,
+  MessageQueue,
+  memorySessionAdapter,
+  ServiceLifecycle,
+  ServiceRegistry,
+  SessionStore,
+} from '../../../src/index.js';
+import { primitiveCheck } from '../../../src/lifecycle/primitive-checks.js';
+
+const signal = new AbortController().signal;
+
+describe('primitiveCheck', () => {
+  it('passes for healthy primitives and shows their state', async () => {
+    const cache = new DistributedCache();
+    const registry = new ServiceRegistry();
+    const queue = new MessageQueue();
+    const locks = new DistributedLock();
+    const sessions = new SessionStore();
+    try {
+      expect(await primitiveCheck(cache)!({ signal })).toEqual({ circuit: 'closed', bus: 'subscribed' });
+      expect(await primitiveCheck(registry)!({ signal })).toEqual({ leases: 'renewed' });
+      expect(await primitiveCheck(queue)!({ signal })).toEqual({ connection: 'ok' });
+      expect(await primitiveCheck(locks)!({ signal })).toEqual({ store: 'reachable' });
+      expect(await primitiveCheck(sessions)!({ signal })).toEqual({ store: 'reachable' });
+      expect(primitiveCheck({ close() {} })).toBeUndefined();
+    } finally {
+      await Promise.all([cache.close(), registry.close(), queue.close(), locks.close(), sessions.close()]);
+    }
+  });
+
+  it('fails when the cache circuit is open', async () => {
+    const cache = { circuitState: 'open' as const, ready: async () => {}, close: async () => {} };
+    await expect(Promise.resolve(primitiveCheck(cache)!({ signal }))).rejects.toThrow(/circuit/);
+  });
+
+  it('fails after a registry heartbeat failure or a registration taken over', async () => {
+    const listeners = new Map<string, (p: unknown) => void>();
+    const registry = {
+      on: (event: string, l: (p: unknown) => void) => listeners.set(event, l),
+      trackCall() {},
+      watch() {},
+      register() {},
+    };
+    const check = primitiveCheck(registry)!;
+    expect(await check({ signal })).toEqual({ leases: 'renewed' });
+    listeners.get('error')!({ operation: 'list', service: 's', error: new Error('x') });
+    expect(await check({ signal })).toEqual({ leases: 'renewed' });
+    listeners.get('error')!({ operation: 'heartbeat', service: 's', error: new Error('x') });
+    expect(() => check({ signal })).toThrow(/heartbeat/);
+  });
+
+  it('fails when the session store cannot be read', async () => {
+    const adapter = memorySessionAdapter();
+    adapter.get = async () => {
+      throw new Error('store down');
+    };
+    const sessions = new SessionStore({ adapter });
+    await expect(Promise.resolve(primitiveCheck(sessions)!({ signal }))).rejects.toMatchObject({
+      code: expect.stringMatching(/^ERR_/),
+    });
+    await sessions.close();
+    await adapter.close();
+  });
+
+  it('a managed primitive in trouble turns /ready 503 through the lifecycle', async () => {
+    const lifecycle = new ServiceLifecycle();
+    lifecycle.manage(
+      { circuitState: 'open', ready: async () => {}, close: async () => {} },
+      { name: 'cache' },
+    );
+    lifecycle.manage(
+      { circuitState: 'closed', ready: async () => {}, close: async () => {} },
+      {
+        name: 'other cache',
+        check: false,
+      },
+    );
+    const report = await lifecycle.health();
+    expect(report).toMatchObject({ ready: false, status: 'unready' });
+    expect(report.checks.map((c) => c.name)).toEqual(['cache']);
+    await lifecycle.close();
+  });
+
+  it('numbers the checks of two primitives of the same class managed without a name', async () => {
+    const lifecycle = new ServiceLifecycle();
+    lifecycle.manage(new DistributedCache());
+    lifecycle.manage(new DistributedCache());
+    const report = await lifecycle.health();
+    expect(report.checks.map((c) => c.name)).toEqual(['DistributedCache', 'DistributedCache #2']);
+    await lifecycle.close();
+  });
+});
