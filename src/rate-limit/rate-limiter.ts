@@ -20,6 +20,7 @@ import { keyArgument } from '../internal/validate.js';
 import type { Clock } from '../types.js';
 import { systemClock } from '../types.js';
 import { DEADLINES, isOutage, noop, withDeadline } from './adapter-call.js';
+import { ruleSuffix } from './algorithm.js';
 import { InsuranceLimiter } from './insurance-limiter.js';
 import {
   checkConsumeOptions,
@@ -82,7 +83,7 @@ export class RateLimiter {
    */
   readonly #prefix: string;
   /** The one limit of a single-limit limiter on a memory adapter: its hot path. */
-  readonly #single: { rule: RateLimitRule; policy: RateLimitPolicy } | undefined;
+  readonly #single: { rule: RateLimitRule; policy: RateLimitPolicy; suffix: string } | undefined;
   readonly #minLimit: number;
   readonly #insurance: InsuranceLimiter;
   readonly #events: TypedEmitter<RateLimiterEvents>;
@@ -112,7 +113,11 @@ export class RateLimiter {
     this.#prefix = this.#ownsAdapter && this.#direct !== undefined ? '' : `${this.#s.name}:`;
     this.#single =
       this.#direct !== undefined && this.#rules.length === 1
-        ? { rule: this.#rules[0]!, policy: this.#s.policies[0]! }
+        ? {
+            rule: this.#rules[0]!,
+            policy: this.#s.policies[0]!,
+            suffix: ruleSuffix(this.#rules[0]!.algorithm, this.#rules[0]!.windowMs),
+          }
         : undefined;
     this.#insurance = new InsuranceLimiter({
       policies: this.#s.policies,
@@ -214,7 +219,7 @@ export class RateLimiter {
       const single = this.#single;
       if (single !== undefined) {
         // One limit in memory: no request, no adapter result, one decision.
-        const outcome = this.#direct!.consumeRule(full, single.rule, cost);
+        const outcome = this.#direct!.consumeRule(full, single.rule, cost, single.suffix);
         return Promise.resolve(this.#denied(key, ruleDecision(outcome, single.policy, 'adapter')));
       }
       request = { key: full, rules: this.#rules, cost };

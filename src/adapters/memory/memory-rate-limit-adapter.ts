@@ -218,14 +218,13 @@ export class MemoryRateLimitAdapter implements RateLimitAdapter {
    * the key, rule and cost (`RateLimiter`'s hot path): no request, no
    * result object; the rule's outcome says whether it was allowed. For GCRA
    * the outcome is a scratch object, valid until the next call: read it at
-   * once.
+   * once. `suffix` is the rule's (`ruleSuffix`), when the caller keeps it.
    */
-  consumeRule(key: string, rule: RateLimitRule, cost: number): RuleOutcome {
+  consumeRule(key: string, rule: RateLimitRule, cost: number, suffix = suffixOf(rule)): RuleOutcome {
     this.#checkOpen();
     // The system clock read directly: a call through the clock object is not inlined here.
     const now = this.#systemClock ? Date.now() : this.#clock.now();
     const record = this.#record(key);
-    const suffix = suffixOf(rule);
     if (rule.algorithm === 'gcra') {
       // GCRA keeps its state in place: a slot's state is this adapter's own object.
       const slot = this.#slot(record, suffix);
