@@ -165,9 +165,27 @@ export class AxiosTransport {
   /**
    * Sends `request`, raced against the attempt's signal: a timeout ends the
    * attempt at once, axios tears the request down a turn later.
+   *
+   * A `replayable` request (an idempotent method, or an idempotency key)
+   * whose connection broke before an answer (a reset, a broken pipe) is
+   * sent once more at once, within the same attempt: the connection was
+   * dropped by the server or a middlebox, or lost the answer on the way
+   * back, and replaying the request is safe (Go's http.Transport does the
+   * same on a reused connection). No attempt, budget token or breaker
+   * verdict is spent on it; a failure of the second send is the attempt's.
+   * An instance that is down refuses connections or times out (never
+   * resent), and one that resets everything costs two sends per attempt
+   * until its breaker opens.
    */
-  send(request: AxiosRequestConfig, signal: AttemptSignal): Promise<AxiosResponse> {
-    return signal.race(this.#axios.request(request));
+  send(request: AxiosRequestConfig, signal: AttemptSignal, replayable = false): Promise<AxiosResponse> {
+    const sent = this.#axios.request(request);
+    if (!replayable) return signal.race(sent);
+    return signal.race(
+      sent.catch((err: unknown) => {
+        if (signal.aborted || !brokenConnection(err)) throw err;
+        return this.#axios.request(request);
+      }),
+    );
   }
 
   /** Redirects to follow after `response` to a call with `config` (0: it is the answer). */
@@ -244,4 +262,13 @@ function isPlainRecord(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+/** Node's errors of a connection that broke under a request (no answer read). */
+const BROKEN_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+/** True for a request whose connection broke under it, before any answer. */
+function brokenConnection(err: unknown): boolean {
+  const e = err as { code?: unknown; response?: unknown } | null;
+  return e?.response === undefined && typeof e?.code === 'string' && BROKEN_CONNECTION_CODES.has(e.code);
 }

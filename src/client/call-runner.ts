@@ -359,7 +359,7 @@ export class CallRunner {
     try {
       const transport = this.#transport;
       const request = transport.requestFor(state, instance, timeoutMs, controller, traced?.headers);
-      let response = await transport.send(request, controller);
+      let response = await transport.send(request, controller, state.replayable);
       const redirects = transport.redirectsAfter(response, config);
       if (redirects > 0) {
         response = await transport.followRedirects(request, response, redirects, config, controller);

@@ -47,6 +47,56 @@ function stateAt(now: number, d: number, limit: number): { next: GcraState; ttlM
 }
 
 /**
+ * @internal Where {@link gcraTake} writes: the rule's outcome, and after an
+ * allowed consume the next state (the TAT, its remainder, its time to live).
+ */
+export interface GcraTaken {
+  allowed: boolean;
+  remaining: number;
+  resetMs: number;
+  retryAfterMs: number;
+  tat: number;
+  rem: number;
+  ttlMs: number;
+}
+
+/**
+ * @internal GCRA consume writing its outcome and next state into `out`
+ * instead of new objects: the memory adapter keeps its states in place.
+ * The one implementation of the consume ({@link gcraConsume} wraps it).
+ */
+export function gcraTake(
+  state: GcraState | undefined,
+  now: number,
+  limit: number,
+  windowMs: number,
+  cost: number,
+  out: GcraTaken,
+): void {
+  const capacity = limit * windowMs;
+  const d = debt(state, now, limit, windowMs);
+  const after = d + cost * windowMs;
+  if (after <= capacity) {
+    // The state at `after` ticks of debt (stateAt, inlined: this is the hot path).
+    const whole = Math.floor(after / limit);
+    const rem = after - whole * limit;
+    const ttlMs = rem > 0 ? whole + 1 : whole;
+    out.allowed = true;
+    out.remaining = Math.floor((capacity - after) / windowMs);
+    out.resetMs = ttlMs;
+    out.retryAfterMs = 0;
+    out.tat = now + whole;
+    out.rem = rem;
+    out.ttlMs = ttlMs;
+    return;
+  }
+  out.allowed = false;
+  out.remaining = Math.floor((capacity - d) / windowMs);
+  out.resetMs = Math.ceil(d / limit);
+  out.retryAfterMs = Math.ceil((after - capacity) / limit);
+}
+
+/**
  * GCRA consume: the cost takes `cost * windowMs` ticks; it fits when the
  * debt after it is at most the capacity (`limit * windowMs` ticks, i.e. the
  * TAT at most one window ahead).
@@ -63,35 +113,17 @@ export function gcraConsume(
   windowMs: number,
   cost: number,
 ): ConsumeStep<GcraState> {
-  const capacity = limit * windowMs;
-  const d = debt(state, now, limit, windowMs);
-  const after = d + cost * windowMs;
-  if (after <= capacity) {
-    // The state at `after` ticks of debt (stateAt, inlined: this is the hot path).
-    const whole = Math.floor(after / limit);
-    const rem = after - whole * limit;
-    const ttlMs = rem > 0 ? whole + 1 : whole;
-    return {
-      outcome: {
-        allowed: true,
-        remaining: Math.floor((capacity - after) / windowMs),
-        resetMs: ttlMs,
-        retryAfterMs: 0,
-      },
-      next: { tat: now + whole, rem },
-      ttlMs,
-    };
-  }
-  return {
-    outcome: {
-      allowed: false,
-      remaining: Math.floor((capacity - d) / windowMs),
-      resetMs: Math.ceil(d / limit),
-      retryAfterMs: Math.ceil((after - capacity) / limit),
-    },
-    next: undefined,
-    ttlMs: 0,
+  const out = { allowed: false, remaining: 0, resetMs: 0, retryAfterMs: 0, tat: 0, rem: 0, ttlMs: 0 };
+  gcraTake(state, now, limit, windowMs, cost, out);
+  const outcome: RuleOutcome = {
+    allowed: out.allowed,
+    remaining: out.remaining,
+    resetMs: out.resetMs,
+    retryAfterMs: out.retryAfterMs,
   };
+  return out.allowed
+    ? { outcome, next: { tat: out.tat, rem: out.rem }, ttlMs: out.ttlMs }
+    : { outcome, next: undefined, ttlMs: 0 };
 }
 
 /**

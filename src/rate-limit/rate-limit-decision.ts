@@ -1,4 +1,5 @@
 import type { RateLimitAdapterResult } from '../contracts/rate-limit.js';
+import type { RuleOutcome } from './algorithm.js';
 import type { RateLimitPolicy } from './rate-limiter-options.js';
 
 /**
@@ -43,6 +44,35 @@ export interface RateLimitDecision {
   readonly source: 'adapter' | 'insurance';
   /** Every limit's state, in the order of the limiter's `limits`. */
   readonly policies: readonly RateLimitPolicyState[];
+}
+
+/**
+ * @internal The decision of one limit from its outcome (the limiter's hot
+ * path: the same object {@link toDecision} builds for one limit).
+ */
+export function ruleDecision(
+  r: RuleOutcome,
+  p: RateLimitPolicy,
+  source: 'adapter' | 'insurance',
+): RateLimitDecision {
+  const state: RateLimitPolicyState = {
+    name: p.name,
+    limit: p.limit,
+    windowMs: p.windowMs,
+    algorithm: p.algorithm,
+    remaining: r.remaining,
+    resetMs: r.resetMs,
+    retryAfterMs: r.retryAfterMs,
+  };
+  return {
+    allowed: r.allowed,
+    remaining: r.remaining,
+    limit: p.limit,
+    resetMs: r.resetMs,
+    retryAfterMs: r.allowed ? 0 : r.retryAfterMs,
+    source,
+    policies: [state],
+  };
 }
 
 /**

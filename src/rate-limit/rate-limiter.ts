@@ -20,6 +20,7 @@ import { keyArgument } from '../internal/validate.js';
 import type { Clock } from '../types.js';
 import { systemClock } from '../types.js';
 import { DEADLINES, isOutage, noop, withDeadline } from './adapter-call.js';
+import { ruleSuffix } from './algorithm.js';
 import { InsuranceLimiter } from './insurance-limiter.js';
 import {
   checkConsumeOptions,
@@ -28,7 +29,7 @@ import {
   type RateLimitConsumeOptions,
   type RateLimitPeekOptions,
 } from './rate-limit-call-options.js';
-import { type RateLimitDecision, toDecision } from './rate-limit-decision.js';
+import { type RateLimitDecision, ruleDecision, toDecision } from './rate-limit-decision.js';
 import type { RateLimiterEvents } from './rate-limiter-events.js';
 import {
   type RateLimiterOptions,
@@ -76,6 +77,13 @@ export class RateLimiter {
   /** An in-process adapter cannot have an outage: it is called directly, without deadline or insurance. */
   readonly #direct: MemoryRateLimitAdapter | undefined;
   readonly #rules: readonly RateLimitRule[];
+  /**
+   * The namespace of keys in the adapter: `<name>:`, or none in a memory
+   * adapter the limiter created (it holds this limiter's keys alone).
+   */
+  readonly #prefix: string;
+  /** The one limit of a single-limit limiter on a memory adapter: its hot path. */
+  readonly #single: { rule: RateLimitRule; policy: RateLimitPolicy; suffix: string } | undefined;
   readonly #minLimit: number;
   readonly #insurance: InsuranceLimiter;
   readonly #events: TypedEmitter<RateLimiterEvents>;
@@ -102,6 +110,15 @@ export class RateLimiter {
       ),
     );
     this.#minLimit = Math.min(...this.#rules.map((r) => r.limit));
+    this.#prefix = this.#ownsAdapter && this.#direct !== undefined ? '' : `${this.#s.name}:`;
+    this.#single =
+      this.#direct !== undefined && this.#rules.length === 1
+        ? {
+            rule: this.#rules[0]!,
+            policy: this.#s.policies[0]!,
+            suffix: ruleSuffix(this.#rules[0]!.algorithm, this.#rules[0]!.windowMs),
+          }
+        : undefined;
     this.#insurance = new InsuranceLimiter({
       policies: this.#s.policies,
       instances: this.#s.instances,
@@ -162,7 +179,8 @@ export class RateLimiter {
 
   #key(key: unknown): string {
     this.#life.assertOpen();
-    return `${this.#s.name}:${keyArgument('key', key, this.#s.maxKeyLength)}`;
+    const checked = keyArgument('key', key, this.#s.maxKeyLength);
+    return this.#prefix === '' ? checked : this.#prefix + checked;
   }
 
   #cost(cost: unknown): number {
@@ -198,6 +216,12 @@ export class RateLimiter {
       checkConsumeOptions(options);
       const cost = options?.cost === undefined ? 1 : this.#cost(options.cost);
       signal = checkSignal(options?.signal);
+      const single = this.#single;
+      if (single !== undefined) {
+        // One limit in memory: no request, no adapter result, one decision.
+        const outcome = this.#direct!.consumeRule(full, single.rule, cost, single.suffix);
+        return Promise.resolve(this.#denied(key, ruleDecision(outcome, single.policy, 'adapter')));
+      }
       request = { key: full, rules: this.#rules, cost };
       if (this.#direct !== undefined) {
         return Promise.resolve(

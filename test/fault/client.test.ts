@@ -67,6 +67,27 @@ describe('ServiceClient against a real upstream on loopback', () => {
     expect(up.duplicateCommits()).toBe(0);
   });
 
+  it('a keyed POST whose answer is lost once is sent again within its attempt (no retry, no budget token)', async () => {
+    const up = await upstream();
+    up.set({ resetAfterCommit: true, resetAfterCommitTimes: 1 });
+    const c = client(
+      { baseUrl: up.url },
+      { retry: { ...quick, maxAttempts: 1 }, breaker: { consecutiveFailures: 1 } },
+    );
+    const seen: string[] = [];
+    c.on('attempt', (e) => seen.push(e.outcome));
+    c.on('retry', () => seen.push('retry'));
+    const body = await c.post<{ op: string }>('/orders', { op: 'order-3' }, { idempotencyKey: 'k-3' });
+    expect(body.op).toBe('order-3');
+    expect(seen).toEqual(['success']);
+    expect(up.idempotencyKeys).toEqual(['k-3', 'k-3']);
+    // Without a key the same loss is the caller's error: a POST is never sent twice.
+    up.set({ resetAfterCommit: true, resetAfterCommitTimes: 1 });
+    up.resetCounts();
+    await expect(c.post('/orders', { op: 'order-4' })).rejects.toMatchObject({ code: 'ERR_CONNECTION' });
+    expect(up.requests).toBe(1);
+  });
+
   it('a GET reset before commit is retried and succeeds', async () => {
     const up = await upstream();
     up.set({ resetBeforeCommit: true });

@@ -8,8 +8,9 @@ import type {
 } from '../../contracts/rate-limit.js';
 import { ClosedError, InvalidOptionsError } from '../../errors.js';
 import { optionsChecker } from '../../internal/validate.js';
-import { ruleSuffix } from '../../rate-limit/algorithm.js';
+import { type RuleOutcome, ruleSuffix } from '../../rate-limit/algorithm.js';
 import { RATE_LIMIT_ALGORITHMS } from '../../rate-limit/algorithms.js';
+import { type GcraState, type GcraTaken, gcraTake } from '../../rate-limit/gcra.js';
 import { checkRateLimitRequest } from '../../rate-limit/rate-limit-request.js';
 import type { Clock } from '../../types.js';
 import { systemClock } from '../../types.js';
@@ -54,6 +55,16 @@ const checkOptions = optionsChecker({
 });
 
 const suffixes = new WeakMap<RateLimitRule, string>();
+/** Where {@link gcraTake} writes (read at once by the caller, before anything else runs). */
+const NEXT: GcraTaken = {
+  allowed: false,
+  remaining: 0,
+  resetMs: 0,
+  retryAfterMs: 0,
+  tat: 0,
+  rem: 0,
+  ttlMs: 0,
+};
 
 function suffixOf(rule: RateLimitRule): string {
   let suffix = suffixes.get(rule);
@@ -98,6 +109,7 @@ interface KeyRecord {
  */
 export class MemoryRateLimitAdapter implements RateLimitAdapter {
   readonly #clock: Clock;
+  readonly #systemClock: boolean;
   readonly #maxKeys: number;
   /** Map order is recency order, approximately: a record moves to the young end at most every `maxKeys / 4` accesses. */
   readonly #keys = new Map<string, KeyRecord>();
@@ -107,6 +119,7 @@ export class MemoryRateLimitAdapter implements RateLimitAdapter {
   constructor(options: MemoryRateLimitAdapterOptions = {}) {
     checkOptions(options);
     this.#clock = options.clock ?? systemClock;
+    this.#systemClock = this.#clock === systemClock;
     if (typeof this.#clock?.now !== 'function') {
       throw new InvalidOptionsError('clock must have a now() function', { option: 'clock' });
     }
@@ -200,25 +213,63 @@ export class MemoryRateLimitAdapter implements RateLimitAdapter {
    * @internal {@link consume} without the promise and without checking the
    * request: for the limiter's direct path, whose requests it built itself.
    */
-  consumeNow(request: RateLimitCostRequest): RateLimitAdapterResult {
+  /**
+   * @internal One limit's consume, synchronously, for a caller that checked
+   * the key, rule and cost (`RateLimiter`'s hot path): no request, no
+   * result object; the rule's outcome says whether it was allowed. For GCRA
+   * the outcome is a scratch object, valid until the next call: read it at
+   * once. `suffix` is the rule's (`ruleSuffix`), when the caller keeps it.
+   */
+  consumeRule(key: string, rule: RateLimitRule, cost: number, suffix = suffixOf(rule)): RuleOutcome {
     this.#checkOpen();
+    // The system clock read directly: a call through the clock object is not inlined here.
+    const now = this.#systemClock ? Date.now() : this.#clock.now();
+    const record = this.#record(key);
+    if (rule.algorithm === 'gcra') {
+      // GCRA keeps its state in place: a slot's state is this adapter's own object.
+      const slot = this.#slot(record, suffix);
+      const live = slot === undefined || slot.expiresAt <= now ? undefined : (slot.state as GcraState);
+      gcraTake(live, now, rule.limit, rule.windowMs, cost, NEXT);
+      if (!NEXT.allowed) return NEXT;
+      const expiresAt = now + NEXT.ttlMs;
+      if (slot === undefined) {
+        this.#store(key, record, suffix, { tat: NEXT.tat, rem: NEXT.rem }, expiresAt, now);
+      } else {
+        const state = slot.state as { tat: number; rem: number };
+        state.tat = NEXT.tat;
+        state.rem = NEXT.rem;
+        slot.expiresAt = expiresAt;
+        if (expiresAt > record!.expiresAt) record!.expiresAt = expiresAt;
+      }
+      return NEXT;
+    }
+    const step = RATE_LIMIT_ALGORITHMS[rule.algorithm].consume(
+      this.#stateOf(record, suffix, now),
+      now,
+      rule.limit,
+      rule.windowMs,
+      cost,
+    );
+    if (step.outcome.allowed) this.#store(key, record, suffix, step.next, now + step.ttlMs, now);
+    return step.outcome;
+  }
+
+  consumeNow(request: RateLimitCostRequest): RateLimitAdapterResult {
     const { key, rules, cost } = request;
-    const now = this.#clock.now();
-    let record = this.#record(key);
     if (rules.length === 1) {
       // The common case, without the arrays.
-      const rule = rules[0]!;
-      const suffix = suffixOf(rule);
-      const step = RATE_LIMIT_ALGORITHMS[rule.algorithm].consume(
-        this.#stateOf(record, suffix, now),
-        now,
-        rule.limit,
-        rule.windowMs,
-        cost,
-      );
-      if (step.outcome.allowed) this.#store(key, record, suffix, step.next, now + step.ttlMs, now);
-      return { allowed: step.outcome.allowed, rules: [step.outcome] };
+      const o = this.consumeRule(key, rules[0]!, cost);
+      const outcome: RuleOutcome = {
+        allowed: o.allowed,
+        remaining: o.remaining,
+        resetMs: o.resetMs,
+        retryAfterMs: o.retryAfterMs,
+      };
+      return { allowed: outcome.allowed, rules: [outcome] };
     }
+    this.#checkOpen();
+    const now = this.#clock.now();
+    let record = this.#record(key);
     const steps = rules.map((rule) =>
       RATE_LIMIT_ALGORITHMS[rule.algorithm].consume(
         this.#stateOf(record, suffixOf(rule), now),

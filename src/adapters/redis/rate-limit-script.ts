@@ -28,13 +28,6 @@ local floor, ceil = math.floor, math.ceil
 local op = ARGV[1]
 local cost = tonumber(ARGV[2])
 local n = #KEYS
-local allowed = 1
-local out = {0}
-local nexts = {}
-local ttls = {}
--- For a consume that another limit denies, the limits that would have
--- allowed it answer their state as it stays (a peek's figures).
-local fits = {}
 
 -- The common case, one GCRA limit consumed, straight through (the loop
 -- below answers the same; this only skips its tables).
@@ -80,6 +73,14 @@ if n == 1 and op == 'c' and ARGV[3] == 'g' then
   end
   return {0, floor((cap - d) / w), ceil(d / limit), ceil((after - cap) / limit)}
 end
+
+local allowed = 1
+local out = {0}
+local nexts = {}
+local ttls = {}
+-- For a consume that another limit denies, the limits that would have
+-- allowed it answer their state as it stays (a peek's figures).
+local fits = {}
 
 -- A GCRA state: "<tat>", or "<tat>:<rem>" when the TAT is not a whole ms.
 local function gcraText(tat, rem)

@@ -113,6 +113,67 @@ describe('end to end: ServiceClient POSTs with keys, responses lost after the se
     }
   }, 120_000);
 
+  it('at the client defaults (retry budget and breaker on): 100% success, 0 duplicate effects', async () => {
+    const keys = new Idempotency({
+      store: redisIdempotencyStore({ connection: redis.url, prefix: uniquePrefix('e2e-defaults') }),
+    });
+    const app = await paymentsServer(keys);
+    const proxy = await startFaultProxy({ port: app.port });
+    proxy.setMode({ kind: 'lose-responses', rate: 0.2, seed: 7 });
+    const c = new ServiceClient({ baseUrl: `http://127.0.0.1:${proxy.port}` });
+    const refused: string[] = [];
+    c.on('retry-budget-exhausted', () => refused.push('budget'));
+    c.on('breaker-state-change', (e) => refused.push(`breaker ${e.to}`));
+    const calls = 2 * CALLS;
+    try {
+      const r = await drive(calls, 4, (i) =>
+        c.post('/charges', { op: `op-${i}` }, { idempotencyKey: `key-${i}` }),
+      );
+      expect(r.failures.map((e) => (e as { code?: string }).code)).toEqual([]);
+      expect(r.ok).toBe(calls);
+      expect(refused).toEqual([]);
+      expect(proxy.lost).toBeGreaterThan(calls / 10);
+      expect([...app.commits.values()].filter((n) => n !== 1)).toEqual([]);
+      expect(app.commits.size).toBe(calls);
+    } finally {
+      await c.close();
+      await proxy.close();
+      app.server.close();
+      await keys.close();
+      await keys.store.close();
+    }
+  }, 120_000);
+
+  it('an upstream that resets every connection: at most two sends per attempt, then the breaker fails calls fast', async () => {
+    const app = await paymentsServer(undefined);
+    const proxy = await startFaultProxy({ port: app.port });
+    proxy.setMode({ kind: 'reset' });
+    const c = new ServiceClient(
+      { baseUrl: `http://127.0.0.1:${proxy.port}` },
+      { retry: { backoff: { baseMs: 1, maxMs: 5 } } },
+    );
+    const attempts: string[] = [];
+    c.on('attempt', (e) => attempts.push(e.outcome));
+    try {
+      const r = await drive(20, 1, (i) =>
+        c.post('/charges', { op: `op-${i}` }, { idempotencyKey: `key-${i}` }),
+      );
+      expect(r.ok).toBe(0);
+      // The breaker opens after 5 failed attempts (its default): the rest fail fast.
+      expect(attempts.length).toBeLessThanOrEqual(6);
+      expect(attempts.every((o) => o === 'connection-reset')).toBe(true);
+      expect(proxy.accepted).toBeLessThanOrEqual(2 * attempts.length);
+      expect(
+        r.failures.filter((e) => (e as { code?: string }).code === 'ERR_CIRCUIT_OPEN').length,
+      ).toBeGreaterThan(10);
+      expect(app.commits.size).toBe(0);
+    } finally {
+      await c.close();
+      await proxy.close();
+      app.server.close();
+    }
+  }, 60_000);
+
   it('without it (control): the same retries commit effects twice', async () => {
     const app = await paymentsServer(undefined);
     const proxy = await startFaultProxy({ port: app.port });
