@@ -38,8 +38,11 @@ export interface HealthCheckOptions {
  * ```
  */
 export interface CheckResult {
+  /** The check's name, as registered. */
   readonly name: string;
+  /** Whether it passed within its timeout. */
   readonly ok: boolean;
+  /** Whether a failure makes the service unready (else it is only `degraded`). */
   readonly critical: boolean;
   /** How long it took, ms. */
   readonly durationMs: number;
@@ -61,8 +64,11 @@ export interface CheckResult {
 export interface HealthReport {
   /** `ok` (ready, every check passes), `degraded` (ready, a non-critical check fails), `unready`, `stopping`. */
   readonly status: 'ok' | 'degraded' | 'unready' | 'stopping';
+  /** What `/live` answers: the process serves requests (false only once stopped). */
   readonly live: boolean;
+  /** What `/ready` answers: ready, and every critical check passes. */
   readonly ready: boolean;
+  /** Every check's result, in the order they were registered. */
   readonly checks: readonly CheckResult[];
 }
 

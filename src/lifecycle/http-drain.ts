@@ -63,12 +63,19 @@ export const DRAINING_HEADER = 'x-scaleout-draining';
  * ```
  */
 export interface HttpServerLike {
+  /** Adds a listener (`request`, `connection`, `close`). */
   on(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Removes a listener. */
   off(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Emits an event (the coordinator wraps `request` to answer probes and refuse while draining). */
   emit(event: string | symbol, ...args: unknown[]): boolean;
+  /** Stops accepting connections; the callback runs once every connection has ended. */
   close(callback?: (err?: Error) => void): unknown;
+  /** Whether the server is accepting connections. */
   readonly listening: boolean;
+  /** Closes the keep-alive sockets that carry no request (Node 18.2+). */
   closeIdleConnections?(): void;
+  /** Destroys every socket (the deadline's force). */
   closeAllConnections?(): void;
 }
 

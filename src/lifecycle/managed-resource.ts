@@ -15,6 +15,7 @@ import { isHttpServerLike } from './service-lifecycle-options.js';
  * ```
  */
 export interface Closable {
+  /** Releases what the resource holds; may return a promise. */
   close(): unknown;
 }
 
@@ -27,7 +28,14 @@ export interface Closable {
  * ```
  */
 export interface RegistrationLike {
-  readonly instance: { readonly url: string; readonly service?: string };
+  /** The registered instance. */
+  readonly instance: {
+    /** Its base URL. */
+    readonly url: string;
+    /** The service it belongs to. */
+    readonly service?: string;
+  };
+  /** Removes the instance from the registry (every view drops it). */
   deregister(): Promise<boolean>;
 }
 
@@ -40,8 +48,11 @@ export interface RegistrationLike {
  * ```
  */
 export interface ConsumerLike extends Closable {
+  /** The topic it consumes. */
   readonly topic: string;
+  /** Its consumer group. */
   readonly group: string;
+  /** Messages being handled now (the stop waits for them to be acknowledged). */
   readonly inFlight: number;
 }
 

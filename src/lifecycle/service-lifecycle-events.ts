@@ -10,15 +10,33 @@ import type { ShutdownReport, ShutdownStep, StepReport } from './shutdown-report
  */
 export type ServiceLifecycleEvents = {
   /** Readiness changed (`markReady()`, `markNotReady()`, or the stop). */
-  readiness: { readonly ready: boolean };
+  readiness: {
+    /** Whether `/ready` now answers 200. */
+    readonly ready: boolean;
+  };
   /** The stop started. */
-  shutdown: { readonly reason: string };
+  shutdown: {
+    /** What started it: the signal's name, or `shutdown()`'s reason. */
+    readonly reason: string;
+  };
   /** A step started. */
-  'step-start': { readonly step: ShutdownStep; readonly name: string };
+  'step-start': {
+    /** The step. */
+    readonly step: ShutdownStep;
+    /** What it acts on (a resource's name), or the step itself. */
+    readonly name: string;
+  };
   /** A step ended (done, failed, overran or forced). */
   'step-end': StepReport;
   /** The deadline passed: the coordinator forces the rest. */
-  deadline: { readonly step: ShutdownStep; readonly name: string; readonly deadlineMs: number };
+  deadline: {
+    /** The step that was running. */
+    readonly step: ShutdownStep;
+    /** What it was acting on. */
+    readonly name: string;
+    /** The deadline that passed, ms. */
+    readonly deadlineMs: number;
+  };
   /** The stop ended. */
   stopped: ShutdownReport;
 };

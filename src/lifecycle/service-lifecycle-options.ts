@@ -84,13 +84,21 @@ export interface ServiceLifecycleOptions extends Omit<BaseOptions<never>, 'adapt
  * ```
  */
 export const SERVICE_LIFECYCLE_DEFAULTS = {
+  /** The whole stop's deadline, ms; past it the rest is forced. */
   deadlineMs: 10_000,
+  /** Wait after deregistering and marking unready, before closing the listener, ms. */
   drainDelayMs: 0,
+  /** Whether the stop ends with `process.exit` (0 when clean, else 1). */
   exitProcess: false,
+  /** Whether `/ready` answers 200 from the start (else after `markReady()`). */
   startReady: true,
+  /** Each check's timeout, ms. */
   checkTimeoutMs: 2_000,
+  /** The liveness probe's path. */
   livePath: '/live',
+  /** The readiness probe's path. */
   readyPath: '/ready',
+  /** The detailed health report's path. */
   healthPath: '/health',
 } as const;
 

@@ -52,9 +52,11 @@ export type StepOutcome = 'done' | 'failed' | 'overran' | 'forced';
  * ```
  */
 export interface StepReport {
+  /** The step. */
   readonly step: ShutdownStep;
   /** What the step acted on (a resource's name), or the step itself. */
   readonly name: string;
+  /** How it ended. */
   readonly outcome: StepOutcome;
   /** How long it ran, ms. */
   readonly durationMs: number;

@@ -12,6 +12,7 @@ import { InvalidOptionsError } from '../errors.js';
  * ```
  */
 export interface TracerProviderLike {
+  /** The tracer of an instrumentation scope (scaleout asks for `scaleout` and its version). */
   getTracer(name: string, version?: string, options?: { schemaUrl?: string }): unknown;
 }
 
@@ -26,6 +27,7 @@ export interface TracerProviderLike {
  * ```
  */
 export interface MeterProviderLike {
+  /** The meter of an instrumentation scope (scaleout asks for `scaleout` and its version). */
   getMeter(name: string, version?: string, options?: { schemaUrl?: string }): unknown;
 }
 

@@ -254,6 +254,7 @@ export class MemoryRateLimitAdapter implements RateLimitAdapter {
     return step.outcome;
   }
 
+  /** @internal {@link consume} without the promise and without checking the request (the limiter's fast path). */
   consumeNow(request: RateLimitCostRequest): RateLimitAdapterResult {
     const { key, rules, cost } = request;
     if (rules.length === 1) {
