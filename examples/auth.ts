@@ -72,4 +72,6 @@ await call('/me', laptop);
 server.close();
 await jwt.close();
 await sessions.close();
+// The store closes only what it created: an adapter passed in is closed by its owner.
+await adapter?.close();
 await denylist.close?.();
