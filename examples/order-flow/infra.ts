@@ -83,11 +83,10 @@ export async function createInfra(env = process.env): Promise<Infra> {
     });
     label = env.REDIS_URL ? 'Redis + RabbitMQ' : 'RabbitMQ';
   }
-  // A SessionStore and MessageQueue close the adapter they are given; the rest
-  // are ours (a DistributedCache closes only an adapter it created), and so is
-  // the session adapter when no SessionStore took it (the monolith has no
-  // sessions). Closing an adapter twice is harmless.
+  // A primitive closes only the adapters it created: every adapter made here
+  // is ours to close, after the primitives using it. Closing twice is harmless.
   closers.push(
+    () => queueAdapter.close(),
     () => infra.cacheAdapter.close(),
     () => infra.registryAdapter.close(),
     () => infra.denylist.close?.(),
