@@ -2,6 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Most test files wait on real servers (redis-server, RabbitMQ, loopback
+    // HTTP), not on the CPU: four workers on a 2-core machine took the suite
+    // from 741 s to 211 s with every test passing (the default is one worker
+    // per core).
+    maxWorkers: 4,
     projects: [
       {
         test: {
