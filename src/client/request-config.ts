@@ -2,6 +2,7 @@ import type { AxiosRequestConfig } from 'axios';
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { suggestOption } from '../internal/validate.js';
 import { isAbortSignalLike } from '../resilience/policy.js';
+import { checkConfigValues } from './config-values.js';
 
 /**
  * Every key of axios' request config, as its README and type definitions
@@ -214,6 +215,7 @@ export class RequestConfigChecker {
       }
       throw unknownKey(key, where, [...this.#known]);
     }
+    checkConfigValues(config as Record<string, unknown>, where);
   }
 }
 

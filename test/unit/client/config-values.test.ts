@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkConfigValues, MAX_CONFIG_ENTRIES, MAX_TRANSFORMS } from '../../../src/client/config-values.js';
+import { ServiceClient } from '../../../src/client/service-client.js';
+
+/** An array axios would walk to its length: 2^32 - 1 slots, one of them set. */
+function sparse(): unknown[] {
+  const a: unknown[] = [];
+  a.length = 2 ** 32 - 1;
+  a[0] = (x: unknown) => x;
+  return a;
+}
+
+describe('per-call config values axios walks element by element', () => {
+  let client: ServiceClient | undefined;
+  afterEach(async () => {
+    await client?.close();
+  });
+
+  it('a sparse transformResponse/transformRequest array is refused at once, not walked for minutes', async () => {
+    client = new ServiceClient({ baseUrl: 'http://127.0.0.1:1' }, { retry: { maxAttempts: 1 } });
+    for (const key of ['transformRequest', 'transformResponse']) {
+      await expect(client.get('/x', { [key]: sparse() })).rejects.toMatchObject({
+        code: 'ERR_INVALID_OPTIONS',
+        option: key,
+      });
+    }
+  }, 5_000);
+
+  it('headers and params: objects of bounded size, arrays of bounded length', () => {
+    const big = Object.fromEntries(Array.from({ length: MAX_CONFIG_ENTRIES + 1 }, (_, i) => [`h${i}`, 'v']));
+    expect(() => checkConfigValues({ headers: big }, 'get()')).toThrow(/at most 1000 entries/);
+    expect(() => checkConfigValues({ headers: ['a'] }, 'get()')).toThrow(/must be an object/);
+    expect(() => checkConfigValues({ params: { ids: sparse() } }, 'get()')).toThrow(/arrays of at most/);
+    expect(() => checkConfigValues({ transformResponse: ['x'] }, 'get()')).toThrow(/array of at most/);
+    const many = Array.from({ length: MAX_TRANSFORMS + 1 }, () => (x: unknown) => x);
+    expect(() => checkConfigValues({ transformRequest: many }, 'get()')).toThrow(/array of at most/);
+  });
+
+  it('ordinary values pass', () => {
+    expect(() =>
+      checkConfigValues(
+        {
+          headers: { 'x-request-id': 'r1', accept: ['application/json'] },
+          params: new URLSearchParams('a=1'),
+          transformResponse: [(x: unknown) => x],
+          transformRequest: (x: unknown) => x,
+        },
+        'get()',
+      ),
+    ).not.toThrow();
+    expect(() => checkConfigValues({ params: { ids: [1, 2, 3] } }, 'get()')).not.toThrow();
+  });
+});
