@@ -316,8 +316,8 @@ export class DistributedCache {
    * ```
    */
   async getMany<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>> {
-    if (!Array.isArray(keys)) throw new InvalidArgumentError('keys must be an array', { argument: 'keys' });
-    const full = keys.map((k) => this.#key(k));
+    checkBatch(keys, 'keys');
+    const full = Array.from(keys, (k) => this.#key(k));
     return readMany<T>(this.#state, full, this.#defaults.graceMs);
   }
 
@@ -331,12 +331,10 @@ export class DistributedCache {
    * ```
    */
   async setMany(entries: ReadonlyArray<CacheEntryInput>): Promise<void> {
-    if (!Array.isArray(entries)) {
-      throw new InvalidArgumentError('entries must be an array', { argument: 'entries' });
-    }
+    checkBatch(entries, 'entries');
     const state = this.#state;
     const now = state.clock.now();
-    const prepared = entries.map((e): PreparedEntry => {
+    const prepared = Array.from(entries, (e): PreparedEntry => {
       if (typeof e !== 'object' || e === null) {
         throw new InvalidArgumentError('each entry must be an object', { argument: 'entries' });
       }
@@ -360,8 +358,8 @@ export class DistributedCache {
    * ```
    */
   async deleteMany(keys: readonly string[]): Promise<number> {
-    if (!Array.isArray(keys)) throw new InvalidArgumentError('keys must be an array', { argument: 'keys' });
-    const full = keys.map((k) => this.#key(k));
+    checkBatch(keys, 'keys');
+    const full = Array.from(keys, (k) => this.#key(k));
     return removeMany(this.#state, full);
   }
 
@@ -447,5 +445,22 @@ export class DistributedCache {
   /** Same as {@link close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+}
+
+/** Most keys or entries one `getMany`/`setMany`/`deleteMany` takes. */
+const MAX_BATCH = 100_000;
+
+/**
+ * An array of at most {@link MAX_BATCH} items; holes are then read as
+ * `undefined` (Array.from), so a sparse array gets the typed error of its
+ * first hole instead of being skipped.
+ */
+function checkBatch(items: unknown, argument: 'keys' | 'entries'): void {
+  if (!Array.isArray(items)) throw new InvalidArgumentError(`${argument} must be an array`, { argument });
+  if (items.length > MAX_BATCH) {
+    throw new InvalidArgumentError(`${argument}: at most ${MAX_BATCH} per call (got ${items.length})`, {
+      argument,
+    });
   }
 }

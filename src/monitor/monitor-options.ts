@@ -154,6 +154,19 @@ export function monitorSettings(options: PerformanceMonitorOptions): MonitorSett
   if (typeof now !== 'function') {
     throw new InvalidOptionsError('now must be a function', { option: 'now' });
   }
+  if (options.now !== undefined) {
+    // Read once here: a time source that answers anything but a number would
+    // turn every duration and the uptime into NaN (null in JSON).
+    let sample: unknown;
+    try {
+      sample = now();
+    } catch (err) {
+      throw new InvalidOptionsError('now() threw', { option: 'now', cause: err });
+    }
+    if (typeof sample !== 'number' || !Number.isFinite(sample)) {
+      throw new InvalidOptionsError('now must return a finite number of milliseconds', { option: 'now' });
+    }
+  }
   const windowMs = durationOption('windowMs', options.windowMs ?? d.windowMs);
   const windowSlots = options.windowSlots ?? d.windowSlots;
   if (!Number.isInteger(windowSlots) || windowSlots < 2 || windowSlots > 60) {

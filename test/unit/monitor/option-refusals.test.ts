@@ -122,3 +122,21 @@ describe('every options object of the monitor refuses unknown keys, non-plain ob
     expect(monitor.getStats().totalRequests).toBe(0); // a refused record records nothing
   });
 });
+
+describe('the deprecated now option', () => {
+  it('must answer a finite number: a string or NaN would make every duration and the uptime NaN (null in JSON)', () => {
+    for (const now of [() => 'fn', () => Number.NaN, () => Number.POSITIVE_INFINITY, () => undefined]) {
+      expect(() => new PerformanceMonitor({ now: now as never })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: 'now' }),
+      );
+    }
+    expect(
+      () =>
+        new PerformanceMonitor({
+          now: () => {
+            throw new Error('clock broke');
+          },
+        }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: 'now' }));
+  });
+});
