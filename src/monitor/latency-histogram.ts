@@ -19,6 +19,12 @@ export const HISTOGRAM_MIN_MS = 2 ** -10;
 /** Largest value (ms) with its own bucket: 2^17 ms (about 131 s). Larger values go to the last bucket. */
 export const HISTOGRAM_MAX_MS = 2 ** 17;
 const MIN_INDEX = Math.ceil(Math.log(HISTOGRAM_MIN_MS) * INV_LOG_GAMMA);
+/**
+ * Longest duration recorded, ms (about 31 years): a larger value is counted
+ * as invalid, so sums and averages stay finite (two records of 1e308 would
+ * make the sum Infinity and every average null in JSON).
+ */
+export const MAX_RECORDED_MS = 1e12;
 /** Number of logarithmic buckets; counts are a Float64Array of this length (8 bytes each). */
 export const HISTOGRAM_BUCKETS = Math.ceil(Math.log(HISTOGRAM_MAX_MS) * INV_LOG_GAMMA) - MIN_INDEX + 1;
 const LAST = HISTOGRAM_BUCKETS - 1;
@@ -80,7 +86,7 @@ export class LatencyHistogram {
   min = Number.POSITIVE_INFINITY;
   /** Largest recorded value, ms (`-Infinity` when empty). */
   max = Number.NEGATIVE_INFINITY;
-  /** Values refused: not a finite non-negative number. */
+  /** Values refused: not a non-negative number up to {@link MAX_RECORDED_MS}. */
   invalid = 0;
   /** Lowest bucket index in use (for fast scans), or `HISTOGRAM_BUCKETS` when empty. */
   lowIndex = HISTOGRAM_BUCKETS;
@@ -89,7 +95,7 @@ export class LatencyHistogram {
 
   /** Records one value in milliseconds. O(1), no allocation. Bad values are counted in {@link invalid}. */
   record(valueMs: number): void {
-    if (typeof valueMs !== 'number' || !(valueMs >= 0) || valueMs === Number.POSITIVE_INFINITY) {
+    if (typeof valueMs !== 'number' || !(valueMs >= 0) || !(valueMs <= MAX_RECORDED_MS)) {
       this.invalid++;
       return;
     }

@@ -1,4 +1,4 @@
-import { bucketIndexOf, LatencyHistogram } from './latency-histogram.js';
+import { bucketIndexOf, LatencyHistogram, MAX_RECORDED_MS } from './latency-histogram.js';
 
 /**
  * What a series reports every record to (the monitor's totals and window).
@@ -60,11 +60,11 @@ export class RequestSeries {
 
   /**
    * Records one request of this series that took `durationMs`. A duration
-   * that is not a finite non-negative number still counts the request but
+   * that is not a non-negative number up to `MAX_RECORDED_MS` still counts the request but
    * not its latency (it is counted as an invalid sample).
    */
   record(durationMs: number): void {
-    if (typeof durationMs === 'number' && durationMs >= 0 && durationMs !== Number.POSITIVE_INFINITY) {
+    if (typeof durationMs === 'number' && durationMs >= 0 && durationMs <= MAX_RECORDED_MS) {
       const index = bucketIndexOf(durationMs);
       this.histogram.recordAt(index, durationMs);
       this.#sink.onRecord(this, index, durationMs);

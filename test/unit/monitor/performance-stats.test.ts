@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PerformanceMonitor } from '../../../src/monitor/performance-monitor.js';
 import { make, request } from './monitor-fixture.js';
 
 describe('PerformanceMonitor.getStats', () => {
@@ -69,5 +70,23 @@ describe('PerformanceMonitor.getStats', () => {
     monitor.recordResponse(a, 200);
     monitor.recordResponse(a, 200);
     expect(monitor.getStats().inFlight).toBe(0);
+  });
+});
+
+describe('durations too large to add up', () => {
+  it('a record over MAX_RECORDED_MS counts the request as an invalid sample; sums and averages stay finite', async () => {
+    const monitor = new PerformanceMonitor({ eventLoop: false });
+    try {
+      const series = monitor.bind({ status: 200 });
+      series.record(1e308);
+      series.record(1e308);
+      series.record(12);
+      const stats = JSON.parse(JSON.stringify(monitor.toJSON()));
+      expect(typeof stats.avgResponseTime).toBe('number');
+      expect(stats.avgResponseTime).toBe(12);
+      expect(stats.requestCount).toBe(3);
+    } finally {
+      await monitor.close();
+    }
   });
 });
