@@ -242,7 +242,8 @@ export function resolveRateLimiterOptions(options: RateLimiterOptions): Resolved
   if (list.length === 0 || list.length > MAX_RULES) {
     throw new InvalidOptionsError(`limits must hold 1 to ${MAX_RULES} limits`, { option: 'limits' });
   }
-  const policies = list.map((value, i) => resolvePolicy(value, i, list.length, name));
+  // Array.from reads a hole of a sparse array as undefined (refused), where map() would skip it.
+  const policies = Array.from(list, (value, i) => resolvePolicy(value, i, list.length, name));
   const seen = new Set<string>();
   for (const p of policies) {
     const id = `${p.algorithm} ${p.windowMs}`;

@@ -372,3 +372,13 @@ describe('RateLimiter with an adapter that throws instead of rejecting', () => {
     expect(limiter.degraded).toBe(true);
   });
 });
+
+describe('limits given as a sparse array', () => {
+  it('a hole is refused like an undefined limit (map() skipped it, then a TypeError)', () => {
+    // biome-ignore lint/suspicious/noSparseArray: the hostile input under test
+    const limits = [, { limit: 5, windowMs: 1_000 }];
+    expect(() => new RateLimiter({ limits: limits as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: 'limits[0]' }),
+    );
+  });
+});
