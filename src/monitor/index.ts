@@ -8,6 +8,7 @@ export {
   HISTOGRAM_RELATIVE_ACCURACY,
   LatencyHistogram,
   type LatencyHistogramSnapshot,
+  MAX_RECORDED_MS,
 } from './latency-histogram.js';
 export type { ObserveErrorEvent, PerformanceMonitorEvents } from './monitor-events.js';
 export {
