@@ -91,11 +91,11 @@ describe('BreakerRecovery', () => {
     const probed: string[] = [];
     const recovery = new BreakerRecovery((id) => probed.push(id), 'pricing');
     recovery.follow(registry);
-    listeners.get('change')!({ service: 'pricing', type: 'up', instance: { id: 'http://10.0.0.7:1/' } });
-    listeners.get('change')!({ service: 'other', type: 'up', instance: { id: 'http://10.0.0.8:1/' } });
-    listeners.get('change')!({ service: 'pricing', type: 'down', instance: { id: 'http://10.0.0.9:1/' } });
-    listeners.get('health')!({ service: 'pricing', healthy: true, instance: { id: 'http://10.0.0.6:1/' } });
-    expect(probed).toEqual(['http://10.0.0.7:1/', 'http://10.0.0.6:1/']);
+    listeners.get('change')!({ service: 'pricing', type: 'up', instance: { id: 'http://127.0.0.7:1/' } });
+    listeners.get('change')!({ service: 'other', type: 'up', instance: { id: 'http://127.0.0.8:1/' } });
+    listeners.get('change')!({ service: 'pricing', type: 'down', instance: { id: 'http://127.0.0.9:1/' } });
+    listeners.get('health')!({ service: 'pricing', healthy: true, instance: { id: 'http://127.0.0.6:1/' } });
+    expect(probed).toEqual(['http://127.0.0.7:1/', 'http://127.0.0.6:1/']);
     recovery.close();
     expect(listeners.size).toBe(0);
   });

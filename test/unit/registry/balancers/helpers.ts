@@ -7,7 +7,7 @@ export function candidates(
   extra: (i: number) => Partial<BalancerCandidate> = () => ({}),
 ): BalancerCandidate[] {
   return Array.from({ length: n }, (_, i) => {
-    const id = `http://10.0.0.${i}:80/`;
+    const id = `http://127.0.${i >> 8}.${i & 255}:80/`;
     return {
       instance: { service: 's', id, url: id, weight: 1, metadata: {}, registeredAt: 0 },
       weight: 1,
