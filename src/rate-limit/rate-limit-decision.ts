@@ -1,5 +1,4 @@
-import type { RateLimitAdapterResult } from '../contracts/rate-limit.js';
-import type { RuleOutcome } from './algorithm.js';
+import type { RateLimitAdapterResult, RateLimitRuleState } from '../contracts/rate-limit.js';
 import type { RateLimitPolicy } from './rate-limiter-options.js';
 
 /**
@@ -47,11 +46,12 @@ export interface RateLimitDecision {
 }
 
 /**
- * @internal The decision of one limit from its outcome (the limiter's hot
- * path: the same object {@link toDecision} builds for one limit).
+ * @internal The decision of one limit from its state and verdict (the
+ * limiter's hot path, and {@link toDecision} for one limit).
  */
 export function ruleDecision(
-  r: RuleOutcome,
+  r: RateLimitRuleState,
+  allowed: boolean,
   p: RateLimitPolicy,
   source: 'adapter' | 'insurance',
 ): RateLimitDecision {
@@ -65,11 +65,11 @@ export function ruleDecision(
     retryAfterMs: r.retryAfterMs,
   };
   return {
-    allowed: r.allowed,
+    allowed,
     remaining: r.remaining,
     limit: p.limit,
     resetMs: r.resetMs,
-    retryAfterMs: r.allowed ? 0 : r.retryAfterMs,
+    retryAfterMs: allowed ? 0 : r.retryAfterMs,
     source,
     policies: [state],
   };
@@ -92,27 +92,8 @@ export function toDecision(
   source: 'adapter' | 'insurance',
 ): RateLimitDecision {
   if (policies.length === 1) {
-    // One limit: the decision is its state.
-    const p = policies[0]!;
-    const r = result.rules[0]!;
-    const state: RateLimitPolicyState = {
-      name: p.name,
-      limit: p.limit,
-      windowMs: p.windowMs,
-      algorithm: p.algorithm,
-      remaining: r.remaining,
-      resetMs: r.resetMs,
-      retryAfterMs: r.retryAfterMs,
-    };
-    return {
-      allowed: result.allowed,
-      remaining: r.remaining,
-      limit: p.limit,
-      resetMs: r.resetMs,
-      retryAfterMs: result.allowed ? 0 : r.retryAfterMs,
-      source,
-      policies: [state],
-    };
+    // One limit: the decision is its state, with the adapter's verdict.
+    return ruleDecision(result.rules[0]!, result.allowed, policies[0]!, source);
   }
   const states: RateLimitPolicyState[] = [];
   let tightest = 0;

@@ -220,7 +220,9 @@ export class RateLimiter {
       if (single !== undefined) {
         // One limit in memory: no request, no adapter result, one decision.
         const outcome = this.#direct!.consumeRule(full, single.rule, cost, single.suffix);
-        return Promise.resolve(this.#denied(key, ruleDecision(outcome, single.policy, 'adapter')));
+        return Promise.resolve(
+          this.#denied(key, ruleDecision(outcome, outcome.allowed, single.policy, 'adapter')),
+        );
       }
       request = { key: full, rules: this.#rules, cost };
       if (this.#direct !== undefined) {
