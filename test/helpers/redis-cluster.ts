@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, type ClusterOptions, Redis } from 'ioredis';
+import { escapeGlob } from '../../src/adapters/redis/keys.js';
 import { freePort } from './ports.js';
 import { type RedisNode, spawnRedisNode } from './redis-node.js';
 
@@ -123,4 +124,16 @@ export async function startRedisCluster(
   };
   await fixture.waitHealthy();
   return fixture;
+}
+
+/** Deletes every key under `prefix` on every master of `cluster` (SCAN is per node on a Cluster). */
+export async function deleteOnEveryMaster(cluster: Cluster, prefix: string): Promise<void> {
+  for (const node of cluster.nodes('master')) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const k of keys) await node.unlink(k);
+    } while (cursor !== '0');
+  }
 }

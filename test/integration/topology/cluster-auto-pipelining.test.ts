@@ -1,7 +1,6 @@
 import type { Cluster } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { redisCacheAdapter } from '../../../src/adapters/redis/cache.js';
-import { escapeGlob } from '../../../src/adapters/redis/keys.js';
 import { redisLockAdapter } from '../../../src/adapters/redis/lock.js';
 import { RedisSessionAdapter } from '../../../src/adapters/redis/session.js';
 import { SessionStore } from '../../../src/session/session-store.js';
@@ -10,7 +9,11 @@ import { sessionAdapterConformance } from '../../../src/testing/session-conforma
 import type { TestApi } from '../../../src/testing/test-api.js';
 import { cacheAdapterConformance } from '../../../src/testing.js';
 import { uniquePrefix } from '../../helpers/keys.js';
-import { type RedisClusterFixture, startRedisCluster } from '../../helpers/redis-cluster.js';
+import {
+  deleteOnEveryMaster,
+  type RedisClusterFixture,
+  startRedisCluster,
+} from '../../helpers/redis-cluster.js';
 
 // docs/operations.md suggests `enableAutoPipelining` for a client you pass
 // in: the cache, session and lock suites, unchanged, on a 3-master Cluster
@@ -28,24 +31,13 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function deleteOnEveryMaster(prefix: string): Promise<void> {
-  for (const node of shared.nodes('master')) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 1000);
-      cursor = next;
-      for (const k of keys) await node.unlink(k);
-    } while (cursor !== '0');
-  }
-}
-
 describe('Redis Cluster through a client with enableAutoPipelining', () => {
   cacheAdapterConformance({
     name: 'cache adapter, auto-pipelined Cluster',
     test,
     create: () => redisCacheAdapter({ connection: shared, prefix: uniquePrefix('ap-cache') }),
     destroy: async (adapter) => {
-      await deleteOnEveryMaster(adapter.prefix);
+      await deleteOnEveryMaster(shared, adapter.prefix);
       await adapter.close();
     },
   });
@@ -61,7 +53,7 @@ describe('Redis Cluster through a client with enableAutoPipelining', () => {
       return adapter;
     },
     destroy: async (adapter) => {
-      await deleteOnEveryMaster(sessionPrefixes.get(adapter as RedisSessionAdapter)!);
+      await deleteOnEveryMaster(shared, sessionPrefixes.get(adapter as RedisSessionAdapter)!);
     },
   });
 
@@ -96,6 +88,6 @@ describe('Redis Cluster through a client with enableAutoPipelining', () => {
     expect(removed).toEqual([10, 10, 10, 10, 10]);
     expect(shared.options.enableAutoPipelining).toBe(true);
     await sessions.close();
-    await deleteOnEveryMaster(prefix);
+    await deleteOnEveryMaster(shared, prefix);
   });
 });

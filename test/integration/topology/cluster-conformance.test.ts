@@ -1,7 +1,6 @@
 import type { Cluster } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
 import { redisCacheAdapter } from '../../../src/adapters/redis/cache.js';
-import { escapeGlob } from '../../../src/adapters/redis/keys.js';
 import { redisRegistryAdapter } from '../../../src/adapters/redis/registry.js';
 import { RedisSessionAdapter } from '../../../src/adapters/redis/session.js';
 import { redisStreamsQueueAdapter } from '../../../src/redis.js';
@@ -10,7 +9,11 @@ import { sessionAdapterConformance } from '../../../src/testing/session-conforma
 import type { TestApi } from '../../../src/testing/test-api.js';
 import { cacheAdapterConformance, queueAdapterConformance } from '../../../src/testing.js';
 import { uniquePrefix } from '../../helpers/keys.js';
-import { type RedisClusterFixture, startRedisCluster } from '../../helpers/redis-cluster.js';
+import {
+  deleteOnEveryMaster,
+  type RedisClusterFixture,
+  startRedisCluster,
+} from '../../helpers/redis-cluster.js';
 
 // One 3-master Cluster for every suite of this file; each adapter gets a
 // fresh key prefix and talks to the Cluster through an ioredis `Cluster`.
@@ -26,25 +29,13 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** Deletes every key under `prefix` on every master (SCAN is per node on a Cluster). */
-async function deleteOnEveryMaster(prefix: string): Promise<void> {
-  for (const node of shared.nodes('master')) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 1000);
-      cursor = next;
-      for (const k of keys) await node.unlink(k);
-    } while (cursor !== '0');
-  }
-}
-
 describe('Redis Cluster (3 masters) through ioredis Cluster', () => {
   cacheAdapterConformance({
     name: 'cache adapter on Cluster',
     test,
     create: () => redisCacheAdapter({ connection: shared, prefix: uniquePrefix('cache') }),
     destroy: async (adapter) => {
-      await deleteOnEveryMaster(adapter.prefix);
+      await deleteOnEveryMaster(shared, adapter.prefix);
       await adapter.close();
     },
   });
@@ -60,7 +51,7 @@ describe('Redis Cluster (3 masters) through ioredis Cluster', () => {
       return adapter;
     },
     destroy: async (adapter) => {
-      await deleteOnEveryMaster(sessionPrefixes.get(adapter as RedisSessionAdapter)!);
+      await deleteOnEveryMaster(shared, sessionPrefixes.get(adapter as RedisSessionAdapter)!);
     },
   });
 
@@ -76,7 +67,7 @@ describe('Redis Cluster (3 masters) through ioredis Cluster', () => {
     destroy: async (adapter) => {
       await adapter.close();
       const prefix = registryPrefixes.pop();
-      if (prefix !== undefined) await deleteOnEveryMaster(prefix);
+      if (prefix !== undefined) await deleteOnEveryMaster(shared, prefix);
     },
   });
 
