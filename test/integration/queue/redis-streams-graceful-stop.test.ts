@@ -116,4 +116,49 @@ describe('redisStreamsQueueAdapter: a graceful stop', () => {
       await b.close();
     }
   });
+
+  it('without the right to CLIENT UNBLOCK (a Redis user without @admin), the stop waits for the read to end by itself, bounded, and still leaves nothing behind', async () => {
+    const admin = server.client();
+    const user = `q${Math.random().toString(36).slice(2, 10)}`;
+    await admin.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-@admin', '-@dangerous');
+    const prefix = uniquePrefix('graceful-stop-acl');
+    const handled: string[] = [];
+    const a = new MessageQueue({
+      adapter: closedAfterTest(
+        redisStreamsQueueAdapter({
+          connection: { host: '127.0.0.1', port: server.port, username: user, password: 'pw' },
+          prefix,
+          consumerName: 'a',
+        }),
+      ),
+    });
+    const b = new MessageQueue({
+      adapter: closedAfterTest(
+        redisStreamsQueueAdapter({ connection: server.client(), prefix, consumerName: 'b' }),
+      ),
+    });
+    try {
+      const consumerA = await a.consume('jobs', (job: Job) => void handled.push(`a:${job.id}`), {
+        group: 'workers',
+      });
+      await b.consume('jobs', (job: Job) => void handled.push(`b:${job.id}`), { group: 'workers' });
+      await sleep(100);
+      const t0 = performance.now();
+      await consumerA.close();
+      const stopMs = performance.now() - t0;
+      await b.publish('jobs', { id: 'after', ms: 0 } satisfies Job);
+      await until('the message to be handled', () => handled.length === 1, 5_000);
+      expect(handled).toEqual(['b:after']);
+      // The read's BLOCK (min(blockMs, sweepIntervalMs): 1 s) plus at most 1 s more.
+      expect(stopMs).toBeLessThan(2_500);
+      await until('nothing pending in the group', async () => {
+        const [count] = (await admin.call('XPENDING', `${prefix}jobs`, 'workers')) as [number];
+        return Number(count) === 0;
+      });
+    } finally {
+      await a.close();
+      await b.close();
+      await admin.call('ACL', 'DELUSER', user);
+    }
+  });
 });
