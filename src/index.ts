@@ -75,6 +75,7 @@ export type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
   QueueAdapterPublishOptions,
+  QueueAdapterSubscription,
   QueueDelivery,
   QueueOutgoingMessage,
   QueueSubscription,

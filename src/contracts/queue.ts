@@ -204,6 +204,31 @@ export interface QueueAdapterConsumeOptions {
 export type QueueSubscription = Subscription;
 
 /**
+ * What an adapter's `consume()` resolves to: a {@link Subscription},
+ * optionally with `stopDelivering()`, which a consumer's graceful stop calls
+ * before it waits for its handlers, so that no message is left read but not
+ * started when it stops.
+ *
+ * @example
+ * ```ts
+ * const sub: QueueAdapterSubscription = await adapter.consume(topic, onDelivery, options);
+ * await sub.stopDelivering?.(); // no delivery follows; settle the ones made
+ * await sub.unsubscribe();
+ * ```
+ */
+export interface QueueAdapterSubscription extends Subscription {
+  /**
+   * Optional. Takes no new message from the back end and resolves once no
+   * delivery can follow. Deliveries made before it resolves (those of a
+   * read that was in flight included) stay valid: the consumer handles and
+   * settles them as usual, then calls `unsubscribe()`. Without it, a
+   * stopping consumer leaves what arrives while it drains unsettled, and
+   * `unsubscribe()` hands it back to the back end.
+   */
+  stopDelivering?(): Promise<void>;
+}
+
+/**
  * A message queue back end: memory, RabbitMQ (`scaleout/amqp`) or Redis
  * Streams (`scaleout/redis`). Implement it to bring another broker; check it
  * with `queueAdapterConformance` from `scaleout/testing`.
@@ -226,7 +251,7 @@ export interface QueueAdapter {
     topic: string,
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
-  ): Promise<Subscription>;
+  ): Promise<QueueAdapterSubscription>;
   /**
    * Stops every consumer and releases connections the adapter created.
    * Required. A {@link MessageQueue} calls it only on an adapter it created

@@ -1,4 +1,4 @@
-import type { QueueDelivery } from '../contracts/queue.js';
+import type { QueueAdapterSubscription, QueueDelivery } from '../contracts/queue.js';
 import { CorruptDataError, InvalidOptionsError, PayloadTooLargeError } from '../errors.js';
 import type { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
@@ -77,7 +77,9 @@ export class MessageConsumer implements Subscription {
   readonly #inFlight = new Set<Promise<void>>();
   readonly #stop = new AbortController();
   readonly #life = new Lifecycle('message consumer');
-  #subscription: Subscription | undefined;
+  #subscription: QueueAdapterSubscription | undefined;
+  /** Whether deliveries are handled: until the stop, or until the adapter's stopDelivering() resolved. */
+  #accepting = true;
   #processed = 0;
 
   /** @internal Use {@link MessageQueue.consume}. */
@@ -86,7 +88,7 @@ export class MessageConsumer implements Subscription {
   }
 
   /** @internal Throws InvalidOptionsError for an adapter of the earlier contract. */
-  attach(subscription: Subscription): void {
+  attach(subscription: QueueAdapterSubscription): void {
     checkSubscription(subscription);
     this.#subscription = subscription;
   }
@@ -119,7 +121,7 @@ export class MessageConsumer implements Subscription {
   /** @internal Called by the adapter for each delivery. */
   readonly onDelivery = (delivery: QueueDelivery): void => {
     // Left unacknowledged: the back end hands it to another consumer.
-    if (this.#stop.signal.aborted) return;
+    if (!this.#accepting) return;
     const run = this.#process(delivery).finally(() => {
       this.#inFlight.delete(run);
       this.#processed++;
@@ -253,10 +255,11 @@ export class MessageConsumer implements Subscription {
   }
 
   /**
-   * Stops taking messages, waits for handlers in flight (up to
-   * `closeTimeoutMs`), then releases the adapter's subscription. Messages
-   * still held after that are redelivered by the back end. Idempotent:
-   * every call gets the same promise.
+   * Stops taking messages (an adapter with `stopDelivering()` stops reading
+   * first, and what it still delivers meanwhile is handled), waits for
+   * handlers in flight (up to `closeTimeoutMs`), then releases the
+   * adapter's subscription. Messages still held after that are redelivered
+   * by the back end. Idempotent: every call gets the same promise.
    *
    * @example
    * ```ts
@@ -282,15 +285,24 @@ export class MessageConsumer implements Subscription {
 
   async #close(): Promise<void> {
     this.#stop.abort();
-    const pending = Promise.all([...this.#inFlight]);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.#policy.closeTimeoutMs);
       timer.unref();
     });
-    await Promise.race([pending, timeout]);
+    const subscription = this.#subscription;
+    if (typeof subscription?.stopDelivering === 'function') {
+      // The back end stops reading first; what it still delivers meanwhile
+      // (a read in flight) is handled, not left waiting for a reclaim.
+      const stopped = Promise.resolve()
+        .then(() => subscription.stopDelivering!())
+        .catch(() => {});
+      await Promise.race([stopped, timeout]);
+    }
+    this.#accepting = false;
+    await Promise.race([Promise.all([...this.#inFlight]), timeout]);
     clearTimeout(timer);
-    await this.#subscription?.unsubscribe();
+    await subscription?.unsubscribe();
   }
 
   /** Same as `close()`, for `await using`. */

@@ -4,14 +4,16 @@ import type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
   QueueAdapterPublishOptions,
+  QueueAdapterSubscription,
   QueueDelivery,
   QueueOutgoingMessage,
 } from '../../contracts/queue.js';
 import { ClosedError, InvalidOptionsError } from '../../errors.js';
 import { raceAbort, throwIfAborted } from '../../internal/abort.js';
+import { sleep } from '../../internal/timers.js';
 import { durationOption } from '../../internal/validate.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
-import type { Logger, Subscription } from '../../types.js';
+import type { Logger } from '../../types.js';
 import { type RedisClient, RedisConnectionHandle, redisFailure } from './connection.js';
 import { validatePrefix } from './keys.js';
 import { handBack } from './queue-claimer.js';
@@ -160,12 +162,19 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
    * Starts a consumer with its own blocking connection and a reclaim sweep.
    * Rejects with `CorruptDataError` when the topic's (or the dead-letter
    * topic's) key holds something other than a stream.
+   *
+   * Its `stopDelivering()` (called first by a consumer's graceful stop)
+   * ends reading at once: a read blocked on the server is unblocked
+   * (`CLIENT UNBLOCK`; without CLIENT rights, or on a Cluster, it ends when
+   * its `BLOCK` runs out) and what it returned is still delivered, so the
+   * stopping consumer holds nothing it has not started and other consumers
+   * read the rest straight from the stream, without waiting `claimIdleMs`.
    */
   async consume(
     topic: string,
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
-  ): Promise<Subscription> {
+  ): Promise<QueueAdapterSubscription> {
     checkAdapterConsume(topic, onDelivery, options);
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     const key = this.#streams.key(topic);
@@ -184,6 +193,10 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     }
     const reader = this.#handle.duplicate();
     reader.on('error', () => {});
+    let markReadsStopped = () => {};
+    const readsStopped = new Promise<void>((resolve) => {
+      markReadsStopped = resolve;
+    });
     const consumer: StreamConsumer = {
       topic,
       key,
@@ -196,10 +209,49 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       sweepNow: true,
       loop: undefined,
       stop: new AbortController(),
+      reading: true,
+      readsStopped,
+      markReadsStopped,
+      readerId: undefined,
     };
+    // A new connection has a new CLIENT ID: asked again before the next read.
+    reader.on('close', () => {
+      consumer.readerId = undefined;
+    });
     this.#consumers.add(consumer);
     consumer.loop = runReader(this.#context, consumer);
-    return { unsubscribe: () => this.#closeConsumer(consumer) };
+    return {
+      stopDelivering: () => this.#stopDelivering(consumer),
+      unsubscribe: () => this.#closeConsumer(consumer),
+    };
+  }
+
+  /** Ends reading; resolves once the read loop will deliver nothing more. */
+  async #stopDelivering(c: StreamConsumer): Promise<void> {
+    if (c.reading) {
+      c.reading = false;
+      c.wake?.();
+      let stopped = false;
+      void c.readsStopped.then(() => {
+        stopped = true;
+      });
+      // The blocked read returns now, as if its BLOCK had run out. Sent again
+      // a few times: the read may reach the server after the first unblock.
+      for (let tries = 0; tries < 5 && !stopped && c.open && !this.#closed; tries++) {
+        const id = c.readerId;
+        if (id !== undefined && id > 0) {
+          await this.#client.call('CLIENT', 'UNBLOCK', String(id)).catch(() => {});
+        }
+        await Promise.race([c.readsStopped, sleep(20, { unref: true })]);
+      }
+    }
+    // Bounded: a read the server never answers (Redis down, the command
+    // queued until a reconnect) must not hold the stop. What such a read
+    // still takes waits for `claimIdleMs`, as after a crash.
+    await Promise.race([
+      c.readsStopped,
+      sleep(Math.min(this.#blockMs, this.#sweepIntervalMs) + 1_000, { unref: true }),
+    ]);
   }
 
   async #closeConsumer(c: StreamConsumer): Promise<void> {
