@@ -75,6 +75,7 @@ export type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
   QueueAdapterPublishOptions,
+  QueueConnectionState,
   QueueDelivery,
   QueueOutgoingMessage,
   QueueSubscription,
