@@ -248,7 +248,7 @@ export interface QueueAdapter {
   /**
    * The state of the connection to the back end, read without sending
    * anything. Optional: an adapter without it is reported `unknown` by
-   * {@link MessageQueue.connectionState}. Memory, RabbitMQ and Redis
+   * `MessageQueue.connectionState`. Memory, RabbitMQ and Redis
    * Streams adapters have it.
    */
   readonly connectionState?: QueueConnectionState;
