@@ -76,6 +76,7 @@ export type {
   QueueAdapterConsumeOptions,
   QueueAdapterPublishOptions,
   QueueAdapterSubscription,
+  QueueConnectionState,
   QueueDelivery,
   QueueOutgoingMessage,
   QueueSubscription,

@@ -229,6 +229,24 @@ export interface QueueAdapterSubscription extends Subscription {
 }
 
 /**
+ * The state of a queue back end's connection, as an adapter reports it
+ * (see {@link QueueAdapter.connectionState}):
+ *
+ * - `idle`: nothing opened yet (nothing published or consumed, or a lazy
+ *   client); nothing is known to be wrong;
+ * - `connecting`: the first connection is being opened;
+ * - `connected`: the connection is up;
+ * - `disconnected`: it was up and was lost; the adapter is reconnecting;
+ * - `closed`: the adapter was closed (final).
+ *
+ * @example
+ * ```ts
+ * const up = (state: QueueConnectionState) => state === 'connected' || state === 'idle';
+ * ```
+ */
+export type QueueConnectionState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+/**
  * A message queue back end: memory, RabbitMQ (`scaleout/amqp`) or Redis
  * Streams (`scaleout/redis`). Implement it to bring another broker; check it
  * with `queueAdapterConformance` from `scaleout/testing`.
@@ -252,6 +270,20 @@ export interface QueueAdapter {
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
   ): Promise<QueueAdapterSubscription>;
+  /**
+   * The state of the connection to the back end, read without sending
+   * anything. Optional: an adapter without it is reported `unknown` by
+   * `MessageQueue.connectionState`. Memory, RabbitMQ and Redis
+   * Streams adapters have it.
+   */
+  readonly connectionState?: QueueConnectionState;
+  /**
+   * Calls `listener` with the new state each time
+   * {@link QueueAdapter.connectionState} changes (a lost connection, a
+   * reconnect, close) until unsubscribed. Optional, with
+   * `connectionState`.
+   */
+  watchConnection?(listener: (state: QueueConnectionState) => void): Subscription;
   /**
    * Stops every consumer and releases connections the adapter created.
    * Required. A {@link MessageQueue} calls it only on an adapter it created

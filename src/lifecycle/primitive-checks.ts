@@ -8,6 +8,7 @@ type Listen = (event: string, listener: (payload: never) => void) => unknown;
 
 interface CacheLike {
   readonly circuitState: 'closed' | 'open' | 'half-open';
+  readonly busState?: string;
   ready(): Promise<void>;
 }
 
@@ -78,10 +79,14 @@ function recentFailures(
  * @internal The readiness check a managed primitive's own state gives, or
  * `undefined` when it has none:
  * - a cache: its circuit around the store is not open, and its
- *   invalidation bus is subscribed (`cache.ready()`);
+ *   invalidation bus is subscribed (`cache.ready()`) and not disconnected
+ *   since (`cache.busState`: the Redis adapter reports its subscriber
+ *   connection lost, even with no traffic to open the circuit);
  * - a registry: no heartbeat failed and no registration was taken over in
  *   the last 5 s (its `error` and `lease` events);
- * - a message queue: the back end was readable in the last 5 s (no
+ * - a message queue: its connection is up (`queue.connectionState`:
+ *   `connected`, or `idle` before first use; `disconnected`, `connecting`
+ *   and `closed` fail), and the back end was readable in the last 5 s (no
  *   consumer `error` without a message id);
  * - a session store: its store answers a read (a random id, absent);
  * - a lock or semaphore: its store answers a `tryAcquire` of a resource of
@@ -99,6 +104,9 @@ export function primitiveCheck(resource: object): HealthCheck | undefined {
     return async () => {
       const circuit = resource.circuitState;
       if (circuit === 'open') throw new Error('the circuit around the cache store is open');
+      if (resource.busState === 'disconnected') {
+        throw new Error('the cache invalidation bus is disconnected: writes of other instances are missed');
+      }
       await resource.ready();
       return { circuit, bus: 'subscribed' };
     };
@@ -119,10 +127,15 @@ export function primitiveCheck(resource: object): HealthCheck | undefined {
     const on = (resource as { on: Listen }).on.bind(resource);
     const unreadable = recentFailures(on, 'error', (p) => p.id === undefined);
     return () => {
+      // The adapter's own connection state (nothing sent), when it reports one.
+      const state = (resource as { connectionState?: unknown }).connectionState;
+      if (state === 'disconnected' || state === 'connecting' || state === 'closed') {
+        throw new Error(`the queue connection is ${state}`);
+      }
       if (performance.now() - unreadable() < RECENT_FAILURE_MS) {
         throw new Error('the queue back end could not be read recently');
       }
-      return { connection: 'ok' };
+      return { connection: typeof state === 'string' && state !== 'unknown' ? state : 'ok' };
     };
   }
   if (isSessionStore(resource)) {

@@ -101,7 +101,7 @@ export function countArgument(name: string, value: number, max: number): number 
   return value;
 }
 
-const EVENTS: ReadonlySet<string> = new Set(['retry', 'dead-letter', 'error']);
+const EVENTS: ReadonlySet<string> = new Set(['retry', 'dead-letter', 'error', 'connection']);
 
 /** An event name of MessageQueue and a function, or InvalidArgumentError. */
 export function checkListener(event: unknown, listener: unknown): void {

@@ -422,6 +422,30 @@ export function queueAdapterConformance(options: QueueConformanceOptions): void 
     );
 
     test.it(
+      'reports its connection state, when it does: connected once used, closed after close(), told to watchers',
+      async () => {
+        const { adapter, queue } = await open();
+        if (adapter.connectionState === undefined) return;
+        assert.equal(
+          typeof adapter.watchConnection,
+          'function',
+          'connectionState comes with watchConnection',
+        );
+        const topic = newTopic();
+        await queue.publish(topic, 1);
+        await waitFor('connected once used', () => adapter.connectionState === 'connected');
+        assert.equal(queue.connectionState, 'connected');
+        const seen: string[] = [];
+        const sub = adapter.watchConnection!((state) => seen.push(state));
+        await adapter.close();
+        assert.equal(adapter.connectionState, 'closed');
+        assert.deepEqual(seen, ['closed']);
+        await sub.unsubscribe();
+      },
+      T,
+    );
+
+    test.it(
       "runs the handler in the async context of its consume() call, not the publisher's or the connection's",
       async () => {
         const { queue } = await open();

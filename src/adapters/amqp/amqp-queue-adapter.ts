@@ -3,6 +3,7 @@ import type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
   QueueAdapterPublishOptions,
+  QueueConnectionState,
   QueueDelivery,
   QueueOutgoingMessage,
 } from '../../contracts/queue.js';
@@ -116,6 +117,20 @@ export class AmqpQueueAdapter implements QueueAdapter {
   /** Whether a connection is up right now. */
   get connected(): boolean {
     return this.#connection.connected;
+  }
+
+  /**
+   * The connection's state, read without sending anything: `idle` before
+   * anything was published or consumed, `connecting`, `connected`,
+   * `disconnected` (lost; reconnecting in the background), `closed`.
+   */
+  get connectionState(): QueueConnectionState {
+    return this.#connection.watchers.state;
+  }
+
+  /** Calls `listener` with each new {@link connectionState} (a lost connection, a reconnect, close). */
+  watchConnection(listener: (state: QueueConnectionState) => void): Subscription {
+    return this.#connection.watchers.watch(listener);
   }
 
   /**

@@ -5,6 +5,7 @@ import type {
   QueueAdapterConsumeOptions,
   QueueAdapterPublishOptions,
   QueueAdapterSubscription,
+  QueueConnectionState,
   QueueDelivery,
   QueueOutgoingMessage,
 } from '../../contracts/queue.js';
@@ -13,10 +14,11 @@ import { raceAbort, throwIfAborted } from '../../internal/abort.js';
 import { sleep } from '../../internal/timers.js';
 import { durationOption } from '../../internal/validate.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
-import type { Logger } from '../../types.js';
+import type { Logger, Subscription } from '../../types.js';
 import { type RedisClient, RedisConnectionHandle, redisFailure } from './connection.js';
 import { validatePrefix } from './keys.js';
 import { handBack } from './queue-claimer.js';
+import { RedisQueueConnectionState } from './queue-connection-state.js';
 import type { StreamConsumer, StreamsContext } from './queue-consumer.js';
 import { streamFields } from './queue-entry.js';
 import {
@@ -61,6 +63,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
   readonly #stop = new AbortController();
   /** What the consumers' reader, claimer and deliveries share with the adapter. */
   readonly #context: StreamsContext;
+  readonly #connectionState: RedisQueueConnectionState;
   #closed = false;
 
   constructor(options: RedisStreamsQueueAdapterOptions) {
@@ -105,6 +108,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
         this.#logger?.warn?.('Redis connection error', { error: err.message });
       });
     }
+    this.#connectionState = new RedisQueueConnectionState(this.#handle.client, () => this.#closed);
     this.#streams = new QueueStreams(() => this.#client, prefix, maxLength);
     const adapter = this;
     this.#context = {
@@ -127,6 +131,20 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
 
   get #client(): RedisClient {
     return this.#handle.client;
+  }
+
+  /**
+   * The state of the connection, read from the ioredis client's status (no
+   * command sent): `idle` (a lazy client not used yet), `connecting`,
+   * `connected`, `disconnected` (lost; ioredis reconnects), `closed`.
+   */
+  get connectionState(): QueueConnectionState {
+    return this.#connectionState.watchers.state;
+  }
+
+  /** Calls `listener` with each new {@link connectionState} (a lost connection, a reconnect, close). */
+  watchConnection(listener: (state: QueueConnectionState) => void): Subscription {
+    return this.#connectionState.watchers.watch(listener);
   }
 
   /**
@@ -275,6 +293,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     for (const c of [...this.#consumers]) await this.#closeConsumer(c);
     this.#closed = true;
     this.#stop.abort();
+    this.#connectionState.detach();
     await this.#handle.close();
   }
 
