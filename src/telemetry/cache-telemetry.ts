@@ -6,8 +6,9 @@
  * `scaleout.cache.load.duration` (seconds, the conventions' buckets). Hits,
  * misses and stale values served are counted (`scaleout.cache.hits` by
  * tier, `scaleout.cache.misses`, `scaleout.cache.stale` by reason): a
- * counter add with constant attributes, no span, and nothing at all while
- * no SDK is registered (one global read). The key is not recorded (keys
+ * counter add with constant attributes, no span, and while no SDK is
+ * registered one global read per 64 counts (an SDK registered later is
+ * picked up within 64 counts). The key is not recorded (keys
  * often hold user or session ids).
  *
  * @module
@@ -41,6 +42,9 @@ const STALE: Readonly<Record<StaleReason, Attributes>> = {
 };
 const NONE: Attributes = Object.freeze({});
 
+/** Counts between two looks for a meter provider while none records them. */
+const RECHECK_EVERY = 64;
+
 interface CacheInstruments {
   load: Histogram;
   hits: Counter;
@@ -52,6 +56,8 @@ interface CacheInstruments {
 export class CacheTelemetry {
   readonly #telemetry: Telemetry;
   readonly #instruments: Instruments<CacheInstruments>;
+  /** Counts left before the counters look for a meter provider again. */
+  #skip = 0;
 
   constructor(telemetry: Telemetry) {
     this.#telemetry = telemetry;
@@ -76,22 +82,35 @@ export class CacheTelemetry {
     }));
   }
 
+  /**
+   * The counters, or `undefined` when nothing records them. With nothing
+   * to record, the next `RECHECK_EVERY` counts skip even the global
+   * read (a hit is a hot path): an SDK registered later is picked up
+   * within that many counts.
+   */
+  #counters(): CacheInstruments | undefined {
+    if (this.#skip > 0) {
+      this.#skip--;
+      return undefined;
+    }
+    const instruments = this.#telemetry.idle() ? undefined : this.#instruments.get();
+    if (instruments === undefined) this.#skip = RECHECK_EVERY;
+    return instruments;
+  }
+
   /** Counts a hit of `tier`. */
   hit(tier: 'l1' | 'l2'): void {
-    if (this.#telemetry.idle()) return;
-    this.#instruments.get()?.hits.add(1, TIER[tier]);
+    this.#counters()?.hits.add(1, TIER[tier]);
   }
 
   /** Counts a miss. */
   miss(): void {
-    if (this.#telemetry.idle()) return;
-    this.#instruments.get()?.misses.add(1, NONE);
+    this.#counters()?.misses.add(1, NONE);
   }
 
   /** Counts a stale value served. */
   stale(reason: StaleReason): void {
-    if (this.#telemetry.idle()) return;
-    this.#instruments.get()?.stale.add(1, STALE[reason]);
+    this.#counters()?.stale.add(1, STALE[reason]);
   }
 
   /** Starts tracing a loader run; `undefined`: nothing to record. */
