@@ -1,10 +1,15 @@
 import { KeyObject, type webcrypto } from 'node:crypto';
+import type { Attributes, Span } from '@opentelemetry/api';
 import { InvalidOptionsError, JwksFetchError, JwksNoMatchingKeyError } from '../errors.js';
 import { anySignal } from '../internal/abort.js';
 import { captureContext } from '../internal/async-context.js';
 import { redactUrl } from '../internal/redact.js';
 import { SingleFlight } from '../internal/single-flight.js';
 import { durationOption } from '../internal/validate.js';
+import { OperationTelemetry } from '../telemetry/operation-telemetry.js';
+import { HTTP } from '../telemetry/semconv.js';
+import { spanUrl } from '../telemetry/span-url.js';
+import { checkTelemetryOptions, type TelemetryOptions } from '../telemetry/telemetry-options.js';
 import { ALGORITHMS, type JwtAlgorithm, type KeyFamily, keyFamily } from './jwt-algorithms.js';
 
 /**
@@ -15,7 +20,7 @@ import { ALGORITHMS, type JwtAlgorithm, type KeyFamily, keyFamily } from './jwt-
  * new RemoteJwks(url, { cooldownMs: 30_000, maxAgeMs: 600_000 } satisfies RemoteJwksOptions);
  * ```
  */
-export interface RemoteJwksOptions {
+export interface RemoteJwksOptions extends TelemetryOptions {
   /** Refetch no more often than this when an unknown `kid` arrives, ms. @default 30_000 */
   cooldownMs?: number;
   /** Refresh the key set in the background once it is this old, ms. @default 600_000 */
@@ -55,6 +60,9 @@ function inferAlg(jwk: Record<string, unknown>): string | undefined {
  *   carry it at once (single flight), and at most one per `cooldownMs`.
  * - Once the set is older than `maxAgeMs` it is refreshed in the background;
  *   if the endpoint fails, the keys already known keep working.
+ * - With OpenTelemetry, each fetch is a CLIENT span `GET` (`url.full`
+ *   without credentials or secret query values, the status, the number of
+ *   keys); a key already held makes none.
  *
  * @example
  * ```ts
@@ -77,6 +85,9 @@ export class RemoteJwks {
   #closed = new AbortController();
   /** The context it was made in: background refreshes run in it, not in a request's. */
   readonly #background = captureContext();
+  /** The span of each fetch, when OpenTelemetry is there. */
+  readonly #otel: OperationTelemetry | undefined;
+  readonly #spanAttributes: Attributes;
 
   constructor(url: string | URL, options: RemoteJwksOptions = {}) {
     this.#url = String(url);
@@ -88,6 +99,9 @@ export class RemoteJwks {
       throw new InvalidOptionsError('maxBytes must be a positive integer', { option: 'maxBytes' });
     }
     this.#now = options.now ?? Date.now;
+    checkTelemetryOptions(options, 'RemoteJwks options');
+    this.#otel = OperationTelemetry.create(options);
+    this.#spanAttributes = fetchAttributes(this.#url);
   }
 
   /** How many fetches were started (for diagnostics and tests). */
@@ -159,7 +173,7 @@ export class RemoteJwks {
       this.#lastAttemptAt = this.#now();
       this.#fetches++;
       try {
-        this.#entries = await this.#load();
+        this.#entries = await this.#tracedLoad();
         this.#loadedAt = this.#now();
       } catch (err) {
         if (mustSucceed || this.#entries === undefined) {
@@ -171,22 +185,38 @@ export class RemoteJwks {
     });
   }
 
-  async #load(): Promise<JwksEntry[]> {
+  #tracedLoad(): Promise<JwksEntry[]> {
+    const otel = this.#otel;
+    if (otel === undefined) return this.#load(undefined);
+    return otel.trace(
+      'GET',
+      this.#spanAttributes,
+      async (span) => {
+        const entries = await this.#load(span);
+        span?.setAttribute('scaleout.jwks.keys', entries.length);
+        return entries;
+      },
+      otel.api.SpanKind.CLIENT,
+    );
+  }
+
+  async #load(span: Span | undefined): Promise<JwksEntry[]> {
     // anySignal holds the timeout strongly (AbortSignal.any may let it be collected unfired).
     const { signal, dispose } = anySignal(this.#closed.signal, AbortSignal.timeout(this.#timeoutMs));
     try {
-      return await this.#fetchKeys(signal!);
+      return await this.#fetchKeys(signal!, span);
     } finally {
       dispose();
     }
   }
 
-  async #fetchKeys(signal: AbortSignal): Promise<JwksEntry[]> {
+  async #fetchKeys(signal: AbortSignal, span: Span | undefined): Promise<JwksEntry[]> {
     const res = await fetch(this.#url, {
       signal,
       headers: { accept: 'application/json' },
       redirect: 'error',
     });
+    span?.setAttribute(HTTP.status, res.status);
     if (!res.ok) {
       await res.body?.cancel();
       throw new JwksFetchError(`JWKS endpoint ${redactUrl(this.#url)} answered ${res.status}`);
@@ -232,4 +262,20 @@ export class RemoteJwks {
     if (entries.length === 0) throw new JwksFetchError('JWKS document holds no usable signing key');
     return entries;
   }
+}
+
+/** The attributes of a fetch span: the method, the URL without secrets, the server. */
+function fetchAttributes(url: string): Attributes {
+  const attributes: Attributes = { [HTTP.method]: 'GET', 'scaleout.operation': 'jwks refresh' };
+  const full = spanUrl(undefined, url);
+  if (full !== undefined) attributes[HTTP.urlFull] = full;
+  try {
+    const parsed = new URL(url);
+    attributes[HTTP.serverAddress] = parsed.hostname.replace(/^\[|\]$/g, '');
+    attributes[HTTP.serverPort] =
+      parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
+  } catch {
+    // A URL that does not parse fails the fetch; the span says so.
+  }
+  return attributes;
 }

@@ -232,6 +232,7 @@ export class DistributedCache {
       if (local !== undefined && local.soft > state.clock.now()) {
         // The L1 hit path: no async frame, no allocation beyond the promise.
         if (state.events.has('hit')) state.events.emit('hit', { key: full, tier: 'l1' });
+        state.telemetry?.hit('l1');
         return Promise.resolve(local.value as T);
       }
     }

@@ -21,14 +21,17 @@ export async function readOne<T>(
   } catch (err) {
     if (backend.readAsMiss('get', full, err)) {
       if (state.events.has('miss')) state.events.emit('miss', { key: full });
+      state.telemetry?.miss();
       return undefined;
     }
     backend.failOpen('get', full, err, false);
     if (local !== undefined && local.hard > state.clock.now()) {
       if (state.events.has('stale')) state.events.emit('stale', { key: full, reason: 'backend-down' });
+      state.telemetry?.stale('backend-down');
       return local.value as T;
     }
     if (state.events.has('miss')) state.events.emit('miss', { key: full });
+    state.telemetry?.miss();
     return undefined;
   }
   if (text !== undefined) {
@@ -36,10 +39,12 @@ export async function readOne<T>(
     const entry = read(state, full, text, now, graceMs);
     if (entry !== undefined && entry.soft > now) {
       if (state.events.has('hit')) state.events.emit('hit', { key: full, tier: 'l2' });
+      state.telemetry?.hit('l2');
       return entry.value as T;
     }
   }
   if (state.events.has('miss')) state.events.emit('miss', { key: full });
+  state.telemetry?.miss();
   return undefined;
 }
 

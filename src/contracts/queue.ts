@@ -257,6 +257,14 @@ export type QueueConnectionState = 'idle' | 'connecting' | 'connected' | 'discon
  * ```
  */
 export interface QueueAdapter {
+  /**
+   * The `messaging.system` of this back end in OpenTelemetry spans and
+   * metrics: `rabbitmq` (`scaleout/amqp`), `redis` (Redis Streams,
+   * `scaleout/redis`), `scaleout_memory` (the in-process adapter). An
+   * adapter that wraps another should forward the wrapped one's. Without
+   * it, {@link MessageQueue} reports `scaleout`. At most 64 characters.
+   */
+  readonly messagingSystem?: string;
   /** Stores a message durably (as far as the back end allows); resolves when stored. */
   publish(topic: string, message: QueueOutgoingMessage, options?: QueueAdapterPublishOptions): Promise<void>;
   /**

@@ -13,6 +13,7 @@ import { assertWritesFaithfully } from '../internal/faithful.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { durationArgument, durationOption } from '../internal/validate.js';
 import { jsonSerializer } from '../serializer.js';
+import { OperationTelemetry, traceMethods } from '../telemetry/operation-telemetry.js';
 import { type Serializer, systemClock } from '../types.js';
 import { generateSessionId, isValidSessionId } from './session-id.js';
 import { checkDataSize, checkRecord, userIdString } from './session-record.js';
@@ -50,6 +51,15 @@ function unavailable(method: string, err: unknown): unknown {
   if (isScaleoutError(err)) return err;
   return new ConnectionError(`session store unavailable (${method} failed)`, { cause: err });
 }
+
+/** The span of each traced write (the session id and user id are never recorded). */
+const SESSION_SPANS = {
+  create: 'session create',
+  update: 'session update',
+  regenerate: 'session regenerate',
+  destroy: 'session destroy',
+  destroyAllForUser: 'session destroy_all',
+} as const;
 
 /**
  * Options of {@link SessionStore.create}.
@@ -147,6 +157,9 @@ export class SessionStore<T = Record<string, unknown>> implements SessionReader<
     }
     // Built last: a refused option leaves nothing behind.
     this.#adapter = options.adapter ?? memorySessionAdapter({ clock: options.clock ?? systemClock });
+    // OpenTelemetry (when installed): a span per write; get and touch (every request) make none.
+    const otel = OperationTelemetry.create(options);
+    if (otel !== undefined) traceMethods(this, otel, SESSION_SPANS);
   }
 
   /**

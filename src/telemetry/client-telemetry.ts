@@ -115,9 +115,11 @@ export class ClientTelemetry {
         advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] },
       }),
       breakerTransitions: meter.createCounter('scaleout.client.breaker.transitions', {
+        unit: '{transition}',
         description: 'Circuit breaker state changes, by instance and new state.',
       }),
       budgetRefusals: meter.createCounter('scaleout.client.retry_budget.refusals', {
+        unit: '{refusal}',
         description: 'Retries refused by the retry budget.',
       }),
     }));

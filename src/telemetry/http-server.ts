@@ -11,6 +11,10 @@
  *        the rest of the middleware chain runs in the span's context
  * ```
  *
+ * The deadline header enters with the trace: the chain runs with the
+ * request's deadline (`x-request-deadline-ms`) as the inherited deadline of
+ * its `ServiceClient` calls, OpenTelemetry or not.
+ *
  * The span ends when the response closes (finished, or the client went
  * away: `error.type` `aborted`); the route template is read then (routers
  * match after the middleware ran), and names the span `METHOD route`. Uses
@@ -20,7 +24,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Histogram, Span } from '@opentelemetry/api';
+import { DEADLINE_HEADER, readDeadline } from '../client/deadline.js';
+import { runWithInheritedDeadline } from '../client/inherited-deadline.js';
 import { extractContext } from './carrier.js';
+import { emitInCurrentContext } from './emitter-scope.js';
 import { DURATION_BUCKETS_SECONDS, HTTP, httpMethod } from './semconv.js';
 import { Instruments, Telemetry } from './telemetry.js';
 
@@ -149,9 +156,13 @@ function schemeOf(req: IncomingMessage | undefined): string {
 }
 
 /**
- * Runs `next` (the rest of a middleware chain) in the SERVER span of `req`
- * when OpenTelemetry is there (the span ends when `res` closes), else just
- * calls it. `routeOf(subject)` gives the route template at the end.
+ * Runs `next` (the rest of a middleware chain) in the request's scope: the
+ * SERVER span of `req` when OpenTelemetry is there (the span ends when
+ * `res` closes) and the deadline its {@link DEADLINE_HEADER} sets, entered
+ * together, so a `ServiceClient` call in the handler is a child of the
+ * SERVER span and inherits what is left of the caller's deadline. Without
+ * either, just calls `next`. `routeOf(subject)` gives the route template at
+ * the end.
  *
  * @internal
  */
@@ -162,13 +173,25 @@ export function runInServerSpan<S, R>(
   subject: S,
   next: () => R,
 ): R {
+  const deadlineAt = req.headers[DEADLINE_HEADER] === undefined ? undefined : readDeadline(req);
   const telemetry = HttpServerTelemetry.shared();
-  if (telemetry === undefined) return next();
   let context: Context | undefined;
-  try {
-    context = telemetry.start(req, res, () => routeOf(subject));
-  } catch {
-    return next();
+  if (telemetry !== undefined) {
+    try {
+      context = telemetry.start(req, res, () => routeOf(subject));
+    } catch {
+      context = undefined;
+    }
   }
-  return context === undefined ? next() : telemetry.api().context.with(context, next);
+  if (context === undefined && deadlineAt === undefined) return next();
+  // In the scope: the request's own events (a handler's req.on('end')) stay in it too.
+  const enter = (): R => {
+    emitInCurrentContext(req);
+    return next();
+  };
+  if (context === undefined) return runWithInheritedDeadline(deadlineAt!, enter);
+  const api = telemetry!.api();
+  return deadlineAt === undefined
+    ? api.context.with(context, enter)
+    : runWithInheritedDeadline(deadlineAt, () => api.context.with(context, enter));
 }

@@ -113,6 +113,20 @@ export function queueAdapterConformance(options: QueueConformanceOptions): void 
     );
 
     test.it(
+      'names its messaging.system with messagingSystem: absent, or a string of 1 to 64 characters',
+      async () => {
+        const { adapter } = await open();
+        const system: unknown = adapter.messagingSystem;
+        if (system === undefined) return;
+        assert.equal(typeof system, 'string', 'messagingSystem must be a string');
+        assert.ok(
+          (system as string).length >= 1 && (system as string).length <= 64,
+          'messagingSystem: 1 to 64 characters',
+        );
+      },
+    );
+
+    test.it(
       'delivers a published message with its id, headers and payload, then acknowledges it',
       async () => {
         const { queue } = await open();

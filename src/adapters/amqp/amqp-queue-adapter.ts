@@ -66,6 +66,8 @@ import { AmqpTopology } from './amqp-topology.js';
  * ```
  */
 export class AmqpQueueAdapter implements QueueAdapter {
+  /** `messaging.system` of this back end: `rabbitmq`. */
+  readonly messagingSystem: string = 'rabbitmq';
   readonly #topology: AmqpTopology;
   readonly #connection: AmqpConnection;
   readonly #publisher: AmqpPublisher;

@@ -65,6 +65,8 @@ const checkOptions = optionsChecker({ where: 'memoryQueueAdapter options', keys:
  * ```
  */
 export class MemoryQueueAdapter implements QueueAdapter {
+  /** `messaging.system` of this back end: `scaleout_memory`. */
+  readonly messagingSystem: string = 'scaleout_memory';
   readonly #topics = new Map<string, Map<string, GroupState>>();
   #tag = 0;
   #closed = false;

@@ -52,6 +52,8 @@ export { REDIS_STREAMS_QUEUE_DEFAULTS, type RedisStreamsQueueAdapterOptions } fr
  * ```
  */
 export class RedisStreamsQueueAdapter implements QueueAdapter {
+  /** `messaging.system` of this back end: `redis`. */
+  readonly messagingSystem: string = 'redis';
   readonly #handle: RedisConnectionHandle;
   readonly #consumerName: string;
   readonly #blockMs: number;

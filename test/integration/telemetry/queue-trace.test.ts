@@ -78,7 +78,7 @@ describe('Redis Streams: one trace across the queue', () => {
     await until('two deliveries', () => spansOf('t', SpanKind.CONSUMER).length === 2);
     await queue.close();
     expectOneTrace('t', sent, 2);
-    expect(spansOf('t', SpanKind.PRODUCER)[0]!.attributes['messaging.system']).toBe('redis_streams');
+    expect(spansOf('t', SpanKind.PRODUCER)[0]!.attributes['messaging.system']).toBe('redis');
   });
 
   it('through a reclaim of a message whose consumer died', async () => {

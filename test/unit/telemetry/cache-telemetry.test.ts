@@ -1,6 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DistributedCache } from '../../../src/cache/distributed-cache.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { installOtel, parentOf } from '../../helpers/otel.js';
 
 const otel = installOtel();
@@ -58,5 +59,58 @@ describe('DistributedCache spans', () => {
     await cache.getOrSet('off', async () => 1, { ttlMs: 1_000 });
     await cache.close();
     expect(loads()).toEqual([]);
+  });
+});
+
+describe('DistributedCache counters', () => {
+  /** The sum of counter `name` now, over the points whose attributes include `where`. */
+  async function count(name: string, where: Record<string, string> = {}): Promise<number> {
+    let sum = 0;
+    for (const p of await otel.points(name)) {
+      if (Object.entries(where).every(([k, v]) => p.attributes[k] === v)) sum += p.value as number;
+    }
+    return sum;
+  }
+
+  async function counts(): Promise<number[]> {
+    return [
+      await count('scaleout.cache.hits', { 'scaleout.cache.tier': 'l1' }),
+      await count('scaleout.cache.hits', { 'scaleout.cache.tier': 'l2' }),
+      await count('scaleout.cache.misses'),
+      await count('scaleout.cache.stale', { 'scaleout.cache.stale.reason': 'grace' }),
+    ];
+  }
+
+  it('counts hits by tier, misses and stale values served by reason, without spans', async () => {
+    const clock = fakeClock();
+    const cache = new DistributedCache({ clock });
+    const l2Only = new DistributedCache({ clock, l1: false, adapter: cache.adapter });
+    const before = await counts();
+    await cache.getOrSet('a', async () => 1, { ttlMs: 1_000, graceMs: 60_000 }); // miss
+    await cache.getOrSet('a', async () => 1, { ttlMs: 1_000 }); // l1 hit
+    expect(await cache.get('a')).toBe(1); // l1 hit
+    expect(await l2Only.get('a')).toBe(1); // l2 hit
+    expect(await cache.get('absent')).toBeUndefined(); // miss
+    clock.advance(2_000);
+    // Past the TTL, within grace: the stale value now, a refresh behind it.
+    expect(await cache.getOrSet('a', async () => 2, { ttlMs: 1_000, graceMs: 60_000 })).toBe(1);
+    const after = await counts();
+    expect(after.map((n, i) => n - before[i]!)).toEqual([2, 1, 3, 1]);
+    for (const name of ['scaleout.cache.hits', 'scaleout.cache.misses', 'scaleout.cache.stale']) {
+      for (const p of await otel.points(name)) expect(JSON.stringify(p.attributes)).not.toContain('"a"');
+    }
+    await l2Only.close();
+    await cache.close();
+    // Only the loader runs are spans.
+    expect(otel.spans().every((s) => s.name === 'load cache')).toBe(true);
+  });
+
+  it('counts nothing with meterProvider: false', async () => {
+    const cache = new DistributedCache({ meterProvider: false });
+    const before = await counts();
+    await cache.getOrSet('b', async () => 1, { ttlMs: 1_000 });
+    await cache.get('b');
+    expect(await counts()).toEqual(before);
+    await cache.close();
   });
 });

@@ -225,6 +225,7 @@ describe('ServiceClient decisions', () => {
     expect(refused).toHaveLength(1);
     const transitions = await otel.points('scaleout.client.breaker.transitions');
     expect(transitions.find((p) => p.attributes['scaleout.breaker.state'] === 'open')?.value).toBe(1);
+    expect((await otel.metric('scaleout.client.breaker.transitions'))?.unit).toBe('{transition}');
   });
 
   it('records a retry refused by the budget as an event and a count', async () => {
@@ -239,6 +240,7 @@ describe('ServiceClient decisions', () => {
     expect(call.events.map((e) => e.name)).toContain('retry-budget-exhausted');
     expect(call.attributes['error.type']).toBe('ERR_RETRY_BUDGET_EXHAUSTED');
     expect((await otel.points('scaleout.client.retry_budget.refusals')).length).toBe(1);
+    expect((await otel.metric('scaleout.client.retry_budget.refusals'))?.unit).toBe('{refusal}');
   });
 });
 
