@@ -5,6 +5,21 @@ import { exponentialIndexOf, HISTOGRAM_SCALE, type LatencyHistogram } from './la
 const ZERO_THRESHOLD_SECONDS = 2 ** -20;
 
 /**
+ * The buckets of one sign of an {@link ExponentialHistogramPoint}.
+ *
+ * @example
+ * ```ts
+ * const { offset, bucketCounts }: ExponentialBuckets = toExponentialHistogram(series.histogram).positive;
+ * ```
+ */
+export interface ExponentialBuckets {
+  /** The bucket index of `bucketCounts[0]`. */
+  offset: number;
+  /** Counts of consecutive buckets from `offset` (zeros inside the range included). */
+  bucketCounts: number[];
+}
+
+/**
  * One data point of an OpenTelemetry exponential histogram, in seconds: the
  * shape of `ExponentialHistogram` in `@opentelemetry/sdk-metrics` and of the
  * OTLP `ExponentialHistogramDataPoint` (scaleout does not depend on either).
@@ -33,9 +48,9 @@ export interface ExponentialHistogramPoint {
   /** The zero bucket's upper bound, seconds: 2^-20 (about 0.95 µs). */
   zeroThreshold: number;
   /** The buckets of positive values. */
-  positive: { offset: number; bucketCounts: number[] };
+  positive: ExponentialBuckets;
   /** Durations are never negative: always empty. */
-  negative: { offset: number; bucketCounts: number[] };
+  negative: ExponentialBuckets;
 }
 
 /**
