@@ -268,6 +268,17 @@ async function telemetryCost(ctx: BenchContext): Promise<void> {
     },
     { opsPerCall: BATCH, rounds: 7 },
   );
+  await ctx.cpuPerOp(
+    'OpenTelemetry cost per message (memory adapter), SDK + in-memory exporter',
+    {
+      'MessageQueue, telemetry off': batch(queues.off, counters.off),
+      'MessageQueue, SDK + in-memory exporter': () => {
+        exporter.reset();
+        return batch(sdk, counters.sdk)();
+      },
+    },
+    { serverCpuUs: async () => 0, opsPerCall: BATCH, callsPerSample: 20, samples: 21 },
+  );
   trace.disable();
   metrics.disable();
   propagation.disable();
