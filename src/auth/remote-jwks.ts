@@ -4,7 +4,8 @@ import { anySignal } from '../internal/abort.js';
 import { captureContext } from '../internal/async-context.js';
 import { redactUrl } from '../internal/redact.js';
 import { SingleFlight } from '../internal/single-flight.js';
-import { durationOption } from '../internal/validate.js';
+import { clockOption, durationOption, optionsChecker } from '../internal/validate.js';
+import { type Clock, systemClock } from '../types.js';
 import { ALGORITHMS, type JwtAlgorithm, type KeyFamily, keyFamily } from './jwt-algorithms.js';
 
 /**
@@ -24,8 +25,8 @@ export interface RemoteJwksOptions {
   timeoutMs?: number;
   /** Largest JWKS document accepted, bytes. @default 524_288 */
   maxBytes?: number;
-  /** Time source, ms. @default Date.now */
-  now?: () => number;
+  /** Time source of the cooldown and the key set's age (its `now()`). @default systemClock */
+  clock?: Clock;
 }
 
 interface JwksEntry {
@@ -37,7 +38,26 @@ interface JwksEntry {
 
 const MAX_KEYS = 100;
 
-const DEFAULTS = { cooldownMs: 30_000, maxAgeMs: 600_000, timeoutMs: 5_000, maxBytes: 524_288 } as const;
+/** The defaults of {@link RemoteJwksOptions}. */
+const DEFAULTS = {
+  /** 30 seconds. */
+  cooldownMs: 30_000,
+  /** 10 minutes. */
+  maxAgeMs: 600_000,
+  /** 5 seconds. */
+  timeoutMs: 5_000,
+  /** 512 KiB. */
+  maxBytes: 524_288,
+  /** The system clock. */
+  clock: systemClock,
+} as const satisfies Required<RemoteJwksOptions>;
+
+const checkOptions = optionsChecker({
+  where: 'RemoteJwks options',
+  keys: ['cooldownMs', 'maxAgeMs', 'timeoutMs', 'maxBytes', 'clock'],
+  // `now` (a function) was the time source before `clock`.
+  hints: { now: 'clock', cooldown: 'cooldownMs', maxAge: 'maxAgeMs', timeout: 'timeoutMs' },
+});
 
 function inferAlg(jwk: Record<string, unknown>): string | undefined {
   if (typeof jwk.alg === 'string') return jwk.alg;
@@ -68,7 +88,7 @@ export class RemoteJwks {
   readonly #maxAgeMs: number;
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #flight = new SingleFlight<'fetch', void>();
   #entries: JwksEntry[] | undefined;
   #loadedAt = 0;
@@ -79,15 +99,18 @@ export class RemoteJwks {
   readonly #background = captureContext();
 
   constructor(url: string | URL, options: RemoteJwksOptions = {}) {
+    checkOptions(options);
+    clockOption(options.clock);
+    const d = DEFAULTS;
     this.#url = String(url);
-    this.#cooldownMs = durationOption('cooldownMs', options.cooldownMs ?? DEFAULTS.cooldownMs, 0);
-    this.#maxAgeMs = durationOption('maxAgeMs', options.maxAgeMs ?? DEFAULTS.maxAgeMs);
-    this.#timeoutMs = durationOption('timeoutMs', options.timeoutMs ?? DEFAULTS.timeoutMs);
-    this.#maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
+    this.#cooldownMs = durationOption('cooldownMs', options.cooldownMs ?? d.cooldownMs, 0);
+    this.#maxAgeMs = durationOption('maxAgeMs', options.maxAgeMs ?? d.maxAgeMs);
+    this.#timeoutMs = durationOption('timeoutMs', options.timeoutMs ?? d.timeoutMs);
+    this.#maxBytes = options.maxBytes ?? d.maxBytes;
     if (!Number.isInteger(this.#maxBytes) || this.#maxBytes < 1) {
       throw new InvalidOptionsError('maxBytes must be a positive integer', { option: 'maxBytes' });
     }
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? d.clock;
   }
 
   /** How many fetches were started (for diagnostics and tests). */
@@ -102,7 +125,7 @@ export class RemoteJwks {
    */
   async getKey(kid: string | undefined, alg: JwtAlgorithm): Promise<KeyObject> {
     if (this.#entries === undefined) await this.#refresh(true);
-    else if (this.#now() - this.#loadedAt >= this.#maxAgeMs && this.#coolOff()) {
+    else if (this.#clock.now() - this.#loadedAt >= this.#maxAgeMs && this.#coolOff()) {
       // Stale: refresh in the background; the keys held keep working meanwhile.
       // It belongs to no request: it runs (and traces) in the context this
       // key set was made in, not in that of the request that noticed.
@@ -131,7 +154,7 @@ export class RemoteJwks {
    * ```
    */
   peekKey(kid: string | undefined, alg: JwtAlgorithm): KeyObject | undefined {
-    if (this.#entries === undefined || this.#now() - this.#loadedAt >= this.#maxAgeMs) return undefined;
+    if (this.#entries === undefined || this.#clock.now() - this.#loadedAt >= this.#maxAgeMs) return undefined;
     return this.#find(kid, alg);
   }
 
@@ -141,7 +164,7 @@ export class RemoteJwks {
   }
 
   #coolOff(): boolean {
-    return this.#now() - this.#lastAttemptAt >= this.#cooldownMs;
+    return this.#clock.now() - this.#lastAttemptAt >= this.#cooldownMs;
   }
 
   #find(kid: string | undefined, alg: JwtAlgorithm): KeyObject | undefined {
@@ -156,11 +179,11 @@ export class RemoteJwks {
 
   #refresh(mustSucceed: boolean): Promise<void> {
     return this.#flight.do('fetch', async () => {
-      this.#lastAttemptAt = this.#now();
+      this.#lastAttemptAt = this.#clock.now();
       this.#fetches++;
       try {
         this.#entries = await this.#load();
-        this.#loadedAt = this.#now();
+        this.#loadedAt = this.#clock.now();
       } catch (err) {
         if (mustSucceed || this.#entries === undefined) {
           throw err instanceof JwksFetchError
