@@ -573,7 +573,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
  */
 async function idempotentUpstream(redisUrl: string) {
   const store = redisIdempotencyStore({ connection: redisUrl, prefix: 'bench:client:idem:' });
-  const keys = new Idempotency({ store, waitMs: 5_000 });
+  const keys = new Idempotency({ adapter: store, waitMs: 5_000 });
   const guard = idempotencyNode(keys, { required: true });
   const commits = new Map<string, number>();
   const read = async (req: IncomingMessage) => {

@@ -189,7 +189,8 @@ export function checkJwtOptionTypes(options: JwtOptions): void {
     (typeof denylist !== 'object' ||
       denylist === null ||
       typeof denylist.add !== 'function' ||
-      typeof denylist.has !== 'function')
+      typeof denylist.has !== 'function' ||
+      typeof denylist.close !== 'function')
   ) {
     bad('denylist', 'a JwtDenylistAdapter (memoryJwtDenylist(), redisJwtDenylist({ connection }))');
   }

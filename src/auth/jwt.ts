@@ -6,7 +6,7 @@ import {
   JwtRevokedError,
 } from '../errors.js';
 import { durationOption } from '../internal/validate.js';
-import { systemClock } from '../types.js';
+import { type Clock, systemClock } from '../types.js';
 import type { JwtAlgorithm } from './jwt-algorithms.js';
 import { type JwtClaims, refuseJsonwebtokenShape } from './jwt-claims.js';
 import { type JwtKeySet, prepareJwtKeys } from './jwt-key-set.js';
@@ -75,8 +75,10 @@ export class Jwt {
         option: 'secret',
       });
     }
-    const clock = options.clock;
-    const now = clock === undefined || clock === systemClock ? (options.now ?? Date.now) : () => clock.now();
+    // `now` is the deprecated form of `clock` (both at once is refused): it becomes a clock.
+    const legacyNow = options.now;
+    const clock: Clock =
+      options.clock ?? (legacyNow === undefined ? systemClock : { now: legacyNow, monotonic: legacyNow });
     const expiresInMs = durationOption('expiresInMs', options.expiresInMs ?? JWT_DEFAULTS.expiresInMs);
     this.#toleranceMs = durationOption(
       'clockToleranceMs',
@@ -98,7 +100,7 @@ export class Jwt {
       throw new InvalidOptionsError('kid must be a string of 1 to 256 characters', { option: 'kid' });
     }
     this.#denylist = options.denylist;
-    this.#keys = prepareJwtKeys(options, now, options.kid);
+    this.#keys = prepareJwtKeys(options, clock, options.kid);
     this.#signer = new JwtSigner({
       signing: this.#keys.signing,
       kid: options.kid,
@@ -106,7 +108,7 @@ export class Jwt {
       audiences,
       expiresInMs,
       maxTokenBytes,
-      now,
+      clock,
     });
     const cacheMaxEntries = options.cacheMaxEntries ?? JWT_DEFAULTS.cacheMaxEntries;
     if (!Number.isInteger(cacheMaxEntries) || cacheMaxEntries < 0) {
@@ -125,7 +127,7 @@ export class Jwt {
       cacheMaxEntries,
       cacheMaxBytes,
       denylist: this.#denylist,
-      now,
+      clock,
     });
   }
 

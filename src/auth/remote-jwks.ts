@@ -5,11 +5,17 @@ import { anySignal } from '../internal/abort.js';
 import { captureContext } from '../internal/async-context.js';
 import { redactUrl } from '../internal/redact.js';
 import { SingleFlight } from '../internal/single-flight.js';
-import { durationOption } from '../internal/validate.js';
+import { clockOption, durationOption, optionsChecker } from '../internal/validate.js';
 import { OperationTelemetry } from '../telemetry/operation-telemetry.js';
 import { HTTP } from '../telemetry/semconv.js';
 import { spanUrl } from '../telemetry/span-url.js';
-import { checkTelemetryOptions, type TelemetryOptions } from '../telemetry/telemetry-options.js';
+import {
+  checkTelemetryOptions,
+  TELEMETRY_OPTION_HINTS,
+  TELEMETRY_OPTION_KEYS,
+  type TelemetryOptions,
+} from '../telemetry/telemetry-options.js';
+import { type Clock, systemClock } from '../types.js';
 import { ALGORITHMS, type JwtAlgorithm, type KeyFamily, keyFamily } from './jwt-algorithms.js';
 
 /**
@@ -29,8 +35,8 @@ export interface RemoteJwksOptions extends TelemetryOptions {
   timeoutMs?: number;
   /** Largest JWKS document accepted, bytes. @default 524_288 */
   maxBytes?: number;
-  /** Time source, ms. @default Date.now */
-  now?: () => number;
+  /** Time source of the cooldown and the key set's age (its `now()`). @default systemClock */
+  clock?: Clock;
 }
 
 interface JwksEntry {
@@ -42,7 +48,32 @@ interface JwksEntry {
 
 const MAX_KEYS = 100;
 
-const DEFAULTS = { cooldownMs: 30_000, maxAgeMs: 600_000, timeoutMs: 5_000, maxBytes: 524_288 } as const;
+/** The defaults of {@link RemoteJwksOptions}. */
+const DEFAULTS = {
+  /** 30 seconds. */
+  cooldownMs: 30_000,
+  /** 10 minutes. */
+  maxAgeMs: 600_000,
+  /** 5 seconds. */
+  timeoutMs: 5_000,
+  /** 512 KiB. */
+  maxBytes: 524_288,
+  /** The system clock. */
+  clock: systemClock,
+} as const satisfies Required<Omit<RemoteJwksOptions, keyof TelemetryOptions>>;
+
+const checkOptions = optionsChecker({
+  where: 'RemoteJwks options',
+  keys: ['cooldownMs', 'maxAgeMs', 'timeoutMs', 'maxBytes', 'clock', ...TELEMETRY_OPTION_KEYS],
+  // `now` (a function) was the time source before `clock`.
+  hints: {
+    ...TELEMETRY_OPTION_HINTS,
+    now: 'clock',
+    cooldown: 'cooldownMs',
+    maxAge: 'maxAgeMs',
+    timeout: 'timeoutMs',
+  },
+});
 
 function inferAlg(jwk: Record<string, unknown>): string | undefined {
   if (typeof jwk.alg === 'string') return jwk.alg;
@@ -76,7 +107,7 @@ export class RemoteJwks {
   readonly #maxAgeMs: number;
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #flight = new SingleFlight<'fetch', void>();
   #entries: JwksEntry[] | undefined;
   #loadedAt = 0;
@@ -90,15 +121,18 @@ export class RemoteJwks {
   readonly #spanAttributes: Attributes;
 
   constructor(url: string | URL, options: RemoteJwksOptions = {}) {
+    checkOptions(options);
+    clockOption(options.clock);
+    const d = DEFAULTS;
     this.#url = String(url);
-    this.#cooldownMs = durationOption('cooldownMs', options.cooldownMs ?? DEFAULTS.cooldownMs, 0);
-    this.#maxAgeMs = durationOption('maxAgeMs', options.maxAgeMs ?? DEFAULTS.maxAgeMs);
-    this.#timeoutMs = durationOption('timeoutMs', options.timeoutMs ?? DEFAULTS.timeoutMs);
-    this.#maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
+    this.#cooldownMs = durationOption('cooldownMs', options.cooldownMs ?? d.cooldownMs, 0);
+    this.#maxAgeMs = durationOption('maxAgeMs', options.maxAgeMs ?? d.maxAgeMs);
+    this.#timeoutMs = durationOption('timeoutMs', options.timeoutMs ?? d.timeoutMs);
+    this.#maxBytes = options.maxBytes ?? d.maxBytes;
     if (!Number.isInteger(this.#maxBytes) || this.#maxBytes < 1) {
       throw new InvalidOptionsError('maxBytes must be a positive integer', { option: 'maxBytes' });
     }
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? d.clock;
     checkTelemetryOptions(options, 'RemoteJwks options');
     this.#otel = OperationTelemetry.create(options);
     this.#spanAttributes = fetchAttributes(this.#url);
@@ -116,7 +150,7 @@ export class RemoteJwks {
    */
   async getKey(kid: string | undefined, alg: JwtAlgorithm): Promise<KeyObject> {
     if (this.#entries === undefined) await this.#refresh(true);
-    else if (this.#now() - this.#loadedAt >= this.#maxAgeMs && this.#coolOff()) {
+    else if (this.#clock.now() - this.#loadedAt >= this.#maxAgeMs && this.#coolOff()) {
       // Stale: refresh in the background; the keys held keep working meanwhile.
       // It belongs to no request: it runs (and traces) in the context this
       // key set was made in, not in that of the request that noticed.
@@ -145,7 +179,7 @@ export class RemoteJwks {
    * ```
    */
   peekKey(kid: string | undefined, alg: JwtAlgorithm): KeyObject | undefined {
-    if (this.#entries === undefined || this.#now() - this.#loadedAt >= this.#maxAgeMs) return undefined;
+    if (this.#entries === undefined || this.#clock.now() - this.#loadedAt >= this.#maxAgeMs) return undefined;
     return this.#find(kid, alg);
   }
 
@@ -155,7 +189,7 @@ export class RemoteJwks {
   }
 
   #coolOff(): boolean {
-    return this.#now() - this.#lastAttemptAt >= this.#cooldownMs;
+    return this.#clock.now() - this.#lastAttemptAt >= this.#cooldownMs;
   }
 
   #find(kid: string | undefined, alg: JwtAlgorithm): KeyObject | undefined {
@@ -170,11 +204,11 @@ export class RemoteJwks {
 
   #refresh(mustSucceed: boolean): Promise<void> {
     return this.#flight.do('fetch', async () => {
-      this.#lastAttemptAt = this.#now();
+      this.#lastAttemptAt = this.#clock.now();
       this.#fetches++;
       try {
         this.#entries = await this.#tracedLoad();
-        this.#loadedAt = this.#now();
+        this.#loadedAt = this.#clock.now();
       } catch (err) {
         if (mustSucceed || this.#entries === undefined) {
           throw err instanceof JwksFetchError

@@ -72,7 +72,7 @@ export class L1Bus {
           maxEntries: s.l1MaxEntries,
           maxSize: s.l1MaxBytes,
           sizeOf: (entry, key) => entry.size + key.length,
-          now: () => clock.now(),
+          clock,
         })
       : undefined;
     this.#l1TtlMs = s.l1TtlMs;

@@ -13,7 +13,7 @@
  *   second, until the registry announces the instance gone. One probe at
  *   a time per instance, each bounded by its own
  *   timeout; probing stops when the circuit leaves `open` or the client
- *   closes.
+ *   closes. The outage's age is read on the client's `clock.monotonic()`.
  *
  * The outage's cost stays that of the breaker (calls fail fast, no HTTP
  * attempt is sent while the circuit is open); the return costs one connect
@@ -23,7 +23,7 @@
  */
 import { connect } from 'node:net';
 import type { CircuitStateChange } from '../resilience/circuit-breaker.js';
-import type { Logger } from '../types.js';
+import { type Clock, type Logger, systemClock } from '../types.js';
 
 /** The connect probe's schedule: [outage age up to, interval], ms. */
 const SCHEDULE: ReadonlyArray<readonly [number, number]> = [
@@ -63,14 +63,21 @@ export class BreakerRecovery {
   readonly #probeNow: (instanceId: string) => void;
   readonly #service: string;
   readonly #logger: Logger | undefined;
+  readonly #clock: Clock;
   readonly #probing = new Map<string, Probing>();
   readonly #unsubscribe: Array<() => void> = [];
   #closed = false;
 
-  constructor(probeNow: (instanceId: string) => void, service: string, logger?: Logger) {
+  constructor(
+    probeNow: (instanceId: string) => void,
+    service: string,
+    logger?: Logger,
+    clock: Clock = systemClock,
+  ) {
     this.#probeNow = probeNow;
     this.#service = service;
     this.#logger = logger;
+    this.#clock = clock;
   }
 
   /**
@@ -114,7 +121,12 @@ export class BreakerRecovery {
     if (this.#probing.has(instanceId) || this.#probing.size >= MAX_PROBING) return;
     const target = hostAndPort(instanceId);
     if (target === undefined) return;
-    const probing: Probing = { ...target, since: performance.now(), timer: undefined, socket: undefined };
+    const probing: Probing = {
+      ...target,
+      since: this.#clock.monotonic(),
+      timer: undefined,
+      socket: undefined,
+    };
     this.#probing.set(instanceId, probing);
     this.#schedule(instanceId, probing);
   }
@@ -140,7 +152,7 @@ export class BreakerRecovery {
   }
 
   #schedule(instanceId: string, probing: Probing): void {
-    const age = performance.now() - probing.since;
+    const age = this.#clock.monotonic() - probing.since;
     const interval = SCHEDULE.find(([upTo]) => age < upTo)![1];
     probing.timer = setTimeout(() => this.#probe(instanceId, probing), interval);
     probing.timer.unref();

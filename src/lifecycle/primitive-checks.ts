@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type Clock, systemClock } from '../types.js';
 import type { HealthCheck } from './health-checks.js';
 
 /** A background failure this recent fails the check, ms (a heartbeat or a read is retried well within it). */
@@ -66,11 +67,12 @@ function isDegradable(value: object): value is { readonly degraded: boolean } {
 function recentFailures(
   on: Listen,
   event: string,
+  clock: Clock,
   matches: (payload: { operation?: string; id?: unknown }) => boolean,
 ): () => number {
   let last = Number.NEGATIVE_INFINITY;
   on.call(undefined, event, ((payload: { operation?: string; id?: unknown }) => {
-    if (matches(payload)) last = performance.now();
+    if (matches(payload)) last = clock.monotonic();
   }) as (payload: never) => void);
   return () => last;
 }
@@ -94,12 +96,14 @@ function recentFailures(
  * - a rate limiter: shown (`degraded`), never failing (it keeps limiting
  *   locally).
  *
+ * "Recent" is measured on `clock.monotonic()` (the lifecycle's clock).
+ *
  * @example
  * ```ts
  * const check = primitiveCheck(cache);
  * ```
  */
-export function primitiveCheck(resource: object): HealthCheck | undefined {
+export function primitiveCheck(resource: object, clock: Clock = systemClock): HealthCheck | undefined {
   if (isCache(resource)) {
     return async () => {
       const circuit = resource.circuitState;
@@ -113,10 +117,10 @@ export function primitiveCheck(resource: object): HealthCheck | undefined {
   }
   if (isRegistry(resource)) {
     const on = (resource as { on: Listen }).on.bind(resource);
-    const heartbeat = recentFailures(on, 'error', (p) => p.operation === 'heartbeat');
-    const taken = recentFailures(on, 'lease', (p) => (p as { status?: string }).status === 'taken');
+    const heartbeat = recentFailures(on, 'error', clock, (p) => p.operation === 'heartbeat');
+    const taken = recentFailures(on, 'lease', clock, (p) => (p as { status?: string }).status === 'taken');
     return () => {
-      const now = performance.now();
+      const now = clock.monotonic();
       if (now - heartbeat() < RECENT_FAILURE_MS) throw new Error('a registry heartbeat failed recently');
       if (now - taken() < RECENT_FAILURE_MS)
         throw new Error('a registration was taken over by another process');
@@ -125,14 +129,14 @@ export function primitiveCheck(resource: object): HealthCheck | undefined {
   }
   if (isQueue(resource)) {
     const on = (resource as { on: Listen }).on.bind(resource);
-    const unreadable = recentFailures(on, 'error', (p) => p.id === undefined);
+    const unreadable = recentFailures(on, 'error', clock, (p) => p.id === undefined);
     return () => {
       // The adapter's own connection state (nothing sent), when it reports one.
       const state = (resource as { connectionState?: unknown }).connectionState;
       if (state === 'disconnected' || state === 'connecting' || state === 'closed') {
         throw new Error(`the queue connection is ${state}`);
       }
-      if (performance.now() - unreadable() < RECENT_FAILURE_MS) {
+      if (clock.monotonic() - unreadable() < RECENT_FAILURE_MS) {
         throw new Error('the queue back end could not be read recently');
       }
       return { connection: typeof state === 'string' && state !== 'unknown' ? state : 'ok' };

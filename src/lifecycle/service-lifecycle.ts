@@ -196,7 +196,7 @@ export class ServiceLifecycle {
     this.#managed.push(managed);
     if (managed.kind === 'server') this.#attach(managed.resource, managed.app);
     if (options.check !== false) {
-      const check = primitiveCheck(managed.resource);
+      const check = primitiveCheck(managed.resource, this.#clock);
       if (check !== undefined) {
         // Two unnamed caches are both "DistributedCache": number the second.
         let name = managed.name;

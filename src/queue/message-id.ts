@@ -39,6 +39,7 @@ const state = { msecs: Number.NEGATIVE_INFINITY, seq: 0 };
  */
 export function newMessageId(): string {
   const random = random16();
+  // Real time, not a primitive's clock: a UUID v7's time field orders ids across processes (RFC 9562).
   const now = Date.now();
   if (now > state.msecs) {
     state.seq = ((random[6]! & 0x7f) << 24) | (random[7]! << 16) | (random[8]! << 8) | random[9]!;

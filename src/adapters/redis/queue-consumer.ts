@@ -1,5 +1,5 @@
 import type { QueueAdapterConsumeOptions, QueueDelivery } from '../../contracts/queue.js';
-import type { Logger } from '../../types.js';
+import type { Clock, Logger } from '../../types.js';
 import type { RedisClient } from './connection.js';
 import type { QueueStreams } from './queue-stream.js';
 
@@ -64,6 +64,8 @@ export interface StreamsContext {
   readonly claimIdleMs: number;
   readonly sweepIntervalMs: number;
   readonly logger: Logger | undefined;
+  /** Paces the sweeps (its `monotonic()`). */
+  readonly clock: Clock;
   /** Whether the adapter is closed. */
   readonly closed: boolean;
   /** Aborted when the adapter closes. */

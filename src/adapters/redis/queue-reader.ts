@@ -84,10 +84,11 @@ async function readLoop(ctx: StreamsContext, c: StreamConsumer): Promise<void> {
     timeout === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor(timeout / 2)),
   );
   let failures = 0;
-  let lastSweep = 0;
+  // The first turn sweeps (messages left by a consumer that died before this one started).
+  let lastSweep = Number.NEGATIVE_INFINITY;
   while (c.open && !ctx.closed) {
     try {
-      const now = Date.now();
+      const now = ctx.clock.monotonic();
       if (!c.reading) {
         // Stopping: nothing more is read or claimed; what is held is kept
         // fresh (not reclaimed by another consumer) until it is settled.

@@ -12,7 +12,7 @@ import type {
 import { ClosedError, InvalidOptionsError } from '../../errors.js';
 import { raceAbort, throwIfAborted } from '../../internal/abort.js';
 import { sleep } from '../../internal/timers.js';
-import { durationOption } from '../../internal/validate.js';
+import { clockOption, durationOption } from '../../internal/validate.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
 import type { Logger, Subscription } from '../../types.js';
 import { type RedisClient, RedisConnectionHandle, redisFailure } from './connection.js';
@@ -103,6 +103,8 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       });
     }
     this.#logger = options.logger;
+    clockOption(options.clock);
+    const clock = options.clock ?? d.clock;
     this.#handle = new RedisConnectionHandle(options.connection);
     if (this.#handle.owned) {
       // Ours: report its errors to the logger (ioredis prints unhandled ones).
@@ -123,6 +125,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       claimIdleMs: this.#claimIdleMs,
       sweepIntervalMs: this.#sweepIntervalMs,
       logger: this.#logger,
+      clock,
       get closed() {
         return adapter.#closed;
       },

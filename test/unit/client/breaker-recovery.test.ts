@@ -1,10 +1,11 @@
 /** Fast return after an outage: the open time ends when the instance is back. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BreakerRecovery } from '../../../src/client/breaker-recovery.js';
 import { ServiceClient } from '../../../src/client/service-client.js';
 import { CircuitBreaker } from '../../../src/resilience/circuit-breaker.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { until } from '../../helpers/wait.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -33,6 +34,24 @@ describe('CircuitBreaker.probeNow', () => {
     breaker.probeNow();
     expect(breaker.state).toBe('half-open');
     expect(breaker.acquire()).toBe('probe');
+  });
+});
+
+describe('BreakerRecovery schedule', () => {
+  it("reads the outage's age on the clock it is given: past 60 s, a probe a second", async () => {
+    const server = await listen();
+    const port = (server.address() as AddressInfo).port;
+    await close(server); // nothing listens: every connect probe is refused at once
+    const clock = fakeClock();
+    const timeouts = vi.spyOn(globalThis, 'setTimeout');
+    cleanups.push(() => timeouts.mockRestore());
+    const recovery = new BreakerRecovery(() => {}, 'svc', undefined, clock);
+    cleanups.push(() => recovery.close());
+    const delays = () => timeouts.mock.calls.map((call) => call[1]);
+    recovery.onStateChange(`http://127.0.0.1:${port}`, { from: 'closed', to: 'open' });
+    expect(delays()).toEqual([25]);
+    clock.advance(60_000);
+    await until('a probe scheduled a second apart', () => delays().includes(1_000), 2_000, 5);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   SessionStore,
 } from '../../../src/index.js';
 import { primitiveCheck } from '../../../src/lifecycle/primitive-checks.js';
+import { fakeClock } from '../../helpers/clock.js';
 
 const signal = new AbortController().signal;
 
@@ -96,6 +97,25 @@ describe('primitiveCheck', () => {
     expect(await check({ signal })).toEqual({ leases: 'renewed' });
     listeners.get('error')!({ operation: 'heartbeat', service: 's', error: new Error('x') });
     expect(() => check({ signal })).toThrow(/heartbeat/);
+  });
+
+  it('measures "recent" on the clock it is given: a failure 5 s old on that clock no longer fails', async () => {
+    const clock = fakeClock();
+    const listeners = new Map<string, (p: unknown) => void>();
+    const on = (event: string, l: (p: unknown) => void) => listeners.set(event, l);
+    const registry = { on, trackCall() {}, watch() {}, register() {} };
+    const queue = { on, consume() {}, publish() {} };
+    const registryCheck = primitiveCheck(registry, clock)!;
+    listeners.get('error')!({ operation: 'heartbeat', service: 's', error: new Error('x') });
+    const queueCheck = primitiveCheck(queue, clock)!;
+    listeners.get('error')!({ error: new Error('x') });
+    expect(() => registryCheck({ signal })).toThrow(/heartbeat/);
+    expect(() => queueCheck({ signal })).toThrow(/could not be read/);
+    clock.advance(4_999);
+    expect(() => registryCheck({ signal })).toThrow(/heartbeat/);
+    clock.advance(1);
+    expect(await registryCheck({ signal })).toEqual({ leases: 'renewed' });
+    expect(await queueCheck({ signal })).toEqual({ connection: 'ok' });
   });
 
   it('fails when the session store cannot be read', async () => {

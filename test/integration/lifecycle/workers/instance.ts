@@ -40,7 +40,7 @@ const counters = env.COUNTER_PREFIX!;
 const keys =
   env.IDEMPOTENCY === '1'
     ? new Idempotency({
-        store: redisIdempotencyStore({ connection: env.REDIS_URL!, prefix: env.IDEM_PREFIX! }),
+        adapter: redisIdempotencyStore({ connection: env.REDIS_URL!, prefix: env.IDEM_PREFIX! }),
       })
     : undefined;
 keys?.on('replayed', () => void redis.incr(`${counters}replayed`));
