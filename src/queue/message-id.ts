@@ -24,6 +24,11 @@ const HEX = Array.from({ length: 256 }, (_, i) => (i + 0x100).toString(16).slice
  * (48 bits of ms, version 7, 12 bits of the sequence, variant 10, 20 more
  * bits of it, then random bits), written as text with no array or options
  * object per id.
+ *
+ * @example
+ * ```ts
+ * messageIdOf(new Uint8Array(16), 0, 1_700_000_000_000, 0); // '018bcfe5-6800-7000-8000-000000000000'
+ * ```
  */
 export function messageIdOf(random: Uint8Array, at: number, msecs: number, seq: number): string {
   return (
