@@ -35,6 +35,12 @@ export interface ConsumerPolicy {
   telemetry?: QueueTelemetry | undefined;
 }
 
+/** Whether `headers` has an own key (no array of keys per delivery). */
+function hasHeaders(headers: Readonly<Record<string, string>>): boolean {
+  for (const key in headers) if (Object.hasOwn(headers, key)) return true;
+  return false;
+}
+
 function errorFields(err: unknown): { name: string; message: string } {
   if (err instanceof Error) return { name: err.name, message: err.message };
   return { name: 'Error', message: String(err) };
@@ -74,7 +80,10 @@ function checkSubscription(subscription: Subscription): void {
  */
 export class MessageConsumer implements Subscription {
   readonly #policy: ConsumerPolicy;
-  readonly #inFlight = new Set<Promise<void>>();
+  /** Deliveries being settled (counted in `#settle`, not a promise kept per delivery). */
+  #inFlight = 0;
+  /** Resolves `close()`'s wait when the last delivery in flight is settled. */
+  #drained: (() => void) | undefined;
   readonly #stop = new AbortController();
   readonly #life = new Lifecycle('message consumer');
   #subscription: QueueAdapterSubscription | undefined;
@@ -105,7 +114,7 @@ export class MessageConsumer implements Subscription {
 
   /** Messages being handled right now. */
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#inFlight;
   }
 
   /** Messages settled so far (acknowledged, retried or dead-lettered). */
@@ -122,11 +131,7 @@ export class MessageConsumer implements Subscription {
   readonly onDelivery = (delivery: QueueDelivery): void => {
     // Left unacknowledged: the back end hands it to another consumer.
     if (!this.#accepting) return;
-    const run = this.#process(delivery).finally(() => {
-      this.#inFlight.delete(run);
-      this.#processed++;
-    });
-    this.#inFlight.add(run);
+    void this.#process(delivery);
   };
 
   /** @internal Called by the adapter when it cannot read the topic (it keeps trying). */
@@ -143,7 +148,7 @@ export class MessageConsumer implements Subscription {
       return new CorruptDataError(`foreign record: ${delivery.malformed}`);
     }
     const max = p.maxMessageBytes;
-    if (max !== undefined && (delivery.body.length * 3 > max || Object.keys(delivery.headers).length > 0)) {
+    if (max !== undefined && (delivery.body.length * 3 > max || hasHeaders(delivery.headers))) {
       const bytes = messageBytes(delivery.body, delivery.headers);
       if (bytes > max) {
         return new PayloadTooLargeError(
@@ -169,6 +174,7 @@ export class MessageConsumer implements Subscription {
     const p = this.#policy;
     let outcome = 'ack';
     let failure: unknown;
+    this.#inFlight++;
     try {
       const unreadable = this.#unreadable(delivery);
       if (unreadable !== undefined) {
@@ -187,7 +193,9 @@ export class MessageConsumer implements Subscription {
         return;
       }
       try {
-        await p.handle(value, delivery);
+        const result = p.handle(value, delivery);
+        // A handler that returned no promise is done: no extra turn before the ack.
+        if (typeof (result as PromiseLike<unknown> | null | undefined)?.then === 'function') await result;
       } catch (err) {
         failure = err;
         if (delivery.deliveryCount >= p.maxDeliveries) {
@@ -222,6 +230,12 @@ export class MessageConsumer implements Subscription {
       p.events.emit('error', { topic: p.topic, group: p.group, id: delivery.id, error: err });
     } finally {
       if (trace !== undefined) p.telemetry!.endProcess(trace, outcome, failure);
+      this.#processed++;
+      if (--this.#inFlight === 0 && this.#drained !== undefined) {
+        const drained = this.#drained;
+        this.#drained = undefined;
+        drained();
+      }
     }
   }
 
@@ -299,8 +313,14 @@ export class MessageConsumer implements Subscription {
         .catch(() => {});
       await Promise.race([stopped, timeout]);
     }
+    // No delivery starts after this: the count only goes down.
     this.#accepting = false;
-    await Promise.race([Promise.all([...this.#inFlight]), timeout]);
+    if (this.#inFlight > 0) {
+      const drained = new Promise<void>((resolve) => {
+        this.#drained = resolve;
+      });
+      await Promise.race([drained, timeout]);
+    }
     clearTimeout(timer);
     await subscription?.unsubscribe();
   }

@@ -72,6 +72,8 @@ export class AmqpQueueAdapter implements QueueAdapter {
   readonly #connection: AmqpConnection;
   readonly #publisher: AmqpPublisher;
   readonly #consumers: AmqpConsumers;
+  /** Topics whose queue name passed {@link checkQueueName} (bounded: cleared past 1,024). */
+  readonly #checkedTopics = new Set<string>();
 
   constructor(options: AmqpQueueAdapterOptions) {
     const o = resolveAmqpOptions(options);
@@ -161,7 +163,11 @@ export class AmqpQueueAdapter implements QueueAdapter {
     options: QueueAdapterPublishOptions = {},
   ): Promise<void> {
     checkAdapterPublish(topic, message, options);
-    checkQueueName('topic', this.#topology.queueName(topic, 'default'));
+    if (!this.#checkedTopics.has(topic)) {
+      checkQueueName('topic', this.#topology.queueName(topic, 'default'));
+      if (this.#checkedTopics.size >= 1_024) this.#checkedTopics.clear();
+      this.#checkedTopics.add(topic);
+    }
     checkOutgoing(message);
     if (this.#connection.closed) throw new ClosedError('queue adapter is closed');
     const content = Buffer.from(message.body, 'utf8');
