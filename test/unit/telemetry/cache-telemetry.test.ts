@@ -1,6 +1,8 @@
 import { trace } from '@opentelemetry/api';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { MemoryCacheAdapter } from '../../../src/adapters/memory/memory-cache-adapter.js';
 import { DistributedCache } from '../../../src/cache/distributed-cache.js';
+import { ConnectionError } from '../../../src/errors.js';
 import { fakeClock } from '../../helpers/clock.js';
 import { installOtel, parentOf } from '../../helpers/otel.js';
 
@@ -105,11 +107,48 @@ describe('DistributedCache counters', () => {
     expect(otel.spans().every((s) => s.name === 'load cache')).toBe(true);
   });
 
+  it('counts getMany per key as get does: L1 and L2 hits by tier, misses', async () => {
+    const clock = fakeClock();
+    const cache = new DistributedCache({ clock });
+    const l2Only = new DistributedCache({ clock, l1: false, adapter: cache.adapter });
+    await cache.set('a', 1, { ttlMs: 60_000 });
+    await cache.set('b', 2, { ttlMs: 60_000 });
+    const before = await counts();
+    // L1: a and b hit, c misses (then one adapter round trip: a miss there too).
+    expect(await cache.getMany(['a', 'b', 'c'])).toEqual([1, 2, undefined]);
+    // All in L1: no adapter call, two L1 hits.
+    expect(await cache.getMany(['a', 'b'])).toEqual([1, 2]);
+    // No L1: a and b from the adapter, c and d missing.
+    expect(await l2Only.getMany(['a', 'c', 'b', 'd'])).toEqual([1, undefined, 2, undefined]);
+    const after = await counts();
+    expect(after.map((n, i) => n - before[i]!)).toEqual([4, 2, 3, 0]);
+    await l2Only.close();
+    await cache.close();
+    expect(otel.spans()).toEqual([]);
+  });
+
+  it('counts the keys L1 did not answer as misses when the adapter is down', async () => {
+    class Down extends MemoryCacheAdapter {
+      override async getMany(): Promise<Array<string | undefined>> {
+        throw new ConnectionError('adapter down');
+      }
+    }
+    const cache = new DistributedCache({ adapter: new Down(), failOpen: true });
+    cache.on('error', () => {});
+    await cache.set('a', 1, { ttlMs: 60_000 });
+    const before = await counts();
+    expect(await cache.getMany(['a', 'x', 'y'])).toEqual([1, undefined, undefined]);
+    const after = await counts();
+    expect(after.map((n, i) => n - before[i]!)).toEqual([1, 0, 2, 0]);
+    await cache.close();
+  });
+
   it('counts nothing with meterProvider: false', async () => {
     const cache = new DistributedCache({ meterProvider: false });
     const before = await counts();
     await cache.getOrSet('b', async () => 1, { ttlMs: 1_000 });
     await cache.get('b');
+    await cache.getMany(['b', 'none']);
     expect(await counts()).toEqual(before);
     await cache.close();
   });
