@@ -37,21 +37,30 @@ function spansOf(topic: string, kind: SpanKind): ReadableSpan[] {
 async function publishInRequest(
   queue: MessageQueue,
   topic: string,
-): Promise<{ traceId: string; producer: string }> {
+): Promise<Sent> {
+  let id = '';
   await trace.getTracer('test').startActiveSpan('request', async (span) => {
-    await queue.publish(topic, { n: 1 });
+    id = await queue.publish(topic, { n: 1 });
     span.end();
   });
   const producer = spansOf(topic, SpanKind.PRODUCER)[0]!;
-  return { traceId: producer.spanContext().traceId, producer: producer.spanContext().spanId };
+  return { traceId: producer.spanContext().traceId, producer: producer.spanContext().spanId, id };
 }
 
-function expectOneTrace(topic: string, sent: { traceId: string; producer: string }, count: number): void {
+interface Sent {
+  traceId: string;
+  producer: string;
+  /** The id `publish` returned. */
+  id: string;
+}
+
+function expectOneTrace(topic: string, sent: Sent, count: number): void {
   const consumers = spansOf(topic, SpanKind.CONSUMER);
   expect(consumers).toHaveLength(count);
   for (const c of consumers) {
     expect(c.spanContext().traceId).toBe(sent.traceId);
     expect(parentOf(c)).toBe(sent.producer);
+    expect(c.attributes['messaging.message.id']).toBe(sent.id);
   }
   expect(consumers.map((c) => c.attributes['scaleout.messaging.delivery_count'])).toEqual(
     Array.from({ length: count }, (_, i) => i + 1),
@@ -103,6 +112,7 @@ describe('Redis Streams: one trace across the queue', () => {
     expect(consumers[0]!.spanContext().traceId).toBe(sent.traceId);
     expect(parentOf(consumers[0]!)).toBe(sent.producer);
     expect(consumers[0]!.attributes['scaleout.messaging.delivery_count']).toBe(2);
+    expect(consumers[0]!.attributes['messaging.message.id']).toBe(sent.id);
   });
 });
 
@@ -141,6 +151,7 @@ describe('RabbitMQ: one trace across the queue', () => {
       for (const c of consumers) {
         expect(c.spanContext().traceId).toBe(sent.traceId);
         expect(parentOf(c)).toBe(sent.producer);
+        expect(c.attributes['messaging.message.id']).toBe(sent.id);
       }
       expect(consumers.map((c) => c.attributes['scaleout.outcome'])).toEqual(['retry', 'ack']);
     } finally {
