@@ -34,10 +34,7 @@ function spansOf(topic: string, kind: SpanKind): ReadableSpan[] {
 }
 
 /** Publishes `topic` in a request span; resolves to that span's trace id and the producer's span id. */
-async function publishInRequest(
-  queue: MessageQueue,
-  topic: string,
-): Promise<Sent> {
+async function publishInRequest(queue: MessageQueue, topic: string): Promise<Sent> {
   let id = '';
   await trace.getTracer('test').startActiveSpan('request', async (span) => {
     id = await queue.publish(topic, { n: 1 });
@@ -113,6 +110,58 @@ describe('Redis Streams: one trace across the queue', () => {
     expect(parentOf(consumers[0]!)).toBe(sent.producer);
     expect(consumers[0]!.attributes['scaleout.messaging.delivery_count']).toBe(2);
     expect(consumers[0]!.attributes['messaging.message.id']).toBe(sent.id);
+  });
+});
+
+/**
+ * The default (consumerTrace: 'linked'): a CONSUMER span in a trace of its
+ * own, linked to the producer's span; a handler that fails its last
+ * delivery is recorded as dead-lettered.
+ */
+async function expectLinkedAndDeadLettered(adapter: QueueAdapter, topic: string): Promise<void> {
+  const queue = new MessageQueue({ adapter, retryBaseMs: 1, retryMaxMs: 2, maxDeliveries: 1 });
+  await queue.consume(topic, () => {
+    throw new Error('poison');
+  });
+  const sent = await publishInRequest(queue, topic);
+  await until('the dead-lettering', () => spansOf(topic, SpanKind.CONSUMER).length === 1);
+  await queue.close();
+  await adapter.close();
+  const consumer = spansOf(topic, SpanKind.CONSUMER)[0]!;
+  expect(parentOf(consumer)).toBeUndefined();
+  expect(consumer.spanContext().traceId).not.toBe(sent.traceId);
+  expect(consumer.links.map((l) => [l.context.traceId, l.context.spanId])).toEqual([
+    [sent.traceId, sent.producer],
+  ]);
+  expect(consumer.attributes['messaging.message.id']).toBe(sent.id);
+  expect(consumer.attributes['scaleout.outcome']).toBe('dead-letter');
+  expect(consumer.events.map((e) => e.name)).toEqual(['dead-letter']);
+}
+
+describe('the default linked consumer span and dead-lettering on the real back ends', () => {
+  it('Redis Streams', async () => {
+    await expectLinkedAndDeadLettered(
+      redisStreamsQueueAdapter({
+        connection: { host: '127.0.0.1', port: server.port },
+        prefix: uniquePrefix('otel-dead'),
+        blockMs: 50,
+      }),
+      'dead-r',
+    );
+  });
+
+  it('RabbitMQ', async () => {
+    const fixture = await connectAmqp();
+    const prefix = `${uniqueName('otel-dead')}.`;
+    fixture.track(`${prefix}scaleout.topics`, 'exchange');
+    fixture.track(`${prefix}scaleout.dead-letter`, 'exchange');
+    fixture.track(`${prefix}dead-a`);
+    fixture.track(`${prefix}dead-a.dead`);
+    try {
+      await expectLinkedAndDeadLettered(amqpQueueAdapter({ url: amqpUrl(), prefix }), 'dead-a');
+    } finally {
+      await fixture.cleanup();
+    }
   });
 });
 
