@@ -36,6 +36,29 @@ describe('DistributedCache spans', () => {
     expect((await otel.metric('scaleout.cache.load.duration'))?.unit).toBe('s');
   });
 
+  it('traces a background refresh and an early (XFetch) refresh, by kind', async () => {
+    const clock = fakeClock();
+    const cache = new DistributedCache({ clock });
+    const loader = async () => {
+      clock.advance(100); // the loader's duration, XFetch's delta
+      return 1;
+    };
+    await cache.getOrSet('r', loader, { ttlMs: 1_000, graceMs: 60_000, earlyRefreshBeta: 0 });
+    clock.advance(2_000);
+    // Past the TTL, within grace: the stale value now, the refresh behind it.
+    await cache.getOrSet('r', loader, { ttlMs: 1_000, graceMs: 60_000, earlyRefreshBeta: 0 });
+    await expect.poll(() => loads().length).toBe(2);
+    // Fresh, but with a huge beta XFetch refreshes it early.
+    await cache.getOrSet('r', loader, { ttlMs: 1_000, earlyRefreshBeta: 1e9 });
+    await expect.poll(() => loads().length).toBe(3);
+    await cache.close();
+    expect(loads().map((s) => s.attributes['scaleout.cache.load.kind'])).toEqual([
+      'miss',
+      'refresh',
+      'early-refresh',
+    ]);
+  });
+
   it('records a failing loader as an error', async () => {
     const cache = new DistributedCache();
     await expect(
