@@ -48,7 +48,11 @@ export async function readOne<T>(
   return undefined;
 }
 
-/** `getMany`: L1 first, then one adapter round trip for the rest. */
+/**
+ * `getMany`: L1 first, then one adapter round trip for the rest. Each key
+ * is counted on the cache counters as `get` counts it (an L1 or L2 hit, or
+ * a miss; with the adapter down, the keys L1 did not answer are misses).
+ */
 export async function readMany<T>(
   state: CacheState,
   full: readonly string[],
@@ -62,22 +66,32 @@ export async function readMany<T>(
     if (entry !== undefined && entry.soft > now) out[i] = entry.value as T;
     else missing.push(i);
   }
-  if (missing.length === 0) return out;
+  const telemetry = state.telemetry;
+  if (missing.length === 0) {
+    telemetry?.many(full.length, 0, 0);
+    return out;
+  }
   const backend = state.backend;
   let texts: Array<string | undefined>;
   try {
     texts = await backend.call('getMany', () => state.adapter.getMany(missing.map((i) => dataKey(full[i]!))));
   } catch (err) {
     if (!backend.readAsMiss('getMany', undefined, err)) backend.failOpen('getMany', undefined, err, false);
+    telemetry?.many(full.length - missing.length, 0, missing.length);
     return out;
   }
   const later = state.clock.now();
+  let l2 = 0;
   for (let j = 0; j < missing.length; j++) {
     const text = texts[j];
     if (text === undefined) continue;
     const i = missing[j]!;
     const entry = read(state, full[i]!, text, later, graceMs);
-    if (entry !== undefined && entry.soft > later) out[i] = entry.value as T;
+    if (entry !== undefined && entry.soft > later) {
+      out[i] = entry.value as T;
+      l2++;
+    }
   }
+  telemetry?.many(full.length - missing.length, l2, missing.length - l2);
   return out;
 }

@@ -8,7 +8,8 @@
  * tier, `scaleout.cache.misses`, `scaleout.cache.stale` by reason): a
  * counter add with constant attributes, no span, and while no SDK is
  * registered one global read per 64 counts (an SDK registered later is
- * picked up within 64 counts). The key is not recorded (keys
+ * picked up within 64 counts). A `getMany` counts each key the same way
+ * (one add per tier and outcome, not per key). The key is not recorded (keys
  * often hold user or session ids).
  *
  * @module
@@ -106,6 +107,18 @@ export class CacheTelemetry {
   /** Counts a miss. */
   miss(): void {
     this.#counters()?.misses.add(1, NONE);
+  }
+
+  /**
+   * Counts one `getMany`: `l1` and `l2` hits and `misses` (keys), one
+   * counter add per non-zero count, none at all while nothing records.
+   */
+  many(l1: number, l2: number, misses: number): void {
+    const counters = this.#counters();
+    if (counters === undefined) return;
+    if (l1 > 0) counters.hits.add(l1, TIER.l1);
+    if (l2 > 0) counters.hits.add(l2, TIER.l2);
+    if (misses > 0) counters.misses.add(misses, NONE);
   }
 
   /** Counts a stale value served. */

@@ -37,7 +37,12 @@ async function listen(server: http.Server): Promise<Listening> {
 }
 
 /** The upstream the handlers call: records what each request carried. */
-const upstreamSeen: Array<{ deadline: string | undefined; traceparent: string | undefined }> = [];
+const upstreamSeen: Array<{
+  deadline: string | undefined;
+  traceparent: string | undefined;
+  tracestate: string | undefined;
+  baggage: string | undefined;
+}> = [];
 let upstream: Listening;
 let client: ServiceClient;
 beforeAll(async () => {
@@ -46,6 +51,8 @@ beforeAll(async () => {
       upstreamSeen.push({
         deadline: req.headers['x-request-deadline-ms'] as string | undefined,
         traceparent: req.headers.traceparent as string | undefined,
+        tracestate: req.headers.tracestate as string | undefined,
+        baggage: req.headers.baggage as string | undefined,
       });
       req.resume();
       res.setHeader('content-type', 'application/json');
@@ -230,6 +237,23 @@ for (const [name, start] of Object.entries(servers)) {
       expect(left).toBeGreaterThan(0);
       expect(left).toBeLessThanOrEqual(700);
       expect(upstreamSeen[0]!.traceparent?.split('-')[1]).toBe(TRACE);
+    });
+
+    it("the request's tracestate and baggage go on with the call in the handler", async () => {
+      const app = await start(new PerformanceMonitor());
+      closers.push(app.close);
+      const res = await send(app.url, {
+        traceparent: `00-${TRACE}-${PARENT}-01`,
+        tracestate: 'vendor=abc',
+        baggage: 'tenant=acme',
+      });
+      expect(res.status).toBe(200);
+      const { call } = await spansOfRequest();
+      expect(upstreamSeen).toHaveLength(1);
+      expect(upstreamSeen[0]!.traceparent?.split('-')[1]).toBe(TRACE);
+      expect(upstreamSeen[0]!.tracestate).toBe('vendor=abc');
+      expect(upstreamSeen[0]!.baggage).toBe('tenant=acme');
+      expect(call.spanContext().traceState?.serialize()).toBe('vendor=abc');
     });
 
     it('a spent deadline fails the call in the handler fast, without reaching the upstream', async () => {

@@ -47,4 +47,25 @@ describe('cache counters and an SDK registered after the cache was built', () =>
     expect(hits).toBeGreaterThanOrEqual(200 - 64);
     expect(hits).toBeLessThanOrEqual(200);
   });
+
+  it('count getMany from then on, after at most 64 calls, each key once', async () => {
+    await otel?.uninstall();
+    otel = undefined;
+    const cache = new DistributedCache();
+    await cache.setMany([
+      { key: 'a', value: 1, ttlMs: 60_000 },
+      { key: 'b', value: 2, ttlMs: 60_000 },
+    ]);
+    for (let i = 0; i < 10; i++) await cache.getMany(['a', 'b', 'none']); // no SDK: nothing to count
+    otel = installOtel();
+    for (let i = 0; i < 100; i++) await cache.getMany(['a', 'b', 'none']);
+    await cache.close();
+    const sum = async (name: string) =>
+      (await otel!.points(name)).reduce((n, p) => n + (p.value as number), 0);
+    const hits = await sum('scaleout.cache.hits');
+    const misses = await sum('scaleout.cache.misses');
+    expect(hits).toBeGreaterThanOrEqual(2 * (100 - 64));
+    expect(hits).toBeLessThanOrEqual(2 * 100);
+    expect(misses * 2).toBe(hits);
+  });
 });
