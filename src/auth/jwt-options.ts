@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { JwtDenylistAdapter } from '../contracts/jwt-denylist.js';
 import { InvalidOptionsError } from '../errors.js';
 import { clockOption, optionsChecker } from '../internal/validate.js';
-import type { Clock } from '../types.js';
+import type { BaseOptions, Clock } from '../types.js';
 import type { JwtAlgorithm } from './jwt-algorithms.js';
 import type { JwtKeyInput } from './jwt-keys.js';
 
@@ -28,12 +28,18 @@ export interface JwtVerificationKey {
  * `privateKey` (+ optional `publicKey`), `publicKey` alone (verify only), or
  * `jwksUrl` (verify only).
  *
+ * It has the `clock` of {@link BaseOptions}. Not its `adapter`: the store a
+ * Jwt uses, the revocation list, is `denylist` (optional: without one there
+ * is no revocation, and no memory default is made), never created or closed
+ * by the Jwt. Not its `logger` yet: a Jwt has nothing to report that the
+ * caller does not see (a failed background JWKS refresh keeps the keys held).
+ *
  * @example
  * ```ts
  * const options: JwtOptions = { secret: process.env.JWT_SECRET!, issuer: 'auth', audience: 'api', expiresInMs: 900_000 };
  * ```
  */
-export interface JwtOptions {
+export interface JwtOptions extends Omit<BaseOptions<JwtDenylistAdapter>, 'adapter' | 'logger'> {
   /** HMAC secret; at least 32 bytes (48 for HS384, 64 for HS512). */
   secret?: string | Uint8Array | KeyObject;
   /** Signing key (RSA ≥ 2048 bits, EC P-256/384/521 or Ed25519). Its public half verifies. */
