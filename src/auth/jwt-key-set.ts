@@ -79,6 +79,7 @@ export function prepareJwtKeys(options: JwtOptions, clock: Clock, kid: string | 
       maxAgeMs: durationOption('jwksMaxAgeMs', options.jwksMaxAgeMs ?? JWT_DEFAULTS.jwksMaxAgeMs),
       timeoutMs: durationOption('jwksTimeoutMs', options.jwksTimeoutMs ?? JWT_DEFAULTS.jwksTimeoutMs),
       clock,
+      logger: options.logger,
     });
   } else if (options.secret !== undefined) {
     const key = importSecret(options.secret, 'secret');

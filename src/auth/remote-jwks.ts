@@ -15,7 +15,7 @@ import {
   TELEMETRY_OPTION_KEYS,
   type TelemetryOptions,
 } from '../telemetry/telemetry-options.js';
-import { type Clock, systemClock } from '../types.js';
+import { type Clock, type Logger, systemClock } from '../types.js';
 import { ALGORITHMS, type JwtAlgorithm, type KeyFamily, keyFamily } from './jwt-algorithms.js';
 
 /**
@@ -37,6 +37,8 @@ export interface RemoteJwksOptions extends TelemetryOptions {
   maxBytes?: number;
   /** Time source of the cooldown and the key set's age (its `now()`). @default systemClock */
   clock?: Clock;
+  /** Warned when a refresh fails while keys are held (they keep working). @default no logging */
+  logger?: Logger;
 }
 
 interface JwksEntry {
@@ -60,11 +62,11 @@ const DEFAULTS = {
   maxBytes: 524_288,
   /** The system clock. */
   clock: systemClock,
-} as const satisfies Required<Omit<RemoteJwksOptions, keyof TelemetryOptions>>;
+} as const satisfies Required<Omit<RemoteJwksOptions, keyof TelemetryOptions | 'logger'>>;
 
 const checkOptions = optionsChecker({
   where: 'RemoteJwks options',
-  keys: ['cooldownMs', 'maxAgeMs', 'timeoutMs', 'maxBytes', 'clock', ...TELEMETRY_OPTION_KEYS],
+  keys: ['cooldownMs', 'maxAgeMs', 'timeoutMs', 'maxBytes', 'clock', 'logger', ...TELEMETRY_OPTION_KEYS],
   // `now` (a function) was the time source before `clock`.
   hints: {
     ...TELEMETRY_OPTION_HINTS,
@@ -108,6 +110,7 @@ export class RemoteJwks {
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
   readonly #clock: Clock;
+  readonly #logger: Logger | undefined;
   readonly #flight = new SingleFlight<'fetch', void>();
   #entries: JwksEntry[] | undefined;
   #loadedAt = 0;
@@ -133,6 +136,13 @@ export class RemoteJwks {
       throw new InvalidOptionsError('maxBytes must be a positive integer', { option: 'maxBytes' });
     }
     this.#clock = options.clock ?? d.clock;
+    const logger = options.logger as { warn?: unknown } | undefined | null;
+    if (logger !== undefined && (typeof logger !== 'object' || logger === null)) {
+      throw new InvalidOptionsError('logger must be an object with debug/info/warn/error methods', {
+        option: 'logger',
+      });
+    }
+    this.#logger = options.logger;
     checkTelemetryOptions(options, 'RemoteJwks options');
     this.#otel = OperationTelemetry.create(options);
     this.#spanAttributes = fetchAttributes(this.#url);
@@ -215,6 +225,13 @@ export class RemoteJwks {
             ? err
             : new JwksFetchError(`could not load the JWKS from ${redactUrl(this.#url)}`, { cause: err });
         }
+        // No caller sees this failure: the logger hears it (no URL: it may hold credentials).
+        this.#logger?.warn?.('JWKS refresh failed; the keys held keep working', {
+          error:
+            (err as { code?: unknown } | null)?.code === undefined
+              ? 'unknown'
+              : String((err as { code: unknown }).code),
+        });
       }
     });
   }

@@ -14,7 +14,7 @@ import { Lifecycle } from '../internal/lifecycle.js';
 import { durationArgument, durationOption } from '../internal/validate.js';
 import { jsonSerializer } from '../serializer.js';
 import { OperationTelemetry, traceMethods } from '../telemetry/operation-telemetry.js';
-import { type Serializer, systemClock } from '../types.js';
+import { type Clock, type Serializer, systemClock } from '../types.js';
 import { generateSessionId, isValidSessionId } from './session-id.js';
 import { checkDataSize, checkRecord, userIdString } from './session-record.js';
 import {
@@ -125,6 +125,7 @@ export class SessionStore<T = Record<string, unknown>> implements SessionReader<
   readonly #maxUpdateRetries: number;
   readonly #maxUserIdLength: number;
   readonly #maxDataBytes: number;
+  readonly #clock: Clock;
   /** Whether this store created its adapter (and so closes it). */
   readonly #ownsAdapter: boolean;
   readonly #life = new Lifecycle('SessionStore');
@@ -156,7 +157,8 @@ export class SessionStore<T = Record<string, unknown>> implements SessionReader<
       });
     }
     // Built last: a refused option leaves nothing behind.
-    this.#adapter = options.adapter ?? memorySessionAdapter({ clock: options.clock ?? systemClock });
+    this.#clock = options.clock ?? systemClock;
+    this.#adapter = options.adapter ?? memorySessionAdapter({ clock: this.#clock });
     // OpenTelemetry (when installed): a span per write; get and touch (every request) make none.
     const otel = OperationTelemetry.create(options);
     if (otel !== undefined) traceMethods(this, otel, SESSION_SPANS);
@@ -177,6 +179,20 @@ export class SessionStore<T = Record<string, unknown>> implements SessionReader<
   /** The adapter sessions are stored in. */
   get adapter(): SessionAdapter {
     return this.#adapter;
+  }
+
+  /**
+   * The store's time source (the `clock` option, else `systemClock`), for
+   * code built on the store that keeps time of its own, such as
+   * `expressSessionStore`'s caches. Read-only.
+   *
+   * @example
+   * ```ts
+   * const startedAt = sessions.clock.now();
+   * ```
+   */
+  get clock(): Clock {
+    return this.#clock;
   }
 
   /**

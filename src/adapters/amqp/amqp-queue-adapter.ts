@@ -99,6 +99,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
       maxBuffered: o.maxBuffered,
       publishTimeoutMs: o.publishTimeoutMs,
       logger: o.logger,
+      clock: o.clock,
       onQueueGone: (topic) => this.#consumers.queueGone(topic),
     });
     this.#topology = topology;

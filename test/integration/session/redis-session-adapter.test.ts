@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisSessionAdapter } from '../../../src/adapters/redis/session.js';
 import { InvalidOptionsError } from '../../../src/errors.js';
 import { SessionStore } from '../../../src/session/session-store.js';
+import { sessionStoreSuite } from '../../conformance/session-store-suite.js';
 import { fakeClock } from '../../helpers/clock.js';
 import { deleteKeysWithPrefix, uniquePrefix } from '../../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
@@ -55,6 +56,11 @@ describe('RedisSessionAdapter on a real redis-server', () => {
     // The adapter is the caller's: its close() ends the connection it made.
     await adapter.close();
     expect(await clientCount()).toBe(before);
+  });
+
+  sessionStoreSuite({
+    name: 'a real redis-server',
+    create: () => new RedisSessionAdapter({ connection: redis.url, prefix: uniquePrefix('sess-suite') }),
   });
 
   it('keeps the per-user index alive at least as long as the sessions, with TTLs on every key', async () => {

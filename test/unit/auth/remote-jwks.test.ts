@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createJwt } from '../../../src/auth/jwt.js';
 import { RemoteJwks } from '../../../src/auth/remote-jwks.js';
 import { fakeClock } from '../../helpers/clock.js';
 
@@ -62,5 +63,41 @@ describe('RemoteJwks: options', () => {
     expect(() => new RemoteJwks(url, { cooldown: 5 } as never)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', suggestion: 'cooldownMs' }),
     );
+  });
+});
+
+describe('RemoteJwks: the logger hears what no caller sees', () => {
+  it('a failed background refresh is a warning on the Jwt logger; the keys held keep verifying', async () => {
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = { ...pair.publicKey.export({ format: 'jwk' }) };
+    let fetches = 0;
+    // Loopback only: the JWKS endpoint is a stub of the global fetch; every fetch after the first fails.
+    vi.stubGlobal('fetch', async () => {
+      fetches++;
+      if (fetches > 1) return new Response('down', { status: 503 });
+      return new Response(JSON.stringify({ keys: [{ ...jwk, kid: 'k1', alg: 'ES256' }] }));
+    });
+    const clock = fakeClock();
+    const warnings: string[] = [];
+    const logger = { warn: (message: string) => void warnings.push(message) };
+    const signer = createJwt({ privateKey: pair.privateKey, kid: 'k1', clock });
+    const jwt = createJwt({
+      jwksUrl: 'https://issuer.test/jwks.json',
+      jwksMaxAgeMs: 1_000,
+      jwksCooldownMs: 0,
+      clock,
+      logger,
+    });
+    await jwt.verify(await signer.sign({ sub: 'a' }));
+    clock.advance(5_000);
+    await expect(jwt.verify(await signer.sign({ sub: 'b' }))).resolves.toMatchObject({ sub: 'b' });
+    await vi.waitFor(() => expect(warnings).toHaveLength(1));
+    expect(warnings[0]).toMatch(/JWKS/);
+    expect(warnings[0]).not.toContain('issuer.test');
+    expect(() => createJwt({ secret: 'x'.repeat(32), logger: 5 as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: 'logger' }),
+    );
+    await jwt.close();
+    await signer.close();
   });
 });
