@@ -174,12 +174,12 @@ describe.each(Object.keys(frameworks))('probes on %s', (name) => {
   it('a check that throws or hangs fails alone, within its timeout, typed; /health shows no secret', async () => {
     const lifecycle = new ServiceLifecycle({ probes: false });
     lifecycle.addCheck('config', () => ({
-      url: 'redis://app:hunter2@10.0.0.5:6379/0',
+      url: 'redis://app:hunter2@127.0.0.5:6379/0',
       password: 'hunter2',
       nested: { apiKey: 'hunter2', region: 'eu' },
     }));
     lifecycle.addCheck('postgres', () => {
-      throw new Error('connect ECONNREFUSED postgres://app:hunter2@10.0.0.9:5432/orders');
+      throw new Error('connect ECONNREFUSED postgres://app:hunter2@127.0.0.9:5432/orders');
     });
     lifecycle.addCheck('search', () => new Promise(() => {}), { timeoutMs: 100 });
     lifecycle.addCheck('optional', () => false, { critical: false });
@@ -198,13 +198,13 @@ describe.each(Object.keys(frameworks))('probes on %s', (name) => {
     expect(byName.config).toMatchObject({
       ok: true,
       details: {
-        url: 'redis://***@10.0.0.5:6379/0',
+        url: 'redis://***@127.0.0.5:6379/0',
         password: '[redacted]',
         nested: { apiKey: '[redacted]', region: 'eu' },
       },
     });
     expect(byName.postgres).toMatchObject({ ok: false, critical: true });
-    expect(byName.postgres!.error).toContain('postgres://***@10.0.0.9:5432/orders');
+    expect(byName.postgres!.error).toContain('postgres://***@127.0.0.9:5432/orders');
     expect(byName.search).toMatchObject({ ok: false, code: 'ERR_TIMEOUT' });
     expect(byName.search!.error).toMatch(/^TimeoutError: check "search" timed out after 100 ms/);
     expect(byName.optional).toMatchObject({ ok: false, critical: false, error: 'check returned false' });
