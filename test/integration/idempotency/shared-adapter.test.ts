@@ -1,37 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryIdempotencyStore } from '../../../src/adapters/memory/memory-idempotency-store.js';
 import { redisIdempotencyStore } from '../../../src/adapters/redis/idempotency.js';
 import type { IdempotencyStore } from '../../../src/contracts/idempotency.js';
 import { Idempotency } from '../../../src/idempotency/idempotency.js';
-import { deleteKeysWithPrefix, uniquePrefix } from '../../helpers/keys.js';
-import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
+import { adapterKinds } from '../../helpers/adapter-kinds.js';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-const adapters: Record<string, () => IdempotencyStore> = {
+const adapters = adapterKinds<IdempotencyStore>('idem-shared', {
   memory: () => memoryIdempotencyStore(),
-  redis: () => {
-    const prefix = uniquePrefix('idem-shared');
-    cleanups.push(() => deleteKeysWithPrefix(redis.client(), prefix));
-    return redisIdempotencyStore({ connection: redis.url, prefix });
-  },
-};
+  redis: (url, prefix) => redisIdempotencyStore({ connection: url, prefix }),
+});
 
-describe.each(Object.keys(adapters))('two Idempotency objects sharing one %s adapter', (kind) => {
+describe.each(adapters.kinds)('two Idempotency objects sharing one %s adapter', (kind) => {
   it.each(['first', 'second'])('closing the %s leaves the other and the adapter working', async (which) => {
-    const adapter = adapters[kind]!();
-    cleanups.push(() => adapter.close());
+    const adapter = adapters.open(kind);
     const first = new Idempotency({ adapter });
     const second = new Idempotency({ adapter });
     expect(await first.run('charge:1', () => 'first')).toBe('first');

@@ -1,38 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryQueueAdapter } from '../../../src/adapters/memory/memory-queue-adapter.js';
 import { redisStreamsQueueAdapter } from '../../../src/adapters/redis/queue.js';
 import type { QueueAdapter } from '../../../src/contracts/queue.js';
 import { MessageQueue } from '../../../src/queue/message-queue.js';
-import { deleteKeysWithPrefix, uniquePrefix } from '../../helpers/keys.js';
-import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
+import { adapterKinds } from '../../helpers/adapter-kinds.js';
 import { until } from '../../helpers/wait.js';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-const adapters: Record<string, () => QueueAdapter> = {
+const adapters = adapterKinds<QueueAdapter>('queue-shared', {
   memory: () => memoryQueueAdapter(),
-  redis: () => {
-    const prefix = uniquePrefix('queue-shared');
-    cleanups.push(() => deleteKeysWithPrefix(redis.client(), prefix));
-    return redisStreamsQueueAdapter({ connection: redis.url, prefix, blockMs: 50, sweepIntervalMs: 50 });
-  },
-};
+  redis: (url, prefix) =>
+    redisStreamsQueueAdapter({ connection: url, prefix, blockMs: 50, sweepIntervalMs: 50 }),
+});
 
-describe.each(Object.keys(adapters))('two message queues sharing one %s adapter', (kind) => {
+describe.each(adapters.kinds)('two message queues sharing one %s adapter', (kind) => {
   it.each(['first', 'second'])('closing the %s leaves the other and the adapter working', async (which) => {
-    const adapter = adapters[kind]!();
-    cleanups.push(() => adapter.close());
+    const adapter = adapters.open(kind);
     const first = new MessageQueue({ adapter });
     const second = new MessageQueue({ adapter });
     const [closing, open] = which === 'first' ? [first, second] : [second, first];

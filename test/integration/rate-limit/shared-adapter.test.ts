@@ -1,37 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryRateLimitAdapter } from '../../../src/adapters/memory/memory-rate-limit-adapter.js';
 import { redisRateLimitAdapter } from '../../../src/adapters/redis/rate-limit.js';
 import type { RateLimitAdapter } from '../../../src/contracts/rate-limit.js';
 import { RateLimiter } from '../../../src/rate-limit/rate-limiter.js';
-import { deleteKeysWithPrefix, uniquePrefix } from '../../helpers/keys.js';
-import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
+import { adapterKinds } from '../../helpers/adapter-kinds.js';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-const adapters: Record<string, () => RateLimitAdapter> = {
+const adapters = adapterKinds<RateLimitAdapter>('rl-shared', {
   memory: () => memoryRateLimitAdapter(),
-  redis: () => {
-    const prefix = uniquePrefix('rl-shared');
-    cleanups.push(() => deleteKeysWithPrefix(redis.client(), prefix));
-    return redisRateLimitAdapter({ connection: redis.url, prefix });
-  },
-};
+  redis: (url, prefix) => redisRateLimitAdapter({ connection: url, prefix }),
+});
 
-describe.each(Object.keys(adapters))('two rate limiters sharing one %s adapter', (kind) => {
+describe.each(adapters.kinds)('two rate limiters sharing one %s adapter', (kind) => {
   it.each(['first', 'second'])('closing the %s leaves the other and the adapter working', async (which) => {
-    const adapter = adapters[kind]!();
-    cleanups.push(() => adapter.close());
+    const adapter = adapters.open(kind);
     const limits = { limit: 3, windowMs: 60_000, algorithm: 'fixed-window' as const };
     const first = new RateLimiter({ adapter, limits });
     const second = new RateLimiter({ adapter, limits });
