@@ -60,6 +60,11 @@ export interface GcraTaken {
   ttlMs: number;
 }
 
+/** @internal A {@link GcraTaken} to pass to {@link gcraTake} as its `out` (reused by its owner). */
+export function newGcraTaken(): GcraTaken {
+  return { allowed: false, remaining: 0, resetMs: 0, retryAfterMs: 0, tat: 0, rem: 0, ttlMs: 0 };
+}
+
 /**
  * @internal GCRA consume writing its outcome and next state into `out`
  * instead of new objects: the memory adapter keeps its states in place.

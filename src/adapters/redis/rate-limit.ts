@@ -9,7 +9,7 @@ import type {
 import { ClosedError, CorruptDataError, InvalidOptionsError } from '../../errors.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { ALGORITHM_CODES, ruleSuffix } from '../../rate-limit/algorithm.js';
-import { type GcraTaken, gcraTakeFromDebt } from '../../rate-limit/gcra.js';
+import { type GcraTaken, gcraTakeFromDebt, newGcraTaken } from '../../rate-limit/gcra.js';
 import { checkRateLimitRequest } from '../../rate-limit/rate-limit-request.js';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { isRedisDataError, RedisConnectionHandle, redisFailure } from './connection.js';
@@ -79,15 +79,7 @@ function planOf(rules: readonly RateLimitRule[]): RulesPlan {
 const DATA_ERROR_INDEX = /scaleout:data (\d+)/;
 
 /** Where {@link gcraTakeFromDebt} writes (read at once, before anything else runs). */
-const TAKEN: GcraTaken = {
-  allowed: false,
-  remaining: 0,
-  resetMs: 0,
-  retryAfterMs: 0,
-  tat: 0,
-  rem: 0,
-  ttlMs: 0,
-};
+const TAKEN: GcraTaken = newGcraTaken();
 
 /**
  * Rate limits on Redis (standalone, Sentinel-managed or Cluster). Every

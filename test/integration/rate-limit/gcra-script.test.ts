@@ -6,7 +6,7 @@ import { GCRA_CONSUME_LUA_BODY } from '../../../src/adapters/redis/rate-limit-gc
 import { redisRateLimitScripts } from '../../../src/adapters/redis/rate-limit-script.js';
 import { defineRedisScript } from '../../../src/adapters/redis/scripts.js';
 import { ruleSuffix } from '../../../src/rate-limit/algorithm.js';
-import { type GcraState, gcra, gcraDebt, gcraTake } from '../../../src/rate-limit/gcra.js';
+import { type GcraState, gcra, gcraDebt, gcraTake, newGcraTaken } from '../../../src/rate-limit/gcra.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
 
@@ -80,15 +80,7 @@ describe('the one-GCRA-limit script (real redis-server)', () => {
             const live = expiresAt > now ? state : undefined;
             const reply = await twin.run(redis, [key], [cost, limit, windowMs, now]);
             expect(reply).toBe(gcraDebt(live, now, limit, windowMs));
-            const out = {
-              allowed: false,
-              remaining: 0,
-              resetMs: 0,
-              retryAfterMs: 0,
-              tat: 0,
-              rem: 0,
-              ttlMs: 0,
-            };
+            const out = newGcraTaken();
             gcraTake(live, now, limit, windowMs, cost, out);
             if (out.allowed) {
               state = { tat: out.tat, rem: out.rem };
