@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   'ERR_QUEUE_BUFFER_FULL',
   'ERR_PUBLISH_REJECTED',
   'ERR_QUEUE_MISMATCH',
+  'ERR_CONSUMER_CANCELLED',
   // session
   'ERR_SESSION_CONFLICT',
   'ERR_SESSION_NOT_FOUND',
@@ -464,6 +465,29 @@ export class PublishRejectedError extends ScaleoutError {
 export class QueueMismatchError extends ScaleoutError {
   readonly code = 'ERR_QUEUE_MISMATCH' as const;
   /** The broker queue whose declaration did not match. */
+  readonly queue: string;
+  constructor(message: string, options: ScaleoutErrorOptions & { queue: string }) {
+    super(message, options);
+    this.queue = options.queue;
+  }
+}
+
+/**
+ * The broker cancelled a consumer (RabbitMQ sent `basic.cancel`): its queue
+ * was deleted, or the node holding it was lost. Reported through the queue's
+ * `error` event (not thrown); the adapter then consumes the queue again,
+ * declaring it anew, with backoff. `queue` names the broker queue.
+ *
+ * @example
+ * ```ts
+ * queue.on('error', ({ error }) => {
+ *   if (isScaleoutError(error, 'ERR_CONSUMER_CANCELLED')) alert(`queue ${error.queue} was deleted`);
+ * });
+ * ```
+ */
+export class ConsumerCancelledError extends ScaleoutError {
+  readonly code = 'ERR_CONSUMER_CANCELLED' as const;
+  /** The broker queue whose consumer was cancelled. */
   readonly queue: string;
   constructor(message: string, options: ScaleoutErrorOptions & { queue: string }) {
     super(message, options);
@@ -1012,6 +1036,7 @@ export type AnyScaleoutError =
   | QueueBufferFullError
   | PublishRejectedError
   | QueueMismatchError
+  | ConsumerCancelledError
   | SessionConflictError
   | SessionNotFoundError
   | JwtMalformedError
