@@ -49,6 +49,13 @@ export interface RegistrationLike {
  * ```
  */
 export interface ConsumerLike extends Closable {
+  /**
+   * Stops it: the lifecycle passes `{ signal }`, aborted at its stop
+   * deadline, so that a consumer still waiting for handlers then releases
+   * what it holds (a `MessageConsumer` does; a `close()` without
+   * parameters ignores it).
+   */
+  close(options?: { signal?: AbortSignal }): unknown;
   /** The topic it consumes. */
   readonly topic: string;
   /** Its consumer group. */

@@ -433,7 +433,8 @@ export class ServiceLifecycle {
     const consumers = of('consumer');
     if (consumers.length > 0) {
       await step('stop-consumers', 'stop-consumers', () =>
-        Promise.all(consumers.map((c) => c.resource.close())),
+        // The deadline's signal: a consumer still draining then lets go.
+        Promise.all(consumers.map((c) => c.resource.close({ signal: forced }))),
       );
     }
     for (const m of [...of('closable')].reverse()) {

@@ -3,6 +3,7 @@ export type { MessageHandler } from './message-queue.js';
 export { MessageQueue } from './message-queue.js';
 export type {
   ConsumeOptions,
+  ConsumerStopOptions,
   DeadLetter,
   DeadLetterEvent,
   MessageContext,

@@ -1,13 +1,19 @@
 import type { QueueAdapterSubscription, QueueDelivery } from '../contracts/queue.js';
-import { CorruptDataError, InvalidOptionsError, PayloadTooLargeError } from '../errors.js';
+import {
+  CorruptDataError,
+  InvalidArgumentError,
+  InvalidOptionsError,
+  PayloadTooLargeError,
+} from '../errors.js';
 import type { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { sleep } from '../internal/timers.js';
 import type { Backoff } from '../resilience/backoff.js';
 import type { ProcessTrace, QueueTelemetry } from '../telemetry/queue-telemetry.js';
 import type { Clock, Subscription } from '../types.js';
-import { messageBytes } from './adapter-input.js';
-import type { MessageQueueEvents } from './message-queue-options.js';
+import { isAbortSignal, messageBytes } from './adapter-input.js';
+import { checkStopOptions } from './message-queue-checks.js';
+import type { ConsumerStopOptions, MessageQueueEvents } from './message-queue-options.js';
 
 /** @internal How a consumer turns a delivery into a handler call. */
 export interface ConsumerPolicy {
@@ -85,6 +91,8 @@ export class MessageConsumer implements Subscription {
   /** Resolves `close()`'s wait when the last delivery in flight is settled. */
   #drained: (() => void) | undefined;
   readonly #stop = new AbortController();
+  /** Aborted by a stop's `signal`: the waits for the adapter and the handlers end. */
+  readonly #cutShort = new AbortController();
   readonly #life = new Lifecycle('message consumer');
   #subscription: QueueAdapterSubscription | undefined;
   /** Whether deliveries are handled: until the stop, or until the adapter's stopDelivering() resolved. */
@@ -273,15 +281,31 @@ export class MessageConsumer implements Subscription {
    * first, and what it still delivers meanwhile is handled), waits for
    * handlers in flight (up to `closeTimeoutMs`), then releases the
    * adapter's subscription. Messages still held after that are redelivered
-   * by the back end. Idempotent: every call gets the same promise.
+   * by the back end. A `signal` that aborts ends the wait sooner (a stop
+   * deadline; given on a later call too, it cuts short a stop in progress).
+   * Idempotent: every call gets the same promise.
    *
    * @example
    * ```ts
    * const consumer = await queue.consume('order.created', handle);
-   * await consumer.unsubscribe();
+   * await consumer.unsubscribe({ signal: AbortSignal.timeout(10_000) });
    * ```
    */
-  unsubscribe(): Promise<void> {
+  unsubscribe(options?: ConsumerStopOptions): Promise<void> {
+    try {
+      checkStopOptions(options);
+      const signal = options?.signal;
+      if (signal !== undefined && !isAbortSignal(signal)) {
+        throw new InvalidArgumentError('signal must be an AbortSignal', { argument: 'signal' });
+      }
+      const cut = this.#cutShort;
+      if (signal?.aborted === true) cut.abort();
+      else if (signal !== undefined && !cut.signal.aborted) {
+        signal.addEventListener('abort', () => cut.abort(), { once: true });
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.#life.close(() => this.#close());
   }
 
@@ -293,16 +317,22 @@ export class MessageConsumer implements Subscription {
    * process.once('SIGTERM', () => consumer.close());
    * ```
    */
-  close(): Promise<void> {
-    return this.unsubscribe();
+  close(options?: ConsumerStopOptions): Promise<void> {
+    return this.unsubscribe(options);
   }
 
   async #close(): Promise<void> {
     this.#stop.abort();
     let timer: NodeJS.Timeout | undefined;
+    const cutShort = this.#cutShort.signal;
+    let onCut: (() => void) | undefined;
+    // closeTimeoutMs, or the stop's signal if it aborts first.
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.#policy.closeTimeoutMs);
       timer.unref();
+      onCut = resolve;
+      if (cutShort.aborted) resolve();
+      else cutShort.addEventListener('abort', onCut, { once: true });
     });
     const subscription = this.#subscription;
     if (typeof subscription?.stopDelivering === 'function') {
@@ -322,6 +352,7 @@ export class MessageConsumer implements Subscription {
       await Promise.race([drained, timeout]);
     }
     clearTimeout(timer);
+    cutShort.removeEventListener('abort', onCut!);
     await subscription?.unsubscribe();
   }
 

@@ -77,6 +77,12 @@ export const checkConsumeOptions = optionsChecker({
   },
   bareNumber: 'prefetch',
 });
+/** Refuses unknown keys and non-objects as a consumer's `unsubscribe()` / `close()` options. */
+export const checkStopOptions = optionsChecker({
+  where: 'consumer.close() options',
+  keys: ['signal'],
+  hints: { timeout: 'signal', timeoutMs: 'signal', deadline: 'signal', deadlineMs: 'signal' },
+});
 /** Refuses unknown keys and non-objects as `consumeDeadLetters()` options. */
 export const checkDeadLetterOptions = optionsChecker({
   where: 'queue.consumeDeadLetters() options',

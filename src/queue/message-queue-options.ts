@@ -78,6 +78,25 @@ export const MESSAGE_QUEUE_DEFAULTS: Readonly<
 };
 
 /**
+ * Options of a consumer's stop ({@link MessageConsumer.unsubscribe} and
+ * {@link MessageConsumer.close}).
+ *
+ * @example
+ * ```ts
+ * await consumer.close({ signal: AbortSignal.timeout(5_000) }); // a deadline shorter than closeTimeoutMs
+ * ```
+ */
+export interface ConsumerStopOptions {
+  /**
+   * Ends the wait for handlers in flight when it aborts (before
+   * `closeTimeoutMs`): the adapter's subscription is released at once, and
+   * the messages not yet acknowledged go back to the back end for another
+   * consumer. `ServiceLifecycle` passes its stop deadline here.
+   */
+  signal?: AbortSignal;
+}
+
+/**
  * Options of {@link MessageQueue.publish}.
  *
  * @example

@@ -402,6 +402,26 @@ describe('MessageQueue under hostile input (memory adapter)', () => {
     }
   });
 
+  it("a consumer's close / unsubscribe options: typed refusal, or a stop that ends", async () => {
+    const queue = new MessageQueue();
+    try {
+      await fc.assert(
+        fc.asyncProperty(hostileOptions(['signal']), fc.boolean(), async (options, viaClose) => {
+          count('MessageConsumer.close');
+          const consumer = await queue.consume('t', () => {});
+          const o = await outcome(() =>
+            viaClose ? consumer.close(options as never) : consumer.unsubscribe(options as never),
+          );
+          expectOptionsOutcome(o, options, ['signal'], ['ERR_INVALID_OPTIONS', 'ERR_INVALID_ARGUMENT']);
+          await consumer.close();
+        }),
+        { numRuns: runs(200) },
+      );
+    } finally {
+      await queue.close();
+    }
+  });
+
   it('on / off / close: typed refusal of unknown events and non-functions; close is idempotent', async () => {
     const queue = new MessageQueue();
     await fc.assert(

@@ -82,3 +82,69 @@ describe('MessageConsumer stop with an adapter that has stopDelivering()', () =>
     await queue.close();
   });
 });
+
+describe('MessageConsumer stop with a signal (a stop deadline)', () => {
+  /** An adapter whose subscription records when it is released. */
+  function recordingAdapter(steps: string[]) {
+    let deliver: (d: QueueDelivery) => void = () => {};
+    const adapter: QueueAdapter = {
+      publish: async () => {},
+      close: async () => {},
+      consume: async (_topic, onDelivery) => {
+        deliver = onDelivery;
+        return { unsubscribe: async () => void steps.push('unsubscribe') };
+      },
+    };
+    return { adapter, deliver: (d: QueueDelivery) => deliver(d) };
+  }
+
+  it('an abort ends the wait for a handler in flight before closeTimeoutMs: the subscription is released at once', async () => {
+    const steps: string[] = [];
+    const settled: string[] = [];
+    const { adapter, deliver } = recordingAdapter(steps);
+    const queue = new MessageQueue({ adapter, closeTimeoutMs: 30_000 });
+    let release: () => void = () => {};
+    const consumer = await queue.consume('t', () => new Promise<void>((r) => (release = r)));
+    deliver(delivery('long', settled));
+    const deadline = new AbortController();
+    const closing = consumer.close({ signal: deadline.signal });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(steps).toEqual([]);
+    deadline.abort();
+    await closing;
+    expect(steps).toEqual(['unsubscribe']);
+    expect(settled).toEqual([]);
+    release();
+    await queue.close();
+  });
+
+  it('a signal given to a later call cuts short a stop already waiting', async () => {
+    const steps: string[] = [];
+    const { adapter, deliver } = recordingAdapter(steps);
+    const queue = new MessageQueue({ adapter, closeTimeoutMs: 30_000 });
+    const consumer = await queue.consume('t', () => new Promise<void>(() => {}));
+    deliver(delivery('stuck', []));
+    const first = consumer.close();
+    const second = consumer.close({ signal: AbortSignal.abort() });
+    expect(second).toBe(first);
+    await first;
+    expect(steps).toEqual(['unsubscribe']);
+    await queue.close();
+  });
+
+  it('refuses (a rejected promise) unknown keys, naming signal, and a signal that is not an AbortSignal', async () => {
+    const { adapter } = recordingAdapter([]);
+    const queue = new MessageQueue({ adapter });
+    const consumer = await queue.consume('t', () => {});
+    await expect(consumer.close({ timeoutMs: 5 } as never)).rejects.toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', suggestion: 'signal' }),
+    );
+    await expect(consumer.close(5 as never)).rejects.toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }),
+    );
+    await expect(consumer.unsubscribe({ signal: {} as AbortSignal })).rejects.toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
+    await queue.close();
+  });
+});
