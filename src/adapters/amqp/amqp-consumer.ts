@@ -143,7 +143,15 @@ export class AmqpConsumers {
     };
     await this.#connection.ready();
     this.#consumers.add(consumer);
-    await this.#startConsumer(consumer, true);
+    try {
+      await this.#startConsumer(consumer, true);
+    } catch (err) {
+      // Nobody holds it: it must not be started again by a reconnect.
+      consumer.open = false;
+      consumer.delivering = false;
+      this.#consumers.delete(consumer);
+      throw err;
+    }
     return {
       stopDelivering: () => {
         consumer.stopped ??= this.#stopDelivering(consumer);
@@ -207,7 +215,7 @@ export class AmqpConsumers {
   queueGone(topic: string): void {
     for (const c of this.#consumers) {
       if (c.topic !== topic || !c.delivering || !channelAlive(c.channel)) continue;
-      this.#cancelled(c, 'its queue was deleted');
+      this.#cancelled(c, 'its queue was deleted (a publish found no queue bound)');
       c.channel!.close().catch(() => {}); // its close handler starts it again
     }
   }
@@ -270,7 +278,11 @@ export class AmqpConsumers {
           // then started again (declaring the queue anew). During a stop the
           // channel stays for the acks in flight; unsubscribe() closes it.
           if (consumer.channel === ch && consumer.delivering) {
-            this.#cancelled(consumer, 'the broker cancelled it', queue);
+            this.#cancelled(
+              consumer,
+              'the broker cancelled it (its queue deleted, or the node holding it lost)',
+              queue,
+            );
             consumer.channel = undefined;
             ch.close().catch(() => {});
           }
@@ -309,7 +321,7 @@ export class AmqpConsumers {
     reportTo(
       consumer,
       new ConsumerCancelledError(
-        `the consumer of queue "${queue}" stopped receiving: ${why} (queue deleted, or the node holding it lost); consuming it again`,
+        `the consumer of queue "${queue}" stopped receiving: ${why}; consuming it again`,
         { queue },
       ),
     );

@@ -234,3 +234,47 @@ describe('amqpQueueAdapter and messages published by other code', () => {
     }
   }, 30_000);
 });
+
+describe('amqpQueueAdapter: a consume() that failed', () => {
+  it('is not started by a later reconnect: no handler runs for a consumer the caller never got', async () => {
+    const { fixture, prefix } = await isolated();
+    const name = fixture.track(`${prefix}jobs`);
+    fixture.track(`${prefix}jobs.dead`);
+    const raw = await fixture.connection.createChannel();
+    // A classic queue where the adapter declares a quorum one: consume() fails.
+    await raw.assertQueue(name, { durable: true });
+    const models: import('amqplib').ChannelModel[] = [];
+    const adapter = closedAfterTest(
+      amqpQueueAdapter({
+        connection: async () => {
+          const model = await connect(amqpUrl());
+          models.push(model);
+          return model;
+        },
+        prefix,
+        reconnectBaseMs: 10,
+        reconnectMaxMs: 50,
+      }),
+    );
+    const queue = new MessageQueue({ adapter });
+    const handled: unknown[] = [];
+    try {
+      const err = await queue.consume('jobs', (m) => void handled.push(m)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(QueueMismatchError);
+      // The mismatch goes away, then the connection is lost and comes back.
+      await raw.deleteQueue(name);
+      await models[0]!.close();
+      await poll(() => models.length === 2 && adapter.connected);
+      await queue.publish('jobs', { n: 1 });
+      await new Promise((r) => setTimeout(r, 1_000));
+      // Before, the failed consumer stayed registered: the reconnect started
+      // it, and it handed the message to the handler of that failed call.
+      expect(handled).toEqual([]);
+      expect((await raw.checkQueue(name)).consumerCount).toBe(0);
+    } finally {
+      await queue.close();
+      await raw.close().catch(() => {});
+      await fixture.cleanup();
+    }
+  }, 30_000);
+});
