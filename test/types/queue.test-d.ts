@@ -1,6 +1,8 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { amqpQueueAdapter } from '../../src/amqp.js';
 import {
+  type ConsumerCancelledError,
+  type ConsumerStopOptions,
   type DeadLetter,
   type MessageConsumer,
   type MessageContext,
@@ -39,6 +41,17 @@ describe('MessageQueue types', () => {
     // @ts-expect-error deadLetter is a topic name or false
     queue.consume('t', () => {}, { deadLetter: true });
     queue.consume('t', () => {}, { deadLetter: false, group: 'g', prefetch: 1, maxDeliveries: 2 });
+  });
+
+  it("a consumer's stop takes an optional { signal }; a broker cancel is typed by its code", async () => {
+    const consumer = await new MessageQueue().consume('t', () => {});
+    expectTypeOf(consumer.close).parameter(0).toEqualTypeOf<ConsumerStopOptions | undefined>();
+    expectTypeOf(consumer.unsubscribe).parameter(0).toEqualTypeOf<ConsumerStopOptions | undefined>();
+    consumer.close({ signal: AbortSignal.timeout(1_000) });
+    // @ts-expect-error the deadline is a signal, not a number of ms
+    consumer.close({ timeoutMs: 1_000 });
+    expectTypeOf<ConsumerCancelledError['code']>().toEqualTypeOf<'ERR_CONSUMER_CANCELLED'>();
+    expectTypeOf<ConsumerCancelledError['queue']>().toBeString();
   });
 
   it('every adapter factory returns a QueueAdapter', () => {
