@@ -44,14 +44,20 @@ describe('HttpDrain', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
+    let began!: () => void;
+    const handlerStarted = new Promise<void>((r) => {
+      began = r;
+    });
     const { server, port } = await start(async (_req, res) => {
+      began();
       await gate;
       res.end('slow done');
     });
     const drain = new HttpDrain(server, () => false);
     const agent = new http.Agent({ keepAlive: true });
     const pending = request(port, '/slow', agent);
-    await new Promise((r) => setTimeout(r, 50));
+    // Wait for the handler itself, not a fixed time: a loaded machine can take longer than 50 ms.
+    await handlerStarted;
     expect(drain.inFlight).toBe(1);
     drain.draining();
     drain.stopAccepting();
