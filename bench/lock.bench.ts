@@ -195,7 +195,8 @@ export default async function (ctx: BenchContext): Promise<void> {
 
   // 2c. The floor: the commands alone, sent with plain ioredis calls (no
   // library code around them). Ours: the acquire script (SET NX PX + INCR of
-  // the fencing counter) and the release script (compare, DEL, PUBLISH).
+  // the fencing counter) and the release script (compare, DEL; PUBLISH only
+  // when an acquire was refused meanwhile).
   // redis-semaphore's: a bare SET NX PX and its compare-and-delete script.
   {
     const raw = server.client();
@@ -209,8 +210,17 @@ export default async function (ctx: BenchContext): Promise<void> {
     const releaseSha = redisLockScripts.releaseLock.sha;
     const commands: Record<string, () => Promise<unknown>> = {
       'our scripts (EVALSHA acquire, EVALSHA release)': async () => {
-        await raw.evalsha(acquireSha, 2, 'floor:{a}', 'floor:{a}:fence', 't', '10000', '86400000');
-        await raw.evalsha(releaseSha, 1, 'floor:{a}', 't', 'floor:{a}:released');
+        await raw.evalsha(
+          acquireSha,
+          3,
+          'floor:{a}',
+          'floor:{a}:fence',
+          'floor:{a}:waiting',
+          't',
+          '10000',
+          '86400000',
+        );
+        await raw.evalsha(releaseSha, 2, 'floor:{a}', 'floor:{a}:waiting', 't');
       },
       "redis-semaphore's (SET NX PX, EVALSHA release)": async () => {
         await raw.set('floor:b', 't', 'PX', 10_000, 'NX');
