@@ -344,7 +344,8 @@ export default async function (ctx: BenchContext): Promise<void> {
 
   // 5. 50 acquire + release in flight, each on a new resource: scaleout on a
   // connection it creates from a URL (each script written as it is sent) and
-  // on a client passed in, the peers on their own ioredis clients. An
+  // on a client passed in, with `fencing: false` (a plain SET NX PX, no
+  // token), the peers on their own ioredis clients. An
   // experiment beside them: scaleout on a client whose socket writes every
   // 8 commands of a tick together (a write syscall is ~40% of the client's
   // CPU per cycle on a VM; per-tick batching cut it but made client and
@@ -356,6 +357,14 @@ export default async function (ctx: BenchContext): Promise<void> {
     });
     const ownedAcquire: Acquire = async (resource) => {
       const lease = await owned.acquire(resource, { ttlMs: 10_000 });
+      return () => lease.release();
+    };
+    const unfenced = new DistributedLock({
+      adapter: redisLockAdapter({ connection: server.url, prefix: 'bench:u:', fencing: false }),
+      waitMs: 60_000,
+    });
+    const unfencedAcquire: Acquire = async (resource) => {
+      const lease = await unfenced.acquire(resource, { ttlMs: 10_000 });
       return () => lease.release();
     };
     const chunkedClient = server.client();
@@ -389,6 +398,7 @@ export default async function (ctx: BenchContext): Promise<void> {
         'scaleout, connection from a URL': many(ownedAcquire, 'so'),
         'scaleout, your ioredis client': many(acquirers.scaleout!, 'sc'),
         'scaleout, writes in chunks of 8 (experiment)': many(chunkedAcquire, 'sk'),
+        'scaleout, fencing: false (no token)': many(unfencedAcquire, 'su'),
         redlock: many(acquirers.redlock!, 'r'),
         'redis-semaphore': many(acquirers['redis-semaphore']!, 'm'),
         'redis-semaphore + INCR for a token': many(fenced, 'mf'),
@@ -401,6 +411,7 @@ export default async function (ctx: BenchContext): Promise<void> {
         'scaleout, connection from a URL': many(ownedAcquire, 'co'),
         'scaleout, your ioredis client': many(acquirers.scaleout!, 'cc'),
         'scaleout, writes in chunks of 8 (experiment)': many(chunkedAcquire, 'ck'),
+        'scaleout, fencing: false (no token)': many(unfencedAcquire, 'cu'),
         redlock: many(acquirers.redlock!, 'cr'),
         'redis-semaphore': many(acquirers['redis-semaphore']!, 'cm'),
         'redis-semaphore + INCR for a token': many(fenced, 'cf'),
@@ -410,6 +421,8 @@ export default async function (ctx: BenchContext): Promise<void> {
     await owned.close();
     await owned.adapter.close?.();
     await chunked.close();
+    await unfenced.close();
+    await unfenced.adapter.close?.();
   }
 
   await locks.close();

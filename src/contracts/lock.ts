@@ -48,7 +48,8 @@ export type LockAcquireResult =
       /**
        * A number that is larger than every fencing token handed out before
        * for this resource: storage guarded by the lock rejects writes that
-       * carry a smaller one than it has seen.
+       * carry a smaller one than it has seen. 0 from an adapter set up to
+       * hand out none (`redisLockAdapter({ fencing: false })`).
        */
       fencingToken: number;
       /**

@@ -102,6 +102,25 @@ return 0`,
 });
 
 /**
+ * KEYS: lock, waiting. The refused half of the acquire script, for an
+ * adapter without fencing tokens whose acquire is a plain `SET NX PX`: runs
+ * only after that `SET` found the resource taken. Checks the hold as the
+ * acquire script does, marks it as waited for, and returns -1 - the
+ * holder's remaining TTL (-1, "try again now", if the hold is already gone).
+ */
+const lockRefused = defineRedisScript({
+  name: 'lock-refused',
+  keys: 2,
+  lua: `local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'none' then return -1 end
+if kind ~= 'string' then return redis.error_reply('scaleout:data the lock record is a ' .. kind) end
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl < 0 then return redis.error_reply('scaleout:data the lock record has no expiry') end
+redis.call('SET', KEYS[2], '1', 'PX', pttl + ${WAITING_MARGIN_MS})
+return -1 - pttl`,
+});
+
+/**
  * KEYS: lock, waiting. ARGV: token. Deletes the hold if `token` owns it and
  * publishes on `<lock key>:released` (the adapter's channel) only if the
  * waiter marker was there: an acquire was refused while the hold lasted, so
@@ -208,6 +227,7 @@ return 0`,
  */
 export const redisLockScripts = Object.freeze({
   acquireLock,
+  lockRefused,
   raiseFence,
   releaseLock,
   extendLock,

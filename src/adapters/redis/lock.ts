@@ -20,6 +20,7 @@ export { redisLockScripts } from './lock-scripts.js';
 
 const {
   acquireLock,
+  lockRefused,
   acquireSemaphore,
   extendLock,
   extendSemaphore,
@@ -50,6 +51,17 @@ export interface RedisLockAdapterOptions {
    * @default 86_400_000 (24 hours)
    */
   fenceTtlMs?: number;
+  /**
+   * `false`: locks hand out no fencing token (`lease.fencingToken` is 0)
+   * and keep no fencing counter; an acquire is then a plain
+   * `SET key token NX PX ttl`, as in redis-semaphore, plus one script (to
+   * learn the holder's remaining TTL and mark it as waited for) only when
+   * the resource is taken. For work that cannot corrupt anything if two
+   * holders overlap after a pause (see "Why fencing tokens" in
+   * docs/lock.md). Semaphores keep their tokens.
+   * @default true
+   */
+  fencing?: boolean;
 }
 
 /**
@@ -65,6 +77,8 @@ export const REDIS_LOCK_ADAPTER_DEFAULTS = Object.freeze({
   prefix: 'scaleout:lock:',
   /** How long an unused fencing counter is kept, ms. */
   fenceTtlMs: 86_400_000,
+  /** Locks hand out fencing tokens. */
+  fencing: true,
 });
 
 /** What onRelease gives once the adapter is closed: nothing to deliver, nothing to end. */
@@ -72,7 +86,7 @@ const ENDED: Subscription = Object.freeze({ unsubscribe: async () => {} });
 
 const checkOptions = optionsChecker({
   where: 'redisLockAdapter() options',
-  keys: ['connection', 'prefix', 'fenceTtlMs'],
+  keys: ['connection', 'prefix', 'fenceTtlMs', 'fencing'],
   hints: {
     client: 'connection',
     redis: 'connection',
@@ -111,6 +125,7 @@ export class RedisLockAdapter implements LockAdapter {
   readonly #handle: RedisConnectionHandle;
   readonly #prefix: string;
   readonly #fenceTtlMs: number;
+  readonly #fencing: boolean;
   #subscriber: RedisClient | undefined;
   readonly #channels = new Map<string, { listeners: Set<() => void>; ready: Promise<void> }>();
   readonly #life = new Lifecycle('RedisLockAdapter');
@@ -126,6 +141,13 @@ export class RedisLockAdapter implements LockAdapter {
       options.fenceTtlMs ?? REDIS_LOCK_ADAPTER_DEFAULTS.fenceTtlMs,
       1000,
     );
+    const fencing = options.fencing === undefined ? REDIS_LOCK_ADAPTER_DEFAULTS.fencing : options.fencing;
+    if (typeof fencing !== 'boolean') {
+      throw new InvalidOptionsError('redisLockAdapter() option fencing must be a boolean', {
+        option: 'fencing',
+      });
+    }
+    this.#fencing = fencing;
     // Every lock command is a Lua script (~15 µs of server time each): sent
     // one by one, redis-server runs them while the client prepares the next;
     // written together per tick, the two take turns (measured at 50 in
@@ -178,6 +200,7 @@ export class RedisLockAdapter implements LockAdapter {
   async acquire(request: LockAcquireRequest): Promise<LockAcquireResult> {
     this.#checkOpen();
     if (request.limit !== 1) return this.#acquireSemaphore(request);
+    if (!this.#fencing) return this.#acquireUnfenced(request);
     // The one hot path (a lock): both keys from one tag, one integer reply.
     const tagged = taggedKey(this.#prefix, request.resource);
     const hold = `${tagged}:lock`;
@@ -193,6 +216,22 @@ export class RedisLockAdapter implements LockAdapter {
     }
     const value = reply as number;
     if (value >= 1) return this.#granted(value, `${tagged}:fence`, request.ttlMs);
+    return { acquired: false, retryAfterMs: value <= -1 ? -1 - value : undefined };
+  }
+
+  /** `fencing: false`: a plain `SET NX PX`; the refused-path script only when the resource is taken. */
+  async #acquireUnfenced(request: LockAcquireRequest): Promise<LockAcquireResult> {
+    const hold = taggedKey(this.#prefix, request.resource, 'lock');
+    let reply: unknown;
+    try {
+      if ((await this.#handle.client.set(hold, request.token, 'PX', request.ttlMs, 'NX')) === 'OK') {
+        return { acquired: true, fencingToken: 0, validityMs: request.ttlMs };
+      }
+      reply = await lockRefused.run(this.#handle.client, [hold, `${hold}:waiting`]);
+    } catch (err) {
+      throw redisFailure('redis lock acquire', err, hold);
+    }
+    const value = reply as number;
     return { acquired: false, retryAfterMs: value <= -1 ? -1 - value : undefined };
   }
 
