@@ -48,7 +48,8 @@ export type LockAcquireResult =
       /**
        * A number that is larger than every fencing token handed out before
        * for this resource: storage guarded by the lock rejects writes that
-       * carry a smaller one than it has seen.
+       * carry a smaller one than it has seen. 0 from an adapter set up to
+       * hand out none (`redisLockAdapter({ fencing: false })`).
        */
       fencingToken: number;
       /**
@@ -135,13 +136,17 @@ export interface LockAdapter {
    * answer: it never reports a hold it cannot confirm.
    */
   acquire(request: LockAcquireRequest): Promise<LockAcquireResult>;
-  /** Drops the hold only if `token` still owns it; true when it did. Wakes waiters. */
+  /** Drops the hold only if `token` still owns it; true when it did. Wakes waiters (see {@link onRelease}). */
   release(request: LockOwnerRequest): Promise<boolean>;
   /** Resets the TTL only if `token` still owns the hold. */
   extend(request: LockExtendRequest): Promise<LockExtendResult>;
   /**
    * Calls `listener` when a hold on `resource` is released (by anyone, in
-   * any process, as far as the back end can tell). Resolves once
+   * any process, as far as the back end can tell). An adapter may skip the
+   * notification of a release that nobody waited for, i.e. when no acquire
+   * of the resource was refused while that hold lasted (the Redis adapter
+   * does: a waiter is always refused before it subscribes, and tries again
+   * once subscribed). Resolves once
    * notifications are flowing, with the {@link Subscription} that ends
    * them. Delivery is best effort (waiters also poll): an adapter whose
    * back end cannot subscribe at the moment may still resolve, or reject,

@@ -24,7 +24,7 @@
 export interface Lease {
   /** The resource this lease holds. */
   readonly resource: string;
-  /** Grows with every grant of the resource; attach it to writes. */
+  /** Grows with every grant of the resource; attach it to writes. 0 with `redisLockAdapter({ fencing: false })`. */
   readonly fencingToken: number;
   /**
    * Wall-clock time (ms since the epoch) at which the server may give the

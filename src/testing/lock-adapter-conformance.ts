@@ -250,7 +250,7 @@ export function lockAdapterConformance(options: LockAdapterConformanceOptions): 
     );
 
     test.it(
-      'notifies release listeners of that resource only (at least once), and stops after unsubscribe',
+      'notifies release listeners of that resource only (at least once) of a release someone waited for, and stops after unsubscribe',
       withAdapter(async (adapter) => {
         const resource = res();
         const other = res();
@@ -263,6 +263,11 @@ export function lockAdapterConformance(options: LockAdapterConformanceOptions): 
           otherCalls += 1;
         });
         assert.ok((await adapter.acquire({ resource, token: 'a', ttlMs: 10_000, limit: 1 })).acquired);
+        // A waiter: refused while the hold lasts (an adapter may skip notifying releases nobody waited for).
+        assert.equal(
+          (await adapter.acquire({ resource, token: 'w', ttlMs: 10_000, limit: 1 })).acquired,
+          false,
+        );
         assert.equal(await adapter.release({ resource, token: 'a', limit: 1 }), true);
         for (let i = 0; i < 100 && calls === 0; i++) await delay(10);
         // At least once: an adapter over several servers may deliver one per server.
@@ -274,6 +279,10 @@ export function lockAdapterConformance(options: LockAdapterConformanceOptions): 
         await sub.unsubscribe();
         await otherSub.unsubscribe();
         assert.ok((await adapter.acquire({ resource, token: 'b', ttlMs: 10_000, limit: 1 })).acquired);
+        assert.equal(
+          (await adapter.acquire({ resource, token: 'w', ttlMs: 10_000, limit: 1 })).acquired,
+          false,
+        );
         assert.equal(await adapter.release({ resource, token: 'b', limit: 1 }), true);
         await delay(100);
         assert.equal(calls, delivered, 'delivered after unsubscribe');
@@ -314,6 +323,10 @@ export function lockAdapterConformance(options: LockAdapterConformanceOptions): 
         );
         await als.run('releaser', async () => {
           assert.ok((await adapter.acquire({ resource, token: 'a', ttlMs: 10_000, limit: 1 })).acquired);
+          assert.equal(
+            (await adapter.acquire({ resource, token: 'w', ttlMs: 10_000, limit: 1 })).acquired,
+            false,
+          );
           assert.equal(await adapter.release({ resource, token: 'a', limit: 1 }), true);
         });
         for (let i = 0; i < 100 && seen.length === 0; i++) await delay(10);

@@ -1,7 +1,8 @@
 /**
  * Foreign data: with a raw ioredis client, junk goes into every key family
  * the Redis lock adapter uses (the lock hold `{r}:lock`, the semaphore set
- * `{r}:sem`, the fencing counter `{r}:fence`, the release channel
+ * `{r}:sem`, the fencing counter `{r}:fence`, the lock's waiter marker
+ * `{r}:lock:waiting`, the release channel
  * `{r}:lock:released` / `{r}:sem:released`): other Redis types, junk text,
  * records without expiry, huge values, numbers out of range. Then every
  * primitive is called on those resources (acquire, tryAcquire, withLock,
@@ -194,6 +195,19 @@ describe('foreign data in every key family of the Redis lock adapter', () => {
         await admin.del(keys.fence);
         expect(await outcomes(primitive, resource)).toEqual(['granted', 'granted', 'ok']);
       }
+      await goodResourceWorks();
+    },
+  );
+
+  it.each(FENCE_JUNK)(
+    'a waiter marker holding %s: never read, the lock works and the junk is cleared by the next release',
+    async (name, write) => {
+      const resource = `waiting:${name}`;
+      const keys = adapter.keysOf(resource, 1);
+      await write(admin, keys.waiting);
+      expect(await outcomes(locks, resource)).toEqual(['granted', 'granted', 'ok']);
+      // the first release took it as "someone waits" (one spurious wake-up at most) and deleted it
+      expect(await admin.exists(keys.waiting)).toBe(0);
       await goodResourceWorks();
     },
   );

@@ -144,7 +144,7 @@ describe('hostile input: DistributedLock, DistributedSemaphore and the lock adap
     await fc.assert(
       fc.asyncProperty(
         hostileOptions(['clock'], ['now']),
-        hostileOptions(['prefix', 'fenceTtlMs'], ['client', 'lockPrefix']),
+        hostileOptions(['prefix', 'fenceTtlMs', 'fencing'], ['client', 'lockPrefix']),
         hostileOptions(
           ['prefix', 'driftFactor', 'instanceTimeoutMs', 'fenceTtlMs'],
           ['connection', 'retryCount'],
@@ -187,7 +187,7 @@ describe('hostile input: DistributedLock, DistributedSemaphore and the lock adap
             }
           });
           if (
-            unknownKeys(redisFull, ['connection', 'prefix', 'fenceTtlMs']).length > 0 ||
+            unknownKeys(redisFull, ['connection', 'prefix', 'fenceTtlMs', 'fencing']).length > 0 ||
             notAnOptionsObject(redisFull)
           ) {
             expect(b).toBe('ERR_INVALID_OPTIONS');

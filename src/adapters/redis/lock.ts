@@ -14,187 +14,20 @@ import type { Subscription } from '../../types.js';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { RedisConnectionHandle, redisFailure } from './connection.js';
 import { taggedKey, validatePrefix } from './keys.js';
-import { defineRedisScript } from './scripts.js';
+import { redisLockScripts } from './lock-scripts.js';
 
-// The fencing counter of a resource is seeded, whenever it is missing (first
-// use, expiry, or data lost in a restart without persistence), from the
-// server clock in microseconds. Later values only grow by INCR, so a fencing
-// token stays larger than every earlier one as long as the server clock does
-// not step back and fewer than one acquire per microsecond happened since
-// the previous seeding.
-//
-// So a counter scaleout wrote is a string of digits, at least FENCE_FLOOR
-// (2020-09-13 in microseconds: no seed is older) and below 2^53 - 1 (the
-// largest token JavaScript reads exactly). Anything else there (another
-// type, text, a fraction, a negative or small number, int64 max) is refused
-// with a 'scaleout:data' error before the script writes anything: INCR on it
-// would fail (the hold already taken and never reported) or hand out a token
-// lower than earlier ones. fence_check reads the counter once (GET, and
-// TYPE only to name a wrong type): it returns the counter, false when it is
-// missing (fence then seeds it without an INCR), or nil and the reason.
-const SEED_FENCE = `
-local function fence_check(key)
-  local v = redis.pcall('GET', key)
-  if type(v) == 'table' and v.err then return nil, 'the fencing counter is a ' .. redis.call('TYPE', key)['ok'] end
-  if not v then return false end
-  if #v > 16 or not string.match(v, '^[1-9]%d*$') then return nil, 'the fencing counter is not a positive integer' end
-  local n = tonumber(v)
-  if n >= 9007199254740991 then return nil, 'the fencing counter is at 2^53 - 1' end
-  if n < 1600000000000000 then return nil, 'the fencing counter is below any value scaleout seeds' end
-  return n
-end
-local function fence(key, ttl, current)
-  if current then return redis.call('INCR', key) end
-  local t = redis.call('TIME')
-  local f = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  redis.call('SET', key, string.format('%.0f', f), 'PX', ttl)
-  return f
-end
-`;
+export { redisLockScripts } from './lock-scripts.js';
 
-/** KEYS: lock, fence. ARGV: token, ttlMs, fenceTtlMs. Returns {1, fence} or {0, pttl}. */
-const acquireLock = defineRedisScript({
-  name: 'lock-acquire',
-  keys: 2,
-  lua: `${SEED_FENCE}
-local current, bad = fence_check(KEYS[2])
-if bad then return redis.error_reply('scaleout:data ' .. bad) end
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, fence(KEYS[2], ARGV[3], current)}
-end
-local kind = redis.call('TYPE', KEYS[1])['ok']
-if kind ~= 'string' then return redis.error_reply('scaleout:data the lock record is a ' .. kind) end
-local pttl = redis.call('PTTL', KEYS[1])
-if pttl < 0 then return redis.error_reply('scaleout:data the lock record has no expiry') end
-return {0, pttl}`,
-});
-
-/**
- * KEYS: fence. ARGV: floor. Raises the counter to `floor` when it is lower,
- * keeping its TTL (Redlock: every instance of a granting majority ends at
- * least at the token handed out). A missing counter stays missing: the next
- * acquire seeds it from the server clock.
- */
-const raiseFence = defineRedisScript({
-  name: 'lock-raise-fence',
-  keys: 1,
-  lua: `${SEED_FENCE}
-local current, bad = fence_check(KEYS[1])
-if bad then return redis.error_reply('scaleout:data ' .. bad) end
-if current and current < tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
-  return 1
-end
-return 0`,
-});
-
-/** KEYS: lock. ARGV: token, channel. */
-const releaseLock = defineRedisScript({
-  name: 'lock-release',
-  keys: 1,
-  lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], '1')
-  return 1
-end
-return 0`,
-});
-
-/** KEYS: lock. ARGV: token, ttlMs. */
-const extendLock = defineRedisScript({
-  name: 'lock-extend',
-  keys: 1,
-  lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0`,
-});
-
-const SEM_NOW = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-`;
-
-/**
- * KEYS: holders (zset token -> expiry ms), fence. ARGV: token, ttlMs, limit, fenceTtlMs.
- * The holders' set must be a sorted set with an expiry whose scores lie
- * within a year from now (no TTL is longer): a set another program wrote
- * would otherwise count as held slots forever.
- */
-const acquireSemaphore = defineRedisScript({
-  name: 'semaphore-acquire',
-  keys: 2,
-  lua: `${SEED_FENCE}${SEM_NOW}
-local kind = redis.call('TYPE', KEYS[1])['ok']
-if kind ~= 'none' and kind ~= 'zset' then return redis.error_reply('scaleout:data the semaphore holders are a ' .. kind) end
-local current, bad = fence_check(KEYS[2])
-if bad then return redis.error_reply('scaleout:data ' .. bad) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) > 0 then
-  if redis.call('PTTL', KEYS[1]) < 0 then return redis.error_reply('scaleout:data the semaphore holders have no expiry') end
-  local latest = tonumber(redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2])
-  if not latest or latest > now + 31536000000 then
-    return redis.error_reply('scaleout:data a semaphore holder expires more than a year from now')
-  end
-end
-if (not redis.call('ZSCORE', KEYS[1], ARGV[1])) and redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-  redis.call('PEXPIREAT', KEYS[1], last[2])
-  return {1, fence(KEYS[2], ARGV[4], current)}
-end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if first[2] then return {0, tonumber(first[2]) - now} end
-return {0, -2}`,
-});
-
-/** KEYS: holders. ARGV: token, channel. */
-const releaseSemaphore = defineRedisScript({
-  name: 'semaphore-release',
-  keys: 1,
-  lua: `${SEM_NOW}
-local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not s then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[1])
-if tonumber(s) > now then
-  redis.call('PUBLISH', ARGV[2], '1')
-  return 1
-end
-return 0`,
-});
-
-/** KEYS: holders. ARGV: token, ttlMs. */
-const extendSemaphore = defineRedisScript({
-  name: 'semaphore-extend',
-  keys: 1,
-  lua: `${SEM_NOW}
-local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if s and tonumber(s) > now then
-  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
-  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-  redis.call('PEXPIREAT', KEYS[1], last[2])
-  return 1
-end
-return 0`,
-});
-
-/**
- * Every Lua script of the Redis lock adapter, for preloading or inspection.
- *
- * @example
- * ```ts
- * for (const script of Object.values(redisLockScripts)) await script.load(redis);
- * ```
- */
-export const redisLockScripts = Object.freeze({
+const {
   acquireLock,
+  lockRefused,
+  acquireSemaphore,
+  extendLock,
+  extendSemaphore,
   raiseFence,
   releaseLock,
-  extendLock,
-  acquireSemaphore,
   releaseSemaphore,
-  extendSemaphore,
-});
+} = redisLockScripts;
 
 /**
  * Options of {@link redisLockAdapter}.
@@ -218,6 +51,17 @@ export interface RedisLockAdapterOptions {
    * @default 86_400_000 (24 hours)
    */
   fenceTtlMs?: number;
+  /**
+   * `false`: locks hand out no fencing token (`lease.fencingToken` is 0)
+   * and keep no fencing counter; an acquire is then a plain
+   * `SET key token NX PX ttl`, as in redis-semaphore, plus one script (to
+   * learn the holder's remaining TTL and mark it as waited for) only when
+   * the resource is taken. For work that cannot corrupt anything if two
+   * holders overlap after a pause (see "Why fencing tokens" in
+   * docs/lock.md). Semaphores keep their tokens.
+   * @default true
+   */
+  fencing?: boolean;
 }
 
 /**
@@ -233,6 +77,8 @@ export const REDIS_LOCK_ADAPTER_DEFAULTS = Object.freeze({
   prefix: 'scaleout:lock:',
   /** How long an unused fencing counter is kept, ms. */
   fenceTtlMs: 86_400_000,
+  /** Locks hand out fencing tokens. */
+  fencing: true,
 });
 
 /** What onRelease gives once the adapter is closed: nothing to deliver, nothing to end. */
@@ -240,7 +86,7 @@ const ENDED: Subscription = Object.freeze({ unsubscribe: async () => {} });
 
 const checkOptions = optionsChecker({
   where: 'redisLockAdapter() options',
-  keys: ['connection', 'prefix', 'fenceTtlMs'],
+  keys: ['connection', 'prefix', 'fenceTtlMs', 'fencing'],
   hints: {
     client: 'connection',
     redis: 'connection',
@@ -255,10 +101,13 @@ const checkOptions = optionsChecker({
  * Cluster). Each operation is one Lua script called by SHA:
  *
  * - acquire: `SET key token NX PX ttl` and, only if that succeeded, `INCR`
- *   of the resource's fencing counter (same hash tag, so it runs on Cluster);
- *   otherwise the holder's remaining TTL;
+ *   of the resource's fencing counter (same hash tag, so it runs on Cluster;
+ *   seeded from the server clock when missing; junk there undoes the `SET`
+ *   and is refused); otherwise it marks the hold as waited for and answers
+ *   the holder's remaining TTL;
  * - release / extend: compare the owner token, then `DEL` (+ `PUBLISH` to
- *   wake waiters) or `PEXPIRE`.
+ *   wake waiters, only if an acquire was refused while the hold lasted) or
+ *   `PEXPIRE`.
  *
  * Semaphores keep their holders in a sorted set scored by expiry (server
  * time), trimmed inside the same script.
@@ -276,6 +125,7 @@ export class RedisLockAdapter implements LockAdapter {
   readonly #handle: RedisConnectionHandle;
   readonly #prefix: string;
   readonly #fenceTtlMs: number;
+  readonly #fencing: boolean;
   #subscriber: RedisClient | undefined;
   readonly #channels = new Map<string, { listeners: Set<() => void>; ready: Promise<void> }>();
   readonly #life = new Lifecycle('RedisLockAdapter');
@@ -291,6 +141,13 @@ export class RedisLockAdapter implements LockAdapter {
       options.fenceTtlMs ?? REDIS_LOCK_ADAPTER_DEFAULTS.fenceTtlMs,
       1000,
     );
+    const fencing = options.fencing === undefined ? REDIS_LOCK_ADAPTER_DEFAULTS.fencing : options.fencing;
+    if (typeof fencing !== 'boolean') {
+      throw new InvalidOptionsError('redisLockAdapter() option fencing must be a boolean', {
+        option: 'fencing',
+      });
+    }
+    this.#fencing = fencing;
     // Every lock command is a Lua script (~15 µs of server time each): sent
     // one by one, redis-server runs them while the client prepares the next;
     // written together per tick, the two take turns (measured at 50 in
@@ -307,7 +164,10 @@ export class RedisLockAdapter implements LockAdapter {
     return this.#handle.client;
   }
 
-  /** The keys of `resource`: the hold key (string or sorted set), the fencing counter and the release channel. */
+  /**
+   * The keys of `resource`: the hold key (string or sorted set), the
+   * fencing counter, the release channel and, for a lock, the waiter marker.
+   */
   keysOf(
     resource: string,
     limit: number,
@@ -318,9 +178,19 @@ export class RedisLockAdapter implements LockAdapter {
     fence: string;
     /** The pub/sub channel announcing releases. */
     channel: string;
+    /**
+     * A lock's waiter marker, set by a refused acquire: a release publishes
+     * only when it is there. (A semaphore publishes every release of a live slot.)
+     */
+    waiting: string;
   } {
     const hold = taggedKey(this.#prefix, resource, limit === 1 ? 'lock' : 'sem');
-    return { hold, fence: taggedKey(this.#prefix, resource, 'fence'), channel: `${hold}:released` };
+    return {
+      hold,
+      fence: taggedKey(this.#prefix, resource, 'fence'),
+      channel: `${hold}:released`,
+      waiting: `${hold}:waiting`,
+    };
   }
 
   #checkOpen(): void {
@@ -329,38 +199,73 @@ export class RedisLockAdapter implements LockAdapter {
 
   async acquire(request: LockAcquireRequest): Promise<LockAcquireResult> {
     this.#checkOpen();
+    if (request.limit !== 1) return this.#acquireSemaphore(request);
+    if (!this.#fencing) return this.#acquireUnfenced(request);
+    // The one hot path (a lock): both keys from one tag, one integer reply.
+    const tagged = taggedKey(this.#prefix, request.resource);
+    const hold = `${tagged}:lock`;
+    let reply: unknown;
+    try {
+      reply = await acquireLock.run(
+        this.#handle.client,
+        [hold, `${tagged}:fence`, `${hold}:waiting`],
+        [request.token, request.ttlMs, this.#fenceTtlMs],
+      );
+    } catch (err) {
+      throw this.#acquireFailure(err, tagged, hold);
+    }
+    const value = reply as number;
+    if (value >= 1) return this.#granted(value, `${tagged}:fence`, request.ttlMs);
+    return { acquired: false, retryAfterMs: value <= -1 ? -1 - value : undefined };
+  }
+
+  /** `fencing: false`: a plain `SET NX PX`; the refused-path script only when the resource is taken. */
+  async #acquireUnfenced(request: LockAcquireRequest): Promise<LockAcquireResult> {
+    const hold = taggedKey(this.#prefix, request.resource, 'lock');
+    let reply: unknown;
+    try {
+      if ((await this.#handle.client.set(hold, request.token, 'PX', request.ttlMs, 'NX')) === 'OK') {
+        return { acquired: true, fencingToken: 0, validityMs: request.ttlMs };
+      }
+      reply = await lockRefused.run(this.#handle.client, [hold, `${hold}:waiting`]);
+    } catch (err) {
+      throw redisFailure('redis lock acquire', err, hold);
+    }
+    const value = reply as number;
+    return { acquired: false, retryAfterMs: value <= -1 ? -1 - value : undefined };
+  }
+
+  async #acquireSemaphore(request: LockAcquireRequest): Promise<LockAcquireResult> {
     const keys = this.keysOf(request.resource, request.limit);
     let reply: unknown;
     try {
-      reply =
-        request.limit === 1
-          ? await acquireLock.run(
-              this.#handle.client,
-              [keys.hold, keys.fence],
-              [request.token, request.ttlMs, this.#fenceTtlMs],
-            )
-          : await acquireSemaphore.run(
-              this.#handle.client,
-              [keys.hold, keys.fence],
-              [request.token, request.ttlMs, request.limit, this.#fenceTtlMs],
-            );
+      reply = await acquireSemaphore.run(
+        this.#handle.client,
+        [keys.hold, keys.fence],
+        [request.token, request.ttlMs, request.limit, this.#fenceTtlMs],
+      );
     } catch (err) {
-      const fenceError = err instanceof Error && err.message.includes('fencing counter');
-      throw redisFailure('redis lock acquire', err, fenceError ? keys.fence : keys.hold);
+      throw this.#acquireFailure(err, taggedKey(this.#prefix, request.resource), keys.hold);
     }
     const [ok, value] = reply as [number, number];
-    if (ok === 1) {
-      const fencingToken = Number(value);
-      if (!Number.isSafeInteger(fencingToken) || fencingToken < 1) {
-        // Not reachable through the script's checks; never hand out a token we cannot vouch for.
-        throw new CorruptDataError('redis lock acquire: the fencing counter gave a token out of range', {
-          key: keys.fence,
-        });
-      }
-      return { acquired: true, fencingToken, validityMs: request.ttlMs };
-    }
+    if (ok === 1) return this.#granted(Number(value), keys.fence, request.ttlMs);
     const pttl = Number(value);
     return { acquired: false, retryAfterMs: pttl >= 0 ? pttl : undefined };
+  }
+
+  #acquireFailure(err: unknown, tagged: string, hold: string): unknown {
+    const fenceError = err instanceof Error && err.message.includes('fencing counter');
+    return redisFailure('redis lock acquire', err, fenceError ? `${tagged}:fence` : hold);
+  }
+
+  #granted(fencingToken: number, fence: string, ttlMs: number): LockAcquireResult {
+    if (!Number.isSafeInteger(fencingToken) || fencingToken < 1) {
+      // Not reachable through the script's checks; never hand out a token we cannot vouch for.
+      throw new CorruptDataError('redis lock acquire: the fencing counter gave a token out of range', {
+        key: fence,
+      });
+    }
+    return { acquired: true, fencingToken, validityMs: ttlMs };
   }
 
   /**
@@ -386,10 +291,19 @@ export class RedisLockAdapter implements LockAdapter {
 
   async release(request: LockOwnerRequest): Promise<boolean> {
     this.#checkOpen();
+    if (request.limit === 1) {
+      const hold = taggedKey(this.#prefix, request.resource, 'lock');
+      try {
+        return (await releaseLock.run(this.#handle.client, [hold, `${hold}:waiting`], [request.token])) === 1;
+      } catch (err) {
+        throw redisFailure('redis lock release', err, hold);
+      }
+    }
     const keys = this.keysOf(request.resource, request.limit);
     try {
-      const script = request.limit === 1 ? releaseLock : releaseSemaphore;
-      return (await script.run(this.#handle.client, [keys.hold], [request.token, keys.channel])) === 1;
+      return (
+        (await releaseSemaphore.run(this.#handle.client, [keys.hold], [request.token, keys.channel])) === 1
+      );
     } catch (err) {
       throw redisFailure('redis lock release', err, keys.hold);
     }

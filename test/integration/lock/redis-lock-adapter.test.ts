@@ -67,6 +67,50 @@ describe('redis lock adapter on a real redis-server', () => {
     expect(first.acquired && second.acquired && second.fencingToken > first.fencingToken).toBe(true);
   });
 
+  it('an uncontended acquire + release is SET, GET, TIME, SET and GET, DEL: no PUBLISH when nobody waited', async () => {
+    const client = server.client();
+    const adapter = redisLockAdapter({ connection: client, prefix: uniquePrefix('pub') });
+    await adapter.acquire({ resource: 'warm', token: 'w', ttlMs: 1000, limit: 1 });
+    await adapter.release({ resource: 'warm', token: 'w', limit: 1 });
+    const calls = (info: string) =>
+      Object.fromEntries([...info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+    await client.config('RESETSTAT');
+    expect((await adapter.acquire({ resource: 'r', token: 'a', ttlMs: 10_000, limit: 1 })).acquired).toBe(
+      true,
+    );
+    expect(await adapter.release({ resource: 'r', token: 'a', limit: 1 })).toBe(true);
+    const uncontended = calls(await client.info('commandstats'));
+    // Redis counts the commands a script runs too (INFO itself only once it returns).
+    expect(uncontended).toEqual({ evalsha: 2, set: 2, get: 2, time: 1, del: 1 });
+
+    // A refused acquire marks the hold as waited for: its release publishes, once.
+    let delivered = 0;
+    const sub = await adapter.onRelease('r', 1, () => {
+      delivered += 1;
+    });
+    expect((await adapter.acquire({ resource: 'r', token: 'b', ttlMs: 10_000, limit: 1 })).acquired).toBe(
+      true,
+    );
+    const refused = await adapter.acquire({ resource: 'r', token: 'c', ttlMs: 10_000, limit: 1 });
+    expect(refused.acquired).toBe(false);
+    expect(await client.exists(adapter.keysOf('r', 1).waiting)).toBe(1);
+    await client.config('RESETSTAT');
+    expect(await adapter.release({ resource: 'r', token: 'b', limit: 1 })).toBe(true);
+    expect(calls(await client.info('commandstats')).publish).toBe(1);
+    for (let i = 0; i < 100 && delivered === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(delivered).toBe(1);
+    expect(await client.exists(adapter.keysOf('r', 1).waiting)).toBe(0);
+    // The next holder nobody waited for: no PUBLISH again.
+    expect((await adapter.acquire({ resource: 'r', token: 'd', ttlMs: 10_000, limit: 1 })).acquired).toBe(
+      true,
+    );
+    await client.config('RESETSTAT');
+    expect(await adapter.release({ resource: 'r', token: 'd', limit: 1 })).toBe(true);
+    expect(calls(await client.info('commandstats')).publish).toBeUndefined();
+    await sub.unsubscribe();
+    await adapter.close();
+  });
+
   it('re-seeds a lost fencing counter from the server clock, so tokens still grow', async () => {
     const client = server.client();
     const adapter = redisLockAdapter({ connection: client, prefix: uniquePrefix('seed') });
