@@ -23,7 +23,7 @@ export type ShutdownSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
  * ```
  */
 export interface ProbePaths {
-  /** Liveness: 200 while the process is not stopping. @default '/live' */
+  /** Liveness: 200 while the process runs, also while it drains. @default '/live' */
   livePath?: string | false;
   /** Readiness: 200 when ready, 503 while starting, stopping, or a check fails. @default '/ready' */
   readyPath?: string | false;
@@ -54,17 +54,20 @@ export interface ServiceLifecycleOptions extends Omit<BaseOptions<never>, 'adapt
    */
   signals?: readonly ShutdownSignal[];
   /**
-   * The whole stop must end within this, ms; past it the coordinator
-   * forces: sockets destroyed, later steps started without waiting, the
-   * step that overran reported. Keep it below Kubernetes'
-   * `terminationGracePeriodSeconds` minus the preStop sleep. @default 10_000
+   * The whole stop must end within this, ms, counted from its start
+   * (`drainDelayMs` included); past it the coordinator forces: sockets
+   * destroyed, later steps started without waiting, the step that overran
+   * reported. Keep it below Kubernetes' `terminationGracePeriodSeconds`
+   * minus the preStop sleep. @default 10_000
    */
   deadlineMs?: number;
   /**
    * How long to keep serving (with `Connection: close`) after readiness
    * turns 503 and the instance is deregistered, before the listener
    * closes, ms: the time load balancers need to stop sending (Kubernetes:
-   * about the readiness probe's period, or use a preStop sleep). @default 0
+   * about the readiness probe's period, or use a preStop sleep). It counts
+   * toward `deadlineMs`, so it must be below it (else `InvalidOptionsError`).
+   * @default 0
    */
   drainDelayMs?: number;
   /** Call `process.exit(exitCode)` when the stop ends (0 if clean, 1 if forced or a step failed). @default false */
@@ -256,11 +259,20 @@ export function resolveLifecycleOptions(options: ServiceLifecycleOptions): Resol
     checkProbes(o.probes);
     probes = o.probes;
   }
+  const deadlineMs = durationOption('deadlineMs', o.deadlineMs ?? d.deadlineMs);
+  const drainDelayMs = durationOption('drainDelayMs', o.drainDelayMs ?? d.drainDelayMs, 0);
+  if (drainDelayMs > 0 && drainDelayMs >= deadlineMs) {
+    // The deadline counts from the start of the stop, drain delay included: this stop always overran.
+    throw new InvalidOptionsError(
+      `drainDelayMs (${drainDelayMs}) must be below deadlineMs (${deadlineMs}): the deadline covers the whole stop, drain delay included; raise deadlineMs to the drain delay plus the longest request or message handler`,
+      { option: 'drainDelayMs' },
+    );
+  }
   return {
     servers: [...servers],
     signals: [...new Set(signals)],
-    deadlineMs: durationOption('deadlineMs', o.deadlineMs ?? d.deadlineMs),
-    drainDelayMs: durationOption('drainDelayMs', o.drainDelayMs ?? d.drainDelayMs, 0),
+    deadlineMs,
+    drainDelayMs,
     exitProcess: booleanOption('exitProcess', o.exitProcess, d.exitProcess),
     startReady: booleanOption('startReady', o.startReady, d.startReady),
     checkTimeoutMs: durationOption('checkTimeoutMs', o.checkTimeoutMs ?? d.checkTimeoutMs),

@@ -45,6 +45,7 @@ import {
   type ShutdownSignal,
 } from './service-lifecycle-options.js';
 import type { ShutdownReport, ShutdownStep, StepOutcome, StepReport } from './shutdown-report.js';
+import { timerMs } from './timer-range.js';
 
 const checkManageOptions = optionsChecker({
   where: 'lifecycle.manage() options',
@@ -110,6 +111,8 @@ export class ServiceLifecycle {
   readonly #force = new AbortController();
   #ready: boolean;
   #stopping: Promise<ShutdownReport> | undefined;
+  /** Whether a signal has been received (a second one forces the stop). */
+  #signalled = false;
 
   constructor(options: ServiceLifecycleOptions = {}) {
     this.#options = resolveLifecycleOptions(options);
@@ -344,7 +347,11 @@ export class ServiceLifecycle {
   }
 
   #onSignal(signal: ShutdownSignal): void {
-    if (this.#stopping === undefined) {
+    const first = !this.#signalled;
+    this.#signalled = true;
+    // The first signal starts the stop, or joins one that shutdown() started (a preStop hook
+    // that called it, then the kubelet's SIGTERM): only a second signal means "stop waiting".
+    if (first) {
       void this.shutdown(signal);
       return;
     }
@@ -369,7 +376,7 @@ export class ServiceLifecycle {
       this.#events.emit('deadline', { ...current, deadlineMs });
       this.#logger?.warn?.('stop deadline passed: forcing', { step: current.step, name: current.name });
       this.#forceNow();
-    }, deadlineMs);
+    }, timerMs(deadlineMs));
     deadline.unref();
     this.#events.emit('shutdown', { reason });
     if (this.#ready) this.#events.emit('readiness', { ready: false });
@@ -483,7 +490,7 @@ function raceForce<T>(promise: Promise<T>, forced: AbortSignal): Promise<T> {
 
 function waitOrForced(ms: number, forced: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(done, timerMs(ms));
     timer.unref();
     forced.addEventListener('abort', done, { once: true });
     function done(): void {
