@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { InvalidArgumentError, TimeoutError } from '../errors.js';
+import { AbortedError, InvalidArgumentError, TimeoutError } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { optionsChecker } from '../internal/validate.js';
@@ -109,6 +109,8 @@ export class ServiceLifecycle {
   readonly #managed: Managed[] = [];
   readonly #signalHandlers = new Map<ShutdownSignal, () => void>();
   readonly #force = new AbortController();
+  /** What forced the stop: the second signal's name, or undefined for the deadline. */
+  #forcedBySignal: ShutdownSignal | undefined;
   #ready: boolean;
   #stopping: Promise<ShutdownReport> | undefined;
   /** Whether a signal has been received (a second one forces the stop). */
@@ -357,6 +359,7 @@ export class ServiceLifecycle {
     }
     // A second signal: do not wait any longer.
     this.#logger?.warn?.('second signal during the stop: forcing', { signal });
+    if (!this.#force.signal.aborted) this.#forcedBySignal = signal;
     this.#forceNow();
   }
 
@@ -397,9 +400,13 @@ export class ServiceLifecycle {
       } catch (err) {
         if (err === FORCED) {
           outcome = 'overran';
-          error = new TimeoutError(`step ${name} (${label}) overran the stop deadline of ${deadlineMs} ms`, {
-            timeoutMs: deadlineMs,
-          });
+          const by = this.#forcedBySignal;
+          error =
+            by === undefined
+              ? new TimeoutError(`step ${name} (${label}) overran the stop deadline of ${deadlineMs} ms`, {
+                  timeoutMs: deadlineMs,
+                })
+              : new AbortedError(`step ${name} (${label}) was forced by a second ${by} before it ended`);
         } else {
           outcome = 'failed';
           error = err;

@@ -241,7 +241,12 @@ describe('ServiceLifecycle: as a stranger uses it', () => {
     });
     const forced = twice.shutdown('preStop');
     process.emit('SIGTERM', 'SIGTERM');
-    expect((await forced).overran).toEqual(['drain-delay:drain-delay']);
+    const forcedReport = await forced;
+    expect(forcedReport.overran).toEqual(['drain-delay:drain-delay']);
+    // Forced by the signal, not by the 10 s deadline: the error says which.
+    const error = forcedReport.steps.find((s) => s.step === 'drain-delay')?.error as Error;
+    expect(error.message).toMatch(/forced by a second SIGTERM/);
+    expect(error.message).not.toMatch(/deadline/);
   });
 
   it('names a managed primitive by its class even when the bundler renamed it (`class _X`)', async () => {
