@@ -380,7 +380,9 @@ export class ServiceLifecycle {
       this.#logger?.warn?.('stop deadline passed: forcing', { step: current.step, name: current.name });
       this.#forceNow();
     }, timerMs(deadlineMs));
-    deadline.unref();
+    // Not unref()'d, unlike the library's background timers: the stop holds the process until it
+    // ends (cleared below), else a process with no other handle left (the listener closed, a
+    // SIGTERM handler that let go) would exit mid-stop, its drain delay and closes never run.
     this.#events.emit('shutdown', { reason });
     if (this.#ready) this.#events.emit('readiness', { ready: false });
     const forced = this.#force.signal;
