@@ -227,6 +227,35 @@ export function probePath(name: string, value: unknown, fallback: string): strin
   return value;
 }
 
+/**
+ * @internal The three probe paths, checked: each a path or `false`, no two
+ * the same (the first one would answer for both: `/ready` served as
+ * liveness would never turn 503). `prefix` names the options (`probes.`).
+ */
+export function probePaths(
+  prefix: string,
+  paths: ProbePaths,
+): { livePath: string | false; readyPath: string | false; healthPath: string | false } {
+  const d = SERVICE_LIFECYCLE_DEFAULTS;
+  const resolved = {
+    livePath: probePath(`${prefix}livePath`, paths.livePath, d.livePath),
+    readyPath: probePath(`${prefix}readyPath`, paths.readyPath, d.readyPath),
+    healthPath: probePath(`${prefix}healthPath`, paths.healthPath, d.healthPath),
+  };
+  const names = ['livePath', 'readyPath', 'healthPath'] as const;
+  for (const [i, a] of names.entries()) {
+    for (const b of names.slice(i + 1)) {
+      if (resolved[a] !== false && resolved[a] === resolved[b]) {
+        throw new InvalidOptionsError(
+          `${prefix}${a} and ${prefix}${b} are the same path (${resolved[a]}): give each probe its own path, or turn one off with false`,
+          { option: `${prefix}${a}` },
+        );
+      }
+    }
+  }
+  return resolved;
+}
+
 function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean')
@@ -276,9 +305,7 @@ export function resolveLifecycleOptions(options: ServiceLifecycleOptions): Resol
     exitProcess: booleanOption('exitProcess', o.exitProcess, d.exitProcess),
     startReady: booleanOption('startReady', o.startReady, d.startReady),
     checkTimeoutMs: durationOption('checkTimeoutMs', o.checkTimeoutMs ?? d.checkTimeoutMs),
-    livePath: probePath('probes.livePath', probes.livePath, d.livePath),
-    readyPath: probePath('probes.readyPath', probes.readyPath, d.readyPath),
-    healthPath: probePath('probes.healthPath', probes.healthPath, d.healthPath),
+    ...probePaths('probes.', probes),
     logger: o.logger,
     clock: o.clock ?? systemClock,
   };

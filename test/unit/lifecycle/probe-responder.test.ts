@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { probeMiddleware } from '../../../src/express.js';
+import { probeHandler } from '../../../src/lifecycle/probe-handler.js';
 import { answerProbe } from '../../../src/lifecycle/probe-responder.js';
+import { ServiceLifecycle } from '../../../src/lifecycle/service-lifecycle.js';
 
 const PATHS = { livePath: '/live', readyPath: '/ready', healthPath: '/health' } as const;
 
@@ -15,5 +18,22 @@ describe('answerProbe', () => {
         expect(JSON.parse(answer!.body)).toEqual({ status: 'unready' });
       }
     }
+  });
+});
+
+describe('probe paths', () => {
+  it('two probes on one path are refused (readiness would never turn 503)', async () => {
+    expect(() => new ServiceLifecycle({ probes: { livePath: '/ready' } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: 'probes.livePath' }),
+    );
+    expect(() => new ServiceLifecycle({ probes: { livePath: '/x', healthPath: '/x' } })).toThrow(/same path/);
+    const lifecycle = new ServiceLifecycle({ probes: false });
+    expect(() => probeHandler(lifecycle, { readyPath: '/health' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS' }),
+    );
+    expect(() => probeMiddleware(lifecycle, { livePath: '/ready' })).toThrow(/same path/);
+    // Turning one off frees its path.
+    expect(() => probeHandler(lifecycle, { livePath: '/ready', readyPath: false })).not.toThrow();
+    await lifecycle.close();
   });
 });
