@@ -45,6 +45,7 @@ import {
   type ShutdownSignal,
 } from './service-lifecycle-options.js';
 import type { ShutdownReport, ShutdownStep, StepOutcome, StepReport } from './shutdown-report.js';
+import { FORCED, raceForce, waitOrForced } from './stop-force.js';
 import { timerMs } from './timer-range.js';
 
 const checkManageOptions = optionsChecker({
@@ -474,38 +475,4 @@ export class ServiceLifecycle {
     if (this.#options.exitProcess) process.exit(report.exitCode);
     return report;
   }
-}
-
-const FORCED = Symbol('forced');
-
-/** Rejects with FORCED when `forced` aborts first. */
-function raceForce<T>(promise: Promise<T>, forced: AbortSignal): Promise<T> {
-  if (forced.aborted) return Promise.reject(FORCED);
-  return new Promise<T>((resolve, reject) => {
-    const onForce = (): void => reject(FORCED);
-    forced.addEventListener('abort', onForce, { once: true });
-    promise.then(
-      (value) => {
-        forced.removeEventListener('abort', onForce);
-        resolve(value);
-      },
-      (err: unknown) => {
-        forced.removeEventListener('abort', onForce);
-        reject(err);
-      },
-    );
-  });
-}
-
-function waitOrForced(ms: number, forced: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, timerMs(ms));
-    timer.unref();
-    forced.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      forced.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }
