@@ -1,6 +1,6 @@
 import { InvalidOptionsError } from '../errors.js';
 import { clockOption, durationOption, optionsChecker } from '../internal/validate.js';
-import { type BaseOptions, type Clock, type Logger, systemClock } from '../types.js';
+import { type BaseOptions, type Clock, type LogFields, type Logger, systemClock } from '../types.js';
 import type { HttpServerLike } from './http-drain.js';
 
 /**
@@ -256,6 +256,31 @@ export function probePaths(
   return resolved;
 }
 
+/**
+ * @internal The user's logger, its calls isolated: a logger that throws
+ * (a full disk, a closed transport) must not crash the deadline's timer or
+ * a signal handler, nor make `shutdown()` reject.
+ */
+function quietLogger(logger: Logger | undefined): Logger | undefined {
+  if (logger === undefined) return undefined;
+  if (typeof logger !== 'object' || logger === null) {
+    throw new InvalidOptionsError('logger must be an object with debug/info/warn/error methods', {
+      option: 'logger',
+    });
+  }
+  const call =
+    (level: keyof Logger) =>
+    (message: string, fields?: LogFields): void => {
+      try {
+        const method = logger[level];
+        if (typeof method === 'function') method.call(logger, message, fields);
+      } catch {
+        // Nothing else to tell: the logger is what failed.
+      }
+    };
+  return { debug: call('debug'), info: call('info'), warn: call('warn'), error: call('error') };
+}
+
 function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean')
@@ -306,7 +331,7 @@ export function resolveLifecycleOptions(options: ServiceLifecycleOptions): Resol
     startReady: booleanOption('startReady', o.startReady, d.startReady),
     checkTimeoutMs: durationOption('checkTimeoutMs', o.checkTimeoutMs ?? d.checkTimeoutMs),
     ...probePaths('probes.', probes),
-    logger: o.logger,
+    logger: quietLogger(o.logger),
     clock: o.clock ?? systemClock,
   };
 }

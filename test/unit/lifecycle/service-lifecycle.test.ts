@@ -261,3 +261,26 @@ describe('ServiceLifecycle: as a stranger uses it', () => {
     expect(report.steps.at(-1)).toMatchObject({ step: 'close', name: 'DistributedCache' });
   });
 });
+
+describe('ServiceLifecycle: a logger that throws', () => {
+  it('does not crash the deadline, a second signal or a throwing listener; shutdown() still resolves', async () => {
+    const throwing = () => {
+      throw new Error('logger down');
+    };
+    const logger = { debug: throwing, info: throwing, warn: throwing, error: throwing };
+    const lifecycle = new ServiceLifecycle({ logger, deadlineMs: 50, signals: ['SIGTERM'] });
+    lifecycle.on('step-end', () => {
+      throw new Error('listener bug');
+    });
+    lifecycle.manage({ close: () => new Promise<void>(() => {}) }, { name: 'hangs' });
+    const report = await lifecycle.shutdown();
+    expect(report.overran).toEqual(['close:hangs']);
+
+    const signalled = new ServiceLifecycle({ logger, drainDelayMs: 5_000, signals: ['SIGTERM'] });
+    const stopping = signalled.shutdown();
+    process.emit('SIGTERM', 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(() => process.emit('SIGTERM', 'SIGTERM')).not.toThrow();
+    expect((await stopping).overran).toEqual(['drain-delay:drain-delay']);
+  });
+});
