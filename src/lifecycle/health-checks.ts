@@ -67,7 +67,7 @@ export interface CheckResult {
 export interface HealthReport {
   /** `ok` (ready, every check passes), `degraded` (ready, a non-critical check fails), `unready`, `stopping`. */
   readonly status: 'ok' | 'degraded' | 'unready' | 'stopping';
-  /** What `/live` answers: the process serves requests (false only once stopped). */
+  /** What `/live` answers: always true (the process answers; it stays live while it drains). */
   readonly live: boolean;
   /** What `/ready` answers: ready, and every critical check passes. */
   readonly ready: boolean;
