@@ -1,6 +1,7 @@
 import { InvalidArgumentError, InvalidOptionsError, TimeoutError } from '../errors.js';
 import { durationOption, keyArgument, optionsChecker } from '../internal/validate.js';
 import type { Clock } from '../types.js';
+import { timerMs } from './timer-range.js';
 
 /**
  * A check: resolves (any value, shown in `/health` when it is a plain
@@ -66,7 +67,7 @@ export interface CheckResult {
 export interface HealthReport {
   /** `ok` (ready, every check passes), `degraded` (ready, a non-critical check fails), `unready`, `stopping`. */
   readonly status: 'ok' | 'degraded' | 'unready' | 'stopping';
-  /** What `/live` answers: the process serves requests (false only once stopped). */
+  /** What `/live` answers: always true (the process answers; it stays live while it drains). */
   readonly live: boolean;
   /** What `/ready` answers: ready, and every critical check passes. */
   readonly ready: boolean;
@@ -91,14 +92,31 @@ const checkCheckOptions = optionsChecker({
 /** Keys whose values never appear in `/health` (a check may resolve to its whole config). */
 const SECRET_KEY = /pass|secret|token|auth|cookie|credential|private|api[-_]?key/i;
 
-/** Masks the credentials of URLs in a text: `redis://user:pw@host` becomes `redis://***@host`. */
+/**
+ * Masks the credentials of URLs in a text: `redis://user:pw@host` becomes
+ * `redis://***@host` (up to the last `@` of the authority, so a password
+ * holding an `@` goes whole).
+ */
 function maskUrls(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]{0,30}:\/\/)[^\s/@]{0,1000}@/gi, '$1***@');
+  return text.replace(/([a-z][a-z0-9+.-]{0,30}:\/\/)[^\s/?#]{0,1000}@/gi, '$1***@');
+}
+
+/**
+ * A secret written as `key=value`, `key: value` or `key value` in a text
+ * (`password=hunter2`, `?access_token=...`, `Authorization: Bearer ...`,
+ * `invalid token sk_live_...`): the value is replaced.
+ */
+const SECRET_IN_TEXT =
+  /\b([\w-]{0,40}(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key|authorization|cookie|credentials?|bearer))(\s*[:=]\s*|\s+)(?:(?:bearer|basic)\s+)?[^\s"',;&]+/gi;
+
+/** Masks URL credentials and `key=value` secrets in a text. */
+function maskSecrets(text: string): string {
+  return maskUrls(text).replace(SECRET_IN_TEXT, '$1$2[redacted]');
 }
 
 /** Masked, then cut: cutting first could leave half a URL's password without its `@`. */
 function maskedPrefix(text: string, length: number): string {
-  return maskUrls(text.slice(0, 2_000)).slice(0, length);
+  return maskSecrets(text.slice(0, 2_000)).slice(0, length);
 }
 
 const TOO_LONG = Symbol('too long');
@@ -119,7 +137,7 @@ function plainDetails(value: unknown): unknown {
       if (typeof v !== 'string') return v;
       // Over the size cap the details are dropped anyway: do not scan a huge string.
       if (v.length > 2_000) throw TOO_LONG;
-      return maskUrls(v);
+      return maskSecrets(v);
     });
     return text !== undefined && text.length <= 2_000 ? JSON.parse(text) : undefined;
   } catch {
@@ -128,7 +146,11 @@ function plainDetails(value: unknown): unknown {
 }
 
 function errorText(err: unknown): string {
-  if (err instanceof Error) return maskedPrefix(`${err.name}: ${err.message}`, 300);
+  try {
+    if (err instanceof Error) return maskedPrefix(`${String(err.name)}: ${String(err.message)}`, 300);
+  } catch {
+    // A hostile error (a throwing getter, a Proxy): its text is not worth a crash.
+  }
   return 'check failed';
 }
 
@@ -212,7 +234,7 @@ export class HealthChecks {
         });
         controller.abort(error);
         reject(error);
-      }, entry.timeoutMs);
+      }, timerMs(entry.timeoutMs));
       timer.unref();
     });
     const base = { name: entry.name, critical: entry.critical };

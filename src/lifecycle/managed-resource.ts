@@ -101,7 +101,9 @@ function defaultName(value: object, kind: Managed['kind']): string {
     return `consumer ${(value as ConsumerLike).topic}/${(value as ConsumerLike).group}`;
   if (isFastifyLike(value)) return 'fastify';
   const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor;
-  return typeof ctor?.name === 'string' && ctor.name !== '' && ctor.name !== 'Object' ? ctor.name : kind;
+  // Bundlers rename a class that refers to itself (`var DistributedCache = class _DistributedCache`).
+  const name = typeof ctor?.name === 'string' ? ctor.name.replace(/^_+(?=[A-Z])/, '') : '';
+  return name !== '' && name !== 'Object' ? name : kind;
 }
 
 /** @internal Sorts what `manage()` was given, or throws InvalidArgumentError. */

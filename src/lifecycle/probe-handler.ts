@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
 import { type HealthSource, probeResponder, type ResolvedProbePaths } from './probe-responder.js';
-import { type ProbePaths, probePath, SERVICE_LIFECYCLE_DEFAULTS } from './service-lifecycle-options.js';
+import { type ProbePaths, probePaths } from './service-lifecycle-options.js';
 
 const checkRouteOptions = optionsChecker({
   where: 'probe paths options',
@@ -27,13 +27,7 @@ export function probeRoutes(where: string, source: unknown, options: unknown): R
     });
   }
   checkRouteOptions(options);
-  const o = (options ?? {}) as ProbePaths;
-  const d = SERVICE_LIFECYCLE_DEFAULTS;
-  return {
-    livePath: probePath('livePath', o.livePath, d.livePath),
-    readyPath: probePath('readyPath', o.readyPath, d.readyPath),
-    healthPath: probePath('healthPath', o.healthPath, d.healthPath),
-  };
+  return probePaths('', (options ?? {}) as ProbePaths);
 }
 
 /**

@@ -12,7 +12,8 @@
  * - `GET`/`HEAD /health`: the whole {@link HealthReport} (every check with
  *   its duration and details or error), 200 when ready, else 503;
  * - any other method on a probe path: 405 with `Allow: GET, HEAD`;
- * - a health report that cannot be computed: 503 `{"status":"unready"}`.
+ * - a health report that cannot be computed (or is not one, or cannot be
+ *   written as JSON): 503 `{"status":"unready"}`.
  *
  * `HEAD` answers carry the headers of the `GET` answer and no body. Every
  * answer is `application/json` and `Cache-Control: no-store`.
@@ -70,6 +71,8 @@ function json(status: number, body: unknown, extra: Record<string, string> = {})
   return { status, headers: { ...JSON_HEADERS, ...extra }, body: `${JSON.stringify(body)}\n` };
 }
 
+const UNREADY = (): ProbeAnswer => json(503, { status: 'unready' });
+
 /** @internal The path of a request URL, without its query. */
 export function pathOf(url: string | undefined): string {
   if (url === undefined) return '';
@@ -106,8 +109,17 @@ export function answerProbe(
     return json(503, { status: 'unready' });
   }
   return running.then(
-    (report) => json(report.ready ? 200 : 503, detailed ? report : { status: report.status }),
-    () => json(503, { status: 'unready' }),
+    (report) => {
+      // A source other than ServiceLifecycle may resolve anything: a junk report (or one JSON
+      // cannot write) is unready, never a rejection that would leave the request unanswered.
+      try {
+        if (typeof report?.ready !== 'boolean' || typeof report.status !== 'string') return UNREADY();
+        return json(report.ready ? 200 : 503, detailed ? report : { status: report.status });
+      } catch {
+        return UNREADY();
+      }
+    },
+    () => UNREADY(),
   );
 }
 

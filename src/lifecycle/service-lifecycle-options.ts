@@ -1,6 +1,6 @@
 import { InvalidOptionsError } from '../errors.js';
 import { clockOption, durationOption, optionsChecker } from '../internal/validate.js';
-import { type BaseOptions, type Clock, type Logger, systemClock } from '../types.js';
+import { type BaseOptions, type Clock, type LogFields, type Logger, systemClock } from '../types.js';
 import type { HttpServerLike } from './http-drain.js';
 
 /**
@@ -23,7 +23,7 @@ export type ShutdownSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
  * ```
  */
 export interface ProbePaths {
-  /** Liveness: 200 while the process is not stopping. @default '/live' */
+  /** Liveness: 200 while the process runs, also while it drains. @default '/live' */
   livePath?: string | false;
   /** Readiness: 200 when ready, 503 while starting, stopping, or a check fails. @default '/ready' */
   readyPath?: string | false;
@@ -54,17 +54,20 @@ export interface ServiceLifecycleOptions extends Omit<BaseOptions<never>, 'adapt
    */
   signals?: readonly ShutdownSignal[];
   /**
-   * The whole stop must end within this, ms; past it the coordinator
-   * forces: sockets destroyed, later steps started without waiting, the
-   * step that overran reported. Keep it below Kubernetes'
-   * `terminationGracePeriodSeconds` minus the preStop sleep. @default 10_000
+   * The whole stop must end within this, ms, counted from its start
+   * (`drainDelayMs` included); past it the coordinator forces: sockets
+   * destroyed, later steps started without waiting, the step that overran
+   * reported. Keep it below Kubernetes' `terminationGracePeriodSeconds`
+   * minus the preStop sleep. @default 10_000
    */
   deadlineMs?: number;
   /**
    * How long to keep serving (with `Connection: close`) after readiness
    * turns 503 and the instance is deregistered, before the listener
    * closes, ms: the time load balancers need to stop sending (Kubernetes:
-   * about the readiness probe's period, or use a preStop sleep). @default 0
+   * about the readiness probe's period, or use a preStop sleep). It counts
+   * toward `deadlineMs`, so it must be below it (else `InvalidOptionsError`).
+   * @default 0
    */
   drainDelayMs?: number;
   /** Call `process.exit(exitCode)` when the stop ends (0 if clean, 1 if forced or a step failed). @default false */
@@ -224,6 +227,60 @@ export function probePath(name: string, value: unknown, fallback: string): strin
   return value;
 }
 
+/**
+ * @internal The three probe paths, checked: each a path or `false`, no two
+ * the same (the first one would answer for both: `/ready` served as
+ * liveness would never turn 503). `prefix` names the options (`probes.`).
+ */
+export function probePaths(
+  prefix: string,
+  paths: ProbePaths,
+): { livePath: string | false; readyPath: string | false; healthPath: string | false } {
+  const d = SERVICE_LIFECYCLE_DEFAULTS;
+  const resolved = {
+    livePath: probePath(`${prefix}livePath`, paths.livePath, d.livePath),
+    readyPath: probePath(`${prefix}readyPath`, paths.readyPath, d.readyPath),
+    healthPath: probePath(`${prefix}healthPath`, paths.healthPath, d.healthPath),
+  };
+  const names = ['livePath', 'readyPath', 'healthPath'] as const;
+  for (const [i, a] of names.entries()) {
+    for (const b of names.slice(i + 1)) {
+      if (resolved[a] !== false && resolved[a] === resolved[b]) {
+        throw new InvalidOptionsError(
+          `${prefix}${a} and ${prefix}${b} are the same path (${resolved[a]}): give each probe its own path, or turn one off with false`,
+          { option: `${prefix}${a}` },
+        );
+      }
+    }
+  }
+  return resolved;
+}
+
+/**
+ * @internal The user's logger, its calls isolated: a logger that throws
+ * (a full disk, a closed transport) must not crash the deadline's timer or
+ * a signal handler, nor make `shutdown()` reject.
+ */
+function quietLogger(logger: Logger | undefined): Logger | undefined {
+  if (logger === undefined) return undefined;
+  if (typeof logger !== 'object' || logger === null) {
+    throw new InvalidOptionsError('logger must be an object with debug/info/warn/error methods', {
+      option: 'logger',
+    });
+  }
+  const call =
+    (level: keyof Logger) =>
+    (message: string, fields?: LogFields): void => {
+      try {
+        const method = logger[level];
+        if (typeof method === 'function') method.call(logger, message, fields);
+      } catch {
+        // Nothing else to tell: the logger is what failed.
+      }
+    };
+  return { debug: call('debug'), info: call('info'), warn: call('warn'), error: call('error') };
+}
+
 function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean')
@@ -256,18 +313,25 @@ export function resolveLifecycleOptions(options: ServiceLifecycleOptions): Resol
     checkProbes(o.probes);
     probes = o.probes;
   }
+  const deadlineMs = durationOption('deadlineMs', o.deadlineMs ?? d.deadlineMs);
+  const drainDelayMs = durationOption('drainDelayMs', o.drainDelayMs ?? d.drainDelayMs, 0);
+  if (drainDelayMs > 0 && drainDelayMs >= deadlineMs) {
+    // The deadline counts from the start of the stop, drain delay included: this stop always overran.
+    throw new InvalidOptionsError(
+      `drainDelayMs (${drainDelayMs}) must be below deadlineMs (${deadlineMs}): the deadline covers the whole stop, drain delay included; raise deadlineMs to the drain delay plus the longest request or message handler`,
+      { option: 'drainDelayMs' },
+    );
+  }
   return {
     servers: [...servers],
     signals: [...new Set(signals)],
-    deadlineMs: durationOption('deadlineMs', o.deadlineMs ?? d.deadlineMs),
-    drainDelayMs: durationOption('drainDelayMs', o.drainDelayMs ?? d.drainDelayMs, 0),
+    deadlineMs,
+    drainDelayMs,
     exitProcess: booleanOption('exitProcess', o.exitProcess, d.exitProcess),
     startReady: booleanOption('startReady', o.startReady, d.startReady),
     checkTimeoutMs: durationOption('checkTimeoutMs', o.checkTimeoutMs ?? d.checkTimeoutMs),
-    livePath: probePath('probes.livePath', probes.livePath, d.livePath),
-    readyPath: probePath('probes.readyPath', probes.readyPath, d.readyPath),
-    healthPath: probePath('probes.healthPath', probes.healthPath, d.healthPath),
-    logger: o.logger,
+    ...probePaths('probes.', probes),
+    logger: quietLogger(o.logger),
     clock: o.clock ?? systemClock,
   };
 }

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { InvalidArgumentError, TimeoutError } from '../errors.js';
+import { AbortedError, InvalidArgumentError, TimeoutError } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { optionsChecker } from '../internal/validate.js';
@@ -45,6 +45,8 @@ import {
   type ShutdownSignal,
 } from './service-lifecycle-options.js';
 import type { ShutdownReport, ShutdownStep, StepOutcome, StepReport } from './shutdown-report.js';
+import { FORCED, raceForce, waitOrForced } from './stop-force.js';
+import { timerMs } from './timer-range.js';
 
 const checkManageOptions = optionsChecker({
   where: 'lifecycle.manage() options',
@@ -108,8 +110,12 @@ export class ServiceLifecycle {
   readonly #managed: Managed[] = [];
   readonly #signalHandlers = new Map<ShutdownSignal, () => void>();
   readonly #force = new AbortController();
+  /** What forced the stop: the second signal's name, or undefined for the deadline. */
+  #forcedBySignal: ShutdownSignal | undefined;
   #ready: boolean;
   #stopping: Promise<ShutdownReport> | undefined;
+  /** Whether a signal has been received (a second one forces the stop). */
+  #signalled = false;
 
   constructor(options: ServiceLifecycleOptions = {}) {
     this.#options = resolveLifecycleOptions(options);
@@ -344,12 +350,17 @@ export class ServiceLifecycle {
   }
 
   #onSignal(signal: ShutdownSignal): void {
-    if (this.#stopping === undefined) {
+    const first = !this.#signalled;
+    this.#signalled = true;
+    // The first signal starts the stop, or joins one that shutdown() started (a preStop hook
+    // that called it, then the kubelet's SIGTERM): only a second signal means "stop waiting".
+    if (first) {
       void this.shutdown(signal);
       return;
     }
     // A second signal: do not wait any longer.
     this.#logger?.warn?.('second signal during the stop: forcing', { signal });
+    if (!this.#force.signal.aborted) this.#forcedBySignal = signal;
     this.#forceNow();
   }
 
@@ -369,8 +380,10 @@ export class ServiceLifecycle {
       this.#events.emit('deadline', { ...current, deadlineMs });
       this.#logger?.warn?.('stop deadline passed: forcing', { step: current.step, name: current.name });
       this.#forceNow();
-    }, deadlineMs);
-    deadline.unref();
+    }, timerMs(deadlineMs));
+    // Not unref()'d, unlike the library's background timers: the stop holds the process until it
+    // ends (cleared below), else a process with no other handle left (the listener closed, a
+    // SIGTERM handler that let go) would exit mid-stop, its drain delay and closes never run.
     this.#events.emit('shutdown', { reason });
     if (this.#ready) this.#events.emit('readiness', { ready: false });
     const forced = this.#force.signal;
@@ -390,9 +403,13 @@ export class ServiceLifecycle {
       } catch (err) {
         if (err === FORCED) {
           outcome = 'overran';
-          error = new TimeoutError(`step ${name} (${label}) overran the stop deadline of ${deadlineMs} ms`, {
-            timeoutMs: deadlineMs,
-          });
+          const by = this.#forcedBySignal;
+          error =
+            by === undefined
+              ? new TimeoutError(`step ${name} (${label}) overran the stop deadline of ${deadlineMs} ms`, {
+                  timeoutMs: deadlineMs,
+                })
+              : new AbortedError(`step ${name} (${label}) was forced by a second ${by} before it ended`);
         } else {
           outcome = 'failed';
           error = err;
@@ -458,38 +475,4 @@ export class ServiceLifecycle {
     if (this.#options.exitProcess) process.exit(report.exitCode);
     return report;
   }
-}
-
-const FORCED = Symbol('forced');
-
-/** Rejects with FORCED when `forced` aborts first. */
-function raceForce<T>(promise: Promise<T>, forced: AbortSignal): Promise<T> {
-  if (forced.aborted) return Promise.reject(FORCED);
-  return new Promise<T>((resolve, reject) => {
-    const onForce = (): void => reject(FORCED);
-    forced.addEventListener('abort', onForce, { once: true });
-    promise.then(
-      (value) => {
-        forced.removeEventListener('abort', onForce);
-        resolve(value);
-      },
-      (err: unknown) => {
-        forced.removeEventListener('abort', onForce);
-        reject(err);
-      },
-    );
-  });
-}
-
-function waitOrForced(ms: number, forced: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    timer.unref();
-    forced.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      forced.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

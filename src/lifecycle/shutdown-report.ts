@@ -33,8 +33,8 @@ export type ShutdownStep =
 
 /**
  * How one step ended: `done`; `failed` (it threw: the stop goes on);
- * `overran` (the deadline passed while it ran: forced); `forced` (started
- * after the deadline, not waited for).
+ * `overran` (the deadline passed, or a second signal came, while it ran:
+ * forced); `forced` (started after that, not waited for).
  *
  * @example
  * ```ts
@@ -60,7 +60,10 @@ export interface StepReport {
   readonly outcome: StepOutcome;
   /** How long it ran, ms. */
   readonly durationMs: number;
-  /** Why it failed, for `failed`. */
+  /**
+   * Why it failed, for `failed`; for `overran`, a `TimeoutError` (the
+   * deadline) or an `AbortedError` (a second signal).
+   */
   readonly error?: unknown;
 }
 
@@ -84,7 +87,7 @@ export interface ShutdownReport {
   readonly durationMs: number;
   /** Every step, in the order run. */
   readonly steps: readonly StepReport[];
-  /** The names of the steps that overran the deadline. */
+  /** The steps that overran (the deadline, or a second signal), as `step:name`. */
   readonly overran: readonly string[];
   /** HTTP requests refused with a draining 503 during the stop. */
   readonly refusedRequests: number;

@@ -328,7 +328,8 @@ export class MessageConsumer implements Subscription {
     let onCut: (() => void) | undefined;
     // closeTimeoutMs, or the stop's signal if it aborts first.
     const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#policy.closeTimeoutMs);
+      // Node fires a delay past 2^31-1 ms after 1 ms: cap it (~24.8 days is "never" here).
+      timer = setTimeout(resolve, Math.min(this.#policy.closeTimeoutMs, 2 ** 31 - 1));
       timer.unref();
       onCut = resolve;
       if (cutShort.aborted) resolve();

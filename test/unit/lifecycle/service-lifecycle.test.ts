@@ -202,3 +202,85 @@ describe('ServiceLifecycle', () => {
     expect(process.listenerCount('SIGINT')).toBe(before === 0 ? 0 : process.listenerCount('SIGINT'));
   });
 });
+
+describe('ServiceLifecycle: as a stranger uses it', () => {
+  it('a deadline past the 32-bit timer range does not force the stop at once', async () => {
+    const lifecycle = new ServiceLifecycle({ deadlineMs: 3_000_000_000, drainDelayMs: 50 });
+    const report = await lifecycle.shutdown();
+    expect(report.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual([
+      'not-ready:done',
+      'drain-delay:done',
+      'stop-accepting:done',
+    ]);
+    expect(report.exitCode).toBe(0);
+  });
+
+  it('a drain delay that the deadline would always cut is refused', () => {
+    expect(() => new ServiceLifecycle({ drainDelayMs: 10_000 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: 'drainDelayMs' }),
+    );
+    expect(() => new ServiceLifecycle({ drainDelayMs: 5_000, deadlineMs: 2_000 })).toThrow(/deadlineMs/);
+    expect(() => new ServiceLifecycle({ drainDelayMs: 5_000, deadlineMs: 20_000 })).not.toThrow();
+  });
+
+  it('a first signal during a stop started by shutdown() does not force it; a second one does', async () => {
+    const lifecycle = new ServiceLifecycle({ signals: ['SIGTERM'], drainDelayMs: 100 });
+    const report = lifecycle.shutdown('preStop');
+    process.emit('SIGTERM', 'SIGTERM');
+    const done = await report;
+    expect(done.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual([
+      'not-ready:done',
+      'drain-delay:done',
+      'stop-accepting:done',
+    ]);
+    expect(done).toMatchObject({ reason: 'preStop', exitCode: 0 });
+
+    const twice = new ServiceLifecycle({ signals: ['SIGTERM'], drainDelayMs: 5_000 });
+    twice.on('step-start', (s) => {
+      if (s.step === 'drain-delay') setImmediate(() => process.emit('SIGTERM', 'SIGTERM'));
+    });
+    const forced = twice.shutdown('preStop');
+    process.emit('SIGTERM', 'SIGTERM');
+    const forcedReport = await forced;
+    expect(forcedReport.overran).toEqual(['drain-delay:drain-delay']);
+    // Forced by the signal, not by the 10 s deadline: the error says which.
+    const error = forcedReport.steps.find((s) => s.step === 'drain-delay')?.error as Error;
+    expect(error.message).toMatch(/forced by a second SIGTERM/);
+    expect(error.message).not.toMatch(/deadline/);
+  });
+
+  it('names a managed primitive by its class even when the bundler renamed it (`class _X`)', async () => {
+    // esbuild emits `var DistributedCache = class _DistributedCache { ... }` for classes that name
+    // themselves in a static member: the constructor's name is then `_DistributedCache`.
+    const Bundled = class _DistributedCache {
+      close(): void {}
+    };
+    const lifecycle = new ServiceLifecycle();
+    lifecycle.manage(new Bundled());
+    const report = await lifecycle.shutdown();
+    expect(report.steps.at(-1)).toMatchObject({ step: 'close', name: 'DistributedCache' });
+  });
+});
+
+describe('ServiceLifecycle: a logger that throws', () => {
+  it('does not crash the deadline, a second signal or a throwing listener; shutdown() still resolves', async () => {
+    const throwing = () => {
+      throw new Error('logger down');
+    };
+    const logger = { debug: throwing, info: throwing, warn: throwing, error: throwing };
+    const lifecycle = new ServiceLifecycle({ logger, deadlineMs: 50, signals: ['SIGTERM'] });
+    lifecycle.on('step-end', () => {
+      throw new Error('listener bug');
+    });
+    lifecycle.manage({ close: () => new Promise<void>(() => {}) }, { name: 'hangs' });
+    const report = await lifecycle.shutdown();
+    expect(report.overran).toEqual(['close:hangs']);
+
+    const signalled = new ServiceLifecycle({ logger, drainDelayMs: 5_000, signals: ['SIGTERM'] });
+    const stopping = signalled.shutdown();
+    process.emit('SIGTERM', 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(() => process.emit('SIGTERM', 'SIGTERM')).not.toThrow();
+    expect((await stopping).overran).toEqual(['drain-delay:drain-delay']);
+  });
+});

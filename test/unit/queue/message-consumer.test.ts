@@ -148,3 +148,24 @@ describe('MessageConsumer stop with a signal (a stop deadline)', () => {
     await queue.close();
   });
 });
+
+describe('MessageConsumer stop with a closeTimeoutMs past the 32-bit timer range', () => {
+  it('still waits for the handler in flight (node would fire the timer after 1 ms)', async () => {
+    const queue = new MessageQueue({ closeTimeoutMs: 3_000_000_000 });
+    let finished = false;
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const consumer = await queue.consume('long-close-timeout', async () => {
+      started();
+      await new Promise((r) => setTimeout(r, 100));
+      finished = true;
+    });
+    await queue.publish('long-close-timeout', 1);
+    await running;
+    await consumer.close();
+    expect(finished).toBe(true);
+    await queue.close();
+  });
+});

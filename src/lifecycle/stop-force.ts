@@ -1,0 +1,44 @@
+/**
+ * How a stop's steps are cut short when it is forced (the deadline passed,
+ * or a second signal came): a step's work raced against the force signal,
+ * and the drain delay's wait that ends early.
+ *
+ * @module
+ */
+import { timerMs } from './timer-range.js';
+
+/** @internal What a step's race rejects with when the stop is forced. */
+export const FORCED = Symbol('forced');
+
+/** @internal `promise`, or a rejection with {@link FORCED} when `forced` aborts first. */
+export function raceForce<T>(promise: Promise<T>, forced: AbortSignal): Promise<T> {
+  if (forced.aborted) return Promise.reject(FORCED);
+  return new Promise<T>((resolve, reject) => {
+    const onForce = (): void => reject(FORCED);
+    forced.addEventListener('abort', onForce, { once: true });
+    promise.then(
+      (value) => {
+        forced.removeEventListener('abort', onForce);
+        resolve(value);
+      },
+      (err: unknown) => {
+        forced.removeEventListener('abort', onForce);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** @internal Waits `ms`, or less when `forced` aborts (the drain delay). */
+export function waitOrForced(ms: number, forced: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timerMs(ms));
+    timer.unref();
+    forced.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      forced.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

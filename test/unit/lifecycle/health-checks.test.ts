@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { HealthChecks } from '../../../src/lifecycle/health-checks.js';
+import { systemClock } from '../../../src/types.js';
+
+describe('HealthChecks', () => {
+  it('a check whose error has a throwing getter fails alone; run() does not reject', async () => {
+    const checks = new HealthChecks(systemClock, 500);
+    const hostile = new Error('x');
+    Object.defineProperty(hostile, 'message', {
+      get() {
+        throw new Error('getter');
+      },
+    });
+    const proxy = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('trap');
+        },
+        getPrototypeOf() {
+          throw new Error('trap');
+        },
+      },
+    );
+    checks.add('message-getter', () => {
+      throw hostile;
+    });
+    checks.add('proxy', () => {
+      throw proxy;
+    });
+    checks.add('fine', () => true);
+    const results = await checks.run();
+    expect(results.map((r) => [r.name, r.ok])).toEqual([
+      ['message-getter', false],
+      ['proxy', false],
+      ['fine', true],
+    ]);
+    expect(results[0]?.error).toBe('check failed');
+  });
+
+  it('a timeout past the 32-bit timer range is not cut to 1 ms', async () => {
+    const checks = new HealthChecks(systemClock, 2 ** 31);
+    checks.add('slow', () => new Promise((resolve) => setTimeout(() => resolve(true), 30)));
+    checks.add('own', () => new Promise((resolve) => setTimeout(() => resolve(true), 30)), {
+      timeoutMs: 3_000_000_000,
+    });
+    const results = await checks.run();
+    expect(results.map((r) => [r.name, r.ok, r.code])).toEqual([
+      ['slow', true, undefined],
+      ['own', true, undefined],
+    ]);
+  });
+
+  it('masks tokens and passwords in error texts and details, not only URL credentials', async () => {
+    const checks = new HealthChecks(systemClock, 500);
+    checks.add('api', () => {
+      throw new Error(
+        'GET http://api.local/v1?access_token=tok_LIVE_123 failed; Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln; password=hunter2; invalid token sk_live_ABC',
+      );
+    });
+    checks.add('details', () => ({
+      dsn: 'host=db user=app password=hunter2',
+      conn: 'redis://:p@ss@10.0.0.1:6379',
+      note: 'api_key: k-123456',
+    }));
+    const text = JSON.stringify(await checks.run());
+    for (const secret of [
+      'tok_LIVE_123',
+      'eyJhbGciOiJIUzI1NiJ9',
+      'hunter2',
+      'sk_live_ABC',
+      'ss@10',
+      'k-123456',
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).toContain('redis://***@10.0.0.1:6379');
+    expect(text).toContain('failed');
+  });
+});
