@@ -13,7 +13,9 @@
  *   its duration and details or error), 200 when ready, else 503;
  * - any other method on a probe path: 405 with `Allow: GET, HEAD`;
  * - a health report that cannot be computed (or is not one, or cannot be
- *   written as JSON): 503 `{"status":"unready"}`.
+ *   written as JSON), or is not computed within {@link PROBE_ANSWER_LIMIT_MS}
+ *   (a source other than ServiceLifecycle whose `health()` never settles):
+ *   503 `{"status":"unready"}`.
  *
  * `HEAD` answers carry the headers of the `GET` answer and no body. Every
  * answer is `application/json` and `Cache-Control: no-store`.
@@ -73,6 +75,13 @@ function json(status: number, body: unknown, extra: Record<string, string> = {})
 
 const UNREADY = (): ProbeAnswer => json(503, { status: 'unready' });
 
+/**
+ * @internal The longest a probe waits for a health report before it answers
+ * 503 (30 s: past any orchestrator's probe timeout, above ServiceLifecycle's
+ * bounded checks, so only a source whose `health()` never settles meets it).
+ */
+export const PROBE_ANSWER_LIMIT_MS = 30_000;
+
 /** @internal The path of a request URL, without its query. */
 export function pathOf(url: string | undefined): string {
   if (url === undefined) return '';
@@ -94,6 +103,7 @@ export function answerProbe(
   paths: ResolvedProbePaths,
   method: string | undefined,
   path: string,
+  limitMs: number = PROBE_ANSWER_LIMIT_MS,
 ): ProbeAnswer | Promise<ProbeAnswer> | undefined {
   const live = path === paths.livePath;
   const detailed = path === paths.healthPath;
@@ -108,8 +118,15 @@ export function answerProbe(
   } catch {
     return json(503, { status: 'unready' });
   }
-  return running.then(
+  let limit: NodeJS.Timeout | undefined;
+  // A report that never comes must not leave the request unanswered.
+  const late = new Promise<never>((_, reject) => {
+    limit = setTimeout(() => reject(new Error('late')), limitMs);
+    limit.unref();
+  });
+  return Promise.race([running, late]).then(
     (report) => {
+      clearTimeout(limit);
       // A source other than ServiceLifecycle may resolve anything: a junk report (or one JSON
       // cannot write) is unready, never a rejection that would leave the request unanswered.
       try {
@@ -119,7 +136,10 @@ export function answerProbe(
         return UNREADY();
       }
     },
-    () => UNREADY(),
+    () => {
+      clearTimeout(limit);
+      return UNREADY();
+    },
   );
 }
 

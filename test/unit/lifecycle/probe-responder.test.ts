@@ -19,6 +19,17 @@ describe('answerProbe', () => {
       }
     }
   });
+
+  it('a health source that never settles gets a 503 at the limit, not a hung request', async () => {
+    const never = { health: () => new Promise<never>(() => {}) };
+    for (const path of ['/ready', '/health']) {
+      const started = performance.now();
+      const answer = await answerProbe(never, PATHS, 'GET', path, 50);
+      expect(answer?.status).toBe(503);
+      expect(JSON.parse(answer!.body)).toEqual({ status: 'unready' });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    }
+  });
 });
 
 describe('probe paths', () => {
