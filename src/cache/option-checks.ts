@@ -1,5 +1,5 @@
-import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
-import { optionsChecker } from '../internal/validate.js';
+import { InvalidOptionsError } from '../errors.js';
+import { listenerChecker, optionsChecker } from '../internal/validate.js';
 import {
   checkTelemetryOptions,
   TELEMETRY_OPTION_KEYS,
@@ -139,16 +139,7 @@ const CACHE_EVENTS: ReadonlySet<string> = new Set([
  * fire and a listener that is not a function would fail at every event, so
  * both are refused with `InvalidArgumentError`.
  */
-export function checkListener(event: unknown, listener: unknown): void {
-  if (typeof event !== 'string' || !CACHE_EVENTS.has(event)) {
-    throw new InvalidArgumentError(`event must be one of ${[...CACHE_EVENTS].join(', ')}`, {
-      argument: 'event',
-    });
-  }
-  if (typeof listener !== 'function') {
-    throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
-  }
-}
+export const checkListener = listenerChecker(CACHE_EVENTS);
 
 /** The `clock` option: a Clock (now + monotonic), or the system clock. */
 export function checkedClock(clock: Clock | undefined): Clock {

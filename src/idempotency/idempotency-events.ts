@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.js';
+import { listenerChecker } from '../internal/validate.js';
 
 /**
  * Where a key was used: `run()` / `idempotent()`, the HTTP middleware, or a
@@ -104,11 +104,4 @@ export type IdempotencyEvents = {
 const EVENTS: ReadonlySet<string> = new Set(['replayed', 'conflict', 'stored', 'released', 'lost', 'error']);
 
 /** @internal Checks the arguments of `on`/`off`. */
-export function checkListener(event: unknown, listener: unknown): void {
-  if (typeof event !== 'string' || !EVENTS.has(event)) {
-    throw new InvalidArgumentError(`event must be one of ${[...EVENTS].join(', ')}`, { argument: 'event' });
-  }
-  if (typeof listener !== 'function') {
-    throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
-  }
-}
+export const checkListener = listenerChecker(EVENTS);

@@ -207,3 +207,28 @@ export function optionsChecker(shape: OptionsShape): (value: unknown) => void {
     }
   };
 }
+
+/**
+ * Builds the check of `on()`/`off()` arguments for an emitter whose events
+ * are `events`: an unknown event name (a typo would otherwise subscribe to
+ * nothing, silently) or a listener that is not a function is refused with
+ * {@link InvalidArgumentError}. Build once at module scope; call per use.
+ *
+ * @example
+ * ```ts
+ * const checkListener = listenerChecker(['hit', 'miss']);
+ * checkListener('hit', () => {});
+ * ```
+ */
+export function listenerChecker(events: Iterable<string>): (event: unknown, listener: unknown) => void {
+  const known: ReadonlySet<string> = new Set(events);
+  const list = [...known].join(', ');
+  return (event, listener) => {
+    if (typeof event !== 'string' || !known.has(event)) {
+      throw new InvalidArgumentError(`event must be one of ${list}`, { argument: 'event' });
+    }
+    if (typeof listener !== 'function') {
+      throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
+    }
+  };
+}

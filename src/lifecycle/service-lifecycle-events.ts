@@ -1,3 +1,4 @@
+import { listenerChecker } from '../internal/validate.js';
 import type { ShutdownReport, ShutdownStep, StepReport } from './shutdown-report.js';
 
 /**
@@ -40,3 +41,15 @@ export type ServiceLifecycleEvents = {
   /** The stop ended. */
   stopped: ShutdownReport;
 };
+
+const EVENT_NAMES: Record<keyof ServiceLifecycleEvents, true> = {
+  readiness: true,
+  shutdown: true,
+  'step-start': true,
+  'step-end': true,
+  deadline: true,
+  stopped: true,
+};
+
+/** @internal Refuses an unknown event name or a listener that is not a function. */
+export const checkListener = listenerChecker(Object.keys(EVENT_NAMES));

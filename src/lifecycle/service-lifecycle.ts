@@ -35,7 +35,7 @@ import { HttpDrain, type HttpServerLike } from './http-drain.js';
 import { classify, type Managed } from './managed-resource.js';
 import { primitiveCheck } from './primitive-checks.js';
 import { probeResponder } from './probe-responder.js';
-import type { ServiceLifecycleEvents } from './service-lifecycle-events.js';
+import { checkListener, type ServiceLifecycleEvents } from './service-lifecycle-events.js';
 import {
   type FastifyLike,
   isFastifyLike,
@@ -147,6 +147,7 @@ export class ServiceLifecycle {
     event: K,
     listener: (payload: ServiceLifecycleEvents[K]) => void,
   ): () => void {
+    checkListener(event, listener);
     return this.#events.on(event, listener);
   }
 
@@ -162,6 +163,7 @@ export class ServiceLifecycle {
     event: K,
     listener: (payload: ServiceLifecycleEvents[K]) => void,
   ): void {
+    checkListener(event, listener);
     this.#events.off(event, listener);
   }
 

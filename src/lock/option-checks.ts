@@ -1,5 +1,5 @@
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
-import { optionsChecker } from '../internal/validate.js';
+import { listenerChecker, optionsChecker } from '../internal/validate.js';
 import {
   checkTelemetryOptions,
   TELEMETRY_OPTION_HINTS,
@@ -188,13 +188,4 @@ export function leaseToRelease(leaseOrResource: Lease | string, lease: Lease | u
 const LOCK_EVENTS: ReadonlySet<string> = new Set(['acquired', 'released', 'lost', 'error']);
 
 /** Checks `lock.on(event, listener)`: unknown events and non-functions are refused. */
-export function checkListener(event: unknown, listener: unknown): void {
-  if (typeof event !== 'string' || !LOCK_EVENTS.has(event)) {
-    throw new InvalidArgumentError(`event must be one of ${[...LOCK_EVENTS].join(', ')}`, {
-      argument: 'event',
-    });
-  }
-  if (typeof listener !== 'function') {
-    throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
-  }
-}
+export const checkListener = listenerChecker(LOCK_EVENTS);

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheEventSource, ClientEventSource, EventSourceLike } from '../contracts/event-source.js';
-import { InvalidArgumentError } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { type TimerHandle, unrefInterval } from '../internal/timers.js';
+import { listenerChecker } from '../internal/validate.js';
 import { runInServerSpan } from '../telemetry/http-server.js';
 import { recordServerDuration } from '../telemetry/http-server-metrics.js';
 import type { Logger } from '../types.js';
@@ -470,16 +470,4 @@ export class PerformanceMonitor {
   }
 }
 
-function checkListener(event: unknown, listener: unknown): void {
-  if (event !== 'report' && event !== 'observe-error') {
-    throw new InvalidArgumentError(
-      `PerformanceMonitor has no event ${JSON.stringify(String(event)).slice(0, 60)}`,
-      {
-        argument: 'event',
-      },
-    );
-  }
-  if (typeof listener !== 'function') {
-    throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
-  }
-}
+const checkListener = listenerChecker(['report', 'observe-error']);

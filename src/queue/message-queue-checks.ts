@@ -1,5 +1,5 @@
 import { InvalidArgumentError, InvalidOptionsError, PayloadTooLargeError } from '../errors.js';
-import { clockOption, optionsChecker } from '../internal/validate.js';
+import { clockOption, listenerChecker, optionsChecker } from '../internal/validate.js';
 import {
   checkTelemetryOptions,
   TELEMETRY_OPTION_HINTS,
@@ -110,14 +110,7 @@ export function countArgument(name: string, value: number, max: number): number 
 const EVENTS: ReadonlySet<string> = new Set(['retry', 'dead-letter', 'error', 'connection']);
 
 /** An event name of MessageQueue and a function, or InvalidArgumentError. */
-export function checkListener(event: unknown, listener: unknown): void {
-  if (typeof event !== 'string' || !EVENTS.has(event)) {
-    throw new InvalidArgumentError(`event must be one of ${[...EVENTS].join(', ')}`, { argument: 'event' });
-  }
-  if (typeof listener !== 'function') {
-    throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
-  }
-}
+export const checkListener = listenerChecker(EVENTS);
 
 function hasMethods(value: unknown, methods: readonly string[]): boolean {
   return (

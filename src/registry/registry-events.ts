@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
+import { listenerChecker } from '../internal/validate.js';
 import type { Logger } from '../types.js';
 import type { ServiceInstance } from './service-instance.js';
 
@@ -89,16 +89,7 @@ const EVENTS = new Set(['change', 'health', 'ejection', 'panic', 'lease', 'error
  * @internal Checks an `on`/`off` call: a known event (a typo such as
  * `'chnage'` would otherwise never fire) and a function listener.
  */
-export function checkListener(event: unknown, listener: unknown): void {
-  if (typeof event !== 'string' || !EVENTS.has(event)) {
-    throw new InvalidArgumentError(`unknown registry event; known: ${[...EVENTS].join(', ')}`, {
-      argument: 'event',
-    });
-  }
-  if (typeof listener !== 'function') {
-    throw new InvalidArgumentError('listener must be a function', { argument: 'listener' });
-  }
-}
+export const checkListener = listenerChecker(EVENTS);
 
 /**
  * @internal The registry's events, shared by its parts (views, routing,

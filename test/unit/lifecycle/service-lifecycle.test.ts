@@ -46,6 +46,15 @@ describe('ServiceLifecycle', () => {
     expect(() => lifecycle.manage({} as never)).toThrow(/close/);
     expect(() => lifecycle.manage({ close() {} }, { nme: 'x' } as never)).toThrow(/did you mean "name"/);
     expect(() => lifecycle.addCheck('db', () => true, { timeout: 5 } as never)).toThrow(/timeoutMs/);
+    // A misspelt event would subscribe to nothing; a listener that is no function would fail at emit.
+    expect(() => lifecycle.on('stoped' as never, () => {})).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'event' }),
+    );
+    expect(() => lifecycle.on('stopped', 5 as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'listener' }),
+    );
+    expect(() => lifecycle.off('step_end' as never, () => {})).toThrow(/event must be one of/);
+    expect(lifecycle.on('step-end', () => {})).toBeTypeOf('function');
   });
 
   it('stops in order: not ready, deregister, stop accepting, drain HTTP, consumers, then closes last-managed first', async () => {
