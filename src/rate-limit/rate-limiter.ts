@@ -216,9 +216,12 @@ export class RateLimiter {
     let signal: AbortSignal | undefined;
     try {
       const full = this.#key(key);
-      checkConsumeOptions(options);
-      const cost = options?.cost === undefined ? 1 : this.#cost(options.cost);
-      signal = checkSignal(options?.signal);
+      let cost = 1;
+      if (options !== undefined) {
+        checkConsumeOptions(options);
+        if (options.cost !== undefined) cost = this.#cost(options.cost);
+        signal = checkSignal(options.signal);
+      }
       const single = this.#single;
       if (single !== undefined) {
         // One limit in memory: no request, no adapter result, one decision.
