@@ -13,11 +13,10 @@ import { ConnectionError, CorruptDataError, InvalidArgumentError, isScaleoutErro
 import { DeadlineSweep } from '../internal/deadline-sweep.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
-import { abortedError } from '../internal/timers.js';
 import { keyArgument } from '../internal/validate.js';
 import type { Clock } from '../types.js';
 import { systemClock } from '../types.js';
-import { isOutage, withDeadline } from './adapter-call.js';
+import { isOutage, raceSignal, withDeadline } from './adapter-call.js';
 import { ruleSuffix } from './algorithm.js';
 import { InsuranceLimiter } from './insurance-limiter.js';
 import {
@@ -84,7 +83,9 @@ export class RateLimiter {
    */
   readonly #prefix: string;
   /** The one limit of a single-limit limiter on a memory adapter: its hot path. */
-  readonly #single: { rule: RateLimitRule; policy: RateLimitPolicy; suffix: string } | undefined;
+  readonly #single:
+    | { rule: RateLimitRule; policy: RateLimitPolicy; suffix: string; ownKeys: boolean }
+    | undefined;
   readonly #minLimit: number;
   readonly #insurance: InsuranceLimiter;
   /** The time limit of consume and peek calls to the adapter (`operationTimeoutMs`). */
@@ -120,6 +121,8 @@ export class RateLimiter {
             rule: this.#rules[0]!,
             policy: this.#s.policies[0]!,
             suffix: ruleSuffix(this.#rules[0]!.algorithm, this.#rules[0]!.windowMs),
+            // The adapter holds this limiter's keys alone: see #hotKey.
+            ownKeys: this.#prefix === '',
           }
         : undefined;
     this.#insurance = new InsuranceLimiter({
@@ -181,6 +184,19 @@ export class RateLimiter {
     this.#events.off(event, listener);
   }
 
+  /**
+   * The key of a single limit on the memory adapter this limiter created (its keys alone):
+   * checked in full by the adapter (`#checkNewKey`) only when new; a held key was checked then.
+   */
+  #hotKey(key: unknown): string {
+    this.#life.assertOpen();
+    return typeof key === 'string' ? key : keyArgument('key', key, this.#s.maxKeyLength);
+  }
+
+  readonly #checkNewKey = (key: string): void => {
+    keyArgument('key', key, this.#s.maxKeyLength);
+  };
+
   #key(key: unknown): string {
     this.#life.assertOpen();
     const checked = keyArgument('key', key, this.#s.maxKeyLength);
@@ -216,17 +232,23 @@ export class RateLimiter {
     let request: RateLimitCostRequest;
     let signal: AbortSignal | undefined;
     try {
-      const full = this.#key(key);
+      const single = this.#single;
+      const full = single?.ownKeys ? this.#hotKey(key) : this.#key(key);
       let cost = 1;
       if (options !== undefined) {
         checkConsumeOptions(options);
         if (options.cost !== undefined) cost = this.#cost(options.cost);
         signal = checkSignal(options.signal);
       }
-      const single = this.#single;
       if (single !== undefined) {
         // One limit in memory: no request, no adapter result, one decision.
-        const outcome = this.#direct!.consumeRule(full, single.rule, cost, single.suffix);
+        const outcome = this.#direct!.consumeRule(
+          full,
+          single.rule,
+          cost,
+          single.suffix,
+          single.ownKeys ? this.#checkNewKey : undefined,
+        );
         return Promise.resolve(
           this.#denied(key, ruleDecision(outcome, outcome.allowed, single.policy, 'adapter')),
         );
@@ -330,12 +352,10 @@ export class RateLimiter {
   }
 
   /**
-   * A consume or peek through the adapter, within `operationTimeoutMs` and
-   * the caller's signal; through the insurance limiter while the adapter is
-   * down, or when this call finds it down (fail-open). The time limit is
-   * kept by a {@link DeadlineSweep} (no clock read, heap entry or async
-   * resource per call: this is the hot path of a limiter on Redis), so a
-   * call times out up to a tenth of the limit late.
+   * A consume or peek through the adapter, within `operationTimeoutMs` (a
+   * {@link DeadlineSweep}: nothing per call but an array slot) and the
+   * caller's signal; through the insurance limiter while the adapter is
+   * down, or when this call finds it down (fail-open).
    */
   #decide(
     operation: 'consume' | 'peek',
@@ -358,8 +378,7 @@ export class RateLimiter {
     }
     const decided = this.#deadlines.track(call, operation).then(
       (result) => {
-        // Aborted meanwhile: the caller has its AbortedError; this outcome is nobody's (no event).
-        if (signal?.aborted) return ABANDONED;
+        if (signal?.aborted) return ABANDONED; // the caller has its AbortedError: no event
         let decision: RateLimitDecision;
         try {
           decision = toDecision(result, this.#s.policies, 'adapter');
@@ -376,22 +395,7 @@ export class RateLimiter {
         return this.#insured(operation, key, request);
       },
     );
-    if (signal === undefined) return decided;
-    return new Promise<RateLimitDecision>((resolve, reject) => {
-      const onAbort = () => reject(abortedError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      const done = () => signal.removeEventListener('abort', onAbort);
-      decided.then(
-        (decision) => {
-          done();
-          resolve(decision);
-        },
-        (err: unknown) => {
-          done();
-          reject(err);
-        },
-      );
-    });
+    return signal === undefined ? decided : raceSignal(decided, signal);
   }
 
   /** The insurance limiter's decision. */

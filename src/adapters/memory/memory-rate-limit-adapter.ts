@@ -224,13 +224,23 @@ export class MemoryRateLimitAdapter implements RateLimitAdapter {
    * the key, rule and cost (`RateLimiter`'s hot path): no request, no
    * result object; the rule's outcome says whether it was allowed. For GCRA
    * the outcome is a scratch object, valid until the next call: read it at
-   * once. `suffix` is the rule's (`ruleSuffix`), when the caller keeps it.
+   * once. `suffix` is the rule's (`ruleSuffix`), when the caller keeps it;
+   * `checkNewKey`, when given, validates a key this adapter does not hold
+   * yet (and throws), before anything is stored for it.
    */
-  consumeRule(key: string, rule: RateLimitRule, cost: number, suffix = suffixOf(rule)): RuleOutcome {
+  consumeRule(
+    key: string,
+    rule: RateLimitRule,
+    cost: number,
+    suffix = suffixOf(rule),
+    checkNewKey?: (key: string) => void,
+  ): RuleOutcome {
     this.#checkOpen();
     // The system clock read directly: a call through the clock object is not inlined here.
     const now = this.#systemClock ? Date.now() : this.#clock.now();
     const record = this.#record(key);
+    // A key not held yet is checked before anything is stored for it (see RateLimiter's #hotKey).
+    if (record === undefined && checkNewKey !== undefined) checkNewKey(key);
     if (rule.algorithm === 'gcra') {
       // GCRA keeps its state in place: a slot's state is this adapter's own object.
       const slot = this.#slot(record, suffix);

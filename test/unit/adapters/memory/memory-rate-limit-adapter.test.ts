@@ -87,6 +87,8 @@ describe('MemoryRateLimitAdapter: the one-limit hot path', () => {
     for (const bad of ['a\u0000b', '\u007f', `${'x'.repeat(100)}\u001f`, '', 'x'.repeat(1_025)]) {
       await expect(own.consume(bad)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'key' });
     }
+    // A refused key left nothing behind (a new key is checked before anything is stored for it).
+    expect((own.adapter as MemoryRateLimitAdapter).size).toBe(1);
     expect((await own.consume(`${'x'.repeat(100)}é`)).allowed).toBe(true);
     await Promise.all([a.close(), b.close(), own.close()]);
   });
