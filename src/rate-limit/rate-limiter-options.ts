@@ -70,7 +70,11 @@ export interface RateLimiterOptions extends BaseOptions<RateLimitAdapter> {
    * @default 1
    */
   instances?: number;
-  /** An adapter call slower than this counts as failed (fail-open applies), ms. @default 500 */
+  /**
+   * An adapter call slower than this counts as failed (fail-open applies),
+   * ms; a consume or peek is found late by a sweep every tenth of it, so up
+   * to a tenth later. @default 500
+   */
   operationTimeoutMs?: number;
   /** While on the insurance limiter, the least time between two probes of the adapter, ms. @default 1_000 */
   probeIntervalMs?: number;

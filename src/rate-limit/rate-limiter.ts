@@ -9,20 +9,14 @@ import type {
   RateLimitRequest,
   RateLimitRule,
 } from '../contracts/rate-limit.js';
-import {
-  ConnectionError,
-  CorruptDataError,
-  InvalidArgumentError,
-  isScaleoutError,
-  TimeoutError,
-} from '../errors.js';
+import { ConnectionError, CorruptDataError, InvalidArgumentError, isScaleoutError } from '../errors.js';
+import { DeadlineSweep } from '../internal/deadline-sweep.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
-import { abortedError } from '../internal/timers.js';
 import { keyArgument } from '../internal/validate.js';
 import type { Clock } from '../types.js';
 import { systemClock } from '../types.js';
-import { DEADLINES, isOutage, noop, withDeadline } from './adapter-call.js';
+import { isOutage, raceSignal, withDeadline } from './adapter-call.js';
 import { ruleSuffix } from './algorithm.js';
 import { InsuranceLimiter } from './insurance-limiter.js';
 import {
@@ -42,6 +36,9 @@ import {
 } from './rate-limiter-options.js';
 
 type Operation = 'consume' | 'peek' | 'refund' | 'reset';
+
+/** What an adapter call aborted by the caller's signal resolves to internally (never seen by the caller). */
+const ABANDONED = undefined as unknown as RateLimitDecision;
 
 /**
  * Exact rate limits shared by every instance of a service: GCRA (the
@@ -86,9 +83,13 @@ export class RateLimiter {
    */
   readonly #prefix: string;
   /** The one limit of a single-limit limiter on a memory adapter: its hot path. */
-  readonly #single: { rule: RateLimitRule; policy: RateLimitPolicy; suffix: string } | undefined;
+  readonly #single:
+    | { rule: RateLimitRule; policy: RateLimitPolicy; suffix: string; ownKeys: boolean }
+    | undefined;
   readonly #minLimit: number;
   readonly #insurance: InsuranceLimiter;
+  /** The time limit of consume and peek calls to the adapter (`operationTimeoutMs`). */
+  readonly #deadlines: DeadlineSweep;
   readonly #events: TypedEmitter<RateLimiterEvents>;
   readonly #life = new Lifecycle('the rate limiter');
 
@@ -120,6 +121,8 @@ export class RateLimiter {
             rule: this.#rules[0]!,
             policy: this.#s.policies[0]!,
             suffix: ruleSuffix(this.#rules[0]!.algorithm, this.#rules[0]!.windowMs),
+            // The adapter holds this limiter's keys alone: see #hotKey.
+            ownKeys: this.#prefix === '',
           }
         : undefined;
     this.#insurance = new InsuranceLimiter({
@@ -129,6 +132,7 @@ export class RateLimiter {
       probeIntervalMs: this.#s.probeIntervalMs,
       clock,
     });
+    this.#deadlines = new DeadlineSweep(this.#s.operationTimeoutMs, 'rate limit');
     this.#events = new TypedEmitter(options.logger);
   }
 
@@ -180,6 +184,19 @@ export class RateLimiter {
     this.#events.off(event, listener);
   }
 
+  /**
+   * The key of a single limit on the memory adapter this limiter created (its keys alone):
+   * checked in full by the adapter (`#checkNewKey`) only when new; a held key was checked then.
+   */
+  #hotKey(key: unknown): string {
+    this.#life.assertOpen();
+    return typeof key === 'string' ? key : keyArgument('key', key, this.#s.maxKeyLength);
+  }
+
+  readonly #checkNewKey = (key: string): void => {
+    keyArgument('key', key, this.#s.maxKeyLength);
+  };
+
   #key(key: unknown): string {
     this.#life.assertOpen();
     const checked = keyArgument('key', key, this.#s.maxKeyLength);
@@ -215,14 +232,23 @@ export class RateLimiter {
     let request: RateLimitCostRequest;
     let signal: AbortSignal | undefined;
     try {
-      const full = this.#key(key);
-      checkConsumeOptions(options);
-      const cost = options?.cost === undefined ? 1 : this.#cost(options.cost);
-      signal = checkSignal(options?.signal);
       const single = this.#single;
+      const full = single?.ownKeys ? this.#hotKey(key) : this.#key(key);
+      let cost = 1;
+      if (options !== undefined) {
+        checkConsumeOptions(options);
+        if (options.cost !== undefined) cost = this.#cost(options.cost);
+        signal = checkSignal(options.signal);
+      }
       if (single !== undefined) {
         // One limit in memory: no request, no adapter result, one decision.
-        const outcome = this.#direct!.consumeRule(full, single.rule, cost, single.suffix);
+        const outcome = this.#direct!.consumeRule(
+          full,
+          single.rule,
+          cost,
+          single.suffix,
+          single.ownKeys ? this.#checkNewKey : undefined,
+        );
         return Promise.resolve(
           this.#denied(key, ruleDecision(outcome, outcome.allowed, single.policy, 'adapter')),
         );
@@ -326,10 +352,10 @@ export class RateLimiter {
   }
 
   /**
-   * A consume or peek through the adapter, within `operationTimeoutMs` and
-   * the caller's signal; through the insurance limiter while the adapter is
-   * down, or when this call finds it down (fail-open). One promise, no
-   * async layers: this is the hot path.
+   * A consume or peek through the adapter, within `operationTimeoutMs` (a
+   * {@link DeadlineSweep}: nothing per call but an array slot) and the
+   * caller's signal; through the insurance limiter while the adapter is
+   * down, or when this call finds it down (fail-open).
    */
   #decide(
     operation: 'consume' | 'peek',
@@ -350,53 +376,26 @@ export class RateLimiter {
     } catch (err) {
       call = Promise.reject(err);
     }
-    const timeoutMs = this.#s.operationTimeoutMs;
-    return new Promise<RateLimitDecision>((resolve, reject) => {
-      let done = false;
-      const finish = () => {
-        done = true;
-        DEADLINES.cancel(deadline);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const fail = (err: unknown) => {
-        if (done) return;
-        finish();
-        call.catch(noop);
-        try {
-          this.#failed(operation, key, err);
-        } catch (typed) {
-          reject(typed);
-          return;
-        }
-        this.#insured(operation, key, request).then(resolve, reject);
-      };
-      const onAbort = () => {
-        if (done) return;
-        finish();
-        call.catch(noop);
-        reject(abortedError(signal!));
-      };
-      const deadline = DEADLINES.add(timeoutMs, () =>
-        fail(new TimeoutError(`rate limit ${operation} timed out after ${timeoutMs} ms`, { timeoutMs })),
-      );
-      signal?.addEventListener('abort', onAbort, { once: true });
-      call.then((result) => {
-        if (done) return;
-        finish();
+    const decided = this.#deadlines.track(call, operation).then(
+      (result) => {
+        if (signal?.aborted) return ABANDONED; // the caller has its AbortedError: no event
         let decision: RateLimitDecision;
         try {
           decision = toDecision(result, this.#s.policies, 'adapter');
         } catch (err) {
-          reject(
-            new CorruptDataError(`rate limit ${operation}: the adapter answered in an unexpected shape`, {
-              cause: err,
-            }),
-          );
-          return;
+          throw new CorruptDataError(`rate limit ${operation}: the adapter answered in an unexpected shape`, {
+            cause: err,
+          });
         }
-        resolve(operation === 'consume' ? this.#denied(key, decision) : decision);
-      }, fail);
-    });
+        return operation === 'consume' ? this.#denied(key, decision) : decision;
+      },
+      (err: unknown) => {
+        if (signal?.aborted) return ABANDONED;
+        this.#failed(operation, key, err);
+        return this.#insured(operation, key, request);
+      },
+    );
+    return signal === undefined ? decided : raceSignal(decided, signal);
   }
 
   /** The insurance limiter's decision. */
@@ -472,6 +471,7 @@ export class RateLimiter {
    */
   close(): Promise<void> {
     return this.#life.close(async () => {
+      this.#deadlines.stop();
       await this.#insurance.close();
       if (this.#ownsAdapter) await this.#adapter.close();
       this.#events.clear();

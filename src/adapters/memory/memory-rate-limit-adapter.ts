@@ -69,18 +69,23 @@ function suffixOf(rule: RateLimitRule): string {
 
 /** The state of one key under one rule. */
 interface Slot {
-  /** The rule's suffix (algorithm letter and window). */
-  readonly suffix: string;
+  /** The rule's suffix (algorithm letter and window); `''` for the emptied first slot of a record. */
+  suffix: string;
   state: unknown;
   /** When the state reads as empty anyway (clock.now() ms). */
   expiresAt: number;
 }
 
-/** The states of one key, one slot per rule. */
-interface KeyRecord {
-  readonly slots: Slot[];
+/**
+ * The states of one key, one slot per rule: the record is its first slot
+ * (a key under one limit, the common case, is one object to reach), the
+ * other rules' slots are in `more`.
+ */
+interface KeyRecord extends Slot {
+  /** The slots of the other rules. */
+  more: Slot[] | undefined;
   /** The latest expiry of its slots: past it the whole record is stale. */
-  expiresAt: number;
+  until: number;
   /** The access tick at which it last moved to the young end of the map. */
   seq: number;
 }
@@ -149,7 +154,11 @@ export class MemoryRateLimitAdapter implements RateLimitAdapter {
 
   #slot(record: KeyRecord | undefined, suffix: string): Slot | undefined {
     if (record === undefined) return undefined;
-    for (const slot of record.slots) if (slot.suffix === suffix) return slot;
+    if (record.suffix === suffix) return record;
+    const more = record.more;
+    if (more !== undefined) {
+      for (let i = 0; i < more.length; i++) if (more[i]!.suffix === suffix) return more[i];
+    }
     return undefined;
   }
 
@@ -168,17 +177,22 @@ export class MemoryRateLimitAdapter implements RateLimitAdapter {
     now: number,
   ): KeyRecord {
     if (record === undefined) {
-      record = { slots: [], expiresAt, seq: ++this.#tick };
+      record = { suffix, state, expiresAt, more: undefined, until: expiresAt, seq: ++this.#tick };
       this.#keys.set(key, record);
       this.#makeRoom(now);
+      return record;
     }
     const slot = this.#slot(record, suffix);
-    if (slot === undefined) record.slots.push({ suffix, state, expiresAt });
-    else {
+    if (slot !== undefined) {
       slot.state = state;
       slot.expiresAt = expiresAt;
-    }
-    if (expiresAt > record.expiresAt) record.expiresAt = expiresAt;
+    } else if (record.suffix === '') {
+      record.suffix = suffix;
+      record.state = state;
+      record.expiresAt = expiresAt;
+    } else if (record.more === undefined) record.more = [{ suffix, state, expiresAt }];
+    else record.more.push({ suffix, state, expiresAt });
+    if (expiresAt > record.until) record.until = expiresAt;
     return record;
   }
 
@@ -186,7 +200,7 @@ export class MemoryRateLimitAdapter implements RateLimitAdapter {
   #makeRoom(now: number): void {
     for (let swept = 0; swept < 2; swept++) {
       const oldest = this.#keys.entries().next();
-      if (oldest.done || oldest.value[1].expiresAt > now) break;
+      if (oldest.done || oldest.value[1].until > now) break;
       this.#keys.delete(oldest.value[0]);
     }
     while (this.#keys.size > this.#maxKeys) {
@@ -210,13 +224,23 @@ export class MemoryRateLimitAdapter implements RateLimitAdapter {
    * the key, rule and cost (`RateLimiter`'s hot path): no request, no
    * result object; the rule's outcome says whether it was allowed. For GCRA
    * the outcome is a scratch object, valid until the next call: read it at
-   * once. `suffix` is the rule's (`ruleSuffix`), when the caller keeps it.
+   * once. `suffix` is the rule's (`ruleSuffix`), when the caller keeps it;
+   * `checkNewKey`, when given, validates a key this adapter does not hold
+   * yet (and throws), before anything is stored for it.
    */
-  consumeRule(key: string, rule: RateLimitRule, cost: number, suffix = suffixOf(rule)): RuleOutcome {
+  consumeRule(
+    key: string,
+    rule: RateLimitRule,
+    cost: number,
+    suffix = suffixOf(rule),
+    checkNewKey?: (key: string) => void,
+  ): RuleOutcome {
     this.#checkOpen();
     // The system clock read directly: a call through the clock object is not inlined here.
     const now = this.#systemClock ? Date.now() : this.#clock.now();
     const record = this.#record(key);
+    // A key not held yet is checked before anything is stored for it (see RateLimiter's #hotKey).
+    if (record === undefined && checkNewKey !== undefined) checkNewKey(key);
     if (rule.algorithm === 'gcra') {
       // GCRA keeps its state in place: a slot's state is this adapter's own object.
       const slot = this.#slot(record, suffix);
@@ -231,7 +255,7 @@ export class MemoryRateLimitAdapter implements RateLimitAdapter {
         state.tat = NEXT.tat;
         state.rem = NEXT.rem;
         slot.expiresAt = expiresAt;
-        if (expiresAt > record!.expiresAt) record!.expiresAt = expiresAt;
+        if (expiresAt > record!.until) record!.until = expiresAt;
       }
       return NEXT;
     }
@@ -344,9 +368,16 @@ export class MemoryRateLimitAdapter implements RateLimitAdapter {
 
   #clear(key: string, record: KeyRecord | undefined, suffix: string): void {
     if (record === undefined) return;
-    const i = record.slots.findIndex((slot) => slot.suffix === suffix);
-    if (i !== -1) record.slots.splice(i, 1);
-    if (record.slots.length === 0) this.#keys.delete(key);
+    const more = record.more;
+    if (record.suffix === suffix) {
+      record.suffix = '';
+      record.state = undefined;
+      record.expiresAt = 0;
+    } else if (more !== undefined) {
+      const i = more.findIndex((slot) => slot.suffix === suffix);
+      if (i !== -1) more.splice(i, 1);
+    }
+    if (record.suffix === '' && (more === undefined || more.length === 0)) this.#keys.delete(key);
   }
 
   async reset(request: RateLimitRequest): Promise<void> {

@@ -142,6 +142,31 @@ describe('the one-GCRA-limit script (real redis-server)', () => {
     );
   });
 
+  it('the production scripts keep a key until its state runs out (server clock)', async () => {
+    const prefix = uniquePrefix('ttl');
+    // 3 per second: one unit is 333 1/3 ms, so the TAT is never a whole ms after 1 or 2 units.
+    const key = taggedKey(prefix, 'k', 'g1000');
+    for (const [units, ttlMs] of [
+      [1, 334],
+      [2, 667],
+      [3, 1_000],
+    ] as const) {
+      await redisRateLimitScripts.gcra.run(redis, [key], [1, 3, 1_000]);
+      const left = await redis.pttl(key);
+      expect(left, `after ${units} unit(s)`).toBeLessThanOrEqual(ttlMs);
+      expect(left, `after ${units} unit(s)`).toBeGreaterThan(ttlMs - 200);
+    }
+    // The general script, two limits at once: each key kept until its own state runs out.
+    const keys = [taggedKey(prefix, 'm', 'g1000'), taggedKey(prefix, 'm', 'f60000')];
+    await redisRateLimitScripts.decide.run(redis, keys, ['c', 1, 'g', 4, 1_000, 'f', 10, 60_000]);
+    const [gcraLeft, fixedLeft] = await Promise.all(keys.map((k) => redis.pttl(k)));
+    expect(gcraLeft).toBeLessThanOrEqual(250);
+    expect(gcraLeft).toBeGreaterThan(50);
+    // A fixed window's count is kept until its window ends (windows aligned to the epoch; same host clock).
+    expect(Math.abs(fixedLeft! - (60_000 - (Date.now() % 60_000)))).toBeLessThan(1_000);
+    await redis.del(key, ...keys);
+  });
+
   it('a key of another type is refused as data (scaleout:data 1), and left as it is', async () => {
     const key = taggedKey(uniquePrefix('type'), 'k', 'g1000');
     await redis.rpush(key, '1');

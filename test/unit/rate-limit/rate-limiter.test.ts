@@ -338,6 +338,42 @@ describe('RateLimiter when the adapter fails', () => {
     expect(limiter.degraded).toBe(false);
   });
 
+  it("an aborted call's late outcome leaves no trace: no error or denied event, no fallback", async () => {
+    const inner = new MemoryRateLimitAdapter({ clock: fakeClock(T0) });
+    const pending: Array<{ resolve(r: RateLimitAdapterResult): void; reject(e: unknown): void }> = [];
+    const adapter: RateLimitAdapter = {
+      consume: () => new Promise((resolve, reject) => pending.push({ resolve, reject })),
+      peek: (r) => inner.peek(r),
+      refund: (r) => inner.refund(r),
+      reset: (r) => inner.reset(r),
+      close: async () => {},
+    };
+    const limiter = make({ adapter, limits: { limit: 1, windowMs: 1_000 }, operationTimeoutMs: 5_000 });
+    const errors = record(limiter, 'error');
+    const denied = record(limiter, 'denied');
+    const fallbacks = record(limiter, 'fallback');
+    for (const settle of [
+      (p: (typeof pending)[number]) => p.reject(new ConnectionError('redis rate limit consume failed')),
+      (p: (typeof pending)[number]) =>
+        p.resolve({ allowed: false, rules: [{ remaining: 0, resetMs: 900, retryAfterMs: 900 }] }),
+    ]) {
+      const controller = new AbortController();
+      const call = limiter.consume('k', { signal: controller.signal });
+      controller.abort();
+      await expect(call).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+      settle(pending.shift()!);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect([errors, denied, fallbacks]).toEqual([[], [], []]);
+    expect(limiter.degraded).toBe(false);
+    // The same outcomes without an abort are reported as ever.
+    const down = limiter.consume('k', { signal: new AbortController().signal });
+    pending.shift()!.reject(new ConnectionError('redis rate limit consume failed'));
+    expect((await down).source).toBe('insurance');
+    expect(errors).toHaveLength(1);
+    expect(fallbacks).toHaveLength(1);
+  });
+
   it('never writes to the console', async () => {
     const spies = (['log', 'warn', 'error', 'info', 'debug'] as const).map((m) => vi.spyOn(console, m));
     const adapter = new SwitchableAdapter(fakeClock(T0));

@@ -87,7 +87,91 @@ describe('MemoryRateLimitAdapter: the one-limit hot path', () => {
     for (const bad of ['a\u0000b', '\u007f', `${'x'.repeat(100)}\u001f`, '', 'x'.repeat(1_025)]) {
       await expect(own.consume(bad)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'key' });
     }
+    // A refused key left nothing behind (a new key is checked before anything is stored for it).
+    expect((own.adapter as MemoryRateLimitAdapter).size).toBe(1);
     expect((await own.consume(`${'x'.repeat(100)}é`)).allowed).toBe(true);
     await Promise.all([a.close(), b.close(), own.close()]);
+  });
+});
+
+describe('MemoryRateLimitAdapter: the states of a key under several limits', () => {
+  it('keeps each limit its own state through consumes, refunds that empty a limit, and resets', async () => {
+    // A model per limit (the pure functions over one state each) against the adapter's
+    // record, whose first limit lives in the record itself: a refund that empties the
+    // first limit while another keeps state, then a consume that fills it again, etc.
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('consume' as const), cost: fc.integer({ min: 1, max: 3 }) }),
+      fc.record({ kind: fc.constant('refund' as const), cost: fc.integer({ min: 1, max: 6 }) }),
+      fc.record({ kind: fc.constant('reset' as const), cost: fc.constant(0) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.tuple(fc.constantFrom(...ALGORITHMS), fc.integer({ min: 3, max: 8 })), {
+          minLength: 2,
+          maxLength: 3,
+          selector: ([algorithm]) => algorithm,
+        }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 700 }), op), { minLength: 1, maxLength: 40 }),
+        async (limits, steps) => {
+          const clock = fakeClock(T0);
+          const adapter = new MemoryRateLimitAdapter({ clock });
+          const rules: RateLimitRule[] = limits.map(([algorithm, limit], i) =>
+            Object.freeze({ limit, windowMs: 1_000 * (i + 1), algorithm }),
+          );
+          const model = rules.map(() => ({ state: undefined as unknown, expiresAt: 0 }));
+          const live = (i: number, now: number) => (model[i]!.expiresAt > now ? model[i]!.state : undefined);
+          for (const [advanceMs, { kind, cost }] of steps) {
+            clock.advance(advanceMs);
+            const now = clock.now();
+            if (kind === 'consume') {
+              const steps = rules.map((r, i) =>
+                RATE_LIMIT_ALGORITHMS[r.algorithm].consume(live(i, now), now, r.limit, r.windowMs, cost),
+              );
+              const allowed = steps.every((s) => s.outcome.allowed);
+              if (allowed) {
+                steps.forEach((s, i) => {
+                  model[i] = { state: s.next, expiresAt: now + s.ttlMs };
+                });
+              }
+              expect(adapter.consumeNow({ key: 'k', rules, cost }).allowed).toBe(allowed);
+            } else if (kind === 'refund') {
+              rules.forEach((r, i) => {
+                const s = RATE_LIMIT_ALGORITHMS[r.algorithm].refund(
+                  live(i, now),
+                  now,
+                  r.limit,
+                  r.windowMs,
+                  cost,
+                );
+                model[i] =
+                  s.next === undefined
+                    ? { state: undefined, expiresAt: 0 }
+                    : { state: s.next, expiresAt: now + s.ttlMs };
+              });
+              await adapter.refund({ key: 'k', rules, cost });
+            } else {
+              model.forEach((_, i) => {
+                model[i] = { state: undefined, expiresAt: 0 };
+              });
+              await adapter.reset({ key: 'k', rules });
+            }
+            const expected = rules.map((r, i) =>
+              RATE_LIMIT_ALGORITHMS[r.algorithm].peek(live(i, now), now, r.limit, r.windowMs),
+            );
+            const got = adapter.peekNow({ key: 'k', rules });
+            expect(got.rules.map((r) => [r.remaining, r.resetMs])).toEqual(
+              expected.map((r) => [r.remaining, r.resetMs]),
+            );
+            // Each limit alone, in either order, reads the same state as the set does.
+            for (const [i, r] of rules.entries()) {
+              expect(adapter.peekNow({ key: 'k', rules: [r] }).rules[0]!.remaining).toBe(
+                expected[i]!.remaining,
+              );
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
