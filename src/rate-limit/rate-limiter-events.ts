@@ -1,3 +1,4 @@
+import { listenerChecker } from '../internal/validate.js';
 import type { RateLimitDecision } from './rate-limit-decision.js';
 
 /**
@@ -45,3 +46,13 @@ export type RateLimiterEvents = {
     decision: RateLimitDecision;
   };
 };
+
+const EVENT_NAMES: Record<keyof RateLimiterEvents, true> = {
+  error: true,
+  fallback: true,
+  recovered: true,
+  denied: true,
+};
+
+/** @internal Refuses an unknown event name or a listener that is not a function. */
+export const checkListener = listenerChecker(Object.keys(EVENT_NAMES));

@@ -27,7 +27,7 @@ import {
   type RateLimitPeekOptions,
 } from './rate-limit-call-options.js';
 import { type RateLimitDecision, ruleDecision, toDecision } from './rate-limit-decision.js';
-import type { RateLimiterEvents } from './rate-limiter-events.js';
+import { checkListener, type RateLimiterEvents } from './rate-limiter-events.js';
 import {
   type RateLimiterOptions,
   type RateLimitPolicy,
@@ -169,6 +169,7 @@ export class RateLimiter {
     event: K,
     listener: (payload: RateLimiterEvents[K]) => void,
   ): () => void {
+    checkListener(event, listener);
     return this.#events.on(event, listener);
   }
 
@@ -181,6 +182,7 @@ export class RateLimiter {
    * ```
    */
   off<K extends keyof RateLimiterEvents>(event: K, listener: (payload: RateLimiterEvents[K]) => void): void {
+    checkListener(event, listener);
     this.#events.off(event, listener);
   }
 

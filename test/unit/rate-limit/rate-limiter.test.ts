@@ -145,6 +145,23 @@ describe('RateLimiter options', () => {
       { name: 'minute', limit: 100, windowMs: 60_000, algorithm: 'fixed-window' },
     ]);
   });
+
+  it('on / off refuse an unknown event or a listener that is not a function', async () => {
+    const limiter = new RateLimiter({ limits: { limit: 1, windowMs: 1_000 } });
+    expect(() => limiter.on('deny' as never, () => {})).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'event' }),
+    );
+    expect(() => limiter.on('denied', 'log' as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'listener' }),
+    );
+    expect(() => limiter.off('fallbacks' as never, () => {})).toThrow(/event must be one of/);
+    const denied: string[] = [];
+    limiter.on('denied', ({ key }) => denied.push(key));
+    await limiter.consume('k');
+    await limiter.consume('k');
+    expect(denied).toEqual(['k']);
+    await limiter.close();
+  });
 });
 
 describe('RateLimiter on the memory adapter', () => {
