@@ -50,20 +50,26 @@ export function anySignal(...signals: Array<AbortSignal | undefined>): CombinedS
 }
 
 /**
- * Races `promise` against `signal`: rejects with `AbortedError` as soon as
- * the signal fires. The listener is removed when either settles. The
- * underlying operation is not cancelled; pass the signal to it too.
+ * Races `promise` against `signal`: rejects with `AbortedError` (or what
+ * `reason` makes) as soon as the signal fires, also when it has already.
+ * The listener is removed when either settles; a late rejection of the
+ * abandoned `promise` is swallowed. The underlying operation is not
+ * cancelled; pass the signal to it too.
  */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function raceAbort<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  reason: (signal: AbortSignal) => unknown = abortedError,
+): Promise<T> {
   if (signal === undefined) return promise;
   if (signal.aborted) {
     promise.catch(() => {});
-    return Promise.reject(abortedError(signal));
+    return Promise.reject(reason(signal));
   }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
       promise.catch(() => {});
-      reject(abortedError(signal));
+      reject(reason(signal));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { raceAbort } from '../internal/abort.js';
 import { timerMs } from './timer-range.js';
 
 /** @internal What a step's race rejects with when the stop is forced. */
@@ -12,21 +13,7 @@ export const FORCED = Symbol('forced');
 
 /** @internal `promise`, or a rejection with {@link FORCED} when `forced` aborts first. */
 export function raceForce<T>(promise: Promise<T>, forced: AbortSignal): Promise<T> {
-  if (forced.aborted) return Promise.reject(FORCED);
-  return new Promise<T>((resolve, reject) => {
-    const onForce = (): void => reject(FORCED);
-    forced.addEventListener('abort', onForce, { once: true });
-    promise.then(
-      (value) => {
-        forced.removeEventListener('abort', onForce);
-        resolve(value);
-      },
-      (err: unknown) => {
-        forced.removeEventListener('abort', onForce);
-        reject(err);
-      },
-    );
-  });
+  return raceAbort(promise, forced, () => FORCED);
 }
 
 /** @internal Waits `ms`, or less when `forced` aborts (the drain delay). */

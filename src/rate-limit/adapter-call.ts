@@ -1,6 +1,5 @@
 import { isScaleoutError, TimeoutError } from '../errors.js';
 import { TimeoutQueue } from '../internal/timeout-queue.js';
-import { abortedError } from '../internal/timers.js';
 
 /** @internal Adapter-call deadlines of every limiter, on one unref'd Node timer. */
 export const DEADLINES = new TimeoutQueue();
@@ -36,22 +35,4 @@ export const noop = (): void => {};
 export function isOutage(err: unknown): boolean {
   if (!isScaleoutError(err)) return true;
   return err.code === 'ERR_CONNECTION' || err.code === 'ERR_TIMEOUT';
-}
-
-/** @internal `promise`, or an `AbortedError` as soon as `signal` aborts (its listener removed once `promise` settles). */
-export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortedError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -10,13 +10,14 @@ import type {
   RateLimitRule,
 } from '../contracts/rate-limit.js';
 import { ConnectionError, CorruptDataError, InvalidArgumentError, isScaleoutError } from '../errors.js';
+import { raceAbort } from '../internal/abort.js';
 import { DeadlineSweep } from '../internal/deadline-sweep.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { keyArgument } from '../internal/validate.js';
 import type { Clock } from '../types.js';
 import { systemClock } from '../types.js';
-import { isOutage, raceSignal, withDeadline } from './adapter-call.js';
+import { isOutage, withDeadline } from './adapter-call.js';
 import { ruleSuffix } from './algorithm.js';
 import { InsuranceLimiter } from './insurance-limiter.js';
 import {
@@ -397,7 +398,7 @@ export class RateLimiter {
         return this.#insured(operation, key, request);
       },
     );
-    return signal === undefined ? decided : raceSignal(decided, signal);
+    return raceAbort(decided, signal);
   }
 
   /** The insurance limiter's decision. */
