@@ -23,7 +23,7 @@
  */
 import { connect } from 'node:net';
 import type { CircuitStateChange } from '../resilience/circuit-breaker.js';
-import type { Logger } from '../types.js';
+import { type Clock, type Logger, systemClock } from '../types.js';
 
 /** The connect probe's schedule: [outage age up to, interval], ms. */
 const SCHEDULE: ReadonlyArray<readonly [number, number]> = [
@@ -36,13 +36,83 @@ const MAX_PROBING = 1_024;
 /** A connect that takes longer than this counts as failed, ms. */
 const CONNECT_TIMEOUT_MS = 1_000;
 
+/** Where a connect probe goes. @internal */
+export interface ProbeTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * A bare TCP connect to `target`: calls `done(true)` once connected,
+ * `done(false)` when refused, failed or past its timeout (at most once);
+ * returns a function that cancels it. @internal
+ */
+export type ConnectProbe = (target: ProbeTarget, done: (reached: boolean) => void) => () => void;
+
+/** Timers of the schedule (tests drive them with the fake clock). @internal */
+export interface ProbeTimers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+/**
+ * What a {@link BreakerRecovery} is built from.
+ *
+ * @internal
+ */
+export interface BreakerRecoveryOptions {
+  /** Ends the open time of an instance's breaker (it is back). */
+  readonly probeNow: (instanceId: string) => void;
+  /** The client's service name (registry announcements of other services are ignored). */
+  readonly service: string;
+  readonly logger?: Logger | undefined;
+  /** Time source of the schedule (`monotonic`). @default systemClock */
+  readonly clock?: Clock | undefined;
+  /** @default a `node:net` connect with a 1 s timeout */
+  readonly connect?: ConnectProbe | undefined;
+  /** @default unref()'d `setTimeout` */
+  readonly timers?: ProbeTimers | undefined;
+}
+
 interface Probing {
   host: string;
   port: number;
   since: number;
-  timer: NodeJS.Timeout | undefined;
-  socket: ReturnType<typeof connect> | undefined;
+  timer: unknown;
+  cancel: (() => void) | undefined;
 }
+
+/** The default {@link ConnectProbe}: `node:net`, bounded by {@link CONNECT_TIMEOUT_MS}. */
+const netConnect: ConnectProbe = (target, done) => {
+  let settled = false;
+  const socket = connect({ host: target.host, port: target.port });
+  socket.unref();
+  socket.setTimeout(CONNECT_TIMEOUT_MS);
+  const end = (reached: boolean): void => {
+    if (settled) return;
+    settled = true;
+    socket.destroy();
+    done(reached);
+  };
+  socket.once('connect', () => end(true));
+  socket.once('timeout', () => end(false));
+  socket.once('error', () => end(false));
+  return () => {
+    settled = true;
+    socket.destroy();
+  };
+};
+
+const unrefTimers: ProbeTimers = {
+  set(fn, ms) {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return timer;
+  },
+  clear(handle) {
+    clearTimeout(handle as NodeJS.Timeout);
+  },
+};
 
 /** What a registry tells: instances that came back. @internal */
 interface RegistryEventsLike {
@@ -55,7 +125,7 @@ interface RegistryEventsLike {
  *
  * @example
  * ```ts
- * const recovery = new BreakerRecovery((id) => picker.probeNow(id), 'pricing');
+ * const recovery = new BreakerRecovery({ probeNow: (id) => picker.probeNow(id), service: 'pricing' });
  * recovery.onStateChange('http://10.0.0.7:4001/', { from: 'closed', to: 'open' });
  * ```
  */
@@ -63,14 +133,20 @@ export class BreakerRecovery {
   readonly #probeNow: (instanceId: string) => void;
   readonly #service: string;
   readonly #logger: Logger | undefined;
+  readonly #clock: Clock;
+  readonly #connect: ConnectProbe;
+  readonly #timers: ProbeTimers;
   readonly #probing = new Map<string, Probing>();
   readonly #unsubscribe: Array<() => void> = [];
   #closed = false;
 
-  constructor(probeNow: (instanceId: string) => void, service: string, logger?: Logger) {
-    this.#probeNow = probeNow;
-    this.#service = service;
-    this.#logger = logger;
+  constructor(options: BreakerRecoveryOptions) {
+    this.#probeNow = options.probeNow;
+    this.#service = options.service;
+    this.#logger = options.logger;
+    this.#clock = options.clock ?? systemClock;
+    this.#connect = options.connect ?? netConnect;
+    this.#timers = options.timers ?? unrefTimers;
   }
 
   /**
@@ -114,7 +190,12 @@ export class BreakerRecovery {
     if (this.#probing.has(instanceId) || this.#probing.size >= MAX_PROBING) return;
     const target = hostAndPort(instanceId);
     if (target === undefined) return;
-    const probing: Probing = { ...target, since: performance.now(), timer: undefined, socket: undefined };
+    const probing: Probing = {
+      ...target,
+      since: this.#clock.monotonic(),
+      timer: undefined,
+      cancel: undefined,
+    };
     this.#probing.set(instanceId, probing);
     this.#schedule(instanceId, probing);
   }
@@ -135,29 +216,20 @@ export class BreakerRecovery {
     const probing = this.#probing.get(instanceId);
     if (probing === undefined) return;
     this.#probing.delete(instanceId);
-    clearTimeout(probing.timer);
-    probing.socket?.destroy();
+    this.#timers.clear(probing.timer);
+    probing.cancel?.();
   }
 
   #schedule(instanceId: string, probing: Probing): void {
-    const age = performance.now() - probing.since;
+    const age = this.#clock.monotonic() - probing.since;
     const interval = SCHEDULE.find(([upTo]) => age < upTo)![1];
-    probing.timer = setTimeout(() => this.#probe(instanceId, probing), interval);
-    probing.timer.unref();
+    probing.timer = this.#timers.set(() => this.#probe(instanceId, probing), interval);
   }
 
   #probe(instanceId: string, probing: Probing): void {
     if (this.#probing.get(instanceId) !== probing) return;
-    let settled = false;
-    const socket = connect({ host: probing.host, port: probing.port });
-    probing.socket = socket;
-    socket.unref();
-    socket.setTimeout(CONNECT_TIMEOUT_MS);
-    const done = (reached: boolean): void => {
-      if (settled) return;
-      settled = true;
-      socket.destroy();
-      probing.socket = undefined;
+    probing.cancel = this.#connect(probing, (reached) => {
+      probing.cancel = undefined;
       if (this.#probing.get(instanceId) !== probing) return;
       if (reached) {
         this.#logger?.debug?.('connect probe reached an instance whose circuit is open', {
@@ -167,10 +239,7 @@ export class BreakerRecovery {
       } else {
         this.#schedule(instanceId, probing);
       }
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
+    });
   }
 }
 

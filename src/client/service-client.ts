@@ -107,7 +107,7 @@ export class ServiceClient {
     });
     const bulkhead = options.bulkhead === false ? undefined : new Bulkhead(options.bulkhead);
     // Fast return: an instance back (announced, or reachable again) is probed at once.
-    const recovery = new BreakerRecovery((id) => this.#picker.probeNow(id), service, logger);
+    const recovery = new BreakerRecovery({ probeNow: (id) => this.#picker.probeNow(id), service, logger });
     this.#recovery = recovery;
     if ('registry' in target) recovery.follow(target.registry);
     this.#picker = new UpstreamPicker({

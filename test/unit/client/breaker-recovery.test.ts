@@ -89,7 +89,7 @@ describe('BreakerRecovery', () => {
       },
     };
     const probed: string[] = [];
-    const recovery = new BreakerRecovery((id) => probed.push(id), 'pricing');
+    const recovery = new BreakerRecovery({ probeNow: (id) => probed.push(id), service: 'pricing' });
     recovery.follow(registry);
     listeners.get('change')!({ service: 'pricing', type: 'up', instance: { id: 'http://127.0.0.7:1/' } });
     listeners.get('change')!({ service: 'other', type: 'up', instance: { id: 'http://127.0.0.8:1/' } });
