@@ -38,6 +38,9 @@
  *   call, a 4xx) frees the slot and decides nothing.
  * - `probeNow()` ends the open time at once (a recovery signal from
  *   outside: the upstream registered again, a connect probe reached it).
+ * - `extendOpen()` restarts the open time, never past `maxOpenMs` after the
+ *   circuit opened (evidence from outside that the upstream is still down:
+ *   a connect probe was refused), so no probe is spent on it meanwhile.
  * - `reset()` closes it from any state and forgets its history.
  *
  * @module
@@ -228,6 +231,8 @@ export class CircuitBreaker implements Policy {
 
   #state: CircuitState = 'closed';
   #openedAt = 0;
+  /** When the open time ends (`#openedAt + #currentOpenMs`, later after `extendOpen()`). */
+  #openUntil = 0;
   #consecutive = 0;
   #probesInFlight = 0;
   #probeSuccesses = 0;
@@ -276,7 +281,7 @@ export class CircuitBreaker implements Policy {
 
   /** The current state, computed from timestamps (an expired `open` reads as `half-open`). */
   get state(): CircuitState {
-    if (this.#state === 'open' && this.#clock.monotonic() - this.#openedAt >= this.#currentOpenMs) {
+    if (this.#state === 'open' && this.#clock.monotonic() >= this.#openUntil) {
       this.#transition('half-open');
     }
     return this.#state;
@@ -294,9 +299,7 @@ export class CircuitBreaker implements Policy {
       return 'probe';
     }
     const retryAfterMs =
-      state === 'open'
-        ? Math.max(0, Math.ceil(this.#openedAt + this.#currentOpenMs - this.#clock.monotonic()))
-        : undefined;
+      state === 'open' ? Math.max(0, Math.ceil(this.#openUntil - this.#clock.monotonic())) : undefined;
     throw new CircuitOpenError(
       state === 'open' ? 'circuit is open' : 'circuit is half-open and all probe slots are taken',
       retryAfterMs === undefined ? undefined : { retryAfterMs },
@@ -397,6 +400,24 @@ export class CircuitBreaker implements Policy {
     if (this.state === 'open') this.#transition('half-open');
   }
 
+  /**
+   * Restarts the open time now, but never past `maxOpenMs` after the
+   * circuit opened: for evidence from outside that the upstream is still
+   * down (a connect probe was refused), so no half-open probe is spent on
+   * it meanwhile. Does nothing unless open.
+   *
+   * @example
+   * ```ts
+   * socket.once('error', () => breaker.extendOpen());
+   * ```
+   */
+  extendOpen(): void {
+    if (this.state !== 'open') return;
+    const now = this.#clock.monotonic();
+    const until = Math.min(now + this.#currentOpenMs, this.#openedAt + this.#maxOpenMs);
+    if (until > this.#openUntil) this.#openUntil = until;
+  }
+
   /** Forces the breaker closed and forgets its history. */
   reset(): void {
     this.#reset();
@@ -405,6 +426,7 @@ export class CircuitBreaker implements Policy {
 
   #open(reason: CircuitStateChange['reason']): void {
     this.#openedAt = this.#clock.monotonic();
+    this.#openUntil = this.#openedAt + this.#currentOpenMs;
     this.#probeSuccesses = 0;
     this.#transition('open', reason);
   }
