@@ -1,23 +1,49 @@
 /**
  * Fast return after an outage: an instance whose circuit is open is not
  * left to wait out its open time (1 s, then 2 s, 4 s... after each failed
- * probe) once it is back. Two signals end the open time at once
- * (`CircuitBreaker.probeNow()`: the next calls are half-open probes):
+ * probe) once it is back, and no call is failed while it is back but not
+ * yet known to be.
  *
- * - the registry's announcement: the instance registered again (a
- *   restarted process), or a health round found it healthy again;
- * - a connect probe: while the circuit is open, a bare TCP connect to the
- *   instance's host and port (no request, nothing for the server to do;
- *   refused at once when nothing listens) on a quick schedule: every 25 ms
- *   for the first 5 s of the outage, every 250 ms until 60 s, then every
- *   second, until the registry announces the instance gone. One probe at
- *   a time per instance, each bounded by its own
- *   timeout; probing stops when the circuit leaves `open` or the client
- *   closes.
+ * ```text
+ *   circuit opens ──> watching ── a connect reached it, after one could not ──> back: probeNow()
+ *     (first connect     │  ▲       (or the registry announced it up/healthy)      (half-open)
+ *      at once)          │  │
+ *                        ▼  │ refused: the circuit stays open (extendOpen: no
+ *                      probing   HTTP probe at a port where nothing listens);
+ *                                failed otherwise: the open time runs on;
+ *                                next connect scheduled either way
  *
- * The outage's cost stays that of the breaker (calls fail fast, no HTTP
- * attempt is sent while the circuit is open); the return costs one connect
- * plus the half-open probes.
+ *   watching ── a connect reached it and none ever failed ──> stopped: the port
+ *     listens, the failures were HTTP-level (503s, timeouts); the breaker's own
+ *     open time decides (one connect per opening)
+ * ```
+ *
+ * - The connect probe: a bare TCP connect to the instance's host and port
+ *   (no request, nothing for the server to do; refused at once when nothing
+ *   listens). The first goes out as the circuit opens; then one every
+ *   250 ms for the first minute of the outage and every second after, while
+ *   no call waits. A call that finds the circuit open waits for the next
+ *   connect ({@link BreakerRecovery.nextVerdict}), which is brought forward
+ *   to 5 ms after the previous one: so while calls keep coming, at most one
+ *   connect per 5 ms (200 per second), never more than one per call, and a
+ *   call fails at most ~5 ms later than a bare fail-fast, but a call made
+ *   just after the instance is back is not failed. A connect in flight for
+ *   longer than 25 ms (a slow network, a host that drops packets) releases
+ *   its waiters: they fail fast.
+ * - Edge-triggered: a connect counts as "back" only once a connect (or an
+ *   attempt) could not connect: an instance that listens but answers 503 is
+ *   not brought back every few milliseconds.
+ * - A refused connect (ECONNREFUSED: nothing listens) restarts the
+ *   breaker's open time (never past its `maxOpenMs` since it opened): while
+ *   nothing listens, no HTTP probe is sent at all. Other connect failures
+ *   (a name that does not resolve from here, a timeout) may be this host's
+ *   view only (a proxy's may differ): they leave the open time alone.
+ * - The registry's announcement (the instance registered again, or a health
+ *   round found it healthy) ends the open time too; its announcement that
+ *   the instance is gone stops the probing.
+ *
+ * One probe at a time per instance, each bounded by its own timeout;
+ * probing stops when the circuit leaves `open` or the client closes.
  *
  * @module
  */
@@ -25,12 +51,15 @@ import { connect } from 'node:net';
 import type { CircuitStateChange } from '../resilience/circuit-breaker.js';
 import { type Clock, type Logger, systemClock } from '../types.js';
 
-/** The connect probe's schedule: [outage age up to, interval], ms. */
+/** The connect probe's schedule while no call waits: [outage age up to, interval], ms. */
 const SCHEDULE: ReadonlyArray<readonly [number, number]> = [
-  [5_000, 25],
   [60_000, 250],
   [Number.POSITIVE_INFINITY, 1_000],
 ];
+/** Shortest gap between two connects, when calls wait for one, ms. */
+export const PROBE_MIN_GAP_MS = 5;
+/** Longest a call waits for a connect in flight, ms (past it, calls fail fast). */
+export const PROBE_HOLD_MS = 25;
 /** Most instances probed at once (as many as the client keeps breakers for). */
 const MAX_PROBING = 1_024;
 /** A connect that takes longer than this counts as failed, ms. */
@@ -43,11 +72,17 @@ export interface ProbeTarget {
 }
 
 /**
- * A bare TCP connect to `target`: calls `done(true)` once connected,
- * `done(false)` when refused, failed or past its timeout (at most once);
+ * How a connect probe ended: `reached` (connected), `refused` (nothing
+ * listens: ECONNREFUSED), `failed` (anything else: a name that does not
+ * resolve, an unreachable host, its timeout). @internal
+ */
+export type ProbeResult = 'reached' | 'refused' | 'failed';
+
+/**
+ * A bare TCP connect to `target`: calls `done` once with how it ended;
  * returns a function that cancels it. @internal
  */
-export type ConnectProbe = (target: ProbeTarget, done: (reached: boolean) => void) => () => void;
+export type ConnectProbe = (target: ProbeTarget, done: (result: ProbeResult) => void) => () => void;
 
 /** Timers of the schedule (tests drive them with the fake clock). @internal */
 export interface ProbeTimers {
@@ -63,6 +98,8 @@ export interface ProbeTimers {
 export interface BreakerRecoveryOptions {
   /** Ends the open time of an instance's breaker (it is back). */
   readonly probeNow: (instanceId: string) => void;
+  /** Restarts the open time of an instance's breaker (a connect failed: nothing listens). */
+  readonly extendOpen?: ((instanceId: string) => void) | undefined;
   /** The client's service name (registry announcements of other services are ignored). */
   readonly service: string;
   readonly logger?: Logger | undefined;
@@ -74,12 +111,35 @@ export interface BreakerRecoveryOptions {
   readonly timers?: ProbeTimers | undefined;
 }
 
+/**
+ * What caused a state change, as the client saw it: the instance's URL and
+ * the outcome of the attempt whose verdict changed it.
+ *
+ * @internal
+ */
+export interface StateChangeContext {
+  readonly url?: string | undefined;
+  readonly outcome?: string | undefined;
+}
+
 interface Probing {
-  host: string;
-  port: number;
-  since: number;
+  readonly host: string;
+  readonly port: number;
+  /** When the circuit opened (monotonic ms). */
+  readonly since: number;
+  /** A connect (or an attempt) could not connect: a connect that gets through means it is back. */
+  seenDown: boolean;
   timer: unknown;
+  /** When the timer fires (monotonic ms). */
+  dueAt: number;
+  /** Cancels the connect in flight. */
   cancel: (() => void) | undefined;
+  /** When the last connect started (monotonic ms; -Infinity before the first). */
+  startedAt: number;
+  /** Releases the waiters of a connect in flight for too long. */
+  holdTimer: unknown;
+  /** Calls waiting for the next verdict. */
+  readonly waiters: Array<() => void>;
 }
 
 /** The default {@link ConnectProbe}: `node:net`, bounded by {@link CONNECT_TIMEOUT_MS}. */
@@ -88,15 +148,17 @@ const netConnect: ConnectProbe = (target, done) => {
   const socket = connect({ host: target.host, port: target.port });
   socket.unref();
   socket.setTimeout(CONNECT_TIMEOUT_MS);
-  const end = (reached: boolean): void => {
+  const end = (result: ProbeResult): void => {
     if (settled) return;
     settled = true;
     socket.destroy();
-    done(reached);
+    done(result);
   };
-  socket.once('connect', () => end(true));
-  socket.once('timeout', () => end(false));
-  socket.once('error', () => end(false));
+  socket.once('connect', () => end('reached'));
+  socket.once('timeout', () => end('failed'));
+  socket.once('error', (err: NodeJS.ErrnoException) =>
+    end(err.code === 'ECONNREFUSED' ? 'refused' : 'failed'),
+  );
   return () => {
     settled = true;
     socket.destroy();
@@ -131,6 +193,7 @@ interface RegistryEventsLike {
  */
 export class BreakerRecovery {
   readonly #probeNow: (instanceId: string) => void;
+  readonly #extendOpen: ((instanceId: string) => void) | undefined;
   readonly #service: string;
   readonly #logger: Logger | undefined;
   readonly #clock: Clock;
@@ -142,6 +205,7 @@ export class BreakerRecovery {
 
   constructor(options: BreakerRecoveryOptions) {
     this.#probeNow = options.probeNow;
+    this.#extendOpen = options.extendOpen;
     this.#service = options.service;
     this.#logger = options.logger;
     this.#clock = options.clock ?? systemClock;
@@ -180,24 +244,56 @@ export class BreakerRecovery {
     }
   }
 
-  /** Told of every state change of an instance's breaker. */
-  onStateChange(instanceId: string, change: CircuitStateChange): void {
+  /**
+   * Told of every state change of an instance's breaker, with the URL of
+   * the instance and the outcome that changed it (an attempt that could
+   * not connect marks the instance down from the start).
+   */
+  onStateChange(instanceId: string, change: CircuitStateChange, context: StateChangeContext = {}): void {
     if (this.#closed) return;
     if (change.to !== 'open') {
       this.#stop(instanceId);
       return;
     }
     if (this.#probing.has(instanceId) || this.#probing.size >= MAX_PROBING) return;
-    const target = hostAndPort(instanceId);
+    const target = hostAndPort(context.url ?? instanceId) ?? hostAndPort(instanceId);
     if (target === undefined) return;
     const probing: Probing = {
       ...target,
       since: this.#clock.monotonic(),
+      seenDown: context.outcome === 'connect-error',
       timer: undefined,
+      dueAt: 0,
       cancel: undefined,
+      startedAt: Number.NEGATIVE_INFINITY,
+      holdTimer: undefined,
+      waiters: [],
     };
     this.#probing.set(instanceId, probing);
-    this.#schedule(instanceId, probing);
+    this.#schedule(instanceId, probing, 0);
+  }
+
+  /**
+   * For a call that found the instance's circuit open: resolves after the
+   * next connect's verdict (brought forward to {@link PROBE_MIN_GAP_MS}
+   * after the previous one), by which time a reached instance is half-open;
+   * `undefined` when the call should fail now (the instance is not probed,
+   * or is known to listen, or its connect has been in flight for
+   * {@link PROBE_HOLD_MS}).
+   */
+  nextVerdict(instanceId: string): Promise<void> | undefined {
+    const probing = this.#probing.get(instanceId);
+    if (probing === undefined || !probing.seenDown) return undefined;
+    const now = this.#clock.monotonic();
+    if (probing.cancel !== undefined) {
+      if (now - probing.startedAt >= PROBE_HOLD_MS) return undefined;
+    } else {
+      const dueAt = Math.max(now, probing.startedAt + PROBE_MIN_GAP_MS);
+      if (dueAt < probing.dueAt) this.#schedule(instanceId, probing, dueAt - now);
+    }
+    const verdict = new Promise<void>((resolve) => probing.waiters.push(resolve));
+    if (probing.cancel !== undefined) this.#armHold(probing, now);
+    return verdict;
   }
 
   /** Stops every probe and the registry subscription. */
@@ -217,30 +313,77 @@ export class BreakerRecovery {
     if (probing === undefined) return;
     this.#probing.delete(instanceId);
     this.#timers.clear(probing.timer);
+    this.#timers.clear(probing.holdTimer);
     probing.cancel?.();
+    probing.cancel = undefined;
+    wake(probing);
   }
 
-  #schedule(instanceId: string, probing: Probing): void {
-    const age = this.#clock.monotonic() - probing.since;
-    const interval = SCHEDULE.find(([upTo]) => age < upTo)![1];
-    probing.timer = this.#timers.set(() => this.#probe(instanceId, probing), interval);
+  #schedule(instanceId: string, probing: Probing, delayMs: number): void {
+    this.#timers.clear(probing.timer);
+    probing.dueAt = this.#clock.monotonic() + delayMs;
+    probing.timer = this.#timers.set(() => this.#probe(instanceId, probing), delayMs);
+  }
+
+  /** Releases the waiters of the connect in flight once it has run {@link PROBE_HOLD_MS}. */
+  #armHold(probing: Probing, now: number): void {
+    if (probing.holdTimer !== undefined) return;
+    probing.holdTimer = this.#timers.set(
+      () => {
+        probing.holdTimer = undefined;
+        wake(probing);
+      },
+      Math.max(0, probing.startedAt + PROBE_HOLD_MS - now),
+    );
   }
 
   #probe(instanceId: string, probing: Probing): void {
     if (this.#probing.get(instanceId) !== probing) return;
-    probing.cancel = this.#connect(probing, (reached) => {
+    probing.timer = undefined;
+    probing.dueAt = Number.POSITIVE_INFINITY;
+    const now = this.#clock.monotonic();
+    probing.startedAt = now;
+    let settled = false;
+    const cancel = this.#connect(probing, (result) => {
+      if (settled) return;
+      settled = true;
       probing.cancel = undefined;
+      this.#timers.clear(probing.holdTimer);
+      probing.holdTimer = undefined;
       if (this.#probing.get(instanceId) !== probing) return;
-      if (reached) {
+      if (result === 'reached' && probing.seenDown) {
         this.#logger?.debug?.('connect probe reached an instance whose circuit is open', {
           service: this.#service,
         });
         this.#back(instanceId);
+      } else if (result === 'reached') {
+        // It listens, yet its circuit opened: HTTP-level failures, which a
+        // connect cannot see end. The breaker's own open time decides.
+        this.#stop(instanceId);
       } else {
-        this.#schedule(instanceId, probing);
+        probing.seenDown = true;
+        // Nothing listens: no HTTP probe until a connect gets through. Any
+        // other failure (a name that does not resolve here, a timeout) may
+        // be this host's view only (a proxy's may differ): the breaker's
+        // own open time still runs.
+        if (result === 'refused') this.#extendOpen?.(instanceId);
+        wake(probing);
+        // Past its longest open time the circuit turned half-open: probing stopped.
+        if (this.#probing.get(instanceId) !== probing) return;
+        const age = this.#clock.monotonic() - probing.since;
+        this.#schedule(instanceId, probing, SCHEDULE.find(([upTo]) => age < upTo)![1]);
       }
     });
+    if (!settled) {
+      probing.cancel = cancel;
+      if (probing.waiters.length > 0) this.#armHold(probing, now);
+    }
   }
+}
+
+/** Lets every call waiting on `probing`'s verdict go on. */
+function wake(probing: Probing): void {
+  for (const resolve of probing.waiters.splice(0)) resolve();
 }
 
 /** The host and port of an instance id that is a URL (`ServiceRegistry` ids, a base URL's origin). */

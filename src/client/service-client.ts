@@ -107,7 +107,12 @@ export class ServiceClient {
     });
     const bulkhead = options.bulkhead === false ? undefined : new Bulkhead(options.bulkhead);
     // Fast return: an instance back (announced, or reachable again) is probed at once.
-    const recovery = new BreakerRecovery({ probeNow: (id) => this.#picker.probeNow(id), service, logger });
+    const recovery = new BreakerRecovery({
+      probeNow: (id) => this.#picker.probeNow(id),
+      extendOpen: (id) => this.#picker.extendOpen(id),
+      service,
+      logger,
+    });
     this.#recovery = recovery;
     if ('registry' in target) recovery.follow(target.registry);
     this.#picker = new UpstreamPicker({
@@ -117,9 +122,10 @@ export class ServiceClient {
       breaker: options.breaker ?? {},
       clock,
       logger,
-      onStateChange: (instanceId, change) => {
+      hold: (instanceId) => recovery.nextVerdict(instanceId),
+      onStateChange: (instanceId, change, context) => {
         telemetry?.breakerChanged(instanceId, change);
-        recovery.onStateChange(instanceId, change);
+        recovery.onStateChange(instanceId, change, context);
         events.emit('breaker-state-change', { ...change, service, instanceId });
       },
     });
@@ -333,6 +339,7 @@ export class ServiceClient {
   close(): Promise<void> {
     return this.#life.close(() => {
       this.#recovery.close();
+      this.#picker.close();
       this.#runner.close();
       this.#transport.close();
       this.#events.clear();

@@ -2,9 +2,18 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BreakerRecovery } from '../../../src/client/breaker-recovery.js';
+import {
+  BreakerRecovery,
+  type ConnectProbe,
+  type ProbeResult,
+  type ProbeTimers,
+} from '../../../src/client/breaker-recovery.js';
+import type { CallState } from '../../../src/client/call-state.js';
 import { ServiceClient } from '../../../src/client/service-client.js';
+import { type Picked, UpstreamPicker } from '../../../src/client/upstream-picker.js';
+import { CircuitOpenError } from '../../../src/errors.js';
 import { CircuitBreaker } from '../../../src/resilience/circuit-breaker.js';
+import { type FakeClock, fakeClock } from '../../helpers/clock.js';
 import { until } from '../../helpers/wait.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -123,5 +132,230 @@ describe('ServiceClient fast return through the registry', () => {
     expect(client.breakerState(id)).toBe('open');
     await registry.register('pricing', url); // the restarted process registers again
     expect(client.breakerState(id)).toBe('half-open');
+  });
+});
+
+/** Timers the fake clock drives: `tick(ms)` moves it, firing what falls due, in order. */
+function clockTimers(clock: FakeClock) {
+  interface Timer {
+    at: number;
+    fn: () => void;
+  }
+  const pending = new Set<Timer>();
+  const timers: ProbeTimers = {
+    set(fn, ms) {
+      const timer = { at: clock.monotonic() + ms, fn };
+      pending.add(timer);
+      return timer;
+    },
+    clear(handle) {
+      pending.delete(handle as Timer);
+    },
+  };
+  const flush = () => new Promise((resolve) => setImmediate(resolve));
+  const tick = async (ms: number) => {
+    const end = clock.monotonic() + ms;
+    for (;;) {
+      let next: Timer | undefined;
+      for (const t of pending) if (t.at <= end && (next === undefined || t.at < next.at)) next = t;
+      if (next === undefined) break;
+      pending.delete(next);
+      clock.set(Math.max(clock.monotonic(), next.at));
+      next.fn();
+      await flush();
+    }
+    clock.set(end);
+    await flush();
+  };
+  return { timers, tick, flush };
+}
+
+const ID = 'http://127.0.0.1:4001/';
+
+/**
+ * A BreakerRecovery on the fake clock, its circuit just opened (by an
+ * attempt with `outcome`), with a fake connect that answers as `net.answer`
+ * says (`hang`: stays in flight) and logs when each connect started.
+ */
+function opened(outcome: string) {
+  const clock = fakeClock(0);
+  const { timers, tick, flush } = clockTimers(clock);
+  const connects: number[] = [];
+  const events: string[] = [];
+  const net = { answer: 'refused' as ProbeResult | 'hang' };
+  const connect: ConnectProbe = (_target, done) => {
+    connects.push(clock.monotonic());
+    const answer = net.answer;
+    if (answer !== 'hang') queueMicrotask(() => done(answer));
+    return () => {};
+  };
+  const recovery = new BreakerRecovery({
+    service: 'pricing',
+    clock,
+    timers,
+    connect,
+    probeNow: () => events.push(`probeNow@${clock.monotonic()}`),
+    extendOpen: () => events.push(`extendOpen@${clock.monotonic()}`),
+  });
+  recovery.onStateChange(
+    ID,
+    { from: 'closed', to: 'open', reason: 'consecutive-failures' },
+    { url: ID, outcome },
+  );
+  cleanups.push(() => recovery.close());
+  return { clock, tick, flush, connects, events, net, recovery };
+}
+
+describe('BreakerRecovery: the connect probe schedule (fake clock)', () => {
+  it('connects at once when the circuit opens, then every 250 ms while no call waits, every 1 s after a minute', async () => {
+    const { tick, connects } = opened('connect-error');
+    await tick(1_000);
+    expect(connects).toEqual([0, 250, 500, 750, 1_000]);
+    await tick(59_000);
+    expect(connects.length).toBe(241); // 4 per second for the first minute
+    connects.length = 0;
+    await tick(5_000);
+    expect(connects.map((t) => t - 60_000)).toEqual([1_000, 2_000, 3_000, 4_000, 5_000]);
+  });
+
+  it('a refused connect keeps the circuit open (extendOpen); one that gets through after it ends the open time', async () => {
+    const { tick, events, net } = opened('connect-error');
+    await tick(600);
+    expect(events).toEqual(['extendOpen@0', 'extendOpen@250', 'extendOpen@500']);
+    net.answer = 'reached';
+    await tick(400);
+    expect(events.slice(3)).toEqual(['probeNow@750']);
+  });
+
+  it('a call that finds the circuit open waits for the next connect, brought forward to 5 ms after the last', async () => {
+    const { tick, flush, connects, events, net, recovery } = opened('connect-error');
+    await tick(1); // the first connect (at 0) was refused
+    let settled = false;
+    void recovery.nextVerdict(ID)!.then(() => (settled = true));
+    await flush();
+    expect(settled).toBe(false);
+    await tick(3);
+    expect(connects).toEqual([0]);
+    net.answer = 'reached'; // back between two connects
+    await tick(1);
+    expect(connects).toEqual([0, 5]);
+    expect(settled).toBe(true);
+    expect(events).toEqual(['extendOpen@0', 'probeNow@5']);
+  });
+
+  it('a call long after the last connect gets one at once; calls at once share it', async () => {
+    const { tick, flush, connects, recovery } = opened('connect-error');
+    await tick(100);
+    expect(connects).toEqual([0]);
+    const verdicts = [recovery.nextVerdict(ID), recovery.nextVerdict(ID)];
+    await tick(0);
+    await flush();
+    expect(connects).toEqual([0, 100]);
+    await expect(Promise.all(verdicts)).resolves.toEqual([undefined, undefined]);
+    await tick(250);
+    expect(connects).toEqual([0, 100, 350]); // back on the idle schedule
+  });
+
+  it('a connect in flight for 25 ms releases its waiters; later calls fail at once', async () => {
+    const { tick, connects, net, recovery } = opened('connect-error');
+    await tick(1);
+    net.answer = 'hang';
+    let released = false;
+    void recovery.nextVerdict(ID)!.then(() => (released = true));
+    await tick(5); // the connect at 5 hangs
+    expect(connects).toEqual([0, 5]);
+    await tick(23);
+    expect(released).toBe(false);
+    await tick(1);
+    expect(released).toBe(true);
+    expect(recovery.nextVerdict(ID)).toBeUndefined();
+  });
+
+  it('edge-triggered: opened by 503s, a connect that gets through does not end the open time, and probing stops', async () => {
+    const { tick, connects, events, net, recovery } = opened('server-error');
+    net.answer = 'reached';
+    expect(recovery.nextVerdict(ID)).toBeUndefined(); // nothing seen down yet: fail fast
+    await tick(2_000);
+    expect(connects).toEqual([0]);
+    expect(events).toEqual([]);
+  });
+
+  it('a connect that fails otherwise (no such name, a timeout) marks it down but leaves the open time alone', async () => {
+    const { tick, events, net } = opened('connect-error');
+    net.answer = 'failed';
+    await tick(600);
+    expect(events).toEqual([]);
+    net.answer = 'reached';
+    await tick(250);
+    expect(events).toEqual(['probeNow@750']);
+  });
+
+  it('opened by resets: the first refused connect marks it down, the next that gets through brings it back', async () => {
+    const { tick, events, net } = opened('connection-reset');
+    await tick(1);
+    net.answer = 'reached';
+    await tick(250);
+    expect(events).toEqual(['extendOpen@0', 'probeNow@250']);
+  });
+});
+
+describe('UpstreamPicker: calls wait for a verdict rather than fail (fake clock)', () => {
+  const fixed = { id: ID, url: ID };
+  const state = {} as CallState;
+  function picker(hold?: (id: string) => Promise<void> | undefined) {
+    const changes: string[] = [];
+    const p = new UpstreamPicker({
+      service: 'pricing',
+      fixed,
+      source: undefined,
+      breaker: { consecutiveFailures: 1, halfOpenProbes: 1, openMs: 60_000 },
+      clock: fakeClock(),
+      logger: undefined,
+      onStateChange: (_id, change, context) => changes.push(`${change.to}:${context.outcome}`),
+      hold,
+    });
+    cleanups.push(() => p.close());
+    p.release(p.pick(state) as Picked, 'connect-error');
+    return { p, changes };
+  }
+
+  it('half-open because the instance is back: a call beyond the probe slots waits for the probe, then goes on', async () => {
+    const { p, changes } = picker();
+    expect(changes).toEqual(['open:connect-error']);
+    p.probeNow(ID);
+    const probe = p.pick(state) as Picked;
+    expect(probe.permit).toBe('probe');
+    const waiting = p.pick(state);
+    expect(waiting).toBeInstanceOf(Promise);
+    p.release(probe, 'success');
+    await expect(waiting).resolves.toMatchObject({ permit: 'closed' });
+    expect(changes).toEqual(['open:connect-error', 'half-open:undefined', 'closed:success']);
+  });
+
+  it('the probe fails: the waiting call fails with CircuitOpenError', async () => {
+    const { p } = picker();
+    p.probeNow(ID);
+    const probe = p.pick(state) as Picked;
+    const waiting = p.pick(state);
+    p.release(probe, 'connect-error');
+    await expect(waiting).rejects.toBeInstanceOf(CircuitOpenError);
+  });
+
+  it('an open circuit: the call waits for the connect verdict; back, it is a probe; refused, it fails', async () => {
+    const verdicts: Array<() => void> = [];
+    const { p } = picker(() => new Promise<void>((resolve) => verdicts.push(resolve)));
+    const refused = p.pick(state);
+    expect(refused).toBeInstanceOf(Promise);
+    verdicts.shift()!();
+    await expect(refused).rejects.toBeInstanceOf(CircuitOpenError);
+    const back = p.pick(state);
+    p.probeNow(ID); // what the recovery does before the verdict
+    verdicts.shift()!();
+    await expect(back).resolves.toMatchObject({ permit: 'probe' });
+  });
+
+  it('with no verdict to wait for (hold says no), an open circuit fails at once', () => {
+    const { p } = picker(() => undefined);
+    expect(() => p.pick(state)).toThrow(CircuitOpenError);
   });
 });
