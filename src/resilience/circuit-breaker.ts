@@ -38,6 +38,8 @@
  *   call, a 4xx) frees the slot and decides nothing.
  * - `probeNow()` ends the open time at once (a recovery signal from
  *   outside: the upstream registered again, a connect probe reached it).
+ * - `trip()` opens it at once (`'unreachable'`: outside evidence the
+ *   upstream is down, a refused connect right after a failed attempt).
  * - `extendOpen()` restarts the open time, never past `maxOpenMs` after the
  *   circuit opened (evidence from outside that the upstream is still down:
  *   a connect probe was refused), so no probe is spent on it meanwhile.
@@ -82,8 +84,8 @@ export interface CircuitStateChange {
   readonly from: CircuitState;
   /** The state after. */
   readonly to: CircuitState;
-  /** Why it opened, for transitions to `open`. */
-  readonly reason?: 'consecutive-failures' | 'failure-rate' | 'probe-failed' | undefined;
+  /** Why it opened, for transitions to `open` (`unreachable`: {@link CircuitBreaker.trip}). */
+  readonly reason?: 'consecutive-failures' | 'failure-rate' | 'probe-failed' | 'unreachable' | undefined;
 }
 
 /**
@@ -416,6 +418,21 @@ export class CircuitBreaker implements Policy {
     const now = this.#clock.monotonic();
     const until = Math.min(now + this.#currentOpenMs, this.#openedAt + this.#maxOpenMs);
     if (until > this.#openUntil) this.#openUntil = until;
+  }
+
+  /**
+   * Opens the circuit now (`reason: 'unreachable'`), as if its failure
+   * threshold had been reached: for evidence from outside that the
+   * upstream is down, such as a connect probe refused right after an
+   * attempt could not connect. Does nothing unless closed.
+   *
+   * @example
+   * ```ts
+   * probe.once('error', (err: NodeJS.ErrnoException) => err.code === 'ECONNREFUSED' && breaker.trip());
+   * ```
+   */
+  trip(): void {
+    if (this.state === 'closed') this.#open('unreachable');
   }
 
   /** Forces the breaker closed and forgets its history. */

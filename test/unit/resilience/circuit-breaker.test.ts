@@ -222,3 +222,19 @@ describe('CircuitBreaker.extendOpen', () => {
     expect(b.acquire()).toBe('probe');
   });
 });
+
+describe('CircuitBreaker.trip', () => {
+  it("opens a closed circuit now ('unreachable'); nothing otherwise", () => {
+    const clock = fakeClock();
+    const changes: CircuitStateChange[] = [];
+    const b = new CircuitBreaker({ openMs: 1_000, clock, onStateChange: (c) => changes.push(c) });
+    b.trip();
+    expect(b.state).toBe('open');
+    expect(() => b.acquire()).toThrow(CircuitOpenError);
+    b.trip();
+    clock.advance(1_000);
+    expect(b.state).toBe('half-open');
+    b.trip();
+    expect(changes.map((c) => `${c.to}:${c.reason}`)).toEqual(['open:unreachable', 'half-open:undefined']);
+  });
+});
