@@ -30,6 +30,12 @@
  *   just after the instance is back is not failed. A connect in flight for
  *   longer than 25 ms (a slow network, a host that drops packets) releases
  *   its waiters: they fail fast.
+ * - Checked at once: an attempt that could not connect (or whose
+ *   connection broke) while the circuit is closed is followed by one bare
+ *   connect ({@link BreakerRecovery.check}); refused, the circuit opens now
+ *   (`trip`, reason `unreachable`), so an outage costs one HTTP attempt
+ *   rather than `consecutiveFailures`; calls to the instance wait for that
+ *   verdict instead of sending.
  * - Edge-triggered: a connect counts as "back" only once a connect (or an
  *   attempt) could not connect: an instance that listens but answers 503 is
  *   not brought back every few milliseconds.
@@ -100,6 +106,8 @@ export interface BreakerRecoveryOptions {
   readonly probeNow: (instanceId: string) => void;
   /** Restarts the open time of an instance's breaker (a connect failed: nothing listens). */
   readonly extendOpen?: ((instanceId: string) => void) | undefined;
+  /** Opens an instance's circuit now (an attempt could not connect, and neither could a connect after it). */
+  readonly trip?: ((instanceId: string) => void) | undefined;
   /** The client's service name (registry announcements of other services are ignored). */
   readonly service: string;
   readonly logger?: Logger | undefined;
@@ -194,6 +202,9 @@ interface RegistryEventsLike {
 export class BreakerRecovery {
   readonly #probeNow: (instanceId: string) => void;
   readonly #extendOpen: ((instanceId: string) => void) | undefined;
+  readonly #trip: ((instanceId: string) => void) | undefined;
+  /** Instances being checked after an attempt could not connect: the verdict's promise. */
+  readonly #checking = new Map<string, Promise<void>>();
   readonly #service: string;
   readonly #logger: Logger | undefined;
   readonly #clock: Clock;
@@ -206,6 +217,7 @@ export class BreakerRecovery {
   constructor(options: BreakerRecoveryOptions) {
     this.#probeNow = options.probeNow;
     this.#extendOpen = options.extendOpen;
+    this.#trip = options.trip;
     this.#service = options.service;
     this.#logger = options.logger;
     this.#clock = options.clock ?? systemClock;
@@ -296,10 +308,45 @@ export class BreakerRecovery {
     return verdict;
   }
 
+  /**
+   * After an attempt to an instance whose circuit is closed could not
+   * connect (or its connection broke): one bare connect, at once, checks
+   * whether anything listens. Refused: the circuit opens now (`trip`), so
+   * an outage costs one attempt, not `consecutiveFailures` of them. The
+   * promise resolves with the verdict (or after {@link PROBE_HOLD_MS}):
+   * calls to the instance wait for it rather than send. `undefined`: no
+   * check (one is not possible, or the circuit is already watched).
+   */
+  check(instanceId: string, url: string | undefined): Promise<void> | undefined {
+    const trip = this.#trip;
+    if (this.#closed || trip === undefined || this.#probing.has(instanceId)) return undefined;
+    const pending = this.#checking.get(instanceId);
+    if (pending !== undefined) return pending;
+    const target = hostAndPort(url ?? instanceId) ?? hostAndPort(instanceId);
+    if (target === undefined) return undefined;
+    let release!: () => void;
+    const verdict = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.#checking.set(instanceId, verdict);
+    const hold = this.#timers.set(() => {
+      if (this.#checking.get(instanceId) === verdict) this.#checking.delete(instanceId);
+      release();
+    }, PROBE_HOLD_MS);
+    this.#connect(target, (result) => {
+      this.#timers.clear(hold);
+      if (this.#checking.get(instanceId) === verdict) this.#checking.delete(instanceId);
+      if (result === 'refused' && !this.#closed) trip(instanceId);
+      release();
+    });
+    return verdict;
+  }
+
   /** Stops every probe and the registry subscription. */
   close(): void {
     this.#closed = true;
     for (const id of [...this.#probing.keys()]) this.#stop(id);
+    this.#checking.clear();
     for (const off of this.#unsubscribe.splice(0)) off();
   }
 

@@ -110,6 +110,7 @@ export class ServiceClient {
     const recovery = new BreakerRecovery({
       probeNow: (id) => this.#picker.probeNow(id),
       extendOpen: (id) => this.#picker.extendOpen(id),
+      trip: (id) => this.#picker.trip(id),
       service,
       logger,
     });
@@ -123,6 +124,7 @@ export class ServiceClient {
       clock,
       logger,
       hold: (instanceId) => recovery.nextVerdict(instanceId),
+      check: (instanceId, url) => recovery.check(instanceId, url),
       onStateChange: (instanceId, change, context) => {
         telemetry?.breakerChanged(instanceId, change);
         recovery.onStateChange(instanceId, change, context);

@@ -50,6 +50,8 @@ interface BreakerEntry {
   recovering: boolean;
   /** Calls waiting for a probe of the recovering instance to settle. */
   waiters: Array<() => void> | undefined;
+  /** An attempt could not connect: the verdict of the connect that checks it (calls wait for it). */
+  checking: Promise<void> | undefined;
 }
 
 /**
@@ -80,6 +82,14 @@ export interface UpstreamPickerOptions {
    * `BreakerRecovery.nextVerdict`). @default none: fail now
    */
   readonly hold?: ((instanceId: string) => Promise<void> | undefined) | undefined;
+  /**
+   * After an attempt could not connect (or its connection broke) with the
+   * circuit closed: a promise of the verdict of a connect that checks the
+   * instance, which opens the circuit if refused (see
+   * `BreakerRecovery.check`); calls to the instance wait for it.
+   * @default none
+   */
+  readonly check?: ((instanceId: string, url: string | undefined) => Promise<void> | undefined) | undefined;
 }
 
 /**
@@ -109,6 +119,7 @@ export class UpstreamPicker {
   readonly #logger: Logger | undefined;
   readonly #onStateChange: UpstreamPickerOptions['onStateChange'];
   readonly #hold: UpstreamPickerOptions['hold'];
+  readonly #check: UpstreamPickerOptions['check'];
   readonly #fixedEntry: BreakerEntry | undefined;
   /** The outcome of the attempt whose verdict is being given to a breaker (for `onStateChange`). */
   #releasing: CallOutcome | undefined;
@@ -124,6 +135,7 @@ export class UpstreamPicker {
     this.#logger = options.logger;
     this.#onStateChange = options.onStateChange;
     this.#hold = options.hold;
+    this.#check = options.check;
     if (this.#breakerOptions !== false) new CircuitBreaker(this.#breakerOptions); // validates now
     this.#fixedEntry = this.#fixed === undefined ? undefined : this.#entryFor(this.#fixed);
   }
@@ -151,6 +163,18 @@ export class UpstreamPicker {
     this.#breakers.get(instanceId)?.breaker.extendOpen();
   }
 
+  /** Opens an instance's circuit now (nothing listens: a refused connect after a failed attempt). */
+  trip(instanceId: string): void {
+    const breaker = this.#breakers.get(instanceId)?.breaker;
+    if (breaker === undefined) return;
+    this.#releasing = 'connect-error';
+    try {
+      breaker.trip();
+    } finally {
+      this.#releasing = undefined;
+    }
+  }
+
   /**
    * Gives the breaker permit of `picked` back with the attempt's outcome
    * (`cancelled` is neutral, failures per `isFailureOutcome`, the rest
@@ -171,6 +195,12 @@ export class UpstreamPicker {
     if (picked.permit === 'probe') {
       const entry = this.#breakers.get(picked.instance.id);
       if (entry !== undefined && entry.breaker === breaker) wakeAll(entry);
+    } else if (
+      (outcome === 'connect-error' || outcome === 'connection-reset') &&
+      this.#check !== undefined &&
+      breaker.state === 'closed'
+    ) {
+      this.#checkAfterFailure(picked.instance.id);
     }
   }
 
@@ -189,6 +219,7 @@ export class UpstreamPicker {
     if (fixed !== undefined) {
       const entry = this.#fixedEntry;
       if (entry === undefined) return { instance: fixed, breaker: undefined, permit: 'closed' };
+      if (entry.checking !== undefined) return this.#acquireAfter(entry.checking, fixed, entry);
       try {
         return { instance: fixed, breaker: entry.breaker, permit: entry.breaker.acquire() };
       } catch (err) {
@@ -257,6 +288,13 @@ export class UpstreamPicker {
     }
     const entry = this.#entryFor(instance);
     if (entry === undefined) return { instance, breaker: undefined, permit: 'closed' };
+    if (entry.checking !== undefined) {
+      // Being checked after a failed connect: another instance if there is one, else wait.
+      open.held = { instance, entry };
+      if (exclude.has(instance.id)) return false;
+      exclude.add(instance.id);
+      return true;
+    }
     try {
       return { instance, breaker: entry.breaker, permit: entry.breaker.acquire() };
     } catch (err) {
@@ -276,8 +314,22 @@ export class UpstreamPicker {
   #holdOpen(open: OpenCircuit): Promise<Picked> | undefined {
     const held = open.held;
     if (held === undefined) return undefined;
-    const hold = this.#holdFor(held.instance.id, held.entry, true);
+    let hold = held.entry.checking ?? this.#holdFor(held.instance.id, held.entry, true);
+    // A check that ended while picking left the circuit closed: go ahead.
+    if (hold === undefined && held.entry.breaker.state === 'closed') hold = Promise.resolve();
     return hold === undefined ? undefined : this.#acquireAfter(hold, held.instance, held.entry);
+  }
+
+  /** Starts the check of an instance after a failed connect (see `check`); calls wait for it. */
+  #checkAfterFailure(id: string): void {
+    const entry = this.#breakers.get(id);
+    if (entry === undefined || entry.checking !== undefined || this.#closed) return;
+    const verdict = this.#check!(id, entry.url);
+    if (verdict === undefined) return;
+    entry.checking = verdict;
+    void verdict.then(() => {
+      if (entry.checking === verdict) entry.checking = undefined;
+    });
   }
 
   /**
@@ -333,6 +385,7 @@ export class UpstreamPicker {
         url: instance.url,
         recovering: false,
         waiters: undefined,
+        checking: undefined,
       };
       entry = created;
       this.#breakers.set(id, entry);

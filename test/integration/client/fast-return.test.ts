@@ -66,7 +66,7 @@ async function restart(makeClient: (url: string) => Promise<ServiceClient>) {
   await expect(client.get('/')).resolves.toEqual({ ok: true });
   await first.close();
   log.push('closed');
-  // The outage: calls fail (two attempts that cannot connect open the circuit), then fail fast.
+  // The outage: the first call fails and its failed connect is checked (refused: the circuit opens), then calls fail fast.
   for (let i = 0; i < 12; i++) {
     await client.get('/').catch(() => {});
     await sleep(2);
@@ -107,8 +107,12 @@ describe.each<[string, (url: string) => Promise<ServiceClient>]>([
     const outage = log
       .slice(log.indexOf('closed') + 1, log.indexOf('reopened'))
       .map((e) => e.replace(/^attempt:(connect-error|connection-reset)$/, 'attempt:failed'));
-    // Two failed attempts open the circuit (the change comes as the second is judged); then no attempt at all.
-    expect(outage).toEqual(['attempt:failed', 'breaker:open', 'attempt:failed']);
+    // A failed attempt, checked by a refused connect, opens the circuit (calls wait for that
+    // check, up to 25 ms: on a starved machine a second attempt may go first); then no attempt.
+    const opened = outage.indexOf('breaker:open');
+    expect(outage.slice(0, opened)).toContain('attempt:failed');
+    expect(outage.slice(0, opened).every((e) => e === 'attempt:failed')).toBe(true);
+    expect(outage.slice(opened + 1)).toEqual([]);
     const after = log.slice(log.indexOf('reopened') + 1);
     expect(after.filter((e) => e.startsWith('breaker:'))).toEqual(['breaker:half-open', 'breaker:closed']);
     expect(after.filter((e) => e.startsWith('attempt:'))).toEqual(Array(4).fill('attempt:success'));

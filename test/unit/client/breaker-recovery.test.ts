@@ -299,25 +299,121 @@ describe('BreakerRecovery: the connect probe schedule (fake clock)', () => {
   });
 });
 
+describe('BreakerRecovery.check: a failed connect checked at once (fake clock)', () => {
+  function checker(answer: ProbeResult | 'hang') {
+    const clock = fakeClock(0);
+    const { timers, tick } = clockTimers(clock);
+    const connects: number[] = [];
+    const tripped: number[] = [];
+    const connect: ConnectProbe = (_target, done) => {
+      connects.push(clock.monotonic());
+      if (answer !== 'hang') queueMicrotask(() => done(answer));
+      return () => {};
+    };
+    const recovery = new BreakerRecovery({
+      service: 'pricing',
+      clock,
+      timers,
+      connect,
+      probeNow: () => {},
+      trip: () => tripped.push(clock.monotonic()),
+    });
+    cleanups.push(() => recovery.close());
+    return { recovery, tick, connects, tripped };
+  }
+
+  it('refused: the circuit opens at once (trip); calls share the one connect', async () => {
+    const { recovery, tick, connects, tripped } = checker('refused');
+    const first = recovery.check(ID, ID);
+    expect(recovery.check(ID, ID)).toBe(first);
+    await tick(0);
+    await expect(first).resolves.toBeUndefined();
+    expect(connects).toEqual([0]);
+    expect(tripped).toEqual([0]);
+  });
+
+  it('reached, or failed otherwise: nothing opens', async () => {
+    for (const answer of ['reached', 'failed'] as const) {
+      const { recovery, tick, tripped } = checker(answer);
+      const verdict = recovery.check(ID, ID);
+      await tick(0);
+      await expect(verdict).resolves.toBeUndefined();
+      expect(tripped).toEqual([]);
+    }
+  });
+
+  it('a connect still in flight after 25 ms lets the calls go', async () => {
+    const { recovery, tick } = checker('hang');
+    let released = false;
+    void recovery.check(ID, ID)!.then(() => (released = true));
+    await tick(24);
+    expect(released).toBe(false);
+    await tick(1);
+    expect(released).toBe(true);
+  });
+});
+
 describe('UpstreamPicker: calls wait for a verdict rather than fail (fake clock)', () => {
   const fixed = { id: ID, url: ID };
   const state = {} as CallState;
-  function picker(hold?: (id: string) => Promise<void> | undefined) {
+  function picker(
+    hold?: (id: string) => Promise<void> | undefined,
+    check?: (id: string, url: string | undefined) => Promise<void> | undefined,
+    consecutiveFailures = 1,
+  ) {
     const changes: string[] = [];
     const p = new UpstreamPicker({
       service: 'pricing',
       fixed,
       source: undefined,
-      breaker: { consecutiveFailures: 1, halfOpenProbes: 1, openMs: 60_000 },
+      breaker: { consecutiveFailures, halfOpenProbes: 1, openMs: 60_000 },
       clock: fakeClock(),
       logger: undefined,
       onStateChange: (_id, change, context) => changes.push(`${change.to}:${context.outcome}`),
       hold,
+      check,
     });
     cleanups.push(() => p.close());
-    p.release(p.pick(state) as Picked, 'connect-error');
+    if (check === undefined) p.release(p.pick(state) as Picked, 'connect-error');
     return { p, changes };
   }
+
+  it('after an attempt that could not connect, calls wait for the check: refused, the circuit opens and they fail', async () => {
+    const verdicts: Array<() => void> = [];
+    const checked: string[] = [];
+    const { p, changes } = picker(
+      undefined,
+      (id, url) => {
+        checked.push(`${id} ${url}`);
+        return new Promise<void>((resolve) => verdicts.push(resolve));
+      },
+      5,
+    );
+    const first = p.pick(state) as Picked;
+    expect(first.permit).toBe('closed');
+    p.release(first, 'server-error'); // an answer: no check
+    expect(checked).toEqual([]);
+    const second = p.pick(state) as Picked;
+    p.release(second, 'connect-error');
+    expect(checked).toEqual([`${ID} ${ID}`]);
+    expect(p.breakerState()).toBe('closed'); // 2 failures of 5
+    const waiting = p.pick(state);
+    expect(waiting).toBeInstanceOf(Promise);
+    p.trip(ID); // what the recovery does on a refused connect
+    verdicts.shift()!();
+    await expect(waiting).rejects.toBeInstanceOf(CircuitOpenError);
+    expect(changes).toEqual(['open:connect-error']);
+  });
+
+  it('the check gets through: the waiting call goes on', async () => {
+    const verdicts: Array<() => void> = [];
+    const { p } = picker(undefined, () => new Promise<void>((resolve) => verdicts.push(resolve)), 5);
+    p.release(p.pick(state) as Picked, 'connection-reset');
+    const waiting = p.pick(state);
+    expect(waiting).toBeInstanceOf(Promise);
+    verdicts.shift()!();
+    await expect(waiting).resolves.toMatchObject({ permit: 'closed' });
+  });
 
   it('half-open because the instance is back: a call beyond the probe slots waits for the probe, then goes on', async () => {
     const { p, changes } = picker();
