@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
@@ -601,7 +602,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
  */
 async function idempotentUpstream(redisUrl: string) {
   const store = redisIdempotencyStore({ connection: redisUrl, prefix: 'bench:client:idem:' });
-  const keys = new Idempotency({ store, waitMs: 5_000 });
+  const keys = new Idempotency({ adapter: store, waitMs: 5_000 });
   const guard = idempotencyNode(keys, { required: true });
   const commits = new Map<string, number>();
   const read = async (req: IncomingMessage) => {
@@ -650,7 +651,8 @@ async function withUpstreamProcess(fn: (url: string) => Promise<void>): Promise<
  * meterProvider: false`, what a build without the API does: one field
  * test) vs with `@opentelemetry/api` present and no SDK registered; then,
  * with the SDK registered globally (tracer with an in-memory exporter,
- * meter, W3C propagator, async-hooks context), off vs on.
+ * meter, W3C propagator, async-hooks context), off vs on; beside it, what
+ * `@opentelemetry/instrumentation-http` costs raw axios on the same SDK.
  */
 async function telemetryCost(ctx: BenchContext, url: string): Promise<void> {
   const off = new ServiceClient({ baseUrl: url }, { tracerProvider: false, meterProvider: false });
@@ -692,6 +694,18 @@ async function telemetryCost(ctx: BenchContext, url: string): Promise<void> {
     },
     { baseline: 'ServiceClient, telemetry off', rounds: 7 },
   );
+  await ctx.cpuPerOp(
+    'OpenTelemetry cost per ServiceClient GET, SDK registered, in-memory exporter',
+    {
+      'ServiceClient, telemetry off': () => off.get('/item'),
+      'ServiceClient, SDK + in-memory exporter': () => {
+        exporter.reset();
+        return withSdk.get('/item');
+      },
+    },
+    { serverCpuUs: async () => 0, callsPerSample: 200, samples: 21 },
+  );
+  await instrumentationHttpCost(ctx, url, exporter);
   trace.disable();
   metrics.disable();
   propagation.disable();
@@ -703,6 +717,65 @@ async function telemetryCost(ctx: BenchContext, url: string): Promise<void> {
     tracerProvider.shutdown(),
     meterProvider.shutdown(),
   ]);
+}
+
+/**
+ * `@opentelemetry/instrumentation-http` on raw axios, with the SDK already
+ * registered (the same in-memory exporter): the auto-instrumentation a
+ * service would otherwise use for its HTTP calls. It patches
+ * `http.request` for the whole process, so the baseline (raw axios, no
+ * instrumentation) is given the unpatched `request` as its transport; the
+ * patch is removed at the end, before any other row runs.
+ */
+async function instrumentationHttpCost(
+  ctx: BenchContext,
+  url: string,
+  exporter: InMemorySpanExporter,
+): Promise<void> {
+  const require = createRequire(import.meta.url);
+  const httpModule = require('node:http') as typeof import('node:http');
+  const pristine = { request: httpModule.request };
+  const instrumentation = new HttpInstrumentation();
+  require('node:http'); // require-in-the-middle patches http on its next require
+  if (httpModule.request === pristine.request) throw new Error('instrumentation-http did not patch http');
+  const plain = (extra: CreateAxiosDefaults = {}) => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 128 });
+    return { http: axios.create({ baseURL: url, httpAgent: agent, maxRedirects: 0, ...extra }), agent };
+  };
+  const bare = plain({ transport: pristine });
+  const instrumented = plain();
+  exporter.reset();
+  await instrumented.http.get('/item');
+  if (
+    !exporter.getFinishedSpans().some((s) => s.instrumentationScope.name.includes('instrumentation-http'))
+  ) {
+    throw new Error('instrumentation-http made no span');
+  }
+  await ctx.compare(
+    'OpenTelemetry cost per raw axios GET (maxRedirects: 0), SDK registered, in-memory exporter',
+    {
+      'raw axios, no instrumentation': () => bare.http.get('/item'),
+      'raw axios + @opentelemetry/instrumentation-http': () => {
+        exporter.reset();
+        return instrumented.http.get('/item');
+      },
+    },
+    { baseline: 'raw axios, no instrumentation', rounds: 7 },
+  );
+  await ctx.cpuPerOp(
+    'OpenTelemetry cost per raw axios GET (maxRedirects: 0), SDK registered, in-memory exporter',
+    {
+      'raw axios, no instrumentation': () => bare.http.get('/item'),
+      'raw axios + @opentelemetry/instrumentation-http': () => {
+        exporter.reset();
+        return instrumented.http.get('/item');
+      },
+    },
+    { serverCpuUs: async () => 0, callsPerSample: 200, samples: 21 },
+  );
+  instrumentation.disable();
+  bare.agent.destroy();
+  instrumented.agent.destroy();
 }
 
 /** Overhead per call against `url` (a healthy upstream): ServiceClient vs raw axios variants and the peers. */

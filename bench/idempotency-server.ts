@@ -14,7 +14,7 @@ import { redisIdempotencyStore } from '../dist/redis.js';
 
 const redisUrl = process.argv[2]!;
 const store = redisIdempotencyStore({ connection: redisUrl, prefix: `bench:idem:${process.pid}:` });
-const onRedis = idempotencyNode(new Idempotency({ store }));
+const onRedis = idempotencyNode(new Idempotency({ adapter: store }));
 const inMemory = idempotencyNode(new Idempotency());
 const answer = JSON.stringify({ paymentId: 'pay-42', status: 'captured' });
 

@@ -141,7 +141,7 @@ export class BenchContext {
        */
       baseline?: string;
     },
-  ): Promise<void> {
+  ): Promise<Array<Record<string, string | number>>> {
     const names = Object.keys(tasks);
     const baseline = options.baseline ?? names[0]!;
     const opsPerCall = options.opsPerCall ?? 1;
@@ -168,17 +168,19 @@ export class BenchContext {
       }
     }
     const base = rate.get(baseline)!;
+    const rows = names.map((name) => ({
+      task: name,
+      'client CPU µs': Number(median(client.get(name)!).toFixed(2)),
+      'server CPU µs': Number(median(server.get(name)!).toFixed(2)),
+      'total CPU µs': Number((median(client.get(name)!) + median(server.get(name)!)).toFixed(2)),
+      'ops/s (median sample)': Math.round(median(rate.get(name)!)),
+      'paired ratio': Number(median(rate.get(name)!.map((r, i) => r / base[i]!)).toFixed(3)),
+    }));
     this.note(
       `${title} (CPU µs per operation, medians of ${samples} interleaved samples of ${calls * opsPerCall} operations; rates paired with ${baseline} in each round)`,
-      names.map((name) => ({
-        task: name,
-        'client CPU µs': Number(median(client.get(name)!).toFixed(2)),
-        'server CPU µs': Number(median(server.get(name)!).toFixed(2)),
-        'total CPU µs': Number((median(client.get(name)!) + median(server.get(name)!)).toFixed(2)),
-        'ops/s (median sample)': Math.round(median(rate.get(name)!)),
-        'paired ratio': Number(median(rate.get(name)!.map((r, i) => r / base[i]!)).toFixed(3)),
-      })),
+      rows,
     );
+    return rows;
   }
 
   /** Records and prints a table of measured figures that are not ops/s (counts, latencies). */

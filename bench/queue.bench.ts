@@ -10,6 +10,8 @@
  * Each call publishes a batch of BATCH messages concurrently and resolves when
  * all of them were consumed.
  */
+
+import { readdirSync, readFileSync } from 'node:fs';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -50,6 +52,40 @@ function batchCounter() {
         resolve = r;
       });
     },
+  };
+}
+
+/**
+ * CPU time of every RabbitMQ node on this machine (the `beam.smp`
+ * processes), in µs: `utime + stime` of /proc/<pid>/stat, in clock ticks
+ * of 10 ms. 0 where /proc cannot be read.
+ */
+function beamCpu(): () => Promise<number> {
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((pid) => {
+      if (!/^\d+$/.test(pid)) return false;
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'beam.smp';
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    // no /proc: server CPU reads as 0
+  }
+  return async () => {
+    let ticks = 0;
+    for (const pid of pids) {
+      try {
+        // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // the process is gone
+      }
+    }
+    return ticks * 10_000;
   };
 }
 
@@ -108,32 +144,43 @@ async function amqpPair(ctx: BenchContext, site: AmqpSite, queueType: QueueType)
   await queue.consume(topic, () => soCounter.hit(), { prefetch: PREFETCH, deadLetter: false });
 
   let seq = 0;
+  const tasks = {
+    [`raw amqplib (${queueType})`]: async () => {
+      const done = rawCounter.wait(BATCH);
+      await Promise.all(Array.from({ length: BATCH }, () => rawPublish(seq++)));
+      await done;
+    },
+    [`MessageQueue (amqp, ${queueType})`]: async () => {
+      const done = soCounter.wait(BATCH);
+      await Promise.all(Array.from({ length: BATCH }, () => queue.publish(topic, { ...payload, n: seq++ })));
+      await done;
+    },
+  };
   const comparison = await ctx.compare(
     `RabbitMQ ${site.label}, ${queueType} queues: publish with confirm + consume + ack, batches of ${BATCH}`,
-    {
-      [`raw amqplib (${queueType})`]: async () => {
-        const done = rawCounter.wait(BATCH);
-        await Promise.all(Array.from({ length: BATCH }, () => rawPublish(seq++)));
-        await done;
-      },
-      [`MessageQueue (amqp, ${queueType})`]: async () => {
-        const done = soCounter.wait(BATCH);
-        await Promise.all(
-          Array.from({ length: BATCH }, () => queue.publish(topic, { ...payload, n: seq++ })),
-        );
-        await done;
-      },
-    },
+    tasks,
     { opsPerCall: BATCH, timeMs: 1_500, warmupMs: 300, rounds: 9 },
+  );
+  // Node and RabbitMQ share the machine's cores: what the client spends per
+  // message is what a faster client can give back, and CPU per message
+  // moves far less than throughput on a loaded machine.
+  const cpu = await ctx.cpuPerOp(
+    `RabbitMQ ${site.label}, ${queueType} queues: CPU per message (publish with confirm + consume + ack), client and RabbitMQ nodes`,
+    tasks,
+    { serverCpuUs: beamCpu(), opsPerCall: BATCH, callsPerSample: 10, samples: 15 },
   );
 
   await queue.close();
   const cleanup = await rawConn.createChannel();
+  cpuRows.set(comparison, cpu);
   await cleanup.deleteQueue(rawQueue);
   await cleanup.deleteQueue(`${prefix}${topic}`);
   await rawConn.close();
   return comparison;
 }
+
+/** The CPU rows of each RabbitMQ comparison, for the site's summary. */
+const cpuRows = new Map<Comparison, Array<Record<string, string | number>>>();
 
 /** Classic and quorum queues at one site, each beside raw amqplib on the same type. */
 async function amqpSite(ctx: BenchContext, site: AmqpSite): Promise<void> {
@@ -141,12 +188,15 @@ async function amqpSite(ctx: BenchContext, site: AmqpSite): Promise<void> {
   for (const queueType of ['classic', 'quorum'] as const) {
     const c = await amqpPair(ctx, site, queueType);
     const [raw, so] = c.tasks;
+    const [rawCpu, soCpu] = cpuRows.get(c) ?? [];
     rows.push({
       site: site.label,
       'queue type': queueType,
       'raw amqplib msgs/s': raw!.opsPerSec,
       'MessageQueue msgs/s': so!.opsPerSec,
       'ratio vs raw': `${so!.ratio.toFixed(2)}x`,
+      'raw client CPU µs/msg': rawCpu?.['client CPU µs'] ?? '',
+      'MessageQueue client CPU µs/msg': soCpu?.['client CPU µs'] ?? '',
     });
   }
   ctx.note(`RabbitMQ ${site.label}: classic vs quorum queues`, rows);
@@ -268,6 +318,17 @@ async function telemetryCost(ctx: BenchContext): Promise<void> {
     },
     { opsPerCall: BATCH, rounds: 7 },
   );
+  await ctx.cpuPerOp(
+    'OpenTelemetry cost per message (memory adapter), SDK + in-memory exporter',
+    {
+      'MessageQueue, telemetry off': batch(queues.off, counters.off),
+      'MessageQueue, SDK + in-memory exporter': () => {
+        exporter.reset();
+        return batch(sdk, counters.sdk)();
+      },
+    },
+    { serverCpuUs: async () => 0, opsPerCall: BATCH, callsPerSample: 20, samples: 21 },
+  );
   trace.disable();
   metrics.disable();
   propagation.disable();
@@ -282,15 +343,19 @@ async function telemetryCost(ctx: BenchContext): Promise<void> {
 }
 
 export default async function (ctx: BenchContext): Promise<void> {
-  // QUEUE_BENCH_ONLY=telemetry runs only the OpenTelemetry cost rows.
-  if (process.env.QUEUE_BENCH_ONLY === 'telemetry') return telemetryCost(ctx);
-  await telemetryCost(ctx);
+  // QUEUE_BENCH_ONLY=telemetry runs only the OpenTelemetry cost rows;
+  // =amqp only the RabbitMQ rows (one node and the cluster); =amqp-one-node
+  // only those of the shared broker.
+  const only = process.env.QUEUE_BENCH_ONLY;
+  if (only === 'telemetry') return telemetryCost(ctx);
+  if (only === undefined) await telemetryCost(ctx);
   await amqpSite(ctx, { label: 'one node (the shared broker)', urls: [amqpUrl()] });
+  if (only === 'amqp-one-node') return;
   const cluster = await startRabbitMqCluster({ size: 3 });
   try {
     await amqpSite(ctx, { label: '3-node cluster (loopback)', urls: cluster.urls });
   } finally {
     await cluster.stop();
   }
-  await redisPair(ctx);
+  if (only === undefined) await redisPair(ctx);
 }

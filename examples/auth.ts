@@ -74,4 +74,4 @@ await jwt.close();
 await sessions.close();
 // The store closes only what it created: an adapter passed in is closed by its owner.
 await adapter?.close();
-await denylist.close?.();
+await denylist.close();

@@ -4,11 +4,22 @@
  *   (each with its reason; an exception that no longer needs it fails too,
  *   so the list only shrinks);
  * - no import cycle among the files of src/, type-only imports included
- *   (a cycle through types still couples two concepts' files).
- * Run by `npm run lint` and `npm test`; `--self-test` shows that both
+ *   (a cycle through types still couples two concepts' files);
+ * - benches measure the package users install: no file of bench/ reaches
+ *   src/, directly or through a helper it imports (they import dist/).
+ * Run by `npm run lint` and `npm test`; `--self-test` shows that the
  * checks fail on a tree that breaks them.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -105,6 +116,47 @@ export function layoutProblems(
   for (const cycle of Object.keys(allowedCycles)) {
     if (!cyclesSeen.has(cycle)) problems.push(`${cycle} is in ALLOWED_CYCLES but is no cycle: remove it`);
   }
+  problems.push(...benchProblems(root));
+  return problems;
+}
+
+/** Relative imports of `file` (repository-relative, `.ts`), as repository-relative paths. */
+function relativeImports(root: string, file: string): string[] {
+  const text = readFileSync(join(root, file), 'utf8');
+  return [...text.matchAll(IMPORT)].map((match) =>
+    relative(root, resolve(root, dirname(file), match[1]!))
+      .split('\\')
+      .join('/')
+      .replace(/\.js$/, '.ts'),
+  );
+}
+
+/** Every bench file that reaches src/ (directly or through what it imports), with the path. */
+function benchProblems(root: string): string[] {
+  if (!existsSync(join(root, 'bench'))) return [];
+  const problems: string[] = [];
+  const benches = sourceFiles(join(root, 'bench')).map((f) => relative(root, f).split('\\').join('/'));
+  for (const bench of benches) {
+    const seen = new Set<string>([bench]);
+    const queue: string[][] = [[bench]];
+    while (queue.length > 0) {
+      const path = queue.shift()!;
+      const file = path[path.length - 1]!;
+      const imports = relativeImports(root, file);
+      const reached = imports.find((target) => target.startsWith('src/'));
+      if (reached !== undefined) {
+        problems.push(
+          `${[...path, reached].join(' -> ')}: benches import the built package (dist/), not src/`,
+        );
+        break;
+      }
+      for (const target of imports) {
+        if (seen.has(target) || target.startsWith('dist/') || !existsSync(join(root, target))) continue;
+        seen.add(target);
+        queue.push([...path, target]);
+      }
+    }
+  }
   return problems;
 }
 
@@ -121,13 +173,16 @@ function selfTest(): void {
       join(root, 'src', 'a', 'two.ts'),
       "import { a } from './one.js';\nexport type B = typeof a;\n",
     );
+    mkdirSync(join(root, 'bench'));
+    writeFileSync(join(root, 'bench', 'a.bench.ts'), "import { a } from '../src/a/one.js';\nexport { a };\n");
     const problems = layoutProblems(root, {}, {});
     const big = problems.some((p) => p.startsWith('src/a/big.ts has 501 lines'));
     const cycle = problems.some((p) => p === 'import cycle: src/a/one.ts <-> src/a/two.ts');
+    const bench = problems.some((p) => p.startsWith('bench/a.bench.ts -> src/a/one.ts:'));
     console.log(problems.join('\n'));
-    if (!big || !cycle || problems.length !== 2)
+    if (!big || !cycle || !bench || problems.length !== 3)
       throw new Error('check-layout self-test: a problem went unseen');
-    console.log('check-layout self-test: both checks fail on a tree that breaks them');
+    console.log('check-layout self-test: every check fails on a tree that breaks it');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -144,6 +199,6 @@ if (
     process.exit(1);
   }
   console.log(
-    `check-layout: every src file within ${MAX_LINES} lines (${Object.keys(EXCEPTIONS).length} stated exceptions), no import cycle (${Object.keys(ALLOWED_CYCLES).length} stated)`,
+    `check-layout: every src file within ${MAX_LINES} lines (${Object.keys(EXCEPTIONS).length} stated exceptions), no import cycle (${Object.keys(ALLOWED_CYCLES).length} stated), benches import dist/ only`,
   );
 }

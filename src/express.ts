@@ -14,6 +14,7 @@ export type { ExpressLikeRequest, ExpressLikeResponse } from './auth/authorize-e
 export { authorize } from './auth/authorize-express.js';
 export type { IdempotencyExpressRequest } from './idempotency/idempotency-express.js';
 export { idempotency } from './idempotency/idempotency-express.js';
+export { probeMiddleware } from './lifecycle/probe-express.js';
 export { metricsHandler, monitorMiddleware } from './monitor/express-middleware.js';
 export type { RateLimitExpressRequest } from './rate-limit/rate-limit-express.js';
 export { rateLimit } from './rate-limit/rate-limit-express.js';

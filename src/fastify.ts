@@ -17,6 +17,7 @@ export type {
   IdempotencyFastifyRequest,
 } from './idempotency/idempotency-fastify.js';
 export { idempotency } from './idempotency/idempotency-fastify.js';
+export { probePlugin } from './lifecycle/probe-fastify.js';
 export { type FastifyMonitorOptions, metricsHandler, monitorPlugin } from './monitor/fastify-plugin.js';
 export type { RateLimitFastifyRequest } from './rate-limit/rate-limit-fastify.js';
 export { rateLimit } from './rate-limit/rate-limit-fastify.js';

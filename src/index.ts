@@ -75,6 +75,8 @@ export type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
   QueueAdapterPublishOptions,
+  QueueAdapterSubscription,
+  QueueConnectionState,
   QueueDelivery,
   QueueOutgoingMessage,
   QueueSubscription,

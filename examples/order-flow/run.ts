@@ -9,7 +9,12 @@
  *   npm run example -- --fail payment=0.2    a flaky payment provider: retries, breaker trips
  *   npm run example -- --compare             the same orders as a monolith: the cost of each hop
  *   npm run example -- --orders 200          a bigger batch
+ *   npm run example -- --trace               one order's OpenTelemetry spans as a waterfall
+ *                                            (text here, SVG + JSON in a file: --trace-file)
  */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeOrders, type OrderRequest } from './domain.js';
 import { createInfra } from './infra.js';
@@ -22,8 +27,12 @@ const { values } = parseArgs({
     compare: { type: 'boolean', default: false },
     orders: { type: 'string', default: '40' },
     concurrency: { type: 'string', default: '4' },
+    trace: { type: 'boolean', default: false },
+    'trace-file': { type: 'string', default: join(tmpdir(), 'scaleout-order-trace.svg') },
   },
 });
+// --trace: the OpenTelemetry SDK, registered before anything starts (spans kept in memory).
+const tracing = values.trace ? (await import('./tracing.js')).startTracing() : undefined;
 let failRate = 0;
 for (const spec of values.fail) {
   const [service, rate] = spec.split('=');
@@ -65,10 +74,14 @@ app.pricing.cache.on('hit', () => hits++);
 app.pricing.cache.on('miss', () => misses++);
 
 const gateway = app.gateway.url;
-const post = async (path: string, body: unknown, token?: string) => {
+const post = async (path: string, body: unknown, token?: string, extra: Record<string, string> = {}) => {
   const res = await fetch(gateway + path, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...extra,
+    },
     body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as any };
@@ -81,6 +94,9 @@ const refused = await post('/orders', batch[0]);
 console.log(`an order without a token: ${refused.status} ${refused.body.error ?? ''}`.trimEnd());
 
 const placed: Array<{ req: OrderRequest; trace: TraceStep[]; ms: number }> = [];
+/** The customer's span of the traced order (the first one), with --trace. */
+let tracedRoot: string | undefined;
+const tracedOrder = batch[0]!.orderId;
 const failed: string[] = [];
 let done = 0;
 const progress = () => {
@@ -96,7 +112,19 @@ await Promise.all(
       const req = batch[next++]!;
       const { userId, ...order } = req;
       const t0 = performance.now();
-      const res = await post('/orders', order, tokens.get(userId));
+      let res!: Awaited<ReturnType<typeof post>>;
+      if (tracing !== undefined && req.orderId === tracedOrder) {
+        // The customer's request is the root span; its context goes in the headers.
+        tracedRoot = await tracing.customer(
+          'POST /orders',
+          Number(new URL(gateway).port),
+          async (headers) => {
+            res = await post('/orders', order, tokens.get(userId), headers);
+          },
+        );
+      } else {
+        res = await post('/orders', order, tokens.get(userId));
+      }
       if (res.status === 201) placed.push({ req, trace: res.body.trace, ms: performance.now() - t0 });
       else failed.push(`${req.orderId}: ${res.status} ${res.body.error ?? ''}`);
       done++;
@@ -127,6 +155,27 @@ if (first) {
   console.log(`  notification told ${first.req.userId} about ${first.req.orderId}`);
 }
 for (const f of failed.slice(0, 3)) console.log(`failed ${f}`);
+
+if (tracing !== undefined && tracedRoot !== undefined) {
+  const { treeShape, waterfallSvg, waterfallText } = await import('./waterfall.js');
+  const tree = await tracing.tree(tracedRoot, {
+    ports: new Map(app.services.map((s) => [Number(new URL(s.url).port), s.name])),
+    groups: new Map([
+      ['inventory', 'inventory-service'],
+      ['notification', 'notification-service'],
+    ]),
+    root: 'customer',
+  });
+  console.log(`\nwaterfall of ${tracedOrder} (its OpenTelemetry spans, as recorded):`);
+  for (const line of waterfallText(tree)) console.log(`  ${line}`);
+  const file = values['trace-file'];
+  writeFileSync(
+    file,
+    waterfallSvg(tree, `order ${tracedOrder}: one trace through the order flow (${infra.label})`),
+  );
+  writeFileSync(file.replace(/(\.svg)?$/, '.json'), `${JSON.stringify(treeShape(tree), null, 2)}\n`);
+  console.log(`waterfall written to ${file} (open it in a browser)`);
+}
 
 const probes = await Promise.all(
   app.services.map(async (s) => [
@@ -168,6 +217,7 @@ const complete =
   app.inventory.reserved.size === placed.length && app.notification.notified.size === placed.length;
 await app.close();
 await infra.close();
+await tracing?.close();
 
 // ---- --compare: the same orders in one process -----------------------------
 if (values.compare) {

@@ -10,6 +10,7 @@
 import type { KeyObject } from 'node:crypto';
 import { InvalidOptionsError, JwksNoMatchingKeyError, JwtAlgorithmError } from '../errors.js';
 import { durationOption } from '../internal/validate.js';
+import type { Clock } from '../types.js';
 import { ALGORITHMS, type JwtAlgorithm } from './jwt-algorithms.js';
 import { importAsymmetric, importSecret, pinAlgorithms } from './jwt-keys.js';
 import { checkVerificationKey, JWT_DEFAULTS, type JwtOptions } from './jwt-options.js';
@@ -49,7 +50,7 @@ export interface JwtKeySet {
  *
  * @internal
  */
-export function prepareJwtKeys(options: JwtOptions, now: () => number, kid: string | undefined): JwtKeySet {
+export function prepareJwtKeys(options: JwtOptions, clock: Clock, kid: string | undefined): JwtKeySet {
   let signing: SigningKey | undefined;
   let primary: StaticKey | undefined;
   let jwks: RemoteJwks | undefined;
@@ -77,7 +78,8 @@ export function prepareJwtKeys(options: JwtOptions, now: () => number, kid: stri
       cooldownMs: durationOption('jwksCooldownMs', options.jwksCooldownMs ?? JWT_DEFAULTS.jwksCooldownMs, 0),
       maxAgeMs: durationOption('jwksMaxAgeMs', options.jwksMaxAgeMs ?? JWT_DEFAULTS.jwksMaxAgeMs),
       timeoutMs: durationOption('jwksTimeoutMs', options.jwksTimeoutMs ?? JWT_DEFAULTS.jwksTimeoutMs),
-      now,
+      clock,
+      logger: options.logger,
     });
   } else if (options.secret !== undefined) {
     const key = importSecret(options.secret, 'secret');

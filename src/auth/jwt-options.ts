@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { JwtDenylistAdapter } from '../contracts/jwt-denylist.js';
 import { InvalidOptionsError } from '../errors.js';
 import { clockOption, optionsChecker } from '../internal/validate.js';
-import type { Clock } from '../types.js';
+import type { BaseOptions, Clock } from '../types.js';
 import type { JwtAlgorithm } from './jwt-algorithms.js';
 import type { JwtKeyInput } from './jwt-keys.js';
 
@@ -28,12 +28,18 @@ export interface JwtVerificationKey {
  * `privateKey` (+ optional `publicKey`), `publicKey` alone (verify only), or
  * `jwksUrl` (verify only).
  *
+ * It has the `clock` and `logger` of {@link BaseOptions} (the logger hears
+ * a failed background JWKS refresh, which no caller sees). Not its
+ * `adapter`: the store a Jwt uses, the revocation list, is `denylist`
+ * (optional: without one there is no revocation, and no memory default is
+ * made), never created or closed by the Jwt.
+ *
  * @example
  * ```ts
  * const options: JwtOptions = { secret: process.env.JWT_SECRET!, issuer: 'auth', audience: 'api', expiresInMs: 900_000 };
  * ```
  */
-export interface JwtOptions {
+export interface JwtOptions extends Omit<BaseOptions<JwtDenylistAdapter>, 'adapter'> {
   /** HMAC secret; at least 32 bytes (48 for HS384, 64 for HS512). */
   secret?: string | Uint8Array | KeyObject;
   /** Signing key (RSA ≥ 2048 bits, EC P-256/384/521 or Ed25519). Its public half verifies. */
@@ -136,6 +142,7 @@ export const checkJwtOptions = optionsChecker({
     'jwksMaxAgeMs',
     'jwksTimeoutMs',
     'clock',
+    'logger',
     'now',
   ],
   hints: {
@@ -189,11 +196,16 @@ export function checkJwtOptionTypes(options: JwtOptions): void {
     (typeof denylist !== 'object' ||
       denylist === null ||
       typeof denylist.add !== 'function' ||
-      typeof denylist.has !== 'function')
+      typeof denylist.has !== 'function' ||
+      typeof denylist.close !== 'function')
   ) {
     bad('denylist', 'a JwtDenylistAdapter (memoryJwtDenylist(), redisJwtDenylist({ connection }))');
   }
   if (now !== undefined && typeof now !== 'function') bad('now', 'a function returning epoch ms');
+  const logger = options.logger as unknown;
+  if (logger !== undefined && (typeof logger !== 'object' || logger === null)) {
+    bad('logger', 'an object with debug/info/warn/error methods');
+  }
   clockOption(options.clock);
   if (now !== undefined && options.clock !== undefined)
     bad('now', 'left out when clock is given (give one time source)');

@@ -8,6 +8,7 @@
  */
 import { InvalidArgumentError, PayloadTooLargeError } from '../errors.js';
 import { durationArgument } from '../internal/validate.js';
+import { type Clock, systemClock } from '../types.js';
 import { signerFor } from './jwt-algorithms.js';
 import {
   checkClaimValues,
@@ -42,7 +43,8 @@ export interface JwtSignerSettings {
   audiences: readonly string[] | undefined;
   expiresInMs: number;
   maxTokenBytes: number;
-  now: () => number;
+  /** Time source of `iat`, `exp` and `nbf`. */
+  clock: Clock;
 }
 
 /** A number as JSON writes it (`null` for NaN and ±Infinity). */
@@ -73,7 +75,8 @@ export class JwtSigner {
     this.#signInput = signing === undefined ? undefined : signerFor(signing.alg, signing.key);
     this.#expiresInMs = settings.expiresInMs;
     this.#maxTokenBytes = settings.maxTokenBytes;
-    this.#now = settings.now;
+    const clock = settings.clock;
+    this.#now = clock === systemClock ? Date.now : () => clock.now();
     this.#issuerMember = settings.issuers && `,"iss":${JSON.stringify(settings.issuers[0])}`;
     this.#audienceMember = settings.audiences && `,"aud":${JSON.stringify(settings.audiences[0])}`;
     // Encoded once, as fast-jwt does: the header never changes per token.

@@ -23,6 +23,7 @@ import {
   JwtUnsupportedHeaderError,
 } from '../errors.js';
 import { LruMap } from '../internal/lru.js';
+import { type Clock, systemClock } from '../types.js';
 import { type JwtAlgorithm, verifyBytes } from './jwt-algorithms.js';
 import type { JwtClaims } from './jwt-claims.js';
 import { canonicalTail, decodeJsonObject, deepFreeze, TOKEN_SHAPE } from './jwt-compact.js';
@@ -46,7 +47,8 @@ export interface JwtVerifierSettings {
   cacheMaxEntries: number;
   cacheMaxBytes: number;
   denylist: JwtDenylistAdapter | undefined;
-  now: () => number;
+  /** Time source of `exp`/`nbf` checks and of the verified-token cache. */
+  clock: Clock;
 }
 
 /**
@@ -72,7 +74,9 @@ export class JwtVerifier {
     this.#toleranceMs = settings.toleranceMs;
     this.#maxTokenBytes = settings.maxTokenBytes;
     this.#denylist = settings.denylist;
-    this.#now = settings.now;
+    const clock = settings.clock;
+    // The system clock's now() is Date.now: read it directly on this hot path.
+    this.#now = clock === systemClock ? Date.now : () => clock.now();
     this.#cache =
       settings.cacheMaxEntries === 0
         ? undefined
@@ -80,7 +84,7 @@ export class JwtVerifier {
             maxEntries: settings.cacheMaxEntries,
             maxSize: settings.cacheMaxBytes,
             sizeOf: (_claims, token) => token.length * 2 + 128,
-            now: this.#now,
+            clock,
           });
   }
 

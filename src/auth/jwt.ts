@@ -5,8 +5,9 @@ import {
   JwtClaimMissingError,
   JwtRevokedError,
 } from '../errors.js';
+import { Lifecycle } from '../internal/lifecycle.js';
 import { durationOption } from '../internal/validate.js';
-import { systemClock } from '../types.js';
+import { type Clock, systemClock } from '../types.js';
 import type { JwtAlgorithm } from './jwt-algorithms.js';
 import { type JwtClaims, refuseJsonwebtokenShape } from './jwt-claims.js';
 import { type JwtKeySet, prepareJwtKeys } from './jwt-key-set.js';
@@ -55,6 +56,7 @@ export class Jwt {
   readonly #toleranceMs: number;
   /** Static keys and no denylist: `verifySync` can answer. */
   readonly #syncVerify: boolean;
+  readonly #life = new Lifecycle('Jwt');
 
   constructor(options: JwtOptions) {
     if (typeof options === 'string') {
@@ -75,8 +77,10 @@ export class Jwt {
         option: 'secret',
       });
     }
-    const clock = options.clock;
-    const now = clock === undefined || clock === systemClock ? (options.now ?? Date.now) : () => clock.now();
+    // `now` is the deprecated form of `clock` (both at once is refused): it becomes a clock.
+    const legacyNow = options.now;
+    const clock: Clock =
+      options.clock ?? (legacyNow === undefined ? systemClock : { now: legacyNow, monotonic: legacyNow });
     const expiresInMs = durationOption('expiresInMs', options.expiresInMs ?? JWT_DEFAULTS.expiresInMs);
     this.#toleranceMs = durationOption(
       'clockToleranceMs',
@@ -98,7 +102,7 @@ export class Jwt {
       throw new InvalidOptionsError('kid must be a string of 1 to 256 characters', { option: 'kid' });
     }
     this.#denylist = options.denylist;
-    this.#keys = prepareJwtKeys(options, now, options.kid);
+    this.#keys = prepareJwtKeys(options, clock, options.kid);
     this.#signer = new JwtSigner({
       signing: this.#keys.signing,
       kid: options.kid,
@@ -106,7 +110,7 @@ export class Jwt {
       audiences,
       expiresInMs,
       maxTokenBytes,
-      now,
+      clock,
     });
     const cacheMaxEntries = options.cacheMaxEntries ?? JWT_DEFAULTS.cacheMaxEntries;
     if (!Number.isInteger(cacheMaxEntries) || cacheMaxEntries < 0) {
@@ -125,7 +129,7 @@ export class Jwt {
       cacheMaxEntries,
       cacheMaxBytes,
       denylist: this.#denylist,
-      now,
+      clock,
     });
   }
 
@@ -158,6 +162,7 @@ export class Jwt {
     // synchronous sign must fail, not hand a pending promise on as a token.
     refuseJsonwebtokenShape('sign', options, extra);
     try {
+      this.#life.assertOpen();
       return Promise.resolve(this.#signer.sign(claims, options));
     } catch (err) {
       return Promise.reject(err);
@@ -175,6 +180,7 @@ export class Jwt {
   signSync(claims?: JwtClaims, options?: JwtSignOptions): string;
   signSync(claims: JwtClaims = {}, options: JwtSignOptions = {}, ...extra: unknown[]): string {
     refuseJsonwebtokenShape('sign', options, extra);
+    this.#life.assertOpen();
     return this.#signer.sign(claims, options);
   }
 
@@ -201,6 +207,7 @@ export class Jwt {
     // awaited) refuses the request instead of taking a pending promise for
     // claims and letting everyone in.
     refuseJsonwebtokenShape('verify', undefined, extra);
+    if (this.#life.closed) return Promise.reject(this.#life.closedError());
     return this.#verifier.verify(token);
   }
 
@@ -216,6 +223,7 @@ export class Jwt {
   verifySync(token: string): Readonly<JwtClaims>;
   verifySync(token: string, ...extra: unknown[]): Readonly<JwtClaims> {
     refuseJsonwebtokenShape('verify', undefined, extra);
+    this.#life.assertOpen();
     if (!this.#syncVerify) {
       throw new InvalidArgumentError('verifySync needs static keys and no denylist: use verify', {
         argument: 'token',
@@ -235,6 +243,7 @@ export class Jwt {
    * ```
    */
   async revoke(token: string): Promise<void> {
+    this.#life.assertOpen();
     const denylist = this.#requireDenylist();
     let claims: Readonly<JwtClaims>;
     try {
@@ -257,6 +266,7 @@ export class Jwt {
    * ```
    */
   async revokeJti(jti: string, expiresAtMs: number): Promise<void> {
+    this.#life.assertOpen();
     const denylist = this.#requireDenylist();
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
       throw new InvalidArgumentError('jti must be a string of 1 to 256 characters', { argument: 'jti' });
@@ -269,21 +279,26 @@ export class Jwt {
 
   /**
    * Drops the verified-token cache and stops JWKS fetches in flight. The
-   * denylist adapter is the caller's: close it yourself.
+   * denylist adapter is the caller's: close it yourself. Idempotent (every
+   * call gets the same promise); afterwards `sign`, `signSync`, `verify`,
+   * `verifySync`, `revoke` and `revokeJti` fail with {@link ClosedError}
+   * (`Jwt is closed`): close it after the servers that verify with it.
    *
    * @example
    * ```ts
    * await jwt.close();
    * ```
    */
-  async close(): Promise<void> {
-    this.#verifier.clear();
-    this.#keys.jwks?.close();
+  close(): Promise<void> {
+    return this.#life.close(() => {
+      this.#verifier.clear();
+      this.#keys.jwks?.close();
+    });
   }
 
-  /** Same as {@link close}. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  /** Same as {@link close}: `await using jwt = createJwt({ secret })`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #requireDenylist(): JwtDenylistAdapter {

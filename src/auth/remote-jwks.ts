@@ -1,10 +1,21 @@
 import { KeyObject, type webcrypto } from 'node:crypto';
+import type { Attributes, Span } from '@opentelemetry/api';
 import { InvalidOptionsError, JwksFetchError, JwksNoMatchingKeyError } from '../errors.js';
 import { anySignal } from '../internal/abort.js';
 import { captureContext } from '../internal/async-context.js';
 import { redactUrl } from '../internal/redact.js';
 import { SingleFlight } from '../internal/single-flight.js';
-import { durationOption } from '../internal/validate.js';
+import { clockOption, durationOption, optionsChecker } from '../internal/validate.js';
+import { OperationTelemetry } from '../telemetry/operation-telemetry.js';
+import { HTTP } from '../telemetry/semconv.js';
+import { spanUrl } from '../telemetry/span-url.js';
+import {
+  checkTelemetryOptions,
+  TELEMETRY_OPTION_HINTS,
+  TELEMETRY_OPTION_KEYS,
+  type TelemetryOptions,
+} from '../telemetry/telemetry-options.js';
+import { type Clock, type Logger, systemClock } from '../types.js';
 import { ALGORITHMS, type JwtAlgorithm, type KeyFamily, keyFamily } from './jwt-algorithms.js';
 
 /**
@@ -15,7 +26,7 @@ import { ALGORITHMS, type JwtAlgorithm, type KeyFamily, keyFamily } from './jwt-
  * new RemoteJwks(url, { cooldownMs: 30_000, maxAgeMs: 600_000 } satisfies RemoteJwksOptions);
  * ```
  */
-export interface RemoteJwksOptions {
+export interface RemoteJwksOptions extends TelemetryOptions {
   /** Refetch no more often than this when an unknown `kid` arrives, ms. @default 30_000 */
   cooldownMs?: number;
   /** Refresh the key set in the background once it is this old, ms. @default 600_000 */
@@ -24,8 +35,10 @@ export interface RemoteJwksOptions {
   timeoutMs?: number;
   /** Largest JWKS document accepted, bytes. @default 524_288 */
   maxBytes?: number;
-  /** Time source, ms. @default Date.now */
-  now?: () => number;
+  /** Time source of the cooldown and the key set's age (its `now()`). @default systemClock */
+  clock?: Clock;
+  /** Warned when a refresh fails while keys are held (they keep working). @default no logging */
+  logger?: Logger;
 }
 
 interface JwksEntry {
@@ -37,7 +50,32 @@ interface JwksEntry {
 
 const MAX_KEYS = 100;
 
-const DEFAULTS = { cooldownMs: 30_000, maxAgeMs: 600_000, timeoutMs: 5_000, maxBytes: 524_288 } as const;
+/** The defaults of {@link RemoteJwksOptions}. */
+const DEFAULTS = {
+  /** 30 seconds. */
+  cooldownMs: 30_000,
+  /** 10 minutes. */
+  maxAgeMs: 600_000,
+  /** 5 seconds. */
+  timeoutMs: 5_000,
+  /** 512 KiB. */
+  maxBytes: 524_288,
+  /** The system clock. */
+  clock: systemClock,
+} as const satisfies Required<Omit<RemoteJwksOptions, keyof TelemetryOptions | 'logger'>>;
+
+const checkOptions = optionsChecker({
+  where: 'RemoteJwks options',
+  keys: ['cooldownMs', 'maxAgeMs', 'timeoutMs', 'maxBytes', 'clock', 'logger', ...TELEMETRY_OPTION_KEYS],
+  // `now` (a function) was the time source before `clock`.
+  hints: {
+    ...TELEMETRY_OPTION_HINTS,
+    now: 'clock',
+    cooldown: 'cooldownMs',
+    maxAge: 'maxAgeMs',
+    timeout: 'timeoutMs',
+  },
+});
 
 function inferAlg(jwk: Record<string, unknown>): string | undefined {
   if (typeof jwk.alg === 'string') return jwk.alg;
@@ -55,6 +93,9 @@ function inferAlg(jwk: Record<string, unknown>): string | undefined {
  *   carry it at once (single flight), and at most one per `cooldownMs`.
  * - Once the set is older than `maxAgeMs` it is refreshed in the background;
  *   if the endpoint fails, the keys already known keep working.
+ * - With OpenTelemetry, each fetch is a CLIENT span `GET` (`url.full`
+ *   without credentials or secret query values, the status, the number of
+ *   keys); a key already held makes none.
  *
  * @example
  * ```ts
@@ -68,7 +109,8 @@ export class RemoteJwks {
   readonly #maxAgeMs: number;
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
+  readonly #logger: Logger | undefined;
   readonly #flight = new SingleFlight<'fetch', void>();
   #entries: JwksEntry[] | undefined;
   #loadedAt = 0;
@@ -77,17 +119,33 @@ export class RemoteJwks {
   #closed = new AbortController();
   /** The context it was made in: background refreshes run in it, not in a request's. */
   readonly #background = captureContext();
+  /** The span of each fetch, when OpenTelemetry is there. */
+  readonly #otel: OperationTelemetry | undefined;
+  readonly #spanAttributes: Attributes;
 
   constructor(url: string | URL, options: RemoteJwksOptions = {}) {
+    checkOptions(options);
+    clockOption(options.clock);
+    const d = DEFAULTS;
     this.#url = String(url);
-    this.#cooldownMs = durationOption('cooldownMs', options.cooldownMs ?? DEFAULTS.cooldownMs, 0);
-    this.#maxAgeMs = durationOption('maxAgeMs', options.maxAgeMs ?? DEFAULTS.maxAgeMs);
-    this.#timeoutMs = durationOption('timeoutMs', options.timeoutMs ?? DEFAULTS.timeoutMs);
-    this.#maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
+    this.#cooldownMs = durationOption('cooldownMs', options.cooldownMs ?? d.cooldownMs, 0);
+    this.#maxAgeMs = durationOption('maxAgeMs', options.maxAgeMs ?? d.maxAgeMs);
+    this.#timeoutMs = durationOption('timeoutMs', options.timeoutMs ?? d.timeoutMs);
+    this.#maxBytes = options.maxBytes ?? d.maxBytes;
     if (!Number.isInteger(this.#maxBytes) || this.#maxBytes < 1) {
       throw new InvalidOptionsError('maxBytes must be a positive integer', { option: 'maxBytes' });
     }
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? d.clock;
+    const logger = options.logger as { warn?: unknown } | undefined | null;
+    if (logger !== undefined && (typeof logger !== 'object' || logger === null)) {
+      throw new InvalidOptionsError('logger must be an object with debug/info/warn/error methods', {
+        option: 'logger',
+      });
+    }
+    this.#logger = options.logger;
+    checkTelemetryOptions(options, 'RemoteJwks options');
+    this.#otel = OperationTelemetry.create(options);
+    this.#spanAttributes = fetchAttributes(this.#url);
   }
 
   /** How many fetches were started (for diagnostics and tests). */
@@ -102,7 +160,7 @@ export class RemoteJwks {
    */
   async getKey(kid: string | undefined, alg: JwtAlgorithm): Promise<KeyObject> {
     if (this.#entries === undefined) await this.#refresh(true);
-    else if (this.#now() - this.#loadedAt >= this.#maxAgeMs && this.#coolOff()) {
+    else if (this.#clock.now() - this.#loadedAt >= this.#maxAgeMs && this.#coolOff()) {
       // Stale: refresh in the background; the keys held keep working meanwhile.
       // It belongs to no request: it runs (and traces) in the context this
       // key set was made in, not in that of the request that noticed.
@@ -131,7 +189,7 @@ export class RemoteJwks {
    * ```
    */
   peekKey(kid: string | undefined, alg: JwtAlgorithm): KeyObject | undefined {
-    if (this.#entries === undefined || this.#now() - this.#loadedAt >= this.#maxAgeMs) return undefined;
+    if (this.#entries === undefined || this.#clock.now() - this.#loadedAt >= this.#maxAgeMs) return undefined;
     return this.#find(kid, alg);
   }
 
@@ -141,7 +199,7 @@ export class RemoteJwks {
   }
 
   #coolOff(): boolean {
-    return this.#now() - this.#lastAttemptAt >= this.#cooldownMs;
+    return this.#clock.now() - this.#lastAttemptAt >= this.#cooldownMs;
   }
 
   #find(kid: string | undefined, alg: JwtAlgorithm): KeyObject | undefined {
@@ -156,37 +214,60 @@ export class RemoteJwks {
 
   #refresh(mustSucceed: boolean): Promise<void> {
     return this.#flight.do('fetch', async () => {
-      this.#lastAttemptAt = this.#now();
+      this.#lastAttemptAt = this.#clock.now();
       this.#fetches++;
       try {
-        this.#entries = await this.#load();
-        this.#loadedAt = this.#now();
+        this.#entries = await this.#tracedLoad();
+        this.#loadedAt = this.#clock.now();
       } catch (err) {
         if (mustSucceed || this.#entries === undefined) {
           throw err instanceof JwksFetchError
             ? err
             : new JwksFetchError(`could not load the JWKS from ${redactUrl(this.#url)}`, { cause: err });
         }
+        // No caller sees this failure: the logger hears it (no URL: it may hold credentials).
+        this.#logger?.warn?.('JWKS refresh failed; the keys held keep working', {
+          error:
+            (err as { code?: unknown } | null)?.code === undefined
+              ? 'unknown'
+              : String((err as { code: unknown }).code),
+        });
       }
     });
   }
 
-  async #load(): Promise<JwksEntry[]> {
+  #tracedLoad(): Promise<JwksEntry[]> {
+    const otel = this.#otel;
+    if (otel === undefined) return this.#load(undefined);
+    return otel.trace(
+      'GET',
+      this.#spanAttributes,
+      async (span) => {
+        const entries = await this.#load(span);
+        span?.setAttribute('scaleout.jwks.keys', entries.length);
+        return entries;
+      },
+      otel.api.SpanKind.CLIENT,
+    );
+  }
+
+  async #load(span: Span | undefined): Promise<JwksEntry[]> {
     // anySignal holds the timeout strongly (AbortSignal.any may let it be collected unfired).
     const { signal, dispose } = anySignal(this.#closed.signal, AbortSignal.timeout(this.#timeoutMs));
     try {
-      return await this.#fetchKeys(signal!);
+      return await this.#fetchKeys(signal!, span);
     } finally {
       dispose();
     }
   }
 
-  async #fetchKeys(signal: AbortSignal): Promise<JwksEntry[]> {
+  async #fetchKeys(signal: AbortSignal, span: Span | undefined): Promise<JwksEntry[]> {
     const res = await fetch(this.#url, {
       signal,
       headers: { accept: 'application/json' },
       redirect: 'error',
     });
+    span?.setAttribute(HTTP.status, res.status);
     if (!res.ok) {
       await res.body?.cancel();
       throw new JwksFetchError(`JWKS endpoint ${redactUrl(this.#url)} answered ${res.status}`);
@@ -232,4 +313,20 @@ export class RemoteJwks {
     if (entries.length === 0) throw new JwksFetchError('JWKS document holds no usable signing key');
     return entries;
   }
+}
+
+/** The attributes of a fetch span: the method, the URL without secrets, the server. */
+function fetchAttributes(url: string): Attributes {
+  const attributes: Attributes = { [HTTP.method]: 'GET', 'scaleout.operation': 'jwks refresh' };
+  const full = spanUrl(undefined, url);
+  if (full !== undefined) attributes[HTTP.urlFull] = full;
+  try {
+    const parsed = new URL(url);
+    attributes[HTTP.serverAddress] = parsed.hostname.replace(/^\[|\]$/g, '');
+    attributes[HTTP.serverPort] =
+      parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
+  } catch {
+    // A URL that does not parse fails the fetch; the span says so.
+  }
+  return attributes;
 }

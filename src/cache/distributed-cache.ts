@@ -127,6 +127,16 @@ export class DistributedCache {
   }
 
   /**
+   * State of the cross-instance invalidation bus: `subscribing`,
+   * `subscribed`, `disconnected` (the adapter lost the connection carrying
+   * it: other instances' writes are missed until it is back, then L1 is
+   * flushed), `failed` (subscribing failed). What a lifecycle's `/ready` reads.
+   */
+  get busState(): 'subscribing' | 'subscribed' | 'disconnected' | 'failed' {
+    return this.#state.bus.state;
+  }
+
+  /**
    * A view of this cache whose keys live under `name:`. It shares the
    * adapter, L1, events and circuit; its `clear()` removes only its keys.
    *
@@ -222,6 +232,7 @@ export class DistributedCache {
       if (local !== undefined && local.soft > state.clock.now()) {
         // The L1 hit path: no async frame, no allocation beyond the promise.
         if (state.events.has('hit')) state.events.emit('hit', { key: full, tier: 'l1' });
+        state.telemetry?.hit('l1');
         return Promise.resolve(local.value as T);
       }
     }

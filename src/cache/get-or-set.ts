@@ -102,6 +102,7 @@ export function getOrSet<T>(state: CacheState, key: string, loader: Loader<T>, o
       const now = state.clock.now();
       if (entry.soft > now) {
         if (state.events.has('hit')) state.events.emit('hit', { key, tier: 'l1' });
+        state.telemetry?.hit('l1');
         if (o.beta > 0 && shouldRefreshEarly(entry, now, o.beta)) {
           refreshInBackground(state, { key, loader, options: o, early: true });
         }
@@ -140,6 +141,7 @@ async function resolve<T>(state: CacheState, key: string, loader: Loader<T>, o: 
     if (entry !== undefined) {
       if (entry.soft > now) {
         if (state.events.has('hit')) state.events.emit('hit', { key, tier: 'l2' });
+        state.telemetry?.hit('l2');
         if (o.beta > 0 && shouldRefreshEarly(entry, now, o.beta)) {
           refreshInBackground(state, { key, loader, options: o, early: true });
         }
@@ -149,6 +151,7 @@ async function resolve<T>(state: CacheState, key: string, loader: Loader<T>, o: 
     }
   }
   if (state.events.has('miss')) state.events.emit('miss', { key });
+  state.telemetry?.miss();
   if (stale !== undefined && stale.hard > now) {
     if (o.softTimeoutMs > 0 && !state.refreshing.has(key)) {
       // This caller refreshes in the foreground, waiting up to the soft timeout.
@@ -275,5 +278,6 @@ async function readFresh(state: CacheState, key: string, o: LoadOptions): Promis
   const entry = read(state, key, text, now, o.graceMs);
   if (entry === undefined || entry.soft <= now) return undefined;
   if (state.events.has('hit')) state.events.emit('hit', { key, tier: 'l2' });
+  state.telemetry?.hit('l2');
   return entry;
 }

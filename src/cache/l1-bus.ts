@@ -62,6 +62,7 @@ export class L1Bus {
   readonly #life: Lifecycle;
   readonly #id: string;
   #subscription: Subscription | undefined;
+  #state: 'subscribing' | 'subscribed' | 'disconnected' | 'failed' = 'subscribing';
 
   constructor(init: L1BusInit) {
     const s = init.settings;
@@ -71,7 +72,7 @@ export class L1Bus {
           maxEntries: s.l1MaxEntries,
           maxSize: s.l1MaxBytes,
           sizeOf: (entry, key) => entry.size + key.length,
-          now: () => clock.now(),
+          clock,
         })
       : undefined;
     this.#l1TtlMs = s.l1TtlMs;
@@ -90,14 +91,32 @@ export class L1Bus {
       this.#subscription = asSubscription(
         await this.#adapter.subscribe(BUS_CHANNEL, {
           onMessage: (message) => this.#onMessage(message),
-          onReconnect: () => this.flush('bus-reconnect'),
+          onReconnect: () => {
+            this.#state = 'subscribed';
+            this.flush('bus-reconnect');
+          },
+          onDisconnect: () => {
+            this.#state = 'disconnected';
+          },
         }),
       );
+      if (this.#state === 'subscribing') this.#state = 'subscribed';
       if (this.#life.closed) await this.#subscription.unsubscribe();
     } catch (err) {
+      this.#state = 'failed';
       this.#backend.report('subscribe', undefined, err, false);
       throw backendError('subscribe', err);
     }
+  }
+
+  /**
+   * The bus subscription: `subscribing` until the adapter's subscribe
+   * resolves, `subscribed`, `disconnected` while the adapter reports the
+   * connection carrying it lost (other instances' writes are missed until it
+   * is back), `failed` when subscribing failed.
+   */
+  get state(): 'subscribing' | 'subscribed' | 'disconnected' | 'failed' {
+    return this.#state;
   }
 
   /** Ends the bus subscription (errors ignored: the adapter drops it on close anyway). */

@@ -33,6 +33,7 @@ export function emitStale(
   reason: DistributedCacheEvents['stale']['reason'],
 ): void {
   if (state.events.has('stale')) state.events.emit('stale', { key, reason });
+  state.telemetry?.stale(reason);
 }
 
 /**

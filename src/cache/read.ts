@@ -21,14 +21,17 @@ export async function readOne<T>(
   } catch (err) {
     if (backend.readAsMiss('get', full, err)) {
       if (state.events.has('miss')) state.events.emit('miss', { key: full });
+      state.telemetry?.miss();
       return undefined;
     }
     backend.failOpen('get', full, err, false);
     if (local !== undefined && local.hard > state.clock.now()) {
       if (state.events.has('stale')) state.events.emit('stale', { key: full, reason: 'backend-down' });
+      state.telemetry?.stale('backend-down');
       return local.value as T;
     }
     if (state.events.has('miss')) state.events.emit('miss', { key: full });
+    state.telemetry?.miss();
     return undefined;
   }
   if (text !== undefined) {
@@ -36,14 +39,20 @@ export async function readOne<T>(
     const entry = read(state, full, text, now, graceMs);
     if (entry !== undefined && entry.soft > now) {
       if (state.events.has('hit')) state.events.emit('hit', { key: full, tier: 'l2' });
+      state.telemetry?.hit('l2');
       return entry.value as T;
     }
   }
   if (state.events.has('miss')) state.events.emit('miss', { key: full });
+  state.telemetry?.miss();
   return undefined;
 }
 
-/** `getMany`: L1 first, then one adapter round trip for the rest. */
+/**
+ * `getMany`: L1 first, then one adapter round trip for the rest. Each key
+ * is counted on the cache counters as `get` counts it (an L1 or L2 hit, or
+ * a miss; with the adapter down, the keys L1 did not answer are misses).
+ */
 export async function readMany<T>(
   state: CacheState,
   full: readonly string[],
@@ -57,22 +66,32 @@ export async function readMany<T>(
     if (entry !== undefined && entry.soft > now) out[i] = entry.value as T;
     else missing.push(i);
   }
-  if (missing.length === 0) return out;
+  const telemetry = state.telemetry;
+  if (missing.length === 0) {
+    telemetry?.many(full.length, 0, 0);
+    return out;
+  }
   const backend = state.backend;
   let texts: Array<string | undefined>;
   try {
     texts = await backend.call('getMany', () => state.adapter.getMany(missing.map((i) => dataKey(full[i]!))));
   } catch (err) {
     if (!backend.readAsMiss('getMany', undefined, err)) backend.failOpen('getMany', undefined, err, false);
+    telemetry?.many(full.length - missing.length, 0, missing.length);
     return out;
   }
   const later = state.clock.now();
+  let l2 = 0;
   for (let j = 0; j < missing.length; j++) {
     const text = texts[j];
     if (text === undefined) continue;
     const i = missing[j]!;
     const entry = read(state, full[i]!, text, later, graceMs);
-    if (entry !== undefined && entry.soft > later) out[i] = entry.value as T;
+    if (entry !== undefined && entry.soft > later) {
+      out[i] = entry.value as T;
+      l2++;
+    }
   }
+  telemetry?.many(full.length - missing.length, l2, missing.length - l2);
   return out;
 }

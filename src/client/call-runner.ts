@@ -352,8 +352,12 @@ export class CallRunner {
             breaker === undefined ? 'none' : breaker.state,
             state.deadlineAt - this.#clock.now(),
           );
-    // Latency is measured only for whom reads it: the registry and `attempt` listeners.
-    const timed = source?.onAttemptEnd !== undefined || this.#events.has('attempt');
+    // Latency is measured only for whom reads it: the registry, `attempt` listeners
+    // and http.client.request.duration (one measurement for all three).
+    const timed =
+      source?.onAttemptEnd !== undefined ||
+      this.#events.has('attempt') ||
+      traced?.metricAttributes !== undefined;
     const started = timed ? this.#clock.monotonic() : 0;
     let outcome: CallOutcome;
     let status: number | undefined;
@@ -408,7 +412,14 @@ export class CallRunner {
       telemetry!.releasing(traced);
       this.#picker.release(picked, outcome);
       telemetry!.releasing(undefined);
-      telemetry!.endAttempt(state.trace, traced, outcome, status, result === undefined ? error : undefined);
+      telemetry!.endAttempt(
+        state.trace,
+        traced,
+        outcome,
+        status,
+        result === undefined ? error : undefined,
+        latencyMs,
+      );
     } else {
       this.#picker.release(picked, outcome);
     }

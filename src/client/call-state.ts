@@ -4,6 +4,7 @@ import { abortedError } from '../internal/abort.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
 import type { CallTrace } from '../telemetry/client-telemetry.js';
 import type { Clock } from '../types.js';
+import { inheritedDeadline } from './inherited-deadline.js';
 import type { RequestConfigChecker, RequestConfigShape } from './request-config.js';
 import { type AbsoluteUrlPolicy, isUpstreamPath, sameOriginUrl } from './request-url.js';
 
@@ -21,7 +22,12 @@ export interface ServiceRequestConfig<D = unknown> extends AxiosRequestConfig<D>
   idempotencyKey?: string;
   /** Time limit of this call, in ms (overrides `deadlineMs` of the client). */
   deadlineMs?: number;
-  /** Absolute deadline, epoch ms (from {@link readDeadline} of an incoming request); the earlier one wins. */
+  /**
+   * Absolute deadline, epoch ms (from {@link readDeadline} of an incoming
+   * request); the earlier one wins. Without it, a call made while the
+   * monitor middleware handle a request that carried a deadline header
+   * inherits that deadline; `Infinity` opts out.
+   */
   deadlineAt?: number | undefined;
   /** Time limit of each attempt of this call, in ms. */
   attemptTimeoutMs?: number;
@@ -104,6 +110,10 @@ export function readCallState(
       throw new InvalidArgumentError('deadlineAt must be epoch milliseconds', { argument: 'deadlineAt' });
     }
     deadlineAt = Math.min(deadlineAt, config.deadlineAt);
+  } else {
+    // The deadline of the request being handled (monitor middleware), on this client's clock.
+    const inherited = inheritedDeadline();
+    if (inherited !== undefined) deadlineAt = Math.min(deadlineAt, now + (inherited - Date.now()));
   }
   const attemptTimeoutMs =
     config.attemptTimeoutMs === undefined

@@ -113,6 +113,7 @@ export class ServiceClient {
       trip: (id) => this.#picker.trip(id),
       service,
       logger,
+      clock,
     });
     this.#recovery = recovery;
     if ('registry' in target) recovery.follow(target.registry);

@@ -88,6 +88,13 @@ export interface CacheAdapterSubscribeOptions {
    * published meanwhile may have been missed.
    */
   onReconnect?(): void;
+  /**
+   * Called when the subscription was interrupted (the connection carrying
+   * it was lost): messages published from now on are missed until
+   * `onReconnect`. May be called more than once per interruption. Optional
+   * for adapters (an in-process one is never interrupted).
+   */
+  onDisconnect?(): void;
 }
 
 /**

@@ -13,6 +13,6 @@ export interface JwtDenylistAdapter {
   add(jti: string, expiresAtMs: number): Promise<void>;
   /** Whether `jti` is revoked. */
   has(jti: string): Promise<boolean>;
-  /** Releases what the adapter owns. Optional. */
-  close?(): Promise<void>;
+  /** Releases what the adapter owns (a connection it made); idempotent. A `Jwt` never closes its denylist. */
+  close(): Promise<void>;
 }

@@ -204,6 +204,49 @@ export interface QueueAdapterConsumeOptions {
 export type QueueSubscription = Subscription;
 
 /**
+ * What an adapter's `consume()` resolves to: a {@link Subscription},
+ * optionally with `stopDelivering()`, which a consumer's graceful stop calls
+ * before it waits for its handlers, so that no message is left read but not
+ * started when it stops.
+ *
+ * @example
+ * ```ts
+ * const sub: QueueAdapterSubscription = await adapter.consume(topic, onDelivery, options);
+ * await sub.stopDelivering?.(); // no delivery follows; settle the ones made
+ * await sub.unsubscribe();
+ * ```
+ */
+export interface QueueAdapterSubscription extends Subscription {
+  /**
+   * Optional. Takes no new message from the back end and resolves once no
+   * delivery can follow. Deliveries made before it resolves (those of a
+   * read that was in flight included) stay valid: the consumer handles and
+   * settles them as usual, then calls `unsubscribe()`. Without it, a
+   * stopping consumer leaves what arrives while it drains unsettled, and
+   * `unsubscribe()` hands it back to the back end.
+   */
+  stopDelivering?(): Promise<void>;
+}
+
+/**
+ * The state of a queue back end's connection, as an adapter reports it
+ * (see {@link QueueAdapter.connectionState}):
+ *
+ * - `idle`: nothing opened yet (nothing published or consumed, or a lazy
+ *   client); nothing is known to be wrong;
+ * - `connecting`: the first connection is being opened;
+ * - `connected`: the connection is up;
+ * - `disconnected`: it was up and was lost; the adapter is reconnecting;
+ * - `closed`: the adapter was closed (final).
+ *
+ * @example
+ * ```ts
+ * const up = (state: QueueConnectionState) => state === 'connected' || state === 'idle';
+ * ```
+ */
+export type QueueConnectionState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+/**
  * A message queue back end: memory, RabbitMQ (`scaleout/amqp`) or Redis
  * Streams (`scaleout/redis`). Implement it to bring another broker; check it
  * with `queueAdapterConformance` from `scaleout/testing`.
@@ -214,6 +257,14 @@ export type QueueSubscription = Subscription;
  * ```
  */
 export interface QueueAdapter {
+  /**
+   * The `messaging.system` of this back end in OpenTelemetry spans and
+   * metrics: `rabbitmq` (`scaleout/amqp`), `redis` (Redis Streams,
+   * `scaleout/redis`), `scaleout_memory` (the in-process adapter). An
+   * adapter that wraps another should forward the wrapped one's. Without
+   * it, {@link MessageQueue} reports `scaleout`. At most 64 characters.
+   */
+  readonly messagingSystem?: string;
   /** Stores a message durably (as far as the back end allows); resolves when stored. */
   publish(topic: string, message: QueueOutgoingMessage, options?: QueueAdapterPublishOptions): Promise<void>;
   /**
@@ -226,7 +277,21 @@ export interface QueueAdapter {
     topic: string,
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
-  ): Promise<Subscription>;
+  ): Promise<QueueAdapterSubscription>;
+  /**
+   * The state of the connection to the back end, read without sending
+   * anything. Optional: an adapter without it is reported `unknown` by
+   * `MessageQueue.connectionState`. Memory, RabbitMQ and Redis
+   * Streams adapters have it.
+   */
+  readonly connectionState?: QueueConnectionState;
+  /**
+   * Calls `listener` with the new state each time
+   * {@link QueueAdapter.connectionState} changes (a lost connection, a
+   * reconnect, close) until unsubscribed. Optional, with
+   * `connectionState`.
+   */
+  watchConnection?(listener: (state: QueueConnectionState) => void): Subscription;
   /**
    * Stops every consumer and releases connections the adapter created.
    * Required. A {@link MessageQueue} calls it only on an adapter it created

@@ -27,7 +27,7 @@ import { isStorableHeader, MAX_STORED_HEADERS, type StoredResult } from './store
  *
  * @example
  * ```ts
- * const input: IdempotencyMiddlewareInput = { store: redisIdempotencyStore({ connection: redis }), required: true };
+ * const input: IdempotencyMiddlewareInput = { adapter: redisIdempotencyStore({ connection: redis }), required: true };
  * ```
  */
 export type IdempotencyMiddlewareInput =

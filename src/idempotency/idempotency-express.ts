@@ -48,7 +48,7 @@ export interface IdempotencyExpressRequest {
  * @example
  * ```ts
  * import { authorize, idempotency } from 'scaleout/express';
- * const keys = new Idempotency({ store: redisIdempotencyStore({ connection: redis }) });
+ * const keys = new Idempotency({ adapter: redisIdempotencyStore({ connection: redis }) });
  * app.post('/payments', authorize({ jwt }), express.json(), idempotency(keys, { required: true }), pay);
  * ```
  */

@@ -54,7 +54,7 @@ export function pathOnly(url: string): string {
  *
  * @example
  * ```ts
- * const keys = new Idempotency({ store: redisIdempotencyStore({ connection: redis }) });
+ * const keys = new Idempotency({ adapter: redisIdempotencyStore({ connection: redis }) });
  * const guard = idempotencyNode(keys, { required: true });
  * createServer(async (req, res) => {
  *   const body = await readJson(req);

@@ -1,21 +1,22 @@
 import type { IdempotencyStore } from '../contracts/idempotency.js';
 import { optionsChecker } from '../internal/validate.js';
-import type { Clock, Logger, Serializer } from '../types.js';
+import type { BaseOptions, Clock, Logger, Serializer } from '../types.js';
 
 /**
  * Options of {@link Idempotency}. All optional.
  *
  * @example
  * ```ts
- * const keys = new Idempotency({ store: redisIdempotencyStore({ connection: redis }), ttlMs: 86_400_000, waitMs: 2_000 });
+ * const keys = new Idempotency({ adapter: redisIdempotencyStore({ connection: redis }), ttlMs: 86_400_000, waitMs: 2_000 });
  * ```
  */
-export interface IdempotencyOptions {
+export interface IdempotencyOptions extends BaseOptions<IdempotencyStore> {
   /**
-   * Where records live. Pass a shared store (Redis) for more than one
-   * process. @default a {@link MemoryIdempotencyStore} created (and closed) by this object
+   * Where records live (the `adapter` of every primitive; `store` before).
+   * Pass a shared store (Redis) for more than one process; `close()` leaves
+   * a store you passed open. @default a {@link MemoryIdempotencyStore} on `clock`, created (and closed) by this object
    */
-  store?: IdempotencyStore;
+  adapter?: IdempotencyStore;
   /**
    * How long a completed result is kept and replayed, in ms. Stripe keeps
    * keys 24 hours; so does scaleout: long enough for any client's retries
@@ -46,9 +47,9 @@ export interface IdempotencyOptions {
   maxStoredBytes?: number;
   /** Encodes results of `run()` / `idempotent()`. @default jsonSerializer */
   serializer?: Serializer;
-  /** Receives warnings (a result that could not be stored). @default no logging */
+  /** Receives warnings (a result that could not be stored) and listener failures. @default noopLogger */
   logger?: Logger;
-  /** Time source (waits and lease deadlines). @default systemClock */
+  /** Time source (waits, lease deadlines, and the default store's expiry). @default systemClock */
   clock?: Clock;
 }
 
@@ -96,8 +97,9 @@ export interface IdempotencyRunOptions {
 }
 
 const OPTION_HINTS = {
-  adapter: 'store',
-  persistenceStore: 'store',
+  // `store` was this option's name before every primitive took `adapter`.
+  store: 'adapter',
+  persistenceStore: 'adapter',
   ttl: 'ttlMs',
   expiresIn: 'ttlMs',
   expiresAfterMs: 'ttlMs',
@@ -116,7 +118,7 @@ const OPTION_HINTS = {
 
 /** The keys of {@link IdempotencyOptions}. */
 export const IDEMPOTENCY_OPTION_KEYS = [
-  'store',
+  'adapter',
   'ttlMs',
   'leaseMs',
   'waitMs',

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MemoryIdempotencyStore } from '../adapters/memory/memory-idempotency-store.js';
+import { memoryIdempotencyStore } from '../adapters/memory/memory-idempotency-store.js';
 import type { IdempotencyStore } from '../contracts/idempotency.js';
 import {
   CorruptDataError,
@@ -11,7 +11,7 @@ import {
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { sleep } from '../internal/timers.js';
-import { durationArgument, durationOption, keyArgument } from '../internal/validate.js';
+import { clockOption, durationArgument, durationOption, keyArgument } from '../internal/validate.js';
 import { assertSafePayload, jsonSerializer } from '../serializer.js';
 import type { Clock, Logger, Serializer } from '../types.js';
 import { systemClock } from '../types.js';
@@ -73,7 +73,7 @@ export type BeginOutcome =
  *
  * @example
  * ```ts
- * const keys = new Idempotency({ store: redisIdempotencyStore({ connection: redis }) });
+ * const keys = new Idempotency({ adapter: redisIdempotencyStore({ connection: redis }) });
  * const refund = await keys.run(`refund:${orderId}`, () => provider.refund(orderId), {
  *   fingerprint: { orderId, amountCents },
  * });
@@ -98,12 +98,12 @@ export class Idempotency {
     checkIdempotencyOptions(options);
     const d = IDEMPOTENCY_DEFAULTS;
     if (
-      options.store !== undefined &&
-      !hasMethods(options.store, ['claim', 'complete', 'release', 'close'])
+      options.adapter !== undefined &&
+      !hasMethods(options.adapter, ['claim', 'complete', 'release', 'close'])
     ) {
       throw new InvalidOptionsError(
-        'store must be an IdempotencyStore (memoryIdempotencyStore(), or redisIdempotencyStore() from scaleout/redis)',
-        { option: 'store' },
+        'adapter must be an IdempotencyStore (memoryIdempotencyStore(), or redisIdempotencyStore() from scaleout/redis)',
+        { option: 'adapter' },
       );
     }
     if (options.serializer !== undefined && !hasMethods(options.serializer, ['serialize', 'deserialize'])) {
@@ -111,9 +111,7 @@ export class Idempotency {
         option: 'serializer',
       });
     }
-    if (options.clock !== undefined && !hasMethods(options.clock, ['now', 'monotonic'])) {
-      throw new InvalidOptionsError('clock must have now() and monotonic()', { option: 'clock' });
-    }
+    clockOption(options.clock);
     if (options.logger !== undefined && (typeof options.logger !== 'object' || options.logger === null)) {
       throw new InvalidOptionsError('logger must be an object with warn()/error() methods', {
         option: 'logger',
@@ -137,8 +135,8 @@ export class Idempotency {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger;
     this.#events = new TypedEmitter(options.logger);
-    this.#ownsStore = options.store === undefined;
-    this.#store = options.store ?? new MemoryIdempotencyStore({ clock: this.#clock });
+    this.#ownsStore = options.adapter === undefined;
+    this.#store = options.adapter ?? memoryIdempotencyStore({ clock: this.#clock });
     const events = this.#events;
     this.#internals = {
       store: this.#store,
@@ -151,8 +149,8 @@ export class Idempotency {
     };
   }
 
-  /** The store holding the records. */
-  get store(): IdempotencyStore {
+  /** The store holding the records (the `adapter` option, or the memory store this object made). */
+  get adapter(): IdempotencyStore {
     return this.#store;
   }
 

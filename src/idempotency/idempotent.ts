@@ -42,7 +42,7 @@ const checkOptions = optionsChecker({
  *
  * @example
  * ```ts
- * const keys = new Idempotency({ store: redisIdempotencyStore({ connection: redis }) });
+ * const keys = new Idempotency({ adapter: redisIdempotencyStore({ connection: redis }) });
  * const sent = await idempotent(`welcome-mail:${userId}`, () => mailer.send(welcome(userId)), {
  *   idempotency: keys,
  * });
@@ -55,7 +55,7 @@ export async function idempotent<T>(
 ): Promise<Awaited<T>> {
   checkOptions(options);
   if (options === undefined || !(options.idempotency instanceof Idempotency)) {
-    throw new InvalidArgumentError('idempotent() needs { idempotency: new Idempotency({ store }) }', {
+    throw new InvalidArgumentError('idempotent() needs { idempotency: new Idempotency({ adapter }) }', {
       argument: 'idempotency',
     });
   }

@@ -31,9 +31,12 @@ export function dedupeHandler<T>(
   where: { topic: string; group: string },
 ): Handler<T> {
   if (!(dedupe instanceof Idempotency)) {
-    throw new InvalidArgumentError('dedupe must be an Idempotency: { dedupe: new Idempotency({ store }) }', {
-      argument: 'dedupe',
-    });
+    throw new InvalidArgumentError(
+      'dedupe must be an Idempotency: { dedupe: new Idempotency({ adapter }) }',
+      {
+        argument: 'dedupe',
+      },
+    );
   }
   const keys = dedupe;
   const prefix = `queue:${where.topic}:${where.group}:`;

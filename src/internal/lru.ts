@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from '../errors.js';
+import { type Clock, systemClock } from '../types.js';
 
 /** Options of {@link LruMap}. */
 export interface LruOptions<K, V> {
@@ -10,8 +11,8 @@ export interface LruOptions<K, V> {
   sizeOf?: (value: V, key: K) => number;
   /** Called for every entry removed to make room or found expired (not for delete/clear). */
   onEvict?: (key: K, value: V, reason: 'capacity' | 'expired') => void;
-  /** Time source for expiry, ms. @default Date.now */
-  now?: () => number;
+  /** Time source for expiry (its `now()`, ms since the epoch). @default systemClock */
+  clock?: Clock;
 }
 
 interface Entry<V> {
@@ -46,7 +47,9 @@ export class LruMap<K, V> {
     if (!(this.#maxSize > 0)) throw new InvalidOptionsError('maxSize must be > 0', { option: 'maxSize' });
     this.#sizeOf = options.sizeOf ?? (() => 1);
     this.#onEvict = options.onEvict;
-    this.#now = options.now ?? Date.now;
+    const clock = options.clock;
+    // The system clock's now() is Date.now: read it directly on this hot path.
+    this.#now = clock === undefined || clock === systemClock ? Date.now : () => clock.now();
   }
 
   /** Number of entries held (expired ones not yet reclaimed included). */

@@ -48,8 +48,10 @@ export interface CheckResult {
   readonly durationMs: number;
   /** What a passing check resolved to (plain data only), or the state a primitive reports. */
   readonly details?: unknown;
-  /** Why it failed: an error's name and message (never a stack). */
+  /** Why it failed: an error's name and message (never a stack; credentials in URLs masked). */
   readonly error?: string;
+  /** The failure's `code` when it has one (`ERR_TIMEOUT` for a check that overran its timeout). */
+  readonly code?: string;
 }
 
 /**
@@ -86,14 +88,39 @@ const checkCheckOptions = optionsChecker({
   bareNumber: 'timeoutMs',
 });
 
-/** Plain data only: what a check resolved to may hold a connection, a secret or a cycle. */
+/** Keys whose values never appear in `/health` (a check may resolve to its whole config). */
+const SECRET_KEY = /pass|secret|token|auth|cookie|credential|private|api[-_]?key/i;
+
+/** Masks the credentials of URLs in a text: `redis://user:pw@host` becomes `redis://***@host`. */
+function maskUrls(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]{0,30}:\/\/)[^\s/@]{0,1000}@/gi, '$1***@');
+}
+
+/** Masked, then cut: cutting first could leave half a URL's password without its `@`. */
+function maskedPrefix(text: string, length: number): string {
+  return maskUrls(text.slice(0, 2_000)).slice(0, length);
+}
+
+const TOO_LONG = Symbol('too long');
+
+/**
+ * Plain data only: what a check resolved to may hold a connection, a
+ * secret or a cycle. Values under secret-looking keys are replaced, URLs
+ * lose their credentials.
+ */
 function plainDetails(value: unknown): unknown {
   if (value === undefined || value === null || value === true) return undefined;
-  if (typeof value === 'string') return value.slice(0, 200);
+  if (typeof value === 'string') return maskedPrefix(value, 200);
   if (typeof value === 'number' || typeof value === 'boolean') return value;
   if (typeof value !== 'object') return undefined;
   try {
-    const text = JSON.stringify(value);
+    const text = JSON.stringify(value, (key, v: unknown) => {
+      if (key !== '' && SECRET_KEY.test(key)) return '[redacted]';
+      if (typeof v !== 'string') return v;
+      // Over the size cap the details are dropped anyway: do not scan a huge string.
+      if (v.length > 2_000) throw TOO_LONG;
+      return maskUrls(v);
+    });
     return text !== undefined && text.length <= 2_000 ? JSON.parse(text) : undefined;
   } catch {
     return undefined;
@@ -101,8 +128,17 @@ function plainDetails(value: unknown): unknown {
 }
 
 function errorText(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 300);
+  if (err instanceof Error) return maskedPrefix(`${err.name}: ${err.message}`, 300);
   return 'check failed';
+}
+
+function errorCode(err: unknown): string | undefined {
+  try {
+    const code = (err as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : undefined;
+  } catch {
+    return undefined; // a hostile getter
+  }
 }
 
 /**
@@ -121,6 +157,7 @@ export class HealthChecks {
   readonly #entries = new Map<string, Entry>();
   readonly #clock: Clock;
   readonly #defaultTimeoutMs: number;
+  #running: Promise<CheckResult[]> | undefined;
 
   constructor(clock: Clock, defaultTimeoutMs: number) {
     this.#clock = clock;
@@ -153,9 +190,15 @@ export class HealthChecks {
     return this.#entries.has(name);
   }
 
-  /** Runs every check now. */
+  /**
+   * Runs every check; callers that arrive while a run is under way share
+   * it (probes from several load balancers do not multiply the checks).
+   */
   run(): Promise<CheckResult[]> {
-    return Promise.all([...this.#entries.values()].map((e) => this.#runOne(e)));
+    this.#running ??= Promise.all([...this.#entries.values()].map((e) => this.#runOne(e))).finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
   }
 
   async #runOne(entry: Entry): Promise<CheckResult> {
@@ -183,7 +226,14 @@ export class HealthChecks {
         : { ...base, ok: true, durationMs, details };
     } catch (err) {
       const durationMs = Math.round(this.#clock.monotonic() - started);
-      return { ...base, ok: false, durationMs, error: errorText(err) };
+      const code = errorCode(err);
+      return {
+        ...base,
+        ok: false,
+        durationMs,
+        error: errorText(err),
+        ...(code === undefined ? {} : { code }),
+      };
     } finally {
       clearTimeout(timer);
     }

@@ -34,7 +34,10 @@
  * Express (`app.listen()`), Koa (`app.listen()`) and Fastify
  * (`fastify.server`) all go through, so request listeners added later are
  * covered too, and probe paths (`/live`, `/ready`, `/health`) are answered
- * before any framework routing.
+ * before any framework routing. REFUSING closes the listener with
+ * `server.close()`, or with the `CloseListener` given (a Fastify
+ * app's own `close()`: its `preClose` hooks, the server's close once its
+ * requests are done, then its `onClose` hooks).
  *
  * @module
  */
@@ -79,6 +82,14 @@ export interface HttpServerLike {
   closeAllConnections?(): void;
 }
 
+/**
+ * @internal How the listener is closed: `server.close()` by default; for a
+ * Fastify app, `fastify.close()` (its `preClose` hooks, the server's close,
+ * then its `onClose` hooks). Calls `done` once closed, with the error if
+ * closing failed.
+ */
+export type CloseListener = (done: (err?: unknown) => void) => void;
+
 /** Answers a probe request; returns `false` when the request is not a probe. @internal */
 export type ProbeResponder = (req: IncomingMessage, res: ServerResponse) => boolean;
 
@@ -110,10 +121,13 @@ export class HttpDrain {
   #listenerClosed = false;
   #onDrained: (() => void) | undefined;
   #refused = 0;
+  #closeListener: CloseListener | undefined;
+  #closeError: unknown;
 
-  constructor(server: HttpServerLike, probe: ProbeResponder) {
+  constructor(server: HttpServerLike, probe: ProbeResponder, closeListener?: CloseListener) {
     this.server = server;
     this.#probe = probe;
+    this.#closeListener = closeListener;
     this.#emit = server.emit;
     const emit = this.#emit;
     const onRequest = (req: IncomingMessage, res: ServerResponse): boolean => this.#onRequest(req, res);
@@ -135,6 +149,11 @@ export class HttpDrain {
     return this.#refused;
   }
 
+  /** Closes the listener with `closeListener` instead of `server.close()` (a Fastify app's own close). */
+  closeWith(closeListener: CloseListener): void {
+    this.#closeListener = closeListener;
+  }
+
   /** DRAINING: responses carry `Connection: close`; a socket is closed after its last response. */
   draining(): void {
     if (this.#phase !== 'serving') return;
@@ -147,7 +166,13 @@ export class HttpDrain {
     this.draining();
     if (this.#phase === 'refusing') return;
     this.#phase = 'refusing';
-    if (this.server.listening) {
+    if (this.#closeListener !== undefined) {
+      this.#closeListener((err) => {
+        this.#closeError = err;
+        this.#listenerClosed = true;
+        this.#check();
+      });
+    } else if (this.server.listening) {
       this.server.close(() => {
         this.#listenerClosed = true;
         this.#check();
@@ -160,16 +185,21 @@ export class HttpDrain {
     this.server.closeIdleConnections?.();
   }
 
-  /** Resolves once the listener is closed and no request is in flight. */
+  /**
+   * Resolves once the listener is closed and no request is in flight;
+   * rejects when closing the listener failed (a Fastify `onClose` hook threw).
+   */
   drained(): Promise<void> {
-    if (this.#isDrained()) return Promise.resolve();
-    return new Promise((resolve) => {
+    const settle = (): Promise<void> =>
+      this.#closeError === undefined ? Promise.resolve() : Promise.reject(this.#closeError);
+    if (this.#isDrained()) return settle();
+    return new Promise<void>((resolve) => {
       const previous = this.#onDrained;
       this.#onDrained = () => {
         previous?.();
         resolve();
       };
-    });
+    }).then(settle);
   }
 
   /** Destroys every socket now (responses in flight are cut): the deadline passed. */

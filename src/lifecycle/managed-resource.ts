@@ -1,13 +1,14 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { HttpServerLike } from './http-drain.js';
-import { isHttpServerLike } from './service-lifecycle-options.js';
+import { type FastifyLike, isFastifyLike, isHttpServerLike } from './service-lifecycle-options.js';
 
 /**
  * What {@link ServiceLifecycle.manage} accepts: anything with `close()`
  * (every scaleout primitive, a database pool wrapped as `{ close }`), a
  * registry `Registration` (deregistered early in the stop), a queue
- * consumer (stopped once its messages in flight are acknowledged), or a
- * node HTTP server (drained).
+ * consumer (stopped once its messages in flight are acknowledged), a
+ * node HTTP server (drained), or a Fastify instance (drained, and stopped
+ * through `fastify.close()`).
  *
  * @example
  * ```ts
@@ -60,7 +61,7 @@ export interface ConsumerLike extends Closable {
 export type Managed =
   | { kind: 'registration'; name: string; resource: RegistrationLike }
   | { kind: 'consumer'; name: string; resource: ConsumerLike }
-  | { kind: 'server'; name: string; resource: HttpServerLike }
+  | { kind: 'server'; name: string; resource: HttpServerLike; app?: FastifyLike }
   | { kind: 'closable'; name: string; resource: Closable };
 
 function isRegistration(value: object): value is RegistrationLike {
@@ -91,6 +92,7 @@ function defaultName(value: object, kind: Managed['kind']): string {
   }
   if (kind === 'consumer')
     return `consumer ${(value as ConsumerLike).topic}/${(value as ConsumerLike).group}`;
+  if (isFastifyLike(value)) return 'fastify';
   const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor;
   return typeof ctor?.name === 'string' && ctor.name !== '' && ctor.name !== 'Object' ? ctor.name : kind;
 }
@@ -103,15 +105,16 @@ export function classify(value: unknown, name: string | undefined): Managed {
       { argument: 'resource' },
     );
   }
-  let managed: Omit<Managed, 'name'>;
+  let managed: { kind: Managed['kind']; resource: object; app?: FastifyLike };
   if (isHttpServerLike(value)) managed = { kind: 'server', resource: value };
+  else if (isFastifyLike(value)) managed = { kind: 'server', resource: value.server, app: value };
   else if (isRegistration(value)) managed = { kind: 'registration', resource: value };
   else if (isConsumer(value)) managed = { kind: 'consumer', resource: value };
   else if (typeof (value as Partial<Closable>).close === 'function')
     managed = { kind: 'closable', resource: value as Closable };
   else {
     throw new InvalidArgumentError(
-      'lifecycle.manage() takes an object with close(), a Registration, a queue consumer or an http.Server (wrap anything else as { close: () => ... })',
+      'lifecycle.manage() takes an object with close(), a Registration, a queue consumer, an http.Server or a Fastify instance (wrap anything else as { close: () => ... })',
       { argument: 'resource' },
     );
   }

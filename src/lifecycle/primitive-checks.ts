@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type Clock, systemClock } from '../types.js';
 import type { HealthCheck } from './health-checks.js';
 
 /** A background failure this recent fails the check, ms (a heartbeat or a read is retried well within it). */
@@ -8,6 +9,7 @@ type Listen = (event: string, listener: (payload: never) => void) => unknown;
 
 interface CacheLike {
   readonly circuitState: 'closed' | 'open' | 'half-open';
+  readonly busState?: string;
   ready(): Promise<void>;
 }
 
@@ -65,11 +67,12 @@ function isDegradable(value: object): value is { readonly degraded: boolean } {
 function recentFailures(
   on: Listen,
   event: string,
+  clock: Clock,
   matches: (payload: { operation?: string; id?: unknown }) => boolean,
 ): () => number {
   let last = Number.NEGATIVE_INFINITY;
   on.call(undefined, event, ((payload: { operation?: string; id?: unknown }) => {
-    if (matches(payload)) last = performance.now();
+    if (matches(payload)) last = clock.monotonic();
   }) as (payload: never) => void);
   return () => last;
 }
@@ -78,10 +81,14 @@ function recentFailures(
  * @internal The readiness check a managed primitive's own state gives, or
  * `undefined` when it has none:
  * - a cache: its circuit around the store is not open, and its
- *   invalidation bus is subscribed (`cache.ready()`);
+ *   invalidation bus is subscribed (`cache.ready()`) and not disconnected
+ *   since (`cache.busState`: the Redis adapter reports its subscriber
+ *   connection lost, even with no traffic to open the circuit);
  * - a registry: no heartbeat failed and no registration was taken over in
  *   the last 5 s (its `error` and `lease` events);
- * - a message queue: the back end was readable in the last 5 s (no
+ * - a message queue: its connection is up (`queue.connectionState`:
+ *   `connected`, or `idle` before first use; `disconnected`, `connecting`
+ *   and `closed` fail), and the back end was readable in the last 5 s (no
  *   consumer `error` without a message id);
  * - a session store: its store answers a read (a random id, absent);
  * - a lock or semaphore: its store answers a `tryAcquire` of a resource of
@@ -89,26 +96,31 @@ function recentFailures(
  * - a rate limiter: shown (`degraded`), never failing (it keeps limiting
  *   locally).
  *
+ * "Recent" is measured on `clock.monotonic()` (the lifecycle's clock).
+ *
  * @example
  * ```ts
  * const check = primitiveCheck(cache);
  * ```
  */
-export function primitiveCheck(resource: object): HealthCheck | undefined {
+export function primitiveCheck(resource: object, clock: Clock = systemClock): HealthCheck | undefined {
   if (isCache(resource)) {
     return async () => {
       const circuit = resource.circuitState;
       if (circuit === 'open') throw new Error('the circuit around the cache store is open');
+      if (resource.busState === 'disconnected') {
+        throw new Error('the cache invalidation bus is disconnected: writes of other instances are missed');
+      }
       await resource.ready();
       return { circuit, bus: 'subscribed' };
     };
   }
   if (isRegistry(resource)) {
     const on = (resource as { on: Listen }).on.bind(resource);
-    const heartbeat = recentFailures(on, 'error', (p) => p.operation === 'heartbeat');
-    const taken = recentFailures(on, 'lease', (p) => (p as { status?: string }).status === 'taken');
+    const heartbeat = recentFailures(on, 'error', clock, (p) => p.operation === 'heartbeat');
+    const taken = recentFailures(on, 'lease', clock, (p) => (p as { status?: string }).status === 'taken');
     return () => {
-      const now = performance.now();
+      const now = clock.monotonic();
       if (now - heartbeat() < RECENT_FAILURE_MS) throw new Error('a registry heartbeat failed recently');
       if (now - taken() < RECENT_FAILURE_MS)
         throw new Error('a registration was taken over by another process');
@@ -117,12 +129,17 @@ export function primitiveCheck(resource: object): HealthCheck | undefined {
   }
   if (isQueue(resource)) {
     const on = (resource as { on: Listen }).on.bind(resource);
-    const unreadable = recentFailures(on, 'error', (p) => p.id === undefined);
+    const unreadable = recentFailures(on, 'error', clock, (p) => p.id === undefined);
     return () => {
-      if (performance.now() - unreadable() < RECENT_FAILURE_MS) {
+      // The adapter's own connection state (nothing sent), when it reports one.
+      const state = (resource as { connectionState?: unknown }).connectionState;
+      if (state === 'disconnected' || state === 'connecting' || state === 'closed') {
+        throw new Error(`the queue connection is ${state}`);
+      }
+      if (clock.monotonic() - unreadable() < RECENT_FAILURE_MS) {
         throw new Error('the queue back end could not be read recently');
       }
-      return { connection: 'ok' };
+      return { connection: typeof state === 'string' && state !== 'unknown' ? state : 'ok' };
     };
   }
   if (isSessionStore(resource)) {

@@ -42,10 +42,12 @@ export interface ProbePaths {
 export interface ServiceLifecycleOptions extends Omit<BaseOptions<never>, 'adapter'> {
   /**
    * The HTTP servers to drain: a node `http.Server`/`https.Server`, what
-   * Express's and Koa's `app.listen()` return, or `fastify.server`. More
-   * can be added with `manage(server)`. @default none
+   * Express's and Koa's `app.listen()` return, or a Fastify instance
+   * (stopped through `fastify.close()`, so its `preClose` and `onClose`
+   * hooks run; `fastify.server` alone is drained without them). More can
+   * be added with `manage(server)`. @default none
    */
-  servers?: readonly HttpServerLike[];
+  servers?: readonly (HttpServerLike | FastifyLike)[];
   /**
    * Signals that start the stop (a second one forces it); the handlers are
    * removed when the stop ends. Opt-in. @default none
@@ -104,7 +106,7 @@ export const SERVICE_LIFECYCLE_DEFAULTS = {
 
 /** @internal The options, checked, with defaults. */
 export interface ResolvedLifecycleOptions {
-  servers: readonly HttpServerLike[];
+  servers: readonly (HttpServerLike | FastifyLike)[];
   signals: readonly ShutdownSignal[];
   deadlineMs: number;
   drainDelayMs: number;
@@ -151,6 +153,45 @@ const checkProbes = optionsChecker({
 const SIGNALS = new Set<unknown>(['SIGTERM', 'SIGINT', 'SIGHUP']);
 
 /**
+ * The part of a Fastify instance the coordinator uses: its node server (to
+ * answer probes and track requests) and `close()`, which runs its
+ * `preClose` hooks, closes the server once its requests are done, then
+ * runs its `onClose` hooks.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify';
+ * const app: FastifyLike = Fastify();
+ * ```
+ */
+export interface FastifyLike {
+  /** The node HTTP server Fastify listens with. */
+  readonly server: HttpServerLike;
+  /** Fastify's own stop: `preClose` hooks, the server closed, `onClose` hooks. */
+  close(): PromiseLike<unknown>;
+  /** Adds a lifecycle hook (its presence tells a Fastify instance apart). */
+  addHook(...args: never[]): unknown;
+}
+
+/**
+ * Whether `value` looks like a Fastify instance (drained through its own `close()`).
+ *
+ * @internal
+ */
+export function isFastifyLike(value: unknown): value is FastifyLike {
+  const f = value as Partial<FastifyLike> & { inject?: unknown; register?: unknown };
+  return (
+    typeof f === 'object' &&
+    f !== null &&
+    typeof f.close === 'function' &&
+    typeof f.addHook === 'function' &&
+    typeof f.inject === 'function' &&
+    typeof f.register === 'function' &&
+    isHttpServerLike(f.server)
+  );
+}
+
+/**
  * Whether `value` looks like a node HTTP server (what the drain hooks).
  *
  * @internal
@@ -168,7 +209,8 @@ export function isHttpServerLike(value: unknown): value is HttpServerLike {
   );
 }
 
-function probePath(name: string, value: unknown, fallback: string): string | false {
+/** @internal A probe path option, checked: a path starting with `/`, or `false`. */
+export function probePath(name: string, value: unknown, fallback: string): string | false {
   if (value === undefined) return fallback;
   if (value === false) return false;
   if (typeof value !== 'string' || !/^\/[\w\-./]{0,200}$/.test(value)) {
@@ -196,9 +238,9 @@ export function resolveLifecycleOptions(options: ServiceLifecycleOptions): Resol
   const d = SERVICE_LIFECYCLE_DEFAULTS;
   clockOption(o.clock);
   const servers = o.servers ?? [];
-  if (!Array.isArray(servers) || !servers.every(isHttpServerLike)) {
+  if (!Array.isArray(servers) || !servers.every((s) => isHttpServerLike(s) || isFastifyLike(s))) {
     throw new InvalidOptionsError(
-      'servers must be an array of node http.Server (app.listen() in Express or Koa, fastify.server)',
+      'servers must be an array of node http.Server (app.listen() in Express or Koa) or Fastify instances',
       { option: 'servers' },
     );
   }

@@ -37,6 +37,8 @@ import { primitiveCheck } from './primitive-checks.js';
 import { probeResponder } from './probe-responder.js';
 import type { ServiceLifecycleEvents } from './service-lifecycle-events.js';
 import {
+  type FastifyLike,
+  isFastifyLike,
   type ResolvedLifecycleOptions,
   resolveLifecycleOptions,
   type ServiceLifecycleOptions,
@@ -116,7 +118,10 @@ export class ServiceLifecycle {
     this.#events = new TypedEmitter(this.#logger);
     this.#checks = new HealthChecks(this.#clock, this.#options.checkTimeoutMs);
     this.#ready = this.#options.startReady;
-    for (const server of this.#options.servers) this.#attach(server);
+    for (const server of this.#options.servers) {
+      if (isFastifyLike(server)) this.#attach(server.server, server);
+      else this.#attach(server);
+    }
     for (const signal of this.#options.signals) {
       const handler = (): void => this.#onSignal(signal);
       this.#signalHandlers.set(signal, handler);
@@ -161,7 +166,8 @@ export class ServiceLifecycle {
 
   /**
    * Hands a resource to the coordinator; returns it. A node HTTP server is
-   * drained; a registry `Registration` is deregistered early in the stop;
+   * drained (a Fastify instance too, stopped through `fastify.close()` so
+   * its hooks run); a registry `Registration` is deregistered early in the stop;
    * a queue consumer is stopped once its messages in flight are
    * acknowledged; anything else with `close()` (every primitive) is closed
    * at the end, last managed first: manage a primitive after what it
@@ -186,11 +192,11 @@ export class ServiceLifecycle {
       });
     }
     const managed = classify(resource, options.name);
-    if (this.#managed.some((m) => m.resource === resource)) return resource;
+    if (this.#managed.some((m) => m.resource === managed.resource)) return resource;
     this.#managed.push(managed);
-    if (managed.kind === 'server') this.#attach(managed.resource);
+    if (managed.kind === 'server') this.#attach(managed.resource, managed.app);
     if (options.check !== false) {
-      const check = primitiveCheck(managed.resource);
+      const check = primitiveCheck(managed.resource, this.#clock);
       if (check !== undefined) {
         // Two unnamed caches are both "DistributedCache": number the second.
         let name = managed.name;
@@ -303,16 +309,26 @@ export class ServiceLifecycle {
     return this.close();
   }
 
-  #attach(server: HttpServerLike): void {
-    if (this.#drains.some((d) => d.server === server)) return;
+  #attach(server: HttpServerLike, app?: FastifyLike): void {
+    // A Fastify app stops through its own close(): preClose hooks, the server, onClose hooks.
+    const closer =
+      app === undefined
+        ? undefined
+        : (done: (err?: unknown) => void) => {
+            Promise.resolve(app.close()).then(() => done(), done);
+          };
+    const attached = this.#drains.find((d) => d.server === server);
+    if (attached !== undefined) {
+      if (closer !== undefined) attached.closeWith(closer);
+      return;
+    }
     const o = this.#options;
-    const probe = probeResponder({
+    const probe = probeResponder(this, {
       livePath: o.livePath,
       readyPath: o.readyPath,
       healthPath: o.healthPath,
-      health: () => this.health(),
     });
-    this.#drains.push(new HttpDrain(server, probe));
+    this.#drains.push(new HttpDrain(server, probe, closer));
   }
 
   #detach(): void {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidOptionsError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
+import { recordServerDuration, schemeOf } from '../telemetry/http-server-metrics.js';
 
 /**
  * Options of the HTTP tracking behind every middleware.
@@ -65,8 +66,12 @@ export interface HttpRecorder {
   recordRequest(): number;
   /** Milliseconds since `start` on the recorder's clock. */
   elapsedMs(start: number): number;
-  /** Records one response; `statusCode` undefined: the client went away first. */
-  recordHttpResponse(start: number, statusCode: number | undefined, method: unknown, route: string): void;
+  /**
+   * Records one response and returns its duration (ms), the one measurement
+   * the OpenTelemetry histogram gets too; `statusCode` undefined: the client
+   * went away first.
+   */
+  recordHttpResponse(start: number, statusCode: number | undefined, method: unknown, route: string): number;
 }
 
 interface ExpressLike {
@@ -177,7 +182,8 @@ function writeHeadWithResponseTime(
 /**
  * The response's `'close'` listener. `'close'` follows `'finish'` on every
  * response (keep-alive included) and comes alone when the client went away
- * first: one listener covers both.
+ * first: one listener covers both. The first monitor's recorded duration
+ * also goes to `http.server.request.duration` (one measurement, two sinks).
  */
 function recordOnClose(this: TrackedResponse): void {
   const first = this[TRACKERS];
@@ -192,12 +198,16 @@ function recordOnClose(this: TrackedResponse): void {
     } catch {
       route = undefined;
     }
-    t.monitor.recordHttpResponse(
+    const durationMs = t.monitor.recordHttpResponse(
       t.start,
       finished ? this.statusCode : undefined,
       method,
       route ?? 'unmatched',
     );
+    if (t === first) {
+      const status = finished ? this.statusCode : undefined;
+      recordServerDuration(durationMs, method, route, status, schemeOf(first.req));
+    }
   }
 }
 

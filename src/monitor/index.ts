@@ -3,9 +3,15 @@ export { CLIENT_METRIC_MAPPINGS } from './client-metrics.js';
 export type { DesignStats } from './design-stats.js';
 export type { EventLoopStats } from './event-loop-health.js';
 export type { EventLabelValue, EventMetricMapping } from './event-metrics.js';
+export {
+  type ExponentialBuckets,
+  type ExponentialHistogramPoint,
+  toExponentialHistogram,
+} from './exponential-histogram.js';
 export { expressRoute, type HttpTrackingOptions } from './http-tracking.js';
 export {
   HISTOGRAM_RELATIVE_ACCURACY,
+  HISTOGRAM_SCALE,
   LatencyHistogram,
   type LatencyHistogramSnapshot,
   MAX_RECORDED_MS,

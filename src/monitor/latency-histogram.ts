@@ -1,48 +1,80 @@
 import { InvalidArgumentError } from '../errors.js';
 
 /**
- * Relative accuracy of every {@link LatencyHistogram}: a quantile estimate is
- * within this fraction of the true value of the sample at that rank.
+ * The OpenTelemetry exponential-histogram scale of the buckets: bucket
+ * bounds are the powers of `2^(2^-6)` seconds, so a histogram exports
+ * bucket for bucket (losslessly) as an OTel exponential histogram of
+ * seconds at this scale or any lower one (see `toExponentialHistogram`).
  *
  * @example
  * ```ts
- * const tolerance = exactP99 * HISTOGRAM_RELATIVE_ACCURACY; // < 1%
+ * const base = 2 ** (2 ** -HISTOGRAM_SCALE); // 1.0108892860517005
  * ```
  */
-export const HISTOGRAM_RELATIVE_ACCURACY = 0.00935;
+export const HISTOGRAM_SCALE = 6;
 
-const GAMMA = (1 + HISTOGRAM_RELATIVE_ACCURACY) / (1 - HISTOGRAM_RELATIVE_ACCURACY);
-const LOG_GAMMA = Math.log(GAMMA);
-const INV_LOG_GAMMA = 1 / LOG_GAMMA;
-/** Smallest value (ms) with its own bucket: 2^-10 ms (about 1 µs). Smaller values count as "zero". */
-export const HISTOGRAM_MIN_MS = 2 ** -10;
-/** Largest value (ms) with its own bucket: 2^17 ms (about 131 s). Larger values go to the last bucket. */
-export const HISTOGRAM_MAX_MS = 2 ** 17;
-const MIN_INDEX = Math.ceil(Math.log(HISTOGRAM_MIN_MS) * INV_LOG_GAMMA);
+/** Buckets per doubling: `2^HISTOGRAM_SCALE`. */
+const PER_OCTAVE = 2 ** HISTOGRAM_SCALE;
+/** The ratio of a bucket's upper bound to its lower one: `2^(1/64)`. */
+const GAMMA = 2 ** (1 / PER_OCTAVE);
+
+/**
+ * Relative accuracy of every {@link LatencyHistogram}: a quantile estimate is
+ * within this fraction of the true value of the sample at that rank
+ * (`(γ - 1) / (γ + 1)` with `γ = 2^(1/64)`: 0.5415%).
+ *
+ * @example
+ * ```ts
+ * const tolerance = exactP99 * HISTOGRAM_RELATIVE_ACCURACY; // < 0.55%
+ * ```
+ */
+export const HISTOGRAM_RELATIVE_ACCURACY = (GAMMA - 1) / (GAMMA + 1);
+
+/** Exponent (in 64ths of a doubling, of seconds) of the upper bound of bucket 0: 2^-20 s. */
+const MIN_EXPONENT = -20 * PER_OCTAVE;
+/** Exponent of the upper bound of the last bucket: 2^7 s. */
+const MAX_EXPONENT = 7 * PER_OCTAVE;
+/** Smallest value (ms) with its own bucket: 2^-20 s (about 0.95 µs). Smaller values count as "zero". */
+export const HISTOGRAM_MIN_MS = 1000 * 2 ** -20;
+/** Largest value (ms) with its own bucket: 2^7 s (128 s). Larger values go to the last bucket. */
+export const HISTOGRAM_MAX_MS = 1000 * 2 ** 7;
 /**
  * Longest duration recorded, ms (about 31 years): a larger value is counted
  * as invalid, so sums and averages stay finite (two records of 1e308 would
  * make the sum Infinity and every average null in JSON).
  */
 export const MAX_RECORDED_MS = 1e12;
-/** Number of logarithmic buckets; counts are a Float64Array of this length (8 bytes each). */
-export const HISTOGRAM_BUCKETS = Math.ceil(Math.log(HISTOGRAM_MAX_MS) * INV_LOG_GAMMA) - MIN_INDEX + 1;
+/** Number of buckets (1,729); counts are a Uint32Array of this length (4 bytes each). */
+export const HISTOGRAM_BUCKETS = MAX_EXPONENT - MIN_EXPONENT + 1;
 const LAST = HISTOGRAM_BUCKETS - 1;
 
-/** Upper bounds of every bucket, computed once (shared by all histograms). */
-const BOUNDS = Float64Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => GAMMA ** (i + MIN_INDEX));
+/** Upper bounds (ms) of every bucket, computed once (shared by all histograms): `1000 · 2^((i - 1280) / 64)`. */
+const BOUNDS = Float64Array.from(
+  { length: HISTOGRAM_BUCKETS },
+  (_, i) => 1000 * 2 ** ((i + MIN_EXPONENT) / PER_OCTAVE),
+);
 
 /** Upper bound (ms, inclusive) of bucket `i`: bucket `i` holds values in `(bound(i-1), bound(i)]`. */
 export function bucketUpperBoundMs(i: number): number {
   return BOUNDS[i]!;
 }
 
+/**
+ * The OpenTelemetry exponential-histogram index (scale 6, seconds) of
+ * bucket `i`, for `i` from 1: bucket `i` holds `(2^(j/64), 2^((j+1)/64)]`
+ * seconds with `j` the result. Bucket 0 is the zero bucket.
+ * @internal
+ */
+export function exponentialIndexOf(i: number): number {
+  return i + MIN_EXPONENT - 1;
+}
+
 /** The bucket a value (ms) falls in: 0 for values `<= HISTOGRAM_MIN_MS`, the last one from `HISTOGRAM_MAX_MS` up. */
 export function bucketIndexOf(valueMs: number): number {
   if (!(valueMs > HISTOGRAM_MIN_MS)) return 0;
   if (valueMs >= HISTOGRAM_MAX_MS) return LAST;
-  let i = Math.ceil(Math.log(valueMs) * INV_LOG_GAMMA) - MIN_INDEX;
-  // Guard the float rounding of log() at exact bucket bounds.
+  let i = Math.ceil(Math.log2(valueMs / 1000) * PER_OCTAVE) - MIN_EXPONENT;
+  // Guard the float rounding of log2() at exact bucket bounds.
   if (i > 0 && valueMs <= BOUNDS[i - 1]!) i--;
   else if (valueMs > BOUNDS[i]!) i++;
   return i;
@@ -57,12 +89,13 @@ function representative(i: number): number {
 
 /**
  * A latency histogram in constant memory (DDSketch-style logarithmic
- * buckets): every quantile from the minimum to the maximum is within
- * {@link HISTOGRAM_RELATIVE_ACCURACY} (0.935%) of the true value at that rank,
- * for values between about 1 µs and 131 s (values outside are clamped to the
- * exact minimum/maximum seen). Counts live in one Uint32Array of 1,002
- * entries (4,008 bytes), upgraded once to a Float64Array if a bucket ever
- * passes 2^32 - 1. {@link record} is O(1) and allocates nothing. Two histograms {@link merge} exactly, so
+ * buckets on base-2 bounds, those of an OpenTelemetry exponential histogram
+ * of seconds at scale 6): every quantile from the minimum to the maximum is
+ * within {@link HISTOGRAM_RELATIVE_ACCURACY} (0.5415%) of the true value at
+ * that rank, for values between about 1 µs and 128 s (values outside are
+ * clamped to the exact minimum/maximum seen). Counts live in one
+ * Uint32Array of 1,729 entries (6,916 bytes), upgraded once to a
+ * Float64Array if a bucket ever passes 2^32 - 1. {@link record} is O(1) and allocates nothing. Two histograms {@link merge} exactly, so
  * instances on several processes can be combined.
  *
  * Values are milliseconds. Non-numbers, NaN, negatives and infinities are
@@ -122,7 +155,7 @@ export class LatencyHistogram {
 
   /**
    * The value at quantile `q` in `[0, 1]` (the sample at rank `floor(q * (count - 1))`
-   * of the sorted values), within 0.935%; `NaN` when empty.
+   * of the sorted values), within 0.5415%; `NaN` when empty.
    */
   quantile(q: number): number {
     if (typeof q !== 'number' || !(q >= 0 && q <= 1)) {
@@ -208,7 +241,7 @@ export class LatencyHistogram {
       if (c > 0) buckets.push([i, c]);
     }
     return {
-      version: 1,
+      version: 2,
       count: this.count,
       sum: this.sum,
       min: this.count === 0 ? null : this.min,
@@ -221,8 +254,18 @@ export class LatencyHistogram {
   /** Rebuilds a histogram from {@link toJSON} output; throws InvalidArgumentError on a malformed snapshot. */
   static fromJSON(snapshot: LatencyHistogramSnapshot): LatencyHistogram {
     const h = new LatencyHistogram();
-    if (typeof snapshot !== 'object' || snapshot === null || snapshot.version !== 1) {
-      throw new InvalidArgumentError('not a LatencyHistogram snapshot (version 1)', { argument: 'snapshot' });
+    if (
+      typeof snapshot === 'object' &&
+      snapshot !== null &&
+      (snapshot as { version?: unknown }).version === 1
+    ) {
+      throw new InvalidArgumentError(
+        'a version 1 LatencyHistogram snapshot (the earlier γ = 1.0189 buckets) cannot be read exactly into base-2 buckets: export it again from the same scaleout version as the reader',
+        { argument: 'snapshot' },
+      );
+    }
+    if (typeof snapshot !== 'object' || snapshot === null || snapshot.version !== 2) {
+      throw new InvalidArgumentError('not a LatencyHistogram snapshot (version 2)', { argument: 'snapshot' });
     }
     const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
     if (!Array.isArray(snapshot.buckets) || !num(snapshot.sum) || !num(snapshot.invalid)) {
@@ -265,8 +308,8 @@ export class LatencyHistogram {
  * ```
  */
 export interface LatencyHistogramSnapshot {
-  /** Format version (1). */
-  version: 1;
+  /** Format version: 2 (base-2 buckets, scale 6; version 1 had γ = 1.0189 buckets and is refused). */
+  version: 2;
   /** Number of values. */
   count: number;
   /** Sum of values, ms. */

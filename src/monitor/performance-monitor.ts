@@ -5,6 +5,7 @@ import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { type TimerHandle, unrefInterval } from '../internal/timers.js';
 import { runInServerSpan } from '../telemetry/http-server.js';
+import { recordServerDuration } from '../telemetry/http-server-metrics.js';
 import type { Logger } from '../types.js';
 import { cacheMetricMappings, type ObserveCacheOptions } from './cache-metrics.js';
 import { CLIENT_METRIC_MAPPINGS } from './client-metrics.js';
@@ -75,7 +76,7 @@ function noop(): void {}
  * blocking the event loop.
  *
  * Durations go into {@link LatencyHistogram}s (≤1% relative error at every
- * percentile, about 4 KB each): one per (method, route template, status) series,
+ * percentile, about 7 KB each): one per (method, route template, status) series,
  * capped at `maxSeries` with `__overflow__` series beyond, plus a sliding
  * window for "the last five minutes". Nothing prints by itself: pass
  * `onReport` or a `logger` with `reportIntervalMs` to be told.
@@ -169,6 +170,8 @@ export class PerformanceMonitor {
     this.#table.advance(now);
     const duration = typeof start === 'number' ? now - start : Number.NaN;
     this.#table.lookup(labels?.method, labels?.route, statusCode).record(duration);
+    // The same duration feeds http.server.request.duration (when a meter provider is registered).
+    recordServerDuration(duration, labels?.method, labels?.route, statusCode, undefined);
     return duration;
   }
 
@@ -176,16 +179,19 @@ export class PerformanceMonitor {
    * The HTTP tracking's record of one response: the labels come from
    * node:http (`req.method`, a route template), so there is no labels
    * object to build or check. `statusCode` undefined: the client went away
-   * first (recorded as aborted, status 499).
+   * first (recorded as aborted, status 499). Returns the duration recorded
+   * (ms), which the tracking also hands to OpenTelemetry.
    * @internal
    */
-  recordHttpResponse(start: number, statusCode: number | undefined, method: unknown, route: string): void {
+  recordHttpResponse(start: number, statusCode: number | undefined, method: unknown, route: string): number {
     if (statusCode === undefined) this.#aborted++;
     if (this.#inFlight > 0) this.#inFlight--;
     const now = this.#now();
     const table = this.#table;
     table.advance(now);
-    table.httpSeries(method, route, statusCode ?? 499).record(now - start);
+    const durationMs = now - start;
+    table.httpSeries(method, route, statusCode ?? 499).record(durationMs);
+    return durationMs;
   }
 
   /**

@@ -9,6 +9,7 @@ export type {
   MessageQueueEvents,
   MessageQueueOptions,
   PublishOptions,
+  QueueConnectionEvent,
   QueueErrorEvent,
   QueueRetryEvent,
 } from './message-queue-options.js';

@@ -1,4 +1,4 @@
-import type { QueueDelivery } from '../contracts/queue.js';
+import type { QueueAdapterSubscription, QueueDelivery } from '../contracts/queue.js';
 import { CorruptDataError, InvalidOptionsError, PayloadTooLargeError } from '../errors.js';
 import type { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
@@ -33,6 +33,12 @@ export interface ConsumerPolicy {
   handle(value: unknown, delivery: QueueDelivery): unknown;
   /** A CONSUMER span per delivery, when OpenTelemetry is there. */
   telemetry?: QueueTelemetry | undefined;
+}
+
+/** Whether `headers` has an own key (no array of keys per delivery). */
+function hasHeaders(headers: Readonly<Record<string, string>>): boolean {
+  for (const key in headers) if (Object.hasOwn(headers, key)) return true;
+  return false;
 }
 
 function errorFields(err: unknown): { name: string; message: string } {
@@ -74,10 +80,15 @@ function checkSubscription(subscription: Subscription): void {
  */
 export class MessageConsumer implements Subscription {
   readonly #policy: ConsumerPolicy;
-  readonly #inFlight = new Set<Promise<void>>();
+  /** Deliveries being settled (counted in `#settle`, not a promise kept per delivery). */
+  #inFlight = 0;
+  /** Resolves `close()`'s wait when the last delivery in flight is settled. */
+  #drained: (() => void) | undefined;
   readonly #stop = new AbortController();
   readonly #life = new Lifecycle('message consumer');
-  #subscription: Subscription | undefined;
+  #subscription: QueueAdapterSubscription | undefined;
+  /** Whether deliveries are handled: until the stop, or until the adapter's stopDelivering() resolved. */
+  #accepting = true;
   #processed = 0;
 
   /** @internal Use {@link MessageQueue.consume}. */
@@ -86,7 +97,7 @@ export class MessageConsumer implements Subscription {
   }
 
   /** @internal Throws InvalidOptionsError for an adapter of the earlier contract. */
-  attach(subscription: Subscription): void {
+  attach(subscription: QueueAdapterSubscription): void {
     checkSubscription(subscription);
     this.#subscription = subscription;
   }
@@ -103,7 +114,7 @@ export class MessageConsumer implements Subscription {
 
   /** Messages being handled right now. */
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#inFlight;
   }
 
   /** Messages settled so far (acknowledged, retried or dead-lettered). */
@@ -119,12 +130,8 @@ export class MessageConsumer implements Subscription {
   /** @internal Called by the adapter for each delivery. */
   readonly onDelivery = (delivery: QueueDelivery): void => {
     // Left unacknowledged: the back end hands it to another consumer.
-    if (this.#stop.signal.aborted) return;
-    const run = this.#process(delivery).finally(() => {
-      this.#inFlight.delete(run);
-      this.#processed++;
-    });
-    this.#inFlight.add(run);
+    if (!this.#accepting) return;
+    void this.#process(delivery);
   };
 
   /** @internal Called by the adapter when it cannot read the topic (it keeps trying). */
@@ -141,7 +148,7 @@ export class MessageConsumer implements Subscription {
       return new CorruptDataError(`foreign record: ${delivery.malformed}`);
     }
     const max = p.maxMessageBytes;
-    if (max !== undefined && (delivery.body.length * 3 > max || Object.keys(delivery.headers).length > 0)) {
+    if (max !== undefined && (delivery.body.length * 3 > max || hasHeaders(delivery.headers))) {
       const bytes = messageBytes(delivery.body, delivery.headers);
       if (bytes > max) {
         return new PayloadTooLargeError(
@@ -167,6 +174,7 @@ export class MessageConsumer implements Subscription {
     const p = this.#policy;
     let outcome = 'ack';
     let failure: unknown;
+    this.#inFlight++;
     try {
       const unreadable = this.#unreadable(delivery);
       if (unreadable !== undefined) {
@@ -185,7 +193,9 @@ export class MessageConsumer implements Subscription {
         return;
       }
       try {
-        await p.handle(value, delivery);
+        const result = p.handle(value, delivery);
+        // A handler that returned no promise is done: no extra turn before the ack.
+        if (typeof (result as PromiseLike<unknown> | null | undefined)?.then === 'function') await result;
       } catch (err) {
         failure = err;
         if (delivery.deliveryCount >= p.maxDeliveries) {
@@ -220,6 +230,12 @@ export class MessageConsumer implements Subscription {
       p.events.emit('error', { topic: p.topic, group: p.group, id: delivery.id, error: err });
     } finally {
       if (trace !== undefined) p.telemetry!.endProcess(trace, outcome, failure);
+      this.#processed++;
+      if (--this.#inFlight === 0 && this.#drained !== undefined) {
+        const drained = this.#drained;
+        this.#drained = undefined;
+        drained();
+      }
     }
   }
 
@@ -253,10 +269,11 @@ export class MessageConsumer implements Subscription {
   }
 
   /**
-   * Stops taking messages, waits for handlers in flight (up to
-   * `closeTimeoutMs`), then releases the adapter's subscription. Messages
-   * still held after that are redelivered by the back end. Idempotent:
-   * every call gets the same promise.
+   * Stops taking messages (an adapter with `stopDelivering()` stops reading
+   * first, and what it still delivers meanwhile is handled), waits for
+   * handlers in flight (up to `closeTimeoutMs`), then releases the
+   * adapter's subscription. Messages still held after that are redelivered
+   * by the back end. Idempotent: every call gets the same promise.
    *
    * @example
    * ```ts
@@ -282,15 +299,30 @@ export class MessageConsumer implements Subscription {
 
   async #close(): Promise<void> {
     this.#stop.abort();
-    const pending = Promise.all([...this.#inFlight]);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.#policy.closeTimeoutMs);
       timer.unref();
     });
-    await Promise.race([pending, timeout]);
+    const subscription = this.#subscription;
+    if (typeof subscription?.stopDelivering === 'function') {
+      // The back end stops reading first; what it still delivers meanwhile
+      // (a read in flight) is handled, not left waiting for a reclaim.
+      const stopped = Promise.resolve()
+        .then(() => subscription.stopDelivering!())
+        .catch(() => {});
+      await Promise.race([stopped, timeout]);
+    }
+    // No delivery starts after this: the count only goes down.
+    this.#accepting = false;
+    if (this.#inFlight > 0) {
+      const drained = new Promise<void>((resolve) => {
+        this.#drained = resolve;
+      });
+      await Promise.race([drained, timeout]);
+    }
     clearTimeout(timer);
-    await this.#subscription?.unsubscribe();
+    await subscription?.unsubscribe();
   }
 
   /** Same as `close()`, for `await using`. */

@@ -101,7 +101,7 @@ export function countArgument(name: string, value: number, max: number): number 
   return value;
 }
 
-const EVENTS: ReadonlySet<string> = new Set(['retry', 'dead-letter', 'error']);
+const EVENTS: ReadonlySet<string> = new Set(['retry', 'dead-letter', 'error', 'connection']);
 
 /** An event name of MessageQueue and a function, or InvalidArgumentError. */
 export function checkListener(event: unknown, listener: unknown): void {
@@ -123,6 +123,7 @@ function hasMethods(value: unknown, methods: readonly string[]): boolean {
 
 /** Publish headers: a plain object of strings, `x-scaleout-` names reserved. */
 export function publishHeaders(headers: unknown): Record<string, string> {
+  if (headers === undefined) return {};
   const out = headersArgument(headers);
   for (const key of Object.keys(out)) {
     if (key.toLowerCase().startsWith('x-scaleout-')) {
@@ -161,6 +162,12 @@ export function checkQueueParts(options: MessageQueueOptions): void {
   clockOption(options.clock);
 }
 
+/** Whether `headers` has an own key (without an array of its keys). */
+function hasOwnKey(headers: Readonly<Record<string, string>>): boolean {
+  for (const key in headers) if (Object.hasOwn(headers, key)) return true;
+  return false;
+}
+
 /** Refuses a message over `max` bytes (payload plus headers, UTF-8) with PayloadTooLargeError. */
 export function checkMessageSize(
   topic: string,
@@ -169,7 +176,7 @@ export function checkMessageSize(
   max: number,
 ): void {
   // Cheap bound first: a UTF-16 unit is at most 3 bytes of UTF-8.
-  if (body.length * 3 > max || Object.keys(headers).length > 0) {
+  if (body.length * 3 > max || hasOwnKey(headers)) {
     const bytes = messageBytes(body, headers);
     if (bytes > max) {
       throw new PayloadTooLargeError(

@@ -1,4 +1,4 @@
-import type { QueueAdapter } from '../contracts/queue.js';
+import type { QueueAdapter, QueueConnectionState } from '../contracts/queue.js';
 import type { Idempotency } from '../idempotency/idempotency.js';
 import type { ConsumerTraceMode } from '../telemetry/queue-telemetry.js';
 import type { TelemetryOptions } from '../telemetry/telemetry-options.js';
@@ -287,4 +287,21 @@ export type MessageQueueEvents = {
   'dead-letter': DeadLetterEvent;
   /** The back end failed to settle a message. */
   error: QueueErrorEvent;
+  /** The back end's connection changed state (lost, back, closed): see `queue.connectionState`. */
+  connection: QueueConnectionEvent;
 };
+
+/**
+ * Payload of a {@link MessageQueue} `connection` event.
+ *
+ * @example
+ * ```ts
+ * queue.on('connection', ({ state, previous }) => log.warn('queue connection', { state, previous }));
+ * ```
+ */
+export interface QueueConnectionEvent {
+  /** The state now. */
+  readonly state: QueueConnectionState;
+  /** The state before. */
+  readonly previous: QueueConnectionState | 'unknown';
+}

@@ -1,5 +1,5 @@
 import { memoryQueueAdapter } from '../adapters/memory/memory-queue-adapter.js';
-import type { QueueAdapter, QueueDelivery } from '../contracts/queue.js';
+import type { QueueAdapter, QueueConnectionState, QueueDelivery } from '../contracts/queue.js';
 import { QUEUE_HEADERS } from '../contracts/queue.js';
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { dedupeHandler } from '../idempotency/queue-dedupe.js';
@@ -11,7 +11,7 @@ import { fullJitterBackoff } from '../resilience/backoff.js';
 import { jsonSerializer } from '../serializer.js';
 import { messagingSystemOf, QueueTelemetry } from '../telemetry/queue-telemetry.js';
 import { Telemetry } from '../telemetry/telemetry.js';
-import { type Clock, type Serializer, systemClock } from '../types.js';
+import { type Clock, type Serializer, type Subscription, systemClock } from '../types.js';
 import { isAbortSignal, MAX_GROUP_LENGTH, MAX_MESSAGE_ID_LENGTH, MAX_TOPIC_LENGTH } from './adapter-input.js';
 import { MessageConsumer } from './message-consumer.js';
 import { newMessageId } from './message-id.js';
@@ -88,6 +88,7 @@ export class MessageQueue {
   readonly #maxMessageBytes: number;
   readonly #consumers = new Set<MessageConsumer>();
   readonly #telemetry: QueueTelemetry | undefined;
+  readonly #connectionWatch: Subscription | undefined;
 
   constructor(options: MessageQueueOptions = {}) {
     const d = MESSAGE_QUEUE_DEFAULTS;
@@ -135,6 +136,7 @@ export class MessageQueue {
             messagingSystemOf(this.#adapter),
             options.consumerTrace ?? d.consumerTrace,
           );
+    this.#connectionWatch = this.#watchConnection();
     const logger = options.logger;
     if (logger !== undefined) {
       this.#events.on('dead-letter', (e) =>
@@ -163,7 +165,39 @@ export class MessageQueue {
   }
 
   /**
-   * Subscribes to an event (`retry`, `dead-letter`, `error`); returns a
+   * The state of the back end's connection, read without sending anything
+   * (`connected`, `disconnected` while the adapter reconnects, `idle`
+   * before a lazy adapter was used, `connecting`, `closed`); `unknown` for
+   * an adapter that does not report it. A `connection` event tells each
+   * change. What a lifecycle's `/ready` reads.
+   *
+   * @example
+   * ```ts
+   * if (queue.connectionState === 'disconnected') log.warn('queue back end unreachable');
+   * ```
+   */
+  get connectionState(): QueueConnectionState | 'unknown' {
+    if (this.#life.closed) return 'closed';
+    const state = (this.#adapter as { connectionState?: unknown }).connectionState;
+    return typeof state === 'string' ? (state as QueueConnectionState) : 'unknown';
+  }
+
+  #watchConnection(): Subscription | undefined {
+    const adapter = this.#adapter;
+    if (typeof adapter.watchConnection !== 'function') return undefined;
+    let previous = this.connectionState;
+    const subscription = adapter.watchConnection((state) => {
+      if (state === previous || this.#life.closed) return;
+      const event = { state, previous };
+      previous = state;
+      this.#events.emit('connection', event);
+    });
+    // An adapter of the old contract may return nothing to unsubscribe with.
+    return typeof subscription?.unsubscribe === 'function' ? subscription : undefined;
+  }
+
+  /**
+   * Subscribes to an event (`retry`, `dead-letter`, `error`, `connection`); returns a
    * function that unsubscribes.
    *
    * @example
@@ -425,6 +459,7 @@ export class MessageQueue {
     return this.#life.close(async () => {
       await Promise.all([...this.#consumers].map((c) => c.close()));
       this.#consumers.clear();
+      await this.#connectionWatch?.unsubscribe();
       if (this.#ownsAdapter) await this.#adapter.close();
       this.#events.clear();
     });

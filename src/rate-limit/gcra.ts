@@ -24,12 +24,12 @@ export interface GcraState {
 }
 
 /**
- * The bucket's debt in ticks (`1 / limit` ms): how far the TAT is ahead of
+ * @internal The bucket's debt in ticks (`1 / limit` ms): how far the TAT is ahead of
  * `now`, 0 for an empty or stale state, at most the capacity
  * `limit * windowMs` (a TAT further ahead than the window, as after a clock
  * step back, reads as an empty bucket, never as more).
  */
-function debt(state: GcraState | undefined, now: number, limit: number, windowMs: number): number {
+export function gcraDebt(state: GcraState | undefined, now: number, limit: number, windowMs: number): number {
   if (state === undefined) return 0;
   const ahead = state.tat - now;
   if (ahead < 0) return 0;
@@ -60,6 +60,11 @@ export interface GcraTaken {
   ttlMs: number;
 }
 
+/** @internal A {@link GcraTaken} to pass to {@link gcraTake} as its `out` (reused by its owner). */
+export function newGcraTaken(): GcraTaken {
+  return { allowed: false, remaining: 0, resetMs: 0, retryAfterMs: 0, tat: 0, rem: 0, ttlMs: 0 };
+}
+
 /**
  * @internal GCRA consume writing its outcome and next state into `out`
  * instead of new objects: the memory adapter keeps its states in place.
@@ -73,8 +78,24 @@ export function gcraTake(
   cost: number,
   out: GcraTaken,
 ): void {
+  gcraTakeFromDebt(gcraDebt(state, now, limit, windowMs), now, limit, windowMs, cost, out);
+}
+
+/**
+ * @internal The consume of {@link gcraTake} once the debt `d` (ticks) is
+ * known: what the Redis adapter runs on the debt its script answers (the
+ * script writes the same next state), so both adapters share one
+ * implementation of the figures.
+ */
+export function gcraTakeFromDebt(
+  d: number,
+  now: number,
+  limit: number,
+  windowMs: number,
+  cost: number,
+  out: GcraTaken,
+): void {
   const capacity = limit * windowMs;
-  const d = debt(state, now, limit, windowMs);
   const after = d + cost * windowMs;
   if (after <= capacity) {
     // The state at `after` ticks of debt (stateAt, inlined: this is the hot path).
@@ -141,7 +162,7 @@ export function gcraPeek(
   windowMs: number,
 ): RuleOutcome {
   const capacity = limit * windowMs;
-  const d = debt(state, now, limit, windowMs);
+  const d = gcraDebt(state, now, limit, windowMs);
   const after = d + windowMs;
   const retryAfterMs = after <= capacity ? 0 : Math.ceil((after - capacity) / limit);
   return {
@@ -168,7 +189,7 @@ export function gcraRefund(
   windowMs: number,
   cost: number,
 ): RefundStep<GcraState> {
-  const d = debt(state, now, limit, windowMs) - cost * windowMs;
+  const d = gcraDebt(state, now, limit, windowMs) - cost * windowMs;
   if (d <= 0) return { next: undefined, ttlMs: 0 };
   return stateAt(now, d, limit);
 }

@@ -45,6 +45,19 @@ export interface RateLimitDecision {
   readonly policies: readonly RateLimitPolicyState[];
 }
 
+/** One limit's state in a decision: the policy and the adapter's figures for it. */
+function policyState(p: RateLimitPolicy, r: RateLimitRuleState): RateLimitPolicyState {
+  return {
+    name: p.name,
+    limit: p.limit,
+    windowMs: p.windowMs,
+    algorithm: p.algorithm,
+    remaining: r.remaining,
+    resetMs: r.resetMs,
+    retryAfterMs: r.retryAfterMs,
+  };
+}
+
 /**
  * @internal The decision of one limit from its state and verdict (the
  * limiter's hot path, and {@link toDecision} for one limit).
@@ -55,15 +68,7 @@ export function ruleDecision(
   p: RateLimitPolicy,
   source: 'adapter' | 'insurance',
 ): RateLimitDecision {
-  const state: RateLimitPolicyState = {
-    name: p.name,
-    limit: p.limit,
-    windowMs: p.windowMs,
-    algorithm: p.algorithm,
-    remaining: r.remaining,
-    resetMs: r.resetMs,
-    retryAfterMs: r.retryAfterMs,
-  };
+  const state = policyState(p, r);
   return {
     allowed,
     remaining: r.remaining,
@@ -101,15 +106,7 @@ export function toDecision(
   for (let i = 0; i < policies.length; i++) {
     const p = policies[i]!;
     const r = result.rules[i]!;
-    states.push({
-      name: p.name,
-      limit: p.limit,
-      windowMs: p.windowMs,
-      algorithm: p.algorithm,
-      remaining: r.remaining,
-      resetMs: r.resetMs,
-      retryAfterMs: r.retryAfterMs,
-    });
+    states.push(policyState(p, r));
     if (r.remaining < result.rules[tightest]!.remaining) tightest = i;
     if (r.retryAfterMs > retryAfterMs) retryAfterMs = r.retryAfterMs;
   }

@@ -1,4 +1,7 @@
-import { MemoryRateLimitAdapter } from '../adapters/memory/memory-rate-limit-adapter.js';
+import {
+  MemoryRateLimitAdapter,
+  memoryRateLimitAdapter,
+} from '../adapters/memory/memory-rate-limit-adapter.js';
 import type {
   RateLimitAdapter,
   RateLimitAdapterResult,
@@ -102,7 +105,7 @@ export class RateLimiter {
     this.#s = resolveRateLimiterOptions(options);
     const clock: Clock = options.clock ?? systemClock;
     this.#ownsAdapter = options.adapter === undefined;
-    this.#adapter = options.adapter ?? new MemoryRateLimitAdapter({ clock });
+    this.#adapter = options.adapter ?? memoryRateLimitAdapter({ clock });
     this.#direct = this.#adapter instanceof MemoryRateLimitAdapter ? this.#adapter : undefined;
     this.#rules = Object.freeze(
       this.#s.policies.map((p) =>

@@ -34,6 +34,8 @@ import type { RegistryRecord } from '../contracts/registry.js';
 import { DuplicateRegistrationError, InvalidArgumentError } from '../errors.js';
 import { withTimeout } from '../internal/abort.js';
 import { type TimerHandle, unrefInterval } from '../internal/timers.js';
+import { traced } from '../telemetry/operation-telemetry.js';
+import { SCALEOUT } from '../telemetry/semconv.js';
 import { checkLeaseTtl, checkRegistration } from './record-validation.js';
 import type { RegistryContext } from './registry-context.js';
 import { createServiceInstance, type ServiceInstance } from './service-instance.js';
@@ -184,10 +186,12 @@ export class Registrations {
     registration.timer?.cancel();
     const view = this.#views.get(service);
     if (view !== undefined) view.apply({ type: 'down', service, id, reason: 'deregistered' }, view.offset);
-    await withTimeout(
-      this.#ctx.adapter.deregister(service, id, registration.record.owner),
-      this.#ctx.settings.operationTimeoutMs,
-      'registry deregister',
+    await traced(this.#ctx.operations, 'registry deregister', { [SCALEOUT.service]: service }, () =>
+      withTimeout(
+        this.#ctx.adapter.deregister(service, id, registration.record.owner),
+        this.#ctx.settings.operationTimeoutMs,
+        'registry deregister',
+      ),
     );
     return true;
   }
@@ -216,10 +220,16 @@ export class Registrations {
     let expiresAt: number;
     let now: number;
     try {
-      ({ expiresAt, now } = await withTimeout(
-        ctx.adapter.register(record, { ttlMs }),
-        ctx.settings.operationTimeoutMs,
+      ({ expiresAt, now } = await traced(
+        ctx.operations,
         'registry register',
+        { [SCALEOUT.service]: service },
+        () =>
+          withTimeout(
+            ctx.adapter.register(record, { ttlMs }),
+            ctx.settings.operationTimeoutMs,
+            'registry register',
+          ),
       ));
     } catch (err) {
       if (this.#own.get(key) === registration) this.#own.delete(key);

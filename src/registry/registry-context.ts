@@ -1,6 +1,7 @@
 import type { RegistryAdapter } from '../contracts/registry.js';
 import type { ContextRunner } from '../internal/async-context.js';
 import type { Lifecycle } from '../internal/lifecycle.js';
+import type { OperationTelemetry } from '../telemetry/operation-telemetry.js';
 import type { Clock } from '../types.js';
 import type { BalancerFactory } from './balancers/balancer.js';
 import type { OutlierDetectionOptions } from './outlier-detection.js';
@@ -45,4 +46,9 @@ export interface RegistryContext {
    * keep alive).
    */
   readonly background: ContextRunner;
+  /**
+   * Spans of the store operations (register, deregister, list), when
+   * OpenTelemetry is there; heartbeats and picks make none.
+   */
+  readonly operations?: OperationTelemetry | undefined;
 }

@@ -1,6 +1,12 @@
 import type { RegistryAdapter } from '../contracts/registry.js';
 import { InvalidOptionsError } from '../errors.js';
 import { durationOption, optionsChecker } from '../internal/validate.js';
+import {
+  checkTelemetryOptions,
+  TELEMETRY_OPTION_HINTS,
+  TELEMETRY_OPTION_KEYS,
+  type TelemetryOptions,
+} from '../telemetry/telemetry-options.js';
 import type { BaseOptions, Clock, Logger } from '../types.js';
 import { noopLogger, systemClock } from '../types.js';
 import type { BalancerFactory } from './balancers/balancer.js';
@@ -18,7 +24,7 @@ import type { RegistrySettings } from './registry-context.js';
  * const options: ServiceRegistryOptions = { ttlMs: 10_000, healthCheck: { path: '/healthz' } };
  * ```
  */
-export interface ServiceRegistryOptions extends BaseOptions<RegistryAdapter> {
+export interface ServiceRegistryOptions extends BaseOptions<RegistryAdapter>, TelemetryOptions {
   /**
    * Where registrations live. Pass `redisRegistryAdapter(...)` to share them
    * across a fleet. An adapter you pass is not closed by `close()`.
@@ -144,8 +150,10 @@ export const checkServiceRegistryOptions = optionsChecker({
     'deregisterOnClose',
     'logger',
     'clock',
+    ...TELEMETRY_OPTION_KEYS,
   ],
   hints: {
+    ...TELEMETRY_OPTION_HINTS,
     ttl: 'ttlMs',
     interval: 'heartbeatIntervalMs',
     healthChecks: 'healthCheck',
@@ -171,6 +179,7 @@ export interface ResolvedRegistryOptions {
  */
 export function resolveServiceRegistryOptions(options: ServiceRegistryOptions): ResolvedRegistryOptions {
   checkServiceRegistryOptions(options);
+  checkTelemetryOptions(options, 'ServiceRegistry options');
   const d = SERVICE_REGISTRY_DEFAULTS;
   if (options.adapter !== undefined && (typeof options.adapter !== 'object' || options.adapter === null)) {
     throw new InvalidOptionsError('adapter must be a RegistryAdapter', { option: 'adapter' });

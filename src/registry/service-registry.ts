@@ -4,6 +4,7 @@ import { captureContext } from '../internal/async-context.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { type TimerHandle, unrefInterval } from '../internal/timers.js';
 import { keyArgument } from '../internal/validate.js';
+import { OperationTelemetry } from '../telemetry/operation-telemetry.js';
 import type { Clock } from '../types.js';
 import { checkPickOptions, checkRegisterOptions, refuseExtraArguments } from './argument-checks.js';
 import { designHealthChecker, mustBeAwaited } from './design-compat.js';
@@ -87,6 +88,7 @@ export class ServiceRegistry {
       events: new RegistryEvents(logger),
       life: this.#life,
       background: captureContext(),
+      operations: OperationTelemetry.create(options),
     };
     this.#registrations = new Registrations(this.#ctx, this.#views, (service, url) =>
       this.deregister(service, url),

@@ -43,6 +43,8 @@ import type { RegistryChange, RegistryLease } from '../contracts/registry.js';
 import { InvalidOptionsError, isScaleoutError } from '../errors.js';
 import { withTimeout } from '../internal/abort.js';
 import { type TimerHandle, unrefTimeout } from '../internal/timers.js';
+import { traced } from '../telemetry/operation-telemetry.js';
+import { SCALEOUT } from '../telemetry/semconv.js';
 import type { Subscription } from '../types.js';
 import type { Balancer } from './balancers/balancer.js';
 import { InstanceState } from './instance-state.js';
@@ -130,10 +132,19 @@ export class ServiceView {
     this.#refreshing = ctx.background(async () => {
       this.#buffer = [];
       try {
-        const result = await withTimeout(
-          ctx.adapter.list(this.service),
-          ctx.settings.operationTimeoutMs,
+        const result = await traced(
+          ctx.operations,
           'registry list',
+          { [SCALEOUT.service]: this.service },
+          async (span) => {
+            const listed = await withTimeout(
+              ctx.adapter.list(this.service),
+              ctx.settings.operationTimeoutMs,
+              'registry list',
+            );
+            span?.setAttribute('scaleout.registry.instances', listed.instances?.length ?? 0);
+            return listed;
+          },
         );
         if (ctx.life.closed) return;
         const buffered = this.#buffer;

@@ -320,6 +320,11 @@ export class CircuitBreaker implements Policy {
         argument: 'verdict',
       });
     }
+    this.#record(permit, verdict);
+  }
+
+  /** {@link release} once its arguments are known to be a permit and a verdict. */
+  #record(permit: CircuitPermit, verdict: CircuitVerdict): void {
     if (permit === 'probe') {
       this.#probesInFlight = Math.max(0, this.#probesInFlight - 1);
       if (this.#state !== 'half-open' || verdict === 'neutral') return;
@@ -376,13 +381,14 @@ export class CircuitBreaker implements Policy {
   async execute<T>(fn: (context: PolicyContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
     checkExecuteArguments('CircuitBreaker.execute()', fn, signal);
     if (signal?.aborted) throw abortedError(signal);
-    const permit = this.acquire();
+    // Closed (the usual case) needs no clock read: `state` reads one only when open.
+    const permit: CircuitPermit = this.#state === 'closed' ? 'closed' : this.acquire();
     try {
       const value = await fn({ signal: signal ?? NEVER_ABORTED });
-      this.release(permit, 'success');
+      this.#record(permit, 'success');
       return value;
     } catch (err) {
-      this.release(permit, signal?.aborted || !this.#isFailure(err) ? 'neutral' : 'failure');
+      this.#record(permit, signal?.aborted || !this.#isFailure(err) ? 'neutral' : 'failure');
       throw err;
     }
   }

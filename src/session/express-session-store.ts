@@ -4,6 +4,7 @@ import { assertWritesFaithfully } from '../internal/faithful.js';
 import { LruMap } from '../internal/lru.js';
 import { MAX_DURATION_MS, optionsChecker } from '../internal/validate.js';
 import { jsonSerializer } from '../serializer.js';
+import { systemClock } from '../types.js';
 import { generateSessionId, isValidSessionId } from './session-id.js';
 import { checkDataSize, checkRecord } from './session-record.js';
 import type { SessionStore } from './session-store.js';
@@ -41,7 +42,10 @@ export interface ExpressSessionModule {
  * ```
  */
 export interface ExpressSessionStoreOptions {
-  /** The SessionStore whose adapter holds the sessions (memory or Redis). */
+  /**
+   * The SessionStore whose adapter holds the sessions (memory or Redis). Its
+   * `clock` also times the store's own short-lived caches.
+   */
   sessions: SessionStore<unknown>;
   /**
    * Field of `req.session` holding the user id, indexed for
@@ -216,7 +220,9 @@ export function expressSessionStore<M extends ExpressSessionModule>(
   // instead of reading it again (a stale one costs a version conflict, which
   // answers with the current record). Bounded and short-lived: a miss only
   // costs that read.
-  const loaded = new LruMap<string, Loaded>({ maxEntries: 10_000 });
+  // Both caches keep the SessionStore's time (its `clock` option).
+  const clock = options.sessions.clock ?? systemClock;
+  const loaded = new LruMap<string, Loaded>({ maxEntries: 10_000, clock });
   const loadedTtlMs = 60_000;
   const remember = (sid: string, record: Loaded): void => {
     loaded.set(sid, { version: record.version, userId: record.userId }, loadedTtlMs);
@@ -235,8 +241,11 @@ export function expressSessionStore<M extends ExpressSessionModule>(
 
   // Ids from genid() not yet saved. genid and the first save run in the same
   // request, so this process-local set is enough; it is bounded and expiring.
-  const fresh = new LruMap<string, true>({ maxEntries: 100_000 });
+  const fresh = new LruMap<string, true>({ maxEntries: 100_000, clock });
   const freshTtlMs = 10 * 60_000;
+  // Takes `sid` out of `fresh`: true if it was there and not expired
+  // (LruMap.delete alone would also take an expired entry).
+  const takeFresh = (sid: string): boolean => fresh.get(sid) !== undefined && fresh.delete(sid);
 
   const write = async (sid: string, session: ExpressSessionData): Promise<void> => {
     if (!isValidSessionId(sid)) {
@@ -260,7 +269,7 @@ export function expressSessionStore<M extends ExpressSessionModule>(
     // check only makes sure a concurrent destroy is not undone.
     let known: Loaded | undefined = loaded.get(sid);
     for (let attempt = 0; attempt < 8; attempt++) {
-      if (known === undefined && fresh.delete(sid)) {
+      if (known === undefined && takeFresh(sid)) {
         // An id genid handed out and never saved: create it, no read first.
         if (await adapter.create({ id: sid, data, userId, ttlMs })) {
           remember(sid, { version: 1, userId });
@@ -279,7 +288,7 @@ export function expressSessionStore<M extends ExpressSessionModule>(
         // Only an id this store handed out and that was never saved may be
         // created: a save that lands after destroy/destroyAllForUser (from a
         // request that loaded the session before) must not bring it back.
-        if (!fresh.delete(sid)) return;
+        if (!takeFresh(sid)) return;
         if (await adapter.create({ id: sid, data, userId, ttlMs })) {
           remember(sid, { version: 1, userId });
           return;

@@ -1,6 +1,12 @@
 import type { SessionAdapter } from '../contracts/session.js';
 import { InvalidOptionsError } from '../errors.js';
 import { clockOption, optionsChecker } from '../internal/validate.js';
+import {
+  checkTelemetryOptions,
+  TELEMETRY_OPTION_HINTS,
+  TELEMETRY_OPTION_KEYS,
+  type TelemetryOptions,
+} from '../telemetry/telemetry-options.js';
 import type { BaseOptions, Serializer } from '../types.js';
 
 /**
@@ -11,7 +17,7 @@ import type { BaseOptions, Serializer } from '../types.js';
  * const options: SessionStoreOptions = { adapter: redisSessionAdapter({ connection: redis }), ttlMs: 1_800_000 };
  * ```
  */
-export interface SessionStoreOptions extends BaseOptions<SessionAdapter> {
+export interface SessionStoreOptions extends BaseOptions<SessionAdapter>, TelemetryOptions {
   /**
    * Where sessions live. The store closes it only if it created it: an
    * adapter you pass may be shared (two stores, or a store and your own
@@ -79,8 +85,10 @@ export const checkSessionStoreOptions = optionsChecker({
     'maxUpdateRetries',
     'maxUserIdLength',
     'maxDataBytes',
+    ...TELEMETRY_OPTION_KEYS,
   ],
   hints: {
+    ...TELEMETRY_OPTION_HINTS,
     ...TTL_HINTS,
     client: 'adapter',
     redis: 'adapter',
@@ -108,7 +116,7 @@ const ADAPTER_METHODS = [
 /**
  * @internal The checks of {@link SessionStoreOptions} beyond unknown keys:
  * an adapter with every method of the contract (`close` included), a
- * serializer, a logger, a clock.
+ * serializer, a logger, a clock, telemetry providers.
  */
 export function checkSessionStoreParts(options: SessionStoreOptions): void {
   const adapter = options.adapter as unknown as Record<string, unknown> | undefined;
@@ -137,6 +145,7 @@ export function checkSessionStoreParts(options: SessionStoreOptions): void {
     });
   }
   clockOption(options.clock);
+  checkTelemetryOptions(options, 'SessionStore options');
 }
 
 /** @internal Refuses unknown keys of `sessions.create()` options. */

@@ -13,7 +13,8 @@ import { assertWritesFaithfully } from '../internal/faithful.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { durationArgument, durationOption } from '../internal/validate.js';
 import { jsonSerializer } from '../serializer.js';
-import { type Serializer, systemClock } from '../types.js';
+import { OperationTelemetry, traceMethods } from '../telemetry/operation-telemetry.js';
+import { type Clock, type Serializer, systemClock } from '../types.js';
 import { generateSessionId, isValidSessionId } from './session-id.js';
 import { checkDataSize, checkRecord, userIdString } from './session-record.js';
 import {
@@ -50,6 +51,15 @@ function unavailable(method: string, err: unknown): unknown {
   if (isScaleoutError(err)) return err;
   return new ConnectionError(`session store unavailable (${method} failed)`, { cause: err });
 }
+
+/** The span of each traced write (the session id and user id are never recorded). */
+const SESSION_SPANS = {
+  create: 'session create',
+  update: 'session update',
+  regenerate: 'session regenerate',
+  destroy: 'session destroy',
+  destroyAllForUser: 'session destroy_all',
+} as const;
 
 /**
  * Options of {@link SessionStore.create}.
@@ -115,6 +125,7 @@ export class SessionStore<T = Record<string, unknown>> implements SessionReader<
   readonly #maxUpdateRetries: number;
   readonly #maxUserIdLength: number;
   readonly #maxDataBytes: number;
+  readonly #clock: Clock;
   /** Whether this store created its adapter (and so closes it). */
   readonly #ownsAdapter: boolean;
   readonly #life = new Lifecycle('SessionStore');
@@ -146,7 +157,11 @@ export class SessionStore<T = Record<string, unknown>> implements SessionReader<
       });
     }
     // Built last: a refused option leaves nothing behind.
-    this.#adapter = options.adapter ?? memorySessionAdapter({ clock: options.clock ?? systemClock });
+    this.#clock = options.clock ?? systemClock;
+    this.#adapter = options.adapter ?? memorySessionAdapter({ clock: this.#clock });
+    // OpenTelemetry (when installed): a span per write; get and touch (every request) make none.
+    const otel = OperationTelemetry.create(options);
+    if (otel !== undefined) traceMethods(this, otel, SESSION_SPANS);
   }
 
   /**
@@ -164,6 +179,20 @@ export class SessionStore<T = Record<string, unknown>> implements SessionReader<
   /** The adapter sessions are stored in. */
   get adapter(): SessionAdapter {
     return this.#adapter;
+  }
+
+  /**
+   * The store's time source (the `clock` option, else `systemClock`), for
+   * code built on the store that keeps time of its own, such as
+   * `expressSessionStore`'s caches. Read-only.
+   *
+   * @example
+   * ```ts
+   * const startedAt = sessions.clock.now();
+   * ```
+   */
+  get clock(): Clock {
+    return this.#clock;
   }
 
   /**

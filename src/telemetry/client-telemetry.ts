@@ -13,7 +13,9 @@
  *
  * Each attempt's span context goes out in its request headers through the
  * global propagator (`traceparent`, `tracestate`, `baggage`). Per attempt,
- * `http.client.request.duration` (seconds, the conventions' buckets); per
+ * `http.client.request.duration` (seconds, the conventions' buckets), from
+ * the latency the client measures once for its `attempt` event (what
+ * `PerformanceMonitor.observeClient` records): one measurement, both sinks; per
  * breaker transition and budget refusal, a counter. Nothing of the
  * request's headers, body or credentials is recorded; `url.full` is
  * redacted ({@link spanUrl}).
@@ -57,8 +59,7 @@ export interface AttemptTrace {
   readonly span: Span;
   /** The trace headers to send, if the propagator writes any. */
   readonly headers: Record<string, string> | undefined;
-  /** `performance.now()` at the start, when metrics are on. */
-  readonly startedAt: number;
+  /** The attributes of `http.client.request.duration`; `undefined` when metrics are off (then the latency is not needed). */
   readonly metricAttributes: Attributes | undefined;
 }
 
@@ -115,9 +116,11 @@ export class ClientTelemetry {
         advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] },
       }),
       breakerTransitions: meter.createCounter('scaleout.client.breaker.transitions', {
+        unit: '{transition}',
         description: 'Circuit breaker state changes, by instance and new state.',
       }),
       budgetRefusals: meter.createCounter('scaleout.client.retry_budget.refusals', {
+        unit: '{refusal}',
         description: 'Retries refused by the retry budget.',
       }),
     }));
@@ -205,12 +208,7 @@ export class ClientTelemetry {
         metricAttributes[HTTP.serverPort] = server.port;
       }
     }
-    return {
-      span,
-      headers,
-      startedAt: instruments === undefined ? 0 : performance.now(),
-      metricAttributes,
-    };
+    return { span, headers, metricAttributes };
   }
 
   /** Marks the breaker release of `attempt` (its transitions become its events), or its end. */
@@ -218,13 +216,17 @@ export class ClientTelemetry {
     this.#releasing = attempt;
   }
 
-  /** Ends the span of an attempt, records its duration. */
+  /**
+   * Ends the span of an attempt and records `latencyMs` (the client's one
+   * measurement of it, also in its `attempt` event) as its duration.
+   */
   endAttempt(
     trace: CallTrace | undefined,
     attempt: AttemptTrace,
     outcome: CallOutcome,
     status: number | undefined,
     error: Error | undefined,
+    latencyMs: number,
   ): void {
     const span = attempt.span;
     let type: string | undefined;
@@ -244,7 +246,7 @@ export class ClientTelemetry {
     if (attributes !== undefined) {
       if (status !== undefined) attributes[HTTP.status] = status;
       if (type !== undefined) attributes[HTTP.errorType] = type;
-      this.#instruments.get()?.duration.record((performance.now() - attempt.startedAt) / 1000, attributes);
+      this.#instruments.get()?.duration.record(latencyMs / 1000, attributes);
     }
   }
 

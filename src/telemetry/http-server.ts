@@ -1,6 +1,7 @@
 /**
- * The SERVER span and `http.server.request.duration` of an incoming
- * request, for the monitor middleware (node:http, Express, Fastify, Koa).
+ * The SERVER span of an incoming request, for the monitor middleware
+ * (node:http, Express, Fastify, Koa). `http.server.request.duration` is
+ * recorded from the monitor's own measurement (http-server-metrics.ts).
  *
  * ```text
  * incoming request ── traceparent/tracestate/baggage extracted (foreign data:
@@ -11,6 +12,10 @@
  *        the rest of the middleware chain runs in the span's context
  * ```
  *
+ * The deadline header enters with the trace: the chain runs with the
+ * request's deadline (`x-request-deadline-ms`) as the inherited deadline of
+ * its `ServiceClient` calls, OpenTelemetry or not.
+ *
  * The span ends when the response closes (finished, or the client went
  * away: `error.type` `aborted`); the route template is read then (routers
  * match after the middleware ran), and names the span `METHOD route`. Uses
@@ -19,10 +24,13 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Context, Histogram, Span } from '@opentelemetry/api';
+import type { Context, Span } from '@opentelemetry/api';
+import { DEADLINE_HEADER, readDeadline } from '../client/deadline.js';
+import { runWithInheritedDeadline } from '../client/inherited-deadline.js';
 import { extractContext } from './carrier.js';
-import { DURATION_BUCKETS_SECONDS, HTTP, httpMethod } from './semconv.js';
-import { Instruments, Telemetry } from './telemetry.js';
+import { emitInCurrentContext } from './emitter-scope.js';
+import { HTTP, httpMethod } from './semconv.js';
+import { Telemetry } from './telemetry.js';
 
 /** `undefined`: not made yet; `null`: no telemetry. */
 let shared: HttpServerTelemetry | null | undefined;
@@ -34,17 +42,9 @@ let shared: HttpServerTelemetry | null | undefined;
  */
 export class HttpServerTelemetry {
   readonly #telemetry: Telemetry;
-  readonly #instruments: Instruments<{ duration: Histogram }>;
 
   constructor(telemetry: Telemetry) {
     this.#telemetry = telemetry;
-    this.#instruments = new Instruments(telemetry, (meter) => ({
-      duration: meter.createHistogram('http.server.request.duration', {
-        unit: 's',
-        description: 'Duration of HTTP server requests.',
-        advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] },
-      }),
-    }));
   }
 
   /** The API module. */
@@ -64,13 +64,12 @@ export class HttpServerTelemetry {
   /**
    * Opens the SERVER span of `req` (ended when `res` closes) and returns the
    * context the rest of the chain runs in; `undefined` with no tracer
-   * provider registered (the duration is still recorded when a meter
-   * provider is).
+   * provider registered.
    */
   start(req: IncomingMessage, res: ServerResponse, routeOf: () => string | undefined): Context | undefined {
     if (this.#telemetry.idle()) return undefined;
     const tracer = this.#telemetry.tracer();
-    if (tracer === undefined) return this.#measureOnly(res, req, routeOf);
+    if (tracer === undefined) return undefined;
     const api = this.#telemetry.api;
     const parent = extractContext(api, api.context.active(), req.headers);
     const rawMethod = typeof req.method === 'string' ? req.method.toUpperCase() : 'GET';
@@ -86,28 +85,11 @@ export class HttpServerTelemetry {
       });
       if (method === '_OTHER') span.setAttribute(HTTP.methodOriginal, rawMethod);
     }
-    const started = this.#instruments.get() === undefined ? 0 : performance.now();
-    res.once('close', () => this.#end(span, res, method, routeOf, started));
+    res.once('close', () => this.#end(span, res, method, routeOf));
     return api.trace.setSpan(parent, span);
   }
 
-  #measureOnly(res: ServerResponse, req: IncomingMessage, routeOf: () => string | undefined): undefined {
-    if (this.#instruments.get() === undefined) return undefined;
-    const api = this.#telemetry.api;
-    const span = api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT);
-    const method = httpMethod(typeof req.method === 'string' ? req.method.toUpperCase() : 'GET');
-    const started = performance.now();
-    res.once('close', () => this.#end(span, res, method, routeOf, started));
-    return undefined;
-  }
-
-  #end(
-    span: Span,
-    res: ServerResponse,
-    method: string,
-    routeOf: () => string | undefined,
-    started: number,
-  ): void {
+  #end(span: Span, res: ServerResponse, method: string, routeOf: () => string | undefined): void {
     let route: string | undefined;
     try {
       route = routeOf();
@@ -130,17 +112,6 @@ export class HttpServerTelemetry {
       }
     }
     span.end();
-    const instruments = this.#instruments.get();
-    if (instruments !== undefined) {
-      const attributes: Record<string, string | number> = {
-        [HTTP.method]: method,
-        [HTTP.urlScheme]: schemeOf(res.req),
-      };
-      if (route !== undefined) attributes[HTTP.route] = route;
-      if (status !== undefined) attributes[HTTP.status] = status;
-      if (type !== undefined) attributes[HTTP.errorType] = type;
-      instruments.duration.record((performance.now() - started) / 1000, attributes);
-    }
   }
 }
 
@@ -149,9 +120,13 @@ function schemeOf(req: IncomingMessage | undefined): string {
 }
 
 /**
- * Runs `next` (the rest of a middleware chain) in the SERVER span of `req`
- * when OpenTelemetry is there (the span ends when `res` closes), else just
- * calls it. `routeOf(subject)` gives the route template at the end.
+ * Runs `next` (the rest of a middleware chain) in the request's scope: the
+ * SERVER span of `req` when OpenTelemetry is there (the span ends when
+ * `res` closes) and the deadline its {@link DEADLINE_HEADER} sets, entered
+ * together, so a `ServiceClient` call in the handler is a child of the
+ * SERVER span and inherits what is left of the caller's deadline. Without
+ * either, just calls `next`. `routeOf(subject)` gives the route template at
+ * the end.
  *
  * @internal
  */
@@ -162,13 +137,25 @@ export function runInServerSpan<S, R>(
   subject: S,
   next: () => R,
 ): R {
+  const deadlineAt = req.headers[DEADLINE_HEADER] === undefined ? undefined : readDeadline(req);
   const telemetry = HttpServerTelemetry.shared();
-  if (telemetry === undefined) return next();
   let context: Context | undefined;
-  try {
-    context = telemetry.start(req, res, () => routeOf(subject));
-  } catch {
-    return next();
+  if (telemetry !== undefined) {
+    try {
+      context = telemetry.start(req, res, () => routeOf(subject));
+    } catch {
+      context = undefined;
+    }
   }
-  return context === undefined ? next() : telemetry.api().context.with(context, next);
+  if (context === undefined && deadlineAt === undefined) return next();
+  // In the scope: the request's own events (a handler's req.on('end')) stay in it too.
+  const enter = (): R => {
+    emitInCurrentContext(req);
+    return next();
+  };
+  if (context === undefined) return runWithInheritedDeadline(deadlineAt!, enter);
+  const api = telemetry!.api();
+  return deadlineAt === undefined
+    ? api.context.with(context, enter)
+    : runWithInheritedDeadline(deadlineAt, () => api.context.with(context, enter));
 }

@@ -13,6 +13,9 @@
  *   baggage)                                the handler runs in its context
  * ```
  *
+ * `messaging.system` is the adapter's own `messagingSystem` (the queue
+ * adapter contract), never a guess from its class.
+ *
  * The context travels in the message headers, which every adapter carries
  * unchanged (memory, Redis Streams, RabbitMQ), on retry copies, Streams
  * reclaims and RabbitMQ redeliveries alike. Headers from the wire are
@@ -42,23 +45,15 @@ import { Instruments, type Telemetry } from './telemetry.js';
  */
 export type ConsumerTraceMode = 'linked' | 'child';
 
-/** `messaging.system` per adapter class (others: `scaleout`). */
-const SYSTEMS: Readonly<Record<string, string>> = {
-  MemoryQueueAdapter: 'scaleout_memory',
-  RedisStreamsQueueAdapter: 'redis_streams',
-  AmqpQueueAdapter: 'rabbitmq',
-};
-
 /**
- * `messaging.system` of an adapter: its `messagingSystem` when it has one,
- * else by its class.
+ * `messaging.system` of an adapter: its `messagingSystem` (the queue adapter contract)
+ * (a string of 1 to 64 characters), else `scaleout`.
  *
  * @internal
  */
 export function messagingSystemOf(adapter: object): string {
   const own = (adapter as { messagingSystem?: unknown }).messagingSystem;
-  if (typeof own === 'string' && own.length > 0 && own.length <= 64) return own;
-  return SYSTEMS[adapter.constructor?.name ?? ''] ?? 'scaleout';
+  return typeof own === 'string' && own.length > 0 && own.length <= 64 ? own : 'scaleout';
 }
 
 /** @internal The trace of one publish. */

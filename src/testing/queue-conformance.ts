@@ -113,6 +113,20 @@ export function queueAdapterConformance(options: QueueConformanceOptions): void 
     );
 
     test.it(
+      'names its messaging.system with messagingSystem: absent, or a string of 1 to 64 characters',
+      async () => {
+        const { adapter } = await open();
+        const system: unknown = adapter.messagingSystem;
+        if (system === undefined) return;
+        assert.equal(typeof system, 'string', 'messagingSystem must be a string');
+        assert.ok(
+          (system as string).length >= 1 && (system as string).length <= 64,
+          'messagingSystem: 1 to 64 characters',
+        );
+      },
+    );
+
+    test.it(
       'delivers a published message with its id, headers and payload, then acknowledges it',
       async () => {
         const { queue } = await open();
@@ -417,6 +431,30 @@ export function queueAdapterConformance(options: QueueConformanceOptions): void 
         await waitFor('the one valid message', () => got.length === 1);
         await settle(100);
         assert.deepEqual(got, ['only']);
+      },
+      T,
+    );
+
+    test.it(
+      'reports its connection state, when it does: connected once used, closed after close(), told to watchers',
+      async () => {
+        const { adapter, queue } = await open();
+        if (adapter.connectionState === undefined) return;
+        assert.equal(
+          typeof adapter.watchConnection,
+          'function',
+          'connectionState comes with watchConnection',
+        );
+        const topic = newTopic();
+        await queue.publish(topic, 1);
+        await waitFor('connected once used', () => adapter.connectionState === 'connected');
+        assert.equal(queue.connectionState, 'connected');
+        const seen: string[] = [];
+        const sub = adapter.watchConnection!((state) => seen.push(state));
+        await adapter.close();
+        assert.equal(adapter.connectionState, 'closed');
+        assert.deepEqual(seen, ['closed']);
+        await sub.unsubscribe();
       },
       T,
     );

@@ -30,7 +30,7 @@ async function killedBeforeAck(redis: RedisServer, backend: Backend, dedupe: boo
   const effects = uniquePrefix('effects');
   const queue = new MessageQueue({ adapter: closedAfterTest(backend.adapter()) });
   const keys = new Idempotency({
-    store: redisIdempotencyStore({ connection: redis.url, prefix: idemPrefix }),
+    adapter: redisIdempotencyStore({ connection: redis.url, prefix: idemPrefix }),
   });
   try {
     const id = await queue.publish(backend.TOPIC, { orderId: 'o-1' });
@@ -68,7 +68,7 @@ async function killedBeforeAck(redis: RedisServer, backend: Backend, dedupe: boo
   } finally {
     await queue.close();
     await keys.close();
-    await keys.store.close();
+    await keys.adapter.close();
   }
 }
 

@@ -68,7 +68,7 @@ describe('the idempotency store (Redis) restarted mid-request', () => {
 
         it('no duplicate: the response is stored once Redis is back, and the retry replays it', async () => {
           const keys = new Idempotency({
-            store: redisIdempotencyStore({ connection: redis.url, prefix: uniquePrefix('restart') }),
+            adapter: redisIdempotencyStore({ connection: redis.url, prefix: uniquePrefix('restart') }),
             leaseMs: 20_000,
             waitMs: 5_000,
           });
@@ -93,7 +93,7 @@ describe('the idempotency store (Redis) restarted mid-request', () => {
           } finally {
             await app.close();
             await keys.close();
-            await keys.store.close();
+            await keys.adapter.close();
           }
         }, 60_000);
       },
@@ -112,7 +112,7 @@ describe('the idempotency store (Redis) restarted mid-request', () => {
     it('is not stuck past its lease: the key frees itself, and the retry runs (once)', async () => {
       const leaseMs = 1_500;
       const store = redisIdempotencyStore({ connection: redis.url, prefix: uniquePrefix('stuck') });
-      const keys = new Idempotency({ store, leaseMs, waitMs: 0 });
+      const keys = new Idempotency({ adapter: store, leaseMs, waitMs: 0 });
       let stored = 0;
       keys.on('stored', () => stored++);
       // The first call fails (503: nothing done, not kept); later calls succeed.

@@ -246,16 +246,16 @@ describe('denylist adapters', () => {
     const remote = new RedisJwtDenylist({ connection: redis.client(), prefix: 't:deny:' });
     await run(
       fc.asyncProperty(
-        hostileOptions(['maxEntries', 'now'], {}, ['max', 'size']),
-        hostileOptions(['connection', 'prefix'], { connection: redis.url }, ['client', 'keyPrefix']),
+        hostileOptions(['maxEntries', 'clock'], {}, ['max', 'size']),
+        hostileOptions(['connection', 'prefix', 'clock'], { connection: redis.url }, ['client', 'keyPrefix']),
         hostileValue,
         hostileValue,
         async (memoryOptions, redisOptions, jti, at) => {
           tally.count('jwt denylists');
           const m = await outcomeOf(() => new MemoryJwtDenylist(memoryOptions as never));
-          if (unknownKeys(memoryOptions, ['maxEntries', 'now']).length > 0)
+          if (unknownKeys(memoryOptions, ['maxEntries', 'clock']).length > 0)
             expect(m).toBe('ERR_INVALID_OPTIONS');
-          const unknownRedis = unknownKeys(redisOptions, ['connection', 'prefix']).length > 0;
+          const unknownRedis = unknownKeys(redisOptions, ['connection', 'prefix', 'clock']).length > 0;
           if (unknownRedis) {
             expect(await outcomeOf(() => new RedisJwtDenylist(redisOptions as never))).toBe(
               'ERR_INVALID_OPTIONS',

@@ -157,7 +157,7 @@ describe('foreign data in the Redis idempotency keys', () => {
 
   it('run() keys (fn:): a typed data error, never a replay or a second run; junk kept; good keys unaffected', async () => {
     const store = new RedisIdempotencyStore({ connection: redis, prefix: uniquePrefix('foreign-fn') });
-    const keys = new Idempotency({ store, waitMs: 0 });
+    const keys = new Idempotency({ adapter: store, waitMs: 0 });
     await keys.run('good', () => ({ kept: 1 }));
     const seen: Record<string, string> = {};
     for (const [name, write] of JUNK) {
@@ -204,7 +204,7 @@ describe('foreign data in the Redis idempotency keys', () => {
 
   it('HTTP keys (http:<digest>): a typed data error for the framework, never a replay of junk; good keys unaffected', async () => {
     const store = new RedisIdempotencyStore({ connection: redis, prefix: uniquePrefix('foreign-http') });
-    const handler = idempotencyHttpHandler(new Idempotency({ store, waitMs: 0 }));
+    const handler = idempotencyHttpHandler(new Idempotency({ adapter: store, waitMs: 0 }));
     const request = (key: string) => ({
       method: 'POST',
       path: '/pay',
@@ -246,7 +246,7 @@ describe('foreign data in the Redis idempotency keys', () => {
 
   it('queue keys (queue:<topic>:<group>:<id>): the message goes to the dead letters with the error; the handler is not run again', async () => {
     const store = new RedisIdempotencyStore({ connection: redis, prefix: uniquePrefix('foreign-q') });
-    const keys = new Idempotency({ store, waitMs: 0, leaseMs: 1_000 });
+    const keys = new Idempotency({ adapter: store, waitMs: 0, leaseMs: 1_000 });
     const queue = new MessageQueue({ retryBaseMs: 1, retryMaxMs: 5, maxDeliveries: 2 });
     const handled: string[] = [];
     const dead: Array<{ id: string; error: unknown }> = [];

@@ -91,7 +91,7 @@ describe('constructors and factories', () => {
   it('Idempotency options: an instance or ERR_INVALID_OPTIONS; unknown keys always refused', async () => {
     await run(
       fc.asyncProperty(
-        hostileOptions(CORE_KEYS, {}, ['ttl', 'adapter', 'lockTtlMs', 'timeout', 'maxBytes']),
+        hostileOptions(CORE_KEYS, {}, ['ttl', 'store', 'lockTtlMs', 'timeout', 'maxBytes']),
         async (options) => {
           tally.count('Idempotency constructor');
           const outcome = await outcomeOf(async () => {
@@ -116,7 +116,7 @@ describe('constructors and factories', () => {
     ];
     await run(
       fc.asyncProperty(
-        hostileOptions(COMBINED_KEYS, {}, ['headerName', 'require', 'ttl', 'adapter']),
+        hostileOptions(COMBINED_KEYS, {}, ['headerName', 'require', 'ttl', 'store']),
         hostileOptions(HTTP_KEYS, {}, ['headers', 'subject', 'require']),
         fc.constantFrom(...factories),
         async (combined, httpOptions, [name, factory]) => {

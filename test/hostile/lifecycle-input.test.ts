@@ -8,6 +8,10 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { probeMiddleware as expressProbes } from '../../src/express.js';
+import { probePlugin } from '../../src/fastify.js';
+import { probeMiddleware as koaProbes } from '../../src/koa.js';
+import { probeHandler } from '../../src/lifecycle/probe-handler.js';
 import { ServiceLifecycle } from '../../src/lifecycle/service-lifecycle.js';
 import { hostileOptions, hostileValue, outcomeOf, Tally, unknownKeys } from './arbitraries.js';
 
@@ -69,6 +73,27 @@ describe('ServiceLifecycle: hostile input', () => {
       ),
       { numRuns: RUNS },
     );
+  });
+
+  it('probe exports (node:http, Express, Fastify, Koa): typed error for a bad lifecycle or paths', async () => {
+    const lifecycle = new ServiceLifecycle({ probes: false });
+    const exports = { probeHandler, expressProbes, probePlugin, koaProbes } as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...(Object.keys(exports) as Array<keyof typeof exports>)),
+        fc.oneof(fc.constant(lifecycle), hostileValue),
+        fc.oneof(hostileValue, hostileOptions(['livePath', 'readyPath', 'healthPath'])),
+        async (name, source, paths) => {
+          tally.count(name);
+          const outcome = await outcomeOf(() => exports[name](source as never, paths as never));
+          expect(['ok', 'ERR_INVALID_OPTIONS', 'ERR_INVALID_ARGUMENT']).toContain(outcome);
+          if (outcome === 'ok')
+            expect(unknownKeys(paths, ['livePath', 'readyPath', 'healthPath'])).toEqual([]);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    await lifecycle.close();
   });
 
   it('manage(), addCheck(), shutdown(): typed errors; hostile checks fail alone', async () => {

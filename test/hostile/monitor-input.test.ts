@@ -262,7 +262,7 @@ describe('PerformanceMonitor under hostile input', () => {
       ),
       { numRuns: 150 },
     );
-  });
+  }, 120_000);
 
   it('observe() with hostile sources, mappings, labels, durations and help: typed errors at the call, promtool accepts every exposition', async () => {
     await fc.assert(
@@ -307,7 +307,7 @@ describe('PerformanceMonitor under hostile input', () => {
       ),
       { numRuns: 200 },
     );
-  });
+  }, 120_000);
 
   it('too many series, in every family at once: capped, overflow series, promtool accepts', async () => {
     count('series flood');

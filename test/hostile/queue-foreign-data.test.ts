@@ -78,7 +78,8 @@ describe('Redis Streams: junk in every key family', () => {
         redisStreamsQueueAdapter({
           connection: server.url,
           prefix: P,
-          claimIdleMs: 300,
+          // Long enough that a loaded machine does not reclaim an entry while it is dead-lettered.
+          claimIdleMs: 1_500,
           sweepIntervalMs: 50,
           blockMs: 50,
         }),

@@ -187,6 +187,7 @@ const REDIS_KEYS = [
   'sweepIntervalMs',
   'maxLength',
   'logger',
+  'clock',
 ];
 const AMQP_KEYS = [
   'url',

@@ -135,6 +135,36 @@ describe('foreign data in the rate limiter keys (real redis-server)', () => {
     }, 60_000);
   }
 
+  it('one GCRA limit (its own lean script): every kind of junk is a CorruptDataError naming the key, changing nothing', async () => {
+    const single = new RateLimiter({ adapter, name: 'one', limits: LIMITS[0]!, operationTimeoutMs: 5_000 });
+    const seen: string[] = [];
+    single.on('error', () => seen.push('error'));
+    single.on('fallback', () => seen.push('fallback'));
+    let cases = 0;
+    for (const [label, write] of junk('gcra', await serverNow())) {
+      cases++;
+      const key = `lone-${cases}`;
+      const redisKey = adapter.keysOf(`one:${key}`, single.policies)[0]!;
+      await write(raw, redisKey);
+      const stored = await raw.dump(redisKey);
+      const err = await single.consume(key).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, label).toBeInstanceOf(CorruptDataError);
+      expect((err as CorruptDataError).key, label).toBe(redisKey);
+      expect((err as Error).message).not.toContain('polluted');
+      expect(await raw.dump(redisKey)).toEqual(stored);
+      expect(single.degraded).toBe(false);
+      expect(await single.consume(`bystander-${cases}`)).toMatchObject({ allowed: true, remaining: 9 });
+      await single.reset(key);
+      expect(await single.consume(key)).toMatchObject({ allowed: true, remaining: 9 });
+    }
+    expect(seen).toEqual(Array(cases).fill('error'));
+    expect(cases).toBeGreaterThanOrEqual(16);
+    await single.close();
+  }, 60_000);
+
   it('numbers in range but over the limit (a lowered limit, or a foreign count) deny until the state runs out, then read as empty', async () => {
     const now = await serverNow();
     const key = 'over-the-limit';

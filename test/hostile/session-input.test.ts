@@ -76,8 +76,8 @@ describe('SessionStore construction and adapter factories', () => {
     await run(
       fc.asyncProperty(
         hostileOptions(STORE_KEYS, {}, ['ttl', 'sessionTTL', 'client', 'maxBytes']),
-        hostileOptions(['maxSessions', 'now'], {}, ['max']),
-        hostileOptions(['connection', 'prefix'], { connection: redis.url }, ['client', 'keyPrefix']),
+        hostileOptions(['maxSessions', 'clock'], {}, ['max']),
+        hostileOptions(['connection', 'prefix', 'clock'], { connection: redis.url }, ['client', 'keyPrefix']),
         async (storeOptions, memoryOptions, redisOptions) => {
           tally.count('SessionStore constructor');
           const outcome = await outcomeOf(() => new SessionStore(storeOptions as never));
@@ -85,9 +85,9 @@ describe('SessionStore construction and adapter factories', () => {
           if (outcome !== 'ok') expect(outcome).toBe('ERR_INVALID_OPTIONS');
           tally.count('memorySessionAdapter');
           const memory = await outcomeOf(() => new MemorySessionAdapter(memoryOptions as never));
-          if (unknownKeys(memoryOptions, ['maxSessions', 'now']).length > 0)
+          if (unknownKeys(memoryOptions, ['maxSessions', 'clock']).length > 0)
             expect(memory).toBe('ERR_INVALID_OPTIONS');
-          if (unknownKeys(redisOptions, ['connection', 'prefix']).length > 0) {
+          if (unknownKeys(redisOptions, ['connection', 'prefix', 'clock']).length > 0) {
             tally.count('redisSessionAdapter');
             expect(await outcomeOf(() => new RedisSessionAdapter(redisOptions as never))).toBe(
               'ERR_INVALID_OPTIONS',

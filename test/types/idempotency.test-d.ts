@@ -14,7 +14,7 @@ import { redisIdempotencyStore } from '../../src/redis.js';
 
 describe('Idempotency types', () => {
   it('run() and idempotent() resolve to the awaited result of fn', () => {
-    const keys = new Idempotency({ store: memoryIdempotencyStore() });
+    const keys = new Idempotency({ adapter: memoryIdempotencyStore() });
     expectTypeOf(keys.run('k', () => 1)).toEqualTypeOf<Promise<number>>();
     expectTypeOf(keys.run('k', async () => ({ id: 'r' }))).toEqualTypeOf<Promise<{ id: string }>>();
     expectTypeOf(idempotent('k', async () => 'x', { idempotency: keys })).toEqualTypeOf<Promise<string>>();

@@ -20,7 +20,7 @@ export async function startMicroservices(infra: Infra, options: { failRate?: num
   const inventory = await startInventory(infra, registry);
   // One Idempotency over one store for the three payment instances: a retry sent to
   // another instance finds the charge the first one made.
-  const paymentKeys = new Idempotency({ store: infra.idempotencyStore });
+  const paymentKeys = new Idempotency({ adapter: infra.idempotencyStore });
   const payments = [];
   for (const seed of [1, 2, 8]) {
     payments.push(await startPayment(registry, options.failRate ?? 0, seed, paymentKeys));

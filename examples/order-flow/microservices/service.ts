@@ -1,6 +1,8 @@
 /**
  * What every service shares: a node:http server on a loopback ephemeral
- * port, a PerformanceMonitor on every request, `/metrics` (Prometheus text),
+ * port, a PerformanceMonitor on every request (its middleware also opens
+ * the request's SERVER span when OpenTelemetry is registered: `--trace`),
+ * `/metrics` (Prometheus text),
  * JSON in and out, registration in the ServiceRegistry, and a
  * ServiceLifecycle that answers `/live`, `/ready` and `/health` and stops
  * the service gracefully (deregister, drain, close).
@@ -37,14 +39,17 @@ export async function startService(
 ): Promise<RunningService> {
   const monitor = new PerformanceMonitor();
   const metrics = monitor.handler();
-  const route = (req: IncomingMessage) => {
-    const key = `${req.method} ${req.url?.split('?')[0]}`;
-    return key in routes ? key : undefined;
-  };
-  const server = createServer(async (req, res) => {
+  const path = (req: IncomingMessage) => req.url?.split('?')[0] ?? '/';
+  // The route label (and SERVER span name) is the path of a known route.
+  const route = (req: IncomingMessage) => (`${req.method} ${path(req)}` in routes ? path(req) : undefined);
+  const track = monitor.middleware({ route });
+  const server = createServer((req, res) => {
     if (req.url === '/metrics') return metrics(req, res);
-    monitor.track(req, res, { route });
-    const handler = routes[route(req) ?? ''];
+    // The handler runs in the request's SERVER span (when tracing).
+    track(req, res, () => void handle(req, res));
+  });
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const handler = routes[`${req.method} ${path(req)}`];
     if (!handler) return void res.writeHead(404).end();
     try {
       const chunks: Buffer[] = [];
@@ -56,7 +61,7 @@ export async function startService(
       const status = err instanceof OrderRejected ? 400 : err instanceof PaymentUnavailable ? 503 : 500;
       send(res, status, { error: (err as Error).message });
     }
-  });
+  };
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

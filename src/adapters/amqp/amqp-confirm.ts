@@ -79,11 +79,13 @@ export function confirmPublish(
       channel.publish(exchange, routingKey, content, props, (err) => {
         if (err === null || err === undefined) {
           const returned = returnedIds.get(channel);
+          // Almost always nothing came back: no id to look up.
+          if (returned === undefined || returned.size === 0) return resolve();
           const id = String(props.messageId ?? '');
-          const count = returned?.get(id);
+          const count = returned.get(id);
           if (count === undefined) return resolve();
-          if (count <= 1) returned!.delete(id);
-          else returned!.set(id, count - 1);
+          if (count <= 1) returned.delete(id);
+          else returned.set(id, count - 1);
           reject(new UnroutableError(`no queue bound for "${routingKey}"`));
         } else if (/nack/i.test(String((err as Error).message))) {
           reject(new PublishRejectedError('RabbitMQ refused the message (negative confirm)', { cause: err }));

@@ -1,8 +1,10 @@
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
+import type { QueueConnectionState } from '../../contracts/queue.js';
 import { ClosedError, ConnectionError } from '../../errors.js';
 import { raceAbort, withTimeout } from '../../internal/abort.js';
 import { captureContext } from '../../internal/async-context.js';
 import { sleep } from '../../internal/timers.js';
+import { ConnectionWatchers } from '../../queue/connection-state.js';
 import type { Backoff } from '../../resilience/backoff.js';
 import type { Logger } from '../../types.js';
 import { channelAlive, markClosedOnClose, trackReturns } from './amqp-confirm.js';
@@ -115,6 +117,8 @@ export class AmqpConnection {
   #closed = false;
   #reconnects = 0;
   #usedGivenConnection = false;
+  /** The state as `MessageQueue` reads it, told to watchers on each change. */
+  readonly watchers = new ConnectionWatchers(() => this.#state());
 
   constructor(options: AmqpConnectionOptions) {
     const dial = options.dial;
@@ -163,15 +167,32 @@ export class AmqpConnection {
     return this.#session?.alive === true;
   }
 
+  /**
+   * The connection's state: `closed` after close(); `connected` while a
+   * session is alive; `disconnected` once one was lost (reconnecting);
+   * `connecting` before the first one is up; `idle` before anything asked
+   * for one.
+   */
+  #state(): QueueConnectionState {
+    if (this.#closed) return 'closed';
+    if (this.#session?.alive === true) return 'connected';
+    if (this.#session !== undefined) return 'disconnected';
+    return this.#connecting === undefined ? 'idle' : 'connecting';
+  }
+
   /** The live session, connecting (with backoff, until closed) when there is none. */
   ready(): Promise<Session> {
     if (this.#closed) return Promise.reject(new ClosedError('queue adapter is closed'));
     if (this.#session?.alive) return Promise.resolve(this.#session);
-    this.#connecting ??= this.#background(() =>
-      this.#connectLoop().finally(() => {
-        this.#connecting = undefined;
-      }),
-    );
+    if (this.#connecting === undefined) {
+      this.#connecting = this.#background(() =>
+        this.#connectLoop().finally(() => {
+          this.#connecting = undefined;
+          this.watchers.update();
+        }),
+      );
+      this.watchers.update();
+    }
     return this.#connecting;
   }
 
@@ -244,6 +265,7 @@ export class AmqpConnection {
       if (!session.alive) return;
       session.alive = false;
       this.#onLost();
+      this.watchers.update();
       if (this.#closed) return;
       this.#logger?.warn?.('AMQP connection lost; reconnecting', { broker: where });
       // Reconnect in the background so consumers resume without a publish.
@@ -267,6 +289,7 @@ export class AmqpConnection {
       throw new ClosedError('queue adapter is closed');
     }
     this.#session = session;
+    this.watchers.update();
     if (hadSession) this.#reconnects++;
     this.#logger?.info?.('AMQP connected', { broker: where });
     this.#onConnected();
@@ -304,6 +327,7 @@ export class AmqpConnection {
     this.#stop.abort();
     const session = this.#session;
     this.#session = undefined;
+    this.watchers.update();
     return session;
   }
 

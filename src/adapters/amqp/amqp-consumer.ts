@@ -1,4 +1,4 @@
-import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Channel } from 'amqplib';
 import type { QueueAdapterConsumeOptions, QueueDelivery } from '../../contracts/queue.js';
 import { ConnectionError, QueueMismatchError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
@@ -172,6 +172,7 @@ export class AmqpConsumers {
         await this.#topology.declareDeadLetterQueue(session.model, options.deadLetterTopic, queue);
       }
       await ch.prefetch(options.prefetch);
+      const ctx = this.#deliveryContext(consumer, ch, queue);
       await ch.consume(queue, (msg) => {
         if (msg === null) {
           // Cancelled by the broker (queue deleted): start again.
@@ -183,7 +184,9 @@ export class AmqpConsumers {
         }
         if (!consumer.open) return; // left unacknowledged: requeued when the channel closes
         consumer.attempt = 0;
-        this.#deliver(consumer, ch, queue, msg);
+        // Hands it to the consumer (stamping an id first on a message that has none).
+        if (hasMessageId(msg)) consumer.onDelivery(amqpDelivery(ctx, msg));
+        else void stampMessageId(ctx, msg);
       });
     } catch (err) {
       if (consumer.channel === channel) consumer.channel = undefined;
@@ -209,24 +212,21 @@ export class AmqpConsumers {
     );
   }
 
-  /** Hands a delivery to the consumer (stamping an id first on a message that has none). */
-  #deliver(consumer: AmqpConsumer, channel: Channel, queue: string, msg: ConsumeMessage): void {
-    const ctx: AmqpDeliveryContext = {
+  /** What the deliveries of `channel` need: made once per consumer channel, not per message. */
+  #deliveryContext(consumer: AmqpConsumer, channel: Channel, queue: string): AmqpDeliveryContext {
+    return {
       topic: consumer.topic,
       queue,
       deadLetterTopic: consumer.options.deadLetterTopic,
       deadLetterExchange: this.#topology.deadLetterExchange,
       channel,
-      msg,
       live: () => channelAlive(channel) && consumer.channel === channel,
-      republish: (exchange, routingKey, props, repair) =>
+      republish: (msg, exchange, routingKey, props, repair) =>
         this.#publisher.republish(msg, exchange, routingKey, props, repair),
       redeclare: (model) => this.#topology.declareQueue(model, consumer.topic, consumer.options.group),
       redeclareDeadLetter: (model, deadTopic) =>
         this.#topology.declareDeadLetterQueue(model, deadTopic, queue),
       report: (err) => reportTo(consumer, err),
     };
-    if (hasMessageId(msg)) consumer.onDelivery(amqpDelivery(ctx));
-    else void stampMessageId(ctx);
   }
 }

@@ -8,6 +8,7 @@ import {
   brokerDeathHeaders,
   copyProperties,
   malformedReason,
+  NO_HEADERS,
   publishedAtOf,
   stringHeaders,
 } from './amqp-message.js';
@@ -22,20 +23,22 @@ import { brokerReturns } from './amqp-queue-type.js';
 /** Pause before a message whose retry or dead-lettering failed goes back to the broker, in ms. */
 export const SETTLE_RETRY_MS = 1_000;
 
-/** What a delivery needs from its adapter and consumer. */
+/**
+ * What the deliveries of one consumer channel need from its adapter and
+ * consumer: made once when the channel starts consuming (not per message,
+ * which would allocate its closures on every delivery).
+ */
 export interface AmqpDeliveryContext {
   /** The topic consumed. */
   topic: string;
-  /** The queue the message came from. */
+  /** The queue the messages come from. */
   queue: string;
   /** The consumer's dead-letter topic, if any. */
   deadLetterTopic: string | undefined;
   /** The dead-letter exchange. */
   deadLetterExchange: string;
-  /** The channel that delivered it. */
+  /** The channel that delivers them. */
   channel: Channel;
-  /** The message. */
-  msg: ConsumeMessage;
   /** Whether `channel` is still the consumer's live channel (a stale delivery tag is never used). */
   live(): boolean;
   /**
@@ -44,6 +47,7 @@ export interface AmqpDeliveryContext {
    * once more.
    */
   republish(
+    msg: ConsumeMessage,
     exchange: string,
     routingKey: string,
     props: Options.Publish,
@@ -58,46 +62,53 @@ export interface AmqpDeliveryContext {
 }
 
 /** Settles a delivery once, only on the channel that delivered it, and only while that channel lives. */
-function settler(ctx: AmqpDeliveryContext) {
-  let settled = false;
-  const { channel, msg } = ctx;
-  return {
-    get settled() {
-      return settled;
-    },
-    ack: () => {
-      if (settled) return;
-      settled = true;
-      if (ctx.live()) channel.ack(msg);
-    },
-    /** Hands the message back to the broker for another delivery, after a pause. */
-    requeueLater: () => {
-      if (settled) return;
-      settled = true;
-      const timer = setTimeout(() => {
-        if (ctx.live()) channel.nack(msg, false, true);
-      }, SETTLE_RETRY_MS);
-      timer.unref();
-    },
-    /**
-     * The channel that delivered it is gone: the broker takes the message
-     * back by itself (and counts that); nothing is copied, so that it is not
-     * retried or dead-lettered twice. Throws a `ConnectionError`.
-     */
-    gone: () => {
-      if (ctx.live()) return;
-      settled = true;
-      throw new ConnectionError(
-        'the channel that delivered this message closed: the broker delivers it again (nothing was copied)',
-      );
-    },
-    /** Lets the broker dead-letter it through the queue's own dead-letter exchange. */
-    reject: () => {
-      if (settled) return;
-      settled = true;
-      if (ctx.live()) channel.nack(msg, false, false);
-    },
-  };
+class Settler {
+  settled = false;
+  readonly #ctx: AmqpDeliveryContext;
+  readonly #msg: ConsumeMessage;
+
+  constructor(ctx: AmqpDeliveryContext, msg: ConsumeMessage) {
+    this.#ctx = ctx;
+    this.#msg = msg;
+  }
+
+  ack(): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.#ctx.live()) this.#ctx.channel.ack(this.#msg);
+  }
+
+  /** Hands the message back to the broker for another delivery, after a pause. */
+  requeueLater(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const ctx = this.#ctx;
+    const msg = this.#msg;
+    const timer = setTimeout(() => {
+      if (ctx.live()) ctx.channel.nack(msg, false, true);
+    }, SETTLE_RETRY_MS);
+    timer.unref();
+  }
+
+  /**
+   * The channel that delivered it is gone: the broker takes the message
+   * back by itself (and counts that); nothing is copied, so that it is not
+   * retried or dead-lettered twice. Throws a `ConnectionError`.
+   */
+  gone(): void {
+    if (this.#ctx.live()) return;
+    this.settled = true;
+    throw new ConnectionError(
+      'the channel that delivered this message closed: the broker delivers it again (nothing was copied)',
+    );
+  }
+
+  /** Lets the broker dead-letter it through the queue's own dead-letter exchange. */
+  reject(): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.#ctx.live()) this.#ctx.channel.nack(this.#msg, false, false);
+  }
 }
 
 /** Whether a delivery carries a usable message id. */
@@ -115,14 +126,14 @@ export function hasMessageId(msg: ConsumeMessage): boolean {
  * copy fails, the original goes back to the broker and the failure is
  * reported.
  */
-export async function stampMessageId(ctx: AmqpDeliveryContext): Promise<void> {
-  const settle = settler(ctx);
+export async function stampMessageId(ctx: AmqpDeliveryContext, msg: ConsumeMessage): Promise<void> {
+  const settle = new Settler(ctx, msg);
   try {
     // The channel died (the broker requeues the original): no copy. A death
     // between the copy's confirm and the ack still leaves two copies, with
     // two ids (nothing in a classic queue identifies the original).
     if (!ctx.live()) return;
-    await ctx.republish('', ctx.queue, copyProperties(ctx.msg, {}, uuidv7()), ctx.redeclare);
+    await ctx.republish(msg, '', ctx.queue, copyProperties(msg, {}, uuidv7()), ctx.redeclare);
     settle.ack();
   } catch (err) {
     settle.requeueLater();
@@ -144,17 +155,16 @@ export async function stampMessageId(ctx: AmqpDeliveryContext): Promise<void> {
  * node), they copy nothing and fail with `ConnectionError`: the broker
  * delivers the original again, and a copy would make it two.
  */
-export function amqpDelivery(ctx: AmqpDeliveryContext): QueueDelivery {
-  const { msg, queue } = ctx;
-  const headers = {
-    ...stringHeaders(msg.properties.headers as Record<string, unknown> | undefined),
-    ...brokerDeathHeaders(msg),
-  };
+export function amqpDelivery(ctx: AmqpDeliveryContext, msg: ConsumeMessage): QueueDelivery {
+  const queue = ctx.queue;
+  const headers = stringHeaders(msg.properties.headers as Record<string, unknown> | undefined);
+  const death = brokerDeathHeaders(msg);
+  if (death !== NO_HEADERS) Object.assign(headers, death);
   const failures = failuresFromHeader(headers[QUEUE_HEADERS.failures]);
   const deliveryCount = failures + 1 + brokerReturns(msg);
   const malformed = malformedReason(msg);
   const binary = malformed?.startsWith('body') === true;
-  const settle = settler(ctx);
+  const settle = new Settler(ctx, msg);
   const id = msg.properties.messageId as string;
   const copy = (extra: Record<string, string>) => copyProperties(msg, extra, id);
   const failed = (err: unknown): never => {
@@ -176,7 +186,7 @@ export function amqpDelivery(ctx: AmqpDeliveryContext): QueueDelivery {
       settle.gone();
       // The copy is confirmed before the original is acknowledged: at least once.
       await ctx
-        .republish('', queue, copy({ [QUEUE_HEADERS.failures]: String(deliveryCount) }), ctx.redeclare)
+        .republish(msg, '', queue, copy({ [QUEUE_HEADERS.failures]: String(deliveryCount) }), ctx.redeclare)
         .catch(failed);
       settle.ack();
     },
@@ -186,7 +196,7 @@ export function amqpDelivery(ctx: AmqpDeliveryContext): QueueDelivery {
       const deadTopic = ctx.deadLetterTopic;
       if (deadTopic !== undefined) {
         try {
-          await ctx.republish(ctx.deadLetterExchange, queue, copy(extra), (model) =>
+          await ctx.republish(msg, ctx.deadLetterExchange, queue, copy(extra), (model) =>
             ctx.redeclareDeadLetter(model, deadTopic),
           );
         } catch (err) {

@@ -74,8 +74,11 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 export function stringHeaders(raw: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (raw === undefined || raw === null || typeof raw !== 'object') return out;
-  for (const [k, v] of Object.entries(raw)) {
-    if (isBrokerHeader(k) || k === '__proto__') continue;
+  // for...in with an own-key check: the own enumerable keys, as
+  // Object.entries gives them, without an array of pairs per delivery.
+  for (const k in raw) {
+    if (!Object.hasOwn(raw, k) || isBrokerHeader(k) || k === '__proto__') continue;
+    const v = raw[k];
     if (typeof v === 'string') out[k] = v;
     else if (Buffer.isBuffer(v)) out[k] = v.toString('utf8');
     else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') out[k] = String(v);
@@ -86,6 +89,9 @@ export function stringHeaders(raw: Record<string, unknown> | undefined): Record<
   }
   return out;
 }
+
+/** The empty headers {@link brokerDeathHeaders} returns for most messages (shared, frozen). */
+export const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Why RabbitMQ itself dead-lettered a message (`x-first-death-reason`), as it writes it. */
 const BROKER_DEATH_REASONS = new Set(['rejected', 'expired', 'maxlen', 'delivery_limit']);
@@ -98,12 +104,13 @@ const BROKER_DEATH_REASONS = new Set(['rejected', 'expired', 'maxlen', 'delivery
  * `x-scaleout-error: dead-lettered by RabbitMQ (<reason>)`. Empty for any
  * other message, and for one that already carries scaleout's reason.
  */
-export function brokerDeathHeaders(msg: ConsumeMessage): Record<string, string> {
+export function brokerDeathHeaders(msg: ConsumeMessage): Readonly<Record<string, string>> {
   const raw = msg.properties.headers as Record<string, unknown> | undefined;
-  if (raw === undefined || raw === null || raw[QUEUE_HEADERS.reason] !== undefined) return {};
+  if (raw === undefined || raw === null || raw[QUEUE_HEADERS.reason] !== undefined) return NO_HEADERS;
   let reason = raw['x-first-death-reason'] as unknown;
+  if (reason === undefined) return NO_HEADERS;
   if (Buffer.isBuffer(reason)) reason = reason.toString('utf8');
-  if (typeof reason !== 'string' || !BROKER_DEATH_REASONS.has(reason)) return {};
+  if (typeof reason !== 'string' || !BROKER_DEATH_REASONS.has(reason)) return NO_HEADERS;
   return {
     [QUEUE_HEADERS.errorName]: 'RabbitMQ',
     [QUEUE_HEADERS.error]: `dead-lettered by RabbitMQ (${reason})`,
@@ -193,7 +200,8 @@ export function copyProperties(
 }
 
 function checkShortString(what: string, value: string): void {
-  if (Buffer.byteLength(value, 'utf8') > MAX_SHORTSTR_BYTES) {
+  // A UTF-16 unit is at most 3 bytes of UTF-8: short strings need no count.
+  if (value.length * 3 > MAX_SHORTSTR_BYTES && Buffer.byteLength(value, 'utf8') > MAX_SHORTSTR_BYTES) {
     throw new InvalidArgumentError(`${what} is longer than ${MAX_SHORTSTR_BYTES} bytes (an AMQP limit)`, {
       argument: what,
     });
@@ -222,7 +230,9 @@ export function checkQueueName(what: string, name: string): void {
  */
 export function checkOutgoing(message: QueueOutgoingMessage): void {
   checkShortString('message id', message.id);
-  for (const name of Object.keys(message.headers)) {
+  const headers = message.headers;
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
     checkShortString('header name', name);
     if (name === 'CC' || name === 'BCC') {
       throw new InvalidArgumentError(

@@ -3,7 +3,7 @@ import { PublishRejectedError, QueueBufferFullError, TimeoutError } from '../../
 import { raceAbort, withTimeout } from '../../internal/abort.js';
 import { sleep } from '../../internal/timers.js';
 import type { Backoff } from '../../resilience/backoff.js';
-import type { Logger } from '../../types.js';
+import type { Clock, Logger } from '../../types.js';
 import { channelAlive, confirmPublish, isFinal, UnroutableError } from './amqp-confirm.js';
 import type { AmqpConnection, Session } from './amqp-connection.js';
 import type { AmqpTopology } from './amqp-topology.js';
@@ -34,6 +34,8 @@ export interface AmqpPublisherOptions {
   maxBuffered: number;
   publishTimeoutMs: number;
   logger: Logger | undefined;
+  /** Time source of the republish deadline. */
+  clock: Clock;
   /** The queue of `topic` was deleted: consumers of it start again. */
   onQueueGone(topic: string): void;
 }
@@ -43,7 +45,7 @@ export interface AmqpPublisherOptions {
  *
  * @example
  * ```ts
- * const publisher = new AmqpPublisher({ connection, topology, backoff, maxBuffered: 10_000, publishTimeoutMs: 30_000, logger, onQueueGone });
+ * const publisher = new AmqpPublisher({ connection, topology, backoff, maxBuffered: 10_000, publishTimeoutMs: 30_000, logger, clock: systemClock, onQueueGone });
  * await publisher.publish('orders', content, props, undefined);
  * ```
  */
@@ -54,6 +56,7 @@ export class AmqpPublisher {
   readonly #maxBuffered: number;
   readonly #publishTimeoutMs: number;
   readonly #logger: Logger | undefined;
+  readonly #clock: Clock;
   readonly #onQueueGone: (topic: string) => void;
   #waiting = 0;
 
@@ -64,6 +67,7 @@ export class AmqpPublisher {
     this.#maxBuffered = options.maxBuffered;
     this.#publishTimeoutMs = options.publishTimeoutMs;
     this.#logger = options.logger;
+    this.#clock = options.clock;
     this.#onQueueGone = options.onQueueGone;
   }
 
@@ -200,7 +204,7 @@ export class AmqpPublisher {
     repair: (model: ChannelModel) => Promise<unknown>,
   ): Promise<void> {
     const mandatory = { ...props, mandatory: true };
-    const deadline = Date.now() + this.#publishTimeoutMs;
+    const deadline = this.#clock.monotonic() + this.#publishTimeoutMs;
     let repaired = false;
     for (let n = 0; ; n++) {
       const session = await this.#connection.publisher(undefined);
@@ -212,7 +216,7 @@ export class AmqpPublisher {
         if (err instanceof UnroutableError && !repaired) {
           repaired = true;
           await repair(session.model);
-        } else if (err instanceof PublishRejectedError && Date.now() < deadline) {
+        } else if (err instanceof PublishRejectedError && this.#clock.monotonic() < deadline) {
           await this.#afterNack(session, pub, n);
         } else throw err;
       }

@@ -1,8 +1,8 @@
 import type { ChannelModel } from 'amqplib';
 import { InvalidOptionsError } from '../../errors.js';
-import { durationOption, optionsChecker } from '../../internal/validate.js';
+import { clockOption, durationOption, optionsChecker } from '../../internal/validate.js';
 import { type Backoff, fullJitterBackoff } from '../../resilience/backoff.js';
-import type { Logger } from '../../types.js';
+import { type Clock, type Logger, systemClock } from '../../types.js';
 import { NODE_ORDERS, NodeFailover, type NodeOrder, nodeUrls } from './amqp-failover.js';
 import { ADOPT_OPTION } from './amqp-queue-declaration.js';
 import { QUEUE_TYPES, type QueueType } from './amqp-queue-type.js';
@@ -81,6 +81,12 @@ export interface AmqpQueueAdapterOptions {
   adoptExistingQueues?: boolean;
   /** Receives connection events (URLs redacted). @default no logging */
   logger?: Logger;
+  /**
+   * Time source of the adapter's deadlines (how long a consumer's retry or
+   * dead-letter copy is sent again after nacks: `publishTimeoutMs`).
+   * @default systemClock
+   */
+  clock?: Clock;
 }
 
 /**
@@ -92,7 +98,7 @@ export interface AmqpQueueAdapterOptions {
  * ```
  */
 export const AMQP_QUEUE_DEFAULTS: Readonly<
-  Required<Omit<AmqpQueueAdapterOptions, 'url' | 'connection' | 'logger'>>
+  Required<Omit<AmqpQueueAdapterOptions, 'url' | 'connection' | 'logger' | 'clock'>>
 > = {
   nodeOrder: 'shuffle',
   connectTimeoutMs: 10_000,
@@ -126,6 +132,7 @@ export const checkOptions = optionsChecker({
     'publishTimeoutMs',
     'adoptExistingQueues',
     'logger',
+    'clock',
   ],
   hints: {
     uri: 'url',
@@ -170,6 +177,7 @@ export interface ResolvedAmqpOptions {
   queueType: QueueType;
   deliveryLimit: number | false;
   logger: Logger | undefined;
+  clock: Clock;
 }
 
 function isModel(value: unknown): value is ChannelModel {
@@ -284,6 +292,7 @@ export function resolveAmqpOptions(options: AmqpQueueAdapterOptions): ResolvedAm
       option: 'logger',
     });
   }
+  clockOption(options.clock);
   return {
     dial,
     prefix,
@@ -294,5 +303,6 @@ export function resolveAmqpOptions(options: AmqpQueueAdapterOptions): ResolvedAm
     queueType,
     deliveryLimit,
     logger: options.logger,
+    clock: options.clock ?? systemClock,
   };
 }

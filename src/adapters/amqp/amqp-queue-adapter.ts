@@ -3,6 +3,7 @@ import type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
   QueueAdapterPublishOptions,
+  QueueConnectionState,
   QueueDelivery,
   QueueOutgoingMessage,
 } from '../../contracts/queue.js';
@@ -65,10 +66,14 @@ import { AmqpTopology } from './amqp-topology.js';
  * ```
  */
 export class AmqpQueueAdapter implements QueueAdapter {
+  /** `messaging.system` of this back end: `rabbitmq`. */
+  readonly messagingSystem: string = 'rabbitmq';
   readonly #topology: AmqpTopology;
   readonly #connection: AmqpConnection;
   readonly #publisher: AmqpPublisher;
   readonly #consumers: AmqpConsumers;
+  /** Topics whose queue name passed {@link checkQueueName} (bounded: cleared past 1,024). */
+  readonly #checkedTopics = new Set<string>();
 
   constructor(options: AmqpQueueAdapterOptions) {
     const o = resolveAmqpOptions(options);
@@ -94,6 +99,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
       maxBuffered: o.maxBuffered,
       publishTimeoutMs: o.publishTimeoutMs,
       logger: o.logger,
+      clock: o.clock,
       onQueueGone: (topic) => this.#consumers.queueGone(topic),
     });
     this.#topology = topology;
@@ -116,6 +122,20 @@ export class AmqpQueueAdapter implements QueueAdapter {
   /** Whether a connection is up right now. */
   get connected(): boolean {
     return this.#connection.connected;
+  }
+
+  /**
+   * The connection's state, read without sending anything: `idle` before
+   * anything was published or consumed, `connecting`, `connected`,
+   * `disconnected` (lost; reconnecting in the background), `closed`.
+   */
+  get connectionState(): QueueConnectionState {
+    return this.#connection.watchers.state;
+  }
+
+  /** Calls `listener` with each new {@link connectionState} (a lost connection, a reconnect, close). */
+  watchConnection(listener: (state: QueueConnectionState) => void): Subscription {
+    return this.#connection.watchers.watch(listener);
   }
 
   /**
@@ -144,7 +164,11 @@ export class AmqpQueueAdapter implements QueueAdapter {
     options: QueueAdapterPublishOptions = {},
   ): Promise<void> {
     checkAdapterPublish(topic, message, options);
-    checkQueueName('topic', this.#topology.queueName(topic, 'default'));
+    if (!this.#checkedTopics.has(topic)) {
+      checkQueueName('topic', this.#topology.queueName(topic, 'default'));
+      if (this.#checkedTopics.size >= 1_024) this.#checkedTopics.clear();
+      this.#checkedTopics.add(topic);
+    }
     checkOutgoing(message);
     if (this.#connection.closed) throw new ClosedError('queue adapter is closed');
     const content = Buffer.from(message.body, 'utf8');

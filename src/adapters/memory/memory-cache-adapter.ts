@@ -100,13 +100,16 @@ export class MemoryCacheAdapter implements CacheAdapter {
         throw new InvalidOptionsError('pass clock only: now is its deprecated form', { option: 'now' });
       }
     }
+    const legacyNow = options.now;
+    const expiryClock: Clock | undefined =
+      clock ?? (legacyNow === undefined ? undefined : { now: legacyNow, monotonic: legacyNow });
     // The system clock's now() is Date.now: read it directly on this hot path.
-    this.#now = options.now ?? (clock === undefined ? Date.now : () => clock.now());
+    this.#now = expiryClock === undefined ? Date.now : () => expiryClock.now();
     this.#map = new LruMap<string, string>({
       maxEntries,
       maxSize: maxBytes,
       sizeOf: (value, key) => Buffer.byteLength(value) + Buffer.byteLength(key),
-      now: this.#now,
+      clock: expiryClock,
     });
   }
 

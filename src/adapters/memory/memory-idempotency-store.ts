@@ -72,7 +72,7 @@ interface MemoryRecord {
  *
  * @example
  * ```ts
- * const keys = new Idempotency({ store: new MemoryIdempotencyStore() });
+ * const keys = new Idempotency({ adapter: new MemoryIdempotencyStore() });
  * ```
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
@@ -187,7 +187,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
  *
  * @example
  * ```ts
- * const keys = new Idempotency({ store: memoryIdempotencyStore({ maxEntries: 10_000 }) });
+ * const keys = new Idempotency({ adapter: memoryIdempotencyStore({ maxEntries: 10_000 }) });
  * ```
  */
 export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = {}): MemoryIdempotencyStore {

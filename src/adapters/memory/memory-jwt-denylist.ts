@@ -1,7 +1,9 @@
 import type { JwtDenylistAdapter } from '../../contracts/jwt-denylist.js';
 import { InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
 import { LruMap } from '../../internal/lru.js';
-import { optionsChecker } from '../../internal/validate.js';
+import { clockOption, optionsChecker } from '../../internal/validate.js';
+import { type Clock, systemClock } from '../../types.js';
 
 /**
  * Options of {@link MemoryJwtDenylist}.
@@ -14,11 +16,11 @@ import { optionsChecker } from '../../internal/validate.js';
 export interface MemoryJwtDenylistOptions {
   /** Most revoked ids kept (the oldest are forgotten first). @default 100_000 */
   maxEntries?: number;
-  /** Time source, ms. @default Date.now */
-  now?: () => number;
+  /** Time source: a revoked id is forgotten once its `expiresAtMs` has passed on `clock.now()`. @default systemClock */
+  clock?: Clock;
 }
 
-const DEFAULTS = { maxEntries: 100_000 } as const;
+const DEFAULTS = { maxEntries: 100_000, clock: systemClock } as const;
 
 /** A token id (1 to 256 characters, as `verify` accepts) and an expiry in epoch ms. */
 function checkEntry(jti: unknown, expiresAtMs: unknown): void {
@@ -32,8 +34,9 @@ function checkEntry(jti: unknown, expiresAtMs: unknown): void {
 
 const checkOptions = optionsChecker({
   where: 'memoryJwtDenylist options',
-  keys: ['maxEntries', 'now'],
-  hints: { max: 'maxEntries', maxSize: 'maxEntries', size: 'maxEntries', clock: 'now' },
+  keys: ['maxEntries', 'clock'],
+  // `now` (a function) was the time source before `clock`.
+  hints: { max: 'maxEntries', maxSize: 'maxEntries', size: 'maxEntries', now: 'clock' },
 });
 
 /**
@@ -48,30 +51,49 @@ const checkOptions = optionsChecker({
  */
 export class MemoryJwtDenylist implements JwtDenylistAdapter {
   readonly #ids: LruMap<string, true>;
-  readonly #now: () => number;
+  readonly #clock: Clock;
+  readonly #life = new Lifecycle('memory JWT denylist');
 
   constructor(options: MemoryJwtDenylistOptions = {}) {
     checkOptions(options);
-    if (options.now !== undefined && typeof options.now !== 'function') {
-      throw new InvalidOptionsError('now must be a function returning ms', { option: 'now' });
-    }
+    clockOption(options.clock);
     const maxEntries = options.maxEntries ?? DEFAULTS.maxEntries;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
       throw new InvalidOptionsError('maxEntries must be an integer >= 1', { option: 'maxEntries' });
     }
-    this.#now = options.now ?? Date.now;
-    this.#ids = new LruMap({ maxEntries, now: this.#now });
+    this.#clock = options.clock ?? DEFAULTS.clock;
+    this.#ids = new LruMap({ maxEntries, clock: this.#clock });
   }
 
   async add(jti: string, expiresAtMs: number): Promise<void> {
+    this.#life.assertOpen();
     checkEntry(jti, expiresAtMs);
-    const ttl = expiresAtMs - this.#now();
+    const ttl = expiresAtMs - this.#clock.now();
     if (ttl > 0) this.#ids.set(jti, true, ttl);
   }
 
   async has(jti: string): Promise<boolean> {
+    this.#life.assertOpen();
     checkEntry(jti, 0);
     return this.#ids.peek(jti) !== undefined;
+  }
+
+  /**
+   * Forgets every id; later calls fail with `ClosedError`. Safe to call
+   * more than once.
+   *
+   * @example
+   * ```ts
+   * await denylist.close();
+   * ```
+   */
+  close(): Promise<void> {
+    return this.#life.close(() => this.#ids.clear());
+  }
+
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

@@ -2,6 +2,7 @@ import type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
   QueueAdapterPublishOptions,
+  QueueConnectionState,
   QueueDelivery,
   QueueOutgoingMessage,
 } from '../../contracts/queue.js';
@@ -10,6 +11,7 @@ import { ClosedError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
+import { ConnectionWatchers } from '../../queue/connection-state.js';
 import type { Subscription } from '../../types.js';
 
 interface StoredMessage {
@@ -63,13 +65,26 @@ const checkOptions = optionsChecker({ where: 'memoryQueueAdapter options', keys:
  * ```
  */
 export class MemoryQueueAdapter implements QueueAdapter {
+  /** `messaging.system` of this back end: `scaleout_memory`. */
+  readonly messagingSystem: string = 'scaleout_memory';
   readonly #topics = new Map<string, Map<string, GroupState>>();
   #tag = 0;
   #closed = false;
+  readonly #watchers = new ConnectionWatchers(() => (this.#closed ? 'closed' : 'connected'));
 
   /** Takes no options: anything but `undefined` or `{}` is refused with `InvalidOptionsError`. */
   constructor(options?: MemoryQueueAdapterOptions) {
     checkOptions(options);
+  }
+
+  /** In process: `connected` until closed, then `closed`. */
+  get connectionState(): QueueConnectionState {
+    return this.#watchers.state;
+  }
+
+  /** Calls `listener` when the state changes (only on `close()` here). */
+  watchConnection(listener: (state: QueueConnectionState) => void): Subscription {
+    return this.#watchers.watch(listener);
   }
 
   /** Stores `message` for every group of `topic` (creating the `default` group). */
@@ -219,6 +234,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
       }
     }
     this.#topics.clear();
+    this.#watchers.update();
   }
 
   /** Same as `close()`, for `await using`. */

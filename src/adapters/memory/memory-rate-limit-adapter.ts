@@ -10,7 +10,7 @@ import { ClosedError, InvalidOptionsError } from '../../errors.js';
 import { optionsChecker } from '../../internal/validate.js';
 import { type RuleOutcome, ruleSuffix } from '../../rate-limit/algorithm.js';
 import { RATE_LIMIT_ALGORITHMS } from '../../rate-limit/algorithms.js';
-import { type GcraState, type GcraTaken, gcraTake } from '../../rate-limit/gcra.js';
+import { type GcraState, type GcraTaken, gcraTake, newGcraTaken } from '../../rate-limit/gcra.js';
 import { checkRateLimitRequest } from '../../rate-limit/rate-limit-request.js';
 import type { Clock } from '../../types.js';
 import { systemClock } from '../../types.js';
@@ -56,15 +56,7 @@ const checkOptions = optionsChecker({
 
 const suffixes = new WeakMap<RateLimitRule, string>();
 /** Where {@link gcraTake} writes (read at once by the caller, before anything else runs). */
-const NEXT: GcraTaken = {
-  allowed: false,
-  remaining: 0,
-  resetMs: 0,
-  retryAfterMs: 0,
-  tat: 0,
-  rem: 0,
-  ttlMs: 0,
-};
+const NEXT: GcraTaken = newGcraTaken();
 
 function suffixOf(rule: RateLimitRule): string {
   let suffix = suffixes.get(rule);

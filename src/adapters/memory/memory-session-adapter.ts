@@ -59,7 +59,7 @@ export class MemorySessionAdapter implements SessionAdapter {
     this.#clock = clock;
     this.#sessions = new LruMap<string, SessionRecord>({
       maxEntries: maxSessions,
-      now: clock === systemClock ? Date.now : () => clock.now(),
+      clock,
       onEvict: (id, record) => this.#unindex(id, record.userId),
     });
   }

@@ -368,6 +368,8 @@ export class RedisCacheAdapter implements CacheAdapter {
       onMessage: bindToCurrentContext((message: string) => options.onMessage(message)),
       onReconnect:
         options.onReconnect === undefined ? undefined : bindToCurrentContext(() => options.onReconnect?.()),
+      onDisconnect:
+        options.onDisconnect === undefined ? undefined : bindToCurrentContext(() => options.onDisconnect?.()),
     };
     subscribers.add(entry);
     if (first) await subscriber.subscribe(full);
@@ -397,6 +399,11 @@ export class RedisCacheAdapter implements CacheAdapter {
       for (const s of set) s.onMessage(message);
     });
     let readyOnce = false;
+    sub.on('close', () => {
+      // The subscriber connection is gone: messages are missed until it is back.
+      if (!readyOnce || this.#closed) return;
+      for (const set of this.#channels.values()) for (const s of set) s.onDisconnect?.();
+    });
     sub.on('ready', () => {
       if (!readyOnce) {
         readyOnce = true;

@@ -121,7 +121,18 @@ export class RedisConnectionHandle {
   readonly #background = captureContext();
   #closed = false;
 
-  constructor(connection: RedisConnection) {
+  /**
+   * @param options.batchWrites Whether a connection it creates writes one
+   * tick's commands together (default true; see `batchWritesPerTick`).
+   * Worth it for cheap commands (GET, SET, EXPIRE); for a tick of Lua
+   * scripts that each cost the server ~15 µs, sending them one by one lets
+   * the client's and the server's work overlap, which batching prevents.
+   */
+  constructor(connection: RedisConnection, options: { batchWrites?: boolean } = {}) {
+    const make = (conn: string | RedisOptions): Redis => {
+      const client = typeof conn === 'string' ? new RedisClass(conn) : new RedisClass(conn);
+      return options.batchWrites === false ? quiet(client) : owned(client);
+    };
     if (isClient(connection)) {
       this.client = connection;
       this.owned = false;
@@ -132,10 +143,10 @@ export class RedisConnectionHandle {
           { option: 'connection' },
         );
       }
-      this.client = owned(new RedisClass(connection));
+      this.client = make(connection);
       this.owned = true;
     } else if (typeof connection === 'object' && connection !== null) {
-      this.client = owned(new RedisClass(connection));
+      this.client = make(connection);
       this.owned = true;
     } else {
       throw new InvalidOptionsError(

@@ -81,7 +81,7 @@ function isToken(value: unknown, allowEmpty: boolean): value is string {
  * import { Idempotency } from 'scaleout';
  * import { redisIdempotencyStore } from 'scaleout/redis';
  *
- * const keys = new Idempotency({ store: redisIdempotencyStore({ connection: new Redis() }) });
+ * const keys = new Idempotency({ adapter: redisIdempotencyStore({ connection: new Redis() }) });
  * ```
  */
 export class RedisIdempotencyStore implements IdempotencyStore {

@@ -1,6 +1,7 @@
 import type { JwtDenylistAdapter } from '../../contracts/jwt-denylist.js';
 import { InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
-import { optionsChecker } from '../../internal/validate.js';
+import { clockOption, optionsChecker } from '../../internal/validate.js';
+import { type Clock, systemClock } from '../../types.js';
 import { type RedisConnection, RedisConnectionHandle, redisFailure } from './connection.js';
 import { validatePrefix } from './keys.js';
 
@@ -17,9 +18,11 @@ export interface RedisJwtDenylistOptions {
   connection: RedisConnection;
   /** Prefix of every key. @default 'scaleout:jwt-deny:' */
   prefix?: string;
+  /** Time source: an id whose `expiresAtMs` has passed on `clock.now()` is not written. @default systemClock */
+  clock?: Clock;
 }
 
-const DEFAULTS = { prefix: 'scaleout:jwt-deny:' } as const;
+const DEFAULTS = { prefix: 'scaleout:jwt-deny:', clock: systemClock } as const;
 
 /** A token id (1 to 256 characters, as `verify` accepts) and an expiry in epoch ms. */
 function checkEntry(jti: unknown, expiresAtMs: unknown): void {
@@ -33,8 +36,8 @@ function checkEntry(jti: unknown, expiresAtMs: unknown): void {
 
 const checkOptions = optionsChecker({
   where: 'redisJwtDenylist options',
-  keys: ['connection', 'prefix'],
-  hints: { client: 'connection', redis: 'connection', url: 'connection', keyPrefix: 'prefix' },
+  keys: ['connection', 'prefix', 'clock'],
+  hints: { client: 'connection', redis: 'connection', url: 'connection', keyPrefix: 'prefix', now: 'clock' },
 });
 
 /**
@@ -55,6 +58,7 @@ const checkOptions = optionsChecker({
 export class RedisJwtDenylist implements JwtDenylistAdapter {
   readonly #handle: RedisConnectionHandle;
   readonly #prefix: string;
+  readonly #clock: Clock;
 
   constructor(options: RedisJwtDenylistOptions) {
     checkOptions(options);
@@ -62,13 +66,15 @@ export class RedisJwtDenylist implements JwtDenylistAdapter {
       throw new InvalidOptionsError('options with a connection are required', { option: 'connection' });
     }
     this.#prefix = validatePrefix(options.prefix ?? DEFAULTS.prefix);
+    clockOption(options.clock);
+    this.#clock = options.clock ?? DEFAULTS.clock;
     this.#handle = new RedisConnectionHandle(options.connection);
   }
 
   async add(jti: string, expiresAtMs: number): Promise<void> {
     checkEntry(jti, expiresAtMs);
     const at = Math.ceil(expiresAtMs);
-    if (at <= Date.now()) return;
+    if (at <= this.#clock.now()) return;
     const key = `${this.#prefix}${jti}`;
     try {
       // SET replaces a key of any type: revoking never fails on foreign data.

@@ -291,7 +291,12 @@ export class RedisLockAdapter implements LockAdapter {
       options.fenceTtlMs ?? REDIS_LOCK_ADAPTER_DEFAULTS.fenceTtlMs,
       1000,
     );
-    this.#handle = new RedisConnectionHandle(options.connection);
+    // Every lock command is a Lua script (~15 µs of server time each): sent
+    // one by one, redis-server runs them while the client prepares the next;
+    // written together per tick, the two take turns (measured at 50 in
+    // flight on an idle 2-core machine: 41.2k cycles/s one by one, 36.0k
+    // batched, for 21.6 vs 14.4 µs of client CPU per cycle).
+    this.#handle = new RedisConnectionHandle(options.connection, { batchWrites: false });
     // A client we created must not print "Unhandled error event": failures
     // reach callers as ConnectionError from the command that met them.
     if (this.#handle.owned) this.#handle.client.on('error', () => {});

@@ -16,17 +16,20 @@ import type { StreamEntry } from './queue-stream.js';
  *   pending-entries list (`XPENDING`).
  */
 
+/** Resets the idle time of the entries consumer `c` holds: it is alive and still working on them. */
+export async function refreshHeld(ctx: StreamsContext, c: StreamConsumer): Promise<void> {
+  if (c.held.size === 0) return;
+  await ctx.client.call('XCLAIM', c.key, c.options.group, ctx.consumerName, '0', ...c.held, 'JUSTID');
+}
+
 /** Refreshes held messages and claims idle ones (from dead consumers, or released by retry()). */
 export async function sweep(ctx: StreamsContext, c: StreamConsumer): Promise<void> {
   const client = ctx.client;
-  if (c.held.size > 0) {
-    // Alive and still working on these: reset their idle time.
-    await client.call('XCLAIM', c.key, c.options.group, ctx.consumerName, '0', ...c.held, 'JUSTID');
-  }
+  await refreshHeld(ctx, c);
   let cursor = '0-0';
   for (let rounds = 0; rounds < 10; rounds++) {
     const room = c.options.prefetch - c.held.size;
-    if (room <= 0 || !c.open) return;
+    if (room <= 0 || !c.open || !c.reading) return;
     const [next, entries] = (await client.call(
       'XAUTOCLAIM',
       c.key,

@@ -1,5 +1,5 @@
 import type { QueueAdapterConsumeOptions, QueueDelivery } from '../../contracts/queue.js';
-import type { Logger } from '../../types.js';
+import type { Clock, Logger } from '../../types.js';
 import type { RedisClient } from './connection.js';
 import type { QueueStreams } from './queue-stream.js';
 
@@ -11,6 +11,13 @@ import type { QueueStreams } from './queue-stream.js';
  * (queue-reader.ts), holds at most `prefetch` entries at once (`held`),
  * refreshes and reclaims entries in a periodic sweep (queue-claimer.ts) and
  * settles each entry through its delivery (queue-delivery.ts).
+ *
+ * A graceful stop runs in two phases: `stopDelivering()` ends reading (a
+ * read blocked on the server is unblocked; what it returned is still
+ * delivered, so nothing is left read but not started), then, once the
+ * consumer has settled its deliveries, `unsubscribe()` closes the reader
+ * and hands back whatever is still held (handlers that overran the close
+ * timeout).
  */
 
 /** The state of one consumer. */
@@ -30,6 +37,21 @@ export interface StreamConsumer {
   loop: Promise<void> | undefined;
   /** Aborted when the consumer closes: a read in flight stops being awaited. */
   stop: AbortController;
+  /**
+   * False once `stopDelivering()` was called: no read or claim starts any
+   * more; held entries are still refreshed until they are settled.
+   */
+  reading: boolean;
+  /** Resolved when the loop has stopped reading (or ended). */
+  readsStopped: Promise<void>;
+  /** Resolves {@link readsStopped}. */
+  markReadsStopped: () => void;
+  /**
+   * The reader connection's `CLIENT ID` (standalone Redis), so that a stop
+   * can end its blocked read at once (`CLIENT UNBLOCK`); -1 when unknown
+   * (a Cluster, or CLIENT not allowed), undefined until asked.
+   */
+  readerId: number | undefined;
 }
 
 /** What the consumers of one adapter share with it. */
@@ -42,6 +64,8 @@ export interface StreamsContext {
   readonly claimIdleMs: number;
   readonly sweepIntervalMs: number;
   readonly logger: Logger | undefined;
+  /** Paces the sweeps (its `monotonic()`). */
+  readonly clock: Clock;
   /** Whether the adapter is closed. */
   readonly closed: boolean;
   /** Aborted when the adapter closes. */

@@ -1,5 +1,5 @@
 import { optionsChecker } from '../../internal/validate.js';
-import type { Logger } from '../../types.js';
+import { type Clock, type Logger, systemClock } from '../../types.js';
 import type { RedisConnection } from './connection.js';
 
 /**
@@ -39,6 +39,8 @@ export interface RedisStreamsQueueAdapterOptions {
   maxLength?: number;
   /** Receives read-loop failures. @default no logging */
   logger?: Logger;
+  /** Time source: each consumer's sweep is due `sweepIntervalMs` after the last on `clock.monotonic()`. @default systemClock */
+  clock?: Clock;
 }
 
 /**
@@ -57,6 +59,7 @@ export const REDIS_STREAMS_QUEUE_DEFAULTS: Readonly<
   claimIdleMs: 30_000,
   sweepIntervalMs: 1_000,
   maxLength: 1_000_000,
+  clock: systemClock,
 };
 
 /** @internal Refuses unknown keys of {@link RedisStreamsQueueAdapterOptions}. */
@@ -71,6 +74,7 @@ export const checkOptions = optionsChecker({
     'sweepIntervalMs',
     'maxLength',
     'logger',
+    'clock',
   ],
   hints: {
     client: 'connection',
@@ -82,5 +86,6 @@ export const checkOptions = optionsChecker({
     visibilityTimeout: 'claimIdleMs',
     visibilityTimeoutMs: 'claimIdleMs',
     consumer: 'consumerName',
+    now: 'clock',
   },
 });

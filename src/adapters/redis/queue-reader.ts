@@ -1,8 +1,8 @@
 import { raceAbort } from '../../internal/abort.js';
 import { sleep } from '../../internal/timers.js';
 import { fullJitterBackoff } from '../../resilience/backoff.js';
-import { type RedisClient, redisFailure } from './connection.js';
-import { sweep } from './queue-claimer.js';
+import { isCluster, type RedisClient, redisFailure } from './connection.js';
+import { refreshHeld, sweep } from './queue-claimer.js';
 import type { StreamConsumer, StreamsContext } from './queue-consumer.js';
 import { deliverEntry } from './queue-delivery.js';
 import { isError, type StreamEntry } from './queue-stream.js';
@@ -13,7 +13,9 @@ import { isError, type StreamEntry } from './queue-stream.js';
  * while `prefetch` entries are held; else read new entries
  * (`XREADGROUP ... BLOCK`) and deliver them. A lost group is created again;
  * any other failure is reported and retried with backoff: the loop ends only
- * when the consumer or the adapter closes.
+ * when the consumer or the adapter closes. Once `stopDelivering()` turned
+ * `reading` off, a turn only refreshes the entries still held (their
+ * handlers are finishing) and waits.
  */
 
 /**
@@ -28,8 +30,49 @@ function commandTimeoutOf(client: RedisClient): number | undefined {
   return typeof timeout === 'number' && timeout > 0 ? timeout : undefined;
 }
 
+/**
+ * The `CLIENT ID` of a standalone reader connection (what `CLIENT UNBLOCK`
+ * takes), or -1: a Cluster's reads go to several nodes, and a server may
+ * refuse CLIENT to this user; a stop then waits for the read's BLOCK to end.
+ */
+async function clientIdOf(reader: RedisClient): Promise<number> {
+  if (isCluster(reader)) return -1;
+  try {
+    const id = Number(await reader.call('CLIENT', 'ID'));
+    return Number.isSafeInteger(id) && id > 0 ? id : -1;
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * Waits until woken (a settled entry, a stop) or for `ms`; returns at once
+ * if the consumer is closed, or (`reading`) has stopped reading.
+ */
+function pause(c: StreamConsumer, ms: number, reading: boolean): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    c.wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    if (!c.open || (reading && !c.reading)) c.wake();
+  }).finally(() => {
+    c.wake = undefined;
+  });
+}
+
 /** Runs consumer `c` until it or the adapter closes. */
 export async function runReader(ctx: StreamsContext, c: StreamConsumer): Promise<void> {
+  try {
+    await readLoop(ctx, c);
+  } finally {
+    c.markReadsStopped();
+  }
+}
+
+async function readLoop(ctx: StreamsContext, c: StreamConsumer): Promise<void> {
   const backoff = fullJitterBackoff({ baseMs: 50, maxMs: 2_000 });
   // A blocking read must end well within the client's commandTimeout: a
   // read that timed out on the client still takes messages on the server,
@@ -41,10 +84,22 @@ export async function runReader(ctx: StreamsContext, c: StreamConsumer): Promise
     timeout === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor(timeout / 2)),
   );
   let failures = 0;
-  let lastSweep = 0;
+  // The first turn sweeps (messages left by a consumer that died before this one started).
+  let lastSweep = Number.NEGATIVE_INFINITY;
   while (c.open && !ctx.closed) {
     try {
-      const now = Date.now();
+      const now = ctx.clock.monotonic();
+      if (!c.reading) {
+        // Stopping: nothing more is read or claimed; what is held is kept
+        // fresh (not reclaimed by another consumer) until it is settled.
+        c.markReadsStopped();
+        if (now - lastSweep >= ctx.sweepIntervalMs) {
+          lastSweep = now;
+          await refreshHeld(ctx, c);
+        }
+        await pause(c, ctx.sweepIntervalMs, false);
+        continue;
+      }
       if (c.sweepNow || now - lastSweep >= ctx.sweepIntervalMs) {
         c.sweepNow = false;
         lastSweep = now;
@@ -52,18 +107,12 @@ export async function runReader(ctx: StreamsContext, c: StreamConsumer): Promise
       }
       if (c.held.size >= c.options.prefetch) {
         // Full: wait for a slot, but wake for the next sweep (it refreshes held messages).
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, ctx.sweepIntervalMs);
-          timer.unref();
-          c.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-          if (!c.open) c.wake();
-        });
-        c.wake = undefined;
+        await pause(c, ctx.sweepIntervalMs, true);
         continue;
       }
+      c.readerId ??= await clientIdOf(c.reader);
+      // Checked again right before the read: a stop may have come meanwhile.
+      if (!c.reading || !c.open) continue;
       const room = c.options.prefetch - c.held.size;
       // Raced against close: after disconnect() an ioredis Cluster can park a
       // command in its offline queue for good (a retry scheduled before the

@@ -4,17 +4,21 @@ import type {
   QueueAdapter,
   QueueAdapterConsumeOptions,
   QueueAdapterPublishOptions,
+  QueueAdapterSubscription,
+  QueueConnectionState,
   QueueDelivery,
   QueueOutgoingMessage,
 } from '../../contracts/queue.js';
 import { ClosedError, InvalidOptionsError } from '../../errors.js';
 import { raceAbort, throwIfAborted } from '../../internal/abort.js';
-import { durationOption } from '../../internal/validate.js';
+import { sleep } from '../../internal/timers.js';
+import { clockOption, durationOption } from '../../internal/validate.js';
 import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
 import type { Logger, Subscription } from '../../types.js';
 import { type RedisClient, RedisConnectionHandle, redisFailure } from './connection.js';
 import { validatePrefix } from './keys.js';
 import { handBack } from './queue-claimer.js';
+import { RedisQueueConnectionState } from './queue-connection-state.js';
 import type { StreamConsumer, StreamsContext } from './queue-consumer.js';
 import { streamFields } from './queue-entry.js';
 import {
@@ -48,6 +52,8 @@ export { REDIS_STREAMS_QUEUE_DEFAULTS, type RedisStreamsQueueAdapterOptions } fr
  * ```
  */
 export class RedisStreamsQueueAdapter implements QueueAdapter {
+  /** `messaging.system` of this back end: `redis`. */
+  readonly messagingSystem: string = 'redis';
   readonly #handle: RedisConnectionHandle;
   readonly #consumerName: string;
   readonly #blockMs: number;
@@ -59,6 +65,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
   readonly #stop = new AbortController();
   /** What the consumers' reader, claimer and deliveries share with the adapter. */
   readonly #context: StreamsContext;
+  readonly #connectionState: RedisQueueConnectionState;
   #closed = false;
 
   constructor(options: RedisStreamsQueueAdapterOptions) {
@@ -96,6 +103,8 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       });
     }
     this.#logger = options.logger;
+    clockOption(options.clock);
+    const clock = options.clock ?? d.clock;
     this.#handle = new RedisConnectionHandle(options.connection);
     if (this.#handle.owned) {
       // Ours: report its errors to the logger (ioredis prints unhandled ones).
@@ -103,6 +112,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
         this.#logger?.warn?.('Redis connection error', { error: err.message });
       });
     }
+    this.#connectionState = new RedisQueueConnectionState(this.#handle.client, () => this.#closed);
     this.#streams = new QueueStreams(() => this.#client, prefix, maxLength);
     const adapter = this;
     this.#context = {
@@ -115,6 +125,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       claimIdleMs: this.#claimIdleMs,
       sweepIntervalMs: this.#sweepIntervalMs,
       logger: this.#logger,
+      clock,
       get closed() {
         return adapter.#closed;
       },
@@ -125,6 +136,20 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
 
   get #client(): RedisClient {
     return this.#handle.client;
+  }
+
+  /**
+   * The state of the connection, read from the ioredis client's status (no
+   * command sent): `idle` (a lazy client not used yet), `connecting`,
+   * `connected`, `disconnected` (lost; ioredis reconnects), `closed`.
+   */
+  get connectionState(): QueueConnectionState {
+    return this.#connectionState.watchers.state;
+  }
+
+  /** Calls `listener` with each new {@link connectionState} (a lost connection, a reconnect, close). */
+  watchConnection(listener: (state: QueueConnectionState) => void): Subscription {
+    return this.#connectionState.watchers.watch(listener);
   }
 
   /**
@@ -160,12 +185,19 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
    * Starts a consumer with its own blocking connection and a reclaim sweep.
    * Rejects with `CorruptDataError` when the topic's (or the dead-letter
    * topic's) key holds something other than a stream.
+   *
+   * Its `stopDelivering()` (called first by a consumer's graceful stop)
+   * ends reading at once: a read blocked on the server is unblocked
+   * (`CLIENT UNBLOCK`; without CLIENT rights, or on a Cluster, it ends when
+   * its `BLOCK` runs out) and what it returned is still delivered, so the
+   * stopping consumer holds nothing it has not started and other consumers
+   * read the rest straight from the stream, without waiting `claimIdleMs`.
    */
   async consume(
     topic: string,
     onDelivery: (delivery: QueueDelivery) => void,
     options: QueueAdapterConsumeOptions,
-  ): Promise<Subscription> {
+  ): Promise<QueueAdapterSubscription> {
     checkAdapterConsume(topic, onDelivery, options);
     if (this.#closed) throw new ClosedError('queue adapter is closed');
     const key = this.#streams.key(topic);
@@ -184,6 +216,10 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     }
     const reader = this.#handle.duplicate();
     reader.on('error', () => {});
+    let markReadsStopped = () => {};
+    const readsStopped = new Promise<void>((resolve) => {
+      markReadsStopped = resolve;
+    });
     const consumer: StreamConsumer = {
       topic,
       key,
@@ -196,10 +232,49 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       sweepNow: true,
       loop: undefined,
       stop: new AbortController(),
+      reading: true,
+      readsStopped,
+      markReadsStopped,
+      readerId: undefined,
     };
+    // A new connection has a new CLIENT ID: asked again before the next read.
+    reader.on('close', () => {
+      consumer.readerId = undefined;
+    });
     this.#consumers.add(consumer);
     consumer.loop = runReader(this.#context, consumer);
-    return { unsubscribe: () => this.#closeConsumer(consumer) };
+    return {
+      stopDelivering: () => this.#stopDelivering(consumer),
+      unsubscribe: () => this.#closeConsumer(consumer),
+    };
+  }
+
+  /** Ends reading; resolves once the read loop will deliver nothing more. */
+  async #stopDelivering(c: StreamConsumer): Promise<void> {
+    if (c.reading) {
+      c.reading = false;
+      c.wake?.();
+      let stopped = false;
+      void c.readsStopped.then(() => {
+        stopped = true;
+      });
+      // The blocked read returns now, as if its BLOCK had run out. Sent again
+      // a few times: the read may reach the server after the first unblock.
+      for (let tries = 0; tries < 5 && !stopped && c.open && !this.#closed; tries++) {
+        const id = c.readerId;
+        if (id !== undefined && id > 0) {
+          await this.#client.call('CLIENT', 'UNBLOCK', String(id)).catch(() => {});
+        }
+        await Promise.race([c.readsStopped, sleep(20, { unref: true })]);
+      }
+    }
+    // Bounded: a read the server never answers (Redis down, the command
+    // queued until a reconnect) must not hold the stop. What such a read
+    // still takes waits for `claimIdleMs`, as after a crash.
+    await Promise.race([
+      c.readsStopped,
+      sleep(Math.min(this.#blockMs, this.#sweepIntervalMs) + 1_000, { unref: true }),
+    ]);
   }
 
   async #closeConsumer(c: StreamConsumer): Promise<void> {
@@ -223,6 +298,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     for (const c of [...this.#consumers]) await this.#closeConsumer(c);
     this.#closed = true;
     this.#stop.abort();
+    this.#connectionState.detach();
     await this.#handle.close();
   }
 

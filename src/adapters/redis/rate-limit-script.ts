@@ -1,3 +1,4 @@
+import { GCRA_CONSUME_LUA_BODY } from './rate-limit-gcra-script.js';
 import { defineRedisScript, type RedisScript } from './scripts.js';
 
 /** @internal `now` in ms from the server's clock, so client clocks never matter. */
@@ -22,57 +23,15 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
  * Answers (c, p): `{allowed, remaining_1, reset_1, retry_1, ...}`. When a
  * consume is denied, a limit that would have allowed it answers its state
  * as it stays (what a peek answers), not as if the cost had been taken.
+ *
+ * The adapter sends the commonest decision, one GCRA limit consumed, to
+ * the leaner `gcra` script instead (./rate-limit-gcra-script.ts).
  */
 export const RATE_LIMIT_LUA_BODY = `
 local floor, ceil = math.floor, math.ceil
 local op = ARGV[1]
 local cost = tonumber(ARGV[2])
 local n = #KEYS
-
--- The common case, one GCRA limit consumed, straight through (the loop
--- below answers the same; this only skips its tables).
-if n == 1 and op == 'c' and ARGV[3] == 'g' then
-  local limit = tonumber(ARGV[4])
-  local w = tonumber(ARGV[5])
-  local cap = limit * w
-  local d = 0
-  local raw = redis.pcall('GET', KEYS[1])
-  if raw then
-    if type(raw) == 'table' then
-      return redis.error_reply('scaleout:data 1 not a string key')
-    end
-    local a, b = string.match(raw, '^(%d+):(%d+)$')
-    if a == nil then
-      a = string.match(raw, '^(%d+)$')
-      b = '0'
-    end
-    if a == nil or #a > 15 or #b > 15 then
-      return redis.error_reply('scaleout:data 1 unreadable state')
-    end
-    local ahead = tonumber(a) - now
-    if ahead > 2 * w then
-      return redis.error_reply('scaleout:data 1 state from the future')
-    end
-    if ahead > w then
-      d = cap
-    elseif ahead >= 0 then
-      d = ahead * limit + tonumber(b)
-      if d > cap then d = cap end
-    end
-  end
-  local after = d + cost * w
-  if after <= cap then
-    local whole = floor(after / limit)
-    local rem = after - whole * limit
-    local ttl = whole
-    if rem > 0 then ttl = whole + 1 end
-    local v
-    if rem > 0 then v = string.format('%.0f:%.0f', now + whole, rem) else v = string.format('%.0f', now + whole) end
-    redis.call('SET', KEYS[1], v, 'PX', ttl)
-    return {1, floor((cap - after) / w), ttl, 0}
-  end
-  return {0, floor((cap - d) / w), ceil(d / limit), ceil((after - cap) / limit)}
-end
 
 local allowed = 1
 local out = {0}
@@ -333,14 +292,26 @@ const decide = defineRedisScript({
 });
 
 /**
- * The Lua script of the Redis rate-limit adapter, for preloading or inspection.
+ * The one-GCRA-limit consume, the common decision: answers the debt before it.
+ */
+const gcra = defineRedisScript({
+  name: 'rate-limit-gcra',
+  keys: 1,
+  lua: NOW_FROM_REDIS + GCRA_CONSUME_LUA_BODY,
+});
+
+/**
+ * The Lua scripts of the Redis rate-limit adapter, for preloading or inspection.
  *
  * @example
  * ```ts
  * await redisRateLimitScripts.decide.load(redis);
+ * await redisRateLimitScripts.gcra.load(redis);
  * ```
  */
 export const redisRateLimitScripts: Readonly<{
   /** Consume, peek and refund of every limit of a key, in one round trip. */
   decide: RedisScript;
-}> = Object.freeze({ decide });
+  /** The consume of one GCRA limit (the default limiter's every decision), in one round trip. */
+  gcra: RedisScript;
+}> = Object.freeze({ decide, gcra });

@@ -11,10 +11,10 @@ import type {
 import { ConnectionError, CorruptDataError, InvalidOptionsError, isScaleoutError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
 import { Lifecycle } from '../../internal/lifecycle.js';
-import { optionsChecker } from '../../internal/validate.js';
+import { clockOption, optionsChecker } from '../../internal/validate.js';
 import { normaliseInstanceUrl, readRegistryLease } from '../../registry/record-validation.js';
 import { jsonSerializer } from '../../serializer.js';
-import type { Subscription } from '../../types.js';
+import { type Clock, type Subscription, systemClock } from '../../types.js';
 import type { RedisClient, RedisConnection } from './connection.js';
 import { RedisConnectionHandle, redisFailure } from './connection.js';
 import { taggedKey, validatePrefix } from './keys.js';
@@ -35,14 +35,21 @@ export interface RedisRegistryAdapterOptions {
    * @default 'scaleout:'
    */
   prefix?: string;
+  /**
+   * Time source of the bound on a lease announced by another process (an
+   * `up` change ending further ahead than the longest lease is dropped as
+   * corrupt). Leases themselves expire on the Redis server's clock.
+   * @default systemClock
+   */
+  clock?: Clock;
 }
 
-const DEFAULTS = { prefix: 'scaleout:' } as const;
+const DEFAULTS = { prefix: 'scaleout:', clock: systemClock } as const;
 
 const checkRedisRegistryAdapterOptions = optionsChecker({
   where: 'redisRegistryAdapter options',
-  keys: ['connection', 'prefix'],
-  hints: { client: 'connection', redis: 'connection', url: 'connection', keyPrefix: 'prefix' },
+  keys: ['connection', 'prefix', 'clock'],
+  hints: { client: 'connection', redis: 'connection', url: 'connection', keyPrefix: 'prefix', now: 'clock' },
 });
 
 /**
@@ -214,6 +221,7 @@ type Listener = (change: RegistryChange) => void;
 export class RedisRegistryAdapter implements RegistryAdapter {
   readonly #handle: RedisConnectionHandle;
   readonly #prefix: string;
+  readonly #clock: Clock;
   readonly #listeners = new Map<string, Set<Listener>>();
   #subscriber: RedisClient | undefined;
   readonly #life = new Lifecycle('the redis registry adapter');
@@ -226,6 +234,8 @@ export class RedisRegistryAdapter implements RegistryAdapter {
       });
     }
     this.#prefix = validatePrefix(options.prefix ?? DEFAULTS.prefix);
+    clockOption(options.clock);
+    this.#clock = options.clock ?? DEFAULTS.clock;
     this.#handle = new RedisConnectionHandle(options.connection);
     if (this.#handle.owned) {
       // A client we created reports failures through the registry's events;
@@ -374,7 +384,7 @@ export class RedisRegistryAdapter implements RegistryAdapter {
       const set = this.#listeners.get(channel);
       if (set === undefined) return;
       const service = channel.slice(this.#channel('').length);
-      const change = parseChange(service, channel, message);
+      const change = parseChange(service, channel, message, this.#clock.now());
       for (const listener of set) safeCall(listener, change);
     });
   }
@@ -407,7 +417,7 @@ function parseJson(text: unknown, key: string): unknown {
 }
 
 /** A published change, validated as a listed record is; junk becomes a `corrupt` change. */
-function parseChange(service: string, channel: string, message: string): RegistryChange {
+function parseChange(service: string, channel: string, message: string, now: number): RegistryChange {
   try {
     const value = parseJson(message, channel) as {
       type?: unknown;
@@ -427,12 +437,8 @@ function parseChange(service: string, channel: string, message: string): Registr
           return { type: 'down', service, id, reason };
         }
       } else if (value.type === 'up') {
-        // No store clock here: this process's bounds a lease (a day and a minute ahead at most).
-        const lease = readRegistryLease(value.record, value.expiresAt, {
-          service,
-          key: channel,
-          now: Date.now(),
-        });
+        // No store clock here: the adapter's clock bounds a lease (a day and a minute ahead at most).
+        const lease = readRegistryLease(value.record, value.expiresAt, { service, key: channel, now });
         return { type: 'up', service, lease };
       }
     }

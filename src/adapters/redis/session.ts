@@ -5,8 +5,9 @@ import type {
   SessionUpdateResult,
 } from '../../contracts/session.js';
 import { CorruptDataError, InvalidOptionsError } from '../../errors.js';
-import { MAX_DURATION_MS, optionsChecker } from '../../internal/validate.js';
+import { clockOption, MAX_DURATION_MS, optionsChecker } from '../../internal/validate.js';
 import { checkAdapterInput, isAdapterSessionId } from '../../session/session-record.js';
+import { type Clock, systemClock } from '../../types.js';
 import {
   isCluster,
   isRedisDataError,
@@ -42,14 +43,20 @@ export interface RedisSessionAdapterOptions {
   connection: RedisConnection;
   /** Prefix of every key. @default 'scaleout:session:' */
   prefix?: string;
+  /**
+   * Time source of the per-user index's deadline (its `now()`, recorded in
+   * each session to decide when the index must be extended). Session
+   * expiry itself is Redis's (`PEXPIRE`). @default systemClock
+   */
+  clock?: Clock;
 }
 
-const DEFAULTS = { prefix: 'scaleout:session:' } as const;
+const DEFAULTS = { prefix: 'scaleout:session:', clock: systemClock } as const;
 
 const checkOptions = optionsChecker({
   where: 'redisSessionAdapter options',
-  keys: ['connection', 'prefix'],
-  hints: { client: 'connection', redis: 'connection', url: 'connection', keyPrefix: 'prefix' },
+  keys: ['connection', 'prefix', 'clock'],
+  hints: { client: 'connection', redis: 'connection', url: 'connection', keyPrefix: 'prefix', now: 'clock' },
 });
 
 const VERSION = /^[1-9][0-9]{0,14}$/;
@@ -79,6 +86,7 @@ const TTL = /^[1-9][0-9]{0,10}$/;
 export class RedisSessionAdapter implements SessionAdapter {
   readonly #handle: RedisConnectionHandle;
   readonly #prefix: string;
+  readonly #clock: Clock;
 
   constructor(options: RedisSessionAdapterOptions) {
     checkOptions(options);
@@ -86,6 +94,8 @@ export class RedisSessionAdapter implements SessionAdapter {
       throw new InvalidOptionsError('options with a connection are required', { option: 'connection' });
     }
     this.#prefix = validatePrefix(options.prefix ?? DEFAULTS.prefix);
+    clockOption(options.clock);
+    this.#clock = options.clock ?? DEFAULTS.clock;
     this.#handle = new RedisConnectionHandle(options.connection);
   }
 
@@ -117,7 +127,11 @@ export class RedisSessionAdapter implements SessionAdapter {
     const key = this.#sessionKey(input.id);
     const indexTtl = 2 * input.ttlMs;
     const created = this.#step('create', key, () =>
-      createScript.run(client, [key], [input.data, input.userId ?? '', input.ttlMs, Date.now() + indexTtl]),
+      createScript.run(
+        client,
+        [key],
+        [input.data, input.userId ?? '', input.ttlMs, this.#clock.now() + indexTtl],
+      ),
     );
     if (input.userId === undefined) return (await created) === 1;
     // Indexing first (in the same flight) means a session can never exist
@@ -159,7 +173,7 @@ export class RedisSessionAdapter implements SessionAdapter {
     const key = this.#sessionKey(id);
     let reply: [string, string, string, string, number] | null;
     try {
-      reply = (await touchScript.run(this.#handle.client, [key], [Date.now()])) as typeof reply;
+      reply = (await touchScript.run(this.#handle.client, [key], [this.#clock.now()])) as typeof reply;
     } catch (err) {
       throw redisFailure('session touch', err, key);
     }
@@ -177,7 +191,11 @@ export class RedisSessionAdapter implements SessionAdapter {
     checkAdapterInput(input);
     const key = this.#sessionKey(input.id);
     const reply = (await this.#step('update', key, () =>
-      updateScript.run(this.#handle.client, [key], [String(input.expectedVersion), input.data, Date.now()]),
+      updateScript.run(
+        this.#handle.client,
+        [key],
+        [String(input.expectedVersion), input.data, this.#clock.now()],
+      ),
     )) as [number, ...Array<string | number>];
     if (reply[0] === 0) return { status: 'missing' };
     if (reply[0] === -1) {

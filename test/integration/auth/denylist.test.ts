@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisJwtDenylist } from '../../../src/adapters/redis/jwt-denylist.js';
 import { createJwt } from '../../../src/auth/jwt.js';
 import { isScaleoutError } from '../../../src/errors.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { deleteKeysWithPrefix, uniquePrefix } from '../../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
 
@@ -37,5 +38,19 @@ describe('jti denylist on a real redis-server', () => {
     expect(pttl).toBeLessThanOrEqual(66_000);
     await b.close();
     await owned.close();
+  });
+
+  it('does not write an id whose expiry has passed on the clock it was given', async () => {
+    const clock = fakeClock(Date.now() + 3_600_000); // an hour ahead of the server
+    const client = server.client();
+    const denylist = new RedisJwtDenylist({ connection: client, prefix: `${prefix}clock:`, clock });
+    await denylist.add('expired-by-clock', clock.now() - 1); // Redis would keep it an hour
+    expect(await denylist.has('expired-by-clock')).toBe(false);
+    await denylist.add('live', clock.now() + 60_000);
+    expect(await denylist.has('live')).toBe(true);
+    expect(() => new RedisJwtDenylist({ connection: client, now: () => 0 } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: 'now', suggestion: 'clock' }),
+    );
+    await denylist.close();
   });
 });

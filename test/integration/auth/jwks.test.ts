@@ -145,7 +145,11 @@ describe('remote JWKS against a real HTTP server on loopback', () => {
   });
 
   it('peekKey answers only from a loaded, fresh key set and never fetches', async () => {
-    const jwks = new RemoteJwks(url, { cooldownMs: 30_000, maxAgeMs: 600_000, now: clock });
+    const jwks = new RemoteJwks(url, {
+      cooldownMs: 30_000,
+      maxAgeMs: 600_000,
+      clock: { now: clock, monotonic: clock },
+    });
     expect(jwks.peekKey('k1', 'RS256')).toBeUndefined();
     expect(requests).toBe(0);
     const key = await jwks.getKey('k1', 'RS256');

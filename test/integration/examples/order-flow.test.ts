@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amqpUrl, connectAmqp } from '../../helpers/rabbitmq.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
@@ -21,6 +24,36 @@ function runOrderFlow(args: string[], env: Record<string, string> = {}) {
       });
     },
   );
+}
+
+/** A span of the --trace JSON: the tree without timings. */
+interface Shape {
+  name: string;
+  kind: string;
+  service: string;
+  linked: boolean;
+  children: Shape[];
+}
+
+function only(nodes: Shape[], match: (n: Shape) => boolean): Shape {
+  const found = nodes.filter(match);
+  expect(found, JSON.stringify(nodes.map((n) => [n.kind, n.name, n.service]))).toHaveLength(1);
+  return found[0]!;
+}
+
+/** The SERVER span of `service` under `parent`: parent -> CLIENT call -> CLIENT attempt -> SERVER. */
+function serverUnderCall(parent: Shape, service: string): Shape {
+  for (const call of parent.children.filter((n) => n.kind === 'client')) {
+    for (const attempt of call.children.filter((n) => n.kind === 'client')) {
+      const server = attempt.children.find((n) => n.kind === 'server' && n.service === service);
+      if (server !== undefined) {
+        expect(call.name).toBe('POST');
+        expect(attempt.name).toBe('POST');
+        return server;
+      }
+    }
+  }
+  throw new Error(`no call to ${service} under ${parent.name}: ${JSON.stringify(parent, null, 1)}`);
 }
 
 function count(stdout: string, label: string): number {
@@ -107,6 +140,42 @@ describe('example: order flow (npm run example)', { timeout: 120_000 }, () => {
     expect(status).toBe(0);
     expect(stdout.match(/^o-\d: \d+ cents; pricing\.quote [\d.]+ ms, inventory\.check/gm)).toHaveLength(5);
     expect(stdout).toMatch(/saved 5 orders, reserved \d+ items, notified 5/);
+  });
+
+  it('--trace: one order as one tree of real spans, gateway to consumers (shape, not timing)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'order-trace-'));
+    try {
+      const file = join(dir, 'trace.svg');
+      const out = await runOrderFlow(['--orders', '4', '--trace', '--trace-file', file]);
+      expectRun(out, 4);
+      expect(out.stdout).toMatch(/waterfall of o-1 \(its OpenTelemetry spans, as recorded\):/);
+      expect(out.stdout).toContain(`waterfall written to ${file}`);
+      const svg = readFileSync(file, 'utf8');
+      expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+      expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+      const root = JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8')) as Shape;
+      expect(root).toMatchObject({ name: 'POST /orders', kind: 'client', service: 'customer' });
+      // customer -> gateway (SERVER) -> its ServiceClient call and attempt -> orders (SERVER)
+      const gateway = only(root.children, (n) => n.kind === 'server');
+      expect(gateway).toMatchObject({ name: 'POST /orders', service: 'api-gateway' });
+      const orders = serverUnderCall(gateway, 'orders-service');
+      expect(orders.name).toBe('POST /orders');
+      // orders -> pricing, inventory, payment, each through a call span and an attempt span
+      expect(serverUnderCall(orders, 'pricing-service').name).toBe('POST /quote');
+      expect(serverUnderCall(orders, 'inventory-service').name).toBe('POST /check');
+      expect(serverUnderCall(orders, 'payment-service').name).toBe('POST /charge');
+      // orders publishes order.created; each consumer group's delivery is a trace linked to it
+      const send = only(orders.children, (n) => n.kind === 'producer');
+      expect(send.name).toBe('send order.created');
+      const consumers = send.children.filter((n) => n.kind === 'consumer');
+      expect(consumers.map((c) => c.service).sort()).toEqual(['inventory-service', 'notification-service']);
+      for (const c of consumers) expect(c).toMatchObject({ name: 'process order.created', linked: true });
+      // every other edge is a parent edge: only consumers are linked
+      const linked = (n: Shape): number => (n.linked ? 1 : 0) + n.children.reduce((k, c) => k + linked(c), 0);
+      expect(linked(root)).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a bad --fail with exit code 2', async () => {

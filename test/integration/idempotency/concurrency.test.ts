@@ -66,7 +66,7 @@ describe('concurrent duplicates (Redis store)', () => {
   const store = () => redisIdempotencyStore({ connection: redis.url, prefix: uniquePrefix('dup') });
 
   it('50 concurrent duplicates: one execution; every caller gets the stored response (they wait for it)', async () => {
-    const keys = new Idempotency({ store: store(), waitMs: 10_000 });
+    const keys = new Idempotency({ adapter: store(), waitMs: 10_000 });
     const app = await slowServer(keys, 300);
     try {
       const answers = await fire(app.url, 50, 'dup-wait');
@@ -77,12 +77,12 @@ describe('concurrent duplicates (Redis store)', () => {
     } finally {
       await app.close();
       await keys.close();
-      await keys.store.close();
+      await keys.adapter.close();
     }
   });
 
   it('50 concurrent duplicates with no wait: one execution; every other caller gets 409 with Retry-After', async () => {
-    const keys = new Idempotency({ store: store(), waitMs: 0 });
+    const keys = new Idempotency({ adapter: store(), waitMs: 0 });
     let stored = 0;
     keys.on('stored', () => stored++);
     // The one that runs is held until the 49 others have their answer.
@@ -115,7 +115,7 @@ describe('concurrent duplicates (Redis store)', () => {
     } finally {
       await app.close();
       await keys.close();
-      await keys.store.close();
+      await keys.adapter.close();
     }
   });
 

@@ -73,7 +73,7 @@ describe('end to end: ServiceClient POSTs with keys, responses lost after the se
 
   it('with idempotency() on Redis: 100% success and 0 duplicate effects', async () => {
     const keys = new Idempotency({
-      store: redisIdempotencyStore({ connection: redis.url, prefix: uniquePrefix('e2e') }),
+      adapter: redisIdempotencyStore({ connection: redis.url, prefix: uniquePrefix('e2e') }),
       waitMs: 5_000,
     });
     const replays: string[] = [];
@@ -109,13 +109,13 @@ describe('end to end: ServiceClient POSTs with keys, responses lost after the se
       await proxy.close();
       app.server.close();
       await keys.close();
-      await keys.store.close();
+      await keys.adapter.close();
     }
   }, 120_000);
 
   it('at the client defaults (retry budget and breaker on): 100% success, 0 duplicate effects', async () => {
     const keys = new Idempotency({
-      store: redisIdempotencyStore({ connection: redis.url, prefix: uniquePrefix('e2e-defaults') }),
+      adapter: redisIdempotencyStore({ connection: redis.url, prefix: uniquePrefix('e2e-defaults') }),
     });
     const app = await paymentsServer(keys);
     const proxy = await startFaultProxy({ port: app.port });
@@ -140,7 +140,7 @@ describe('end to end: ServiceClient POSTs with keys, responses lost after the se
       await proxy.close();
       app.server.close();
       await keys.close();
-      await keys.store.close();
+      await keys.adapter.close();
     }
   }, 120_000);
 

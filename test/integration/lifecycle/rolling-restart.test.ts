@@ -54,10 +54,7 @@ const backends: Backend[] = [
       redisStreamsQueueAdapter({
         connection: redis.client(),
         prefix: run,
-        blockMs: 100,
-        // Messages read but not yet started when a consumer stops wait this long for another
-        // instance to claim them (delayed, not lost; 30 s by default).
-        claimIdleMs: 1_500,
+        // Every default (claimIdleMs 30 s): a stop leaves no message read but not started.
         ...(consumerName === undefined ? {} : { consumerName }),
       }),
     cleanup: async () => {},

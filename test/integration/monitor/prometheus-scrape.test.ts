@@ -60,7 +60,10 @@ describe('a real Prometheus server scraping the middleware', () => {
         // quantile through our own estimate (relative error ≤ 1%), so the true
         // value lies in [estimate / 1.01, estimate / 0.99]: a value just above a
         // bucket boundary may be estimated just below it, and the reverse.
-        const estimate = series.quantile(q) / 1000;
+        // Prometheus takes the sample at rank q * count (1-based, rounded up); our
+        // quantile(q) takes rank floor(q * (count - 1)): ask for the same sample.
+        const index = Math.max(0, Math.ceil(q * series.count) - 1);
+        const estimate = series.quantile(index / (series.count - 1)) / 1000;
         const sorted = buckets.map((b) => b.le).sort((a, b) => a - b);
         const upper = sorted.find((le) => le >= estimate / 0.99)!;
         const lower = [...sorted].reverse().find((le) => le < estimate / 1.01) ?? 0;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionError, CorruptDataError, isScaleoutError, MessageQueue } from '../../../src/index.js';
 import { redisStreamsQueueAdapter } from '../../../src/redis.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { closedAfterTest } from '../../helpers/owned-adapter.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
@@ -59,6 +60,36 @@ describe('redisStreamsQueueAdapter when Redis fails a command', () => {
       await admin.call('ACL', 'DELUSER', user);
     }
   }, 30_000);
+
+  it('paces its sweeps on the clock it was given: none while that clock stands still', async () => {
+    const admin = server.client();
+    const sweeps = async () =>
+      Number(/cmdstat_xautoclaim:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    const clock = fakeClock();
+    const queue = new MessageQueue({
+      adapter: closedAfterTest(
+        redisStreamsQueueAdapter({
+          connection: server.url,
+          prefix: uniquePrefix('sweep-clock'),
+          sweepIntervalMs: 20,
+          blockMs: 20,
+          clock,
+        }),
+      ),
+    });
+    try {
+      const before = await sweeps();
+      await queue.consume('t', () => {}, { prefetch: 1 });
+      await until('the first sweep', async () => (await sweeps()) > before);
+      const first = await sweeps();
+      await sleep(300); // about 15 reads of 20 ms go by; on this clock no time passes
+      expect(await sweeps()).toBe(first);
+      clock.advance(20);
+      await until('the next sweep, once the clock has moved', async () => (await sweeps()) > first);
+    } finally {
+      await queue.close();
+    }
+  });
 
   it('publish rejects with a typed error: ConnectionError when Redis fails, AbortedError when its signal fires', async () => {
     const admin = server.client();

@@ -66,4 +66,32 @@ describe('one round trip per decision (real redis-server)', () => {
     counter.restore();
     await limiter.close();
   });
+
+  it('one GCRA limit (the default), 100 consumes: 100 EVALSHA of the lean script; inside it TIME, GET, SET', async () => {
+    const client = server.client();
+    await client.ping();
+    const limiter = new RateLimiter({
+      adapter: redisRateLimitAdapter({ connection: client, prefix: uniquePrefix('rt1') }),
+      limits: { limit: 1_000, windowMs: 1_000 },
+    });
+    await limiter.consume('warm-up');
+    const counter = countCommands(client);
+    const monitor = await server.client().monitor();
+    const seen: Array<{ source: string; command: string }> = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      seen.push({ source, command: String(args[0]).toLowerCase() });
+    });
+    for (let i = 0; i < 100; i++) {
+      const decision = await limiter.consume(`user-${i % 7}`);
+      expect(decision).toMatchObject({ allowed: true, limit: 1_000, retryAfterMs: 0, source: 'adapter' });
+      expect(decision.policies).toHaveLength(1);
+    }
+    expect(counter.sent).toEqual(Array(100).fill('evalsha'));
+    await until('MONITOR to catch up', () => seen.filter((s) => s.source === 'lua').length >= 300);
+    const insideScript = seen.filter((s) => s.source === 'lua').map((s) => s.command);
+    expect(insideScript.slice(0, 6)).toEqual(['time', 'get', 'set', 'time', 'get', 'set']);
+    monitor.disconnect();
+    counter.restore();
+    await limiter.close();
+  });
 });

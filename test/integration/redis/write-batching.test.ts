@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisConnectionHandle } from '../../../src/adapters/redis/connection.js';
+import { redisLockAdapter } from '../../../src/adapters/redis/lock.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
 
@@ -114,5 +115,19 @@ describe('connections scaleout creates send one tick of commands together', () =
     expect(mine.options.enableAutoPipelining).toBe(false);
     await handle.close();
     expect(mine.status).toBe('ready'); // not closed either
+  });
+
+  it('batchWrites: false (the lock adapter: Lua scripts) writes each command as it comes', async () => {
+    const handle = new RedisConnectionHandle(server.url, { batchWrites: false });
+    const adapter = redisLockAdapter({ connection: server.url, prefix: uniquePrefix('lockconn') });
+    for (const client of [handle.client as Redis, adapter.client as Redis]) {
+      await client.ping();
+      const counts = countWrites(client);
+      await Promise.all(Array.from({ length: 50 }, () => client.ping()));
+      expect(counts.chunks).toBe(50);
+      expect(counts.writes).toBeGreaterThan(25);
+    }
+    await handle.close();
+    await adapter.close();
   });
 });

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisRegistryAdapter } from '../../../src/adapters/redis/registry.js';
 import type { RegistryRecord } from '../../../src/contracts/registry.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
 
@@ -67,6 +68,33 @@ describe('redisRegistryAdapter on a real redis-server', () => {
     expect(changes.map((c) => (c as { type: string }).type)).toEqual(['up', 'corrupt', 'corrupt']);
     await subscription.unsubscribe();
     await adapter.close();
+  });
+
+  it('bounds an announced lease by the clock it was given', async () => {
+    const client = redis.client();
+    const prefix = uniquePrefix('registry-own-clock');
+    // Two days behind: every lease announced now ends further ahead than the longest lease (a day).
+    const behind = redisRegistryAdapter({
+      connection: client,
+      prefix,
+      clock: fakeClock(Date.now() - 172_800_000),
+    });
+    const onTime = redisRegistryAdapter({ connection: client, prefix });
+    const seenBehind: string[] = [];
+    const seenOnTime: string[] = [];
+    const subscriptions = [
+      await behind.subscribe('orders', (c) => seenBehind.push(c.type)),
+      await onTime.subscribe('orders', (c) => seenOnTime.push(c.type)),
+    ];
+    await onTime.register(record('orders', 4001), { ttlMs: 10_000 });
+    await vi.waitFor(() => expect(seenOnTime).toEqual(['up']));
+    await vi.waitFor(() => expect(seenBehind).toEqual(['corrupt']));
+    for (const subscription of subscriptions) await subscription.unsubscribe();
+    await onTime.deregister('orders', 'http://127.0.0.1:4001/', 'o');
+    await Promise.all([behind.close(), onTime.close()]);
+    expect(() => redisRegistryAdapter({ connection: client, prefix, now: () => 0 } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: 'now', suggestion: 'clock' }),
+    );
   });
 
   it('expires leases by the Redis clock, not by the caller', async () => {

@@ -1,44 +1,25 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryRegistryAdapter } from '../../../src/adapters/memory/registry.js';
 import { redisRegistryAdapter } from '../../../src/adapters/redis/registry.js';
 import type { RegistryAdapter } from '../../../src/contracts/registry.js';
 import type { ServiceRegistryEvents } from '../../../src/registry/registry-events.js';
 import { ServiceRegistry } from '../../../src/registry/service-registry.js';
-import { deleteKeysWithPrefix, uniquePrefix } from '../../helpers/keys.js';
-import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
+import { adapterKinds } from '../../helpers/adapter-kinds.js';
 import { sleep, until } from '../../helpers/wait.js';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-const adapters: Record<string, () => RegistryAdapter> = {
+const adapters = adapterKinds<RegistryAdapter>('registry-shared', {
   memory: () => memoryRegistryAdapter(),
-  redis: () => {
-    const prefix = uniquePrefix('registry-shared');
-    cleanups.push(() => deleteKeysWithPrefix(redis.client(), prefix));
-    return redisRegistryAdapter({ connection: redis.url, prefix });
-  },
-};
+  redis: (url, prefix) => redisRegistryAdapter({ connection: url, prefix }),
+});
 
-describe.each(Object.keys(adapters))('two registries sharing one %s adapter', (kind) => {
+describe.each(adapters.kinds)('two registries sharing one %s adapter', (kind) => {
   it.each(['first', 'second'])(
     'closing the %s leaves the other working: its heartbeats, its view, its events, the adapter',
     async (which) => {
-      const adapter = adapters[kind]!();
-      cleanups.push(() => adapter.close());
+      const adapter = adapters.open(kind);
       const first = new ServiceRegistry({ adapter, heartbeatIntervalMs: 50 });
       const second = new ServiceRegistry({ adapter, heartbeatIntervalMs: 50 });
-      cleanups.push(
+      adapters.afterTest(
         () => first.close(),
         () => second.close(),
       );
@@ -59,7 +40,7 @@ describe.each(Object.keys(adapters))('two registries sharing one %s adapter', (k
       );
       // The adapter is still open: a third registry on it registers, and the other view hears it.
       const third = new ServiceRegistry({ adapter });
-      cleanups.push(() => third.close());
+      adapters.afterTest(() => third.close());
       await third.register('svc', 'http://127.0.0.1:4003', { ttlMs: 60_000 });
       await until('the new registration in the other view', () =>
         changes.some((c) => c.type === 'up' && c.instance.url === 'http://127.0.0.1:4003'),

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisSessionAdapter } from '../../../src/adapters/redis/session.js';
 import { InvalidOptionsError } from '../../../src/errors.js';
 import { SessionStore } from '../../../src/session/session-store.js';
+import { sessionStoreSuite } from '../../conformance/session-store-suite.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { deleteKeysWithPrefix, uniquePrefix } from '../../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
 
@@ -56,6 +58,11 @@ describe('RedisSessionAdapter on a real redis-server', () => {
     expect(await clientCount()).toBe(before);
   });
 
+  sessionStoreSuite({
+    name: 'a real redis-server',
+    create: () => new RedisSessionAdapter({ connection: redis.url, prefix: uniquePrefix('sess-suite') }),
+  });
+
   it('keeps the per-user index alive at least as long as the sessions, with TTLs on every key', async () => {
     const client = redis.client();
     const store = new SessionStore({
@@ -78,6 +85,26 @@ describe('RedisSessionAdapter on a real redis-server', () => {
     expect(await client.pttl(`${prefix}u:idx-user`)).toBeGreaterThan(110_000);
     await store.destroy(a.id);
     expect(await client.exists(`${prefix}u:idx-user`)).toBe(0);
+  });
+
+  it('records the per-user index deadline on the clock it was given', async () => {
+    const clock = fakeClock();
+    const client = redis.client();
+    const adapter = new RedisSessionAdapter({ connection: client, prefix, clock });
+    const id = 'c'.repeat(43);
+    const key = `${prefix}s:${id}`;
+    expect(await adapter.create({ id, data: '{}', userId: 'clock-user', ttlMs: 10_000 })).toBe(true);
+    // The index lives two session TTLs from the clock's now.
+    expect(await client.hget(key, 'iu')).toBe(String(clock.now() + 20_000));
+    // Once a TTL from the clock's now passes the deadline, touch extends the index and records the new one.
+    clock.advance(15_000);
+    await adapter.touch(id);
+    expect(await client.hget(key, 'iu')).toBe(String(clock.now() + 20_000));
+    expect(await adapter.destroy(id)).toBe(true);
+    expect(() => new RedisSessionAdapter({ connection: client, prefix, now: () => 0 } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: 'now', suggestion: 'clock' }),
+    );
+    await adapter.close();
   });
 
   it('validates its options', () => {

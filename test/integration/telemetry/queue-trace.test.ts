@@ -34,24 +34,30 @@ function spansOf(topic: string, kind: SpanKind): ReadableSpan[] {
 }
 
 /** Publishes `topic` in a request span; resolves to that span's trace id and the producer's span id. */
-async function publishInRequest(
-  queue: MessageQueue,
-  topic: string,
-): Promise<{ traceId: string; producer: string }> {
+async function publishInRequest(queue: MessageQueue, topic: string): Promise<Sent> {
+  let id = '';
   await trace.getTracer('test').startActiveSpan('request', async (span) => {
-    await queue.publish(topic, { n: 1 });
+    id = await queue.publish(topic, { n: 1 });
     span.end();
   });
   const producer = spansOf(topic, SpanKind.PRODUCER)[0]!;
-  return { traceId: producer.spanContext().traceId, producer: producer.spanContext().spanId };
+  return { traceId: producer.spanContext().traceId, producer: producer.spanContext().spanId, id };
 }
 
-function expectOneTrace(topic: string, sent: { traceId: string; producer: string }, count: number): void {
+interface Sent {
+  traceId: string;
+  producer: string;
+  /** The id `publish` returned. */
+  id: string;
+}
+
+function expectOneTrace(topic: string, sent: Sent, count: number): void {
   const consumers = spansOf(topic, SpanKind.CONSUMER);
   expect(consumers).toHaveLength(count);
   for (const c of consumers) {
     expect(c.spanContext().traceId).toBe(sent.traceId);
     expect(parentOf(c)).toBe(sent.producer);
+    expect(c.attributes['messaging.message.id']).toBe(sent.id);
   }
   expect(consumers.map((c) => c.attributes['scaleout.messaging.delivery_count'])).toEqual(
     Array.from({ length: count }, (_, i) => i + 1),
@@ -78,7 +84,7 @@ describe('Redis Streams: one trace across the queue', () => {
     await until('two deliveries', () => spansOf('t', SpanKind.CONSUMER).length === 2);
     await queue.close();
     expectOneTrace('t', sent, 2);
-    expect(spansOf('t', SpanKind.PRODUCER)[0]!.attributes['messaging.system']).toBe('redis_streams');
+    expect(spansOf('t', SpanKind.PRODUCER)[0]!.attributes['messaging.system']).toBe('redis');
   });
 
   it('through a reclaim of a message whose consumer died', async () => {
@@ -103,6 +109,59 @@ describe('Redis Streams: one trace across the queue', () => {
     expect(consumers[0]!.spanContext().traceId).toBe(sent.traceId);
     expect(parentOf(consumers[0]!)).toBe(sent.producer);
     expect(consumers[0]!.attributes['scaleout.messaging.delivery_count']).toBe(2);
+    expect(consumers[0]!.attributes['messaging.message.id']).toBe(sent.id);
+  });
+});
+
+/**
+ * The default (consumerTrace: 'linked'): a CONSUMER span in a trace of its
+ * own, linked to the producer's span; a handler that fails its last
+ * delivery is recorded as dead-lettered.
+ */
+async function expectLinkedAndDeadLettered(adapter: QueueAdapter, topic: string): Promise<void> {
+  const queue = new MessageQueue({ adapter, retryBaseMs: 1, retryMaxMs: 2, maxDeliveries: 1 });
+  await queue.consume(topic, () => {
+    throw new Error('poison');
+  });
+  const sent = await publishInRequest(queue, topic);
+  await until('the dead-lettering', () => spansOf(topic, SpanKind.CONSUMER).length === 1);
+  await queue.close();
+  await adapter.close();
+  const consumer = spansOf(topic, SpanKind.CONSUMER)[0]!;
+  expect(parentOf(consumer)).toBeUndefined();
+  expect(consumer.spanContext().traceId).not.toBe(sent.traceId);
+  expect(consumer.links.map((l) => [l.context.traceId, l.context.spanId])).toEqual([
+    [sent.traceId, sent.producer],
+  ]);
+  expect(consumer.attributes['messaging.message.id']).toBe(sent.id);
+  expect(consumer.attributes['scaleout.outcome']).toBe('dead-letter');
+  expect(consumer.events.map((e) => e.name)).toEqual(['dead-letter']);
+}
+
+describe('the default linked consumer span and dead-lettering on the real back ends', () => {
+  it('Redis Streams', async () => {
+    await expectLinkedAndDeadLettered(
+      redisStreamsQueueAdapter({
+        connection: { host: '127.0.0.1', port: server.port },
+        prefix: uniquePrefix('otel-dead'),
+        blockMs: 50,
+      }),
+      'dead-r',
+    );
+  });
+
+  it('RabbitMQ', async () => {
+    const fixture = await connectAmqp();
+    const prefix = `${uniqueName('otel-dead')}.`;
+    fixture.track(`${prefix}scaleout.topics`, 'exchange');
+    fixture.track(`${prefix}scaleout.dead-letter`, 'exchange');
+    fixture.track(`${prefix}dead-a`);
+    fixture.track(`${prefix}dead-a.dead`);
+    try {
+      await expectLinkedAndDeadLettered(amqpQueueAdapter({ url: amqpUrl(), prefix }), 'dead-a');
+    } finally {
+      await fixture.cleanup();
+    }
   });
 });
 
@@ -141,6 +200,7 @@ describe('RabbitMQ: one trace across the queue', () => {
       for (const c of consumers) {
         expect(c.spanContext().traceId).toBe(sent.traceId);
         expect(parentOf(c)).toBe(sent.producer);
+        expect(c.attributes['messaging.message.id']).toBe(sent.id);
       }
       expect(consumers.map((c) => c.attributes['scaleout.outcome'])).toEqual(['retry', 'ack']);
     } finally {

@@ -94,6 +94,8 @@ describe('options of the wrong kind are refused at construction (found by the ho
       { jwksUrl: 42 },
       { secret, denylist: {} },
       { secret, denylist: new Map() },
+      // close() is part of every contract.
+      { secret, denylist: { add: async () => {}, has: async () => false } },
       { secret, now: 5 },
       { secret, cacheMaxBytes: 5n },
       { secret, cacheMaxBytes: Number.NaN },

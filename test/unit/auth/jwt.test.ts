@@ -1,8 +1,10 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { memoryJwtDenylist } from '../../../src/adapters/memory/index.js';
 import { createJwt } from '../../../src/auth/jwt.js';
 import {
+  ClosedError,
   InvalidArgumentError,
   InvalidOptionsError,
   isScaleoutError,
@@ -86,5 +88,37 @@ describe('createJwt: sign and verify', () => {
     await expect(jwt.verify(token)).rejects.toBeInstanceOf(JwtExpiredError);
     expect(() => createJwt({ secret, clock, now: Date.now })).toThrow(InvalidOptionsError);
     expect(() => createJwt({ secret, clock: { now: () => 1 } as never })).toThrow(InvalidOptionsError);
+  });
+});
+
+describe('Jwt: one lifecycle', () => {
+  it('close() is idempotent (the same promise) and [Symbol.asyncDispose] closes', async () => {
+    const jwt = createJwt({ secret });
+    const first = jwt.close();
+    expect(jwt.close()).toBe(first);
+    await first;
+    const disposed = createJwt({ secret });
+    await disposed[Symbol.asyncDispose]();
+    await expect(disposed.sign({ sub: 'u1' })).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('every call after close fails with ClosedError naming the Jwt', async () => {
+    const denylist = memoryJwtDenylist();
+    const jwt = createJwt({ secret, denylist });
+    const token = await jwt.sign({ sub: 'u1' });
+    const plain = createJwt({ secret });
+    await jwt.close();
+    await plain.close();
+    const closed = expect.objectContaining({ code: 'ERR_CLOSED', message: 'Jwt is closed' });
+    await expect(jwt.sign({ sub: 'u1' })).rejects.toEqual(closed);
+    await expect(jwt.verify(token)).rejects.toEqual(closed);
+    await expect(jwt.revoke(token)).rejects.toEqual(closed);
+    await expect(jwt.revokeJti('j1', Date.now() + 60_000)).rejects.toEqual(closed);
+    expect(() => plain.signSync({ sub: 'u1' })).toThrow(closed);
+    expect(() => plain.verifySync(token)).toThrow(closed);
+    // The denylist is the caller's: still open.
+    await denylist.add('j2', Date.now() + 60_000);
+    expect(await denylist.has('j2')).toBe(true);
+    await denylist.close();
   });
 });

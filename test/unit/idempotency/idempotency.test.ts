@@ -113,7 +113,7 @@ describe('Idempotency.run', () => {
   it('a crashed execution blocks its key only until its lease ends (fake clock)', async () => {
     const clock = fakeClock();
     const store = new MemoryIdempotencyStore({ clock });
-    const keys = new Idempotency({ store, clock, leaseMs: 5_000, waitMs: 0 });
+    const keys = new Idempotency({ adapter: store, clock, leaseMs: 5_000, waitMs: 0 });
     // A claim whose owner died: nobody completes or releases it.
     await store.claim({ key: 'fn:k', owner: 'dead', fingerprint: '', leaseMs: 5_000 });
     await expect(keys.run('k', () => 1)).rejects.toMatchObject({ code: 'ERR_IDEMPOTENCY_CONFLICT' });
@@ -123,7 +123,7 @@ describe('Idempotency.run', () => {
 
   it('forgets a result after ttlMs (fake clock), per call ttlMs included', async () => {
     const clock = fakeClock();
-    const keys = new Idempotency({ store: new MemoryIdempotencyStore({ clock }), clock, ttlMs: 1_000 });
+    const keys = new Idempotency({ adapter: new MemoryIdempotencyStore({ clock }), clock, ttlMs: 1_000 });
     const fn = vi.fn(() => 'x');
     await keys.run('a', fn);
     await keys.run('b', fn, { ttlMs: 10_000 });
@@ -160,7 +160,7 @@ describe('Idempotency.run', () => {
       release: (r) => inner.release(r),
       close: () => inner.close(),
     };
-    const keys = new Idempotency({ store, leaseMs: 10_000 });
+    const keys = new Idempotency({ adapter: store, leaseMs: 10_000 });
     const stored: string[] = [];
     keys.on('stored', (e) => stored.push(e.key));
     const fn = vi.fn(() => 'paid');
@@ -180,7 +180,7 @@ describe('Idempotency.run', () => {
       release: (r) => inner.release(r),
       close: () => inner.close(),
     };
-    const keys = new Idempotency({ store, leaseMs: 200 });
+    const keys = new Idempotency({ adapter: store, leaseMs: 200 });
     const errors: string[] = [];
     keys.on('error', (e) => errors.push(e.operation));
     expect(await keys.run('k', () => 'paid')).toBe('paid');
@@ -190,7 +190,7 @@ describe('Idempotency.run', () => {
   it('emits replayed, stored and lost; off() stops delivery', async () => {
     const clock = fakeClock();
     const store = new MemoryIdempotencyStore({ clock });
-    const keys = new Idempotency({ store, clock, leaseMs: 1_000 });
+    const keys = new Idempotency({ adapter: store, clock, leaseMs: 1_000 });
     const seen: string[] = [];
     const onReplay = () => seen.push('replayed');
     keys.on('replayed', onReplay);
@@ -212,20 +212,52 @@ describe('Idempotency.run', () => {
   it('close() closes a store it created, not one it was given; run after close is ERR_CLOSED', async () => {
     const given = new MemoryIdempotencyStore();
     const close = vi.spyOn(given, 'close');
-    const keys = new Idempotency({ store: given });
+    const keys = new Idempotency({ adapter: given });
     await keys.close();
     await keys.close();
     expect(close).not.toHaveBeenCalled();
     await expect(keys.run('k', () => 1)).rejects.toMatchObject({ code: 'ERR_CLOSED' });
     const own = new Idempotency();
-    const ownClose = vi.spyOn(own.store, 'close');
+    const ownClose = vi.spyOn(own.adapter, 'close');
     await own[Symbol.asyncDispose]();
     expect(ownClose).toHaveBeenCalledTimes(1);
   });
 
+  it('two Idempotency objects on one adapter: closing either leaves the other working', async () => {
+    const adapter = new MemoryIdempotencyStore();
+    const a = new Idempotency({ adapter });
+    const b = new Idempotency({ adapter });
+    expect(await a.run('shared', () => 'first')).toBe('first');
+    await a.close();
+    expect(await b.run('shared', () => 'second')).toBe('first');
+    expect(b.adapter).toBe(adapter);
+    await b.close();
+    expect(await new Idempotency({ adapter }).run('shared', () => 'third')).toBe('first');
+    await adapter.close();
+  });
+
+  it('honours its logger and its clock (the default store runs on the same clock)', async () => {
+    const clock = fakeClock();
+    const warn = vi.fn();
+    const keys = new Idempotency({ clock, logger: { warn }, ttlMs: 1_000 });
+    const fn = vi.fn(() => 1);
+    await keys.run('k', fn);
+    await keys.run('k', fn);
+    expect(fn).toHaveBeenCalledTimes(1);
+    clock.advance(1_000);
+    await keys.run('k', fn);
+    expect(fn).toHaveBeenCalledTimes(2);
+    await keys.run('not-serializable', () => 10n);
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringContaining('not serializable'),
+      expect.objectContaining({ key: 'fn:not-serializable' }),
+    );
+    await keys.close();
+  });
+
   it('keeps run() keys apart from HTTP and queue keys (fn: namespace)', async () => {
     const store = new MemoryIdempotencyStore();
-    const keys = new Idempotency({ store });
+    const keys = new Idempotency({ adapter: store });
     await keys.run('http:abc', () => 1);
     expect((await store.claim({ key: 'http:abc', owner: 'o', fingerprint: '', leaseMs: 1_000 })).status).toBe(
       'claimed',
@@ -260,13 +292,14 @@ describe('idempotent()', () => {
 describe('Idempotency options', () => {
   it('refuses unknown keys, bare numbers and bad values', () => {
     expect(() => new Idempotency({ ttl: 5 } as never)).toThrow(/did you mean "ttlMs"/);
-    expect(() => new Idempotency({ adapter: new MemoryIdempotencyStore() } as never)).toThrow(
-      /did you mean "store"/,
+    // `store` was the option's name before every primitive took `adapter`.
+    expect(() => new Idempotency({ store: new MemoryIdempotencyStore() } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: 'store', suggestion: 'adapter' }),
     );
     expect(() => new Idempotency(86_400 as never)).toThrow(/pass \{ ttlMs/);
     expect(() => new Idempotency({ ttlMs: 0 })).toThrow(/ttlMs/);
     expect(() => new Idempotency({ waitMs: -1 })).toThrow(/waitMs/);
-    expect(() => new Idempotency({ store: {} as never })).toThrow(/IdempotencyStore/);
+    expect(() => new Idempotency({ adapter: {} as never })).toThrow(/IdempotencyStore/);
     expect(() => new Idempotency({ maxStoredBytes: 1.5 })).toThrow(/maxStoredBytes/);
   });
 

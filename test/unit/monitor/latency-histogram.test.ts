@@ -140,7 +140,9 @@ describe('LatencyHistogram', () => {
     const json = h.toJSON();
     expect(() => LatencyHistogram.fromJSON({ ...json, count: 99 })).toThrow(/count/);
     expect(() => LatencyHistogram.fromJSON({ ...json, buckets: [[5000, 1]] })).toThrow(/bucket/);
-    expect(() => LatencyHistogram.fromJSON({ ...json, version: 2 } as never)).toThrow(/snapshot/);
+    expect(() => LatencyHistogram.fromJSON({ ...json, version: 3 } as never)).toThrow(/snapshot/);
+    // Version 1 held the earlier γ = 1.0189 buckets: refused, not misread.
+    expect(() => LatencyHistogram.fromJSON({ ...json, version: 1 } as never)).toThrow(/version 1/);
   });
 
   it('counts values at or below a bucket bound exactly and resets', () => {

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
-import { newMessageId } from '../../../src/queue/message-id.js';
+import { messageIdOf, newMessageId } from '../../../src/queue/message-id.js';
 
 describe('newMessageId', () => {
   it('gives UUID v7 ids, unique and strictly increasing across pool refills and within one millisecond', () => {
@@ -11,5 +13,18 @@ describe('newMessageId', () => {
     // The first 48 bits are the time in ms.
     const ms = Number.parseInt(ids[0]!.replace(/-/g, '').slice(0, 12), 16);
     expect(Math.abs(ms - Date.now())).toBeLessThan(60_000);
+  });
+
+  it('writes the same text as uuid v7 for the same time, sequence and random bytes', () => {
+    for (let i = 0; i < 2_000; i++) {
+      const random = new Uint8Array(randomBytes(16));
+      const msecs = Math.floor(Math.random() * 2 ** 48);
+      const seq = randomBytes(4).readUInt32BE(0) | 0;
+      expect(messageIdOf(random, 0, msecs, seq)).toBe(uuidv7({ random, msecs, seq }));
+    }
+    const pool = new Uint8Array(randomBytes(48));
+    expect(messageIdOf(pool, 16, 1_700_000_000_000, 7)).toBe(
+      uuidv7({ random: pool.subarray(16, 32), msecs: 1_700_000_000_000, seq: 7 }),
+    );
   });
 });

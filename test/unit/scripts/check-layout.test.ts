@@ -50,4 +50,21 @@ describe('scripts/check-layout', () => {
       'src/x/one.ts <-> src/x/two.ts <-> src/y/three.ts is in ALLOWED_CYCLES but is no cycle: remove it',
     ]);
   });
+
+  it('fails a bench that reaches src/, directly or through a helper; dist/ passes', () => {
+    const benches = tree({
+      'src/a.ts': 'export const a = 1;\n',
+      'dist/index.js': 'export const a = 1;\n',
+      'bench/ok.bench.ts':
+        "import { a } from '../dist/index.js';\nimport { h } from '../test/helpers/ok.js';\n",
+      'bench/direct.bench.ts': "import { a } from '../src/a.js';\n",
+      'bench/helped.bench.ts': "import { h } from '../test/helpers/bad.js';\n",
+      'test/helpers/ok.ts': 'export const h = 1;\n',
+      'test/helpers/bad.ts': "import type { a } from '../../src/a.js';\nexport const h: typeof a = 1;\n",
+    });
+    expect(layoutProblems(benches, {}, {}).sort()).toEqual([
+      'bench/direct.bench.ts -> src/a.ts: benches import the built package (dist/), not src/',
+      'bench/helped.bench.ts -> test/helpers/bad.ts -> src/a.ts: benches import the built package (dist/), not src/',
+    ]);
+  });
 });

@@ -5,6 +5,8 @@ import type { SessionAdapter } from '../../../src/contracts/session.js';
 import { ConnectionError, CorruptDataError } from '../../../src/errors.js';
 import { expressSessionStore } from '../../../src/session/express-session-store.js';
 import { SessionStore } from '../../../src/session/session-store.js';
+import { systemClock } from '../../../src/types.js';
+import { fakeClock } from '../../helpers/clock.js';
 
 /** A memory adapter that records every call made to it. */
 function countingAdapter(inner: SessionAdapter = new MemorySessionAdapter()) {
@@ -149,5 +151,41 @@ describe('expressSessionStore: a save writes against the version its request loa
     await call((cb) => store.set(sid, { ...loaded, userId: 'dave', n: 1 }, cb));
     expect(calls).toEqual(['update']);
     expect(await sessions.destroyAllForUser('dave')).toBe(1);
+  });
+});
+
+describe('expressSessionStore: its caches keep the SessionStore’s clock', () => {
+  it('SessionStore exposes its clock (systemClock by default)', () => {
+    const clock = fakeClock();
+    expect(new SessionStore({ clock }).clock).toBe(clock);
+    expect(new SessionStore().clock).toBe(systemClock);
+  });
+
+  it('an id from genid not saved within 10 minutes of the given clock is no longer created', async () => {
+    const clock = fakeClock();
+    const { adapter, calls } = countingAdapter(new MemorySessionAdapter({ clock }));
+    const sessions = new SessionStore({ adapter, clock });
+    const store = expressSessionStore(session, { sessions });
+    const sid = store.genid();
+    clock.advance(10 * 60_000 + 1);
+    await call((cb) => store.set(sid, { cookie: { maxAge: 86_400_000 }, userId: 'u1' }, cb));
+    expect(calls).toEqual(['get']); // read, found missing, not created: the id is stale
+    expect(await sessions.get(sid)).toBeUndefined();
+  });
+
+  it('a version loaded more than 60 s ago on the given clock is read again before the save', async () => {
+    const clock = fakeClock();
+    const { adapter, calls } = countingAdapter(new MemorySessionAdapter({ clock }));
+    const sessions = new SessionStore<Record<string, unknown>>({ adapter, clock });
+    const store = expressSessionStore(session, { sessions });
+    const sid = store.genid();
+    await call((cb) => store.set(sid, { cookie: { maxAge: 86_400_000 }, userId: 'u1', n: 1 }, cb));
+    await sessions.update(sid, (d) => ({ ...d, n: 'elsewhere' }));
+    clock.advance(60_001);
+    calls.length = 0;
+    await call((cb) => store.set(sid, { cookie: { maxAge: 86_400_000 }, userId: 'u1', n: 'mine' }, cb));
+    // The remembered version 1 has expired: one read and one update, no conflict.
+    expect(calls).toEqual(['get', 'update']);
+    expect((await sessions.get(sid))?.data).toMatchObject({ n: 'mine' });
   });
 });

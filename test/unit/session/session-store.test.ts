@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { MemorySessionAdapter } from '../../../src/adapters/memory/memory-session-adapter.js';
-import { ClosedError, InvalidOptionsError, SessionConflictError } from '../../../src/errors.js';
+import { InvalidOptionsError } from '../../../src/errors.js';
 import { SessionStore } from '../../../src/session/session-store.js';
+import { sessionStoreSuite } from '../../conformance/session-store-suite.js';
 import { fakeClock } from '../../helpers/clock.js';
+
+sessionStoreSuite({ name: 'memory', create: () => new MemorySessionAdapter() });
 
 describe('SessionStore', () => {
   it('validates options at construction', () => {
@@ -33,56 +36,6 @@ describe('SessionStore', () => {
     expect(await store.get(c.id)).toBeDefined();
     expect(await store.get(d.id)).toBeDefined();
     expect(await store.destroyAllForUser('u')).toBe(2);
-  });
-
-  it('merge updates re-run the callback on the winner’s data (conflicts really happen)', async () => {
-    const store = new SessionStore<{ n: number }>();
-    const s = await store.create({ n: 0 });
-    let calls = 0;
-    await Promise.all(
-      Array.from({ length: 10 }, () =>
-        store.update(s.id, (d) => {
-          calls++;
-          return { n: d.n + 1 };
-        }),
-      ),
-    );
-    expect((await store.get(s.id))?.data.n).toBe(10);
-    expect(calls).toBeGreaterThan(10);
-  });
-
-  it('gives up with SessionConflictError after maxUpdateRetries', async () => {
-    const store = new SessionStore<{ n: number }>({ maxUpdateRetries: 2 });
-    const s = await store.create({ n: 0 });
-    let calls = 0;
-    const err = await store
-      .update(s.id, async (d) => {
-        calls++;
-        // Another writer gets in between every read and write.
-        await store.update(s.id, (x) => ({ n: x.n + 100 }));
-        return { n: d.n + 1 };
-      })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SessionConflictError);
-    expect(calls).toBe(3);
-    expect(String((err as Error).message)).not.toContain(s.id);
-  });
-
-  it('refuses use after close', async () => {
-    const store = new SessionStore();
-    await store.close();
-    await expect(store.create({})).rejects.toBeInstanceOf(ClosedError);
-  });
-
-  it('closes once: every call gets the same promise, asyncDispose closes too', async () => {
-    const store = new SessionStore();
-    const first = store.close();
-    expect(store.close()).toBe(first);
-    await first;
-    await expect(store.get('a'.repeat(43))).rejects.toMatchObject({ code: 'ERR_CLOSED' });
-    const disposed = new SessionStore();
-    await disposed[Symbol.asyncDispose]();
-    await expect(disposed.create({})).rejects.toBeInstanceOf(ClosedError);
   });
 
   it('closes the adapter it created, never one passed in', async () => {

@@ -1,6 +1,14 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import {
+  context,
+  createTraceState,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  TraceFlags,
+  trace,
+} from '@opentelemetry/api';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -8,6 +16,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceClient } from '../../../src/client/service-client.js';
+import { ServiceRegistry } from '../../../src/registry/service-registry.js';
 import { DURATION_BUCKETS_SECONDS } from '../../../src/telemetry/semconv.js';
 import { type InstalledOtel, installOtel, parentOf } from '../../helpers/otel.js';
 
@@ -158,12 +167,55 @@ describe('ServiceClient spans', () => {
     }
   });
 
-  it('propagates baggage and tracestate of the caller', async () => {
+  it('propagates the baggage of the caller', async () => {
     const client = new ServiceClient({ baseUrl: base }, fast);
     const bag = propagation.createBaggage({ tenant: { value: 'acme' } });
     await context.with(propagation.setBaggage(context.active(), bag), () => client.get('/b'));
     await client.close();
     expect(seen[0]!.baggage).toBe('tenant=acme');
+  });
+
+  it('injects traceparent, tracestate and baggage into every attempt of a retried call', async () => {
+    script = [503, 503];
+    const client = new ServiceClient({ baseUrl: base }, fast);
+    const caller = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      traceFlags: TraceFlags.SAMPLED,
+      traceState: createTraceState('vendor=abc'),
+      isRemote: true,
+    });
+    const bag = propagation.createBaggage({ tenant: { value: 'acme' } });
+    await context.with(propagation.setBaggage(caller, bag), () => client.get('/every'));
+    await client.close();
+    const gets = otel.spans().filter((s) => s.name === 'GET');
+    const call = gets.find((s) => parentOf(s) === 'b'.repeat(16))!;
+    const attempts = gets.filter((s) => parentOf(s) === call.spanContext().spanId);
+    expect(attempts).toHaveLength(3);
+    expect(seen).toHaveLength(3);
+    for (const [i, h] of seen.entries()) {
+      expect(traceparentOf(h)).toEqual({
+        traceId: 'a'.repeat(32),
+        spanId: attempts[i]!.spanContext().spanId,
+      });
+      expect(h.tracestate).toBe('vendor=abc');
+      expect(h.baggage).toBe('tenant=acme');
+    }
+  });
+
+  it('keeps the credentials of a base URL out of span attributes', async () => {
+    const withCredentials = base.replace('http://', 'http://alice:hunter2@');
+    const client = new ServiceClient({ baseUrl: withCredentials }, fast);
+    await client.get('/creds?ok=1');
+    await client.close();
+    const attempt = otel.spans().find((s) => typeof s.attributes['url.full'] === 'string')!;
+    expect(attempt.attributes['url.full']).toBe(
+      `${base.replace('http://', 'http://REDACTED:REDACTED@')}/creds?ok=1`,
+    );
+    for (const span of otel.spans()) {
+      expect(JSON.stringify({ a: span.attributes, e: span.events })).not.toContain('hunter2');
+      expect(JSON.stringify({ a: span.attributes, e: span.events })).not.toContain('alice');
+    }
   });
 
   it('sends no trace header and makes no span with tracerProvider: false', async () => {
@@ -225,6 +277,7 @@ describe('ServiceClient decisions', () => {
     expect(refused).toHaveLength(1);
     const transitions = await otel.points('scaleout.client.breaker.transitions');
     expect(transitions.find((p) => p.attributes['scaleout.breaker.state'] === 'open')?.value).toBe(1);
+    expect((await otel.metric('scaleout.client.breaker.transitions'))?.unit).toBe('{transition}');
   });
 
   it('records a retry refused by the budget as an event and a count', async () => {
@@ -239,6 +292,63 @@ describe('ServiceClient decisions', () => {
     expect(call.events.map((e) => e.name)).toContain('retry-budget-exhausted');
     expect(call.attributes['error.type']).toBe('ERR_RETRY_BUDGET_EXHAUSTED');
     expect((await otel.points('scaleout.client.retry_budget.refusals')).length).toBe(1);
+    expect((await otel.metric('scaleout.client.retry_budget.refusals'))?.unit).toBe('{refusal}');
+  });
+});
+
+describe('ServiceClient decisions: deadline and instance', () => {
+  it('records the deadline left on each attempt, within the deadline set', async () => {
+    script = [503];
+    const client = new ServiceClient({ baseUrl: base }, { ...fast, deadlineMs: 5_000 });
+    await client.get('/deadline');
+    await client.close();
+    const attempts = otel.spans().filter((s) => typeof s.attributes['url.full'] === 'string');
+    expect(attempts).toHaveLength(2);
+    for (const a of attempts) {
+      const left = a.attributes['scaleout.deadline.remaining_ms'] as number;
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(5_000);
+    }
+  });
+
+  it('records on each attempt the instance picked, the one the request reached', async () => {
+    const other: IncomingHttpHeaders[] = [];
+    const second = createServer((req, res) => {
+      other.push(req.headers);
+      res.statusCode = 503;
+      res.end();
+    });
+    second.listen(0, '127.0.0.1');
+    await new Promise((r) => second.once('listening', r));
+    const secondUrl = `http://127.0.0.1:${(second.address() as AddressInfo).port}`;
+    const registry = new ServiceRegistry({ slowStartMs: 0 });
+    await registry.register('svc', base);
+    await registry.register('svc', secondUrl);
+    const ids = new Map((await registry.instances('svc')).map((s) => [s.id, s.url]));
+    const client = new ServiceClient(
+      { service: 'svc', registry },
+      { ...fast, retry: { ...fast.retry, maxAttempts: 6 } },
+    );
+    try {
+      for (let i = 0; i < 4; i++) await client.get(`/pick/${i}`);
+    } finally {
+      await client.close();
+      await registry.close();
+      second.close();
+    }
+    const attempts = otel.spans().filter((s) => typeof s.attributes['url.full'] === 'string');
+    const bySpan = new Map<string, 'first' | 'second'>();
+    for (const h of seen) bySpan.set(traceparentOf(h).spanId, 'first');
+    for (const h of other) bySpan.set(traceparentOf(h).spanId, 'second');
+    expect(attempts.length).toBe(seen.length + other.length);
+    expect(other.length).toBeGreaterThan(0);
+    for (const a of attempts) {
+      const id = String(a.attributes['scaleout.instance.id']);
+      const reached = bySpan.get(a.spanContext().spanId);
+      const url = String(a.attributes['url.full']);
+      expect(url.startsWith(reached === 'first' ? base : secondUrl)).toBe(true);
+      expect(ids.get(id)).toBe(reached === 'first' ? base : secondUrl);
+    }
   });
 });
 

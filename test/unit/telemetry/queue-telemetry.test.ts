@@ -2,6 +2,7 @@ import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MemoryQueueAdapter } from '../../../src/adapters/memory/memory-queue-adapter.js';
+import type { QueueAdapter } from '../../../src/contracts/queue.js';
 import { MessageQueue } from '../../../src/queue/message-queue.js';
 import { DURATION_BUCKETS_SECONDS } from '../../../src/telemetry/semconv.js';
 import { installOtel, parentOf } from '../../helpers/otel.js';
@@ -239,5 +240,38 @@ describe('MessageQueue metrics', () => {
     const send = await otel.metric('messaging.client.operation.duration');
     expect(send?.unit).toBe('s');
     expect(send?.points.some((p) => p.attributes['messaging.destination.name'] === 'metered')).toBe(true);
+  });
+});
+
+describe('messaging.system', () => {
+  /** The system a queue over `adapter` records on its PRODUCER span. */
+  async function systemOf(adapter: QueueAdapter): Promise<unknown> {
+    otel.exporter.reset();
+    const queue = new MessageQueue({ adapter });
+    await queue.publish('sys', { n: 1 });
+    await queue.close();
+    return otel.spans().find((s) => s.kind === SpanKind.PRODUCER)?.attributes['messaging.system'];
+  }
+
+  it('comes from the adapter contract field, not from the class name', async () => {
+    expect(new MemoryQueueAdapter().messagingSystem).toBe('scaleout_memory');
+    expect(await systemOf(new MemoryQueueAdapter())).toBe('scaleout_memory');
+    // A wrapper that forwards the field reports the wrapped back end's system.
+    const inner = new MemoryQueueAdapter();
+    const wrapper: QueueAdapter = {
+      messagingSystem: 'rabbitmq',
+      publish: (t, m, o) => inner.publish(t, m, o),
+      consume: (t, d, o) => inner.consume(t, d, o),
+      close: () => inner.close(),
+    };
+    expect(await systemOf(wrapper)).toBe('rabbitmq');
+    // A subclass keeps the field.
+    class TracedMemory extends MemoryQueueAdapter {}
+    expect(await systemOf(new TracedMemory())).toBe('scaleout_memory');
+    // A custom adapter without the field is 'scaleout', whatever its class is called.
+    class AmqpQueueAdapter extends MemoryQueueAdapter {
+      override readonly messagingSystem = undefined as unknown as string;
+    }
+    expect(await systemOf(new AmqpQueueAdapter())).toBe('scaleout');
   });
 });

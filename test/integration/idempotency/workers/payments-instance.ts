@@ -26,7 +26,7 @@ export type InstanceResult = {
 
 const env = process.env;
 const store = redisIdempotencyStore({ connection: env.REDIS_URL!, prefix: env.IDEM_PREFIX! });
-const keys = new Idempotency({ store, waitMs: 5_000 });
+const keys = new Idempotency({ adapter: store, waitMs: 5_000 });
 const stats = { ran: [] as string[], answered: [] as string[], replayed: 0, refused: 0 };
 keys.on('replayed', () => stats.replayed++);
 keys.on('conflict', () => stats.refused++);
