@@ -329,9 +329,12 @@ export class BreakerRecovery {
       release = resolve;
     });
     this.#checking.set(instanceId, verdict);
-    const hold = this.#timers.set(() => {
-      if (this.#checking.get(instanceId) === verdict) this.#checking.delete(instanceId);
-      release();
+    let hold: unknown;
+    hold = this.#timers.set(() => {
+      hold = afterThisTurn(this.#timers, () => {
+        if (this.#checking.get(instanceId) === verdict) this.#checking.delete(instanceId);
+        release();
+      });
     }, PROBE_HOLD_MS);
     this.#connect(target, (result) => {
       this.#timers.clear(hold);
@@ -377,8 +380,10 @@ export class BreakerRecovery {
     if (probing.holdTimer !== undefined) return;
     probing.holdTimer = this.#timers.set(
       () => {
-        probing.holdTimer = undefined;
-        wake(probing);
+        probing.holdTimer = afterThisTurn(this.#timers, () => {
+          probing.holdTimer = undefined;
+          wake(probing);
+        });
       },
       Math.max(0, probing.startedAt + PROBE_HOLD_MS - now),
     );
@@ -426,6 +431,18 @@ export class BreakerRecovery {
       if (probing.waiters.length > 0) this.#armHold(probing, now);
     }
   }
+}
+
+/**
+ * Runs `fn` once the I/O callbacks of this turn of the event loop have run
+ * (a timer set from a timer's callback fires in the next turn); returns its
+ * handle. A hold that runs out releases its calls this way: on a busy event
+ * loop the hold's timer and the connect's verdict fall due in the same
+ * turn, and timers run first, so a verdict already in (a refused connect)
+ * would otherwise be overtaken, and the calls sent while nothing listens.
+ */
+function afterThisTurn(timers: ProbeTimers, fn: () => void): unknown {
+  return timers.set(fn, 0);
 }
 
 /** Lets every call waiting on `probing`'s verdict go on. */

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   BreakerRecovery,
   type ConnectProbe,
+  PROBE_HOLD_MS,
   type ProbeResult,
   type ProbeTimers,
 } from '../../../src/client/breaker-recovery.js';
@@ -340,6 +341,32 @@ describe('BreakerRecovery.check: a failed connect checked at once (fake clock)',
       await expect(verdict).resolves.toBeUndefined();
       expect(tripped).toEqual([]);
     }
+  });
+
+  it('a refusal that comes in the turn the 25 ms run out is not overtaken: the calls go on only after it', async () => {
+    // A busy event loop runs due timers before the I/O callbacks of the same
+    // turn: the hold's timer must not release the calls (to send an HTTP
+    // attempt each, the circuit still closed) ahead of a verdict already in.
+    const clock = fakeClock(0);
+    const { timers, tick } = clockTimers(clock);
+    const order: string[] = [];
+    let answer: ((result: ProbeResult) => void) | undefined;
+    const recovery = new BreakerRecovery({
+      service: 'pricing',
+      clock,
+      timers,
+      connect: (_target, done) => {
+        answer = done;
+        return () => {};
+      },
+      probeNow: () => {},
+      trip: () => order.push('tripped'),
+    });
+    cleanups.push(() => recovery.close());
+    void recovery.check(ID, ID)!.then(() => order.push('released'));
+    timers.set(() => answer!('refused'), PROBE_HOLD_MS); // due with the hold, queued behind it
+    await tick(PROBE_HOLD_MS);
+    expect(order).toEqual(['tripped', 'released']);
   });
 
   it('a connect still in flight after 25 ms lets the calls go', async () => {
