@@ -272,6 +272,35 @@ describe('BreakerRecovery: the connect probe schedule (fake clock)', () => {
     expect(recovery.nextVerdict(ID)).toBeUndefined();
   });
 
+  it('a connect that gets through in the turn its 25 ms run out is not overtaken: the waiting call is let through', async () => {
+    const clock = fakeClock(0);
+    const { timers, tick } = clockTimers(clock);
+    const order: string[] = [];
+    const answers: Array<(result: ProbeResult) => void> = [];
+    const recovery = new BreakerRecovery({
+      service: 'pricing',
+      clock,
+      timers,
+      connect: (_target, done) => {
+        answers.push(done);
+        return () => {};
+      },
+      probeNow: () => order.push('back'),
+      extendOpen: () => {},
+    });
+    cleanups.push(() => recovery.close());
+    recovery.onStateChange(ID, { from: 'closed', to: 'open' }, { url: ID, outcome: 'connect-error' });
+    await tick(0);
+    answers.shift()!('refused'); // the connect at 0
+    await tick(10);
+    void recovery.nextVerdict(ID)!.then(() => order.push('released'));
+    await tick(0); // the next connect starts at 10 and stays in flight
+    expect(answers.length).toBe(1);
+    timers.set(() => answers.shift()!('reached'), PROBE_HOLD_MS); // due with the hold, queued behind it
+    await tick(PROBE_HOLD_MS);
+    expect(order).toEqual(['back', 'released']);
+  });
+
   it('edge-triggered: opened by 503s, a connect that gets through does not end the open time, and probing stops', async () => {
     const { tick, connects, events, net, recovery } = opened('server-error');
     net.answer = 'reached';
