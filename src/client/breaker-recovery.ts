@@ -290,16 +290,16 @@ export class BreakerRecovery {
    * next connect's verdict (brought forward to {@link PROBE_MIN_GAP_MS}
    * after the previous one), by which time a reached instance is half-open;
    * `undefined` when the call should fail now (the instance is not probed,
-   * or is known to listen, or its connect has been in flight for
-   * {@link PROBE_HOLD_MS}).
+   * or is known to listen). A connect in flight for {@link PROBE_HOLD_MS}
+   * already: the call waits only for the I/O of this turn of the event loop
+   * (on a busy loop the verdict may be in, queued behind the call), then
+   * fails if there is none.
    */
   nextVerdict(instanceId: string): Promise<void> | undefined {
     const probing = this.#probing.get(instanceId);
     if (probing === undefined || !probing.seenDown) return undefined;
     const now = this.#clock.monotonic();
-    if (probing.cancel !== undefined) {
-      if (now - probing.startedAt >= PROBE_HOLD_MS) return undefined;
-    } else {
+    if (probing.cancel === undefined) {
       const dueAt = Math.max(now, probing.startedAt + PROBE_MIN_GAP_MS);
       if (dueAt < probing.dueAt) this.#schedule(instanceId, probing, dueAt - now);
     }

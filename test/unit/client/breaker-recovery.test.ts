@@ -257,7 +257,7 @@ describe('BreakerRecovery: the connect probe schedule (fake clock)', () => {
     expect(connects).toEqual([0, 100, 350]); // back on the idle schedule
   });
 
-  it('a connect in flight for 25 ms releases its waiters; later calls fail at once', async () => {
+  it('a connect in flight for 25 ms releases its waiters; later calls wait out the turn only', async () => {
     const { tick, connects, net, recovery } = opened('connect-error');
     await tick(1);
     net.answer = 'hang';
@@ -269,7 +269,10 @@ describe('BreakerRecovery: the connect probe schedule (fake clock)', () => {
     expect(released).toBe(false);
     await tick(1);
     expect(released).toBe(true);
-    expect(recovery.nextVerdict(ID)).toBeUndefined();
+    let later = false;
+    void recovery.nextVerdict(ID)!.then(() => (later = true));
+    await tick(0);
+    expect(later).toBe(true);
   });
 
   it('a connect that gets through in the turn its 25 ms run out is not overtaken: the waiting call is let through', async () => {
@@ -298,6 +301,38 @@ describe('BreakerRecovery: the connect probe schedule (fake clock)', () => {
     expect(answers.length).toBe(1);
     timers.set(() => answers.shift()!('reached'), PROBE_HOLD_MS); // due with the hold, queued behind it
     await tick(PROBE_HOLD_MS);
+    expect(order).toEqual(['back', 'released']);
+  });
+
+  it('a call that finds a connect in flight past 25 ms waits out the turn: a verdict already in lets it through', async () => {
+    const clock = fakeClock(0);
+    const { timers, tick } = clockTimers(clock);
+    const order: string[] = [];
+    const answers: Array<(result: ProbeResult) => void> = [];
+    const recovery = new BreakerRecovery({
+      service: 'pricing',
+      clock,
+      timers,
+      connect: (_target, done) => {
+        answers.push(done);
+        return () => {};
+      },
+      probeNow: () => order.push('back'),
+      extendOpen: () => {},
+    });
+    cleanups.push(() => recovery.close());
+    recovery.onStateChange(ID, { from: 'closed', to: 'open' }, { url: ID, outcome: 'connect-error' });
+    await tick(0);
+    answers.shift()!('refused'); // the connect at 0
+    await tick(250); // the idle connect at 250 stays in flight, no call waiting
+    expect(answers.length).toBe(1);
+    // 30 ms later (a busy event loop): the connect got through, its callback queued behind this call.
+    await tick(30);
+    timers.set(() => answers.shift()!('reached'), 0);
+    const verdict = recovery.nextVerdict(ID);
+    expect(verdict).toBeInstanceOf(Promise);
+    void verdict!.then(() => order.push('released'));
+    await tick(0);
     expect(order).toEqual(['back', 'released']);
   });
 
