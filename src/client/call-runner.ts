@@ -366,7 +366,7 @@ export class CallRunner {
     try {
       const transport = this.#transport;
       const request = transport.requestFor(state, instance, timeoutMs, controller, traced?.headers);
-      let response = await transport.send(request, controller, state.replayable);
+      let response = await transport.send(request, controller, state.replayable, picked);
       const redirects = transport.redirectsAfter(response, config);
       if (redirects > 0) {
         response = await transport.followRedirects(request, response, redirects, config, controller);

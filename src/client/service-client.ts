@@ -139,6 +139,7 @@ export class ServiceClient {
       maxRedirects,
       maxResponseBytes: options.maxResponseBytes ?? d.maxResponseBytes,
       attemptTimeoutMs,
+      beforeResend: (picked) => this.#picker.beforeResend(picked),
     });
     this.#runner = new CallRunner({
       service,

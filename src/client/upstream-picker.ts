@@ -33,6 +33,8 @@ export interface Picked {
   instance: UpstreamInstance;
   breaker: CircuitBreaker | undefined;
   permit: CircuitPermit;
+  /** A connect checked the instance during the attempt (before a resend): none after it fails. */
+  checked?: boolean;
 }
 
 /** The last CircuitOpenError met while picking, and whose circuit it was. */
@@ -197,11 +199,33 @@ export class UpstreamPicker {
       if (entry !== undefined && entry.breaker === breaker) wakeAll(entry);
     } else if (
       (outcome === 'connect-error' || outcome === 'connection-reset') &&
+      picked.checked !== true &&
       this.#check !== undefined &&
       breaker.state === 'closed'
     ) {
       this.#checkAfterFailure(picked.instance.id);
     }
+  }
+
+  /**
+   * Before a request whose connection to `picked`'s instance broke is sent again
+   * (within its attempt): starts the check of the instance (the calls to it
+   * wait for its verdict, as after a failed attempt) and resolves whether to
+   * send again: not when the check opened the circuit (nothing listens).
+   * `undefined`: no check (none configured, the circuit not closed, or a
+   * check not possible): send again at once.
+   */
+  beforeResend(picked: Picked): Promise<boolean> | undefined {
+    const id = picked.instance.id;
+    const entry = this.#breakers.peek(id)?.value;
+    if (entry === undefined || entry.breaker !== picked.breaker || this.#check === undefined)
+      return undefined;
+    if (entry.breaker.state !== 'closed') return undefined;
+    this.#checkAfterFailure(id);
+    const verdict = entry.checking;
+    if (verdict === undefined) return undefined;
+    picked.checked = true;
+    return verdict.then(() => entry.breaker.state === 'closed');
   }
 
   /** Lets every waiting call go on (they fail as the circuit says). */
