@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, createServer, type IncomingMessage } from 'node:http';
-import { createRequire } from 'node:module';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
@@ -418,8 +418,31 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
     const outageMs = ctx.quick ? 600 : 1_500;
     const afterMs = ctx.quick ? 1_500 : 3_000;
     const bucketMs = 500;
-    for (const name of names) {
-      const c = contenders[name]!(up.url);
+    // The same upstream found through a ServiceRegistry (its instance stays
+    // registered: a crashed process's lease outlives a 1.5 s outage).
+    const registry = new ServiceRegistry();
+    await registry.register('item', up.url);
+    await registry.watch('item');
+    const restartContenders: Record<string, Factory> = {
+      ...contenders,
+      'scaleout (defaults, registry)': () => {
+        const { http, agent } = keepAliveAxios(up.url);
+        http.defaults.baseURL = undefined;
+        return serviceContender(new ServiceClient({ service: 'item', registry }, { axios: http }), agent);
+      },
+    };
+    // Connect probes (ServiceClient's only traffic while a circuit is open) are
+    // `net.connect` calls; HTTP agents connect through `net.createConnection`.
+    const counting = createRequire(import.meta.url)('node:net') as typeof import('node:net');
+    const realConnect = counting.connect;
+    let connects = 0;
+    counting.connect = ((...args: Parameters<typeof realConnect>) => {
+      connects++;
+      return realConnect(...args);
+    }) as typeof realConnect;
+    syncBuiltinESMExports();
+    for (const [name, make] of Object.entries(restartContenders)) {
+      const c = make(up.url);
       await fresh({});
       let stop = false;
       let revivedAt = Number.POSITIVE_INFINITY;
@@ -455,8 +478,10 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
       killedAt = performance.now();
       up.resetCounts();
       const sentBefore = sent;
+      const connectsBefore = connects;
       await new Promise((r) => setTimeout(r, outageMs));
       const outageAttempts = sent - sentBefore;
+      const outageConnects = connects - connectsBefore;
       await up.revive();
       revivedAt = performance.now();
       await new Promise((r) => setTimeout(r, afterMs));
@@ -467,6 +492,7 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
         'calls during outage': outageCalls,
         'attempts sent during outage': outageAttempts,
         'attempts per call': fmt(outageAttempts / Math.max(1, outageCalls)),
+        'connect probes per s of outage': Math.round(outageConnects / (outageMs / 1_000)),
         'first success after restart (ms)': Number.isNaN(firstSuccessAfterRevive)
           ? 'none'
           : Math.round(firstSuccessAfterRevive),
@@ -478,6 +504,9 @@ export default async function clientBench(ctx: BenchContext): Promise<void> {
       rows.push(row);
       await c.close();
     }
+    counting.connect = realConnect;
+    syncBuiltinESMExports();
+    await registry.close();
     ctx.note(
       `Upstream killed for ${outageMs} ms, then restarted: success per ${bucketMs} ms after the restart`,
       rows,

@@ -7,6 +7,7 @@ import { type CallState, EMPTY_CONFIG } from './call-state.js';
 import { DEADLINE_HEADER } from './deadline.js';
 import { followRedirects, REDIRECTS } from './redirects.js';
 import { safeResponseTransforms } from './response-body.js';
+import type { Picked } from './upstream-picker.js';
 
 /**
  * Environment variables that can give a request a proxy, per protocol: what
@@ -33,6 +34,12 @@ export interface AxiosTransportOptions {
   readonly maxResponseBytes: number;
   /** The client's attempt timeout: the own instance sends it as the default deadline header. */
   readonly attemptTimeoutMs: number;
+  /**
+   * Asked before a request whose connection broke is sent again (see
+   * {@link AxiosTransport.send}): a promise of whether to (`false`: the
+   * instance was found down), or `undefined` to send at once.
+   */
+  readonly beforeResend?: ((picked: Picked) => Promise<boolean> | undefined) | undefined;
 }
 
 /**
@@ -58,6 +65,7 @@ export class AxiosTransport {
   /** Redirects this transport follows itself (own axios instance only; 0 otherwise). */
   readonly #maxRedirects: number;
   readonly #attemptTimeoutMs: number;
+  readonly #beforeResend: AxiosTransportOptions['beforeResend'];
   /** The agents this transport created (and so destroys), when the instance had none. */
   readonly #agents: { httpAgent: HttpAgent; httpsAgent: HttpsAgent } | undefined;
   /**
@@ -72,6 +80,7 @@ export class AxiosTransport {
     const given = options.axios;
     const maxSockets = options.maxSockets;
     this.#own = given === undefined;
+    this.#beforeResend = options.beforeResend;
     this.#maxRedirects = given === undefined ? options.maxRedirects : 0;
     this.#attemptTimeoutMs = options.attemptTimeoutMs;
     this.#agents =
@@ -175,15 +184,30 @@ export class AxiosTransport {
    * verdict is spent on it; a failure of the second send is the attempt's.
    * An instance that is down refuses connections or times out (never
    * resent), and one that resets everything costs two sends per attempt
-   * until its breaker opens.
+   * until its breaker opens. Before sending again to `picked`'s instance, the
+   * transport asks `beforeResend` (one bare connect checks the instance,
+   * shared by every request whose connection broke meanwhile): found down,
+   * the broken connection is the attempt's error and nothing is sent again,
+   * so an instance that died under keep-alive connections costs one send
+   * per request in flight, not two.
    */
-  send(request: AxiosRequestConfig, signal: AttemptSignal, replayable = false): Promise<AxiosResponse> {
+  send(
+    request: AxiosRequestConfig,
+    signal: AttemptSignal,
+    replayable = false,
+    picked?: Picked,
+  ): Promise<AxiosResponse> {
     const sent = this.#axios.request(request);
     if (!replayable) return signal.race(sent);
     return signal.race(
       sent.catch((err: unknown) => {
         if (signal.aborted || !brokenConnection(err)) throw err;
-        return this.#axios.request(request);
+        const gate = picked === undefined ? undefined : this.#beforeResend?.(picked);
+        if (gate === undefined) return this.#axios.request(request);
+        return gate.then((again) => {
+          if (!again || signal.aborted) throw err;
+          return this.#axios.request(request);
+        });
       }),
     );
   }

@@ -24,7 +24,10 @@
  *   order: its timer armed on the shared deadline queue (the attempt
  *   timeout, or what is left of the deadline when that is shorter: then a
  *   timeout is the deadline's, never retried); a bulkhead slot; an
- *   instance picked and admitted by its breaker; the source told
+ *   instance picked and admitted by its breaker (an open circuit may hold
+ *   the attempt a few ms for its connect probe's verdict, and a half-open
+ *   one whose instance is known to be back, for its probes: see
+ *   `upstream-picker.ts`); the source told
  *   (`onAttemptStart`); the request sent, redirects followed. However it
  *   ends (an answer, an error, its timeout, the caller's abort, `close()`),
  *   on the way out, exactly once each: the timer cancelled, the slot
@@ -53,7 +56,7 @@
  * @module
  */
 import type { AxiosResponse } from 'axios';
-import { type CallOutcome, isFailureOutcome, type UpstreamSource } from '../contracts/upstream.js';
+import type { CallOutcome, UpstreamSource } from '../contracts/upstream.js';
 import { ClosedError, isScaleoutError } from '../errors.js';
 import { abortedError, anySignal } from '../internal/abort.js';
 import type { TypedEmitter } from '../internal/events.js';
@@ -299,7 +302,7 @@ export class CallRunner {
         // gives its breaker permit back.
         pick.then(
           (late) => {
-            if (controller.aborted) late.breaker?.release(late.permit, 'neutral');
+            if (controller.aborted) this.#picker.release(late, 'cancelled');
           },
           () => {},
         );
@@ -319,7 +322,7 @@ export class CallRunner {
       if (controller.aborted && !isScaleoutError(err)) throw abortedError(attemptSignal);
       throw err;
     }
-    const { instance, breaker, permit } = picked;
+    const { instance, breaker } = picked;
     if (this.#source !== undefined) {
       if (state.tried === undefined) state.tried = new Set();
       state.tried.add(instance.id);
@@ -363,7 +366,7 @@ export class CallRunner {
     try {
       const transport = this.#transport;
       const request = transport.requestFor(state, instance, timeoutMs, controller, traced?.headers);
-      let response = await transport.send(request, controller, state.replayable);
+      let response = await transport.send(request, controller, state.replayable, picked);
       const redirects = transport.redirectsAfter(response, config);
       if (redirects > 0) {
         response = await transport.followRedirects(request, response, redirects, config, controller);
@@ -407,10 +410,7 @@ export class CallRunner {
     }
     if (traced !== undefined) {
       telemetry!.releasing(traced);
-      breaker?.release(
-        permit,
-        outcome === 'cancelled' ? 'neutral' : isFailureOutcome(outcome) ? 'failure' : 'success',
-      );
+      this.#picker.release(picked, outcome);
       telemetry!.releasing(undefined);
       telemetry!.endAttempt(
         state.trace,
@@ -421,10 +421,7 @@ export class CallRunner {
         latencyMs,
       );
     } else {
-      breaker?.release(
-        permit,
-        outcome === 'cancelled' ? 'neutral' : isFailureOutcome(outcome) ? 'failure' : 'success',
-      );
+      this.#picker.release(picked, outcome);
     }
     if (timed && this.#events.has('attempt')) {
       this.#events.emit('attempt', {

@@ -107,7 +107,14 @@ export class ServiceClient {
     });
     const bulkhead = options.bulkhead === false ? undefined : new Bulkhead(options.bulkhead);
     // Fast return: an instance back (announced, or reachable again) is probed at once.
-    const recovery = new BreakerRecovery((id) => this.#picker.probeNow(id), service, logger, clock);
+    const recovery = new BreakerRecovery({
+      probeNow: (id) => this.#picker.probeNow(id),
+      extendOpen: (id) => this.#picker.extendOpen(id),
+      trip: (id) => this.#picker.trip(id),
+      service,
+      logger,
+      clock,
+    });
     this.#recovery = recovery;
     if ('registry' in target) recovery.follow(target.registry);
     this.#picker = new UpstreamPicker({
@@ -117,9 +124,11 @@ export class ServiceClient {
       breaker: options.breaker ?? {},
       clock,
       logger,
-      onStateChange: (instanceId, change) => {
+      hold: (instanceId) => recovery.nextVerdict(instanceId),
+      check: (instanceId, url) => recovery.check(instanceId, url),
+      onStateChange: (instanceId, change, context) => {
         telemetry?.breakerChanged(instanceId, change);
-        recovery.onStateChange(instanceId, change);
+        recovery.onStateChange(instanceId, change, context);
         events.emit('breaker-state-change', { ...change, service, instanceId });
       },
     });
@@ -130,6 +139,7 @@ export class ServiceClient {
       maxRedirects,
       maxResponseBytes: options.maxResponseBytes ?? d.maxResponseBytes,
       attemptTimeoutMs,
+      beforeResend: (picked) => this.#picker.beforeResend(picked),
     });
     this.#runner = new CallRunner({
       service,
@@ -333,6 +343,7 @@ export class ServiceClient {
   close(): Promise<void> {
     return this.#life.close(() => {
       this.#recovery.close();
+      this.#picker.close();
       this.#runner.close();
       this.#transport.close();
       this.#events.clear();

@@ -38,6 +38,11 @@
  *   call, a 4xx) frees the slot and decides nothing.
  * - `probeNow()` ends the open time at once (a recovery signal from
  *   outside: the upstream registered again, a connect probe reached it).
+ * - `trip()` opens it at once (`'unreachable'`: outside evidence the
+ *   upstream is down, a refused connect right after a failed attempt).
+ * - `extendOpen()` restarts the open time, never past `maxOpenMs` after the
+ *   circuit opened (evidence from outside that the upstream is still down:
+ *   a connect probe was refused), so no probe is spent on it meanwhile.
  * - `reset()` closes it from any state and forgets its history.
  *
  * @module
@@ -79,8 +84,8 @@ export interface CircuitStateChange {
   readonly from: CircuitState;
   /** The state after. */
   readonly to: CircuitState;
-  /** Why it opened, for transitions to `open`. */
-  readonly reason?: 'consecutive-failures' | 'failure-rate' | 'probe-failed' | undefined;
+  /** Why it opened, for transitions to `open` (`unreachable`: {@link CircuitBreaker.trip}). */
+  readonly reason?: 'consecutive-failures' | 'failure-rate' | 'probe-failed' | 'unreachable' | undefined;
 }
 
 /**
@@ -228,6 +233,8 @@ export class CircuitBreaker implements Policy {
 
   #state: CircuitState = 'closed';
   #openedAt = 0;
+  /** When the open time ends (`#openedAt + #currentOpenMs`, later after `extendOpen()`). */
+  #openUntil = 0;
   #consecutive = 0;
   #probesInFlight = 0;
   #probeSuccesses = 0;
@@ -276,7 +283,7 @@ export class CircuitBreaker implements Policy {
 
   /** The current state, computed from timestamps (an expired `open` reads as `half-open`). */
   get state(): CircuitState {
-    if (this.#state === 'open' && this.#clock.monotonic() - this.#openedAt >= this.#currentOpenMs) {
+    if (this.#state === 'open' && this.#clock.monotonic() >= this.#openUntil) {
       this.#transition('half-open');
     }
     return this.#state;
@@ -294,9 +301,7 @@ export class CircuitBreaker implements Policy {
       return 'probe';
     }
     const retryAfterMs =
-      state === 'open'
-        ? Math.max(0, Math.ceil(this.#openedAt + this.#currentOpenMs - this.#clock.monotonic()))
-        : undefined;
+      state === 'open' ? Math.max(0, Math.ceil(this.#openUntil - this.#clock.monotonic())) : undefined;
     throw new CircuitOpenError(
       state === 'open' ? 'circuit is open' : 'circuit is half-open and all probe slots are taken',
       retryAfterMs === undefined ? undefined : { retryAfterMs },
@@ -403,6 +408,39 @@ export class CircuitBreaker implements Policy {
     if (this.state === 'open') this.#transition('half-open');
   }
 
+  /**
+   * Restarts the open time now, but never past `maxOpenMs` after the
+   * circuit opened: for evidence from outside that the upstream is still
+   * down (a connect probe was refused), so no half-open probe is spent on
+   * it meanwhile. Does nothing unless open.
+   *
+   * @example
+   * ```ts
+   * socket.once('error', () => breaker.extendOpen());
+   * ```
+   */
+  extendOpen(): void {
+    if (this.state !== 'open') return;
+    const now = this.#clock.monotonic();
+    const until = Math.min(now + this.#currentOpenMs, this.#openedAt + this.#maxOpenMs);
+    if (until > this.#openUntil) this.#openUntil = until;
+  }
+
+  /**
+   * Opens the circuit now (`reason: 'unreachable'`), as if its failure
+   * threshold had been reached: for evidence from outside that the
+   * upstream is down, such as a connect probe refused right after an
+   * attempt could not connect. Does nothing unless closed.
+   *
+   * @example
+   * ```ts
+   * probe.once('error', (err: NodeJS.ErrnoException) => err.code === 'ECONNREFUSED' && breaker.trip());
+   * ```
+   */
+  trip(): void {
+    if (this.state === 'closed') this.#open('unreachable');
+  }
+
   /** Forces the breaker closed and forgets its history. */
   reset(): void {
     this.#reset();
@@ -411,6 +449,7 @@ export class CircuitBreaker implements Policy {
 
   #open(reason: CircuitStateChange['reason']): void {
     this.#openedAt = this.#clock.monotonic();
+    this.#openUntil = this.#openedAt + this.#currentOpenMs;
     this.#probeSuccesses = 0;
     this.#transition('open', reason);
   }

@@ -205,7 +205,9 @@ describe('ServiceClient against a real upstream on loopback', () => {
     c.on('breaker-state-change', (e) => states.push(e.to));
     await c.get('/x');
     await up.kill();
-    for (let i = 0; i < 3; i++) await expect(c.get('/x')).rejects.toBeInstanceOf(ConnectionError);
+    // The failed attempt is checked by a bare connect: refused, the circuit opens at once
+    // (reason 'unreachable'), not after `consecutiveFailures` attempts; the next call fails fast.
+    await expect(c.get('/x')).rejects.toBeInstanceOf(ConnectionError);
     await expect(c.get('/x')).rejects.toBeInstanceOf(CircuitOpenError);
     await up.revive();
     await new Promise((r) => setTimeout(r, 250));

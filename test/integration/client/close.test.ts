@@ -3,10 +3,16 @@
  * in the bulkhead, waiting for the registry, sleeping before a retry) and
  * every later call rejects with ClosedError (ERR_CLOSED), with the last
  * attempt's error as `cause` where there is one. Real upstream on loopback.
+ *
+ * Each test has an upstream of its own: requests a closed client had
+ * already written are still read by the server afterwards (it may accept
+ * them late on a loaded machine), and they must not count as the next
+ * test's. The tests wait for what they assert on (the server saw the
+ * requests, the call is sleeping before its retry), not a fixed time.
  */
 import { Agent } from 'node:http';
 import axios from 'axios';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ServiceClient } from '../../../src/client/service-client.js';
 import type { UpstreamSource } from '../../../src/contracts/upstream.js';
 import { HttpStatusError, isScaleoutError } from '../../../src/errors.js';
@@ -14,14 +20,10 @@ import { type FakeUpstream, startFakeUpstream } from '../../helpers/fake-upstrea
 
 let upstream: FakeUpstream;
 
-beforeAll(async () => {
+beforeEach(async () => {
   upstream = await startFakeUpstream();
 });
-afterEach(() => {
-  upstream.set({ hang: false, failNext: 0, latencyMs: 0, retryAfter: undefined, failStatus: 503 });
-  upstream.resetCounts();
-});
-afterAll(async () => {
+afterEach(async () => {
   await upstream.close();
 });
 
@@ -31,6 +33,11 @@ const settle = (p: Promise<unknown>) =>
     (error: unknown) => ({ value: undefined, error }),
   );
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Polls `check` every 5 ms until it holds or `timeoutMs` passed (the assertion after it says which). */
+async function poll(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!check() && performance.now() < end) await wait(5);
+}
 
 describe('ServiceClient.close() with calls in flight', () => {
   it('every call in flight and every later call gets ERR_CLOSED, never a circuit, budget or connection error', async () => {
@@ -44,7 +51,7 @@ describe('ServiceClient.close() with calls in flight', () => {
       client.delete('/slow'),
       client.request('get', '/slow'),
     ].map(settle);
-    await wait(100);
+    await poll(() => upstream.requests === 13);
     const started = performance.now();
     await client.close();
     const results = await Promise.all(calls);
@@ -66,8 +73,9 @@ describe('ServiceClient.close() with calls in flight', () => {
       { baseUrl: upstream.url },
       { deadlineMs: 30_000, retry: { maxAttempts: 3 }, retryBudget: false },
     );
+    const sleeping = new Promise((resolve) => client.on('retry', resolve));
     const call = settle(client.get('/flaky'));
-    await wait(150);
+    await sleeping; // the first attempt got its 503; the call sleeps the 5 s Retry-After
     expect(upstream.requests).toBe(1);
     const started = performance.now();
     await client.close();
@@ -94,7 +102,8 @@ describe('ServiceClient.close() with calls in flight', () => {
       { attemptTimeoutMs: 5_000 },
     );
     const picking = settle(viaRegistry.get('/c'));
-    await wait(100);
+    await poll(() => upstream.requests === 1); // '/a' runs, '/b' waits for the bulkhead
+    await wait(20);
     await Promise.all([client.close(), viaRegistry.close()]);
     for (const { error } of await Promise.all([running, queued, picking])) {
       expect((error as { code?: string }).code).toBe('ERR_CLOSED');
@@ -107,13 +116,14 @@ describe('ServiceClient.close() with calls in flight', () => {
     const instance = axios.create({ httpAgent: agent });
     const client = new ServiceClient({ baseUrl: upstream.url }, { axios: instance, attemptTimeoutMs: 5_000 });
     const calls = [settle(client.get('/a')), settle(client.post('/b', { op: 'x' }))];
-    await wait(100);
+    await poll(() => upstream.requests === 2);
     expect(upstream.openConnections).toBeGreaterThan(0);
     await client.close();
     for (const { error } of await Promise.all(calls))
       expect((error as { code?: string }).code).toBe('ERR_CLOSED');
     // The requests were aborted: their sockets are gone.
-    for (let i = 0; i < 50 && upstream.openConnections > 0; i++) await wait(10);
+    // Not a speed check: a keep-alive or hung socket would stay open far longer (30 s, 300 s).
+    await poll(() => upstream.openConnections === 0);
     expect(upstream.openConnections).toBe(0);
     agent.destroy();
   });
@@ -125,7 +135,8 @@ describe('ServiceClient.close() closes only what the client created', () => {
     await client.get('/a');
     expect(upstream.openConnections).toBeGreaterThan(0);
     await client.close();
-    for (let i = 0; i < 50 && upstream.openConnections > 0; i++) await wait(10);
+    // Not a speed check: left alone, a keep-alive socket stays open 30 s (the server's keepAliveTimeout).
+    await poll(() => upstream.openConnections === 0);
     expect(upstream.openConnections).toBe(0);
   });
 

@@ -200,3 +200,41 @@ describe('CircuitBreaker', () => {
     expect(() => new CircuitBreaker({ openMs: -1 })).toThrow(InvalidOptionsError);
   });
 });
+
+describe('CircuitBreaker.extendOpen', () => {
+  it('restarts the open time, never past maxOpenMs after opening; nothing unless open', () => {
+    const clock = fakeClock();
+    const b = new CircuitBreaker({ consecutiveFailures: 1, openMs: 1_000, maxOpenMs: 3_000, clock });
+    b.extendOpen();
+    expect(b.state).toBe('closed');
+    failOnce(b);
+    clock.advance(900);
+    b.extendOpen(); // open until 1_900
+    clock.advance(900);
+    expect(b.state).toBe('open');
+    expect(() => b.acquire()).toThrow(expect.objectContaining({ retryAfterMs: 100 }));
+    for (let i = 0; i < 5; i++) {
+      b.extendOpen();
+      clock.advance(500);
+    }
+    // opened at 0: extended up to 3_000 at most, now 4_300
+    expect(b.state).toBe('half-open');
+    expect(b.acquire()).toBe('probe');
+  });
+});
+
+describe('CircuitBreaker.trip', () => {
+  it("opens a closed circuit now ('unreachable'); nothing otherwise", () => {
+    const clock = fakeClock();
+    const changes: CircuitStateChange[] = [];
+    const b = new CircuitBreaker({ openMs: 1_000, clock, onStateChange: (c) => changes.push(c) });
+    b.trip();
+    expect(b.state).toBe('open');
+    expect(() => b.acquire()).toThrow(CircuitOpenError);
+    b.trip();
+    clock.advance(1_000);
+    expect(b.state).toBe('half-open');
+    b.trip();
+    expect(changes.map((c) => `${c.to}:${c.reason}`)).toEqual(['open:unreachable', 'half-open:undefined']);
+  });
+});
