@@ -58,37 +58,6 @@ function percentile(values: number[], p: number): number {
 
 const holdOneMs = () => new Promise<void>((r) => setTimeout(r, 1));
 
-/**
- * Makes `client`'s socket send the commands of one tick in writes of up to
- * `n` commands: the first at once, then corked, uncorked every `n` commands
- * and at the end of the tick (section 5's experiment).
- */
-function writeInChunks(client: Redis, n: number): void {
-  client.on('connect', () => {
-    const stream = client.stream as unknown as {
-      write: (...args: unknown[]) => boolean;
-      cork(): void;
-      uncork(): void;
-    };
-    const write = stream.write;
-    let count = 0;
-    const endOfTick = () => {
-      if (count > 1) stream.uncork();
-      count = 0;
-    };
-    stream.write = (...args: unknown[]) => {
-      count += 1;
-      if (count === 1) process.nextTick(endOfTick);
-      else if (count === 2) stream.cork();
-      const ok = write.apply(stream, args);
-      if (count > 1 && (count - 1) % n === 0) {
-        stream.uncork();
-        stream.cork();
-      }
-      return ok;
-    };
-  });
-}
 let unique = 0;
 
 export default async function (ctx: BenchContext): Promise<void> {
@@ -343,13 +312,9 @@ export default async function (ctx: BenchContext): Promise<void> {
   ctx.note('Redis calls/s while 100 waiters wait 1 s behind a holder', idleRows);
 
   // 5. 50 acquire + release in flight, each on a new resource: scaleout on a
-  // connection it creates from a URL (each script written as it is sent) and
-  // on a client passed in, with `fencing: false` (a plain SET NX PX, no
-  // token), the peers on their own ioredis clients. An
-  // experiment beside them: scaleout on a client whose socket writes every
-  // 8 commands of a tick together (a write syscall is ~40% of the client's
-  // CPU per cycle on a VM; per-tick batching cut it but made client and
-  // server take turns): does a bounded batch keep the overlap?
+  // connection it creates from a URL (a tick's scripts written 8 at a time)
+  // and on a client passed in (used as it is), with `fencing: false` (a plain
+  // SET NX PX, no token), the peers on their own ioredis clients.
   {
     const owned = new DistributedLock({
       adapter: redisLockAdapter({ connection: server.url, prefix: 'bench:o:' }),
@@ -365,17 +330,6 @@ export default async function (ctx: BenchContext): Promise<void> {
     });
     const unfencedAcquire: Acquire = async (resource) => {
       const lease = await unfenced.acquire(resource, { ttlMs: 10_000 });
-      return () => lease.release();
-    };
-    const chunkedClient = server.client();
-    writeInChunks(chunkedClient, 8);
-    await chunkedClient.ping();
-    const chunked = new DistributedLock({
-      adapter: redisLockAdapter({ connection: chunkedClient, prefix: 'bench:k:' }),
-      waitMs: 60_000,
-    });
-    const chunkedAcquire: Acquire = async (resource) => {
-      const lease = await chunked.acquire(resource, { ttlMs: 10_000 });
       return () => lease.release();
     };
     const fenced: Acquire = async (resource) => {
@@ -397,7 +351,6 @@ export default async function (ctx: BenchContext): Promise<void> {
       {
         'scaleout, connection from a URL': many(ownedAcquire, 'so'),
         'scaleout, your ioredis client': many(acquirers.scaleout!, 'sc'),
-        'scaleout, writes in chunks of 8 (experiment)': many(chunkedAcquire, 'sk'),
         'scaleout, fencing: false (no token)': many(unfencedAcquire, 'su'),
         redlock: many(acquirers.redlock!, 'r'),
         'redis-semaphore': many(acquirers['redis-semaphore']!, 'm'),
@@ -410,7 +363,6 @@ export default async function (ctx: BenchContext): Promise<void> {
       {
         'scaleout, connection from a URL': many(ownedAcquire, 'co'),
         'scaleout, your ioredis client': many(acquirers.scaleout!, 'cc'),
-        'scaleout, writes in chunks of 8 (experiment)': many(chunkedAcquire, 'ck'),
         'scaleout, fencing: false (no token)': many(unfencedAcquire, 'cu'),
         redlock: many(acquirers.redlock!, 'cr'),
         'redis-semaphore': many(acquirers['redis-semaphore']!, 'cm'),
@@ -420,7 +372,6 @@ export default async function (ctx: BenchContext): Promise<void> {
     );
     await owned.close();
     await owned.adapter.close?.();
-    await chunked.close();
     await unfenced.close();
     await unfenced.adapter.close?.();
   }

@@ -122,16 +122,21 @@ export class RedisConnectionHandle {
   #closed = false;
 
   /**
-   * @param options.batchWrites Whether a connection it creates writes one
-   * tick's commands together (default true; see `batchWritesPerTick`).
-   * Worth it for cheap commands (GET, SET, EXPIRE); for a tick of Lua
-   * scripts that each cost the server ~15 µs, sending them one by one lets
-   * the client's and the server's work overlap, which batching prevents.
+   * @param options.batchWrites How a connection it creates writes one tick's
+   * commands (see `batchWritesPerTick`): `true` (the default) in one write,
+   * worth it for cheap commands (GET, SET, EXPIRE); a number, in writes of
+   * at most that many commands, for Lua scripts that cost the server more
+   * than the client (client and server then work at once instead of taking
+   * turns); `false`, one write per command. A client the user passes in
+   * is used as it is.
    */
-  constructor(connection: RedisConnection, options: { batchWrites?: boolean } = {}) {
+  constructor(connection: RedisConnection, options: { batchWrites?: boolean | number } = {}) {
     const make = (conn: string | RedisOptions): Redis => {
       const client = typeof conn === 'string' ? new RedisClass(conn) : new RedisClass(conn);
-      return options.batchWrites === false ? quiet(client) : owned(client);
+      const batch = options.batchWrites ?? true;
+      if (batch === false) return quiet(client);
+      batchWritesPerTick(client, batch === true ? Number.POSITIVE_INFINITY : batch);
+      return quiet(client);
     };
     if (isClient(connection)) {
       this.client = connection;
@@ -192,17 +197,6 @@ export class RedisConnectionHandle {
 function quiet<T extends RedisClient>(client: T): T {
   client.on('error', () => {});
   return client;
-}
-
-/**
- * A connection scaleout created: quiet (above), and writing each tick's
- * commands together (see `batchWritesPerTick`: many requests in flight on
- * one connection cost one socket write per tick, not one per command).
- * Connections a user passes in are used as they are.
- */
-function owned(client: Redis): Redis {
-  batchWritesPerTick(client);
-  return quiet(client);
 }
 
 async function quitQuietly(client: RedisClient): Promise<void> {

@@ -117,15 +117,32 @@ describe('connections scaleout creates send one tick of commands together', () =
     expect(mine.status).toBe('ready'); // not closed either
   });
 
-  it('batchWrites: false (the lock adapter: Lua scripts) writes each command as it comes', async () => {
+  it('batchWrites: false writes each command as it comes', async () => {
     const handle = new RedisConnectionHandle(server.url, { batchWrites: false });
+    const client = handle.client as Redis;
+    await client.ping();
+    const counts = countWrites(client);
+    await Promise.all(Array.from({ length: 50 }, () => client.ping()));
+    expect(counts.chunks).toBe(50);
+    expect(counts.writes).toBeGreaterThan(25);
+    await handle.close();
+  });
+
+  it('batchWrites: 8 (the lock adapter: Lua scripts) writes a tick in writes of at most 8 commands', async () => {
+    const handle = new RedisConnectionHandle(server.url, { batchWrites: 8 });
     const adapter = redisLockAdapter({ connection: server.url, prefix: uniquePrefix('lockconn') });
     for (const client of [handle.client as Redis, adapter.client as Redis]) {
       await client.ping();
       const counts = countWrites(client);
-      await Promise.all(Array.from({ length: 50 }, () => client.ping()));
+      const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => client.echo(`m${i}`)));
+      expect(replies).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
       expect(counts.chunks).toBe(50);
-      expect(counts.writes).toBeGreaterThan(25);
+      // The first alone, then 49 corked commands in writes of 8: 1 + ceil(49 / 8) = 8.
+      expect(counts.writes).toBe(8);
+      // A lone command is still written at once.
+      const lone = countWrites(client);
+      await client.ping();
+      expect(lone.writes).toBe(1);
     }
     await handle.close();
     await adapter.close();
