@@ -26,7 +26,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterUnion } from 'rate-limi
 import { RateLimiter } from '../dist/index.js';
 import { redisRateLimitAdapter } from '../dist/redis.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import { type BenchContext, median } from './lib.js';
+import { type BenchContext, median, redisCpuUs } from './lib.js';
 
 setFlagsFromString('--expose_gc');
 const gc = runInNewContext('gc') as () => void;
@@ -193,6 +193,15 @@ export default async function (ctx: BenchContext): Promise<void> {
     ...options,
     opsPerCall: 50,
   });
+  await ctx.cpuPerOp(
+    'Redis, one limit, 50 in flight: CPU per decision, client + redis-server',
+    byName(redisDecide, fifty),
+    {
+      serverCpuUs: () => redisCpuUs(admin),
+      opsPerCall: 50,
+      baseline: 'express-rate-limit + rate-limit-redis',
+    },
+  );
   await ctx.compare('Redis, two limits: decisions/s, sequential', byName(twoLimits, sequential), options);
   await ctx.compare('Redis, two limits: decisions/s, 50 in flight', byName(twoLimits, fifty), {
     ...options,
