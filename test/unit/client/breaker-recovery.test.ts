@@ -207,6 +207,32 @@ function opened(outcome: string) {
   return { clock, tick, flush, connects, events, net, recovery };
 }
 
+/**
+ * A BreakerRecovery on the fake clock whose connects the test answers by
+ * hand (`answers`, oldest first), its circuit just opened by an attempt
+ * that could not connect; `order` logs 'back' when it ends the open time.
+ */
+function answeredByHand() {
+  const clock = fakeClock(0);
+  const { timers, tick } = clockTimers(clock);
+  const order: string[] = [];
+  const answers: Array<(result: ProbeResult) => void> = [];
+  const recovery = new BreakerRecovery({
+    service: 'pricing',
+    clock,
+    timers,
+    connect: (_target, done) => {
+      answers.push(done);
+      return () => {};
+    },
+    probeNow: () => order.push('back'),
+    extendOpen: () => {},
+  });
+  cleanups.push(() => recovery.close());
+  recovery.onStateChange(ID, { from: 'closed', to: 'open' }, { url: ID, outcome: 'connect-error' });
+  return { timers, tick, order, answers, recovery };
+}
+
 describe('BreakerRecovery: the connect probe schedule (fake clock)', () => {
   it('connects at once when the circuit opens, then every 250 ms while no call waits, every 1 s after a minute', async () => {
     const { tick, connects } = opened('connect-error');
@@ -276,23 +302,7 @@ describe('BreakerRecovery: the connect probe schedule (fake clock)', () => {
   });
 
   it('a connect that gets through in the turn its 25 ms run out is not overtaken: the waiting call is let through', async () => {
-    const clock = fakeClock(0);
-    const { timers, tick } = clockTimers(clock);
-    const order: string[] = [];
-    const answers: Array<(result: ProbeResult) => void> = [];
-    const recovery = new BreakerRecovery({
-      service: 'pricing',
-      clock,
-      timers,
-      connect: (_target, done) => {
-        answers.push(done);
-        return () => {};
-      },
-      probeNow: () => order.push('back'),
-      extendOpen: () => {},
-    });
-    cleanups.push(() => recovery.close());
-    recovery.onStateChange(ID, { from: 'closed', to: 'open' }, { url: ID, outcome: 'connect-error' });
+    const { timers, tick, order, answers, recovery } = answeredByHand();
     await tick(0);
     answers.shift()!('refused'); // the connect at 0
     await tick(10);
@@ -305,23 +315,7 @@ describe('BreakerRecovery: the connect probe schedule (fake clock)', () => {
   });
 
   it('a call that finds a connect in flight past 25 ms waits out the turn: a verdict already in lets it through', async () => {
-    const clock = fakeClock(0);
-    const { timers, tick } = clockTimers(clock);
-    const order: string[] = [];
-    const answers: Array<(result: ProbeResult) => void> = [];
-    const recovery = new BreakerRecovery({
-      service: 'pricing',
-      clock,
-      timers,
-      connect: (_target, done) => {
-        answers.push(done);
-        return () => {};
-      },
-      probeNow: () => order.push('back'),
-      extendOpen: () => {},
-    });
-    cleanups.push(() => recovery.close());
-    recovery.onStateChange(ID, { from: 'closed', to: 'open' }, { url: ID, outcome: 'connect-error' });
+    const { timers, tick, order, answers, recovery } = answeredByHand();
     await tick(0);
     answers.shift()!('refused'); // the connect at 0
     await tick(250); // the idle connect at 250 stays in flight, no call waiting
