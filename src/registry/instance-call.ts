@@ -1,4 +1,5 @@
 import { type CallOutcome, isFailureOutcome } from '../contracts/upstream.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { InstanceState } from './instance-state.js';
 import { sampleLatency } from './latency-estimate.js';
 import { recordCallOutcome } from './outlier-detection.js';
@@ -64,12 +65,48 @@ export function beginCall(view: ServiceView, state: InstanceState, ctx: Registry
   return {
     instance: state.instance,
     end: (result: CallResult) => {
+      checkCallResult(result);
       if (ended) return;
       ended = true;
       state.outstanding--;
       recordCall(view, state, result, clock.monotonic() - started, ctx);
     },
   };
+}
+
+const OUTCOMES: ReadonlySet<unknown> = new Set<CallOutcome>([
+  'success',
+  'client-error',
+  'overloaded',
+  'server-error',
+  'timeout',
+  'connect-error',
+  'connection-reset',
+  'cancelled',
+]);
+
+/**
+ * A result that is not one would be recorded as something it is not (a junk
+ * outcome as a success, a junk latency into the estimate): refused instead.
+ */
+function checkCallResult(result: unknown): asserts result is CallResult {
+  if (typeof result !== 'object' || result === null || !OUTCOMES.has((result as CallResult).outcome)) {
+    throw new InvalidArgumentError(
+      `end() takes { outcome } with outcome one of ${[...OUTCOMES].join(', ')}`,
+      {
+        argument: 'result',
+      },
+    );
+  }
+  const latencyMs = (result as CallResult).latencyMs;
+  if (
+    latencyMs !== undefined &&
+    !(typeof latencyMs === 'number' && Number.isFinite(latencyMs) && latencyMs >= 0)
+  ) {
+    throw new InvalidArgumentError('end(): latencyMs must be a finite number >= 0', {
+      argument: 'result.latencyMs',
+    });
+  }
 }
 
 function recordCall(

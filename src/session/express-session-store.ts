@@ -199,10 +199,15 @@ export function expressSessionStore<M extends ExpressSessionModule>(
   if (options?.sessions === undefined) {
     throw new InvalidOptionsError('sessions is required', { option: 'sessions' });
   }
-  const adapter: SessionAdapter = options.sessions.adapter;
-  if (typeof adapter?.get !== 'function' || typeof options.sessions.maxDataBytes !== 'number') {
+  const sessions: unknown = options.sessions;
+  const given: SessionAdapter | undefined =
+    typeof sessions === 'object' && sessions !== null
+      ? (sessions as { adapter?: SessionAdapter }).adapter
+      : undefined;
+  if (typeof given?.get !== 'function' || typeof options.sessions.maxDataBytes !== 'number') {
     throw new InvalidOptionsError('sessions must be a SessionStore', { option: 'sessions' });
   }
+  const adapter: SessionAdapter = given;
   const maxDataBytes = options.sessions.maxDataBytes;
   const userIdField = options.userIdField ?? 'userId';
   if (typeof userIdField !== 'string' || userIdField.length === 0) {

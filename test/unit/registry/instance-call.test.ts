@@ -2,6 +2,32 @@ import { describe, expect, it } from 'vitest';
 import { make } from './helpers.js';
 
 describe('calls in flight', () => {
+  it('end() refuses a result that is not one, before it counts anything', async () => {
+    const registry = make();
+    await registry.register('svc', 'http://127.0.0.1:4001');
+    await registry.watch('svc');
+    const call = registry.startCall('svc');
+    for (const junk of [
+      null,
+      undefined,
+      5,
+      'success',
+      {},
+      { outcome: 'ok' },
+      { outcome: 'success', latencyMs: -1 },
+      { outcome: 'success', latencyMs: Number.NaN },
+      { outcome: 'success', latencyMs: '5' },
+    ]) {
+      expect(() => call.end(junk as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+      );
+    }
+    // Still in flight: a refused result ended nothing and fed nothing to the latency estimate.
+    expect((await registry.instances('svc'))[0]).toMatchObject({ outstanding: 1 });
+    call.end({ outcome: 'success', latencyMs: 7 });
+    expect((await registry.instances('svc'))[0]).toMatchObject({ outstanding: 0, latencyMs: 7 });
+  });
+
   it('counts outstanding calls until they end, once', async () => {
     const registry = make();
     await registry.register('svc', 'http://127.0.0.1:4001');

@@ -28,6 +28,14 @@ const call = <T>(fn: (cb: (err?: unknown, value?: T) => void) => void) =>
   new Promise<T | undefined>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
 
 describe('expressSessionStore: one store call per express-session call', () => {
+  it('refuses sessions that are not a SessionStore with a typed error (null, a number, a plain object)', () => {
+    for (const sessions of [null, 5, 'x', {}, { adapter: null }]) {
+      expect(() => expressSessionStore(session, { sessions: sessions as never })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: 'sessions' }),
+      );
+    }
+  });
+
   it('get is one adapter.get, touch one adapter.touch, with nothing else around them', async () => {
     const { adapter, calls } = countingAdapter();
     const sessions = new SessionStore({ adapter });
