@@ -205,7 +205,7 @@ export class Authorizer {
     }
     this.#options = options;
     this.#cookie = options.sessionCookie ?? AUTHORIZE_DEFAULTS.sessionCookie;
-    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(this.#cookie)) {
+    if (typeof this.#cookie !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(this.#cookie)) {
       throw new InvalidOptionsError('sessionCookie must be a valid cookie name', { option: 'sessionCookie' });
     }
     this.#realm = quote(options.realm ?? AUTHORIZE_DEFAULTS.realm);

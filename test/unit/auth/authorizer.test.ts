@@ -11,6 +11,12 @@ describe('Authorizer core', () => {
   it('validates its options', () => {
     expect(() => createAuthorizer({})).toThrow(InvalidOptionsError);
     expect(() => createAuthorizer({ jwt, sessionCookie: 'bad name;' })).toThrow(InvalidOptionsError);
+    // Not a string: a symbol used to throw a raw TypeError, a number or an object was coerced.
+    for (const sessionCookie of [Symbol('s'), 123, { toString: () => 'sid' }, { toString: 0 }]) {
+      expect(() => createAuthorizer({ jwt, sessionCookie: sessionCookie as never })).toThrow(
+        InvalidOptionsError,
+      );
+    }
     expect(() => createAuthorizer({ jwt, role: [] })).toThrow(InvalidOptionsError);
     expect(() => createAuthorizer({ jwt, bindTokensToSessions: true })).toThrow(InvalidOptionsError);
   });
