@@ -48,6 +48,21 @@ end
 const WAITING_MARGIN_MS = 60_000;
 
 /**
+ * The refused end of an acquire, shared by the acquire script and
+ * `lockRefused`: the hold at KEYS[1] (not missing) is checked (a string with
+ * an expiry, else a 'scaleout:data' error), the waiter marker at `waiting`
+ * is set, and the script returns -1 - the holder's remaining TTL. Expects a
+ * Lua local `kind` holding the hold's TYPE.
+ */
+const refused = (
+  waiting: string,
+): string => `if kind ~= 'string' then return redis.error_reply('scaleout:data the lock record is a ' .. kind) end
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl < 0 then return redis.error_reply('scaleout:data the lock record has no expiry') end
+redis.call('SET', ${waiting}, '1', 'PX', pttl + ${WAITING_MARGIN_MS})
+return -1 - pttl`;
+
+/**
  * KEYS: lock, fence, waiting. ARGV: token, ttlMs, fenceTtlMs. Returns the
  * fencing token (>= 1) when granted, else -1 - the holder's remaining TTL
  * in ms, after setting the waiter marker (see releaseLock).
@@ -75,11 +90,7 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return redis.call('INCR', KEYS[2])
 end
 local kind = redis.call('TYPE', KEYS[1])['ok']
-if kind ~= 'string' then return redis.error_reply('scaleout:data the lock record is a ' .. kind) end
-local pttl = redis.call('PTTL', KEYS[1])
-if pttl < 0 then return redis.error_reply('scaleout:data the lock record has no expiry') end
-redis.call('SET', KEYS[3], '1', 'PX', pttl + ${WAITING_MARGIN_MS})
-return -1 - pttl`,
+${refused('KEYS[3]')}`,
 });
 
 /**
@@ -113,11 +124,7 @@ const lockRefused = defineRedisScript({
   keys: 2,
   lua: `local kind = redis.call('TYPE', KEYS[1])['ok']
 if kind == 'none' then return -1 end
-if kind ~= 'string' then return redis.error_reply('scaleout:data the lock record is a ' .. kind) end
-local pttl = redis.call('PTTL', KEYS[1])
-if pttl < 0 then return redis.error_reply('scaleout:data the lock record has no expiry') end
-redis.call('SET', KEYS[2], '1', 'PX', pttl + ${WAITING_MARGIN_MS})
-return -1 - pttl`,
+${refused('KEYS[2]')}`,
 });
 
 /**
