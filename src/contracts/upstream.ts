@@ -113,6 +113,20 @@ export type CallOutcome =
   | 'connection-reset'
   | 'cancelled';
 
+const OUTCOME_NAMES: Record<CallOutcome, true> = {
+  success: true,
+  'client-error': true,
+  overloaded: true,
+  'server-error': true,
+  timeout: true,
+  'connect-error': true,
+  'connection-reset': true,
+  cancelled: true,
+};
+
+/** @internal Every {@link CallOutcome} (a `Record` over the type: a new outcome cannot be left out). */
+export const CALL_OUTCOMES: ReadonlySet<unknown> = new Set(Object.keys(OUTCOME_NAMES));
+
 /**
  * The result of one attempt, given to {@link UpstreamSource.onAttemptEnd}.
  *

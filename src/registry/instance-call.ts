@@ -1,4 +1,4 @@
-import { type CallOutcome, isFailureOutcome } from '../contracts/upstream.js';
+import { CALL_OUTCOMES, type CallOutcome, isFailureOutcome } from '../contracts/upstream.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { InstanceState } from './instance-state.js';
 import { sampleLatency } from './latency-estimate.js';
@@ -74,25 +74,14 @@ export function beginCall(view: ServiceView, state: InstanceState, ctx: Registry
   };
 }
 
-const OUTCOMES: ReadonlySet<unknown> = new Set<CallOutcome>([
-  'success',
-  'client-error',
-  'overloaded',
-  'server-error',
-  'timeout',
-  'connect-error',
-  'connection-reset',
-  'cancelled',
-]);
-
 /**
  * A result that is not one would be recorded as something it is not (a junk
  * outcome as a success, a junk latency into the estimate): refused instead.
  */
 function checkCallResult(result: unknown): asserts result is CallResult {
-  if (typeof result !== 'object' || result === null || !OUTCOMES.has((result as CallResult).outcome)) {
+  if (typeof result !== 'object' || result === null || !CALL_OUTCOMES.has((result as CallResult).outcome)) {
     throw new InvalidArgumentError(
-      `end() takes { outcome } with outcome one of ${[...OUTCOMES].join(', ')}`,
+      `end() takes { outcome } with outcome one of ${[...CALL_OUTCOMES].join(', ')}`,
       {
         argument: 'result',
       },
