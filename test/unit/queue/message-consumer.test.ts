@@ -17,6 +17,20 @@ function delivery(id: string, settled: string[]): QueueDelivery {
   };
 }
 
+/** An adapter without stopDelivering() whose subscription records when it is released. */
+function recordingAdapter(steps: string[]) {
+  let deliver: (d: QueueDelivery) => void = () => {};
+  const adapter: QueueAdapter = {
+    publish: async () => {},
+    close: async () => {},
+    consume: async (_topic, onDelivery) => {
+      deliver = onDelivery;
+      return { unsubscribe: async () => void steps.push('unsubscribe') };
+    },
+  };
+  return { adapter, deliver: (d: QueueDelivery) => deliver(d) };
+}
+
 describe('MessageConsumer stop with an adapter that has stopDelivering()', () => {
   it('stops the adapter reading first, handles what it still delivers meanwhile, ignores what comes after, then unsubscribes', async () => {
     const steps: string[] = [];
@@ -58,15 +72,7 @@ describe('MessageConsumer stop with an adapter that has stopDelivering()', () =>
 
   it('without stopDelivering(), a delivery that arrives once the stop began is left unsettled for the back end', async () => {
     const settled: string[] = [];
-    let deliver: (d: QueueDelivery) => void = () => {};
-    const adapter: QueueAdapter = {
-      publish: async () => {},
-      close: async () => {},
-      consume: async (_topic, onDelivery) => {
-        deliver = onDelivery;
-        return { unsubscribe: async () => {} };
-      },
-    };
+    const { adapter, deliver } = recordingAdapter([]);
     const queue = new MessageQueue({ adapter });
     const handled: string[] = [];
     const consumer = await queue.consume('t', async (id: string) => {
@@ -84,20 +90,6 @@ describe('MessageConsumer stop with an adapter that has stopDelivering()', () =>
 });
 
 describe('MessageConsumer stop with a signal (a stop deadline)', () => {
-  /** An adapter whose subscription records when it is released. */
-  function recordingAdapter(steps: string[]) {
-    let deliver: (d: QueueDelivery) => void = () => {};
-    const adapter: QueueAdapter = {
-      publish: async () => {},
-      close: async () => {},
-      consume: async (_topic, onDelivery) => {
-        deliver = onDelivery;
-        return { unsubscribe: async () => void steps.push('unsubscribe') };
-      },
-    };
-    return { adapter, deliver: (d: QueueDelivery) => deliver(d) };
-  }
-
   it('an abort ends the wait for a handler in flight before closeTimeoutMs: the subscription is released at once', async () => {
     const steps: string[] = [];
     const settled: string[] = [];
