@@ -1,5 +1,5 @@
 import { TimeoutError } from '../errors.js';
-import { abortedError } from './timers.js';
+import { abortedError, timerMs } from './timers.js';
 
 export { abortedError };
 
@@ -105,7 +105,7 @@ export function withTimeout<T>(
       const error = new TimeoutError(`${what} timed out after ${timeoutMs} ms`, { timeoutMs });
       onTimeout?.(error);
       reject(error);
-    }, timeoutMs);
+    }, timerMs(timeoutMs));
     timer.unref();
     promise.then(
       (value) => {

@@ -1,5 +1,26 @@
 import { AbortedError } from '../errors.js';
 
+// Node's timers hold a signed 32-bit delay: `setTimeout(fn, 2 ** 31)` fires
+// after 1 ms (with a `TimeoutOverflowWarning`), so a deadline of a month
+// would end at once. Durations up to a year are accepted (the library's
+// `MAX_DURATION_MS`); past ~24.8 days a timer here waits the longest it
+// can, which for a deadline or a stop is the same as never.
+
+/** The longest delay a node timer keeps, ms (2^31 - 1, ~24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * @internal `ms` as a delay node's timers keep (capped at {@link MAX_TIMER_MS}).
+ *
+ * @example
+ * ```ts
+ * setTimeout(force, timerMs(deadlineMs)).unref();
+ * ```
+ */
+export function timerMs(ms: number): number {
+  return Math.min(ms, MAX_TIMER_MS);
+}
+
 /** A timer handle that can be cancelled. */
 export interface TimerHandle {
   /** Cancels the timer; safe to call more than once. */
@@ -11,7 +32,7 @@ export interface TimerHandle {
  * owned by an object with `close()`.
  */
 export function unrefTimeout(fn: () => void, ms: number): TimerHandle {
-  const t = setTimeout(fn, Math.max(0, ms));
+  const t = setTimeout(fn, timerMs(Math.max(0, ms)));
   t.unref();
   return { cancel: () => clearTimeout(t) };
 }
@@ -21,7 +42,7 @@ export function unrefTimeout(fn: () => void, ms: number): TimerHandle {
  * owned by an object with `close()`.
  */
 export function unrefInterval(fn: () => void, ms: number): TimerHandle {
-  const t = setInterval(fn, Math.max(1, ms));
+  const t = setInterval(fn, timerMs(Math.max(1, ms)));
   t.unref();
   return { cancel: () => clearInterval(t) };
 }
@@ -51,7 +72,7 @@ export function sleep(ms: number, options: SleepOptions = {}): Promise<void> {
         signal?.removeEventListener('abort', onAbort);
         resolve();
       },
-      Math.max(0, ms),
+      timerMs(Math.max(0, ms)),
     );
     if (options.unref) timer.unref();
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, InvalidOptionsError, TimeoutError } from '../errors.js';
+import { timerMs } from '../internal/timers.js';
 import { durationOption, keyArgument, optionsChecker } from '../internal/validate.js';
 import type { Clock } from '../types.js';
-import { timerMs } from './timer-range.js';
 
 /**
  * A check: resolves (any value, shown in `/health` when it is a plain

@@ -23,6 +23,7 @@
 import { AbortedError, InvalidArgumentError, TimeoutError } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
+import { timerMs } from '../internal/timers.js';
 import { optionsChecker } from '../internal/validate.js';
 import type { Clock, Logger } from '../types.js';
 import {
@@ -46,7 +47,6 @@ import {
 } from './service-lifecycle-options.js';
 import type { ShutdownReport, ShutdownStep, StepOutcome, StepReport } from './shutdown-report.js';
 import { FORCED, raceForce, waitOrForced } from './stop-force.js';
-import { timerMs } from './timer-range.js';
 
 const checkManageOptions = optionsChecker({
   where: 'lifecycle.manage() options',

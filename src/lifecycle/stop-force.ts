@@ -6,7 +6,7 @@
  * @module
  */
 import { raceAbort } from '../internal/abort.js';
-import { timerMs } from './timer-range.js';
+import { timerMs } from '../internal/timers.js';
 
 /** @internal What a step's race rejects with when the stop is forced. */
 export const FORCED = Symbol('forced');

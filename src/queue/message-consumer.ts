@@ -7,7 +7,7 @@ import {
 } from '../errors.js';
 import type { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
-import { sleep } from '../internal/timers.js';
+import { sleep, timerMs } from '../internal/timers.js';
 import type { Backoff } from '../resilience/backoff.js';
 import type { ProcessTrace, QueueTelemetry } from '../telemetry/queue-telemetry.js';
 import type { Clock, Subscription } from '../types.js';
@@ -329,7 +329,7 @@ export class MessageConsumer implements Subscription {
     // closeTimeoutMs, or the stop's signal if it aborts first.
     const timeout = new Promise<void>((resolve) => {
       // Node fires a delay past 2^31-1 ms after 1 ms: cap it (~24.8 days is "never" here).
-      timer = setTimeout(resolve, Math.min(this.#policy.closeTimeoutMs, 2 ** 31 - 1));
+      timer = setTimeout(resolve, timerMs(this.#policy.closeTimeoutMs));
       timer.unref();
       onCut = resolve;
       if (cutShort.aborted) resolve();
