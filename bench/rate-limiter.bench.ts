@@ -90,6 +90,8 @@ export default async function (ctx: BenchContext): Promise<void> {
     scaleout: server.client(),
     flexible: server.client(),
     expressRedis: server.client(),
+    expressAuto: server.client({ enableAutoPipelining: true }),
+    scaleoutAuto: server.client({ enableAutoPipelining: true }),
   };
   await Promise.all(Object.values(clients).map((c) => c.ping()));
 
@@ -99,13 +101,31 @@ export default async function (ctx: BenchContext): Promise<void> {
     name: 'b',
     limits: { limit: HUGE, windowMs: 60_000 },
   });
+  // scaleout on a connection it creates from a URL (a tick's scripts written
+  // 8 at a time) and on a client passed in (used as it is), as the lock bench.
+  const oursUrl = new RateLimiter({
+    adapter: redisRateLimitAdapter({ connection: server.url, prefix: 'su:' }),
+    name: 'b',
+    limits: { limit: HUGE, windowMs: 60_000 },
+  });
+  const twoLimitRules = [
+    { limit: HUGE, windowMs: 1_000 },
+    { limit: HUGE, windowMs: 60_000, algorithm: 'sliding-window' },
+  ] as const;
+  const oursAuto = new RateLimiter({
+    adapter: redisRateLimitAdapter({ connection: clients.scaleoutAuto, prefix: 'sa:' }),
+    name: 'b',
+    limits: { limit: HUGE, windowMs: 60_000 },
+  });
+  const oursTwoUrl = new RateLimiter({
+    adapter: redisRateLimitAdapter({ connection: server.url, prefix: 'su2:' }),
+    name: 'b',
+    limits: [...twoLimitRules],
+  });
   const oursTwo = new RateLimiter({
     adapter: redisRateLimitAdapter({ connection: clients.scaleout, prefix: 'so2:' }),
     name: 'b',
-    limits: [
-      { limit: HUGE, windowMs: 1_000 },
-      { limit: HUGE, windowMs: 60_000, algorithm: 'sliding-window' },
-    ],
+    limits: [...twoLimitRules],
   });
   const rfRedis = new RateLimiterRedis({
     storeClient: clients.flexible,
@@ -120,6 +140,12 @@ export default async function (ctx: BenchContext): Promise<void> {
   const sendCommand = (...args: string[]) => clients.expressRedis.call(args[0]!, ...args.slice(1)) as never;
   const erRedis = new RedisStore({ sendCommand, prefix: 'er:' });
   erRedis.init({ windowMs: 60_000 } as never);
+  // The peer on a client with ioredis' own batching on: what a user of it would try for many in flight.
+  const erRedisAuto = new RedisStore({
+    sendCommand: (...args: string[]) => clients.expressAuto.call(args[0]!, ...args.slice(1)) as never,
+    prefix: 'era:',
+  });
+  erRedisAuto.init({ windowMs: 60_000 } as never);
   const erRedisSecond = new RedisStore({ sendCommand, prefix: 'ers:' });
   erRedisSecond.init({ windowMs: 1_000 } as never);
   const ourMemory = new RateLimiter({ name: 'b', limits: { limit: HUGE, windowMs: 60_000 } });
@@ -128,12 +154,15 @@ export default async function (ctx: BenchContext): Promise<void> {
   erMemory.init({ windowMs: 60_000 } as never);
 
   const redisDecide: Record<string, Decide> = {
-    scaleout: async (key) => (await ours.consume(key)).allowed,
+    'scaleout, connection from a URL': async (key) => (await oursUrl.consume(key)).allowed,
+    'scaleout, your ioredis client': async (key) => (await ours.consume(key)).allowed,
     'rate-limiter-flexible (RateLimiterRedis)': flexible(rfRedis),
     'express-rate-limit + rate-limit-redis': store(erRedis, HUGE),
   };
   const twoLimits: Record<string, Decide> = {
-    'scaleout (2 limits, 1 script)': async (key) => (await oursTwo.consume(key)).allowed,
+    'scaleout (2 limits, 1 script), connection from a URL': async (key) =>
+      (await oursTwoUrl.consume(key)).allowed,
+    'scaleout (2 limits, 1 script), your ioredis client': async (key) => (await oursTwo.consume(key)).allowed,
     'rate-limiter-flexible (RateLimiterUnion of 2)': flexible(rfUnion as never),
     'express-rate-limit (2 stores in a row)': async (key) =>
       (await store(erRedisSecond, HUGE)(key)) && (await store(erRedis, HUGE)(key)),
@@ -146,6 +175,8 @@ export default async function (ctx: BenchContext): Promise<void> {
   // Warm up: scripts loaded (NOSCRIPT paths out of the way), code paths compiled.
   for (const fn of [
     ...Object.values(redisDecide),
+    store(erRedisAuto, HUGE),
+    async (key: string) => (await oursAuto.consume(key)).allowed,
     ...Object.values(twoLimits),
     ...Object.values(memoryDecide),
   ]) {
@@ -153,9 +184,14 @@ export default async function (ctx: BenchContext): Promise<void> {
   }
 
   // 1. Commands per decision.
+  /** The connection a limiter's Redis adapter created from a URL. */
+  const urlClient = (limiter: RateLimiter) =>
+    (limiter.adapter as ReturnType<typeof redisRateLimitAdapter>).client as Redis;
   const clientOf = (name: string) =>
     name.startsWith('scaleout')
-      ? clients.scaleout
+      ? name.endsWith('from a URL')
+        ? urlClient(name.includes('2 limits') ? oursTwoUrl : oursUrl)
+        : clients.scaleout
       : name.startsWith('rate-limiter')
         ? clients.flexible
         : clients.expressRedis;
@@ -189,13 +225,18 @@ export default async function (ctx: BenchContext): Promise<void> {
     Object.fromEntries(Object.entries(table).map(([n, d]) => [n, wrap(d)]));
   const options = { rounds: 9, timeMs: 400 };
   await ctx.compare('Redis, one limit: decisions/s, sequential', byName(redisDecide, sequential), options);
-  await ctx.compare('Redis, one limit: decisions/s, 50 in flight', byName(redisDecide, fifty), {
+  const redisDecideMany: Record<string, Decide> = {
+    ...redisDecide,
+    'scaleout, your client with enableAutoPipelining': async (key) => (await oursAuto.consume(key)).allowed,
+    'express-rate-limit + rate-limit-redis, enableAutoPipelining': store(erRedisAuto, HUGE),
+  };
+  await ctx.compare('Redis, one limit: decisions/s, 50 in flight', byName(redisDecideMany, fifty), {
     ...options,
     opsPerCall: 50,
   });
   await ctx.cpuPerOp(
     'Redis, one limit, 50 in flight: CPU per decision, client + redis-server',
-    byName(redisDecide, fifty),
+    byName(redisDecideMany, fifty),
     {
       serverCpuUs: () => redisCpuUs(admin),
       opsPerCall: 50,
@@ -451,6 +492,11 @@ export default async function (ctx: BenchContext): Promise<void> {
 
   await ours.close();
   await oursTwo.close();
+  await oursAuto.close();
+  for (const limiter of [oursUrl, oursTwoUrl]) {
+    await limiter.close();
+    await limiter.adapter.close();
+  }
   await ourMemory.close();
   erMemory.shutdown();
   await server.stop();

@@ -2,10 +2,12 @@ import type { RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisCacheAdapter } from '../../src/adapters/redis/cache.js';
 import { redisLockAdapter } from '../../src/adapters/redis/lock.js';
+import { redisRateLimitAdapter } from '../../src/adapters/redis/rate-limit.js';
 import { RedisSessionAdapter } from '../../src/adapters/redis/session.js';
 import { DistributedCache } from '../../src/cache/index.js';
 import { ConnectionError, isScaleoutError } from '../../src/errors.js';
 import { DistributedLock } from '../../src/lock/index.js';
+import { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
 import { SessionStore } from '../../src/session/session-store.js';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 import { uniquePrefix } from '../helpers/keys.js';
@@ -180,4 +182,52 @@ describe('lock on a batched connection, 50 calls in flight', () => {
       await other.close();
     }
   }, 90_000);
+});
+
+describe('rate limiter on a batched connection, 50 decisions in flight', () => {
+  it('every connection reset: 50 consumes fail typed (failOpen: false) or answer from the insurance limiter; no count is lost after', async () => {
+    proxy.setMode({ kind: 'pass' });
+    const prefix = uniquePrefix('rl-batch');
+    const make = (failOpen: boolean) =>
+      new RateLimiter({
+        adapter: redisRateLimitAdapter({ connection: viaProxy(), prefix }),
+        name: 'f',
+        limits: { limit: 10, windowMs: 600_000 },
+        operationTimeoutMs: 500,
+        failOpen,
+      });
+    const strict = make(false);
+    const open = make(true);
+    const keys = Array.from({ length: IN_FLIGHT }, (_, i) => `k${i}`);
+    try {
+      const before = await Promise.all(keys.map((k) => strict.consume(k)));
+      expect(before.every((d) => d.allowed && d.remaining === 9 && d.source === 'adapter')).toBe(true);
+      proxy.setMode({ kind: 'reset' });
+      try {
+        const refused = await Promise.allSettled(keys.map((k) => strict.consume(k)));
+        for (const r of refused) {
+          expect(r.status).toBe('rejected');
+          const code = ((r as PromiseRejectedResult).reason as { code?: string }).code;
+          expect(['ERR_CONNECTION', 'ERR_TIMEOUT']).toContain(code);
+        }
+        const insured = await Promise.all(keys.map((k) => open.consume(k)));
+        expect(insured.every((d) => d.allowed && d.source === 'insurance')).toBe(true);
+      } finally {
+        proxy.setMode({ kind: 'pass' });
+      }
+      // A consume refused on the client may still have reached Redis (the
+      // ambiguity of a reset): each key holds 1 or 2 units, never 0.
+      const after = await eventually(() => Promise.all(keys.map((k) => strict.peek(k))));
+      for (const d of after) {
+        expect(d.source).toBe('adapter');
+        expect([8, 9]).toContain(d.remaining);
+      }
+    } finally {
+      proxy.setMode({ kind: 'pass' });
+      await strict.close();
+      await open.close();
+      await strict.adapter.close();
+      await open.adapter.close();
+    }
+  }, 60_000);
 });

@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisConnectionHandle } from '../../../src/adapters/redis/connection.js';
 import { redisLockAdapter } from '../../../src/adapters/redis/lock.js';
+import { redisRateLimitAdapter } from '../../../src/adapters/redis/rate-limit.js';
+import { RateLimiter } from '../../../src/rate-limit/rate-limiter.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
 
@@ -146,5 +148,32 @@ describe('connections scaleout creates send one tick of commands together', () =
     }
     await handle.close();
     await adapter.close();
+  });
+
+  it('the rate limit adapter writes a tick of decisions 8 at a time on a connection it creates, one each on yours', async () => {
+    const created = redisRateLimitAdapter({ connection: server.url, prefix: uniquePrefix('rlconn') });
+    const passed = server.client();
+    const yours = redisRateLimitAdapter({ connection: passed, prefix: uniquePrefix('rlpass') });
+    for (const [adapter, writes] of [
+      [created, 8],
+      [yours, 50],
+    ] as const) {
+      const limiter = new RateLimiter({ adapter, name: 'w', limits: { limit: 1_000, windowMs: 60_000 } });
+      await limiter.consume('warm');
+      const counts = countWrites(adapter.client as Redis);
+      const decisions = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => limiter.consume(`k${i % 10}`)),
+      );
+      expect(decisions.every((d) => d.allowed && d.source === 'adapter')).toBe(true);
+      expect(counts.chunks).toBe(50);
+      // Created: the first alone, then 49 in writes of 8 (1 + ceil(49 / 8) = 8); passed: as configured.
+      expect(counts.writes).toBe(writes);
+      // Each key took 5: the decisions all reached Redis.
+      expect((await limiter.peek('k3')).remaining).toBe(995);
+      await limiter.close();
+    }
+    await created.close();
+    await yours.close();
+    passed.disconnect();
   });
 });
