@@ -191,6 +191,47 @@ for (const queueType of ['classic', 'quorum'] as const) {
   });
 }
 
+describe('amqpQueueAdapter.close(): settling on the open channel', () => {
+  it('a retry and a dead letter made while close() waits go out (the copy confirmed, the original acknowledged)', async () => {
+    const { fixture, prefix, queueName } = await isolated();
+    fixture.track(`${prefix}${TOPIC}.dlq`);
+    const options = { url: amqpUrl(), prefix };
+    const adapter = closedAfterTest(amqpQueueAdapter(options));
+    const started: string[] = [];
+    const settled: string[] = [];
+    const failures: unknown[] = [];
+    await adapter.consume(
+      TOPIC,
+      (d) => {
+        started.push(d.id);
+        const settle = d.id === 'to-retry' ? () => d.retry() : () => d.deadLetter({ 'x-reason': 'test' });
+        void sleep(300)
+          .then(settle)
+          .then(
+            () => settled.push(d.id),
+            (err: unknown) => failures.push(err),
+          );
+      },
+      { group: 'default', prefetch: 2, deadLetterTopic: `${TOPIC}.dlq` },
+    );
+    await adapter.publish(TOPIC, message('to-retry'));
+    await adapter.publish(TOPIC, message('to-dead-letter'));
+    await until('both to start', () => started.length === 2);
+    await adapter.close();
+    expect(failures).toEqual([]);
+    expect(settled.sort()).toEqual(['to-dead-letter', 'to-retry']);
+    // Before, both found their channel closed: ConnectionError, nothing copied, the originals requeued.
+    const after = await drainWithNewConsumer(options, 'sentinel');
+    // The retry copy (one failure carried), then the sentinel; the dead letter left the queue.
+    expect(after).toEqual([
+      { id: 'to-retry', deliveryCount: 2 },
+      { id: 'sentinel', deliveryCount: 1 },
+    ]);
+    expect(await readyCount(fixture, `${prefix}${TOPIC}.dlq`)).toBe(1);
+    expect(await readyCount(fixture, queueName)).toBe(0);
+  });
+});
+
 describe('amqpQueueAdapter.close({ signal })', () => {
   it('ends the wait for a handler that never ends when the signal aborts', async () => {
     const { fixture, prefix, queueName } = await isolated();
