@@ -201,6 +201,7 @@ const AMQP_KEYS = [
   'reconnectMaxMs',
   'maxBufferedPublishes',
   'publishTimeoutMs',
+  'closeTimeoutMs',
   'adoptExistingQueues',
   'logger',
 ];
@@ -420,6 +421,21 @@ describe('MessageQueue under hostile input (memory adapter)', () => {
     } finally {
       await queue.close();
     }
+  });
+
+  it("the RabbitMQ adapter's close() options: typed refusal, or a close that ends", async () => {
+    await fc.assert(
+      fc.asyncProperty(hostileOptions(['signal']), async (options) => {
+        count('AmqpQueueAdapter.close');
+        // Never used: nothing dials the unreachable port.
+        const adapter = amqpQueueAdapter({ url: 'amqp://127.0.0.1:1' });
+        const o = await outcome(() => adapter.close(options as never));
+        expectOptionsOutcome(o, options, ['signal'], ['ERR_INVALID_OPTIONS', 'ERR_INVALID_ARGUMENT']);
+        await adapter.close();
+        expect(adapter.connectionState).toBe('closed');
+      }),
+      { numRuns: runs(200) },
+    );
   });
 
   it('on / off / close: typed refusal of unknown events and non-functions; close is idempotent', async () => {

@@ -4,7 +4,7 @@ import type {
   QueueAdapterSubscription,
   QueueDelivery,
 } from '../../contracts/queue.js';
-import { ConnectionError, ConsumerCancelledError, QueueMismatchError } from '../../errors.js';
+import { ClosedError, ConnectionError, ConsumerCancelledError, QueueMismatchError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
 import { sleep } from '../../internal/timers.js';
 import type { Backoff } from '../../resilience/backoff.js';
@@ -12,6 +12,7 @@ import type { Logger } from '../../types.js';
 import { channelAlive, markClosedOnClose } from './amqp-confirm.js';
 import type { AmqpConnection, Session } from './amqp-connection.js';
 import { type AmqpDeliveryContext, amqpDelivery, hasMessageId, stampMessageId } from './amqp-delivery.js';
+import { InFlight } from './amqp-in-flight.js';
 import type { AmqpPublisher } from './amqp-publisher.js';
 import type { AmqpTopology } from './amqp-topology.js';
 
@@ -31,8 +32,14 @@ import type { AmqpTopology } from './amqp-topology.js';
  *  delivering ── stopDelivering() ──▶ cancelled ── unsubscribe() ──▶ released
  *      │  basic.cancel, wait for          │  (the consumer settled what
  *      │  cancel-ok: nothing follows      │   it had) channel closed
- *      └──────────────── unsubscribe() / adapter close() ─────────────▶ released
+ *      └─────────────────────── unsubscribe() ───────────────────────▶ released
  * ```
+ *
+ * The adapter's own `close()` runs the same two phases for every consumer
+ * it still has ({@link AmqpConsumers.stopAll}): `stopDelivering()`, a wait
+ * until the deliveries handed out on the consumer's channel are settled
+ * (or the channel dies, or the close's deadline passes), then the channels
+ * close.
  *
  * - **delivering**: the broker consumer is registered; it is started
  *   again after a lost connection, a channel failure or a cancel by the
@@ -62,6 +69,8 @@ interface AmqpConsumer {
   channel: Channel | undefined;
   /** The broker's tag of the consumer on `channel`, once `consume` answered. */
   consumerTag: string | undefined;
+  /** The deliveries of `channel` handed out and not settled yet. */
+  inFlight: InFlight | undefined;
   /** The start in progress, if any (a stop waits for it, then cancels what it started). */
   starting: Promise<void> | undefined;
   /** False once unsubscribed (or the adapter closed): deliveries are ignored. */
@@ -110,6 +119,8 @@ export class AmqpConsumers {
   readonly #backoff: Backoff;
   readonly #logger: Logger | undefined;
   readonly #consumers = new Set<AmqpConsumer>();
+  /** Set by {@link AmqpConsumers.stopAll}: no consumer is added any more. */
+  #closing = false;
 
   constructor(options: AmqpConsumersOptions) {
     this.#connection = options.connection;
@@ -135,6 +146,7 @@ export class AmqpConsumers {
       onDelivery: bindToCurrentContext(onDelivery),
       channel: undefined,
       consumerTag: undefined,
+      inFlight: undefined,
       starting: undefined,
       open: true,
       delivering: true,
@@ -142,6 +154,8 @@ export class AmqpConsumers {
       attempt: 0,
     };
     await this.#connection.ready();
+    // The adapter's close() began while this waited for a connection.
+    if (this.#closing) throw new ClosedError('queue adapter is closed');
     this.#consumers.add(consumer);
     try {
       await this.#startConsumer(consumer, true);
@@ -220,8 +234,35 @@ export class AmqpConsumers {
     }
   }
 
+  /**
+   * The adapter's close, first phase: every consumer stops delivering
+   * (`basic.cancel`, cancel-ok), then the deliveries it handed out are
+   * waited for until settled, its channel dies, or `deadline` resolves.
+   * The channels stay open (see {@link AmqpConsumers.closeAll}).
+   */
+  async stopAll(deadline: Promise<void>): Promise<void> {
+    this.#closing = true;
+    const consumers = [...this.#consumers];
+    // None is started again from now on (a reconnect, a channel failure).
+    for (const c of consumers) c.delivering = false;
+    await Promise.race([Promise.all(consumers.map((c) => this.#drain(c))), deadline]);
+  }
+
+  /** Cancels `consumer`, then waits for the deliveries of its live channel to be settled. */
+  async #drain(consumer: AmqpConsumer): Promise<void> {
+    consumer.stopped ??= this.#stopDelivering(consumer);
+    await consumer.stopped;
+    const channel = consumer.channel;
+    const inFlight = consumer.inFlight;
+    if (!consumer.open || inFlight === undefined || !channelAlive(channel)) return;
+    // A channel that dies meanwhile took its messages back: nothing left to wait for.
+    const died = new Promise<void>((resolve) => channel!.once('close', () => resolve()));
+    await Promise.race([inFlight.idle(), died]);
+  }
+
   /** Stops every consumer (their unacknowledged messages return to their queues). */
   async closeAll(): Promise<void> {
+    this.#closing = true;
     for (const c of this.#consumers) {
       c.open = false;
       c.delivering = false;
@@ -270,6 +311,7 @@ export class AmqpConsumers {
       }
       await ch.prefetch(options.prefetch);
       const ctx = this.#deliveryContext(consumer, ch, queue);
+      consumer.inFlight = ctx.inFlight;
       if (!consumer.delivering) throw new StopRequested();
       consumer.consumerTag = undefined;
       const { consumerTag } = await ch.consume(queue, (msg) => {
@@ -352,6 +394,7 @@ export class AmqpConsumers {
       redeclareDeadLetter: (model, deadTopic) =>
         this.#topology.declareDeadLetterQueue(model, deadTopic, queue),
       report: (err) => reportTo(consumer, err),
+      inFlight: new InFlight(),
     };
   }
 }

@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { QueueDelivery } from '../../contracts/queue.js';
 import { failuresFromHeader, QUEUE_HEADERS } from '../../contracts/queue.js';
 import { ConnectionError, InvalidArgumentError } from '../../errors.js';
+import type { InFlight } from './amqp-in-flight.js';
 import {
   BASE64_FORMAT,
   brokerDeathHeaders,
@@ -59,6 +60,8 @@ export interface AmqpDeliveryContext {
   redeclareDeadLetter(model: ChannelModel, deadTopic: string): Promise<unknown>;
   /** Reports a failure the caller does not see (to the consumer's `onError`). */
   report(err: unknown): void;
+  /** The deliveries of `channel` handed out and not settled yet (the adapter's close waits for them). */
+  inFlight: InFlight;
 }
 
 /** Settles a delivery once, only on the channel that delivered it, and only while that channel lives. */
@@ -70,18 +73,25 @@ class Settler {
   constructor(ctx: AmqpDeliveryContext, msg: ConsumeMessage) {
     this.#ctx = ctx;
     this.#msg = msg;
+    ctx.inFlight.add();
+  }
+
+  /** Marks it settled (no longer in flight). */
+  #settle(): void {
+    this.settled = true;
+    this.#ctx.inFlight.done();
   }
 
   ack(): void {
     if (this.settled) return;
-    this.settled = true;
+    this.#settle();
     if (this.#ctx.live()) this.#ctx.channel.ack(this.#msg);
   }
 
   /** Hands the message back to the broker for another delivery, after a pause. */
   requeueLater(): void {
     if (this.settled) return;
-    this.settled = true;
+    this.#settle();
     const ctx = this.#ctx;
     const msg = this.#msg;
     const timer = setTimeout(() => {
@@ -97,7 +107,7 @@ class Settler {
    */
   gone(): void {
     if (this.#ctx.live()) return;
-    this.settled = true;
+    if (!this.settled) this.#settle();
     throw new ConnectionError(
       'the channel that delivered this message closed: the broker delivers it again (nothing was copied)',
     );
@@ -106,7 +116,7 @@ class Settler {
   /** Lets the broker dead-letter it through the queue's own dead-letter exchange. */
   reject(): void {
     if (this.settled) return;
-    this.settled = true;
+    this.#settle();
     if (this.#ctx.live()) this.#ctx.channel.nack(this.#msg, false, false);
   }
 }
@@ -127,12 +137,12 @@ export function hasMessageId(msg: ConsumeMessage): boolean {
  * reported.
  */
 export async function stampMessageId(ctx: AmqpDeliveryContext, msg: ConsumeMessage): Promise<void> {
+  // The channel died (the broker requeues the original): no copy. A death
+  // between the copy's confirm and the ack still leaves two copies, with
+  // two ids (nothing in a classic queue identifies the original).
+  if (!ctx.live()) return;
   const settle = new Settler(ctx, msg);
   try {
-    // The channel died (the broker requeues the original): no copy. A death
-    // between the copy's confirm and the ack still leaves two copies, with
-    // two ids (nothing in a classic queue identifies the original).
-    if (!ctx.live()) return;
     await ctx.republish(msg, '', ctx.queue, copyProperties(msg, {}, uuidv7()), ctx.redeclare);
     settle.ack();
   } catch (err) {

@@ -68,6 +68,15 @@ export interface AmqpQueueAdapterOptions {
   /** How long a publish may wait for a connection and its confirm, in ms. @default 30_000 */
   publishTimeoutMs?: number;
   /**
+   * How long the adapter's own `close()` waits for the deliveries its
+   * consumers handed out to be settled (after cancelling them), in ms; then
+   * it closes their channels and what is still unacknowledged goes back to
+   * the queue. The same name and default as `MessageQueue`'s
+   * `closeTimeoutMs`. `close({ signal })` can end the wait sooner.
+   * @default 30_000
+   */
+  closeTimeoutMs?: number;
+  /**
    * Use a queue that already exists with other arguments (declared by other
    * code, e.g. the design's `channel.assertQueue('order.created', { durable: true })`,
    * or of the other queue type) as it is, instead of failing with
@@ -109,6 +118,7 @@ export const AMQP_QUEUE_DEFAULTS: Readonly<
   reconnectMaxMs: 5_000,
   maxBufferedPublishes: 1_000,
   publishTimeoutMs: 30_000,
+  closeTimeoutMs: 30_000,
   adoptExistingQueues: false,
 };
 
@@ -130,6 +140,7 @@ export const checkOptions = optionsChecker({
     'reconnectMaxMs',
     'maxBufferedPublishes',
     'publishTimeoutMs',
+    'closeTimeoutMs',
     'adoptExistingQueues',
     'logger',
     'clock',
@@ -157,6 +168,38 @@ export const checkOptions = optionsChecker({
     assertQueues: ADOPT_OPTION,
     timeoutMs: 'publishTimeoutMs',
     maxBuffered: 'maxBufferedPublishes',
+    closeTimeout: 'closeTimeoutMs',
+    drainTimeoutMs: 'closeTimeoutMs',
+  },
+});
+
+/**
+ * Options of the RabbitMQ adapter's `close()`.
+ *
+ * @example
+ * ```ts
+ * await adapter.close({ signal: AbortSignal.timeout(5_000) }); // a deadline shorter than closeTimeoutMs
+ * ```
+ */
+export interface AmqpQueueAdapterCloseOptions {
+  /**
+   * Ends the wait for the deliveries in flight when it aborts (before
+   * `closeTimeoutMs`): the channels close at once, and the messages not
+   * yet acknowledged go back to their queues.
+   */
+  signal?: AbortSignal;
+}
+
+/** @internal Refuses unknown keys of {@link AmqpQueueAdapterCloseOptions}. */
+export const checkCloseOptions = optionsChecker({
+  where: 'amqpQueueAdapter close() options',
+  keys: ['signal'],
+  hints: {
+    timeout: 'signal',
+    timeoutMs: 'signal',
+    deadline: 'signal',
+    deadlineMs: 'signal',
+    closeTimeoutMs: 'signal',
   },
 });
 
@@ -173,6 +216,7 @@ export interface ResolvedAmqpOptions {
   backoff: Backoff;
   maxBuffered: number;
   publishTimeoutMs: number;
+  closeTimeoutMs: number;
   adoptExisting: boolean;
   queueType: QueueType;
   deliveryLimit: number | false;
@@ -299,6 +343,7 @@ export function resolveAmqpOptions(options: AmqpQueueAdapterOptions): ResolvedAm
     backoff: fullJitterBackoff({ baseMs, maxMs }),
     maxBuffered,
     publishTimeoutMs: durationOption('publishTimeoutMs', options.publishTimeoutMs ?? d.publishTimeoutMs),
+    closeTimeoutMs: durationOption('closeTimeoutMs', options.closeTimeoutMs ?? d.closeTimeoutMs, 0),
     adoptExisting: adopt,
     queueType,
     deliveryLimit,

@@ -7,14 +7,21 @@ import type {
   QueueDelivery,
   QueueOutgoingMessage,
 } from '../../contracts/queue.js';
-import { ClosedError } from '../../errors.js';
-import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
+import { ClosedError, InvalidArgumentError } from '../../errors.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
+import { unrefTimeout } from '../../internal/timers.js';
+import { checkAdapterConsume, checkAdapterPublish, isAbortSignal } from '../../queue/adapter-input.js';
 import type { Subscription } from '../../types.js';
 import { AmqpConnection } from './amqp-connection.js';
 import { AmqpConsumers } from './amqp-consumer.js';
 import { checkOutgoing, checkQueueName, PUBLISHED_AT, publishedAtField } from './amqp-message.js';
 import { AmqpPublisher } from './amqp-publisher.js';
-import { type AmqpQueueAdapterOptions, resolveAmqpOptions } from './amqp-queue-adapter-options.js';
+import {
+  type AmqpQueueAdapterCloseOptions,
+  type AmqpQueueAdapterOptions,
+  checkCloseOptions,
+  resolveAmqpOptions,
+} from './amqp-queue-adapter-options.js';
 import type { QueueType } from './amqp-queue-type.js';
 import { AmqpTopology } from './amqp-topology.js';
 
@@ -52,6 +59,10 @@ import { AmqpTopology } from './amqp-topology.js';
  *   unconfirmed publish cut off by a connection loss is sent again, so a
  *   message may arrive twice (deduplicate on its id), never zero times once
  *   `publish` resolved.
+ * - `close()` stops every consumer it still has cancel-first, like a
+ *   consumer's graceful stop: `basic.cancel`, the deliveries handed out
+ *   settled on the open channel (up to `closeTimeoutMs`), then the
+ *   channels and the connection close.
  *
  * Topics route through the direct exchange `<prefix>scaleout.topics`; the
  * queue of group `default` is `<prefix><topic>`, of group `g` `<prefix><topic>/g`.
@@ -72,6 +83,8 @@ export class AmqpQueueAdapter implements QueueAdapter {
   readonly #connection: AmqpConnection;
   readonly #publisher: AmqpPublisher;
   readonly #consumers: AmqpConsumers;
+  readonly #closeTimeoutMs: number;
+  readonly #life = new Lifecycle('queue adapter');
   /** Topics whose queue name passed {@link checkQueueName} (bounded: cleared past 1,024). */
   readonly #checkedTopics = new Set<string>();
 
@@ -103,6 +116,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
       onQueueGone: (topic) => this.#consumers.queueGone(topic),
     });
     this.#topology = topology;
+    this.#closeTimeoutMs = o.closeTimeoutMs;
     this.#connection = connection;
     this.#publisher = publisher;
     this.#consumers = new AmqpConsumers({
@@ -193,16 +207,62 @@ export class AmqpQueueAdapter implements QueueAdapter {
     if (options.deadLetterTopic !== undefined) {
       checkQueueName('deadLetterTopic', this.#topology.queueName(options.deadLetterTopic, 'default'));
     }
-    if (this.#connection.closed) throw new ClosedError('queue adapter is closed');
+    if (this.#life.closed) throw new ClosedError('queue adapter is closed');
     return this.#consumers.consume(topic, onDelivery, options);
   }
 
   /**
-   * Stops consumers, waits for the confirms in flight and closes the
-   * connection it created.
+   * Stops every consumer it still has the way a consumer's graceful stop
+   * does, then closes. First each consumer is cancelled (`basic.cancel`,
+   * then its cancel-ok: the broker sends it nothing more); the deliveries
+   * it handed out (those that crossed the cancel included) are settled on
+   * its open channel: `close()` waits until every one of them was
+   * acknowledged, retried or dead-lettered, up to `closeTimeoutMs` (or
+   * until `signal` aborts). Then the consumer channels close (what is
+   * still unacknowledged goes back to its queue; on a quorum queue with
+   * its `x-delivery-count` one higher), the confirms in flight are waited
+   * for (bounded) and the connection it created is closed. Publishes still
+   * go out while it waits (a handler may publish); `consume()` is refused
+   * with `ClosedError` from the call on. During a reconnect a consumer has
+   * no channel, so there is nothing to wait for: it closes at once.
+   * Idempotent: every call gets the same promise.
+   *
+   * @example
+   * ```ts
+   * const adapter = amqpQueueAdapter({ url: process.env.AMQP_URL!, closeTimeoutMs: 10_000 });
+   * process.once('SIGTERM', () => adapter.close({ signal: AbortSignal.timeout(5_000) }));
+   * ```
    */
-  async close(): Promise<void> {
-    if (this.#connection.closed) return;
+  close(options?: AmqpQueueAdapterCloseOptions): Promise<void> {
+    let signal: AbortSignal | undefined;
+    try {
+      checkCloseOptions(options);
+      signal = options?.signal;
+      if (signal !== undefined && !isAbortSignal(signal)) {
+        throw new InvalidArgumentError('signal must be an AbortSignal', { argument: 'signal' });
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#life.close(() => this.#close(signal));
+  }
+
+  async #close(signal: AbortSignal | undefined): Promise<void> {
+    // closeTimeoutMs, or the signal if it aborts first.
+    let timer: { cancel(): void } | undefined;
+    let onAbort: (() => void) | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = unrefTimeout(resolve, this.#closeTimeoutMs);
+      onAbort = resolve;
+      if (signal?.aborted === true) resolve();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await this.#consumers.stopAll(deadline);
+    } finally {
+      timer?.cancel();
+      signal?.removeEventListener('abort', onAbort!);
+    }
     const session = this.#connection.shutDown();
     await this.#consumers.closeAll();
     await this.#connection.closeSession(session);

@@ -57,6 +57,29 @@ describe('queue adapter options', () => {
     }
   });
 
+  it("amqpQueueAdapter's close() refuses unknown option keys, a bare number and a signal that is not one; closeTimeoutMs is checked", async () => {
+    // Never connected: nothing is dialled by these calls.
+    const adapter = amqpQueueAdapter({ url: 'amqp://127.0.0.1:1' });
+    const unknown = await adapter.close({ timeoutMs: 100 } as never).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(InvalidOptionsError);
+    expect(unknown).toMatchObject({ code: 'ERR_INVALID_OPTIONS', suggestion: 'signal' });
+    expect(await adapter.close(5_000 as never).catch((e: unknown) => e)).toBeInstanceOf(InvalidOptionsError);
+    expect(await adapter.close({ signal: 'soon' as never }).catch((e: unknown) => e)).toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    // A refused call did not close it; a good one does, and a second is the same no-op.
+    expect(adapter.connectionState).toBe('idle');
+    await adapter.close({ signal: AbortSignal.timeout(1_000) });
+    await adapter.close();
+    expect(adapter.connectionState).toBe('closed');
+    expect(thrown(() => amqpQueueAdapter({ url: 'amqp://x', closeTimeoutMs: -1 }))).toMatchObject({
+      option: 'closeTimeoutMs',
+    });
+    expect(thrown(() => amqpQueueAdapter({ url: 'amqp://x', closeTimeout: 5 } as never))).toMatchObject({
+      suggestion: 'closeTimeoutMs',
+    });
+  });
+
   it('every factory refuses unknown keys (naming the option meant), bare values and non-plain objects', () => {
     const memory = thrown(() => memoryQueueAdapter({ prefix: 'x' } as never)) as InvalidOptionsError;
     expect(memory).toBeInstanceOf(InvalidOptionsError);
