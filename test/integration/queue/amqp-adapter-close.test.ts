@@ -238,14 +238,16 @@ describe('amqpQueueAdapter.close({ signal })', () => {
     const adapter = closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix }));
     const started: string[] = [];
     const acked: string[] = [];
+    let releaseQuick!: () => void;
+    const quickMayAck = new Promise<void>((resolve) => {
+      releaseQuick = resolve;
+    });
     await adapter.consume(
       TOPIC,
       (d) => {
         started.push(d.id);
         if (d.id === 'stuck') return;
-        void sleep(200)
-          .then(() => d.ack())
-          .then(() => acked.push(d.id));
+        void quickMayAck.then(() => d.ack()).then(() => acked.push(d.id));
       },
       consumeOptions(2),
     );
@@ -253,8 +255,14 @@ describe('amqpQueueAdapter.close({ signal })', () => {
     await adapter.publish(TOPIC, message('quick'));
     await until('both to start', () => started.length === 2);
     const t0 = performance.now();
-    // closeTimeoutMs is 30 s by default: the signal is the deadline.
-    await adapter.close({ signal: AbortSignal.timeout(600) });
+    // closeTimeoutMs is 30 s by default: the signal is the deadline. It
+    // aborts once the quick handler (in flight when close() began) acked.
+    const controller = new AbortController();
+    const closing = adapter.close({ signal: controller.signal });
+    releaseQuick();
+    await until('the quick handler to ack', () => acked.length === 1);
+    controller.abort();
+    await closing;
     expect(performance.now() - t0).toBeLessThan(10_000);
     expect(acked).toEqual(['quick']);
     expect(await readyCount(fixture, queueName)).toBe(1);
