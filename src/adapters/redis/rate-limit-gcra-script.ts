@@ -15,12 +15,19 @@
  * `scaleout:data 1 <why>` error reply and changes nothing. A whole-ms TAT
  * is written as a number (Redis converts it with 17 significant digits, so
  * exactly, and keeps it as an integer); a TAT with a fraction of a ms as
- * `<tat>:<rem>`, formatted with `%.0f` (`rem` may exceed the 14 digits of
- * Lua's own number-to-text conversion).
+ * `<tat>:<rem>` (`rem` may exceed the 14 digits of Lua's own number-to-text
+ * conversion), formatted with `%d` (twice as fast as `%.0f`) when that is
+ * provably exact: Lua's `%d` casts to a C `long`, which a 32-bit build
+ * prints in at most 11 characters, so a `:` 14th (after a 13-digit TAT,
+ * the years 2001 to 2286) proves a 64-bit `long`, exact for any integer
+ * below 2^53; any other text (a 32-bit `long`, a 14-digit TAT) is replaced
+ * by the `%.0f` one. Arguments and the division by the limit use Lua's
+ * arithmetic (`ARGV[2] + 0`, `%`) rather than `tonumber` and `math.floor`
+ * calls: the same doubles, fewer function calls.
  */
 export const GCRA_CONSUME_LUA_BODY = `
-local limit = tonumber(ARGV[2])
-local w = tonumber(ARGV[3])
+local limit = ARGV[2] + 0
+local w = ARGV[3] + 0
 local cap = limit * w
 local d = 0
 local raw = redis.pcall('GET', KEYS[1])
@@ -32,7 +39,7 @@ if raw then
   if a == nil or #a > 15 or #b > 15 or (b == '' and #a < #raw) then
     return redis.error_reply('scaleout:data 1 unreadable state')
   end
-  local ahead = tonumber(a) - now
+  local ahead = a - now
   if ahead > 2 * w then
     return redis.error_reply('scaleout:data 1 state from the future')
   end
@@ -40,16 +47,19 @@ if raw then
     d = cap
   elseif ahead >= 0 then
     d = ahead * limit
-    if b ~= '' then d = d + tonumber(b) end
+    if b ~= '' then d = d + b end
     if d > cap then d = cap end
   end
 end
-local after = d + tonumber(ARGV[1]) * w
+local after = d + ARGV[1] * w
 if after <= cap then
-  local whole = math.floor(after / limit)
-  local rem = after - whole * limit
+  local rem = after % limit
+  local whole = (after - rem) / limit
   if rem > 0 then
-    redis.call('SET', KEYS[1], string.format('%.0f:%.0f', now + whole, rem), 'PX', whole + 1)
+    local tat = now + whole
+    local text = string.format('%d:%d', tat, rem)
+    if string.byte(text, 14) ~= 58 then text = string.format('%.0f:%.0f', tat, rem) end
+    redis.call('SET', KEYS[1], text, 'PX', whole + 1)
   else
     redis.call('SET', KEYS[1], now + whole, 'PX', whole)
   end

@@ -1,9 +1,15 @@
 import { GCRA_CONSUME_LUA_BODY } from './rate-limit-gcra-script.js';
 import { defineRedisScript, type RedisScript } from './scripts.js';
 
-/** @internal `now` in ms from the server's clock, so client clocks never matter. */
+/**
+ * @internal `now` in ms from the server's clock, so client clocks never
+ * matter. Parsed with Lua's arithmetic (strings of digits coerce to the
+ * same doubles `tonumber` gives; `us % 1000` is exact below 10^6) rather
+ * than `tonumber` and `math.floor` calls, a third of a microsecond less.
+ */
 export const NOW_FROM_REDIS = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local us = t[2] + 0
+local now = t[1] * 1000 + (us - us % 1000) / 1000
 `;
 
 /**
@@ -30,21 +36,35 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 export const RATE_LIMIT_LUA_BODY = `
 local floor, ceil = math.floor, math.ceil
 local op = ARGV[1]
-local cost = tonumber(ARGV[2])
+local cost = ARGV[2] + 0
 local n = #KEYS
 
 local allowed = 1
-local out = {0}
-local nexts = {}
-local ttls = {}
--- For a consume that another limit denies, the limits that would have
--- allowed it answer their state as it stays (a peek's figures).
-local fits = {}
+-- The answer and the plan, sized up front for one or two limits (a
+-- table that grows is rebuilt on the way).
+local out
+if n == 1 then out = {0, 0, 0, 0} else out = {0, 0, 0, 0, 0, 0, 0} end
+-- Per limit i: at 4i-3 the text to write (false: delete the key), at 4i-2
+-- its TTL; at 4i-1 and 4i, for a consume that another limit denies, the
+-- figures of a limit that would have allowed it: its state as it stays
+-- (a peek's remaining and reset).
+local plan = {nil, nil, nil, nil, nil, nil, nil, nil}
 
--- A GCRA state: "<tat>", or "<tat>:<rem>" when the TAT is not a whole ms.
-local function gcraText(tat, rem)
-  if rem > 0 then return string.format('%.0f:%.0f', tat, rem) end
-  return string.format('%.0f', tat)
+-- Two or three integers as "<a>:<b>[:<c>]". '%d' (a cast to C long, twice
+-- as fast as '%.0f') when it is provably exact: the first integer is a
+-- time in ms, 13 digits from 2001 to 2286, and a 32-bit long prints in at
+-- most 11 characters, so a ':' 14th proves a 64-bit long, which holds
+-- every integer below 2^53; any other text (a 32-bit build, a time of
+-- another length) is replaced by the '%.0f' one.
+local function text2(a, b)
+  local t = string.format('%d:%d', a, b)
+  if string.byte(t, 14) == 58 then return t end
+  return string.format('%.0f:%.0f', a, b)
+end
+local function text3(a, b, c)
+  local t = string.format('%d:%d:%d', a, b, c)
+  if string.byte(t, 14) == 58 then return t end
+  return string.format('%.0f:%.0f:%.0f', a, b, c)
 end
 
 local function slidingRetry(prev, count, left, limit, w, k)
@@ -67,8 +87,8 @@ end
 
 for i = 1, n do
   local algo = ARGV[3 * i]
-  local limit = tonumber(ARGV[3 * i + 1])
-  local w = tonumber(ARGV[3 * i + 2])
+  local limit = ARGV[3 * i + 1] + 0
+  local w = ARGV[3 * i + 2] + 0
   local raw = redis.pcall('GET', KEYS[i])
   if type(raw) == 'table' then
     return redis.error_reply('scaleout:data ' .. i .. ' not a string key')
@@ -88,9 +108,9 @@ for i = 1, n do
     if a == nil or #a > 15 or #b > 15 then
       return redis.error_reply('scaleout:data ' .. i .. ' unreadable state')
     end
-    a = tonumber(a)
-    b = tonumber(b)
-    if c then c = tonumber(c) end
+    a = a + 0
+    b = b + 0
+    if c then c = c + 0 end
     if algo == 'g' then
       if a - now > 2 * w then
         return redis.error_reply('scaleout:data ' .. i .. ' state from the future')
@@ -101,7 +121,8 @@ for i = 1, n do
       return redis.error_reply('scaleout:data ' .. i .. ' state from the future')
     end
   end
-  local j = #out
+  local j = 3 * i - 2
+  local p = 4 * i - 3
   if algo == 'g' then
     local cap = limit * w
     local d = 0
@@ -119,13 +140,17 @@ for i = 1, n do
     if op == 'r' then
       d = d - cost * w
       if d <= 0 then
-        nexts[i] = false
+        plan[p] = false
       else
         local whole = floor(d / limit)
         local rem = d - whole * limit
-        nexts[i] = gcraText(now + whole, rem)
-        ttls[i] = whole
-        if rem > 0 then ttls[i] = whole + 1 end
+        if rem > 0 then
+          plan[p] = text2(now + whole, rem)
+          plan[p + 1] = whole + 1
+        else
+          plan[p] = now + whole
+          plan[p + 1] = whole
+        end
       end
     elseif op == 'p' then
       local after = d + w
@@ -141,10 +166,15 @@ for i = 1, n do
         local whole = floor(after / limit)
         local rem = after - whole * limit
         local ttl = whole
-        if rem > 0 then ttl = whole + 1 end
-        nexts[i] = gcraText(now + whole, rem)
-        ttls[i] = ttl
-        fits[i] = {floor((cap - d) / w), ceil(d / limit)}
+        if rem > 0 then
+          ttl = whole + 1
+          plan[p] = text2(now + whole, rem)
+        else
+          plan[p] = now + whole
+        end
+        plan[p + 1] = ttl
+        plan[p + 2] = floor((cap - d) / w)
+        plan[p + 3] = ceil(d / limit)
         out[j + 1] = floor((cap - after) / w)
         out[j + 2] = ttl
         out[j + 3] = 0
@@ -169,10 +199,10 @@ for i = 1, n do
     if count > 0 then reset = left end
     if op == 'r' then
       if count - cost <= 0 then
-        nexts[i] = false
+        plan[p] = false
       else
-        nexts[i] = string.format('%.0f:%.0f', start, count - cost)
-        ttls[i] = left
+        plan[p] = text2(start, count - cost)
+        plan[p + 1] = left
       end
     elseif op == 'p' then
       local retry = 0
@@ -184,9 +214,10 @@ for i = 1, n do
       out[j + 2] = reset
       out[j + 3] = retry
     elseif count + cost <= limit then
-      nexts[i] = string.format('%.0f:%.0f', start, count + cost)
-      ttls[i] = left
-      fits[i] = {remaining, reset}
+      plan[p] = text2(start, count + cost)
+      plan[p + 1] = left
+      plan[p + 2] = remaining
+      plan[p + 3] = reset
       out[j + 1] = limit - count - cost
       out[j + 2] = left
       out[j + 3] = 0
@@ -225,10 +256,10 @@ for i = 1, n do
       local rest = 0
       if count > cost then rest = count - cost end
       if rest == 0 and prev == 0 then
-        nexts[i] = false
+        plan[p] = false
       else
-        nexts[i] = string.format('%.0f:%.0f:%.0f', start, rest, prev)
-        ttls[i] = start + 2 * w - now
+        plan[p] = text3(start, rest, prev)
+        plan[p + 1] = start + 2 * w - now
       end
     elseif op == 'p' then
       local retry = 0
@@ -243,9 +274,10 @@ for i = 1, n do
       local after = used + cost * w
       if after <= cap then
         local ttl = start + 2 * w - now
-        nexts[i] = string.format('%.0f:%.0f:%.0f', start, count + cost, prev)
-        ttls[i] = ttl
-        fits[i] = {remaining, reset}
+        plan[p] = text3(start, count + cost, prev)
+        plan[p + 1] = ttl
+        plan[p + 2] = remaining
+        plan[p + 3] = reset
         out[j + 1] = floor((cap - after) / w)
         out[j + 2] = ttl
         out[j + 3] = 0
@@ -261,9 +293,9 @@ end
 
 if op == 'r' or (op == 'c' and allowed == 1) then
   for i = 1, n do
-    local v = nexts[i]
+    local v = plan[4 * i - 3]
     if v then
-      redis.call('SET', KEYS[i], v, 'PX', ttls[i])
+      redis.call('SET', KEYS[i], v, 'PX', plan[4 * i - 2])
     elseif v == false then
       redis.call('DEL', KEYS[i])
     end
@@ -271,10 +303,10 @@ if op == 'r' or (op == 'c' and allowed == 1) then
 end
 if op == 'c' and allowed == 0 then
   for i = 1, n do
-    local f = fits[i]
-    if f then
-      out[3 * i - 1] = f[1]
-      out[3 * i] = f[2]
+    local r = plan[4 * i - 1]
+    if r then
+      out[3 * i - 1] = r
+      out[3 * i] = plan[4 * i]
     end
   end
 end

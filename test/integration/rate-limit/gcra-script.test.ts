@@ -66,11 +66,17 @@ describe('the one-GCRA-limit script (real redis-server)', () => {
           }),
           { minLength: 1, maxLength: 30 },
         ),
+        // Mostly today's 13-digit clock ('%d' writes), also 14 and 15 digits ('%.0f').
+        fc.oneof(
+          { weight: 4, arbitrary: fc.constant(1_700_000_000_000) },
+          fc.constant(10 ** 13 - 2 ** 31),
+          fc.constant(10 ** 14 + 12_345),
+        ),
         fc.integer({ min: 0, max: 2 ** 31 }),
-        async ([limit, windowMs], ops, offset) => {
+        async ([limit, windowMs], ops, epoch, offset) => {
           runs++;
           const key = taggedKey(uniquePrefix('gcra'), 'k', ruleSuffix('gcra', windowMs));
-          let now = 1_700_000_000_000 + offset;
+          let now = epoch + offset;
           let state: GcraState | undefined;
           let expiresAt = 0;
           let ttlMs = 0;
