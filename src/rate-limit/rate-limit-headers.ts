@@ -41,7 +41,9 @@ export function rateLimitHeaders(decision: RateLimitDecision): Record<string, st
   const policies = (decision as Partial<RateLimitDecision> | null)?.policies;
   if (
     !Array.isArray(policies) ||
-    !policies.every(isPolicyState) ||
+    policies.length === 0 ||
+    // Index by index: `every` skips the holes of a sparse array.
+    !Array.from(policies).every(isPolicyState) ||
     (decision.allowed !== true && !Number.isSafeInteger(decision.retryAfterMs))
   ) {
     throw new InvalidArgumentError('rateLimitHeaders takes a decision of RateLimiter.consume() or peek()', {

@@ -37,4 +37,16 @@ describe('rateLimitHeaders (draft-ietf-httpapi-ratelimit-headers, Structured Fie
     expect(rateLimitHeaders({ ...denied, retryAfterMs: 1 })['retry-after']).toBe('1');
     await limiter.close();
   });
+
+  it('refuses a decision whose policies are sparse or empty with a typed error (a hostile-suite counterexample)', async () => {
+    const limiter = new RateLimiter({ limits: { limit: 5, windowMs: 1_000 } });
+    const decision = await limiter.consume('k');
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    for (const policies of [[,], [], [decision.policies[0], ,]]) {
+      expect(() => rateLimitHeaders({ ...decision, retryAfterMs: -0, policies } as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+      );
+    }
+    await limiter.close();
+  });
 });
