@@ -43,14 +43,27 @@ async function race(env: Record<string, string>, algorithm: string): Promise<Exa
   }
 }
 
-function expectExact(results: ExactnessResult[]): void {
+/**
+ * Exactly LIMIT allowed. GCRA refills one unit every WINDOW_MS / LIMIT ms
+ * (270 ms) as it should: when the race (on one machine, one clock) lasted
+ * longer than that, as on a loaded machine, each refill may let exactly one
+ * more through, so the bound is LIMIT + refills within the race, never more.
+ */
+function expectExact(results: ExactnessResult[], algorithm: string): void {
   const allowed = results.reduce((n, r) => n + r.allowed, 0);
   const denied = results.reduce((n, r) => n + r.denied, 0);
   expect(allowed + denied).toBe(PROCESSES * CALLERS);
-  expect(allowed).toBe(LIMIT);
-  // Each allowed consume saw a different count: the store serialised all 200.
-  const remaining = results.flatMap((r) => r.remaining).sort((a, b) => a - b);
-  expect(remaining).toEqual(Array.from({ length: LIMIT }, (_, i) => i));
+  const spanMs = Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.startedAt));
+  const refills = algorithm === 'gcra' ? Math.floor(spanMs / (WINDOW_MS / LIMIT)) : 0;
+  if (refills === 0) {
+    expect(allowed).toBe(LIMIT);
+    // Each allowed consume saw a different count: the store serialised all 200.
+    const remaining = results.flatMap((r) => r.remaining).sort((a, b) => a - b);
+    expect(remaining).toEqual(Array.from({ length: LIMIT }, (_, i) => i));
+  } else {
+    expect(allowed).toBeGreaterThanOrEqual(LIMIT);
+    expect(allowed).toBeLessThanOrEqual(LIMIT + refills);
+  }
   expect(new Set(results.flatMap((r) => r.sources))).toEqual(new Set(['adapter']));
   // Processes were in flight at the same time (at least two of them; on a loaded 2-core
   // machine a process may be scheduled after another has finished): they really raced.
@@ -71,7 +84,7 @@ describe(`exactness: ${PROCESSES} OS processes x ${CALLERS} concurrent callers, 
     });
     for (const algorithm of ['gcra', 'fixed-window', 'sliding-window']) {
       it(`${algorithm}: exactly ${LIMIT} allowed`, async () => {
-        expectExact(await race({ REDIS_URL: server.url }, algorithm));
+        expectExact(await race({ REDIS_URL: server.url }, algorithm), algorithm);
       }, 60_000);
     }
   });
@@ -86,7 +99,10 @@ describe(`exactness: ${PROCESSES} OS processes x ${CALLERS} concurrent callers, 
     });
     for (const algorithm of ['gcra', 'fixed-window']) {
       it(`${algorithm}: exactly ${LIMIT} allowed`, async () => {
-        expectExact(await race({ CLUSTER_NODES: JSON.stringify(cluster.startupNodes) }, algorithm));
+        expectExact(
+          await race({ CLUSTER_NODES: JSON.stringify(cluster.startupNodes) }, algorithm),
+          algorithm,
+        );
       }, 60_000);
     }
   });
