@@ -1,4 +1,5 @@
 import { withTimeout } from '../internal/abort.js';
+import { timerMs } from '../internal/timers.js';
 import type { DistributedCacheEvents } from './events.js';
 import type { L1Entry } from './l1-bus.js';
 import type { Loader } from './options.js';
@@ -91,7 +92,7 @@ export function runLoader<T>(state: CacheState, run: LoaderRun<T>): Promise<T> {
     const timer = setTimeout(() => {
       emitStale(state, key, 'soft-timeout');
       resolve(stale.value as T);
-    }, o.softTimeoutMs);
+    }, timerMs(o.softTimeoutMs));
     timer.unref();
     fallback.then((v) => {
       clearTimeout(timer);

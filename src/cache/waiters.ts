@@ -1,3 +1,5 @@
+import { timerMs } from '../internal/timers.js';
+
 /** A wait started by {@link KeyWaiters.wait}. */
 export interface KeyWait {
   /** Resolves when woken, when the wait's time is up, or when cancelled. */
@@ -26,7 +28,7 @@ export class KeyWaiters {
       this.#waiters.set(key, set);
     }
     const waiters = set;
-    const timer = setTimeout(() => finish(), ms);
+    const timer = setTimeout(() => finish(), timerMs(ms));
     timer.unref();
     const finish = () => {
       clearTimeout(timer);

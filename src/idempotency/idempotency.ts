@@ -10,7 +10,7 @@ import {
 } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
-import { sleep } from '../internal/timers.js';
+import { sleep, timerMs } from '../internal/timers.js';
 import { clockOption, durationArgument, durationOption, keyArgument } from '../internal/validate.js';
 import { assertSafePayload, jsonSerializer } from '../serializer.js';
 import type { Clock, Logger, Serializer } from '../types.js';
@@ -376,7 +376,7 @@ export class Idempotency {
     if (this.#pending.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#leaseMs);
+        timer = setTimeout(resolve, timerMs(this.#leaseMs));
         timer.unref();
       });
       await Promise.race([Promise.allSettled([...this.#pending]), timeout]);

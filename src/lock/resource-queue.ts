@@ -2,7 +2,7 @@ import type { LockAcquireResult } from '../contracts/lock.js';
 import { ClosedError, LockNotAcquiredError } from '../errors.js';
 import { abortedError } from '../internal/abort.js';
 import { type ContextRunner, captureContext } from '../internal/async-context.js';
-import { type TimerHandle, unrefTimeout } from '../internal/timers.js';
+import { type TimerHandle, timerMs, unrefTimeout } from '../internal/timers.js';
 import type { Clock, Subscription } from '../types.js';
 import type { Lease } from './lease.js';
 import type { LockCalls } from './lock-calls.js';
@@ -322,7 +322,7 @@ export class ResourceQueues {
             waitedMs: Math.round(this.#clock.monotonic() - startedMono),
           }),
         );
-      }, waitMs);
+      }, timerMs(waitMs));
       signal?.addEventListener('abort', onAbort, { once: true });
       // A caller refused on its direct attempt came before everyone queued meanwhile.
       if (refused) q.waiters.unshift(waiter);

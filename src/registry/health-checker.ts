@@ -22,6 +22,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { AbortedError, InvalidOptionsError, TimeoutError } from '../errors.js';
 import { raceAbort } from '../internal/abort.js';
+import { timerMs } from '../internal/timers.js';
 import { durationOption, optionsChecker } from '../internal/validate.js';
 import type { InstanceState } from './instance-state.js';
 import type { RegistryContext } from './registry-context.js';
@@ -181,7 +182,7 @@ export class HealthChecker {
     const { timeoutMs } = this.options;
     const timer = setTimeout(() => {
       controller.abort(new TimeoutError(`health check timed out after ${timeoutMs} ms`, { timeoutMs }));
-    }, timeoutMs);
+    }, timerMs(timeoutMs));
     this.#active.add(controller);
     try {
       const path = this.options.path;

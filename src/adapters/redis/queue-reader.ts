@@ -1,5 +1,5 @@
 import { raceAbort } from '../../internal/abort.js';
-import { sleep } from '../../internal/timers.js';
+import { sleep, timerMs } from '../../internal/timers.js';
 import { fullJitterBackoff } from '../../resilience/backoff.js';
 import { isCluster, type RedisClient, redisFailure } from './connection.js';
 import { refreshHeld, sweep } from './queue-claimer.js';
@@ -51,7 +51,7 @@ async function clientIdOf(reader: RedisClient): Promise<number> {
  */
 function pause(c: StreamConsumer, ms: number, reading: boolean): Promise<void> {
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
+    const timer = setTimeout(resolve, timerMs(ms));
     timer.unref();
     c.wake = () => {
       clearTimeout(timer);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { memoryCacheAdapter } from '../../../src/adapters/memory/index.js';
 import { TimeoutError } from '../../../src/errors.js';
 import { fakeClock } from '../../helpers/clock.js';
+import { PAST_TIMER_RANGE_MS } from '../../helpers/timer-overflow.js';
 import { cacheFactory, tick } from './helpers.js';
 
 const make = cacheFactory();
@@ -96,5 +97,22 @@ describe('loader runs: stale on failure, soft and hard timeouts', () => {
     await expect(cache.getOrSet('k', loader)).rejects.toBeInstanceOf(TimeoutError);
     expect(aborted).toBe(true);
     expect(await cache.get('k')).toBeUndefined();
+  });
+});
+
+describe('soft timeout past the 32-bit timer range', () => {
+  it('a softTimeoutMs of 35 days waits for the loader (node would serve stale after 1 ms)', async () => {
+    const cache = make({ earlyRefreshBeta: 0, softTimeoutMs: PAST_TIMER_RANGE_MS, graceMs: 60_000 });
+    const stale: string[] = [];
+    cache.on('stale', (e) => stale.push(e.reason));
+    await cache.set('k', 'old', { ttlMs: 1 });
+    await tick(10);
+    const loaded = await cache.getOrSet('k', async () => {
+      await tick(40);
+      return 'new';
+    });
+    expect(loaded).toBe('new');
+    expect(stale).not.toContain('soft-timeout');
+    await cache.close();
   });
 });

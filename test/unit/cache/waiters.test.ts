@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KeyWaiters } from '../../../src/cache/waiters.js';
+import { PAST_TIMER_RANGE_MS, stillPendingAfter } from '../../helpers/timer-overflow.js';
 
 const settled = async (promise: Promise<unknown>): Promise<boolean> => {
   let done = false;
@@ -35,5 +36,15 @@ describe('KeyWaiters: wake-ups of callers waiting for another instance', () => {
     waiters.wakeAll();
     await Promise.all(all.map((w) => w.promise));
     waiters.wake('a'); // nothing left: a no-op
+  });
+});
+
+describe('KeyWaiters: a poll delay past the 32-bit timer range', () => {
+  it('a 35-day wait (waitPollMaxMs) does not end by itself after 1 ms', async () => {
+    const waiters = new KeyWaiters();
+    const wait = waiters.wait('k', PAST_TIMER_RANGE_MS);
+    expect(await stillPendingAfter(wait.promise, 30)).toBe(true);
+    waiters.wake('k');
+    await wait.promise;
   });
 });

@@ -5,6 +5,7 @@ import { ConnectionError, isScaleoutError } from '../../../src/errors.js';
 import { Idempotency } from '../../../src/idempotency/idempotency.js';
 import { idempotent } from '../../../src/idempotency/idempotent.js';
 import { fakeClock } from '../../helpers/clock.js';
+import { PAST_TIMER_RANGE_MS, stillPendingAfter } from '../../helpers/timer-overflow.js';
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
@@ -314,5 +315,18 @@ describe('Idempotency options', () => {
       code: 'ERR_INVALID_OPTIONS',
     });
     expect(() => keys.on('nope' as never, () => {})).toThrow(/event must be one of/);
+  });
+});
+
+describe('Idempotency.close with leaseMs past the 32-bit timer range', () => {
+  it('a leaseMs of 35 days: close() waits for a result still being stored (node would give up after 1 ms)', async () => {
+    const keys = new Idempotency({ leaseMs: PAST_TIMER_RANGE_MS });
+    let stored!: () => void;
+    // What the middleware hands over: a result stored after the response went out.
+    keys.track(new Promise<void>((resolve) => (stored = resolve)));
+    const closing = keys.close();
+    expect(await stillPendingAfter(closing, 30)).toBe(true);
+    stored();
+    await closing;
   });
 });

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectionError, isScaleoutError } from '../../../src/errors.js';
 import { DistributedLock } from '../../../src/lock/index.js';
+import { PAST_TIMER_RANGE_MS, stillPendingAfter } from '../../helpers/timer-overflow.js';
 import { delay, expectNoUnhandledRejections, FaultyAdapter } from './lock-test-kit.js';
 
 expectNoUnhandledRejections();
@@ -92,6 +93,19 @@ describe('DistributedLock: the wait queue of a resource', () => {
     await released;
     await delay(20);
     expect(await locks.tryAcquire('r')).not.toBeNull();
+    await locks.close();
+  });
+});
+
+describe('DistributedLock: waitMs past the 32-bit timer range', () => {
+  it('a waitMs of 35 days keeps the caller waiting (node would end it after 1 ms)', async () => {
+    const locks = new DistributedLock({ retryMinMs: 60_000, retryMaxMs: 60_000 });
+    const held = await locks.acquire('r');
+    const waiting = locks.acquire('r', { waitMs: PAST_TIMER_RANGE_MS });
+    expect(await stillPendingAfter(waiting, 30)).toBe(true);
+    await held.release();
+    const lease = await waiting;
+    await lease.release();
     await locks.close();
   });
 });

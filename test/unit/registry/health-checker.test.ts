@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HealthChecker } from '../../../src/registry/health-checker.js';
 import type { ServiceRegistryEvents } from '../../../src/registry/registry-events.js';
 import type { ServiceInstance } from '../../../src/registry/service-instance.js';
+import { PAST_TIMER_RANGE_MS, stillPendingAfter } from '../../helpers/timer-overflow.js';
 import { checkedFleet, manualClock, share, url } from './helpers.js';
 
 describe('health checks', () => {
@@ -66,5 +67,35 @@ describe('HealthChecker', () => {
     // One after another this would be 10 × 300 ms; generous bound for a loaded machine.
     expect(elapsed).toBeLessThan(2500);
     checker.close();
+  });
+});
+
+describe('HealthChecker: timeoutMs past the 32-bit timer range', () => {
+  it('a 35-day timeoutMs does not fail a check after 1 ms', async () => {
+    let aborted = false;
+    const checker = new HealthChecker({
+      timeoutMs: PAST_TIMER_RANGE_MS,
+      check: (_instance, signal) =>
+        new Promise<boolean>((resolve) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve(false);
+          });
+        }),
+    });
+    const u = 'http://127.0.0.1:5000/';
+    const instance: ServiceInstance = {
+      service: 's',
+      id: u,
+      url: u,
+      weight: 1,
+      metadata: {},
+      registeredAt: 0,
+    };
+    const verdict = checker.check(instance);
+    expect(await stillPendingAfter(verdict, 30)).toBe(true);
+    expect(aborted).toBe(false);
+    checker.close();
+    expect(await verdict).toBe(false);
   });
 });
