@@ -5,6 +5,7 @@ import { anySignal } from '../internal/abort.js';
 import { captureContext } from '../internal/async-context.js';
 import { redactUrl } from '../internal/redact.js';
 import { SingleFlight } from '../internal/single-flight.js';
+import { timerMs } from '../internal/timers.js';
 import { clockOption, durationOption, optionsChecker } from '../internal/validate.js';
 import { OperationTelemetry } from '../telemetry/operation-telemetry.js';
 import { HTTP } from '../telemetry/semconv.js';
@@ -253,7 +254,7 @@ export class RemoteJwks {
 
   async #load(span: Span | undefined): Promise<JwksEntry[]> {
     // anySignal holds the timeout strongly (AbortSignal.any may let it be collected unfired).
-    const { signal, dispose } = anySignal(this.#closed.signal, AbortSignal.timeout(this.#timeoutMs));
+    const { signal, dispose } = anySignal(this.#closed.signal, AbortSignal.timeout(timerMs(this.#timeoutMs)));
     try {
       return await this.#fetchKeys(signal!, span);
     } finally {

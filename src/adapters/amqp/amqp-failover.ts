@@ -2,6 +2,7 @@ import type { ChannelModel } from 'amqplib';
 import { connect } from 'amqplib';
 import { InvalidOptionsError } from '../../errors.js';
 import { redactUrl } from '../../internal/redact.js';
+import { timerMs } from '../../internal/timers.js';
 import type { Backoff } from '../../resilience/backoff.js';
 
 /**
@@ -127,5 +128,5 @@ export class NodeFailover {
  * failover for the OS's connect timeout).
  */
 export function dialNode(node: BrokerNode, timeoutMs: number): Promise<ChannelModel> {
-  return connect(node.url, { timeout: timeoutMs });
+  return connect(node.url, { timeout: timerMs(timeoutMs) });
 }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createJwt } from '../../../src/auth/jwt.js';
 import { RemoteJwks } from '../../../src/auth/remote-jwks.js';
 import { fakeClock } from '../../helpers/clock.js';
+import { PAST_TIMER_RANGE_MS, stillPendingAfter } from '../../helpers/timer-overflow.js';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -99,5 +100,24 @@ describe('RemoteJwks: the logger hears what no caller sees', () => {
     );
     await jwt.close();
     await signer.close();
+  });
+});
+
+describe('RemoteJwks: timeoutMs past the 32-bit timer range', () => {
+  it('a 35-day timeoutMs does not abort the fetch after 1 ms', async () => {
+    // Loopback only: the JWKS endpoint is a stub of the global fetch that answers nothing.
+    vi.stubGlobal(
+      'fetch',
+      (_url: string, init: RequestInit) =>
+        new Promise<Response>((_resolve, reject) => {
+          init.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+        }),
+    );
+    const jwks = new RemoteJwks('https://issuer.test/jwks.json', { timeoutMs: PAST_TIMER_RANGE_MS });
+    const key = jwks.getKey('k1', 'ES256');
+    key.catch(() => {});
+    expect(await stillPendingAfter(key, 30)).toBe(true);
+    jwks.close();
+    await expect(key).rejects.toThrow();
   });
 });
