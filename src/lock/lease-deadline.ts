@@ -7,7 +7,7 @@ import {
   LockLostError,
 } from '../errors.js';
 import type { TypedEmitter } from '../internal/events.js';
-import { unrefTimeout } from '../internal/timers.js';
+import { MAX_TIMER_MS, unrefTimeout } from '../internal/timers.js';
 import type { Clock } from '../types.js';
 import { driftMarginMs } from './distributed-lock-options.js';
 import type { Lease } from './lease.js';
@@ -189,7 +189,12 @@ export class LeaseDeadlines implements LeaseOwner {
 
   #arm(state: LeaseState): void {
     state.timer?.cancel();
-    state.timer = unrefTimeout(() => this.#expire(state), state.deadlineMono - this.clock.monotonic());
+    const leftMs = state.deadlineMono - this.clock.monotonic();
+    // Past node's timer range (~24.8 days) the timer ends before the deadline: arm again for the rest.
+    state.timer = unrefTimeout(
+      () => (leftMs > MAX_TIMER_MS ? this.#arm(state) : this.#expire(state)),
+      leftMs,
+    );
   }
 
   #expire(state: LeaseState): void {
