@@ -7,7 +7,7 @@ import {
   LockLostError,
 } from '../errors.js';
 import type { TypedEmitter } from '../internal/events.js';
-import { MAX_TIMER_MS, unrefTimeout } from '../internal/timers.js';
+import { unrefTimeout } from '../internal/timers.js';
 import type { Clock } from '../types.js';
 import { driftMarginMs } from './distributed-lock-options.js';
 import type { Lease } from './lease.js';
@@ -189,12 +189,8 @@ export class LeaseDeadlines implements LeaseOwner {
 
   #arm(state: LeaseState): void {
     state.timer?.cancel();
-    const leftMs = state.deadlineMono - this.clock.monotonic();
-    // Past node's timer range (~24.8 days) the timer ends before the deadline: arm again for the rest.
-    state.timer = unrefTimeout(
-      () => (leftMs > MAX_TIMER_MS ? this.#arm(state) : this.#expire(state)),
-      leftMs,
-    );
+    // unrefTimeout waits the whole of it, also past node's timer range (~24.8 days).
+    state.timer = unrefTimeout(() => this.#expire(state), state.deadlineMono - this.clock.monotonic());
   }
 
   #expire(state: LeaseState): void {
