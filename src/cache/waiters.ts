@@ -1,4 +1,4 @@
-import { timerMs } from '../internal/timers.js';
+import { unrefTimeout } from '../internal/timers.js';
 
 /** A wait started by {@link KeyWaiters.wait}. */
 export interface KeyWait {
@@ -28,10 +28,9 @@ export class KeyWaiters {
       this.#waiters.set(key, set);
     }
     const waiters = set;
-    const timer = setTimeout(() => finish(), timerMs(ms));
-    timer.unref();
+    const timer = unrefTimeout(() => finish(), ms);
     const finish = () => {
-      clearTimeout(timer);
+      timer.cancel();
       waiters.delete(finish);
       if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
       wake();

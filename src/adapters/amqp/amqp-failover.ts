@@ -128,5 +128,7 @@ export class NodeFailover {
  * failover for the OS's connect timeout).
  */
 export function dialNode(node: BrokerNode, timeoutMs: number): Promise<ChannelModel> {
+  // amqplib arms it as the socket's idle timeout (reset by any byte), which node cuts to 1 ms
+  // past ~24.8 days: capped, it ends a dial silent for ~24.8 days, the longest a socket keeps.
   return connect(node.url, { timeout: timerMs(timeoutMs) });
 }
