@@ -15,10 +15,13 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * @internal `ms` as a delay node's timers keep (capped at {@link MAX_TIMER_MS}).
+ * Only for a delay that may end early because its callback checks again
+ * (a poll step, `TimeoutQueue`'s wake-up); a duration the user gave goes
+ * through {@link longTimeout} and the helpers below, which wait it all.
  *
  * @example
  * ```ts
- * setTimeout(force, timerMs(deadlineMs)).unref();
+ * setTimeout(checkDue, timerMs(dueAt - performance.now())).unref();
  * ```
  */
 export function timerMs(ms: number): number {
@@ -50,7 +53,11 @@ export interface LongTimeoutOptions {
  * ```
  */
 export function longTimeout(fn: () => void, ms: number, options: LongTimeoutOptions = {}): TimerHandle {
-  const unref = options.unref === true;
+  return chain(fn, ms, options.unref === true);
+}
+
+/** {@link longTimeout} without an options object (the helpers below are on hot paths). */
+function chain(fn: () => void, ms: number, unref: boolean): TimerHandle {
   let left = Math.max(0, ms);
   if (!(left > MAX_TIMER_MS)) {
     const t = setTimeout(fn, left);
@@ -74,7 +81,7 @@ export function longTimeout(fn: () => void, ms: number, options: LongTimeoutOpti
  * (see {@link longTimeout}).
  */
 export function unrefTimeout(fn: () => void, ms: number): TimerHandle {
-  return longTimeout(fn, ms, { unref: true });
+  return chain(fn, ms, true);
 }
 
 /**
@@ -93,10 +100,10 @@ export function unrefInterval(fn: () => void, ms: number): TimerHandle {
   let timer: TimerHandle;
   const tick = () => {
     // Armed before `fn` runs, so that a cancel() from `fn` stops the next period.
-    timer = unrefTimeout(tick, period);
+    timer = chain(tick, period, true);
     fn();
   };
-  timer = unrefTimeout(tick, period);
+  timer = chain(tick, period, true);
   return { cancel: () => timer.cancel() };
 }
 
@@ -109,8 +116,9 @@ export interface SleepOptions {
 }
 
 /**
- * Resolves after `ms`. Honors an AbortSignal: an abort clears the timer at
- * once and rejects with {@link AbortedError}; no listener is left behind.
+ * Resolves after `ms`, however long (see {@link longTimeout}). Honors an
+ * AbortSignal: an abort clears the timer at once and rejects with
+ * {@link AbortedError}; no listener is left behind.
  */
 export function sleep(ms: number, options: SleepOptions = {}): Promise<void> {
   const { signal } = options;
@@ -120,13 +128,13 @@ export function sleep(ms: number, options: SleepOptions = {}): Promise<void> {
       timer.cancel();
       reject(abortedError(signal!));
     };
-    const timer = longTimeout(
+    const timer = chain(
       () => {
         signal?.removeEventListener('abort', onAbort);
         resolve();
       },
       ms,
-      { unref: options.unref },
+      options.unref === true,
     );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
