@@ -129,6 +129,7 @@ export class NodeFailover {
  */
 export function dialNode(node: BrokerNode, timeoutMs: number): Promise<ChannelModel> {
   // amqplib arms it as the socket's idle timeout (reset by any byte), which node cuts to 1 ms
-  // past ~24.8 days: capped, it ends a dial silent for ~24.8 days, the longest a socket keeps.
+  // past ~24.8 days and which cannot be re-armed from here: capped, a dial silent that long ends
+  // at ~24.8 days rather than at the full connectTimeoutMs.
   return connect(node.url, { timeout: timerMs(timeoutMs) });
 }
