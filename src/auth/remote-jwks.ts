@@ -5,6 +5,7 @@ import { anySignal } from '../internal/abort.js';
 import { captureContext } from '../internal/async-context.js';
 import { redactUrl } from '../internal/redact.js';
 import { SingleFlight } from '../internal/single-flight.js';
+import { unrefTimeout } from '../internal/timers.js';
 import { clockOption, durationOption, optionsChecker } from '../internal/validate.js';
 import { OperationTelemetry } from '../telemetry/operation-telemetry.js';
 import { HTTP } from '../telemetry/semconv.js';
@@ -252,11 +253,17 @@ export class RemoteJwks {
   }
 
   async #load(span: Span | undefined): Promise<JwksEntry[]> {
-    // anySignal holds the timeout strongly (AbortSignal.any may let it be collected unfired).
-    const { signal, dispose } = anySignal(this.#closed.signal, AbortSignal.timeout(this.#timeoutMs));
+    // Not AbortSignal.timeout: node fires it after 1 ms past ~24.8 days; unrefTimeout waits it all.
+    const timeout = new AbortController();
+    const timer = unrefTimeout(
+      () => timeout.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      this.#timeoutMs,
+    );
+    const { signal, dispose } = anySignal(this.#closed.signal, timeout.signal);
     try {
       return await this.#fetchKeys(signal!, span);
     } finally {
+      timer.cancel();
       dispose();
     }
   }

@@ -1,4 +1,5 @@
 import { withTimeout } from '../internal/abort.js';
+import { unrefTimeout } from '../internal/timers.js';
 import type { DistributedCacheEvents } from './events.js';
 import type { L1Entry } from './l1-bus.js';
 import type { Loader } from './options.js';
@@ -88,13 +89,12 @@ export function runLoader<T>(state: CacheState, run: LoaderRun<T>): Promise<T> {
   });
   if (o.softTimeoutMs <= 0) return fallback;
   return new Promise<T>((resolve) => {
-    const timer = setTimeout(() => {
+    const timer = unrefTimeout(() => {
       emitStale(state, key, 'soft-timeout');
       resolve(stale.value as T);
     }, o.softTimeoutMs);
-    timer.unref();
     fallback.then((v) => {
-      clearTimeout(timer);
+      timer.cancel();
       resolve(v);
     });
   });

@@ -1,3 +1,5 @@
+import { unrefTimeout } from '../internal/timers.js';
+
 /** A wait started by {@link KeyWaiters.wait}. */
 export interface KeyWait {
   /** Resolves when woken, when the wait's time is up, or when cancelled. */
@@ -26,10 +28,9 @@ export class KeyWaiters {
       this.#waiters.set(key, set);
     }
     const waiters = set;
-    const timer = setTimeout(() => finish(), ms);
-    timer.unref();
+    const timer = unrefTimeout(() => finish(), ms);
     const finish = () => {
-      clearTimeout(timer);
+      timer.cancel();
       waiters.delete(finish);
       if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
       wake();

@@ -10,7 +10,7 @@ import {
 } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
-import { sleep } from '../internal/timers.js';
+import { sleep, type TimerHandle, unrefTimeout } from '../internal/timers.js';
 import { clockOption, durationArgument, durationOption, keyArgument } from '../internal/validate.js';
 import { assertSafePayload, jsonSerializer } from '../serializer.js';
 import type { Clock, Logger, Serializer } from '../types.js';
@@ -374,13 +374,12 @@ export class Idempotency {
 
   async #close(): Promise<void> {
     if (this.#pending.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: TimerHandle | undefined;
       const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#leaseMs);
-        timer.unref();
+        timer = unrefTimeout(resolve, this.#leaseMs);
       });
       await Promise.race([Promise.allSettled([...this.#pending]), timeout]);
-      clearTimeout(timer);
+      timer?.cancel();
     }
     if (this.#ownsStore) await this.#store.close();
     this.#events.clear();

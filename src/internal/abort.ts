@@ -1,5 +1,5 @@
 import { TimeoutError } from '../errors.js';
-import { abortedError, timerMs } from './timers.js';
+import { abortedError, unrefTimeout } from './timers.js';
 
 export { abortedError };
 
@@ -87,7 +87,8 @@ export function raceAbort<T>(
 
 /**
  * Rejects with {@link TimeoutError} if `promise` has not settled after
- * `timeoutMs`. The timer is cleared when the promise settles and is unref'd.
+ * `timeoutMs` (however long: past node's timer range it re-arms). The timer
+ * is cleared when the promise settles and is unref'd.
  * A late rejection of `promise` is swallowed (never unhandled). `onTimeout`
  * runs with the error just before the rejection (to abort the work, say).
  * For many calls on a hot path, see `TimeoutQueue` and `DeadlineSweep`.
@@ -100,20 +101,19 @@ export function withTimeout<T>(
 ): Promise<T> {
   if (!Number.isFinite(timeoutMs)) return promise;
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const timer = unrefTimeout(() => {
       promise.catch(() => {});
       const error = new TimeoutError(`${what} timed out after ${timeoutMs} ms`, { timeoutMs });
       onTimeout?.(error);
       reject(error);
-    }, timerMs(timeoutMs));
-    timer.unref();
+    }, timeoutMs);
     promise.then(
       (value) => {
-        clearTimeout(timer);
+        timer.cancel();
         resolve(value);
       },
       (err: unknown) => {
-        clearTimeout(timer);
+        timer.cancel();
         reject(err);
       },
     );

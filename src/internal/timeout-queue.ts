@@ -1,4 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
+import { timerMs } from './timers.js';
 
 /**
  * Many short-lived timeouts on one Node timer.
@@ -118,7 +119,7 @@ export class TimeoutQueue {
       setTimeout,
       undefined,
       this.#fireNow,
-      firstWakeMs(dueAt - performance.now()),
+      timerMs(firstWakeMs(dueAt - performance.now())),
     );
     this.#timer.unref();
   }

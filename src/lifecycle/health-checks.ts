@@ -1,5 +1,5 @@
 import { InvalidArgumentError, InvalidOptionsError, TimeoutError } from '../errors.js';
-import { timerMs } from '../internal/timers.js';
+import { type TimerHandle, unrefTimeout } from '../internal/timers.js';
 import { durationOption, keyArgument, optionsChecker } from '../internal/validate.js';
 import type { Clock } from '../types.js';
 
@@ -226,16 +226,15 @@ export class HealthChecks {
   async #runOne(entry: Entry): Promise<CheckResult> {
     const started = this.#clock.monotonic();
     const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
+    let timer: TimerHandle | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      timer = unrefTimeout(() => {
         const error = new TimeoutError(`check "${entry.name}" timed out after ${entry.timeoutMs} ms`, {
           timeoutMs: entry.timeoutMs,
         });
         controller.abort(error);
         reject(error);
-      }, timerMs(entry.timeoutMs));
-      timer.unref();
+      }, entry.timeoutMs);
     });
     const base = { name: entry.name, critical: entry.critical };
     try {
@@ -257,7 +256,7 @@ export class HealthChecks {
         ...(code === undefined ? {} : { code }),
       };
     } finally {
-      clearTimeout(timer);
+      timer?.cancel();
     }
   }
 }

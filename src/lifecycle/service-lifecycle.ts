@@ -23,7 +23,7 @@
 import { AbortedError, InvalidArgumentError, TimeoutError } from '../errors.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
-import { timerMs } from '../internal/timers.js';
+import { longTimeout } from '../internal/timers.js';
 import { optionsChecker } from '../internal/validate.js';
 import type { Clock, Logger } from '../types.js';
 import {
@@ -378,11 +378,11 @@ export class ServiceLifecycle {
     const steps: StepReport[] = [];
     const deadlineMs = this.#options.deadlineMs;
     let current: { step: ShutdownStep; name: string } = { step: 'not-ready', name: 'not-ready' };
-    const deadline = setTimeout(() => {
+    const deadline = longTimeout(() => {
       this.#events.emit('deadline', { ...current, deadlineMs });
       this.#logger?.warn?.('stop deadline passed: forcing', { step: current.step, name: current.name });
       this.#forceNow();
-    }, timerMs(deadlineMs));
+    }, deadlineMs);
     // Not unref()'d, unlike the library's background timers: the stop holds the process until it
     // ends (cleared below), else a process with no other handle left (the listener closed, a
     // SIGTERM handler that let go) would exit mid-stop, its drain delay and closes never run.
@@ -459,7 +459,7 @@ export class ServiceLifecycle {
     for (const m of [...of('closable')].reverse()) {
       await step('close', m.name, () => m.resource.close());
     }
-    clearTimeout(deadline);
+    deadline.cancel();
     const overran = steps.filter((s) => s.outcome === 'overran').map((s) => `${s.step}:${s.name}`);
     const clean = steps.every((s) => s.outcome === 'done');
     const report: ShutdownReport = {

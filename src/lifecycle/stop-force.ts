@@ -6,7 +6,7 @@
  * @module
  */
 import { raceAbort } from '../internal/abort.js';
-import { timerMs } from '../internal/timers.js';
+import { unrefTimeout } from '../internal/timers.js';
 
 /** @internal What a step's race rejects with when the stop is forced. */
 export const FORCED = Symbol('forced');
@@ -19,11 +19,10 @@ export function raceForce<T>(promise: Promise<T>, forced: AbortSignal): Promise<
 /** @internal Waits `ms`, or less when `forced` aborts (the drain delay). */
 export function waitOrForced(ms: number, forced: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(done, timerMs(ms));
-    timer.unref();
+    const timer = unrefTimeout(done, ms);
     forced.addEventListener('abort', done, { once: true });
     function done(): void {
-      clearTimeout(timer);
+      timer.cancel();
       forced.removeEventListener('abort', done);
       resolve();
     }

@@ -189,6 +189,7 @@ export class LeaseDeadlines implements LeaseOwner {
 
   #arm(state: LeaseState): void {
     state.timer?.cancel();
+    // unrefTimeout waits the whole of it, also past node's timer range (~24.8 days).
     state.timer = unrefTimeout(() => this.#expire(state), state.deadlineMono - this.clock.monotonic());
   }
 

@@ -2,7 +2,7 @@ import type { LockAcquireResult } from '../contracts/lock.js';
 import { ClosedError, LockNotAcquiredError } from '../errors.js';
 import { abortedError } from '../internal/abort.js';
 import { type ContextRunner, captureContext } from '../internal/async-context.js';
-import { type TimerHandle, unrefTimeout } from '../internal/timers.js';
+import { longTimeout, type TimerHandle, unrefTimeout } from '../internal/timers.js';
 import type { Clock, Subscription } from '../types.js';
 import type { Lease } from './lease.js';
 import type { LockCalls } from './lock-calls.js';
@@ -291,7 +291,7 @@ export class ResourceQueues {
     const q = this.#queue(resource);
     const startedMono = this.#clock.monotonic();
     return new Promise<Lease>((resolve, reject) => {
-      let deadline: ReturnType<typeof setTimeout> | undefined;
+      let deadline: TimerHandle | undefined;
       const onAbort = () => giveUp(abortedError(signal!));
       const waiter: Waiter = {
         token: this.#calls.newToken(),
@@ -302,7 +302,7 @@ export class ResourceQueues {
         resolve,
         giveUp: (err: unknown) => giveUp(err),
         cleanup: () => {
-          if (deadline !== undefined) clearTimeout(deadline);
+          deadline?.cancel();
           signal?.removeEventListener('abort', onAbort);
         },
       };
@@ -315,7 +315,7 @@ export class ResourceQueues {
         reject(err);
         this.dropIfIdle(q);
       };
-      deadline = setTimeout(() => {
+      deadline = longTimeout(() => {
         giveUp(
           new LockNotAcquiredError(`could not acquire the resource within ${waitMs} ms`, {
             resource,

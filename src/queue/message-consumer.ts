@@ -7,7 +7,7 @@ import {
 } from '../errors.js';
 import type { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
-import { sleep, timerMs } from '../internal/timers.js';
+import { sleep, type TimerHandle, unrefTimeout } from '../internal/timers.js';
 import type { Backoff } from '../resilience/backoff.js';
 import type { ProcessTrace, QueueTelemetry } from '../telemetry/queue-telemetry.js';
 import type { Clock, Subscription } from '../types.js';
@@ -323,14 +323,12 @@ export class MessageConsumer implements Subscription {
 
   async #close(): Promise<void> {
     this.#stop.abort();
-    let timer: NodeJS.Timeout | undefined;
+    let timer: TimerHandle | undefined;
     const cutShort = this.#cutShort.signal;
     let onCut: (() => void) | undefined;
     // closeTimeoutMs, or the stop's signal if it aborts first.
     const timeout = new Promise<void>((resolve) => {
-      // Node fires a delay past 2^31-1 ms after 1 ms: cap it (~24.8 days is "never" here).
-      timer = setTimeout(resolve, timerMs(this.#policy.closeTimeoutMs));
-      timer.unref();
+      timer = unrefTimeout(resolve, this.#policy.closeTimeoutMs);
       onCut = resolve;
       if (cutShort.aborted) resolve();
       else cutShort.addEventListener('abort', onCut, { once: true });
@@ -352,7 +350,7 @@ export class MessageConsumer implements Subscription {
       });
       await Promise.race([drained, timeout]);
     }
-    clearTimeout(timer);
+    timer?.cancel();
     cutShort.removeEventListener('abort', onCut!);
     await subscription?.unsubscribe();
   }

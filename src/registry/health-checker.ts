@@ -22,6 +22,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { AbortedError, InvalidOptionsError, TimeoutError } from '../errors.js';
 import { raceAbort } from '../internal/abort.js';
+import { longTimeout } from '../internal/timers.js';
 import { durationOption, optionsChecker } from '../internal/validate.js';
 import type { InstanceState } from './instance-state.js';
 import type { RegistryContext } from './registry-context.js';
@@ -179,7 +180,7 @@ export class HealthChecker {
     // only reachable through AbortSignal.any may be collected before it fires).
     const controller = new AbortController();
     const { timeoutMs } = this.options;
-    const timer = setTimeout(() => {
+    const timer = longTimeout(() => {
       controller.abort(new TimeoutError(`health check timed out after ${timeoutMs} ms`, { timeoutMs }));
     }, timeoutMs);
     this.#active.add(controller);
@@ -191,7 +192,7 @@ export class HealthChecker {
     } catch {
       return false;
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
       this.#active.delete(controller);
     }
   }

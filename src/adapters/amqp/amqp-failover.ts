@@ -2,6 +2,7 @@ import type { ChannelModel } from 'amqplib';
 import { connect } from 'amqplib';
 import { InvalidOptionsError } from '../../errors.js';
 import { redactUrl } from '../../internal/redact.js';
+import { timerMs } from '../../internal/timers.js';
 import type { Backoff } from '../../resilience/backoff.js';
 
 /**
@@ -127,5 +128,8 @@ export class NodeFailover {
  * failover for the OS's connect timeout).
  */
 export function dialNode(node: BrokerNode, timeoutMs: number): Promise<ChannelModel> {
-  return connect(node.url, { timeout: timeoutMs });
+  // amqplib arms it as the socket's idle timeout (reset by any byte), which node cuts to 1 ms
+  // past ~24.8 days and which cannot be re-armed from here: capped, a dial silent that long ends
+  // at ~24.8 days rather than at the full connectTimeoutMs.
+  return connect(node.url, { timeout: timerMs(timeoutMs) });
 }

@@ -1,5 +1,5 @@
 import { raceAbort } from '../../internal/abort.js';
-import { sleep } from '../../internal/timers.js';
+import { sleep, unrefTimeout } from '../../internal/timers.js';
 import { fullJitterBackoff } from '../../resilience/backoff.js';
 import { isCluster, type RedisClient, redisFailure } from './connection.js';
 import { refreshHeld, sweep } from './queue-claimer.js';
@@ -51,10 +51,9 @@ async function clientIdOf(reader: RedisClient): Promise<number> {
  */
 function pause(c: StreamConsumer, ms: number, reading: boolean): Promise<void> {
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    timer.unref();
+    const timer = unrefTimeout(resolve, ms);
     c.wake = () => {
-      clearTimeout(timer);
+      timer.cancel();
       resolve();
     };
     if (!c.open || (reading && !c.reading)) c.wake();

@@ -5,6 +5,7 @@ import { fakeClock } from '../../helpers/clock.js';
 import { uniquePrefix } from '../../helpers/keys.js';
 import { closedAfterTest } from '../../helpers/owned-adapter.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
+import { PAST_TIMER_RANGE_MS, watchTimerOverflow } from '../../helpers/timer-overflow.js';
 import { sleep, until } from '../../helpers/wait.js';
 
 let server: RedisServer;
@@ -237,6 +238,44 @@ describe('redisStreamsQueueAdapter when a key holds foreign data (a data error, 
       await until('the consumer to carry on', () => got.length === 2);
       expect(got).toEqual([1, 2]);
     } finally {
+      await queue.close();
+    }
+  });
+});
+
+describe('redisStreamsQueueAdapter: sweepIntervalMs past the 32-bit timer range', () => {
+  it('a full consumer waits for a slot without waking every 1 ms (node cuts a 35-day pause to 1 ms)', async () => {
+    const queue = new MessageQueue({
+      adapter: closedAfterTest(
+        redisStreamsQueueAdapter({
+          connection: server.url,
+          prefix: uniquePrefix('sweep-range'),
+          sweepIntervalMs: PAST_TIMER_RANGE_MS,
+          blockMs: 50,
+        }),
+      ),
+    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let handled = 0;
+    try {
+      await queue.consume(
+        't',
+        async () => {
+          handled++;
+          await held;
+        },
+        { prefetch: 1 },
+      );
+      await queue.publish('t', { n: 1 });
+      await until('the message to be held', () => handled === 1);
+      // Its one prefetch slot is taken: the reader pauses until a slot frees.
+      const overflow = watchTimerOverflow();
+      await sleep(50);
+      overflow.stop();
+      expect(overflow.count).toBe(0);
+    } finally {
+      release();
       await queue.close();
     }
   });

@@ -1,8 +1,10 @@
+import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { MAX_NODE_URLS, NodeFailover, nodeUrls } from '../../../src/adapters/amqp/amqp-failover.js';
+import { dialNode, MAX_NODE_URLS, NodeFailover, nodeUrls } from '../../../src/adapters/amqp/amqp-failover.js';
 import { amqpQueueAdapter } from '../../../src/amqp.js';
 import { InvalidOptionsError } from '../../../src/index.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
+import { PAST_TIMER_RANGE_MS, stillPendingAfter, watchTimerOverflow } from '../../helpers/timer-overflow.js';
 
 function thrown(run: () => unknown): InvalidOptionsError {
   try {
@@ -110,5 +112,29 @@ describe('the url option (one URL or the nodes of a cluster)', () => {
       expect(err.suggestion).toBe('url');
     }
     expect(thrown(() => amqpQueueAdapter(['amqp://a'] as never)).option).toBe('url');
+  });
+});
+
+describe('dialNode: connectTimeoutMs past the 32-bit timer range', () => {
+  it("a 35-day connect timeout is armed within node's range (no TimeoutOverflowWarning), and waits", async () => {
+    // Loopback: a "broker" that accepts the TCP connection and never answers the handshake.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const url = `amqp://127.0.0.1:${port}`;
+    const overflow = watchTimerOverflow();
+    try {
+      const dialing = dialNode({ url, where: url }, PAST_TIMER_RANGE_MS);
+      dialing.catch(() => {});
+      expect(await stillPendingAfter(dialing, 30)).toBe(true);
+      expect(overflow.count).toBe(0);
+      for (const socket of sockets) socket.destroy();
+      await expect(dialing).rejects.toThrow();
+    } finally {
+      overflow.stop();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });

@@ -3,7 +3,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createJwt } from '../../../src/auth/jwt.js';
 import { RemoteJwks } from '../../../src/auth/remote-jwks.js';
+import { MAX_TIMER_MS } from '../../../src/internal/timers.js';
 import { fakeClock } from '../../helpers/clock.js';
+import { PAST_TIMER_RANGE_MS } from '../../helpers/timer-overflow.js';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -99,5 +101,36 @@ describe('RemoteJwks: the logger hears what no caller sees', () => {
     );
     await jwt.close();
     await signer.close();
+  });
+});
+
+describe('RemoteJwks: timeoutMs past the 32-bit timer range', () => {
+  it('a 35-day timeoutMs aborts the fetch at 35 days, not at ~24.8 (the longest node timer)', async () => {
+    // Loopback only: the JWKS endpoint is a stub of the global fetch that answers nothing.
+    vi.stubGlobal(
+      'fetch',
+      (_url: string, init: RequestInit) =>
+        new Promise<Response>((_resolve, reject) => {
+          init.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+        }),
+    );
+    // vitest's fake timers treat a delay past 2^31 - 1 ms as node does (1 ms).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const jwks = new RemoteJwks('https://issuer.test/jwks.json', { timeoutMs: PAST_TIMER_RANGE_MS });
+    try {
+      let outcome: unknown;
+      void jwks.getKey('k1', 'ES256').then(
+        (v) => (outcome = v),
+        (err: unknown) => (outcome = err),
+      );
+      await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1_000);
+      expect(outcome).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(PAST_TIMER_RANGE_MS - MAX_TIMER_MS - 1_000);
+      expect(outcome).toMatchObject({ code: 'ERR_JWKS_FETCH' });
+      expect((outcome as Error).cause).toMatchObject({ name: 'TimeoutError' });
+    } finally {
+      vi.useRealTimers();
+      jwks.close();
+    }
   });
 });

@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryCacheAdapter } from '../../../src/adapters/memory/index.js';
 import { TimeoutError } from '../../../src/errors.js';
+import { MAX_TIMER_MS } from '../../../src/internal/timers.js';
 import { fakeClock } from '../../helpers/clock.js';
+import { PAST_TIMER_RANGE_MS } from '../../helpers/timer-overflow.js';
 import { cacheFactory, tick } from './helpers.js';
 
 const make = cacheFactory();
@@ -96,5 +98,57 @@ describe('loader runs: stale on failure, soft and hard timeouts', () => {
     await expect(cache.getOrSet('k', loader)).rejects.toBeInstanceOf(TimeoutError);
     expect(aborted).toBe(true);
     expect(await cache.get('k')).toBeUndefined();
+  });
+});
+
+describe('loader timeouts past the 32-bit timer range', () => {
+  // vitest's fake timers treat a delay past 2^31 - 1 ms as node does (1 ms).
+  const fakeTimeouts = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a softTimeoutMs of 35 days serves stale at 35 days, not at ~24.8 (the longest node timer)', async () => {
+    const clock = fakeClock();
+    const adapter = memoryCacheAdapter({ clock });
+    const cache = make({
+      adapter,
+      clock,
+      earlyRefreshBeta: 0,
+      softTimeoutMs: PAST_TIMER_RANGE_MS,
+      hardTimeoutMs: 2 * PAST_TIMER_RANGE_MS,
+      graceMs: 60_000,
+    });
+    const stale: string[] = [];
+    cache.on('stale', (e) => stale.push(e.reason));
+    await cache.set('k', 'old', { ttlMs: 1_000 });
+    clock.advance(1_500);
+    fakeTimeouts();
+    let got: unknown;
+    let finish!: (v: string) => void;
+    void cache.getOrSet('k', () => new Promise<string>((r) => (finish = r))).then((v) => (got = v));
+    await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1_000);
+    expect(got).toBeUndefined();
+    expect(stale).toEqual([]);
+    await vi.advanceTimersByTimeAsync(PAST_TIMER_RANGE_MS - MAX_TIMER_MS - 1_000);
+    expect(got).toBe('old');
+    expect(stale).toEqual(['soft-timeout']);
+    finish('new'); // the load in the background ends, so close() need not wait for it
+  });
+
+  it('a hardTimeoutMs of 35 days fails the load at 35 days, not at ~24.8', async () => {
+    const cache = make({ earlyRefreshBeta: 0, hardTimeoutMs: PAST_TIMER_RANGE_MS });
+    fakeTimeouts();
+    let outcome: unknown;
+    void cache
+      .getOrSet('k', () => new Promise<string>(() => {}))
+      .then(
+        (v) => (outcome = v),
+        (err: unknown) => (outcome = err),
+      );
+    await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1_000);
+    expect(outcome).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(PAST_TIMER_RANGE_MS - MAX_TIMER_MS - 1_000);
+    expect(outcome).toBeInstanceOf(TimeoutError);
   });
 });

@@ -4,7 +4,9 @@ import type { IdempotencyStore } from '../../../src/contracts/idempotency.js';
 import { ConnectionError, isScaleoutError } from '../../../src/errors.js';
 import { Idempotency } from '../../../src/idempotency/idempotency.js';
 import { idempotent } from '../../../src/idempotency/idempotent.js';
+import { MAX_TIMER_MS } from '../../../src/internal/timers.js';
 import { fakeClock } from '../../helpers/clock.js';
+import { PAST_TIMER_RANGE_MS } from '../../helpers/timer-overflow.js';
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
@@ -314,5 +316,25 @@ describe('Idempotency options', () => {
       code: 'ERR_INVALID_OPTIONS',
     });
     expect(() => keys.on('nope' as never, () => {})).toThrow(/event must be one of/);
+  });
+});
+
+describe('Idempotency.close with leaseMs past the 32-bit timer range', () => {
+  it('a leaseMs of 35 days: close() waits for a result still being stored 35 days, not ~24.8', async () => {
+    // vitest's fake timers treat a delay past 2^31 - 1 ms as node does (1 ms).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const keys = new Idempotency({ leaseMs: PAST_TIMER_RANGE_MS });
+      // What the middleware hands over: a result stored after the response went out, that hangs.
+      keys.track(new Promise<void>(() => {}));
+      let closed = false;
+      void keys.close().then(() => (closed = true));
+      await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1_000);
+      expect(closed).toBe(false);
+      await vi.advanceTimersByTimeAsync(PAST_TIMER_RANGE_MS - MAX_TIMER_MS - 1_000);
+      expect(closed).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

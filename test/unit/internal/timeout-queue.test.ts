@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it, vi } from 'vitest';
 import { firstWakeMs, SHARED_TIMEOUTS, TimeoutQueue } from '../../../src/internal/timeout-queue.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
+import { PAST_TIMER_RANGE_MS, watchTimerOverflow } from '../../helpers/timer-overflow.js';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -175,5 +176,19 @@ describe('TimeoutQueue', () => {
     expect(SHARED_TIMEOUTS.size).toBe(before + 2);
     await wait(40);
     expect(fired.sort()).toEqual(['cache', 'client']);
+  });
+});
+
+describe('TimeoutQueue: a timeout past the 32-bit timer range', () => {
+  it('arms one timer of at most 2^31 - 1 ms (node would wake it every 1 ms, warning each time)', async () => {
+    const q = new TimeoutQueue();
+    const overflow = watchTimerOverflow();
+    const fired = vi.fn();
+    const timeout = q.add(PAST_TIMER_RANGE_MS, fired);
+    await wait(30);
+    overflow.stop();
+    expect(fired).not.toHaveBeenCalled();
+    expect(overflow.count).toBe(0);
+    q.cancel(timeout);
   });
 });

@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { MAX_TIMER_MS } from '../../../src/internal/timers.js';
 import { HealthChecks } from '../../../src/lifecycle/health-checks.js';
 import { systemClock } from '../../../src/types.js';
+import { PAST_TIMER_RANGE_MS } from '../../helpers/timer-overflow.js';
 
 describe('HealthChecks', () => {
   it('a check whose error has a throwing getter fails alone; run() does not reject', async () => {
@@ -76,5 +78,24 @@ describe('HealthChecks', () => {
     }
     expect(text).toContain('redis://***@10.0.0.1:6379');
     expect(text).toContain('failed');
+  });
+});
+
+describe('HealthChecks: a timeoutMs past the 32-bit timer range', () => {
+  it('a hung check with a 35-day timeout fails at 35 days, not at ~24.8 (the longest node timer)', async () => {
+    // vitest's fake timers treat a delay past 2^31 - 1 ms as node does (1 ms).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const checks = new HealthChecks(systemClock, 500);
+      checks.add('hung', () => new Promise(() => {}), { timeoutMs: PAST_TIMER_RANGE_MS });
+      let results: Awaited<ReturnType<HealthChecks['run']>> | undefined;
+      void checks.run().then((r) => (results = r));
+      await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1_000);
+      expect(results).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(PAST_TIMER_RANGE_MS - MAX_TIMER_MS - 1_000);
+      expect(results?.[0]).toMatchObject({ name: 'hung', ok: false, code: 'ERR_TIMEOUT' });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,7 +1,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { MessageQueue, ServiceLifecycle, ServiceRegistry, type StepReport } from '../../../src/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  MessageQueue,
+  ServiceLifecycle,
+  ServiceRegistry,
+  type ShutdownReport,
+  type StepReport,
+} from '../../../src/index.js';
+import { MAX_TIMER_MS } from '../../../src/internal/timers.js';
+import { PAST_TIMER_RANGE_MS } from '../../helpers/timer-overflow.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -222,6 +230,53 @@ describe('ServiceLifecycle: as a stranger uses it', () => {
       'stop-accepting:done',
     ]);
     expect(report.exitCode).toBe(0);
+  });
+
+  it('a 35-day deadline forces a hung stop at 35 days, not at ~24.8 (the longest node timer)', async () => {
+    // vitest's fake timers treat a delay past 2^31 - 1 ms as node does (1 ms).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const lifecycle = new ServiceLifecycle({ deadlineMs: PAST_TIMER_RANGE_MS, drainDelayMs: 0 });
+      lifecycle.manage({ close: () => new Promise<void>(() => {}) }, { name: 'hung' });
+      const deadlines: string[] = [];
+      lifecycle.on('deadline', (d) => deadlines.push(d.name));
+      let report: ShutdownReport | undefined;
+      const stopping = lifecycle.shutdown().then((r) => (report = r));
+      await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1_000);
+      expect(deadlines).toEqual([]);
+      expect(report).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(PAST_TIMER_RANGE_MS - MAX_TIMER_MS - 1_000 - 1);
+      expect(deadlines).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      await stopping;
+      expect(deadlines).toEqual(['hung']);
+      expect(report?.steps.find((s) => s.name === 'hung')?.outcome).toBe('overran');
+      expect(report?.exitCode).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a 35-day drain delay waits 35 days, not ~24.8 (the longest node timer)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const lifecycle = new ServiceLifecycle({
+        deadlineMs: 2 * PAST_TIMER_RANGE_MS,
+        drainDelayMs: PAST_TIMER_RANGE_MS,
+      });
+      const ended: string[] = [];
+      lifecycle.on('step-end', (s) => ended.push(s.step));
+      let report: ShutdownReport | undefined;
+      void lifecycle.shutdown().then((r) => (report = r));
+      await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1_000);
+      expect(ended).toEqual(['not-ready']);
+      await vi.advanceTimersByTimeAsync(PAST_TIMER_RANGE_MS - MAX_TIMER_MS - 1_000);
+      expect(ended).toContain('drain-delay');
+      await vi.advanceTimersByTimeAsync(0);
+      expect(report?.exitCode).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a drain delay that the deadline would always cut is refused', () => {

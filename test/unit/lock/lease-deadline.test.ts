@@ -1,9 +1,11 @@
 // The life of a granted lease (src/lock/lease-deadline.ts): its deadline and
 // signal, extend, the autoExtend watchdog, the lost event.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryLockAdapter } from '../../../src/adapters/memory/memory-lock-adapter.js';
 import { ConnectionError, isScaleoutError } from '../../../src/errors.js';
 import { DistributedLock } from '../../../src/lock/index.js';
+import { fakeClock } from '../../helpers/clock.js';
+import { PAST_TIMER_RANGE_MS } from '../../helpers/timer-overflow.js';
 import { delay, expectNoUnhandledRejections, FaultyAdapter } from './lock-test-kit.js';
 
 expectNoUnhandledRejections();
@@ -109,5 +111,32 @@ describe('lease signal', () => {
     await delay(120);
     expect(lost).toEqual(['r']);
     await locks.close();
+  });
+});
+
+describe('DistributedLock: a lease deadline past the 32-bit timer range', () => {
+  it('a 35-day lease is not lost at ~24.8 days (the longest node timer), only at its deadline', async () => {
+    // vitest's fake timers treat a delay past 2^31 - 1 ms as node does (1 ms).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const clock = fakeClock();
+      const adapter = new MemoryLockAdapter({ clock });
+      const locks = new DistributedLock({ adapter, clock, driftFactor: 0 });
+      const lease = await locks.acquire('r', { ttlMs: PAST_TIMER_RANGE_MS });
+      const deadline = lease.expiresAt - clock.now();
+      const pass = async (ms: number) => {
+        clock.advance(ms);
+        await vi.advanceTimersByTimeAsync(ms);
+      };
+      expect(lease.signal.aborted).toBe(false);
+      await pass(25 * 24 * 60 * 60 * 1000);
+      expect(lease.signal.aborted).toBe(false);
+      await pass(deadline - 25 * 24 * 60 * 60 * 1000);
+      expect(lease.signal.aborted).toBe(true);
+      expect(isScaleoutError(lease.signal.reason, 'ERR_LEASE_EXPIRED')).toBe(true);
+      await locks.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,11 +1,15 @@
 // The wait queue of a resource (src/lock/resource-queue.ts): local waiters,
 // hand-off on release, waitMs and abort, failing closed.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConnectionError, isScaleoutError } from '../../../src/errors.js';
+import { MAX_TIMER_MS } from '../../../src/internal/timers.js';
 import { DistributedLock } from '../../../src/lock/index.js';
+import { PAST_TIMER_RANGE_MS } from '../../helpers/timer-overflow.js';
 import { delay, expectNoUnhandledRejections, FaultyAdapter } from './lock-test-kit.js';
 
 expectNoUnhandledRejections();
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 describe('DistributedLock: the wait queue of a resource', () => {
   it('fails after waitMs with LockNotAcquiredError, and at once for waitMs 0', async () => {
@@ -93,5 +97,31 @@ describe('DistributedLock: the wait queue of a resource', () => {
     await delay(20);
     expect(await locks.tryAcquire('r')).not.toBeNull();
     await locks.close();
+  });
+});
+
+describe('DistributedLock: waitMs past the 32-bit timer range', () => {
+  it('a waitMs of 35 days gives up at 35 days, not at ~24.8 (the longest node timer)', async () => {
+    // vitest's fake timers treat a delay past 2^31 - 1 ms as node does (1 ms).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      // Polls every ~10 days: the holder's lease lives on the real clock, which does not move.
+      const locks = new DistributedLock({ retryMinMs: 10 * DAY_MS, retryMaxMs: 10 * DAY_MS });
+      const held = await locks.acquire('r', { ttlMs: 60_000 });
+      let outcome: unknown;
+      const waiting = locks.acquire('r', { waitMs: PAST_TIMER_RANGE_MS }).then(
+        () => (outcome = 'acquired'),
+        (err: unknown) => (outcome = err),
+      );
+      await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1_000);
+      expect(outcome).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(PAST_TIMER_RANGE_MS - MAX_TIMER_MS);
+      await waiting;
+      expect(isScaleoutError(outcome, 'ERR_LOCK_NOT_ACQUIRED')).toBe(true);
+      await held.release();
+      await locks.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { QueueAdapter, QueueDelivery } from '../../../src/index.js';
 import { MessageQueue } from '../../../src/index.js';
+import { MAX_TIMER_MS } from '../../../src/internal/timers.js';
+import { PAST_TIMER_RANGE_MS } from '../../helpers/timer-overflow.js';
 
 /** A delivery of JSON `body` that records how it was settled. */
 function delivery(id: string, settled: string[]): QueueDelivery {
@@ -159,5 +161,65 @@ describe('MessageConsumer stop with a closeTimeoutMs past the 32-bit timer range
     await consumer.close();
     expect(finished).toBe(true);
     await queue.close();
+  });
+});
+
+describe('MessageConsumer stop: closeTimeoutMs of 35 days', () => {
+  it('waits for a hung handler 35 days, not ~24.8 (the longest node timer), then releases', async () => {
+    // vitest's fake timers treat a delay past 2^31 - 1 ms as node does (1 ms).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const steps: string[] = [];
+      const { adapter, deliver } = recordingAdapter(steps);
+      const queue = new MessageQueue({ adapter, closeTimeoutMs: PAST_TIMER_RANGE_MS });
+      const consumer = await queue.consume('t', () => new Promise<void>(() => {}));
+      deliver(delivery('stuck', []));
+      void consumer.close();
+      await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1_000);
+      expect(steps).toEqual([]);
+      await vi.advanceTimersByTimeAsync(PAST_TIMER_RANGE_MS - MAX_TIMER_MS - 1_000);
+      expect(steps).toEqual(['unsubscribe']);
+      await queue.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('MessageConsumer: a retry delay past the 32-bit timer range', () => {
+  it('a failed message waits its whole 35-day retry delay, not ~24.8 days (the longest node timer)', async () => {
+    // vitest's fake timers treat a delay past 2^31 - 1 ms as node does (1 ms).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    // Full jitter draws from [0, retryMaxMs]: near the top, ~35 days.
+    vi.spyOn(Math, 'random').mockReturnValue(0.999_999);
+    try {
+      const settled: string[] = [];
+      const { adapter, deliver } = recordingAdapter([]);
+      const queue = new MessageQueue({
+        adapter,
+        retryBaseMs: PAST_TIMER_RANGE_MS,
+        retryMaxMs: PAST_TIMER_RANGE_MS,
+      });
+      const delays: number[] = [];
+      queue.on('retry', (e) => delays.push(e.delayMs));
+      await queue.consume('t', async () => {
+        throw new Error('not yet');
+      });
+      deliver(delivery('m', settled));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(delays).toHaveLength(1);
+      const delayMs = delays[0]!;
+      expect(delayMs).toBeGreaterThan(MAX_TIMER_MS + 1_000);
+      await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1_000);
+      expect(settled).toEqual([]);
+      await vi.advanceTimersByTimeAsync(delayMs - MAX_TIMER_MS - 1_000 - 1);
+      expect(settled).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(settled).toEqual(['retry m']);
+      await queue.close();
+    } finally {
+      vi.restoreAllMocks();
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { MAX_TIMER_MS } from '../../../src/internal/timers.js';
 import { HealthChecker } from '../../../src/registry/health-checker.js';
 import type { ServiceRegistryEvents } from '../../../src/registry/registry-events.js';
 import type { ServiceInstance } from '../../../src/registry/service-instance.js';
+import { PAST_TIMER_RANGE_MS } from '../../helpers/timer-overflow.js';
 import { checkedFleet, manualClock, share, url } from './helpers.js';
 
 describe('health checks', () => {
@@ -66,5 +68,45 @@ describe('HealthChecker', () => {
     // One after another this would be 10 × 300 ms; generous bound for a loaded machine.
     expect(elapsed).toBeLessThan(2500);
     checker.close();
+  });
+});
+
+describe('HealthChecker: timeoutMs past the 32-bit timer range', () => {
+  it('a 35-day timeoutMs fails a check at 35 days, not at ~24.8 (the longest node timer)', async () => {
+    let aborted = false;
+    const checker = new HealthChecker({
+      timeoutMs: PAST_TIMER_RANGE_MS,
+      check: (_instance, signal) =>
+        new Promise<boolean>((resolve) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve(false);
+          });
+        }),
+    });
+    const u = 'http://127.0.0.1:5000/';
+    const instance: ServiceInstance = {
+      service: 's',
+      id: u,
+      url: u,
+      weight: 1,
+      metadata: {},
+      registeredAt: 0,
+    };
+    // vitest's fake timers treat a delay past 2^31 - 1 ms as node does (1 ms).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let result: boolean | undefined;
+      void checker.check(instance).then((v) => (result = v));
+      await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1_000);
+      expect(aborted).toBe(false);
+      expect(result).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(PAST_TIMER_RANGE_MS - MAX_TIMER_MS - 1_000);
+      expect(aborted).toBe(true);
+      expect(result).toBe(false);
+    } finally {
+      vi.useRealTimers();
+      checker.close();
+    }
   });
 });
