@@ -23,7 +23,7 @@ import type { Redis } from 'ioredis';
 import { RedisStore } from 'rate-limit-redis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterUnion } from 'rate-limiter-flexible';
 // The built package, as users run it (`npm run bench` builds first).
-import { RateLimiter } from '../dist/index.js';
+import { RateLimiter, type RateLimiterOptions } from '../dist/index.js';
 import { redisRateLimitAdapter } from '../dist/redis.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
 import { type BenchContext, median, redisCpuUs } from './lib.js';
@@ -96,37 +96,21 @@ export default async function (ctx: BenchContext): Promise<void> {
   await Promise.all(Object.values(clients).map((c) => c.ping()));
 
   // --- the limiters -------------------------------------------------------
-  const ours = new RateLimiter({
-    adapter: redisRateLimitAdapter({ connection: clients.scaleout, prefix: 'so:' }),
-    name: 'b',
-    limits: { limit: HUGE, windowMs: 60_000 },
-  });
-  // scaleout on a connection it creates from a URL (a tick's scripts written
-  // 8 at a time) and on a client passed in (used as it is), as the lock bench.
-  const oursUrl = new RateLimiter({
-    adapter: redisRateLimitAdapter({ connection: server.url, prefix: 'su:' }),
-    name: 'b',
-    limits: { limit: HUGE, windowMs: 60_000 },
-  });
-  const twoLimitRules = [
+  // scaleout on a client passed in (used as it is), on one with ioredis'
+  // auto-pipelining, and on a connection it creates from a URL (a tick's
+  // scripts written 8 at a time), as the lock bench.
+  const limiterOn = (connection: Redis | string, prefix: string, limits: RateLimiterOptions['limits']) =>
+    new RateLimiter({ adapter: redisRateLimitAdapter({ connection, prefix }), name: 'b', limits });
+  const oneLimit = { limit: HUGE, windowMs: 60_000 };
+  const twoLimitRules: RateLimiterOptions['limits'] = [
     { limit: HUGE, windowMs: 1_000 },
     { limit: HUGE, windowMs: 60_000, algorithm: 'sliding-window' },
-  ] as const;
-  const oursAuto = new RateLimiter({
-    adapter: redisRateLimitAdapter({ connection: clients.scaleoutAuto, prefix: 'sa:' }),
-    name: 'b',
-    limits: { limit: HUGE, windowMs: 60_000 },
-  });
-  const oursTwoUrl = new RateLimiter({
-    adapter: redisRateLimitAdapter({ connection: server.url, prefix: 'su2:' }),
-    name: 'b',
-    limits: [...twoLimitRules],
-  });
-  const oursTwo = new RateLimiter({
-    adapter: redisRateLimitAdapter({ connection: clients.scaleout, prefix: 'so2:' }),
-    name: 'b',
-    limits: [...twoLimitRules],
-  });
+  ];
+  const ours = limiterOn(clients.scaleout, 'so:', oneLimit);
+  const oursUrl = limiterOn(server.url, 'su:', oneLimit);
+  const oursAuto = limiterOn(clients.scaleoutAuto, 'sa:', oneLimit);
+  const oursTwo = limiterOn(clients.scaleout, 'so2:', twoLimitRules);
+  const oursTwoUrl = limiterOn(server.url, 'su2:', twoLimitRules);
   const rfRedis = new RateLimiterRedis({
     storeClient: clients.flexible,
     keyPrefix: 'rf',
