@@ -165,6 +165,46 @@ describe('foreign data in the rate limiter keys (real redis-server)', () => {
     await single.close();
   }, 60_000);
 
+  it('two limits in one script (a GCRA limit then a sliding window): junk in either key is a CorruptDataError naming it, changing nothing', async () => {
+    const pair = new RateLimiter({
+      adapter,
+      name: 'pair',
+      limits: LIMITS.slice(0, 2),
+      operationTimeoutMs: 5_000,
+    });
+    const seen: string[] = [];
+    pair.on('error', () => seen.push('error'));
+    pair.on('fallback', () => seen.push('fallback'));
+    let cases = 0;
+    for (const family of ['gcra', 'sliding-window'] as const) {
+      const index = FAMILIES.indexOf(family);
+      for (const [label, write] of junk(family, await serverNow())) {
+        cases++;
+        const key = `pair-${cases}`;
+        const keys = adapter.keysOf(`pair:${key}`, pair.policies);
+        const redisKey = keys[index]!;
+        await write(raw, redisKey);
+        const stored = await raw.dump(redisKey);
+        const err = await pair.consume(key).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err, label).toBeInstanceOf(CorruptDataError);
+        expect((err as CorruptDataError).key, label).toBe(redisKey);
+        expect((err as Error).message).not.toContain('polluted');
+        expect(await raw.dump(redisKey)).toEqual(stored);
+        expect(await raw.exists(keys[1 - index]!)).toBe(0);
+        expect(pair.degraded).toBe(false);
+        expect(await pair.consume(`bystander-${cases}`)).toMatchObject({ allowed: true, remaining: 9 });
+        await pair.reset(key);
+        expect(await pair.consume(key)).toMatchObject({ allowed: true, remaining: 9 });
+      }
+    }
+    expect(seen).toEqual(Array(cases).fill('error'));
+    expect(cases).toBeGreaterThanOrEqual(32);
+    await pair.close();
+  }, 60_000);
+
   it('numbers in range but over the limit (a lowered limit, or a foreign count) deny until the state runs out, then read as empty', async () => {
     const now = await serverNow();
     const key = 'over-the-limit';
