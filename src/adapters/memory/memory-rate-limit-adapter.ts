@@ -216,10 +216,6 @@ export class MemoryRateLimitAdapter implements RateLimitAdapter {
   }
 
   /**
-   * @internal {@link consume} without the promise and without checking the
-   * request: for the limiter's direct path, whose requests it built itself.
-   */
-  /**
    * @internal One limit's consume, synchronously, for a caller that checked
    * the key, rule and cost (`RateLimiter`'s hot path): no request, no
    * result object; the rule's outcome says whether it was allowed. For GCRA
