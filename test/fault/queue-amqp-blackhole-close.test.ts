@@ -62,6 +62,7 @@ async function setUp(closeTimeoutMs: number): Promise<Setup> {
   const prefix = `${uniqueName('blackhole')}.`;
   const topic = 'jobs';
   fixture.track(`${prefix}${topic}`);
+  fixture.track(`${prefix}${topic}.dead`);
   fixture.track(`${prefix}scaleout.topics`, 'exchange');
   fixture.track(`${prefix}scaleout.dead-letter`, 'exchange');
   const warnings: Setup['warnings'] = [];
