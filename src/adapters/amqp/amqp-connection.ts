@@ -7,6 +7,7 @@ import { sleep } from '../../internal/timers.js';
 import { ConnectionWatchers } from '../../queue/connection-state.js';
 import type { Backoff } from '../../resilience/backoff.js';
 import type { Logger } from '../../types.js';
+import { CloseSteps, destroySocket } from './amqp-close.js';
 import { channelAlive, markClosedOnClose, trackReturns } from './amqp-confirm.js';
 import { dialNode } from './amqp-failover.js';
 import type { AmqpDial } from './amqp-queue-adapter-options.js';
@@ -335,15 +336,29 @@ export class AmqpConnection {
    * Waits (bounded) for the confirms in flight on `session`, then closes
    * its confirm channel and, if the adapter opened it, the connection.
    */
-  async closeSession(session: Session | undefined): Promise<void> {
+  async closeSession(session: Session | undefined, steps: CloseSteps = new CloseSteps()): Promise<void> {
     if (session?.alive) {
       session.alive = false;
       if (channelAlive(session.pub)) {
         // Bounded: a broker that stopped answering must not hang close().
-        await withTimeout(session.pub.waitForConfirms(), 5_000, 'waiting for confirms').catch(() => {});
-        await session.pub.close().catch(() => {});
+        await steps.run(
+          'waiting for publisher confirms',
+          withTimeout(session.pub.waitForConfirms(), 5_000, 'waiting for confirms'),
+        );
+        await steps.run('closing the confirm channel', session.pub.close());
       }
-      if (this.#owned) await session.model.close().catch(() => {});
+      if (this.#owned) await steps.run('closing the connection', session.model.close());
     }
+  }
+
+  /**
+   * Destroys the socket of `session` if the adapter opened it (a given
+   * connection is the caller's: it is left alone). For a close the broker
+   * did not answer by its deadline. Returns whether a socket was destroyed.
+   */
+  destroySession(session: Session | undefined): boolean {
+    if (session === undefined || !this.#owned) return false;
+    session.alive = false;
+    return destroySocket(session.model, 'scaleout: the broker did not answer the close by its deadline');
   }
 }

@@ -9,6 +9,7 @@ import { bindToCurrentContext } from '../../internal/async-context.js';
 import { sleep } from '../../internal/timers.js';
 import type { Backoff } from '../../resilience/backoff.js';
 import type { Logger } from '../../types.js';
+import { CLOSE_HANDSHAKE_FLOOR_MS, finishedBy } from './amqp-close.js';
 import { channelAlive, markClosedOnClose } from './amqp-confirm.js';
 import type { AmqpConnection, Session } from './amqp-connection.js';
 import { type AmqpDeliveryContext, amqpDelivery, hasMessageId, stampMessageId } from './amqp-delivery.js';
@@ -57,7 +58,9 @@ import type { AmqpTopology } from './amqp-topology.js';
  *   for a message that did not fail. Nothing restarts it any more.
  * - **released** (`unsubscribe()`): the channel closes; whatever is still
  *   unacknowledged (a handler past the stop's deadline) goes back to the
- *   queue.
+ *   queue. Its close-ok is waited for at most `CLOSE_HANDSHAKE_FLOOR_MS`
+ *   (amqp-close.ts): a broker that stopped answering leaves the channel to
+ *   the adapter's close, which destroys the socket at its deadline.
  */
 
 interface AmqpConsumer {
@@ -179,7 +182,14 @@ export class AmqpConsumers {
         const channel = consumer.channel;
         consumer.channel = undefined;
         // Closing the channel returns its unacknowledged messages to the queue.
-        if (channelAlive(channel)) await channel!.close().catch(() => {});
+        // Bounded: a broker that stopped answering must not hang a consumer's
+        // stop; the channel is then left to the connection (the adapter's close).
+        if (channelAlive(channel) && !(await finishedBy(channel!.close(), Promise.resolve()))) {
+          this.#logger?.warn?.('AMQP consumer channel close not answered; left to the adapter close', {
+            topic,
+            waitedMs: CLOSE_HANDSHAKE_FLOOR_MS,
+          });
+        }
       },
     };
   }

@@ -9,9 +9,9 @@ import type {
 } from '../../contracts/queue.js';
 import { ClosedError, InvalidArgumentError } from '../../errors.js';
 import { Lifecycle } from '../../internal/lifecycle.js';
-import { unrefTimeout } from '../../internal/timers.js';
 import { checkAdapterConsume, checkAdapterPublish, isAbortSignal } from '../../queue/adapter-input.js';
-import type { Subscription } from '../../types.js';
+import type { Logger, Subscription } from '../../types.js';
+import { CloseSteps, closeDeadline, finishedBy } from './amqp-close.js';
 import { AmqpConnection } from './amqp-connection.js';
 import { AmqpConsumers } from './amqp-consumer.js';
 import { checkOutgoing, checkQueueName, PUBLISHED_AT, publishedAtField } from './amqp-message.js';
@@ -62,7 +62,9 @@ import { AmqpTopology } from './amqp-topology.js';
  * - `close()` stops every consumer it still has cancel-first, like a
  *   consumer's graceful stop: `basic.cancel`, the deliveries handed out
  *   settled on the open channel (up to `closeTimeoutMs`), then the
- *   channels and the connection close.
+ *   channels and the connection close; a broker that stops answering
+ *   cannot hold it past that deadline (plus 1 s for the close handshake):
+ *   the socket is destroyed and a warning names what did not finish.
  *
  * Topics route through the direct exchange `<prefix>scaleout.topics`; the
  * queue of group `default` is `<prefix><topic>`, of group `g` `<prefix><topic>/g`.
@@ -84,6 +86,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
   readonly #publisher: AmqpPublisher;
   readonly #consumers: AmqpConsumers;
   readonly #closeTimeoutMs: number;
+  readonly #logger: Logger | undefined;
   readonly #life = new Lifecycle('queue adapter');
   /** Topics whose queue name passed {@link checkQueueName} (bounded: cleared past 1,024). */
   readonly #checkedTopics = new Set<string>();
@@ -117,6 +120,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
     });
     this.#topology = topology;
     this.#closeTimeoutMs = o.closeTimeoutMs;
+    this.#logger = o.logger;
     this.#connection = connection;
     this.#publisher = publisher;
     this.#consumers = new AmqpConsumers({
@@ -225,6 +229,16 @@ export class AmqpQueueAdapter implements QueueAdapter {
    * go out while it waits (a handler may publish); `consume()` is refused
    * with `ClosedError` from the call on. During a reconnect a consumer has
    * no channel, so there is nothing to wait for: it closes at once.
+   *
+   * The deadline bounds every step, the close handshake included: a broker
+   * (or network path) that accepts the connection and then stops answering
+   * gets what is left of `closeTimeoutMs` / the signal, at least 1 s for
+   * channel.close-ok and connection.close-ok. Then the socket of the
+   * connection the adapter opened is destroyed (nothing stays open; a given
+   * `connection` is the caller's and is left alone), `close()` resolves
+   * (never rejects for it) and `logger.warn` gets `AMQP close not answered
+   * by its deadline; gave up waiting` with `unfinished` (the steps still
+   * waiting, e.g. `['closing the consumer channels']`) and `socket`.
    * Idempotent: every call gets the same promise.
    *
    * @example
@@ -248,24 +262,27 @@ export class AmqpQueueAdapter implements QueueAdapter {
   }
 
   async #close(signal: AbortSignal | undefined): Promise<void> {
-    // closeTimeoutMs, or the signal if it aborts first.
-    let timer: { cancel(): void } | undefined;
-    let onAbort: (() => void) | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = unrefTimeout(resolve, this.#closeTimeoutMs);
-      onAbort = resolve;
-      if (signal?.aborted === true) resolve();
-      else signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    // closeTimeoutMs, or the signal if it aborts first: it bounds every step.
+    const deadline = closeDeadline(this.#closeTimeoutMs, signal);
     try {
-      await this.#consumers.stopAll(deadline);
+      await this.#consumers.stopAll(deadline.passed);
+      const session = this.#connection.shutDown();
+      const steps = new CloseSteps();
+      const closing = (async () => {
+        await steps.run('closing the consumer channels', this.#consumers.closeAll());
+        await this.#connection.closeSession(session, steps);
+      })();
+      // What is left of the deadline, but at least the close handshake's floor.
+      if (await finishedBy(closing, deadline.passed)) return;
+      const destroyed = this.#connection.destroySession(session);
+      this.#logger?.warn?.('AMQP close not answered by its deadline; gave up waiting', {
+        broker: session?.where ?? this.#connection.where,
+        unfinished: steps.unfinished,
+        socket: destroyed ? 'destroyed' : 'left to the owner of the given connection',
+      });
     } finally {
-      timer?.cancel();
-      signal?.removeEventListener('abort', onAbort!);
+      deadline.cancel();
     }
-    const session = this.#connection.shutDown();
-    await this.#consumers.closeAll();
-    await this.#connection.closeSession(session);
   }
 
   /** Same as `close()`, for `await using`. */
