@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type AmqpQueueAdapter, amqpQueueAdapter } from '../../src/amqp.js';
 import { MessageQueue, ServiceLifecycle } from '../../src/index.js';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
+import { outgoingMessage } from '../helpers/queue-message.js';
 import { type AmqpFixture, amqpUrl, connectAmqp, uniqueName } from '../helpers/rabbitmq.js';
 import { until } from '../helpers/wait.js';
 
@@ -80,14 +81,6 @@ async function setUp(closeTimeoutMs: number): Promise<Setup> {
   return { proxy, fixture, adapter, topic, warnings };
 }
 
-const message = (id: string) => ({
-  id,
-  body: JSON.stringify({ id }),
-  headers: {},
-  persistent: true,
-  timestamp: Date.now(),
-});
-
 /** The report close() logs when the broker did not answer in time. */
 function closeReport(warnings: Setup['warnings']) {
   return warnings.find((w) => /close/i.test(w.message) && Array.isArray(w.fields?.unfinished));
@@ -101,7 +94,7 @@ describe('RabbitMQ adapter close() with a broker that stops answering (proxy bla
       prefetch: 4,
       deadLetterTopic: undefined,
     });
-    await adapter.publish(topic, message('m1'));
+    await adapter.publish(topic, outgoingMessage('m1'));
     expect(proxy.connections).toBe(1);
     proxy.setMode({ kind: 'blackhole' });
     // Before: close() waited for cancel-ok up to closeTimeoutMs, then for
@@ -124,7 +117,7 @@ describe('RabbitMQ adapter close() with a broker that stops answering (proxy bla
       prefetch: 4,
       deadLetterTopic: undefined,
     });
-    await adapter.publish(topic, message('m1'));
+    await adapter.publish(topic, outgoingMessage('m1'));
     proxy.setMode({ kind: 'blackhole' });
     expect(await settlesWithin(adapter.close({ signal: AbortSignal.timeout(200) }), 10_000)).toBe(true);
     await until('the adapter socket to close', () => proxy.connections === 0, 5_000);
@@ -133,7 +126,7 @@ describe('RabbitMQ adapter close() with a broker that stops answering (proxy bla
 
   it('a publisher-only adapter: close() settles although the confirm channel and connection never close-ok', async () => {
     const { proxy, adapter, topic, warnings } = await setUp(300);
-    await adapter.publish(topic, message('m1'));
+    await adapter.publish(topic, outgoingMessage('m1'));
     proxy.setMode({ kind: 'blackhole' });
     expect(await settlesWithin(adapter.close(), 10_000)).toBe(true);
     await until('the adapter socket to close', () => proxy.connections === 0, 5_000);

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type AmqpQueueAdapterOptions, amqpQueueAdapter } from '../../../src/amqp.js';
 import type { QueueDelivery } from '../../../src/index.js';
 import { closedAfterTest } from '../../helpers/owned-adapter.js';
+import { outgoingMessage } from '../../helpers/queue-message.js';
 import { type AmqpFixture, amqpUrl, connectAmqp, uniqueName } from '../../helpers/rabbitmq.js';
 import { sleep, until } from '../../helpers/wait.js';
 
@@ -34,14 +35,6 @@ async function isolated() {
 }
 
 const consumeOptions = (prefetch: number) => ({ group: 'default', prefetch, deadLetterTopic: undefined });
-
-const message = (id: string) => ({
-  id,
-  body: JSON.stringify({ id }),
-  headers: {},
-  persistent: true,
-  timestamp: Date.now(),
-});
 
 /** The broker's count of ready messages in `queue`. */
 async function readyCount(fixture: AmqpFixture, queue: string): Promise<number> {
@@ -73,7 +66,7 @@ async function drainWithNewConsumer(
       },
       consumeOptions(10),
     );
-    await adapter.publish(TOPIC, message(sentinel));
+    await adapter.publish(TOPIC, outgoingMessage(sentinel));
     await until('the sentinel', () => got.some((g) => g.id === sentinel), 10_000);
     return got;
   } finally {
@@ -99,7 +92,7 @@ for (const queueType of ['classic', 'quorum'] as const) {
         },
         consumeOptions(3),
       );
-      for (const id of ['m1', 'm2', 'm3']) await adapter.publish(TOPIC, message(id));
+      for (const id of ['m1', 'm2', 'm3']) await adapter.publish(TOPIC, outgoingMessage(id));
       await until('the three handlers to start', () => started.length === 3);
       await adapter.close();
       expect(acked.sort()).toEqual(['m1', 'm2', 'm3']);
@@ -141,7 +134,7 @@ for (const queueType of ['classic', 'quorum'] as const) {
         consumeOptions(5),
       );
       const ids = ['m1', 'm2', 'm3', 'm4', 'm5'];
-      for (const id of ids) await adapter.publish(TOPIC, message(id));
+      for (const id of ids) await adapter.publish(TOPIC, outgoingMessage(id));
       await until('the five deliveries', () => delivered === 5);
       expect(handled.length).toBeLessThan(5);
       await adapter.close();
@@ -171,8 +164,8 @@ for (const queueType of ['classic', 'quorum'] as const) {
         },
         consumeOptions(2),
       );
-      await adapter.publish(TOPIC, message('stuck'));
-      await adapter.publish(TOPIC, message('quick'));
+      await adapter.publish(TOPIC, outgoingMessage('stuck'));
+      await adapter.publish(TOPIC, outgoingMessage('quick'));
       await until('both to start', () => started.length === 2);
       const t0 = performance.now();
       await adapter.close();
@@ -214,8 +207,8 @@ describe('amqpQueueAdapter.close(): settling on the open channel', () => {
       },
       { group: 'default', prefetch: 2, deadLetterTopic: `${TOPIC}.dlq` },
     );
-    await adapter.publish(TOPIC, message('to-retry'));
-    await adapter.publish(TOPIC, message('to-dead-letter'));
+    await adapter.publish(TOPIC, outgoingMessage('to-retry'));
+    await adapter.publish(TOPIC, outgoingMessage('to-dead-letter'));
     await until('both to start', () => started.length === 2);
     await adapter.close();
     expect(failures).toEqual([]);
@@ -251,8 +244,8 @@ describe('amqpQueueAdapter.close({ signal })', () => {
       },
       consumeOptions(2),
     );
-    await adapter.publish(TOPIC, message('stuck'));
-    await adapter.publish(TOPIC, message('quick'));
+    await adapter.publish(TOPIC, outgoingMessage('stuck'));
+    await adapter.publish(TOPIC, outgoingMessage('quick'));
     await until('both to start', () => started.length === 2);
     const t0 = performance.now();
     // closeTimeoutMs is 30 s by default: the signal is the deadline. It
@@ -280,7 +273,7 @@ describe('amqpQueueAdapter.close({ signal })', () => {
       },
       consumeOptions(1),
     );
-    await adapter.publish(TOPIC, message('m1'));
+    await adapter.publish(TOPIC, outgoingMessage('m1'));
     await until('the delivery', () => release !== undefined);
     const first = adapter.close();
     const second = adapter.close();
@@ -326,7 +319,7 @@ describe('amqpQueueAdapter.close() during a reconnect', () => {
       },
       consumeOptions(1),
     );
-    await adapter.publish(TOPIC, message('m1'));
+    await adapter.publish(TOPIC, outgoingMessage('m1'));
     await until('the delivery', () => held !== undefined);
     refuse = true;
     await models[0]!.close();

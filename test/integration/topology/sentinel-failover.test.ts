@@ -19,6 +19,7 @@ import {
 } from '../../../src/testing.js';
 import type { Subscription } from '../../../src/types.js';
 import { uniquePrefix } from '../../helpers/keys.js';
+import { outgoingMessage } from '../../helpers/queue-message.js';
 import { type RedisSentinelFixture, startRedisSentinel } from '../../helpers/redis-sentinel.js';
 import { eventually } from '../../helpers/wait.js';
 
@@ -80,13 +81,6 @@ describe('adapters across a Sentinel failover', () => {
     owner,
     registeredAt: Date.now(),
   });
-  const message = (id: string) => ({
-    id,
-    body: JSON.stringify({ id }),
-    headers: {},
-    persistent: true,
-    timestamp: Date.now(),
-  });
   const sessionId = randomUUID();
   const changes: RegistryChange[] = [];
   let cache: RedisCacheAdapter;
@@ -116,7 +110,7 @@ describe('adapters across a Sentinel failover', () => {
     expect(await sessions.create({ id: sessionId, data: '{"n":1}', userId: 'u1', ttlMs: 60_000 })).toBe(true);
     await registry.register(record('a:1', 'owner-a'), { ttlMs: 60_000 });
     subscription = await registry.subscribe('pricing', (c) => changes.push(c));
-    await queue.publish('orders', message('before'));
+    await queue.publish('orders', outgoingMessage('before'));
     lockA = new DistributedLock({
       adapter: redisLockAdapter({ connection: sentinel.client(), prefix: lockPrefix }),
       operationTimeoutMs: 2_000,
@@ -183,7 +177,7 @@ describe('adapters across a Sentinel failover', () => {
   }, 30_000);
 
   it('streams queue adapter: a message stored before the failover and one published after are both delivered', async () => {
-    await eventually(() => queue.publish('orders', message('after')));
+    await eventually(() => queue.publish('orders', outgoingMessage('after')));
     const seen = new Set<string>();
     const subscription = await eventually(() =>
       queue.consume(
