@@ -135,6 +135,36 @@ describe('foreign data in the rate limiter keys (real redis-server)', () => {
     }, 60_000);
   }
 
+  /**
+   * Consumes `key`, whose state at `redisKey` is junk: a CorruptDataError
+   * naming that key, the junk and the key's other states (`untouched`)
+   * left as they were, no switch to the insurance limiter, other keys
+   * deciding on Redis, and the key working again after reset(key).
+   */
+  async function expectJunkRefused(
+    limiter: RateLimiter,
+    key: string,
+    redisKey: string,
+    label: string,
+    untouched: readonly string[],
+    bystander: string,
+  ): Promise<void> {
+    const stored = await raw.dump(redisKey);
+    const err = await limiter.consume(key).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err, label).toBeInstanceOf(CorruptDataError);
+    expect((err as CorruptDataError).key, label).toBe(redisKey);
+    expect((err as Error).message).not.toContain('polluted');
+    expect(await raw.dump(redisKey)).toEqual(stored);
+    for (const other of untouched) expect(await raw.exists(other)).toBe(0);
+    expect(limiter.degraded).toBe(false);
+    expect(await limiter.consume(bystander)).toMatchObject({ allowed: true, remaining: 9 });
+    await limiter.reset(key);
+    expect(await limiter.consume(key)).toMatchObject({ allowed: true, remaining: 9 });
+  }
+
   it('one GCRA limit (its own lean script): every kind of junk is a CorruptDataError naming the key, changing nothing', async () => {
     const single = new RateLimiter({ adapter, name: 'one', limits: LIMITS[0]!, operationTimeoutMs: 5_000 });
     const seen: string[] = [];
@@ -146,19 +176,7 @@ describe('foreign data in the rate limiter keys (real redis-server)', () => {
       const key = `lone-${cases}`;
       const redisKey = adapter.keysOf(`one:${key}`, single.policies)[0]!;
       await write(raw, redisKey);
-      const stored = await raw.dump(redisKey);
-      const err = await single.consume(key).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(err, label).toBeInstanceOf(CorruptDataError);
-      expect((err as CorruptDataError).key, label).toBe(redisKey);
-      expect((err as Error).message).not.toContain('polluted');
-      expect(await raw.dump(redisKey)).toEqual(stored);
-      expect(single.degraded).toBe(false);
-      expect(await single.consume(`bystander-${cases}`)).toMatchObject({ allowed: true, remaining: 9 });
-      await single.reset(key);
-      expect(await single.consume(key)).toMatchObject({ allowed: true, remaining: 9 });
+      await expectJunkRefused(single, key, redisKey, label, [], `bystander-${cases}`);
     }
     expect(seen).toEqual(Array(cases).fill('error'));
     expect(cases).toBeGreaterThanOrEqual(16);
@@ -184,20 +202,7 @@ describe('foreign data in the rate limiter keys (real redis-server)', () => {
         const keys = adapter.keysOf(`pair:${key}`, pair.policies);
         const redisKey = keys[index]!;
         await write(raw, redisKey);
-        const stored = await raw.dump(redisKey);
-        const err = await pair.consume(key).then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        expect(err, label).toBeInstanceOf(CorruptDataError);
-        expect((err as CorruptDataError).key, label).toBe(redisKey);
-        expect((err as Error).message).not.toContain('polluted');
-        expect(await raw.dump(redisKey)).toEqual(stored);
-        expect(await raw.exists(keys[1 - index]!)).toBe(0);
-        expect(pair.degraded).toBe(false);
-        expect(await pair.consume(`bystander-${cases}`)).toMatchObject({ allowed: true, remaining: 9 });
-        await pair.reset(key);
-        expect(await pair.consume(key)).toMatchObject({ allowed: true, remaining: 9 });
+        await expectJunkRefused(pair, key, redisKey, label, [keys[1 - index]!], `bystander-${cases}`);
       }
     }
     expect(seen).toEqual(Array(cases).fill('error'));
