@@ -119,3 +119,45 @@ export function withTimeout<T>(
     );
   });
 }
+
+/** What {@link waitOrAbort} returns. */
+export interface WaitOrAbort {
+  /** Resolves when `ms` have passed or the signal aborted, whichever first (never rejects). */
+  readonly passed: Promise<void>;
+  /** Clears the timer and the signal's listener (`passed` then stays pending); safe to call again. */
+  cancel(): void;
+}
+
+/**
+ * @internal A wait that ends after `ms` (however long: see `unrefTimeout`)
+ * or when `signal` aborts (at once if it already has), whichever comes
+ * first: a stop's deadline. Whichever ends it clears the other, so no
+ * timer or listener outlives it; `cancel()` clears both early. The timer
+ * is unref'd.
+ *
+ * @example
+ * ```ts
+ * const deadline = waitOrAbort(closeTimeoutMs, signal);
+ * try { await Promise.race([drained, deadline.passed]); } finally { deadline.cancel(); }
+ * ```
+ */
+export function waitOrAbort(ms: number, signal: AbortSignal | undefined): WaitOrAbort {
+  let cancel = noop;
+  const passed = new Promise<void>((resolve) => {
+    const onAbort = (): void => {
+      timer.cancel();
+      resolve();
+    };
+    const timer = unrefTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    cancel = () => {
+      timer.cancel();
+      signal?.removeEventListener('abort', onAbort);
+    };
+    if (signal?.aborted === true) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  return { passed, cancel: () => cancel() };
+}

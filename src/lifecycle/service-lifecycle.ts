@@ -21,6 +21,7 @@
  * @module
  */
 import { AbortedError, InvalidArgumentError, TimeoutError } from '../errors.js';
+import { waitOrAbort } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { longTimeout } from '../internal/timers.js';
@@ -46,7 +47,7 @@ import {
   type ShutdownSignal,
 } from './service-lifecycle-options.js';
 import type { ShutdownReport, ShutdownStep, StepOutcome, StepReport } from './shutdown-report.js';
-import { FORCED, raceForce, waitOrForced } from './stop-force.js';
+import { FORCED, raceForce } from './stop-force.js';
 
 const checkManageOptions = optionsChecker({
   where: 'lifecycle.manage() options',
@@ -441,7 +442,7 @@ export class ServiceLifecycle {
       );
     }
     if (this.#options.drainDelayMs > 0) {
-      await step('drain-delay', 'drain-delay', () => waitOrForced(this.#options.drainDelayMs, forced));
+      await step('drain-delay', 'drain-delay', () => waitOrAbort(this.#options.drainDelayMs, forced).passed);
     }
     await step('stop-accepting', 'stop-accepting', () => {
       for (const drain of this.#drains) drain.stopAccepting();

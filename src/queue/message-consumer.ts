@@ -5,9 +5,10 @@ import {
   InvalidOptionsError,
   PayloadTooLargeError,
 } from '../errors.js';
+import { waitOrAbort } from '../internal/abort.js';
 import type { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
-import { sleep, type TimerHandle, unrefTimeout } from '../internal/timers.js';
+import { sleep } from '../internal/timers.js';
 import type { Backoff } from '../resilience/backoff.js';
 import type { ProcessTrace, QueueTelemetry } from '../telemetry/queue-telemetry.js';
 import type { Clock, Subscription } from '../types.js';
@@ -323,16 +324,9 @@ export class MessageConsumer implements Subscription {
 
   async #close(): Promise<void> {
     this.#stop.abort();
-    let timer: TimerHandle | undefined;
-    const cutShort = this.#cutShort.signal;
-    let onCut: (() => void) | undefined;
     // closeTimeoutMs, or the stop's signal if it aborts first.
-    const timeout = new Promise<void>((resolve) => {
-      timer = unrefTimeout(resolve, this.#policy.closeTimeoutMs);
-      onCut = resolve;
-      if (cutShort.aborted) resolve();
-      else cutShort.addEventListener('abort', onCut, { once: true });
-    });
+    const deadline = waitOrAbort(this.#policy.closeTimeoutMs, this.#cutShort.signal);
+    const timeout = deadline.passed;
     const subscription = this.#subscription;
     if (typeof subscription?.stopDelivering === 'function') {
       // The back end stops reading first; what it still delivers meanwhile
@@ -350,8 +344,7 @@ export class MessageConsumer implements Subscription {
       });
       await Promise.race([drained, timeout]);
     }
-    timer?.cancel();
-    cutShort.removeEventListener('abort', onCut!);
+    deadline.cancel();
     await subscription?.unsubscribe();
   }
 

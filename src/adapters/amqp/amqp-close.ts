@@ -10,41 +10,6 @@ import { unrefTimeout } from '../../internal/timers.js';
 export const CLOSE_HANDSHAKE_FLOOR_MS = 1_000;
 
 /**
- * @internal The deadline of the adapter's `close()`: `timeoutMs` or the
- * signal, whichever comes first. Its timer is unref'd; `cancel()` clears
- * it and the signal's listener.
- *
- * @example
- * ```ts
- * const deadline = closeDeadline(30_000, signal);
- * try { await Promise.race([work, deadline.passed]); } finally { deadline.cancel(); }
- * ```
- */
-export function closeDeadline(
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-): { passed: Promise<void>; cancel(): void } {
-  let cancel = (): void => {};
-  const passed = new Promise<void>((resolve) => {
-    const onAbort = (): void => {
-      timer.cancel();
-      resolve();
-    };
-    const timer = unrefTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, timeoutMs);
-    cancel = () => {
-      timer.cancel();
-      signal?.removeEventListener('abort', onAbort);
-    };
-    if (signal?.aborted === true) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  return { passed, cancel: () => cancel() };
-}
-
-/**
  * @internal Waits for `work` until `deadline` has passed, but at least
  * {@link CLOSE_HANDSHAKE_FLOOR_MS} from now (or `floorMs`). Resolves true
  * if `work` settled in time (a rejection counts: it is the caller's to

@@ -8,10 +8,11 @@ import type {
   QueueOutgoingMessage,
 } from '../../contracts/queue.js';
 import { ClosedError, InvalidArgumentError } from '../../errors.js';
+import { waitOrAbort } from '../../internal/abort.js';
 import { Lifecycle } from '../../internal/lifecycle.js';
 import { checkAdapterConsume, checkAdapterPublish, isAbortSignal } from '../../queue/adapter-input.js';
 import type { Logger, Subscription } from '../../types.js';
-import { CloseSteps, closeDeadline, finishedBy } from './amqp-close.js';
+import { CloseSteps, finishedBy } from './amqp-close.js';
 import { AmqpConnection } from './amqp-connection.js';
 import { AmqpConsumers } from './amqp-consumer.js';
 import { checkOutgoing, checkQueueName, PUBLISHED_AT, publishedAtField } from './amqp-message.js';
@@ -263,7 +264,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
 
   async #close(signal: AbortSignal | undefined): Promise<void> {
     // closeTimeoutMs, or the signal if it aborts first: it bounds every step.
-    const deadline = closeDeadline(this.#closeTimeoutMs, signal);
+    const deadline = waitOrAbort(this.#closeTimeoutMs, signal);
     try {
       await this.#consumers.stopAll(deadline.passed);
       const session = this.#connection.shutDown();

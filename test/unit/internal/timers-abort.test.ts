@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AbortedError, TimeoutError } from '../../../src/errors.js';
-import { anySignal, raceAbort, throwIfAborted, withTimeout } from '../../../src/internal/abort.js';
+import {
+  anySignal,
+  raceAbort,
+  throwIfAborted,
+  waitOrAbort,
+  withTimeout,
+} from '../../../src/internal/abort.js';
 import { sleep, unrefInterval, unrefTimeout } from '../../../src/internal/timers.js';
 
 afterEach(() => {
@@ -166,5 +172,57 @@ describe('abort helpers', () => {
     expect(await withTimeout(Promise.resolve(2), 50, 'x', onTimeout)).toBe(2);
     await vi.advanceTimersByTimeAsync(100);
     expect(onTimeout).not.toHaveBeenCalled();
+  });
+});
+
+describe('waitOrAbort (the deadline of a stop)', () => {
+  const settled = async (p: Promise<void>) => {
+    let done = false;
+    void p.then(() => {
+      done = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    return done;
+  };
+
+  it('ends after ms and leaves no listener on the signal', async () => {
+    vi.useFakeTimers();
+    const controller = new AbortController();
+    const remove = vi.spyOn(controller.signal, 'removeEventListener');
+    const wait = waitOrAbort(100, controller.signal);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(await settled(wait.passed)).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await settled(wait.passed)).toBe(true);
+    expect(remove).toHaveBeenCalledWith('abort', expect.any(Function));
+  });
+
+  it('ends when the signal aborts, or at once when it already has, and clears its timer', async () => {
+    vi.useFakeTimers();
+    const controller = new AbortController();
+    const wait = waitOrAbort(60_000, controller.signal);
+    controller.abort();
+    expect(await settled(wait.passed)).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(await settled(waitOrAbort(60_000, AbortSignal.abort()).passed)).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('cancel() clears both: it never ends, and a later abort finds no listener', async () => {
+    vi.useFakeTimers();
+    const controller = new AbortController();
+    const wait = waitOrAbort(100, controller.signal);
+    wait.cancel();
+    expect(vi.getTimerCount()).toBe(0);
+    controller.abort();
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await settled(wait.passed)).toBe(false);
+  });
+
+  it('without a signal it is a timer', async () => {
+    vi.useFakeTimers();
+    const wait = waitOrAbort(10, undefined);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(await settled(wait.passed)).toBe(true);
   });
 });
