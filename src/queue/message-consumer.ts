@@ -7,6 +7,7 @@ import {
 } from '../errors.js';
 import { waitOrAbort } from '../internal/abort.js';
 import type { TypedEmitter } from '../internal/events.js';
+import { InFlight } from '../internal/in-flight.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { sleep } from '../internal/timers.js';
 import type { Backoff } from '../resilience/backoff.js';
@@ -87,10 +88,8 @@ function checkSubscription(subscription: Subscription): void {
  */
 export class MessageConsumer implements Subscription {
   readonly #policy: ConsumerPolicy;
-  /** Deliveries being settled (counted in `#settle`, not a promise kept per delivery). */
-  #inFlight = 0;
-  /** Resolves `close()`'s wait when the last delivery in flight is settled. */
-  #drained: (() => void) | undefined;
+  /** Deliveries being settled (counted in `#settle`, not a promise kept per delivery); `close()` waits for none. */
+  readonly #inFlight = new InFlight();
   readonly #stop = new AbortController();
   /** Aborted by a stop's `signal`: the waits for the adapter and the handlers end. */
   readonly #cutShort = new AbortController();
@@ -123,7 +122,7 @@ export class MessageConsumer implements Subscription {
 
   /** Messages being handled right now. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#inFlight.count;
   }
 
   /** Messages settled so far (acknowledged, retried or dead-lettered). */
@@ -183,7 +182,7 @@ export class MessageConsumer implements Subscription {
     const p = this.#policy;
     let outcome = 'ack';
     let failure: unknown;
-    this.#inFlight++;
+    this.#inFlight.add();
     try {
       const unreadable = this.#unreadable(delivery);
       if (unreadable !== undefined) {
@@ -240,11 +239,7 @@ export class MessageConsumer implements Subscription {
     } finally {
       if (trace !== undefined) p.telemetry!.endProcess(trace, outcome, failure);
       this.#processed++;
-      if (--this.#inFlight === 0 && this.#drained !== undefined) {
-        const drained = this.#drained;
-        this.#drained = undefined;
-        drained();
-      }
+      this.#inFlight.done();
     }
   }
 
@@ -338,12 +333,7 @@ export class MessageConsumer implements Subscription {
     }
     // No delivery starts after this: the count only goes down.
     this.#accepting = false;
-    if (this.#inFlight > 0) {
-      const drained = new Promise<void>((resolve) => {
-        this.#drained = resolve;
-      });
-      await Promise.race([drained, timeout]);
-    }
+    await Promise.race([this.#inFlight.idle(), timeout]);
     deadline.cancel();
     await subscription?.unsubscribe();
   }

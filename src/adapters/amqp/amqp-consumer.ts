@@ -6,6 +6,7 @@ import type {
 } from '../../contracts/queue.js';
 import { ClosedError, ConnectionError, ConsumerCancelledError, QueueMismatchError } from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
+import { InFlight } from '../../internal/in-flight.js';
 import { sleep } from '../../internal/timers.js';
 import type { Backoff } from '../../resilience/backoff.js';
 import type { Logger } from '../../types.js';
@@ -13,7 +14,6 @@ import { CLOSE_HANDSHAKE_FLOOR_MS, finishedBy } from './amqp-close.js';
 import { channelAlive, markClosedOnClose } from './amqp-confirm.js';
 import type { AmqpConnection, Session } from './amqp-connection.js';
 import { type AmqpDeliveryContext, amqpDelivery, hasMessageId, stampMessageId } from './amqp-delivery.js';
-import { InFlight } from './amqp-in-flight.js';
 import type { AmqpPublisher } from './amqp-publisher.js';
 import type { AmqpTopology } from './amqp-topology.js';
 

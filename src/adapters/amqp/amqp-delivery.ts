@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { QueueDelivery } from '../../contracts/queue.js';
 import { failuresFromHeader, QUEUE_HEADERS } from '../../contracts/queue.js';
 import { ConnectionError, InvalidArgumentError } from '../../errors.js';
-import type { InFlight } from './amqp-in-flight.js';
+import type { InFlight } from '../../internal/in-flight.js';
 import {
   BASE64_FORMAT,
   brokerDeathHeaders,

@@ -1,8 +1,9 @@
 /**
- * @internal The deliveries of one consumer channel that were handed to the
- * consumer and are not settled yet (ack, retry copy, dead letter, handed
- * back). The adapter's `close()` waits for them to reach zero before it
- * closes the channel, so that their acks go out on it.
+ * @internal A count of work in flight and a wait for it to reach zero: the
+ * deliveries a consumer handed out and has not settled yet (a
+ * `MessageConsumer`'s, whose `close()` waits for them; a RabbitMQ consumer
+ * channel's, whose acks must go out on it before the adapter's `close()`
+ * closes it).
  *
  * @example
  * ```ts
