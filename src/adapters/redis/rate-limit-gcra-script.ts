@@ -1,4 +1,22 @@
 /**
+ * @internal Lua defining `text2(a, b)`: two integers as `"<a>:<b>"`, the
+ * stored form of a GCRA state with a fraction of a ms and of a fixed
+ * window; `%d` (a cast to C `long`, twice as fast as `%.0f`) when that is
+ * provably exact: the first integer is a time in ms, 13 digits from 2001
+ * to 2286, and a 32-bit `long` prints in at most 11 characters, so a `:`
+ * 14th proves a 64-bit `long`, which holds every integer below 2^53; any
+ * other text (a 32-bit build, a time of another length) is replaced by the
+ * `%.0f` one. Shared by both decision scripts (the guard lives once).
+ */
+export const TEXT2_LUA = `
+local function text2(a, b)
+  local t = string.format('%d:%d', a, b)
+  if string.byte(t, 14) == 58 then return t end
+  return string.format('%.0f:%.0f', a, b)
+end
+`;
+
+/**
  * @internal The script of the common decision, one GCRA limit consumed,
  * without its first lines, which define `now` (the server's `TIME`, as in
  * the general script). The general decision script answers the same for
@@ -16,16 +34,11 @@
  * is written as a number (Redis converts it with 17 significant digits, so
  * exactly, and keeps it as an integer); a TAT with a fraction of a ms as
  * `<tat>:<rem>` (`rem` may exceed the 14 digits of Lua's own number-to-text
- * conversion), formatted with `%d` (twice as fast as `%.0f`) when that is
- * provably exact: Lua's `%d` casts to a C `long`, which a 32-bit build
- * prints in at most 11 characters, so a `:` 14th (after a 13-digit TAT,
- * the years 2001 to 2286) proves a 64-bit `long`, exact for any integer
- * below 2^53; any other text (a 32-bit `long`, a 14-digit TAT) is replaced
- * by the `%.0f` one. Arguments and the division by the limit use Lua's
+ * conversion) by {@link TEXT2_LUA}'s `text2`. Arguments and the division by the limit use Lua's
  * arithmetic (`ARGV[2] + 0`, `%`) rather than `tonumber` and `math.floor`
  * calls: the same doubles, fewer function calls.
  */
-export const GCRA_CONSUME_LUA_BODY = `
+export const GCRA_CONSUME_LUA_BODY = `${TEXT2_LUA}
 local limit = ARGV[2] + 0
 local w = ARGV[3] + 0
 local cap = limit * w
@@ -56,10 +69,7 @@ if after <= cap then
   local rem = after % limit
   local whole = (after - rem) / limit
   if rem > 0 then
-    local tat = now + whole
-    local text = string.format('%d:%d', tat, rem)
-    if string.byte(text, 14) ~= 58 then text = string.format('%.0f:%.0f', tat, rem) end
-    redis.call('SET', KEYS[1], text, 'PX', whole + 1)
+    redis.call('SET', KEYS[1], text2(now + whole, rem), 'PX', whole + 1)
   else
     redis.call('SET', KEYS[1], now + whole, 'PX', whole)
   end

@@ -1,4 +1,4 @@
-import { GCRA_CONSUME_LUA_BODY } from './rate-limit-gcra-script.js';
+import { GCRA_CONSUME_LUA_BODY, TEXT2_LUA } from './rate-limit-gcra-script.js';
 import { defineRedisScript, type RedisScript } from './scripts.js';
 
 /**
@@ -50,17 +50,9 @@ if n == 1 then out = {0, 0, 0, 0} else out = {0, 0, 0, 0, 0, 0, 0} end
 -- (a peek's remaining and reset).
 local plan = {nil, nil, nil, nil, nil, nil, nil, nil}
 
--- Two or three integers as "<a>:<b>[:<c>]". '%d' (a cast to C long, twice
--- as fast as '%.0f') when it is provably exact: the first integer is a
--- time in ms, 13 digits from 2001 to 2286, and a 32-bit long prints in at
--- most 11 characters, so a ':' 14th proves a 64-bit long, which holds
--- every integer below 2^53; any other text (a 32-bit build, a time of
--- another length) is replaced by the '%.0f' one.
-local function text2(a, b)
-  local t = string.format('%d:%d', a, b)
-  if string.byte(t, 14) == 58 then return t end
-  return string.format('%.0f:%.0f', a, b)
-end
+-- Two or three integers as "<a>:<b>[:<c>]", '%d' when proven exact (see
+-- TEXT2_LUA in rate-limit-gcra-script.ts; text3 is the same guard).
+${TEXT2_LUA}
 local function text3(a, b, c)
   local t = string.format('%d:%d:%d', a, b, c)
   if string.byte(t, 14) == 58 then return t end
