@@ -19,15 +19,25 @@ function delivery(id: string, settled: string[]): QueueDelivery {
   };
 }
 
-/** An adapter without stopDelivering() whose subscription records when it is released. */
-function recordingAdapter(steps: string[]) {
+/**
+ * An adapter whose subscription records when it is released; with
+ * `stopDelivering` given, its subscription has that method (called with
+ * the consumer's onDelivery), else none.
+ */
+function recordingAdapter(
+  steps: string[],
+  stopDelivering?: (onDelivery: (d: QueueDelivery) => void) => Promise<void>,
+) {
   let deliver: (d: QueueDelivery) => void = () => {};
   const adapter: QueueAdapter = {
     publish: async () => {},
     close: async () => {},
     consume: async (_topic, onDelivery) => {
       deliver = onDelivery;
-      return { unsubscribe: async () => void steps.push('unsubscribe') };
+      const unsubscribe = async () => void steps.push('unsubscribe');
+      return stopDelivering === undefined
+        ? { unsubscribe }
+        : { stopDelivering: () => stopDelivering(onDelivery), unsubscribe };
     },
   };
   return { adapter, deliver: (d: QueueDelivery) => deliver(d) };
@@ -37,23 +47,12 @@ describe('MessageConsumer stop with an adapter that has stopDelivering()', () =>
   it('stops the adapter reading first, handles what it still delivers meanwhile, ignores what comes after, then unsubscribes', async () => {
     const steps: string[] = [];
     const settled: string[] = [];
-    let deliver: (d: QueueDelivery) => void = () => {};
-    const adapter: QueueAdapter = {
-      publish: async () => {},
-      close: async () => {},
-      consume: async (_topic, onDelivery) => {
-        deliver = onDelivery;
-        return {
-          stopDelivering: async () => {
-            steps.push('stopDelivering');
-            // The read that was in flight returns one more message.
-            await new Promise((r) => setTimeout(r, 5));
-            onDelivery(delivery('in-flight-read', settled));
-          },
-          unsubscribe: async () => void steps.push('unsubscribe'),
-        };
-      },
-    };
+    const { adapter, deliver } = recordingAdapter(steps, async (onDelivery) => {
+      steps.push('stopDelivering');
+      // The read that was in flight returns one more message.
+      await new Promise((r) => setTimeout(r, 5));
+      onDelivery(delivery('in-flight-read', settled));
+    });
     const queue = new MessageQueue({ adapter });
     const handled: string[] = [];
     const consumer = await queue.consume('t', async (id: string) => {
