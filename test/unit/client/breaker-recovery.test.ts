@@ -174,6 +174,21 @@ function clockTimers(clock: FakeClock) {
 const ID = 'http://127.0.0.1:4001/';
 
 /**
+ * A connect probe on the fake clock that answers what `answer()` says when
+ * it is called (`hang`: stays in flight), and logs when each connect started.
+ */
+function fakeConnect(clock: FakeClock, answer: () => ProbeResult | 'hang') {
+  const connects: number[] = [];
+  const connect: ConnectProbe = (_target, done) => {
+    connects.push(clock.monotonic());
+    const result = answer();
+    if (result !== 'hang') queueMicrotask(() => done(result));
+    return () => {};
+  };
+  return { connect, connects };
+}
+
+/**
  * A BreakerRecovery on the fake clock, its circuit just opened (by an
  * attempt with `outcome`), with a fake connect that answers as `net.answer`
  * says (`hang`: stays in flight) and logs when each connect started.
@@ -181,15 +196,9 @@ const ID = 'http://127.0.0.1:4001/';
 function opened(outcome: string) {
   const clock = fakeClock(0);
   const { timers, tick, flush } = clockTimers(clock);
-  const connects: number[] = [];
   const events: string[] = [];
   const net = { answer: 'refused' as ProbeResult | 'hang' };
-  const connect: ConnectProbe = (_target, done) => {
-    connects.push(clock.monotonic());
-    const answer = net.answer;
-    if (answer !== 'hang') queueMicrotask(() => done(answer));
-    return () => {};
-  };
+  const { connect, connects } = fakeConnect(clock, () => net.answer);
   const recovery = new BreakerRecovery({
     service: 'pricing',
     clock,
@@ -362,13 +371,8 @@ describe('BreakerRecovery.check: a failed connect checked at once (fake clock)',
   function checker(answer: ProbeResult | 'hang') {
     const clock = fakeClock(0);
     const { timers, tick } = clockTimers(clock);
-    const connects: number[] = [];
     const tripped: number[] = [];
-    const connect: ConnectProbe = (_target, done) => {
-      connects.push(clock.monotonic());
-      if (answer !== 'hang') queueMicrotask(() => done(answer));
-      return () => {};
-    };
+    const { connect, connects } = fakeConnect(clock, () => answer);
     const recovery = new BreakerRecovery({
       service: 'pricing',
       clock,
