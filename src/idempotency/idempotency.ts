@@ -8,9 +8,10 @@ import {
   InvalidArgumentError,
   InvalidOptionsError,
 } from '../errors.js';
+import { waitOrAbort } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
 import { Lifecycle } from '../internal/lifecycle.js';
-import { sleep, type TimerHandle, unrefTimeout } from '../internal/timers.js';
+import { sleep } from '../internal/timers.js';
 import { clockOption, durationArgument, durationOption, keyArgument } from '../internal/validate.js';
 import { assertSafePayload, jsonSerializer } from '../serializer.js';
 import type { Clock, Logger, Serializer } from '../types.js';
@@ -374,12 +375,9 @@ export class Idempotency {
 
   async #close(): Promise<void> {
     if (this.#pending.size > 0) {
-      let timer: TimerHandle | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = unrefTimeout(resolve, this.#leaseMs);
-      });
-      await Promise.race([Promise.allSettled([...this.#pending]), timeout]);
-      timer?.cancel();
+      const deadline = waitOrAbort(this.#leaseMs, undefined);
+      await Promise.race([Promise.allSettled([...this.#pending]), deadline.passed]);
+      deadline.cancel();
     }
     if (this.#ownsStore) await this.#store.close();
     this.#events.clear();
