@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from '../errors.js';
+import { MAX_TIMER_MS } from '../internal/timers.js';
 
 /** Most functions a `transformRequest`/`transformResponse` array may hold. */
 export const MAX_TRANSFORMS = 100;
@@ -9,8 +10,11 @@ export const MAX_CONFIG_ENTRIES = 1_000;
  * Checks the values axios walks element by element (`transformRequest`,
  * `transformResponse`, `headers`, `params`) before the config reaches
  * axios: axios loops over an array to its `length`, so a sparse array of
- * length 2^32 - 1 would hold the event loop for minutes. Throws
- * {@link InvalidOptionsError} naming the option.
+ * length 2^32 - 1 would hold the event loop for minutes; and the type and
+ * range of its number, boolean and enum keys (`maxContentLength`,
+ * `timeout`, `responseType`...), which axios would coerce, ignore or throw
+ * on from a socket callback. Throws {@link InvalidOptionsError} naming
+ * the option.
  *
  * @internal
  * @example
@@ -30,7 +34,51 @@ export function checkConfigValues(config: Record<string, unknown>, where: string
   }
   checkEntries(config.headers, 'headers', where);
   if (!(config.params instanceof URLSearchParams)) checkEntries(config.params, 'params', where);
+  for (const key in SCALAR_CHECKS) {
+    const value = config[key];
+    if (value === undefined) continue;
+    const [valid, expected] = SCALAR_CHECKS[key]!;
+    if (!valid(value)) {
+      throw new InvalidOptionsError(`${where} config: ${key} must be ${expected}`, { option: key });
+    }
+  }
 }
+
+const isCount = (v: unknown, min: number): boolean =>
+  typeof v === 'number' && (v === Number.POSITIVE_INFINITY || (Number.isInteger(v) && v >= min));
+const isRate = (v: unknown): boolean => typeof v === 'number' && v >= 0 && v !== Number.POSITIVE_INFINITY;
+const isBoolean = (v: unknown): boolean => typeof v === 'boolean';
+const RESPONSE_TYPES = new Set(['arraybuffer', 'blob', 'document', 'json', 'text', 'stream', 'formdata']);
+
+/**
+ * The axios config keys with a number, boolean or enum value that axios
+ * would coerce or misread (a string `'5'` taken as 5, `NaN` ignored, a
+ * symbol thrown from a socket callback as an uncaught exception): each is
+ * checked for its type and range, with what it must be.
+ */
+const SCALAR_CHECKS: Readonly<Record<string, readonly [(v: unknown) => boolean, string]>> = {
+  maxContentLength: [(v) => isCount(v, -1), 'an integer >= -1 (-1: no limit) or Infinity'],
+  maxBodyLength: [(v) => isCount(v, -1), 'an integer >= -1 (-1: no limit) or Infinity'],
+  maxRedirects: [(v) => isCount(v, 0), 'an integer >= 0'],
+  // axios arms a node timer with it: past 2^31 - 1 ms node fires it after 1 ms.
+  timeout: [
+    (v) => typeof v === 'number' && v >= 0 && v <= MAX_TIMER_MS,
+    `ms from 0 (none) to ${MAX_TIMER_MS} (node's timer range; attemptTimeoutMs and deadlineMs go further)`,
+  ],
+  maxRate: [
+    (v) => isRate(v) || (Array.isArray(v) && v.length >= 1 && v.length <= 2 && Array.from(v).every(isRate)),
+    'bytes per second (a number >= 0) or [upload, download]',
+  ],
+  decompress: [isBoolean, 'a boolean'],
+  withCredentials: [isBoolean, 'a boolean'],
+  insecureHTTPParser: [isBoolean, 'a boolean'],
+  allowAbsoluteUrls: [isBoolean, 'a boolean'],
+  responseType: [
+    (v) => typeof v === 'string' && RESPONSE_TYPES.has(v),
+    `one of ${[...RESPONSE_TYPES].join(', ')}`,
+  ],
+  responseEncoding: [(v) => typeof v === 'string' && v.length <= 64, 'an encoding name (a string)'],
+};
 
 function allFunctions(values: readonly unknown[]): boolean {
   // An index loop: every() skips the holes of a sparse array.

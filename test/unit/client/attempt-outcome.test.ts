@@ -79,13 +79,23 @@ describe('AttemptOutcomes: how an attempt ended, and whether to retry', () => {
     const err = await client
       .get('/x', {
         headers: { authorization: 'Bearer s3cr3t' },
-        maxContentLength: 'no' as unknown as number,
-        responseType: 'nope' as 'json',
+        // axios' own refusal (the scalar keys scaleout checks first are in config-values.test.ts).
         adapter: 'no-such-adapter' as 'http',
       })
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     expect(JSON.stringify(err)).not.toContain('s3cr3t');
+    // The same call with a bad maxContentLength and responseType is refused before axios, typed, not echoing headers.
+    const early = await client
+      .get('/x', {
+        headers: { authorization: 'Bearer s3cr3t' },
+        maxContentLength: 'no' as unknown as number,
+        responseType: 'nope' as 'json',
+      })
+      .catch((e: unknown) => e);
+    expect(early).toMatchObject({ code: 'ERR_INVALID_OPTIONS' });
+    expect(JSON.stringify(early)).not.toContain('s3cr3t');
+    expect(String((early as Error).message)).not.toContain('s3cr3t');
     await client.close();
   });
 });

@@ -51,3 +51,59 @@ describe('per-call config values axios walks element by element', () => {
     expect(() => checkConfigValues({ params: { ids: [1, 2, 3] } }, 'get()')).not.toThrow();
   });
 });
+
+describe('per-call config: number, boolean and enum keys axios would coerce, ignore or throw on', () => {
+  it('refuses wrong types and ranges naming the option (a symbol maxContentLength threw from the socket callback, uncaught)', () => {
+    const refused: Array<[string, unknown]> = [
+      ['maxContentLength', Symbol('x')],
+      ['maxContentLength', '5'],
+      ['maxContentLength', Number.NaN],
+      ['maxContentLength', -2],
+      ['maxContentLength', 1.5],
+      ['maxBodyLength', Symbol('x')],
+      ['maxRedirects', 'x'],
+      ['maxRedirects', -1],
+      ['timeout', -5],
+      ['timeout', '100'],
+      ['timeout', 2 ** 31],
+      ['maxRate', {}],
+      ['maxRate', [1, 2, 3]],
+      ['maxRate', -1],
+      ['decompress', 5],
+      ['withCredentials', 'yes'],
+      ['responseType', 5],
+      ['responseType', 'xml'],
+      ['responseEncoding', 7],
+    ];
+    for (const [key, value] of refused) {
+      expect(() => checkConfigValues({ [key]: value }, 'get()'), `${key}: ${String(value)}`).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: key }),
+      );
+    }
+  });
+
+  it('accepts what axios documents', () => {
+    const accepted: Array<[string, unknown]> = [
+      ['maxContentLength', -1],
+      ['maxContentLength', 0],
+      ['maxContentLength', 10_000],
+      ['maxContentLength', Number.POSITIVE_INFINITY],
+      ['maxBodyLength', -1],
+      ['maxRedirects', 0],
+      ['maxRedirects', 5],
+      ['timeout', 0],
+      ['timeout', 1_500],
+      ['timeout', 2 ** 31 - 1],
+      ['maxRate', 100_000],
+      ['maxRate', [100_000, 200_000]],
+      ['decompress', false],
+      ['withCredentials', true],
+      ['responseType', 'json'],
+      ['responseType', 'stream'],
+      ['responseEncoding', 'utf8'],
+    ];
+    for (const [key, value] of accepted) {
+      expect(() => checkConfigValues({ [key]: value }, 'get()'), `${key}: ${String(value)}`).not.toThrow();
+    }
+  });
+});
