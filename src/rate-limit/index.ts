@@ -10,6 +10,8 @@ export type { GcraState } from './gcra.js';
 export type { RateLimitConsumeOptions, RateLimitPeekOptions } from './rate-limit-call-options.js';
 export type { RateLimitDecision, RateLimitPolicyState } from './rate-limit-decision.js';
 export { rateLimitHeaders } from './rate-limit-headers.js';
+export type { RateLimitIpKeyOptions } from './rate-limit-ip-key.js';
+export { RATE_LIMIT_IPV6_SUBNET, rateLimitIpKey } from './rate-limit-ip-key.js';
 export type {
   RateLimitAnswer,
   RateLimitMiddlewareOptions,

@@ -4,6 +4,7 @@ import { InvalidOptionsError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
 import type { RateLimitDecision } from './rate-limit-decision.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
+import { checkIpv6Subnet, ipKeyOf } from './rate-limit-ip-key.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 /**
@@ -22,7 +23,8 @@ export interface RateLimitMiddlewareOptions<R> {
    * What a request is counted under:
    * - `'ip'`: the client address (`ip:<address>`; the framework's own
    *   reading, so Express/Fastify/Koa `trust proxy` settings apply; plain
-   *   node:http uses the socket's peer address);
+   *   node:http uses the socket's peer address); an IPv6 client by its
+   *   `ipv6Subnet` block (`ip:2001:db8:0:1200::/56`, see `rateLimitIpKey`);
    * - `'subject'`: the authenticated subject, `authorize`'s
    *   `claims.sub` (`sub:<subject>`); place the limiter after `authorize`.
    *   A request without one is counted by IP;
@@ -34,6 +36,14 @@ export interface RateLimitMiddlewareOptions<R> {
   cost?: number | ((request: R) => number);
   /** Send `RateLimit-Policy` and `RateLimit` on every answer, not only on a 429. @default true */
   headers?: boolean;
+  /**
+   * For `key: 'ip'` (and `'subject'` without one): the IPv6 prefix length,
+   * 1 to 128, whose addresses count as one client. One IPv6 client can use
+   * any address of its /64 (most get a /56 or a /48), so counting each
+   * address alone would let it past any limit; 128 does that anyway.
+   * @default 56
+   */
+  ipv6Subnet?: number;
 }
 
 /**
@@ -93,14 +103,24 @@ export type RateLimitAnswer =
 
 const checkOptions = optionsChecker({
   where: 'rateLimit middleware options',
-  keys: ['limiter', 'key', 'cost', 'headers'],
-  hints: { keyGenerator: 'key', by: 'key', rateLimiter: 'limiter', standardHeaders: 'headers' },
+  keys: ['limiter', 'key', 'cost', 'headers', 'ipv6Subnet'],
+  hints: {
+    keyGenerator: 'key',
+    by: 'key',
+    rateLimiter: 'limiter',
+    standardHeaders: 'headers',
+    subnet: 'ipv6Subnet',
+  },
 });
 
-/** `::ffff:10.0.0.7` (an IPv4 client on a dual-stack socket) reads as `10.0.0.7`. */
-function clientAddress(ip: string | undefined): string {
+/**
+ * The client as counted: an IPv4 address (`::ffff:10.0.0.7`, an IPv4
+ * client on a dual-stack socket, reads as `10.0.0.7`), an IPv6 address's
+ * `subnet` block, or `unknown`.
+ */
+function clientAddress(ip: string | undefined, subnet: number): string {
   if (typeof ip !== 'string' || ip === '') return 'unknown';
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+  return ipKeyOf(ip, subnet);
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
@@ -143,6 +163,7 @@ export function rateLimitHandler<R>(
   }
   checkOptions(options);
   const { limiter, key = 'ip', cost = 1, headers = true } = options;
+  const subnet = checkIpv6Subnet(options.ipv6Subnet);
   if (typeof (limiter as { consume?: unknown } | null)?.consume !== 'function') {
     throw new InvalidOptionsError('limiter must be a RateLimiter', { option: 'limiter' });
   }
@@ -165,7 +186,10 @@ export function rateLimitHandler<R>(
       if (id === undefined) return undefined;
     } else {
       const subject = key === 'subject' ? subjectOf(facts.auth) : undefined;
-      id = subject !== undefined ? requestKey('sub', subject) : requestKey('ip', clientAddress(facts.ip));
+      id =
+        subject !== undefined
+          ? requestKey('sub', subject)
+          : requestKey('ip', clientAddress(facts.ip, subnet));
     }
     const units = typeof cost === 'function' ? cost(request) : cost;
     const decision = await limiter.consume(id, units === 1 ? undefined : { cost: units });

@@ -19,6 +19,7 @@ import { isScaleoutError } from '../../src/errors.js';
 import { rateLimit as rateLimitExpress } from '../../src/rate-limit/rate-limit-express.js';
 import { rateLimit as rateLimitFastify } from '../../src/rate-limit/rate-limit-fastify.js';
 import { rateLimitHeaders } from '../../src/rate-limit/rate-limit-headers.js';
+import { rateLimitIpKey } from '../../src/rate-limit/rate-limit-ip-key.js';
 import { rateLimit as rateLimitKoa } from '../../src/rate-limit/rate-limit-koa.js';
 import { rateLimitHandler } from '../../src/rate-limit/rate-limit-middleware.js';
 import { rateLimitNode } from '../../src/rate-limit/rate-limit-node.js';
@@ -301,8 +302,13 @@ describe('hostile input to the rate limiter', () => {
       }) as unknown as ServerResponse;
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(hostile, optionsLike(['limiter', 'key', 'cost', 'headers'])),
-        hostile,
+        fc.oneof(hostile, optionsLike(['limiter', 'key', 'cost', 'headers', 'ipv6Subnet'])),
+        fc.oneof(
+          hostile,
+          fc.ipV6(),
+          fc.ipV4Extended(),
+          fc.ipV6().map((a) => `${a.toUpperCase()}%${'z'.repeat(9)}`),
+        ),
         hostile,
         async (options, ip, sub) => {
           for (const factory of [
@@ -325,6 +331,9 @@ describe('hostile input to the rate limiter', () => {
             } as never),
           );
           expect(outcome).toBe('ok'); // client-controlled values are digested, never an error answer
+          count('rateLimitIpKey');
+          await attempt(() => rateLimitIpKey(ip as never, options as never));
+          if (typeof ip === 'string') expect(typeof rateLimitIpKey(ip)).toBe('string');
         },
       ),
       { numRuns: RUNS },

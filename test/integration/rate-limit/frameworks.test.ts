@@ -130,6 +130,52 @@ describe('rateLimit middleware on real frameworks, limits in real Redis', () => 
     }
   });
 
+  it('IPv6 clients behind a trusted proxy: one count per /56 (Express, Fastify, Koa)', async () => {
+    // The proxy (loopback) forwards the client's address; a client that
+    // rotates through its /64 on every request is still one client, and
+    // another /56 is another client.
+    const rotating = ['2001:db8:0:12ab::1', '2001:db8:0:12ab::2', '2001:db8:0:12ab:ffff::3'];
+    const check = async (base: string) => {
+      const from = (address: string) => fetch(`${base}/ip`, { headers: { 'x-forwarded-for': address } });
+      const statuses = [];
+      for (const address of rotating) statuses.push((await from(address)).status);
+      expect(statuses).toEqual([200, 200, 429]);
+      expect((await from('2001:db8:0:1300::1')).status).toBe(200);
+      expect((await from('2001:db8:0:12cd::7')).status).toBe(429); // the same /56 as the first three
+    };
+    const app = express();
+    app.set('trust proxy', 'loopback');
+    app.get('/ip', rateLimitExpress({ limiter: limiters().byIp }), (_req, res) => {
+      res.send('ok');
+    });
+    const server = createServer(app);
+    try {
+      await check(await listen(server));
+    } finally {
+      server.close();
+    }
+    const fastify = Fastify({ trustProxy: '127.0.0.1' });
+    fastify.get('/ip', { onRequest: rateLimitFastify({ limiter: limiters().byIp }) }, async () => 'ok');
+    try {
+      await check(await fastify.listen({ port: 0, host: '127.0.0.1' }));
+    } finally {
+      await fastify.close();
+    }
+    const koa = new Koa({ proxy: true });
+    const koaLimit = rateLimitKoa({ limiter: limiters().byIp });
+    koa.use((ctx) =>
+      koaLimit(ctx, async () => {
+        ctx.body = 'ok';
+      }),
+    );
+    const koaServer = createServer(koa.callback());
+    try {
+      await check(await listen(koaServer));
+    } finally {
+      koaServer.close();
+    }
+  });
+
   it('Fastify 5', async () => {
     const { byIp, bySubject } = limiters();
     const app = Fastify();

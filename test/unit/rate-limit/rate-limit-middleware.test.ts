@@ -27,7 +27,44 @@ describe('rateLimitHandler (the middleware core)', () => {
     expect(third).toMatchObject({ allowed: false, status: 429, body: { error: 'rate_limited' } });
     expect(third!.headers['retry-after']).toBe('30');
     expect((await handle({}, { ip: '2001:db8::1', auth: undefined }))!.allowed).toBe(true);
-    expect(consume.mock.calls.at(-1)![0]).toBe('ip:2001:db8::1');
+    expect(consume.mock.calls.at(-1)![0]).toBe('ip:2001:db8::/56');
+  });
+
+  it('counts an IPv6 client by its /56, whatever address of it each request comes from', async () => {
+    const l = limiter(3);
+    const consume = vi.spyOn(l, 'consume');
+    const handle = rateLimitHandler({ limiter: l });
+    // A client rotating through its /64 (and its /56), in any spelling.
+    const rotating = [
+      '2001:db8:0:12ab::1',
+      '2001:db8:0:12ab:ffff::2',
+      '2001:DB8:0:12FF:1:2:3:4',
+      '2001:db8:0:1200::9',
+    ];
+    const answers = [];
+    for (const ip of rotating) answers.push(await handle({}, { ip, auth: undefined }));
+    expect(answers.map((a) => a!.allowed)).toEqual([true, true, true, false]);
+    expect(new Set(consume.mock.calls.map((c) => c[0]))).toEqual(new Set(['ip:2001:db8:0:1200::/56']));
+    // The next /56 is another client.
+    expect((await handle({}, { ip: '2001:db8:0:1300::1', auth: undefined }))!.allowed).toBe(true);
+    // Link-local with a zone, and 'subject' without one, take the same path.
+    const bySubject = rateLimitHandler({ limiter: l, key: 'subject', ipv6Subnet: 64 });
+    await bySubject({}, { ip: 'fe80::1:2%eth0', auth: undefined });
+    expect(consume.mock.calls.at(-1)![0]).toBe('ip:fe80::/64');
+  });
+
+  it('counts each IPv6 address alone with ipv6Subnet: 128, every spelling of one address as one', async () => {
+    const l = limiter(2);
+    const consume = vi.spyOn(l, 'consume');
+    const handle = rateLimitHandler({ limiter: l, ipv6Subnet: 128 });
+    await handle({}, { ip: '2001:db8::1', auth: undefined });
+    await handle({}, { ip: '2001:DB8:0:0:0:0:0:1', auth: undefined });
+    await handle({}, { ip: '2001:db8::2', auth: undefined });
+    expect(consume.mock.calls.map((c) => c[0])).toEqual([
+      'ip:2001:db8::1',
+      'ip:2001:db8::1',
+      'ip:2001:db8::2',
+    ]);
   });
 
   it("counts by authorize's subject, and by address for a request without one", async () => {
@@ -70,6 +107,12 @@ describe('rateLimitHandler (the middleware core)', () => {
       [{ limiter: l, cost: 0 }, 'cost'],
       [{ limiter: l, headers: 'yes' }, 'headers'],
       [{ limiter: l, keyGenerator: () => 'x' }, 'keyGenerator'],
+      [{ limiter: l, ipv6Subnet: 0 }, 'ipv6Subnet'],
+      [{ limiter: l, ipv6Subnet: 129 }, 'ipv6Subnet'],
+      [{ limiter: l, ipv6Subnet: false }, 'ipv6Subnet'],
+      [{ limiter: l, ipv6Subnet: '56' }, 'ipv6Subnet'],
+      [{ limiter: l, ipv6Subnet: 63.5 }, 'ipv6Subnet'],
+      [{ limiter: l, subnet: 64 }, 'subnet'],
     ] as const) {
       expect(() => rateLimitHandler(options as never), JSON.stringify(options)).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option }),
