@@ -13,6 +13,10 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // A worker's first fast-check property pays a one-off start (~1.4 s
+          // on an idle 2-core machine, over 5 s, vitest's default, when four
+          // workers share the cores with the integration project).
+          testTimeout: 15_000,
         },
       },
       {
