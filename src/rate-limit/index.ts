@@ -16,6 +16,8 @@ export type {
   RateLimitAnswer,
   RateLimitMiddlewareOptions,
   RateLimitRequestFacts,
+  RateLimitResponseLike,
+  RateLimitResponseOutcome,
 } from './rate-limit-middleware.js';
 export { rateLimitHandler } from './rate-limit-middleware.js';
 export { rateLimitNode } from './rate-limit-node.js';

@@ -1,6 +1,10 @@
 import type { ExpressLikeResponse } from '../auth/authorize-express.js';
 import type { AuthContext } from '../auth/authorizer.js';
-import { type RateLimitMiddlewareOptions, rateLimitHandler } from './rate-limit-middleware.js';
+import {
+  type RateLimitMiddlewareOptions,
+  type RateLimitResponseLike,
+  rateLimitHandler,
+} from './rate-limit-middleware.js';
 
 /**
  * The parts of an Express request the rate-limit middleware uses.
@@ -42,7 +46,11 @@ export function rateLimit<R extends RateLimitExpressRequest>(
   return async (req, res, next) => {
     let answer: Awaited<ReturnType<typeof handle>>;
     try {
-      answer = await handle(req, { ip: req.ip ?? req.socket?.remoteAddress, auth: req.auth });
+      answer = await handle(req, {
+        ip: req.ip ?? req.socket?.remoteAddress,
+        auth: req.auth,
+        response: res as Partial<RateLimitResponseLike> as RateLimitResponseLike,
+      });
     } catch (err) {
       next(err);
       return;

@@ -1,6 +1,10 @@
 import type { FastifyLikeReply } from '../auth/authorize-fastify.js';
 import type { AuthContext } from '../auth/authorizer.js';
-import { type RateLimitMiddlewareOptions, rateLimitHandler } from './rate-limit-middleware.js';
+import {
+  type RateLimitMiddlewareOptions,
+  type RateLimitResponseLike,
+  rateLimitHandler,
+} from './rate-limit-middleware.js';
 
 /**
  * The parts of a Fastify request the rate-limit hook uses.
@@ -34,7 +38,11 @@ export function rateLimit(
 ): <R extends FastifyLikeReply>(request: RateLimitFastifyRequest, reply: R) => Promise<R | undefined> {
   const handle = rateLimitHandler(options);
   return async (request, reply) => {
-    const answer = await handle(request, { ip: request.ip, auth: request.auth });
+    const answer = await handle(request, {
+      ip: request.ip,
+      auth: request.auth,
+      response: (reply as { raw?: RateLimitResponseLike }).raw,
+    });
     if (answer === undefined) return undefined;
     reply.headers(answer.headers);
     if (answer.allowed) return undefined;

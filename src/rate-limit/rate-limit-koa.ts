@@ -1,5 +1,9 @@
 import type { KoaLikeContext } from '../auth/authorize-koa.js';
-import { type RateLimitMiddlewareOptions, rateLimitHandler } from './rate-limit-middleware.js';
+import {
+  type RateLimitMiddlewareOptions,
+  type RateLimitResponseLike,
+  rateLimitHandler,
+} from './rate-limit-middleware.js';
 
 /**
  * The parts of a Koa context the rate-limit middleware uses.
@@ -30,7 +34,11 @@ export function rateLimit<C extends RateLimitKoaContext>(
 ): (ctx: C, next: () => Promise<unknown>) => Promise<void> {
   const handle = rateLimitHandler(options);
   return async (ctx, next) => {
-    const answer = await handle(ctx, { ip: ctx.ip, auth: ctx.state?.auth });
+    const answer = await handle(ctx, {
+      ip: ctx.ip,
+      auth: ctx.state?.auth,
+      response: (ctx as { res?: RateLimitResponseLike }).res,
+    });
     if (answer === undefined) {
       await next();
       return;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AuthContext } from '../auth/authorizer.js';
-import { InvalidOptionsError } from '../errors.js';
+import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
 import type { RateLimitDecision } from './rate-limit-decision.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
@@ -44,6 +44,44 @@ export interface RateLimitMiddlewareOptions<R> {
    * @default 56
    */
   ipv6Subnet?: number;
+  /**
+   * Gives an allowed request's units back once its response has been
+   * sent, when this returns `true` for it: `({ statusCode }) => statusCode
+   * < 400` counts only failed requests (failed logins, say), `>= 400` only
+   * successful ones. A response that never finishes (the client went away)
+   * keeps its count. A refund that fails is reported by the limiter's
+   * `error` event, never thrown into the response.
+   */
+  refundWhen?: (response: RateLimitResponseOutcome, request: R) => boolean;
+}
+
+/**
+ * What {@link RateLimitMiddlewareOptions.refundWhen} sees of a finished response.
+ *
+ * @example
+ * ```ts
+ * const countFailuresOnly = ({ statusCode }: RateLimitResponseOutcome) => statusCode < 400;
+ * ```
+ */
+export interface RateLimitResponseOutcome {
+  /** The status code sent. */
+  readonly statusCode: number;
+}
+
+/**
+ * The part of node's `ServerResponse` the middleware core watches for
+ * `refundWhen` (Express's `res`, Fastify's `reply.raw`, Koa's `ctx.res`).
+ *
+ * @example
+ * ```ts
+ * const response: RateLimitResponseLike = res; // an http.ServerResponse
+ * ```
+ */
+export interface RateLimitResponseLike {
+  /** The status code, read once the response has finished. */
+  readonly statusCode: number;
+  /** Subscribes once to `finish` (the response was handed to the OS). */
+  once(event: 'finish', listener: () => void): unknown;
 }
 
 /**
@@ -59,6 +97,8 @@ export interface RateLimitRequestFacts {
   readonly ip: string | undefined;
   /** The caller's identity, when `authorize` ran before. */
   readonly auth: AuthContext | undefined;
+  /** The response, watched when `refundWhen` is set (required then). */
+  readonly response?: RateLimitResponseLike | undefined;
 }
 
 /**
@@ -103,13 +143,16 @@ export type RateLimitAnswer =
 
 const checkOptions = optionsChecker({
   where: 'rateLimit middleware options',
-  keys: ['limiter', 'key', 'cost', 'headers', 'ipv6Subnet'],
+  keys: ['limiter', 'key', 'cost', 'headers', 'ipv6Subnet', 'refundWhen'],
   hints: {
     keyGenerator: 'key',
     by: 'key',
     rateLimiter: 'limiter',
     standardHeaders: 'headers',
     subnet: 'ipv6Subnet',
+    skipSuccessfulRequests: 'refundWhen',
+    skipFailedRequests: 'refundWhen',
+    requestWasSuccessful: 'refundWhen',
   },
 });
 
@@ -164,6 +207,12 @@ export function rateLimitHandler<R>(
   checkOptions(options);
   const { limiter, key = 'ip', cost = 1, headers = true } = options;
   const subnet = checkIpv6Subnet(options.ipv6Subnet);
+  const { refundWhen } = options;
+  if (refundWhen !== undefined && typeof refundWhen !== 'function') {
+    throw new InvalidOptionsError('refundWhen must be a function of the finished response', {
+      option: 'refundWhen',
+    });
+  }
   if (typeof (limiter as { consume?: unknown } | null)?.consume !== 'function') {
     throw new InvalidOptionsError('limiter must be a RateLimiter', { option: 'limiter' });
   }
@@ -192,7 +241,26 @@ export function rateLimitHandler<R>(
           : requestKey('ip', clientAddress(facts.ip, subnet));
     }
     const units = typeof cost === 'function' ? cost(request) : cost;
+    if (refundWhen !== undefined && typeof facts.response?.once !== 'function') {
+      throw new InvalidArgumentError('refundWhen needs the response in the request facts (facts.response)', {
+        argument: 'facts.response',
+      });
+    }
     const decision = await limiter.consume(id, units === 1 ? undefined : { cost: units });
+    if (decision.allowed && refundWhen !== undefined) {
+      const response = facts.response!;
+      const counted = id;
+      response.once('finish', () => {
+        let refund: boolean;
+        try {
+          refund = refundWhen({ statusCode: response.statusCode }, request) === true;
+        } catch {
+          refund = false; // a throwing predicate keeps the count (the response is already sent)
+        }
+        // A failed refund is reported by the limiter's `error` event.
+        if (refund) limiter.refund(counted, units).catch(() => {});
+      });
+    }
     if (decision.allowed)
       return { allowed: true, decision, headers: headers ? rateLimitHeaders(decision) : {} };
     const fields = rateLimitHeaders(decision);

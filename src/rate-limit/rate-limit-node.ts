@@ -26,7 +26,7 @@ export function rateLimitNode(
 ): (req: IncomingMessage, res: ServerResponse, auth?: AuthContext) => Promise<boolean> {
   const handle = rateLimitHandler(options);
   return async (req, res, auth) => {
-    const answer = await handle(req, { ip: req.socket?.remoteAddress, auth });
+    const answer = await handle(req, { ip: req.socket?.remoteAddress, auth, response: res });
     if (answer === undefined) return true;
     // setHeader rather than writeHead's object: the fields stay readable (res.getHeader) to later code.
     if (!res.headersSent)

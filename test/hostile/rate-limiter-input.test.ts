@@ -302,7 +302,7 @@ describe('hostile input to the rate limiter', () => {
       }) as unknown as ServerResponse;
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(hostile, optionsLike(['limiter', 'key', 'cost', 'headers', 'ipv6Subnet'])),
+        fc.oneof(hostile, optionsLike(['limiter', 'key', 'cost', 'headers', 'ipv6Subnet', 'refundWhen'])),
         fc.oneof(
           hostile,
           fc.ipV6(),

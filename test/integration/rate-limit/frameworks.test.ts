@@ -176,6 +176,68 @@ describe('rateLimit middleware on real frameworks, limits in real Redis', () => 
     }
   });
 
+  it('refundWhen: a login route counts only failed attempts (node:http, Express, Fastify, Koa)', async () => {
+    // 2 per minute; a successful login gives its unit back once answered.
+    const refundWhen = ({ statusCode }: { statusCode: number }) => statusCode < 400;
+    const check = async (base: string) => {
+      const login = async (ok: boolean) => (await fetch(`${base}/login${ok ? '?ok=1' : ''}`)).status;
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push(await login(true));
+      statuses.push(await login(false), await login(false), await login(false), await login(true));
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 401, 401, 429, 429]);
+    };
+    const answer = (url: string | undefined) => (url?.includes('ok=1') ? 200 : 401);
+
+    const node = rateLimitNode({ limiter: limiters().byIp, refundWhen });
+    const nodeServer = createServer(async (req, res) => {
+      if (!(await node(req, res))) return;
+      res.statusCode = answer(req.url);
+      res.end();
+    });
+    try {
+      await check(await listen(nodeServer));
+    } finally {
+      nodeServer.close();
+    }
+
+    const app = express();
+    app.get('/login', rateLimitExpress({ limiter: limiters().byIp, refundWhen }), (req, res) => {
+      res.sendStatus(answer(req.url));
+    });
+    const expressServer = createServer(app);
+    try {
+      await check(await listen(expressServer));
+    } finally {
+      expressServer.close();
+    }
+
+    const fastify = Fastify();
+    fastify.get(
+      '/login',
+      { onRequest: rateLimitFastify({ limiter: limiters().byIp, refundWhen }) },
+      async (req, reply) => reply.code(answer(req.url)).send(),
+    );
+    try {
+      await check(await fastify.listen({ port: 0, host: '127.0.0.1' }));
+    } finally {
+      await fastify.close();
+    }
+
+    const koa = new Koa();
+    const koaLimit = rateLimitKoa({ limiter: limiters().byIp, refundWhen });
+    koa.use((ctx) =>
+      koaLimit(ctx, async () => {
+        ctx.status = answer(ctx.url);
+      }),
+    );
+    const koaServer = createServer(koa.callback());
+    try {
+      await check(await listen(koaServer));
+    } finally {
+      koaServer.close();
+    }
+  });
+
   it('Fastify 5', async () => {
     const { byIp, bySubject } = limiters();
     const app = Fastify();

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuthContext } from '../../../src/auth/authorizer.js';
 import { rateLimitHandler } from '../../../src/rate-limit/rate-limit-middleware.js';
@@ -118,6 +119,96 @@ describe('rateLimitHandler (the middleware core)', () => {
         expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option }),
       );
     }
+  });
+});
+
+/** A response that finishes when told to. */
+function response(): EventEmitter & { statusCode: number; finish(statusCode: number): void } {
+  const res = Object.assign(new EventEmitter(), {
+    statusCode: 200,
+    finish(statusCode: number) {
+      res.statusCode = statusCode;
+      res.emit('finish');
+    },
+  });
+  return res;
+}
+
+describe('rateLimitHandler refundWhen', () => {
+  it('gives the units back after a response the predicate picks, and keeps them otherwise', async () => {
+    const l = limiter(2);
+    const refund = vi.spyOn(l, 'refund');
+    const seen: Array<[number, unknown]> = [];
+    const handle = rateLimitHandler<{ id: number }>({
+      limiter: l,
+      cost: 2,
+      refundWhen: ({ statusCode }, request) => {
+        seen.push([statusCode, request.id]);
+        return statusCode < 400;
+      },
+    });
+    const facts = (res: ReturnType<typeof response>) => ({ ip: '10.0.0.7', auth: undefined, response: res });
+    // Ten successful requests in a row: each gives its 2 units back.
+    for (let i = 0; i < 10; i++) {
+      const res = response();
+      expect((await handle({ id: i }, facts(res)))!.allowed).toBe(true);
+      res.finish(200);
+      await vi.waitFor(() => expect(refund).toHaveBeenCalledTimes(i + 1));
+    }
+    expect(refund).toHaveBeenLastCalledWith('ip:10.0.0.7', 2);
+    // A failed one keeps them: the next is denied, and a denial has nothing to refund.
+    const failed = response();
+    expect((await handle({ id: 10 }, facts(failed)))!.allowed).toBe(true);
+    failed.finish(401);
+    const denied = await handle({ id: 11 }, facts(response()));
+    expect(denied!.allowed).toBe(false);
+    // A response that never finishes (client gone) keeps its count too.
+    expect(refund).toHaveBeenCalledTimes(10);
+    expect(seen.at(-1)).toEqual([401, 10]);
+    expect((await l.peek('ip:10.0.0.7')).remaining).toBe(0);
+  });
+
+  it('keeps the count when the predicate throws, and never surfaces a failed refund', async () => {
+    const l = limiter(1);
+    const errors: unknown[] = [];
+    l.on('error', ({ error }) => errors.push(error));
+    const throwing = rateLimitHandler({
+      limiter: l,
+      refundWhen: () => {
+        throw new Error('boom');
+      },
+    });
+    const res = response();
+    expect((await throwing({}, { ip: '1.1.1.1', auth: undefined, response: res }))!.allowed).toBe(true);
+    res.finish(200);
+    expect((await l.peek('ip:1.1.1.1')).remaining).toBe(0);
+    // The limiter closed before the response finished: the refund's rejection is caught.
+    const refunding = rateLimitHandler({ limiter: l, refundWhen: () => true });
+    const late = response();
+    expect((await refunding({}, { ip: '2.2.2.2', auth: undefined, response: late }))!.allowed).toBe(true);
+    await l.close();
+    const unhandled = vi.fn();
+    process.on('unhandledRejection', unhandled);
+    late.finish(200);
+    await new Promise((r) => setTimeout(r, 20));
+    process.off('unhandledRejection', unhandled);
+    expect(unhandled).not.toHaveBeenCalled();
+  });
+
+  it('refuses a refundWhen that is not a function, and a request without the response to watch', async () => {
+    const l = limiter();
+    for (const refundWhen of [true, 'successful', 5, {}]) {
+      expect(() => rateLimitHandler({ limiter: l, refundWhen: refundWhen as never })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: 'refundWhen' }),
+      );
+    }
+    expect(() => rateLimitHandler({ limiter: l, skipSuccessfulRequests: true } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', suggestion: 'refundWhen' }),
+    );
+    const handle = rateLimitHandler({ limiter: l, refundWhen: () => true });
+    await expect(handle({}, { ip: '1.2.3.4', auth: undefined })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
   });
 });
 
