@@ -1,5 +1,5 @@
 import type { ChannelModel } from 'amqplib';
-import { unrefTimeout } from '../../internal/timers.js';
+import { waitOrAbort } from '../../internal/abort.js';
 
 /**
  * @internal How long the close handshake (channel.close / connection.close
@@ -25,20 +25,17 @@ export async function finishedBy(
   deadline: Promise<void>,
   floorMs: number = CLOSE_HANDSHAKE_FLOOR_MS,
 ): Promise<boolean> {
-  let timer: { cancel(): void } | undefined;
-  const floor = new Promise<void>((resolve) => {
-    timer = unrefTimeout(resolve, floorMs);
-  });
+  const floor = waitOrAbort(floorMs, undefined);
   try {
     return await Promise.race([
       work.then(
         () => true,
         () => true,
       ),
-      Promise.all([floor, deadline]).then(() => false),
+      Promise.all([floor.passed, deadline]).then(() => false),
     ]);
   } finally {
-    timer?.cancel();
+    floor.cancel();
   }
 }
 
