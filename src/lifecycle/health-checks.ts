@@ -1,5 +1,5 @@
-import { InvalidArgumentError, InvalidOptionsError, TimeoutError } from '../errors.js';
-import { type TimerHandle, unrefTimeout } from '../internal/timers.js';
+import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { withTimeout } from '../internal/abort.js';
 import { durationOption, keyArgument, optionsChecker } from '../internal/validate.js';
 import type { Clock } from '../types.js';
 
@@ -226,19 +226,15 @@ export class HealthChecks {
   async #runOne(entry: Entry): Promise<CheckResult> {
     const started = this.#clock.monotonic();
     const controller = new AbortController();
-    let timer: TimerHandle | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = unrefTimeout(() => {
-        const error = new TimeoutError(`check "${entry.name}" timed out after ${entry.timeoutMs} ms`, {
-          timeoutMs: entry.timeoutMs,
-        });
-        controller.abort(error);
-        reject(error);
-      }, entry.timeoutMs);
-    });
     const base = { name: entry.name, critical: entry.critical };
     try {
-      const value = await Promise.race([(async () => entry.check({ signal: controller.signal }))(), timeout]);
+      // Past timeoutMs: TimeoutError, and the check's signal aborts with it.
+      const value = await withTimeout(
+        (async () => entry.check({ signal: controller.signal }))(),
+        entry.timeoutMs,
+        `check "${entry.name}"`,
+        (error) => controller.abort(error),
+      );
       const durationMs = Math.round(this.#clock.monotonic() - started);
       if (value === false) return { ...base, ok: false, durationMs, error: 'check returned false' };
       const details = plainDetails(value);
@@ -255,8 +251,6 @@ export class HealthChecks {
         error: errorText(err),
         ...(code === undefined ? {} : { code }),
       };
-    } finally {
-      timer?.cancel();
     }
   }
 }
