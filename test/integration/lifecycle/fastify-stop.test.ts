@@ -31,8 +31,14 @@ function get(
   });
 }
 
-async function app(order: string[]): Promise<{ app: FastifyInstance; port: number }> {
+async function app(
+  order: string[],
+): Promise<{ app: FastifyInstance; port: number; slowStarted: Promise<void> }> {
   const app = Fastify();
+  let started!: () => void;
+  const slowStarted = new Promise<void>((resolve) => {
+    started = resolve;
+  });
   app.addHook('preClose', async () => {
     order.push('preClose');
   });
@@ -40,12 +46,13 @@ async function app(order: string[]): Promise<{ app: FastifyInstance; port: numbe
     order.push('onClose');
   });
   app.get('/slow', async () => {
+    started();
     await new Promise((r) => setTimeout(r, 200));
     order.push('request done');
     return 'slow';
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, port: (app.server.address() as AddressInfo).port };
+  return { app, port: (app.server.address() as AddressInfo).port, slowStarted };
 }
 
 describe('ServiceLifecycle with a Fastify instance', () => {
@@ -53,14 +60,15 @@ describe('ServiceLifecycle with a Fastify instance', () => {
     '%s: probes, then preClose, requests in flight, onClose, then what was managed before',
     async (how) => {
       const order: string[] = [];
-      const { app: fastify, port } = await app(order);
+      const { app: fastify, port, slowStarted } = await app(order);
       const lifecycle = new ServiceLifecycle(how === 'servers: [app]' ? { servers: [fastify] } : {});
       lifecycle.manage({ close: () => void order.push('pool closed') }, { name: 'pool' });
       if (how === 'manage(app)') expect(lifecycle.manage(fastify)).toBe(fastify);
 
       expect((await get(port, '/ready')).status).toBe(200);
       const inFlight = get(port, '/slow');
-      await new Promise((r) => setTimeout(r, 50));
+      // In flight once its handler runs (a fixed 50 ms wait lost the race on a loaded machine).
+      await slowStarted;
       const report = await lifecycle.shutdown();
       const answer = await inFlight;
 

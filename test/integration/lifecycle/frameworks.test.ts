@@ -79,8 +79,14 @@ describe.each(Object.keys(frameworks))('ServiceLifecycle with %s', (name) => {
     const agent = new http.Agent({ keepAlive: true });
     const warm = await get(port, '/slow?warm', agent); // leaves an idle keep-alive socket
     expect(warm.body).toBe('slow /slow?warm');
+    // In flight once the server has it (a fixed 40 ms wait can lose that race on a loaded machine).
+    const arrived = new Promise<void>((resolve) => {
+      server.on('request', (req: http.IncomingMessage) => {
+        if (req.url === '/slow?1') resolve();
+      });
+    });
     const inFlight = get(port, '/slow?1', agent);
-    await new Promise((r) => setTimeout(r, 40));
+    await arrived;
     const report = await lifecycle.shutdown();
     const answer = await inFlight;
     expect(answer.status).toBe(200);
