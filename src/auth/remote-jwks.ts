@@ -1,11 +1,10 @@
 import { KeyObject, type webcrypto } from 'node:crypto';
 import type { Attributes, Span } from '@opentelemetry/api';
 import { InvalidOptionsError, JwksFetchError, JwksNoMatchingKeyError } from '../errors.js';
-import { anySignal } from '../internal/abort.js';
+import { abortAfter, anySignal } from '../internal/abort.js';
 import { captureContext } from '../internal/async-context.js';
 import { redactUrl } from '../internal/redact.js';
 import { SingleFlight } from '../internal/single-flight.js';
-import { unrefTimeout } from '../internal/timers.js';
 import { clockOption, durationOption, optionsChecker } from '../internal/validate.js';
 import { OperationTelemetry } from '../telemetry/operation-telemetry.js';
 import { HTTP } from '../telemetry/semconv.js';
@@ -253,17 +252,16 @@ export class RemoteJwks {
   }
 
   async #load(span: Span | undefined): Promise<JwksEntry[]> {
-    // Not AbortSignal.timeout: node fires it after 1 ms past ~24.8 days; unrefTimeout waits it all.
-    const timeout = new AbortController();
-    const timer = unrefTimeout(
-      () => timeout.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+    const timeout = abortAfter(
       this.#timeoutMs,
+      () => new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+      { unref: true },
     );
-    const { signal, dispose } = anySignal(this.#closed.signal, timeout.signal);
+    const { signal, dispose } = anySignal(this.#closed.signal, timeout.controller.signal);
     try {
       return await this.#fetchKeys(signal!, span);
     } finally {
-      timer.cancel();
+      timeout.cancel();
       dispose();
     }
   }

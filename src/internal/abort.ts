@@ -1,5 +1,5 @@
 import { TimeoutError } from '../errors.js';
-import { abortedError, unrefTimeout } from './timers.js';
+import { abortedError, type LongTimeoutOptions, longTimeout, unrefTimeout } from './timers.js';
 
 export { abortedError };
 
@@ -160,4 +160,32 @@ export function waitOrAbort(ms: number, signal: AbortSignal | undefined): WaitOr
     else signal?.addEventListener('abort', onAbort, { once: true });
   });
   return { passed, cancel: () => cancel() };
+}
+
+/** What {@link abortAfter} returns. */
+export interface AbortAfter {
+  /** Aborts with the timeout's reason when the time is up; may also be aborted by hand. */
+  readonly controller: AbortController;
+  /** Clears the timer (the signal then fires only if aborted by hand); safe to call again. */
+  cancel(): void;
+}
+
+/**
+ * @internal A controller whose signal aborts with `reason()` after `ms`,
+ * however long: `AbortSignal.timeout` fires after 1 ms past node's timer
+ * range (~24.8 days), and a signal reachable only through `AbortSignal.any`
+ * may be collected before it fires. Hold the result until the operation
+ * settles, then `cancel()`. Ref'd unless `unref` is set (see
+ * `longTimeout`).
+ *
+ * @example
+ * ```ts
+ * const deadline = abortAfter(timeoutMs, () => new TimeoutError(`check timed out after ${timeoutMs} ms`, { timeoutMs }));
+ * try { return await run(deadline.controller.signal); } finally { deadline.cancel(); }
+ * ```
+ */
+export function abortAfter(ms: number, reason: () => unknown, options?: LongTimeoutOptions): AbortAfter {
+  const controller = new AbortController();
+  const timer = longTimeout(() => controller.abort(reason()), ms, options);
+  return { controller, cancel: () => timer.cancel() };
 }

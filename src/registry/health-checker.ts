@@ -21,8 +21,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { AbortedError, InvalidOptionsError, TimeoutError } from '../errors.js';
-import { raceAbort } from '../internal/abort.js';
-import { longTimeout } from '../internal/timers.js';
+import { abortAfter, raceAbort } from '../internal/abort.js';
 import { durationOption, optionsChecker } from '../internal/validate.js';
 import type { InstanceState } from './instance-state.js';
 import type { RegistryContext } from './registry-context.js';
@@ -178,11 +177,12 @@ export class HealthChecker {
     if (this.#closed) return false;
     // One controller per check, held here until the check settles (a signal
     // only reachable through AbortSignal.any may be collected before it fires).
-    const controller = new AbortController();
     const { timeoutMs } = this.options;
-    const timer = longTimeout(() => {
-      controller.abort(new TimeoutError(`health check timed out after ${timeoutMs} ms`, { timeoutMs }));
-    }, timeoutMs);
+    const timeout = abortAfter(
+      timeoutMs,
+      () => new TimeoutError(`health check timed out after ${timeoutMs} ms`, { timeoutMs }),
+    );
+    const { controller } = timeout;
     this.#active.add(controller);
     try {
       const path = this.options.path;
@@ -192,7 +192,7 @@ export class HealthChecker {
     } catch {
       return false;
     } finally {
-      timer.cancel();
+      timeout.cancel();
       this.#active.delete(controller);
     }
   }

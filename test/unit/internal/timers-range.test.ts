@@ -3,7 +3,7 @@
 // same (checked first below), so a 35-day wait is played out on fake time.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TimeoutError } from '../../../src/errors.js';
-import { withTimeout } from '../../../src/internal/abort.js';
+import { abortAfter, withTimeout } from '../../../src/internal/abort.js';
 import { TimeoutQueue } from '../../../src/internal/timeout-queue.js';
 import {
   longTimeout,
@@ -54,6 +54,16 @@ const startedBy: Record<string, (ms: number) => Started> = {
     void sleep(ms).then(() => (fired = true));
     return { fired: () => fired, cancel: () => {} };
   },
+  abortAfter: (ms) => {
+    const reason = new TimeoutError('late', { timeoutMs: ms });
+    const deadline = abortAfter(ms, () => reason, { unref: true });
+    // Fired means aborted with the reason given, nothing else.
+    return { fired: () => deadline.controller.signal.reason === reason, cancel: () => deadline.cancel() };
+  },
+  'abortAfter (ref)': (ms) => {
+    const deadline = abortAfter(ms, () => 'late');
+    return { fired: () => deadline.controller.signal.aborted, cancel: () => deadline.cancel() };
+  },
   withTimeout: (ms) => {
     let fired = false;
     let settle!: () => void;
@@ -95,7 +105,7 @@ describe('the shared timer helpers wait the whole duration past the 32-bit range
     });
   }
 
-  for (const name of ['unrefTimeout', 'longTimeout (ref)', 'sleep', 'withTimeout']) {
+  for (const name of ['unrefTimeout', 'longTimeout (ref)', 'sleep', 'withTimeout', 'abortAfter']) {
     it(`${name}: cancelled in the first segment, it never fires`, async () => {
       vi.useFakeTimers();
       const t = startedBy[name]!(PAST_TIMER_RANGE_MS);
