@@ -10,8 +10,9 @@ import {
 } from '../errors.js';
 import { abortedError } from '../internal/abort.js';
 import { redactUrl } from '../internal/redact.js';
+import { requestPath } from '../internal/request-path.js';
 import type { Clock } from '../types.js';
-import { type CallState, pathOf } from './call-state.js';
+import type { CallState } from './call-state.js';
 import { isDrainRefusal } from './drain-refusal.js';
 import { joinUrl } from './request-url.js';
 import { responseBodyFailure, sanitizedCause } from './response-body.js';
@@ -97,7 +98,7 @@ export class AttemptOutcomes {
     outcome: CallOutcome,
   ): Error {
     const status = response.status;
-    const error = new HttpStatusError(`${state.method} ${pathOf(state.url)} answered ${status}`, {
+    const error = new HttpStatusError(`${state.method} ${requestPath(state.url)} answered ${status}`, {
       response: {
         status,
         headers: { ...(response.headers as Record<string, unknown>) },
@@ -139,7 +140,7 @@ export class AttemptOutcomes {
     }
     // The upstream answered with a body the client refuses (a data error,
     // not an outage: no retry, no failure on the breaker or the registry).
-    const bodyError = responseBodyFailure(err, `${state.method} ${pathOf(state.url)}`);
+    const bodyError = responseBodyFailure(err, `${state.method} ${requestPath(state.url)}`);
     if (bodyError !== undefined) return { outcome: 'client-error', error: bodyError };
     if (isScaleoutError(err)) return { outcome: 'cancelled', error: err };
     const code = (err as { code?: unknown } | null)?.code;
@@ -155,7 +156,7 @@ export class AttemptOutcomes {
     if (!hasRequest && (typeof code !== 'string' || (code.startsWith('ERR_') && code !== 'ERR_NETWORK'))) {
       // axios refused the config (bad URL, bad option): not an upstream fault.
       const error = new InvalidArgumentError(
-        `axios refused ${state.method} ${pathOf(state.url)}${typeof code === 'string' ? ` (${code})` : ''}`,
+        `axios refused ${state.method} ${requestPath(state.url)}${typeof code === 'string' ? ` (${code})` : ''}`,
         {
           cause: sanitizedCause(err),
         },
@@ -163,7 +164,7 @@ export class AttemptOutcomes {
       return { outcome: 'client-error', error };
     }
     const error = new ConnectionError(
-      `connection to ${redactUrl(instance.url)} failed during ${state.method} ${pathOf(state.url)}${typeof code === 'string' ? ` (${code})` : ''}`,
+      `connection to ${redactUrl(instance.url)} failed during ${state.method} ${requestPath(state.url)}${typeof code === 'string' ? ` (${code})` : ''}`,
       { cause: sanitizedCause(err) },
     );
     this.#remember(state, error, {
@@ -177,7 +178,7 @@ export class AttemptOutcomes {
   timeoutError(state: CallState, byDeadline: boolean, timeoutMs: number, sent: boolean): TimeoutError {
     if (byDeadline) return this.deadlineError(state);
     const error = new TimeoutError(
-      `${state.method} ${pathOf(state.url)}: attempt timed out after ${timeoutMs} ms`,
+      `${state.method} ${requestPath(state.url)}: attempt timed out after ${timeoutMs} ms`,
       {
         timeoutMs,
       },
@@ -192,12 +193,15 @@ export class AttemptOutcomes {
 
   deadlineError(state: CallState): TimeoutError {
     const timeoutMs = Math.max(0, Math.round(state.deadlineAt - state.startedAt));
-    return new TimeoutError(`${state.method} ${pathOf(state.url)}: deadline of ${timeoutMs} ms exceeded`, {
-      timeoutMs,
-    });
+    return new TimeoutError(
+      `${state.method} ${requestPath(state.url)}: deadline of ${timeoutMs} ms exceeded`,
+      {
+        timeoutMs,
+      },
+    );
   }
 
   #remember(state: CallState, error: Error, failure: Omit<Failure, 'method' | 'url'>): void {
-    this.#failures.set(error, { ...failure, method: state.method, url: pathOf(state.url) });
+    this.#failures.set(error, { ...failure, method: state.method, url: requestPath(state.url) });
   }
 }

@@ -60,6 +60,7 @@ import type { CallOutcome, UpstreamSource } from '../contracts/upstream.js';
 import { ClosedError, isScaleoutError } from '../errors.js';
 import { abortedError, anySignal } from '../internal/abort.js';
 import type { TypedEmitter } from '../internal/events.js';
+import { requestPath } from '../internal/request-path.js';
 import { SHARED_TIMEOUTS } from '../internal/timeout-queue.js';
 import type { Backoff, BackoffOptions } from '../resilience/backoff.js';
 import type { Bulkhead } from '../resilience/bulkhead.js';
@@ -70,7 +71,7 @@ import type { Clock, Logger } from '../types.js';
 import { type AttemptOutcomes, CLOSED, statusOutcome, TIMEOUT } from './attempt-outcome.js';
 import { AttemptSignal } from './attempt-signal.js';
 import type { AxiosTransport } from './axios-transport.js';
-import { type CallState, pathOf } from './call-state.js';
+import type { CallState } from './call-state.js';
 import type { ServiceClientEvents } from './service-client-events.js';
 import type { Picked, UpstreamPicker } from './upstream-picker.js';
 
@@ -260,7 +261,7 @@ export class CallRunner {
         this.#events.emit('retry-budget-exhausted', {
           service: this.#service,
           method: state.method,
-          url: pathOf(state.url),
+          url: requestPath(state.url),
         });
       }
       throw err;
@@ -428,7 +429,7 @@ export class CallRunner {
         service: this.#service,
         instanceId: instance.id,
         method: state.method,
-        url: pathOf(state.url),
+        url: requestPath(state.url),
         attempt,
         outcome,
         status,

@@ -150,21 +150,3 @@ function headerValue(headers: unknown, name: string): string | undefined {
   }
   return undefined;
 }
-
-/** Index of the first of two characters in `text`, or -1. */
-function firstOf(text: string, a: string, b: string): number {
-  const i = text.indexOf(a);
-  const j = text.indexOf(b);
-  return i === -1 ? j : j === -1 ? i : Math.min(i, j);
-}
-
-/**
- * The URL path without its query string or fragment: what messages and
- * events show (queries may hold secrets).
- *
- * @internal
- */
-export function pathOf(url: string): string {
-  const q = firstOf(url, '?', '#');
-  return q === -1 ? url : url.slice(0, q);
-}

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthContext } from '../auth/authorizer.js';
+import { requestPath } from '../internal/request-path.js';
 import { type IdempotencyMiddlewareInput, idempotencyHttpHandler } from './http-idempotency.js';
 import type { IdempotencyHttpOptions } from './http-options.js';
-import { keyHeaderOf, pathOnly } from './idempotency-node.js';
+import { keyHeaderOf } from './idempotency-node.js';
 
 /**
  * The parts of an Express request the idempotency middleware uses. It also
@@ -63,7 +64,7 @@ export function idempotency(
     try {
       const url = req.originalUrl ?? req.url ?? '/';
       const route =
-        typeof req.route?.path === 'string' ? `${req.baseUrl ?? ''}${req.route.path}` : pathOnly(url);
+        typeof req.route?.path === 'string' ? `${req.baseUrl ?? ''}${req.route.path}` : requestPath(url);
       decision = await handler.decide({
         method: req.method,
         path: url,

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthContext } from '../auth/authorizer.js';
+import { requestPath } from '../internal/request-path.js';
 import { type IdempotencyMiddlewareInput, idempotencyHttpHandler } from './http-idempotency.js';
 import type { IdempotencyHttpOptions } from './http-options.js';
-import { keyHeaderOf, pathOnly } from './idempotency-node.js';
+import { keyHeaderOf } from './idempotency-node.js';
 
 /**
  * The parts of a Fastify request the idempotency hook uses.
@@ -81,7 +82,7 @@ export function idempotency(
     const decision = await handler.decide({
       method: request.method,
       path: url,
-      route: request.routeOptions?.url ?? pathOnly(url),
+      route: request.routeOptions?.url ?? requestPath(url),
       headers: request.headers,
       body: request.body,
       auth: request.auth,

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthContext } from '../auth/authorizer.js';
+import { requestPath } from '../internal/request-path.js';
 import { type IdempotencyMiddlewareInput, idempotencyHttpHandler } from './http-idempotency.js';
 import type { IdempotencyHttpOptions } from './http-options.js';
-import { keyHeaderOf, pathOnly } from './idempotency-node.js';
+import { keyHeaderOf } from './idempotency-node.js';
 
 /**
  * The parts of a Koa context the idempotency middleware uses.
@@ -70,7 +71,7 @@ export function idempotency(
     const decision = await handler.decide({
       method: ctx.method,
       path: url,
-      route: matchedRoute(ctx) ?? pathOnly(url),
+      route: matchedRoute(ctx) ?? requestPath(url),
       headers: ctx.headers,
       body: ctx.request?.body,
       auth: ctx.state?.auth,

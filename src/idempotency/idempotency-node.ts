@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthContext } from '../auth/authorizer.js';
+import { requestPath } from '../internal/request-path.js';
 import { optionsChecker } from '../internal/validate.js';
 import { type IdempotencyMiddlewareInput, idempotencyHttpHandler } from './http-idempotency.js';
 import type { IdempotencyHttpOptions } from './http-options.js';
@@ -33,12 +34,6 @@ export function keyHeaderOf(req: IncomingMessage | undefined, fallback: unknown,
   const distinct = (req as { headersDistinct?: Record<string, string[] | undefined> } | undefined)
     ?.headersDistinct;
   return distinct?.[name] ?? fallback;
-}
-
-/** @internal The path of a URL without its query string. */
-export function pathOnly(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
 }
 
 /**
@@ -75,7 +70,7 @@ export function idempotencyNode(
     const decision = await handler.decide({
       method: req.method ?? '',
       path: url,
-      route: context?.route ?? pathOnly(url),
+      route: context?.route ?? requestPath(url),
       headers: req.headers,
       body: context?.body,
       auth: context?.auth,

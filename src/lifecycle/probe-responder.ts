@@ -23,6 +23,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestPath } from '../internal/request-path.js';
 import type { HealthReport } from './health-checks.js';
 import type { ProbeResponder } from './http-drain.js';
 
@@ -81,13 +82,6 @@ const UNREADY = (): ProbeAnswer => json(503, { status: 'unready' });
  * bounded checks, so only a source whose `health()` never settles meets it).
  */
 export const PROBE_ANSWER_LIMIT_MS = 30_000;
-
-/** @internal The path of a request URL, without its query. */
-export function pathOf(url: string | undefined): string {
-  if (url === undefined) return '';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}
 
 /**
  * @internal The answer to `method path`, or `undefined` when `path` is not
@@ -161,7 +155,7 @@ export function sendAnswer(res: ServerResponse, answer: ProbeAnswer, head: boole
  */
 export function probeResponder(source: HealthSource, paths: ResolvedProbePaths): ProbeResponder {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
-    const answer = answerProbe(source, paths, req.method, pathOf(req.url));
+    const answer = answerProbe(source, paths, req.method, req.url === undefined ? '' : requestPath(req.url));
     if (answer === undefined) return false;
     const head = req.method === 'HEAD';
     if (answer instanceof Promise) void answer.then((a) => sendAnswer(res, a, head));

@@ -27,6 +27,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Span } from '@opentelemetry/api';
 import { DEADLINE_HEADER, readDeadline } from '../client/deadline.js';
 import { runWithInheritedDeadline } from '../client/inherited-deadline.js';
+import { requestPath } from '../internal/request-path.js';
 import { extractContext } from './carrier.js';
 import { emitInCurrentContext } from './emitter-scope.js';
 import { HTTP, httpMethod } from './semconv.js';
@@ -76,11 +77,9 @@ export class HttpServerTelemetry {
     const method = httpMethod(rawMethod);
     const span = tracer.startSpan(method, { kind: api.SpanKind.SERVER }, parent);
     if (span.isRecording()) {
-      const url = typeof req.url === 'string' ? req.url : '/';
-      const q = url.indexOf('?');
       span.setAttributes({
         [HTTP.method]: method,
-        [HTTP.urlPath]: q === -1 ? url : url.slice(0, q),
+        [HTTP.urlPath]: typeof req.url === 'string' ? requestPath(req.url) : '/',
         [HTTP.urlScheme]: schemeOf(req),
       });
       if (method === '_OTHER') span.setAttribute(HTTP.methodOriginal, rawMethod);
