@@ -17,8 +17,9 @@ function fail(message: string, argument: string): never {
  * primitive (which builds valid, frozen requests): a key string, 1 to
  * {@link MAX_RULES} rules with integer limits and windows within bounds and
  * distinct (algorithm, window) pairs, and an integer cost when one is due.
- * A rules array already checked is remembered, so the primitive's calls
- * cost a lookup. Throws {@link InvalidArgumentError}.
+ * A rules array already checked is remembered when nothing in it can change
+ * (the array and every rule frozen, as the primitive's are), so the
+ * primitive's calls cost a lookup. Throws {@link InvalidArgumentError}.
  */
 export function checkRateLimitRequest(request: unknown, withCost: boolean): void {
   if (typeof request !== 'object' || request === null) fail('the request must be an object', 'request');
@@ -53,5 +54,8 @@ export function checkRateLimitRequest(request: unknown, withCost: boolean): void
     if (seen.has(id)) fail('two rules share an algorithm and a window', 'rules');
     seen.add(id);
   }
-  if (Object.isFrozen(rules)) checkedRules.add(rules);
+  // Remembered only when nothing checked can change: a frozen array of mutable rules is checked each time.
+  if (Object.isFrozen(rules) && (rules as unknown[]).every((rule) => Object.isFrozen(rule))) {
+    checkedRules.add(rules);
+  }
 }

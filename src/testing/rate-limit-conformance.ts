@@ -310,6 +310,23 @@ export function rateLimitAdapterConformance(options: RateLimitConformanceOptions
           );
         }
         assert.equal((await adapter.peek({ key: k, rules: rules([1, 1_000]) })).rules[0]!.remaining, 1);
+        // A frozen array of rules that can still change: checked on every call, not once.
+        const rule = { limit: 5, windowMs: 1_000, algorithm: 'gcra' };
+        const frozen = Object.freeze([rule]) as never;
+        await adapter.consume({ key: k, rules: frozen, cost: 1 });
+        for (const [field, value] of [
+          ['limit', Number.NaN],
+          ['limit', -5],
+          ['windowMs', 0],
+          ['algorithm', 'nope'],
+        ] as const) {
+          const saved = rule[field];
+          (rule as Record<string, unknown>)[field] = value;
+          await assert.rejects(adapter.consume({ key: k, rules: frozen, cost: 1 }), (err: unknown) =>
+            isScaleoutError(err, 'ERR_INVALID_ARGUMENT'),
+          );
+          (rule as Record<string, unknown>)[field] = saved;
+        }
       }),
     );
   });
