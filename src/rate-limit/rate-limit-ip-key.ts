@@ -1,4 +1,4 @@
-import { isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { optionsChecker } from '../internal/validate.js';
 
@@ -112,11 +112,17 @@ function formatGroups(groups: readonly number[]): string {
 
 /**
  * The client part of an address as the rate-limit middlewares count it:
- * an IPv4 address as it is (an IPv4-mapped IPv6 address, `::ffff:10.0.0.7`
- * or `::ffff:a00:7`, reads as `10.0.0.7`); an IPv6 address as its
+ * an IPv4 address as it is; an IPv6 address that carries an IPv4 one
+ * (mapped `::ffff:10.0.0.7` or `::ffff:a00:7`, translated
+ * `::ffff:0:10.0.0.7`, NAT64 `64:ff9b::10.0.0.7`, the old compatible
+ * `::10.0.0.7`) as that IPv4 address, since a translator puts every IPv4
+ * client behind such addresses; any other IPv6 address as its
  * `ipv6Subnet` block in canonical text, `2001:db8:0:1200::/56`, so that
  * the addresses of one block and every spelling of one address count as
- * one client. Anything else (not an IP address) comes back unchanged.
+ * one client. A port some proxies append (`10.0.0.7:51234`,
+ * `[2001:db8::7]:443`, and `[2001:db8::7]`) is dropped: each connection
+ * would otherwise be a client of its own. Anything else (not an IP
+ * address) comes back unchanged.
  *
  * For a key function of your own that reads the address (say from a
  * header you trust): key by this, not by the raw address.
@@ -129,6 +135,7 @@ function formatGroups(groups: readonly number[]): string {
  * rateLimitIpKey('2001:db8::7'); // '2001:db8::/56'
  * rateLimitIpKey('2001:DB8:0:12ab::1', { ipv6Subnet: 64 }); // '2001:db8:0:12ab::/64'
  * rateLimitIpKey('::ffff:10.0.0.7'); // '10.0.0.7'
+ * rateLimitIpKey('10.0.0.7:51234'); // '10.0.0.7'
  * const key = (req: IncomingMessage) => `cdn:${rateLimitIpKey(String(req.headers['cf-connecting-ip'] ?? 'unknown'))}`;
  * ```
  */
@@ -140,22 +147,55 @@ export function rateLimitIpKey(address: string, options?: RateLimitIpKeyOptions)
   return ipKeyOf(address, checkIpv6Subnet(options?.ipv6Subnet));
 }
 
+/** A port as proxies write it after an address: 1 to 5 digits. */
+const PORT = /^\d{1,5}$/;
+
 /** @internal {@link rateLimitIpKey} with a checked subnet (the middlewares' path). */
 export function ipKeyOf(address: string, subnet: number): string {
-  if (!address.includes(':')) return address; // IPv4, or not an address
-  const zone = address.indexOf('%');
-  const bare = zone === -1 ? address : address.slice(0, zone);
+  const colon = address.indexOf(':');
+  if (colon === -1) return address; // IPv4, or not an address
+  if (colon === address.lastIndexOf(':')) {
+    // One colon: an IPv4 address and a port, or not an address (IPv6 has two or more).
+    const host = address.slice(0, colon);
+    return isIPv4(host) && PORT.test(address.slice(colon + 1)) ? host : address;
+  }
+  let v6 = address;
+  if (address.charCodeAt(0) === 91 /* '[' */) {
+    // `[2001:db8::7]` or `[2001:db8::7]:443`.
+    const close = address.indexOf(']');
+    if (close === -1) return address;
+    const after = address.slice(close + 1);
+    if (after !== '' && !(after.charCodeAt(0) === 58 && PORT.test(after.slice(1)))) return address;
+    v6 = address.slice(1, close);
+  }
+  const zone = v6.indexOf('%');
+  const bare = zone === -1 ? v6 : v6.slice(0, zone);
   if (!isIPv6(bare)) return address;
   const groups = groupsOf(bare);
-  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0) {
-    if (groups[5] === 0xffff) {
-      const [hi, lo] = [groups[6]!, groups[7]!];
-      return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
-    }
-  }
+  const ipv4 = embeddedIpv4(groups);
+  if (ipv4 !== undefined) return ipv4;
   for (let i = 0; i < 8; i++) {
     const kept = Math.min(16, Math.max(0, subnet - 16 * i));
     groups[i] = kept === 16 ? groups[i]! : groups[i]! & (0xffff << (16 - kept)) & 0xffff;
   }
   return subnet === 128 ? formatGroups(groups) : `${formatGroups(groups)}/${subnet}`;
+}
+
+/**
+ * The IPv4 address an IPv6 one carries in its last 32 bits, dotted, or
+ * `undefined`: mapped `::ffff:0:0/96`, translated `::ffff:0:0:0/96`
+ * (RFC 2765), NAT64's well-known `64:ff9b::/96` (RFC 6052) and the
+ * deprecated compatible `::/96` (not `::` or `::1`, whose IPv4 part would
+ * be 0.0.0.0/16, never a client).
+ */
+function embeddedIpv4(g: readonly number[]): string | undefined {
+  const zero4 = g[2] === 0 && g[3] === 0;
+  const carries =
+    (g[0] === 0 && g[1] === 0 && zero4 && g[4] === 0 && (g[5] === 0xffff || (g[5] === 0 && g[6] !== 0))) ||
+    (g[0] === 0 && g[1] === 0 && zero4 && g[4] === 0xffff && g[5] === 0) ||
+    (g[0] === 0x64 && g[1] === 0xff9b && zero4 && g[4] === 0 && g[5] === 0);
+  if (!carries) return undefined;
+  const hi = g[6]!;
+  const lo = g[7]!;
+  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
 }

@@ -130,7 +130,7 @@ describe('rateLimit middleware on real frameworks, limits in real Redis', () => 
     }
   });
 
-  it('IPv6 clients behind a trusted proxy: one count per /56 (Express, Fastify, Koa)', async () => {
+  it('IPv6 clients behind a trusted proxy: one count per /56, ports dropped (Express, Fastify, Koa)', async () => {
     // The proxy (loopback) forwards the client's address; a client that
     // rotates through its /64 on every request is still one client, and
     // another /56 is another client.
@@ -142,6 +142,12 @@ describe('rateLimit middleware on real frameworks, limits in real Redis', () => 
       expect(statuses).toEqual([200, 200, 429]);
       expect((await from('2001:db8:0:1300::1')).status).toBe(200);
       expect((await from('2001:db8:0:12cd::7')).status).toBe(429); // the same /56 as the first three
+      // A proxy that appends the client's port: each connection is still that client.
+      const ported = [];
+      for (const address of ['10.9.0.7:1111', '10.9.0.7:2222', '[::ffff:10.9.0.7]:3333']) {
+        ported.push((await from(address)).status);
+      }
+      expect(ported).toEqual([200, 200, 429]);
     };
     const app = express();
     app.set('trust proxy', 'loopback');

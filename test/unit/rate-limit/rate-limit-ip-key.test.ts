@@ -51,10 +51,28 @@ describe('rateLimitIpKey', () => {
     expect(rateLimitIpKey('::ffff:10.0.0.7')).toBe('10.0.0.7');
     expect(rateLimitIpKey('::FFFF:a00:7')).toBe('10.0.0.7');
     expect(rateLimitIpKey('0:0:0:0:0:ffff:10.0.0.7')).toBe('10.0.0.7');
-    // NAT64 and the deprecated compatible form stay IPv6 (another network's addresses).
-    expect(rateLimitIpKey('64:ff9b::10.0.0.7', { ipv6Subnet: 128 })).toBe('64:ff9b::a00:7');
-    expect(rateLimitIpKey('::10.0.0.7', { ipv6Subnet: 128 })).toBe('::a00:7');
+    // A translator puts every IPv4 client behind these: each counts as its IPv4 address.
+    expect(rateLimitIpKey('::ffff:0:10.0.0.7')).toBe('10.0.0.7'); // translated (SIIT)
+    expect(rateLimitIpKey('::ffff:0:a00:8')).toBe('10.0.0.8');
+    expect(rateLimitIpKey('64:ff9b::10.0.0.7')).toBe('10.0.0.7'); // NAT64, well-known prefix
+    expect(rateLimitIpKey('64:FF9B::a00:9')).toBe('10.0.0.9');
+    expect(rateLimitIpKey('::10.0.0.7')).toBe('10.0.0.7'); // the deprecated compatible form
+    // ...but not the loopback and unspecified addresses, nor an address merely near those prefixes.
+    expect(rateLimitIpKey('::1')).toBe('::/56');
+    expect(rateLimitIpKey('::', { ipv6Subnet: 128 })).toBe('::');
+    expect(rateLimitIpKey('::0.0.255.255', { ipv6Subnet: 128 })).toBe('::ffff');
+    expect(rateLimitIpKey('64:ff9b:1::10.0.0.7', { ipv6Subnet: 128 })).toBe('64:ff9b:1::a00:7');
+    expect(rateLimitIpKey('::1:ffff:10.0.0.7', { ipv6Subnet: 128 })).toBe('::1:ffff:a00:7');
     expect(rateLimitIpKey('1:2:3:4:5:6:10.0.0.7', { ipv6Subnet: 128 })).toBe('1:2:3:4:5:6:a00:7');
+  });
+
+  it('drops a port a proxy appended, so that each connection is not a client of its own', () => {
+    expect(rateLimitIpKey('10.0.0.7:51234')).toBe('10.0.0.7');
+    expect(rateLimitIpKey('10.0.0.7:0')).toBe('10.0.0.7');
+    expect(rateLimitIpKey('[2001:db8:0:12ab::1]:443')).toBe('2001:db8:0:1200::/56');
+    expect(rateLimitIpKey('[2001:db8:0:12ab::1]')).toBe('2001:db8:0:1200::/56');
+    expect(rateLimitIpKey('[::ffff:10.0.0.7]:8080')).toBe('10.0.0.7');
+    expect(rateLimitIpKey('[fe80::1%eth0]:22', { ipv6Subnet: 128 })).toBe('fe80::1');
   });
 
   it('gives back what is not an IP address unchanged', () => {
@@ -66,7 +84,16 @@ describe('rateLimitIpKey', () => {
       '1:2:3:4:5:6:7:8:9',
       'a:b',
       ':::',
-      '10.0.0.7:80',
+      '10.0.0.7:',
+      '10.0.0.7:port',
+      '10.0.0.7:123456',
+      'example.org:80',
+      '[2001:db8::1',
+      '[2001:db8::1]:',
+      '[2001:db8::1]x',
+      '[2001:db8::1]:80:80',
+      '[example.org]:80',
+      '2001:db8::1:80x',
     ])
       expect(rateLimitIpKey(text), text).toBe(text);
   });
@@ -103,7 +130,23 @@ describe('rateLimitIpKey', () => {
           if (upper) text = text.toUpperCase();
           expect(isIPv6(text)).toBe(true);
           const key = rateLimitIpKey(text, { ipv6Subnet: subnet });
-          if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+          const [g0, g1, g2, g3, g4, g5, g6] = groups as [
+            number,
+            number,
+            number,
+            number,
+            number,
+            number,
+            number,
+          ];
+          const low96 = (a: number, b: number, c: number, d: number, e: number, f: number) =>
+            g0 === a && g1 === b && g2 === c && g3 === d && g4 === e && g5 === f;
+          const carriesIpv4 =
+            low96(0, 0, 0, 0, 0, 0xffff) ||
+            low96(0, 0, 0, 0, 0xffff, 0) ||
+            low96(0x64, 0xff9b, 0, 0, 0, 0) ||
+            (low96(0, 0, 0, 0, 0, 0) && g6 !== 0);
+          if (carriesIpv4) {
             expect(key).toBe(`${groups[6]! >> 8}.${groups[6]! & 255}.${groups[7]! >> 8}.${groups[7]! & 255}`);
             return;
           }
