@@ -3,14 +3,16 @@
  * `REDACTED` (as the HTTP conventions require), the values of query
  * parameters that may hold secrets replaced by `REDACTED` (the conventions'
  * list, `AWSAccessKeyId`, `Signature`, `sig`, `X-Goog-Signature`, and any
- * name that looks like a password, token, key, secret, signature or
- * session), and no fragment.
+ * name that looks like a password, token, key, secret, signature, session,
+ * one-time code, PIN, ticket or nonce), parameters split at `&` and at the
+ * `;` some servers also take, and no fragment.
  *
  * @module
  */
 
 /** Query parameter names whose values never go into a span. */
-const SECRET_PARAM = /pass|secret|token|key|auth|sig|session|credential|code|jwt|cookie/i;
+const SECRET_PARAM =
+  /pass|pwd|secret|token|key|auth|sig|session|credential|code|jwt|cookie|bearer|ticket|hmac|nonce|refresh|(?:^|[^a-z])(?:otp|pin)(?:[^a-z]|$)/i;
 
 /**
  * The URL of `path` on `base` as a span may show it, or `undefined` when it
@@ -37,8 +39,9 @@ export function spanUrl(base: string | undefined, path: string): string | undefi
   url.hash = '';
   const query = url.search;
   if (query.length > 1) {
-    const parts = query.slice(1).split('&');
-    for (let i = 0; i < parts.length; i++) {
+    // Split at '&' and ';', the separators kept (odd indexes): `a=1;token=x` holds a token too.
+    const parts = query.slice(1).split(/([&;])/);
+    for (let i = 0; i < parts.length; i += 2) {
       const part = parts[i]!;
       const eq = part.indexOf('=');
       const rawName = eq === -1 ? part : part.slice(0, eq);
@@ -50,7 +53,7 @@ export function spanUrl(base: string | undefined, path: string): string | undefi
       }
       if (SECRET_PARAM.test(name)) parts[i] = `${rawName}=REDACTED`;
     }
-    url.search = `?${parts.join('&')}`;
+    url.search = `?${parts.join('')}`;
   }
   return url.href;
 }

@@ -15,6 +15,15 @@ describe('spanUrl', () => {
       'https://REDACTED:REDACTED@h.test/p?AWSAccessKeyId=REDACTED&X-Goog-Signature=REDACTED&api%5Fkey=REDACTED',
     );
     expect(spanUrl(undefined, 'not a url')).toBeUndefined();
+    // One-time codes, PINs, tickets, nonces, refresh and bearer values; ';' separates too.
+    expect(
+      spanUrl(
+        undefined,
+        'http://h.test/p?pwd=a&bearer=b&otp=c&user_pin=d&ticket=e&hmac=f&nonce=g&refresh=h&x=1;token=i&shipping=fast&spin=1',
+      ),
+    ).toBe(
+      'http://h.test/p?pwd=REDACTED&bearer=REDACTED&otp=REDACTED&user_pin=REDACTED&ticket=REDACTED&hmac=REDACTED&nonce=REDACTED&refresh=REDACTED&x=1;token=REDACTED&shipping=fast&spin=1',
+    );
   });
 
   it('never lets a secret query value or password through (property)', () => {
@@ -27,12 +36,17 @@ describe('spanUrl', () => {
       'client_secret',
       'sig',
       'session',
+      'pwd',
+      'otp',
+      'pin',
+      'ticket',
+      'refresh_token',
     );
     fc.assert(
-      fc.property(secret, name, fc.string(), (value, key, path) => {
+      fc.property(secret, name, fc.string(), fc.constantFrom('&', ';'), (value, key, path, sep) => {
         const url = spanUrl(
           `http://user:${value}@127.0.0.1:1`,
-          `/${encodeURIComponent(path)}?${key}=${value}`,
+          `/${encodeURIComponent(path)}?a=1${sep}${key}=${value}`,
         );
         expect(url ?? '').not.toContain(value);
       }),
