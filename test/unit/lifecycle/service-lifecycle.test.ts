@@ -74,7 +74,12 @@ describe('ServiceLifecycle', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
+    let received!: () => void;
+    const requestReceived = new Promise<void>((r) => {
+      received = r;
+    });
     const { server, port } = await listen(async (_req, res) => {
+      received();
       await gate;
       res.end('done');
     });
@@ -98,11 +103,10 @@ describe('ServiceLifecycle', () => {
       }),
     );
     await queue.publish('orders.created', { id: 1 });
-    await new Promise((r) => setTimeout(r, 20));
-    expect(consumer.inFlight).toBe(1);
+    await expect.poll(() => consumer.inFlight).toBe(1);
 
     const inFlight = get(port, '/work');
-    await new Promise((r) => setTimeout(r, 30));
+    await requestReceived; // the server has the request before the stop begins
     const steps: string[] = [];
     lifecycle.on('step-start', (s) => steps.push(`${s.step}:${s.name}`));
     const ends: StepReport[] = [];
@@ -164,14 +168,18 @@ describe('ServiceLifecycle', () => {
   });
 
   it('forces past the deadline and reports the step that overran, exit code 1', async () => {
+    let received!: () => void;
+    const requestReceived = new Promise<void>((r) => {
+      received = r;
+    });
     const { server, port } = await listen(() => {
-      /* never answers */
+      received(); // and never answers
     });
     const lifecycle = new ServiceLifecycle({ servers: [server], deadlineMs: 100 });
     const closed: string[] = [];
     lifecycle.manage({ close: () => new Promise<void>(() => closed.push('hung')) }, { name: 'hung' });
     const pending = get(port, '/hang').catch((err: NodeJS.ErrnoException) => err.code);
-    await new Promise((r) => setTimeout(r, 30));
+    await requestReceived;
     const deadlines: string[] = [];
     lifecycle.on('deadline', (d) => deadlines.push(d.step));
     const report = await lifecycle.shutdown();
