@@ -21,15 +21,26 @@ export function decode(text: string): Decoded {
   if (text.charCodeAt(0) === 49 /* 1 */ && text.charCodeAt(1) === 58 /* : */) {
     const a = text.indexOf(':', 2);
     const b = a === -1 ? -1 : text.indexOf(':', a + 1);
-    if (b !== -1) {
+    // As written: decimal digits only, safe integers (a header another
+    // program wrote with 1e15, 0x10, +5, ' 5', -5 or 1e300 is no header, and
+    // the text fails to parse).
+    if (b !== -1 && digitsOnly(text, 2, a) && digitsOnly(text, a + 1, b)) {
       const soft = Number(text.slice(2, a));
       const delta = Number(text.slice(a + 1, b));
-      // As written: non-negative safe integers (a header another program
-      // wrote with 1e300 or -5 is no header, and the text fails to parse).
-      if (Number.isSafeInteger(soft) && soft >= 0 && Number.isSafeInteger(delta) && delta >= 0) {
+      if (Number.isSafeInteger(soft) && Number.isSafeInteger(delta)) {
         return { payload: text.slice(b + 1), soft, delta };
       }
     }
   }
   return { payload: text, soft: Number.POSITIVE_INFINITY, delta: 0 };
+}
+
+/** Whether `text[from, to)` is 1 to 16 decimal digits. */
+function digitsOnly(text: string, from: number, to: number): boolean {
+  if (to <= from || to - from > 16) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }

@@ -34,6 +34,12 @@ const JUNK: Array<[string, (r: Redis, key: string) => Promise<unknown>]> = [
   ['a truncated envelope', (r, k) => r.set(k, `1:${Date.now() + 60_000}:0:{"a":`)],
   ['an envelope with junk numbers', (r, k) => r.set(k, '1:abc:NaN:{"a":1}')],
   ['an envelope expiring in 10^300 ms', (r, k) => r.set(k, `1:1${'0'.repeat(300)}:-5:{"a":1}`)],
+  // Numbers JavaScript reads but the cache never writes: no header, so junk.
+  ['an envelope with a signed time', (r, k) => r.set(k, `1:+${Date.now() + 60_000}:0:{"a":1}`)],
+  ['an envelope with a hex time', (r, k) => r.set(k, `1:0x${(Date.now() + 60_000).toString(16)}:0:{"a":1}`)],
+  ['an envelope with a spaced time', (r, k) => r.set(k, `1: ${Date.now() + 60_000}:0:{"a":1}`)],
+  ['an envelope with an exponent time', (r, k) => r.set(k, '1:1e15:0:{"a":1}')],
+  ['an envelope with an empty load time', (r, k) => r.set(k, `1:${Date.now() + 60_000}::{"a":1}`)],
   ['an escaped __proto__ payload', (r, k) => r.set(k, '{"\\u005f_proto__":{"admin":true}}')],
   [
     'an escaped constructor.prototype payload',
