@@ -33,7 +33,7 @@ export interface RemoteJwksOptions extends TelemetryOptions {
   maxAgeMs?: number;
   /** Time limit of one fetch, ms. @default 5_000 */
   timeoutMs?: number;
-  /** Largest JWKS document accepted, bytes. @default 524_288 */
+  /** Largest JWKS document accepted, bytes (a larger one is refused as soon as it shows). @default 524_288 */
   maxBytes?: number;
   /** Time source of the cooldown and the key set's age (its `now()`). @default systemClock */
   clock?: Clock;
@@ -277,9 +277,7 @@ export class RemoteJwks {
       await res.body?.cancel();
       throw new JwksFetchError(`JWKS endpoint ${redactUrl(this.#url)} answered ${res.status}`);
     }
-    const text = await res.text();
-    if (text.length > this.#maxBytes)
-      throw new JwksFetchError(`JWKS document is larger than ${this.#maxBytes} bytes`);
+    const text = await readCapped(res, this.#maxBytes);
     let doc: unknown;
     try {
       doc = JSON.parse(text);
@@ -318,6 +316,38 @@ export class RemoteJwks {
     if (entries.length === 0) throw new JwksFetchError('JWKS document holds no usable signing key');
     return entries;
   }
+}
+
+/**
+ * The body as text, refused (JwksFetchError) past `maxBytes` bytes: a
+ * declared `content-length` over the cap is refused before any of the body
+ * is read, and the body is read chunk by chunk and cancelled as soon as
+ * the bytes received pass the cap, so an endless or huge document costs at
+ * most about `maxBytes` of memory and reading.
+ */
+async function readCapped(res: Response, maxBytes: number): Promise<string> {
+  const tooLarge = () => new JwksFetchError(`JWKS document is larger than ${maxBytes} bytes`);
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (res.body === null) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  // As res.text() decodes: UTF-8, a byte order mark dropped, bad bytes replaced.
+  return new TextDecoder().decode(Buffer.concat(chunks, received));
 }
 
 /** The attributes of a fetch span: the method, the URL without secrets, the server. */

@@ -184,3 +184,75 @@ describe('remote JWKS against a real HTTP server on loopback', () => {
     expect(requests).toBe(2);
   });
 });
+
+describe('remote JWKS: the document cap (maxBytes) is kept while reading, in bytes', () => {
+  const CAP = 64 * 1024;
+  let server: Server;
+  let url: string;
+  let publicJwk: Record<string, unknown>;
+  /** What the next response is: a body that never ends, or a declared length over the cap, or this text. */
+  let answer: 'endless' | 'declared' | string = 'endless';
+
+  beforeAll(async () => {
+    publicJwk = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) };
+    server = createServer((_req, res) => {
+      if (answer === 'declared') {
+        // Announces 64 MiB and sends none of it: only the header can refuse it.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(64 << 20) });
+        res.flushHeaders();
+        return;
+      }
+      if (answer !== 'endless') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(answer);
+        return;
+      }
+      // Chunked, no length: the cap and a little more, then the response stays open, never ending.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(16 * 1024, 0x20);
+      for (let i = 0; i < CAP / chunk.length + 1; i++) {
+        res.write(chunk);
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  // The body never ends: a reader that waits for the whole of it only stops at timeoutMs.
+  const jwksOf = (maxBytes = CAP) => new RemoteJwks(url, { maxBytes, timeoutMs: 10_000, cooldownMs: 0 });
+  const tooLarge = (e: unknown) =>
+    isScaleoutError(e, 'ERR_JWKS_FETCH') && /larger than \d+ bytes/.test((e as Error).message);
+
+  it('a body without content-length is refused once the bytes read pass the cap, not at its end', async () => {
+    answer = 'endless';
+    const jwks = jwksOf();
+    await expect(jwks.getKey('k1', 'ES256')).rejects.toSatisfy(tooLarge);
+    jwks.close();
+  });
+
+  it('a declared content-length over the cap is refused before any of the body arrives', async () => {
+    answer = 'declared';
+    const jwks = jwksOf();
+    await expect(jwks.getKey('k1', 'ES256')).rejects.toSatisfy(tooLarge);
+    jwks.close();
+  });
+
+  it('counts bytes, not UTF-16 code units; a document of exactly the cap is accepted', async () => {
+    const body = JSON.stringify({
+      keys: [{ ...publicJwk, kid: 'k1', alg: 'ES256' }],
+      note: 'é'.repeat(1_000),
+    });
+    const bytes = Buffer.byteLength(body);
+    expect(body.length).toBeLessThan(bytes - 500);
+    answer = body;
+    const under = jwksOf(body.length); // as many bytes as the text has characters: too few
+    await expect(under.getKey('k1', 'ES256')).rejects.toSatisfy(tooLarge);
+    under.close();
+    const exact = jwksOf(bytes);
+    await expect(exact.getKey('k1', 'ES256')).resolves.toBeDefined();
+    exact.close();
+  });
+});
