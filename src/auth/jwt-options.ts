@@ -74,7 +74,10 @@ export interface JwtOptions extends Omit<BaseOptions<JwtDenylistAdapter>, 'adapt
   cacheMaxBytes?: number;
   /** Revoked `jti`s, checked on every verify (cache hits included). @default undefined (no revocation) */
   denylist?: JwtDenylistAdapter;
-  /** JWKS: least time between refetches for unknown `kid`s, ms. @default 30_000 */
+  /**
+   * JWKS: least time between refetches for unknown `kid`s, ms; while no key
+   * set was ever loaded, between failed loads (at most 5 s). @default 30_000
+   */
   jwksCooldownMs?: number;
   /** JWKS: refresh (in the background) once the set is this old, ms. @default 600_000 */
   jwksMaxAgeMs?: number;

@@ -27,7 +27,12 @@ import { ALGORITHMS, type JwtAlgorithm, type KeyFamily, keyFamily } from './jwt-
  * ```
  */
 export interface RemoteJwksOptions extends TelemetryOptions {
-  /** Refetch no more often than this when an unknown `kid` arrives, ms. @default 30_000 */
+  /**
+   * Refetch no more often than this when an unknown `kid` arrives, ms. While
+   * no key set was ever loaded, a failed load is retried no more often than
+   * this or 5 s, whichever is shorter.
+   * @default 30_000
+   */
   cooldownMs?: number;
   /** Refresh the key set in the background once it is this old, ms. @default 600_000 */
   maxAgeMs?: number;
@@ -49,6 +54,13 @@ interface JwksEntry {
 }
 
 const MAX_KEYS = 100;
+
+/**
+ * While no key set was ever loaded, a failed load is remembered for this
+ * long (or `cooldownMs`, when shorter): getKey throws the same error
+ * without fetching again. Short, as every verify fails meanwhile.
+ */
+const FAILED_LOAD_COOLDOWN_MS = 5_000;
 
 /** The defaults of {@link RemoteJwksOptions}. */
 const DEFAULTS = {
@@ -93,6 +105,10 @@ function inferAlg(jwk: Record<string, unknown>): string | undefined {
  *   carry it at once (single flight), and at most one per `cooldownMs`.
  * - Once the set is older than `maxAgeMs` it is refreshed in the background;
  *   if the endpoint fails, the keys already known keep working.
+ * - While no set was ever loaded, a failed load is remembered for
+ *   `min(cooldownMs, 5 s)`: calls in that time fail with the same
+ *   {@link JwksFetchError} without a fetch, so a down endpoint is asked at
+ *   most once per that time.
  * - With OpenTelemetry, each fetch is a CLIENT span `GET` (`url.full`
  *   without credentials or secret query values, the status, the number of
  *   keys); a key already held makes none.
@@ -115,6 +131,8 @@ export class RemoteJwks {
   #entries: JwksEntry[] | undefined;
   #loadedAt = 0;
   #lastAttemptAt = Number.NEGATIVE_INFINITY;
+  /** The failure of the last load while no key set was ever loaded, and when it started. */
+  #failedLoad: { at: number; error: JwksFetchError } | undefined;
   #fetches = 0;
   #closed = new AbortController();
   /** The context it was made in: background refreshes run in it, not in a request's. */
@@ -159,8 +177,17 @@ export class RemoteJwks {
    * set could ever be loaded.
    */
   async getKey(kid: string | undefined, alg: JwtAlgorithm): Promise<KeyObject> {
-    if (this.#entries === undefined) await this.#refresh(true);
-    else if (this.#clock.now() - this.#loadedAt >= this.#maxAgeMs && this.#coolOff()) {
+    if (this.#entries === undefined) {
+      const failed = this.#failedLoad;
+      if (
+        failed !== undefined &&
+        !this.#flight.has('fetch') &&
+        this.#clock.now() - failed.at < Math.min(this.#cooldownMs, FAILED_LOAD_COOLDOWN_MS)
+      ) {
+        throw failed.error;
+      }
+      await this.#refresh(true);
+    } else if (this.#clock.now() - this.#loadedAt >= this.#maxAgeMs && this.#coolOff()) {
       // Stale: refresh in the background; the keys held keep working meanwhile.
       // It belongs to no request: it runs (and traces) in the context this
       // key set was made in, not in that of the request that noticed.
@@ -214,16 +241,21 @@ export class RemoteJwks {
 
   #refresh(mustSucceed: boolean): Promise<void> {
     return this.#flight.do('fetch', async () => {
-      this.#lastAttemptAt = this.#clock.now();
+      const startedAt = this.#clock.now();
+      this.#lastAttemptAt = startedAt;
       this.#fetches++;
       try {
         this.#entries = await this.#tracedLoad();
         this.#loadedAt = this.#clock.now();
+        this.#failedLoad = undefined;
       } catch (err) {
         if (mustSucceed || this.#entries === undefined) {
-          throw err instanceof JwksFetchError
-            ? err
-            : new JwksFetchError(`could not load the JWKS from ${redactUrl(this.#url)}`, { cause: err });
+          const error =
+            err instanceof JwksFetchError
+              ? err
+              : new JwksFetchError(`could not load the JWKS from ${redactUrl(this.#url)}`, { cause: err });
+          if (this.#entries === undefined) this.#failedLoad = { at: startedAt, error };
+          throw error;
         }
         // No caller sees this failure: the logger hears it (no URL: it may hold credentials).
         this.#logger?.warn?.('JWKS refresh failed; the keys held keep working', {

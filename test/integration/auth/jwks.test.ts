@@ -128,7 +128,33 @@ describe('remote JWKS against a real HTTP server on loopback', () => {
     const token = await k1.jwt.sign({ sub: 'x' });
     await expect(jwt.verify(token)).rejects.toSatisfy((e) => isScaleoutError(e, 'ERR_JWKS_FETCH'));
     mode = 'ok';
+    now += 5_000; // past the wait after a failed load
     expect((await jwt.verify(token)).sub).toBe('x');
+  });
+
+  it('never loaded: a down endpoint is asked at most once per min(cooldown, 5 s), each verify failing typed', async () => {
+    mode = 'fail';
+    const jwt = verifier(); // jwksCooldownMs 30 s: failed loads wait 5 s
+    const token = await k1.jwt.sign({ sub: 'x' });
+    const errors = [];
+    for (let i = 0; i < 50; i++) errors.push(await jwt.verify(token).catch((e: unknown) => e));
+    expect(errors.every((e) => isScaleoutError(e, 'ERR_JWKS_FETCH'))).toBe(true);
+    expect(requests).toBe(1);
+    now += 4_999;
+    await expect(jwt.verify(token)).rejects.toSatisfy((e) => isScaleoutError(e, 'ERR_JWKS_FETCH'));
+    expect(requests).toBe(1);
+    now += 1;
+    await expect(jwt.verify(token)).rejects.toSatisfy((e) => isScaleoutError(e, 'ERR_JWKS_FETCH'));
+    expect(requests).toBe(2);
+    // A shorter cooldown is the wait after a failed load too.
+    const quick = createJwt({ jwksUrl: url, jwksCooldownMs: 1_000, now: clock });
+    await expect(quick.verify(token)).rejects.toSatisfy((e) => isScaleoutError(e, 'ERR_JWKS_FETCH'));
+    await expect(quick.verify(token)).rejects.toSatisfy((e) => isScaleoutError(e, 'ERR_JWKS_FETCH'));
+    expect(requests).toBe(3);
+    mode = 'ok';
+    now += 1_000;
+    expect((await quick.verify(token)).sub).toBe('x');
+    expect(requests).toBe(4);
   });
 
   it('never accepts an HMAC token against a JWKS, nor a key published for another alg', async () => {
