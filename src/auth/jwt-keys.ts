@@ -83,6 +83,8 @@ const PEM_BLOCK = /-----BEGIN [A-Z0-9 #]+-----/;
 const SSH_PUBLIC_KEY =
   /^\s*(?:(?:[a-z0-9-]+(?:@[a-z0-9.-]+)?)\s+)?(?:ssh-|ecdsa-sha2-|sk-)[a-z0-9-]+(?:@[a-z0-9.-]+)?\s+AAAA[A-Za-z0-9+/]/;
 const BASE64_TEXT = /^[A-Za-z0-9+/=_\-\s]+$/;
+// Hex bytes, whole or split by spaces or colons (`30 82 01 22`, `30:82:01:22`).
+const HEX_TEXT = /^[0-9a-f]{2}(?:[\s:]*[0-9a-f]{2})*$/i;
 
 function parsesAsDer(der: Buffer): boolean {
   if (der.length < 16 || der[0] !== 0x30) return false; // every DER key or certificate is a SEQUENCE
@@ -109,7 +111,7 @@ function parsesAsDer(der: Buffer): boolean {
  * What kind of key material `bytes` are, when they are key material rather
  * than a secret: any PEM block (public or private key, certificate), a JWK
  * or JWK Set as JSON, an OpenSSH public key line, or a DER key or
- * certificate (raw, or base64 without its PEM armour). Undefined for
+ * certificate (raw, hex, or base64 without its PEM armour). Undefined for
  * anything else. Runs once per key, at construction.
  *
  * @internal
@@ -130,6 +132,10 @@ export function keyMaterialKind(bytes: Buffer): string | undefined {
     }
   }
   if (parsesAsDer(bytes)) return 'a DER key or certificate';
+  if (trimmed.length >= 64 && HEX_TEXT.test(trimmed)) {
+    if (parsesAsDer(Buffer.from(trimmed.replace(/[\s:]+/g, ''), 'hex')))
+      return 'a hex DER key or certificate';
+  }
   if (trimmed.length >= 64 && BASE64_TEXT.test(trimmed)) {
     const decoded = Buffer.from(
       trimmed.replace(/\s+/g, ''),

@@ -59,6 +59,10 @@ describe('key material is never an HMAC secret (CVE-2023-48223 family)', () => {
       ['SSH public key line', sshLine],
       ['DER bytes', der],
       ['base64 DER (PEM body without armour)', der.toString('base64')],
+      ['hex DER', der.toString('hex')],
+      ['hex DER, upper case', der.toString('hex').toUpperCase()],
+      ['hex DER, colon-separated', der.toString('hex').replace(/(..)(?!$)/g, '$1:')],
+      ['hex DER of a private key', rsa.privateKey.export({ type: 'pkcs8', format: 'der' }).toString('hex')],
     ];
     for (const [name, secret] of inputs) {
       for (const make of [
@@ -79,6 +83,8 @@ describe('key material is never an HMAC secret (CVE-2023-48223 family)', () => {
       randomBytes(48).toString('base64url'),
       `{${'x'.repeat(40)}`,
       JSON.stringify({ secret: randomBytes(32).toString('hex') }),
+      randomBytes(32).toString('hex'),
+      `30${randomBytes(63).toString('hex')}`, // hex that starts like DER and is not
       'correct horse battery staple, correct horse battery staple',
     ]) {
       expect(() => createJwt({ secret })).not.toThrow();
