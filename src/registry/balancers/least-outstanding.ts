@@ -3,8 +3,11 @@ import type { Balancer, BalancerCandidate } from './balancer.js';
 
 /**
  * The candidate with the fewest calls in flight from this process, relative
- * to its weight; ties broken at random (the scan starts at a random index). Scans every candidate: O(n). Prefer
- * {@link PowerOfTwoChoicesBalancer} for large fleets.
+ * to its weight (`outstanding / weight`); ties are broken at random in
+ * proportion to weight, so under light load (no call in flight, every load
+ * 0) traffic follows the weights as {@link WeightedBalancer} does. Scans
+ * every candidate: O(n). Prefer {@link PowerOfTwoChoicesBalancer} for large
+ * fleets.
  *
  * @example
  * ```ts
@@ -18,22 +21,34 @@ export class LeastOutstandingBalancer implements Balancer {
     candidates: readonly BalancerCandidate[],
     exclude?: ReadonlySet<string>,
   ): BalancerCandidate | undefined {
-    const n = candidates.length;
-    // Scanning from a random start and keeping the first minimum breaks ties at
-    // random without a random draw per candidate.
-    const start = Math.floor(Math.random() * n);
     const checkExclude = exclude !== undefined && exclude.size > 0;
+    // First pass: the lowest load, the first candidate with it, and the
+    // weight of all tied at it. (Equal rationals divide to equal doubles, so
+    // ties are exact.)
     let best: BalancerCandidate | undefined;
     let bestLoad = Number.POSITIVE_INFINITY;
-    for (let k = 0; k < n; k++) {
-      let i = start + k;
-      if (i >= n) i -= n;
-      const c = candidates[i]!;
+    let tiedWeight = 0;
+    let ties = 0;
+    for (const c of candidates) {
       const load = c.outstanding / c.weight;
-      if (load < bestLoad && !(checkExclude && exclude.has(c.instance.id))) {
+      if (load > bestLoad || (checkExclude && exclude.has(c.instance.id))) continue;
+      if (load < bestLoad) {
         best = c;
         bestLoad = load;
+        tiedWeight = 0;
+        ties = 0;
       }
+      tiedWeight += c.weight;
+      ties++;
+    }
+    if (ties < 2) return best;
+    // Second pass, one random draw: each tied candidate wins in proportion to its weight.
+    let target = Math.random() * tiedWeight;
+    for (const c of candidates) {
+      if (c.outstanding / c.weight !== bestLoad || (checkExclude && exclude.has(c.instance.id))) continue;
+      best = c;
+      target -= c.weight;
+      if (target < 0) break;
     }
     return best;
   }
