@@ -1,5 +1,6 @@
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { withTimeout } from '../internal/abort.js';
+import { isSecretKey, maskSecrets } from '../internal/redact.js';
 import { durationOption, keyArgument, optionsChecker } from '../internal/validate.js';
 import type { Clock } from '../types.js';
 
@@ -89,31 +90,6 @@ const checkCheckOptions = optionsChecker({
   bareNumber: 'timeoutMs',
 });
 
-/** Keys whose values never appear in `/health` (a check may resolve to its whole config). */
-const SECRET_KEY = /pass|secret|token|auth|cookie|credential|private|api[-_]?key/i;
-
-/**
- * Masks the credentials of URLs in a text: `redis://user:pw@host` becomes
- * `redis://***@host` (up to the last `@` of the authority, so a password
- * holding an `@` goes whole).
- */
-function maskUrls(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]{0,30}:\/\/)[^\s/?#]{0,1000}@/gi, '$1***@');
-}
-
-/**
- * A secret written as `key=value`, `key: value` or `key value` in a text
- * (`password=hunter2`, `?access_token=...`, `Authorization: Bearer ...`,
- * `invalid token sk_live_...`): the value is replaced.
- */
-const SECRET_IN_TEXT =
-  /\b([\w-]{0,40}(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key|authorization|cookie|credentials?|bearer))(\s*[:=]\s*|\s+)(?:(?:bearer|basic)\s+)?[^\s"',;&]+/gi;
-
-/** Masks URL credentials and `key=value` secrets in a text. */
-function maskSecrets(text: string): string {
-  return maskUrls(text).replace(SECRET_IN_TEXT, '$1$2[redacted]');
-}
-
 /** Masked, then cut: cutting first could leave half a URL's password without its `@`. */
 function maskedPrefix(text: string, length: number): string {
   return maskSecrets(text.slice(0, 2_000)).slice(0, length);
@@ -133,7 +109,7 @@ function plainDetails(value: unknown): unknown {
   if (typeof value !== 'object') return undefined;
   try {
     const text = JSON.stringify(value, (key, v: unknown) => {
-      if (key !== '' && SECRET_KEY.test(key)) return '[redacted]';
+      if (key !== '' && isSecretKey(key)) return '[redacted]';
       if (typeof v !== 'string') return v;
       // Over the size cap the details are dropped anyway: do not scan a huge string.
       if (v.length > 2_000) throw TOO_LONG;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, InvalidOptionsError } from '../../../src/errors.js';
-import { redactUrl } from '../../../src/internal/redact.js';
+import { isSecretKey, maskSecrets, redactUrl } from '../../../src/internal/redact.js';
 import {
   clockOption,
   durationArgument,
@@ -23,6 +23,97 @@ describe('redactUrl', () => {
 
   it('never echoes text that is not a URL', () => {
     expect(redactUrl('not a url with hunter2')).toBe('<unparseable url>');
+  });
+});
+
+describe('isSecretKey', () => {
+  it('hides names holding a secret, in any case or spelling', () => {
+    for (const name of [
+      'password',
+      'Password',
+      'db_password',
+      'dbPassword',
+      'passwd',
+      'pwd',
+      'secret',
+      'secretKey',
+      'client_secret',
+      'privateKey',
+      'private_key',
+      'accessToken',
+      'refresh_token',
+      'apiKey',
+      'x-api-key',
+      'authorization',
+      'auth',
+      'cookie',
+      'credentials',
+      'jwt',
+      'key',
+      'signingKey',
+      'signing_key',
+      'signingkey',
+      'session',
+      'sessionId',
+      'session_id',
+      'sid',
+      'signature',
+    ]) {
+      expect(isSecretKey(name), name).toBe(true);
+    }
+  });
+
+  it('shows names that only describe keys or count sessions', () => {
+    for (const name of [
+      'keys',
+      'keyPrefix',
+      'keyCount',
+      'keyspace',
+      'monkey',
+      'sessions',
+      'activeSessions',
+      'signatureAlgorithm',
+      'region',
+      'status',
+      'latencyMs',
+      'connection',
+    ]) {
+      expect(isSecretKey(name), name).toBe(false);
+    }
+  });
+});
+
+describe('maskSecrets', () => {
+  it('masks values after a secret name: bare, quoted, JSON, escaped JSON, "is", and JWTs anywhere', () => {
+    const cases: Array<[string, string]> = [
+      ['the password is S3CR3T', 'the password is [redacted]'],
+      ['password: "S3CR3T"', 'password: "[redacted]"'],
+      ["password='S3CR3T'", "password='[redacted]'"],
+      ['password: "S3CR3T cut here', 'password: "[redacted]'],
+      ['{"password":"S3CR3T"}', '{"password":"[redacted]"}'],
+      ['"token":"S3CR3T"', '"token":"[redacted]"'],
+      ['{\\"password\\":\\"S3CR3T\\"}', '{\\"password\\":\\"[redacted]\\"}'],
+      ['pass=S3CR3T', 'pass=[redacted]'],
+      ['apikey=S3CR3T', 'apikey=[redacted]'],
+      ['sessionId=S3CR3T', 'sessionId=[redacted]'],
+      ['Authorization: Basic S3CR3T', 'Authorization: [redacted]'],
+      ['got eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.S3CR3T back', 'got [redacted] back'],
+      ['postgres://app:S3CR3T@db/x', 'postgres://***@db/x'],
+    ];
+    for (const [text, masked] of cases) expect(maskSecrets(text), text).toBe(masked);
+  });
+
+  it('leaves ordinary texts alone', () => {
+    for (const text of [
+      'connect ECONNREFUSED 127.0.0.1:6379',
+      'check "db" timed out after 100 ms',
+      'the key was not found in keyspace 2',
+      'invalid signature',
+      'session expired',
+      'queue "orders" has 12 messages',
+    ]) {
+      expect(maskSecrets(text)).toBe(text);
+    }
   });
 });
 

@@ -81,6 +81,45 @@ describe('HealthChecks', () => {
   });
 });
 
+describe('HealthChecks: no secret in what a check resolves to or throws', () => {
+  it('hides secret-looking keys, JWTs, quoted and JSON secrets in texts; keeps the rest', async () => {
+    const S = 'S3CR3T';
+    const checks = new HealthChecks(systemClock, 500);
+    checks.add('details', () => ({
+      pwd: `${S}-1`,
+      sessionId: `${S}-2`,
+      key: `${S}-3`,
+      signingKey: `${S}-4`,
+      jwt: `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.${S}-5`,
+      note: `issued eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.${S}-6 to the client`,
+      text: `the password is ${S}-7`,
+      text2: `password: "${S}-8"`,
+      text3: `"token":"${S}-9"`,
+      region: 'eu',
+      keys: 12,
+      activeSessions: 3,
+    }));
+    checks.add('throws', () => {
+      throw new Error(`login failed: {"password":"${S}-10","user":"app"}`);
+    });
+    const results = await checks.run();
+    const text = JSON.stringify(results);
+    expect(text.match(new RegExp(`${S}-\\d+`, 'g')) ?? []).toEqual([]);
+    expect(results[0]?.details).toMatchObject({
+      pwd: '[redacted]',
+      sessionId: '[redacted]',
+      key: '[redacted]',
+      signingKey: '[redacted]',
+      note: 'issued [redacted] to the client',
+      text: 'the password is [redacted]',
+      region: 'eu',
+      keys: 12,
+      activeSessions: 3,
+    });
+    expect(results[1]?.error).toBe('Error: login failed: {"password":"[redacted]","user":"app"}');
+  });
+});
+
 describe('HealthChecks: a timeoutMs past the 32-bit timer range', () => {
   it('a hung check with a 35-day timeout fails at 35 days, not at ~24.8 (the longest node timer)', async () => {
     // vitest's fake timers treat a delay past 2^31 - 1 ms as node does (1 ms).
