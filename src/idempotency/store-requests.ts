@@ -4,7 +4,7 @@ import type {
   IdempotencyReleaseRequest,
 } from '../contracts/idempotency.js';
 import { InvalidArgumentError } from '../errors.js';
-import { durationArgument, keyArgument } from '../internal/validate.js';
+import { durationArgument, isWellFormed, keyArgument } from '../internal/validate.js';
 
 /** Longest owner token or fingerprint a store accepts, in characters. */
 export const MAX_TOKEN_LENGTH = 128;
@@ -27,10 +27,11 @@ function token(name: string, value: unknown, allowEmpty: boolean): string {
     typeof value !== 'string' ||
     (!allowEmpty && value.length === 0) ||
     value.length > MAX_TOKEN_LENGTH ||
-    CONTROL.test(value)
+    CONTROL.test(value) ||
+    !isWellFormed(value)
   ) {
     throw new InvalidArgumentError(
-      `${name} must be a string of ${allowEmpty ? 0 : 1} to ${MAX_TOKEN_LENGTH} characters, no control characters`,
+      `${name} must be a string of ${allowEmpty ? 0 : 1} to ${MAX_TOKEN_LENGTH} characters, no control characters or lone surrogates`,
       { argument: name },
     );
   }

@@ -50,10 +50,27 @@ export function clockOption(clock: unknown): void {
   }
 }
 
+/** `String.prototype.isWellFormed` (Node 20), which the ES2023 lib in use does not declare. */
+interface WellFormedString {
+  isWellFormed(): boolean;
+}
+
+/**
+ * True when `value` is well-formed UTF-16: no lone surrogate (a high
+ * surrogate not followed by a low one, or a low one not preceded by a high
+ * one). A lone surrogate has no UTF-8 form: Redis (and any UTF-8 store)
+ * keeps U+FFFD in its place, so `'a\ud800'`, `'a\udfff'` and `'a\ufffd'`
+ * would name one key. One native scan; a Latin-1 string answers at once.
+ */
+export function isWellFormed(value: string): boolean {
+  return (value as unknown as WellFormedString).isWellFormed();
+}
+
 /**
  * Checks a key-like string: non-empty, at most `maxLength` UTF-16 units, no
- * control characters. Throws {@link InvalidArgumentError}; the message never
- * echoes the value.
+ * control characters, well-formed UTF-16 (no lone surrogate: see
+ * {@link isWellFormed}). Throws {@link InvalidArgumentError}; the message
+ * never echoes the value.
  */
 export function keyArgument(name: string, value: unknown, maxLength = 1024): string {
   if (typeof value !== 'string') {
@@ -70,6 +87,11 @@ export function keyArgument(name: string, value: unknown, maxLength = 1024): str
   }
   if (hasControlCharacter(value)) {
     throw new InvalidArgumentError(`${name} must not contain control characters`, { argument: name });
+  }
+  if (!isWellFormed(value)) {
+    throw new InvalidArgumentError(`${name} must be well-formed Unicode (no lone surrogate)`, {
+      argument: name,
+    });
   }
   return value;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AuthContext } from '../auth/authorizer.js';
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
-import { optionsChecker } from '../internal/validate.js';
+import { isWellFormed, optionsChecker } from '../internal/validate.js';
 import type { RateLimitDecision } from './rate-limit-decision.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
 import { checkIpv6Subnet, ipKeyOf } from './rate-limit-ip-key.js';
@@ -171,12 +171,16 @@ const UNSAFE = /[\u0000-\u001f\u007f]/;
 
 /**
  * `<kind>:<value>`, or `<kind>#<digest>` for a value a key cannot hold as
- * it is (longer than 200 characters, or with control characters): a
- * subject claim or a forwarded address comes from the client, and must
- * not turn into an error answer.
+ * it is (longer than 200 characters, or with control characters), or
+ * `<kind>!<digest>` for one with a lone surrogate (digested as UTF-16: its
+ * UTF-8 form would be U+FFFD, shared with other values): a subject claim
+ * or a forwarded address comes from the client, and must not turn into an
+ * error answer.
  */
 function requestKey(kind: 'ip' | 'sub', value: string): string {
-  if (value.length <= 200 && !UNSAFE.test(value)) return `${kind}:${value}`;
+  const wellFormed = isWellFormed(value);
+  if (value.length <= 200 && !UNSAFE.test(value) && wellFormed) return `${kind}:${value}`;
+  if (!wellFormed) return `${kind}!${createHash('sha256').update(value, 'utf16le').digest('base64url')}`;
   return `${kind}#${createHash('sha256').update(value).digest('base64url')}`;
 }
 

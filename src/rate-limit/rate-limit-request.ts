@@ -1,5 +1,6 @@
 import type { RateLimitRule } from '../contracts/rate-limit.js';
 import { InvalidArgumentError } from '../errors.js';
+import { isWellFormed } from '../internal/validate.js';
 import { MAX_LIMIT_TIMES_WINDOW } from './algorithm.js';
 import { RATE_LIMIT_ALGORITHMS } from './algorithms.js';
 
@@ -14,7 +15,8 @@ function fail(message: string, argument: string): never {
 
 /**
  * @internal Checks what an adapter is asked, for callers other than the
- * primitive (which builds valid, frozen requests): a key string, 1 to
+ * primitive (which builds valid, frozen requests): a key string (no lone
+ * surrogate: a UTF-8 store would read it as another key), 1 to
  * {@link MAX_RULES} rules with integer limits and windows within bounds and
  * distinct (algorithm, window) pairs, and an integer cost when one is due.
  * A rules array already checked is remembered when nothing in it can change
@@ -24,8 +26,8 @@ function fail(message: string, argument: string): never {
 export function checkRateLimitRequest(request: unknown, withCost: boolean): void {
   if (typeof request !== 'object' || request === null) fail('the request must be an object', 'request');
   const { key, rules, cost } = request as { key?: unknown; rules?: unknown; cost?: unknown };
-  if (typeof key !== 'string' || key.length === 0 || key.length > 4096) {
-    fail('request.key must be a non-empty string of at most 4096 characters', 'key');
+  if (typeof key !== 'string' || key.length === 0 || key.length > 4096 || !isWellFormed(key)) {
+    fail('request.key must be a non-empty string of at most 4096 characters, no lone surrogate', 'key');
   }
   if (withCost && (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 1)) {
     fail('request.cost must be an integer >= 1', 'cost');

@@ -1,6 +1,6 @@
 import type { RegistryLease, RegistryRecord } from '../contracts/registry.js';
 import { CorruptDataError, InvalidArgumentError, isScaleoutError } from '../errors.js';
-import { keyArgument } from '../internal/validate.js';
+import { isWellFormed, keyArgument } from '../internal/validate.js';
 import { assertSafePayload } from '../serializer.js';
 
 /**
@@ -48,7 +48,7 @@ export interface CheckedRegistration {
 
 /**
  * Checks an instance URL and returns its normalised form (the instance id):
- * absolute `http:`/`https:`, no credentials, query or fragment, no empty
+ * well-formed Unicode, absolute `http:`/`https:`, no credentials, query or fragment, no empty
  * path segment (`//`), at most 2048 characters; the path gets a trailing `/`. Throws `InvalidArgumentError`
  * (argument `url`); the message never echoes the URL.
  *
@@ -61,6 +61,12 @@ export interface CheckedRegistration {
 export function normaliseInstanceUrl(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_URL_LENGTH) {
     throw new InvalidArgumentError(`url must be a non-empty string of at most ${MAX_URL_LENGTH} characters`, {
+      argument: 'url',
+    });
+  }
+  if (!isWellFormed(value)) {
+    // The URL parser would turn each lone surrogate into %EF%BF%BD: two URLs, one id.
+    throw new InvalidArgumentError('url must be well-formed Unicode (no lone surrogate)', {
       argument: 'url',
     });
   }
@@ -178,7 +184,8 @@ function checkMetadata(metadata: unknown): Record<string, string> {
 /**
  * The checks of a registration, shared by `ServiceRegistry.register` (the
  * write path) and {@link readRegistryRecord} (every read path): a service
- * name (non-empty, at most 256 characters, no control characters), an
+ * name (non-empty, at most 256 characters, no control characters or lone
+ * surrogates), an
  * http(s) URL ({@link normaliseInstanceUrl}), a weight in (0, 1e6], string
  * metadata without pollution keys. Throws `InvalidArgumentError` naming the
  * argument; the message never echoes the value.

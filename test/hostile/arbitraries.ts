@@ -34,6 +34,24 @@ export const hostileKey: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '', ' '),
 );
 
+/**
+ * Strings that are not well-formed UTF-16: at least one lone surrogate (a
+ * high one not followed by a low one, or a low one alone), among ASCII, or
+ * beside a valid pair. In UTF-8 each lone surrogate becomes U+FFFD, so a
+ * store keyed in UTF-8 (Redis) would read `'a\ud800'` and `'a\udfff'` as
+ * one key: every key, name and user id must refuse them.
+ */
+export const loneSurrogateString: fc.Arbitrary<string> = fc.oneof(
+  fc
+    .tuple(
+      fc.string({ maxLength: 12 }),
+      fc.integer({ min: 0xd800, max: 0xdfff }),
+      fc.string({ maxLength: 12 }),
+    )
+    .map(([before, unit, after]) => `${before}${String.fromCharCode(unit)}${after}`),
+  fc.constantFrom('\ud800', '\udfff', 'u\ud800', 'u\udfff', '\udc00\ud800', '\ud83d\ude00\ud800', 'a\udbffb'),
+);
+
 /** Scalars and odd objects: every JavaScript type, boundary numbers, control characters. */
 export const hostileLeaf: fc.Arbitrary<unknown> = fc.oneof(
   fc.string({ maxLength: 40 }),

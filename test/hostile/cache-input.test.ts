@@ -16,6 +16,7 @@ import { redisCacheAdapter } from '../../src/adapters/redis/cache.js';
 import { DISTRIBUTED_CACHE_DEFAULTS, DistributedCache } from '../../src/cache/index.js';
 import { deleteKeysWithPrefix, uniquePrefix } from '../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { loneSurrogateString } from './arbitraries.js';
 import {
   hostileLeaf,
   hostileOptions,
@@ -254,6 +255,61 @@ describe('hostile input: DistributedCache and its adapter factories', () => {
       ),
       { numRuns: RUNS * 2 },
     );
+  });
+
+  it('keys and namespaces with a lone surrogate are refused on Redis (they would share one key)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        loneSurrogateString,
+        fc.constantFrom(
+          'get',
+          'set',
+          'setNX',
+          'getOrSet',
+          'delete',
+          'increment',
+          'namespace',
+          'getMany',
+          'setMany',
+          'deleteMany',
+        ),
+        async (key, method) => {
+          tally.count(`lone surrogate ${method}`);
+          const outcome = await outcomeOf(async () => {
+            switch (method) {
+              case 'get':
+                return writer.get(key);
+              case 'set':
+                return writer.set(key, 1);
+              case 'setNX':
+                return writer.setNX(key, 1);
+              case 'getOrSet':
+                return writer.getOrSet(key, () => 1);
+              case 'delete':
+                return writer.delete(key);
+              case 'increment':
+                return writer.increment(key);
+              case 'namespace':
+                return writer.namespace(key);
+              case 'getMany':
+                return writer.getMany(['fine', key]);
+              case 'setMany':
+                return writer.setMany([
+                  { key: 'fine', value: 1 },
+                  { key, value: 2 },
+                ]);
+              default:
+                return writer.deleteMany(['fine', key]);
+            }
+          });
+          expect(outcome).toBe('ERR_INVALID_ARGUMENT');
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    await writer.set('price:\ufffd', 100);
+    await expect(reader.get('price:\udfff')).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(await reader.get('price:\ufffd')).toBe(100);
   });
 
   it('getMany / setMany / deleteMany: typed outcomes, one bad entry stores none', async () => {

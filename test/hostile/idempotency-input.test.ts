@@ -28,6 +28,7 @@ import {
   hostileLeaf,
   hostileOptions,
   hostileValue,
+  loneSurrogateString,
   outcomeOf,
   Tally,
   unknownKeys,
@@ -401,7 +402,55 @@ describe('stores called directly with hostile requests', () => {
       );
       await store.close();
     });
+
+    it(`${name}: a key or owner with a lone surrogate is refused with ERR_INVALID_ARGUMENT`, async () => {
+      const store = make();
+      await run(
+        fc.asyncProperty(
+          loneSurrogateString,
+          fc.constantFrom('key', 'owner'),
+          fc.constantFrom('claim', 'complete', 'release'),
+          async (text, field, op) => {
+            tally.count(`${name} store ${op} (lone surrogate)`);
+            const request = {
+              key: 'k',
+              owner: 'o',
+              fingerprint: '',
+              leaseMs: 1_000,
+              ttlMs: 1_000,
+              response: '',
+            };
+            const outcome = await outcomeOf(() =>
+              (store[op as 'claim'] as (x: unknown) => unknown)({ ...request, [field]: text }),
+            );
+            expect(outcome).toBe('ERR_INVALID_ARGUMENT');
+          },
+        ),
+      );
+      await store.close();
+    });
   }
+
+  it('run() on Redis: a key with a lone surrogate is refused, so no two keys share a record', async () => {
+    const keys = new Idempotency({
+      adapter: new RedisIdempotencyStore({ connection: redis.client(), prefix }),
+    });
+    await run(
+      fc.asyncProperty(loneSurrogateString, async (key) => {
+        tally.count('run on redis (lone surrogate key)');
+        expect(await outcomeOf(() => keys.run(key, () => 1))).toBe('ERR_INVALID_ARGUMENT');
+      }),
+    );
+    expect(await keys.run('refund:\ufffd', async () => ({ refunded: 'order A' }))).toEqual({
+      refunded: 'order A',
+    });
+    await expect(keys.run('refund:\udfff', async () => ({ refunded: 'order B' }))).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      argument: 'key',
+    });
+    await keys.close();
+    await keys.adapter.close();
+  });
 });
 
 describe('queue dedupe', () => {

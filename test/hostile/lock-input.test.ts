@@ -17,6 +17,7 @@ import { redlockAdapter } from '../../src/adapters/redis/redlock.js';
 import { DistributedLock, DistributedSemaphore, type Lease } from '../../src/lock/index.js';
 import { uniquePrefix } from '../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { loneSurrogateString } from './arbitraries.js';
 import {
   hostileLeaf,
   hostileOptions,
@@ -328,6 +329,31 @@ describe('hostile input: DistributedLock, DistributedSemaphore and the lock adap
       ),
       { numRuns: RUNS },
     );
+  });
+
+  it('resources with a lone surrogate are refused (on Redis they would share one key)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        loneSurrogateString,
+        fc.constantFrom('acquire', 'tryAcquire', 'withLock', 'semaphore.acquire', 'semaphore.tryAcquire'),
+        async (resource, op) => {
+          tally.count(`lone surrogate ${op}`);
+          const outcome = await outcomeOf(() => {
+            if (op === 'acquire') return locks.acquire(resource);
+            if (op === 'tryAcquire') return locks.tryAcquire(resource);
+            if (op === 'withLock') return locks.withLock(resource, () => 1);
+            return op === 'semaphore.acquire' ? sem.acquire(resource) : sem.tryAcquire(resource);
+          });
+          expect(outcome).toBe('ERR_INVALID_ARGUMENT');
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    // The two names that one Redis key would hold: neither is taken, so neither blocks the other.
+    const held = await locks.tryAcquire('file:\ufffd');
+    expect(held).not.toBeNull();
+    await expect(rival.tryAcquire('file:\udfff')).rejects.toMatchObject({ argument: 'resource' });
+    await held!.release();
   });
 
   it('semaphore acquire and on/off: typed outcomes, never more than limit holders', async () => {

@@ -26,6 +26,7 @@ import { rateLimitNode } from '../../src/rate-limit/rate-limit-node.js';
 import { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
 import { uniquePrefix } from '../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { loneSurrogateString, outcomeOf } from './arbitraries.js';
 
 function circular(): unknown {
   const o: Record<string, unknown> = { a: 1 };
@@ -219,6 +220,44 @@ describe('hostile input to the rate limiter', () => {
       );
     }, 120_000);
   }
+
+  it('keys with a lone surrogate are refused: on Redis, on one memory limit, by the adapters', async () => {
+    // One limit on the memory adapter is the path that checks a key only when it is new.
+    const single = new RateLimiter({ limits: [{ limit: 10, windowMs: 1_000 }] });
+    const memoryAdapter = memoryRateLimitAdapter();
+    const rules = [{ limit: 10, windowMs: 1_000, algorithm: 'fixed-window' as const }];
+    try {
+      await fc.assert(
+        fc.asyncProperty(loneSurrogateString, async (key) => {
+          for (const limiter of [onRedis, single]) {
+            count('lone surrogate key');
+            for (const fn of [
+              () => limiter.consume(key),
+              () => limiter.peek(key),
+              () => limiter.refund(key, 1),
+              () => limiter.reset(key),
+            ]) {
+              expect(await outcomeOf(fn)).toBe('ERR_INVALID_ARGUMENT');
+            }
+          }
+          for (const adapter of [redisAdapter, memoryAdapter]) {
+            count('lone surrogate adapter key');
+            expect(await outcomeOf(() => adapter.consume({ key, rules, cost: 1 }))).toBe(
+              'ERR_INVALID_ARGUMENT',
+            );
+            expect(await outcomeOf(() => adapter.peek({ key, rules }))).toBe('ERR_INVALID_ARGUMENT');
+          }
+        }),
+        { numRuns: RUNS },
+      );
+      // What 'ip:\udfff' would have shared on Redis: the count of 'ip:\ufffd' stays its own.
+      for (let i = 0; i < 10; i++) expect((await onRedis.consume('ip:\ufffd')).allowed).toBe(true);
+      await expect(onRedis.consume('ip:\udfff')).rejects.toMatchObject({ argument: 'key' });
+    } finally {
+      await single.close();
+      await memoryAdapter.close();
+    }
+  });
 
   it('on / off with hostile events and listeners never throw a raw error', async () => {
     await fc.assert(

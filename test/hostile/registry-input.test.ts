@@ -11,10 +11,12 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryRegistryAdapter } from '../../src/adapters/memory/registry.js';
 import { redisRegistryAdapter } from '../../src/adapters/redis/registry.js';
+import { isWellFormed } from '../../src/internal/validate.js';
 import { HealthChecker } from '../../src/registry/health-checker.js';
 import { ServiceRegistry } from '../../src/registry/service-registry.js';
 import { uniquePrefix } from '../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+import { loneSurrogateString, outcomeOf } from './arbitraries.js';
 import {
   anyUrl,
   count,
@@ -225,7 +227,8 @@ describe('ServiceRegistry under hostile input', () => {
         service.length === 0 ||
         service.length > 256 ||
         // biome-ignore lint/suspicious/noControlCharactersInRegex: names with control characters are refused, skip them
-        /[\u0000-\u001f\u007f]/.test(service)
+        /[\u0000-\u001f\u007f]/.test(service) ||
+        !isWellFormed(service) // names with a lone surrogate too
       )
         continue;
       assertOnlyHttpInstances(await registry.instances(service));
@@ -260,6 +263,33 @@ describe('ServiceRegistry under hostile input', () => {
         assertOnlyHttpInstances([instance]);
         expect(await registry.deregister(service as string, url as string)).toBe(true);
       }),
+      { numRuns: 150 },
+    );
+    await registry.close();
+    await adapter.close();
+  });
+
+  it('on real Redis, service names and URLs with a lone surrogate are refused (two would share one key)', async () => {
+    const prefix = uniquePrefix('registry-surrogate');
+    const adapter = redisRegistryAdapter({ connection: redis.client(), prefix });
+    const registry = new ServiceRegistry({ adapter, healthCheck: noNetwork, operationTimeoutMs: 2_000 });
+    await fc.assert(
+      fc.asyncProperty(
+        loneSurrogateString,
+        fc.constantFrom('register', 'register url', 'deregister', 'watch', 'getServiceInstance', 'instances'),
+        async (text, op) => {
+          count('registry on Redis (lone surrogate)');
+          const outcome = await outcomeOf(() => {
+            if (op === 'register') return registry.register(text, 'http://127.0.0.1:4001');
+            if (op === 'register url') return registry.register('svc', `http://127.0.0.1:4001/${text}`);
+            if (op === 'deregister') return registry.deregister(text, 'http://127.0.0.1:4001');
+            if (op === 'watch') return registry.watch(text);
+            if (op === 'getServiceInstance') return registry.getServiceInstance(text);
+            return registry.instances(text);
+          });
+          expect(outcome).toBe('ERR_INVALID_ARGUMENT');
+        },
+      ),
       { numRuns: 150 },
     );
     await registry.close();

@@ -26,6 +26,7 @@ import {
   hostileLeaf,
   hostileOptions,
   hostileValue,
+  loneSurrogateString,
   outcomeOf,
   Tally,
   unknownKeys,
@@ -197,6 +198,38 @@ describe.each(adapters)('SessionStore on %s', (name, makeAdapter) => {
         expect(['ok', 'ERR_INVALID_ARGUMENT']).toContain(outcome);
       }),
     );
+  });
+
+  it('user ids with a lone surrogate are refused (on Redis they would share one key)', async () => {
+    await run(
+      fc.asyncProperty(
+        loneSurrogateString,
+        fc.constantFrom('create', 'destroyAllForUser'),
+        async (userId, op) => {
+          tally.count(`lone surrogate userId (${name})`);
+          const outcome = await outcomeOf(() =>
+            op === 'create' ? store.create({ n: 1 }, { userId }) : store.destroyAllForUser(userId),
+          );
+          expect(outcome).toBe('ERR_INVALID_ARGUMENT');
+        },
+      ),
+    );
+  });
+
+  it("'u\\ud800', 'u\\udfff' and 'u\\ufffd' are never one user: the first two are refused", async () => {
+    const victim = await store.create({ who: 'victim' }, { userId: 'u\ufffd' });
+    for (const userId of ['u\ud800', 'u\udfff']) {
+      await expect(store.create({ who: 'attacker' }, { userId })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        argument: 'userId',
+      });
+      await expect(store.destroyAllForUser(userId)).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGUMENT',
+        argument: 'userId',
+      });
+    }
+    expect((await store.get(victim.id))?.userId).toBe('u\ufffd');
+    expect(await store.destroyAllForUser('u\ufffd')).toBe(1);
   });
 
   it('the adapter called directly: hostile input is a typed error', async () => {

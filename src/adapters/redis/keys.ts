@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InvalidOptionsError } from '../../errors.js';
+import { isWellFormed } from '../../internal/validate.js';
 
 /**
  * Checks a key prefix. A prefix may hold its own hash tag (`{app}:`); then
@@ -20,6 +21,11 @@ export function validatePrefix(prefix: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
   if (/[\u0000-\u001f\u007f\s]/.test(prefix)) {
     throw new InvalidOptionsError('prefix must not contain whitespace or control characters', {
+      option: 'prefix',
+    });
+  }
+  if (!isWellFormed(prefix)) {
+    throw new InvalidOptionsError('prefix must be well-formed Unicode (no lone surrogate)', {
       option: 'prefix',
     });
   }

@@ -133,6 +133,25 @@ describe('validators', () => {
     expect(() => durationArgument('ttlMs', -5)).toThrow(InvalidArgumentError);
   });
 
+  it('keyArgument refuses a lone surrogate, in short and long keys, and keeps valid pairs', () => {
+    expect(keyArgument('key', 'user:\ud83d\ude00')).toBe('user:\ud83d\ude00');
+    expect(keyArgument('key', 'user:\ufffd')).toBe('user:\ufffd');
+    const long = 'é'.repeat(100);
+    for (const bad of [
+      '\ud800',
+      'u\ud800',
+      'u\udfff',
+      '\udc00\ud800',
+      `\ud83d\ude00\ud800`,
+      `${long}\udbff`,
+      `\udc00${long}`,
+    ]) {
+      expect(() => keyArgument('userId', bad)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'userId' }),
+      );
+    }
+  });
+
   it('keyArgument refuses non-strings, empty, oversized and control characters without echoing', () => {
     expect(keyArgument('key', 'user:1')).toBe('user:1');
     const cases: unknown[] = [undefined, null, 42, {}, '', 'x'.repeat(1025), 'a\nb', 'a\u0000b', 'tab\there'];

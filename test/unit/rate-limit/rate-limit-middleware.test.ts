@@ -227,4 +227,19 @@ describe('rateLimitHandler keys from client-controlled values', () => {
     expect(keys[2]).toMatch(/^sub#/);
     expect(keys[3]).toMatch(/^ip#/);
   });
+
+  it('digests a subject with a lone surrogate as UTF-16: no error, and two such subjects never share a count', async () => {
+    const l = limiter(1);
+    const consume = vi.spyOn(l, 'consume');
+    const handle = rateLimitHandler({ limiter: l, key: 'subject' });
+    for (const sub of ['u\ud800', 'u\udfff', 'u\ufffd']) {
+      expect((await handle({}, { ip: '1.2.3.4', auth: auth(sub) }))!.allowed).toBe(true);
+    }
+    expect((await handle({}, { ip: '1.2.3.4', auth: auth('u\ud800') }))!.allowed).toBe(false);
+    const keys = consume.mock.calls.map((c) => c[0]);
+    expect(keys[0]).toMatch(/^sub![A-Za-z0-9_-]{43}$/);
+    expect(keys[1]).toMatch(/^sub![A-Za-z0-9_-]{43}$/);
+    expect(keys[1]).not.toBe(keys[0]);
+    expect(keys[2]).toBe('sub:u\ufffd');
+  });
 });

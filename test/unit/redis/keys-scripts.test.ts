@@ -53,6 +53,15 @@ describe('taggedKey', () => {
     }
   });
 
+  it('validatePrefix refuses a lone surrogate (Redis would store U+FFFD: two prefixes, one namespace)', () => {
+    expect(validatePrefix('app:\ud83d\ude00:')).toBe('app:\ud83d\ude00:');
+    for (const bad of ['app:\ud800:', 'app:\udfff:', '\udc00\ud800']) {
+      expect(() => validatePrefix(bad)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTIONS', option: 'prefix' }),
+      );
+    }
+  });
+
   it('escapeGlob escapes SCAN pattern characters', () => {
     expect(escapeGlob('a*b?c[d]e\\')).toBe('a\\*b\\?c\\[d\\]e\\\\');
   });
