@@ -1,6 +1,6 @@
 import { KeyObject } from 'node:crypto';
 import { InvalidArgumentError, InvalidOptionsError, SerializationError } from '../errors.js';
-import { optionsChecker } from '../internal/validate.js';
+import { isWellFormed, optionsChecker } from '../internal/validate.js';
 import { assertSafePayload } from '../serializer.js';
 
 /**
@@ -217,7 +217,9 @@ function bad(claim: string, rule: string): never {
  * Checks the registered claims a caller may set: `sub` a string or a safe
  * integer (the design signs `sub: user.id`, and ids are often numbers: a
  * number stays a number), `iss` a string, `aud` a string or a non-empty list
- * of strings, `jti` a string of 1 to 256 characters, `nbf` a finite number.
+ * of strings, `jti` a string of 1 to 256 characters without a lone
+ * surrogate (a denylist key: its UTF-8 form would be U+FFFD, shared with
+ * other ids), `nbf` a finite number.
  *
  * @internal
  */
@@ -234,8 +236,11 @@ export function checkRegisteredClaims(claims: Record<string, unknown>): void {
   ) {
     bad('aud', 'a string or a non-empty list of strings');
   }
-  if (jti !== undefined && (typeof jti !== 'string' || jti.length === 0 || jti.length > 256)) {
-    bad('jti', 'a string of 1 to 256 characters');
+  if (
+    jti !== undefined &&
+    (typeof jti !== 'string' || jti.length === 0 || jti.length > 256 || !isWellFormed(jti))
+  ) {
+    bad('jti', 'a string of 1 to 256 characters, no lone surrogate');
   }
   if (nbf !== undefined && (typeof nbf !== 'number' || !Number.isFinite(nbf))) {
     bad('nbf', 'a finite number (or use notBeforeMs)');

@@ -23,6 +23,7 @@ import {
   JwtUnsupportedHeaderError,
 } from '../errors.js';
 import { LruMap } from '../internal/lru.js';
+import { isWellFormed } from '../internal/validate.js';
 import { type Clock, systemClock } from '../types.js';
 import { type JwtAlgorithm, verifyBytes } from './jwt-algorithms.js';
 import type { JwtClaims } from './jwt-claims.js';
@@ -247,10 +248,17 @@ export class JwtVerifier {
         throw new JwtClaimMismatchError('token "aud" is not an accepted audience', { claim: 'aud' });
       }
     }
-    if (claims.jti !== undefined && (typeof claims.jti !== 'string' || claims.jti.length > 256)) {
-      throw new JwtClaimMissingError('token "jti" must be a string of at most 256 characters', {
-        claim: 'jti',
-      });
+    if (
+      claims.jti !== undefined &&
+      (typeof claims.jti !== 'string' || claims.jti.length > 256 || !isWellFormed(claims.jti))
+    ) {
+      // A lone surrogate has no UTF-8 form: such a token could not be revoked on its own.
+      throw new JwtClaimMissingError(
+        'token "jti" must be a string of at most 256 characters, no lone surrogate',
+        {
+          claim: 'jti',
+        },
+      );
     }
     deepFreeze(claims);
     this.#cache?.set(token, claims, Math.max(1, Math.floor(expiresAtMs - nowMs)));

@@ -6,7 +6,7 @@ import {
   JwtRevokedError,
 } from '../errors.js';
 import { Lifecycle } from '../internal/lifecycle.js';
-import { durationOption } from '../internal/validate.js';
+import { durationOption, isWellFormed } from '../internal/validate.js';
 import { type Clock, systemClock } from '../types.js';
 import type { JwtAlgorithm } from './jwt-algorithms.js';
 import { type JwtClaims, refuseJsonwebtokenShape } from './jwt-claims.js';
@@ -268,8 +268,10 @@ export class Jwt {
   async revokeJti(jti: string, expiresAtMs: number): Promise<void> {
     this.#life.assertOpen();
     const denylist = this.#requireDenylist();
-    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
-      throw new InvalidArgumentError('jti must be a string of 1 to 256 characters', { argument: 'jti' });
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256 || !isWellFormed(jti)) {
+      throw new InvalidArgumentError('jti must be a string of 1 to 256 characters, no lone surrogate', {
+        argument: 'jti',
+      });
     }
     if (!Number.isFinite(expiresAtMs)) {
       throw new InvalidArgumentError('expiresAtMs must be a finite number', { argument: 'expiresAtMs' });

@@ -9,7 +9,7 @@
  * requests (huge, repeated, non-Bearer, junk, control characters) and keep
  * serving.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import express from 'express';
@@ -32,6 +32,7 @@ import {
   hostileKey,
   hostileOptions,
   hostileValue,
+  loneSurrogateString,
   outcomeOf,
   Tally,
   unknownKeys,
@@ -269,6 +270,41 @@ describe('denylist adapters', () => {
       ),
       150,
     );
+    await remote.close();
+  });
+
+  it('a jti with a lone surrogate is refused by sign, verify, revokeJti and both adapters (on Redis two would share one key)', async () => {
+    const remote = new RedisJwtDenylist({ connection: redis.client(), prefix: 't:deny-s:' });
+    const withRedis = createJwt({ secret, denylist: remote });
+    const expiresAtMs = Date.now() + 60_000;
+    /** An HS256 token with these claims, signed here: `sign` itself refuses such a jti. */
+    const forge = (claims: Record<string, unknown>): string => {
+      const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}`;
+      return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+    };
+    await run(
+      fc.asyncProperty(loneSurrogateString, async (jti) => {
+        tally.count('jwt lone surrogate jti');
+        expect(await outcomeOf(() => withRedis.sign({ sub: 'u1', jti }))).toBe('ERR_INVALID_ARGUMENT');
+        expect(await outcomeOf(() => withRedis.revokeJti(jti, expiresAtMs))).toBe('ERR_INVALID_ARGUMENT');
+        const token = forge({ sub: 'u1', jti, exp: Math.floor(expiresAtMs / 1000) });
+        expect(await outcomeOf(() => withRedis.verify(token))).toBe('ERR_JWT_CLAIM_MISSING');
+        for (const denylist of [new MemoryJwtDenylist(), remote]) {
+          expect(await outcomeOf(() => denylist.add(jti, expiresAtMs))).toBe('ERR_INVALID_ARGUMENT');
+          expect(await outcomeOf(() => denylist.has(jti))).toBe('ERR_INVALID_ARGUMENT');
+        }
+      }),
+      100,
+    );
+    // The forged token is refused for its jti alone: the same token with a well-formed jti verifies.
+    const exp = Math.floor(expiresAtMs / 1000);
+    expect((await withRedis.verify(forge({ sub: 'u1', jti: 'x\ufffd', exp }))).jti).toBe('x\ufffd');
+    // Revoking 'x\ufffd' revokes that id alone; the ids that shared its Redis key are refused, not revoked.
+    await withRedis.revokeJti('x\ufffd', expiresAtMs);
+    expect(await remote.has('x\ufffd')).toBe(true);
+    await expect(remote.has('x\ud800')).rejects.toMatchObject({ argument: 'jti' });
+    await withRedis.close();
     await remote.close();
   });
 });

@@ -2,7 +2,7 @@ import type { JwtDenylistAdapter } from '../../contracts/jwt-denylist.js';
 import { InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
 import { Lifecycle } from '../../internal/lifecycle.js';
 import { LruMap } from '../../internal/lru.js';
-import { clockOption, optionsChecker } from '../../internal/validate.js';
+import { clockOption, isWellFormed, optionsChecker } from '../../internal/validate.js';
 import { type Clock, systemClock } from '../../types.js';
 
 /**
@@ -22,10 +22,15 @@ export interface MemoryJwtDenylistOptions {
 
 const DEFAULTS = { maxEntries: 100_000, clock: systemClock } as const;
 
-/** A token id (1 to 256 characters, as `verify` accepts) and an expiry in epoch ms. */
+/**
+ * A token id (1 to 256 characters, well-formed Unicode, as `verify`
+ * accepts) and an expiry in epoch ms.
+ */
 function checkEntry(jti: unknown, expiresAtMs: unknown): void {
-  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
-    throw new InvalidArgumentError('jti must be a string of 1 to 256 characters', { argument: 'jti' });
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256 || !isWellFormed(jti)) {
+    throw new InvalidArgumentError('jti must be a string of 1 to 256 characters, no lone surrogate', {
+      argument: 'jti',
+    });
   }
   if (typeof expiresAtMs !== 'number' || !Number.isFinite(expiresAtMs)) {
     throw new InvalidArgumentError('expiresAtMs must be a finite number', { argument: 'expiresAtMs' });
