@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
+import { isWellFormed } from '../internal/validate.js';
 
 /** Deepest nesting a fingerprinted value may have. */
 const MAX_DEPTH = 256;
@@ -14,8 +15,27 @@ function refuse(what: string): never {
 }
 
 /**
+ * Feeds a string after a tag: a well-formed string as `utf8Tag` and its
+ * UTF-8 bytes, which is how every fingerprint stored so far was made. A
+ * string with a lone surrogate has no UTF-8 form (`hash.update` would feed
+ * U+FFFD, the same for `'\ud800'` and `'\udfff'`), so it is fed as
+ * `utf16Tag` (a tag no well-formed string gets at that place) and its
+ * UTF-16 units: two different strings never feed the same bytes.
+ */
+function feedString(hash: Hash, value: string, utf8Tag: string, utf16Tag: string): void {
+  if (isWellFormed(value)) {
+    hash.update(utf8Tag);
+    hash.update(value);
+  } else {
+    hash.update(utf16Tag);
+    hash.update(value, 'utf16le');
+  }
+}
+
+/**
  * Feeds `value` into `hash` in a canonical form: object keys sorted, every
- * type tagged (so `1`, `"1"` and `[1]` differ), bytes as bytes. Iterative,
+ * type tagged (so `1`, `"1"` and `[1]` differ), bytes as bytes, strings
+ * with a lone surrogate as UTF-16 ({@link feedString}). Iterative,
  * cycle-safe, depth-limited; a value with no canonical form (a function, a
  * Map, a class instance, a cycle) is refused with InvalidArgumentError.
  */
@@ -51,8 +71,7 @@ function feed(hash: Hash, root: unknown): void {
         hash.update(`i${value.toString()};`);
         continue;
       case 'string':
-        hash.update(`s${value.length}:`);
-        hash.update(value);
+        feedString(hash, value, `s${value.length}:`, `w${value.length}:`);
         continue;
       case 'object':
         break;
@@ -115,12 +134,11 @@ export function fingerprintValue(value: unknown): string {
  */
 export function fingerprintRequest(method: string, path: string, body: unknown): string {
   const hash = createHash('sha256');
-  hash.update(`h1\n${method}\n${path.length}:`);
-  hash.update(path);
+  hash.update(`h1\n${method}\n`);
+  feedString(hash, path, `${path.length}:`, `w${path.length}:`);
   hash.update('\n');
   if (typeof body === 'string') {
-    hash.update('s');
-    hash.update(body);
+    feedString(hash, body, 's', 'w');
   } else if (body instanceof Uint8Array) {
     hash.update('s');
     hash.update(body);

@@ -431,6 +431,24 @@ describe('stores called directly with hostile requests', () => {
     });
   }
 
+  it('run() on Redis: fingerprints with lone surrogates never match another one', async () => {
+    const keys = new Idempotency({
+      adapter: new RedisIdempotencyStore({ connection: redis.client(), prefix }),
+    });
+    let serial = 0;
+    await run(
+      fc.asyncProperty(loneSurrogateString, loneSurrogateString, async (a, b) => {
+        tally.count('run on redis (lone surrogate fingerprint)');
+        const key = `fp:${++serial}`;
+        expect(await keys.run(key, () => 'first', { fingerprint: { note: a } })).toBe('first');
+        const again = await outcomeOf(() => keys.run(key, () => 'second', { fingerprint: { note: b } }));
+        expect(again).toBe(a === b ? 'ok' : 'ERR_IDEMPOTENCY_MISMATCH');
+      }),
+    );
+    await keys.close();
+    await keys.adapter.close();
+  });
+
   it('run() on Redis: a key with a lone surrogate is refused, so no two keys share a record', async () => {
     const keys = new Idempotency({
       adapter: new RedisIdempotencyStore({ connection: redis.client(), prefix }),
