@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryLockAdapter } from '../../src/adapters/memory/memory-lock-adapter.js';
 import { redisLockAdapter } from '../../src/adapters/redis/lock.js';
 import { redlockAdapter } from '../../src/adapters/redis/redlock.js';
+import { isWellFormed } from '../../src/internal/validate.js';
 import { DistributedLock, DistributedSemaphore, type Lease } from '../../src/lock/index.js';
 import { uniquePrefix } from '../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
@@ -66,7 +67,13 @@ const resourceArb = fc.oneof(
 function validResource(value: unknown): value is string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: a valid resource has none
   const control = /[\u0000-\u001f\u007f]/;
-  return typeof value === 'string' && value.length > 0 && value.length <= 1024 && !control.test(value);
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= 1024 &&
+    !control.test(value) &&
+    isWellFormed(value)
+  );
 }
 
 /** A signal option: hostile values, a live signal, an aborted one. */
