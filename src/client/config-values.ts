@@ -33,6 +33,21 @@ export function checkConfigValues(config: Record<string, unknown>, where: string
     );
   }
   checkEntries(config.headers, 'headers', where);
+  const sensitive = config.sensitiveHeaders;
+  if (
+    sensitive !== undefined &&
+    !(
+      Array.isArray(sensitive) &&
+      sensitive.length <= MAX_CONFIG_ENTRIES &&
+      Array.from(sensitive).every((name) => typeof name === 'string')
+    )
+  ) {
+    // Names of headers never sent across origins on a redirect: a typo must not pass.
+    throw new InvalidOptionsError(
+      `${where} config: sensitiveHeaders must be an array of at most ${MAX_CONFIG_ENTRIES} header names`,
+      { option: 'sensitiveHeaders' },
+    );
+  }
   if (!(config.params instanceof URLSearchParams)) checkEntries(config.params, 'params', where);
   for (const key in SCALAR_CHECKS) {
     const value = config[key];

@@ -146,6 +146,68 @@ describe('ServiceClient follows redirects itself', () => {
     await c.close();
   });
 
+  it("drops the credentials of axios' defaults and of header buckets when leaving the origin", async () => {
+    // The own instance starts from axios.defaults of the process (headers, auth,
+    // sensitiveHeaders) and axios merges its defaults into every request.
+    const common = axios.defaults.headers.common as Record<string, unknown>;
+    const defaults = axios.defaults as typeof axios.defaults & { sensitiveHeaders?: string[] };
+    common.Authorization = 'Bearer default-secret';
+    common['X-Default-Key'] = 'default-key';
+    defaults.sensitiveHeaders = ['X-Default-Key'];
+    let c: ServiceClient;
+    try {
+      c = client();
+    } finally {
+      delete common.Authorization;
+      delete common['X-Default-Key'];
+      delete defaults.sensitiveHeaders;
+    }
+    await c.get(r(302, '/same'));
+    expect(seen[1]!.headers.authorization).toBe('Bearer default-secret');
+    // Header buckets are typed as AxiosHeaders; plain objects are what people pass.
+    const calls: Array<Record<string, unknown> | undefined> = [
+      undefined,
+      { headers: { Authorization: 'Bearer call' } },
+      { headers: { common: { Authorization: 'Bearer common-bucket', Cookie: 'sid=c' } } },
+      {
+        headers: { get: { Authorization: 'Bearer get-bucket', 'X-Api-Key': 'k' } },
+        sensitiveHeaders: ['x-api-key'],
+      },
+      { auth: { username: 'u', password: 'p' } },
+    ];
+    for (const config of calls) {
+      seen = [];
+      expect(await c.get(r(302, `${bUrl}/other`), config as never)).toEqual({ server: 'b', path: '/other' });
+      expect(seen[0]!.headers.authorization).toBeDefined();
+      const hop = seen[1]!;
+      expect(hop.server).toBe('b');
+      expect(hop.headers.authorization).toBeUndefined();
+      expect(hop.headers.cookie).toBeUndefined();
+      expect(hop.headers['x-api-key']).toBeUndefined();
+      expect(hop.headers['x-default-key']).toBeUndefined();
+    }
+    // Back to the first origin after leaving it: still without credentials.
+    seen = [];
+    await c.get(r(302, `${bUrl}${r(302, `${aUrl}/back`)}`));
+    expect(seen.map((s) => s.server)).toEqual(['a', 'b', 'a']);
+    expect(seen[2]!.headers.authorization).toBeUndefined();
+    await c.close();
+  });
+
+  it("drops axios' default auth of the process when leaving the origin", async () => {
+    axios.defaults.auth = { username: 'u', password: 'default-password' };
+    let c: ServiceClient;
+    try {
+      c = client();
+    } finally {
+      delete axios.defaults.auth;
+    }
+    await c.get(r(302, `${bUrl}/other`));
+    expect(seen[0]!.headers.authorization).toMatch(/^Basic /);
+    expect(seen[1]!.headers.authorization).toBeUndefined();
+    await c.close();
+  });
+
   it('stops at maxRedirects and answers HttpStatusError with the last 3xx; 0 follows none; per call too', async () => {
     const c = client({ maxRedirects: 3 });
     const err = await c.get('/loop').catch((e: unknown) => e);

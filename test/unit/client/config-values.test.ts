@@ -74,6 +74,8 @@ describe('per-call config: number, boolean and enum keys axios would coerce, ign
       ['responseType', 5],
       ['responseType', 'xml'],
       ['responseEncoding', 7],
+      ['sensitiveHeaders', 'x-api-key'],
+      ['sensitiveHeaders', ['x-api-key', 5]],
     ];
     for (const [key, value] of refused) {
       expect(() => checkConfigValues({ [key]: value }, 'get()'), `${key}: ${String(value)}`).toThrow(
@@ -98,6 +100,7 @@ describe('per-call config: number, boolean and enum keys axios would coerce, ign
       ['maxRate', [100_000, 200_000]],
       ['decompress', false],
       ['withCredentials', true],
+      ['sensitiveHeaders', ['x-api-key']],
       ['responseType', 'json'],
       ['responseType', 'stream'],
       ['responseEncoding', 'utf8'],
