@@ -1,5 +1,6 @@
 import type { AxiosRequestConfig } from 'axios';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { readKeyHeader } from '../idempotency/idempotency-key.js';
 import { abortedError } from '../internal/abort.js';
 import { durationOption, keyArgument } from '../internal/validate.js';
 import type { CallTrace } from '../telemetry/client-telemetry.js';
@@ -18,7 +19,12 @@ import { type AbsoluteUrlPolicy, isUpstreamPath, sameOriginUrl } from './request
  * ```
  */
 export interface ServiceRequestConfig<D = unknown> extends AxiosRequestConfig<D> {
-  /** Makes a POST/PATCH retryable; sent as the `Idempotency-Key` header. */
+  /**
+   * Makes a POST/PATCH retryable; sent as the `Idempotency-Key` header.
+   * 1 to 255 printable ASCII characters, sent as they are: no leading or
+   * trailing space, and no leading `"` (a server reads that as a quoted
+   * string); anything else is refused with `InvalidArgumentError`.
+   */
   idempotencyKey?: string;
   /** Time limit of this call, in ms (overrides `deadlineMs` of the client). */
   deadlineMs?: number;
@@ -119,11 +125,8 @@ export function readCallState(
     config.attemptTimeoutMs === undefined
       ? settings.attemptTimeoutMs
       : durationOption('attemptTimeoutMs', config.attemptTimeoutMs);
-  const headerKey = headerValue(config.headers, 'idempotency-key');
   const idempotencyKey =
-    config.idempotencyKey === undefined
-      ? headerKey
-      : keyArgument('idempotencyKey', config.idempotencyKey, 255);
+    config.idempotencyKey === undefined ? headerKey(config.headers, where) : optionKey(config.idempotencyKey);
   const signal = config.signal as AbortSignal | undefined;
   if (signal?.aborted) throw abortedError(signal);
   return {
@@ -141,6 +144,45 @@ export function readCallState(
     signal,
     trace: undefined,
   };
+}
+
+/** The longest idempotency key: what the idempotency middleware accepts by default. */
+const MAX_KEY_LENGTH = 255;
+
+/**
+ * The `idempotencyKey` option, checked to reach the server as given: what
+ * the idempotency middleware would read back from the header is the key
+ * itself (printable ASCII, not trimmed, not unquoted). Node and axios would
+ * drop characters past Latin-1 and control characters from a header
+ * value, so two keys could arrive as one.
+ */
+function optionKey(value: unknown): string {
+  const key = keyArgument('idempotencyKey', value, MAX_KEY_LENGTH);
+  const read = readKeyHeader(key, MAX_KEY_LENGTH);
+  if (read.kind !== 'key' || read.key !== key) {
+    throw new InvalidArgumentError(
+      'idempotencyKey must be printable ASCII (space to ~), without leading or trailing space and not starting with a double quote, so that the server receives it unchanged',
+      { argument: 'idempotencyKey' },
+    );
+  }
+  return key;
+}
+
+/**
+ * A key given as an `Idempotency-Key` header: refused unless the
+ * idempotency middleware would read it as a key (printable ASCII, a quoted
+ * string if it starts with `"`, at most 255 characters).
+ */
+function headerKey(headers: unknown, where: string): string | undefined {
+  const value = headerValue(headers, 'idempotency-key');
+  if (value === undefined) return undefined;
+  const read = readKeyHeader(value, MAX_KEY_LENGTH);
+  if (read.kind === 'invalid') {
+    throw new InvalidOptionsError(`${where} config: the Idempotency-Key header is invalid: ${read.reason}`, {
+      option: 'headers',
+    });
+  }
+  return value;
 }
 
 function headerValue(headers: unknown, name: string): string | undefined {

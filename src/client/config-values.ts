@@ -101,7 +101,7 @@ function allFunctions(values: readonly unknown[]): boolean {
   return true;
 }
 
-function checkEntries(value: unknown, key: 'headers' | 'params', where: string): void {
+function checkEntries(value: unknown, key: 'headers' | 'params', where: string, depth = 0): void {
   if (value === undefined || value === null) return;
   const refuse = (why: string) => new InvalidOptionsError(`${where} config: ${key} ${why}`, { option: key });
   if (typeof value !== 'object' || Array.isArray(value)) throw refuse('must be an object of names to values');
@@ -112,5 +112,41 @@ function checkEntries(value: unknown, key: 'headers' | 'params', where: string):
     if (Array.isArray(entry) && entry.length > MAX_CONFIG_ENTRIES) {
       throw refuse(`values must be arrays of at most ${MAX_CONFIG_ENTRIES} items`);
     }
+    if (key !== 'headers') continue;
+    if (depth === 0 && isBucket(entry)) {
+      // axios' `common` and per-method buckets of headers.
+      checkEntries(entry, key, where, 1);
+    } else if (!isWireValue(entry)) {
+      const named = HEADER_NAME.test(name) ? `the value of ${name}` : 'a value';
+      throw refuse(
+        `${named} has a character a header cannot carry (a control character such as CR or LF, or one past U+00FF); axios would drop it and send something else`,
+      );
+    }
   }
+}
+
+/** A header name (an RFC 9110 token), safe to repeat in a message. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
+
+/**
+ * What a header value may hold to be sent as it is: tab, visible ASCII,
+ * space, and the Latin-1 range (Node writes each character as one byte).
+ */
+const NOT_ON_THE_WIRE = /[^\t\x20-\x7e\x80-\xff]/;
+
+function isWireValue(value: unknown): boolean {
+  if (typeof value === 'string') return !NOT_ON_THE_WIRE.test(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'string' && NOT_ON_THE_WIRE.test(item)) return false;
+    }
+  }
+  return true;
+}
+
+function isBucket(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
