@@ -79,18 +79,30 @@ export function sameOriginUrl(url: string, policy: AbsoluteUrlPolicy, origin: st
   );
 }
 
+/** A query or fragment (a bare `?` or `#` included). */
+const QUERY_OR_FRAGMENT = /[?#]/;
+
 /**
  * Whether a registry or {@link UpstreamSource} handed out something the
  * client may send to: an object with a string `id` and an absolute http(s)
- * `url`. A `data:`, `file:` or `javascript:` URL must never reach axios
- * (axios answers `data:` URLs itself, without any network).
+ * `url` without query or fragment. A `data:`, `file:` or `javascript:` URL
+ * must never reach axios (axios answers `data:` URLs itself, without any
+ * network); a query or fragment would take in the path of every call
+ * (`${url}/items` puts `/items` into the query, or drops it with the
+ * fragment).
  *
  * @internal
  */
 export function isCallableInstance(instance: unknown): instance is UpstreamInstance {
   if (typeof instance !== 'object' || instance === null) return false;
   const { id, url } = instance as { id?: unknown; url?: unknown };
-  return typeof id === 'string' && typeof url === 'string' && HTTP_URL.test(url) && !CONTROL.test(url);
+  return (
+    typeof id === 'string' &&
+    typeof url === 'string' &&
+    HTTP_URL.test(url) &&
+    !CONTROL.test(url) &&
+    !QUERY_OR_FRAGMENT.test(url)
+  );
 }
 
 /**

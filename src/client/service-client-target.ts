@@ -18,7 +18,7 @@ import { isCallableInstance } from './request-url.js';
  */
 export type ServiceClientTarget =
   | {
-      /** Absolute http(s) URL every request is sent to. */
+      /** Absolute http(s) URL every request is sent to, without query or fragment. */
       readonly baseUrl: string;
     }
   | {
@@ -101,8 +101,8 @@ export function checkServiceClientTarget(target: unknown, options: unknown): voi
 
 /**
  * Checks the values of a target {@link checkServiceClientTarget} let
- * through (a base URL an absolute http(s) URL; a service name and a
- * registry with `pick`) and resolves it.
+ * through (a base URL an absolute http(s) URL without query or fragment; a
+ * service name and a registry with `pick`) and resolves it.
  *
  * @internal
  */
@@ -122,6 +122,14 @@ export function resolveTarget(target: ServiceClientTarget): ResolvedTarget {
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw new InvalidOptionsError('baseUrl must be an absolute http(s) URL', { option: 'baseUrl' });
+    }
+    // A bare `?` or `#` reads as no query or fragment but stays in the URL,
+    // where `${baseUrl}/path` would put the path into it.
+    if (parsed.search !== '' || parsed.hash !== '' || /[?#]/.test(target.baseUrl)) {
+      throw new InvalidOptionsError(
+        'baseUrl must not have a query or fragment: the path of each call is appended to it (query parameters go in the params of a call)',
+        { option: 'baseUrl' },
+      );
     }
     if (!isCallableInstance({ id: '', url: target.baseUrl })) {
       throw new InvalidOptionsError(

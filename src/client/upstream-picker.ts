@@ -298,14 +298,17 @@ export class UpstreamPicker {
   #admit(instance: UpstreamInstance | undefined, exclude: Set<string>, open: OpenCircuit): Picked | boolean {
     if (instance === undefined) return false;
     if (!isCallableInstance(instance)) {
-      // A data:, file: or javascript: URL (or no instance at all) must never
-      // reach axios: skip it like an open circuit, and say why if nothing is left.
+      // A data:, file: or javascript: URL, one with a query or fragment (or no
+      // instance at all) must never reach axios: skip it like an open circuit,
+      // and say why if nothing is left.
       const id = (instance as { id?: unknown } | null)?.id;
       const named = typeof id === 'string' && /^[\w.:-]{1,64}$/.test(id) ? ` "${id}"` : '';
       open.error ??= new NoUpstreamError(
-        `no usable instance of "${this.#service}": the registry handed out an instance${named} whose URL is not an absolute http(s) URL (skipped)`,
+        `no usable instance of "${this.#service}": the registry handed out an instance${named} whose URL is not an absolute http(s) URL without query or fragment (skipped)`,
       );
-      this.#logger?.warn?.('skipped an instance whose URL is not http(s)', { service: this.#service });
+      this.#logger?.warn?.('skipped an instance whose URL is not http(s), or has a query or fragment', {
+        service: this.#service,
+      });
       if (typeof id !== 'string' || exclude.has(id)) return false;
       exclude.add(id);
       return true;

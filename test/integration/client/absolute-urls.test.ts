@@ -213,3 +213,60 @@ describe('ServiceClient: an instance URL that is not http(s) never reaches axios
     }
   });
 });
+
+describe('ServiceClient: a base URL never carries a query or fragment', () => {
+  /** What A's paths would have been: `/api?version=2/items/42&q=x`, or `/api?q=x` with the path dropped. */
+  const withQueryOrFragment = (origin: string) => [
+    `${origin}/api?version=2`,
+    `${origin}/api#v2`,
+    `${origin}/api?`,
+    `${origin}/api#`,
+    `${origin}?token=secret`,
+    `${origin}/#/`,
+  ];
+
+  it('refuses such a baseUrl at construction, naming the option, not the URL', () => {
+    for (const baseUrl of withQueryOrFragment(a.url)) {
+      let err: unknown;
+      try {
+        new ServiceClient({ baseUrl });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, baseUrl).toMatchObject({ code: 'ERR_INVALID_OPTIONS', option: 'baseUrl' });
+      expect((err as Error).message).not.toContain('secret');
+    }
+    expect(a.paths).toEqual([]);
+  });
+
+  it('skips an instance of an UpstreamSource whose URL has one; NoUpstreamError when none is left', async () => {
+    for (const url of withQueryOrFragment(a.url)) {
+      const started: string[] = [];
+      const only: UpstreamSource = {
+        pick: () => ({ id: 'bad', url }),
+        onAttemptStart: (_s, id) => void started.push(id),
+      };
+      const client = new ServiceClient({ service: 'inventory', registry: only });
+      const err = await refusal(client.get('/items/42', { params: { q: 'x' } }));
+      expect(isScaleoutError(err, 'ERR_NO_UPSTREAM'), url).toBe(true);
+      expect((err as Error).message).not.toContain('secret');
+      expect(started).toEqual([]);
+      await client.close();
+
+      const instances = [
+        { id: 'bad', url },
+        { id: 'good', url: `${b.url}/api` },
+      ];
+      const two: UpstreamSource = {
+        pick: (_s, { exclude }) => instances.find((i) => !exclude.has(i.id)) ?? instances[0],
+      };
+      const other = new ServiceClient({ service: 'inventory', registry: two });
+      expect(await other.get('/items/42', { params: { q: 'x' } })).toEqual({
+        served: 'B',
+        path: '/api/items/42?q=x',
+      });
+      await other.close();
+    }
+    expect(a.paths).toEqual([]);
+  });
+});
