@@ -333,11 +333,10 @@ export class CallRunner {
     if (source?.onAttemptStart !== undefined) {
       try {
         token = source.onAttemptStart(this.#service, instance.id);
+        // Not awaited (the promise is the token); a rejection is reported.
+        if (isThenable(token)) this.#watch(token, 'onAttemptStart', instance.id);
       } catch (err) {
-        this.#logger?.error?.('registry onAttemptStart threw', {
-          service: this.#service,
-          error: String(err),
-        });
+        this.#sourceFailed('onAttemptStart', instance.id, err);
       }
     }
     const config = state.config;
@@ -404,9 +403,15 @@ export class CallRunner {
     releaseSlot?.();
     if (source?.onAttemptEnd !== undefined) {
       try {
-        source.onAttemptEnd(this.#service, instance.id, { outcome, latencyMs, status }, token);
+        const ended: unknown = source.onAttemptEnd(
+          this.#service,
+          instance.id,
+          { outcome, latencyMs, status },
+          token,
+        );
+        if (isThenable(ended)) this.#watch(ended, 'onAttemptEnd', instance.id);
       } catch (err) {
-        this.#logger?.error?.('registry onAttemptEnd threw', { service: this.#service, error: String(err) });
+        this.#sourceFailed('onAttemptEnd', instance.id, err);
       }
     }
     if (traced !== undefined) {
@@ -439,6 +444,29 @@ export class CallRunner {
     if (result !== undefined) return result;
     throw error;
   }
+
+  /** Reports a rejection of what a source callback returned (never an unhandled rejection). */
+  #watch(result: PromiseLike<unknown>, operation: SourceCallback, instanceId: string): void {
+    Promise.resolve(result).then(undefined, (err: unknown) => this.#sourceFailed(operation, instanceId, err));
+  }
+
+  /** A source callback threw or rejected: the logger and the `error` event hear of it; the call goes on. */
+  #sourceFailed(operation: SourceCallback, instanceId: string, error: unknown): void {
+    this.#logger?.error?.(`registry ${operation} failed`, { service: this.#service, error: String(error) });
+    if (this.#events.has('error')) {
+      this.#events.emit('error', { service: this.#service, instanceId, operation, error });
+    }
+  }
+}
+
+type SourceCallback = 'onAttemptStart' | 'onAttemptEnd';
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** The error a call in flight at `close()` rejects with; `cause` is the last attempt's error. */

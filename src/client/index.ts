@@ -8,6 +8,7 @@ export type {
   AttemptEvent,
   BreakerStateChangeEvent,
   CallEvent,
+  ClientErrorEvent,
   ClientRetryEvent,
   DeprecatedServiceClientEvents,
   ServiceClientEvents,

@@ -1,4 +1,4 @@
-import type { CallOutcome } from '../contracts/upstream.js';
+import type { CallOutcome, UpstreamSource } from '../contracts/upstream.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { CircuitStateChange } from '../resilience/circuit-breaker.js';
 
@@ -21,6 +21,12 @@ export type ServiceClientEvents = {
   'breaker-state-change': BreakerStateChangeEvent;
   /** A retry was refused by the retry budget. */
   'retry-budget-exhausted': CallEvent;
+  /**
+   * A callback of the client's {@link UpstreamSource} failed: its
+   * `onAttemptStart` or `onAttemptEnd` threw, or returned a promise that
+   * rejected. The call goes on as if it had succeeded.
+   */
+  error: ClientErrorEvent;
 };
 
 /**
@@ -113,6 +119,26 @@ export interface BreakerStateChangeEvent extends CircuitStateChange {
   instanceId: string;
 }
 
+/**
+ * Payload of the `error` event: a callback of the client's
+ * {@link UpstreamSource} threw or rejected.
+ *
+ * @example
+ * ```ts
+ * client.on('error', (e: ClientErrorEvent) => log.warn(`${e.operation} failed for ${e.instanceId}`, e.error));
+ * ```
+ */
+export interface ClientErrorEvent {
+  /** The service name (or redacted base URL). */
+  service: string;
+  /** The instance of the attempt. */
+  instanceId: string;
+  /** The callback that failed. */
+  operation: 'onAttemptStart' | 'onAttemptEnd';
+  /** What it threw, or what its promise rejected with. */
+  error: unknown;
+}
+
 /** Every event name `on`/`off` accept: the current ones, then the deprecated spellings. */
 const EVENTS: ReadonlyMap<unknown, keyof ServiceClientEvents> = new Map<
   keyof ServiceClientEvents | keyof DeprecatedServiceClientEvents,
@@ -122,6 +148,7 @@ const EVENTS: ReadonlyMap<unknown, keyof ServiceClientEvents> = new Map<
   ['retry', 'retry'],
   ['breaker-state-change', 'breaker-state-change'],
   ['retry-budget-exhausted', 'retry-budget-exhausted'],
+  ['error', 'error'],
   ['breakerStateChange', 'breaker-state-change'],
   ['retryBudgetExhausted', 'retry-budget-exhausted'],
 ]);

@@ -42,11 +42,20 @@ export interface UpstreamSource {
   /**
    * Called when an attempt to `instanceId` starts (outstanding count + 1).
    * What it returns is handed back to the `onAttemptEnd` of this attempt.
+   *
+   * Keep it synchronous: the attempt does not wait for it. A promise (or
+   * any thenable) it returns is not awaited; it is the token, as is, and
+   * when it rejects, or when the callback throws, the call goes on
+   * unharmed and the client reports the failure: to its `logger` (`error`)
+   * and as an `error` event (`operation: 'onAttemptStart'`). A rejection
+   * is never left unhandled.
    */
   onAttemptStart?(service: string, instanceId: string): unknown;
   /**
    * Called once when that attempt ends (outstanding count - 1), with its
-   * result and the value its `onAttemptStart` returned.
+   * result and the value its `onAttemptStart` returned. Failures are
+   * reported as for `onAttemptStart` (`operation: 'onAttemptEnd'`), a
+   * promise returned by an async implementation included.
    */
   onAttemptEnd?(service: string, instanceId: string, result: AttemptResult, token?: unknown): void;
 }

@@ -13,6 +13,7 @@ import type { EventMetricMapping } from './event-metrics.js';
  * | `scaleout_client_retries_total` | counter | `service`, `reason` (error code) |
  * | `scaleout_client_breaker_transitions_total` | counter | `service`, `from`, `to` |
  * | `scaleout_client_retry_budget_exhausted_total` | counter | `service` |
+ * | `scaleout_client_source_errors_total` | counter | `service`, `operation` (`onAttemptStart`/`onAttemptEnd`) |
  *
  * @example
  * ```ts
@@ -41,5 +42,10 @@ export const CLIENT_METRIC_MAPPINGS: {
     name: 'retry_budget_exhausted',
     labels: (e) => ({ service: e.service }),
     help: 'Retries refused by the ServiceClient retry budget, by service.',
+  },
+  error: {
+    name: 'source_errors',
+    labels: (e) => ({ service: e.service, operation: e.operation }),
+    help: 'Callbacks of a ServiceClient upstream source that threw or rejected, by service and callback.',
   },
 });
