@@ -72,6 +72,7 @@ import { type AttemptOutcomes, CLOSED, statusOutcome, TIMEOUT } from './attempt-
 import { AttemptSignal } from './attempt-signal.js';
 import type { AxiosTransport } from './axios-transport.js';
 import type { CallState } from './call-state.js';
+import { guardedBodyStream } from './response-body.js';
 import type { ServiceClientEvents } from './service-client-events.js';
 import type { Picked, UpstreamPicker } from './upstream-picker.js';
 
@@ -370,6 +371,9 @@ export class CallRunner {
       const redirects = transport.redirectsAfter(response, config);
       if (redirects > 0) {
         response = await transport.followRedirects(request, response, redirects, config, controller);
+      }
+      if (config.responseType === 'stream') {
+        response.data = guardedBodyStream(response.data, `${state.method} ${requestPath(state.url)}`);
       }
       status = response.status;
       outcome = status === 503 ? statusOutcome(status, response.headers) : statusOutcome(status);

@@ -1,5 +1,6 @@
+import { PassThrough, type Readable } from 'node:stream';
 import axios from 'axios';
-import { DeserializationError, isScaleoutError, PayloadTooLargeError } from '../errors.js';
+import { ConnectionError, DeserializationError, isScaleoutError, PayloadTooLargeError } from '../errors.js';
 import { assertSafePayload, mayCarryPollution } from '../serializer.js';
 
 /**
@@ -80,6 +81,54 @@ export function responseBodyFailure(err: unknown, what: string): Error | undefin
     });
   }
   return undefined;
+}
+
+/**
+ * The body of a `responseType: 'stream'` answer (`what` names the request,
+ * e.g. `GET /export`), as the caller reads it: the same bytes, through a
+ * stream of the client's own whose errors are typed and carry nothing of
+ * the request. A body past `maxContentLength` (`maxResponseBytes`) fails
+ * with {@link PayloadTooLargeError}, as a buffered one does; any other
+ * error of axios (which holds the request config, its headers included,
+ * and the request) becomes a {@link ConnectionError} with a
+ * {@link sanitizedCause}. Destroying the returned stream (a `break` out of
+ * `for await`) destroys the response under it, freeing its socket.
+ *
+ * @internal
+ */
+export function guardedBodyStream(body: unknown, what: string): unknown {
+  if (!isReadable(body)) return body;
+  const out = new PassThrough();
+  body.on('error', (err: unknown) => out.destroy(bodyStreamError(err, what)));
+  out.on('close', () => {
+    if (!body.readableEnded) body.destroy();
+  });
+  body.pipe(out);
+  return out;
+}
+
+function bodyStreamError(err: unknown, what: string): Error {
+  const typed = responseBodyFailure(err, what);
+  if (typed !== undefined) return typed;
+  const e = err as { config?: unknown; request?: unknown; response?: unknown; code?: unknown } | null;
+  if (e === null || typeof e !== 'object' || (e.config ?? e.request ?? e.response) === undefined) {
+    return err instanceof Error ? err : sanitizedCause(err);
+  }
+  const code = typeof e.code === 'string' ? ` (${e.code})` : '';
+  return new ConnectionError(`${what}: reading the response body failed${code}`, {
+    cause: sanitizedCause(err),
+  });
+}
+
+function isReadable(value: unknown): value is Readable {
+  const v = value as { pipe?: unknown; on?: unknown; destroy?: unknown } | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.pipe === 'function' &&
+    typeof v.on === 'function' &&
+    typeof v.destroy === 'function'
+  );
 }
 
 /**
