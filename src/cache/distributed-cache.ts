@@ -263,9 +263,10 @@ export class DistributedCache {
   }
 
   /**
-   * Stores `value` only if `key` holds nothing; returns whether it did.
-   * Throws `ConnectionError` when the adapter is unreachable (the answer
-   * cannot be guessed).
+   * Stores `value` only if `key` holds no fresh value; returns whether it
+   * did. The key is free once its `ttlMs` passed, even while a grace period
+   * keeps the stale value for `getOrSet`. Throws `ConnectionError` when the
+   * adapter is unreachable (the answer cannot be guessed).
    *
    * @example
    * ```ts

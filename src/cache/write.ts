@@ -1,3 +1,5 @@
+import { isDataError } from './backend.js';
+import { decode } from './envelope.js';
 import type { L1Entry } from './l1-bus.js';
 import type { CacheState } from './state.js';
 import { dataKey, type Prepared, prepare } from './values.js';
@@ -56,7 +58,16 @@ export async function writeMany(
 }
 
 /**
- * `setNX`: stores only if the adapter holds nothing under the key. The
+ * `setNX`: stores only if the key holds no fresh value, the answer `get`
+ * gives. A value past its TTL is free to take even while it is kept for
+ * grace (`getOrSet` may still serve it stale): otherwise a cache-wide
+ * `graceMs` would hold a `setNX` claim for `ttlMs + graceMs`.
+ *
+ * One `SET NX PX` when the key is free. When it is taken, the stored text
+ * is read: a stale value of ours is removed only if it is still that exact
+ * text (compare-and-delete) and the `SET NX` is tried once more, so that of
+ * several callers racing for a stale key exactly one wins. A record
+ * scaleout did not write never turns stale: the key stays taken. The
  * answer is the adapter's, so an unreachable adapter throws.
  */
 export async function writeIfAbsent(
@@ -68,9 +79,27 @@ export async function writeIfAbsent(
 ): Promise<boolean> {
   const now = state.clock.now();
   const { text, entry, storeTtlMs } = prepare(state, value, ttlMs, graceMs, 0, now);
-  const stored = await state.backend.call('setNX', () =>
-    state.adapter.setIfAbsent(dataKey(full), text, { ttlMs: storeTtlMs }),
-  );
+  const key = dataKey(full);
+  const setIfAbsent = () =>
+    state.backend.call('setNX', () => state.adapter.setIfAbsent(key, text, { ttlMs: storeTtlMs }));
+  let stored = await setIfAbsent();
+  if (!stored) {
+    let held: string | undefined;
+    try {
+      held = await state.backend.call('setNX', () => state.adapter.get(key));
+    } catch (err) {
+      // A key of another type: a record scaleout did not write holds the key.
+      if (isDataError(err)) return false;
+      throw err;
+    }
+    // Expired since the SET NX, or stale: take it (once; a loss then is a real one).
+    if (held === undefined || decode(held).soft <= state.clock.now()) {
+      if (held !== undefined) {
+        await state.backend.call('setNX', () => state.adapter.deleteIfEquals(key, held));
+      }
+      stored = await setIfAbsent();
+    }
+  }
   if (stored) {
     state.bus.store(full, entry, now);
     state.bus.publishKeys([full]);

@@ -10,6 +10,7 @@ import { DistributedCache } from '../../../src/cache/index.js';
 import type { DistributedCacheOptions } from '../../../src/cache/options.js';
 import type { CacheAdapter } from '../../../src/contracts/cache.js';
 import { TimeoutError, UnsafePayloadError } from '../../../src/errors.js';
+import { fakeClock } from '../../helpers/clock.js';
 import { deleteKeysWithPrefix, uniquePrefix } from '../../helpers/keys.js';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server.js';
 import { until } from '../../helpers/wait.js';
@@ -193,6 +194,36 @@ describe.each(targets)('DistributedCache on the $name', ({ store: newStore }) =>
     await second.close();
     expect(await third.get('loaded')).toBe('L');
     expect(await adapter.get('v:k')).toMatch(/"v3"$/);
+  });
+
+  it('setNX takes a key once its ttlMs passed, even while the value is kept for graceMs', async () => {
+    const store = newStore();
+    // Both caches read one hand-moved clock; the store keeps the value for ttlMs + graceMs.
+    const clock = fakeClock(Date.now());
+    const a = make(store, { graceMs: 10_000, clock });
+    const b = make(store, { graceMs: 10_000, clock });
+    expect(await a.setNX('mail-sent:42', 'a', { ttlMs: 100 })).toBe(true);
+    expect(await b.setNX('mail-sent:42', 'b', { ttlMs: 100 })).toBe(false);
+    clock.advance(250);
+    expect(await b.get('mail-sent:42')).toBeUndefined();
+    expect(await b.setNX('mail-sent:42', 'b', { ttlMs: 100 })).toBe(true);
+    expect(await a.setNX('mail-sent:42', 'a', { ttlMs: 100 })).toBe(false);
+    expect(await a.get('mail-sent:42')).toBe('b');
+
+    // A stale value written by set() does not hold the key either.
+    await a.set('config', 1, { ttlMs: 100 });
+    clock.advance(250);
+    expect(await b.setNX('config', 2, { ttlMs: 60_000 })).toBe(true);
+    expect(await a.get('config')).toBe(2);
+
+    // Callers racing for one stale key: exactly one takes it.
+    expect(await a.setNX('race', -1, { ttlMs: 100 })).toBe(true);
+    clock.advance(250);
+    const wins = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? a : b).setNX('race', i, { ttlMs: 60_000 })),
+    );
+    expect(wins.filter(Boolean)).toHaveLength(1);
+    expect(await a.get('race')).toBe(wins.indexOf(true));
   });
 });
 
