@@ -18,7 +18,10 @@ export type RedisClient = Redis | Cluster;
 /**
  * How a Redis adapter reaches Redis: an existing ioredis `Redis` or
  * `Cluster` (reused, never closed by scaleout), a `redis://` URL, or ioredis
- * options (scaleout creates the client and closes it on `close()`).
+ * options (scaleout creates the client and closes it on `close()`). One
+ * with an ioredis `keyPrefix` is refused (`InvalidOptionsError`): ioredis
+ * leaves SCAN patterns and pub/sub channels unprefixed; namespace with the
+ * adapter's `prefix` option instead.
  *
  * @example
  * ```ts
@@ -99,10 +102,51 @@ export function redisFailure(what: string, err: unknown, key?: string): unknown 
 }
 
 /**
+ * The ioredis `keyPrefix` a connection would apply: a client's own option
+ * (a `Cluster` copies its `redisOptions.keyPrefix` there), the option of
+ * ioredis options, or a `keyPrefix` query parameter of a URL (ioredis reads
+ * query parameters as options).
+ */
+function keyPrefixOf(connection: unknown): unknown {
+  if (typeof connection === 'string') {
+    try {
+      return new URL(connection).searchParams.get('keyPrefix') ?? undefined;
+    } catch {
+      return undefined; // not a URL: refused below
+    }
+  }
+  if (typeof connection !== 'object' || connection === null) return undefined;
+  const options = isClient(connection)
+    ? (connection as { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }).options
+    : (connection as { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } });
+  return options?.keyPrefix || options?.redisOptions?.keyPrefix;
+}
+
+/**
+ * Refuses a connection with an ioredis `keyPrefix`. ioredis prefixes the
+ * keys of commands but not SCAN's MATCH pattern nor the keys SCAN returns,
+ * nor pub/sub channels, nor keys a Lua script builds: a cache's `clear()`
+ * would delete nothing, a lock's release notice would never reach its
+ * waiters. The adapters' own `prefix` option reaches every key and channel.
+ */
+function refuseKeyPrefix(connection: unknown): void {
+  const keyPrefix = keyPrefixOf(connection);
+  if (keyPrefix === undefined || keyPrefix === null || String(keyPrefix) === '') return;
+  throw new InvalidOptionsError(
+    'connection has the ioredis keyPrefix option set, which ioredis does not apply to SCAN patterns, ' +
+      'pub/sub channels or keys built in scripts (clear() would delete nothing): pass a connection ' +
+      "without keyPrefix and set the adapter's own prefix option instead (your keyPrefix followed by " +
+      "the adapter's prefix keeps the same keys)",
+    { option: 'connection', suggestion: 'prefix' },
+  );
+}
+
+/**
  * A Redis client plus ownership: adapters share this so that connections
  * scaleout created are closed by it, and connections the user passed are left
  * alone. Extra connections for pub/sub come from {@link duplicate} and are
- * always owned.
+ * always owned. A connection with an ioredis `keyPrefix` (client, options
+ * or URL) is refused with `InvalidOptionsError`: use the adapter's `prefix`.
  *
  * @example
  * ```ts
@@ -131,6 +175,7 @@ export class RedisConnectionHandle {
    * is used as it is.
    */
   constructor(connection: RedisConnection, options: { batchWrites?: boolean | number } = {}) {
+    refuseKeyPrefix(connection);
     const make = (conn: string | RedisOptions): Redis => {
       const client = typeof conn === 'string' ? new RedisClass(conn) : new RedisClass(conn);
       const batch = options.batchWrites ?? true;
