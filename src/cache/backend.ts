@@ -46,7 +46,11 @@ export function backendError(operation: string, err: unknown): Error {
 function isCallerError(err: unknown): boolean {
   return (
     isScaleoutError(err) &&
-    (err.code === 'ERR_INVALID_ARGUMENT' || err.code === 'ERR_CLOSED' || err.code === 'ERR_SERIALIZE')
+    (err.code === 'ERR_INVALID_ARGUMENT' ||
+      err.code === 'ERR_CLOSED' ||
+      err.code === 'ERR_SERIALIZE' ||
+      // The store answered that the value can never fit: no outage, nothing to fail open on.
+      err.code === 'ERR_CACHE_VALUE_TOO_LARGE')
   );
 }
 
@@ -200,8 +204,13 @@ export class CacheBackend {
    * error is the caller's fault, else reports it.
    */
   failOpen(operation: string, key: string | undefined, err: unknown, dropped: boolean): void {
-    if (!this.#failOpen || isCallerError(err) || isDataError(err)) throw err;
+    if (!this.failsOpen(err)) throw err;
     this.report(operation, key, err, dropped);
+  }
+
+  /** Whether {@link failOpen} would report `err` rather than throw it. */
+  failsOpen(err: unknown): boolean {
+    return this.#failOpen && !isCallerError(err) && !isDataError(err);
   }
 
   /**

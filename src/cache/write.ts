@@ -25,7 +25,7 @@ export async function write(
     state.bus.publishKeys([key]);
   } catch (err) {
     // Not stored: unless failing open, L1 must not show the write either.
-    if (!state.settings.failOpen) state.l1?.delete(key);
+    if (!state.backend.failsOpen(err)) state.l1?.delete(key);
     state.backend.failOpen('set', key, err, true);
   }
   return entry;
@@ -52,7 +52,7 @@ export async function writeMany(
     );
     state.bus.publishKeys(prepared.map((p) => p.full));
   } catch (err) {
-    if (!state.settings.failOpen) for (const p of prepared) state.l1?.delete(p.full);
+    if (!state.backend.failsOpen(err)) for (const p of prepared) state.l1?.delete(p.full);
     state.backend.failOpen('setMany', undefined, err, true);
   }
 }

@@ -119,7 +119,12 @@ export interface CacheAdapter {
   get(key: string): Promise<string | undefined>;
   /** Like {@link get} for several keys; the result has one slot per key, in order. */
   getMany(keys: readonly string[]): Promise<Array<string | undefined>>;
-  /** Stores `value` under `key`, replacing any previous value and TTL. */
+  /**
+   * Stores `value` under `key`, replacing any previous value and TTL. A
+   * store with a size bound rejects an entry that can never fit with a
+   * `CacheValueTooLargeError` (`ERR_CACHE_VALUE_TOO_LARGE`), leaving the key
+   * as it was (so do {@link setMany} and {@link setIfAbsent}).
+   */
   set(key: string, value: string, options?: CacheAdapterSetOptions): Promise<void>;
   /** Stores several entries (one round trip where the store allows it). */
   setMany(entries: readonly CacheAdapterEntry[]): Promise<void>;

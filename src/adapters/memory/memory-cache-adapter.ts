@@ -6,7 +6,13 @@ import type {
   CacheAdapterSetOptions,
   CacheAdapterSubscribeOptions,
 } from '../../contracts/cache.js';
-import { ClosedError, CorruptDataError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
+import {
+  CacheValueTooLargeError,
+  ClosedError,
+  CorruptDataError,
+  InvalidArgumentError,
+  InvalidOptionsError,
+} from '../../errors.js';
 import { bindToCurrentContext } from '../../internal/async-context.js';
 import { LruMap } from '../../internal/lru.js';
 import { optionsChecker } from '../../internal/validate.js';
@@ -23,7 +29,11 @@ import { type Clock, type Subscription, systemClock } from '../../types.js';
 export interface MemoryCacheAdapterOptions {
   /** Most entries kept; the least recently used go first. @default 100_000 */
   maxEntries?: number;
-  /** Most total size kept, in bytes (UTF-8 length of keys and values). @default 268_435_456 (256 MiB) */
+  /**
+   * Most total size kept, in bytes (UTF-8 length of keys and values). A
+   * write of one entry larger than this is refused with
+   * `CacheValueTooLargeError`, the key keeping its value. @default 268_435_456 (256 MiB)
+   */
   maxBytes?: number;
   /** Time source for expiry (its `now()`, ms since the epoch). @default systemClock */
   clock?: Clock;
@@ -51,6 +61,11 @@ export const MEMORY_CACHE_ADAPTER_DEFAULTS = {
   clock: systemClock,
 } as const satisfies Required<Omit<MemoryCacheAdapterOptions, 'now'>>;
 
+/** The bytes an entry counts toward `maxBytes`: its key and value in UTF-8. */
+function entryBytes(value: string, key: string): number {
+  return Buffer.byteLength(value) + Buffer.byteLength(key);
+}
+
 /** An integer as Redis writes and reads one: no sign on 0, no leading zeros. */
 const INTEGER = /^(?:0|-?[1-9]\d*)$/;
 
@@ -74,6 +89,7 @@ const checkOptions = optionsChecker({
  */
 export class MemoryCacheAdapter implements CacheAdapter {
   readonly #map: LruMap<string, string>;
+  readonly #maxBytes: number;
   readonly #now: () => number;
   readonly #channels = new Map<string, Set<CacheAdapterSubscribeOptions>>();
   #closed = false;
@@ -105,12 +121,29 @@ export class MemoryCacheAdapter implements CacheAdapter {
       clock ?? (legacyNow === undefined ? undefined : { now: legacyNow, monotonic: legacyNow });
     // The system clock's now() is Date.now: read it directly on this hot path.
     this.#now = expiryClock === undefined ? Date.now : () => expiryClock.now();
+    this.#maxBytes = maxBytes;
     this.#map = new LruMap<string, string>({
       maxEntries,
       maxSize: maxBytes,
-      sizeOf: (value, key) => Buffer.byteLength(value) + Buffer.byteLength(key),
+      sizeOf: entryBytes,
       clock: expiryClock,
     });
+  }
+
+  /**
+   * Refuses an entry larger than `maxBytes` on its own: the map would drop
+   * it (and the key's previous value) and the write would look stored.
+   */
+  #checkFits(key: string, value: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most entries skip the count.
+    if ((key.length + value.length) * 3 <= this.#maxBytes) return;
+    const bytes = entryBytes(value, key);
+    if (bytes > this.#maxBytes) {
+      throw new CacheValueTooLargeError(
+        `the entry is ${bytes} bytes (key and value), more than the memory adapter's maxBytes (${this.#maxBytes}): it can never be stored; the key keeps its value`,
+        { bytes, maxBytes: this.#maxBytes },
+      );
+    }
   }
 
   /** Number of entries held (expired ones not yet reclaimed included). */
@@ -139,16 +172,20 @@ export class MemoryCacheAdapter implements CacheAdapter {
 
   async set(key: string, value: string, options?: CacheAdapterSetOptions): Promise<void> {
     this.#check();
+    this.#checkFits(key, value);
     this.#map.set(key, value, options?.ttlMs);
   }
 
   async setMany(entries: readonly CacheAdapterEntry[]): Promise<void> {
     this.#check();
+    // All or nothing: one entry that can never fit stores none.
+    for (const entry of entries) this.#checkFits(entry.key, entry.value);
     for (const entry of entries) this.#map.set(entry.key, entry.value, entry.ttlMs);
   }
 
   async setIfAbsent(key: string, value: string, options?: CacheAdapterSetOptions): Promise<boolean> {
     this.#check();
+    this.#checkFits(key, value);
     if (this.#map.has(key)) return false;
     return this.#map.set(key, value, options?.ttlMs);
   }
@@ -197,6 +234,7 @@ export class MemoryCacheAdapter implements CacheAdapter {
         { argument: 'by' },
       );
     }
+    this.#checkFits(key, String(next));
     this.#map.set(key, String(next), ttlMs);
     return next;
   }

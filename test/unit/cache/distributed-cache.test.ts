@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { memoryCacheAdapter } from '../../../src/adapters/memory/index.js';
-import { InvalidArgumentError } from '../../../src/errors.js';
+import { CacheValueTooLargeError, InvalidArgumentError } from '../../../src/errors.js';
 import { fakeClock } from '../../helpers/clock.js';
 import { cacheFactory } from './helpers.js';
 
@@ -100,6 +100,29 @@ describe('DistributedCache: bad input gets typed errors and corrupts nothing', (
     await expect(cache.set('k', 1, { ttlMs: -5 })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(cache.set('k', 1, { ttlMs: 1.5 })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(cache.getOrSet('k', 'nope' as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it("a value larger than the memory adapter's maxBytes throws, keeps the old value and counts no failure", async () => {
+    const adapter = memoryCacheAdapter({ maxBytes: 1_000 });
+    const a = make({ adapter, circuitThreshold: 1 });
+    const b = make({ adapter });
+    const errors: unknown[] = [];
+    for (const c of [a, b]) c.on('error', (e) => errors.push(e));
+    const big = 'x'.repeat(2_000);
+    await a.set('big', 'small');
+    await expect(a.set('big', big)).rejects.toBeInstanceOf(CacheValueTooLargeError);
+    // Neither this instance's L1 nor the adapter shows the refused write.
+    expect(await a.get('big')).toBe('small');
+    expect(await b.get('big')).toBe('small');
+    await expect(a.setNX('big2', big)).rejects.toMatchObject({ code: 'ERR_CACHE_VALUE_TOO_LARGE' });
+    await expect(a.setMany([{ key: 'big', value: big }])).rejects.toMatchObject({
+      code: 'ERR_CACHE_VALUE_TOO_LARGE',
+    });
+    expect(await b.get('big')).toBe('small');
+    // A refusal is an answer, not an outage: the circuit stays closed, nothing was reported dropped.
+    expect(a.circuitState).toBe('closed');
+    expect(errors).toEqual([]);
+    expect(await b.setNX('big2', 'fits')).toBe(true);
   });
 });
 

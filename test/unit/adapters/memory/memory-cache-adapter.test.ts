@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCacheAdapter, memoryCacheAdapter } from '../../../../src/adapters/memory/index.js';
-import { ClosedError, InvalidOptionsError } from '../../../../src/errors.js';
+import { CacheValueTooLargeError, ClosedError, InvalidOptionsError } from '../../../../src/errors.js';
 import { fakeClock } from '../../../helpers/clock.js';
 
 describe('MemoryCacheAdapter', () => {
@@ -15,7 +15,7 @@ describe('MemoryCacheAdapter', () => {
     expect(adapter.size).toBe(3);
   });
 
-  it('is bounded by bytes (UTF-8 of key and value) and refuses an entry larger than the bound', async () => {
+  it('is bounded by bytes (UTF-8 of key and value)', async () => {
     const adapter = memoryCacheAdapter({ maxBytes: 100 });
     await adapter.set('a', 'x'.repeat(40));
     await adapter.set('b', 'é'.repeat(20)); // 40 bytes
@@ -23,8 +23,32 @@ describe('MemoryCacheAdapter', () => {
     await adapter.set('c', 'y'.repeat(40));
     expect(await adapter.get('a')).toBeUndefined();
     expect(adapter.bytes).toBeLessThanOrEqual(100);
-    await adapter.set('huge', 'z'.repeat(200));
-    expect(await adapter.get('huge')).toBeUndefined();
+  });
+
+  it('refuses an entry larger than maxBytes on its own with CacheValueTooLargeError, keeping the old value', async () => {
+    const adapter = memoryCacheAdapter({ maxBytes: 100 });
+    await adapter.set('k', 'old');
+    const tooLarge = { code: 'ERR_CACHE_VALUE_TOO_LARGE', bytes: 101, maxBytes: 100 };
+    // 'k' + 98 two-byte characters: 197 bytes, though only 99 UTF-16 units.
+    await expect(adapter.set('k', 'é'.repeat(98))).rejects.toMatchObject({ ...tooLarge, bytes: 197 });
+    await expect(adapter.set('k', 'z'.repeat(100))).rejects.toBeInstanceOf(CacheValueTooLargeError);
+    await expect(adapter.set('k', 'z'.repeat(100))).rejects.toMatchObject(tooLarge);
+    expect(await adapter.get('k')).toBe('old');
+    await expect(adapter.setIfAbsent('absent', 'z'.repeat(200))).rejects.toMatchObject({
+      code: 'ERR_CACHE_VALUE_TOO_LARGE',
+    });
+    expect(await adapter.get('absent')).toBeUndefined();
+    // setMany is all or nothing: the entry that fits is not stored either.
+    await expect(
+      adapter.setMany([
+        { key: 'fits', value: 'v' },
+        { key: 'k', value: 'z'.repeat(100) },
+      ]),
+    ).rejects.toMatchObject(tooLarge);
+    expect(await adapter.getMany(['fits', 'k'])).toEqual([undefined, 'old']);
+    // Exactly maxBytes fits.
+    await adapter.set('k', 'z'.repeat(99));
+    expect(await adapter.get('k')).toBe('z'.repeat(99));
   });
 
   it('expires lazily with an injected clock and holds no timers', async () => {
