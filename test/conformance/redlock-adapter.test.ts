@@ -25,11 +25,15 @@ describe('Redlock over 3 real redis-servers', () => {
     await Promise.all([...servers, dead].map((s) => s?.stop()));
   });
 
-  /** A client of an instance that is down (commands fail at once: no offline queue). */
+  /**
+   * A client of an instance that is down (commands fail at once: no offline
+   * queue). Each on its own db: one server and db given twice is refused.
+   */
   const down = () => {
     const client = new Redis({
       host: '127.0.0.1',
       port: dead.port,
+      db: deadClients.length,
       enableOfflineQueue: false,
       retryStrategy: () => 1000,
     });
@@ -102,6 +106,51 @@ describe('Redlock over 3 real redis-servers', () => {
     expect(isScaleoutError(err, 'ERR_CONNECTION')).toBe(true);
     // Nothing left behind on the live instance.
     expect(await adapter.instances[0]!.client.exists(adapter.instances[0]!.keysOf('x', 1).hold)).toBe(0);
+    await locks.close();
+    await adapter.close();
+  });
+
+  it('refuses a connection given twice: the same client, or the same server and db however written', async () => {
+    const [one, two] = servers;
+    const url = one!.url; // redis://127.0.0.1:<port>
+    const client = one!.client({ lazyConnect: true });
+    const repeats: Array<readonly unknown[]> = [
+      [client, client, client],
+      [client, client],
+      [url, two!.url, url],
+      [url, `${url}/0`],
+      [url, `${url.replace('redis:', 'rediss:')}/0?db=0`],
+      [url, { host: '127.0.0.1', port: one!.port }],
+      [{ host: '127.0.0.1', port: one!.port, db: 2 }, `${url}?db=2`],
+      [client, url],
+      [client, one!.client({ lazyConnect: true })],
+      ['redis://LOCALHOST:6379', { lazyConnect: true }],
+    ];
+    for (const connections of repeats) {
+      let error: unknown;
+      try {
+        await redlockAdapter({ connections: connections as never, prefix: uniquePrefix('dup') }).close();
+      } catch (err) {
+        error = err;
+      }
+      expect(
+        error,
+        JSON.stringify(connections.map((c) => (typeof c === 'string' ? c : typeof c))),
+      ).toMatchObject({
+        code: 'ERR_INVALID_OPTIONS',
+        option: 'connections',
+      });
+      expect((error as Error).message).toMatch(/connections\[\d\] is the same Redis .* as connections\[\d\]/);
+    }
+    // Other dbs of one server are other key spaces: taken, and a lock is granted.
+    const adapter = redlockAdapter({
+      connections: [url, `${url}/1`, `${url}/2`],
+      prefix: uniquePrefix('dbs'),
+    });
+    const locks = new DistributedLock({ adapter });
+    const lease = await locks.tryAcquire('x');
+    expect(lease).not.toBeNull();
+    await lease!.release();
     await locks.close();
     await adapter.close();
   });

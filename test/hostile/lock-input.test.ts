@@ -205,7 +205,7 @@ describe('hostile input: DistributedLock, DistributedSemaphore and the lock adap
               ? connectable
                 ? [1, 'x', null]
                 : hostileConnection
-              : [server.url, server.url, server.url];
+              : [server.url, `${server.url}/1`, `${server.url}/2`];
           const redlockFull = withConnection(redlockOptions, 'connections', connections);
           const c = await outcomeOf(async () => {
             const adapter = redlockAdapter(redlockFull as never);

@@ -33,7 +33,9 @@ export interface RedlockAdapterOptions {
   /**
    * The independent Redis masters (not replicas of one another), each an
    * ioredis client, URL or options. Use an odd number: 3 tolerates one
-   * down, 5 tolerates two.
+   * down, 5 tolerates two. One given twice (the same client, or URLs or
+   * options naming the same host, port and db) is refused with
+   * `InvalidOptionsError`.
    */
   connections: readonly RedisConnection[];
   /** Prefix of every key and channel. @default 'scaleout:lock:' */
@@ -88,6 +90,72 @@ const checkOptions = optionsChecker({
 });
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** What locates a standalone server: host or socket path, port, db. */
+interface EndpointFields {
+  host?: unknown;
+  port?: unknown;
+  path?: unknown;
+  db?: unknown;
+  sentinels?: unknown;
+}
+
+/**
+ * The server and database a connection reaches, as one string
+ * (`127.0.0.1:6379/0`), with ioredis's defaults filled in (`localhost`,
+ * 6379, db 0); `undefined` when that cannot be told without connecting (a
+ * Cluster, a Sentinel group, something that is not a connection). Host
+ * names are compared as written: `localhost` and `127.0.0.1` differ.
+ */
+function endpointOf(connection: unknown): string | undefined {
+  let fields: EndpointFields;
+  if (typeof connection === 'string') {
+    let url: URL;
+    try {
+      url = new URL(connection);
+    } catch {
+      return undefined;
+    }
+    const db = url.pathname.length > 1 ? url.pathname.slice(1) : url.searchParams.get('db');
+    fields = { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, db: db ?? undefined };
+  } else if (typeof connection === 'object' && connection !== null) {
+    if ((connection as { isCluster?: unknown }).isCluster === true) return undefined;
+    // A client keeps its resolved options in `options`; ioredis options are the fields themselves.
+    const own = (connection as { options?: unknown }).options;
+    fields = (typeof own === 'object' && own !== null ? own : connection) as EndpointFields;
+  } else {
+    return undefined;
+  }
+  if (fields.sentinels !== undefined && fields.sentinels !== null) return undefined;
+  const db = String(fields.db ?? '') || '0';
+  if (typeof fields.path === 'string' && fields.path !== '') return `${fields.path}/${db}`;
+  const host = String(fields.host ?? '').toLowerCase() || 'localhost';
+  const port = String(fields.port ?? '') || '6379';
+  return `${host}:${port}/${db}`;
+}
+
+/**
+ * Refuses a connection given twice: the same object, or two that reach
+ * the same server and database. Both instances would hold one key space,
+ * so the second always finds the lock the first just took, and with that
+ * instance counted twice no lock is ever granted (or, with more
+ * instances, a quorum is fewer servers than it looks).
+ */
+function refuseRepeats(connections: readonly unknown[]): void {
+  const seen = new Map<unknown, number>();
+  for (const [i, connection] of connections.entries()) {
+    const endpoint = endpointOf(connection);
+    const first = seen.get(connection) ?? (endpoint === undefined ? undefined : seen.get(endpoint));
+    if (first !== undefined) {
+      throw new InvalidOptionsError(
+        `connections[${i}] is the same Redis ${seen.has(connection) ? 'connection' : `server and db (${endpoint})`} as connections[${first}]: Redlock needs independent masters, and a repeated one never lets a lock be granted`,
+        { option: 'connections' },
+      );
+    }
+    if (typeof connection === 'object' && connection !== null) seen.set(connection, i);
+    if (endpoint !== undefined) seen.set(endpoint, i);
+  }
+}
 
 /**
  * The Redlock algorithm over N independent Redis masters: a hold counts
@@ -149,9 +217,18 @@ export class RedlockAdapter implements LockAdapter {
     );
     const prefix = options.prefix ?? REDLOCK_ADAPTER_DEFAULTS.prefix;
     const fenceTtlMs = options.fenceTtlMs ?? REDLOCK_ADAPTER_DEFAULTS.fenceTtlMs;
-    this.#instances = connections.map(
-      (connection) => new RedisLockAdapter({ connection, prefix, fenceTtlMs }),
-    );
+    refuseRepeats(connections);
+    const instances: RedisLockAdapter[] = [];
+    try {
+      for (const connection of connections) {
+        instances.push(new RedisLockAdapter({ connection, prefix, fenceTtlMs }));
+      }
+    } catch (err) {
+      // A refused connection: close the connections the earlier ones opened.
+      for (const instance of instances) instance.close().catch(() => {});
+      throw err;
+    }
+    this.#instances = instances;
     this.#quorum = Math.floor(this.#instances.length / 2) + 1;
   }
 
