@@ -105,6 +105,8 @@ export type {
   SessionAdapter,
   SessionMoveResult,
   SessionRecord,
+  SessionTouchOptions,
+  SessionUpdateInput,
   SessionUpdateResult,
 } from './contracts/session.js';
 export type {

@@ -80,6 +80,45 @@ export type SessionMoveResult =
     };
 
 /**
+ * Input of {@link SessionAdapter.update}.
+ *
+ * @example
+ * ```ts
+ * const input: SessionUpdateInput = { id, data: '{"cart":[]}', expectedVersion: 3, ttlMs: 3_600_000 };
+ * ```
+ */
+export interface SessionUpdateInput {
+  /** The session id. */
+  id: string;
+  /** The new serialized data. */
+  data: string;
+  /** The version the write is based on; a different stored version is a conflict. */
+  expectedVersion: number;
+  /**
+   * The session's new sliding lifetime, ms: stored with the record (later
+   * `touch`es slide by it) and the expiry set to now + it. Omit to keep the
+   * stored one.
+   */
+  ttlMs?: number | undefined;
+}
+
+/**
+ * Options of {@link SessionAdapter.touch}.
+ *
+ * @example
+ * ```ts
+ * await adapter.touch(id, { ttlMs: 3_600_000 });
+ * ```
+ */
+export interface SessionTouchOptions {
+  /**
+   * The session's new sliding lifetime, ms, as for
+   * {@link SessionUpdateInput.ttlMs}. Omit to keep the stored one.
+   */
+  ttlMs?: number | undefined;
+}
+
+/**
  * What a session back end must do. Ids reaching an adapter are already
  * validated (URL-safe, bounded length). Every operation on one session is
  * one round trip on Redis.
@@ -94,13 +133,18 @@ export interface SessionAdapter {
   create(input: { id: string; data: string; userId: string | undefined; ttlMs: number }): Promise<boolean>;
   /** The session, or undefined when missing or expired. Does not extend it. */
   get(id: string): Promise<SessionRecord | undefined>;
-  /** Extends the session to now + its ttlMs and returns it, in one step. */
-  touch(id: string): Promise<SessionRecord | undefined>;
+  /**
+   * Extends the session to now + its ttlMs and returns it, in one step.
+   * With `options.ttlMs`, that becomes the session's ttlMs first (the
+   * record returned carries it).
+   */
+  touch(id: string, options?: SessionTouchOptions): Promise<SessionRecord | undefined>;
   /**
    * Replaces the data when the stored version equals `expectedVersion`,
-   * adding 1 to the version and extending expiry to now + ttlMs.
+   * adding 1 to the version and extending expiry to now + ttlMs (the
+   * input's `ttlMs` when given, which is then stored, else the stored one).
    */
-  update(input: { id: string; data: string; expectedVersion: number }): Promise<SessionUpdateResult>;
+  update(input: SessionUpdateInput): Promise<SessionUpdateResult>;
   /**
    * Moves a session to `newId` as one step with respect to `update`,
    * `touch` and `destroyAllForUser`: data, version, owner and remaining

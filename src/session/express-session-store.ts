@@ -102,9 +102,9 @@ export interface ExpressSessionStore {
   genid(): string;
   /** Reads a session (null when missing, expired or not a store id). */
   get(sid: string, callback: ExpressSessionCallback<ExpressSessionData | null>): void;
-  /** Writes a session (versioned; the TTL follows `cookie.maxAge`). */
+  /** Writes a session (versioned; the TTL follows this save's `cookie.maxAge`, else `expires`). */
   set(sid: string, session: ExpressSessionData, callback?: ExpressSessionCallback): void;
-  /** Slides the session's expiry. */
+  /** Slides the session's expiry, by the TTL of the `cookie` given (the stored one without a cookie). */
   touch(sid: string, session: ExpressSessionData, callback?: ExpressSessionCallback): void;
   /** Deletes a session. */
   destroy(sid: string, callback?: ExpressSessionCallback): void;
@@ -149,10 +149,23 @@ function readSession(text: string): ExpressSessionData {
   return value as ExpressSessionData;
 }
 
-function ttlOf(session: ExpressSessionData, fallback: number): number {
-  const maxAge = session.cookie?.maxAge ?? session.cookie?.originalMaxAge;
-  if (typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0) {
-    return Math.min(Math.ceil(maxAge), MAX_DURATION_MS);
+/**
+ * The lifetime the cookie gives the session now: its remaining `maxAge`
+ * (express-session's Cookie computes it from `expires`), else the time to
+ * `expires`, else `originalMaxAge`, else `fallback` (a browser-session
+ * cookie). At least 1 ms: a cookie past its expiry leaves the session
+ * about to expire, not kept.
+ */
+function ttlOf(session: ExpressSessionData, fallback: number, now: number): number {
+  const cookie = session.cookie;
+  let ms: unknown = cookie?.maxAge;
+  if (typeof ms !== 'number' && cookie?.expires != null) {
+    const at = cookie.expires instanceof Date ? cookie.expires.getTime() : Date.parse(String(cookie.expires));
+    if (Number.isFinite(at)) ms = at - now;
+  }
+  if (typeof ms !== 'number') ms = cookie?.originalMaxAge;
+  if (typeof ms === 'number' && Number.isFinite(ms)) {
+    return Math.min(Math.max(1, Math.ceil(ms)), MAX_DURATION_MS);
   }
   return fallback;
 }
@@ -269,7 +282,7 @@ export function expressSessionStore<M extends ExpressSessionModule>(
       return rest;
     });
     const userId = ownerOf(session[userIdField]);
-    const ttlMs = ttlOf(session, fallbackTtl);
+    const ttlMs = ttlOf(session, fallbackTtl, clock.now());
     // express-session writes whole sessions (last writer wins); the version
     // check only makes sure a concurrent destroy is not undone.
     let known: Loaded | undefined = loaded.get(sid);
@@ -321,7 +334,7 @@ export function expressSessionStore<M extends ExpressSessionModule>(
         }
         continue;
       }
-      const result = await adapter.update({ id: sid, data, expectedVersion: current.version });
+      const result = await adapter.update({ id: sid, data, expectedVersion: current.version, ttlMs });
       if (result.status === 'ok') {
         remember(sid, result.record);
         return;
@@ -359,10 +372,17 @@ export function expressSessionStore<M extends ExpressSessionModule>(
       done(write(sid, session), callback);
     }
 
-    touch(sid: string, _session: ExpressSessionData, callback?: ExpressSessionCallback): void {
+    touch(sid: string, session: ExpressSessionData, callback?: ExpressSessionCallback): void {
       let touched: Promise<unknown>;
       try {
-        touched = isValidSessionId(sid) ? adapter.touch(sid) : Promise.resolve();
+        // The expiry follows the cookie express-session sends now (it may
+        // have been given another maxAge since the session was saved).
+        // Without a cookie, the stored lifetime is kept.
+        const ttlMs =
+          typeof session?.cookie === 'object' && session.cookie !== null
+            ? ttlOf(session, fallbackTtl, clock.now())
+            : undefined;
+        touched = isValidSessionId(sid) ? adapter.touch(sid, { ttlMs }) : Promise.resolve();
       } catch (err) {
         touched = Promise.reject(err);
       }

@@ -144,6 +144,30 @@ export function sessionAdapterConformance(options: SessionConformanceOptions): v
     );
 
     test.it(
+      'update and touch with ttlMs set a new sliding lifetime, longer or shorter',
+      async () => {
+        const s = await store.create({ n: 0 }, { ttlMs: 300 });
+        // Lengthened by update: outlives its first ttl, and touches slide by the new one.
+        const longer = await adapter.update({ id: s.id, data: '{"n":1}', expectedVersion: 1, ttlMs: 60_000 });
+        assert.equal(longer.status === 'ok' && longer.record.ttlMs, 60_000);
+        assert.equal((await adapter.touch(s.id))?.ttlMs, 60_000);
+        assert.equal((await adapter.get(s.id))?.ttlMs, 60_000);
+        // Shortened by touch: the record says so and it expires by it.
+        assert.equal((await adapter.touch(s.id, { ttlMs: 400 }))?.ttlMs, 400);
+        assert.equal((await adapter.get(s.id))?.ttlMs, 400);
+        await sleep(700);
+        assert.equal(await adapter.get(s.id), undefined);
+        // Shortened by update.
+        const t = await store.create({ n: 0 }, { ttlMs: 60_000 });
+        const shorter = await adapter.update({ id: t.id, data: '{"n":1}', expectedVersion: 1, ttlMs: 400 });
+        assert.equal(shorter.status === 'ok' && shorter.record.ttlMs, 400);
+        await sleep(700);
+        assert.equal(await adapter.get(t.id), undefined);
+      },
+      10_000,
+    );
+
+    test.it(
       `loses no write across ${pairs} pairs of concurrent merge updates`,
       async () => {
         const s = await store.create({ items: [] as number[] });

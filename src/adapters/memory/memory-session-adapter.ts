@@ -2,6 +2,8 @@ import type {
   SessionAdapter,
   SessionMoveResult,
   SessionRecord,
+  SessionTouchOptions,
+  SessionUpdateInput,
   SessionUpdateResult,
 } from '../../contracts/session.js';
 import { InvalidOptionsError } from '../../errors.js';
@@ -93,20 +95,28 @@ export class MemorySessionAdapter implements SessionAdapter {
     return found === undefined ? undefined : { ...found };
   }
 
-  async touch(id: string): Promise<SessionRecord | undefined> {
-    checkAdapterInput({ id });
-    const found = this.#sessions.get(id);
-    if (found === undefined) return undefined;
+  async touch(id: string, options?: SessionTouchOptions): Promise<SessionRecord | undefined> {
+    const ttlMs = options?.ttlMs;
+    checkAdapterInput(ttlMs === undefined ? { id } : { id, ttlMs });
+    const stored = this.#sessions.get(id);
+    if (stored === undefined) return undefined;
+    const found = ttlMs === undefined ? stored : { ...stored, ttlMs };
     this.#sessions.set(id, found, found.ttlMs);
     return { ...found };
   }
 
-  async update(input: { id: string; data: string; expectedVersion: number }): Promise<SessionUpdateResult> {
-    checkAdapterInput(input);
+  async update(input: SessionUpdateInput): Promise<SessionUpdateResult> {
+    const { ttlMs, ...rest } = input;
+    checkAdapterInput(ttlMs === undefined ? rest : input);
     const found = this.#sessions.get(input.id);
     if (found === undefined) return { status: 'missing' };
     if (found.version !== input.expectedVersion) return { status: 'conflict', current: { ...found } };
-    const next: SessionRecord = { ...found, data: input.data, version: found.version + 1 };
+    const next: SessionRecord = {
+      ...found,
+      data: input.data,
+      version: found.version + 1,
+      ttlMs: ttlMs ?? found.ttlMs,
+    };
     this.#sessions.set(input.id, next, next.ttlMs);
     return { status: 'ok', record: { ...next } };
   }

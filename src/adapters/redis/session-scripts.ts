@@ -39,9 +39,10 @@ return 1`,
 });
 
 /**
- * @internal Reads and extends in one step. ARGV: now ms. Answers false (no
- * session) or {d, v, u, t, extend}: extend is the new index deadline when
- * the user's index would expire before the session (the caller extends the
+ * @internal Reads and extends in one step. ARGV: now ms, new ttl ms ('' to
+ * keep the stored one). Answers false (no session) or {d, v, u, t, extend}:
+ * t is the ttl now in force; extend is the new index deadline when the
+ * user's index would expire before the session (the caller extends the
  * index, then records the deadline with {@link markIndexScript}), else 0.
  */
 export const touchScript = defineRedisScript({
@@ -53,17 +54,22 @@ local s = state(h)
 if s == 0 then return false end
 if s < 0 then return corrupt() end
 local ttl = tonumber(h[4])
+if ARGV[2] ~= '' then
+  ttl = tonumber(ARGV[2])
+  redis.call('HSET', KEYS[1], 't', ARGV[2])
+end
 redis.call('PEXPIRE', KEYS[1], ttl)
 local now = tonumber(ARGV[1])
 local extend = 0
 if h[3] ~= '' and (tonumber(h[5]) or 0) < now + ttl then extend = now + 2 * ttl end
-return {h[1], h[2], h[3], h[4], extend}`,
+return {h[1], h[2], h[3], tostring(ttl), extend}`,
 });
 
 /**
  * @internal Compare the version, then write. ARGV: expected version, data,
- * now ms. Answers {0} (no session), {-1, d, v, u, t} (conflict: the current
- * record, so a merge can retry without another read) or {1, v, u, t, extend}.
+ * now ms, new ttl ms ('' to keep the stored one). Answers {0} (no session),
+ * {-1, d, v, u, t} (conflict: the current record, so a merge can retry
+ * without another read) or {1, v, u, t, extend}, t the ttl now in force.
  */
 export const updateScript = defineRedisScript({
   name: 'session-update',
@@ -76,12 +82,13 @@ if s < 0 then return corrupt() end
 if h[2] ~= ARGV[1] then return {-1, h[1], h[2], h[3], h[4]} end
 local v = tonumber(h[2]) + 1
 local ttl = tonumber(h[4])
-redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', v)
+if ARGV[4] ~= '' then ttl = tonumber(ARGV[4]) end
+redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', v, 't', ttl)
 redis.call('PEXPIRE', KEYS[1], ttl)
 local now = tonumber(ARGV[3])
 local extend = 0
 if h[3] ~= '' and (tonumber(h[5]) or 0) < now + ttl then extend = now + 2 * ttl end
-return {1, tostring(v), h[3], h[4], extend}`,
+return {1, tostring(v), h[3], tostring(ttl), extend}`,
 });
 
 /** @internal Records the index deadline (ARGV[1]) of a session that still exists (never creates a stray hash). */

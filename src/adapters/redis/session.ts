@@ -2,6 +2,8 @@ import type {
   SessionAdapter,
   SessionMoveResult,
   SessionRecord,
+  SessionTouchOptions,
+  SessionUpdateInput,
   SessionUpdateResult,
 } from '../../contracts/session.js';
 import { CorruptDataError, InvalidOptionsError } from '../../errors.js';
@@ -168,12 +170,17 @@ export class RedisSessionAdapter implements SessionAdapter {
     return this.#record(key, [data, version, userId, ttl]);
   }
 
-  async touch(id: string): Promise<SessionRecord | undefined> {
-    checkAdapterInput({ id });
+  async touch(id: string, options?: SessionTouchOptions): Promise<SessionRecord | undefined> {
+    const ttlMs = options?.ttlMs;
+    checkAdapterInput(ttlMs === undefined ? { id } : { id, ttlMs });
     const key = this.#sessionKey(id);
     let reply: [string, string, string, string, number] | null;
     try {
-      reply = (await touchScript.run(this.#handle.client, [key], [this.#clock.now()])) as typeof reply;
+      reply = (await touchScript.run(
+        this.#handle.client,
+        [key],
+        [this.#clock.now(), ttlMs === undefined ? '' : String(ttlMs)],
+      )) as typeof reply;
     } catch (err) {
       throw redisFailure('session touch', err, key);
     }
@@ -187,14 +194,20 @@ export class RedisSessionAdapter implements SessionAdapter {
     return record;
   }
 
-  async update(input: { id: string; data: string; expectedVersion: number }): Promise<SessionUpdateResult> {
-    checkAdapterInput(input);
+  async update(input: SessionUpdateInput): Promise<SessionUpdateResult> {
+    const { ttlMs, ...rest } = input;
+    checkAdapterInput(ttlMs === undefined ? rest : input);
     const key = this.#sessionKey(input.id);
     const reply = (await this.#step('update', key, () =>
       updateScript.run(
         this.#handle.client,
         [key],
-        [String(input.expectedVersion), input.data, this.#clock.now()],
+        [
+          String(input.expectedVersion),
+          input.data,
+          this.#clock.now(),
+          ttlMs === undefined ? '' : String(ttlMs),
+        ],
       ),
     )) as [number, ...Array<string | number>];
     if (reply[0] === 0) return { status: 'missing' };

@@ -163,6 +163,41 @@ describe('express-session Store backed by SessionStore on real Redis', () => {
     expect(adapterCalls).toEqual(['get', 'touch']);
   });
 
+  it('the Redis TTL follows the cookie of each save and touch, longer or shorter', async () => {
+    const store = expressSessionStore(session, { sessions });
+    const raw = redis.client();
+    const pttl = (sid: string) => raw.pttl(`${prefix}s:${sid}`);
+    const call = (fn: (cb: (err?: unknown) => void) => void) =>
+      new Promise<void>((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
+    const loaded = (sid: string) =>
+      new Promise<Record<string, unknown>>((resolve, reject) =>
+        store.get(sid, (err, value) => (err ? reject(err) : resolve(value as Record<string, unknown>))),
+      );
+    const hour = 3_600_000;
+
+    const sid = store.genid();
+    await call((cb) =>
+      store.set(sid, { cookie: { originalMaxAge: 2_000, maxAge: 2_000 }, userId: 'u1' }, cb),
+    );
+    expect(await pttl(sid)).toBeLessThanOrEqual(2_000);
+    const first = await loaded(sid);
+    await call((cb) => store.set(sid, { ...first, cookie: { originalMaxAge: hour, maxAge: hour } }, cb));
+    expect(await pttl(sid)).toBeGreaterThan(hour - 60_000);
+    await call((cb) => store.touch(sid, { cookie: { originalMaxAge: 5_000, maxAge: 5_000 } }, cb));
+    expect(await pttl(sid)).toBeLessThanOrEqual(5_000);
+    await call((cb) => store.touch(sid, { cookie: { originalMaxAge: hour, maxAge: hour } }, cb));
+    expect(await pttl(sid)).toBeGreaterThan(hour - 60_000);
+
+    const other = store.genid();
+    await call((cb) =>
+      store.set(other, { cookie: { originalMaxAge: hour, maxAge: hour }, userId: 'u2' }, cb),
+    );
+    const second = await loaded(other);
+    await call((cb) => store.set(other, { ...second, cookie: { originalMaxAge: 2_000, maxAge: 2_000 } }, cb));
+    expect(await pttl(other)).toBeLessThanOrEqual(2_000);
+    expect(await pttl(other)).toBeGreaterThan(0);
+  });
+
   it('treats a foreign or tampered sid as no session', async () => {
     const r = await fetch(`${base}/visit`, { headers: { cookie: 'connect.sid=s%3Aabc.def' } });
     expect(r.status).toBe(401);

@@ -197,3 +197,62 @@ describe('expressSessionStore: its caches keep the SessionStore’s clock', () =
     expect((await sessions.get(sid))?.data).toMatchObject({ n: 'mine' });
   });
 });
+
+describe('expressSessionStore: the TTL follows the cookie of each save and touch', () => {
+  const hour = 3_600_000;
+  const setup = () => {
+    const clock = fakeClock(Date.parse('2030-01-01T00:00:00Z'));
+    const adapter = new MemorySessionAdapter({ clock });
+    const sessions = new SessionStore<Record<string, unknown>>({ adapter, clock });
+    const store = expressSessionStore(session, { sessions });
+    const ttlOf = async (sid: string) => (await adapter.get(sid))?.ttlMs;
+    return { clock, store, ttlOf };
+  };
+
+  it('a save with a longer maxAge keeps the session past the first one ("remember me")', async () => {
+    const { clock, store, ttlOf } = setup();
+    const sid = store.genid();
+    await call((cb) =>
+      store.set(sid, { cookie: { originalMaxAge: 2_000, maxAge: 2_000 }, userId: 'u1' }, cb),
+    );
+    const loaded = await call<Record<string, unknown> | null>((cb) => store.get(sid, cb));
+    await call((cb) =>
+      store.set(sid, { ...loaded, cookie: { originalMaxAge: hour, maxAge: hour }, n: 2 }, cb),
+    );
+    expect(await ttlOf(sid)).toBe(hour);
+    clock.advance(2_200);
+    expect(await call((cb) => store.get(sid, cb))).toMatchObject({ userId: 'u1', n: 2 });
+  });
+
+  it('a save with a shorter maxAge lets it expire by that one', async () => {
+    const { clock, store, ttlOf } = setup();
+    const sid = store.genid();
+    await call((cb) => store.set(sid, { cookie: { originalMaxAge: hour, maxAge: hour }, userId: 'u2' }, cb));
+    const loaded = await call<Record<string, unknown> | null>((cb) => store.get(sid, cb));
+    await call((cb) => store.set(sid, { ...loaded, cookie: { originalMaxAge: 2_000, maxAge: 2_000 } }, cb));
+    expect(await ttlOf(sid)).toBe(2_000);
+    clock.advance(2_001);
+    expect(await call((cb) => store.get(sid, cb))).toBeNull();
+  });
+
+  it('touch applies the cookie it is given: its maxAge, else its expires; none keeps the stored TTL', async () => {
+    const { clock, store, ttlOf } = setup();
+    const sid = store.genid();
+    await call((cb) =>
+      store.set(sid, { cookie: { originalMaxAge: 2_000, maxAge: 2_000 }, userId: 'u3' }, cb),
+    );
+    await call((cb) => store.touch(sid, { cookie: { originalMaxAge: hour, maxAge: hour } }, cb));
+    expect(await ttlOf(sid)).toBe(hour);
+    clock.advance(2_200);
+    expect(await call((cb) => store.get(sid, cb))).toMatchObject({ userId: 'u3' });
+    // A cookie as JSON has no maxAge: the time left to expires counts.
+    const expires = new Date(clock.now() + 600_000).toISOString();
+    await call((cb) => store.touch(sid, { cookie: { originalMaxAge: hour, expires } }, cb));
+    expect(await ttlOf(sid)).toBe(600_000);
+    await call((cb) => store.touch(sid, {}, cb));
+    expect(await ttlOf(sid)).toBe(600_000);
+    await call((cb) => store.touch(sid, { cookie: { originalMaxAge: 2_000, maxAge: 2_000 } }, cb));
+    clock.advance(2_001);
+    expect(await call((cb) => store.get(sid, cb))).toBeNull();
+  });
+});
