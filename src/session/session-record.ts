@@ -1,6 +1,6 @@
-import type { SessionRecord } from '../contracts/session.js';
+import type { SessionRecord, SessionTouchOptions } from '../contracts/session.js';
 import { CorruptDataError, InvalidArgumentError, PayloadTooLargeError } from '../errors.js';
-import { keyArgument, MAX_DURATION_MS } from '../internal/validate.js';
+import { keyArgument, MAX_DURATION_MS, optionsChecker } from '../internal/validate.js';
 
 /**
  * @internal A user id as the store keeps it: a string as given, or a safe
@@ -122,4 +122,33 @@ export function checkAdapterInput(input: {
   ) {
     badInput('expectedVersion', 'an integer >= 1');
   }
+}
+
+const checkTouchOptions = optionsChecker({
+  where: 'session adapter touch() options',
+  keys: ['ttlMs'],
+  bareNumber: 'ttlMs',
+});
+
+/**
+ * @internal Checks an adapter's `update()` input (see
+ * {@link checkAdapterInput}), where `ttlMs: undefined` means "keep the
+ * stored TTL". Throws `InvalidArgumentError`.
+ */
+export function checkUpdateInput(input: unknown): void {
+  if (typeof input !== 'object' || input === null) badInput('input', 'an object');
+  const { ttlMs, ...rest } = input as { ttlMs?: unknown };
+  checkAdapterInput(ttlMs === undefined ? rest : input);
+}
+
+/**
+ * @internal Checks an adapter's `touch(id, options)` arguments and returns
+ * the TTL to set, `undefined` to keep the stored one. Throws
+ * `InvalidArgumentError` / `InvalidOptionsError`.
+ */
+export function touchTtl(id: unknown, options: SessionTouchOptions | undefined): number | undefined {
+  checkTouchOptions(options);
+  const ttlMs = options?.ttlMs;
+  checkAdapterInput(ttlMs === undefined ? { id } : { id, ttlMs });
+  return ttlMs;
 }

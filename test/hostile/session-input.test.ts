@@ -268,6 +268,13 @@ describe.each(adapters)('SessionStore on %s', (name, makeAdapter) => {
         },
       ),
     );
+    // update's and touch's TTL: no input, a bare number or an unknown key is refused, typed.
+    const call = adapter as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    expect(await outcomeOf(() => call.update!(undefined))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await outcomeOf(() => call.update!(null))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await outcomeOf(() => call.touch!('no-such-id', 5_000))).toBe('ERR_INVALID_OPTIONS');
+    expect(await outcomeOf(() => call.touch!('no-such-id', { ttl: 5_000 }))).toBe('ERR_INVALID_OPTIONS');
+    expect(await outcomeOf(() => call.touch!('no-such-id', { ttlMs: 0 }))).toBe('ERR_INVALID_ARGUMENT');
   });
 });
 

@@ -9,7 +9,7 @@ import type {
 import { InvalidOptionsError } from '../../errors.js';
 import { LruMap } from '../../internal/lru.js';
 import { clockOption, optionsChecker } from '../../internal/validate.js';
-import { checkAdapterInput } from '../../session/session-record.js';
+import { checkAdapterInput, checkUpdateInput, touchTtl } from '../../session/session-record.js';
 import { type Clock, systemClock } from '../../types.js';
 
 /**
@@ -96,8 +96,7 @@ export class MemorySessionAdapter implements SessionAdapter {
   }
 
   async touch(id: string, options?: SessionTouchOptions): Promise<SessionRecord | undefined> {
-    const ttlMs = options?.ttlMs;
-    checkAdapterInput(ttlMs === undefined ? { id } : { id, ttlMs });
+    const ttlMs = touchTtl(id, options);
     const stored = this.#sessions.get(id);
     if (stored === undefined) return undefined;
     const found = ttlMs === undefined ? stored : { ...stored, ttlMs };
@@ -106,8 +105,8 @@ export class MemorySessionAdapter implements SessionAdapter {
   }
 
   async update(input: SessionUpdateInput): Promise<SessionUpdateResult> {
-    const { ttlMs, ...rest } = input;
-    checkAdapterInput(ttlMs === undefined ? rest : input);
+    checkUpdateInput(input);
+    const { ttlMs } = input;
     const found = this.#sessions.get(input.id);
     if (found === undefined) return { status: 'missing' };
     if (found.version !== input.expectedVersion) return { status: 'conflict', current: { ...found } };

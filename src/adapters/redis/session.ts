@@ -8,7 +8,12 @@ import type {
 } from '../../contracts/session.js';
 import { CorruptDataError, InvalidOptionsError } from '../../errors.js';
 import { clockOption, MAX_DURATION_MS, optionsChecker } from '../../internal/validate.js';
-import { checkAdapterInput, isAdapterSessionId } from '../../session/session-record.js';
+import {
+  checkAdapterInput,
+  checkUpdateInput,
+  isAdapterSessionId,
+  touchTtl,
+} from '../../session/session-record.js';
 import { type Clock, systemClock } from '../../types.js';
 import {
   isCluster,
@@ -171,8 +176,7 @@ export class RedisSessionAdapter implements SessionAdapter {
   }
 
   async touch(id: string, options?: SessionTouchOptions): Promise<SessionRecord | undefined> {
-    const ttlMs = options?.ttlMs;
-    checkAdapterInput(ttlMs === undefined ? { id } : { id, ttlMs });
+    const ttlMs = touchTtl(id, options);
     const key = this.#sessionKey(id);
     let reply: [string, string, string, string, number] | null;
     try {
@@ -195,8 +199,8 @@ export class RedisSessionAdapter implements SessionAdapter {
   }
 
   async update(input: SessionUpdateInput): Promise<SessionUpdateResult> {
-    const { ttlMs, ...rest } = input;
-    checkAdapterInput(ttlMs === undefined ? rest : input);
+    checkUpdateInput(input);
+    const { ttlMs } = input;
     const key = this.#sessionKey(input.id);
     const reply = (await this.#step('update', key, () =>
       updateScript.run(
