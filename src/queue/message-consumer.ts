@@ -1,4 +1,4 @@
-import type { QueueAdapterSubscription, QueueDelivery } from '../contracts/queue.js';
+import { QUEUE_HEADERS, type QueueAdapterSubscription, type QueueDelivery } from '../contracts/queue.js';
 import {
   CorruptDataError,
   InvalidArgumentError,
@@ -47,6 +47,21 @@ export interface ConsumerPolicy {
 function hasHeaders(headers: Readonly<Record<string, string>>): boolean {
   for (const key in headers) if (Object.hasOwn(headers, key)) return true;
   return false;
+}
+
+/**
+ * Bytes of the `x-scaleout-failures` header a retry copy carries (name and
+ * value), when its value is one a retry writes (a decimal count of at most
+ * 4 digits): the library's own bookkeeping, not counted toward
+ * `maxMessageBytes`, so that a message accepted by `publish` is retried
+ * like any other. Bounded (at most 23 bytes), so a foreign message cannot
+ * hide anything in it.
+ */
+function failuresHeaderBytes(headers: Readonly<Record<string, string>>): number {
+  const value = headers[QUEUE_HEADERS.failures];
+  if (value === undefined || !Object.hasOwn(headers, QUEUE_HEADERS.failures)) return 0;
+  if (value.length > 4 || !/^(0|[1-9][0-9]*)$/.test(value)) return 0;
+  return QUEUE_HEADERS.failures.length + value.length;
 }
 
 function errorFields(err: unknown): { name: string; message: string } {
@@ -157,7 +172,8 @@ export class MessageConsumer implements Subscription {
     }
     const max = p.maxMessageBytes;
     if (max !== undefined && (delivery.body.length * 3 > max || hasHeaders(delivery.headers))) {
-      const bytes = messageBytes(delivery.body, delivery.headers);
+      // What the producer published: a retry copy's failure count is scaleout's own.
+      const bytes = messageBytes(delivery.body, delivery.headers) - failuresHeaderBytes(delivery.headers);
       if (bytes > max) {
         return new PayloadTooLargeError(
           `message of ${bytes} bytes (payload and headers), more than maxMessageBytes (${max})`,

@@ -126,4 +126,41 @@ export function foreignMessageTests(ctx: QueueConformanceContext): void {
     },
     timeoutMs,
   );
+
+  test.it(
+    'retries a message of exactly maxMessageBytes like any other: the retry count is not counted toward the cap',
+    async () => {
+      const { adapter, queue } = await open({ maxMessageBytes: 1_000 });
+      const topic = newTopic();
+      const attempts: number[] = [];
+      const dead: DeadLetter[] = [];
+      await queue.consumeDeadLetters(topic, (d) => void dead.push(d));
+      await queue.consume(
+        topic,
+        (_v, c) => {
+          attempts.push(c.deliveryCount);
+          throw new Error('always');
+        },
+        { maxDeliveries: 3 },
+      );
+      // JSON '"yyy…"': exactly 1 000 bytes, accepted.
+      await queue.publish(topic, 'y'.repeat(998), { messageId: 'at-cap' });
+      // Another producer's message one byte over, with a retry count: still refused.
+      await adapter.publish(topic, {
+        id: 'over-cap',
+        body: JSON.stringify('z'.repeat(999)),
+        headers: { 'x-scaleout-failures': '1' },
+        persistent: true,
+        timestamp: Date.now(),
+      });
+      await waitFor('both dead letters', () => dead.length === 2);
+      const byId = new Map(dead.map((d) => [d.id, d]));
+      assert.deepEqual(attempts, [1, 2, 3], 'tried maxDeliveries times');
+      assert.equal(byId.get('at-cap')?.reason, 'handler-error');
+      assert.equal(byId.get('at-cap')?.deliveries, 3);
+      assert.equal(byId.get('over-cap')?.reason, 'unparseable');
+      assert.equal(byId.get('over-cap')?.error.name, 'PayloadTooLargeError');
+    },
+    timeoutMs,
+  );
 }
