@@ -37,7 +37,10 @@ export const QUEUE_HEADERS = {
   /**
    * Dead letters of a foreign record that was not in scaleout's shape: how
    * the body holds the original (`redis-stream-fields`: the JSON array of
-   * the stream entry's fields and values, verbatim and in order).
+   * the stream entry's fields and values, verbatim and in order;
+   * `redis-stream-fields-base64`: the same, each name and value in base64,
+   * when one is not UTF-8 text; `base64`: a body that is not UTF-8 text,
+   * its bytes in base64).
    */
   bodyFormat: 'x-scaleout-body-format',
 } as const;

@@ -210,7 +210,11 @@ export interface DeadLetter {
   deliveries: number;
   /** When it was dead-lettered, ms since the epoch (0 when unknown). */
   deadAt: number;
-  /** The raw payload, as published. */
+  /**
+   * The raw payload, as published; for a record that could not be read as
+   * text, see the `x-scaleout-body-format` header (`base64`, or a foreign
+   * stream entry's fields: `redis-stream-fields`, `redis-stream-fields-base64`).
+   */
   body: string;
   /** Every header, scaleout's included. */
   headers: Readonly<Record<string, string>>;

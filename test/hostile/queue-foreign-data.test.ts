@@ -176,6 +176,62 @@ describe('Redis Streams: junk in every key family', () => {
     }
   }, 60_000);
 
+  it('bytes that are not UTF-8: refused as CorruptDataError and kept as bytes (base64), never read as U+FFFD', async () => {
+    const queue = open();
+    const topic = 'binary';
+    const key = `${P}${topic}`;
+    try {
+      const c = await consumeAll(queue, topic);
+      const t = String(Date.now());
+      const notUtf8 = Buffer.from([0x22, 0xff, 0xfe, 0x22]); // "<0xff 0xfe>"
+      const latin1 = Buffer.concat([Buffer.from('{"name":"Jos'), Buffer.from([0xe9]), Buffer.from('"}')]);
+      const foreign = Buffer.from([0x00, 0xff, 0x80, 0x41]);
+      // scaleout's layout, a body that is not UTF-8: id, headers and time kept.
+      await raw.xadd(key, '*', 'i', 'bin-1', 'b', notUtf8, 'h', '{"tenant":"acme"}', 't', t);
+      await raw.xadd(key, '*', 'i', 'bin-2', 'b', latin1, 'h', '{}', 't', t);
+      // A foreign entry with a binary value: every field kept, in base64.
+      const foreignId = (await raw.xadd(key, '*', 'data', foreign)) as string;
+      // A header that is not UTF-8: the entry is not scaleout's.
+      await raw.xadd(key, '*', 'i', 'bin-3', 'b', '{}', 'h', Buffer.from([0x7b, 0xff, 0x7d]), 't', t);
+      // UTF-8 text that is not ASCII (a BOM, é, an emoji, U+FFFD itself) arrives as written.
+      const text = { s: '\ufeffJosé 🎉 \ufffd' };
+      const good = await queue.publish(topic, text);
+      await until('four dead letters and the good message', () => c.dead.length === 4 && c.good.length === 1);
+      expect(c.good).toEqual([{ value: text, id: good, n: 1 }]);
+      for (const [id, bytes] of [
+        ['bin-1', notUtf8],
+        ['bin-2', latin1],
+      ] as const) {
+        const dead = deadFor(c, id);
+        expect(dead, id).toHaveLength(1);
+        expect(dead[0]).toMatchObject({ reason: 'unparseable', error: { name: 'CorruptDataError' } });
+        expect(dead[0]!.error.message).toMatch(/field "b" is not UTF-8/);
+        expect(dead[0]!.headers['x-scaleout-body-format']).toBe('base64');
+        expect(Buffer.from(dead[0]!.body, 'base64')).toEqual(bytes);
+      }
+      expect(deadFor(c, 'bin-1')[0]!.headers.tenant).toBe('acme');
+      const [foreignDead] = deadFor(c, foreignId);
+      expect(foreignDead!.headers['x-scaleout-body-format']).toBe('redis-stream-fields-base64');
+      expect((JSON.parse(foreignDead!.body) as string[]).map((f) => Buffer.from(f, 'base64'))).toEqual([
+        Buffer.from('data'),
+        foreign,
+      ]);
+      const [header] = deadFor(c, 'bin-3');
+      expect(header!.error.message).toMatch(/field "h" is not UTF-8/);
+      expect(header!.headers['x-scaleout-body-format']).toBe('redis-stream-fields-base64');
+      expect(Buffer.from((JSON.parse(header!.body) as string[])[5]!, 'base64')).toEqual(
+        Buffer.from([0x7b, 0xff, 0x7d]),
+      );
+      await until(
+        'no pending entry',
+        async () => Number(((await raw.xpending(key, 'default')) as [number])[0]) === 0,
+      );
+      expect(c.errors).toEqual([]);
+    } finally {
+      await queue.close();
+    }
+  }, 60_000);
+
   it('consumer-group state: a foreign consumer holding entries, a deleted entry in the pending list, a destroyed group', async () => {
     const queue = open();
     const topic = 'groups';

@@ -30,7 +30,8 @@ export async function sweep(ctx: StreamsContext, c: StreamConsumer): Promise<voi
   for (let rounds = 0; rounds < 10; rounds++) {
     const room = c.options.prefetch - c.held.size;
     if (room <= 0 || !c.open || !c.reading) return;
-    const [next, entries] = (await client.call(
+    // As bytes, like XREADGROUP (see queue-entry.ts).
+    const [next, entries] = (await client.callBuffer(
       'XAUTOCLAIM',
       c.key,
       c.options.group,
@@ -39,8 +40,11 @@ export async function sweep(ctx: StreamsContext, c: StreamConsumer): Promise<voi
       cursor,
       'COUNT',
       String(room),
-    )) as [string, StreamEntry[], string[]?];
-    const claimed = entries.filter((e): e is [string, string[]] => e !== null && e[1] !== null);
+    )) as [Buffer, StreamEntry[], Buffer[]?];
+    const claimed: Array<[string, Buffer[]]> = [];
+    for (const e of entries) {
+      if (e !== null && e[1] !== null) claimed.push([e[0].toString('latin1'), e[1]]);
+    }
     if (claimed.length > 0) {
       const counts = await pendingCounts(
         ctx,
@@ -52,8 +56,9 @@ export async function sweep(ctx: StreamsContext, c: StreamConsumer): Promise<voi
         deliverEntry(ctx, c, id, fields, counts.get(id) ?? 2);
       }
     }
-    if (next === '0-0') return;
-    cursor = next;
+    const nextCursor = next.toString('latin1');
+    if (nextCursor === '0-0') return;
+    cursor = nextCursor;
   }
 }
 

@@ -15,7 +15,7 @@ export function deliverEntry(
   ctx: StreamsContext,
   c: StreamConsumer,
   entryId: string,
-  fields: string[],
+  fields: readonly Buffer[],
   pelCount: number,
 ): void {
   if (c.held.has(entryId)) return;

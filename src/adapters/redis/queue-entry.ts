@@ -24,6 +24,19 @@ export interface StreamMessage {
 /** The body format of a dead letter that holds a foreign entry's fields. */
 export const STREAM_FIELDS_FORMAT = 'redis-stream-fields';
 
+/**
+ * The body format of a dead letter that holds a foreign entry's fields when
+ * one of them is not UTF-8 text: the JSON array of every name and value in
+ * base64, verbatim and in order.
+ */
+export const STREAM_FIELDS_BASE64_FORMAT = 'redis-stream-fields-base64';
+
+/** The body format of a dead letter whose body is not UTF-8 text: base64 of the bytes (as RabbitMQ's). */
+export const BASE64_FORMAT = 'base64';
+
+/** Refuses bytes that are not UTF-8 (a lenient decode would turn them into U+FFFD). */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 const FIELD_NAMES = ['i', 'b', 'h', 't'] as const;
 
 /** The fields of a stream entry holding `message`, in scaleout's layout. */
@@ -83,7 +96,51 @@ function entryTime(entryId: string): number {
 }
 
 /**
- * Reads a stream entry. An entry in scaleout's layout gives its message; any
+ * Reads a stream entry from its fields as bytes (`XREADGROUP` and
+ * `XAUTOCLAIM` are read as buffers: a lenient decode would hand the
+ * handler U+FFFD for bytes that are not UTF-8, and lose them from a dead
+ * letter). Every field is decoded strictly. An entry in scaleout's layout
+ * whose body alone is not UTF-8 is flagged `malformed` with its id, headers
+ * and time kept and the body's bytes in base64 (format `base64`, as a
+ * RabbitMQ body that is not UTF-8); any other entry with a field that is not
+ * UTF-8 keeps every name and value in base64 (format
+ * `redis-stream-fields-base64`). Otherwise see {@link readStreamFields}.
+ */
+export function readStreamEntry(entryId: string, raw: readonly Buffer[]): StreamMessage {
+  const fields: string[] = new Array(raw.length);
+  const binary: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    try {
+      fields[i] = utf8.decode(raw[i]!);
+    } catch {
+      fields[i] = '';
+      binary.push(i);
+    }
+  }
+  if (binary.length === 0) return readStreamFields(entryId, fields);
+  const message = readStreamFields(entryId, fields);
+  const at = binary[0]!;
+  const what = at % 2 === 0 ? 'a field name' : `field ${JSON.stringify(fields[at - 1]!.slice(0, 32))}`;
+  const problem = `${what} is not UTF-8 text (${raw[at]!.length} bytes)`;
+  if (message.malformed === undefined && binary.length === 1 && fields[at - 1] === 'b') {
+    return {
+      ...message,
+      body: raw[at]!.toString('base64'),
+      headers: { ...message.headers, [QUEUE_HEADERS.bodyFormat]: BASE64_FORMAT },
+      malformed: problem,
+    };
+  }
+  return {
+    id: message.id,
+    body: JSON.stringify(raw.map((b) => b.toString('base64'))),
+    headers: { [QUEUE_HEADERS.bodyFormat]: STREAM_FIELDS_BASE64_FORMAT },
+    timestamp: message.timestamp,
+    malformed: problem,
+  };
+}
+
+/**
+ * Reads a stream entry's decoded fields. An entry in scaleout's layout gives its message; any
  * other entry (a missing, repeated or unexpected field, headers that are
  * not a JSON object of strings, a bad id or time) gives a message flagged
  * `malformed` with the reason, whose body is the JSON array of the entry's
@@ -91,7 +148,7 @@ function entryTime(entryId: string): number {
  * all of it), and whose id is the entry's `i` when usable, else the stream
  * entry id (stable and unique within the stream).
  */
-export function readStreamEntry(entryId: string, fields: readonly string[]): StreamMessage {
+export function readStreamFields(entryId: string, fields: readonly string[]): StreamMessage {
   const found = new Map<string, string>();
   let problem: string | undefined;
   if (fields.length % 2 !== 0) problem = 'odd number of field names and values';

@@ -116,7 +116,8 @@ async function readLoop(ctx: StreamsContext, c: StreamConsumer): Promise<void> {
       // Raced against close: after disconnect() an ioredis Cluster can park a
       // command in its offline queue for good (a retry scheduled before the
       // disconnect finds no node), and close() must not wait for it.
-      const read = c.reader.call(
+      // As bytes: a field that is not UTF-8 must not be read as U+FFFD.
+      const read = c.reader.callBuffer(
         'XREADGROUP',
         'GROUP',
         c.options.group,
@@ -128,13 +129,13 @@ async function readLoop(ctx: StreamsContext, c: StreamConsumer): Promise<void> {
         'STREAMS',
         c.key,
         '>',
-      ) as Promise<Array<[string, StreamEntry[]]> | null>;
+      ) as Promise<Array<[Buffer, StreamEntry[]]> | null>;
       const reply = await raceAbort(read, c.stop.signal);
       failures = 0;
       if (reply === null || !c.open) continue;
       for (const [, entries] of reply) {
         for (const [id, fields] of entries) {
-          if (fields !== null) deliverEntry(ctx, c, id, fields, 1);
+          if (fields !== null) deliverEntry(ctx, c, id.toString('latin1'), fields, 1);
         }
       }
     } catch (err) {

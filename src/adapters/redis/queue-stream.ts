@@ -7,8 +7,12 @@ import type { RedisClient } from './connection.js';
  * (`XADD MAXLEN ~`: the oldest entries go, even if a group has not read them).
  */
 
-/** One stream entry as `XREADGROUP`/`XAUTOCLAIM` return it (fields null once deleted). */
-export type StreamEntry = [id: string, fields: string[] | null];
+/**
+ * One stream entry as `XREADGROUP`/`XAUTOCLAIM` return it, read as bytes
+ * (`callBuffer`: fields are decoded strictly, see queue-entry.ts); fields
+ * null once deleted.
+ */
+export type StreamEntry = [id: Buffer, fields: Buffer[] | null];
 
 /** Whether `err` is a Redis error reply starting with `code` (`BUSYGROUP`, `NOGROUP`...). */
 export function isError(err: unknown, code: string): boolean {
