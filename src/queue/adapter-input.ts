@@ -34,6 +34,34 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * Whether `value` is Unicode text: it holds no lone surrogate (`'\ud800'`
+ * alone). UTF-8 has no encoding for one: RabbitMQ and Redis store U+FFFD
+ * in its place, so two different ids would arrive as one.
+ */
+export function isWellFormed(value: string): boolean {
+  // String.prototype.isWellFormed (ES2024, Node 20): native, a scan of two-byte strings only.
+  return (value as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/**
+ * A name or id of the queue (topic, group, message id, header name):
+ * {@link keyArgument}'s checks, and Unicode text (no lone surrogate), or
+ * `InvalidArgumentError`.
+ */
+export function queueKeyArgument(name: string, value: unknown, maxLength: number): string {
+  const key = keyArgument(name, value, maxLength);
+  if (!isWellFormed(key)) throw loneSurrogate(name);
+  return key;
+}
+
+function loneSurrogate(name: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `${name} holds a lone surrogate (not Unicode text: it would arrive as U+FFFD)`,
+    { argument: name },
+  );
+}
+
 /** True for an `AbortSignal` (or a look-alike from another realm). */
 export function isAbortSignal(value: unknown): value is AbortSignal {
   return (
@@ -57,7 +85,7 @@ export function headersArgument(headers: unknown, name = 'headers'): Record<stri
   }
   const out: Record<string, string> = {};
   for (const key of Object.keys(headers)) {
-    keyArgument('header name', key, MAX_HEADER_NAME_LENGTH);
+    queueKeyArgument('header name', key, MAX_HEADER_NAME_LENGTH);
     if (key === '__proto__') {
       throw new InvalidArgumentError('header name "__proto__" is not allowed', { argument: name });
     }
@@ -68,6 +96,7 @@ export function headersArgument(headers: unknown, name = 'headers'): Record<stri
         argument: name,
       });
     }
+    if (!isWellFormed(value)) throw loneSurrogate(`header "${key}"`);
     out[key] = value;
   }
   return out;
@@ -75,7 +104,7 @@ export function headersArgument(headers: unknown, name = 'headers'): Record<stri
 
 /** Checks `adapter.publish(topic, message, options)`. */
 export function checkAdapterPublish(topic: unknown, message: unknown, options: unknown): void {
-  keyArgument('topic', topic, MAX_TOPIC_LENGTH);
+  queueKeyArgument('topic', topic, MAX_TOPIC_LENGTH);
   checkMessageShape(message);
   if (message === undefined) {
     throw new InvalidArgumentError('message must be an object { id, body, headers, persistent, timestamp }', {
@@ -83,10 +112,11 @@ export function checkAdapterPublish(topic: unknown, message: unknown, options: u
     });
   }
   const m = message as Partial<QueueOutgoingMessage>;
-  keyArgument('message.id', m.id, MAX_MESSAGE_ID_LENGTH);
+  queueKeyArgument('message.id', m.id, MAX_MESSAGE_ID_LENGTH);
   if (typeof m.body !== 'string') {
     throw new InvalidArgumentError('message.body must be a string', { argument: 'message.body' });
   }
+  if (!isWellFormed(m.body)) throw loneSurrogate('message.body');
   headersArgument(m.headers, 'message.headers');
   if (m.headers === undefined) {
     throw new InvalidArgumentError('message.headers must be an object', { argument: 'message.headers' });
@@ -110,7 +140,7 @@ export function checkAdapterPublish(topic: unknown, message: unknown, options: u
 
 /** Checks `adapter.consume(topic, onDelivery, options)`. */
 export function checkAdapterConsume(topic: unknown, onDelivery: unknown, options: unknown): void {
-  keyArgument('topic', topic, MAX_TOPIC_LENGTH);
+  queueKeyArgument('topic', topic, MAX_TOPIC_LENGTH);
   if (typeof onDelivery !== 'function') {
     throw new InvalidArgumentError('onDelivery must be a function', { argument: 'onDelivery' });
   }
@@ -121,7 +151,7 @@ export function checkAdapterConsume(topic: unknown, onDelivery: unknown, options
     });
   }
   const o = options as Partial<QueueAdapterConsumeOptions>;
-  keyArgument('group', o.group, MAX_GROUP_LENGTH);
+  queueKeyArgument('group', o.group, MAX_GROUP_LENGTH);
   if (
     typeof o.prefetch !== 'number' ||
     !Number.isInteger(o.prefetch) ||
@@ -131,7 +161,7 @@ export function checkAdapterConsume(topic: unknown, onDelivery: unknown, options
     throw new InvalidArgumentError('prefetch must be an integer in [1, 65535]', { argument: 'prefetch' });
   }
   if (o.deadLetterTopic !== undefined) {
-    keyArgument('deadLetterTopic', o.deadLetterTopic, MAX_TOPIC_LENGTH);
+    queueKeyArgument('deadLetterTopic', o.deadLetterTopic, MAX_TOPIC_LENGTH);
     if (o.deadLetterTopic === topic) {
       throw new InvalidArgumentError('deadLetterTopic must differ from the topic', {
         argument: 'deadLetterTopic',

@@ -1,18 +1,25 @@
 import { memoryQueueAdapter } from '../adapters/memory/memory-queue-adapter.js';
 import type { QueueAdapter, QueueConnectionState, QueueDelivery } from '../contracts/queue.js';
 import { QUEUE_HEADERS } from '../contracts/queue.js';
-import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { InvalidArgumentError, InvalidOptionsError, SerializationError } from '../errors.js';
 import { dedupeHandler } from '../idempotency/queue-dedupe.js';
 import { TypedEmitter } from '../internal/events.js';
 import { assertWritesFaithfully } from '../internal/faithful.js';
 import { Lifecycle } from '../internal/lifecycle.js';
-import { durationOption, keyArgument } from '../internal/validate.js';
+import { durationOption } from '../internal/validate.js';
 import { fullJitterBackoff } from '../resilience/backoff.js';
 import { jsonSerializer } from '../serializer.js';
 import { messagingSystemOf, QueueTelemetry } from '../telemetry/queue-telemetry.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { type Clock, type Serializer, type Subscription, systemClock } from '../types.js';
-import { isAbortSignal, MAX_GROUP_LENGTH, MAX_MESSAGE_ID_LENGTH, MAX_TOPIC_LENGTH } from './adapter-input.js';
+import {
+  isAbortSignal,
+  isWellFormed,
+  MAX_GROUP_LENGTH,
+  MAX_MESSAGE_ID_LENGTH,
+  MAX_TOPIC_LENGTH,
+  queueKeyArgument,
+} from './adapter-input.js';
 import { MessageConsumer } from './message-consumer.js';
 import { newMessageId } from './message-id.js';
 import {
@@ -117,10 +124,11 @@ export class MessageQueue {
       typeof suffix !== 'string' ||
       suffix.length === 0 ||
       suffix.length > 50 ||
-      CONTROL_CHARS.test(suffix)
+      CONTROL_CHARS.test(suffix) ||
+      !isWellFormed(suffix)
     ) {
       throw new InvalidOptionsError(
-        'deadLetterSuffix must be a string of 1 to 50 characters, no control characters',
+        'deadLetterSuffix must be a string of 1 to 50 characters, no control characters or lone surrogates',
         {
           option: 'deadLetterSuffix',
         },
@@ -242,12 +250,12 @@ export class MessageQueue {
    */
   async publish<T>(topic: string, message: T, options: PublishOptions = {}): Promise<string> {
     this.#life.assertOpen();
-    keyArgument('topic', topic, MAX_TOPIC_LENGTH);
+    queueKeyArgument('topic', topic, MAX_TOPIC_LENGTH);
     checkPublishOptions(options);
     const id =
       options.messageId === undefined
         ? newMessageId()
-        : keyArgument('messageId', options.messageId, MAX_MESSAGE_ID_LENGTH);
+        : queueKeyArgument('messageId', options.messageId, MAX_MESSAGE_ID_LENGTH);
     const headers = publishHeaders(options.headers);
     const persistent = options.persistent ?? true;
     if (typeof persistent !== 'boolean') {
@@ -261,6 +269,12 @@ export class MessageQueue {
       throw new InvalidOptionsError('the serializer returned something other than a string', {
         option: 'serializer',
       });
+    }
+    if (!isWellFormed(body)) {
+      // UTF-8 has no encoding for a lone surrogate: the back end would store U+FFFD.
+      throw new SerializationError(
+        'the serializer returned text with a lone surrogate: it would arrive as U+FFFD, not as published',
+      );
     }
     // The trace context goes in the headers (and so counts toward the size cap).
     const telemetry = this.#telemetry;
@@ -302,19 +316,19 @@ export class MessageQueue {
     options: ConsumeOptions = {},
   ): Promise<MessageConsumer> {
     this.#life.assertOpen();
-    keyArgument('topic', topic, MAX_TOPIC_LENGTH);
+    queueKeyArgument('topic', topic, MAX_TOPIC_LENGTH);
     if (typeof handler !== 'function') {
       throw new InvalidArgumentError('handler must be a function', { argument: 'handler' });
     }
     checkConsumeOptions(options);
     const group =
-      options.group === undefined ? 'default' : keyArgument('group', options.group, MAX_GROUP_LENGTH);
+      options.group === undefined ? 'default' : queueKeyArgument('group', options.group, MAX_GROUP_LENGTH);
     const deadLetterTopic =
       options.deadLetter === false
         ? undefined
         : options.deadLetter === undefined
-          ? keyArgument('dead-letter topic', topic + this.#deadLetterSuffix, MAX_TOPIC_LENGTH)
-          : keyArgument('deadLetter', options.deadLetter, MAX_TOPIC_LENGTH);
+          ? queueKeyArgument('dead-letter topic', topic + this.#deadLetterSuffix, MAX_TOPIC_LENGTH)
+          : queueKeyArgument('deadLetter', options.deadLetter, MAX_TOPIC_LENGTH);
     if (deadLetterTopic === topic) {
       throw new InvalidArgumentError('deadLetter must differ from the topic', { argument: 'deadLetter' });
     }
@@ -362,15 +376,15 @@ export class MessageQueue {
     options: { deadLetter?: string; prefetch?: number } = {},
   ): Promise<MessageConsumer> {
     this.#life.assertOpen();
-    keyArgument('topic', topic, MAX_TOPIC_LENGTH);
+    queueKeyArgument('topic', topic, MAX_TOPIC_LENGTH);
     if (typeof handler !== 'function') {
       throw new InvalidArgumentError('handler must be a function', { argument: 'handler' });
     }
     checkDeadLetterOptions(options);
     const source =
       options.deadLetter === undefined
-        ? keyArgument('dead-letter topic', topic + this.#deadLetterSuffix, MAX_TOPIC_LENGTH)
-        : keyArgument('deadLetter', options.deadLetter, MAX_TOPIC_LENGTH);
+        ? queueKeyArgument('dead-letter topic', topic + this.#deadLetterSuffix, MAX_TOPIC_LENGTH)
+        : queueKeyArgument('deadLetter', options.deadLetter, MAX_TOPIC_LENGTH);
     const prefetch = countArgument('prefetch', options.prefetch ?? this.#prefetch, 65_535);
     const H = QUEUE_HEADERS;
     return this.#start(source, 'default', prefetch, {

@@ -7,6 +7,7 @@ import { MessageQueue } from '../queue/message-queue.js';
 import type { DeadLetter } from '../queue/message-queue-options.js';
 import { foreignMessageTests } from './queue-foreign-conformance.js';
 import { stopDeliveringTests } from './queue-stop-conformance.js';
+import { textTests } from './queue-text-conformance.js';
 import type { ConformanceOptions } from './test-api.js';
 
 /**
@@ -277,6 +278,7 @@ export function queueAdapterConformance(options: QueueConformanceOptions): void 
 
     foreignMessageTests({ test, open, newTopic, waitFor, settle, timeoutMs: T });
     stopDeliveringTests({ test, open, newTopic, waitFor, settle, timeoutMs: T });
+    textTests({ test, open, newTopic, waitFor, settle, timeoutMs: T });
 
     test.it(
       'drops dead letters when deadLetter is false, and reports them',
