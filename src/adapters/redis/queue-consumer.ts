@@ -52,6 +52,25 @@ export interface StreamConsumer {
    * (a Cluster, or CLIENT not allowed), undefined until asked.
    */
   readerId: number | undefined;
+  /** Called once `held` is empty: the adapter's `close()` waits for it ({@link nothingHeld}). */
+  drained: Array<() => void>;
+}
+
+/** Resolves once consumer `c` holds no entry (at once if it holds none). */
+export function nothingHeld(c: StreamConsumer): Promise<void> {
+  if (c.held.size === 0) return Promise.resolve();
+  return new Promise((resolve) => c.drained.push(resolve));
+}
+
+/** Gives back the prefetch slot of entry `entryId`: wakes the read loop, and a close waiting for none held. */
+export function releaseHeld(c: StreamConsumer, entryId: string): void {
+  c.held.delete(entryId);
+  c.wake?.();
+  if (c.held.size === 0 && c.drained.length > 0) {
+    const drained = c.drained;
+    c.drained = [];
+    for (const resolve of drained) resolve();
+  }
 }
 
 /** What the consumers of one adapter share with it. */

@@ -1,5 +1,5 @@
 import { redisFailure } from './connection.js';
-import type { StreamConsumer, StreamsContext } from './queue-consumer.js';
+import { releaseHeld, type StreamConsumer, type StreamsContext } from './queue-consumer.js';
 import { readStreamEntry, streamFields } from './queue-entry.js';
 
 /**
@@ -24,10 +24,7 @@ export function deliverEntry(
   // malformed (the consumer dead-letters it) and its fields kept verbatim.
   const { id, body, headers, timestamp, malformed } = readStreamEntry(entryId, fields);
   let settled = false;
-  const release = () => {
-    c.held.delete(entryId);
-    c.wake?.();
-  };
+  const release = () => releaseHeld(c, entryId);
   // Runs a settling command, then gives the prefetch slot back whatever
   // happened. If the command failed, the message stays pending but is no
   // longer refreshed by the sweep, so it is reclaimed after `claimIdleMs`

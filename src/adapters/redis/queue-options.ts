@@ -37,6 +37,15 @@ export interface RedisStreamsQueueAdapterOptions {
    * above the largest backlog you expect. @default 1_000_000
    */
   maxLength?: number;
+  /**
+   * How long the adapter's own `close()` waits for the messages its
+   * consumers handed out to be settled (after they stopped reading), in
+   * ms; then what is still held is handed back (marked idle) for another
+   * consumer. The same name and default as `MessageQueue`'s
+   * `closeTimeoutMs`. `close({ signal })` can end the wait sooner.
+   * @default 30_000
+   */
+  closeTimeoutMs?: number;
   /** Receives read-loop failures. @default no logging */
   logger?: Logger;
   /** Time source: each consumer's sweep is due `sweepIntervalMs` after the last on `clock.monotonic()`. @default systemClock */
@@ -59,6 +68,7 @@ export const REDIS_STREAMS_QUEUE_DEFAULTS: Readonly<
   claimIdleMs: 30_000,
   sweepIntervalMs: 1_000,
   maxLength: 1_000_000,
+  closeTimeoutMs: 30_000,
   clock: systemClock,
 };
 
@@ -73,6 +83,7 @@ export const checkOptions = optionsChecker({
     'claimIdleMs',
     'sweepIntervalMs',
     'maxLength',
+    'closeTimeoutMs',
     'logger',
     'clock',
   ],
@@ -86,6 +97,32 @@ export const checkOptions = optionsChecker({
     visibilityTimeout: 'claimIdleMs',
     visibilityTimeoutMs: 'claimIdleMs',
     consumer: 'consumerName',
+    closeTimeout: 'closeTimeoutMs',
+    drainTimeoutMs: 'closeTimeoutMs',
     now: 'clock',
   },
+});
+
+/**
+ * Options of the Redis Streams adapter's `close()`.
+ *
+ * @example
+ * ```ts
+ * await adapter.close({ signal: AbortSignal.timeout(5_000) }); // a deadline shorter than closeTimeoutMs
+ * ```
+ */
+export interface RedisStreamsQueueAdapterCloseOptions {
+  /**
+   * Ends the wait for the messages in flight when it aborts (before
+   * `closeTimeoutMs`): what is still held is handed back for another
+   * consumer at once.
+   */
+  signal?: AbortSignal;
+}
+
+/** @internal Refuses unknown keys of {@link RedisStreamsQueueAdapterCloseOptions}. */
+export const checkCloseOptions = optionsChecker({
+  where: 'redisStreamsQueueAdapter close() options',
+  keys: ['signal'],
+  hints: { timeout: 'signal', timeoutMs: 'signal', deadline: 'signal', closeTimeoutMs: 'signal' },
 });

@@ -9,27 +9,34 @@ import type {
   QueueDelivery,
   QueueOutgoingMessage,
 } from '../../contracts/queue.js';
-import { ClosedError, InvalidOptionsError } from '../../errors.js';
-import { raceAbort, throwIfAborted } from '../../internal/abort.js';
+import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
+import { raceAbort, throwIfAborted, waitOrAbort } from '../../internal/abort.js';
+import { Lifecycle } from '../../internal/lifecycle.js';
 import { sleep } from '../../internal/timers.js';
 import { clockOption, durationOption } from '../../internal/validate.js';
-import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
+import { checkAdapterConsume, checkAdapterPublish, isAbortSignal } from '../../queue/adapter-input.js';
 import type { Logger, Subscription } from '../../types.js';
 import { type RedisClient, RedisConnectionHandle, redisFailure } from './connection.js';
 import { validatePrefix } from './keys.js';
 import { handBack } from './queue-claimer.js';
 import { RedisQueueConnectionState } from './queue-connection-state.js';
-import type { StreamConsumer, StreamsContext } from './queue-consumer.js';
+import { nothingHeld, type StreamConsumer, type StreamsContext } from './queue-consumer.js';
 import { streamFields } from './queue-entry.js';
 import {
+  checkCloseOptions,
   checkOptions,
   REDIS_STREAMS_QUEUE_DEFAULTS,
+  type RedisStreamsQueueAdapterCloseOptions,
   type RedisStreamsQueueAdapterOptions,
 } from './queue-options.js';
 import { runReader } from './queue-reader.js';
 import { QueueStreams } from './queue-stream.js';
 
-export { REDIS_STREAMS_QUEUE_DEFAULTS, type RedisStreamsQueueAdapterOptions } from './queue-options.js';
+export {
+  REDIS_STREAMS_QUEUE_DEFAULTS,
+  type RedisStreamsQueueAdapterCloseOptions,
+  type RedisStreamsQueueAdapterOptions,
+} from './queue-options.js';
 
 /**
  * Redis Streams {@link QueueAdapter}: one stream per topic, one consumer
@@ -59,6 +66,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
   readonly #blockMs: number;
   readonly #claimIdleMs: number;
   readonly #sweepIntervalMs: number;
+  readonly #closeTimeoutMs: number;
   readonly #logger: Logger | undefined;
   readonly #streams: QueueStreams;
   readonly #consumers = new Set<StreamConsumer>();
@@ -66,6 +74,9 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
   /** What the consumers' reader, claimer and deliveries share with the adapter. */
   readonly #context: StreamsContext;
   readonly #connectionState: RedisQueueConnectionState;
+  /** `close()` was called: `consume()` is refused (publishes still go out while it drains). */
+  readonly #life = new Lifecycle('queue adapter');
+  /** The connections are being closed: the consumers have stopped. */
   #closed = false;
 
   constructor(options: RedisStreamsQueueAdapterOptions) {
@@ -88,6 +99,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       options.sweepIntervalMs ?? d.sweepIntervalMs,
       1,
     );
+    this.#closeTimeoutMs = durationOption('closeTimeoutMs', options.closeTimeoutMs ?? d.closeTimeoutMs, 0);
     const maxLength = options.maxLength ?? d.maxLength;
     if (!Number.isInteger(maxLength) || maxLength < 1) {
       throw new InvalidOptionsError('maxLength must be a positive integer', { option: 'maxLength' });
@@ -199,7 +211,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
     options: QueueAdapterConsumeOptions,
   ): Promise<QueueAdapterSubscription> {
     checkAdapterConsume(topic, onDelivery, options);
-    if (this.#closed) throw new ClosedError('queue adapter is closed');
+    this.#life.assertOpen();
     const key = this.#streams.key(topic);
     try {
       await this.#streams.ensureGroup(key, options.group, options.group === 'default' ? '0' : '$');
@@ -214,6 +226,8 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
         throw redisFailure('Redis Streams consume', err, deadKey);
       }
     }
+    // Closed while the groups were created: nothing was started.
+    this.#life.assertOpen();
     const reader = this.#handle.duplicate();
     reader.on('error', () => {});
     let markReadsStopped = () => {};
@@ -236,6 +250,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       readsStopped,
       markReadsStopped,
       readerId: undefined,
+      drained: [],
     };
     // A new connection has a new CLIENT ID: asked again before the next read.
     reader.on('close', () => {
@@ -290,11 +305,53 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
       await handBack(this.#context, c);
     }
     c.held.clear();
+    for (const resolve of c.drained.splice(0)) resolve();
   }
 
-  /** Stops every consumer and closes the connections the adapter created. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Stops every consumer it still has the way a consumer's graceful stop
+   * does, then closes the connections it created. First each consumer
+   * stops reading (a blocked read is unblocked; what it returned is still
+   * delivered); then `close()` waits until every message the consumers
+   * handed out was acknowledged, retried or dead-lettered, up to
+   * `closeTimeoutMs` (or until `signal` aborts); then the readers close and
+   * what is still held (a handler past the deadline) is handed back,
+   * marked idle, for another consumer. Publishes still go out while it
+   * waits (a handler may publish); `consume()` is refused with
+   * `ClosedError` from the call on. Idempotent: every call gets the same
+   * promise.
+   *
+   * @example
+   * ```ts
+   * const adapter = redisStreamsQueueAdapter({ connection: process.env.REDIS_URL!, closeTimeoutMs: 10_000 });
+   * process.once('SIGTERM', () => adapter.close({ signal: AbortSignal.timeout(5_000) }));
+   * ```
+   */
+  close(options?: RedisStreamsQueueAdapterCloseOptions): Promise<void> {
+    let signal: AbortSignal | undefined;
+    try {
+      checkCloseOptions(options);
+      signal = options?.signal;
+      if (signal !== undefined && !isAbortSignal(signal)) {
+        throw new InvalidArgumentError('signal must be an AbortSignal', { argument: 'signal' });
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#life.close(() => this.#close(signal));
+  }
+
+  async #close(signal: AbortSignal | undefined): Promise<void> {
+    // closeTimeoutMs, or the signal if it aborts first.
+    const deadline = waitOrAbort(this.#closeTimeoutMs, signal);
+    try {
+      const consumers = [...this.#consumers];
+      // Each stop is itself bounded (a read Redis never answers).
+      await Promise.race([Promise.all(consumers.map((c) => this.#stopDelivering(c))), deadline.passed]);
+      await Promise.race([Promise.all(consumers.map((c) => nothingHeld(c))), deadline.passed]);
+    } finally {
+      deadline.cancel();
+    }
     for (const c of [...this.#consumers]) await this.#closeConsumer(c);
     this.#closed = true;
     this.#stop.abort();

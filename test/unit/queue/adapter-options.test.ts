@@ -80,6 +80,31 @@ describe('queue adapter options', () => {
     });
   });
 
+  it("redisStreamsQueueAdapter's close() refuses unknown option keys, a bare number and a signal that is not one; closeTimeoutMs is checked", async () => {
+    // A lazy client: nothing is dialled by these calls.
+    const adapter = redisStreamsQueueAdapter({ connection: { port: 1, lazyConnect: true } });
+    const unknown = await adapter.close({ timeoutMs: 100 } as never).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(InvalidOptionsError);
+    expect(unknown).toMatchObject({ code: 'ERR_INVALID_OPTIONS', suggestion: 'signal' });
+    expect(await adapter.close(5_000 as never).catch((e: unknown) => e)).toBeInstanceOf(InvalidOptionsError);
+    expect(await adapter.close({ signal: 'soon' as never }).catch((e: unknown) => e)).toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    // A refused call did not close it; a good one does, and a second is the same promise.
+    expect(adapter.connectionState).not.toBe('closed');
+    const first = adapter.close({ signal: AbortSignal.timeout(1_000) });
+    expect(adapter.close()).toBe(first);
+    await first;
+    expect(adapter.connectionState).toBe('closed');
+    const options = { connection: { port: 1, lazyConnect: true } };
+    expect(thrown(() => redisStreamsQueueAdapter({ ...options, closeTimeoutMs: -1 }))).toMatchObject({
+      option: 'closeTimeoutMs',
+    });
+    expect(thrown(() => redisStreamsQueueAdapter({ ...options, closeTimeout: 5 } as never))).toMatchObject({
+      suggestion: 'closeTimeoutMs',
+    });
+  });
+
   it('every factory refuses unknown keys (naming the option meant), bare values and non-plain objects', () => {
     const memory = thrown(() => memoryQueueAdapter({ prefix: 'x' } as never)) as InvalidOptionsError;
     expect(memory).toBeInstanceOf(InvalidOptionsError);
