@@ -62,6 +62,22 @@ function loneSurrogate(name: string): InvalidArgumentError {
   );
 }
 
+/**
+ * Whether a message id read back from a back end is one `publish` would
+ * accept: 1 to {@link MAX_MESSAGE_ID_LENGTH} characters, no control
+ * characters, Unicode text. Another program's message with any other id is
+ * a foreign record (dead-lettered as `CorruptDataError`, never handed to a
+ * handler).
+ */
+export function isMessageId(value: string): boolean {
+  if (value.length === 0 || value.length > MAX_MESSAGE_ID_LENGTH) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false;
+  }
+  return isWellFormed(value);
+}
+
 /** True for an `AbortSignal` (or a look-alike from another realm). */
 export function isAbortSignal(value: unknown): value is AbortSignal {
   return (

@@ -414,6 +414,56 @@ describe('RabbitMQ: junk published into the queues with a raw amqplib channel', 
     }
   }, 90_000);
 
+  for (const queueType of ['quorum', 'classic'] as const) {
+    it(`a message_id publish would refuse (control character, too long) is dead-lettered, never handed to the handler (${queueType})`, async () => {
+      const fixture = await connectAmqp();
+      const prefix = `i16-queue.ids.${randomBytes(6).toString('hex')}.`;
+      const name = fixture.track(`${prefix}t`);
+      fixture.track(`${prefix}t.dead`);
+      fixture.track(`${prefix}scaleout.topics`, 'exchange');
+      fixture.track(`${prefix}scaleout.dead-letter`, 'exchange');
+      const queue = new MessageQueue({
+        adapter: closedAfterTest(amqpQueueAdapter({ url: amqpUrl(), prefix, queueType })),
+        retryBaseMs: 1,
+        retryMaxMs: 5,
+      });
+      const ch = await fixture.connection.createChannel();
+      try {
+        const c = await consumeAll(queue, 't');
+        const bad = ['a\u0001b', 'tab\tid', 'del\u007f', 'x'.repeat(201)];
+        for (const messageId of bad) {
+          ch.sendToQueue(name, Buffer.from('{"n":1}'), { messageId, headers: { kept: 'yes' } });
+        }
+        // Ids publish accepts, at the edges: delivered.
+        for (const messageId of [' ', 'y'.repeat(200), 'é🎉']) {
+          ch.sendToQueue(name, Buffer.from('{"n":2}'), { messageId });
+        }
+        await until(
+          'the dead letters and the good messages',
+          () => c.dead.length === 4 && c.good.length === 3,
+        );
+        expect(c.good.map((g) => g.id).sort()).toEqual([' ', 'y'.repeat(200), 'é🎉'].sort());
+        for (const d of c.dead) {
+          expect(d).toMatchObject({
+            reason: 'unparseable',
+            body: '{"n":1}',
+            error: { name: 'CorruptDataError' },
+          });
+          expect(d.error.message).toMatch(/message_id is not a message id/);
+          expect(d.headers.kept).toBe('yes');
+        }
+        // The dead letter keeps the id as the producer wrote it.
+        expect(c.dead.map((d) => d.id).sort()).toEqual([...bad].sort());
+        await until('the queue drained', async () => (await ch.checkQueue(name)).messageCount === 0);
+        expect(c.errors).toEqual([]);
+      } finally {
+        await queue.close();
+        await ch.close().catch(() => {});
+        await fixture.cleanup();
+      }
+    }, 30_000);
+  }
+
   it('typed headers of a foreign message reach the handler as strings and survive a retry copy', async () => {
     const fixture = await connectAmqp();
     const prefix = `i16-queue.typed.${randomBytes(6).toString('hex')}.`;

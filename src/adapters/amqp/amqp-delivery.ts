@@ -4,6 +4,7 @@ import type { QueueDelivery } from '../../contracts/queue.js';
 import { failuresFromHeader, QUEUE_HEADERS } from '../../contracts/queue.js';
 import { ConnectionError, InvalidArgumentError } from '../../errors.js';
 import type { InFlight } from '../../internal/in-flight.js';
+import { isMessageId } from '../../queue/adapter-input.js';
 import {
   BASE64_FORMAT,
   brokerDeathHeaders,
@@ -157,7 +158,9 @@ export async function stampMessageId(ctx: AmqpDeliveryContext, msg: ConsumeMessa
  * as 0) plus one, plus the broker's returns of this copy: a quorum queue's
  * `x-delivery-count` on a redelivery, at least 1 (a classic queue only
  * flags it; see amqp-queue-type.ts). A body
- * that is not UTF-8, or headers too large to copy, make it `malformed`.
+ * that is not UTF-8, headers too large to copy, or a `message_id` that
+ * `publish` would refuse (control characters, over 200 characters) make
+ * it `malformed`.
  * Retries and dead letters publish a confirmed copy (every property and
  * header kept) before the original is acknowledged; if that fails, the
  * original goes back to the broker after a pause instead of being held.
@@ -172,10 +175,14 @@ export function amqpDelivery(ctx: AmqpDeliveryContext, msg: ConsumeMessage): Que
   if (death !== NO_HEADERS) Object.assign(headers, death);
   const failures = failuresFromHeader(headers[QUEUE_HEADERS.failures]);
   const deliveryCount = failures + 1 + brokerReturns(msg);
-  const malformed = malformedReason(msg);
+  const id = msg.properties.messageId as string;
+  // An id publish would refuse (a control character, over 200 characters):
+  // another program's message, dead-lettered as the Redis reader does.
+  const malformed =
+    malformedReason(msg) ??
+    (isMessageId(id) ? undefined : `message_id is not a message id (${id.length} characters)`);
   const binary = malformed?.startsWith('body') === true;
   const settle = new Settler(ctx, msg);
-  const id = msg.properties.messageId as string;
   const copy = (extra: Record<string, string>) => copyProperties(msg, extra, id);
   const failed = (err: unknown): never => {
     settle.requeueLater();

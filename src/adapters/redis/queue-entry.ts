@@ -1,5 +1,5 @@
 import { QUEUE_HEADERS } from '../../contracts/queue.js';
-import { MAX_HEADER_NAME_LENGTH, MAX_MESSAGE_ID_LENGTH } from '../../queue/adapter-input.js';
+import { isMessageId, MAX_HEADER_NAME_LENGTH } from '../../queue/adapter-input.js';
 
 /**
  * @internal How one queue message is laid out in a Redis stream entry, and
@@ -58,12 +58,8 @@ export function streamFields(message: {
   ];
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ids and header names must not hold control characters
+// biome-ignore lint/suspicious/noControlCharactersInRegex: header names must not hold control characters
 const CONTROL = /[\u0000-\u001f\u007f]/;
-
-function isMessageId(value: string): boolean {
-  return value.length > 0 && value.length <= MAX_MESSAGE_ID_LENGTH && !CONTROL.test(value);
-}
 
 /** Parses `h`; returns the headers or why they are not scaleout's. */
 function parseHeaders(text: string): Record<string, string> | string {
