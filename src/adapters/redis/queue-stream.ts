@@ -1,3 +1,4 @@
+import { CorruptDataError } from '../../errors.js';
 import type { RedisClient } from './connection.js';
 
 /**
@@ -62,8 +63,23 @@ export class QueueStreams {
     this.#groupsReady.delete(`${key}\u0000${group}`);
   }
 
-  /** Appends an entry, trimming the stream to about `maxLength` entries. */
+  /**
+   * Appends an entry, trimming the stream to about `maxLength` entries. A
+   * stream whose last entry id is the largest possible (another program
+   * added it) takes no more: `CorruptDataError` naming the key, not an
+   * outage.
+   */
   async append(key: string, fields: string[]): Promise<void> {
-    await this.#client().call('XADD', key, 'MAXLEN', '~', String(this.#maxLength), '*', ...fields);
+    try {
+      await this.#client().call('XADD', key, 'MAXLEN', '~', String(this.#maxLength), '*', ...fields);
+    } catch (err) {
+      if (isError(err, 'ERR The stream has exhausted the last possible ID')) {
+        throw new CorruptDataError(
+          `the stream at "${key}" holds the largest possible entry id (written by another program): it takes no more entries`,
+          { key, cause: err },
+        );
+      }
+      throw err;
+    }
   }
 }

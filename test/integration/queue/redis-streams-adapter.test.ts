@@ -212,6 +212,23 @@ describe('redisStreamsQueueAdapter when a key holds foreign data (a data error, 
     }
   });
 
+  it('publish onto a stream whose last id is the largest possible rejects with CorruptDataError naming the key, not ConnectionError', async () => {
+    const admin = server.client();
+    const prefix = uniquePrefix('maxid');
+    await admin.xadd(`${prefix}orders`, '18446744073709551615-18446744073709551615', 'x', '1');
+    const queue = new MessageQueue({
+      adapter: closedAfterTest(redisStreamsQueueAdapter({ connection: server.url, prefix })),
+    });
+    try {
+      const published = await queue.publish('orders', { n: 1 }).catch((e: unknown) => e);
+      expect(published).toBeInstanceOf(CorruptDataError);
+      expect((published as CorruptDataError).key).toBe(`${prefix}orders`);
+      expect((published as Error).message).toMatch(/largest possible entry id/);
+    } finally {
+      await queue.close();
+    }
+  });
+
   it('a running consumer whose stream is replaced by another type reports CorruptDataError and keeps going', async () => {
     const admin = server.client();
     const prefix = uniquePrefix('wrongtype-live');
