@@ -36,8 +36,12 @@ export class IdempotencyClaim {
     this.#deadline = internals.clock.monotonic() + internals.leaseMs;
   }
 
-  /** Stores `result` for `ttlMs`; resolves true when stored. */
-  async complete(result: StoredResult, ttlMs: number): Promise<boolean> {
+  /**
+   * Stores `result` for `ttlMs`; resolves true when stored. `cause`: what
+   * refused the result when `result` keeps nothing (`none`), passed on in
+   * the `stored` event.
+   */
+  async complete(result: StoredResult, ttlMs: number, cause?: unknown): Promise<boolean> {
     if (this.#settled) return false;
     this.#settled = true;
     const i = this.#internals;
@@ -45,8 +49,14 @@ export class IdempotencyClaim {
     const stored = await this.#persist('complete', () =>
       i.store.complete({ key: this.key, owner: this.token, fingerprint: this.fingerprint, response, ttlMs }),
     );
-    if (stored === true) i.emit('stored', { key: this.key, source: this.source });
-    else if (stored === false) {
+    if (stored === true) {
+      i.emit(
+        'stored',
+        result.kind === 'none'
+          ? { key: this.key, source: this.source, kept: false, reason: result.reason, error: cause }
+          : { key: this.key, source: this.source, kept: true },
+      );
+    } else if (stored === false) {
       i.emit('lost', { key: this.key, source: this.source });
       i.logger?.warn?.('idempotency: result not stored, another execution holds the key (lease too short?)', {
         key: this.key,

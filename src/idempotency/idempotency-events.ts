@@ -42,6 +42,37 @@ export interface IdempotencyConflictEvent extends IdempotencyKeyEvent {
 }
 
 /**
+ * Payload of the `stored` event: an execution's outcome was recorded, so
+ * its key is done for `ttlMs`. `kept: false` when it was recorded without a
+ * result to replay (`reason`): repeats of the key are then refused
+ * (`not-kept`: `IdempotencyConflictError`, HTTP 409), never run again.
+ *
+ * @example
+ * ```ts
+ * keys.on('stored', (e: IdempotencyStoredEvent) => {
+ *   if (!e.kept) log.warn('result not kept; repeats will be refused', { reason: e.reason, error: e.error });
+ * });
+ * ```
+ */
+export interface IdempotencyStoredEvent extends IdempotencyKeyEvent {
+  /** Whether a result is kept for replay. */
+  kept: boolean;
+  /**
+   * Why nothing was kept (only with `kept: false`): `too-large` (over
+   * `maxStoredBytes`, or too many header lines), `unserializable` (the
+   * serializer refused the result, or it would read back as other data),
+   * `encoded` (an HTTP body sent with a `Content-Encoding`).
+   */
+  reason?: 'too-large' | 'unserializable' | 'encoded';
+  /**
+   * What refused the result, for `unserializable` from `run()`: a
+   * `SerializationError` naming where the value sits and what it is
+   * (`$.chargedAt`, a Date), never the value.
+   */
+  error?: unknown;
+}
+
+/**
  * Payload of the `released` event: an execution failed (or its result is
  * not to be kept, e.g. an HTTP 5xx), so its claim was dropped and a retry
  * runs again.
@@ -87,8 +118,8 @@ export type IdempotencyEvents = {
   replayed: IdempotencyKeyEvent;
   /** A repeat was refused (409 / 422); nothing ran. */
   conflict: IdempotencyConflictEvent;
-  /** A result was stored. */
-  stored: IdempotencyKeyEvent;
+  /** An outcome was stored: a result to replay, or (`kept: false`) the key marked done without one. */
+  stored: IdempotencyStoredEvent;
   /** A claim was dropped so that a retry runs. */
   released: IdempotencyReleasedEvent;
   /**

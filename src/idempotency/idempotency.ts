@@ -7,9 +7,11 @@ import {
   IdempotencyMismatchError,
   InvalidArgumentError,
   InvalidOptionsError,
+  SerializationError,
 } from '../errors.js';
 import { waitOrAbort } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
+import { assertWritesFaithfully } from '../internal/faithful.js';
 import { Lifecycle } from '../internal/lifecycle.js';
 import { sleep } from '../internal/timers.js';
 import { clockOption, durationArgument, durationOption, keyArgument } from '../internal/validate.js';
@@ -28,6 +30,17 @@ import {
   MAX_STORED_BYTES_LIMIT,
 } from './idempotency-options.js';
 import { decodeStoredResult, type StoredResult } from './stored-result.js';
+
+/** A result larger than `maxStoredBytes`: completed, nothing kept. */
+const NOT_KEPT_TOO_LARGE: StoredResult = Object.freeze({ kind: 'none', reason: 'too-large' });
+
+/** Why a result was not kept, as a repeat's error says it. */
+const NOT_KEPT_WHY: Record<'too-large' | 'unserializable' | 'encoded', string> = {
+  'too-large': 'larger than maxStoredBytes',
+  unserializable:
+    "the serializer refused it, or it would read back as other data: the first call's stored event says where",
+  encoded: 'sent encoded',
+};
 
 /** Longest key `run()` accepts, in characters. */
 const MAX_RUN_KEY_LENGTH = 512;
@@ -252,33 +265,46 @@ export class Idempotency {
       await claim.release('failed');
       throw err;
     }
-    await claim.complete(this.#storable(claim.key, value), ttlMs);
+    const kept = this.#storable(claim.key, value);
+    await claim.complete(kept.result, ttlMs, kept.error);
     return value;
   }
 
-  #storable(key: string, value: unknown): StoredResult {
-    if (value === undefined) return { kind: 'value', text: undefined };
+  /**
+   * What to keep of `value`: its text, or nothing (`none`) when it is too
+   * large or would not read back as it is (the serializer refuses it, or its
+   * round trip is other data: a Date, a Map, NaN, a class instance...), with
+   * what refused it. Never a changed value: a repeat would get other data
+   * than the first call, so it is refused instead.
+   */
+  #storable(key: string, value: unknown): { result: StoredResult; error?: unknown } {
+    if (value === undefined) return { result: { kind: 'value', text: undefined } };
+    const serializer = this.#serializer;
     let text: string;
     try {
-      text = this.#serializer.serialize(value);
+      const written: unknown = serializer.serialize(value);
+      if (typeof written !== 'string') throw new SerializationError('the serializer did not return text');
+      if (Buffer.byteLength(written) > this.#maxStoredBytes) return { result: NOT_KEPT_TOO_LARGE };
+      assertWritesFaithfully(value, serializer, 'idempotency', () => serializer.deserialize(written));
+      text = written;
     } catch (err) {
-      this.#logger?.warn?.('idempotency: result not serializable; repeats of its key will be refused', {
-        key,
-        error: String(err),
-      });
-      return { kind: 'none', reason: 'unserializable' };
+      this.#logger?.warn?.(
+        'idempotency: result not kept (not serializable as it is); repeats of its key will be refused',
+        {
+          key,
+          error: err instanceof Error ? err.message : String(err),
+        },
+      );
+      return { result: { kind: 'none', reason: 'unserializable' }, error: err };
     }
-    if (typeof text !== 'string' || Buffer.byteLength(text) > this.#maxStoredBytes) {
-      return { kind: 'none', reason: typeof text === 'string' ? 'too-large' : 'unserializable' };
-    }
-    return { kind: 'value', text };
+    return { result: { kind: 'value', text } };
   }
 
   #replayValue(key: string, result: StoredResult): unknown {
     if (result.kind === 'none') {
       this.#internals.emit('conflict', { key, source: 'run', reason: 'not-kept' });
       throw new IdempotencyConflictError(
-        `key "${key}" already ran; its result was not kept (${result.reason}), so it is not run again`,
+        `key "${key}" already ran; its result was not kept (${NOT_KEPT_WHY[result.reason]}), so it is not run again`,
         { key, reason: 'not-kept' },
       );
     }

@@ -11,6 +11,7 @@ export type {
   IdempotencyKeyEvent,
   IdempotencyReleasedEvent,
   IdempotencySource,
+  IdempotencyStoredEvent,
 } from './idempotency-events.js';
 export type { IdempotencyNodeContext } from './idempotency-node.js';
 export { idempotencyNode } from './idempotency-node.js';

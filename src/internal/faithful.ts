@@ -8,7 +8,8 @@ import type { Serializer } from '../types.js';
  * is refused with {@link SerializationError}, never changed silently. The
  * cache (its L1 holds the round trip, what every other instance reads), the
  * queue's `publish` (what consumers receive) and the session store's writes
- * (what the next request reads) all apply it.
+ * (what the next request reads) all apply it, and `Idempotency.run()`
+ * keeps a result that fails it for no replay (a repeat would get other data).
  *
  * With the default JSON serializer that refuses: Map, Set, Date, RegExp,
  * Error, Buffer and typed arrays, class instances (they would come back as
@@ -23,7 +24,7 @@ import type { Serializer } from '../types.js';
  */
 
 /** What was being written: named in the refusal. */
-export type FaithfulWrite = 'cache' | 'publish' | 'session';
+export type FaithfulWrite = 'cache' | 'publish' | 'session' | 'idempotency';
 
 const WRITES: Record<FaithfulWrite, { verb: string; because: string }> = {
   cache: { verb: 'cache', because: 'every instance would read something other than what was written' },
@@ -31,6 +32,10 @@ const WRITES: Record<FaithfulWrite, { verb: string; because: string }> = {
   session: {
     verb: 'store in a session',
     because: 'the session would read back something other than what was written',
+  },
+  idempotency: {
+    verb: 'keep for replay',
+    because: "a repeat would get something other than the first call's result",
   },
 };
 
