@@ -46,7 +46,8 @@ export type IdempotencyHttpDecision =
   | {
       readonly action: 'respond';
       readonly status: number;
-      readonly headers: Record<string, string>;
+      /** One value per header, or every value in order of a header sent more than once. */
+      readonly headers: Record<string, string | string[]>;
       readonly body: Buffer;
       /** True for a replay of a stored response. */
       readonly replayed: boolean;
@@ -288,9 +289,15 @@ function replay(
     });
   }
   emit('replayed', { key, source: 'http' });
-  const headers: Record<string, string> = {};
-  // Only what this route keeps today is replayed, whatever the record holds.
-  for (const [name, value] of result.headers) if (settings.storedHeaders.has(name)) headers[name] = value;
+  const headers: Record<string, string | string[]> = {};
+  // Only what this route keeps today is replayed, whatever the record holds;
+  // a header kept with several values (lines) is sent with each of them.
+  for (const [name, value] of result.headers) {
+    if (!settings.storedHeaders.has(name)) continue;
+    const earlier = headers[name];
+    headers[name] =
+      earlier === undefined ? value : [...(Array.isArray(earlier) ? earlier : [earlier]), value];
+  }
   headers['idempotency-replayed'] = 'true';
   return { action: 'respond', status: result.status, headers, body: result.body, replayed: true };
 }
@@ -315,8 +322,14 @@ function settle(
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
     return claim.complete({ kind: 'none', reason: 'encoded' }, settings.ttlMs);
   }
-  const headers = captured.headers
-    .filter(([name, value]) => settings.storedHeaders.has(name) && isStorableHeader(name, value))
-    .slice(0, MAX_STORED_HEADERS);
+  // Every line of a kept header, or nothing: a replay missing a value (too
+  // many lines, one too long to keep) would not be the response sent.
+  const headers = captured.headers.filter(([name]) => settings.storedHeaders.has(name));
+  if (
+    headers.length > MAX_STORED_HEADERS ||
+    !headers.every(([name, value]) => isStorableHeader(name, value))
+  ) {
+    return claim.complete({ kind: 'none', reason: 'too-large' }, settings.ttlMs);
+  }
   return claim.complete({ kind: 'http', status, headers, body: captured.body }, settings.ttlMs);
 }

@@ -46,8 +46,8 @@ export interface IdempotencyFastifyRequest {
 export interface IdempotencyFastifyReply {
   /** Sets the status code. */
   code(statusCode: number): this;
-  /** Sets headers. */
-  headers(values: Record<string, string>): this;
+  /** Sets headers (an array: one line per value). */
+  headers(values: Record<string, string | string[]>): this;
   /** Sends the reply. */
   send(payload?: unknown): this;
   /** The node response. */

@@ -39,8 +39,8 @@ export interface IdempotencyKoaContext {
   status: number;
   /** Response body. */
   body: unknown;
-  /** Sets response headers. */
-  set(field: Record<string, string>): void;
+  /** Sets response headers (an array: one line per value). */
+  set(field: Record<string, string | string[]>): void;
 }
 
 function matchedRoute(ctx: IdempotencyKoaContext): string | undefined {

@@ -2,8 +2,9 @@ import type { ServerResponse } from 'node:http';
 
 /**
  * @internal What a handler answered, as seen on the node response: status,
- * every header (lower-case names, values joined with `, `), and the body
- * bytes, or undefined when they were more than the cap.
+ * every header line as node sends it (lower-case names; a header with
+ * several values is one entry per value, in order), and the body bytes, or
+ * undefined when they were more than the cap.
  */
 export interface CapturedResponse {
   readonly status: number;
@@ -12,36 +13,46 @@ export interface CapturedResponse {
 }
 
 type Writer = (...args: unknown[]) => unknown;
+type HeaderLine = [string, string];
 
-function headerText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return String(value);
-  if (Array.isArray(value)) return value.map(String).join(', ');
-  return undefined;
+/** A header value as node sends it: an array is one line per element. */
+function headerValues(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (typeof value === 'number') return [String(value)];
+  if (Array.isArray(value)) return value.map(String);
+  return [];
 }
 
-/** Headers given to `writeHead`: an object, a flat `[name, value, ...]` array, or `[name, value]` pairs. */
-function headArgument(value: unknown, into: Map<string, string>): void {
-  if (typeof value !== 'object' || value === null) return;
+function pushLines(into: HeaderLine[], name: unknown, value: unknown): void {
+  if (typeof name !== 'string') return;
+  for (const text of headerValues(value)) into.push([name.toLowerCase(), text]);
+}
+
+/**
+ * Headers given to `writeHead`, one entry per line, in order: an object, a
+ * flat `[name, value, ...]` array (a name may repeat), or `[name, value]`
+ * pairs.
+ */
+function headLines(value: unknown): HeaderLine[] {
+  const lines: HeaderLine[] = [];
+  if (typeof value !== 'object' || value === null) return lines;
   if (Array.isArray(value)) {
     if (value.every((v) => Array.isArray(v))) {
-      for (const pair of value as unknown[][]) {
-        const text = headerText(pair[1]);
-        if (typeof pair[0] === 'string' && text !== undefined) into.set(pair[0].toLowerCase(), text);
-      }
-      return;
+      for (const pair of value as unknown[][]) pushLines(lines, pair[0], pair[1]);
+    } else {
+      for (let i = 0; i + 1 < value.length; i += 2) pushLines(lines, value[i], value[i + 1]);
     }
-    for (let i = 0; i + 1 < value.length; i += 2) {
-      const text = headerText(value[i + 1]);
-      if (typeof value[i] === 'string' && text !== undefined)
-        into.set((value[i] as string).toLowerCase(), text);
-    }
-    return;
+    return lines;
   }
-  for (const [name, raw] of Object.entries(value)) {
-    const text = headerText(raw);
-    if (text !== undefined) into.set(name.toLowerCase(), text);
-  }
+  for (const [name, raw] of Object.entries(value)) pushLines(lines, name, raw);
+  return lines;
+}
+
+/** The header lines set on `res` (`setHeader`; an array is one line per value). */
+function setLines(res: ServerResponse): HeaderLine[] {
+  const lines: HeaderLine[] = [];
+  for (const [name, value] of Object.entries(res.getHeaders())) pushLines(lines, name, value);
+  return lines;
 }
 
 /**
@@ -57,7 +68,8 @@ export function captureResponse(
   onEnd: (captured: CapturedResponse) => void,
 ): void {
   const chunks: Buffer[] = [];
-  const head = new Map<string, string>();
+  /** The header lines that went out with `writeHead`, once it ran. */
+  let sent: HeaderLine[] | undefined;
   let size = 0;
   let over = false;
   let ended = false;
@@ -87,8 +99,13 @@ export function captureResponse(
   const write = res.write as unknown as Writer;
   const end = res.end as unknown as Writer;
   res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-    headArgument(typeof args[1] === 'string' ? args[2] : args[1], head);
-    return writeHead.apply(this, args);
+    const out = writeHead.apply(this, args);
+    // Node sends the headers set on the response, merged with those given
+    // here (how depends on its version: read them back), or, when none were
+    // set before, exactly those given here (which it does not keep).
+    const set = setLines(this);
+    sent = set.length > 0 ? set : headLines(typeof args[1] === 'string' ? args[2] : args[1]);
+    return out;
   } as ServerResponse['writeHead'];
   res.write = function (this: ServerResponse, ...args: unknown[]) {
     if (!ended) add(args[0], args[1]);
@@ -98,15 +115,9 @@ export function captureResponse(
     if (!ended) {
       ended = true;
       if (typeof args[0] !== 'function') add(args[0], typeof args[1] === 'string' ? args[1] : undefined);
-      const headers = new Map<string, string>();
-      for (const [name, value] of Object.entries(res.getHeaders())) {
-        const text = headerText(value);
-        if (text !== undefined) headers.set(name.toLowerCase(), text);
-      }
-      for (const [name, value] of head) headers.set(name, value);
       const captured: CapturedResponse = {
         status: res.statusCode,
-        headers: [...headers],
+        headers: sent ?? setLines(res),
         body: over ? undefined : Buffer.concat(chunks),
       };
       try {
