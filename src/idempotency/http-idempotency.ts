@@ -18,7 +18,12 @@ import type { IdempotencyClaim } from './idempotency-claim.js';
 import { readKeyHeader } from './idempotency-key.js';
 import type { IdempotencyOptions } from './idempotency-options.js';
 import { type CapturedResponse, captureResponse } from './response-capture.js';
-import { isStorableHeader, MAX_STORED_HEADERS, type StoredResult } from './stored-result.js';
+import {
+  isStorableHeader,
+  isStorableStatusMessage,
+  MAX_STORED_HEADERS,
+  type StoredResult,
+} from './stored-result.js';
 
 /**
  * What the HTTP middleware is given: an {@link Idempotency} (shared by
@@ -46,6 +51,8 @@ export type IdempotencyHttpDecision =
   | {
       readonly action: 'respond';
       readonly status: number;
+      /** The status line's reason phrase, when it is not the standard one (a replay of a chosen one). */
+      readonly statusMessage?: string | undefined;
       /** One value per header, or every value in order of a header sent more than once. */
       readonly headers: Record<string, string | string[]>;
       readonly body: Buffer;
@@ -299,7 +306,14 @@ function replay(
       earlier === undefined ? value : [...(Array.isArray(earlier) ? earlier : [earlier]), value];
   }
   headers['idempotency-replayed'] = 'true';
-  return { action: 'respond', status: result.status, headers, body: result.body, replayed: true };
+  return {
+    action: 'respond',
+    status: result.status,
+    statusMessage: result.statusMessage,
+    headers,
+    body: result.body,
+    replayed: true,
+  };
 }
 
 /** Keeps the handler's response, or drops the claim when it is not one to keep. */
@@ -325,11 +339,16 @@ function settle(
   // Every line of a kept header, or nothing: a replay missing a value (too
   // many lines, one too long to keep) would not be the response sent.
   const headers = captured.headers.filter(([name]) => settings.storedHeaders.has(name));
+  const { statusMessage } = captured;
   if (
     headers.length > MAX_STORED_HEADERS ||
-    !headers.every(([name, value]) => isStorableHeader(name, value))
+    !headers.every(([name, value]) => isStorableHeader(name, value)) ||
+    (statusMessage !== undefined && !isStorableStatusMessage(statusMessage))
   ) {
     return claim.complete({ kind: 'none', reason: 'too-large' }, settings.ttlMs);
   }
-  return claim.complete({ kind: 'http', status, headers, body: captured.body }, settings.ttlMs);
+  return claim.complete(
+    { kind: 'http', status, statusMessage, headers, body: captured.body },
+    settings.ttlMs,
+  );
 }

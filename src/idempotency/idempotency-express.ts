@@ -79,7 +79,12 @@ export function idempotency(
       return;
     }
     if (decision.action === 'respond') {
-      res.writeHead(decision.status, decision.headers).end(decision.body);
+      const { status, statusMessage, headers } = decision;
+      const head =
+        statusMessage === undefined
+          ? res.writeHead(status, headers)
+          : res.writeHead(status, statusMessage, headers);
+      head.end(decision.body);
       return;
     }
     if (decision.action === 'run') decision.capture(res);

@@ -93,6 +93,8 @@ export function idempotency(
       decision.capture(reply.raw);
       return undefined;
     }
+    // Node sends the message set on the response when writeHead is given none.
+    if (decision.statusMessage !== undefined) reply.raw.statusMessage = decision.statusMessage;
     return reply.code(decision.status).headers(decision.headers).send(decision.body);
   };
 }

@@ -78,7 +78,8 @@ export function idempotency(
       keyHeader: keyHeaderOf(ctx.req, ctx.headers[name], name),
     });
     if (decision.action === 'respond') {
-      ctx.status = decision.status;
+      ctx.status = decision.status; // sets the standard message
+      if (decision.statusMessage !== undefined) ctx.res.statusMessage = decision.statusMessage;
       ctx.set(decision.headers);
       ctx.body = decision.body;
       return;

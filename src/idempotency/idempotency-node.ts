@@ -81,7 +81,12 @@ export function idempotencyNode(
       decision.capture(res);
       return true;
     }
-    res.writeHead(decision.status, decision.headers).end(decision.body);
+    const { status, statusMessage, headers } = decision;
+    const head =
+      statusMessage === undefined
+        ? res.writeHead(status, headers)
+        : res.writeHead(status, statusMessage, headers);
+    head.end(decision.body);
     return false;
   };
 }

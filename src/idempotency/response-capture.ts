@@ -1,18 +1,32 @@
-import type { ServerResponse } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 
 /**
- * @internal What a handler answered, as seen on the node response: status,
- * every header line as node sends it (lower-case names; a header with
+ * @internal What a handler answered, as seen on the node response: status
+ * (and its message when the handler chose one), every header line as node sends it (lower-case names; a header with
  * several values is one entry per value, in order), and the body bytes, or
  * undefined when they were more than the cap.
  */
 export interface CapturedResponse {
   readonly status: number;
+  /** The reason phrase of the status line, when it is not node's own for the status (HTTP/1 only). */
+  readonly statusMessage: string | undefined;
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly body: Buffer | undefined;
 }
 
 type Writer = (...args: unknown[]) => unknown;
+
+/**
+ * The status line's reason phrase when it is not node's default for the
+ * status: the one writeHead sent, or, before it ran, the one it will send
+ * (`res.statusMessage`, else the default). HTTP/2 has none.
+ */
+function chosenMessage(res: ServerResponse, status: number): string | undefined {
+  if ((res.req?.httpVersionMajor ?? 1) >= 2) return undefined;
+  const standard = STATUS_CODES[status] ?? 'unknown';
+  const message = res.headersSent ? res.statusMessage : res.statusMessage || standard;
+  return typeof message === 'string' && message !== standard ? message : undefined;
+}
 type HeaderLine = [string, string];
 
 /** A header value as node sends it: an array is one line per element. */
@@ -117,6 +131,7 @@ export function captureResponse(
       if (typeof args[0] !== 'function') add(args[0], typeof args[1] === 'string' ? args[1] : undefined);
       const captured: CapturedResponse = {
         status: res.statusCode,
+        statusMessage: chosenMessage(res, res.statusCode),
         headers: sent ?? setLines(res),
         body: over ? undefined : Buffer.concat(chunks),
       };

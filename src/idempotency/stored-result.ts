@@ -23,6 +23,8 @@ export type StoredResult =
       readonly kind: 'http';
       /** Its status (200 to 499). */
       readonly status: number;
+      /** The status line's reason phrase, when it was not the standard one for the status. */
+      readonly statusMessage?: string | undefined;
       /** The kept headers, lower-case names. */
       readonly headers: ReadonlyArray<readonly [string, string]>;
       /** The body bytes. */
@@ -38,12 +40,22 @@ export type StoredResult =
 /** Most headers one stored response keeps. */
 export const MAX_STORED_HEADERS = 64;
 
+/** Longest status message one stored response keeps, in characters. */
+export const MAX_STATUS_MESSAGE = 1024;
+
 /** A header field name (RFC 9110 token), lower case, at most 256 characters. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]{1,256}$/;
 /** A header field value: visible ASCII, spaces, tabs and obs-text; no CR, LF or NUL. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
 const HEADER_VALUE = /^[^\u0000-\u0008\u000a-\u001f\u007f]{0,8192}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** A status line's reason phrase, as node accepts it (tab, visible ASCII, space, obs-text). */
+const STATUS_MESSAGE = new RegExp(`^[\\t\\x20-\\x7e\\x80-\\xff]{0,${MAX_STATUS_MESSAGE}}$`);
+
+/** @internal Whether a status message can be kept (and so read back and sent): what node would send, at most 1024 characters. */
+export function isStorableStatusMessage(message: string): boolean {
+  return STATUS_MESSAGE.test(message);
+}
 
 /** @internal Whether a response header can be kept (and so read back): a lower-case token name, a value without CR, LF or NUL. */
 export function isStorableHeader(name: string, value: string): boolean {
@@ -59,9 +71,11 @@ export function encodeStoredResult(result: StoredResult): string {
     case 'value':
       return result.text === undefined ? '{"t":"v"}' : JSON.stringify({ t: 'v', d: result.text });
     case 'http':
+      // `m` only when there is one: a record without it replays as before.
       return JSON.stringify({
         t: 'h',
         s: result.status,
+        ...(result.statusMessage === undefined ? {} : { m: result.statusMessage }),
         h: result.headers,
         b: result.body.toString('base64'),
       });
@@ -88,7 +102,12 @@ export function decodeStoredResult(text: string, key: string, maxBytes: number):
       key,
     });
   // The envelope of a body of maxBytes: base64 (4/3) plus headers and framing.
-  if (text.length > Math.ceil((maxBytes * 4) / 3) + MAX_STORED_HEADERS * 8_300 + 64) throw bad('too large');
+  if (
+    text.length >
+    Math.ceil((maxBytes * 4) / 3) + MAX_STORED_HEADERS * 8_300 + MAX_STATUS_MESSAGE * 6 + 64
+  ) {
+    throw bad('too large');
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -104,9 +123,10 @@ export function decodeStoredResult(text: string, key: string, maxBytes: number):
       return { kind: 'value', text: record.d as string | undefined };
     }
     case 'h': {
-      if (!exactKeys(record, ['t', 's', 'h', 'b'])) throw bad('unknown field');
-      const { s, h, b } = record;
+      if (!exactKeys(record, ['t', 's', 'm', 'h', 'b'])) throw bad('unknown field');
+      const { s, m, h, b } = record;
       if (typeof s !== 'number' || !Number.isInteger(s) || s < 200 || s > 499) throw bad('status');
+      if (m !== undefined && (typeof m !== 'string' || !STATUS_MESSAGE.test(m))) throw bad('status message');
       if (!Array.isArray(h) || h.length > MAX_STORED_HEADERS) throw bad('headers');
       const headers: Array<[string, string]> = [];
       for (const pair of h as unknown[]) {
@@ -119,7 +139,9 @@ export function decodeStoredResult(text: string, key: string, maxBytes: number):
       if (typeof b !== 'string' || b.length % 4 !== 0 || !BASE64.test(b)) throw bad('body');
       const body = Buffer.from(b, 'base64');
       if (body.length > maxBytes) throw bad('body too large');
-      return { kind: 'http', status: s, headers, body };
+      return m === undefined
+        ? { kind: 'http', status: s, headers, body }
+        : { kind: 'http', status: s, statusMessage: m as string, headers, body };
     }
     case 'x': {
       if (!exactKeys(record, ['t', 'w'])) throw bad('unknown field');

@@ -2,6 +2,8 @@
  * A replay is the response as it was sent, header line for header line, on
  * each framework, through a real Redis store.
  */
+
+import { createHash } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -11,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisIdempotencyStore } from '../../../src/adapters/redis/idempotency.js';
 import { idempotency as idempotencyExpress } from '../../../src/express.js';
 import { idempotency as idempotencyFastify } from '../../../src/fastify.js';
+import { fingerprintRequest } from '../../../src/idempotency/fingerprint.js';
 import { Idempotency, idempotencyNode } from '../../../src/index.js';
 import { idempotency as idempotencyKoa } from '../../../src/koa.js';
 import { uniquePrefix } from '../../helpers/keys.js';
@@ -19,6 +22,7 @@ import { type RedisServer, startRedisServer } from '../../helpers/redis-server.j
 /** Kept and replayed on every route here. */
 const STORED = ['content-type', 'cache-control', 'link', 'etag'];
 const LINKS = ['</a>; rel="a"', '</b>; rel="b"'];
+const QUEUED = 'Queued For Later';
 /**
  * Lines that describe the connection, the framing (a replay may send a body
  * with a length where the first was chunked) or the moment, not the response.
@@ -88,7 +92,7 @@ const counter = () => {
 
 const FRAMEWORKS: Record<string, { paths: string[]; start(keys: Idempotency): Promise<App> }> = {
   'node:http': {
-    paths: ['/links', '/links-head-only', '/links-merged'],
+    paths: ['/links', '/links-head-only', '/links-merged', '/queued'],
     async start(keys) {
       const guard = idempotencyNode(keys, { storedHeaders: STORED });
       const { runs, count } = counter();
@@ -120,6 +124,8 @@ const FRAMEWORKS: Record<string, { paths: string[]; start(keys: Idempotency): Pr
           res.setHeader('cache-control', 'no-cache');
           res.writeHead(201, ['link', LINKS[0]!, 'cache-control', 'no-store', 'link', LINKS[1]!]);
           res.end('ok');
+        } else if (path === '/queued') {
+          res.writeHead(202, QUEUED, { 'content-type': 'text/plain' }).end('queued');
         }
       });
       const base = await listen(server);
@@ -127,7 +133,7 @@ const FRAMEWORKS: Record<string, { paths: string[]; start(keys: Idempotency): Pr
     },
   },
   'Express 5': {
-    paths: ['/links'],
+    paths: ['/links', '/queued'],
     async start(keys) {
       const web = express();
       const { runs, count } = counter();
@@ -138,13 +144,18 @@ const FRAMEWORKS: Record<string, { paths: string[]; start(keys: Idempotency): Pr
         res.append('cache-control', 'private');
         res.status(201).type('text/plain').send('ok');
       });
+      web.post('/queued', idempotencyExpress(keys, { storedHeaders: STORED }), (_req, res) => {
+        count('/queued');
+        res.statusMessage = QUEUED;
+        res.status(202).type('text/plain').send('queued');
+      });
       const server = createServer(web);
       const base = await listen(server);
       return { base, runs, close: () => new Promise((r) => server.close(r)) };
     },
   },
   'Fastify 5': {
-    paths: ['/links'],
+    paths: ['/links', '/queued'],
     async start(keys) {
       const web = Fastify();
       const { runs, count } = counter();
@@ -158,18 +169,30 @@ const FRAMEWORKS: Record<string, { paths: string[]; start(keys: Idempotency): Pr
           .type('text/plain')
           .send('ok');
       });
+      web.post('/queued', { preHandler: guard }, async (_req, reply) => {
+        count('/queued');
+        reply.raw.statusMessage = QUEUED;
+        return reply.code(202).type('text/plain').send('queued');
+      });
       const base = await web.listen({ port: 0, host: '127.0.0.1' });
       return { base, runs, close: () => web.close() };
     },
   },
   'Koa 3': {
-    paths: ['/links'],
+    paths: ['/links', '/queued'],
     async start(keys) {
       const web = new Koa();
       const { runs, count } = counter();
       web.use(idempotencyKoa(keys, { storedHeaders: STORED }));
       web.use(async (ctx) => {
         count(ctx.path);
+        if (ctx.path === '/queued') {
+          ctx.status = 202;
+          ctx.message = QUEUED;
+          ctx.type = 'text/plain';
+          ctx.body = 'queued';
+          return;
+        }
         ctx.status = 201;
         ctx.set('link', LINKS);
         ctx.append('cache-control', 'no-store');
@@ -219,15 +242,69 @@ describe('a replay is the response as sent (Redis store)', () => {
 
   describe.each(Object.keys(FRAMEWORKS))('%s', (name) => {
     it.each(FRAMEWORKS[name]!.paths)(
-      '%s: every header line, each value of a repeated header included',
+      '%s: the status line and every header line as first sent',
       async (path) => {
         const [first, again] = await firstAndReplay(name, path);
+        if (path === '/queued')
+          expect([first.status, first.message, first.body]).toEqual([202, QUEUED, 'queued']);
         for (const [header, values] of Object.entries(SENT[path] ?? {})) {
           expect(first.lines.filter(([n]) => n === header).map(([, v]) => v)).toEqual(values);
         }
         expect({ ...again, replayed: true }).toEqual({ ...first, replayed: true });
       },
     );
+  });
+});
+
+describe('a record kept before status messages and repeated lines were kept (Redis store)', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('replays as it did: the standard status message, one line per header kept', async () => {
+    const adapter = redisIdempotencyStore({ connection: redis.url, prefix: uniquePrefix('idem-old') });
+    // What node:http's guard keeps for an anonymous POST /old with key k-old, as written before.
+    const key = `http:${createHash('sha256')
+      .update(JSON.stringify(['', 'POST', '/old', 'k-old']))
+      .digest('base64url')}`;
+    const fingerprint = fingerprintRequest('POST', '/old', undefined);
+    const response = JSON.stringify({
+      t: 'h',
+      s: 202,
+      h: [
+        ['content-type', 'text/plain'],
+        ['link', LINKS[1]],
+      ],
+      b: Buffer.from('queued').toString('base64'),
+    });
+    expect((await adapter.claim({ key, owner: 'old', fingerprint, leaseMs: 5_000 })).status).toBe('claimed');
+    expect(await adapter.complete({ key, owner: 'old', fingerprint, response, ttlMs: 60_000 })).toBe(true);
+    const keys = new Idempotency({ adapter });
+    const guard = idempotencyNode(keys, { storedHeaders: STORED });
+    let runs = 0;
+    const server = createServer(async (req, res) => {
+      for await (const _ of req);
+      if (!(await guard(req, res))) return;
+      runs++;
+      res.end('ran');
+    });
+    try {
+      const again = await post(await listen(server), '/old', 'k-old');
+      expect(again).toMatchObject({ status: 202, message: 'Accepted', replayed: true, body: 'queued' });
+      expect(again.lines).toEqual([
+        ['content-type', 'text/plain'],
+        ['link', LINKS[1]],
+      ]);
+      expect(runs).toBe(0);
+    } finally {
+      server.close();
+      await keys.close();
+      await adapter.close();
+    }
   });
 });
 

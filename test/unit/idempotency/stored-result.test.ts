@@ -17,9 +17,29 @@ describe('stored results', () => {
         ],
         body: Buffer.from([0, 1, 2, 255]),
       },
+      {
+        kind: 'http',
+        status: 202,
+        statusMessage: 'Queued For Later',
+        headers: [
+          ['link', '</a>; rel="a"'],
+          ['link', '</b>; rel="b"'],
+        ],
+        body: Buffer.from('queued'),
+      },
+      { kind: 'http', status: 200, statusMessage: '', headers: [], body: Buffer.alloc(0) },
       { kind: 'none', reason: 'too-large' },
     ] as const;
     for (const c of cases) expect(decodeStoredResult(encodeStoredResult(c as never), 'k', 1024)).toEqual(c);
+  });
+
+  it('writes a status message only when there is one: a record without it reads as before', () => {
+    const plain = { kind: 'http', status: 201, headers: [], body: Buffer.from('ok') } as const;
+    expect(encodeStoredResult(plain)).toBe('{"t":"h","s":201,"h":[],"b":"b2s="}');
+    expect(decodeStoredResult('{"t":"h","s":201,"h":[],"b":"b2s="}', 'k', 1024)).toEqual(plain);
+    expect(decodeStoredResult('{"t":"h","s":201,"h":[],"b":"b2s="}', 'k', 1024)).not.toHaveProperty(
+      'statusMessage',
+    );
   });
 
   it('refuses anything else with ERR_CORRUPT_DATA naming the key, never the value', () => {
@@ -34,6 +54,11 @@ describe('stored results', () => {
       '{"t":"h","s":200,"h":[["Set-Cookie\\n","x"]],"b":""}',
       '{"t":"h","s":200,"h":[["x-a","line\\r\\nbreak"]],"b":""}',
       '{"t":"h","s":200,"h":[],"b":"!!!!"}',
+      '{"t":"h","s":200,"m":7,"h":[],"b":""}',
+      '{"t":"h","s":200,"m":null,"h":[],"b":""}',
+      '{"t":"h","s":200,"m":"split\\r\\nx-injected: 1","h":[],"b":""}',
+      '{"t":"h","s":200,"m":"\\u0100 beyond latin-1","h":[],"b":""}',
+      `{"t":"h","s":200,"m":"${'m'.repeat(1025)}","h":[],"b":""}`,
       `{"t":"h","s":200,"h":[],"b":"${Buffer.alloc(2048).toString('base64')}"}`,
       '{"t":"x","w":"because"}',
       '{"t":"q"}',
