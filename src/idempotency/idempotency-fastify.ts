@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { AuthContext } from '../auth/authorizer.js';
 import { requestPath } from '../internal/request-path.js';
 import { type IdempotencyMiddlewareInput, idempotencyHttpHandler } from './http-idempotency.js';
@@ -93,8 +94,15 @@ export function idempotency(
       decision.capture(reply.raw);
       return undefined;
     }
+    const { status, statusMessage, headers, body } = decision;
     // Node sends the message set on the response when writeHead is given none.
-    if (decision.statusMessage !== undefined) reply.raw.statusMessage = decision.statusMessage;
-    return reply.code(decision.status).headers(decision.headers).send(decision.body);
+    if (statusMessage !== undefined) reply.raw.statusMessage = statusMessage;
+    reply.code(status).headers(headers);
+    if (headers['content-type'] !== undefined) return reply.send(body);
+    // Fastify types a Buffer it sends (application/octet-stream); the first
+    // response had no Content-Type, so its bytes go out as a stream, which
+    // Fastify sends as is, with their length.
+    if (body.length === 0) return reply.send();
+    return reply.headers({ 'content-length': String(body.length) }).send(Readable.from([body]));
   };
 }

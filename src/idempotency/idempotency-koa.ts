@@ -82,6 +82,8 @@ export function idempotency(
       if (decision.statusMessage !== undefined) ctx.res.statusMessage = decision.statusMessage;
       ctx.set(decision.headers);
       ctx.body = decision.body;
+      // Koa types a Buffer body (application/octet-stream): the first response had no Content-Type.
+      if (decision.headers['content-type'] === undefined) ctx.res.removeHeader('content-type');
       return;
     }
     if (decision.action === 'run') decision.capture(ctx.res);

@@ -92,7 +92,7 @@ const counter = () => {
 
 const FRAMEWORKS: Record<string, { paths: string[]; start(keys: Idempotency): Promise<App> }> = {
   'node:http': {
-    paths: ['/links', '/links-head-only', '/links-merged', '/queued'],
+    paths: ['/links', '/links-head-only', '/links-merged', '/queued', '/raw'],
     async start(keys) {
       const guard = idempotencyNode(keys, { storedHeaders: STORED });
       const { runs, count } = counter();
@@ -126,6 +126,8 @@ const FRAMEWORKS: Record<string, { paths: string[]; start(keys: Idempotency): Pr
           res.end('ok');
         } else if (path === '/queued') {
           res.writeHead(202, QUEUED, { 'content-type': 'text/plain' }).end('queued');
+        } else if (path === '/raw') {
+          res.writeHead(200).end('rawbody');
         }
       });
       const base = await listen(server);
@@ -133,7 +135,7 @@ const FRAMEWORKS: Record<string, { paths: string[]; start(keys: Idempotency): Pr
     },
   },
   'Express 5': {
-    paths: ['/links', '/queued'],
+    paths: ['/links', '/queued', '/raw', '/raw-empty'],
     async start(keys) {
       const web = express();
       const { runs, count } = counter();
@@ -149,13 +151,21 @@ const FRAMEWORKS: Record<string, { paths: string[]; start(keys: Idempotency): Pr
         res.statusMessage = QUEUED;
         res.status(202).type('text/plain').send('queued');
       });
+      web.post('/raw', idempotencyExpress(keys, { storedHeaders: STORED }), (_req, res) => {
+        count('/raw');
+        res.status(200).end('rawbody');
+      });
+      web.post('/raw-empty', idempotencyExpress(keys, { storedHeaders: STORED }), (_req, res) => {
+        count('/raw-empty');
+        res.status(200).end();
+      });
       const server = createServer(web);
       const base = await listen(server);
       return { base, runs, close: () => new Promise((r) => server.close(r)) };
     },
   },
   'Fastify 5': {
-    paths: ['/links', '/queued'],
+    paths: ['/links', '/queued', '/raw', '/raw-empty'],
     async start(keys) {
       const web = Fastify();
       const { runs, count } = counter();
@@ -174,12 +184,22 @@ const FRAMEWORKS: Record<string, { paths: string[]; start(keys: Idempotency): Pr
         reply.raw.statusMessage = QUEUED;
         return reply.code(202).type('text/plain').send('queued');
       });
+      web.post('/raw', { preHandler: guard }, async (_req, reply) => {
+        count('/raw');
+        reply.hijack();
+        reply.raw.writeHead(200).end('rawbody');
+      });
+      web.post('/raw-empty', { preHandler: guard }, async (_req, reply) => {
+        count('/raw-empty');
+        reply.hijack();
+        reply.raw.writeHead(200).end();
+      });
       const base = await web.listen({ port: 0, host: '127.0.0.1' });
       return { base, runs, close: () => web.close() };
     },
   },
   'Koa 3': {
-    paths: ['/links', '/queued'],
+    paths: ['/links', '/queued', '/raw', '/raw-empty'],
     async start(keys) {
       const web = new Koa();
       const { runs, count } = counter();
@@ -191,6 +211,11 @@ const FRAMEWORKS: Record<string, { paths: string[]; start(keys: Idempotency): Pr
           ctx.message = QUEUED;
           ctx.type = 'text/plain';
           ctx.body = 'queued';
+          return;
+        }
+        if (ctx.path === '/raw' || ctx.path === '/raw-empty') {
+          ctx.respond = false;
+          ctx.res.writeHead(200).end(ctx.path === '/raw' ? 'rawbody' : undefined);
           return;
         }
         ctx.status = 201;
@@ -247,6 +272,11 @@ describe('a replay is the response as sent (Redis store)', () => {
         const [first, again] = await firstAndReplay(name, path);
         if (path === '/queued')
           expect([first.status, first.message, first.body]).toEqual([202, QUEUED, 'queued']);
+        if (path === '/raw' || path === '/raw-empty') {
+          // No Content-Type went out: none comes back (a framework must not type the bytes).
+          expect(first.body).toBe(path === '/raw' ? 'rawbody' : '');
+          expect(again.lines.filter(([n]) => n === 'content-type')).toEqual([]);
+        }
         for (const [header, values] of Object.entries(SENT[path] ?? {})) {
           expect(first.lines.filter(([n]) => n === header).map(([, v]) => v)).toEqual(values);
         }
