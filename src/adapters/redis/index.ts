@@ -5,7 +5,7 @@ export { isCluster, RedisConnectionHandle } from './connection.js';
 export type { RedisJwtDenylistOptions } from './jwt-denylist.js';
 export { RedisJwtDenylist, redisJwtDenylist } from './jwt-denylist.js';
 export { escapeGlob, taggedKey, validatePrefix } from './keys.js';
-export type { RedisStreamsQueueAdapterOptions } from './queue.js';
+export type { RedisStreamsQueueAdapterCloseOptions, RedisStreamsQueueAdapterOptions } from './queue.js';
 export {
   REDIS_STREAMS_QUEUE_DEFAULTS,
   RedisStreamsQueueAdapter,
