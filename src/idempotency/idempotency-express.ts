@@ -3,7 +3,7 @@ import type { AuthContext } from '../auth/authorizer.js';
 import { requestPath } from '../internal/request-path.js';
 import { type IdempotencyMiddlewareInput, idempotencyHttpHandler } from './http-idempotency.js';
 import type { IdempotencyHttpOptions } from './http-options.js';
-import { keyHeaderOf } from './idempotency-node.js';
+import { keyHeaderOf, sendDecision } from './idempotency-node.js';
 
 /**
  * The parts of an Express request the idempotency middleware uses. It also
@@ -79,12 +79,7 @@ export function idempotency(
       return;
     }
     if (decision.action === 'respond') {
-      const { status, statusMessage, headers } = decision;
-      const head =
-        statusMessage === undefined
-          ? res.writeHead(status, headers)
-          : res.writeHead(status, statusMessage, headers);
-      head.end(decision.body);
+      sendDecision(res, decision);
       return;
     }
     if (decision.action === 'run') decision.capture(res);

@@ -2,7 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthContext } from '../auth/authorizer.js';
 import { requestPath } from '../internal/request-path.js';
 import { optionsChecker } from '../internal/validate.js';
-import { type IdempotencyMiddlewareInput, idempotencyHttpHandler } from './http-idempotency.js';
+import {
+  type IdempotencyHttpDecision,
+  type IdempotencyMiddlewareInput,
+  idempotencyHttpHandler,
+} from './http-idempotency.js';
 import type { IdempotencyHttpOptions } from './http-options.js';
 
 /**
@@ -81,12 +85,24 @@ export function idempotencyNode(
       decision.capture(res);
       return true;
     }
-    const { status, statusMessage, headers } = decision;
-    const head =
-      statusMessage === undefined
-        ? res.writeHead(status, headers)
-        : res.writeHead(status, statusMessage, headers);
-    head.end(decision.body);
+    sendDecision(res, decision);
     return false;
   };
+}
+
+/**
+ * @internal Sends a `respond` decision (a replay or a problem) on a node
+ * response: its status, its reason phrase when one was chosen, its headers
+ * and body (node:http and Express).
+ */
+export function sendDecision(
+  res: ServerResponse,
+  decision: Extract<IdempotencyHttpDecision, { action: 'respond' }>,
+): void {
+  const { status, statusMessage, headers } = decision;
+  const head =
+    statusMessage === undefined
+      ? res.writeHead(status, headers)
+      : res.writeHead(status, statusMessage, headers);
+  head.end(decision.body);
 }
