@@ -1,7 +1,7 @@
 import type { AxiosRequestConfig } from 'axios';
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { isAbortSignal } from '../internal/abort.js';
 import { suggestOption } from '../internal/validate.js';
-import { isAbortSignalLike } from '../resilience/policy.js';
 import { checkConfigValues } from './config-values.js';
 
 /**
@@ -166,7 +166,7 @@ export class RequestConfigChecker {
         argument: 'url',
       });
     }
-    if (c?.signal !== undefined && !isAbortSignalLike(c.signal)) {
+    if (c?.signal !== undefined && !isAbortSignal(c.signal)) {
       throw new InvalidOptionsError(`${where} config: signal must be an AbortSignal`, { option: 'signal' });
     }
     const validateStatus = c?.validateStatus;

@@ -1,7 +1,33 @@
-import { TimeoutError } from '../errors.js';
+import { InvalidArgumentError, TimeoutError } from '../errors.js';
 import { abortedError, type LongTimeoutOptions, longTimeout, unrefTimeout } from './timers.js';
 
 export { abortedError };
+
+/** @internal True for an `AbortSignal`, or anything with its shape (`aborted`, add/removeEventListener), say from another realm. */
+export function isAbortSignal(value: unknown): value is AbortSignal {
+  const s = value as { aborted?: unknown; addEventListener?: unknown; removeEventListener?: unknown } | null;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.aborted === 'boolean' &&
+    typeof s.addEventListener === 'function' &&
+    typeof s.removeEventListener === 'function'
+  );
+}
+
+/**
+ * @internal The `signal` of a `close(options)` call, checked: `options`
+ * by `check` (unknown keys, a bare value), the signal an `AbortSignal`.
+ * Throws `InvalidOptionsError` / `InvalidArgumentError`.
+ */
+export function closeSignal(options: unknown, check: (options: unknown) => void): AbortSignal | undefined {
+  check(options);
+  const signal = (options as { signal?: unknown } | undefined)?.signal;
+  if (signal !== undefined && !isAbortSignal(signal)) {
+    throw new InvalidArgumentError('signal must be an AbortSignal', { argument: 'signal' });
+  }
+  return signal;
+}
 
 /** Throws `AbortedError` if the signal has already fired. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -1,5 +1,6 @@
 import type { QueueAdapterConsumeOptions, QueueOutgoingMessage } from '../contracts/queue.js';
 import { InvalidArgumentError } from '../errors.js';
+import { isAbortSignal } from '../internal/abort.js';
 import { keyArgument, optionsChecker } from '../internal/validate.js';
 
 /**
@@ -76,17 +77,6 @@ export function isMessageId(value: string): boolean {
     if (c < 0x20 || c === 0x7f) return false;
   }
   return isWellFormed(value);
-}
-
-/** True for an `AbortSignal` (or a look-alike from another realm). */
-export function isAbortSignal(value: unknown): value is AbortSignal {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as AbortSignal).aborted === 'boolean' &&
-    typeof (value as AbortSignal).addEventListener === 'function' &&
-    typeof (value as AbortSignal).removeEventListener === 'function'
-  );
 }
 
 /**

@@ -5,7 +5,7 @@ import {
   InvalidOptionsError,
   PayloadTooLargeError,
 } from '../errors.js';
-import { waitOrAbort } from '../internal/abort.js';
+import { isAbortSignal, waitOrAbort } from '../internal/abort.js';
 import type { TypedEmitter } from '../internal/events.js';
 import { InFlight } from '../internal/in-flight.js';
 import { Lifecycle } from '../internal/lifecycle.js';
@@ -13,7 +13,7 @@ import { sleep } from '../internal/timers.js';
 import type { Backoff } from '../resilience/backoff.js';
 import type { ProcessTrace, QueueTelemetry } from '../telemetry/queue-telemetry.js';
 import type { Clock, Subscription } from '../types.js';
-import { isAbortSignal, messageBytes } from './adapter-input.js';
+import { messageBytes } from './adapter-input.js';
 import { checkStopOptions } from './message-queue-checks.js';
 import type { ConsumerStopOptions, MessageQueueEvents } from './message-queue-options.js';
 

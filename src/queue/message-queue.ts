@@ -3,6 +3,7 @@ import type { QueueAdapter, QueueConnectionState, QueueDelivery } from '../contr
 import { QUEUE_HEADERS } from '../contracts/queue.js';
 import { InvalidArgumentError, InvalidOptionsError, SerializationError } from '../errors.js';
 import { dedupeHandler } from '../idempotency/queue-dedupe.js';
+import { isAbortSignal } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
 import { assertWritesFaithfully } from '../internal/faithful.js';
 import { Lifecycle } from '../internal/lifecycle.js';
@@ -13,7 +14,6 @@ import { messagingSystemOf, QueueTelemetry } from '../telemetry/queue-telemetry.
 import { Telemetry } from '../telemetry/telemetry.js';
 import { type Clock, type Serializer, type Subscription, systemClock } from '../types.js';
 import {
-  isAbortSignal,
   isWellFormed,
   MAX_GROUP_LENGTH,
   MAX_MESSAGE_ID_LENGTH,

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { isAbortSignal } from '../internal/abort.js';
 
 /**
  * The context a policy hands to the function it runs.
@@ -48,19 +49,7 @@ export function checkExecuteArguments(where: string, fn: unknown, signal: unknow
 
 /** @internal Throws `InvalidArgumentError` unless `signal` is undefined or an AbortSignal. */
 export function checkSignalArgument(where: string, signal: unknown): void {
-  if (signal !== undefined && !isAbortSignalLike(signal)) {
+  if (signal !== undefined && !isAbortSignal(signal)) {
     throw new InvalidArgumentError(`${where}: signal must be an AbortSignal`, { argument: 'signal' });
   }
-}
-
-/** @internal True for an AbortSignal, or anything with its shape (`aborted`, add/removeEventListener). */
-export function isAbortSignalLike(value: unknown): value is AbortSignal {
-  const s = value as { aborted?: unknown; addEventListener?: unknown; removeEventListener?: unknown } | null;
-  return (
-    typeof s === 'object' &&
-    s !== null &&
-    typeof s.aborted === 'boolean' &&
-    typeof s.addEventListener === 'function' &&
-    typeof s.removeEventListener === 'function'
-  );
 }

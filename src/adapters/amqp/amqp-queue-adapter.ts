@@ -7,10 +7,10 @@ import type {
   QueueDelivery,
   QueueOutgoingMessage,
 } from '../../contracts/queue.js';
-import { ClosedError, InvalidArgumentError } from '../../errors.js';
-import { waitOrAbort } from '../../internal/abort.js';
+import { ClosedError } from '../../errors.js';
+import { closeSignal, waitOrAbort } from '../../internal/abort.js';
 import { Lifecycle } from '../../internal/lifecycle.js';
-import { checkAdapterConsume, checkAdapterPublish, isAbortSignal } from '../../queue/adapter-input.js';
+import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
 import type { Logger, Subscription } from '../../types.js';
 import { CloseSteps, finishedBy } from './amqp-close.js';
 import { AmqpConnection } from './amqp-connection.js';
@@ -251,11 +251,7 @@ export class AmqpQueueAdapter implements QueueAdapter {
   close(options?: AmqpQueueAdapterCloseOptions): Promise<void> {
     let signal: AbortSignal | undefined;
     try {
-      checkCloseOptions(options);
-      signal = options?.signal;
-      if (signal !== undefined && !isAbortSignal(signal)) {
-        throw new InvalidArgumentError('signal must be an AbortSignal', { argument: 'signal' });
-      }
+      signal = closeSignal(options, checkCloseOptions);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -9,12 +9,12 @@ import type {
   QueueDelivery,
   QueueOutgoingMessage,
 } from '../../contracts/queue.js';
-import { ClosedError, InvalidArgumentError, InvalidOptionsError } from '../../errors.js';
-import { raceAbort, throwIfAborted, waitOrAbort } from '../../internal/abort.js';
+import { ClosedError, InvalidOptionsError } from '../../errors.js';
+import { closeSignal, raceAbort, throwIfAborted, waitOrAbort } from '../../internal/abort.js';
 import { Lifecycle } from '../../internal/lifecycle.js';
 import { sleep } from '../../internal/timers.js';
 import { clockOption, durationOption } from '../../internal/validate.js';
-import { checkAdapterConsume, checkAdapterPublish, isAbortSignal } from '../../queue/adapter-input.js';
+import { checkAdapterConsume, checkAdapterPublish } from '../../queue/adapter-input.js';
 import type { Logger, Subscription } from '../../types.js';
 import { type RedisClient, RedisConnectionHandle, redisFailure } from './connection.js';
 import { validatePrefix } from './keys.js';
@@ -330,11 +330,7 @@ export class RedisStreamsQueueAdapter implements QueueAdapter {
   close(options?: RedisStreamsQueueAdapterCloseOptions): Promise<void> {
     let signal: AbortSignal | undefined;
     try {
-      checkCloseOptions(options);
-      signal = options?.signal;
-      if (signal !== undefined && !isAbortSignal(signal)) {
-        throw new InvalidArgumentError('signal must be an AbortSignal', { argument: 'signal' });
-      }
+      signal = closeSignal(options, checkCloseOptions);
     } catch (err) {
       return Promise.reject(err);
     }
