@@ -125,8 +125,19 @@ export function readCallState(
     config.attemptTimeoutMs === undefined
       ? settings.attemptTimeoutMs
       : durationOption('attemptTimeoutMs', config.attemptTimeoutMs);
-  const idempotencyKey =
-    config.idempotencyKey === undefined ? headerKey(config.headers, where) : optionKey(config.idempotencyKey);
+  const fromHeader = headerKey(config.headers, where);
+  let idempotencyKey = fromHeader;
+  if (config.idempotencyKey !== undefined) {
+    idempotencyKey = optionKey(config.idempotencyKey);
+    // Both given: they must name one key (the header may quote it), or which one the server sees is a guess.
+    const read = fromHeader === undefined ? undefined : readKeyHeader(fromHeader, MAX_KEY_LENGTH);
+    if (read !== undefined && !(read.kind === 'key' && read.key === idempotencyKey)) {
+      throw new InvalidOptionsError(
+        `${where} config: idempotencyKey and the Idempotency-Key header name different keys; give one`,
+        { option: 'idempotencyKey' },
+      );
+    }
+  }
   const signal = config.signal as AbortSignal | undefined;
   if (signal?.aborted) throw abortedError(signal);
   return {

@@ -83,6 +83,21 @@ describe('ServiceClient idempotency keys reach the server unchanged', () => {
     await client.post('/orders', {}, { headers: { 'idempotency-key': '"order-9"' } });
     expect(seen[0]!['idempotency-key']).toBe('"order-9"');
   });
+
+  it('refuses an idempotencyKey and an Idempotency-Key header that name different keys; one key twice passes', async () => {
+    const err = await client
+      .post('/orders', {}, { idempotencyKey: 'order-1', headers: { 'Idempotency-Key': 'order-2' } })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidOptionsError);
+    expect(err).toMatchObject({ code: 'ERR_INVALID_OPTIONS', option: 'idempotencyKey' });
+    expect(seen).toEqual([]);
+    await client.post(
+      '/orders',
+      {},
+      { idempotencyKey: 'order-3', headers: { 'idempotency-key': '"order-3"' } },
+    );
+    expect(readKeyHeader(seen[0]!['idempotency-key'], 255)).toEqual({ kind: 'key', key: 'order-3' });
+  });
 });
 
 describe('ServiceClient header values reach the server unchanged', () => {
