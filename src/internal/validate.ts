@@ -99,8 +99,8 @@ export function keyArgument(name: string, value: unknown, maxLength = 1024): str
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
-/** True when `value` holds a C0 control character or DEL (a loop for short keys: cheaper than a regex). */
-function hasControlCharacter(value: string): boolean {
+/** @internal True when `value` holds a C0 control character or DEL (a loop for short keys: cheaper than a regex). */
+export function hasControlCharacter(value: string): boolean {
   if (value.length > 64) return CONTROL_CHARACTER.test(value);
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);

@@ -1,7 +1,7 @@
 import type { QueueAdapterConsumeOptions, QueueOutgoingMessage } from '../contracts/queue.js';
 import { InvalidArgumentError } from '../errors.js';
 import { isAbortSignal } from '../internal/abort.js';
-import { keyArgument, optionsChecker } from '../internal/validate.js';
+import { hasControlCharacter, isWellFormed, keyArgument, optionsChecker } from '../internal/validate.js';
 
 /**
  * @internal Checks of what a caller hands a queue adapter directly (the
@@ -35,27 +35,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/**
- * Whether `value` is Unicode text: it holds no lone surrogate (`'\ud800'`
- * alone). UTF-8 has no encoding for one: RabbitMQ and Redis store U+FFFD
- * in its place, so two different ids would arrive as one.
- */
-export function isWellFormed(value: string): boolean {
-  // String.prototype.isWellFormed (ES2024, Node 20): native, a scan of two-byte strings only.
-  return (value as unknown as { isWellFormed(): boolean }).isWellFormed();
-}
-
-/**
- * A name or id of the queue (topic, group, message id, header name):
- * {@link keyArgument}'s checks, and Unicode text (no lone surrogate), or
- * `InvalidArgumentError`.
- */
-export function queueKeyArgument(name: string, value: unknown, maxLength: number): string {
-  const key = keyArgument(name, value, maxLength);
-  if (!isWellFormed(key)) throw loneSurrogate(name);
-  return key;
-}
-
 function loneSurrogate(name: string): InvalidArgumentError {
   return new InvalidArgumentError(
     `${name} holds a lone surrogate (not Unicode text: it would arrive as U+FFFD)`,
@@ -72,11 +51,7 @@ function loneSurrogate(name: string): InvalidArgumentError {
  */
 export function isMessageId(value: string): boolean {
   if (value.length === 0 || value.length > MAX_MESSAGE_ID_LENGTH) return false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return false;
-  }
-  return isWellFormed(value);
+  return !hasControlCharacter(value) && isWellFormed(value);
 }
 
 /**
@@ -91,7 +66,7 @@ export function headersArgument(headers: unknown, name = 'headers'): Record<stri
   }
   const out: Record<string, string> = {};
   for (const key of Object.keys(headers)) {
-    queueKeyArgument('header name', key, MAX_HEADER_NAME_LENGTH);
+    keyArgument('header name', key, MAX_HEADER_NAME_LENGTH);
     if (key === '__proto__') {
       throw new InvalidArgumentError('header name "__proto__" is not allowed', { argument: name });
     }
@@ -110,7 +85,7 @@ export function headersArgument(headers: unknown, name = 'headers'): Record<stri
 
 /** Checks `adapter.publish(topic, message, options)`. */
 export function checkAdapterPublish(topic: unknown, message: unknown, options: unknown): void {
-  queueKeyArgument('topic', topic, MAX_TOPIC_LENGTH);
+  keyArgument('topic', topic, MAX_TOPIC_LENGTH);
   checkMessageShape(message);
   if (message === undefined) {
     throw new InvalidArgumentError('message must be an object { id, body, headers, persistent, timestamp }', {
@@ -118,7 +93,7 @@ export function checkAdapterPublish(topic: unknown, message: unknown, options: u
     });
   }
   const m = message as Partial<QueueOutgoingMessage>;
-  queueKeyArgument('message.id', m.id, MAX_MESSAGE_ID_LENGTH);
+  keyArgument('message.id', m.id, MAX_MESSAGE_ID_LENGTH);
   if (typeof m.body !== 'string') {
     throw new InvalidArgumentError('message.body must be a string', { argument: 'message.body' });
   }
@@ -146,7 +121,7 @@ export function checkAdapterPublish(topic: unknown, message: unknown, options: u
 
 /** Checks `adapter.consume(topic, onDelivery, options)`. */
 export function checkAdapterConsume(topic: unknown, onDelivery: unknown, options: unknown): void {
-  queueKeyArgument('topic', topic, MAX_TOPIC_LENGTH);
+  keyArgument('topic', topic, MAX_TOPIC_LENGTH);
   if (typeof onDelivery !== 'function') {
     throw new InvalidArgumentError('onDelivery must be a function', { argument: 'onDelivery' });
   }
@@ -157,7 +132,7 @@ export function checkAdapterConsume(topic: unknown, onDelivery: unknown, options
     });
   }
   const o = options as Partial<QueueAdapterConsumeOptions>;
-  queueKeyArgument('group', o.group, MAX_GROUP_LENGTH);
+  keyArgument('group', o.group, MAX_GROUP_LENGTH);
   if (
     typeof o.prefetch !== 'number' ||
     !Number.isInteger(o.prefetch) ||
@@ -167,7 +142,7 @@ export function checkAdapterConsume(topic: unknown, onDelivery: unknown, options
     throw new InvalidArgumentError('prefetch must be an integer in [1, 65535]', { argument: 'prefetch' });
   }
   if (o.deadLetterTopic !== undefined) {
-    queueKeyArgument('deadLetterTopic', o.deadLetterTopic, MAX_TOPIC_LENGTH);
+    keyArgument('deadLetterTopic', o.deadLetterTopic, MAX_TOPIC_LENGTH);
     if (o.deadLetterTopic === topic) {
       throw new InvalidArgumentError('deadLetterTopic must differ from the topic', {
         argument: 'deadLetterTopic',

@@ -14,10 +14,6 @@ import type { MessageQueueOptions } from './message-queue-options.js';
  * and the option meant), counts in range, headers, listeners, the size cap.
  */
 
-/** Control characters, refused in names. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: topic names must not hold control characters
-export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
-
 /** Most bytes `maxMessageBytes` may be set to (128 MiB). */
 export const MAX_MESSAGE_BYTES_LIMIT = 134_217_728;
 

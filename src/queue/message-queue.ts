@@ -7,23 +7,16 @@ import { isAbortSignal } from '../internal/abort.js';
 import { TypedEmitter } from '../internal/events.js';
 import { assertWritesFaithfully } from '../internal/faithful.js';
 import { Lifecycle } from '../internal/lifecycle.js';
-import { durationOption } from '../internal/validate.js';
+import { durationOption, hasControlCharacter, isWellFormed, keyArgument } from '../internal/validate.js';
 import { fullJitterBackoff } from '../resilience/backoff.js';
 import { jsonSerializer } from '../serializer.js';
 import { messagingSystemOf, QueueTelemetry } from '../telemetry/queue-telemetry.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { type Clock, type Serializer, type Subscription, systemClock } from '../types.js';
-import {
-  isWellFormed,
-  MAX_GROUP_LENGTH,
-  MAX_MESSAGE_ID_LENGTH,
-  MAX_TOPIC_LENGTH,
-  queueKeyArgument,
-} from './adapter-input.js';
+import { MAX_GROUP_LENGTH, MAX_MESSAGE_ID_LENGTH, MAX_TOPIC_LENGTH } from './adapter-input.js';
 import { MessageConsumer } from './message-consumer.js';
 import { newMessageId } from './message-id.js';
 import {
-  CONTROL_CHARS,
   checkConsumeOptions,
   checkDeadLetterOptions,
   checkListener,
@@ -124,7 +117,7 @@ export class MessageQueue {
       typeof suffix !== 'string' ||
       suffix.length === 0 ||
       suffix.length > 50 ||
-      CONTROL_CHARS.test(suffix) ||
+      hasControlCharacter(suffix) ||
       !isWellFormed(suffix)
     ) {
       throw new InvalidOptionsError(
@@ -250,12 +243,12 @@ export class MessageQueue {
    */
   async publish<T>(topic: string, message: T, options: PublishOptions = {}): Promise<string> {
     this.#life.assertOpen();
-    queueKeyArgument('topic', topic, MAX_TOPIC_LENGTH);
+    keyArgument('topic', topic, MAX_TOPIC_LENGTH);
     checkPublishOptions(options);
     const id =
       options.messageId === undefined
         ? newMessageId()
-        : queueKeyArgument('messageId', options.messageId, MAX_MESSAGE_ID_LENGTH);
+        : keyArgument('messageId', options.messageId, MAX_MESSAGE_ID_LENGTH);
     const headers = publishHeaders(options.headers);
     const persistent = options.persistent ?? true;
     if (typeof persistent !== 'boolean') {
@@ -316,19 +309,19 @@ export class MessageQueue {
     options: ConsumeOptions = {},
   ): Promise<MessageConsumer> {
     this.#life.assertOpen();
-    queueKeyArgument('topic', topic, MAX_TOPIC_LENGTH);
+    keyArgument('topic', topic, MAX_TOPIC_LENGTH);
     if (typeof handler !== 'function') {
       throw new InvalidArgumentError('handler must be a function', { argument: 'handler' });
     }
     checkConsumeOptions(options);
     const group =
-      options.group === undefined ? 'default' : queueKeyArgument('group', options.group, MAX_GROUP_LENGTH);
+      options.group === undefined ? 'default' : keyArgument('group', options.group, MAX_GROUP_LENGTH);
     const deadLetterTopic =
       options.deadLetter === false
         ? undefined
         : options.deadLetter === undefined
-          ? queueKeyArgument('dead-letter topic', topic + this.#deadLetterSuffix, MAX_TOPIC_LENGTH)
-          : queueKeyArgument('deadLetter', options.deadLetter, MAX_TOPIC_LENGTH);
+          ? keyArgument('dead-letter topic', topic + this.#deadLetterSuffix, MAX_TOPIC_LENGTH)
+          : keyArgument('deadLetter', options.deadLetter, MAX_TOPIC_LENGTH);
     if (deadLetterTopic === topic) {
       throw new InvalidArgumentError('deadLetter must differ from the topic', { argument: 'deadLetter' });
     }
@@ -376,15 +369,15 @@ export class MessageQueue {
     options: { deadLetter?: string; prefetch?: number } = {},
   ): Promise<MessageConsumer> {
     this.#life.assertOpen();
-    queueKeyArgument('topic', topic, MAX_TOPIC_LENGTH);
+    keyArgument('topic', topic, MAX_TOPIC_LENGTH);
     if (typeof handler !== 'function') {
       throw new InvalidArgumentError('handler must be a function', { argument: 'handler' });
     }
     checkDeadLetterOptions(options);
     const source =
       options.deadLetter === undefined
-        ? queueKeyArgument('dead-letter topic', topic + this.#deadLetterSuffix, MAX_TOPIC_LENGTH)
-        : queueKeyArgument('deadLetter', options.deadLetter, MAX_TOPIC_LENGTH);
+        ? keyArgument('dead-letter topic', topic + this.#deadLetterSuffix, MAX_TOPIC_LENGTH)
+        : keyArgument('deadLetter', options.deadLetter, MAX_TOPIC_LENGTH);
     const prefetch = countArgument('prefetch', options.prefetch ?? this.#prefetch, 65_535);
     const H = QUEUE_HEADERS;
     return this.#start(source, 'default', prefetch, {
