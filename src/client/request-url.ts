@@ -1,5 +1,6 @@
 import type { UpstreamInstance } from '../contracts/upstream.js';
 import { InvalidArgumentError } from '../errors.js';
+import { hasControlCharacter } from '../internal/validate.js';
 
 /**
  * What a {@link ServiceClient} does with an absolute URL given where a path
@@ -30,9 +31,6 @@ const NOT_A_PATH = /^(?:\s|[a-z][a-z\d+.-]*:|\\|\/[/\\])|[\u0000-\u001f\u007f]/i
 /** An absolute http(s) URL, as `'same-origin'` accepts and as instance URLs must start. */
 const HTTP_URL = /^https?:\/\//i;
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
 /**
  * True when `url` is a path (or path-relative reference, query, empty) on
  * the client's upstream: what is sent without a second look.
@@ -52,7 +50,7 @@ export function isUpstreamPath(url: string): boolean {
  * @internal
  */
 export function sameOriginUrl(url: string, policy: AbsoluteUrlPolicy, origin: string | undefined): string {
-  if (policy === 'same-origin' && origin !== undefined && HTTP_URL.test(url) && !CONTROL.test(url)) {
+  if (policy === 'same-origin' && origin !== undefined && HTTP_URL.test(url) && !hasControlCharacter(url)) {
     let parsed: URL | undefined;
     try {
       parsed = new URL(url);
@@ -100,7 +98,7 @@ export function isCallableInstance(instance: unknown): instance is UpstreamInsta
     typeof id === 'string' &&
     typeof url === 'string' &&
     HTTP_URL.test(url) &&
-    !CONTROL.test(url) &&
+    !hasControlCharacter(url) &&
     !QUERY_OR_FRAGMENT.test(url)
   );
 }

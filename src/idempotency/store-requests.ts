@@ -4,16 +4,13 @@ import type {
   IdempotencyReleaseRequest,
 } from '../contracts/idempotency.js';
 import { InvalidArgumentError } from '../errors.js';
-import { durationArgument, isWellFormed, keyArgument } from '../internal/validate.js';
+import { durationArgument, hasControlCharacter, isWellFormed, keyArgument } from '../internal/validate.js';
 
 /** Longest owner token or fingerprint a store accepts, in characters. */
 export const MAX_TOKEN_LENGTH = 128;
 
 /** Longest stored response a store accepts, in characters (the primitive's cap is far lower). */
 export const MAX_STORED_RESPONSE_LENGTH = 64 * 1024 * 1024;
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function requestObject(request: unknown): Record<string, unknown> {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
@@ -27,7 +24,7 @@ function token(name: string, value: unknown, allowEmpty: boolean): string {
     typeof value !== 'string' ||
     (!allowEmpty && value.length === 0) ||
     value.length > MAX_TOKEN_LENGTH ||
-    CONTROL.test(value) ||
+    hasControlCharacter(value) ||
     !isWellFormed(value)
   ) {
     throw new InvalidArgumentError(

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AuthContext } from '../auth/authorizer.js';
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
-import { isWellFormed, optionsChecker } from '../internal/validate.js';
+import { hasControlCharacter, isWellFormed, optionsChecker } from '../internal/validate.js';
 import type { RateLimitDecision } from './rate-limit-decision.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
 import { checkIpv6Subnet, ipKeyOf } from './rate-limit-ip-key.js';
@@ -166,9 +166,6 @@ function clientAddress(ip: string | undefined, subnet: number): string {
   return ipKeyOf(ip, subnet);
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
-const UNSAFE = /[\u0000-\u001f\u007f]/;
-
 /**
  * `<kind>:<value>`, or `<kind>#<digest>` for a value a key cannot hold as
  * it is (longer than 200 characters, or with control characters), or
@@ -179,7 +176,7 @@ const UNSAFE = /[\u0000-\u001f\u007f]/;
  */
 function requestKey(kind: 'ip' | 'sub', value: string): string {
   const wellFormed = isWellFormed(value);
-  if (value.length <= 200 && !UNSAFE.test(value) && wellFormed) return `${kind}:${value}`;
+  if (value.length <= 200 && !hasControlCharacter(value) && wellFormed) return `${kind}:${value}`;
   if (!wellFormed) return `${kind}!${createHash('sha256').update(value, 'utf16le').digest('base64url')}`;
   return `${kind}#${createHash('sha256').update(value).digest('base64url')}`;
 }

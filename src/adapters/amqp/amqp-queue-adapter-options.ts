@@ -1,6 +1,6 @@
 import type { ChannelModel } from 'amqplib';
 import { InvalidOptionsError } from '../../errors.js';
-import { clockOption, durationOption, optionsChecker } from '../../internal/validate.js';
+import { clockOption, durationOption, hasControlCharacter, optionsChecker } from '../../internal/validate.js';
 import { type Backoff, fullJitterBackoff } from '../../resilience/backoff.js';
 import { type Clock, type Logger, systemClock } from '../../types.js';
 import { NODE_ORDERS, NodeFailover, type NodeOrder, nodeUrls } from './amqp-failover.js';
@@ -288,8 +288,7 @@ export function resolveAmqpOptions(options: AmqpQueueAdapterOptions): ResolvedAm
     typeof prefix !== 'string' ||
     prefix.length > 100 ||
     Buffer.byteLength(prefix, 'utf8') > 200 ||
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: names must not hold control characters
-    /[\u0000-\u001f\u007f]/.test(prefix) ||
+    hasControlCharacter(prefix) ||
     prefix.startsWith('amq.')
   ) {
     throw new InvalidOptionsError(

@@ -1,4 +1,5 @@
 import { QUEUE_HEADERS } from '../../contracts/queue.js';
+import { hasControlCharacter } from '../../internal/validate.js';
 import { isMessageId, MAX_HEADER_NAME_LENGTH } from '../../queue/adapter-input.js';
 
 /**
@@ -58,9 +59,6 @@ export function streamFields(message: {
   ];
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: header names must not hold control characters
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
 /** Parses `h`; returns the headers or why they are not scaleout's. */
 function parseHeaders(text: string): Record<string, string> | string {
   let parsed: unknown;
@@ -76,7 +74,7 @@ function parseHeaders(text: string): Record<string, string> | string {
   for (const key of Object.keys(parsed)) {
     const value = (parsed as Record<string, unknown>)[key];
     if (key === '__proto__') return 'field "h" has an unsafe key "__proto__"';
-    if (key.length === 0 || key.length > MAX_HEADER_NAME_LENGTH || CONTROL.test(key)) {
+    if (key.length === 0 || key.length > MAX_HEADER_NAME_LENGTH || hasControlCharacter(key)) {
       return 'field "h" has a header name that is not one';
     }
     if (typeof value !== 'string') return 'field "h" has a header value that is not a string';
