@@ -1,6 +1,6 @@
 import { KeyObject } from 'node:crypto';
 import { InvalidArgumentError, InvalidOptionsError, SerializationError } from '../errors.js';
-import { isWellFormed, optionsChecker } from '../internal/validate.js';
+import { isPlainObject, isWellFormed, optionsChecker } from '../internal/validate.js';
 import { assertSafePayload } from '../serializer.js';
 
 /**
@@ -82,11 +82,6 @@ function printable(key: string): string {
   return short.replace(/[^\x20-\x7e]/g, '?');
 }
 
-function isPlain(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 function describe(value: object): string {
   const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor
     ?.name;
@@ -144,7 +139,7 @@ export function walkClaimValues(claims: object): void {
       for (let i = 0; i < value.length; i++) stack.push([value[i], `${path}[${i}]`, true]);
       continue;
     }
-    if (!isPlain(value as object)) {
+    if (!isPlainObject(value as object)) {
       throw new SerializationError(
         `${path} is ${describe(value as object)}: claims hold plain JSON values (convert it first)`,
       );
@@ -195,7 +190,7 @@ function isFaithful(value: unknown, inArray: boolean, depth: number): boolean {
     return true;
   }
   if (
-    !isPlain(value) ||
+    !isPlainObject(value) ||
     Object.hasOwn(value, '__proto__') ||
     Object.hasOwn(value, 'constructor') ||
     Object.getOwnPropertySymbols(value).length > 0

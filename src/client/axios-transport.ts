@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import type { UpstreamInstance } from '../contracts/upstream.js';
+import { isPlainObject } from '../internal/validate.js';
 import type { AttemptSignal } from './attempt-signal.js';
 import { type CallState, EMPTY_CONFIG } from './call-state.js';
 import { DEADLINE_HEADER } from './deadline.js';
@@ -270,22 +271,16 @@ export class AxiosTransport {
 function flattenHeaderDefaults(headers: Record<string, unknown>): Record<string, unknown> {
   const flat: Record<string, unknown> = {};
   const common = headers.common;
-  if (isPlainRecord(common)) Object.assign(flat, common);
+  if (isPlainObject(common)) Object.assign(flat, common);
   for (const [name, value] of Object.entries(headers)) {
     if (name === 'common') continue;
-    if (isPlainRecord(value)) {
+    if (isPlainObject(value)) {
       if (Object.keys(value).length > 0) flat[name] = value;
     } else {
       flat[name] = value;
     }
   }
   return flat;
-}
-
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** Node's errors of a connection that broke under a request (no answer read). */

@@ -1,5 +1,6 @@
 import { InvalidOptionsError } from '../errors.js';
 import { MAX_TIMER_MS } from '../internal/timers.js';
+import { isPlainObject } from '../internal/validate.js';
 
 /** Most functions a `transformRequest`/`transformResponse` array may hold. */
 export const MAX_TRANSFORMS = 100;
@@ -113,7 +114,7 @@ function checkEntries(value: unknown, key: 'headers' | 'params', where: string, 
       throw refuse(`values must be arrays of at most ${MAX_CONFIG_ENTRIES} items`);
     }
     if (key !== 'headers') continue;
-    if (depth === 0 && isBucket(entry)) {
+    if (depth === 0 && isPlainObject(entry)) {
       // axios' `common` and per-method buckets of headers.
       checkEntries(entry, key, where, 1);
     } else if (!isWireValue(entry)) {
@@ -143,10 +144,4 @@ function isWireValue(value: unknown): boolean {
     }
   }
   return true;
-}
-
-function isBucket(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }

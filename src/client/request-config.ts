@@ -1,7 +1,7 @@
 import type { AxiosRequestConfig } from 'axios';
 import { InvalidArgumentError, InvalidOptionsError } from '../errors.js';
 import { isAbortSignal } from '../internal/abort.js';
-import { suggestOption } from '../internal/validate.js';
+import { isPlainObject, suggestOption } from '../internal/validate.js';
 import { checkConfigValues } from './config-values.js';
 
 /**
@@ -182,7 +182,7 @@ export class RequestConfigChecker {
 
   /** Throws unless `config` may be passed as `shape`; `where` names the call (`get()`). */
   check(config: unknown, where: string, shape: RequestConfigShape, hasData = false): void {
-    if (typeof config !== 'object' || config === null || Array.isArray(config) || !isPlain(config)) {
+    if (typeof config !== 'object' || config === null || Array.isArray(config) || !isPlainObject(config)) {
       const got = config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config;
       const fix = typeof config === 'number' ? ': pass { deadlineMs: <milliseconds> } for a time limit' : '';
       throw new InvalidOptionsError(
@@ -243,11 +243,6 @@ function unknownKey(key: string, where: string, known: readonly string[]): Inval
     `${where} config: unknown option ${name}: the config is an axios request config plus idempotencyKey, deadlineMs, deadlineAt, attemptTimeoutMs. Query parameters go in params: { params: { ${property}: ... } }; keys your axios interceptors read go in the client's requestConfigKeys option (or use a Symbol key)`,
     { option: printable, suggestion: 'params' },
   );
-}
-
-function isPlain(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** An HTTP method name (an RFC 9110 token). */

@@ -182,7 +182,12 @@ function describeValue(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-function isPlainObject(value: object): boolean {
+/**
+ * @internal True for a plain object: `{}` or `Object.create(null)`, not an
+ * array, a class instance or a primitive.
+ */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }

@@ -1,7 +1,13 @@
 import type { QueueAdapterConsumeOptions, QueueOutgoingMessage } from '../contracts/queue.js';
 import { InvalidArgumentError } from '../errors.js';
 import { isAbortSignal } from '../internal/abort.js';
-import { hasControlCharacter, isWellFormed, keyArgument, optionsChecker } from '../internal/validate.js';
+import {
+  hasControlCharacter,
+  isPlainObject,
+  isWellFormed,
+  keyArgument,
+  optionsChecker,
+} from '../internal/validate.js';
 
 /**
  * @internal Checks of what a caller hands a queue adapter directly (the
@@ -28,12 +34,6 @@ const checkConsumeOptions = optionsChecker({
   where: 'queue adapter consume() options',
   keys: ['group', 'prefetch', 'deadLetterTopic', 'onError'],
 });
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
 
 function loneSurrogate(name: string): InvalidArgumentError {
   return new InvalidArgumentError(

@@ -1,6 +1,6 @@
 import type { RegistryLease, RegistryRecord } from '../contracts/registry.js';
 import { CorruptDataError, InvalidArgumentError, isScaleoutError } from '../errors.js';
-import { isWellFormed, keyArgument } from '../internal/validate.js';
+import { isPlainObject, isWellFormed, keyArgument } from '../internal/validate.js';
 import { assertSafePayload } from '../serializer.js';
 
 /**
@@ -209,12 +209,6 @@ export function checkRegistration(
   };
 }
 
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 function corrupt(reason: string, key: string | undefined): CorruptDataError {
   const where =
     key === undefined ? '' : ` at ${JSON.stringify(key.length > 200 ? `${key.slice(0, 200)}...` : key)}`;
@@ -242,7 +236,7 @@ export function validateRegistryRecord(
   service: string,
   expectedId?: string,
 ): RegistryRecord | string {
-  if (!isPlainRecord(value)) return 'not a JSON object';
+  if (!isPlainObject(value)) return 'not a JSON object';
   let checked: CheckedRegistration;
   try {
     checked = checkRegistration(value.service, value.url, value.weight, value.metadata);
